@@ -1,0 +1,159 @@
+//! The one trait every storage system implements.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+use crate::{Entry, Features, HashKind, Hashes, RelPath, Result};
+
+/// A stream of bytes read from or written to a backend.
+pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
+
+/// Where a backend's root is, for messages and for detecting overlapping paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Identifies one namespace of paths: two locations overlap only within one namespace
+    /// (e.g. `local`, or `sftp://user@host:22`).
+    pub namespace: String,
+    /// The root's absolute path within the namespace, `/`-separated, without a trailing slash.
+    pub path: String,
+}
+
+impl Location {
+    /// Whether one location contains the other (or they are the same).
+    pub fn overlaps(&self, other: &Location) -> bool {
+        self.namespace == other.namespace
+            && (is_within(&self.path, &other.path) || is_within(&other.path, &self.path))
+    }
+
+    /// `other`'s path relative to `self`, when `other` lies inside `self`.
+    pub fn relative(&self, other: &Location) -> Option<RelPath> {
+        if self.namespace != other.namespace || !is_within(&other.path, &self.path) {
+            return None;
+        }
+        let rest = other.path[self.path.len()..].trim_start_matches('/');
+        RelPath::new(rest).ok()
+    }
+}
+
+fn is_within(inner: &str, outer: &str) -> bool {
+    let outer = outer.trim_end_matches('/');
+    inner == outer
+        || outer.is_empty()
+        || (inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'/'))
+}
+
+/// What the writer knows about an object it is about to store.
+#[derive(Clone, Debug)]
+pub struct PutOptions {
+    /// Expected size; a backend must fail the write if a different number of bytes arrived.
+    pub size: u64,
+    /// Modification time to store with the object.
+    pub mtime: SystemTime,
+    /// Write directly to the final name instead of a temporary name (`--inplace`).
+    pub inplace: bool,
+    /// Hashes of the source data, when known in advance (sent for server-side checks).
+    pub hashes: Hashes,
+}
+
+/// A storage system rooted at some path. All paths given to it are relative to that root.
+///
+/// Backends create parent directories as needed when writing, and must never write
+/// a partially-transferred object under its final name unless `inplace` is asked for.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn features(&self) -> &Features;
+
+    /// Where the root is.
+    fn location(&self) -> Location;
+
+    /// A human description for logs, e.g. `Local file system at /data`.
+    fn describe(&self) -> String;
+
+    /// Stats one path; `Ok(None)` if nothing is there.
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
+
+    /// Lists one directory's direct children, in any order. A missing directory is an
+    /// error of kind `DirNotFound`.
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>>;
+
+    /// Opens an object for reading from `offset`, for at most `len` bytes.
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream>;
+
+    /// Stores an object from a stream. Returns the stored entry.
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry>;
+
+    /// Copies without streaming through ferry (server-side copy, reflink, kernel copy),
+    /// when this backend can reach `src`'s data directly. `Ok(None)` means "not possible
+    /// here, stream it instead".
+    async fn copy_from(
+        &self,
+        _src: &dyn Backend,
+        _src_path: &RelPath,
+        _dst_path: &RelPath,
+        _opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        Ok(None)
+    }
+
+    /// Moves an object from `src` (a rename, or a server-side move). `Ok(None)` means
+    /// "not possible here, copy and delete instead".
+    async fn move_from(
+        &self,
+        _src: &dyn Backend,
+        _src_path: &RelPath,
+        _dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        Ok(None)
+    }
+
+    /// Computes or fetches a hash. `Ok(None)` if this kind is unavailable for this object.
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>>;
+
+    /// Changes an object's (or a directory's) modification time.
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()>;
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()>;
+
+    /// Creates a directory and its parents; succeeds if it exists.
+    async fn mkdir(&self, dir: &RelPath) -> Result<()>;
+
+    /// Removes an empty directory.
+    async fn rmdir(&self, dir: &RelPath) -> Result<()>;
+
+    /// The object's path on the local filesystem, for backends whose objects are local files.
+    /// Lets another local backend use kernel copies and renames.
+    fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(p: &str) -> Location {
+        Location {
+            namespace: "local".into(),
+            path: p.into(),
+        }
+    }
+
+    #[test]
+    fn overlap_is_by_segment() {
+        assert!(loc("/a").overlaps(&loc("/a/b")));
+        assert!(loc("/a/b").overlaps(&loc("/a")));
+        assert!(loc("/a").overlaps(&loc("/a")));
+        assert!(!loc("/a").overlaps(&loc("/ab")));
+        assert!(loc("/").overlaps(&loc("/x")));
+        let other = Location {
+            namespace: "sftp://h".into(),
+            path: "/a".into(),
+        };
+        assert!(!loc("/a").overlaps(&other));
+        assert_eq!(loc("/a").relative(&loc("/a/b/c")).unwrap().as_str(), "b/c");
+    }
+}

@@ -1,0 +1,143 @@
+//! One error type for every backend and the engine: a kind the engine can act on,
+//! whether retrying may help, and a message that names the path.
+
+use std::fmt;
+use std::io;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in the terms the engine and the exit codes care about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A file that should exist does not.
+    NotFound,
+    /// A directory (usually a source root) does not exist.
+    DirNotFound,
+    PermissionDenied,
+    AlreadyExists,
+    /// The backend cannot do this operation at all.
+    Unsupported,
+    /// A name that can't be mapped to a safe relative path.
+    InvalidPath,
+    /// Bytes arrived, but not the bytes that were expected (size or hash mismatch).
+    Corrupted,
+    /// Authentication or authorisation was refused.
+    Auth,
+    /// Any other I/O or protocol failure.
+    Io,
+    /// The run was stopped (limit reached, user quit, signal).
+    Cancelled,
+    /// A rule the user asked for refused the operation (e.g. `--immutable`).
+    Refused,
+}
+
+/// An error with its kind, the path it concerns, and whether a retry might succeed.
+#[derive(Debug, thiserror::Error)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    path: Option<String>,
+    temporary: bool,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let temporary = matches!(kind, ErrorKind::Io);
+        Error {
+            kind,
+            message: message.into(),
+            path: None,
+            temporary,
+            source: None,
+        }
+    }
+
+    /// Wraps an I/O error, classifying it by its `io::ErrorKind`.
+    pub fn io(context: impl Into<String>, err: io::Error) -> Self {
+        let kind = match err.kind() {
+            io::ErrorKind::NotFound => ErrorKind::NotFound,
+            io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+            io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            io::ErrorKind::Unsupported => ErrorKind::Unsupported,
+            _ => ErrorKind::Io,
+        };
+        let temporary = matches!(
+            err.kind(),
+            io::ErrorKind::Interrupted
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::WouldBlock
+        );
+        Error {
+            kind,
+            message: format!("{}: {}", context.into(), err),
+            path: None,
+            temporary,
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// Names the relative path this error concerns (shown before the message).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn temporary(mut self, temporary: bool) -> Self {
+        self.temporary = temporary;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        self.temporary
+    }
+
+    pub fn not_found(path: impl Into<String>) -> Self {
+        let path = path.into();
+        Error::new(ErrorKind::NotFound, "object not found").with_path(path)
+    }
+
+    pub fn unsupported(what: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unsupported, what)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) if !p.is_empty() => write!(f, "{p}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_classified() {
+        let e = Error::io("open", io::Error::from(io::ErrorKind::NotFound)).with_path("a/b");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.is_temporary());
+        assert!(e.to_string().starts_with("a/b: open: "));
+        let t = Error::io("read", io::Error::from(io::ErrorKind::ConnectionReset));
+        assert!(t.is_temporary());
+    }
+}

@@ -1,0 +1,36 @@
+use std::time::Duration;
+
+use crate::HashSet;
+
+/// What a backend can do. The engine plans by these, never by the backend's name.
+#[derive(Clone, Debug)]
+pub struct Features {
+    /// Hashes the backend can produce (cheaply or by reading).
+    pub hashes: HashSet,
+    /// The finest modification time the backend stores; `None` if it keeps none.
+    pub modtime_precision: Option<Duration>,
+    /// Whether an existing object's mtime can be changed without rewriting it.
+    pub can_set_modtime: bool,
+    /// Whether directories can hold an mtime of their own.
+    pub can_set_dir_modtime: bool,
+    /// Whether empty directories exist on their own (false for object stores).
+    pub empty_dirs: bool,
+    /// Whether names differing only in case are the same object.
+    pub case_insensitive: bool,
+    /// Whether `put` writes to a temporary name and renames, so readers never see a partial file.
+    pub atomic_put: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            hashes: HashSet::empty(),
+            modtime_precision: Some(Duration::from_secs(1)),
+            can_set_modtime: false,
+            can_set_dir_modtime: false,
+            empty_dirs: false,
+            case_insensitive: false,
+            atomic_put: false,
+        }
+    }
+}

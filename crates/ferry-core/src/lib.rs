@@ -1,0 +1,20 @@
+//! ferry's vocabulary, shared by the engine, the backends and the binary.
+//!
+//! Nothing here knows about terminals, flags or any particular storage system:
+//! a backend is anything that implements [`Backend`], and the engine only ever asks
+//! it what it can do through [`Features`].
+
+mod backend;
+mod entry;
+mod error;
+mod features;
+pub mod hash;
+mod path;
+pub mod units;
+
+pub use backend::{Backend, ByteStream, Location, PutOptions};
+pub use entry::{Entry, EntryKind};
+pub use error::{Error, ErrorKind, Result};
+pub use features::Features;
+pub use hash::{HashKind, HashSet, Hashes, MultiHasher};
+pub use path::{match_key, RelPath};

@@ -1,0 +1,120 @@
+//! `--backup-dir` and `--suffix`: keeping what a sync would overwrite or delete.
+
+use std::sync::Arc;
+
+use ferry_core::{Backend, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
+
+use crate::Select;
+
+/// Where replaced and deleted destination files go instead of being lost.
+#[derive(Clone)]
+pub struct Backup {
+    /// The backup directory; `None` keeps backups beside the original (`--suffix` alone).
+    pub dir: Option<Arc<dyn Backend>>,
+    pub suffix: String,
+    /// Put the suffix before the extension (`--suffix-keep-extension`).
+    pub keep_extension: bool,
+}
+
+impl Backup {
+    /// The name a file is kept under.
+    pub fn target(&self, path: &RelPath) -> Result<RelPath> {
+        if self.suffix.is_empty() {
+            return Ok(path.clone());
+        }
+        let name = path.name();
+        let renamed = match name.rfind('.') {
+            Some(dot) if self.keep_extension && dot > 0 => {
+                format!("{}{}{}", &name[..dot], self.suffix, &name[dot..])
+            }
+            _ => format!("{name}{}", self.suffix),
+        };
+        path.parent().unwrap_or_default().join(&renamed)
+    }
+
+    /// Moves `entry` out of `dst` into the backup.
+    pub(crate) async fn save(&self, dst: &Arc<dyn Backend>, entry: &Entry) -> Result<RelPath> {
+        let to = self.target(&entry.path)?;
+        let store = self.dir.as_ref().unwrap_or(dst);
+        if let Some(_moved) = store.move_from(&**dst, &entry.path, &to).await? {
+            return Ok(to);
+        }
+        let opts = PutOptions {
+            size: entry.size,
+            mtime: entry.mtime,
+            inplace: false,
+            hashes: entry.hashes.clone(),
+        };
+        if store
+            .copy_from(&**dst, &entry.path, &to, &opts)
+            .await?
+            .is_none()
+        {
+            let data = dst.open(&entry.path, 0, None).await?;
+            store.put(&to, data, &opts).await?;
+        }
+        dst.delete_file(&entry.path).await?;
+        Ok(to)
+    }
+}
+
+/// Refuses a backup location inside the destination that no filter excludes.
+pub(crate) fn check_location(
+    backup: &Backup,
+    dst: &dyn Backend,
+    src: &dyn Backend,
+    select: &dyn Select,
+) -> Result<()> {
+    let Some(dir) = &backup.dir else {
+        return Ok(());
+    };
+    let (b, d, s) = (dir.location(), dst.location(), src.location());
+    let excluded = d
+        .relative(&b)
+        .is_some_and(|rel| !rel.is_root() && !select.include_dir(rel.as_str()));
+    if b.overlaps(&d) && !excluded {
+        return Err(Error::new(
+            ErrorKind::Refused,
+            "destination and parameter to --backup-dir mustn't overlap; choose a --backup-dir outside the destination, or inside it and excluded by a filter",
+        ));
+    }
+    if b.overlaps(&s) {
+        return Err(Error::new(
+            ErrorKind::Refused,
+            "source and parameter to --backup-dir mustn't overlap; choose a --backup-dir outside the source",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(suffix: &str, keep: bool) -> Backup {
+        Backup {
+            dir: None,
+            suffix: suffix.into(),
+            keep_extension: keep,
+        }
+    }
+
+    #[test]
+    fn suffix_placement() {
+        let p = RelPath::new("d/file.txt").unwrap();
+        assert_eq!(
+            backup(".bak", false).target(&p).unwrap().as_str(),
+            "d/file.txt.bak"
+        );
+        assert_eq!(
+            backup("-old", true).target(&p).unwrap().as_str(),
+            "d/file-old.txt"
+        );
+        let dotfile = RelPath::new(".env").unwrap();
+        assert_eq!(
+            backup("-old", true).target(&dotfile).unwrap().as_str(),
+            ".env-old"
+        );
+        assert_eq!(backup("", false).target(&p).unwrap(), p);
+    }
+}

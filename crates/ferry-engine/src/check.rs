@@ -1,0 +1,222 @@
+//! `check`: compares two trees without changing either.
+
+use std::sync::Arc;
+
+use ferry_core::{Backend, Entry, Error, ErrorKind, Result};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+use crate::compare::known_or_compute;
+use crate::march::{march, Found, MarchConfig};
+use crate::{Select, Stats};
+
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    pub size_only: bool,
+    /// Compare the bytes themselves instead of hashes (`--download`).
+    pub download: bool,
+    /// Don't report files missing from the source (`--one-way`).
+    pub one_way: bool,
+    pub checkers: usize,
+    pub no_unicode_normalization: bool,
+    pub ignore_case_sync: bool,
+}
+
+/// What `check` found, path lists in rclone's categories.
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    pub matching: Vec<String>,
+    pub differ: Vec<String>,
+    pub missing_on_dst: Vec<String>,
+    pub missing_on_src: Vec<String>,
+    pub errors: Vec<String>,
+    /// Set when no hash was common and sizes alone were compared.
+    pub hash_unavailable: bool,
+}
+
+impl CheckReport {
+    pub fn differences(&self) -> usize {
+        self.differ.len() + self.missing_on_dst.len() + self.missing_on_src.len()
+    }
+}
+
+enum Verdict {
+    Match,
+    Differ(String),
+    Error(Error),
+}
+
+pub async fn check(
+    src: Arc<dyn Backend>,
+    dst: Arc<dyn Backend>,
+    select: Arc<dyn Select>,
+    opts: &CheckOptions,
+    stats: Arc<Stats>,
+) -> Result<CheckReport> {
+    let hash = src
+        .features()
+        .hashes
+        .intersect(dst.features().hashes)
+        .preferred();
+    let cfg = Arc::new(MarchConfig {
+        src: src.clone(),
+        dst: dst.clone(),
+        select,
+        stats: stats.clone(),
+        normalize: !opts.no_unicode_normalization,
+        ignore_case: opts.ignore_case_sync || dst.features().case_insensitive,
+        only_name: None,
+        descend_dst_only: !opts.one_way,
+        keep_excluded_dst: false,
+        width: opts.checkers.max(1),
+    });
+    let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
+    let walker = tokio::spawn(march(cfg, tx));
+    let mut report = CheckReport {
+        hash_unavailable: hash.is_none() && !opts.size_only && !opts.download,
+        ..Default::default()
+    };
+    let mut pending = futures::stream::FuturesUnordered::new();
+    let width = opts.checkers.max(1);
+    loop {
+        use futures::StreamExt;
+        tokio::select! {
+            item = rx.recv(), if pending.len() < width => match item {
+                None => break,
+                Some(Found::File { src: Some(s), dst: Some(d) }) => {
+                    stats.queue_check();
+                    let (src, dst) = (src.clone(), dst.clone());
+                    let opts = opts.clone();
+                    pending.push(async move {
+                        let v = compare(&*src, &*dst, &s, &d, hash, &opts).await;
+                        (s.path.to_string(), v)
+                    });
+                }
+                Some(Found::File { src: Some(s), dst: None }) => {
+                    tracing::error!("{}: file not in {}", s.path, dst.describe());
+                    report.missing_on_dst.push(s.path.to_string());
+                }
+                Some(Found::File { src: None, dst: Some(d) }) if !opts.one_way => {
+                    tracing::error!("{}: file not in {}", d.path, src.describe());
+                    report.missing_on_src.push(d.path.to_string());
+                }
+                Some(Found::Error(e)) => {
+                    tracing::error!("{e}");
+                    stats.error();
+                    report.errors.push(e.path().unwrap_or("").to_owned());
+                }
+                Some(_) => {}
+            },
+            Some((path, verdict)) = pending.next(), if !pending.is_empty() => {
+                record(&mut report, &stats, path, verdict);
+            }
+        }
+    }
+    while let Some((path, verdict)) = futures::StreamExt::next(&mut pending).await {
+        record(&mut report, &stats, path, verdict);
+    }
+    match walker.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if matches!(e.kind(), ErrorKind::DirNotFound | ErrorKind::NotFound) => {
+            return Err(Error::new(
+                ErrorKind::DirNotFound,
+                format!("directory not found: {}", src.describe()),
+            ))
+        }
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(Error::new(ErrorKind::Io, format!("listing failed: {e}"))),
+    }
+    for list in [
+        &mut report.matching,
+        &mut report.differ,
+        &mut report.missing_on_dst,
+        &mut report.missing_on_src,
+        &mut report.errors,
+    ] {
+        list.sort();
+    }
+    Ok(report)
+}
+
+fn record(report: &mut CheckReport, stats: &Stats, path: String, verdict: Verdict) {
+    stats.check_done();
+    match verdict {
+        Verdict::Match => report.matching.push(path),
+        Verdict::Differ(why) => {
+            tracing::error!("{path}: {why}");
+            report.differ.push(path);
+        }
+        Verdict::Error(e) => {
+            tracing::error!("{path}: {e}");
+            stats.error();
+            report.errors.push(path);
+        }
+    }
+}
+
+async fn compare(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    s: &Entry,
+    d: &Entry,
+    hash: Option<ferry_core::HashKind>,
+    opts: &CheckOptions,
+) -> Verdict {
+    if s.size != d.size {
+        return Verdict::Differ("sizes differ".into());
+    }
+    if opts.size_only {
+        return Verdict::Match;
+    }
+    if opts.download {
+        return match same_bytes(src, dst, s, d).await {
+            Ok(true) => Verdict::Match,
+            Ok(false) => Verdict::Differ("contents differ".into()),
+            Err(e) => Verdict::Error(e),
+        };
+    }
+    let Some(kind) = hash else {
+        return Verdict::Match;
+    };
+    let pair = tokio::try_join!(
+        known_or_compute(src, s, kind),
+        known_or_compute(dst, d, kind)
+    );
+    match pair {
+        Ok((Some(a), Some(b))) if !a.eq_ignore_ascii_case(&b) => {
+            Verdict::Differ(format!("{kind} differ"))
+        }
+        Ok(_) => Verdict::Match,
+        Err(e) => Verdict::Error(e),
+    }
+}
+
+async fn same_bytes(src: &dyn Backend, dst: &dyn Backend, s: &Entry, d: &Entry) -> Result<bool> {
+    let (mut a, mut b) = tokio::try_join!(src.open(&s.path, 0, None), dst.open(&d.path, 0, None))?;
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = read_full(&mut a, &mut ba).await?;
+        let m = read_full(&mut b, &mut bb).await?;
+        if n != m || ba[..n] != bb[..m] {
+            return Ok(false);
+        }
+        if n == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+async fn read_full(r: &mut ferry_core::ByteStream, buf: &mut [u8]) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = r
+            .read(&mut buf[filled..])
+            .await
+            .map_err(|e| Error::io("failed to read", e))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}

@@ -1,0 +1,158 @@
+//! Deciding whether a file needs transferring (rclone's `NeedTransfer` and `equal`).
+
+use std::time::{Duration, SystemTime};
+
+use ferry_core::{Backend, Entry, HashKind, Result};
+
+use crate::CompareOptions;
+
+/// What the checkers decided for one file present on both sides.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Identical: nothing to do.
+    Equal,
+    /// Content identical, mtime differs: set the destination's mtime.
+    FixModtime,
+    /// Copy the source over the destination.
+    Transfer,
+    /// Left alone on purpose (`--ignore-existing`, `--update`).
+    Skip,
+}
+
+/// Everything the comparison needs besides the two entries.
+pub(crate) struct Comparer<'a> {
+    pub opts: &'a CompareOptions,
+    pub src: &'a dyn Backend,
+    pub dst: &'a dyn Backend,
+    /// The modify window; `None` when either side keeps no modification times.
+    pub window: Option<Duration>,
+    pub hash: Option<HashKind>,
+}
+
+/// The modify window: the coarser precision of the two sides, unless overridden.
+pub(crate) fn modify_window(
+    opts: &CompareOptions,
+    src: &dyn Backend,
+    dst: &dyn Backend,
+) -> Option<Duration> {
+    let a = src.features().modtime_precision?;
+    let b = dst.features().modtime_precision?;
+    Some(opts.modify_window.unwrap_or(a.max(b)))
+}
+
+fn signed_diff(a: SystemTime, b: SystemTime) -> (Duration, bool) {
+    match a.duration_since(b) {
+        Ok(d) => (d, true),
+        Err(e) => (e.duration(), false),
+    }
+}
+
+impl Comparer<'_> {
+    pub(crate) async fn decide(&self, src: &Entry, dst: &Entry) -> Result<Decision> {
+        let o = self.opts;
+        if o.ignore_existing {
+            tracing::debug!("{}: Destination exists, skipping", src.path);
+            return Ok(Decision::Skip);
+        }
+        if o.ignore_times {
+            tracing::debug!(
+                "{}: Transferring unconditionally as --ignore-times is in use",
+                src.path
+            );
+            return Ok(Decision::Transfer);
+        }
+        let mut size_only = o.size_only;
+        let mut checksum = o.checksum;
+        let mut update_modtime = !o.no_update_modtime;
+        if o.update {
+            let window = self.window.unwrap_or(Duration::from_secs(1));
+            let (dt, dst_newer) = signed_diff(dst.mtime, src.mtime);
+            if dt >= window && dst_newer {
+                tracing::debug!("{}: Destination is newer than source, skipping", src.path);
+                return Ok(Decision::Skip);
+            } else if dt >= window {
+                checksum = true;
+                update_modtime = true;
+            } else {
+                size_only = !o.checksum;
+            }
+        }
+        self.equal(src, dst, size_only, checksum, update_modtime)
+            .await
+    }
+
+    async fn equal(
+        &self,
+        src: &Entry,
+        dst: &Entry,
+        size_only: bool,
+        checksum: bool,
+        update_modtime: bool,
+    ) -> Result<Decision> {
+        if !self.opts.ignore_size && src.size != dst.size {
+            tracing::debug!(
+                "{}: Sizes differ (src {} vs dst {})",
+                src.path,
+                src.size,
+                dst.size
+            );
+            return Ok(Decision::Transfer);
+        }
+        if size_only {
+            return Ok(Decision::Equal);
+        }
+        if checksum {
+            return Ok(match self.hashes_match(src, dst).await? {
+                Some(false) => Decision::Transfer,
+                _ => Decision::Equal,
+            });
+        }
+        let Some(window) = self.window else {
+            return Ok(Decision::Equal);
+        };
+        let (dt, _) = signed_diff(dst.mtime, src.mtime);
+        if dt < window {
+            return Ok(Decision::Equal);
+        }
+        tracing::debug!("{}: Modification times differ by {dt:?}", src.path);
+        match self.hashes_match(src, dst).await? {
+            Some(true) if update_modtime && self.dst.features().can_set_modtime => {
+                Ok(Decision::FixModtime)
+            }
+            Some(true) if update_modtime => Ok(Decision::Transfer),
+            Some(true) => Ok(Decision::Equal),
+            _ => Ok(Decision::Transfer),
+        }
+    }
+
+    /// `None` when no hash is common to both sides (or one side lacks a value).
+    async fn hashes_match(&self, src: &Entry, dst: &Entry) -> Result<Option<bool>> {
+        let Some(kind) = self.hash else {
+            return Ok(None);
+        };
+        let (a, b) = tokio::try_join!(
+            known_or_compute(self.src, src, kind),
+            known_or_compute(self.dst, dst, kind)
+        )?;
+        Ok(match (a, b) {
+            (Some(a), Some(b)) => {
+                if a != b {
+                    tracing::debug!("{}: {kind} differ", src.path);
+                }
+                Some(a.eq_ignore_ascii_case(&b))
+            }
+            _ => None,
+        })
+    }
+}
+
+pub(crate) async fn known_or_compute(
+    backend: &dyn Backend,
+    entry: &Entry,
+    kind: HashKind,
+) -> Result<Option<String>> {
+    match entry.hashes.get(kind) {
+        Some(h) => Ok(Some(h.to_owned())),
+        None => backend.hash(&entry.path, kind).await,
+    }
+}

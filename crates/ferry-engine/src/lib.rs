@@ -1,0 +1,29 @@
+//! ferry's sync engine.
+//!
+//! The engine walks two backends side by side ([`march`]), decides per file what must
+//! happen ([`compare`]), runs transfers and checks in parallel with bounded queues, and
+//! applies rclone's safety rules to deletes. It never asks which backend it has, only
+//! what that backend can do ([`ferry_core::Features`]).
+
+mod account;
+mod backup;
+mod check;
+mod compare;
+mod deletes;
+mod limits;
+mod march;
+mod observe;
+mod options;
+mod select;
+mod stats;
+mod sync;
+mod transfer;
+
+pub use backup::Backup;
+pub use check::{check, CheckOptions, CheckReport};
+pub use limits::CutoffMode;
+pub use observe::{Action, ActionKind, Answer, Confirm, Observer};
+pub use options::{CompareOptions, DeleteMode, Mode, SyncOptions};
+pub use select::{AllowAll, Select};
+pub use stats::{Stats, StatsSnapshot};
+pub use sync::{run, Job, Outcome, StopReason};

@@ -1,0 +1,244 @@
+//! The march: walks two backends side by side, directory by directory.
+//!
+//! Each directory is listed on both sides at once, both listings are sorted by the
+//! matching key (NFC, case-folded where matching is case-insensitive) and merged, so
+//! memory holds a handful of directory listings at a time, never the tree. Up to
+//! `width` directory pairs are listed concurrently; the bounded channel to the
+//! consumer applies back-pressure when checks or transfers fall behind.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use ferry_core::{match_key, Backend, Entry, Error, ErrorKind, RelPath, Result};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::{Select, Stats};
+
+/// One thing the march found.
+#[derive(Debug)]
+pub(crate) enum Found {
+    /// A file on one side or both.
+    File {
+        src: Option<Entry>,
+        dst: Option<Entry>,
+    },
+    /// A directory on one side or both (never the root).
+    Dir {
+        path: RelPath,
+        src: Option<Entry>,
+        dst: Option<Entry>,
+    },
+    /// A problem with one path; the march goes on.
+    Error(Error),
+}
+
+pub(crate) struct MarchConfig {
+    pub src: Arc<dyn Backend>,
+    pub dst: Arc<dyn Backend>,
+    pub select: Arc<dyn Select>,
+    pub stats: Arc<Stats>,
+    pub normalize: bool,
+    pub ignore_case: bool,
+    /// When the source is a single file: only this name, at the root, takes part.
+    pub only_name: Option<String>,
+    /// List directories that exist only at the destination (to delete or report them).
+    pub descend_dst_only: bool,
+    /// Keep destination entries the filters exclude (they are deleted: `--delete-excluded`).
+    pub keep_excluded_dst: bool,
+    pub width: usize,
+}
+
+struct DirJob {
+    path: RelPath,
+    src: bool,
+    dst: bool,
+}
+
+/// Walks both trees, sending what it finds. Fails only if the source root can't be listed.
+pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Result<()> {
+    let mut pending = vec![DirJob {
+        path: RelPath::root(),
+        src: true,
+        dst: true,
+    }];
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < cfg.width.max(1) {
+            let Some(job) = pending.pop() else { break };
+            let cfg = cfg.clone();
+            running.spawn(async move { list_pair(&cfg, job).await });
+        }
+        let Some(joined) = running.join_next().await else {
+            return Ok(());
+        };
+        let (found, subdirs) = match joined {
+            Ok(Ok(listed)) => listed,
+            Ok(Err(e)) => return Err(e),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("listing task failed: {e}"),
+                ))
+            }
+        };
+        pending.extend(subdirs.into_iter().rev());
+        for item in found {
+            if tx.send(item).await.is_err() {
+                return Ok(()); // the consumer stopped
+            }
+        }
+    }
+}
+
+/// Lists one directory on both sides and merges the listings.
+async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<DirJob>)> {
+    let is_root = job.path.is_root();
+    let (src, dst) = tokio::join!(
+        list_side(&*cfg.src, &job.path, job.src),
+        list_side(&*cfg.dst, &job.path, job.dst)
+    );
+    let mut found = Vec::new();
+    let src = match src {
+        Ok(list) => list,
+        Err(e) if is_root => return Err(e),
+        Err(e) => {
+            found.push(Found::Error(e));
+            return Ok((found, Vec::new()));
+        }
+    };
+    let dst = match dst {
+        Ok(list) => list,
+        Err(e) if is_root && e.kind() == ErrorKind::DirNotFound => Vec::new(),
+        Err(e) => {
+            // Without the destination listing nothing can be compared safely.
+            found.push(Found::Error(e));
+            return Ok((found, Vec::new()));
+        }
+    };
+    cfg.stats.listed((src.len() + dst.len()) as u64);
+    if !is_root && has_marker(cfg, &src, &dst) {
+        tracing::debug!("{}: Excluded by --exclude-if-present", job.path);
+        return Ok((found, Vec::new()));
+    }
+    let src = keyed(cfg, select(cfg, src, false), "source");
+    let dst = keyed(cfg, select(cfg, dst, cfg.keep_excluded_dst), "destination");
+    let mut subdirs = Vec::new();
+    merge(src, dst, |s, d| pair(cfg, s, d, &mut found, &mut subdirs));
+    Ok((found, subdirs))
+}
+
+async fn list_side(backend: &dyn Backend, dir: &RelPath, wanted: bool) -> Result<Vec<Entry>> {
+    if !wanted {
+        return Ok(Vec::new());
+    }
+    backend.list_dir(dir).await
+}
+
+fn has_marker(cfg: &MarchConfig, src: &[Entry], dst: &[Entry]) -> bool {
+    let markers = cfg.select.exclude_if_present();
+    !markers.is_empty()
+        && src
+            .iter()
+            .chain(dst)
+            .any(|e| !e.is_dir() && markers.iter().any(|m| m == e.name()))
+}
+
+fn select(cfg: &MarchConfig, mut list: Vec<Entry>, keep_excluded: bool) -> Vec<Entry> {
+    if let Some(only) = &cfg.only_name {
+        list.retain(|e| !e.is_dir() && e.name() == only);
+        return list;
+    }
+    if cfg.select.is_active() && !keep_excluded {
+        list.retain(|e| {
+            if e.is_dir() {
+                cfg.select.include_dir(e.path.as_str())
+            } else {
+                cfg.select.include_file(e.path.as_str(), e.size, e.mtime)
+            }
+        });
+    }
+    list
+}
+
+fn keyed(cfg: &MarchConfig, list: Vec<Entry>, side: &str) -> Vec<(String, Entry)> {
+    let mut keyed: Vec<(String, Entry)> = list
+        .into_iter()
+        .map(|e| (match_key(e.name(), cfg.normalize, cfg.ignore_case), e))
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name().cmp(b.1.name())));
+    keyed.dedup_by(|later, first| {
+        let dup = later.0 == first.0;
+        if dup {
+            tracing::warn!(
+                "{}: Duplicate object found in {side} - ignoring",
+                later.1.path
+            );
+        }
+        dup
+    });
+    keyed
+}
+
+/// Merges two key-sorted listings, calling `f` once per key.
+fn merge(
+    src: Vec<(String, Entry)>,
+    dst: Vec<(String, Entry)>,
+    mut f: impl FnMut(Option<Entry>, Option<Entry>),
+) {
+    let mut src = src.into_iter().peekable();
+    let mut dst = dst.into_iter().peekable();
+    loop {
+        let order = match (src.peek(), dst.peek()) {
+            (None, None) => return,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(s), Some(d)) => s.0.cmp(&d.0),
+        };
+        match order {
+            Ordering::Less => f(src.next().map(|x| x.1), None),
+            Ordering::Greater => f(None, dst.next().map(|x| x.1)),
+            Ordering::Equal => f(src.next().map(|x| x.1), dst.next().map(|x| x.1)),
+        }
+    }
+}
+
+fn pair(
+    cfg: &MarchConfig,
+    src: Option<Entry>,
+    dst: Option<Entry>,
+    found: &mut Vec<Found>,
+    subdirs: &mut Vec<DirJob>,
+) {
+    let src_dir = src.as_ref().map(Entry::is_dir);
+    let dst_dir = dst.as_ref().map(Entry::is_dir);
+    match (src_dir, dst_dir) {
+        (Some(true), Some(false)) | (Some(false), Some(true)) => {
+            let path = src.map(|e| e.path).unwrap_or_default();
+            found.push(Found::Error(
+                Error::new(
+                    ErrorKind::Refused,
+                    "is a file on one side and a directory on the other; remove one of them to sync this path",
+                )
+                .with_path(path.to_string()),
+            ));
+        }
+        (Some(true), _) | (None, Some(true)) => {
+            let path = src
+                .as_ref()
+                .or(dst.as_ref())
+                .map(|e| e.path.clone())
+                .unwrap_or_default();
+            let job = DirJob {
+                path: path.clone(),
+                src: src.is_some(),
+                dst: dst.is_some(),
+            };
+            if job.src || cfg.descend_dst_only {
+                subdirs.push(job);
+            }
+            found.push(Found::Dir { path, src, dst });
+        }
+        _ => found.push(Found::File { src, dst }),
+    }
+}

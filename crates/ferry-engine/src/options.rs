@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use crate::limits::CutoffMode;
+
+/// What the run does with the destination (and the source, for `move`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Copy new and changed files; never delete.
+    Copy,
+    /// Make the destination identical to the source, deleting extraneous files.
+    Sync,
+    /// Copy, then delete each source file once it is safely at the destination.
+    Move,
+}
+
+/// When a sync deletes extraneous destination files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeleteMode {
+    Before,
+    During,
+    #[default]
+    After,
+}
+
+/// How two files are judged equal (rclone's rules).
+#[derive(Clone, Debug, Default)]
+pub struct CompareOptions {
+    pub checksum: bool,
+    pub size_only: bool,
+    pub ignore_times: bool,
+    pub ignore_size: bool,
+    pub ignore_existing: bool,
+    pub update: bool,
+    pub immutable: bool,
+    /// Overrides the modify window; by default the coarser precision of the two sides.
+    pub modify_window: Option<Duration>,
+    /// Don't fix a destination's mtime when content matches (`--no-update-modtime`).
+    pub no_update_modtime: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    pub compare: CompareOptions,
+    pub transfers: usize,
+    pub checkers: usize,
+    pub dry_run: bool,
+    pub delete_mode: DeleteMode,
+    pub max_delete: Option<u64>,
+    pub ignore_errors: bool,
+    pub create_empty_src_dirs: bool,
+    pub delete_empty_src_dirs: bool,
+    pub inplace: bool,
+    pub low_level_retries: u32,
+    pub max_transfer: Option<u64>,
+    pub cutoff_mode: CutoffMode,
+    pub max_duration: Option<Duration>,
+    /// Bytes per second across all transfers.
+    pub bwlimit: Option<u64>,
+    /// Match names without Unicode normalisation.
+    pub no_unicode_normalization: bool,
+    /// Match names case-insensitively even on case-sensitive backends.
+    pub ignore_case_sync: bool,
+    /// Delete destination files the filters exclude (`--delete-excluded`).
+    pub delete_excluded: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            compare: CompareOptions::default(),
+            transfers: 4,
+            checkers: 8,
+            dry_run: false,
+            delete_mode: DeleteMode::After,
+            max_delete: None,
+            ignore_errors: false,
+            create_empty_src_dirs: false,
+            delete_empty_src_dirs: false,
+            inplace: false,
+            low_level_retries: 10,
+            max_transfer: None,
+            cutoff_mode: CutoffMode::Hard,
+            max_duration: None,
+            bwlimit: None,
+            no_unicode_normalization: false,
+            ignore_case_sync: false,
+            delete_excluded: false,
+        }
+    }
+}

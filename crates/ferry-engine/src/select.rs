@@ -1,0 +1,32 @@
+use std::time::SystemTime;
+
+/// Decides which paths take part in a run (the filter rules). Paths are relative,
+/// `/`-separated, without leading or trailing slashes.
+pub trait Select: Send + Sync {
+    fn include_file(&self, path: &str, size: u64, mtime: SystemTime) -> bool;
+    /// `false` lets the engine skip a directory without listing it.
+    fn include_dir(&self, path: &str) -> bool;
+    /// Names whose presence in a directory excludes that directory.
+    fn exclude_if_present(&self) -> &[String] {
+        &[]
+    }
+    /// Whether any rule is active (an inactive selection lets the engine skip the calls).
+    fn is_active(&self) -> bool {
+        true
+    }
+}
+
+/// Selects everything.
+pub struct AllowAll;
+
+impl Select for AllowAll {
+    fn include_file(&self, _: &str, _: u64, _: SystemTime) -> bool {
+        true
+    }
+    fn include_dir(&self, _: &str) -> bool {
+        true
+    }
+    fn is_active(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,482 @@
+//! Running a copy, sync or move: the pipeline from the march through checkers and
+//! transfers to deletes, and the safety rules around them.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, RelPath, Result};
+use tokio::sync::mpsc;
+
+use crate::compare::{modify_window, Comparer, Decision};
+use crate::limits::{Limits, Tripped};
+use crate::march::{march, Found, MarchConfig};
+use crate::{
+    backup, deletes, transfer, Action, ActionKind, Backup, Confirm, DeleteMode, Mode, Observer,
+    Select, Stats, SyncOptions,
+};
+
+/// One copy, sync or move.
+pub struct Job {
+    pub src: Arc<dyn Backend>,
+    pub dst: Arc<dyn Backend>,
+    pub mode: Mode,
+    pub opts: SyncOptions,
+    pub select: Arc<dyn Select>,
+    /// Set when the source argument named a single file (its name in `src`'s root).
+    pub src_file: Option<String>,
+    pub backup: Option<Backup>,
+    pub confirm: Option<Arc<dyn Confirm>>,
+    pub observer: Arc<dyn Observer>,
+    pub stats: Arc<Stats>,
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    MaxDelete,
+    MaxTransfer,
+    MaxDuration,
+    /// The user answered "q" to an interactive question.
+    Quit,
+}
+
+/// How a run ended (the caller maps it to an exit code).
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub errors: u64,
+    pub transfers: u64,
+    pub stop: Option<StopReason>,
+    /// The kind and message of the last error, for the exit code and the final line.
+    pub last_error: Option<(ErrorKind, bool, String)>,
+}
+
+/// A directory the march passed, with its mtime on each side where it exists.
+pub(crate) struct DirRecord {
+    pub path: RelPath,
+    pub src_mtime: Option<SystemTime>,
+    pub dst_mtime: Option<SystemTime>,
+}
+
+/// State shared by the workers of one run.
+pub(crate) struct Ctx {
+    pub job: Job,
+    pub limits: Arc<Limits>,
+    pub window: Option<Duration>,
+    pub hash: Option<HashKind>,
+    pub last_error: Mutex<Option<(ErrorKind, bool, String)>>,
+    /// Destination files to delete after the transfers (`--delete-after`).
+    pub to_delete: Mutex<Vec<Entry>>,
+    /// Directories seen by the march.
+    pub dirs: Mutex<Vec<DirRecord>>,
+    /// Destination directories something was written into or deleted from.
+    pub dirty: Mutex<HashSet<RelPath>>,
+    pub deletes_done: std::sync::atomic::AtomicU64,
+}
+
+impl Ctx {
+    /// Records and logs a failure; it will stop deletes and set the exit code.
+    pub(crate) fn fail(&self, err: &Error) {
+        tracing::error!("{err}");
+        self.job.stats.error();
+        *self.last_error.lock().expect("lock") =
+            Some((err.kind(), err.is_temporary(), err.to_string()));
+        self.observe(
+            err.path().unwrap_or(""),
+            ActionKind::Error,
+            0,
+            Some(err.to_string()),
+        );
+    }
+
+    pub(crate) fn observe(&self, path: &str, kind: ActionKind, size: u64, error: Option<String>) {
+        self.job.observer.action(&Action {
+            path: path.to_owned(),
+            kind,
+            size,
+            error,
+        });
+    }
+
+    pub(crate) fn touched(&self, path: &RelPath) {
+        if let Some(parent) = path.parent() {
+            self.dirty.lock().expect("lock").insert(parent);
+        }
+    }
+
+    /// Asks before a destructive step under `--interactive`; `true` means go ahead.
+    pub(crate) fn confirm(&self, operation: &str, path: &RelPath) -> bool {
+        let Some(confirm) = &self.job.confirm else {
+            return true;
+        };
+        match confirm.confirm(operation, path.as_str()) {
+            crate::Answer::Yes => true,
+            crate::Answer::No => false,
+            crate::Answer::Quit => {
+                self.limits.trip(Tripped::Quit);
+                false
+            }
+        }
+    }
+
+    fn comparer(&self) -> Comparer<'_> {
+        Comparer {
+            opts: &self.job.opts.compare,
+            src: &*self.job.src,
+            dst: &*self.job.dst,
+            window: self.window,
+            hash: self.hash,
+        }
+    }
+}
+
+/// Runs a job, retrying the whole run up to `retries` times while errors remain.
+pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outcome> {
+    preflight(&job).await?;
+    let ctx = Arc::new(new_ctx(job));
+    let attempts = retries.max(1);
+    let mut outcome = Outcome::default();
+    for attempt in 1..=attempts {
+        outcome = run_once(&ctx).await?;
+        if outcome.errors == 0 || outcome.stop.is_some() || attempt == attempts {
+            break;
+        }
+        let last = outcome
+            .last_error
+            .as_ref()
+            .map(|e| e.2.clone())
+            .unwrap_or_default();
+        tracing::error!(
+            "Attempt {attempt}/{attempts} failed with {} errors and: {last}",
+            outcome.errors
+        );
+        ctx.job.stats.reset_errors();
+        *ctx.last_error.lock().expect("lock") = None;
+        tokio::time::sleep(retries_sleep).await;
+    }
+    Ok(outcome)
+}
+
+fn new_ctx(job: Job) -> Ctx {
+    let o = &job.opts;
+    let limits = Limits::new(o.max_transfer, o.max_duration, o.cutoff_mode, o.bwlimit);
+    let window = modify_window(&o.compare, &*job.src, &*job.dst);
+    let hash = job
+        .src
+        .features()
+        .hashes
+        .intersect(job.dst.features().hashes)
+        .preferred();
+    if o.compare.checksum && hash.is_none() {
+        tracing::warn!(
+            "{}: --checksum is in use but the source and destination have no hashes in common; falling back to --size-only",
+            job.dst.describe()
+        );
+    }
+    Ctx {
+        job,
+        limits: Arc::new(limits),
+        window,
+        hash,
+        last_error: Mutex::new(None),
+        to_delete: Mutex::new(Vec::new()),
+        dirs: Mutex::new(Vec::new()),
+        dirty: Mutex::new(HashSet::new()),
+        deletes_done: Default::default(),
+    }
+}
+
+/// The checks that refuse a run before anything is touched.
+async fn preflight(job: &Job) -> Result<()> {
+    let (s, d) = (job.src.location(), job.dst.location());
+    if job.src_file.is_none() && s.overlaps(&d) {
+        let excluded = s
+            .relative(&d)
+            .is_some_and(|rel| !rel.is_root() && !job.select.include_dir(rel.as_str()));
+        if !excluded {
+            return Err(Error::new(
+                ErrorKind::Refused,
+                "can't sync or move files on overlapping remotes (try excluding the destination with a filter rule)",
+            ));
+        }
+    }
+    if let Some(b) = &job.backup {
+        backup::check_location(b, &*job.dst, &*job.src, &*job.select)?;
+    }
+    Ok(())
+}
+
+async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
+    let sync = ctx.job.mode == Mode::Sync;
+    ctx.to_delete.lock().expect("lock").clear();
+    ctx.dirs.lock().expect("lock").clear();
+    if sync && ctx.job.opts.delete_mode == DeleteMode::Before {
+        pass(ctx, Pass::DeletesOnly).await?;
+    }
+    if !ctx.job.opts.dry_run {
+        if let Err(e) = ctx.job.dst.mkdir(&RelPath::root()).await {
+            ctx.fail(&e);
+        }
+    }
+    pass(ctx, Pass::Main).await?;
+    if sync && ctx.job.opts.delete_mode == DeleteMode::After {
+        let list = std::mem::take(&mut *ctx.to_delete.lock().expect("lock"));
+        if deletes_allowed(ctx, "files") {
+            deletes::delete_files(ctx, list).await;
+        }
+    }
+    finish_dirs(ctx).await;
+    let tripped = ctx.limits.tripped();
+    let mut stop = match tripped {
+        Tripped::MaxTransfer => Some(StopReason::MaxTransfer),
+        Tripped::MaxDuration => Some(StopReason::MaxDuration),
+        Tripped::Quit => Some(StopReason::Quit),
+        Tripped::None => None,
+    };
+    if deletes::max_delete_reached(ctx) {
+        stop = Some(StopReason::MaxDelete);
+    }
+    Ok(Outcome {
+        errors: ctx.job.stats.errors(),
+        transfers: ctx.job.stats.transfers(),
+        stop,
+        last_error: ctx.last_error.lock().expect("lock").clone(),
+    })
+}
+
+/// rclone's rule: no deletes at the destination once anything failed.
+pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
+    if ctx.job.stats.errors() == 0 || ctx.job.opts.ignore_errors {
+        return !matches!(ctx.limits.tripped(), Tripped::Quit | Tripped::MaxTransfer);
+    }
+    tracing::error!(
+        "{}: not deleting {what} as there were IO errors",
+        ctx.job.dst.describe()
+    );
+    false
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Main,
+    DeletesOnly,
+}
+
+/// One march over both trees, with checkers and transfer workers behind it.
+async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
+    let o = &ctx.job.opts;
+    let dst_ci = ctx.job.dst.features().case_insensitive;
+    let cfg = Arc::new(MarchConfig {
+        src: ctx.job.src.clone(),
+        dst: ctx.job.dst.clone(),
+        select: ctx.job.select.clone(),
+        stats: ctx.job.stats.clone(),
+        normalize: !o.no_unicode_normalization,
+        ignore_case: o.ignore_case_sync || dst_ci,
+        only_name: ctx.job.src_file.clone(),
+        descend_dst_only: ctx.job.mode == Mode::Sync,
+        keep_excluded_dst: ctx.job.mode == Mode::Sync && o.delete_excluded,
+        width: o.checkers,
+    });
+    let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);
+    let (xfer_tx, xfer_rx) = mpsc::channel::<(Entry, Option<Entry>)>(o.transfers * 4);
+    let found_rx = Arc::new(tokio::sync::Mutex::new(found_rx));
+    let xfer_rx = Arc::new(tokio::sync::Mutex::new(xfer_rx));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..o.checkers.max(1) {
+        let (ctx, rx, tx) = (ctx.clone(), found_rx.clone(), xfer_tx.clone());
+        workers.spawn(async move {
+            while let Some(item) = next(&rx).await {
+                handle(&ctx, item, &tx, which).await;
+            }
+        });
+    }
+    drop(xfer_tx);
+    for _ in 0..o.transfers.max(1) {
+        let (ctx, rx) = (ctx.clone(), xfer_rx.clone());
+        workers.spawn(async move {
+            while let Some((src, dst)) = next(&rx).await {
+                transfer::transfer(&ctx, src, dst).await;
+            }
+        });
+    }
+    let marched = march(cfg, found_tx).await;
+    while let Some(res) = workers.join_next().await {
+        if let Err(e) = res {
+            ctx.fail(&Error::new(ErrorKind::Io, format!("worker failed: {e}")));
+        }
+    }
+    marched.map_err(|e| match e.kind() {
+        ErrorKind::DirNotFound | ErrorKind::NotFound => Error::new(
+            ErrorKind::DirNotFound,
+            format!("directory not found: {}", ctx.job.src.describe()),
+        ),
+        _ => e,
+    })
+}
+
+async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Option<T> {
+    rx.lock().await.recv().await
+}
+
+/// What a checker does with one thing the march found.
+async fn handle(
+    ctx: &Arc<Ctx>,
+    item: Found,
+    xfer: &mpsc::Sender<(Entry, Option<Entry>)>,
+    which: Pass,
+) {
+    let sync = ctx.job.mode == Mode::Sync;
+    match item {
+        Found::Error(e) => ctx.fail(&e),
+        Found::Dir { path, src, dst } => {
+            if which == Pass::Main {
+                on_dir(ctx, path, src, dst).await;
+            }
+        }
+        Found::File {
+            src: None,
+            dst: Some(dst),
+        } if sync => {
+            let mode = ctx.job.opts.delete_mode;
+            match (which, mode) {
+                (Pass::DeletesOnly, _) | (Pass::Main, DeleteMode::During) => {
+                    if deletes_allowed(ctx, "files") {
+                        deletes::delete_files(ctx, vec![dst]).await;
+                    }
+                }
+                (Pass::Main, DeleteMode::After) => ctx.to_delete.lock().expect("lock").push(dst),
+                (Pass::Main, DeleteMode::Before) => {}
+            }
+        }
+        Found::File {
+            src: Some(src),
+            dst,
+        } if which == Pass::Main => {
+            check_file(ctx, src, dst, xfer).await;
+        }
+        Found::File { .. } => {}
+    }
+}
+
+async fn check_file(
+    ctx: &Arc<Ctx>,
+    src: Entry,
+    dst: Option<Entry>,
+    xfer: &mpsc::Sender<(Entry, Option<Entry>)>,
+) {
+    let Some(existing) = dst else {
+        ctx.job.stats.queue_transfer(src.size);
+        let _ = xfer.send((src, None)).await;
+        return;
+    };
+    ctx.job.stats.queue_check();
+    let decision = ctx.comparer().decide(&src, &existing).await;
+    ctx.job.stats.check_done();
+    let decision = match decision {
+        Ok(d) => d,
+        Err(e) => return ctx.fail(&e),
+    };
+    let immutable = ctx.job.opts.compare.immutable;
+    match decision {
+        Decision::Transfer | Decision::FixModtime if immutable => {
+            let msg = match decision {
+                Decision::FixModtime => "Timestamp mismatch between immutable objects",
+                _ => "Source and destination exist but do not match: immutable file modified",
+            };
+            ctx.fail(&Error::new(ErrorKind::Refused, msg).with_path(src.path.to_string()));
+        }
+        Decision::Transfer => {
+            ctx.job.stats.queue_transfer(src.size);
+            let _ = xfer.send((src, Some(existing))).await;
+        }
+        Decision::FixModtime => {
+            transfer::fix_modtime(ctx, &src).await;
+            transfer::after_equal(ctx, &src).await;
+        }
+        Decision::Equal => transfer::after_equal(ctx, &src).await,
+        Decision::Skip => {
+            if !ctx.job.opts.compare.ignore_existing {
+                transfer::after_equal(ctx, &src).await;
+            }
+        }
+    }
+}
+
+async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<Entry>) {
+    let o = &ctx.job.opts;
+    if src.is_some()
+        && dst.is_none()
+        && o.create_empty_src_dirs
+        && ctx.job.dst.features().empty_dirs
+    {
+        if o.dry_run {
+            tracing::warn!("{path}: Skipped make directory as --dry-run is set");
+        } else if let Err(e) = ctx.job.dst.mkdir(&path).await {
+            ctx.fail(&e);
+        }
+    }
+    ctx.dirs.lock().expect("lock").push(DirRecord {
+        path,
+        src_mtime: src.map(|e| e.mtime),
+        dst_mtime: dst.map(|e| e.mtime),
+    });
+}
+
+/// After files: remove directories only the destination has (sync), empty source
+/// directories (move with `--delete-empty-src-dirs`), and set directory mtimes.
+async fn finish_dirs(ctx: &Arc<Ctx>) {
+    let mut dirs = std::mem::take(&mut *ctx.dirs.lock().expect("lock"));
+    // Deepest first, so children go (or get their mtime) before their parents.
+    dirs.sort_by(|a, b| {
+        b.path
+            .depth()
+            .cmp(&a.path.depth())
+            .then_with(|| b.path.cmp(&a.path))
+    });
+    if ctx.job.mode == Mode::Sync {
+        let extra: Vec<RelPath> = dirs
+            .iter()
+            .filter(|d| d.src_mtime.is_none() && d.dst_mtime.is_some())
+            .map(|d| d.path.clone())
+            .collect();
+        if !extra.is_empty() && deletes_allowed(ctx, "directories") {
+            deletes::remove_dirs(ctx, &extra).await;
+        }
+    }
+    if ctx.job.mode == Mode::Move && ctx.job.opts.delete_empty_src_dirs && !ctx.job.opts.dry_run {
+        for d in dirs.iter().filter(|d| d.src_mtime.is_some()) {
+            if ctx.job.src.rmdir(&d.path).await.is_ok() {
+                tracing::info!("{}: Removing directory", d.path);
+            }
+        }
+    }
+    set_dir_modtimes(ctx, &dirs).await;
+}
+
+/// Gives destination directories their source mtimes, after their contents changed.
+async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
+    if ctx.job.opts.dry_run || !ctx.job.dst.features().can_set_dir_modtime {
+        return;
+    }
+    let dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));
+    let window = ctx.window.unwrap_or(Duration::from_secs(1));
+    for d in dirs {
+        let Some(mtime) = d.src_mtime else { continue };
+        let differs = d.dst_mtime.is_none_or(|t| abs_diff(t, mtime) >= window);
+        if !differs && !dirty.contains(&d.path) {
+            continue;
+        }
+        match ctx.job.dst.set_modtime(&d.path, mtime).await {
+            Ok(()) => tracing::debug!("{}: Set directory modification time", d.path),
+            Err(e) => tracing::debug!("{}: directory modification time not set: {e}", d.path),
+        }
+    }
+}
+
+fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
+    match a.duration_since(b) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    }
+}

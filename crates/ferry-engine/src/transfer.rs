@@ -1,0 +1,214 @@
+//! Transferring one file: server-side or kernel copy when possible, else a
+//! streamed copy that is counted, throttled and hashed on the way.
+
+use std::sync::Arc;
+
+use ferry_core::units::size_suffix;
+use ferry_core::{Entry, Error, ErrorKind, PutOptions, Result};
+
+use crate::account::{Accounted, StreamHashes};
+use crate::sync::Ctx;
+use crate::{ActionKind, Mode};
+
+/// Copies (or moves) `src` over `dst` (`None`: new file). Failures are recorded in `ctx`.
+pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
+    if !ctx.limits.may_start(src.size, &ctx.job.stats) {
+        return;
+    }
+    let moving = ctx.job.mode == Mode::Move;
+    let verb = if moving { "move" } else { "copy" };
+    if ctx.job.opts.dry_run {
+        tracing::warn!(
+            "{}: Skipped {verb} as --dry-run is set (size {})",
+            src.path,
+            size_suffix(src.size)
+        );
+        ctx.job.stats.transfer_done();
+        ctx.observe(src.path.as_str(), ActionKind::SkippedDryRun, src.size, None);
+        return;
+    }
+    if dst.is_some() && !ctx.confirm(verb, &src.path) {
+        return;
+    }
+    if let Some(old) = &dst {
+        if let Some(backup) = &ctx.job.backup {
+            match backup.save(&ctx.job.dst, old).await {
+                Ok(to) => {
+                    tracing::info!("{}: Moved into backup dir as {to}", old.path);
+                    ctx.observe(old.path.as_str(), ActionKind::BackedUp, old.size, None);
+                }
+                Err(e) => return ctx.fail(&e),
+            }
+        }
+    }
+    let result = if moving {
+        move_file(ctx, &src).await
+    } else {
+        copy_with_retries(ctx, &src).await.map(|_| false)
+    };
+    match result {
+        Ok(renamed) => {
+            let (what, kind) = match (renamed, &dst) {
+                (true, _) => ("Moved (server-side)", ActionKind::Moved),
+                (false, None) => ("Copied (new)", ActionKind::CopiedNew),
+                (false, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
+            };
+            tracing::info!("{}: {what}", src.path);
+            ctx.job.stats.transfer_done();
+            ctx.observe(src.path.as_str(), kind, src.size, None);
+            ctx.touched(&src.path);
+            if moving && !renamed {
+                delete_source(ctx, &src).await;
+            }
+        }
+        Err(e) => {
+            if ctx.limits.tripped() != crate::limits::Tripped::None {
+                tracing::error!("{}: {}", src.path, e.message());
+                return;
+            }
+            let verb = if moving { "move" } else { "copy" };
+            let e = Error::new(e.kind(), format!("Failed to {verb}: {}", e.message()))
+                .with_path(src.path.to_string())
+                .temporary(e.is_temporary());
+            ctx.fail(&e);
+        }
+    }
+}
+
+/// A rename when both sides share a namespace; `Ok(true)` if it was one.
+async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<bool> {
+    if let Some(_moved) = ctx
+        .job
+        .dst
+        .move_from(&*ctx.job.src, &src.path, &src.path)
+        .await?
+    {
+        ctx.job.stats.renamed();
+        ctx.job.stats.add_bytes(src.size);
+        return Ok(true);
+    }
+    copy_with_retries(ctx, src).await.map(|_| false)
+}
+
+async fn copy_with_retries(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
+    let tries = ctx.job.opts.low_level_retries.max(1);
+    let mut attempt = 1;
+    loop {
+        match copy_once(ctx, src).await {
+            Err(e) if e.is_temporary() && attempt < tries && !ctx.limits.stopping() => {
+                tracing::debug!(
+                    "{}: Received error: {e} - low level retry {attempt}/{tries}",
+                    src.path
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
+    let (from, to) = (&ctx.job.src, &ctx.job.dst);
+    let opts = PutOptions {
+        size: src.size,
+        mtime: src.mtime,
+        inplace: ctx.job.opts.inplace,
+        hashes: src.hashes.clone(),
+    };
+    if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
+        ctx.job.stats.add_bytes(src.size);
+        ctx.job.stats.server_side_done();
+        return Ok(done);
+    }
+    let kinds = ctx.hash.into_iter().collect();
+    let hashes = StreamHashes::new(kinds);
+    let reader = from.open(&src.path, 0, None).await?;
+    let counted = Accounted::new(
+        reader,
+        ctx.job.stats.clone(),
+        ctx.limits.clone(),
+        hashes.clone(),
+    );
+    let stored = to.put(&src.path, Box::pin(counted), &opts).await?;
+    verify(ctx, src, &stored, &hashes).await?;
+    Ok(stored)
+}
+
+/// Compares the hash seen in the stream with what either side already knew.
+async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> Result<()> {
+    let Some(kind) = ctx.hash else {
+        return Ok(());
+    };
+    let Some(streamed) = seen.finish().get(kind).map(str::to_owned) else {
+        return Ok(());
+    };
+    for (side, known) in [
+        ("source", src.hashes.get(kind)),
+        ("destination", stored.hashes.get(kind)),
+    ] {
+        if let Some(known) = known {
+            if !known.eq_ignore_ascii_case(&streamed) {
+                let _ = ctx.job.dst.delete_file(&src.path).await;
+                return Err(Error::new(
+                    ErrorKind::Corrupted,
+                    format!(
+                        "corrupted on transfer: {kind} hashes differ ({side} {known} vs transferred {streamed}); the bad copy was removed"
+                    ),
+                )
+                .temporary(true));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets the destination's mtime to the source's (content already matches).
+pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry) {
+    if ctx.job.opts.dry_run {
+        tracing::warn!(
+            "{}: Skipped update modification time as --dry-run is set",
+            src.path
+        );
+        return;
+    }
+    if !ctx.confirm("update modification time", &src.path) {
+        return;
+    }
+    match ctx.job.dst.set_modtime(&src.path, src.mtime).await {
+        Ok(()) => {
+            tracing::info!("{}: Updated modification time in destination", src.path);
+            ctx.observe(
+                src.path.as_str(),
+                ActionKind::ModtimeUpdated,
+                src.size,
+                None,
+            );
+            ctx.touched(&src.path);
+        }
+        Err(e) => ctx.fail(
+            &Error::new(
+                e.kind(),
+                format!("Failed to set modification time: {}", e.message()),
+            )
+            .with_path(src.path.to_string()),
+        ),
+    }
+}
+
+/// A file that needed no transfer: under `move` its source copy goes.
+pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry) {
+    if ctx.job.mode == Mode::Move {
+        delete_source(ctx, src).await;
+    }
+}
+
+async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) {
+    if ctx.job.opts.dry_run {
+        tracing::warn!("{}: Skipped delete as --dry-run is set", src.path);
+        return;
+    }
+    match ctx.job.src.delete_file(&src.path).await {
+        Ok(()) => tracing::info!("{}: Deleted", src.path),
+        Err(e) => ctx.fail(&e),
+    }
+}

@@ -1,0 +1,307 @@
+//! The local filesystem backend.
+//!
+//! Writes go to a hidden temporary name beside the target and are renamed into place,
+//! so a crash never leaves a half-written file under its final name. Copies between
+//! two local trees use the kernel (reflink, then `copy_file_range`) instead of a user
+//! space loop.
+
+mod list;
+mod names;
+mod partial;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use ferry_core::{
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location,
+    MultiHasher, PutOptions, RelPath, Result,
+};
+use tokio::io::AsyncReadExt;
+
+/// How symbolic links are treated, as rclone's `-L`, `-l` and default do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkMode {
+    /// Skip links with a notice (rclone's default).
+    #[default]
+    Skip,
+    /// Follow links and copy what they point to (`-L/--copy-links`).
+    Follow,
+    /// Keep links as `NAME.rclonelink` files holding the target (`-l/--links`).
+    Translate,
+}
+
+/// The suffix rclone gives a symlink carried as a file.
+pub const LINK_SUFFIX: &str = ".rclonelink";
+
+#[derive(Clone, Debug, Default)]
+pub struct LocalOptions {
+    pub links: LinkMode,
+    /// Don't log a notice for each skipped link (`--skip-links`).
+    pub skip_links_quietly: bool,
+    /// Don't cross filesystem boundaries (`-x/--one-file-system`).
+    pub one_file_system: bool,
+}
+
+/// A directory tree on the local filesystem.
+pub struct LocalBackend {
+    root: PathBuf,
+    display: String,
+    opts: LocalOptions,
+    features: Features,
+    root_dev: Option<u64>,
+}
+
+impl LocalBackend {
+    /// Roots a backend at `root`, which need not exist yet.
+    pub fn new(root: impl Into<PathBuf>, opts: LocalOptions) -> Arc<Self> {
+        let root: PathBuf = root.into();
+        let root = std::path::absolute(&root).unwrap_or(root);
+        let display = root.display().to_string();
+        let root_dev = if opts.one_file_system {
+            device_of(&root)
+        } else {
+            None
+        };
+        Arc::new(LocalBackend {
+            root,
+            display,
+            opts,
+            features: local_features(),
+            root_dev,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The on-disk path of a relative path.
+    fn full(&self, path: &RelPath) -> PathBuf {
+        let mut out = self.root.clone();
+        for segment in path.segments() {
+            out.push(names::decode(segment));
+        }
+        out
+    }
+
+    /// For `-l`: the link a `NAME.rclonelink` path stands for, if that is what it is.
+    fn link_target_path(&self, path: &RelPath) -> Option<PathBuf> {
+        if self.opts.links != LinkMode::Translate {
+            return None;
+        }
+        let base = path.as_str().strip_suffix(LINK_SUFFIX)?;
+        let full = self.full(&RelPath::new(base).ok()?);
+        full.symlink_metadata()
+            .ok()
+            .filter(|m| m.file_type().is_symlink())
+            .map(|_| full)
+    }
+}
+
+fn local_features() -> Features {
+    Features {
+        hashes: HashSet::all(),
+        modtime_precision: Some(Duration::from_nanos(1)),
+        can_set_modtime: true,
+        can_set_dir_modtime: true,
+        empty_dirs: true,
+        case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
+        atomic_put: true,
+    }
+}
+
+#[cfg(unix)]
+fn device_of(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.dev())
+}
+
+#[cfg(not(unix))]
+fn device_of(_path: &Path) -> Option<u64> {
+    None
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("worker thread failed: {e}")))?
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            namespace: "local".into(),
+            path: self.root.to_string_lossy().replace('\\', "/"),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("Local file system at {}", self.display)
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        let full = self.full(path);
+        let link = self.link_target_path(path);
+        let (path, links) = (path.clone(), self.opts.links);
+        blocking(move || list::stat(&full, link.as_deref(), path, links)).await
+    }
+
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        let full = self.full(dir);
+        let ctx = list::ListContext {
+            dir: dir.clone(),
+            links: self.opts.links,
+            quiet_links: self.opts.skip_links_quietly,
+            root_dev: self.root_dev,
+        };
+        blocking(move || list::list_dir(&full, &ctx)).await
+    }
+
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        if let Some(link) = self.link_target_path(path) {
+            let target = list::read_link_text(&link)?;
+            let bytes = target.into_bytes();
+            let start = (offset as usize).min(bytes.len());
+            let end = len.map_or(bytes.len(), |l| (start + l as usize).min(bytes.len()));
+            return Ok(Box::pin(std::io::Cursor::new(bytes[start..end].to_vec())));
+        }
+        let full = self.full(path);
+        let rel = path.to_string();
+        let mut file = tokio::fs::File::open(&full)
+            .await
+            .map_err(|e| Error::io("failed to open source", e).with_path(rel.clone()))?;
+        if offset > 0 {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(|e| Error::io("failed to seek", e).with_path(rel))?;
+        }
+        let reader = tokio::io::BufReader::with_capacity(write::BUFFER, file);
+        Ok(match len {
+            Some(n) => Box::pin(reader.take(n)),
+            None => Box::pin(reader),
+        })
+    }
+
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
+            return write::put_link(self.full(path), path.clone(), data, opts).await;
+        }
+        write::put_stream(self.full(path), path.clone(), data, opts).await
+    }
+
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        let Some(src_full) = src.local_path(src_path) else {
+            return Ok(None);
+        };
+        let is_link_file =
+            self.opts.links == LinkMode::Translate && dst_path.as_str().ends_with(LINK_SUFFIX);
+        if is_link_file {
+            return Ok(None); // a link file is written as a link by `put`
+        }
+        let dst_full = self.full(dst_path);
+        let (dst_path, opts) = (dst_path.clone(), opts.clone());
+        blocking(move || write::copy_file(&src_full, dst_full, dst_path, &opts))
+            .await
+            .map(Some)
+    }
+
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        let Some(src_full) = src.local_path(src_path) else {
+            return Ok(None);
+        };
+        let dst_full = self.full(dst_path);
+        let dst_path = dst_path.clone();
+        let links = self.opts.links;
+        blocking(move || write::rename(&src_full, &dst_full, dst_path, links)).await
+    }
+
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        let mut reader = self.open(path, 0, None).await?;
+        let mut hasher = MultiHasher::new([kind].into_iter().collect());
+        let mut buf = vec![0u8; write::BUFFER];
+        loop {
+            let n = reader.read(&mut buf).await.map_err(|e| {
+                Error::io("failed to read for hashing", e).with_path(path.to_string())
+            })?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hasher.finish().get(kind).map(str::to_owned))
+    }
+
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        let link = self.link_target_path(path);
+        let full = link.clone().unwrap_or_else(|| self.full(path));
+        let rel = path.to_string();
+        blocking(move || {
+            let t = filetime::FileTime::from_system_time(mtime);
+            let res = if link.is_some() {
+                filetime::set_symlink_file_times(&full, t, t)
+            } else {
+                filetime::set_file_mtime(&full, t)
+            };
+            res.map_err(|e| Error::io("failed to set modification time", e).with_path(rel))
+        })
+        .await
+    }
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        let full = self
+            .link_target_path(path)
+            .unwrap_or_else(|| self.full(path));
+        let rel = path.to_string();
+        blocking(move || {
+            std::fs::remove_file(&full).map_err(|e| Error::io("failed to delete", e).with_path(rel))
+        })
+        .await
+    }
+
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        let full = self.full(dir);
+        let rel = dir.to_string();
+        blocking(move || {
+            std::fs::create_dir_all(&full)
+                .map_err(|e| Error::io("failed to make directory", e).with_path(rel))
+        })
+        .await
+    }
+
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        let full = self.full(dir);
+        let rel = dir.to_string();
+        blocking(move || {
+            std::fs::remove_dir(&full)
+                .map_err(|e| Error::io("failed to remove directory", e).with_path(rel))
+        })
+        .await
+    }
+
+    fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
+        if self.link_target_path(path).is_some() {
+            return None;
+        }
+        Some(self.full(path))
+    }
+}

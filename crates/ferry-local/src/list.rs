@@ -1,0 +1,166 @@
+//! Listing and stat, with rclone's treatment of links and odd names.
+
+use std::fs::{self, Metadata};
+use std::path::Path;
+use std::time::SystemTime;
+
+use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
+
+use crate::{names, partial, LinkMode, LINK_SUFFIX};
+
+pub(crate) struct ListContext {
+    pub dir: RelPath,
+    pub links: LinkMode,
+    pub quiet_links: bool,
+    pub root_dev: Option<u64>,
+}
+
+pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
+    let rd = fs::read_dir(full).map_err(|e| {
+        let err = Error::io("error listing directory", e).with_path(ctx.dir.to_string());
+        if err.kind() == ErrorKind::NotFound {
+            Error::new(ErrorKind::DirNotFound, "directory not found").with_path(ctx.dir.to_string())
+        } else {
+            err
+        }
+    })?;
+    let mut out = Vec::new();
+    for dirent in rd {
+        let dirent = dirent
+            .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
+        let os_name = dirent.file_name();
+        let name = match names::encode(&os_name) {
+            Ok(n) => n,
+            Err(encoded) => {
+                tracing::warn!(
+                    "{}: invalid UTF-8 name carried as {:?}",
+                    ctx.dir
+                        .join(&encoded)
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    encoded
+                );
+                encoded
+            }
+        };
+        if partial::is_partial_name(&name) {
+            partial::remove_if_stale(&dirent.path());
+            continue;
+        }
+        let Ok(path) = ctx.dir.join(&name) else {
+            tracing::error!("{name:?}: skipping a name that is not a safe relative path");
+            continue;
+        };
+        match entry_for(&dirent.path(), path, ctx) {
+            Ok(Some(e)) => out.push(e),
+            Ok(None) => {}
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
+    Ok(out)
+}
+
+fn entry_for(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
+    let meta = fs::symlink_metadata(full)
+        .map_err(|e| Error::io("failed to read file info", e).with_path(path.to_string()))?;
+    if meta.file_type().is_symlink() {
+        return link_entry(full, path, ctx);
+    }
+    if meta.is_dir() && !same_device(&meta, ctx.root_dev) {
+        tracing::info!("{path}: skipping directory on a different filesystem (--one-file-system)");
+        return Ok(None);
+    }
+    Ok(Some(from_meta(path, &meta)))
+}
+
+fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
+    match ctx.links {
+        LinkMode::Skip => {
+            if !ctx.quiet_links {
+                tracing::warn!("{path}: Can't follow symlink without -L/--copy-links");
+            }
+            Ok(None)
+        }
+        LinkMode::Follow => match fs::metadata(full) {
+            Ok(meta) => Ok(Some(from_meta(path, &meta))),
+            Err(e) => Err(Error::io("can't follow symlink", e).with_path(path.to_string())),
+        },
+        LinkMode::Translate => {
+            let meta = fs::symlink_metadata(full)
+                .map_err(|e| Error::io("failed to read link", e).with_path(path.to_string()))?;
+            let target = read_link_text(full)?;
+            let name = format!("{}{}", path.name(), LINK_SUFFIX);
+            let path = path.parent().unwrap_or_default().join(&name)?;
+            Ok(Some(Entry::file(
+                path,
+                target.len() as u64,
+                mtime_of(&meta),
+            )))
+        }
+    }
+}
+
+pub(crate) fn stat(
+    full: &Path,
+    link: Option<&Path>,
+    path: RelPath,
+    links: LinkMode,
+) -> Result<Option<Entry>> {
+    if let Some(link) = link {
+        let meta = fs::symlink_metadata(link)
+            .map_err(|e| Error::io("failed to read link", e).with_path(path.to_string()))?;
+        let len = read_link_text(link)?.len() as u64;
+        return Ok(Some(Entry::file(path, len, mtime_of(&meta))));
+    }
+    let meta = match links {
+        LinkMode::Follow => fs::metadata(full),
+        _ => fs::symlink_metadata(full),
+    };
+    match meta {
+        Ok(m) if m.file_type().is_symlink() => Ok(None),
+        Ok(m) => Ok(Some(from_meta(path, &m))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc_enotdir()) => Ok(None),
+        Err(e) => Err(Error::io("failed to read file info", e).with_path(path.to_string())),
+    }
+}
+
+fn libc_enotdir() -> i32 {
+    #[cfg(unix)]
+    {
+        libc::ENOTDIR
+    }
+    #[cfg(not(unix))]
+    {
+        20
+    }
+}
+
+pub(crate) fn read_link_text(full: &Path) -> Result<String> {
+    let target = fs::read_link(full)
+        .map_err(|e| Error::io("failed to read link", e).with_path(full.display().to_string()))?;
+    Ok(target.to_string_lossy().into_owned())
+}
+
+fn from_meta(path: RelPath, meta: &Metadata) -> Entry {
+    if meta.is_dir() {
+        Entry::dir(path, mtime_of(meta))
+    } else {
+        Entry::file(path, meta.len(), mtime_of(meta))
+    }
+}
+
+fn mtime_of(meta: &Metadata) -> SystemTime {
+    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+#[cfg(unix)]
+fn same_device(meta: &Metadata, root_dev: Option<u64>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    root_dev.is_none_or(|dev| dev == meta.dev())
+}
+
+#[cfg(not(unix))]
+fn same_device(_meta: &Metadata, _root_dev: Option<u64>) -> bool {
+    true
+}
