@@ -44,12 +44,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let temporary = matches!(kind, ErrorKind::Io);
         Error {
             kind,
             message: message.into(),
             path: None,
-            temporary,
+            temporary: false,
             source: None,
         }
     }

@@ -19,6 +19,9 @@ pub struct Features {
     pub case_insensitive: bool,
     /// Whether `put` writes to a temporary name and renames, so readers never see a partial file.
     pub atomic_put: bool,
+    /// Whether the entry `put` returns carries the stored object's hashes (e.g. an ETag),
+    /// so a hash of the streamed bytes can verify the upload.
+    pub put_returns_hashes: bool,
 }
 
 impl Default for Features {
@@ -31,6 +34,7 @@ impl Default for Features {
             empty_dirs: false,
             case_insensitive: false,
             atomic_put: false,
+            put_returns_hashes: false,
         }
     }
 }

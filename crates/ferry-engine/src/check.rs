@@ -93,11 +93,11 @@ pub async fn check(
                     });
                 }
                 Some(Found::File { src: Some(s), dst: None }) => {
-                    tracing::error!("{}: file not in {}", s.path, dst.describe());
+                    tracing::error!("{}: File not in {}", s.path, dst.describe());
                     report.missing_on_dst.push(s.path.to_string());
                 }
                 Some(Found::File { src: None, dst: Some(d) }) if !opts.one_way => {
-                    tracing::error!("{}: file not in {}", d.path, src.describe());
+                    tracing::error!("{}: File not in {}", d.path, src.describe());
                     report.missing_on_src.push(d.path.to_string());
                 }
                 Some(Found::Error(e)) => {
@@ -163,7 +163,7 @@ async fn compare(
     opts: &CheckOptions,
 ) -> Verdict {
     if s.size != d.size {
-        return Verdict::Differ("sizes differ".into());
+        return Verdict::Differ("Sizes differ".into());
     }
     if opts.size_only {
         return Verdict::Match;

@@ -217,7 +217,7 @@ fn pair(
             let path = src.map(|e| e.path).unwrap_or_default();
             found.push(Found::Error(
                 Error::new(
-                    ErrorKind::Refused,
+                    ErrorKind::Io,
                     "is a file on one side and a directory on the other; remove one of them to sync this path",
                 )
                 .with_path(path.to_string()),

@@ -115,12 +115,21 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         inplace: ctx.job.opts.inplace,
         hashes: src.hashes.clone(),
     };
-    if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
-        ctx.job.stats.add_bytes(src.size);
-        ctx.job.stats.server_side_done();
-        return Ok(done);
+    // A kernel or server-side copy can't be throttled, so --bwlimit always streams.
+    if ctx.limits.bwlimit.is_none() {
+        if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
+            ctx.job.stats.add_bytes(src.size);
+            ctx.job.stats.server_side_done();
+            return Ok(done);
+        }
     }
-    let kinds = ctx.hash.into_iter().collect();
+    // Hash the stream only when there is a known value to check it against: the
+    // source's listed hash, or one the destination reports for what it stored.
+    let kinds = ctx
+        .hash
+        .filter(|k| src.hashes.get(*k).is_some() || ctx.job.dst.features().put_returns_hashes)
+        .into_iter()
+        .collect();
     let hashes = StreamHashes::new(kinds);
     let reader = from.open(&src.path, 0, None).await?;
     let counted = Accounted::new(

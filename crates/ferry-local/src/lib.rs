@@ -110,6 +110,7 @@ fn local_features() -> Features {
         empty_dirs: true,
         case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
         atomic_put: true,
+        put_returns_hashes: false,
     }
 }
 

@@ -1,0 +1,303 @@
+//! Flags shared by commands, with rclone's names, short forms and defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Logging and output flags, accepted before or after the command.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LogArgs {
+    /// Print lots more stuff (repeat for more)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print as little stuff as possible
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Log level DEBUG|INFO|NOTICE|ERROR
+    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level)]
+    pub log_level: Option<Level>,
+    /// Log everything to this file
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log_file: Option<PathBuf>,
+    /// Use json log format
+    #[arg(long, global = true)]
+    pub use_json_log: bool,
+    /// Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)
+    #[arg(long, value_name = "DURATION", global = true)]
+    pub stats: Option<String>,
+    /// Make the stats fit on one line
+    #[arg(long, global = true)]
+    pub stats_one_line: bool,
+    /// Show progress during transfer
+    #[arg(short = 'P', long, global = true)]
+    pub progress: bool,
+    /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
+    #[arg(long, value_name = "FILE", global = true)]
+    pub summary_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error,
+    Notice,
+    Info,
+    Debug,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "ERROR" => Ok(Level::Error),
+        "NOTICE" => Ok(Level::Notice),
+        "INFO" => Ok(Level::Info),
+        "DEBUG" => Ok(Level::Debug),
+        _ => Err(format!(
+            "unknown log level {s:?}: use DEBUG, INFO, NOTICE or ERROR"
+        )),
+    }
+}
+
+impl LogArgs {
+    pub fn level(&self) -> Level {
+        if let Some(l) = self.log_level {
+            return l;
+        }
+        match (self.quiet, self.verbose) {
+            (true, _) => Level::Error,
+            (false, 0) => Level::Notice,
+            (false, 1) => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CutoffArg {
+    #[default]
+    Hard,
+    Soft,
+    Cautious,
+}
+
+/// Flags of the commands that transfer (copy, sync, move).
+#[derive(Args, Debug, Clone)]
+pub struct TransferArgs {
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Enable interactive mode: ask before each delete or overwrite
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Number of file transfers to run in parallel
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub transfers: u32,
+    /// Number of checkers to run in parallel
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkers: u32,
+    /// Check for changes with size & checksum (if available, or fallback to size only)
+    #[arg(short = 'c', long)]
+    pub checksum: bool,
+    /// Skip based on size only, not modtime or checksum
+    #[arg(long)]
+    pub size_only: bool,
+    /// Don't skip items that match size and time - transfer all unconditionally
+    #[arg(short = 'I', long)]
+    pub ignore_times: bool,
+    /// Ignore size when skipping, use modtime or checksum
+    #[arg(long)]
+    pub ignore_size: bool,
+    /// Skip all files that exist on destination
+    #[arg(long)]
+    pub ignore_existing: bool,
+    /// Skip files that are newer on the destination
+    #[arg(short = 'u', long)]
+    pub update: bool,
+    /// Do not modify files, fail if existing files have been modified
+    #[arg(long)]
+    pub immutable: bool,
+    /// Max time diff to be considered the same, e.g. 1s, 2ms (default: the coarser precision of the two sides)
+    #[arg(long, value_name = "DURATION")]
+    pub modify_window: Option<String>,
+    /// Don't update destination modtime if files identical
+    #[arg(long)]
+    pub no_update_modtime: bool,
+    /// When synchronizing, delete files on destination before transferring
+    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"])]
+    pub delete_before: bool,
+    /// When synchronizing, delete files during transfer
+    #[arg(long, conflicts_with = "delete_after")]
+    pub delete_during: bool,
+    /// When synchronizing, delete files on destination after transferring (default)
+    #[arg(long)]
+    pub delete_after: bool,
+    /// When synchronizing, limit the number of deletes (-1 = off)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub max_delete: i64,
+    /// Make backups into hierarchy based in DIR
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<String>,
+    /// Suffix to add to changed files
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub suffix: String,
+    /// Preserve the extension when using --suffix
+    #[arg(long)]
+    pub suffix_keep_extension: bool,
+    /// Delete even if there are I/O errors
+    #[arg(long)]
+    pub ignore_errors: bool,
+    /// Create empty source dirs on destination after sync
+    #[arg(long)]
+    pub create_empty_src_dirs: bool,
+    /// Download directly to destination file instead of atomic download to temp/rename
+    #[arg(long)]
+    pub inplace: bool,
+    /// Retry operations this many times if they fail
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Interval between retrying operations if they fail, e.g. 500ms, 60s, 5m (0 to disable)
+    #[arg(long, default_value = "0")]
+    pub retries_sleep: String,
+    /// Number of low level retries to do
+    #[arg(long, default_value_t = 10)]
+    pub low_level_retries: u32,
+    /// Maximum size of data to transfer, e.g. 10G (off by default)
+    #[arg(long, value_name = "SIZE")]
+    pub max_transfer: Option<String>,
+    /// Mode to stop transfers when reaching the max transfer limit
+    #[arg(long, value_enum, default_value_t = CutoffArg::Hard, ignore_case = true)]
+    pub cutoff_mode: CutoffArg,
+    /// Maximum duration rclone will transfer data for, e.g. 1h30m (off by default)
+    #[arg(long, value_name = "DURATION")]
+    pub max_duration: Option<String>,
+    /// Sets exit code 9 if no files are transferred, useful in scripts
+    #[arg(long)]
+    pub error_on_no_transfer: bool,
+    /// Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, e.g. 10M (off by default)
+    #[arg(long, value_name = "RATE")]
+    pub bwlimit: Option<String>,
+    /// Don't normalize unicode characters in filenames
+    #[arg(long)]
+    pub no_unicode_normalization: bool,
+    /// Ignore case when synchronizing
+    #[arg(long)]
+    pub ignore_case_sync: bool,
+}
+
+/// How the local backend treats symbolic links and mount points.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LocalArgs {
+    /// Follow symlinks and copy the pointed to item
+    #[arg(short = 'L', long, global = true, conflicts_with = "links")]
+    pub copy_links: bool,
+    /// Translate symlinks to/from regular files with a '.rclonelink' extension
+    #[arg(short = 'l', long, global = true)]
+    pub links: bool,
+    /// Don't warn about skipped symlinks
+    #[arg(long, global = true)]
+    pub skip_links: bool,
+    /// Don't cross filesystem boundaries
+    #[arg(short = 'x', long, global = true)]
+    pub one_file_system: bool,
+}
+
+/// rclone's filter flags and azcopy's pattern flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Add a file filtering rule ("+ PATTERN" or "- PATTERN")
+    #[arg(short = 'f', long = "filter", value_name = "RULE")]
+    pub filter: Vec<String>,
+    /// Read file filtering patterns from a file (use - to read from stdin)
+    #[arg(long, value_name = "FILE")]
+    pub filter_from: Vec<PathBuf>,
+    /// Include files matching pattern
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Read file include patterns from file
+    #[arg(long, value_name = "FILE")]
+    pub include_from: Vec<PathBuf>,
+    /// Exclude files matching pattern
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Read file exclude patterns from file
+    #[arg(long, value_name = "FILE")]
+    pub exclude_from: Vec<PathBuf>,
+    /// Read list of source-file names from file
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Vec<PathBuf>,
+    /// Read list of source-file names from file without any processing of lines
+    #[arg(long, value_name = "FILE")]
+    pub files_from_raw: Vec<PathBuf>,
+    /// Exclude directories if filename is present
+    #[arg(long, value_name = "NAME")]
+    pub exclude_if_present: Vec<String>,
+    /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub min_size: Option<u64>,
+    /// Only transfer files smaller than this in KiB or suffix B|K|M|G|T|P
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_size: Option<u64>,
+    /// Only transfer files older than this in s or suffix ms|s|m|h|d|w|M|y, or a date
+    #[arg(long, value_name = "AGE")]
+    pub min_age: Option<String>,
+    /// Only transfer files younger than this in s or suffix ms|s|m|h|d|w|M|y, or a date
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
+    /// Delete files on dest excluded from sync
+    #[arg(long)]
+    pub delete_excluded: bool,
+    /// Ignore case in filters (case insensitive)
+    #[arg(long)]
+    pub ignore_case: bool,
+    /// If set limits the recursion depth to this
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub max_depth: i64,
+    /// azcopy: include only files whose name matches one of these ;-separated patterns
+    #[arg(long, value_name = "PATTERNS")]
+    pub include_pattern: Vec<String>,
+    /// azcopy: exclude files whose name matches one of these ;-separated patterns
+    #[arg(long, value_name = "PATTERNS")]
+    pub exclude_pattern: Vec<String>,
+    /// azcopy: exclude these ;-separated relative paths (files or directories)
+    #[arg(long, value_name = "PATHS")]
+    pub exclude_path: Vec<String>,
+    /// azcopy: include only paths matching one of these ;-separated regular expressions
+    #[arg(long, value_name = "REGEXES")]
+    pub include_regex: Vec<String>,
+    /// azcopy: exclude paths matching one of these ;-separated regular expressions
+    #[arg(long, value_name = "REGEXES")]
+    pub exclude_regex: Vec<String>,
+    /// azcopy: false means only the top level (--max-depth 1)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub recursive: Option<bool>,
+}
+
+/// A size flag as rclone reads it: a bare number is KiB.
+pub fn parse_size_arg(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(u64::MAX);
+    }
+    let bare = s
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.');
+    let value = if bare { format!("{s}K") } else { s.to_owned() };
+    ferry_filter::parse_size(&value)
+}
+
+/// A duration flag: rclone's `1h30m`, `500ms`, `2d`, or bare seconds.
+pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs >= 0.0 && secs.is_finite() {
+            return Ok(std::time::Duration::from_secs_f64(secs));
+        }
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '.') && !s.contains(['-', ':', ' ']) {
+        if let Ok(d) = ferry_filter::parse_age(s, std::time::SystemTime::now()) {
+            return Ok(d);
+        }
+    }
+    Err(format!(
+        "invalid duration {s:?}: use a number with a unit, e.g. 500ms, 30s, 5m, 1h30m, 2d"
+    ))
+}

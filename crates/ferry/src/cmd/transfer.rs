@@ -1,0 +1,190 @@
+//! `copy`, `sync` and `move`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_engine::{
+    Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode, Observer, Stats,
+    StopReason, SyncOptions,
+};
+
+use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
+use crate::exit::{self, fail, USAGE};
+use crate::interactive::TerminalConfirm;
+use crate::report::Summary;
+use crate::{open, selection, Globals};
+
+fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Result<T> {
+    parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
+}
+
+fn opt_size(flag: &str, value: &Option<String>) -> anyhow::Result<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(v) => usage(flag, v, parse_size_arg(v)).map(|n| (n != u64::MAX).then_some(n)),
+    }
+}
+
+fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(v) => usage(flag, v, parse_duration_arg(v)).map(|d| (!d.is_zero()).then_some(d)),
+    }
+}
+
+pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<SyncOptions> {
+    let delete_mode = if t.delete_before {
+        DeleteMode::Before
+    } else if t.delete_during {
+        DeleteMode::During
+    } else {
+        DeleteMode::After
+    };
+    Ok(SyncOptions {
+        compare: CompareOptions {
+            checksum: t.checksum,
+            size_only: t.size_only,
+            ignore_times: t.ignore_times,
+            ignore_size: t.ignore_size,
+            ignore_existing: t.ignore_existing,
+            update: t.update,
+            immutable: t.immutable,
+            modify_window: opt_duration("--modify-window", &t.modify_window)?,
+            no_update_modtime: t.no_update_modtime,
+        },
+        transfers: t.transfers as usize,
+        checkers: t.checkers as usize,
+        dry_run: t.dry_run,
+        delete_mode,
+        max_delete: u64::try_from(t.max_delete).ok(),
+        ignore_errors: t.ignore_errors,
+        create_empty_src_dirs: t.create_empty_src_dirs,
+        delete_empty_src_dirs: false,
+        inplace: t.inplace,
+        low_level_retries: t.low_level_retries,
+        max_transfer: opt_size("--max-transfer", &t.max_transfer)?,
+        cutoff_mode: match t.cutoff_mode {
+            CutoffArg::Hard => CutoffMode::Hard,
+            CutoffArg::Soft => CutoffMode::Soft,
+            CutoffArg::Cautious => CutoffMode::Cautious,
+        },
+        max_duration: opt_duration("--max-duration", &t.max_duration)?,
+        bwlimit: opt_size("--bwlimit", &t.bwlimit)?,
+        no_unicode_normalization: t.no_unicode_normalization,
+        ignore_case_sync: t.ignore_case_sync,
+        delete_excluded,
+    })
+}
+
+pub struct TransferCall<'a> {
+    pub mode: Mode,
+    pub source: &'a str,
+    pub dest: &'a str,
+    pub t: &'a TransferArgs,
+    pub f: &'a FilterArgs,
+    pub delete_empty_src_dirs: bool,
+}
+
+pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
+    let name = match call.mode {
+        Mode::Copy => "copy",
+        Mode::Sync => "sync",
+        Mode::Move => "move",
+    };
+    let t = call.t;
+    let (select, delete_excluded) = selection::build(call.f)?;
+    let mut opts = sync_options(t, delete_excluded)?;
+    opts.delete_empty_src_dirs = call.delete_empty_src_dirs;
+    let retries_sleep = usage(
+        "--retries-sleep",
+        &t.retries_sleep,
+        parse_duration_arg(&t.retries_sleep),
+    )?;
+    let src = open::open_source(call.source, &g.local)?;
+    let dst = open::open_dest(call.dest, &g.local)?;
+    let backup = match (&t.backup_dir, t.suffix.is_empty()) {
+        (Some(dir), _) => Some(Backup {
+            dir: Some(open::open_dest(dir, &g.local)?),
+            suffix: t.suffix.clone(),
+            keep_extension: t.suffix_keep_extension,
+        }),
+        (None, false) => Some(Backup {
+            dir: None,
+            suffix: t.suffix.clone(),
+            keep_extension: t.suffix_keep_extension,
+        }),
+        (None, true) => None,
+    };
+    let confirm: Option<Arc<dyn Confirm>> = if t.interactive && !t.dry_run {
+        Some(Arc::new(TerminalConfirm::new()?))
+    } else {
+        None
+    };
+    let summary = Arc::new(Summary::default());
+    let observer: Arc<dyn Observer> = if g.log.summary_file.is_some() {
+        summary.clone()
+    } else {
+        Arc::new(())
+    };
+    let stats = Arc::new(Stats::default());
+    let job = Job {
+        src: src.backend,
+        dst,
+        mode: call.mode,
+        opts,
+        select,
+        src_file: src.file,
+        backup,
+        confirm,
+        observer,
+        stats: stats.clone(),
+    };
+    let display = g.start_display(&stats)?;
+    let result = ferry_engine::run(job, t.retries, retries_sleep).await;
+    display.finish();
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) if call.mode == Mode::Move && e.kind() == ferry_core::ErrorKind::DirNotFound => {
+            return Err(fail(exit::ERROR, e.to_string()));
+        }
+        Err(e) => return Err(exit::from_core(e)),
+    };
+    let snap = stats.snapshot();
+    g.final_stats(&snap);
+    if snap.transfers == 0 && snap.deletes == 0 && snap.errors == 0 {
+        tracing::info!("There was nothing to transfer");
+    }
+    let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);
+    let last = outcome.last_error.as_ref().map(|e| e.2.clone());
+    match (outcome.stop, code) {
+        (Some(StopReason::MaxTransfer), _) => {
+            tracing::error!("Failed to {name}: max transfer limit reached as set by --max-transfer")
+        }
+        (Some(StopReason::MaxDuration), _) => {
+            tracing::error!(
+                "Failed to {name}: max transfer duration reached as set by --max-duration"
+            )
+        }
+        (Some(StopReason::MaxDelete), _) => {
+            tracing::error!(
+                "Failed to {name}: --max-delete threshold reached; not all deletes were done"
+            )
+        }
+        (Some(StopReason::Quit), _) => {
+            tracing::error!("Failed to {name}: stopped at the user's request")
+        }
+        (None, exit::NO_TRANSFER) => {
+            tracing::error!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
+        }
+        (None, c) if c != 0 => tracing::error!(
+            "Failed to {name} with {} errors: last error was: {}",
+            outcome.errors,
+            last.as_deref().unwrap_or("unknown")
+        ),
+        _ => {}
+    }
+    if let Some(path) = &g.log.summary_file {
+        summary.write(path, name, &snap, code, last.as_deref())?;
+    }
+    Ok(code)
+}

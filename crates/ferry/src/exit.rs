@@ -1,0 +1,83 @@
+//! rclone's exit codes, and an error that carries one.
+
+use std::fmt;
+
+use ferry_core::ErrorKind;
+use ferry_engine::{Outcome, StopReason};
+
+pub const SUCCESS: i32 = 0;
+pub const ERROR: i32 = 1;
+pub const USAGE: i32 = 2;
+pub const DIR_NOT_FOUND: i32 = 3;
+pub const FILE_NOT_FOUND: i32 = 4;
+pub const TEMPORARY: i32 = 5;
+pub const LESS_SERIOUS: i32 = 6;
+pub const FATAL: i32 = 7;
+pub const TRANSFER_LIMIT: i32 = 8;
+pub const NO_TRANSFER: i32 = 9;
+pub const DURATION_LIMIT: i32 = 10;
+
+/// An error that ends the command with a specific exit code.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub message: String,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+pub fn fail(code: i32, message: impl Into<String>) -> anyhow::Error {
+    Exit {
+        code,
+        message: message.into(),
+    }
+    .into()
+}
+
+/// The exit code for an error kind reported by the library.
+pub fn code_for_kind(kind: ErrorKind, temporary: bool) -> i32 {
+    match kind {
+        ErrorKind::DirNotFound => DIR_NOT_FOUND,
+        ErrorKind::NotFound => FILE_NOT_FOUND,
+        ErrorKind::Refused => LESS_SERIOUS,
+        _ if temporary => TEMPORARY,
+        _ => ERROR,
+    }
+}
+
+/// A library error as a CLI error with its exit code.
+pub fn from_core(err: ferry_core::Error) -> anyhow::Error {
+    let code = match err.kind() {
+        // Refusals before anything ran (overlap, backup dir) are fatal in rclone.
+        ErrorKind::Refused => FATAL,
+        k => code_for_kind(k, err.is_temporary()),
+    };
+    fail(code, err.to_string())
+}
+
+/// The exit code of a finished transfer run.
+pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
+    match outcome.stop {
+        Some(StopReason::MaxDelete) => return FATAL,
+        Some(StopReason::MaxTransfer) => return TRANSFER_LIMIT,
+        Some(StopReason::MaxDuration) => return DURATION_LIMIT,
+        Some(StopReason::Quit) => return ERROR,
+        None => {}
+    }
+    if outcome.errors > 0 {
+        return match &outcome.last_error {
+            Some((kind, temporary, _)) => code_for_kind(*kind, *temporary),
+            None => ERROR,
+        };
+    }
+    if error_on_no_transfer && outcome.transfers == 0 {
+        return NO_TRANSFER;
+    }
+    SUCCESS
+}

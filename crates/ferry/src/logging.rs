@@ -1,0 +1,246 @@
+//! Log lines formatted as rclone formats them (`2006/01/02 15:04:05 INFO  : path: msg`),
+//! or as JSON objects with `--use-json-log`.
+//!
+//! rclone's NOTICE level maps to tracing's WARN.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use tracing::{Event, Level as TLevel, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::args::{Level, LogArgs};
+
+/// Where log lines go: stderr, a file, or (with `-P`) above the progress display.
+#[derive(Clone)]
+pub struct Sink {
+    inner: Arc<Mutex<SinkKind>>,
+}
+
+enum SinkKind {
+    Stderr,
+    File(std::fs::File),
+    Progress(indicatif::ProgressBar),
+}
+
+impl Sink {
+    pub fn write_line(&self, line: &str) {
+        let mut inner = self.inner.lock().expect("log sink");
+        match &mut *inner {
+            SinkKind::Stderr => {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+            SinkKind::File(f) => {
+                let _ = f.write_all(line.as_bytes());
+            }
+            SinkKind::Progress(pb) => pb.suspend(|| {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }),
+        }
+    }
+
+    /// Routes stderr lines above a progress bar while it is shown.
+    pub fn attach_progress(&self, pb: indicatif::ProgressBar) {
+        let mut inner = self.inner.lock().expect("log sink");
+        if matches!(*inner, SinkKind::Stderr) {
+            *inner = SinkKind::Progress(pb);
+        }
+    }
+
+    pub fn detach_progress(&self) {
+        let mut inner = self.inner.lock().expect("log sink");
+        if matches!(*inner, SinkKind::Progress(_)) {
+            *inner = SinkKind::Stderr;
+        }
+    }
+
+    pub fn is_file(&self) -> bool {
+        matches!(*self.inner.lock().expect("log sink"), SinkKind::File(_))
+    }
+}
+
+/// One buffered line, written whole on drop so concurrent lines never interleave.
+pub struct LineWriter {
+    sink: Sink,
+    buf: Vec<u8>,
+}
+
+impl Write for LineWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            self.sink.write_line(&String::from_utf8_lossy(&self.buf));
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for Sink {
+    type Writer = LineWriter;
+    fn make_writer(&'a self) -> LineWriter {
+        LineWriter {
+            sink: self.clone(),
+            buf: Vec::with_capacity(128),
+        }
+    }
+}
+
+pub fn level_name(level: &TLevel) -> &'static str {
+    match *level {
+        TLevel::ERROR => "ERROR",
+        TLevel::WARN => "NOTICE",
+        TLevel::INFO => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+fn timestamp() -> String {
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let f = time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]:[second]");
+    now.format(&f).unwrap_or_default()
+}
+
+fn rfc3339_now() -> String {
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Collects an event's message.
+#[derive(Default)]
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            use fmt::Write as _;
+            let _ = write!(self.0, "{value:?}");
+        }
+    }
+}
+
+struct RcloneFormat {
+    json: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for RcloneFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut msg = Message::default();
+        event.record(&mut msg);
+        let level = level_name(event.metadata().level());
+        if self.json {
+            let obj = serde_json::json!({
+                "time": rfc3339_now(),
+                "level": level.to_ascii_lowercase(),
+                "msg": msg.0,
+                "source": event.metadata().target(),
+            });
+            writeln!(writer, "{obj}")
+        } else {
+            writeln!(writer, "{} {:<6}: {}", timestamp(), level, msg.0)
+        }
+    }
+}
+
+/// Installs the global subscriber; returns the sink so output can be coordinated.
+pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
+    let kind = match &args.log_file {
+        Some(path) => SinkKind::File(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "can't open --log-file {}: check the directory exists and is writable",
+                        path.display()
+                    )
+                })?,
+        ),
+        None => SinkKind::Stderr,
+    };
+    let sink = Sink {
+        inner: Arc::new(Mutex::new(kind)),
+    };
+    let max = match args.level() {
+        Level::Error => TLevel::ERROR,
+        Level::Notice => TLevel::WARN,
+        Level::Info => TLevel::INFO,
+        Level::Debug => TLevel::DEBUG,
+    };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(TLevel::WARN)
+        .with_target("ferry", max)
+        .with_target("ferry_core", max)
+        .with_target("ferry_engine", max)
+        .with_target("ferry_local", max)
+        .with_target("ferry_filter", max)
+        .with_target("ferry_config", max);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(RcloneFormat {
+                    json: args.use_json_log,
+                })
+                .with_writer(sink.clone()),
+        )
+        .with(filter)
+        .init();
+    Ok(sink)
+}
+
+/// Writes one line in the log format directly (for the final stats block).
+pub fn raw_line(
+    sink: &Sink,
+    json: bool,
+    level: &TLevel,
+    msg: &str,
+    extra: Option<serde_json::Value>,
+) {
+    let line = if json {
+        let mut obj = serde_json::json!({
+            "time": rfc3339_now(),
+            "level": level_name(level).to_ascii_lowercase(),
+            "msg": msg,
+            "source": "ferry",
+        });
+        if let (Some(extra), Some(map)) = (extra, obj.as_object_mut()) {
+            if let Some(e) = extra.as_object() {
+                map.extend(e.clone());
+            }
+        }
+        format!("{obj}\n")
+    } else {
+        format!("{} {:<6}: {}\n", timestamp(), level_name(level), msg)
+    };
+    sink.write_line(&line);
+}

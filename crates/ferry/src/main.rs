@@ -1,0 +1,245 @@
+//! ferry: make one place identical to another.
+//!
+//! This binary parses arguments, sets up logging and output, and maps results to
+//! rclone's exit codes; the work happens in the library crates.
+
+mod args;
+mod cmd;
+mod exit;
+mod interactive;
+mod logging;
+mod open;
+mod report;
+mod selection;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ferry_engine::{Mode, Stats, StatsSnapshot};
+
+use args::{FilterArgs, LocalArgs, LogArgs, TransferArgs};
+use cmd::transfer::TransferCall;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Make one place identical to another: rclone-compatible file sync, fast and safe",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(flatten)]
+    local: LocalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct TransferCmd {
+    /// Source path (a directory, or a single file)
+    source: String,
+    /// Destination directory
+    dest: String,
+    #[command(flatten)]
+    transfer: TransferArgs,
+    #[command(flatten)]
+    filters: FilterArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct MoveCmd {
+    #[command(flatten)]
+    inner: TransferCmd,
+    /// Delete empty source dirs after move
+    #[arg(long)]
+    delete_empty_src_dirs: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Copy files from source to dest, skipping identical files; never deletes
+    Copy(TransferCmd),
+    /// Make source and dest identical, modifying destination only
+    Sync(TransferCmd),
+    /// Move files from source to dest
+    Move(MoveCmd),
+    /// Checks the files in the source and destination match
+    Check(cmd::check::CheckArgs),
+    /// Show the version number
+    Version,
+}
+
+/// What every command shares: logging, local backend flags, output coordination.
+pub struct Globals {
+    pub log: LogArgs,
+    pub local: LocalArgs,
+    sink: logging::Sink,
+}
+
+/// The live output of a run (progress bar, periodic stats); stopped by `finish`.
+pub struct Display {
+    bar: Option<indicatif::ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+    sink: logging::Sink,
+}
+
+impl Display {
+    pub fn finish(self) {
+        if let Some(t) = self.ticker {
+            t.abort();
+        }
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+            self.sink.detach_progress();
+        }
+    }
+}
+
+impl Globals {
+    fn verbose(&self) -> bool {
+        self.log.level() >= args::Level::Info
+    }
+
+    pub fn start_display(&self, stats: &Arc<Stats>) -> anyhow::Result<Display> {
+        let bar = (self.log.progress && !self.sink.is_file()).then(|| {
+            let bar = report::progress_bar(stats.clone());
+            self.sink.attach_progress(bar.clone());
+            bar
+        });
+        let interval = match &self.log.stats {
+            Some(s) => args::parse_duration_arg(s).map_err(|e| {
+                exit::fail(
+                    exit::USAGE,
+                    format!("invalid argument {s:?} for --stats: {e}"),
+                )
+            })?,
+            None => Duration::from_secs(60),
+        };
+        let ticker = (self.verbose() && !interval.is_zero()).then(|| {
+            let (stats, sink, json, one) = (
+                stats.clone(),
+                self.sink.clone(),
+                self.log.use_json_log,
+                self.log.stats_one_line,
+            );
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    emit_stats(&sink, json, one, &stats.snapshot());
+                }
+            })
+        });
+        Ok(Display {
+            bar,
+            ticker,
+            sink: self.sink.clone(),
+        })
+    }
+
+    /// The final stats block: with `-v`, `-P` or `--stats`, as rclone prints it.
+    pub fn final_stats(&self, snap: &StatsSnapshot) {
+        if self.verbose() || self.log.progress || self.log.stats.is_some() {
+            emit_stats(
+                &self.sink,
+                self.log.use_json_log,
+                self.log.stats_one_line,
+                snap,
+            );
+        }
+    }
+}
+
+fn emit_stats(sink: &logging::Sink, json: bool, one_line: bool, snap: &StatsSnapshot) {
+    let text = if one_line {
+        report::one_line(snap)
+    } else {
+        report::block(snap)
+    };
+    let extra = json.then(|| report::json(snap));
+    logging::raw_line(sink, json, &tracing::Level::INFO, &text, extra);
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    std::process::exit(run(cli));
+}
+
+fn run(cli: Cli) -> i32 {
+    let sink = match logging::init(&cli.log) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ferry: {e:#}");
+            return exit::USAGE;
+        }
+    };
+    let globals = Globals {
+        log: cli.log,
+        local: cli.local,
+        sink,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("can't start the runtime: {e}");
+            return exit::ERROR;
+        }
+    };
+    let result = runtime.block_on(dispatch(cli.command, &globals));
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let (code, msg) = match err.downcast_ref::<exit::Exit>() {
+                Some(e) => (e.code, e.message.clone()),
+                None => (exit::ERROR, format!("{err:#}")),
+            };
+            tracing::error!("{msg}");
+            code
+        }
+    }
+}
+
+async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
+    fn transfer(mode: Mode, c: &TransferCmd) -> TransferCall<'_> {
+        TransferCall {
+            mode,
+            source: &c.source,
+            dest: &c.dest,
+            t: &c.transfer,
+            f: &c.filters,
+            delete_empty_src_dirs: false,
+        }
+    }
+    match &command {
+        Command::Copy(c) => cmd::transfer::run(transfer(Mode::Copy, c), g).await,
+        Command::Sync(c) => cmd::transfer::run(transfer(Mode::Sync, c), g).await,
+        Command::Move(m) => {
+            let mut call = transfer(Mode::Move, &m.inner);
+            call.delete_empty_src_dirs = m.delete_empty_src_dirs;
+            cmd::transfer::run(call, g).await
+        }
+        Command::Check(a) => cmd::check::run(a, g).await,
+        Command::Version => {
+            cmd::version::run();
+            Ok(exit::SUCCESS)
+        }
+    }
+}

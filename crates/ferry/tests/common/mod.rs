@@ -1,0 +1,123 @@
+//! Helpers for driving the real `ferry` binary over temporary trees.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+pub fn ferry() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.env_remove("FERRY_CONFIG")
+        .env("HOME", std::env::temp_dir());
+    cmd
+}
+
+/// Runs ferry with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = ferry().args(args).output().expect("ferry runs");
+    split(out)
+}
+
+pub fn split(out: Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A scratch area with `src` and `dst` directories.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        Scratch { dir }
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    pub fn src(&self) -> String {
+        self.path("src").to_string_lossy().into_owned()
+    }
+    pub fn dst(&self) -> String {
+        self.path("dst").to_string_lossy().into_owned()
+    }
+    /// Writes `rel` (under the scratch root) with `content` and an mtime `age` seconds ago.
+    pub fn write(&self, rel: &str, content: &str, age: u64) {
+        write_file(&self.path(rel), content.as_bytes(), age);
+    }
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).symlink_metadata().is_ok()
+    }
+}
+
+pub fn write_file(path: &Path, content: &[u8], age: u64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, content).unwrap();
+    set_age(path, age);
+}
+
+pub fn set_age(path: &Path, age: u64) {
+    let t = SystemTime::now() - Duration::from_secs(age);
+    filetime::set_file_mtime(path, filetime::FileTime::from_system_time(t)).unwrap();
+}
+
+/// Gives `to` the same mtime as `from`.
+pub fn copy_mtime(from: &Path, to: &Path) {
+    filetime::set_file_mtime(to, filetime::FileTime::from_system_time(mtime(from))).unwrap();
+}
+
+pub fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// Every file under `root`: relative path → (content, mtime).
+pub fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, (Vec<u8>, SystemTime)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd {
+        let e = e.unwrap();
+        let p = e.path();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            walk(root, &p, out);
+        } else if ft.is_file() {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.insert(rel, (std::fs::read(&p).unwrap(), mtime(&p)));
+        }
+    }
+}
+
+/// Asserts both trees hold the same files with the same bytes and mtimes.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let ka: Vec<_> = ta.keys().collect();
+    let kb: Vec<_> = tb.keys().collect();
+    assert_eq!(ka, kb, "different file sets");
+    for (k, (ca, ma)) in &ta {
+        let (cb, mb) = &tb[k];
+        assert!(ca == cb, "{k}: contents differ");
+        assert_eq!(ma, mb, "{k}: mtimes differ");
+    }
+}

@@ -1,0 +1,117 @@
+//! Symbolic links, odd names and unicode matching on the local backend.
+
+mod common;
+
+use std::os::unix::ffi::OsStrExt;
+
+use common::*;
+
+fn with_link() -> Scratch {
+    let s = Scratch::new();
+    s.write("src/target.txt", "pointed at", 100);
+    std::os::unix::fs::symlink("target.txt", s.path("src/link")).unwrap();
+    s
+}
+
+#[test]
+fn links_are_skipped_with_a_notice_by_default() {
+    let s = with_link();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("link: Can't follow symlink without -L/--copy-links"),
+        "{err}"
+    );
+    assert!(!s.exists("dst/link"));
+    let (_, _, err) = run(&["copy", &s.src(), &s.dst(), "--skip-links"]);
+    assert!(
+        !err.contains("symlink"),
+        "--skip-links silences the notice: {err}"
+    );
+}
+
+#[test]
+fn copy_links_follows() {
+    let s = with_link();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "-L"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/link"), "pointed at");
+    assert!(!s
+        .path("dst/link")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+#[test]
+fn links_flag_keeps_links_and_round_trips() {
+    let s = with_link();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "-l"]);
+    assert_eq!(code, 0, "{err}");
+    let target = std::fs::read_link(s.path("dst/link")).expect("a link at the destination");
+    assert_eq!(target.to_str(), Some("target.txt"));
+    // A second run sees nothing to do.
+    let (_, _, err) = run(&["copy", &s.src(), &s.dst(), "-l", "-v"]);
+    assert!(!err.contains("Copied"), "{err}");
+}
+
+#[test]
+fn invalid_utf8_names_are_carried() {
+    let s = Scratch::new();
+    let raw = std::ffi::OsStr::from_bytes(b"gro\xdf.txt");
+    write_file(&s.path("src").join(raw), b"bytes", 100);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(s.path("dst").join(raw)).unwrap(), b"bytes");
+    assert!(
+        err.contains("gro‛DF.txt"),
+        "the notice shows the quoted name: {err}"
+    );
+}
+
+#[test]
+fn unicode_normalisation_matches_nfd_and_nfc() {
+    let s = Scratch::new();
+    s.write("src/caf\u{e9}", "nfc", 100);
+    s.write("dst/cafe\u{301}", "nfd", 100);
+    copy_mtime(&s.path("src/caf\u{e9}"), &s.path("dst/cafe\u{301}"));
+    std::fs::write(s.path("dst/cafe\u{301}"), "nfc").unwrap();
+    copy_mtime(&s.path("src/caf\u{e9}"), &s.path("dst/cafe\u{301}"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("Deleted") && !err.contains("Copied"),
+        "NFC and NFD names match: {err}"
+    );
+    let (_, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "-v",
+        "--no-unicode-normalization",
+    ]);
+    assert!(err.contains("Copied (new)"), "{err}");
+}
+
+#[test]
+fn ignore_case_sync_matches_names_case_insensitively() {
+    let s = Scratch::new();
+    s.write("src/README", "same", 100);
+    s.write("dst/readme", "same", 100);
+    copy_mtime(&s.path("src/README"), &s.path("dst/readme"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v", "--ignore-case-sync"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Deleted") && !err.contains("Copied"), "{err}");
+}
+
+#[test]
+fn stale_partial_files_are_cleaned_up() {
+    let s = Scratch::new();
+    s.write("src/f", "data", 100);
+    s.write("dst/.f.ferry-0badc0de.partial", "half", 100);
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!s.exists("dst/.f.ferry-0badc0de.partial"));
+    assert_eq!(s.read("dst/f"), "data");
+}

@@ -1,0 +1,575 @@
+//! copy, sync and move against local trees: rclone's semantics, flag by flag.
+
+mod common;
+
+use common::*;
+
+fn basic() -> Scratch {
+    let s = Scratch::new();
+    s.write("src/a.txt", "alpha", 100);
+    s.write("src/dir/b.txt", "bravo", 100);
+    s.write("src/dir/sub/c.txt", "charlie", 100);
+    s
+}
+
+#[test]
+fn sync_creates_missing_destination_and_copies_contents() {
+    let s = basic();
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+    assert!(err.contains("a.txt: Copied (new)"), "{err}");
+    assert!(err.contains("Transferred:"), "stats block at -v: {err}");
+    // The contents are synced, not the directory itself.
+    assert!(!s.exists("dst/src"));
+}
+
+#[test]
+fn noop_sync_reports_nothing_to_transfer() {
+    let s = basic();
+    assert_eq!(run(&["sync", &s.src(), &s.dst()]).0, 0);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("There was nothing to transfer"), "{err}");
+    assert!(!err.contains("Copied"), "{err}");
+}
+
+#[test]
+fn sync_deletes_extraneous_but_copy_does_not() {
+    let s = basic();
+    s.write("dst/extra.txt", "x", 10);
+    s.write("dst/olddir/y.txt", "y", 10);
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(s.exists("dst/extra.txt") && s.exists("dst/olddir/y.txt"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("extra.txt: Deleted"), "{err}");
+    assert!(!s.exists("dst/extra.txt") && !s.exists("dst/olddir"));
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+}
+
+#[test]
+fn changed_files_are_replaced_and_mtimes_kept() {
+    let s = basic();
+    run(&["sync", &s.src(), &s.dst()]);
+    s.write("src/a.txt", "alpha two", 5);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("a.txt: Copied (replaced existing)"), "{err}");
+    assert_eq!(mtime(&s.path("src/a.txt")), mtime(&s.path("dst/a.txt")));
+}
+
+#[test]
+fn same_content_new_mtime_only_updates_modtime() {
+    let s = basic();
+    run(&["sync", &s.src(), &s.dst()]);
+    set_age(&s.path("src/a.txt"), 3);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v"]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("a.txt: Updated modification time in destination"),
+        "{err}"
+    );
+    assert!(!err.contains("Copied"), "{err}");
+    assert_eq!(mtime(&s.path("src/a.txt")), mtime(&s.path("dst/a.txt")));
+}
+
+#[test]
+fn no_update_modtime_leaves_mtime_alone() {
+    let s = basic();
+    run(&["sync", &s.src(), &s.dst()]);
+    set_age(&s.path("src/a.txt"), 3);
+    let before = mtime(&s.path("dst/a.txt"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "-v", "--no-update-modtime"]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("Updated modification time"), "{err}");
+    assert!(!err.contains("Copied"), "{err}");
+    assert_eq!(before, mtime(&s.path("dst/a.txt")));
+}
+
+#[test]
+fn dry_run_changes_nothing_and_says_so() {
+    let s = basic();
+    s.write("dst/extra.txt", "x", 10);
+    s.write("dst/a.txt", "old", 1000);
+    let before = tree(&s.path("dst"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Skipped copy as --dry-run is set"), "{err}");
+    assert!(
+        err.contains("extra.txt: Skipped delete as --dry-run is set"),
+        "{err}"
+    );
+    assert_eq!(before, tree(&s.path("dst")));
+}
+
+#[test]
+fn checksum_size_only_and_ignore_times() {
+    let s = Scratch::new();
+    s.write("src/f", "same-size-1", 100);
+    s.write("dst/f", "same-size-2", 100);
+    // Same size, same mtime: the default compare sees them as equal.
+    copy_mtime(&s.path("src/f"), &s.path("dst/f"));
+    run(&["sync", &s.src(), &s.dst()]);
+    assert_eq!(s.read("dst/f"), "same-size-2");
+    run(&["sync", &s.src(), &s.dst(), "--size-only"]);
+    assert_eq!(s.read("dst/f"), "same-size-2");
+    let (code, _, _) = run(&["sync", &s.src(), &s.dst(), "--checksum"]);
+    assert_eq!(code, 0);
+    assert_eq!(s.read("dst/f"), "same-size-1");
+    // --ignore-times transfers even identical files.
+    let (_, _, err) = run(&["sync", &s.src(), &s.dst(), "-I", "-v"]);
+    assert!(err.contains("f: Copied (replaced existing)"), "{err}");
+}
+
+#[test]
+fn update_skips_newer_destination_files() {
+    let s = Scratch::new();
+    s.write("src/f", "source", 1000);
+    s.write("dst/f", "newer destination", 10);
+    let (code, _, _) = run(&["copy", &s.src(), &s.dst(), "--update"]);
+    assert_eq!(code, 0);
+    assert_eq!(s.read("dst/f"), "newer destination");
+    run(&["copy", &s.src(), &s.dst()]);
+    assert_eq!(s.read("dst/f"), "source");
+}
+
+#[test]
+fn ignore_existing_and_ignore_size() {
+    let s = Scratch::new();
+    s.write("src/f", "new content", 10);
+    s.write("dst/f", "old", 1000);
+    run(&["copy", &s.src(), &s.dst(), "--ignore-existing"]);
+    assert_eq!(s.read("dst/f"), "old");
+    s.write("dst/g", "x", 10);
+    s.write("src/g", "longer", 10);
+    copy_mtime(&s.path("src/g"), &s.path("dst/g"));
+    run(&["copy", &s.src(), &s.dst(), "--ignore-size"]);
+    assert_eq!(
+        s.read("dst/g"),
+        "x",
+        "--ignore-size with equal mtimes keeps the file"
+    );
+}
+
+#[test]
+fn immutable_refuses_to_modify_with_exit_6() {
+    let s = Scratch::new();
+    s.write("src/f", "new", 10);
+    s.write("dst/f", "old content", 1000);
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--immutable"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("immutable file modified"), "{err}");
+    assert_eq!(s.read("dst/f"), "old content");
+}
+
+#[test]
+fn single_file_source_copies_into_destination_dir() {
+    let s = basic();
+    s.write("dst/keep.txt", "k", 10);
+    let file = s.path("src/a.txt").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &file, &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/a.txt"), "alpha");
+    assert!(
+        s.exists("dst/keep.txt"),
+        "a single-file sync deletes nothing else"
+    );
+    assert!(!s.exists("dst/dir"));
+}
+
+#[test]
+fn move_moves_and_deletes_empty_source_dirs() {
+    let s = basic();
+    let (code, _, err) = run(&["move", &s.src(), &s.dst(), "--delete-empty-src-dirs", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/dir/sub/c.txt"), "charlie");
+    assert!(
+        !s.exists("src/a.txt") && !s.exists("src/dir"),
+        "source emptied"
+    );
+    assert!(s.exists("src"), "the source root itself stays");
+}
+
+#[test]
+fn move_deletes_source_copies_already_at_destination() {
+    let s = basic();
+    run(&["copy", &s.src(), &s.dst()]);
+    let (code, _, _) = run(&["move", &s.src(), &s.dst()]);
+    assert_eq!(code, 0);
+    assert!(!s.exists("src/a.txt"));
+    assert_eq!(s.read("dst/a.txt"), "alpha");
+}
+
+#[test]
+fn create_empty_src_dirs() {
+    let s = basic();
+    std::fs::create_dir_all(s.path("src/empty/nested")).unwrap();
+    run(&["sync", &s.src(), &s.dst()]);
+    assert!(
+        !s.exists("dst/empty"),
+        "empty dirs are not created by default"
+    );
+    run(&["sync", &s.src(), &s.dst(), "--create-empty-src-dirs"]);
+    assert!(s.path("dst/empty/nested").is_dir());
+}
+
+#[test]
+fn directory_mtimes_follow_the_source() {
+    let s = basic();
+    set_age(&s.path("src/dir"), 5000);
+    run(&["sync", &s.src(), &s.dst()]);
+    assert_eq!(mtime(&s.path("src/dir")), mtime(&s.path("dst/dir")));
+}
+
+#[test]
+fn delete_modes_all_end_identical() {
+    for mode in ["--delete-before", "--delete-during", "--delete-after"] {
+        let s = basic();
+        s.write("dst/gone.txt", "x", 10);
+        let (code, _, err) = run(&["sync", &s.src(), &s.dst(), mode]);
+        assert_eq!(code, 0, "{mode}: {err}");
+        assert_same_tree(&s.path("src"), &s.path("dst"));
+    }
+    let (code, _, _) = run(&["sync", "a", "b", "--delete-before", "--delete-during"]);
+    assert_eq!(code, 2, "conflicting delete modes are a usage error");
+}
+
+#[test]
+fn max_delete_stops_deleting_with_exit_7() {
+    let s = basic();
+    for i in 0..5 {
+        s.write(&format!("dst/extra{i}"), "x", 10);
+    }
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--max-delete", "2"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("--max-delete"), "{err}");
+    let left = (0..5)
+        .filter(|i| s.exists(&format!("dst/extra{i}")))
+        .count();
+    assert_eq!(left, 3, "exactly 2 deletes happen");
+    assert_eq!(s.read("dst/a.txt"), "alpha", "transfers still happen");
+}
+
+#[test]
+fn no_deletes_when_anything_failed() {
+    let s = basic();
+    s.write("dst/extra.txt", "x", 10);
+    s.write("src/unreadable", "secret", 10);
+    let p = s.path("src/unreadable");
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    if std::fs::read(&p).is_ok() {
+        eprintln!(
+            "running as a user who can read mode-000 files (root); using a directory instead"
+        );
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        // A file in the destination where the source has a directory is an error too.
+        std::fs::create_dir_all(s.path("src/clash")).unwrap();
+        s.write("src/clash/f", "f", 10);
+        s.write("dst/clash", "file", 10);
+    }
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--retries", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("not deleting files as there were IO errors"),
+        "{err}"
+    );
+    assert!(s.exists("dst/extra.txt"));
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--retries",
+        "1",
+        "--ignore-errors",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!s.exists("dst/extra.txt"), "--ignore-errors deletes anyway");
+}
+
+#[test]
+fn backup_dir_keeps_replaced_and_deleted_files() {
+    let s = basic();
+    s.write("dst/a.txt", "old alpha", 1000);
+    s.write("dst/gone.txt", "gone", 1000);
+    let backup = s.path("backup").to_string_lossy().into_owned();
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--backup-dir",
+        &backup,
+        "--suffix",
+        ".bak",
+        "-v",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("backup/a.txt.bak"), "old alpha");
+    assert_eq!(s.read("backup/gone.txt.bak"), "gone");
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+}
+
+#[test]
+fn suffix_keep_extension_without_backup_dir() {
+    let s = basic();
+    s.write("dst/a.txt", "old alpha", 1000);
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "--suffix",
+        "-old",
+        "--suffix-keep-extension",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/a-old.txt"), "old alpha");
+    assert_eq!(s.read("dst/a.txt"), "alpha");
+}
+
+#[test]
+fn backup_dir_inside_destination_is_fatal() {
+    let s = basic();
+    let inside = s.path("dst/bk").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--backup-dir", &inside]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("mustn't overlap"), "{err}");
+    // Excluded by a filter, it is allowed.
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--backup-dir",
+        &inside,
+        "--exclude",
+        "/bk/**",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn overlapping_paths_are_fatal() {
+    let s = basic();
+    let inner = s.path("src/dir").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &s.src(), &inner]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("overlapping"), "{err}");
+    let (code, _, _) = run(&["sync", &s.src(), &s.src()]);
+    assert_eq!(code, 7);
+    let (code, _, err) = run(&["sync", &s.src(), &inner, "--exclude", "/dir/**"]);
+    assert_eq!(
+        code, 0,
+        "excluded destination inside the source is allowed: {err}"
+    );
+}
+
+#[test]
+fn missing_source_is_exit_3_but_move_says_1() {
+    let s = Scratch::new();
+    let missing = s.path("nope").to_string_lossy().into_owned();
+    for cmd in ["sync", "copy", "check"] {
+        let (code, _, err) = run(&[cmd, &missing, &s.dst()]);
+        assert_eq!(code, 3, "{cmd}: {err}");
+        assert!(err.contains("directory not found"), "{err}");
+    }
+    let (code, _, _) = run(&["move", &missing, &s.dst()]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["sync", "only-one-arg"]).0, 2);
+    assert_eq!(run(&["sync", "a", "b", "--no-such-flag"]).0, 2);
+    assert_eq!(run(&["sync", "a", "b", "--transfers", "zero"]).0, 2);
+    let (code, _, err) = run(&["sync", "a", "b", "--max-transfer", "12Q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-transfer"), "{err}");
+    assert_eq!(run(&["bogus-command"]).0, 2);
+    assert_eq!(run(&["--help"]).0, 0);
+    assert_eq!(run(&["sync", "--help"]).0, 0);
+}
+
+#[test]
+fn max_transfer_stops_with_exit_8() {
+    let s = Scratch::new();
+    for i in 0..6 {
+        s.write(&format!("src/f{i}"), &"x".repeat(4096), 10);
+    }
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "--max-transfer",
+        "5K",
+        "--cutoff-mode",
+        "cautious",
+        "--transfers",
+        "1",
+    ]);
+    assert_eq!(code, 8, "{err}");
+    let copied = (0..6).filter(|i| s.exists(&format!("dst/f{i}"))).count();
+    assert_eq!(
+        copied, 1,
+        "cautious mode starts no transfer that would go over"
+    );
+    assert!(err.contains("max transfer limit reached"), "{err}");
+}
+
+#[test]
+fn error_on_no_transfer_exits_9() {
+    let s = basic();
+    run(&["sync", &s.src(), &s.dst()]);
+    assert_eq!(run(&["sync", &s.src(), &s.dst()]).0, 0);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--error-on-no-transfer"]);
+    assert_eq!(code, 9, "{err}");
+}
+
+#[test]
+fn max_duration_exits_10() {
+    let s = Scratch::new();
+    for i in 0..4 {
+        s.write(&format!("src/f{i}"), &"y".repeat(64 * 1024), 10);
+    }
+    // 256 KiB at 64 KiB/s can't finish within 1s.
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "--bwlimit",
+        "64K",
+        "--max-duration",
+        "1s",
+        "--transfers",
+        "1",
+    ]);
+    assert_eq!(code, 10, "{err}");
+    assert!(err.contains("--max-duration"), "{err}");
+}
+
+#[test]
+fn bwlimit_slows_transfers() {
+    let s = Scratch::new();
+    s.write("src/f", &"z".repeat(300 * 1024), 10);
+    let start = std::time::Instant::now();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--bwlimit", "200K"]);
+    assert_eq!(code, 0, "{err}");
+    // 300 KiB at 200 KiB/s: the first 200 KiB pass at once (the burst), the rest waits.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(400),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(s.read("dst/f").len(), 300 * 1024);
+}
+
+#[test]
+fn interactive_without_a_terminal_refuses() {
+    let s = basic();
+    s.write("dst/extra", "x", 10);
+    let out = ferry()
+        .args(["sync", &s.src(), &s.dst(), "-i"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (code, _, err) = split(out);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("terminal"), "{err}");
+    assert!(
+        s.exists("dst/extra") && !s.exists("dst/a.txt"),
+        "nothing was touched"
+    );
+}
+
+#[test]
+fn log_file_json_log_and_summary_file() {
+    let s = basic();
+    s.write("dst/extra", "x", 10);
+    let log = s.path("run.log");
+    let summary = s.path("summary.json");
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "-v",
+        "--use-json-log",
+        "--log-file",
+        log.to_str().unwrap(),
+        "--summary-file",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["msg"] == "a.txt: Copied (new)" && l["level"] == "info"),
+        "{text}"
+    );
+    let stats = lines
+        .iter()
+        .find(|l| l.get("stats").is_some())
+        .expect("final stats as one JSON object");
+    assert_eq!(stats["stats"]["transfers"], 3);
+    assert_eq!(stats["stats"]["deletes"], 1);
+    let sum: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(sum["exit_code"], 0);
+    assert_eq!(sum["files_transferred"], 3);
+    assert_eq!(sum["counts"]["deleted"], 1);
+    assert!(sum["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["path"] == "dir/b.txt" && a["action"] == "copied_new"));
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let s = basic();
+    let (code, out, err) = run(&["sync", &s.src(), &s.dst(), "-q"]);
+    assert_eq!(code, 0);
+    assert!(out.is_empty() && err.is_empty(), "{out}{err}");
+}
+
+#[test]
+fn stats_one_line_and_log_level() {
+    let s = basic();
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "--log-level",
+        "INFO",
+        "--stats-one-line",
+    ]);
+    assert_eq!(code, 0);
+    assert!(err.contains(", 100%,"), "{err}");
+    assert!(!err.contains("Elapsed time"), "one line only: {err}");
+    assert_eq!(run(&["copy", "a", "b", "--log-level", "LOUD"]).0, 2);
+}
+
+#[test]
+fn version_and_help_commands() {
+    let (code, out, _) = run(&["version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ferry v"), "{out}");
+    let (code, out, _) = run(&["help", "sync"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--dry-run") && out.contains("--max-delete"),
+        "{out}"
+    );
+}
+
+#[test]
+fn inplace_writes_directly() {
+    let s = basic();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--inplace"]);
+    assert_eq!(code, 0, "{err}");
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+}
