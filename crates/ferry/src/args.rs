@@ -11,28 +11,28 @@ pub struct LogArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Print as little stuff as possible
-    #[arg(short = 'q', long, global = true)]
+    #[arg(short = 'q', long, global = true, env = "FERRY_QUIET")]
     pub quiet: bool,
     /// Log level DEBUG|INFO|NOTICE|ERROR
-    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level)]
+    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level, env = "FERRY_LOG_LEVEL")]
     pub log_level: Option<Level>,
     /// Log everything to this file
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, env = "FERRY_LOG_FILE")]
     pub log_file: Option<PathBuf>,
     /// Use json log format
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "FERRY_USE_JSON_LOG")]
     pub use_json_log: bool,
     /// Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)
-    #[arg(long, value_name = "DURATION", global = true)]
+    #[arg(long, value_name = "DURATION", global = true, env = "FERRY_STATS")]
     pub stats: Option<String>,
     /// Make the stats fit on one line
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE")]
     pub stats_one_line: bool,
     /// Show progress during transfer
-    #[arg(short = 'P', long, global = true)]
+    #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
     pub progress: bool,
     /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, env = "FERRY_SUMMARY_FILE")]
     pub summary_file: Option<PathBuf>,
 }
 
@@ -82,103 +82,108 @@ pub enum CutoffArg {
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
     /// Do a trial run with no permanent changes
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, env = "FERRY_DRY_RUN")]
     pub dry_run: bool,
     /// Enable interactive mode: ask before each delete or overwrite
-    #[arg(short = 'i', long)]
+    #[arg(short = 'i', long, env = "FERRY_INTERACTIVE")]
     pub interactive: bool,
     /// Number of file transfers to run in parallel
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_TRANSFERS")]
     pub transfers: u32,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Check for changes with size & checksum (if available, or fallback to size only)
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, env = "FERRY_CHECKSUM")]
     pub checksum: bool,
     /// Skip based on size only, not modtime or checksum
-    #[arg(long)]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Don't skip items that match size and time - transfer all unconditionally
-    #[arg(short = 'I', long)]
+    #[arg(short = 'I', long, env = "FERRY_IGNORE_TIMES")]
     pub ignore_times: bool,
     /// Ignore size when skipping, use modtime or checksum
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_SIZE")]
     pub ignore_size: bool,
     /// Skip all files that exist on destination
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_EXISTING")]
     pub ignore_existing: bool,
     /// Skip files that are newer on the destination
-    #[arg(short = 'u', long)]
+    #[arg(short = 'u', long, env = "FERRY_UPDATE")]
     pub update: bool,
     /// Do not modify files, fail if existing files have been modified
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IMMUTABLE")]
     pub immutable: bool,
     /// Max time diff to be considered the same, e.g. 1s, 2ms (default: the coarser precision of the two sides)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", env = "FERRY_MODIFY_WINDOW")]
     pub modify_window: Option<String>,
     /// Don't update destination modtime if files identical
-    #[arg(long)]
+    #[arg(long, env = "FERRY_NO_UPDATE_MODTIME")]
     pub no_update_modtime: bool,
     /// When synchronizing, delete files on destination before transferring
-    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"])]
+    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"], env = "FERRY_DELETE_BEFORE")]
     pub delete_before: bool,
     /// When synchronizing, delete files during transfer
-    #[arg(long, conflicts_with = "delete_after")]
+    #[arg(long, conflicts_with = "delete_after", env = "FERRY_DELETE_DURING")]
     pub delete_during: bool,
     /// When synchronizing, delete files on destination after transferring (default)
-    #[arg(long)]
+    #[arg(long, env = "FERRY_DELETE_AFTER")]
     pub delete_after: bool,
     /// When synchronizing, limit the number of deletes (-1 = off)
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DELETE")]
     pub max_delete: i64,
     /// Make backups into hierarchy based in DIR
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "FERRY_BACKUP_DIR")]
     pub backup_dir: Option<String>,
     /// Suffix to add to changed files
-    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        allow_hyphen_values = true,
+        env = "FERRY_SUFFIX"
+    )]
     pub suffix: String,
     /// Preserve the extension when using --suffix
-    #[arg(long)]
+    #[arg(long, env = "FERRY_SUFFIX_KEEP_EXTENSION")]
     pub suffix_keep_extension: bool,
     /// Delete even if there are I/O errors
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_ERRORS")]
     pub ignore_errors: bool,
     /// Create empty source dirs on destination after sync
-    #[arg(long)]
+    #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS")]
     pub create_empty_src_dirs: bool,
     /// Download directly to destination file instead of atomic download to temp/rename
-    #[arg(long)]
+    #[arg(long, env = "FERRY_INPLACE")]
     pub inplace: bool,
     /// Retry operations this many times if they fail
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, env = "FERRY_RETRIES")]
     pub retries: u32,
     /// Interval between retrying operations if they fail, e.g. 500ms, 60s, 5m (0 to disable)
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", env = "FERRY_RETRIES_SLEEP")]
     pub retries_sleep: String,
     /// Number of low level retries to do
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,
     /// Maximum size of data to transfer, e.g. 10G (off by default)
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", env = "FERRY_MAX_TRANSFER")]
     pub max_transfer: Option<String>,
     /// Mode to stop transfers when reaching the max transfer limit
-    #[arg(long, value_enum, default_value_t = CutoffArg::Hard, ignore_case = true)]
+    #[arg(long, value_enum, default_value_t = CutoffArg::Hard, ignore_case = true, env = "FERRY_CUTOFF_MODE")]
     pub cutoff_mode: CutoffArg,
     /// Maximum duration rclone will transfer data for, e.g. 1h30m (off by default)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", env = "FERRY_MAX_DURATION")]
     pub max_duration: Option<String>,
     /// Sets exit code 9 if no files are transferred, useful in scripts
-    #[arg(long)]
+    #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER")]
     pub error_on_no_transfer: bool,
     /// Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, e.g. 10M (off by default)
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", env = "FERRY_BWLIMIT")]
     pub bwlimit: Option<String>,
     /// Don't normalize unicode characters in filenames
-    #[arg(long)]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when synchronizing
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
 }
 
@@ -186,16 +191,22 @@ pub struct TransferArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct LocalArgs {
     /// Follow symlinks and copy the pointed to item
-    #[arg(short = 'L', long, global = true, conflicts_with = "links")]
+    #[arg(
+        short = 'L',
+        long,
+        global = true,
+        conflicts_with = "links",
+        env = "FERRY_COPY_LINKS"
+    )]
     pub copy_links: bool,
     /// Translate symlinks to/from regular files with a '.rclonelink' extension
-    #[arg(short = 'l', long, global = true)]
+    #[arg(short = 'l', long, global = true, env = "FERRY_LINKS")]
     pub links: bool,
     /// Don't warn about skipped symlinks
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "FERRY_SKIP_LINKS")]
     pub skip_links: bool,
     /// Don't cross filesystem boundaries
-    #[arg(short = 'x', long, global = true)]
+    #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM")]
     pub one_file_system: bool,
 }
 
@@ -203,70 +214,75 @@ pub struct LocalArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct FilterArgs {
     /// Add a file filtering rule ("+ PATTERN" or "- PATTERN")
-    #[arg(short = 'f', long = "filter", value_name = "RULE")]
+    #[arg(
+        short = 'f',
+        long = "filter",
+        value_name = "RULE",
+        env = "FERRY_FILTER"
+    )]
     pub filter: Vec<String>,
     /// Read file filtering patterns from a file (use - to read from stdin)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_FILTER_FROM")]
     pub filter_from: Vec<PathBuf>,
     /// Include files matching pattern
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", env = "FERRY_INCLUDE")]
     pub include: Vec<String>,
     /// Read file include patterns from file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_INCLUDE_FROM")]
     pub include_from: Vec<PathBuf>,
     /// Exclude files matching pattern
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", env = "FERRY_EXCLUDE")]
     pub exclude: Vec<String>,
     /// Read file exclude patterns from file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_EXCLUDE_FROM")]
     pub exclude_from: Vec<PathBuf>,
     /// Read list of source-file names from file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_FILES_FROM")]
     pub files_from: Vec<PathBuf>,
     /// Read list of source-file names from file without any processing of lines
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_FILES_FROM_RAW")]
     pub files_from_raw: Vec<PathBuf>,
     /// Exclude directories if filename is present
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,
     /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MIN_SIZE")]
     pub min_size: Option<u64>,
     /// Only transfer files smaller than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_SIZE")]
     pub max_size: Option<u64>,
     /// Only transfer files older than this in s or suffix ms|s|m|h|d|w|M|y, or a date
-    #[arg(long, value_name = "AGE")]
+    #[arg(long, value_name = "AGE", env = "FERRY_MIN_AGE")]
     pub min_age: Option<String>,
     /// Only transfer files younger than this in s or suffix ms|s|m|h|d|w|M|y, or a date
-    #[arg(long, value_name = "AGE")]
+    #[arg(long, value_name = "AGE", env = "FERRY_MAX_AGE")]
     pub max_age: Option<String>,
     /// Delete files on dest excluded from sync
-    #[arg(long)]
+    #[arg(long, env = "FERRY_DELETE_EXCLUDED")]
     pub delete_excluded: bool,
     /// Ignore case in filters (case insensitive)
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_CASE")]
     pub ignore_case: bool,
     /// If set limits the recursion depth to this
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DEPTH")]
     pub max_depth: i64,
     /// azcopy: include only files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS")]
+    #[arg(long, value_name = "PATTERNS", env = "FERRY_INCLUDE_PATTERN")]
     pub include_pattern: Vec<String>,
     /// azcopy: exclude files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS")]
+    #[arg(long, value_name = "PATTERNS", env = "FERRY_EXCLUDE_PATTERN")]
     pub exclude_pattern: Vec<String>,
     /// azcopy: exclude these ;-separated relative paths (files or directories)
-    #[arg(long, value_name = "PATHS")]
+    #[arg(long, value_name = "PATHS", env = "FERRY_EXCLUDE_PATH")]
     pub exclude_path: Vec<String>,
     /// azcopy: include only paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES")]
+    #[arg(long, value_name = "REGEXES", env = "FERRY_INCLUDE_REGEX")]
     pub include_regex: Vec<String>,
     /// azcopy: exclude paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES")]
+    #[arg(long, value_name = "REGEXES", env = "FERRY_EXCLUDE_REGEX")]
     pub exclude_regex: Vec<String>,
     /// azcopy: false means only the top level (--max-depth 1)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", env = "FERRY_RECURSIVE")]
     pub recursive: Option<bool>,
 }
 

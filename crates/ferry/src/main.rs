@@ -33,6 +33,9 @@ struct Cli {
     log: LogArgs,
     #[command(flatten)]
     local: LocalArgs,
+    /// Config file (default: $FERRY_CONFIG, ~/.config/ferry/ferry.conf, else rclone's, read-only)
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,12 +73,20 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Show the version number
     Version,
+    /// Enter an interactive configuration session, or manage remotes with a subcommand
+    Config(cmd::config::ConfigArgs),
+    /// List all the remotes in the config file and defined in environment variables
+    Listremotes(cmd::config::ListremotesArgs),
+    /// Obscure a password for use in the config file (obfuscation, not encryption)
+    Obscure(cmd::config::ObscureArgs),
+    /// Reveal an obscured password (obscuring is obfuscation, not encryption)
+    Reveal(cmd::config::RevealArgs),
 }
 
 /// What every command shares: logging, local backend flags, output coordination.
 pub struct Globals {
     pub log: LogArgs,
-    pub local: LocalArgs,
+    pub remotes: open::Remotes,
     sink: logging::Sink,
 }
 
@@ -190,7 +201,7 @@ fn run(cli: Cli) -> i32 {
     };
     let globals = Globals {
         log: cli.log,
-        local: cli.local,
+        remotes: open::Remotes::new(cli.config, cli.local),
         sink,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -237,6 +248,10 @@ async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
             cmd::transfer::run(call, g).await
         }
         Command::Check(a) => cmd::check::run(a, g).await,
+        Command::Config(a) => cmd::config::run(a, g),
+        Command::Listremotes(a) => cmd::config::listremotes(a, g),
+        Command::Obscure(a) => cmd::config::obscure(a),
+        Command::Reveal(a) => cmd::config::reveal(a),
         Command::Version => {
             cmd::version::run();
             Ok(exit::SUCCESS)

@@ -1,13 +1,14 @@
-//! Turning path arguments into backends.
+//! Turning path arguments (`/local`, `remote:path`, `:backend,opt=v:path`, URLs) into backends.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use ferry_config::{locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote};
 use ferry_core::Backend;
 use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
 use crate::args::LocalArgs;
-use crate::exit::{fail, USAGE};
+use crate::exit::{fail, ERROR};
 
 /// A source: the backend, and the file name when the argument named a single file.
 pub struct Source {
@@ -15,68 +16,127 @@ pub struct Source {
     pub file: Option<String>,
 }
 
-pub fn local_options(args: &LocalArgs) -> LocalOptions {
-    LocalOptions {
-        links: if args.copy_links {
-            LinkMode::Follow
-        } else if args.links {
-            LinkMode::Translate
-        } else {
-            LinkMode::Skip
-        },
-        skip_links_quietly: args.skip_links,
-        one_file_system: args.one_file_system,
+/// Opens backends from arguments, reading the config file once, when first needed.
+pub struct Remotes {
+    pub env: Env,
+    pub registry: Registry,
+    config_flag: Option<PathBuf>,
+    local: LocalArgs,
+    config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
+}
+
+impl Remotes {
+    pub fn new(config_flag: Option<PathBuf>, local: LocalArgs) -> Self {
+        Remotes {
+            env: Env::from_process(),
+            registry: Registry::with_builtins(),
+            config_flag,
+            local,
+            config: OnceLock::new(),
+        }
     }
-}
 
-/// Whether an argument names a remote (`name:path`, `:backend:path`) rather than a local path.
-fn is_remote(arg: &str) -> bool {
-    let before_slash = arg.split('/').next().unwrap_or("");
-    let windows_drive = before_slash.len() == 2 && before_slash.as_bytes()[0].is_ascii_alphabetic();
-    before_slash.contains(':') && !(cfg!(windows) && windows_drive)
-}
-
-fn local_path(arg: &str) -> anyhow::Result<PathBuf> {
-    if is_remote(arg) {
-        return Err(fail(
-            USAGE,
-            format!(
-                "{arg:?} looks like a remote path, but no remote backends are built in yet; for a local name containing a colon write ./{arg}"
-            ),
-        ));
+    pub fn location(&self) -> anyhow::Result<ConfigLocation> {
+        locate_config(self.config_flag.as_deref(), &self.env)
+            .map_err(|e| fail(ERROR, e.to_string()))
     }
-    Ok(PathBuf::from(arg))
-}
 
-pub fn open_dest(arg: &str, local: &LocalArgs) -> anyhow::Result<Arc<dyn Backend>> {
-    let path = local_path(arg)?;
-    Ok(LocalBackend::new(path, local_options(local)))
-}
-
-/// Opens a source; a path to a single file is opened at its parent with the file named.
-pub fn open_source(arg: &str, local: &LocalArgs) -> anyhow::Result<Source> {
-    let path = local_path(arg)?;
-    let follow = local.copy_links;
-    let meta = if follow {
-        std::fs::metadata(&path)
-    } else {
-        std::fs::symlink_metadata(&path)
-    };
-    let is_file = meta.is_ok_and(|m| !m.is_dir());
-    if is_file {
-        let abs = std::path::absolute(&path).unwrap_or(path);
-        let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name = abs
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok(Source {
-            backend: LocalBackend::new(parent, local_options(local)),
-            file: Some(name),
+    /// The config file (empty if it doesn't exist yet).
+    pub fn config(&self) -> anyhow::Result<&ConfigFile> {
+        let loaded = self.config.get_or_init(|| {
+            let loc =
+                locate_config(self.config_flag.as_deref(), &self.env).map_err(|e| e.to_string())?;
+            if let Some(notice) = loc.notice() {
+                tracing::info!("{notice}");
+            }
+            let file = ConfigFile::open(&loc).map_err(|e| e.to_string())?;
+            Ok((loc, file))
         });
+        match loaded {
+            Ok((_, file)) => Ok(file),
+            Err(e) => Err(fail(ERROR, e.clone())),
+        }
     }
-    Ok(Source {
-        backend: LocalBackend::new(path, local_options(local)),
-        file: None,
-    })
+
+    pub fn resolve(&self, arg: &str) -> anyhow::Result<ResolvedRemote> {
+        let loc = ferry_config::parse_location(arg).map_err(|e| fail(ERROR, e.to_string()))?;
+        let empty;
+        let cfg = match &loc {
+            ferry_config::Location::Local { .. } => {
+                empty = ConfigFile::new("");
+                &empty
+            }
+            _ => self.config()?,
+        };
+        ferry_config::resolve(&loc, cfg, &self.env, &self.registry)
+            .map_err(|e| fail(ERROR, e.to_string()))
+    }
+
+    fn local_options(&self) -> LocalOptions {
+        let a = &self.local;
+        LocalOptions {
+            links: if a.copy_links {
+                LinkMode::Follow
+            } else if a.links {
+                LinkMode::Translate
+            } else {
+                LinkMode::Skip
+            },
+            skip_links_quietly: a.skip_links,
+            one_file_system: a.one_file_system,
+        }
+    }
+
+    /// A backend rooted at the argument's path.
+    pub fn open(&self, arg: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        let r = self.resolve(arg)?;
+        self.open_resolved(&r, &r.path)
+    }
+
+    fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        match r.kind.as_str() {
+            "local" | "alias" => Ok(LocalBackend::new(local_root(path), self.local_options())),
+            other => Err(fail(
+                ERROR,
+                format!(
+                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local",
+                    r.display_name()
+                ),
+            )),
+        }
+    }
+
+    /// Opens a source; a path to a single file is opened at its parent with the file named.
+    pub fn open_source(&self, arg: &str) -> anyhow::Result<Source> {
+        let r = self.resolve(arg)?;
+        if r.kind == "local" {
+            let path = local_root(&r.path);
+            let meta = if self.local.copy_links {
+                std::fs::metadata(&path)
+            } else {
+                std::fs::symlink_metadata(&path)
+            };
+            if meta.is_ok_and(|m| !m.is_dir()) {
+                let abs = std::path::absolute(&path).unwrap_or(path);
+                let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+                let name = abs.file_name().map(|n| n.to_string_lossy().into_owned());
+                return Ok(Source {
+                    backend: LocalBackend::new(parent, self.local_options()),
+                    file: name,
+                });
+            }
+        }
+        Ok(Source {
+            backend: self.open_resolved(&r, &r.path)?,
+            file: None,
+        })
+    }
+}
+
+fn local_root(path: &str) -> PathBuf {
+    if path.is_empty() {
+        PathBuf::from(".")
+    } else {
+        PathBuf::from(path)
+    }
 }

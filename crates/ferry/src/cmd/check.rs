@@ -8,7 +8,7 @@ use ferry_engine::{CheckOptions, Stats};
 
 use crate::args::FilterArgs;
 use crate::exit::{self, fail};
-use crate::{open, selection, Globals};
+use crate::{selection, Globals};
 
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
@@ -17,40 +17,40 @@ pub struct CheckArgs {
     /// Destination path
     pub dest: String,
     /// Check one way only, source files must exist on remote
-    #[arg(long)]
+    #[arg(long, env = "FERRY_ONE_WAY")]
     pub one_way: bool,
     /// Make a combined report of changes to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_COMBINED")]
     pub combined: Option<PathBuf>,
     /// Report all non-matching files to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_DIFFER")]
     pub differ: Option<PathBuf>,
     /// Report all files missing from the source to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_SRC")]
     pub missing_on_src: Option<PathBuf>,
     /// Report all files missing from the destination to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_DST")]
     pub missing_on_dst: Option<PathBuf>,
     /// Report all matching files to this file
-    #[arg(long = "match", value_name = "FILE")]
+    #[arg(long = "match", value_name = "FILE", env = "FERRY_MATCH")]
     pub match_file: Option<PathBuf>,
     /// Report all files with errors (hashing or reading) to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "FERRY_ERROR")]
     pub error: Option<PathBuf>,
     /// Check by downloading rather than with hash
-    #[arg(long)]
+    #[arg(long, env = "FERRY_DOWNLOAD")]
     pub download: bool,
     /// Skip based on size only, not modtime or checksum
-    #[arg(long)]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Don't normalize unicode characters in filenames
-    #[arg(long)]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when synchronizing
-    #[arg(long)]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -73,11 +73,11 @@ fn write_list(path: &Option<PathBuf>, lines: impl Iterator<Item = String>) -> an
 
 pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
     let (select, _) = selection::build(&a.filters)?;
-    let src = open::open_source(&a.source, &g.local)?;
+    let src = g.remotes.open_source(&a.source)?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, "check needs two directories; to compare single files use their parent directories with --include NAME"));
     }
-    let dst = open::open_dest(&a.dest, &g.local)?;
+    let dst = g.remotes.open(&a.dest)?;
     let opts = CheckOptions {
         size_only: a.size_only,
         download: a.download,

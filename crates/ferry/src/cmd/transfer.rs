@@ -12,7 +12,7 @@ use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, Tra
 use crate::exit::{self, fail, USAGE};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
-use crate::{open, selection, Globals};
+use crate::{selection, Globals};
 
 fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Result<T> {
     parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
@@ -100,11 +100,11 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         &t.retries_sleep,
         parse_duration_arg(&t.retries_sleep),
     )?;
-    let src = open::open_source(call.source, &g.local)?;
-    let dst = open::open_dest(call.dest, &g.local)?;
+    let src = g.remotes.open_source(call.source)?;
+    let dst = g.remotes.open(call.dest)?;
     let backup = match (&t.backup_dir, t.suffix.is_empty()) {
         (Some(dir), _) => Some(Backup {
-            dir: Some(open::open_dest(dir, &g.local)?),
+            dir: Some(g.remotes.open(dir)?),
             suffix: t.suffix.clone(),
             keep_extension: t.suffix_keep_extension,
         }),
