@@ -203,6 +203,13 @@ async fn preflight(job: &Job) -> Result<()> {
     if let Some(b) = &job.backup {
         backup::check_location(b, &*job.dst, &*job.src, &*job.select)?;
     }
+    // A missing source must fail before anything (even the destination root) is created.
+    if job.src_file.is_none() && job.src.stat(&RelPath::root()).await?.is_none() {
+        return Err(Error::new(
+            ErrorKind::DirNotFound,
+            format!("directory not found: {}", job.src.describe()),
+        ));
+    }
     Ok(())
 }
 

@@ -375,6 +375,7 @@ fn missing_source_is_exit_3_but_move_says_1() {
     }
     let (code, _, _) = run(&["move", &missing, &s.dst()]);
     assert_eq!(code, 1);
+    assert!(!s.exists("dst"), "a failed run creates no destination");
 }
 
 #[test]
