@@ -44,6 +44,9 @@ pub(crate) async fn delete_files(ctx: &Arc<Ctx>, files: Vec<Entry>) {
 }
 
 async fn delete_one(ctx: &Arc<Ctx>, entry: Entry) {
+    // rclone counts each extraneous file as a check.
+    ctx.job.stats.queue_check();
+    ctx.job.stats.check_done();
     if !take_slot(ctx) {
         return;
     }

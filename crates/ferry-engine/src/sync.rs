@@ -475,7 +475,10 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
             continue;
         }
         match ctx.job.dst.set_modtime(&d.path, mtime).await {
-            Ok(()) => tracing::debug!("{}: Set directory modification time", d.path),
+            Ok(()) => tracing::info!(
+                "{}: Set directory modification time (using DirSetModTime)",
+                d.path
+            ),
             Err(e) => tracing::debug!("{}: directory modification time not set: {e}", d.path),
         }
     }

@@ -58,8 +58,9 @@ impl LocalBackend {
     /// Roots a backend at `root`, which need not exist yet.
     pub fn new(root: impl Into<PathBuf>, opts: LocalOptions) -> Arc<Self> {
         let root: PathBuf = root.into();
-        let root = std::path::absolute(&root).unwrap_or(root);
+        // Shown as the user wrote it, as rclone does; used absolute.
         let display = root.display().to_string();
+        let root = std::path::absolute(&root).unwrap_or(root);
         let root_dev = if opts.one_file_system {
             device_of(&root)
         } else {

@@ -141,7 +141,7 @@ impl Globals {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    emit_stats(&sink, json, one, &stats.snapshot());
+                    emit_stats(&sink, json, one, &stats.snapshot(), tracing::Level::INFO);
                 }
             })
         });
@@ -152,27 +152,37 @@ impl Globals {
         })
     }
 
-    /// The final stats block: with `-v`, `-P` or `--stats`, as rclone prints it.
-    pub fn final_stats(&self, snap: &StatsSnapshot) {
-        if self.verbose() || self.log.progress || self.log.stats.is_some() {
-            emit_stats(
-                &self.sink,
-                self.log.use_json_log,
-                self.log.stats_one_line,
-                snap,
-            );
+    /// The final stats block: with `-v`, `-P` or `--stats` (and, as rclone, at NOTICE
+    /// level for a dry run), as rclone prints it.
+    pub fn final_stats(&self, snap: &StatsSnapshot, dry_run: bool) {
+        let shown = self.verbose() || self.log.progress || self.log.stats.is_some();
+        let notice = dry_run && self.log.level() >= args::Level::Notice;
+        if shown || notice {
+            let level = if shown {
+                tracing::Level::INFO
+            } else {
+                tracing::Level::WARN
+            };
+            let (json, one) = (self.log.use_json_log, self.log.stats_one_line);
+            emit_stats(&self.sink, json, one, snap, level);
         }
     }
 }
 
-fn emit_stats(sink: &logging::Sink, json: bool, one_line: bool, snap: &StatsSnapshot) {
+fn emit_stats(
+    sink: &logging::Sink,
+    json: bool,
+    one_line: bool,
+    snap: &StatsSnapshot,
+    level: tracing::Level,
+) {
     let text = if one_line {
         report::one_line(snap)
     } else {
         report::block(snap)
     };
     let extra = json.then(|| report::json(snap));
-    logging::raw_line(sink, json, &tracing::Level::INFO, &text, extra);
+    logging::raw_line(sink, json, &level, &text, extra);
 }
 
 fn main() {

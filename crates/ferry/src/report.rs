@@ -50,7 +50,7 @@ pub fn block(s: &StatsSnapshot) -> String {
     let mut out = String::new();
     let bytes_total = s.bytes_total.max(s.bytes);
     out.push_str(&format!(
-        "\nTransferred:   \t{:>15} / {}, {}, {}/s, ETA {}\n",
+        "\nTransferred:   \t{:>13} / {}, {}, {}/s, ETA {}\n",
         byte_unit(s.bytes),
         byte_unit(bytes_total),
         percent(s.bytes, bytes_total),
@@ -90,7 +90,7 @@ pub fn block(s: &StatsSnapshot) -> String {
         ));
     }
     out.push_str(&format!(
-        "Elapsed time:  {:>10}\n",
+        "Elapsed time:  {:>11}\n",
         format_elapsed(s.elapsed)
     ));
     out

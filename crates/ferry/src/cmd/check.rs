@@ -157,7 +157,7 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
     if !report.matching.is_empty() {
         tracing::warn!("{dd}: {} matching files", report.matching.len());
     }
-    g.final_stats(&stats.snapshot());
+    g.final_stats(&stats.snapshot(), false);
     if report.differences() > 0 {
         tracing::error!(
             "Failed to check: {} differences found",

@@ -150,10 +150,10 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         Err(e) => return Err(exit::from_core(e)),
     };
     let snap = stats.snapshot();
-    g.final_stats(&snap);
-    if snap.transfers == 0 && snap.deletes == 0 && snap.errors == 0 {
+    if snap.transfers == 0 && snap.errors == 0 {
         tracing::info!("There was nothing to transfer");
     }
+    g.final_stats(&snap, t.dry_run);
     let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);
     let last = outcome.last_error.as_ref().map(|e| e.2.clone());
     match (outcome.stop, code) {
