@@ -134,6 +134,25 @@ pub(crate) async fn put_stream(
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
 }
 
+/// Hashes a file in the calling (blocking) thread, with a buffer no larger than the file.
+pub(crate) fn hash_file(path: &Path, kind: ferry_core::HashKind) -> Result<Option<String>> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| Error::io("failed to open for hashing", e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut buf = vec![0u8; (len.min(BUFFER as u64) as usize).max(4096)];
+    let mut hasher = ferry_core::MultiHasher::new([kind].into_iter().collect());
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("failed to read for hashing", e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finish().get(kind).map(str::to_owned))
+}
+
 /// A local-to-local copy done by the kernel: a reflink where the filesystem shares
 /// blocks, else `copy_file_range` (which `io::copy` uses between two files on Linux).
 pub(crate) fn copy_file(
