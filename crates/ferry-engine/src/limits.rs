@@ -62,6 +62,11 @@ impl Limits {
         }
     }
 
+    /// Whether transfers must pass through ferry (to be throttled or cut off mid-file).
+    pub(crate) fn needs_stream(&self) -> bool {
+        self.bwlimit.is_some() || (self.max_transfer.is_some() && self.mode == CutoffMode::Hard)
+    }
+
     pub(crate) fn trip(&self, why: Tripped) {
         let _ = self.tripped.compare_exchange(
             Tripped::None as u8,

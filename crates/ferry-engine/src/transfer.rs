@@ -115,8 +115,9 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         inplace: ctx.job.opts.inplace,
         hashes: src.hashes.clone(),
     };
-    // A kernel or server-side copy can't be throttled, so --bwlimit always streams.
-    if ctx.limits.bwlimit.is_none() {
+    // A kernel or server-side copy can't be throttled or cut mid-file, so --bwlimit and
+    // a hard --max-transfer stream the data instead.
+    if !ctx.limits.needs_stream() {
         if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
             ctx.job.stats.add_bytes(src.size);
             ctx.job.stats.server_side_done();

@@ -418,6 +418,42 @@ fn max_transfer_stops_with_exit_8() {
 }
 
 #[test]
+fn max_transfer_hard_cuts_mid_file_and_soft_finishes_running_ones() {
+    let s = Scratch::new();
+    for i in 0..3 {
+        s.write(&format!("src/f{i}"), &"h".repeat(64 * 1024), 10);
+    }
+    let args = ["--max-transfer", "100K", "--transfers", "1"];
+    let (code, _, err) = run(&[&["copy", &s.src(), &s.dst()][..], &args].concat());
+    assert_eq!(code, 8, "{err}");
+    assert_eq!(
+        tree(&s.path("dst")).len(),
+        1,
+        "hard: the second file is cut off, not kept"
+    );
+    assert!(
+        std::fs::read_dir(s.path("dst")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")),
+        "no partial file is left behind"
+    );
+    std::fs::remove_dir_all(s.path("dst")).unwrap();
+    let (code, _, err) = run(&[
+        &["copy", &s.src(), &s.dst(), "--cutoff-mode", "soft"][..],
+        &args,
+    ]
+    .concat());
+    assert_eq!(code, 8, "{err}");
+    assert_eq!(
+        tree(&s.path("dst")).len(),
+        2,
+        "soft: the running transfer finishes, no new one starts"
+    );
+}
+
+#[test]
 fn error_on_no_transfer_exits_9() {
     let s = basic();
     run(&["sync", &s.src(), &s.dst()]);
