@@ -243,7 +243,8 @@ fn section_text(cfg: &ConfigFile, registry: &Registry, name: &str, redact: bool)
     for (k, v) in cfg.section_entries(name) {
         let (secret, sensitive) = match spec.and_then(|s| s.option(&k)) {
             Some(o) => (o.secret, o.sensitive),
-            None if spec.is_some() => (false, false),
+            // Keys ferry doesn't know (from a newer rclone, say) are hidden when their
+            // name suggests a secret, whether or not the backend type is known.
             None => (false, looks_sensitive(&k)),
         };
         let shown = if !redact || v.is_empty() {

@@ -31,6 +31,18 @@ pub(crate) enum Tripped {
 
 pub(crate) type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+/// A token bucket for `--bwlimit` bytes per second. Its burst is a small slice of a
+/// second (so transfers stay smooth), and it starts empty, so the limit holds from
+/// the first byte rather than after a free first second.
+fn limiter(rate: u64) -> Option<(Limiter, u32)> {
+    let rate = NonZeroU32::new(rate.clamp(1, u32::MAX as u64) as u32)?;
+    let burst = (rate.get() / 16).clamp(16 * 1024, 4 << 20).min(rate.get());
+    let burst = NonZeroU32::new(burst)?;
+    let bucket = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+    let _ = bucket.check_n(burst);
+    Some((bucket, burst.get()))
+}
+
 /// Shared state for the limits of one run.
 pub(crate) struct Limits {
     max_transfer: Option<u64>,
@@ -48,10 +60,7 @@ impl Limits {
         mode: CutoffMode,
         bwlimit: Option<u64>,
     ) -> Self {
-        let bwlimit = bwlimit.and_then(|rate| {
-            let rate = NonZeroU32::new(rate.clamp(1, u32::MAX as u64) as u32)?;
-            Some((RateLimiter::direct(Quota::per_second(rate)), rate.get()))
-        });
+        let bwlimit = bwlimit.and_then(limiter);
         Limits {
             max_transfer,
             deadline: max_duration.map(|d| Instant::now() + d),

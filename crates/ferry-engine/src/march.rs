@@ -117,9 +117,14 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
         }
     };
     cfg.stats.listed((src.len() + dst.len()) as u64);
+    let mut src = src;
     if !is_root && has_marker(cfg, &src, &dst) {
         tracing::debug!("{}: Excluded by --exclude-if-present", job.path);
-        return Ok((found, Vec::new()));
+        if !cfg.keep_excluded_dst {
+            return Ok((found, Vec::new()));
+        }
+        // With --delete-excluded the destination's copy of an excluded directory goes.
+        src.clear();
     }
     let src = keyed(cfg, select(cfg, src, false), "source");
     let dst = keyed(cfg, select(cfg, dst, cfg.keep_excluded_dst), "destination");
@@ -148,6 +153,9 @@ fn select(cfg: &MarchConfig, mut list: Vec<Entry>, keep_excluded: bool) -> Vec<E
     if let Some(only) = &cfg.only_name {
         list.retain(|e| !e.is_dir() && e.name() == only);
         return list;
+    }
+    if cfg.select.is_active() {
+        list.retain(|e| cfg.select.within_depth(e.path.as_str(), e.is_dir()));
     }
     if cfg.select.is_active() && !keep_excluded {
         list.retain(|e| {

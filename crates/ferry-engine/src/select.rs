@@ -6,6 +6,11 @@ pub trait Select: Send + Sync {
     fn include_file(&self, path: &str, size: u64, mtime: SystemTime) -> bool;
     /// `false` lets the engine skip a directory without listing it.
     fn include_dir(&self, path: &str) -> bool;
+    /// Whether a path lies within `--max-depth`. Unlike an exclusion, a path beyond the
+    /// depth limit is simply not looked at on either side, so it is never deleted.
+    fn within_depth(&self, _path: &str, _is_dir: bool) -> bool {
+        true
+    }
     /// Names whose presence in a directory excludes that directory.
     fn exclude_if_present(&self) -> &[String] {
         &[]

@@ -421,6 +421,8 @@ async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<E
             tracing::warn!("{path}: Skipped make directory as --dry-run is set");
         } else if let Err(e) = ctx.job.dst.mkdir(&path).await {
             ctx.fail(&e);
+        } else {
+            ctx.touched(&path);
         }
     }
     ctx.dirs.lock().expect("lock").push(DirRecord {
@@ -466,8 +468,16 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
     if ctx.job.opts.dry_run || !ctx.job.dst.features().can_set_dir_modtime {
         return;
     }
-    let dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));
+    let mut dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));
     let window = ctx.window.unwrap_or(Duration::from_secs(1));
+    // A directory created during the run changed its parent too (dirs run deepest first).
+    for d in dirs {
+        if d.dst_mtime.is_none() && d.src_mtime.is_some() {
+            if let Some(parent) = d.path.parent() {
+                dirty.insert(parent);
+            }
+        }
+    }
     for d in dirs {
         let Some(mtime) = d.src_mtime else { continue };
         let differs = d.dst_mtime.is_none_or(|t| abs_diff(t, mtime) >= window);

@@ -23,6 +23,7 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
             src.path,
             size_suffix(src.size)
         );
+        ctx.job.stats.add_bytes(src.size);
         ctx.job.stats.transfer_done();
         ctx.observe(src.path.as_str(), ActionKind::SkippedDryRun, src.size, None);
         return;

@@ -11,7 +11,7 @@ pub struct LogArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Print as little stuff as possible
-    #[arg(short = 'q', long, global = true, env = "FERRY_QUIET")]
+    #[arg(short = 'q', long, global = true, env = "FERRY_QUIET", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub quiet: bool,
     /// Log level DEBUG|INFO|NOTICE|ERROR
     #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level, env = "FERRY_LOG_LEVEL")]
@@ -20,16 +20,16 @@ pub struct LogArgs {
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_LOG_FILE")]
     pub log_file: Option<PathBuf>,
     /// Use json log format
-    #[arg(long, global = true, env = "FERRY_USE_JSON_LOG")]
+    #[arg(long, global = true, env = "FERRY_USE_JSON_LOG", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub use_json_log: bool,
     /// Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)
     #[arg(long, value_name = "DURATION", global = true, env = "FERRY_STATS")]
     pub stats: Option<String>,
     /// Make the stats fit on one line
-    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE")]
+    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub stats_one_line: bool,
     /// Show progress during transfer
-    #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
+    #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub progress: bool,
     /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_SUMMARY_FILE")]
@@ -82,10 +82,10 @@ pub enum CutoffArg {
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
     /// Do a trial run with no permanent changes
-    #[arg(short = 'n', long, env = "FERRY_DRY_RUN")]
+    #[arg(short = 'n', long, env = "FERRY_DRY_RUN", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub dry_run: bool,
     /// Enable interactive mode: ask before each delete or overwrite
-    #[arg(short = 'i', long, env = "FERRY_INTERACTIVE")]
+    #[arg(short = 'i', long, env = "FERRY_INTERACTIVE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub interactive: bool,
     /// Number of file transfers to run in parallel
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_TRANSFERS")]
@@ -94,40 +94,40 @@ pub struct TransferArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Check for changes with size & checksum (if available, or fallback to size only)
-    #[arg(short = 'c', long, env = "FERRY_CHECKSUM")]
+    #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub checksum: bool,
     /// Skip based on size only, not modtime or checksum
-    #[arg(long, env = "FERRY_SIZE_ONLY")]
+    #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub size_only: bool,
     /// Don't skip items that match size and time - transfer all unconditionally
-    #[arg(short = 'I', long, env = "FERRY_IGNORE_TIMES")]
+    #[arg(short = 'I', long, env = "FERRY_IGNORE_TIMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_times: bool,
     /// Ignore size when skipping, use modtime or checksum
-    #[arg(long, env = "FERRY_IGNORE_SIZE")]
+    #[arg(long, env = "FERRY_IGNORE_SIZE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_size: bool,
     /// Skip all files that exist on destination
-    #[arg(long, env = "FERRY_IGNORE_EXISTING")]
+    #[arg(long, env = "FERRY_IGNORE_EXISTING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_existing: bool,
     /// Skip files that are newer on the destination
-    #[arg(short = 'u', long, env = "FERRY_UPDATE")]
+    #[arg(short = 'u', long, env = "FERRY_UPDATE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub update: bool,
     /// Do not modify files, fail if existing files have been modified
-    #[arg(long, env = "FERRY_IMMUTABLE")]
+    #[arg(long, env = "FERRY_IMMUTABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub immutable: bool,
     /// Max time diff to be considered the same, e.g. 1s, 2ms (default: the coarser precision of the two sides)
     #[arg(long, value_name = "DURATION", env = "FERRY_MODIFY_WINDOW")]
     pub modify_window: Option<String>,
     /// Don't update destination modtime if files identical
-    #[arg(long, env = "FERRY_NO_UPDATE_MODTIME")]
+    #[arg(long, env = "FERRY_NO_UPDATE_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_update_modtime: bool,
     /// When synchronizing, delete files on destination before transferring
-    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"], env = "FERRY_DELETE_BEFORE")]
+    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"], env = "FERRY_DELETE_BEFORE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_before: bool,
     /// When synchronizing, delete files during transfer
-    #[arg(long, conflicts_with = "delete_after", env = "FERRY_DELETE_DURING")]
+    #[arg(long, conflicts_with = "delete_after", env = "FERRY_DELETE_DURING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_during: bool,
     /// When synchronizing, delete files on destination after transferring (default)
-    #[arg(long, env = "FERRY_DELETE_AFTER")]
+    #[arg(long, env = "FERRY_DELETE_AFTER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_after: bool,
     /// When synchronizing, limit the number of deletes (-1 = off)
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DELETE")]
@@ -144,16 +144,16 @@ pub struct TransferArgs {
     )]
     pub suffix: String,
     /// Preserve the extension when using --suffix
-    #[arg(long, env = "FERRY_SUFFIX_KEEP_EXTENSION")]
+    #[arg(long, env = "FERRY_SUFFIX_KEEP_EXTENSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub suffix_keep_extension: bool,
     /// Delete even if there are I/O errors
-    #[arg(long, env = "FERRY_IGNORE_ERRORS")]
+    #[arg(long, env = "FERRY_IGNORE_ERRORS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_errors: bool,
     /// Create empty source dirs on destination after sync
-    #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS")]
+    #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub create_empty_src_dirs: bool,
     /// Download directly to destination file instead of atomic download to temp/rename
-    #[arg(long, env = "FERRY_INPLACE")]
+    #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub inplace: bool,
     /// Retry operations this many times if they fail
     #[arg(long, default_value_t = 3, env = "FERRY_RETRIES")]
@@ -174,16 +174,16 @@ pub struct TransferArgs {
     #[arg(long, value_name = "DURATION", env = "FERRY_MAX_DURATION")]
     pub max_duration: Option<String>,
     /// Sets exit code 9 if no files are transferred, useful in scripts
-    #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER")]
+    #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub error_on_no_transfer: bool,
     /// Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, e.g. 10M (off by default)
     #[arg(long, value_name = "RATE", env = "FERRY_BWLIMIT")]
     pub bwlimit: Option<String>,
     /// Don't normalize unicode characters in filenames
-    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_unicode_normalization: bool,
     /// Ignore case when synchronizing
-    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case_sync: bool,
 }
 
@@ -196,17 +196,23 @@ pub struct LocalArgs {
         long,
         global = true,
         conflicts_with = "links",
-        env = "FERRY_COPY_LINKS"
+        env = "FERRY_COPY_LINKS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub copy_links: bool,
     /// Translate symlinks to/from regular files with a '.rclonelink' extension
-    #[arg(short = 'l', long, global = true, env = "FERRY_LINKS")]
+    #[arg(short = 'l', long, global = true, env = "FERRY_LINKS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub links: bool,
     /// Don't warn about skipped symlinks
-    #[arg(long, global = true, env = "FERRY_SKIP_LINKS")]
+    #[arg(long, global = true, env = "FERRY_SKIP_LINKS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub skip_links: bool,
     /// Don't cross filesystem boundaries
-    #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM")]
+    #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub one_file_system: bool,
 }
 
@@ -218,20 +224,21 @@ pub struct FilterArgs {
         short = 'f',
         long = "filter",
         value_name = "RULE",
-        env = "FERRY_FILTER"
+        env = "FERRY_FILTER",
+        allow_hyphen_values = true
     )]
     pub filter: Vec<String>,
     /// Read file filtering patterns from a file (use - to read from stdin)
     #[arg(long, value_name = "FILE", env = "FERRY_FILTER_FROM")]
     pub filter_from: Vec<PathBuf>,
     /// Include files matching pattern
-    #[arg(long, value_name = "PATTERN", env = "FERRY_INCLUDE")]
+    #[arg(long, value_name = "PATTERN", env = "FERRY_INCLUDE", allow_hyphen_values = true)]
     pub include: Vec<String>,
     /// Read file include patterns from file
     #[arg(long, value_name = "FILE", env = "FERRY_INCLUDE_FROM")]
     pub include_from: Vec<PathBuf>,
     /// Exclude files matching pattern
-    #[arg(long, value_name = "PATTERN", env = "FERRY_EXCLUDE")]
+    #[arg(long, value_name = "PATTERN", env = "FERRY_EXCLUDE", allow_hyphen_values = true)]
     pub exclude: Vec<String>,
     /// Read file exclude patterns from file
     #[arg(long, value_name = "FILE", env = "FERRY_EXCLUDE_FROM")]
@@ -258,28 +265,28 @@ pub struct FilterArgs {
     #[arg(long, value_name = "AGE", env = "FERRY_MAX_AGE")]
     pub max_age: Option<String>,
     /// Delete files on dest excluded from sync
-    #[arg(long, env = "FERRY_DELETE_EXCLUDED")]
+    #[arg(long, env = "FERRY_DELETE_EXCLUDED", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_excluded: bool,
     /// Ignore case in filters (case insensitive)
-    #[arg(long, env = "FERRY_IGNORE_CASE")]
+    #[arg(long, env = "FERRY_IGNORE_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case: bool,
     /// If set limits the recursion depth to this
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DEPTH")]
     pub max_depth: i64,
     /// azcopy: include only files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS", env = "FERRY_INCLUDE_PATTERN")]
+    #[arg(long, value_name = "PATTERNS", env = "FERRY_INCLUDE_PATTERN", allow_hyphen_values = true)]
     pub include_pattern: Vec<String>,
     /// azcopy: exclude files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS", env = "FERRY_EXCLUDE_PATTERN")]
+    #[arg(long, value_name = "PATTERNS", env = "FERRY_EXCLUDE_PATTERN", allow_hyphen_values = true)]
     pub exclude_pattern: Vec<String>,
     /// azcopy: exclude these ;-separated relative paths (files or directories)
     #[arg(long, value_name = "PATHS", env = "FERRY_EXCLUDE_PATH")]
     pub exclude_path: Vec<String>,
     /// azcopy: include only paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES", env = "FERRY_INCLUDE_REGEX")]
+    #[arg(long, value_name = "REGEXES", env = "FERRY_INCLUDE_REGEX", allow_hyphen_values = true)]
     pub include_regex: Vec<String>,
     /// azcopy: exclude paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES", env = "FERRY_EXCLUDE_REGEX")]
+    #[arg(long, value_name = "REGEXES", env = "FERRY_EXCLUDE_REGEX", allow_hyphen_values = true)]
     pub exclude_regex: Vec<String>,
     /// azcopy: false means only the top level (--max-depth 1)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", env = "FERRY_RECURSIVE")]

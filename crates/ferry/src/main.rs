@@ -186,6 +186,13 @@ fn emit_stats(
 }
 
 fn main() {
+    // Die quietly on a closed pipe (`ferry lsf | head`), as command-line tools do,
+    // instead of panicking on the failed write.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

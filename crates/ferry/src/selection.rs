@@ -26,11 +26,20 @@ fn depth(path: &str) -> usize {
 
 impl Select for Selection {
     fn include_file(&self, path: &str, size: u64, mtime: SystemTime) -> bool {
-        self.max_depth.is_none_or(|max| depth(path) <= max)
-            && self.filter.include_file(path, size, mtime)
+        self.within_depth(path, false) && self.filter.include_file(path, size, mtime)
     }
     fn include_dir(&self, path: &str) -> bool {
-        self.max_depth.is_none_or(|max| depth(path) < max) && self.filter.include_dir(path)
+        self.within_depth(path, true) && self.filter.include_dir(path)
+    }
+    fn within_depth(&self, path: &str, is_dir: bool) -> bool {
+        // --max-depth 1 means the top level's files; no directory is entered.
+        self.max_depth.is_none_or(|max| {
+            if is_dir {
+                depth(path) < max
+            } else {
+                depth(path) <= max
+            }
+        })
     }
     fn exclude_if_present(&self) -> &[String] {
         self.filter.exclude_if_present()

@@ -17,10 +17,10 @@ pub struct ConfigArgs {
 #[derive(Args, Debug)]
 pub struct ObscureFlags {
     /// Force any passwords to be obscured
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub obscure: bool,
     /// Force any passwords not to be obscured
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_obscure: bool,
 }
 
@@ -31,7 +31,7 @@ pub enum ConfigAction {
         name: String,
         #[arg(value_name = "TYPE")]
         kind: String,
-        #[arg(value_name = "KEY VALUE", allow_hyphen_values = true)]
+        #[arg(value_name = "KEY VALUE")]
         pairs: Vec<String>,
         #[command(flatten)]
         flags: ObscureFlags,
@@ -39,7 +39,7 @@ pub enum ConfigAction {
     /// Update options of an existing remote: NAME [KEY VALUE]...
     Update {
         name: String,
-        #[arg(value_name = "KEY VALUE", allow_hyphen_values = true)]
+        #[arg(value_name = "KEY VALUE")]
         pairs: Vec<String>,
         #[command(flatten)]
         flags: ObscureFlags,
@@ -50,7 +50,7 @@ pub enum ConfigAction {
     Show {
         name: Option<String>,
         /// Show secrets as stored (obscured), instead of hiding them
-        #[arg(long)]
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
         reveal: bool,
     },
     /// Dump the config file as JSON
@@ -66,10 +66,10 @@ pub enum ConfigAction {
 #[derive(Args, Debug)]
 pub struct ListremotesArgs {
     /// Show the type and the description as well as names
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub long: bool,
     /// Format output as JSON
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -96,7 +96,7 @@ fn writable(g: &Globals) -> anyhow::Result<ConfigFile> {
         return Err(fail(
             ERROR,
             format!(
-                "{} is rclone's config file, read here read-only; pass --config {} to change it, or create ferry's own with `ferry config create`",
+                "{} is rclone's config file, read here read-only; pass --config {} to change it, or pass --config with a new file (such as ~/.config/ferry/ferry.conf) to start ferry's own",
                 file.path().display(),
                 file.path().display()
             ),

@@ -1,0 +1,1127 @@
+//! The config file, remotes and secrets end to end: `ferry config ...`, `listremotes`,
+//! `obscure`/`reveal`, remote paths in a sync, environment remotes, rclone's file as a
+//! read-only fallback, bad input, and `FERRY_<FLAG>` defaults.
+//!
+//! Every test runs ferry with its own temporary HOME and names the config file with
+//! `--config` or `FERRY_CONFIG`; the real home is never touched. Tests that also run rclone
+//! read `FERRY_TEST_RCLONE` and print `SKIPPED: ...` without it (fail when `CI=true`).
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// The rclone binary named by `FERRY_TEST_RCLONE`; `None` (with a visible SKIPPED notice)
+/// when unset, a panic when unset under `CI=true`.
+fn rclone() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("FERRY_TEST_RCLONE").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let msg = "FERRY_TEST_RCLONE is not set; run `scripts/testbed install` and \
+               `eval \"$(scripts/testbed env)\"` first (scripts/test does both)";
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true: {msg}");
+    }
+    let thread = std::thread::current();
+    let line = format!("SKIPPED: {}: {msg}\n", thread.name().unwrap_or("?"));
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    None
+}
+
+/// A private HOME for one test, with helpers to run ferry (and rclone) inside it.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn p(&self, rel: &str) -> String {
+        self.path(rel).to_string_lossy().into_owned()
+    }
+
+    /// ferry with HOME set to this home and no config-related variables inherited.
+    fn cmd(&self) -> Command {
+        let mut cmd = common::ferry();
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("FERRY_") || k.starts_with("RCLONE_") {
+                cmd.env_remove(&*k);
+            }
+        }
+        cmd.env_remove("XDG_CONFIG_HOME")
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        common::split(cmd.output().expect("ferry runs"))
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_env(&[], args)
+    }
+
+    /// Runs ferry with `input` on stdin.
+    fn run_stdin(&self, args: &[&str], input: &[u8]) -> (i32, String, String) {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferry runs");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        common::split(child.wait_with_output().unwrap())
+    }
+
+    /// Runs rclone with this HOME and no inherited RCLONE_ variables; returns (code, stdout);
+    /// stderr goes into the panic message when the code is 2 (a usage error).
+    fn rclone(&self, bin: &Path, args: &[&str]) -> (i32, String) {
+        let mut cmd = Command::new(bin);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("RCLONE_") {
+                cmd.env_remove(&k);
+            }
+        }
+        let out = cmd
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.path(".config"))
+            .env("XDG_CACHE_HOME", self.path(".cache"))
+            .output()
+            .unwrap_or_else(|e| panic!("can't run rclone {}: {e}", bin.display()));
+        let (code, out, err) = common::split(out);
+        assert_ne!(code, 2, "rclone {args:?}: {err}");
+        (code, out)
+    }
+
+    /// A small source tree `a` (absolute path returned).
+    fn tree(&self) -> String {
+        common::write_file(&self.path("a/x.txt"), b"x", 60);
+        common::write_file(&self.path("a/sub/y.txt"), b"yy", 60);
+        self.p("a")
+    }
+}
+
+/// The value of `key` in section `name` of an INI text.
+fn ini_value(text: &str, name: &str, key: &str) -> Option<String> {
+    let mut in_section = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_section = t == format!("[{name}]");
+        } else if in_section {
+            if let Some((k, v)) = t.split_once('=') {
+                if k.trim() == key {
+                    return Some(v.trim().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn error_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+/// Asserts exit 1 with a single error line containing every needle.
+#[track_caller]
+fn assert_error(result: (i32, String, String), needles: &[&str]) {
+    let (code, _, err) = result;
+    assert_eq!(code, 1, "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "one error line expected: {err}");
+    assert!(lines[0].contains("ERROR"), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "{n:?} not in: {err}");
+    }
+}
+
+// ----- config create / update / delete -------------------------------------------------------
+
+#[test]
+fn config_create_prints_the_section_and_stores_the_password_obscured() {
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    let (code, out, err) = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "create",
+        "box",
+        "sftp",
+        "host",
+        "example.com",
+        "user",
+        "bob",
+        "pass",
+        "hunter2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "[box]\ntype = sftp\nhost = example.com\nuser = bob\npass = *** ENCRYPTED ***\n"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(mode(Path::new(&conf)), 0o600, "the config file is private");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(!text.contains("hunter2"), "stored in clear: {text}");
+    let stored = ini_value(&text, "box", "pass").expect("pass stored");
+    let (code, out, err) = h.run(&["reveal", &stored]);
+    assert_eq!((code, out.as_str()), (0, "hunter2\n"), "{err}");
+
+    // key=value pairs work as well, and no temporary file is left next to the config.
+    let (code, _, err) = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "create",
+        "box2",
+        "sftp",
+        "host=h2",
+        "pass=s3cr=t",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let stored2 = ini_value(&text, "box2", "pass").unwrap();
+    assert_eq!(h.run(&["reveal", &stored2]).1, "s3cr=t\n");
+    assert_eq!(ini_value(&text, "box2", "host").as_deref(), Some("h2"));
+    let names: Vec<_> = std::fs::read_dir(h.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("ferry.conf"))
+        .collect();
+    assert_eq!(names, ["ferry.conf"]);
+    assert_eq!(mode(Path::new(&conf)), 0o600);
+
+    // rclone reads the file and reveals the password.
+    let Some(bin) = rclone() else { return };
+    let (code, out) = h.rclone(&bin, &["reveal", "--", &stored]);
+    assert_eq!((code, out.trim_end()), (0, "hunter2"));
+    let (code, out) = h.rclone(&bin, &["--config", &conf, "listremotes", "--long"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("box:") && l.contains("sftp")),
+        "{out}"
+    );
+}
+
+#[test]
+fn config_create_obscure_and_no_obscure() {
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    let obscured = h.run(&["obscure", "secret1"]).1.trim().to_string();
+    // `pass=VALUE`: an obscured value may start with `-` (as with rclone, a separate
+    // argument starting with `-` would be read as a flag).
+    let create = |name: &str, pass: &str, flags: &[&str]| {
+        let pass = format!("pass={pass}");
+        let mut args = vec!["--config", &conf, "config", "create"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[name, "sftp", "host", "h", &pass]);
+        h.run(&args)
+    };
+    let stored =
+        |name: &str| ini_value(&std::fs::read_to_string(&conf).unwrap(), name, "pass").unwrap();
+    let reveal = |v: &str| h.run(&["reveal", v]).1.trim_end().to_string();
+
+    // Default: a value that already reveals is stored as given.
+    assert_eq!(create("a", &obscured, &[]).0, 0);
+    assert_eq!(stored("a"), obscured);
+    // --obscure: obscured again.
+    assert_eq!(create("b", &obscured, &["--obscure"]).0, 0);
+    assert_eq!(reveal(&reveal(&stored("b"))), "secret1");
+    // --no-obscure: stored as given even when it's plain.
+    assert_eq!(create("c", "plainpw", &["--no-obscure"]).0, 0);
+    assert_eq!(stored("c"), "plainpw");
+    // Both: an error, nothing written.
+    let before = std::fs::read_to_string(&conf).unwrap();
+    assert_error(
+        create("d", "x", &["--obscure", "--no-obscure"]),
+        &["--obscure", "--no-obscure"],
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+}
+
+/// rclone takes its flags anywhere: `rclone config create NAME TYPE pass=X --obscure`.
+#[test]
+fn config_create_accepts_obscure_flags_after_the_pairs() {
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    let obscured = h.run(&["obscure", "secret1"]).1.trim().to_string();
+    let (code, _, err) = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "create",
+        "b",
+        "sftp",
+        "host",
+        "h",
+        &format!("pass={obscured}"),
+        "--obscure",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let stored = ini_value(&text, "b", "pass").unwrap();
+    let once = h.run(&["reveal", &stored]).1.trim_end().to_string();
+    assert_eq!(h.run(&["reveal", &once]).1, "secret1\n");
+    assert!(ini_value(&text, "b", "--obscure").is_none(), "{text}");
+
+    let (code, _, err) = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "update",
+        "b",
+        "pass",
+        "plainpw",
+        "--no-obscure",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(ini_value(&text, "b", "pass").as_deref(), Some("plainpw"));
+}
+
+#[test]
+fn config_update_changes_keys_and_keeps_the_rest() {
+    let h = Home::new();
+    let conf = h.path("ferry.conf");
+    std::fs::write(
+        &conf,
+        "# my remotes\n[box]\ntype = sftp\nhost = example.com\nunknown_key = kept\n\n; other\n[loc]\ntype = local\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = conf.to_string_lossy().into_owned();
+    let (code, out, err) = h.run(&[
+        "--config", &c, "config", "update", "box", "port", "2222", "pass", "newpass",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("[box]\n"), "{out}");
+    assert!(out.contains("port = 2222\n") && out.contains("pass = *** ENCRYPTED ***\n"));
+    assert!(!out.contains("newpass") && !err.contains("newpass"));
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.starts_with("# my remotes\n"), "comments kept: {text}");
+    assert!(text.contains("; other\n"), "{text}");
+    assert_eq!(
+        ini_value(&text, "box", "unknown_key").as_deref(),
+        Some("kept")
+    );
+    assert_eq!(
+        ini_value(&text, "box", "host").as_deref(),
+        Some("example.com")
+    );
+    assert_eq!(ini_value(&text, "box", "port").as_deref(), Some("2222"));
+    let stored = ini_value(&text, "box", "pass").unwrap();
+    assert_eq!(h.run(&["reveal", &stored]).1, "newpass\n");
+    assert_eq!(ini_value(&text, "loc", "type").as_deref(), Some("local"));
+    assert_eq!(mode(&conf), 0o600);
+
+    // FERRY_CONFIG names the file as well as --config does.
+    let (code, _, err) = h.run_env(
+        &[("FERRY_CONFIG", &c)],
+        &["config", "update", "box", "user", "alice"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(ini_value(&text, "box", "user").as_deref(), Some("alice"));
+
+    // Bad updates change nothing.
+    let before = std::fs::read_to_string(&conf).unwrap();
+    assert_error(
+        h.run(&["--config", &c, "config", "update", "nosuch", "host", "h"]),
+        &["\"nosuch\""],
+    );
+    assert_error(
+        h.run(&["--config", &c, "config", "update", "box", "bogus_key", "1"]),
+        &["\"bogus_key\"", "sftp"],
+    );
+    assert_error(
+        h.run(&["--config", &c, "config", "update", "box", "port"]),
+        &["\"port\""],
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+}
+
+#[test]
+fn config_delete_removes_one_remote() {
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    for name in ["one", "two"] {
+        assert_eq!(
+            h.run(&["--config", &conf, "config", "create", name, "local"])
+                .0,
+            0
+        );
+    }
+    let (code, out, err) = h.run(&["--config", &conf, "config", "delete", "one"]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert_eq!(h.run(&["--config", &conf, "listremotes"]).1, "two:\n");
+    assert_error(
+        h.run(&["--config", &conf, "config", "delete", "one"]),
+        &["\"one\"", &conf],
+    );
+    assert_eq!(mode(Path::new(&conf)), 0o600);
+}
+
+// ----- show / dump / file / providers / paths ------------------------------------------------
+
+fn two_remotes(h: &Home) -> String {
+    let conf = h.p("ferry.conf");
+    let runs: [&[&str]; 2] = [
+        &["box", "sftp", "host", "h", "pass", "hunter2"],
+        &[
+            "s3r",
+            "s3",
+            "access_key_id",
+            "AK",
+            "secret_access_key",
+            "SKSECRET",
+        ],
+    ];
+    for pairs in runs {
+        let mut args = vec!["--config", conf.as_str(), "config", "create"];
+        args.extend_from_slice(pairs);
+        assert_eq!(h.run(&args).0, 0);
+    }
+    conf
+}
+
+#[test]
+fn config_show_redacts_secrets_unless_revealed() {
+    let h = Home::new();
+    let conf = two_remotes(&h);
+    let (code, out, err) = h.run(&["--config", &conf, "config", "show"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "[box]\ntype = sftp\nhost = h\npass = *** ENCRYPTED ***\n\n\
+         [s3r]\ntype = s3\naccess_key_id = AK\nsecret_access_key = XXX\n"
+    );
+    let (code, out, _) = h.run(&["--config", &conf, "config", "show", "s3r"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "[s3r]\ntype = s3\naccess_key_id = AK\nsecret_access_key = XXX\n"
+    );
+    // --reveal shows the values as stored: the password still obscured.
+    let (code, out, _) = h.run(&["--config", &conf, "config", "show", "--reveal", "box"]);
+    assert_eq!(code, 0);
+    let stored = ini_value(&out, "box", "pass").unwrap();
+    assert_ne!(stored, "hunter2");
+    assert_eq!(h.run(&["reveal", &stored]).1, "hunter2\n");
+    let (_, out, _) = h.run(&["--config", &conf, "config", "show", "--reveal"]);
+    assert!(out.contains("secret_access_key = SKSECRET"), "{out}");
+
+    assert_error(
+        h.run(&["--config", &conf, "config", "show", "nosuch"]),
+        &["\"nosuch\""],
+    );
+    let empty = h.p("empty.conf");
+    let (code, out, _) = h.run(&["--config", &empty, "config", "show"]);
+    assert_eq!((code, out.as_str()), (0, "; empty config\n"));
+}
+
+/// rclone.conf files carry keys ferry's backends don't know (azureblob's `client_secret`,
+/// s3's `sse_customer_key`, ...): `config show` must not print those in clear either.
+#[test]
+fn config_show_hides_secret_looking_keys_the_backend_does_not_know() {
+    let h = Home::new();
+    let conf = h.path("rclone-style.conf");
+    std::fs::write(
+        &conf,
+        "[az]\ntype = azureblob\naccount = acct\nclient_id = id\nclient_secret = AZSECRET1\n\n\
+         [s3x]\ntype = s3\nsse_customer_key = S3SECRET2\nsession_token = S3SECRET3\n",
+    )
+    .unwrap();
+    let c = conf.to_string_lossy().into_owned();
+    for args in [
+        vec!["--config", &c, "config", "show"],
+        vec!["--config", &c, "config", "show", "az"],
+        vec!["--config", &c, "config", "show", "s3x"],
+    ] {
+        let (code, out, err) = h.run(&args);
+        assert_eq!(code, 0, "{err}");
+        for secret in ["AZSECRET1", "S3SECRET2", "S3SECRET3"] {
+            assert!(!out.contains(secret), "{args:?} shows {secret}:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn config_dump_is_json_of_the_stored_values() {
+    let h = Home::new();
+    let conf = two_remotes(&h);
+    let (code, out, err) = h.run(&["--config", &conf, "config", "dump"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("config dump is JSON");
+    assert_eq!(v["box"]["type"], "sftp");
+    assert_eq!(v["box"]["host"], "h");
+    let stored = v["box"]["pass"].as_str().unwrap();
+    assert_eq!(h.run(&["reveal", stored]).1, "hunter2\n");
+    assert_eq!(v["s3r"]["secret_access_key"], "SKSECRET");
+    assert_eq!(v.as_object().unwrap().len(), 2);
+    let (code, out, _) = h.run(&["--config", &h.p("none.conf"), "config", "dump"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::json!({})
+    );
+}
+
+#[test]
+fn config_file_and_paths_name_the_file_in_use() {
+    let h = Home::new();
+    let conf = h.p("named.conf");
+    let env_conf = h.p("env.conf");
+    let (code, out, _) = h.run(&["--config", &conf, "config", "file"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("Configuration file is stored at:\n{conf} (it doesn't exist yet)\n")
+    );
+    std::fs::write(&env_conf, "").unwrap();
+    let (_, out, _) = h.run_env(&[("FERRY_CONFIG", &env_conf)], &["config", "file"]);
+    assert_eq!(
+        out,
+        format!("Configuration file is stored at:\n{env_conf}\n")
+    );
+    // --config beats FERRY_CONFIG.
+    let (_, out, _) = h.run_env(
+        &[("FERRY_CONFIG", &env_conf)],
+        &["--config", &conf, "config", "file"],
+    );
+    assert!(out.contains(&conf), "{out}");
+    // The default lives under HOME.
+    let default = h.p(".config/ferry/ferry.conf");
+    let (_, out, _) = h.run(&["config", "file"]);
+    assert!(out.contains(&default), "{out}");
+    let (code, out, _) = h.run(&["config", "paths"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("Config file: {default}")), "{out}");
+    assert!(
+        out.contains("Cache dir:") && out.contains("Temp dir:"),
+        "{out}"
+    );
+    let (_, out, _) = h.run(&["--config", &conf, "config", "paths"]);
+    assert!(out.contains(&format!("Config file: {conf}")), "{out}");
+}
+
+#[test]
+fn config_providers_lists_the_backends_and_their_options() {
+    let h = Home::new();
+    let (code, out, err) = h.run(&["config", "providers"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("providers is JSON");
+    let list = v.as_array().expect("an array");
+    let find = |name: &str| {
+        list.iter()
+            .find(|p| p["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed"))
+    };
+    for name in ["local", "sftp", "s3", "azureblob"] {
+        assert!(find(name)["Options"].is_array(), "{name}");
+    }
+    let option = |backend: &str, key: &str| {
+        find(backend)["Options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["Name"] == key)
+            .unwrap_or_else(|| panic!("{backend} has no {key}"))
+            .clone()
+    };
+    assert_eq!(option("sftp", "pass")["IsPassword"], true);
+    assert_eq!(option("sftp", "host")["IsPassword"], false);
+    assert_eq!(option("s3", "secret_access_key")["Sensitive"], true);
+    assert_eq!(option("azureblob", "key")["Sensitive"], true);
+    assert_eq!(option("local", "copy_links")["Advanced"], true);
+}
+
+/// `ferry config providers | head -1` must not end in a panic and a backtrace.
+#[test]
+fn output_to_a_closed_pipe_is_not_a_panic() {
+    let h = Home::new();
+    for args in [&["config", "providers"][..], &["config", "paths"][..]] {
+        let mut child = h
+            .cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+// ----- listremotes ---------------------------------------------------------------------------
+
+#[test]
+fn listremotes_plain_long_and_json() {
+    let h = Home::new();
+    let conf = two_remotes(&h);
+    let env = [("FERRY_CONFIG_ENVR_TYPE", "local")];
+    let (code, out, err) = h.run_env(&env, &["--config", &conf, "listremotes"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "box:\nenvr:\ns3r:\n");
+    let (_, out, _) = h.run_env(&env, &["--config", &conf, "listremotes", "--long"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("box:") && lines[0].ends_with(" sftp"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("envr:") && lines[1].contains("local (environment)"));
+    assert!(
+        lines[2].starts_with("s3r:") && lines[2].ends_with(" s3"),
+        "{out}"
+    );
+    let (_, out, _) = h.run_env(&env, &["--config", &conf, "listremotes", "--json"]);
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let got: Vec<(String, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["type"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("box", "sftp", "file"),
+        ("envr", "local", "environment"),
+        ("s3r", "s3", "file"),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    );
+    // No config at all: nothing listed, no error.
+    let (code, out, _) = h.run(&["--config", &h.p("none.conf"), "listremotes"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+// ----- obscure / reveal ----------------------------------------------------------------------
+
+fn secrets() -> Vec<String> {
+    vec![
+        "hunter2".into(),
+        String::new(),
+        "héllo wörld ✓ 日本語".into(),
+        "with spaces, = and : and 'quotes'".into(),
+        "x".repeat(150),
+    ]
+}
+
+#[test]
+fn obscure_and_reveal_round_trip() {
+    let h = Home::new();
+    for plain in secrets() {
+        let (code, obscured, err) = h.run(&["obscure", &plain]);
+        assert_eq!(code, 0, "{err}");
+        let obscured = obscured.trim_end().to_string();
+        assert!(!obscured.is_empty());
+        if !plain.is_empty() {
+            assert!(!obscured.contains(&plain), "{obscured}");
+        }
+        let (code, out, err) = h.run(&["reveal", &obscured]);
+        assert_eq!((code, out), (0, format!("{plain}\n")), "{err}");
+        // A fresh IV each time.
+        let again = h.run(&["obscure", &plain]).1;
+        assert_ne!(again.trim_end(), obscured);
+        // From stdin: `-`, and no argument at all.
+        for args in [&["obscure", "-"][..], &["obscure"][..]] {
+            let (code, out, err) = h.run_stdin(args, format!("{plain}\n").as_bytes());
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(h.run(&["reveal", out.trim_end()]).1, format!("{plain}\n"));
+        }
+    }
+    // A value starting with `-` is revealed, not taken for a flag.
+    let dashy = (0..200)
+        .map(|_| h.run(&["obscure", "d"]).1.trim_end().to_string())
+        .find(|o| o.starts_with('-'));
+    if let Some(o) = dashy {
+        assert_eq!(h.run(&["reveal", &o]).1, "d\n");
+    }
+    assert_error(h.run(&["reveal", "not base64!"]), &["is it obscured?"]);
+    assert_error(h.run(&["reveal", "c2hvcnQ"]), &["is it obscured?"]);
+}
+
+#[test]
+fn obscure_and_reveal_agree_with_rclone() {
+    let Some(bin) = rclone() else { return };
+    let h = Home::new();
+    for plain in secrets() {
+        let ours = h.run(&["obscure", &plain]).1.trim_end().to_string();
+        let (code, out) = h.rclone(&bin, &["reveal", "--", &ours]);
+        assert_eq!(
+            (code, out),
+            (0, format!("{plain}\n")),
+            "rclone reveals ferry's"
+        );
+        let (code, theirs) = h.rclone(&bin, &["obscure", "--", &plain]);
+        assert_eq!(code, 0);
+        let (code, out, err) = h.run(&["reveal", theirs.trim_end()]);
+        assert_eq!((code, out), (0, format!("{plain}\n")), "{err}");
+    }
+}
+
+#[test]
+fn config_without_a_subcommand_needs_a_terminal() {
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    let (code, out, err) = h.run(&["--config", &conf, "config"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    let lines = error_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("config create"), "{err}");
+    assert!(!Path::new(&conf).exists());
+}
+
+// ----- remotes in use ------------------------------------------------------------------------
+
+#[test]
+fn configured_and_on_the_fly_remotes_in_a_sync() {
+    let h = Home::new();
+    let a = h.tree();
+    let conf = h.p("ferry.conf");
+    assert_eq!(
+        h.run(&["--config", &conf, "config", "create", "loc", "local"])
+            .0,
+        0
+    );
+    let b = h.p("b");
+    let (code, _, err) = h.run(&[
+        "--config",
+        &conf,
+        "sync",
+        &format!("loc:{a}"),
+        &format!("loc:{b}"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    common::assert_same_tree(Path::new(&a), Path::new(&b));
+
+    // Connection strings: an on-the-fly backend, and an override of a named remote.
+    for (i, src) in [
+        format!(":local:{a}"),
+        format!(":local,copy_links=true:{a}"),
+        format!("loc,copy_links=true:{a}"),
+        format!("loc,links:{a}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dst = h.p(&format!("c{i}"));
+        let (code, _, err) = h.run(&["--config", &conf, "copy", src, &dst]);
+        assert_eq!(code, 0, "{src}: {err}");
+        common::assert_same_tree(Path::new(&a), Path::new(&dst));
+    }
+    // An option the backend doesn't have is refused, naming it.
+    for src in [format!("loc,bogus=1:{a}"), format!(":local,bogus=1:{a}")] {
+        assert_error(
+            h.run(&["--config", &conf, "copy", &src, &h.p("d")]),
+            &["\"bogus\"", "local"],
+        );
+    }
+    assert!(!h.path("d").exists());
+    // FERRY_CONFIG names the file for remotes too.
+    let (code, _, err) = h.run_env(
+        &[("FERRY_CONFIG", &conf)],
+        &["check", &format!("loc:{a}"), &b],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn remotes_from_the_environment_ferry_before_rclone() {
+    let h = Home::new();
+    let a = h.tree();
+    let conf = h.p("ferry.conf");
+    std::fs::write(&conf, "[z]\ntype = sftp\nhost = h\n").unwrap();
+    let sync = |env: &[(&str, &str)], remote: &str, dst: &str| {
+        h.run_env(
+            env,
+            &[
+                "--config",
+                &conf,
+                "sync",
+                &format!("{remote}:{a}"),
+                &h.p(dst),
+            ],
+        )
+    };
+    let (code, _, err) = sync(&[("FERRY_CONFIG_X_TYPE", "local")], "x", "b1");
+    assert_eq!(code, 0, "{err}");
+    common::assert_same_tree(Path::new(&a), &h.path("b1"));
+    let (code, _, err) = sync(&[("RCLONE_CONFIG_Y_TYPE", "local")], "y", "b2");
+    assert_eq!(code, 0, "{err}");
+    common::assert_same_tree(Path::new(&a), &h.path("b2"));
+    // FERRY_ wins over RCLONE_.
+    let (code, _, err) = sync(
+        &[
+            ("FERRY_CONFIG_W_TYPE", "local"),
+            ("RCLONE_CONFIG_W_TYPE", "sftp"),
+        ],
+        "w",
+        "b3",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sync(
+        &[
+            ("FERRY_CONFIG_W_TYPE", "sftp"),
+            ("RCLONE_CONFIG_W_TYPE", "local"),
+        ],
+        "w",
+        "b4",
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("sftp"), "{err}");
+    // The environment overrides the file: z is sftp in the file, local here.
+    let (code, _, err) = sync(&[("FERRY_CONFIG_Z_TYPE", "local")], "z", "b5");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sync(&[("RCLONE_CONFIG_Z_TYPE", "local")], "z", "b6");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = sync(&[], "z", "b7");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("sftp"), "{err}");
+}
+
+#[test]
+fn rclone_config_is_read_when_ferrys_is_absent_but_never_written() {
+    let h = Home::new();
+    let a = h.tree();
+    let rc = h.path(".config/rclone/rclone.conf");
+    std::fs::create_dir_all(rc.parent().unwrap()).unwrap();
+    let obscured = h.run(&["obscure", "rcpass"]).1.trim().to_string();
+    let original = format!(
+        "# rclone's own\n[rl]\ntype = local\n\n[sf]\ntype = sftp\nhost = h\npass = {obscured}\n"
+    );
+    std::fs::write(&rc, &original).unwrap();
+    let rc_s = rc.to_string_lossy().into_owned();
+
+    let (code, out, _) = h.run(&["listremotes"]);
+    assert_eq!((code, out.as_str()), (0, "rl:\nsf:\n"));
+    let (_, out, _) = h.run(&["config", "file"]);
+    assert!(out.contains(&rc_s), "{out}");
+    let (code, _, err) = h.run(&["sync", &format!("rl:{a}"), &h.p("b"), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("rclone's config file") && err.contains(&rc_s),
+        "{err}"
+    );
+    common::assert_same_tree(Path::new(&a), &h.path("b"));
+
+    for args in [
+        &["config", "create", "new", "local"][..],
+        &["config", "update", "rl", "copy_links", "true"][..],
+        &["config", "delete", "sf"][..],
+    ] {
+        let (code, _, err) = h.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(&rc_s) && err.contains("--config"), "{err}");
+        assert_eq!(std::fs::read_to_string(&rc).unwrap(), original);
+        assert!(!h.path(".config/ferry").exists(), "{args:?}");
+    }
+    // Named explicitly, rclone's file may be changed, and rclone still reads it.
+    let (code, _, err) = h.run(&["--config", &rc_s, "config", "create", "new", "local"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&rc).unwrap();
+    assert!(text.starts_with("# rclone's own\n[rl]\n"), "{text}");
+    assert_eq!(ini_value(&text, "sf", "pass"), Some(obscured));
+    if let Some(bin) = rclone() {
+        let (code, out) = h.rclone(&bin, &["listremotes"]);
+        let mut names: Vec<&str> = out.lines().collect();
+        names.sort();
+        assert_eq!((code, names), (0, vec!["new:", "rl:", "sf:"]));
+    }
+    // Once ferry's own file exists, it is the one used.
+    let own = h.path(".config/ferry/ferry.conf");
+    std::fs::create_dir_all(own.parent().unwrap()).unwrap();
+    std::fs::write(&own, "[mine]\ntype = local\n").unwrap();
+    assert_eq!(h.run(&["listremotes"]).1, "mine:\n");
+}
+
+// ----- bad input -----------------------------------------------------------------------------
+
+#[test]
+fn bad_remotes_and_config_files_are_one_line_errors() {
+    let h = Home::new();
+    let a = h.tree();
+    let conf = h.p("ferry.conf");
+    std::fs::write(&conf, "[loc]\ntype = local\n").unwrap();
+    let b = h.p("b");
+    let copy = |src: &str| h.run(&["--config", &conf, "copy", src, &b]);
+
+    assert_error(copy(&format!("nosuch:{a}")), &["\"nosuch\""]);
+    assert_error(
+        copy(&format!(":nosuchtype:{a}")),
+        &["\"nosuchtype\"", "azureblob, local, s3, sftp"],
+    );
+    assert_error(
+        h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]),
+        &["\"nosuchtype\"", "azureblob, local, s3, sftp"],
+    );
+    for bad in [
+        format!(":local,copy_links='x:{a}"),
+        format!("loc,:{a}"),
+        format!("loc,=1:{a}"),
+        ":".to_string(),
+    ] {
+        let (code, _, err) = copy(&bad);
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert_eq!(error_lines(&err).len(), 1, "{bad}: {err}");
+    }
+    assert_error(
+        h.run(&["--config", &conf, "config", "create", "bad/name", "local"]),
+        &[],
+    );
+    assert_error(
+        h.run(&[
+            "--config", &conf, "config", "create", "r", "local", "bogus", "1",
+        ]),
+        &["\"bogus\""],
+    );
+    assert!(!h.path("b").exists());
+
+    // A corrupt file: named, with the line.
+    let corrupt = h.p("corrupt.conf");
+    std::fs::write(&corrupt, "[ok]\ntype = local\nthis line is junk\n").unwrap();
+    for args in [
+        vec!["--config", &corrupt, "listremotes"],
+        vec!["--config", &corrupt, "config", "show"],
+    ] {
+        assert_error(h.run(&args), &[&format!("{corrupt}:3")]);
+    }
+    let src = format!("ok:{a}");
+    assert_error(
+        h.run(&["--config", &corrupt, "copy", &src, &b]),
+        &[&format!("{corrupt}:3")],
+    );
+    let half = h.p("half.conf");
+    std::fs::write(&half, "[ok\ntype = local\n").unwrap();
+    assert_error(
+        h.run(&["--config", &half, "listremotes"]),
+        &[&format!("{half}:1")],
+    );
+    // Unreadable (a directory): named.
+    let dir = h.p("a");
+    assert_error(h.run(&["--config", &dir, "listremotes"]), &[&dir]);
+    // Local paths never need the config: a corrupt one doesn't stop them.
+    let (code, _, err) = h.run(&["--config", &corrupt, "copy", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Extra environment variables for one run.
+type EnvVars = Vec<(&'static str, String)>;
+
+#[test]
+fn secrets_never_appear_in_errors_or_logs() {
+    const S: &str = "PLAINSECRET";
+    let h = Home::new();
+    let a = h.tree();
+    let conf = h.p("ferry.conf");
+    // One remote stored with the password obscured, one (wrongly) in clear.
+    std::fs::write(
+        &conf,
+        format!(
+            "[sf]\ntype = sftp\nhost = h\npass = {}\n\n[clear]\ntype = sftp\nhost = h\npass = {S}\n\n[loc]\ntype = local\n",
+            h.run(&["obscure", S]).1.trim()
+        ),
+    )
+    .unwrap();
+    let b = h.p("b");
+    let runs: Vec<(EnvVars, String)> = vec![
+        (vec![], format!("sf,pass={S}:{a}")),
+        (vec![], format!("sf:{a}")),
+        (vec![], format!("clear:{a}")),
+        (vec![], format!(":sftp,host=h,pass={S}:{a}")),
+        (vec![], format!(":sftp,host=h,pass='{S}:{a}")),
+        (vec![], format!(":sftp,pass={S},bogus=1:{a}")),
+        (vec![], format!("sftp://bob:{S}@host:22/x")),
+        (
+            vec![],
+            format!("https://acct.blob.core.windows.net/c/p?sv=2020-01-01&sig={S}"),
+        ),
+        (vec![], format!(":s3,secret_access_key={S}:bucket")),
+        (vec![], format!(":local,bogus={S}:{a}")),
+        (vec![], format!("nosuch,pass={S}:{a}")),
+        (vec![], format!("loc,links={S}:{a}")),
+        (
+            vec![
+                ("FERRY_CONFIG_ENV_TYPE", "sftp".into()),
+                ("FERRY_CONFIG_ENV_PASS", S.into()),
+            ],
+            format!("env:{a}"),
+        ),
+        (vec![("RCLONE_CONFIG_SF_PASS", S.into())], format!("sf:{a}")),
+    ];
+    for (env, src) in &runs {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for verbosity in ["-q", "-v", "-vv"] {
+            for cmd in ["sync", "check"] {
+                let (_, out, err) = h.run_env(&env, &["--config", &conf, cmd, src, &b, verbosity]);
+                assert!(
+                    !out.contains(S) && !err.contains(S),
+                    "{cmd} {src} {verbosity} {env:?}:\n{out}{err}"
+                );
+            }
+        }
+    }
+    // Config commands that fail with a secret among their arguments.
+    let conf2 = h.p("other.conf");
+    for args in [
+        vec!["config", "create", "x", "sftp", "pass", S, "bogus"],
+        vec!["config", "create", "x", "sftp", "bogus", S],
+        vec!["config", "create", "x", "nosuchtype", "pass", S],
+        vec!["config", "create", "bad:name", "sftp", "pass", S],
+        vec!["config", "update", "nosuch", "pass", S],
+        vec![
+            "config",
+            "create",
+            "x",
+            "sftp",
+            "pass",
+            "bad\nvalue",
+            "key_file_pass",
+            S,
+        ],
+    ] {
+        let mut full = vec!["--config", conf2.as_str(), "-vv"];
+        full.extend_from_slice(&args);
+        let (code, out, err) = h.run(&full);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            !out.contains(S) && !err.contains(S),
+            "{args:?}:\n{out}{err}"
+        );
+    }
+    // And ones that succeed print the section redacted.
+    let (code, out, err) = h.run(&[
+        "--config",
+        &conf2,
+        "-vv",
+        "config",
+        "create",
+        "x",
+        "sftp",
+        "pass",
+        S,
+        "key_file_pass",
+        S,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(S) && !err.contains(S), "{out}{err}");
+    let (_, out, err) = h.run(&["--config", &conf2, "-vv", "listremotes", "--long"]);
+    assert!(!out.contains(S) && !err.contains(S), "{out}{err}");
+}
+
+// ----- FERRY_<FLAG> defaults -----------------------------------------------------------------
+
+#[test]
+fn ferry_flag_variables_set_defaults() {
+    let h = Home::new();
+    let a = h.tree();
+    common::write_file(&h.path("a/skip.log"), b"log", 60);
+    let b = h.p("b");
+    let (code, _, err) = h.run_env(&[("FERRY_DRY_RUN", "true")], &["sync", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("--dry-run"), "{err}");
+    assert!(
+        !h.path("b").exists(),
+        "FERRY_DRY_RUN=true changed the destination"
+    );
+    // The flag wins over the variable.
+    let (code, _, err) = h.run_env(
+        &[("FERRY_MAX_DEPTH", "1")],
+        &["sync", &a, &b, "--max-depth", "5"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(h.path("b/sub/y.txt").exists());
+    std::fs::remove_dir_all(&b).unwrap();
+    // Filters and numbers from the environment.
+    let (code, _, err) = h.run_env(
+        &[("FERRY_EXCLUDE", "*.log"), ("FERRY_MAX_DEPTH", "1")],
+        &["copy", &a, &b],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        common::tree(&h.path("b")).into_keys().collect::<Vec<_>>(),
+        ["x.txt"]
+    );
+    std::fs::remove_dir_all(&b).unwrap();
+    let (code, _, err) = h.run_env(&[("FERRY_DRY_RUN", "false")], &["sync", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    common::assert_same_tree(Path::new(&a), Path::new(&b));
+    // A bad value is a usage error naming the flag.
+    let (code, _, err) = h.run_env(&[("FERRY_TRANSFERS", "many")], &["sync", &a, &b]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--transfers"), "{err}");
+}
+
+/// rclone parses its `RCLONE_<FLAG>` booleans with Go's `strconv.ParseBool`, so scripts say
+/// `RCLONE_DRY_RUN=1` (rclone 1.75 accepts it); the same spelling must work for `FERRY_`.
+#[test]
+fn ferry_flag_variables_accept_rclone_bool_spellings() {
+    let h = Home::new();
+    let a = h.tree();
+    let b = h.p("b");
+    for v in ["1", "t", "TRUE", "True"] {
+        let (code, _, err) = h.run_env(&[("FERRY_DRY_RUN", v)], &["sync", &a, &b]);
+        assert_eq!(code, 0, "FERRY_DRY_RUN={v}: {err}");
+        assert!(
+            !h.path("b").exists(),
+            "FERRY_DRY_RUN={v} changed the destination"
+        );
+    }
+    let (code, _, err) = h.run_env(&[("FERRY_DRY_RUN", "0")], &["sync", &a, &b]);
+    assert_eq!(code, 0, "FERRY_DRY_RUN=0: {err}");
+    assert!(h.path("b/x.txt").exists());
+}
+
+/// rclone lets the command line turn a boolean off again: `RCLONE_DRY_RUN=true rclone sync
+/// a b --dry-run=false` copies (rclone 1.75). Without that, `FERRY_DRY_RUN=true` in the
+/// environment could not be overridden, against "flag > env".
+#[test]
+fn a_bool_flag_given_false_overrides_its_variable() {
+    let h = Home::new();
+    let a = h.tree();
+    let b = h.p("b");
+    let (code, _, err) = h.run_env(
+        &[("FERRY_DRY_RUN", "true")],
+        &["sync", &a, &b, "--dry-run=false"],
+    );
+    assert_eq!(code, 0, "{err}");
+    common::assert_same_tree(Path::new(&a), Path::new(&b));
+}
