@@ -124,6 +124,10 @@ pub trait Backend: Send + Sync {
     /// Removes an empty directory.
     async fn rmdir(&self, dir: &RelPath) -> Result<()>;
 
+    /// For a backend to recognise a peer of its own kind (e.g. two S3 backends on one
+    /// endpoint can copy server-side). The engine never uses it.
+    fn as_any(&self) -> &dyn std::any::Any;
+
     /// The object's path on the local filesystem, for backends whose objects are local files.
     /// Lets another local backend use kernel copies and renames.
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {

@@ -298,6 +298,10 @@ impl Backend for LocalBackend {
         .await
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
         if self.link_target_path(path).is_some() {
             return None;
