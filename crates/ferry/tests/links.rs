@@ -115,3 +115,36 @@ fn stale_partial_files_are_cleaned_up() {
     assert!(!s.exists("dst/.f.ferry-0badc0de.partial"));
     assert_eq!(s.read("dst/f"), "data");
 }
+
+#[test]
+fn one_file_system_does_not_cross_mount_points() {
+    let s = Scratch::new();
+    s.write("src/top", "t", 100);
+    std::fs::create_dir_all(s.path("src/mnt")).unwrap();
+    let ferry = env!("CARGO_BIN_EXE_ferry");
+    // A private mount namespace: the tmpfs disappears with the shell, whatever happens.
+    let script = format!(
+        "mount -t tmpfs none '{src}/mnt' && echo inside > '{src}/mnt/f' && \
+         '{ferry}' copy -x '{src}' '{dst}/x' && '{ferry}' copy '{src}' '{dst}/all'",
+        src = s.src(),
+        dst = s.dst(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux) runs");
+    let (code, _, err) = split(out);
+    assert_eq!(
+        code, 0,
+        "needs root to mount a tmpfs in a private namespace: {err}"
+    );
+    assert!(
+        s.exists("dst/x/top") && !s.exists("dst/x/mnt/f"),
+        "-x stays on one filesystem"
+    );
+    assert_eq!(
+        s.read("dst/all/mnt/f"),
+        "inside\n",
+        "without -x the mount is copied"
+    );
+}
