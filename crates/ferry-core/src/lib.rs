@@ -9,6 +9,7 @@ mod entry;
 mod error;
 mod features;
 pub mod hash;
+pub mod mime;
 mod path;
 pub mod units;
 

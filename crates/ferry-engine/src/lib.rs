@@ -18,6 +18,7 @@ mod select;
 mod stats;
 mod sync;
 mod transfer;
+mod walk;
 
 pub use backup::Backup;
 pub use check::{check, CheckOptions, CheckReport};
@@ -27,3 +28,4 @@ pub use options::{CompareOptions, DeleteMode, Mode, SyncOptions};
 pub use select::{AllowAll, Select};
 pub use stats::{Stats, StatsSnapshot};
 pub use sync::{run, Job, Outcome, StopReason};
+pub use walk::{walk_all, WalkOptions, WalkReport, Walker};

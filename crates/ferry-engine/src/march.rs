@@ -154,9 +154,6 @@ fn select(cfg: &MarchConfig, mut list: Vec<Entry>, keep_excluded: bool) -> Vec<E
         list.retain(|e| !e.is_dir() && e.name() == only);
         return list;
     }
-    if cfg.select.is_active() {
-        list.retain(|e| cfg.select.within_depth(e.path.as_str(), e.is_dir()));
-    }
     if cfg.select.is_active() && !keep_excluded {
         list.retain(|e| {
             if e.is_dir() {
@@ -237,6 +234,13 @@ fn pair(
                 .or(dst.as_ref())
                 .map(|e| e.path.clone())
                 .unwrap_or_default();
+            // Beyond --max-depth a directory is not entered, except one only the
+            // destination has under --delete-excluded: it goes whole, as in rclone.
+            let enter = cfg.select.within_depth(path.as_str(), true)
+                || (src.is_none() && cfg.keep_excluded_dst);
+            if !enter {
+                return;
+            }
             let job = DirJob {
                 path: path.clone(),
                 src: src.is_some(),

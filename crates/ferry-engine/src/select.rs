@@ -6,8 +6,10 @@ pub trait Select: Send + Sync {
     fn include_file(&self, path: &str, size: u64, mtime: SystemTime) -> bool;
     /// `false` lets the engine skip a directory without listing it.
     fn include_dir(&self, path: &str) -> bool;
-    /// Whether a path lies within `--max-depth`. Unlike an exclusion, a path beyond the
-    /// depth limit is simply not looked at on either side, so it is never deleted.
+    /// Whether a path lies within `--max-depth` (for a directory: whether it may be
+    /// entered). Unlike an exclusion, a directory beyond the limit is not entered on
+    /// either side, so what lies below it is not deleted — except a directory only the
+    /// destination has, under `--delete-excluded`, which goes whole, as in rclone.
     fn within_depth(&self, _path: &str, _is_dir: bool) -> bool {
         true
     }

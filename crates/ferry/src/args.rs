@@ -232,13 +232,23 @@ pub struct FilterArgs {
     #[arg(long, value_name = "FILE", env = "FERRY_FILTER_FROM")]
     pub filter_from: Vec<PathBuf>,
     /// Include files matching pattern
-    #[arg(long, value_name = "PATTERN", env = "FERRY_INCLUDE", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        env = "FERRY_INCLUDE",
+        allow_hyphen_values = true
+    )]
     pub include: Vec<String>,
     /// Read file include patterns from file
     #[arg(long, value_name = "FILE", env = "FERRY_INCLUDE_FROM")]
     pub include_from: Vec<PathBuf>,
     /// Exclude files matching pattern
-    #[arg(long, value_name = "PATTERN", env = "FERRY_EXCLUDE", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        env = "FERRY_EXCLUDE",
+        allow_hyphen_values = true
+    )]
     pub exclude: Vec<String>,
     /// Read file exclude patterns from file
     #[arg(long, value_name = "FILE", env = "FERRY_EXCLUDE_FROM")]
@@ -274,19 +284,39 @@ pub struct FilterArgs {
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DEPTH")]
     pub max_depth: i64,
     /// azcopy: include only files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS", env = "FERRY_INCLUDE_PATTERN", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "PATTERNS",
+        env = "FERRY_INCLUDE_PATTERN",
+        allow_hyphen_values = true
+    )]
     pub include_pattern: Vec<String>,
     /// azcopy: exclude files whose name matches one of these ;-separated patterns
-    #[arg(long, value_name = "PATTERNS", env = "FERRY_EXCLUDE_PATTERN", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "PATTERNS",
+        env = "FERRY_EXCLUDE_PATTERN",
+        allow_hyphen_values = true
+    )]
     pub exclude_pattern: Vec<String>,
     /// azcopy: exclude these ;-separated relative paths (files or directories)
     #[arg(long, value_name = "PATHS", env = "FERRY_EXCLUDE_PATH")]
     pub exclude_path: Vec<String>,
     /// azcopy: include only paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES", env = "FERRY_INCLUDE_REGEX", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "REGEXES",
+        env = "FERRY_INCLUDE_REGEX",
+        allow_hyphen_values = true
+    )]
     pub include_regex: Vec<String>,
     /// azcopy: exclude paths matching one of these ;-separated regular expressions
-    #[arg(long, value_name = "REGEXES", env = "FERRY_EXCLUDE_REGEX", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "REGEXES",
+        env = "FERRY_EXCLUDE_REGEX",
+        allow_hyphen_values = true
+    )]
     pub exclude_regex: Vec<String>,
     /// azcopy: false means only the top level (--max-depth 1)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", env = "FERRY_RECURSIVE")]

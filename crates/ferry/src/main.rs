@@ -26,7 +26,8 @@ use cmd::transfer::TransferCall;
     name = "ferry",
     version,
     about = "Make one place identical to another: rclone-compatible file sync, fast and safe",
-    propagate_version = true
+    propagate_version = true,
+    disable_help_subcommand = true
 )]
 struct Cli {
     #[command(flatten)]
@@ -81,6 +82,52 @@ enum Command {
     Obscure(cmd::config::ObscureArgs),
     /// Reveal an obscured password (obscuring is obfuscation, not encryption)
     Reveal(cmd::config::RevealArgs),
+    /// List the objects in the path with size and path
+    Ls(cmd::ls::LsArgs),
+    /// List the objects in the path with modification time, size and path
+    Lsl(cmd::ls::LsArgs),
+    /// List all directories in the path
+    Lsd(cmd::ls::LsdArgs),
+    /// List directories and objects in the path formatted for parsing
+    Lsf(cmd::ls::LsfArgs),
+    /// List directories and objects in the path in JSON format
+    Lsjson(cmd::ls::LsjsonArgs),
+    /// List the contents of the path in a tree like fashion
+    Tree(cmd::ls::TreeArgs),
+    /// Produce an md5sum file for all the objects in the path
+    Md5sum(cmd::hashsum::SumArgs),
+    /// Produce a sha1sum file for all the objects in the path
+    Sha1sum(cmd::hashsum::SumArgs),
+    /// Produce a hashsum file for all the objects in the path (run without arguments to list the hashes)
+    Hashsum(cmd::hashsum::HashsumArgs),
+    /// Print the total size and number of objects in the path
+    Size(cmd::ops::SizeArgs),
+    /// Concatenate files and send them to stdout
+    Cat(cmd::ops::CatArgs),
+    /// Copy standard input to a file
+    Rcat(cmd::ops::RcatArgs),
+    /// Create a new file or change a file's modification time
+    Touch(cmd::ops::TouchArgs),
+    /// Remove a single file
+    Deletefile(cmd::ops::DeletefileArgs),
+    /// Remove the files in the path (the filters select which)
+    Delete(cmd::ops::DeleteArgs),
+    /// Remove the path and all of its contents (ignores filters)
+    Purge(cmd::ops::PathArgs),
+    /// Make the path if it doesn't already exist
+    Mkdir(cmd::ops::PathArgs),
+    /// Remove the empty directory at the path
+    Rmdir(cmd::ops::PathArgs),
+    /// Remove empty directories under the path
+    Rmdirs(cmd::ops::RmdirsArgs),
+    /// Copy a file or directory to a new name, skipping identical files
+    Copyto(TransferCmd),
+    /// Move a file or directory to a new name
+    Moveto(TransferCmd),
+    /// Output a completion script for bash, zsh or fish
+    Completion(cmd::completion::CompletionArgs),
+    /// Show help for a command, or `help flags` for every global flag with its default
+    Help(cmd::completion::HelpArgs),
 }
 
 /// What every command shares: logging, local backend flags, output coordination.
@@ -269,6 +316,29 @@ async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Listremotes(a) => cmd::config::listremotes(a, g),
         Command::Obscure(a) => cmd::config::obscure(a),
         Command::Reveal(a) => cmd::config::reveal(a),
+        Command::Ls(a) => cmd::ls::ls(a, g, false).await,
+        Command::Lsl(a) => cmd::ls::ls(a, g, true).await,
+        Command::Lsd(a) => cmd::ls::lsd(a, g).await,
+        Command::Lsf(a) => cmd::ls::lsf(a, g).await,
+        Command::Lsjson(a) => cmd::ls::lsjson(a, g).await,
+        Command::Tree(a) => cmd::ls::tree(a, g).await,
+        Command::Md5sum(a) => cmd::hashsum::sum(ferry_core::HashKind::Md5, a, g).await,
+        Command::Sha1sum(a) => cmd::hashsum::sum(ferry_core::HashKind::Sha1, a, g).await,
+        Command::Hashsum(a) => cmd::hashsum::hashsum(a, g).await,
+        Command::Size(a) => cmd::ops::size(a, g).await,
+        Command::Cat(a) => cmd::ops::cat(a, g).await,
+        Command::Rcat(a) => cmd::ops::rcat(a, g).await,
+        Command::Touch(a) => cmd::ops::touch(a, g).await,
+        Command::Deletefile(a) => cmd::ops::deletefile(a, g).await,
+        Command::Delete(a) => cmd::ops::delete(a, g).await,
+        Command::Purge(a) => cmd::ops::purge(a, g).await,
+        Command::Mkdir(a) => cmd::ops::mkdir(a, g).await,
+        Command::Rmdir(a) => cmd::ops::rmdir(a, g).await,
+        Command::Rmdirs(a) => cmd::ops::rmdirs(a, g).await,
+        Command::Copyto(c) => cmd::copyto::run(c, Mode::Copy, g).await,
+        Command::Moveto(c) => cmd::copyto::run(c, Mode::Move, g).await,
+        Command::Completion(a) => cmd::completion::completion(a),
+        Command::Help(a) => cmd::completion::help(a),
         Command::Version => {
             cmd::version::run();
             Ok(exit::SUCCESS)

@@ -29,7 +29,8 @@ impl Select for Selection {
         self.within_depth(path, false) && self.filter.include_file(path, size, mtime)
     }
     fn include_dir(&self, path: &str) -> bool {
-        self.within_depth(path, true) && self.filter.include_dir(path)
+        // Depth is not an exclusion: the march applies `within_depth` itself.
+        self.filter.include_dir(path)
     }
     fn within_depth(&self, path: &str, is_dir: bool) -> bool {
         // --max-depth 1 means the top level's files; no directory is entered.

@@ -1,4 +1,10 @@
 pub mod check;
+pub mod completion;
 pub mod config;
+pub mod copyto;
+pub mod hashsum;
+pub mod listing;
+pub mod ls;
+pub mod ops;
 pub mod transfer;
 pub mod version;

@@ -1,0 +1,219 @@
+//! `copyto` and `moveto`: a directory acts as `copy`/`move`; a single file is copied
+//! (or moved) to a new name with the same compare and skip rules as `copy`.
+//!
+//! The file case runs the ordinary engine with the source seen through [`Renamed`],
+//! a view of the source's directory that holds only the file, under its new name.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use ferry_core::{
+    Backend, ByteStream, Entry, Features, HashKind, Location, PutOptions, RelPath, Result,
+};
+use ferry_engine::{Backup, Confirm, Job, Mode, Observer, Stats};
+
+use crate::args::parse_duration_arg;
+use crate::cmd::transfer::{self, TransferCall};
+use crate::exit::{self, fail, USAGE};
+use crate::interactive::TerminalConfirm;
+use crate::{selection, Globals, TransferCmd};
+
+/// The source's directory showing one file, `real`, as `shown`.
+pub struct Renamed {
+    inner: Arc<dyn Backend>,
+    real: RelPath,
+    shown: RelPath,
+}
+
+impl Renamed {
+    fn map(&self, path: &RelPath) -> RelPath {
+        if path == &self.shown {
+            self.real.clone()
+        } else {
+            path.clone()
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for Renamed {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn features(&self) -> &Features {
+        self.inner.features()
+    }
+    fn location(&self) -> Location {
+        self.inner.location()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        Ok(self.inner.stat(&self.map(path)).await?.map(|mut e| {
+            e.path = path.clone();
+            e
+        }))
+    }
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        if !dir.is_root() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .inner
+            .stat(&self.real)
+            .await?
+            .filter(|e| !e.is_dir())
+            .map(|mut e| {
+                e.path = self.shown.clone();
+                vec![e]
+            })
+            .unwrap_or_default())
+    }
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        self.inner.open(&self.map(path), offset, len).await
+    }
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        self.inner.put(&self.map(path), data, opts).await
+    }
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        self.inner.hash(&self.map(path), kind).await
+    }
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        self.inner.set_modtime(&self.map(path), mtime).await
+    }
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        self.inner.delete_file(&self.map(path)).await
+    }
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.inner.mkdir(dir).await
+    }
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        self.inner.rmdir(dir).await
+    }
+    fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
+        self.inner.local_path(&self.map(path))
+    }
+}
+
+/// Splits a destination file argument into its directory and name.
+fn split_dest(dest: &str) -> anyhow::Result<(String, String)> {
+    let trimmed = dest.trim_end_matches('/');
+    let cut = trimmed.rfind(['/', ':']).map(|i| i + 1).unwrap_or(0);
+    let (dir, name) = trimmed.split_at(cut);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(fail(
+            USAGE,
+            format!(
+                "{dest:?} doesn't name a file: give the new file's path, e.g. dst/new-name.txt"
+            ),
+        ));
+    }
+    Ok((
+        if dir.is_empty() { "." } else { dir }.to_owned(),
+        name.to_owned(),
+    ))
+}
+
+pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32> {
+    let name = if mode == Mode::Move {
+        "moveto"
+    } else {
+        "copyto"
+    };
+    let src = g.remotes.open_source(&c.source)?;
+    let Some(file) = src.file else {
+        // A directory: exactly copy / move.
+        let call = TransferCall {
+            mode,
+            source: &c.source,
+            dest: &c.dest,
+            t: &c.transfer,
+            f: &c.filters,
+            delete_empty_src_dirs: false,
+        };
+        return transfer::run(call, g).await;
+    };
+    let (dest_dir, new_name) = split_dest(&c.dest)?;
+    let bad = |e: ferry_core::Error| fail(USAGE, e.to_string());
+    let view: Arc<dyn Backend> = Arc::new(Renamed {
+        inner: src.backend,
+        real: RelPath::new(&file).map_err(bad)?,
+        shown: RelPath::new(&new_name).map_err(bad)?,
+    });
+    let dst = g.remotes.open(&dest_dir)?;
+    let t = &c.transfer;
+    let (select, delete_excluded) = selection::build(&c.filters)?;
+    let opts = transfer::sync_options(t, delete_excluded)?;
+    let retries_sleep = parse_duration_arg(&t.retries_sleep)
+        .map_err(|e| fail(USAGE, format!("invalid argument for --retries-sleep: {e}")))?;
+    let backup = match (&t.backup_dir, t.suffix.is_empty()) {
+        (Some(dir), _) => Some(Backup {
+            dir: Some(g.remotes.open(dir)?),
+            suffix: t.suffix.clone(),
+            keep_extension: t.suffix_keep_extension,
+        }),
+        (None, false) => Some(Backup {
+            dir: None,
+            suffix: t.suffix.clone(),
+            keep_extension: t.suffix_keep_extension,
+        }),
+        (None, true) => None,
+    };
+    let confirm: Option<Arc<dyn Confirm>> = if t.interactive && !t.dry_run {
+        Some(Arc::new(TerminalConfirm::new()?))
+    } else {
+        None
+    };
+    let observer: Arc<dyn Observer> = Arc::new(());
+    let stats = Arc::new(Stats::default());
+    let job = Job {
+        src: view,
+        dst,
+        mode,
+        opts,
+        select,
+        src_file: Some(new_name),
+        backup,
+        confirm,
+        observer,
+        stats: stats.clone(),
+    };
+    let display = g.start_display(&stats)?;
+    let result = ferry_engine::run(job, t.retries, retries_sleep).await;
+    display.finish();
+    let outcome = result.map_err(exit::from_core)?;
+    let snap = stats.snapshot();
+    g.final_stats(&snap, t.dry_run);
+    let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);
+    if code != exit::SUCCESS {
+        let last = outcome.last_error.map(|e| e.2).unwrap_or_default();
+        tracing::error!(
+            "Failed to {name} with {} errors: last error was: {last}",
+            outcome.errors
+        );
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dest_names() {
+        assert_eq!(
+            split_dest("a/b/new.txt").unwrap(),
+            ("a/b/".into(), "new.txt".into())
+        );
+        assert_eq!(split_dest("new").unwrap(), (".".into(), "new".into()));
+        assert_eq!(
+            split_dest("remote:x").unwrap(),
+            ("remote:".into(), "x".into())
+        );
+        assert!(split_dest("a/..").is_err());
+    }
+}

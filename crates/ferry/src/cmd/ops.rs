@@ -1,0 +1,707 @@
+//! `size`, `cat`, `rcat`, `touch`, `deletefile`, `delete`, `purge`, `mkdir`,
+//! `rmdir` and `rmdirs`.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use clap::Args;
+use ferry_core::units::byte_unit;
+use ferry_core::{Backend, Entry, ErrorKind, PutOptions, RelPath};
+use ferry_engine::{AllowAll, WalkOptions, Walker};
+use tokio::io::AsyncReadExt;
+
+use crate::args::FilterArgs;
+use crate::cmd::listing::{self, count_suffix};
+use crate::cmd::ls::Out;
+use crate::exit::{self, fail, USAGE};
+use crate::Globals;
+
+/// A core error as a "Failed to CMD: ..." exit.
+fn failed(cmd: &str, e: ferry_core::Error) -> anyhow::Error {
+    fail(
+        exit::code_for_kind(e.kind(), e.is_temporary()),
+        format!("Failed to {cmd}: {e}"),
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct SizeArgs {
+    /// Path to measure
+    pub path: String,
+    /// Format output as JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
+    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let (mut count, mut bytes) = (0u64, 0u64);
+    let mut walker = l.walker();
+    while let Some((_, entries)) = walker
+        .next_dir()
+        .await
+        .map_err(|e| listing::walk_error("size", e))?
+    {
+        for e in entries.iter().filter(|e| !e.is_dir()) {
+            count += 1;
+            bytes += e.size;
+        }
+    }
+    let code = listing::finish("size", walker.report(), 0)?;
+    let mut out = Out::new();
+    if a.json {
+        out.line(&format!(
+            "{{\"count\":{count},\"bytes\":{bytes},\"sizeless\":0}}"
+        ));
+    } else {
+        let suffixed = count_suffix(count);
+        if suffixed == count.to_string() {
+            out.line(&format!("Total objects: {count}"));
+        } else {
+            out.line(&format!("Total objects: {suffixed} ({count})"));
+        }
+        out.line(&format!("Total size: {} ({bytes} Byte)", byte_unit(bytes)));
+    }
+    Ok(code)
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// File, or directory whose files are concatenated
+    pub path: String,
+    /// Only print the first N characters
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub head: i64,
+    /// Only print the last N characters
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub tail: i64,
+    /// Start printing at offset N (or from end if -ve)
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub offset: i64,
+    /// Only print N characters
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub count: i64,
+    /// Discard the output instead of printing
+    #[arg(long)]
+    pub discard: bool,
+    /// Separator to use between objects when printing multiple files
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub separator: String,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
+    let (mut offset, mut count) = (a.offset, a.count);
+    if a.head >= 0 && a.tail >= 0 {
+        return Err(fail(USAGE, "cat: use --head or --tail, not both"));
+    }
+    if a.head >= 0 {
+        (offset, count) = (0, a.head);
+    } else if a.tail >= 0 {
+        (offset, count) = (-a.tail, -1);
+    }
+    let sep = a.separator.as_bytes().to_vec();
+    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let mut stdout = std::io::stdout().lock();
+    let mut walker = l.walker();
+    let mut errors = 0u64;
+    let mut last = None;
+    while let Some((_, entries)) = walker
+        .next_dir()
+        .await
+        .map_err(|e| listing::walk_error("cat", e))?
+    {
+        for e in entries.iter().filter(|e| !e.is_dir()) {
+            let size = e.size as i64;
+            let start = if offset < 0 {
+                (offset + size).max(0)
+            } else {
+                offset
+            };
+            let len = (count >= 0).then_some(count as u64);
+            if start > size {
+                continue;
+            }
+            let mut reader = match l.backend.open(&e.path, start as u64, len).await {
+                Ok(r) => r,
+                Err(err) => {
+                    tracing::error!("{}: Failed to open: {err}", e.path);
+                    errors += 1;
+                    last = Some(err);
+                    continue;
+                }
+            };
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = match reader.read(&mut buf).await {
+                    Ok(n) => n,
+                    Err(err) => {
+                        let err = ferry_core::Error::io("failed to read", err)
+                            .with_path(e.path.to_string());
+                        tracing::error!("{err}");
+                        errors += 1;
+                        last = Some(err);
+                        break;
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                if !a.discard {
+                    write_or_quit(&mut stdout, &buf[..n]);
+                }
+            }
+            if !a.discard && !sep.is_empty() {
+                write_or_quit(&mut stdout, &sep);
+            }
+        }
+    }
+    let _ = stdout.flush();
+    let mut report = walker.into_report();
+    if last.is_some() {
+        report.last_error = last;
+    }
+    listing::finish("cat", &report, errors)
+}
+
+fn write_or_quit(w: &mut impl Write, data: &[u8]) {
+    if let Err(e) = w.write_all(data) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(exit::SUCCESS);
+        }
+    }
+}
+
+/// Splits `dir/name` into the directory argument and the file name.
+fn split_file_arg(cmd: &str, arg: &str) -> anyhow::Result<(String, String)> {
+    let cut = arg.rfind(['/', ':']).map(|i| i + 1).unwrap_or(0);
+    let (dir, name) = arg.split_at(cut);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(fail(
+            USAGE,
+            format!("{cmd}: {arg:?} doesn't name a file; give a path ending in a file name, e.g. dir/file.txt"),
+        ));
+    }
+    let dir = if dir.is_empty() { "." } else { dir };
+    Ok((dir.to_owned(), name.to_owned()))
+}
+
+#[derive(Args, Debug)]
+pub struct RcatArgs {
+    /// Destination file
+    pub path: String,
+    /// File size hint to preallocate (ignored; the data is measured)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub size: i64,
+}
+
+/// Data from stdin, kept in memory while small, else spooled to a temporary file.
+enum Spool {
+    Memory(Vec<u8>),
+    File(std::fs::File, u64),
+}
+
+const MEMORY_LIMIT: usize = 8 * 1024 * 1024;
+
+fn spool_stdin() -> anyhow::Result<Spool> {
+    let read_err =
+        |e: std::io::Error| fail(exit::ERROR, format!("failed to read standard input: {e}"));
+    let mut stdin = std::io::stdin().lock();
+    let mut mem = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = stdin.read(&mut buf).map_err(read_err)?;
+        if n == 0 {
+            return Ok(Spool::Memory(mem));
+        }
+        mem.extend_from_slice(&buf[..n]);
+        if mem.len() > MEMORY_LIMIT {
+            break;
+        }
+    }
+    let path = std::env::temp_dir().join(format!(
+        ".ferry-rcat-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| {
+            fail(
+                exit::ERROR,
+                format!("can't spool standard input to {}: {e}", path.display()),
+            )
+        })?;
+    let _ = std::fs::remove_file(&path); // unlinked: gone however the run ends
+    file.write_all(&mem).map_err(read_err)?;
+    let mut total = mem.len() as u64;
+    loop {
+        let n = stdin.read(&mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buf[..n]).map_err(read_err)?;
+        total += n as u64;
+    }
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(0)).map_err(read_err)?;
+    Ok(Spool::File(file, total))
+}
+
+pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
+    let (dir, name) = split_file_arg("rcat", &a.path)?;
+    let backend = g.remotes.open(&dir)?;
+    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(fail(USAGE, "rcat reads the data from standard input, which is a terminal: pipe something in, e.g. `echo hi | ferry rcat dst:file`"));
+    }
+    let spool = tokio::task::spawn_blocking(spool_stdin).await??;
+    let (data, size): (ferry_core::ByteStream, u64) = match spool {
+        Spool::Memory(v) => {
+            let n = v.len() as u64;
+            (Box::pin(std::io::Cursor::new(v)), n)
+        }
+        Spool::File(f, n) => (Box::pin(tokio::fs::File::from_std(f)), n),
+    };
+    let opts = PutOptions {
+        size,
+        mtime: SystemTime::now(),
+        inplace: false,
+        hashes: Default::default(),
+    };
+    backend
+        .put(&path, data, &opts)
+        .await
+        .map_err(|e| failed("rcat", e))?;
+    tracing::info!("{path}: Copied (new)");
+    Ok(exit::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct TouchArgs {
+    /// File to touch (created empty unless -C)
+    pub path: String,
+    /// Do not create the file if it does not exist
+    #[arg(short = 'C', long)]
+    pub no_create: bool,
+    /// Use specified time instead of the current time of day (2006-01-02T15:04:05, 2006-01-02T15:04:05.999999999, 2006-01-02 or 060102)
+    #[arg(short = 't', long, value_name = "TIME")]
+    pub timestamp: Option<String>,
+    /// Use localtime for timestamp, not UTC
+    #[arg(long)]
+    pub localtime: bool,
+    /// Recursively touch all files (also --recursive)
+    #[arg(short = 'R')]
+    pub recurse: bool,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+/// rclone's `touch -t` formats, in UTC unless `local`.
+pub fn parse_touch_time(s: &str, local: bool) -> Result<SystemTime, String> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let naive = match s.len() {
+        6 => NaiveDate::parse_from_str(s, "%y%m%d")
+            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()),
+        10 => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()),
+        19 => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"),
+        _ => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"),
+    }
+    .map_err(|e| {
+        format!("can't parse time {s:?} ({e}): use 2006-01-02T15:04:05, 2006-01-02T15:04:05.999999999, 2006-01-02 or 060102")
+    })?;
+    let t = if local {
+        chrono::Local
+            .from_local_datetime(&naive)
+            .single()
+            .ok_or_else(|| format!("{s:?} is not a valid local time"))?
+            .into()
+    } else {
+        chrono::Utc.from_utc_datetime(&naive).into()
+    };
+    Ok(t)
+}
+
+pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
+    let mtime = match &a.timestamp {
+        Some(t) => parse_touch_time(t, a.localtime)
+            .map_err(|e| fail(USAGE, format!("invalid argument for --timestamp: {e}")))?,
+        None => SystemTime::now(),
+    };
+    if a.recurse || a.filters.recursive == Some(true) {
+        let l = listing::open(g, &a.path, &a.filters, true)?;
+        let mut walker = l.walker();
+        let mut errors = 0;
+        while let Some((_, entries)) = walker
+            .next_dir()
+            .await
+            .map_err(|e| listing::walk_error("touch", e))?
+        {
+            for e in entries.iter().filter(|e| !e.is_dir()) {
+                if a.dry_run {
+                    tracing::warn!("{}: Skipped touch as --dry-run is set", e.path);
+                } else if let Err(err) = l.backend.set_modtime(&e.path, mtime).await {
+                    tracing::error!("{err}");
+                    errors += 1;
+                }
+            }
+        }
+        return listing::finish("touch", walker.report(), errors);
+    }
+    let (dir, name) = split_file_arg("touch", &a.path)?;
+    let backend = g.remotes.open(&dir)?;
+    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    match backend.stat(&path).await.map_err(|e| failed("touch", e))? {
+        Some(e) if e.is_dir() => Err(fail(
+            exit::ERROR,
+            format!(
+                "Failed to touch: {} is a directory; use -R to touch the files in it",
+                a.path
+            ),
+        )),
+        Some(_) if a.dry_run => {
+            tracing::warn!("{path}: Skipped touch as --dry-run is set");
+            Ok(exit::SUCCESS)
+        }
+        Some(_) => {
+            backend
+                .set_modtime(&path, mtime)
+                .await
+                .map_err(|e| failed("touch", e))?;
+            Ok(exit::SUCCESS)
+        }
+        None if a.no_create => {
+            tracing::warn!(
+                "{}: Not touching nonexistent file due to --no-create",
+                backend.describe()
+            );
+            Ok(exit::SUCCESS)
+        }
+        None if a.dry_run => {
+            tracing::warn!("{path}: Skipped create as --dry-run is set");
+            Ok(exit::SUCCESS)
+        }
+        None => {
+            let opts = PutOptions {
+                size: 0,
+                mtime,
+                inplace: false,
+                hashes: Default::default(),
+            };
+            backend
+                .put(&path, Box::pin(std::io::Cursor::new(Vec::new())), &opts)
+                .await
+                .map_err(|e| failed("touch", e))?;
+            Ok(exit::SUCCESS)
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DeletefileArgs {
+    /// The file to delete
+    pub path: String,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> {
+    let src = g.remotes.open_source(&a.path)?;
+    let Some(name) = src.file else {
+        return Err(fail(
+            exit::FILE_NOT_FOUND,
+            format!(
+                "Failed to deletefile: {} is a directory or doesn't exist: object not found",
+                a.path
+            ),
+        ));
+    };
+    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    if a.dry_run {
+        tracing::warn!("{path}: Skipped delete as --dry-run is set");
+        return Ok(exit::SUCCESS);
+    }
+    src.backend
+        .delete_file(&path)
+        .await
+        .map_err(|e| failed("deletefile", e))?;
+    tracing::info!("{path}: Deleted");
+    Ok(exit::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Path whose files are deleted (filters select which)
+    pub path: String,
+    /// Remove empty directories too (but not the root)
+    #[arg(long)]
+    pub rmdirs: bool,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
+    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let mut walker = l.walker();
+    let mut errors = 0u64;
+    let mut last = None;
+    let mut dirs = Vec::new();
+    while let Some((_, entries)) = walker
+        .next_dir()
+        .await
+        .map_err(|e| listing::walk_error("delete", e))?
+    {
+        for e in entries {
+            if e.is_dir() {
+                dirs.push(e.path);
+                continue;
+            }
+            if a.dry_run {
+                tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
+                continue;
+            }
+            match l.backend.delete_file(&e.path).await {
+                Ok(()) => tracing::info!("{}: Deleted", e.path),
+                Err(err) => {
+                    tracing::error!("{}: Couldn't delete: {err}", e.path);
+                    errors += 1;
+                    last = Some(err);
+                }
+            }
+        }
+    }
+    if a.rmdirs && l.file.is_none() {
+        errors += remove_empty_dirs(&*l.backend, dirs, true, a.dry_run).await;
+    }
+    let mut report = walker.into_report();
+    if last.is_some() {
+        report.last_error = last;
+    }
+    listing::finish("delete", &report, errors)
+}
+
+/// Removes the directories in `dirs` (and the root unless `leave_root`) that hold
+/// no files, deepest first. Returns the number of failures.
+async fn remove_empty_dirs(
+    backend: &dyn Backend,
+    dirs: Vec<RelPath>,
+    leave_root: bool,
+    dry_run: bool,
+) -> u64 {
+    let mut dirs = dirs;
+    dirs.sort_by(|a, b| b.depth().cmp(&a.depth()).then_with(|| b.cmp(a)));
+    if !leave_root {
+        dirs.push(RelPath::root());
+    }
+    let mut errors = 0;
+    for d in dirs {
+        // Only directories that are empty now: listing again keeps files the
+        // filters hid, and directories that failed to go, safe.
+        match backend.list_dir(&d).await {
+            Ok(list) if list.is_empty() => {}
+            _ => continue,
+        }
+        if dry_run {
+            tracing::warn!("{d}: Skipped remove directory as --dry-run is set");
+            continue;
+        }
+        match backend.rmdir(&d).await {
+            Ok(()) => tracing::info!("{}: Removing directory", display_dir(&d)),
+            Err(e) => {
+                tracing::error!("Failed to rmdir: {e}");
+                errors += 1;
+            }
+        }
+    }
+    errors
+}
+
+fn display_dir(d: &RelPath) -> String {
+    if d.is_root() {
+        String::new()
+    } else {
+        d.to_string()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PathArgs {
+    /// The directory
+    pub path: String,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+pub async fn mkdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
+    let backend = g.remotes.open(&a.path)?;
+    if a.dry_run {
+        tracing::warn!("Skipped make directory as --dry-run is set");
+        return Ok(exit::SUCCESS);
+    }
+    backend
+        .mkdir(&RelPath::root())
+        .await
+        .map_err(|e| failed("mkdir", e))?;
+    Ok(exit::SUCCESS)
+}
+
+pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
+    let backend = g.remotes.open(&a.path)?;
+    if a.dry_run {
+        tracing::warn!("Skipped remove directory as --dry-run is set");
+        return Ok(exit::SUCCESS);
+    }
+    backend.rmdir(&RelPath::root()).await.map_err(|e| {
+        let msg = if e.kind() == ErrorKind::NotFound {
+            format!("Failed to rmdir: {}: directory not found", a.path)
+        } else {
+            format!("Failed to rmdir: {e}")
+        };
+        fail(exit::ERROR, msg)
+    })?;
+    Ok(exit::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct RmdirsArgs {
+    /// The directory to clean up
+    pub path: String,
+    /// Do not remove root directory if empty
+    #[arg(long)]
+    pub leave_root: bool,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+/// Every directory below the root (no filters: housekeeping sees the whole tree).
+async fn all_dirs(cmd: &str, backend: Arc<dyn Backend>) -> anyhow::Result<Vec<Entry>> {
+    let mut walker = Walker::new(backend, Arc::new(AllowAll), WalkOptions::default());
+    let mut all = Vec::new();
+    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| {
+        let code = if e.kind() == ErrorKind::DirNotFound {
+            exit::ERROR
+        } else {
+            exit::code_for_kind(e.kind(), e.is_temporary())
+        };
+        fail(code, format!("Failed to {cmd}: {e}"))
+    })? {
+        all.extend(entries);
+    }
+    Ok(all)
+}
+
+pub async fn rmdirs(a: &RmdirsArgs, g: &Globals) -> anyhow::Result<i32> {
+    let backend = g.remotes.open(&a.path)?;
+    let all = all_dirs("rmdirs", backend.clone()).await?;
+    // A directory is removable when nothing but removable directories lie below it.
+    let mut has_file: HashSet<RelPath> = HashSet::new();
+    for e in all.iter().filter(|e| !e.is_dir()) {
+        let mut p = e.path.parent();
+        while let Some(dir) = p {
+            if !has_file.insert(dir.clone()) {
+                break;
+            }
+            p = dir.parent();
+        }
+    }
+    let dirs: Vec<RelPath> = all
+        .iter()
+        .filter(|e| e.is_dir() && !has_file.contains(&e.path))
+        .map(|e| e.path.clone())
+        .collect();
+    let errors = remove_empty_dirs(&*backend, dirs, a.leave_root, a.dry_run).await;
+    if errors > 0 {
+        return Err(fail(
+            exit::ERROR,
+            format!("Failed to rmdirs with {errors} errors"),
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
+    let src = g.remotes.open_source(&a.path)?;
+    if src.file.is_some() {
+        return Err(fail(
+            exit::ERROR,
+            format!(
+                "Failed to purge: {} is a file not a directory; use deletefile",
+                a.path
+            ),
+        ));
+    }
+    let backend = src.backend;
+    let all = all_dirs("purge", backend.clone()).await?;
+    let mut errors = 0u64;
+    let mut dirs = Vec::new();
+    for e in all {
+        if e.is_dir() {
+            dirs.push(e.path);
+        } else if a.dry_run {
+            tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
+        } else if let Err(err) = backend.delete_file(&e.path).await {
+            tracing::error!("{}: Couldn't delete: {err}", e.path);
+            errors += 1;
+        } else {
+            tracing::info!("{}: Deleted", e.path);
+        }
+    }
+    if a.dry_run {
+        tracing::warn!("Skipped purge as --dry-run is set");
+        return Ok(exit::SUCCESS);
+    }
+    errors += remove_empty_dirs(&*backend, dirs, false, false).await;
+    if errors > 0 {
+        return Err(fail(
+            exit::ERROR,
+            format!("Failed to purge with {errors} errors"),
+        ));
+    }
+    Ok(exit::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touch_times() {
+        let t = parse_touch_time("2020-01-02T03:04:05", false).unwrap();
+        let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(secs, 1_577_934_245);
+        assert!(parse_touch_time("200102", false).is_ok());
+        assert!(parse_touch_time("2020-01-02", false).is_ok());
+        assert!(parse_touch_time("2020-01-02T03:04:05.5", false).is_ok());
+        assert!(parse_touch_time("20200102", false).is_err());
+        assert!(parse_touch_time("bad", false).is_err());
+        assert_eq!(
+            split_file_arg("x", "a/b/c.txt").unwrap(),
+            ("a/b/".into(), "c.txt".into())
+        );
+        assert_eq!(
+            split_file_arg("x", "c.txt").unwrap(),
+            (".".into(), "c.txt".into())
+        );
+        assert!(split_file_arg("x", "a/..").is_err());
+    }
+}
