@@ -72,6 +72,8 @@ enum Command {
     Move(MoveCmd),
     /// Checks the files in the source and destination match
     Check(cmd::check::CheckArgs),
+    /// Bidirectional synchronization between two paths, with saved state
+    Bisync(Box<cmd::bisync::BisyncArgs>),
     /// Show the version number
     Version,
     /// Enter an interactive configuration session, or manage remotes with a subcommand
@@ -312,6 +314,7 @@ async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
             cmd::transfer::run(call, g).await
         }
         Command::Check(a) => cmd::check::run(a, g).await,
+        Command::Bisync(a) => cmd::bisync::run(a, g).await,
         Command::Config(a) => cmd::config::run(a, g),
         Command::Listremotes(a) => cmd::config::listremotes(a, g),
         Command::Obscure(a) => cmd::config::obscure(a),

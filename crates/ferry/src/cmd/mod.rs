@@ -1,3 +1,4 @@
+pub mod bisync;
 pub mod check;
 pub mod completion;
 pub mod config;

@@ -1,0 +1,218 @@
+//! Names: the session's file names in the work directory, conflict suffixes and the
+//! date templates they may contain.
+
+use chrono::{DateTime, Local};
+
+/// rclone's canonical form of a path argument: outer slashes trimmed, whitespace,
+/// slashes, backslashes, `:`, `?` and `*` replaced by `_`.
+pub fn canonical(path: &str) -> String {
+    path.trim_matches(|c| c == '/' || c == '\\')
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || matches!(c, '/' | '\\' | ':' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The session name both paths share: `CANON1..CANON2` (rclone's naming).
+pub fn session_name(path1: &str, path2: &str) -> String {
+    format!("{}..{}", canonical(path1), canonical(path2))
+}
+
+/// Appends a conflict suffix to a path, before the extension(s) with `--suffix-keep-extension`.
+pub fn suffix_name(path: &str, suffix: &str, keep_extension: bool) -> String {
+    if suffix.is_empty() {
+        return path.to_owned();
+    }
+    if !keep_extension {
+        return format!("{path}{suffix}");
+    }
+    let (base, exts) = split_extension(path);
+    format!("{base}{suffix}{exts}")
+}
+
+/// rclone's extension split: the last extension always, earlier ones while they are
+/// known file types (`file.tar.gz` keeps `.tar.gz`).
+fn split_extension(path: &str) -> (&str, &str) {
+    let name_start = path.rfind('/').map_or(0, |i| i + 1);
+    let mut base_end = path.len();
+    let mut first = true;
+    loop {
+        let name = &path[name_start..base_end];
+        let Some(dot) = name.rfind('.') else { break };
+        let ext = &name[dot..];
+        if !first && ferry_core::mime::mime_type(ext) == "application/octet-stream" {
+            break;
+        }
+        base_end = name_start + dot;
+        first = false;
+    }
+    (&path[..base_end], &path[base_end..])
+}
+
+/// Splits `--conflict-suffix` into the two sides' suffixes, each with its leading dot and
+/// its `{...}` date template expanded.
+pub fn conflict_suffixes(flag: &str, now: DateTime<Local>) -> Result<(String, String), String> {
+    let flag = if flag.is_empty() { "conflict" } else { flag };
+    let parts: Vec<&str> = flag.split(',').collect();
+    let (a, b) = match parts.as_slice() {
+        [one] => (*one, *one),
+        [one, two] => (*one, *two),
+        _ => {
+            return Err(format!(
+                "--conflict-suffix cannot have more than 2 comma-separated values. Received {}: {parts:?}",
+                parts.len()
+            ))
+        }
+    };
+    Ok((
+        format!(".{}", apply_time_globs(a, now)),
+        format!(".{}", apply_time_globs(b, now)),
+    ))
+}
+
+/// Replaces the first `{LAYOUT}` in `s` by the time formatted with that Go-style layout
+/// (a named layout such as `DateOnly`, `MacFriendlyTime`, or a layout like `2006-01-02`).
+pub fn apply_time_globs(s: &str, now: DateTime<Local>) -> String {
+    let (Some(open), Some(close)) = (s.find('{'), s.find('}')) else {
+        return s.to_owned();
+    };
+    if close < open {
+        return s.to_owned();
+    }
+    let glob = &s[open..=close];
+    let layout = named_layout(&glob[1..glob.len() - 1]);
+    let formatted = now.format(&go_layout_to_strftime(layout)).to_string();
+    s.replace(glob, &formatted)
+}
+
+fn named_layout(name: &str) -> &str {
+    match name {
+        "Layout" => "01/02 03:04:05PM '06 -0700",
+        "ANSIC" => "Mon Jan _2 15:04:05 2006",
+        "UnixDate" => "Mon Jan _2 15:04:05 MST 2006",
+        "RubyDate" => "Mon Jan 02 15:04:05 -0700 2006",
+        "RFC822" => "02 Jan 06 15:04 MST",
+        "RFC822Z" => "02 Jan 06 15:04 -0700",
+        "RFC850" => "Monday, 02-Jan-06 15:04:05 MST",
+        "RFC1123" => "Mon, 02 Jan 2006 15:04:05 MST",
+        "RFC1123Z" => "Mon, 02 Jan 2006 15:04:05 -0700",
+        "RFC3339" => "2006-01-02T15:04:05Z07:00",
+        "RFC3339Nano" => "2006-01-02T15:04:05.999999999Z07:00",
+        "Kitchen" => "3:04PM",
+        "Stamp" => "Jan _2 15:04:05",
+        "StampMilli" => "Jan _2 15:04:05.000",
+        "StampMicro" => "Jan _2 15:04:05.000000",
+        "StampNano" => "Jan _2 15:04:05.000000000",
+        "DateTime" => "2006-01-02 15:04:05",
+        "DateOnly" => "2006-01-02",
+        "TimeOnly" => "15:04:05",
+        "MacFriendlyTime" | "macfriendlytime" | "mac" => "2006-01-02 0304PM",
+        other => other,
+    }
+}
+
+/// Translates Go's reference-time layout tokens into chrono's strftime syntax.
+fn go_layout_to_strftime(layout: &str) -> String {
+    const TOKENS: &[(&str, &str)] = &[
+        ("January", "%B"),
+        ("Monday", "%A"),
+        ("Z07:00", "%:z"),
+        ("-07:00", "%:z"),
+        ("-0700", "%z"),
+        (".000000000", "%.9f"),
+        (".999999999", "%.f"),
+        (".000000", "%.6f"),
+        (".000", "%.3f"),
+        ("2006", "%Y"),
+        ("Jan", "%b"),
+        ("Mon", "%a"),
+        ("MST", "%Z"),
+        ("_2", "%e"),
+        ("01", "%m"),
+        ("02", "%d"),
+        ("03", "%I"),
+        ("04", "%M"),
+        ("05", "%S"),
+        ("06", "%y"),
+        ("15", "%H"),
+        ("PM", "%p"),
+        ("pm", "%P"),
+        ("1", "%-m"),
+        ("2", "%-d"),
+        ("3", "%-I"),
+        ("4", "%-M"),
+        ("5", "%-S"),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (go, fmt) in TOKENS {
+            if let Some(after) = rest.strip_prefix(go) {
+                out.push_str(fmt);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        if c == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn session_names_follow_rclone() {
+        assert_eq!(
+            session_name("/tmp/rct/p1", "/tmp/rct/p2/"),
+            "tmp_rct_p1..tmp_rct_p2"
+        );
+        assert_eq!(
+            session_name("remote:dir/sub", "/a b/c"),
+            "remote_dir_sub..a_b_c"
+        );
+    }
+
+    #[test]
+    fn suffixes_and_extensions() {
+        assert_eq!(
+            suffix_name("d/f.txt", ".conflict1", false),
+            "d/f.txt.conflict1"
+        );
+        assert_eq!(
+            suffix_name("d/f.txt", ".conflict1", true),
+            "d/f.conflict1.txt"
+        );
+        // As Go's path.Ext: a dotfile's whole name is its extension.
+        assert_eq!(suffix_name(".env", ".c1", true), ".c1.env");
+        assert_eq!(suffix_name("noext", ".c1", true), "noext.c1");
+    }
+
+    #[test]
+    fn date_templates() {
+        let t = Local.with_ymd_and_hms(2024, 3, 5, 14, 7, 9).unwrap();
+        assert_eq!(
+            apply_time_globs("{DateOnly}-conflict", t),
+            "2024-03-05-conflict"
+        );
+        assert_eq!(apply_time_globs("{mac}", t), "2024-03-05 0207PM");
+        assert_eq!(apply_time_globs("x{2006_01_02}", t), "x2024_03_05");
+        assert_eq!(apply_time_globs("plain", t), "plain");
+        let (a, b) = conflict_suffixes("cloud,local", t).unwrap();
+        assert_eq!((a.as_str(), b.as_str()), (".cloud", ".local"));
+        assert!(conflict_suffixes("a,b,c", t).is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Transient errors: a failing file or directory fails only itself, the rest is synced,
+//! nothing is deleted or resurrected because of it, and the next run retries it
+//! without `--resync`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use ferry_bisync::{Options, Pair, EXIT_ERROR, EXIT_OK};
+use ferry_core::{
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, PutOptions,
+    RelPath, Result,
+};
+use ferry_engine::AllowAll;
+use ferry_local::{LocalBackend, LocalOptions};
+
+/// A local backend that fails writes to names containing `bad` and listings of `sub`
+/// while `broken` is set.
+struct Faulty {
+    inner: Arc<dyn Backend>,
+    broken: Arc<AtomicBool>,
+}
+
+impl Faulty {
+    fn fail_write(&self, path: &RelPath) -> Result<()> {
+        if self.broken.load(Ordering::SeqCst) && path.as_str().contains("bad") {
+            return Err(Error::new(ErrorKind::Io, "server unavailable (injected)")
+                .with_path(path.to_string())
+                .temporary(true));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Backend for Faulty {
+    fn features(&self) -> &Features {
+        self.inner.features()
+    }
+    fn location(&self) -> Location {
+        self.inner.location()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        self.inner.stat(path).await
+    }
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        if self.broken.load(Ordering::SeqCst) && dir.as_str() == "sub" {
+            return Err(
+                Error::new(ErrorKind::PermissionDenied, "permission denied (injected)")
+                    .with_path("sub"),
+            );
+        }
+        self.inner.list_dir(dir).await
+    }
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        self.inner.open(path, offset, len).await
+    }
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        self.fail_write(path)?;
+        self.inner.put(path, data, opts).await
+    }
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        self.fail_write(dst_path)?;
+        self.inner.copy_from(src, src_path, dst_path, opts).await
+    }
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        self.inner.hash(path, kind).await
+    }
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        self.inner.set_modtime(path, mtime).await
+    }
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        self.fail_write(path)?;
+        self.inner.delete_file(path).await
+    }
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.inner.mkdir(dir).await
+    }
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        self.inner.rmdir(dir).await
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn local_path(&self, path: &RelPath) -> Option<std::path::PathBuf> {
+        self.inner.local_path(path)
+    }
+}
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    broken: Arc<AtomicBool>,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        for p in ["p1", "p2", "wd"] {
+            std::fs::create_dir(dir.path().join(p)).unwrap();
+        }
+        Setup {
+            dir,
+            broken: Arc::new(AtomicBool::new(false)),
+        }
+    }
+    fn p(&self, side: &str) -> std::path::PathBuf {
+        self.dir.path().join(side)
+    }
+    async fn run(&self, resync: bool) -> ferry_bisync::Report {
+        let open = |side: &str| -> Arc<dyn Backend> {
+            Arc::new(Faulty {
+                inner: LocalBackend::new(self.p(side), LocalOptions::default()),
+                broken: self.broken.clone(),
+            })
+        };
+        let pair = Pair {
+            path1: open("p1"),
+            path2: open("p2"),
+            name1: self.p("p1").to_string_lossy().into_owned(),
+            name2: self.p("p2").to_string_lossy().into_owned(),
+            backup1: None,
+            backup2: None,
+        };
+        let opts = Options {
+            resync,
+            workdir: self.p("wd"),
+            retries: 2,
+            low_level_retries: 2,
+            ..Default::default()
+        };
+        ferry_bisync::run(&pair, Arc::new(AllowAll), opts).await
+    }
+}
+
+#[tokio::test]
+async fn a_failing_file_fails_alone_and_is_retried_next_run() {
+    let s = Setup::new();
+    write(&s.p("p1"), "keep.txt", "k");
+    write(&s.p("p1"), "old-bad.txt", "o");
+    assert_eq!(s.run(true).await.exit_code, EXIT_OK);
+    write(&s.p("p1"), "good.txt", "g");
+    write(&s.p("p1"), "new-bad.txt", "n");
+    std::fs::remove_file(s.p("p2").join("old-bad.txt")).unwrap();
+    s.broken.store(true, Ordering::SeqCst);
+    let r = s.run(false).await;
+    assert_eq!(r.exit_code, EXIT_ERROR, "{r:?}");
+    assert!(s.p("p2").join("good.txt").exists(), "the rest is synced");
+    assert!(!s.p("p2").join("new-bad.txt").exists());
+    assert!(
+        s.p("p1").join("old-bad.txt").exists(),
+        "failed delete stays"
+    );
+    assert!(
+        r.errors.iter().any(|e| e.contains("new-bad.txt")),
+        "{:?}",
+        r.errors
+    );
+    // The server is back: a normal run (no --resync) finishes the job.
+    s.broken.store(false, Ordering::SeqCst);
+    let r = s.run(false).await;
+    assert_eq!(r.exit_code, EXIT_OK, "{r:?}");
+    assert_eq!(
+        std::fs::read_to_string(s.p("p2").join("new-bad.txt")).unwrap(),
+        "n"
+    );
+    assert!(
+        !s.p("p1").join("old-bad.txt").exists(),
+        "the delete is retried"
+    );
+    let r = s.run(false).await;
+    assert!(r.decisions.is_empty(), "settled: {:?}", r.decisions);
+}
+
+#[tokio::test]
+async fn an_unlistable_directory_is_left_alone_not_deleted() {
+    let s = Setup::new();
+    write(&s.p("p1"), "sub/a.txt", "a");
+    write(&s.p("p1"), "top.txt", "t");
+    assert_eq!(s.run(true).await.exit_code, EXIT_OK);
+    write(&s.p("p1"), "top2.txt", "t2");
+    s.broken.store(true, Ordering::SeqCst);
+    // sub can't be listed on either side: its files must not look deleted.
+    let r = s.run(false).await;
+    assert_eq!(r.exit_code, EXIT_ERROR, "{r:?}");
+    assert!(s.p("p1").join("sub/a.txt").exists());
+    assert!(s.p("p2").join("sub/a.txt").exists());
+    assert!(s.p("p2").join("top2.txt").exists());
+    s.broken.store(false, Ordering::SeqCst);
+    std::fs::remove_file(s.p("p2").join("sub/a.txt")).unwrap();
+    let r = s.run(false).await;
+    assert_eq!(r.exit_code, EXIT_OK, "{r:?}");
+    assert!(
+        !s.p("p1").join("sub/a.txt").exists(),
+        "a real delete still propagates"
+    );
+}
