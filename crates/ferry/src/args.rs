@@ -319,7 +319,7 @@ pub struct FilterArgs {
     )]
     pub exclude_regex: Vec<String>,
     /// azcopy: false means only the top level (--max-depth 1)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", env = "FERRY_RECURSIVE")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", env = "FERRY_RECURSIVE")]
     pub recursive: Option<bool>,
 }
 
