@@ -71,7 +71,9 @@ impl Partial {
                     opts.size
                 ),
             )
-            .with_path(rel.to_string()));
+            .with_path(rel.to_string())
+            // rclone retries a corrupted transfer: the source may have been mid-update.
+            .temporary(true));
         }
         let mtime = filetime::FileTime::from_system_time(opts.mtime);
         let file = self.file.take().expect("committed once");
@@ -186,7 +188,8 @@ pub(crate) fn copy_file(
                 opts.size
             ),
         )
-        .with_path(rel.to_string()));
+        .with_path(rel.to_string())
+        .temporary(true));
     }
     partial.commit(opts, written, &rel)
 }

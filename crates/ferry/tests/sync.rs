@@ -610,3 +610,28 @@ fn inplace_writes_directly() {
     assert_eq!(code, 0, "{err}");
     assert_same_tree(&s.path("src"), &s.path("dst"));
 }
+
+#[test]
+fn a_source_that_keeps_changing_is_a_temporary_error_exit_5() {
+    // /proc files stat as 0 bytes but read as more: every attempt sees a size mismatch,
+    // which rclone (and ferry) retry as temporary, and which ends the run with exit 5.
+    let s = Scratch::new();
+    std::os::unix::fs::symlink("/proc/cpuinfo", s.path("src/cpuinfo")).unwrap();
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "-L",
+        "--retries",
+        "2",
+        "--low-level-retries",
+        "2",
+    ]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("sizes differ"), "{err}");
+    assert!(err.contains("Attempt 1/2 failed"), "{err}");
+    assert!(
+        !s.exists("dst/cpuinfo"),
+        "nothing is left under the final name"
+    );
+}
