@@ -302,7 +302,7 @@ static SFTP_OPTIONS: &[OptionSpec] = &[
     .advanced(),
     OptionSpec::new(
         "host_key_policy",
-        "What to do with a host key that is not already known: the sftp backend documents the accepted values.",
+        "What to do with a host key that no known_hosts file or host_keys entry knows: `accept-new` (the default) records it in ferry's own known_hosts beside its config, `strict` refuses the connection, `insecure` checks nothing. A changed key is always refused.",
     )
     .advanced(),
     OptionSpec::new(
@@ -343,6 +343,12 @@ static SFTP_OPTIONS: &[OptionSpec] = &[
         "Close idle connections after this long; 0 keeps them open.",
     )
     .default("1m0s")
+    .advanced(),
+    OptionSpec::new(
+        "connect_timeout",
+        "Give up connecting (TCP, SSH handshake, login) after this long.",
+    )
+    .default("30s")
     .advanced(),
     OptionSpec::new(
         "disable_hashcheck",

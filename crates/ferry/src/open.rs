@@ -96,6 +96,23 @@ impl Remotes {
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
         match r.kind.as_str() {
             "local" | "alias" => Ok(LocalBackend::new(local_root(path), self.local_options())),
+            "s3" => {
+                let kind = self.registry.get("s3");
+                let get = |k: &str| match kind {
+                    Some(kind) => r.get_or_default(k, kind).map(str::to_owned),
+                    None => r.get(k).map(str::to_owned),
+                };
+                let backend = ferry_s3::S3Backend::from_lookup(path, get)
+                    .map_err(|e| fail(ERROR, e.to_string()))?;
+                Ok(backend)
+            }
+            "sftp" => {
+                let loc = self.location().ok();
+                let config = loc.as_ref().map(|l| (l.path.as_path(), l.writable));
+                let backend =
+                    ferry_sftp::open(r, path, config).map_err(|e| fail(ERROR, e.to_string()))?;
+                Ok(backend)
+            }
             other => Err(fail(
                 ERROR,
                 format!(

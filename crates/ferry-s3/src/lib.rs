@@ -1,0 +1,845 @@
+//! The S3 backend, compatible with rclone's `s3` remotes.
+//!
+//! - Keys map to paths under `bucket/prefix`; listing uses the `/` delimiter, page by page,
+//!   and skips (with an error line) keys that are not safe relative paths.
+//! - The modification time lives in `x-amz-meta-mtime` exactly as rclone writes it
+//!   (`seconds.nanoseconds`); without it, `Last-Modified` is used.
+//! - MD5 comes from the ETag of single-part objects, else from rclone's `md5chksum`
+//!   metadata, which ferry also writes for its multipart uploads.
+//! - Uploads send `Content-MD5` (whole object, or per part) and check the ETags S3 returns.
+//! - Copies and moves between two S3 remotes on the same endpoint stay on the server.
+
+mod client;
+mod error;
+pub mod meta;
+pub mod options;
+mod upload;
+
+use std::collections::{HashMap, HashSet as StdHashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{
+    BucketCannedAcl, BucketLocationConstraint, CreateBucketConfiguration, EncodingType,
+    MetadataDirective, ObjectCannedAcl, ServerSideEncryption, StorageClass,
+};
+use aws_smithy_types::DateTime;
+use ferry_core::{
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Location,
+    PutOptions, RelPath, Result,
+};
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+pub use options::S3Options;
+
+use crate::error::{sdk, Failure};
+use crate::meta::{META_MD5, META_MTIME};
+
+/// Objects HEADed at once while listing (for their `mtime` metadata).
+const HEAD_CONCURRENCY: usize = 32;
+
+/// A bucket (or the service root) on one S3 endpoint, rooted at a prefix.
+pub struct S3Backend {
+    client: aws_sdk_s3::Client,
+    opts: S3Options,
+    /// `None`: the root lists buckets and paths start with a bucket name.
+    bucket: Option<String>,
+    /// Key prefix of the root, without slashes at either end ("" for the bucket root).
+    prefix: String,
+    /// Identifies the endpoint (for server-side copies and overlap checks).
+    endpoint_id: String,
+    features: Features,
+    /// Buckets known to exist (checked or created).
+    buckets_ok: Mutex<StdHashSet<String>>,
+    /// MD5s of local sources about to be uploaded in parts, by `bucket/key`: hashed before
+    /// the upload (as rclone does) so `md5chksum` can go into the upload's metadata.
+    prehashed: Mutex<HashMap<String, String>>,
+}
+
+/// Where one path lives.
+struct Target {
+    bucket: String,
+    key: String,
+}
+
+/// What a HEAD tells about one object.
+pub(crate) struct ObjectInfo {
+    size: u64,
+    mtime: SystemTime,
+    md5: Option<String>,
+    metadata: HashMap<String, String>,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    storage_class: Option<StorageClass>,
+}
+
+fn s3_features() -> Features {
+    Features {
+        hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
+        modtime_precision: Some(Duration::from_nanos(1)),
+        can_set_modtime: true,
+        can_set_dir_modtime: false,
+        empty_dirs: false,
+        case_insensitive: false,
+        atomic_put: true,
+        put_returns_hashes: true,
+    }
+}
+
+fn to_system(t: Option<&DateTime>) -> SystemTime {
+    t.and_then(|d| SystemTime::try_from(*d).ok())
+        .unwrap_or(UNIX_EPOCH)
+}
+
+impl S3Backend {
+    /// Opens `bucket/prefix` (or the service root for an empty path) with `opts`.
+    pub fn new(path: &str, opts: S3Options) -> Result<Arc<Self>> {
+        let client = client::build(&opts)?;
+        let trimmed = path.trim_matches('/');
+        let (bucket, prefix) = match trimmed.split_once('/') {
+            Some((b, p)) => (Some(b.to_owned()), p.trim_matches('/').to_owned()),
+            None if trimmed.is_empty() => (None, String::new()),
+            None => (Some(trimmed.to_owned()), String::new()),
+        };
+        let endpoint_id = match client::endpoint(&opts) {
+            Some(e) => e,
+            None => format!("aws:{}", client::region(&opts)),
+        };
+        Ok(Arc::new(S3Backend {
+            client,
+            opts,
+            bucket,
+            prefix,
+            endpoint_id,
+            features: s3_features(),
+            buckets_ok: Mutex::new(StdHashSet::new()),
+            prehashed: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Opens a backend from option lookups (value or default for each rclone option name).
+    pub fn from_lookup(path: &str, get: impl Fn(&str) -> Option<String>) -> Result<Arc<Self>> {
+        Self::new(path, S3Options::from_lookup(get)?)
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    pub fn options(&self) -> &S3Options {
+        &self.opts
+    }
+
+    fn target(&self, path: &RelPath) -> Result<Target> {
+        match &self.bucket {
+            Some(b) => Ok(Target {
+                bucket: b.clone(),
+                key: join_key(&self.prefix, path.as_str()),
+            }),
+            None => {
+                let mut it = path.as_str().splitn(2, '/');
+                let bucket = it.next().unwrap_or("");
+                if bucket.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        "s3: this needs a bucket name in the path (remote:bucket/path)",
+                    ));
+                }
+                Ok(Target {
+                    bucket: bucket.to_owned(),
+                    key: it.next().unwrap_or("").to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Makes sure the bucket exists (creating it if needed) unless `no_check_bucket`.
+    async fn ensure_bucket(&self, bucket: &str) -> Result<()> {
+        if self.opts.no_check_bucket || self.buckets_ok.lock().expect("lock").contains(bucket) {
+            return Ok(());
+        }
+        match self.client.head_bucket().bucket(bucket).send().await {
+            Ok(_) => {}
+            Err(e) => {
+                let f = Failure::of(&e);
+                if !f.is_not_found() {
+                    return Err(f.into_error("failed to check bucket", bucket));
+                }
+                self.create_bucket(bucket).await?;
+            }
+        }
+        self.buckets_ok
+            .lock()
+            .expect("lock")
+            .insert(bucket.to_owned());
+        Ok(())
+    }
+
+    async fn create_bucket(&self, bucket: &str) -> Result<()> {
+        let mut req = self.client.create_bucket().bucket(bucket);
+        // AWS wants the region as constraint outside us-east-1; others only when asked.
+        let constraint = self.opts.location_constraint.clone().or_else(|| {
+            self.opts
+                .region
+                .clone()
+                .filter(|r| r != "us-east-1" && self.opts.endpoint.is_none())
+        });
+        if let Some(c) = constraint {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(c.as_str()))
+                    .build(),
+            );
+        }
+        if let Some(acl) = &self.opts.acl {
+            req = req.acl(BucketCannedAcl::from(acl.as_str()));
+        }
+        match req.send().await {
+            Ok(_) => {
+                tracing::info!("{bucket}: Bucket created");
+                Ok(())
+            }
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.code.as_deref() == Some("BucketAlreadyOwnedByYou") {
+                    Ok(())
+                } else {
+                    Err(f.into_error("failed to create bucket", bucket))
+                }
+            }
+        }
+    }
+
+    /// HEADs one object; `Ok(None)` if it does not exist.
+    pub(crate) async fn head(&self, t: &Target, path: &str) -> Result<Option<ObjectInfo>> {
+        if t.key.is_empty() {
+            return Ok(None);
+        }
+        let out = match self
+            .client
+            .head_object()
+            .bucket(&t.bucket)
+            .key(&t.key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.is_not_found() {
+                    return Ok(None);
+                }
+                return Err(f.into_error("failed to read object metadata", path));
+            }
+        };
+        let metadata = out.metadata().cloned().unwrap_or_default();
+        let last_modified = to_system(out.last_modified());
+        let mtime = metadata
+            .get(META_MTIME)
+            .and_then(|v| meta::parse_mtime(v))
+            .unwrap_or(last_modified);
+        let md5 = self.md5_of(out.e_tag(), &metadata);
+        Ok(Some(ObjectInfo {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            mtime,
+            md5,
+            content_type: out.content_type().map(str::to_owned),
+            cache_control: out.cache_control().map(str::to_owned),
+            content_disposition: out.content_disposition().map(str::to_owned),
+            content_encoding: out.content_encoding().map(str::to_owned),
+            content_language: out.content_language().map(str::to_owned),
+            storage_class: out.storage_class().cloned(),
+            metadata,
+        }))
+    }
+
+    /// The MD5 of an object: its ETag when that is one, else the `md5chksum` metadata.
+    fn md5_of(&self, etag: Option<&str>, metadata: &HashMap<String, String>) -> Option<String> {
+        let from_etag = etag
+            .filter(|_| self.opts.etag_is_md5())
+            .and_then(meta::md5_from_etag);
+        from_etag.or_else(|| metadata.get(META_MD5).and_then(|v| meta::md5_from_meta(v)))
+    }
+
+    fn entry_of(path: RelPath, info: &ObjectInfo) -> Entry {
+        let mut e = Entry::file(path, info.size, info.mtime);
+        if let Some(m) = &info.md5 {
+            e.hashes.set(HashKind::Md5, m.clone());
+        }
+        e
+    }
+
+    /// Whether any object lies under `key/` (a "directory").
+    async fn has_children(&self, bucket: &str, key: &str, path: &str) -> Result<bool> {
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}/")
+        };
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| sdk("failed to list", path, e))?;
+        Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<Entry>> {
+        let out = self
+            .client
+            .list_buckets()
+            .send()
+            .await
+            .map_err(|e| sdk("failed to list buckets", "", e))?;
+        let mut entries = Vec::new();
+        for b in out.buckets() {
+            let Some(name) = b.name() else { continue };
+            match RelPath::root().join(name) {
+                Ok(p) => entries.push(Entry::dir(p, to_system(b.creation_date()))),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Lists `dir` page by page with the `/` delimiter; objects are HEADed for their mtime
+    /// a page at a time.
+    async fn list_objects(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        let t = self.target(dir)?;
+        let prefix = if t.key.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", t.key)
+        };
+        let mut entries = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen_anything = false;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&t.bucket)
+                .prefix(&prefix)
+                .delimiter("/")
+                .encoding_type(EncodingType::Url)
+                .max_keys(self.opts.list_chunk)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let f = Failure::of(&e);
+                    if f.is_no_bucket() {
+                        Error::new(
+                            ErrorKind::DirNotFound,
+                            format!("directory not found: bucket {:?} does not exist", t.bucket),
+                        )
+                        .with_path(dir.to_string())
+                    } else {
+                        f.into_error("failed to list", dir.as_str())
+                    }
+                })?;
+            let encoded = out.encoding_type() == Some(&EncodingType::Url);
+            let decode = |s: &str| -> Option<String> {
+                if encoded {
+                    meta::url_decode_key(s)
+                } else {
+                    Some(s.to_owned())
+                }
+            };
+            for cp in out.common_prefixes() {
+                seen_anything = true;
+                let Some(raw) = cp.prefix() else { continue };
+                let Some(full) = decode(raw) else {
+                    tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                    continue;
+                };
+                let Some(name) = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'))
+                else {
+                    continue;
+                };
+                match dir.join(name) {
+                    Ok(p) => entries.push(Entry::dir(p, UNIX_EPOCH)),
+                    Err(_) => {
+                        tracing::error!("{full:?}: skipping a key that is not a safe relative path")
+                    }
+                }
+            }
+            let mut files = Vec::new();
+            for obj in out.contents() {
+                seen_anything = true;
+                let Some(raw) = obj.key() else { continue };
+                let Some(full) = decode(raw) else {
+                    tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                    continue;
+                };
+                let Some(name) = full.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if name.is_empty() {
+                    continue; // the directory's own marker object
+                }
+                let Ok(path) = dir.join(name) else {
+                    tracing::error!("{full:?}: skipping a key that is not a safe relative path");
+                    continue;
+                };
+                let listed_md5 = obj
+                    .e_tag()
+                    .filter(|_| self.opts.etag_is_md5())
+                    .and_then(meta::md5_from_etag);
+                files.push((path, full, listed_md5));
+            }
+            let bucket = &t.bucket;
+            let heads: Vec<Option<Entry>> = stream::iter(files)
+                .map(|(path, key, listed_md5)| async move {
+                    let t = Target {
+                        bucket: bucket.clone(),
+                        key,
+                    };
+                    let info = self.head(&t, path.as_str()).await?;
+                    Ok::<_, Error>(info.map(|info| {
+                        let mut e = Self::entry_of(path, &info);
+                        if let (Some(m), None) = (listed_md5, &info.md5) {
+                            e.hashes.set(HashKind::Md5, m);
+                        }
+                        e
+                    }))
+                })
+                .buffered(HEAD_CONCURRENCY)
+                .try_collect()
+                .await?;
+            entries.extend(heads.into_iter().flatten());
+            token = out.next_continuation_token().map(str::to_owned);
+            if !out.is_truncated().unwrap_or(false) || token.is_none() {
+                break;
+            }
+        }
+        if !seen_anything && !t.key.is_empty() {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(dir.to_string()));
+        }
+        Ok(entries)
+    }
+
+    /// Whether `other` talks to the same endpoint (so a server-side copy can reach it).
+    fn same_endpoint(&self, other: &S3Backend) -> bool {
+        self.endpoint_id == other.endpoint_id && self.opts.access_key_id == other.opts.access_key_id
+    }
+
+    /// Copies an object on the server. `metadata`: `None` keeps the source's (COPY).
+    async fn server_copy(
+        &self,
+        src: &Target,
+        dst: &Target,
+        dst_path: &str,
+        replace: Option<&ObjectInfo>,
+    ) -> Result<Option<String>> {
+        let mut req = self
+            .client
+            .copy_object()
+            .bucket(&dst.bucket)
+            .key(&dst.key)
+            .copy_source(meta::copy_source(&src.bucket, &src.key));
+        if let Some(info) = replace {
+            req = req
+                .metadata_directive(MetadataDirective::Replace)
+                .set_metadata(Some(info.metadata.clone()))
+                .set_content_type(info.content_type.clone())
+                .set_cache_control(info.cache_control.clone())
+                .set_content_disposition(info.content_disposition.clone())
+                .set_content_encoding(info.content_encoding.clone())
+                .set_content_language(info.content_language.clone());
+            let class = self
+                .opts
+                .storage_class
+                .as_deref()
+                .map(StorageClass::from)
+                .or_else(|| info.storage_class.clone());
+            req = req.set_storage_class(class);
+        } else if let Some(c) = &self.opts.storage_class {
+            req = req.storage_class(StorageClass::from(c.as_str()));
+        }
+        if let Some(acl) = &self.opts.acl {
+            req = req.acl(ObjectCannedAcl::from(acl.as_str()));
+        }
+        if let Some(sse) = &self.opts.server_side_encryption {
+            req = req.server_side_encryption(ServerSideEncryption::from(sse.as_str()));
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| sdk("failed to copy on the server", dst_path, e))?;
+        Ok(out
+            .copy_object_result()
+            .and_then(|r| r.e_tag())
+            .map(str::to_owned))
+    }
+}
+
+impl S3Backend {
+    /// Before a multipart upload from a local file whose MD5 is not known: hash the file
+    /// (as rclone does) so the upload that follows can store `md5chksum` from the start.
+    async fn prehash_local(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<()> {
+        if opts.size <= self.opts.upload_cutoff
+            || self.opts.disable_checksum
+            || opts.hashes.get(HashKind::Md5).is_some()
+        {
+            return Ok(());
+        }
+        let Some(file) = src.local_path(src_path) else {
+            return Ok(());
+        };
+        let t = self.target(dst_path)?;
+        let shown = src_path.to_string();
+        let md5 = tokio::task::spawn_blocking(move || -> Result<String> {
+            use md5::Digest;
+            use std::io::Read;
+            let mut f = std::fs::File::open(&file)
+                .map_err(|e| Error::io("failed to open source", e).with_path(shown.clone()))?;
+            let mut h = md5::Md5::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f
+                    .read(&mut buf)
+                    .map_err(|e| Error::io("failed to read source", e).with_path(shown.clone()))?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            Ok(hex::encode(h.finalize()))
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("hashing task failed: {e}")))??;
+        self.prehashed
+            .lock()
+            .expect("lock")
+            .insert(format!("{}/{}", t.bucket, t.key), md5);
+        Ok(())
+    }
+
+    /// The MD5 [`prehash_local`](Self::prehash_local) found for this upload, once.
+    pub(crate) fn take_prehashed(&self, t: &Target) -> Option<String> {
+        self.prehashed
+            .lock()
+            .expect("lock")
+            .remove(&format!("{}/{}", t.bucket, t.key))
+    }
+}
+
+fn join_key(prefix: &str, rel: &str) -> String {
+    match (prefix.is_empty(), rel.is_empty()) {
+        (true, _) => rel.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}/{rel}"),
+    }
+}
+
+#[async_trait]
+impl Backend for S3Backend {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        let mut path = String::from("/");
+        if let Some(b) = &self.bucket {
+            path.push_str(b);
+            if !self.prefix.is_empty() {
+                path.push('/');
+                path.push_str(&self.prefix);
+            }
+        }
+        Location {
+            namespace: format!("s3:{}", self.endpoint_id),
+            path: if path == "/" { String::new() } else { path },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.bucket, self.prefix.is_empty()) {
+            (None, _) => "S3 root".into(),
+            (Some(b), true) => format!("S3 bucket {b}"),
+            (Some(b), false) => format!("S3 bucket {b} path {}", self.prefix),
+        }
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        if self.bucket.is_none() && path.is_root() {
+            return Ok(Some(Entry::dir(RelPath::root(), UNIX_EPOCH)));
+        }
+        let t = self.target(path)?;
+        if t.key.is_empty() {
+            // A bucket.
+            return match self.client.head_bucket().bucket(&t.bucket).send().await {
+                Ok(_) => Ok(Some(Entry::dir(path.clone(), UNIX_EPOCH))),
+                Err(e) => {
+                    let f = Failure::of(&e);
+                    if f.is_not_found() {
+                        Ok(None)
+                    } else {
+                        Err(f.into_error("failed to check bucket", &t.bucket))
+                    }
+                }
+            };
+        }
+        if !path.is_root() {
+            if let Some(info) = self.head(&t, path.as_str()).await? {
+                return Ok(Some(Self::entry_of(path.clone(), &info)));
+            }
+        }
+        match self.has_children(&t.bucket, &t.key, path.as_str()).await {
+            Ok(true) => Ok(Some(Entry::dir(path.clone(), UNIX_EPOCH))),
+            Ok(false) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::DirNotFound || e.kind() == ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        if self.bucket.is_none() && dir.is_root() {
+            return self.list_buckets().await;
+        }
+        self.list_objects(dir).await
+    }
+
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        if len == Some(0) {
+            return Ok(Box::pin(tokio::io::empty()));
+        }
+        let t = self.target(path)?;
+        let mut req = self.client.get_object().bucket(&t.bucket).key(&t.key);
+        match (offset, len) {
+            (0, None) => {}
+            (o, None) => req = req.range(format!("bytes={o}-")),
+            (o, Some(n)) => req = req.range(format!("bytes={o}-{}", o + n - 1)),
+        }
+        match req.send().await {
+            Ok(out) => Ok(Box::pin(out.body.into_async_read())),
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.code.as_deref() == Some("InvalidRange") || f.status == Some(416) {
+                    return Ok(Box::pin(tokio::io::empty()));
+                }
+                Err(f.into_error("failed to open for reading", path.as_str()))
+            }
+        }
+    }
+
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        let t = self.target(path)?;
+        if t.key.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidPath,
+                "can't write an object without a name",
+            )
+            .with_path(path.to_string()));
+        }
+        self.ensure_bucket(&t.bucket).await?;
+        upload::put(self, &t, path, data, opts).await
+    }
+
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<S3Backend>() else {
+            self.prehash_local(src, src_path, dst_path, opts).await?;
+            return Ok(None);
+        };
+        if !self.same_endpoint(other) || opts.size > options::MAX_COPY {
+            return Ok(None);
+        }
+        let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
+        self.ensure_bucket(&d.bucket).await?;
+        let etag = self.server_copy(&s, &d, dst_path.as_str(), None).await?;
+        let mut entry = Entry::file(dst_path.clone(), opts.size, opts.mtime);
+        let md5 = etag
+            .filter(|_| self.opts.etag_is_md5())
+            .and_then(|e| meta::md5_from_etag(&e))
+            .or_else(|| opts.hashes.get(HashKind::Md5).map(str::to_owned));
+        if let Some(m) = md5 {
+            entry.hashes.set(HashKind::Md5, m);
+        }
+        Ok(Some(entry))
+    }
+
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<S3Backend>() else {
+            return Ok(None);
+        };
+        if !self.same_endpoint(other) {
+            return Ok(None);
+        }
+        let s = other.target(src_path)?;
+        let Some(info) = other.head(&s, src_path.as_str()).await? else {
+            return Err(Error::not_found(src_path.to_string()));
+        };
+        if info.size > options::MAX_COPY {
+            return Ok(None);
+        }
+        let opts = PutOptions {
+            size: info.size,
+            mtime: info.mtime,
+            inplace: false,
+            hashes: {
+                let mut h = Hashes::default();
+                if let Some(m) = &info.md5 {
+                    h.set(HashKind::Md5, m.clone());
+                }
+                h
+            },
+        };
+        let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
+            return Ok(None);
+        };
+        other.delete_file(src_path).await?;
+        Ok(Some(entry))
+    }
+
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        if kind != HashKind::Md5 {
+            return Ok(None);
+        }
+        let t = self.target(path)?;
+        match self.head(&t, path.as_str()).await? {
+            Some(info) => Ok(info.md5),
+            None => Err(Error::not_found(path.to_string())),
+        }
+    }
+
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        let t = self.target(path)?;
+        let Some(mut info) = self.head(&t, path.as_str()).await? else {
+            return Err(Error::not_found(path.to_string()));
+        };
+        if info.size > options::MAX_COPY {
+            return Err(Error::unsupported(
+                "can't update the modification time of an object over 5 GiB without re-uploading it",
+            )
+            .with_path(path.to_string()));
+        }
+        info.metadata
+            .insert(META_MTIME.into(), meta::format_mtime(mtime));
+        self.server_copy(&t, &t, path.as_str(), Some(&info))
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        let t = self.target(path)?;
+        self.client
+            .delete_object()
+            .bucket(&t.bucket)
+            .key(&t.key)
+            .send()
+            .await
+            .map_err(|e| sdk("failed to delete", path.as_str(), e))?;
+        Ok(())
+    }
+
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        if self.bucket.is_none() && dir.is_root() {
+            return Ok(());
+        }
+        let t = self.target(dir)?;
+        self.ensure_bucket(&t.bucket).await
+    }
+
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        if self.bucket.is_none() && dir.is_root() {
+            return Err(Error::unsupported("can't remove the root of S3"));
+        }
+        let t = self.target(dir)?;
+        if t.key.is_empty() {
+            // The bucket itself, as rclone does (fails unless it is empty).
+            self.client
+                .delete_bucket()
+                .bucket(&t.bucket)
+                .send()
+                .await
+                .map_err(|e| sdk("failed to remove bucket", &t.bucket, e))?;
+            self.buckets_ok.lock().expect("lock").remove(&t.bucket);
+            return Ok(());
+        }
+        // A prefix exists only through its objects; drop a `dir/` marker if it is all
+        // that is left.
+        let marker = format!("{}/", t.key);
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&t.bucket)
+            .prefix(&marker)
+            .max_keys(2)
+            .send()
+            .await
+            .map_err(|e| sdk("failed to list", dir.as_str(), e))?;
+        let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+        match keys.as_slice() {
+            [] => Ok(()),
+            [only] if *only == marker => {
+                self.client
+                    .delete_object()
+                    .bucket(&t.bucket)
+                    .key(&marker)
+                    .send()
+                    .await
+                    .map_err(|e| sdk("failed to remove directory marker", dir.as_str(), e))?;
+                Ok(())
+            }
+            _ => Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string())),
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_bucket_and_prefix() {
+        let o = S3Options::default;
+        let b = S3Backend::new("bkt/a/b/", o()).unwrap();
+        assert_eq!(b.bucket.as_deref(), Some("bkt"));
+        assert_eq!(b.prefix, "a/b");
+        let t = b.target(&RelPath::new("x/y").unwrap()).unwrap();
+        assert_eq!((t.bucket.as_str(), t.key.as_str()), ("bkt", "a/b/x/y"));
+        assert_eq!(b.describe(), "S3 bucket bkt path a/b");
+        assert_eq!(b.location().path, "/bkt/a/b");
+        let root = S3Backend::new("", o()).unwrap();
+        assert!(root.bucket.is_none());
+        let t = root.target(&RelPath::new("bk/k").unwrap()).unwrap();
+        assert_eq!((t.bucket.as_str(), t.key.as_str()), ("bk", "k"));
+        assert!(root.target(&RelPath::root()).is_err());
+        let bare = S3Backend::new("bkt", o()).unwrap();
+        assert_eq!(bare.target(&RelPath::root()).unwrap().key, "");
+        assert!(bare.location().overlaps(&b.location()));
+    }
+}

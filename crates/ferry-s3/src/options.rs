@@ -1,0 +1,258 @@
+//! rclone's `s3` options, parsed from whatever the config layer resolved.
+
+use ferry_core::{Error, ErrorKind, Result};
+
+/// Everything the backend takes from the remote's configuration.
+#[derive(Clone, Debug)]
+pub struct S3Options {
+    pub provider: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub env_auth: bool,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub force_path_style: bool,
+    pub acl: Option<String>,
+    pub storage_class: Option<String>,
+    pub upload_cutoff: u64,
+    pub chunk_size: u64,
+    pub upload_concurrency: usize,
+    pub disable_checksum: bool,
+    pub no_check_bucket: bool,
+    pub list_chunk: i32,
+    pub server_side_encryption: Option<String>,
+    pub location_constraint: Option<String>,
+}
+
+/// S3's limits on multipart uploads.
+pub const MAX_PARTS: u64 = 10_000;
+pub const MIN_PART: u64 = 5 * 1024 * 1024;
+pub const MAX_PART: u64 = 5 * 1024 * 1024 * 1024;
+/// The largest object a single CopyObject can write.
+pub const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            provider: String::new(),
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            env_auth: false,
+            region: None,
+            endpoint: None,
+            force_path_style: true,
+            acl: None,
+            storage_class: None,
+            upload_cutoff: 200 * 1024 * 1024,
+            chunk_size: 5 * 1024 * 1024,
+            upload_concurrency: 4,
+            disable_checksum: false,
+            no_check_bucket: false,
+            list_chunk: 1000,
+            server_side_encryption: None,
+            location_constraint: None,
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!("s3: invalid value {value:?} for option {key}: {why}"),
+    )
+}
+
+impl S3Options {
+    /// Reads options through `get` (the value set for a key, or its default; empty counts
+    /// as unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let d = S3Options::default();
+        let s = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |k: &str, def: bool| -> Result<bool> {
+            match s(k) {
+                None => Ok(def),
+                Some(v) => parse_bool(&v).ok_or_else(|| bad(k, &v, "expected true or false")),
+            }
+        };
+        let size = |k: &str, def: u64| -> Result<u64> {
+            match s(k) {
+                None => Ok(def),
+                Some(v) => parse_size(&v).ok_or_else(|| bad(k, &v, "expected a size like 5Mi")),
+            }
+        };
+        let int = |k: &str, def: i64| -> Result<i64> {
+            match s(k) {
+                None => Ok(def),
+                Some(v) => v.parse().map_err(|_| bad(k, &v, "expected a number")),
+            }
+        };
+        let upload_concurrency = int("upload_concurrency", 4)?;
+        if upload_concurrency < 1 {
+            return Err(bad(
+                "upload_concurrency",
+                &upload_concurrency.to_string(),
+                "must be at least 1",
+            ));
+        }
+        let list_chunk = int("list_chunk", 1000)?;
+        if !(1..=i32::MAX as i64).contains(&list_chunk) {
+            return Err(bad(
+                "list_chunk",
+                &list_chunk.to_string(),
+                "must be positive",
+            ));
+        }
+        let chunk_size = size("chunk_size", d.chunk_size)?;
+        if chunk_size < MIN_PART {
+            return Err(bad(
+                "chunk_size",
+                &chunk_size.to_string(),
+                "S3 parts must be at least 5 MiB",
+            ));
+        }
+        let upload_cutoff = size("upload_cutoff", d.upload_cutoff)?;
+        if upload_cutoff > MAX_PART {
+            return Err(bad(
+                "upload_cutoff",
+                &upload_cutoff.to_string(),
+                "single-part uploads are at most 5 GiB",
+            ));
+        }
+        Ok(S3Options {
+            provider: s("provider").unwrap_or_default(),
+            access_key_id: s("access_key_id"),
+            secret_access_key: s("secret_access_key"),
+            session_token: s("session_token"),
+            env_auth: flag("env_auth", false)?,
+            region: s("region"),
+            endpoint: s("endpoint"),
+            force_path_style: flag("force_path_style", true)?,
+            acl: s("acl"),
+            storage_class: s("storage_class"),
+            upload_cutoff,
+            chunk_size,
+            upload_concurrency: upload_concurrency as usize,
+            disable_checksum: flag("disable_checksum", false)?,
+            no_check_bucket: flag("no_check_bucket", false)?,
+            list_chunk: list_chunk as i32,
+            server_side_encryption: s("server_side_encryption"),
+            location_constraint: s("location_constraint"),
+        })
+    }
+
+    /// Whether the ETag of a single-part upload is the MD5 of its content (not with KMS).
+    pub fn etag_is_md5(&self) -> bool {
+        !self
+            .server_side_encryption
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("aws:kms"))
+    }
+
+    /// The part size for a multipart upload of `size` bytes: `chunk_size`, raised so the
+    /// upload needs at most 10,000 parts (rounded up to a whole MiB).
+    pub fn part_size(&self, size: u64) -> u64 {
+        const MIB: u64 = 1024 * 1024;
+        let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+        self.chunk_size.max(needed).min(MAX_PART)
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" => Some(true),
+        "false" | "0" | "no" | "off" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+/// rclone's SizeSuffix: a number with an optional binary suffix (`B`, `K`/`Ki`, `M`/`Mi`,
+/// `G`/`Gi`, `T`/`Ti`, `P`/`Pi`); a bare number is KiB; `off` is -1 (refused here).
+pub fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, suffix) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let suffix = suffix.trim();
+    let suffix = suffix
+        .strip_suffix("iB")
+        .or_else(|| suffix.strip_suffix('i'))
+        .unwrap_or(suffix);
+    let mult: f64 = match suffix.to_ascii_lowercase().as_str() {
+        "" | "k" => 1024.0,
+        "b" => 1.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024f64.powi(4),
+        "p" => 1024f64.powi(5),
+        _ => return None,
+    };
+    let out = n * mult;
+    (out.is_finite() && out >= 0.0).then_some(out as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn sizes_as_rclone() {
+        assert_eq!(parse_size("5Mi"), Some(5 * 1024 * 1024));
+        assert_eq!(parse_size("5M"), Some(5 * 1024 * 1024));
+        assert_eq!(parse_size("200Mi"), Some(200 * 1024 * 1024));
+        assert_eq!(parse_size("10"), Some(10 * 1024));
+        assert_eq!(parse_size("100B"), Some(100));
+        assert_eq!(parse_size("1.5G"), Some(1536 * 1024 * 1024));
+        assert_eq!(parse_size("1GiB"), Some(1024 * 1024 * 1024));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(parse_size("5Q"), None);
+    }
+
+    #[test]
+    fn defaults_and_parsing() {
+        let o = S3Options::from_lookup(|_| None).unwrap();
+        assert_eq!(o.upload_cutoff, 200 * 1024 * 1024);
+        assert_eq!(o.chunk_size, 5 * 1024 * 1024);
+        assert_eq!(o.upload_concurrency, 4);
+        assert_eq!(o.list_chunk, 1000);
+        assert!(o.force_path_style && !o.env_auth);
+        let m: HashMap<&str, &str> = [
+            ("chunk_size", "16M"),
+            ("upload_concurrency", "8"),
+            ("no_check_bucket", "true"),
+            ("access_key_id", "AK"),
+            ("server_side_encryption", "aws:kms"),
+        ]
+        .into();
+        let o = S3Options::from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(o.chunk_size, 16 * 1024 * 1024);
+        assert_eq!(o.upload_concurrency, 8);
+        assert!(o.no_check_bucket && !o.etag_is_md5());
+        assert_eq!(o.access_key_id.as_deref(), Some("AK"));
+        let err = S3Options::from_lookup(|k| (k == "chunk_size").then(|| "1M".into())).unwrap_err();
+        assert!(err.to_string().contains("5 MiB"));
+        assert!(S3Options::from_lookup(|k| (k == "env_auth").then(|| "maybe".into())).is_err());
+    }
+
+    #[test]
+    fn part_size_keeps_under_the_part_limit() {
+        let o = S3Options::default();
+        assert_eq!(o.part_size(60 << 20), 5 << 20);
+        let huge = 1u64 << 40; // 1 TiB
+        let p = o.part_size(huge);
+        assert!(huge.div_ceil(p) <= MAX_PARTS, "{p}");
+        assert_eq!(p % (1 << 20), 0);
+        assert_eq!(
+            o.part_size(5 * (1 << 40)).min(MAX_PART),
+            o.part_size(5 * (1 << 40))
+        );
+    }
+}

@@ -1,0 +1,441 @@
+//! Uploads: one PutObject up to `upload_cutoff`, else a multipart upload whose parts go up
+//! `upload_concurrency` at a time. Every request carries its Content-MD5, and every ETag
+//! S3 answers with is checked against the bytes sent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption, StorageClass,
+};
+use base64::Engine as _;
+use bytes::Bytes;
+use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
+use md5::{Digest, Md5};
+use tokio::io::AsyncReadExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::error::sdk;
+use crate::meta::{self, META_MD5, META_MTIME};
+use crate::{ObjectInfo, S3Backend, Target};
+
+fn b64(d: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(d)
+}
+
+/// Reads until `want` bytes are in hand or the stream ends.
+async fn read_up_to(data: &mut ByteStream, want: usize, path: &RelPath) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(want);
+    while buf.len() < want {
+        let n = (&mut *data)
+            .take((want - buf.len()) as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(|e| Error::io("failed to read source", e).with_path(path.to_string()))?;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(buf)
+}
+
+fn size_error(path: &RelPath, want: u64, got: u64) -> Error {
+    Error::new(
+        ErrorKind::Corrupted,
+        format!("corrupted on transfer: sizes differ (source {want} vs transferred {got})"),
+    )
+    .with_path(path.to_string())
+    .temporary(true)
+}
+
+fn corrupted(path: &RelPath, what: String) -> Error {
+    Error::new(
+        ErrorKind::Corrupted,
+        format!("corrupted on transfer: {what}"),
+    )
+    .with_path(path.to_string())
+    .temporary(true)
+}
+
+/// The headers every new object gets.
+struct NewObject {
+    metadata: HashMap<String, String>,
+    content_type: String,
+}
+
+fn new_object(b: &S3Backend, path: &RelPath, opts: &PutOptions) -> NewObject {
+    let mut metadata = HashMap::new();
+    metadata.insert(META_MTIME.to_owned(), meta::format_mtime(opts.mtime));
+    NewObject {
+        metadata,
+        content_type: content_type(b, path),
+    }
+}
+
+fn content_type(_b: &S3Backend, path: &RelPath) -> String {
+    ferry_core::mime::mime_type(path.name()).to_owned()
+}
+
+pub(crate) async fn put(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    data: ByteStream,
+    opts: &PutOptions,
+) -> Result<Entry> {
+    if opts.size <= b.opts.upload_cutoff {
+        single(b, t, path, data, opts).await
+    } else {
+        multipart(b, t, path, data, opts).await
+    }
+}
+
+async fn single(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    mut data: ByteStream,
+    opts: &PutOptions,
+) -> Result<Entry> {
+    let want = opts.size as usize;
+    let buf = read_up_to(&mut data, want + 1, path).await?;
+    if buf.len() as u64 != opts.size {
+        return Err(size_error(path, opts.size, buf.len() as u64));
+    }
+    let digest: [u8; 16] = Md5::digest(&buf).into();
+    let md5_hex = hex::encode(digest);
+    let mut obj = new_object(b, path, opts);
+    if !b.opts.etag_is_md5() && !b.opts.disable_checksum {
+        obj.metadata.insert(META_MD5.into(), b64(&digest));
+    }
+    let mut req = b
+        .client
+        .put_object()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .content_length(buf.len() as i64)
+        .content_type(obj.content_type)
+        .set_metadata(Some(obj.metadata));
+    if !b.opts.disable_checksum {
+        req = req.content_md5(b64(&digest));
+    }
+    req = with_object_options(b, req);
+    let out = req
+        .body(SdkBody::from(Bytes::from(buf)))
+        .send()
+        .await
+        .map_err(|e| sdk("failed to upload", path.as_str(), e))?;
+    let etag_md5 = out
+        .e_tag()
+        .filter(|_| b.opts.etag_is_md5())
+        .and_then(meta::md5_from_etag);
+    if let Some(stored) = &etag_md5 {
+        if *stored != md5_hex {
+            let _ = remove(b, t).await;
+            return Err(corrupted(
+                path,
+                format!("md5 hashes differ (sent {md5_hex} vs stored {stored}); the bad copy was removed"),
+            ));
+        }
+    }
+    let mut e = Entry::file(path.clone(), opts.size, opts.mtime);
+    e.hashes.set(HashKind::Md5, etag_md5.unwrap_or(md5_hex));
+    Ok(e)
+}
+
+macro_rules! object_options {
+    ($name:ident, $ty:ty) => {
+        fn $name(b: &S3Backend, mut req: $ty) -> $ty {
+            if let Some(acl) = &b.opts.acl {
+                req = req.acl(ObjectCannedAcl::from(acl.as_str()));
+            }
+            if let Some(c) = &b.opts.storage_class {
+                req = req.storage_class(StorageClass::from(c.as_str()));
+            }
+            if let Some(s) = &b.opts.server_side_encryption {
+                req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
+            }
+            req
+        }
+    };
+}
+
+object_options!(
+    with_object_options,
+    aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder
+);
+object_options!(
+    with_upload_options,
+    aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder
+);
+
+async fn remove(b: &S3Backend, t: &Target) -> Result<()> {
+    b.client
+        .delete_object()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk("failed to delete", &t.key, e))
+}
+
+/// One uploaded part: number, ETag, MD5 of its bytes.
+type PartDone = (i32, String, [u8; 16]);
+
+async fn multipart(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    data: ByteStream,
+    opts: &PutOptions,
+) -> Result<Entry> {
+    let mut obj = new_object(b, path, opts);
+    let prehashed = b.take_prehashed(t);
+    let known_hex = opts
+        .hashes
+        .get(HashKind::Md5)
+        .map(str::to_owned)
+        .or(prehashed);
+    let known_md5 = known_hex
+        .as_deref()
+        .and_then(meta::md5_to_meta)
+        .filter(|_| !b.opts.disable_checksum);
+    if let Some(m) = &known_md5 {
+        obj.metadata.insert(META_MD5.into(), m.clone());
+    }
+    let req = b
+        .client
+        .create_multipart_upload()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .content_type(obj.content_type.clone())
+        .set_metadata(Some(obj.metadata.clone()));
+    let created = with_upload_options(b, req)
+        .send()
+        .await
+        .map_err(|e| sdk("failed to start multipart upload", path.as_str(), e))?;
+    let Some(upload_id) = created.upload_id().map(str::to_owned) else {
+        return Err(
+            Error::new(ErrorKind::Io, "S3 returned no upload id").with_path(path.to_string())
+        );
+    };
+    tracing::debug!("{path}: multipart upload {upload_id} started");
+    let need_whole = known_hex.is_none();
+    let result = upload_parts(b, t, path, data, opts, &upload_id, need_whole).await;
+    let (parts, whole) = match result {
+        Ok(done) => done,
+        Err(e) => {
+            abort(b, t, path, &upload_id).await;
+            return Err(e);
+        }
+    };
+    let completed: Vec<CompletedPart> = parts
+        .iter()
+        .map(|(n, etag, _)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+        .collect();
+    let done = b
+        .client
+        .complete_multipart_upload()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await;
+    let done = match done {
+        Ok(d) => d,
+        Err(e) => {
+            abort(b, t, path, &upload_id).await;
+            return Err(sdk("failed to complete multipart upload", path.as_str(), e));
+        }
+    };
+    // With the MD5 known in advance the stream was not hashed here: the caller checks the
+    // bytes it streamed against the MD5 returned.
+    let whole_hex = match (whole, &known_hex) {
+        (Some(w), _) => hex::encode(w),
+        (None, Some(k)) => k.clone(),
+        (None, None) => unreachable!("the whole-file MD5 is computed when none is known"),
+    };
+    tracing::debug!(
+        "{path}: multipart upload completed in {} parts of {} bytes",
+        parts.len(),
+        b.opts.part_size(opts.size)
+    );
+    // The ETag of a multipart object is the MD5 of the parts' MD5s: check it.
+    if let Some(etag) = done.e_tag().filter(|_| b.opts.etag_is_md5()) {
+        let etag = etag.trim_matches('"').to_ascii_lowercase();
+        let part_md5s: Vec<[u8; 16]> = parts.iter().map(|p| p.2).collect();
+        let expect = meta::multipart_etag(&part_md5s);
+        if etag.contains('-') && etag != expect {
+            let _ = remove(b, t).await;
+            return Err(corrupted(
+                path,
+                format!("multipart ETag {etag} does not match the parts sent ({expect}); the bad copy was removed"),
+            ));
+        }
+    }
+    if let (Some(known), Some(whole)) = (&known_md5, whole) {
+        if *known != b64(&whole) {
+            let _ = remove(b, t).await;
+            return Err(corrupted(
+                path,
+                format!(
+                    "md5 hashes differ (source {} vs transferred {whole_hex}); the bad copy was removed",
+                    known_hex.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+    } else if let Some(whole) = whole.filter(|_| {
+        known_md5.is_none() && !b.opts.disable_checksum && opts.size <= crate::options::MAX_COPY
+    }) {
+        // The whole-file MD5 is known only now: store it as rclone does, by rewriting the
+        // object's metadata on the server.
+        obj.metadata.insert(META_MD5.into(), b64(&whole));
+        let info = ObjectInfo {
+            size: opts.size,
+            mtime: opts.mtime,
+            md5: Some(whole_hex.clone()),
+            metadata: obj.metadata,
+            content_type: Some(obj.content_type),
+            cache_control: None,
+            content_disposition: None,
+            content_encoding: None,
+            content_language: None,
+            storage_class: b.opts.storage_class.as_deref().map(StorageClass::from),
+        };
+        b.server_copy(t, t, path.as_str(), Some(&info)).await?;
+    }
+    let mut e = Entry::file(path.clone(), opts.size, opts.mtime);
+    e.hashes.set(HashKind::Md5, whole_hex);
+    Ok(e)
+}
+
+async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
+    let res = b
+        .client
+        .abort_multipart_upload()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .upload_id(upload_id)
+        .send()
+        .await;
+    match res {
+        Ok(_) => tracing::debug!("{path}: multipart upload {upload_id} aborted"),
+        Err(e) => tracing::error!(
+            "{}",
+            sdk("failed to abort multipart upload", path.as_str(), e)
+        ),
+    }
+}
+
+/// Reads the stream part by part and uploads up to `upload_concurrency` parts at once
+/// (so at most that many part buffers, plus the one being filled, are in memory).
+async fn upload_parts(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    mut data: ByteStream,
+    opts: &PutOptions,
+    upload_id: &str,
+    need_whole: bool,
+) -> Result<(Vec<PartDone>, Option<[u8; 16]>)> {
+    let part_size = b.opts.part_size(opts.size) as usize;
+    let slots = Arc::new(Semaphore::new(b.opts.upload_concurrency));
+    let mut tasks: JoinSet<Result<PartDone>> = JoinSet::new();
+    let mut whole = Md5::new();
+    let mut total = 0u64;
+    let mut done = Vec::new();
+    let check_md5 = b.opts.etag_is_md5();
+    let send_md5 = !b.opts.disable_checksum;
+    let mut number: i32 = 0;
+    let outcome: Result<()> = async {
+        loop {
+            let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+            // Collect finished parts, stopping at the first failure.
+            while let Some(joined) = tasks.try_join_next() {
+                done.push(joined.map_err(join_error)??);
+            }
+            let buf = read_up_to(&mut data, part_size, path).await?;
+            if buf.is_empty() && number > 0 {
+                break;
+            }
+            number += 1;
+            total += buf.len() as u64;
+            if total > opts.size {
+                return Err(size_error(path, opts.size, total));
+            }
+            if need_whole {
+                whole.update(&buf);
+            }
+            let last = buf.len() < part_size;
+            let buf = Bytes::from(buf);
+            let req = b
+                .client
+                .upload_part()
+                .bucket(&t.bucket)
+                .key(&t.key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(buf.len() as i64);
+            let (n, shown) = (number, path.to_string());
+            tasks.spawn(async move {
+                let _permit = permit;
+                // Parts are hashed in their own tasks, in parallel with reading the next.
+                let digest: [u8; 16] = Md5::digest(&buf).into();
+                let req = req
+                    .set_content_md5(send_md5.then(|| b64(&digest)))
+                    .body(SdkBody::from(buf));
+                let out = req
+                    .send()
+                    .await
+                    .map_err(|e| sdk(&format!("failed to upload part {n}"), &shown, e))?;
+                let etag = out.e_tag().unwrap_or_default().to_owned();
+                if check_md5 {
+                    if let Some(stored) = meta::md5_from_etag(&etag) {
+                        if stored != hex::encode(digest) {
+                            return Err(Error::new(
+                                ErrorKind::Corrupted,
+                                format!(
+                                    "corrupted on transfer: part {n} stored with md5 {stored}, sent {}",
+                                    hex::encode(digest)
+                                ),
+                            )
+                            .with_path(shown)
+                            .temporary(true));
+                        }
+                    }
+                }
+                Ok((n, etag, digest))
+            });
+            if last {
+                break;
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            done.push(joined.map_err(join_error)??);
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        return Err(e);
+    }
+    if total != opts.size {
+        return Err(size_error(path, opts.size, total));
+    }
+    done.sort_by_key(|p| p.0);
+    Ok((done, need_whole.then(|| whole.finalize().into())))
+}
+
+fn join_error(e: tokio::task::JoinError) -> Error {
+    Error::new(ErrorKind::Io, format!("upload task failed: {e}"))
+}

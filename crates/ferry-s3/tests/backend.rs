@@ -1,0 +1,278 @@
+//! The backend called directly: failures injected into uploads (against the testbed's S3
+//! server), and throttling answered by a tiny fake S3 on 127.0.0.1.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use ferry_core::{Backend, ErrorKind, PutOptions, RelPath};
+use ferry_s3::{S3Backend, S3Options};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+
+/// Yields `good` bytes, then fails.
+struct FailingReader {
+    good: usize,
+}
+
+impl AsyncRead for FailingReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.good == 0 {
+            return Poll::Ready(Err(io::Error::other("injected read failure")));
+        }
+        let n = self.good.min(buf.remaining()).min(64 * 1024);
+        buf.put_slice(&vec![7u8; n]);
+        self.good -= n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn testbed_backend(s3: &ferry_testbed::S3, extra: impl FnOnce(&mut S3Options)) -> Arc<S3Backend> {
+    let mut o = S3Options {
+        provider: "Other".into(),
+        access_key_id: Some(s3.access_key.clone()),
+        secret_access_key: Some(s3.secret_key.clone()),
+        endpoint: Some(s3.endpoint.clone()),
+        region: Some(s3.region.clone()),
+        ..S3Options::default()
+    };
+    extra(&mut o);
+    S3Backend::new(&format!("{}/inj", s3.bucket), o).unwrap()
+}
+
+fn opts(size: u64) -> PutOptions {
+    PutOptions {
+        size,
+        mtime: SystemTime::now(),
+        inplace: false,
+        hashes: Default::default(),
+    }
+}
+
+async fn open_uploads(b: &S3Backend, bucket: &str) -> usize {
+    let out = b
+        .client()
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.uploads().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_multipart_upload_is_aborted() {
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |o| {
+        o.upload_cutoff = 5 << 20;
+        o.chunk_size = 5 << 20;
+    });
+    let path = RelPath::new("broken.bin").unwrap();
+    // The source fails after two and a half parts.
+    let reader = Box::pin(FailingReader { good: 12 << 20 });
+    let err = b.put(&path, reader, &opts(20 << 20)).await.unwrap_err();
+    assert!(err.to_string().contains("injected read failure"), "{err}");
+    assert_eq!(open_uploads(&b, &s3.bucket).await, 0);
+    assert!(b.stat(&path).await.unwrap().is_none());
+
+    // A source shorter than announced fails too, and is aborted as well.
+    let short = Box::pin(std::io::Cursor::new(vec![1u8; 11 << 20]));
+    let err = b.put(&path, short, &opts(20 << 20)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+    assert_eq!(open_uploads(&b, &s3.bucket).await, 0);
+
+    // And one longer than announced (single part: nothing is sent at all).
+    let b2 = testbed_backend(&s3, |_| {});
+    let long = Box::pin(std::io::Cursor::new(vec![1u8; 100]));
+    let err = b2.put(&path, long, &opts(99)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+    assert!(b2.stat(&path).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_sizes_raise_the_part_size() {
+    let o = S3Options::default();
+    let size = 2u64 << 40; // 2 TiB
+    let part = o.part_size(size);
+    assert!(size.div_ceil(part) <= 10_000);
+    assert!(part >= o.chunk_size);
+}
+
+/// A fake S3 that answers `fail` requests with 503 SlowDown, then lists one directory.
+async fn fake_s3(fail: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = if n < fail {
+                    (
+                        "503 Slow Down",
+                        "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_owned(),
+                    )
+                } else {
+                    (
+                        "200 OK",
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>b</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>false</IsTruncated><CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes></ListBucketResult>".to_owned(),
+                    )
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), count)
+}
+
+fn fake_backend(endpoint: &str) -> Arc<S3Backend> {
+    S3Backend::new(
+        "b",
+        S3Options {
+            access_key_id: Some("k".into()),
+            secret_access_key: Some("s".into()),
+            endpoint: Some(endpoint.into()),
+            ..S3Options::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowdown_is_retried_with_backoff() {
+    let (endpoint, count) = fake_s3(2).await;
+    let b = fake_backend(&endpoint);
+    let started = std::time::Instant::now();
+    let list = b.list_dir(&RelPath::root()).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].is_dir() && list[0].name() == "dir");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_slowdown_is_a_temporary_error() {
+    let (endpoint, count) = fake_s3(usize::MAX).await;
+    let b = fake_backend(&endpoint);
+    let err = b.list_dir(&RelPath::root()).await.unwrap_err();
+    assert!(err.is_temporary(), "{err}");
+    assert!(err.to_string().contains("SlowDown"), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_open_ranges_delete() {
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |_| {});
+    let path = RelPath::new("d/f.txt").unwrap();
+    let data = b"0123456789".to_vec();
+    let mtime = SystemTime::UNIX_EPOCH + Duration::new(1_234_567_890, 123);
+    let put = PutOptions { mtime, ..opts(10) };
+    let stored = b
+        .put(&path, Box::pin(std::io::Cursor::new(data)), &put)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.hashes.get(ferry_core::HashKind::Md5),
+        Some("781e5e245d69b566979b86e28d23f2c7")
+    );
+    let e = b.stat(&path).await.unwrap().unwrap();
+    assert_eq!((e.size, e.mtime), (10, mtime));
+    let dir = b.stat(&RelPath::new("d").unwrap()).await.unwrap().unwrap();
+    assert!(dir.is_dir());
+    assert!(b.stat(&RelPath::root()).await.unwrap().unwrap().is_dir());
+    let read = |off: u64, len: Option<u64>| {
+        let b = b.clone();
+        let path = path.clone();
+        async move {
+            let mut s = String::new();
+            b.open(&path, off, len)
+                .await
+                .unwrap()
+                .read_to_string(&mut s)
+                .await
+                .unwrap();
+            s
+        }
+    };
+    assert_eq!(read(0, None).await, "0123456789");
+    assert_eq!(read(3, Some(4)).await, "3456");
+    assert_eq!(read(8, None).await, "89");
+    assert_eq!(read(10, None).await, "");
+    assert_eq!(read(2, Some(0)).await, "");
+    b.delete_file(&path).await.unwrap();
+    assert!(b.stat(&path).await.unwrap().is_none());
+    let err = b.list_dir(&RelPath::new("d").unwrap()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DirNotFound);
+    let missing = b.open(&path, 0, None).await.err().unwrap();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_stream_gets_md5chksum_afterwards() {
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |o| {
+        o.upload_cutoff = 5 << 20;
+        o.chunk_size = 5 << 20;
+    });
+    let path = RelPath::new("stream.bin").unwrap();
+    let data: Vec<u8> = (0..(11u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let size = data.len() as u64;
+    let stored = b
+        .put(&path, Box::pin(std::io::Cursor::new(data)), &opts(size))
+        .await
+        .unwrap();
+    let md5 = stored
+        .hashes
+        .get(ferry_core::HashKind::Md5)
+        .unwrap()
+        .to_owned();
+    // A stream's MD5 is known only at the end: it is stored by a metadata rewrite.
+    let head = b
+        .client()
+        .head_object()
+        .bucket(&s3.bucket)
+        .key("inj/stream.bin")
+        .send()
+        .await
+        .unwrap();
+    let meta = head.metadata().unwrap();
+    assert_eq!(
+        ferry_s3::meta::md5_from_meta(&meta["md5chksum"]).as_deref(),
+        Some(md5.as_str())
+    );
+    assert!(meta.contains_key("mtime"));
+    assert_eq!(head.content_type(), Some("application/octet-stream"));
+    let e = b.stat(&path).await.unwrap().unwrap();
+    assert_eq!(e.hashes.get(ferry_core::HashKind::Md5), Some(md5.as_str()));
+}

@@ -1,0 +1,1008 @@
+//! The SFTP backend: rclone's `sftp` remotes over russh, with host-key checking by
+//! default, pooled connections, pipelined transfers and remote hashing.
+//!
+//! Files are written to a hidden temporary name (`.NAME.ferry-XXXXXXXX.partial`) in the
+//! target directory and renamed into place (with `posix-rename@openssh.com` where the
+//! server offers it) once the size — and, when the server can hash, the MD5 — checked
+//! out, so a dropped connection never leaves a partial file under a final name.
+
+mod conn;
+mod exec;
+mod hostkeys;
+mod io;
+mod options;
+mod pool;
+mod verify;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use ferry_config::ResolvedRemote;
+use ferry_core::{
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location,
+    MultiHasher, PutOptions, RelPath, Result,
+};
+use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
+use tokio::io::AsyncReadExt;
+
+pub use hostkeys::fingerprint;
+pub use options::{HostKeyPolicy, SftpOptions};
+
+use pool::{Lease, Pool};
+
+type SftpError = russh_sftp::client::error::Error;
+
+/// An operation's failure: the connection broke (retry elsewhere), or anything else.
+pub(crate) enum SftpFailure {
+    Lost(String),
+    Other(Error),
+}
+
+/// An SFTP server rooted at one directory.
+pub struct SftpBackend {
+    pool: Arc<Pool>,
+    /// Batches the MD5 checks of uploads (when the server can hash and it isn't disabled).
+    verifier: Option<verify::Verifier>,
+    opts: Arc<SftpOptions>,
+    /// The root as an absolute path on the server (no trailing slash; `/` for the top).
+    root: String,
+    /// The path as the user wrote it, for `describe`.
+    shown_path: String,
+    features: Features,
+    md5_cmd: Option<String>,
+    sha1_cmd: Option<String>,
+    posix_rename: bool,
+}
+
+/// How long a `.partial` file must sit untouched before a listing removes it as a leftover.
+const STALE_PARTIAL: Duration = Duration::from_secs(3600);
+
+/// Opens an `sftp` remote rooted at `path` (relative to the login directory unless it
+/// starts with `/`). Connects once, so wrong credentials or host keys fail here.
+/// `config` is ferry's config file location (ferry's known_hosts goes beside it).
+pub fn open(
+    r: &ResolvedRemote,
+    path: &str,
+    config: Option<(&std::path::Path, bool)>,
+) -> Result<Arc<SftpBackend>> {
+    let kh = options::ferry_known_hosts(config.map(|c| c.0), config.is_some_and(|c| c.1));
+    let opts = SftpOptions::from_remote(r, kh)?;
+    let fut = SftpBackend::connect(opts, path.to_string());
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| h.block_on(fut))
+        }
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(ErrorKind::Io, format!("runtime: {e}")))?
+                    .block_on(fut)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "connect thread panicked")))
+        }),
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, format!("runtime: {e}")))?
+            .block_on(fut),
+    }
+}
+
+fn status_kind(code: StatusCode) -> ErrorKind {
+    match code {
+        StatusCode::NoSuchFile => ErrorKind::NotFound,
+        StatusCode::PermissionDenied => ErrorKind::PermissionDenied,
+        StatusCode::OpUnsupported => ErrorKind::Unsupported,
+        _ => ErrorKind::Io,
+    }
+}
+
+fn is_status(e: &SftpError, code: StatusCode) -> bool {
+    matches!(e, SftpError::Status(s) if s.status_code == code)
+}
+
+/// Classifies an SFTP error for `Pool::run`.
+fn fail(what: &str, rel: &RelPath, e: SftpError) -> SftpFailure {
+    if io::lost(&e) {
+        return SftpFailure::Lost(e.to_string());
+    }
+    SftpFailure::Other(to_error(what, rel, e))
+}
+
+fn to_error(what: &str, rel: &RelPath, e: SftpError) -> Error {
+    let (kind, temporary) = match &e {
+        SftpError::Status(s) => (status_kind(s.status_code), false),
+        _ if io::lost(&e) => (ErrorKind::Io, true),
+        _ => (ErrorKind::Io, false),
+    };
+    let msg = match &e {
+        SftpError::Status(s) if !s.error_message.is_empty() => {
+            format!("{what}: {}", s.error_message)
+        }
+        _ => format!("{what}: {e}"),
+    };
+    Error::new(kind, msg)
+        .with_path(rel.to_string())
+        .temporary(temporary)
+}
+
+fn mtime_of(a: &FileAttributes) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(a.mtime.unwrap_or(0) as u64)
+}
+
+fn unix_secs(t: SystemTime) -> u32 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs().min(u32::MAX as u64) as u32,
+        Err(_) => 0,
+    }
+}
+
+fn times(t: SystemTime) -> FileAttributes {
+    let s = unix_secs(t);
+    FileAttributes {
+        atime: Some(s),
+        mtime: Some(s),
+        ..FileAttributes::empty()
+    }
+}
+
+/// `.NAME.ferry-XXXXXXXX.partial`, as the local backend names its temporary files.
+fn temp_name(name: &str) -> String {
+    let mut cut = name.len().min(200);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let tag: u32 = rand::random();
+    format!(".{}.ferry-{tag:08x}.partial", &name[..cut])
+}
+
+fn is_partial_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.ends_with(".partial")
+        && name
+            .len()
+            .checked_sub(".partial".len() + 8 + ".ferry-".len())
+            .and_then(|i| name.get(i..i + ".ferry-".len()))
+            == Some(".ferry-")
+}
+
+/// Normalises a root: `a//b/./c/` -> `a/b/c`; keeps a leading `/`.
+fn clean_path(p: &str) -> String {
+    let abs = p.starts_with('/');
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let joined = parts.join("/");
+    if abs {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+impl SftpBackend {
+    async fn connect(opts: SftpOptions, path: String) -> Result<Arc<SftpBackend>> {
+        let creds = conn::Credentials::load(&opts)?;
+        let opts = Arc::new(opts);
+        let pool = Arc::new(Pool::new(opts.clone(), creds));
+        let lease = pool.lease(false).await?;
+        let cleaned = clean_path(&path);
+        let root = if cleaned.starts_with('/') {
+            cleaned.clone()
+        } else {
+            let home = lease
+                .sftp
+                .realpath(".")
+                .await
+                .ok()
+                .and_then(|n| n.files.into_iter().next())
+                .map(|f| f.filename)
+                .unwrap_or_else(|| "/".into());
+            let home = home.trim_end_matches('/').to_string();
+            if cleaned.is_empty() {
+                if home.is_empty() {
+                    "/".into()
+                } else {
+                    home
+                }
+            } else {
+                format!("{home}/{cleaned}")
+            }
+        };
+        let root = if root.len() > 1 {
+            root.trim_end_matches('/').to_string()
+        } else {
+            root
+        };
+        let posix_rename = lease.has_ext("posix-rename@openssh.com");
+        let (md5_cmd, sha1_cmd) = detect_hashes(&opts, &lease).await;
+        drop(lease);
+        let mut hashes = HashSet::empty();
+        if md5_cmd.is_some() {
+            hashes.insert(HashKind::Md5);
+        }
+        if sha1_cmd.is_some() {
+            hashes.insert(HashKind::Sha1);
+        }
+        let features = Features {
+            hashes,
+            modtime_precision: Some(Duration::from_secs(1)),
+            can_set_modtime: opts.set_modtime,
+            can_set_dir_modtime: opts.set_modtime,
+            empty_dirs: true,
+            case_insensitive: false,
+            atomic_put: true,
+            put_returns_hashes: false,
+        };
+        let verifier = match (&md5_cmd, opts.disable_hashcheck) {
+            (Some(cmd), false) => Some(verify::Verifier::start(pool.clone(), cmd.clone())),
+            _ => None,
+        };
+        Ok(Arc::new(SftpBackend {
+            pool,
+            verifier,
+            root,
+            shown_path: path,
+            features,
+            md5_cmd,
+            sha1_cmd,
+            posix_rename,
+            opts,
+        }))
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &SftpOptions {
+        &self.opts
+    }
+
+    /// The root as an absolute path on the server.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    fn full(&self, rel: &RelPath) -> String {
+        if rel.is_root() {
+            self.root.clone()
+        } else if self.root == "/" {
+            format!("/{rel}")
+        } else {
+            format!("{}/{rel}", self.root)
+        }
+    }
+
+    /// The path a remote command should use (`path_override` for chroots).
+    fn command_path(&self, rel: &RelPath) -> String {
+        match &self.opts.path_override {
+            Some(o) => {
+                let base = o.trim_end_matches('/');
+                if rel.is_root() {
+                    base.to_string()
+                } else {
+                    format!("{base}/{rel}")
+                }
+            }
+            None => self.full(rel),
+        }
+    }
+
+    fn same_server(&self, other: &SftpBackend) -> bool {
+        self.opts.host == other.opts.host
+            && self.opts.port == other.opts.port
+            && self.opts.user == other.opts.user
+    }
+
+    fn chunk_read(&self, c: &conn::Conn) -> u32 {
+        c.max_read
+    }
+
+    async fn stat_full(&self, rel: &RelPath) -> Result<Option<Entry>> {
+        let full = self.full(rel);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    match c.sftp.stat(full).await {
+                        Ok(a) => Ok(Some(a.attrs)),
+                        Err(e) if is_status(&e, StatusCode::NoSuchFile) => Ok(None),
+                        Err(e) => Err(fail("failed to stat", rel, e)),
+                    }
+                }
+            })
+            .await
+            .map(|a| {
+                a.map(|a| {
+                    if a.is_dir() {
+                        Entry::dir(rel.clone(), mtime_of(&a))
+                    } else {
+                        Entry::file(rel.clone(), a.size.unwrap_or(0), mtime_of(&a))
+                    }
+                })
+            })
+    }
+
+    /// `mkdir -p` (also above the root), from the deepest missing directory up.
+    async fn mkdir_all(&self, lease: &Lease, dir: &RelPath) -> std::result::Result<(), SftpError> {
+        let mut missing = Vec::new();
+        let mut cur = self.full(dir);
+        loop {
+            match lease.sftp.stat(cur.clone()).await {
+                Ok(a) if a.attrs.is_dir() => break,
+                Ok(_) => {
+                    return Err(SftpError::Status(russh_sftp::protocol::Status {
+                        id: 0,
+                        status_code: StatusCode::Failure,
+                        error_message: format!("{cur} exists and is not a directory"),
+                        language_tag: String::new(),
+                    }))
+                }
+                Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
+                    let parent = match cur.rfind('/') {
+                        Some(0) => "/".to_string(),
+                        Some(i) => cur[..i].to_string(),
+                        None => String::new(),
+                    };
+                    missing.push(std::mem::replace(&mut cur, parent));
+                    if cur.is_empty() || cur == "/" {
+                        break;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for full in missing.into_iter().rev() {
+            if let Err(e) = lease
+                .sftp
+                .mkdir(full.clone(), FileAttributes::empty())
+                .await
+            {
+                // Lost a race with another writer: fine if it is a directory now.
+                match lease.sftp.stat(full).await {
+                    Ok(a) if a.attrs.is_dir() => {}
+                    _ => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn rename_over(
+        &self,
+        lease: &Lease,
+        from: &str,
+        to: &str,
+    ) -> std::result::Result<(), SftpError> {
+        if self.posix_rename {
+            let mut data = Vec::with_capacity(from.len() + to.len() + 8);
+            for s in [from, to] {
+                data.extend_from_slice(&(s.len() as u32).to_be_bytes());
+                data.extend_from_slice(s.as_bytes());
+            }
+            match lease.sftp.extended("posix-rename@openssh.com", data).await {
+                Ok(russh_sftp::protocol::Packet::Status(s)) if s.status_code == StatusCode::Ok => {
+                    return Ok(())
+                }
+                Ok(russh_sftp::protocol::Packet::Status(s)) => return Err(SftpError::Status(s)),
+                Ok(_) => return Err(SftpError::UnexpectedPacket),
+                Err(e) => return Err(e),
+            }
+        }
+        match lease.sftp.rename(from, to).await {
+            Ok(_) => Ok(()),
+            Err(e) if !io::lost(&e) => {
+                // Plain SFTP rename refuses to replace: remove the old file, then rename.
+                if lease.sftp.remove(to).await.is_ok() {
+                    lease.sftp.rename(from, to).await.map(|_| ())
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn hash_cmd(&self, rel: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        let cmd = match kind {
+            HashKind::Md5 => self.md5_cmd.as_deref(),
+            HashKind::Sha1 => self.sha1_cmd.as_deref(),
+            _ => None,
+        };
+        let Some(cmd) = cmd else { return Ok(None) };
+        let line = format!("{cmd} {}", exec::shell_quote(&self.command_path(rel)));
+        let width = kind.hex_width();
+        let out = self
+            .pool
+            .run(false, |c| {
+                let line = line.clone();
+                async move { exec::run(&c, &line).await.map_err(SftpFailure::Lost) }
+            })
+            .await?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match (
+            out.status,
+            exec::parse_sum(stdout.lines().next().unwrap_or(""), width),
+        ) {
+            (Some(0), Some(h)) => Ok(Some(h)),
+            _ => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                let err = err.trim();
+                if err.contains("No such file") {
+                    return Err(Error::not_found(rel.to_string()));
+                }
+                Err(Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "remote {kind} command failed{}",
+                        if err.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", err.lines().last().unwrap_or(err))
+                        }
+                    ),
+                )
+                .with_path(rel.to_string()))
+            }
+        }
+    }
+
+    async fn put_once(
+        &self,
+        rel: &RelPath,
+        data: &mut ByteStream,
+        opts: &PutOptions,
+    ) -> std::result::Result<Entry, SftpFailure> {
+        let lease = self.pool.lease(true).await.map_err(SftpFailure::Other)?;
+        let target = self.full(rel);
+        let parent_rel = rel.parent().unwrap_or_default();
+        let tmp = if opts.inplace {
+            target.clone()
+        } else {
+            let parent = self.full(&parent_rel);
+            let sep = if parent.ends_with('/') { "" } else { "/" };
+            format!("{parent}{sep}{}", temp_name(rel.name()))
+        };
+        let flags = if opts.inplace {
+            OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE
+        } else {
+            OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE
+        };
+        let handle = match lease
+            .sftp
+            .open(tmp.clone(), flags, FileAttributes::empty())
+            .await
+        {
+            Ok(h) => h.handle,
+            Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
+                self.mkdir_all(&lease, &parent_rel)
+                    .await
+                    .map_err(|e| fail("failed to make directory", rel, e))?;
+                lease
+                    .sftp
+                    .open(tmp.clone(), flags, FileAttributes::empty())
+                    .await
+                    .map_err(|e| fail("failed to create file", rel, e))?
+                    .handle
+            }
+            Err(e) => return Err(fail("failed to create file", rel, e)),
+        };
+        let guard = TempGuard {
+            conn: Some(lease.conn().clone()),
+            path: tmp.clone(),
+            keep: opts.inplace,
+        };
+        let verify = self.verifier.is_some() && !opts.inplace;
+        // The MD5 of what is sent is computed on a thread of its own, beside the sending.
+        let mut hasher = verify.then(BackgroundMd5::start);
+        let chunk = lease.max_write.max(4096) as usize;
+        let mut w = io::Writer::new(lease.conn().clone(), handle, self.opts.concurrency);
+        let mut offset = 0u64;
+        let result: std::result::Result<(), SftpFailure> = async {
+            loop {
+                // Small files get small buffers; past the expected size, one byte finds EOF.
+                let remaining = opts.size.saturating_sub(offset);
+                let mut buf = vec![0u8; (remaining.min(chunk as u64) as usize).max(1)];
+                let mut n = 0;
+                while n < buf.len() {
+                    let r = data.read(&mut buf[n..]).await.map_err(|e| {
+                        SftpFailure::Other(
+                            Error::io("failed to read source", e).with_path(rel.to_string()),
+                        )
+                    })?;
+                    if r == 0 {
+                        break;
+                    }
+                    n += r;
+                }
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&buf).await;
+                }
+                w.write(offset, buf)
+                    .await
+                    .map_err(|e| fail("failed to write", rel, e))?;
+                offset += n as u64;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = w.close().await;
+            return Err(e);
+        }
+        if offset != opts.size {
+            let _ = w.close().await;
+            return Err(SftpFailure::Other(
+                Error::new(
+                    ErrorKind::Corrupted,
+                    format!(
+                        "corrupted on transfer: sizes differ (expected {}, wrote {offset}); the partial file was removed",
+                        opts.size
+                    ),
+                )
+                .with_path(rel.to_string()),
+            ));
+        }
+        // The time is set behind the writes and the handle closed behind it, all in flight
+        // together: a small file costs one round trip after the open.
+        if self.opts.set_modtime {
+            w.set_times(times(opts.mtime))
+                .await
+                .map_err(|e| fail("failed to set modification time", rel, e))?;
+        }
+        w.close()
+            .await
+            .map_err(|e| fail("failed to write", rel, e))?;
+        let mut entry = Entry::file(rel.clone(), offset, opts.mtime);
+        if let (Some(h), Some(v)) = (hasher, &self.verifier) {
+            let sent = h.finish().await;
+            match v.md5(self.command_path_abs(&tmp)).await {
+                Some(stored) if stored == sent => entry.hashes.set(HashKind::Md5, stored),
+                Some(stored) => {
+                    return Err(SftpFailure::Other(
+                        Error::new(
+                            ErrorKind::Corrupted,
+                            format!("corrupted on transfer: md5 hashes differ (sent {sent}, stored {stored}); the partial file was removed"),
+                        )
+                        .with_path(rel.to_string())
+                        .temporary(true),
+                    ))
+                }
+                None => tracing::debug!("{rel}: upload not verified: the remote md5 failed"),
+            }
+        }
+        if !opts.inplace {
+            self.rename_over(&lease, &tmp, &target)
+                .await
+                .map_err(|e| fail("failed to move file into place", rel, e))?;
+        }
+        guard.disarm();
+        if !self.opts.set_modtime {
+            if let Ok(a) = lease.sftp.stat(target).await {
+                entry.mtime = mtime_of(&a.attrs);
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Like `command_path`, for an absolute server path under the root.
+    fn command_path_abs(&self, full: &str) -> String {
+        match (&self.opts.path_override, full.strip_prefix(&self.root)) {
+            (Some(o), Some(rest)) => format!("{}{rest}", o.trim_end_matches('/')),
+            _ => full.to_string(),
+        }
+    }
+}
+
+/// An MD5 computed on a blocking thread from copies of the chunks being sent.
+struct BackgroundMd5 {
+    tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    done: tokio::task::JoinHandle<String>,
+}
+
+impl BackgroundMd5 {
+    fn start() -> BackgroundMd5 {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut h = MultiHasher::new([HashKind::Md5].into_iter().collect());
+            while let Some(chunk) = rx.blocking_recv() {
+                h.update(&chunk);
+            }
+            h.finish()
+                .get(HashKind::Md5)
+                .unwrap_or_default()
+                .to_string()
+        });
+        BackgroundMd5 { tx: Some(tx), done }
+    }
+
+    async fn update(&mut self, chunk: &[u8]) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(chunk.to_vec()).await;
+        }
+    }
+
+    async fn finish(mut self) -> String {
+        self.tx = None;
+        (&mut self.done).await.unwrap_or_default()
+    }
+}
+
+/// Removes a temporary file unless disarmed (also when a transfer is cancelled).
+struct TempGuard {
+    conn: Option<Arc<conn::Conn>>,
+    path: String,
+    keep: bool,
+}
+
+impl TempGuard {
+    fn disarm(mut self) {
+        self.keep = true;
+        self.conn = None;
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let (Some(conn), Ok(rt)) = (self.conn.take(), tokio::runtime::Handle::try_current()) {
+            let path = std::mem::take(&mut self.path);
+            rt.spawn(async move {
+                if conn.is_usable() {
+                    let _ = conn.sftp.remove(path).await;
+                }
+            });
+        }
+    }
+}
+
+/// Finds which hash commands work: one exec of both on `/dev/null` (cached for the run).
+async fn detect_hashes(opts: &SftpOptions, lease: &Lease) -> (Option<String>, Option<String>) {
+    if opts.disable_hashcheck || opts.shell_type.as_deref() == Some("none") {
+        return (None, None);
+    }
+    let md5 = opts
+        .md5sum_command
+        .clone()
+        .unwrap_or_else(|| "md5sum".into());
+    let sha1 = opts
+        .sha1sum_command
+        .clone()
+        .unwrap_or_else(|| "sha1sum".into());
+    let mut probe = Vec::new();
+    if !md5.is_empty() {
+        probe.push(format!("{md5} /dev/null"));
+    }
+    if !sha1.is_empty() {
+        probe.push(format!("{sha1} /dev/null"));
+    }
+    if probe.is_empty() {
+        return (None, None);
+    }
+    let out = match exec::run(lease, &probe.join("; ")).await {
+        Ok(o) if o.status.is_some() => o,
+        Ok(_) | Err(_) => {
+            tracing::info!(
+                "{}: the server runs no commands, so no hashes are available",
+                opts.display
+            );
+            return (None, None);
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let has = |h: &str| {
+        text.lines()
+            .any(|l| exec::parse_sum(l, h.len()).as_deref() == Some(h))
+    };
+    let md5 = (!md5.is_empty() && has(exec::EMPTY_MD5)).then_some(md5);
+    let sha1 = (!sha1.is_empty() && has(exec::EMPTY_SHA1)).then_some(sha1);
+    tracing::debug!(
+        "{}: remote hashes: md5 {}, sha1 {}",
+        opts.display,
+        md5.is_some(),
+        sha1.is_some()
+    );
+    (md5, sha1)
+}
+
+#[async_trait]
+impl Backend for SftpBackend {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            namespace: format!(
+                "sftp://{}@{}:{}",
+                self.opts.user, self.opts.host, self.opts.port
+            ),
+            path: if self.root == "/" {
+                String::new()
+            } else {
+                self.root.clone()
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "sftp://{}@{}:{}/{}",
+            self.opts.user,
+            self.opts.host,
+            self.opts.port,
+            self.shown_path.trim_start_matches('/')
+        )
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        self.stat_full(path).await
+    }
+
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        let full = self.full(dir);
+        let names = self
+            .pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    let h = match c.sftp.opendir(full).await {
+                        Ok(h) => h.handle,
+                        Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
+                            return Err(SftpFailure::Other(
+                                Error::new(ErrorKind::DirNotFound, "directory not found")
+                                    .with_path(dir.to_string()),
+                            ))
+                        }
+                        Err(e) => return Err(fail("error listing directory", dir, e)),
+                    };
+                    let mut all = Vec::new();
+                    let res = loop {
+                        match c.sftp.readdir(h.clone()).await {
+                            Ok(n) => all.extend(n.files),
+                            Err(e) if is_status(&e, StatusCode::Eof) => break Ok(()),
+                            Err(e) => break Err(fail("error reading directory", dir, e)),
+                        }
+                    };
+                    let _ = c.sftp.close(h).await;
+                    res.map(|_| all)
+                }
+            })
+            .await?;
+        let mut out = Vec::with_capacity(names.len());
+        let mut links = Vec::new();
+        for f in names {
+            let name = f.filename;
+            if name == "." || name == ".." {
+                continue;
+            }
+            if name.contains('\u{FFFD}') {
+                tracing::error!(
+                    "{}: skipping a name that is not valid UTF-8",
+                    dir.join(&name).map(|p| p.to_string()).unwrap_or(name)
+                );
+                continue;
+            }
+            if is_partial_name(&name) {
+                let old = mtime_of(&f.attrs)
+                    .elapsed()
+                    .is_ok_and(|age| age > STALE_PARTIAL);
+                if old {
+                    if let Ok(p) = dir.join(&name) {
+                        let full = self.full(&p);
+                        if let Ok(l) = self.pool.lease(false).await {
+                            if l.sftp.remove(full).await.is_ok() {
+                                tracing::info!(
+                                    "{p}: removed a partial file left by an interrupted run"
+                                );
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            let Ok(path) = dir.join(&name) else {
+                tracing::error!("{name:?}: skipping a name that is not a safe relative path");
+                continue;
+            };
+            let a = &f.attrs;
+            if a.is_symlink() {
+                links.push(path);
+            } else if a.is_dir() {
+                out.push(Entry::dir(path, mtime_of(a)));
+            } else if a.is_regular() || a.permissions.is_none() {
+                out.push(Entry::file(path, a.size.unwrap_or(0), mtime_of(a)));
+            }
+        }
+        // Links are followed, as rclone's sftp backend does; dangling ones are skipped.
+        for path in links {
+            match self.stat_full(&path).await {
+                Ok(Some(e)) => out.push(e),
+                Ok(None) => tracing::warn!("{path}: skipping a dangling symbolic link"),
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        let full = self.full(path);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let lease = self.pool.lease(true).await?;
+            match lease
+                .sftp
+                .open(full.clone(), OpenFlags::READ, FileAttributes::empty())
+                .await
+            {
+                Ok(h) => {
+                    let chunk = self.chunk_read(&lease);
+                    let depth = self.opts.concurrency;
+                    return Ok(Box::pin(io::spawn_reader(
+                        lease, h.handle, offset, len, chunk, depth,
+                    )));
+                }
+                Err(e) if io::lost(&e) && tries < 3 => lease.poison(),
+                Err(e) => return Err(to_error("failed to open source", path, e)),
+            }
+        }
+    }
+
+    async fn put(&self, path: &RelPath, mut data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        match self.put_once(path, &mut data, opts).await {
+            Ok(e) => Ok(e),
+            Err(SftpFailure::Other(e)) => Err(e),
+            Err(SftpFailure::Lost(why)) => Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "connection to {} lost while writing: {why}; nothing was written under the final name",
+                    self.opts.target()
+                ),
+            )
+            .with_path(path.to_string())
+            .temporary(true)),
+        }
+    }
+
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<SftpBackend>() else {
+            return Ok(None);
+        };
+        if !self.same_server(other) {
+            return Ok(None);
+        }
+        let from = other.full(src_path);
+        let to = self.full(dst_path);
+        let parent = dst_path.parent().unwrap_or_default();
+        self.pool
+            .run(false, |c| {
+                let (from, to, parent) = (from.clone(), to.clone(), parent.clone());
+                async move {
+                    match self.rename_over(&c, &from, &to).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
+                            self.mkdir_all(&c, &parent)
+                                .await
+                                .map_err(|e| fail("failed to make directory", dst_path, e))?;
+                            self.rename_over(&c, &from, &to)
+                                .await
+                                .map_err(|e| fail("failed to move", dst_path, e))
+                        }
+                        Err(e) => Err(fail("failed to move", dst_path, e)),
+                    }
+                }
+            })
+            .await?;
+        self.stat_full(dst_path).await
+    }
+
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        if !self.features.hashes.contains(kind) {
+            return Ok(None);
+        }
+        self.hash_cmd(path, kind).await
+    }
+
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        if !self.opts.set_modtime {
+            return Ok(());
+        }
+        let full = self.full(path);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    c.sftp
+                        .setstat(full, times(mtime))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| fail("failed to set modification time", path, e))
+                }
+            })
+            .await
+    }
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        let full = self.full(path);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    c.sftp
+                        .remove(full)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| fail("failed to delete", path, e))
+                }
+            })
+            .await
+    }
+
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.pool
+            .run(false, |c| async move {
+                self.mkdir_all(&c, dir)
+                    .await
+                    .map_err(|e| fail("failed to make directory", dir, e))
+            })
+            .await
+    }
+
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        let full = self.full(dir);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    c.sftp
+                        .rmdir(full)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| fail("failed to remove directory", dir, e))
+                }
+            })
+            .await
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names() {
+        let t = temp_name("report.pdf");
+        assert!(is_partial_name(&t), "{t}");
+        assert!(!is_partial_name("report.pdf"));
+        assert!(temp_name(&"é".repeat(200)).len() < 255);
+    }
+
+    #[test]
+    fn roots() {
+        assert_eq!(clean_path("a//b/./c/"), "a/b/c");
+        assert_eq!(clean_path("/"), "/");
+        assert_eq!(clean_path("/x/"), "/x");
+        assert_eq!(clean_path(""), "");
+    }
+}

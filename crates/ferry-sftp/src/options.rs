@@ -1,0 +1,347 @@
+//! The sftp remote's options, read from a resolved remote (rclone's key names).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferry_config::{ResolvedRemote, Secret};
+use ferry_core::{Error, ErrorKind, Result};
+
+/// What to do with a host key that no known_hosts file or `host_keys` entry vouches for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Refuse hosts whose key is not already known.
+    Strict,
+    /// Record an unknown host's key in ferry's own known_hosts file (with a notice) and go on.
+    AcceptNew,
+    /// Check nothing (a warning every run).
+    Insecure,
+}
+
+impl HostKeyPolicy {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "" | "accept-new" | "acceptnew" => Ok(HostKeyPolicy::AcceptNew),
+            "strict" | "yes" => Ok(HostKeyPolicy::Strict),
+            "insecure" | "no" | "off" => Ok(HostKeyPolicy::Insecure),
+            other => Err(Error::new(
+                ErrorKind::InvalidPath,
+                format!(
+                    "host_key_policy {other:?} is not valid: use strict, accept-new (the default) or insecure"
+                ),
+            )),
+        }
+    }
+}
+
+/// Where a private key comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// `key_pem`: the key text itself.
+    Inline(Secret),
+    /// `key_file`, with `~` expanded.
+    File(PathBuf),
+}
+
+/// Everything the backend needs to connect and behave, parsed once.
+#[derive(Clone, Debug)]
+pub struct SftpOptions {
+    /// `remote:` as the user wrote it, for messages.
+    pub display: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub pass: Option<Secret>,
+    pub key: Option<KeySource>,
+    pub key_pass: Option<Secret>,
+    pub key_use_agent: bool,
+    /// `known_hosts_file`; `None` when unset or `none`.
+    pub known_hosts_file: Option<PathBuf>,
+    /// `~/.ssh/known_hosts` (read, never written).
+    pub user_known_hosts: Option<PathBuf>,
+    /// ferry's own known_hosts, next to its config (read, and written under accept-new).
+    pub ferry_known_hosts: Option<PathBuf>,
+    /// `host_keys`: pinned `algo base64` keys.
+    pub host_keys: Vec<String>,
+    pub policy: HostKeyPolicy,
+    /// `md5sum_command` / `sha1sum_command`: `None` = detect, `Some("")` = disabled.
+    pub md5sum_command: Option<String>,
+    pub sha1sum_command: Option<String>,
+    /// `shell_type`: `none` disables remote commands.
+    pub shell_type: Option<String>,
+    pub set_modtime: bool,
+    /// Requests in flight per file transfer.
+    pub concurrency: usize,
+    /// Most connections at once (0: no limit).
+    pub connections: usize,
+    pub idle_timeout: Option<Duration>,
+    pub disable_hashcheck: bool,
+    pub path_override: Option<String>,
+    pub connect_timeout: Duration,
+}
+
+fn bad(key: &str, why: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidPath, format!("sftp option {key}: {why}"))
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "off" | "f" => Ok(false),
+        "true" | "1" | "yes" | "on" | "t" => Ok(true),
+        _ => Err(bad(key, format!("{v:?} is not true or false"))),
+    }
+}
+
+/// A Go-style duration (`1m0s`, `30s`, `1.5s`, `250ms`, `0`).
+pub fn parse_duration(key: &str, v: &str) -> Result<Duration> {
+    let s = v.trim();
+    if s == "0" || s.is_empty() {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(bad(
+                key,
+                format!("{v:?} is not a duration like 30s or 1m0s"),
+            ));
+        }
+        let n: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| bad(key, format!("{v:?} is not a duration like 30s or 1m0s")))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" | "" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => {
+                return Err(bad(
+                    key,
+                    format!("{v:?} is not a duration like 30s or 1m0s"),
+                ))
+            }
+        };
+        total += n * scale;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// `~` and `~/x` expanded with `$HOME`.
+pub fn expand_tilde(p: &str) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match (p, home) {
+        ("~", Some(h)) => h,
+        (p, Some(h)) if p.starts_with("~/") => h.join(&p[2..]),
+        (p, _) => PathBuf::from(p),
+    }
+}
+
+/// ferry's own known_hosts: beside its config file (or beside ferry's default config
+/// when the config in use is rclone's, read-only one).
+pub fn ferry_known_hosts(config: Option<&Path>, config_writable: bool) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("FERRY_KNOWN_HOSTS") {
+        if !p.is_empty() {
+            return Some(PathBuf::from(p));
+        }
+    }
+    if let (Some(c), true) = (config, config_writable) {
+        if let Some(dir) = c.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            return Some(dir.join("known_hosts"));
+        }
+    }
+    let base = match std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        Some(x) if x.is_absolute() => x,
+        _ => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
+    };
+    Some(base.join("ferry").join("known_hosts"))
+}
+
+impl SftpOptions {
+    /// Reads the options of a resolved `sftp` remote. `ferry_known_hosts` is where
+    /// accept-new records keys.
+    pub fn from_remote(r: &ResolvedRemote, ferry_known_hosts: Option<PathBuf>) -> Result<Self> {
+        let get = |k: &str| r.get(k).map(str::trim).filter(|v| !v.is_empty());
+        let display = r.display_name();
+        let host = get("host")
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidPath,
+                    format!(
+                        "{display} has no host: set one with `ferry config update NAME host=HOST`"
+                    ),
+                )
+            })?
+            .to_string();
+        let port = match get("port") {
+            None => 22,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad("port", format!("{p:?} is not a TCP port")))?,
+        };
+        let user = get("user")
+            .map(str::to_string)
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("LOGNAME").ok())
+            .unwrap_or_else(|| "root".to_string());
+        let reveal = |k: &str| -> Result<Option<Secret>> {
+            r.revealed(k).map_err(|e| {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("{display} option {k} can't be read ({e}); store it with `ferry obscure` or `ferry config update NAME {k}=... --obscure`"),
+                )
+            })
+        };
+        let pass = reveal("pass")?;
+        let key_pass = reveal("key_file_pass")?;
+        let key = if let Some(pem) = r.get("key_pem").filter(|v| !v.trim().is_empty()) {
+            // rclone writes newlines as `\n` in the one-line config value.
+            Some(KeySource::Inline(Secret::new(pem.replace("\\n", "\n"))))
+        } else {
+            get("key_file").map(|f| KeySource::File(expand_tilde(f)))
+        };
+        let key_use_agent = parse_bool("key_use_agent", get("key_use_agent").unwrap_or(""))?;
+        let known_hosts_file = get("known_hosts_file")
+            .filter(|v| !v.eq_ignore_ascii_case("none"))
+            .map(expand_tilde);
+        let host_keys = get("host_keys")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let policy = HostKeyPolicy::parse(get("host_key_policy").unwrap_or(""))?;
+        // Unset or empty: detect; `none`: disabled (empty command).
+        let cmd = |k: &str| -> Option<String> {
+            get(k).map(|v| {
+                if v.eq_ignore_ascii_case("none") {
+                    String::new()
+                } else {
+                    v.to_string()
+                }
+            })
+        };
+        let md5sum_command = cmd("md5sum_command");
+        let sha1sum_command = cmd("sha1sum_command");
+        let num = |k: &str, default: usize| -> Result<usize> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| bad(k, format!("{v:?} is not a whole number"))),
+            }
+        };
+        let idle = parse_duration("idle_timeout", get("idle_timeout").unwrap_or("1m0s"))?;
+        let connect_timeout =
+            parse_duration("connect_timeout", get("connect_timeout").unwrap_or("30s"))?;
+        Ok(SftpOptions {
+            display,
+            host,
+            port,
+            user,
+            pass,
+            key,
+            key_pass,
+            key_use_agent,
+            known_hosts_file,
+            user_known_hosts: std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".ssh").join("known_hosts")),
+            ferry_known_hosts,
+            host_keys,
+            policy,
+            md5sum_command,
+            sha1sum_command,
+            shell_type: get("shell_type").map(str::to_ascii_lowercase),
+            set_modtime: parse_bool("set_modtime", get("set_modtime").unwrap_or("true"))?,
+            concurrency: num("concurrency", 64)?.clamp(1, 1024),
+            connections: num("connections", 0)?,
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+            disable_hashcheck: parse_bool(
+                "disable_hashcheck",
+                get("disable_hashcheck").unwrap_or(""),
+            )?,
+            path_override: get("path_override").map(str::to_string),
+            connect_timeout: if connect_timeout.is_zero() {
+                Duration::from_secs(30)
+            } else {
+                connect_timeout
+            },
+        })
+    }
+
+    /// `[host]:port` as known_hosts writes it (plain `host` on port 22).
+    pub fn host_port(&self) -> String {
+        if self.port == 22 {
+            self.host.clone()
+        } else {
+            format!("[{}]:{}", self.host, self.port)
+        }
+    }
+
+    /// `user@host:port`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("x", "1m0s").unwrap(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(parse_duration("x", "30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            parse_duration("x", "250ms").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            parse_duration("x", "1.5").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(parse_duration("x", "0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("x", "soon").is_err());
+    }
+
+    #[test]
+    fn policies() {
+        assert_eq!(HostKeyPolicy::parse("").unwrap(), HostKeyPolicy::AcceptNew);
+        assert_eq!(
+            HostKeyPolicy::parse("Strict").unwrap(),
+            HostKeyPolicy::Strict
+        );
+        assert_eq!(
+            HostKeyPolicy::parse("accept_new").unwrap(),
+            HostKeyPolicy::AcceptNew
+        );
+        assert_eq!(
+            HostKeyPolicy::parse("insecure").unwrap(),
+            HostKeyPolicy::Insecure
+        );
+        assert!(HostKeyPolicy::parse("maybe").is_err());
+    }
+}

@@ -1,0 +1,589 @@
+//! The S3 backend end to end: the `ferry` binary against the testbed's S3 server (moto on
+//! 127.0.0.1:9000), with rclone 1.75 as the reference for metadata, hashes and mtimes.
+//! Every test skips (or fails under `CI=true`) when the server is not running.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{ferry, split, tree, write_file, Scratch};
+use ferry_testbed::{Testbed, S3};
+
+/// `ferry` with nothing that could send an S3 client off loopback.
+fn fy() -> Command {
+    let mut c = ferry();
+    c.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL");
+    c
+}
+
+fn fy_run(args: &[&str]) -> (i32, String, String) {
+    split(fy().args(args).output().expect("ferry runs"))
+}
+
+#[track_caller]
+fn fy_ok(args: &[&str]) -> String {
+    let (code, out, err) = fy_run(args);
+    assert_eq!(
+        code, 0,
+        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
+    );
+    err
+}
+
+/// The testbed's remote with extra options: `:s3,...,k=v:bucket/rel`.
+fn remote_with(s3: &S3, extra: &[(&str, &str)], rel: &str) -> String {
+    let base = s3.rclone_remote();
+    let mut s = base[..base.len() - 1].to_owned();
+    for (k, v) in extra {
+        s.push_str(&format!(",{k}={v}"));
+    }
+    s.push(':');
+    s.push_str(&s3.bucket);
+    if !rel.is_empty() {
+        s.push('/');
+        s.push_str(rel);
+    }
+    s
+}
+
+fn rclone_ok(s3: &S3, args: &[&str]) -> String {
+    let out = ferry_testbed::run(s3.rclone().args(args));
+    String::from_utf8(out).unwrap()
+}
+
+/// Transfers and server-side copies of one run, from `--use-json-log`'s final stats.
+fn stats_of(stderr: &str) -> (u64, u64) {
+    for line in stderr.lines().rev() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(s) = v.get("stats") {
+            return (
+                s["transfers"].as_u64().unwrap_or(0),
+                s["serverSideCopies"].as_u64().unwrap_or(0),
+            );
+        }
+    }
+    panic!("no stats line in:\n{stderr}");
+}
+
+/// A raw request to the S3 server with curl (moto accepts any signature), `key` already
+/// percent-encoded as it must appear in the URL.
+fn raw(s3: &S3, method: &str, key: &str, body: Option<&[u8]>, headers: &[&str]) -> String {
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+    let mut c = Command::new("curl");
+    c.args(["-s", "--path-as-is", "-X", method, "-H"])
+        .arg(format!("Authorization: {auth}"))
+        .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
+        .args(["-H", "Content-Type: application/octet-stream"]);
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    if method == "HEAD" {
+        c.arg("-I");
+    }
+    if let Some(b) = body {
+        let f = std::env::temp_dir().join(format!("ferry-s3-raw-{}", std::process::id()));
+        std::fs::write(&f, b).unwrap();
+        c.arg("--data-binary").arg(format!("@{}", f.display()));
+    }
+    c.arg(format!("{}/{}/{key}", s3.endpoint, s3.bucket));
+    let out = c.output().expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn head_header(s3: &S3, key: &str, name: &str) -> Option<String> {
+    let out = raw(s3, "HEAD", key, None, &[]);
+    out.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
+    })
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let out = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(data)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()[..32].to_owned()
+}
+
+fn set_mtime(p: &Path, t: SystemTime) {
+    filetime::set_file_mtime(p, filetime::FileTime::from_system_time(t)).unwrap();
+}
+
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn upload_list_download_round_trip() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "hello", 100);
+    sc.write("src/dir/b.txt", "world!", 200);
+    sc.write("src/dir/sub/c.json", "{}", 300);
+    sc.write("src/with space+plus é.txt", "unicode", 400);
+    let t = UNIX_EPOCH + Duration::new(1_683_356_889, 123_456_789);
+    set_mtime(&sc.path("src/a.txt"), t);
+    let dest = s3.rclone_path("data");
+    let err = fy_ok(&["sync", &sc.src(), &dest, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err).0, 4);
+
+    let listed = fy_ok(&["ls", &dest]);
+    let (_, out, _) = fy_run(&["ls", &dest]);
+    assert_eq!(
+        sorted_lines(&out),
+        sorted_lines(
+            "        5 a.txt\n        6 dir/b.txt\n        2 dir/sub/c.json\n        7 with space+plus é.txt\n"
+        ),
+        "{listed}"
+    );
+    // rclone reads the same names, sizes and nanosecond mtime.
+    let rc = rclone_ok(&s3, &["lsl", &dest]);
+    assert!(
+        rc.contains("        5 2023-05-06 07:08:09.123456789 a.txt"),
+        "{rc}"
+    );
+    assert!(rc.contains("with space+plus é.txt"), "{rc}");
+
+    fy_ok(&["sync", &dest, &sc.dst()]);
+    common::assert_same_tree(&sc.path("src"), &sc.path("dst"));
+
+    // Nothing changed: nothing moves either way.
+    let err = fy_ok(&["sync", &sc.src(), &dest, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err).0, 0, "{err}");
+    let err = fy_ok(&["sync", &dest, &sc.dst(), "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err).0, 0, "{err}");
+    fy_ok(&["check", &sc.src(), &dest]);
+
+    // A deleted source file is deleted at the destination.
+    std::fs::remove_file(sc.path("src/dir/b.txt")).unwrap();
+    fy_ok(&["sync", &sc.src(), &dest]);
+    let (_, out, _) = fy_run(&["ls", &dest]);
+    assert!(!out.contains("b.txt"), "{out}");
+}
+
+#[test]
+fn path_forms_and_option_sources() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/f.txt", "form", 10);
+    // `remote:bucket/path` from FERRY_CONFIG_* variables, as rclone spells them.
+    let mut c = fy();
+    c.env("FERRY_CONFIG_MYS3_TYPE", "s3")
+        .env("FERRY_CONFIG_MYS3_PROVIDER", "Other")
+        .env("FERRY_CONFIG_MYS3_ACCESS_KEY_ID", &s3.access_key)
+        .env("FERRY_CONFIG_MYS3_SECRET_ACCESS_KEY", &s3.secret_key)
+        .env("FERRY_CONFIG_MYS3_ENDPOINT", &s3.endpoint)
+        .env("FERRY_CONFIG_MYS3_REGION", &s3.region)
+        .args(["copy", &sc.src(), &format!("mys3:{}/named", s3.bucket)]);
+    let (code, _, err) = split(c.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    // `s3://bucket/path` takes its credentials and endpoint from the environment.
+    let mut c = fy();
+    c.envs(s3.env()).args(["copy", &sc.src(), &s3.url("url")]);
+    let (code, _, err) = split(c.output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    // And the connection-string form.
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("conn")]);
+    let all = rclone_ok(&s3, &["lsf", "-R", "--files-only", &s3.rclone_path("")]);
+    assert_eq!(
+        sorted_lines(&all),
+        vec!["conn/f.txt", "named/f.txt", "url/f.txt"]
+    );
+    // The root of the service lists buckets.
+    let (code, out, err) = fy_run(&["lsd", &s3.rclone_remote()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&s3.bucket), "{out}");
+}
+
+#[test]
+fn buckets_are_created_unless_no_check_bucket() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/f.txt", "x", 10);
+    let fresh = format!("{}-new", &s3.bucket[..s3.bucket.len().min(55)]);
+    let remote = s3.rclone_remote();
+    // no_check_bucket: the missing bucket is not created, so the upload fails.
+    let base = &remote[..remote.len() - 1];
+    let (code, _, err) = fy_run(&[
+        "copy",
+        &sc.src(),
+        &format!("{base},no_check_bucket=true:{fresh}/p"),
+        "--retries",
+        "1",
+        "--low-level-retries",
+        "1",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("NoSuchBucket"), "{err}");
+    // Without it the bucket is made.
+    fy_ok(&["copy", &sc.src(), &format!("{remote}{fresh}/p")]);
+    let out = rclone_ok(&s3, &["lsf", "-R", &format!("{remote}{fresh}")]);
+    let _ = ferry_testbed::run(s3.rclone().args(["purge", &format!("{remote}{fresh}")]));
+    assert_eq!(sorted_lines(&out), vec!["p/", "p/f.txt"]);
+    // `mkdir` of a bucket makes it; `rmdir` of an empty bucket removes it, as rclone does.
+    let other = format!("{}-mk", &s3.bucket[..s3.bucket.len().min(55)]);
+    fy_ok(&["mkdir", &format!("{remote}{other}")]);
+    let buckets = rclone_ok(&s3, &["lsd", &remote]);
+    assert!(buckets.contains(&other), "{buckets}");
+    fy_ok(&["rmdir", &format!("{remote}{other}")]);
+    let buckets = rclone_ok(&s3, &["lsd", &remote]);
+    assert!(!buckets.contains(&other), "{buckets}");
+}
+
+#[test]
+fn markers_ranges_deletes() {
+    let Some(s3) = Testbed::s3() else { return };
+    raw(&s3, "PUT", "top/empty/", Some(b""), &[]);
+    raw(&s3, "PUT", "top/", Some(b""), &[]);
+    raw(&s3, "PUT", "top/file.txt", Some(b"0123456789"), &[]);
+    let top = s3.rclone_path("top");
+    let (code, out, err) = fy_run(&["lsf", &top]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sorted_lines(&out), vec!["empty/", "file.txt"]);
+    // Ranged reads.
+    let (code, out, err) = fy_run(&[
+        "cat",
+        &top,
+        "--max-depth",
+        "1",
+        "--offset",
+        "3",
+        "--count",
+        "4",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "3456"), "{err}");
+    let (_, out, _) = fy_run(&["cat", &top, "--max-depth", "1", "--tail", "2"]);
+    assert_eq!(out, "89");
+    // A missing directory is an error of its own kind; a missing file too.
+    let (code, _, _) = fy_run(&["ls", &s3.rclone_path("nope")]);
+    assert_eq!(code, 3);
+    // Removing the marker-only directory, then the file.
+    fy_ok(&["rmdir", &format!("{top}/empty")]);
+    fy_ok(&["delete", &top, "--include", "/file.txt"]);
+    let left = rclone_ok(&s3, &["lsf", "-R", &s3.rclone_path("")]);
+    assert_eq!(left.trim(), "top/", "{left}");
+}
+
+#[test]
+fn hostile_keys_never_leave_the_destination() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    for (key, body) in [
+        ("h/..%2F..%2Fescaped.txt", "up two"),
+        ("h/../escape2.txt", "dotdot"),
+        ("h//abs.txt", "double slash"),
+        ("h/./dot.txt", "dot"),
+        ("h/a/..", "dotdot name"),
+        ("h/nul%00.txt", "nul"),
+        ("h/ok.txt", "fine"),
+    ] {
+        raw(&s3, "PUT", key, Some(body.as_bytes()), &[]);
+    }
+    let listing = rclone_ok(&s3, &["lsf", "-R", &s3.rclone_path("")]);
+    assert!(listing.contains("h/ok.txt"), "{listing}");
+    let dst = sc.path("deep/dst");
+    std::fs::create_dir_all(&dst).unwrap();
+    let (code, _, err) = fy_run(&["sync", &s3.rclone_path("h"), dst.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(err.contains("not a safe relative path"), "{err}");
+    let everything = tree(sc.dir.path());
+    let names: Vec<&String> = everything.keys().collect();
+    assert_eq!(names, vec!["deep/dst/ok.txt"], "{err}");
+    for bad in ["escaped.txt", "escape2.txt", "abs.txt", "dot.txt"] {
+        assert!(!std::path::Path::new("/").join(bad).exists());
+    }
+}
+
+#[test]
+fn mtimes_match_rclone_both_ways() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/ferry.txt", "by ferry", 0);
+    let t = UNIX_EPOCH + Duration::new(1_600_000_000, 987_654_321);
+    set_mtime(&sc.path("src/ferry.txt"), t);
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("m")]);
+    assert_eq!(
+        head_header(&s3, "m/ferry.txt", "x-amz-meta-mtime").as_deref(),
+        Some("1600000000.987654321")
+    );
+    let rc = rclone_ok(&s3, &["lsl", &s3.rclone_path("m")]);
+    assert!(
+        rc.contains("2020-09-13 12:26:40.987654321 ferry.txt"),
+        "{rc}"
+    );
+
+    // rclone's upload, read by ferry.
+    let other = sc.path("other");
+    write_file(&other.join("rclone.txt"), b"by rclone", 0);
+    set_mtime(&other.join("rclone.txt"), t + Duration::from_nanos(1));
+    rclone_ok(
+        &s3,
+        &["copy", other.to_str().unwrap(), &s3.rclone_path("m")],
+    );
+    let (_, out, _) = fy_run(&["lsl", &s3.rclone_path("m")]);
+    assert!(
+        out.contains("2020-09-13 12:26:40.987654322 rclone.txt"),
+        "{out}"
+    );
+
+    // An object without mtime metadata falls back to Last-Modified.
+    raw(&s3, "PUT", "m/plain.txt", Some(b"plain"), &[]);
+    let (_, out, _) = fy_run(&["lsjson", &s3.rclone_path("m"), "--include", "plain.txt"]);
+    let year = chrono_year_now();
+    assert!(out.contains(&format!("\"ModTime\":\"{year}")), "{out}");
+}
+
+fn chrono_year_now() -> String {
+    let out = Command::new("date").args(["-u", "+%Y"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn modtime_only_change_is_a_metadata_copy() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/page.html", "<html></html>", 1000);
+    let dest = remote_with(&s3, &[("storage_class", "STANDARD_IA")], "mt");
+    fy_ok(&["copy", &sc.src(), &dest]);
+    let before = rclone_ok(&s3, &["lsjson", "-M", &s3.rclone_path("mt/page.html")]);
+    assert!(
+        before.contains("\"content-type\":\"text/html; charset=utf-8\""),
+        "{before}"
+    );
+    assert!(before.contains("\"tier\":\"STANDARD_IA\""), "{before}");
+    // Only the mtime changes: ferry rewrites the metadata instead of uploading again.
+    let t = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
+    set_mtime(&sc.path("src/page.html"), t);
+    let err = fy_ok(&["sync", &sc.src(), &s3.rclone_path("mt"), "-v"]);
+    assert!(err.contains("Updated modification time"), "{err}");
+    assert!(!err.contains("Copied"), "{err}");
+    let after = rclone_ok(&s3, &["lsjson", "-M", &s3.rclone_path("mt/page.html")]);
+    assert!(
+        after.contains("\"mtime\":\"2023-11-14T22:13:20.000000005Z\""),
+        "{after}"
+    );
+    assert!(
+        after.contains("\"content-type\":\"text/html; charset=utf-8\""),
+        "{after}"
+    );
+    assert!(after.contains("\"tier\":\"STANDARD_IA\""), "{after}");
+    let out = rclone_ok(&s3, &["cat", &s3.rclone_path("mt/page.html")]);
+    assert_eq!(out, "<html></html>");
+}
+
+#[test]
+fn hashes_from_etag_and_md5chksum() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let small = b"small file\n";
+    let big = pseudo_random(12 * 1024 * 1024 + 17, 7);
+    write_file(&sc.path("src/small.txt"), small, 10);
+    write_file(&sc.path("src/big.bin"), &big, 10);
+    let dest = remote_with(&s3, &[("upload_cutoff", "5M"), ("chunk_size", "5M")], "h");
+    let err = fy_ok(&["copy", &sc.src(), &dest, "-vv"]);
+    assert!(
+        err.contains("big.bin: multipart upload completed in 3 parts"),
+        "{err}"
+    );
+    // Single part: the ETag is the MD5. Multipart: rclone's md5chksum.
+    assert_eq!(
+        head_header(&s3, "h/small.txt", "etag")
+            .unwrap()
+            .trim_matches('"'),
+        md5_hex(small)
+    );
+    assert!(head_header(&s3, "h/big.bin", "x-amz-meta-md5chksum").is_some());
+    // The local source was hashed first, so no metadata rewrite was needed: the ETag is
+    // still the multipart one.
+    let etag = head_header(&s3, "h/big.bin", "etag").unwrap();
+    assert!(etag.ends_with("-3\""), "{etag}");
+    let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("h")]);
+    assert!(
+        sums.contains(&format!("{}  big.bin", md5_hex(&big))),
+        "{sums}"
+    );
+    let (_, ours, _) = fy_run(&["md5sum", &s3.rclone_path("h")]);
+    assert_eq!(sorted_lines(&ours), sorted_lines(&sums));
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("h")]);
+    // A changed object with the same size and mtime is found by --checksum.
+    raw(&s3, "PUT", "h/small.txt", Some(b"SMALL FILE\n"), &[]);
+    let (code, _, _) = fy_run(&["check", &sc.src(), &s3.rclone_path("h")]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn multipart_upload_of_60_mib() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let data = pseudo_random(60 * 1024 * 1024, 60);
+    write_file(&sc.path("src/big.bin"), &data, 50);
+    let dest = remote_with(
+        &s3,
+        &[
+            ("upload_cutoff", "20M"),
+            ("chunk_size", "5M"),
+            ("upload_concurrency", "4"),
+        ],
+        "mp",
+    );
+    let err = fy_ok(&["copy", &sc.src(), &dest, "-vv"]);
+    assert!(
+        err.contains("big.bin: multipart upload completed in 12 parts"),
+        "{err}"
+    );
+    assert!(head_header(&s3, "mp/big.bin", "x-amz-meta-md5chksum").is_some());
+    let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("mp")]);
+    assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&data)));
+    fy_ok(&["copy", &s3.rclone_path("mp"), &sc.dst()]);
+    assert!(std::fs::read(sc.path("dst/big.bin")).unwrap() == data);
+    assert_eq!(
+        common::mtime(&sc.path("dst/big.bin")),
+        common::mtime(&sc.path("src/big.bin"))
+    );
+    let uploads = raw(&s3, "GET", "?uploads", None, &[]);
+    assert!(!uploads.contains("<UploadId>"), "{uploads}");
+}
+
+#[test]
+fn rclone_uploads_need_no_transfer() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/one.txt", "single part", 100);
+    sc.write("src/d/two.txt", "another", 200);
+    write_file(
+        &sc.path("src/d/multi.bin"),
+        &pseudo_random(11 * 1024 * 1024, 3),
+        300,
+    );
+    for (dir, extra) in [
+        ("single", vec![]),
+        (
+            "multi",
+            vec!["--s3-chunk-size", "5M", "--s3-upload-cutoff", "5M"],
+        ),
+    ] {
+        let dest = s3.rclone_path(dir);
+        let mut args = vec![
+            "copy",
+            sc.path("src").to_str().unwrap().to_owned().leak() as &str,
+            &dest,
+        ];
+        args.extend(extra);
+        rclone_ok(&s3, &args);
+        let err = fy_ok(&["sync", &sc.src(), &dest, "--use-json-log", "-v"]);
+        assert_eq!(stats_of(&err).0, 0, "{dir}: {err}");
+        assert!(!err.contains("Updated modification time"), "{err}");
+        fy_ok(&["check", &sc.src(), &dest]);
+        // Downloads keep rclone's mtimes.
+        let local = sc.path(dir);
+        fy_ok(&["sync", &dest, local.to_str().unwrap()]);
+        common::assert_same_tree(&sc.path("src"), &local);
+    }
+}
+
+#[test]
+fn ferry_uploads_need_no_transfer_by_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/one.txt", "single part", 100);
+    sc.write("src/d/two.txt", "another", 200);
+    write_file(
+        &sc.path("src/d/multi.bin"),
+        &pseudo_random(11 * 1024 * 1024, 4),
+        300,
+    );
+    let dest = remote_with(&s3, &[("upload_cutoff", "5M"), ("chunk_size", "5M")], "f");
+    fy_ok(&["sync", &sc.src(), &dest]);
+    let out = ferry_testbed::run(s3.rclone().args([
+        "sync",
+        &sc.src(),
+        &s3.rclone_path("f"),
+        "-v",
+        "--stats-one-line",
+    ]));
+    let _ = out;
+    let mut c = s3.rclone();
+    c.args(["sync", &sc.src(), &s3.rclone_path("f"), "-v"]);
+    let o = c.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("Copied"), "{err}");
+    assert!(!err.contains("Updated modification time"), "{err}");
+    rclone_ok(&s3, &["check", &sc.src(), &s3.rclone_path("f")]);
+}
+
+#[test]
+fn server_side_copy_and_move() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "aaa", 100);
+    sc.write("src/sub/b.css", "b {}", 200);
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+    let err = fy_ok(&[
+        "copy",
+        &s3.rclone_path("orig"),
+        &s3.rclone_path("copy"),
+        "--use-json-log",
+        "-v",
+    ]);
+    assert_eq!(stats_of(&err), (2, 2), "{err}");
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("copy")]);
+    let meta = rclone_ok(&s3, &["lsjson", "-M", &s3.rclone_path("copy/sub/b.css")]);
+    assert!(
+        meta.contains("\"content-type\":\"text/css; charset=utf-8\""),
+        "{meta}"
+    );
+    let err = fy_ok(&[
+        "move",
+        &s3.rclone_path("copy"),
+        &s3.rclone_path("moved"),
+        "-v",
+    ]);
+    assert!(err.contains("Moved (server-side)"), "{err}");
+    let left = rclone_ok(&s3, &["lsf", "-R", "--files-only", &s3.rclone_path("")]);
+    assert_eq!(
+        sorted_lines(&left),
+        vec![
+            "moved/a.txt",
+            "moved/sub/b.css",
+            "orig/a.txt",
+            "orig/sub/b.css"
+        ]
+    );
+    // Modification times survive the copies.
+    let (_, a, _) = fy_run(&["lsl", &s3.rclone_path("orig")]);
+    let (_, b, _) = fy_run(&["lsl", &s3.rclone_path("moved")]);
+    assert_eq!(sorted_lines(&a), sorted_lines(&b));
+}
