@@ -116,7 +116,7 @@ impl Remotes {
             other => Err(fail(
                 ERROR,
                 format!(
-                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local",
+                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local, sftp, s3",
                     r.display_name()
                 ),
             )),

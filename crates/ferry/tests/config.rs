@@ -807,7 +807,8 @@ fn remotes_from_the_environment_ferry_before_rclone() {
         "b4",
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("sftp"), "{err}");
+    // FERRY_'s type (sftp, with no host) was used, not RCLONE_'s local.
+    assert!(err.contains("has no host"), "{err}");
     // The environment overrides the file: z is sftp in the file, local here.
     let (code, _, err) = sync(&[("FERRY_CONFIG_Z_TYPE", "local")], "z", "b5");
     assert_eq!(code, 0, "{err}");
