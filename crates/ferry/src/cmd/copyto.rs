@@ -12,12 +12,11 @@ use async_trait::async_trait;
 use ferry_core::{
     Backend, ByteStream, Entry, Features, HashKind, Location, PutOptions, RelPath, Result,
 };
-use ferry_engine::{Backup, Confirm, Job, Mode, Observer, Stats};
+use ferry_engine::{Job, Mode, Observer, Stats};
 
 use crate::args::parse_duration_arg;
 use crate::cmd::transfer::{self, TransferCall};
 use crate::exit::{self, fail, USAGE};
-use crate::interactive::TerminalConfirm;
 use crate::{selection, Globals, TransferCmd};
 
 /// The source's directory showing one file, `real`, as `shown`.
@@ -150,24 +149,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
     let opts = transfer::sync_options(t, delete_excluded)?;
     let retries_sleep = parse_duration_arg(&t.retries_sleep)
         .map_err(|e| fail(USAGE, format!("invalid argument for --retries-sleep: {e}")))?;
-    let backup = match (&t.backup_dir, t.suffix.is_empty()) {
-        (Some(dir), _) => Some(Backup {
-            dir: Some(g.remotes.open(dir)?),
-            suffix: t.suffix.clone(),
-            keep_extension: t.suffix_keep_extension,
-        }),
-        (None, false) => Some(Backup {
-            dir: None,
-            suffix: t.suffix.clone(),
-            keep_extension: t.suffix_keep_extension,
-        }),
-        (None, true) => None,
-    };
-    let confirm: Option<Arc<dyn Confirm>> = if t.interactive && !t.dry_run {
-        Some(Arc::new(TerminalConfirm::new()?))
-    } else {
-        None
-    };
+    let (backup, confirm) = transfer::safety(t, g)?;
     let observer: Arc<dyn Observer> = Arc::new(());
     let stats = Arc::new(Stats::default());
     let job = Job {

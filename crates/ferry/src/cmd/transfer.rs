@@ -102,24 +102,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     )?;
     let src = g.remotes.open_source(call.source)?;
     let dst = g.remotes.open(call.dest)?;
-    let backup = match (&t.backup_dir, t.suffix.is_empty()) {
-        (Some(dir), _) => Some(Backup {
-            dir: Some(g.remotes.open(dir)?),
-            suffix: t.suffix.clone(),
-            keep_extension: t.suffix_keep_extension,
-        }),
-        (None, false) => Some(Backup {
-            dir: None,
-            suffix: t.suffix.clone(),
-            keep_extension: t.suffix_keep_extension,
-        }),
-        (None, true) => None,
-    };
-    let confirm: Option<Arc<dyn Confirm>> = if t.interactive && !t.dry_run {
-        Some(Arc::new(TerminalConfirm::new()?))
-    } else {
-        None
-    };
+    let (backup, confirm) = safety(t, g)?;
     let summary = Arc::new(Summary::default());
     let observer: Arc<dyn Observer> = if g.log.summary_file.is_some() {
         summary.clone()
@@ -187,4 +170,25 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         summary.write(path, name, &snap, code, last.as_deref())?;
     }
     Ok(code)
+}
+
+/// What keeps a transfer from losing data: where replaced files go, and who is asked first.
+pub type Safety = (Option<Backup>, Option<Arc<dyn Confirm>>);
+
+/// `--backup-dir`/`--suffix` and `--interactive`, as every transferring command sets them up.
+pub fn safety(t: &TransferArgs, g: &Globals) -> anyhow::Result<Safety> {
+    let backup = match (&t.backup_dir, t.suffix.is_empty()) {
+        (None, true) => None,
+        (dir, _) => Some(Backup {
+            dir: dir.as_deref().map(|d| g.remotes.open(d)).transpose()?,
+            suffix: t.suffix.clone(),
+            keep_extension: t.suffix_keep_extension,
+        }),
+    };
+    let confirm: Option<Arc<dyn Confirm>> = if t.interactive && !t.dry_run {
+        Some(Arc::new(TerminalConfirm::new()?))
+    } else {
+        None
+    };
+    Ok((backup, confirm))
 }
