@@ -15,16 +15,10 @@ use crate::pool::Lease;
 
 /// The reading end handed to the engine: chunks come from a task that keeps reads in flight.
 pub(crate) struct ChunkReader {
+    /// Dropping it stops the task, which then closes the remote handle.
     rx: mpsc::Receiver<std::io::Result<Bytes>>,
     cur: Bytes,
-    task: tokio::task::JoinHandle<()>,
     done: bool,
-}
-
-impl Drop for ChunkReader {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl AsyncRead for ChunkReader {
@@ -90,7 +84,7 @@ pub(crate) fn spawn_reader(
     depth: usize,
 ) -> ChunkReader {
     let (tx, rx) = mpsc::channel(depth.max(4));
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
         let conn = lease.conn().clone();
         let end = len.map(|l| offset.saturating_add(l));
         let mut q = FuturesOrdered::new();
@@ -152,7 +146,6 @@ pub(crate) fn spawn_reader(
     ChunkReader {
         rx,
         cur: Bytes::new(),
-        task,
         done: false,
     }
 }

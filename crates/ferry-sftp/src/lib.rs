@@ -42,8 +42,10 @@ pub(crate) enum SftpFailure {
 /// An SFTP server rooted at one directory.
 pub struct SftpBackend {
     pool: Arc<Pool>,
-    /// Batches the MD5 checks of uploads (when the server can hash and it isn't disabled).
+    /// Batches the MD5 checks of uploads and `hash` calls (when the server can hash).
     verifier: Option<verify::Verifier>,
+    /// Batches SHA-1 `hash` calls.
+    sha1_batch: Option<verify::Verifier>,
     opts: Arc<SftpOptions>,
     /// The root as an absolute path on the server (no trailing slash; `/` for the top).
     root: String,
@@ -240,13 +242,16 @@ impl SftpBackend {
             atomic_put: true,
             put_returns_hashes: false,
         };
-        let verifier = match (&md5_cmd, opts.disable_hashcheck) {
-            (Some(cmd), false) => Some(verify::Verifier::start(pool.clone(), cmd.clone())),
-            _ => None,
-        };
+        let verifier = md5_cmd
+            .as_ref()
+            .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 32));
+        let sha1_batch = sha1_cmd
+            .as_ref()
+            .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 40));
         Ok(Arc::new(SftpBackend {
             pool,
             verifier,
+            sha1_batch,
             root,
             shown_path: path,
             features,
@@ -414,6 +419,16 @@ impl SftpBackend {
             _ => None,
         };
         let Some(cmd) = cmd else { return Ok(None) };
+        let batch = match kind {
+            HashKind::Md5 => self.verifier.as_ref(),
+            _ => self.sha1_batch.as_ref(),
+        };
+        if let Some(b) = batch {
+            if let Some(h) = b.sum(self.command_path(rel)).await {
+                return Ok(Some(h));
+            }
+            // Missing file or a failed shell: one plain exec tells which.
+        }
         let line = format!("{cmd} {}", exec::shell_quote(&self.command_path(rel)));
         let width = kind.hex_width();
         let out = self
@@ -564,7 +579,7 @@ impl SftpBackend {
         let mut entry = Entry::file(rel.clone(), offset, opts.mtime);
         if let (Some(h), Some(v)) = (hasher, &self.verifier) {
             let sent = h.finish().await;
-            match v.md5(self.command_path_abs(&tmp)).await {
+            match v.sum(self.command_path_abs(&tmp)).await {
                 Some(stored) if stored == sent => entry.hashes.set(HashKind::Md5, stored),
                 Some(stored) => {
                     return Err(SftpFailure::Other(

@@ -1,6 +1,7 @@
-//! Upload verification in batches: every finished upload asks for the MD5 of its temporary
-//! file, and the requests that queue up while a check runs go out together as one
-//! `md5sum 'a' 'b' ...` exec, instead of one remote command per file.
+//! Remote hashes in batches: every finished upload asks for the MD5 of its temporary file
+//! (and every `hash` call for its file), and the requests that queue up while a command
+//! runs go out together as one `md5sum 'a' 'b' ...` in a long-lived remote shell, instead
+//! of one remote command (and SSH session) per file.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use crate::pool::{Lease, Pool};
 const MAX_BATCH: usize = 512;
 const MAX_BYTES: usize = 64 * 1024;
 /// Checks running at once; more requests wait and join the next batch.
-const PARALLEL: usize = 4;
+/// (OpenSSH allows 10 sessions per connection by default; SFTP takes one.)
+const PARALLEL: usize = 2;
 
 type Request = (String, oneshot::Sender<Option<String>>);
 
@@ -25,22 +27,22 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
-    /// `cmd` is the remote md5 command (`md5sum`).
-    pub(crate) fn start(pool: Arc<Pool>, cmd: String) -> Verifier {
+    /// `cmd` is the remote hash command (`md5sum`), printing `width` hex digits.
+    pub(crate) fn start(pool: Arc<Pool>, cmd: String, width: usize) -> Verifier {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, cmd, rx));
+        tokio::spawn(run(pool, cmd, width, rx));
         Verifier { tx }
     }
 
-    /// The MD5 the server computes for `path` (a command path); `None` if it could not.
-    pub(crate) async fn md5(&self, path: String) -> Option<String> {
+    /// The hash the server computes for `path` (a command path); `None` if it could not.
+    pub(crate) async fn sum(&self, path: String) -> Option<String> {
         let (tx, rx) = oneshot::channel();
         self.tx.send((path, tx)).ok()?;
         rx.await.ok().flatten()
     }
 }
 
-async fn run(pool: Arc<Pool>, cmd: String, mut rx: mpsc::UnboundedReceiver<Request>) {
+async fn run(pool: Arc<Pool>, cmd: String, width: usize, mut rx: mpsc::UnboundedReceiver<Request>) {
     let slots = Arc::new(Semaphore::new(PARALLEL));
     let shells: Arc<Vec<Mutex<Option<Shell>>>> =
         Arc::new((0..PARALLEL).map(|_| Mutex::new(None)).collect());
@@ -73,7 +75,7 @@ async fn run(pool: Arc<Pool>, cmd: String, mut rx: mpsc::UnboundedReceiver<Reque
                 }
             }
             if let Some(mut shell) = slot {
-                check(&pool, &cmd, batch, &mut shell).await;
+                check(&pool, &cmd, width, batch, &mut shell).await;
             }
             drop(permit);
         });
@@ -132,7 +134,13 @@ impl Shell {
     }
 }
 
-async fn check(pool: &Pool, cmd: &str, batch: Vec<Request>, shell: &mut Option<Shell>) {
+async fn check(
+    pool: &Pool,
+    cmd: &str,
+    width: usize,
+    batch: Vec<Request>,
+    shell: &mut Option<Shell>,
+) {
     let mut line = cmd.to_string();
     for (p, _) in &batch {
         line.push(' ');
@@ -157,7 +165,7 @@ async fn check(pool: &Pool, cmd: &str, batch: Vec<Request>, shell: &mut Option<S
         };
     }
     let sums: HashMap<String, String> = out
-        .map(|o| exec::parse_many(&o, 32))
+        .map(|o| exec::parse_many(&o, width))
         .unwrap_or_default()
         .into_iter()
         .collect();
