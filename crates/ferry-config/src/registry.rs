@@ -500,6 +500,33 @@ static AZUREBLOB_OPTIONS: &[OptionSpec] = &[
         "Access tier given to new blobs: `hot`, `cool`, `cold` or `archive`; empty keeps the account default.",
     )
     .advanced(),
+    OptionSpec::new(
+        "upload_concurrency",
+        "Blocks of one file uploaded at once; each holds chunk_size in memory.",
+    )
+    .default("16")
+    .advanced(),
+    OptionSpec::new("list_chunk", "Blobs asked for in each listing request (at most 5000).")
+        .default("5000")
+        .advanced(),
+    OptionSpec::new(
+        "disable_checksum",
+        "Don't store the MD5 of files uploaded in blocks (azcopy's --put-md5=false).",
+    )
+    .default("false")
+    .advanced(),
+    OptionSpec::new(
+        "s2s_preserve_access_tier",
+        "Blob-to-blob copies keep the source blob's access tier (ferry; azcopy's default).",
+    )
+    .default("true")
+    .advanced(),
+    OptionSpec::new(
+        "s2s_preserve_blob_tags",
+        "Blob-to-blob copies keep the source blob's index tags (ferry).",
+    )
+    .default("false")
+    .advanced(),
     DESCRIPTION_OPT,
 ];
 

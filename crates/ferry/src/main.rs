@@ -4,6 +4,7 @@
 //! rclone's exit codes; the work happens in the library crates.
 
 mod args;
+mod backend_flags;
 mod cmd;
 mod exit;
 mod interactive;
@@ -242,7 +243,18 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse() {
+    let registry = ferry_config::Registry::with_builtins();
+    let (argv, flags) =
+        match backend_flags::extract(std::env::args_os().collect(), &registry, |k| {
+            std::env::var(k).ok()
+        }) {
+            Ok(split) => split,
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(exit::USAGE);
+            }
+        };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -254,10 +266,10 @@ fn main() {
             std::process::exit(code);
         }
     };
-    std::process::exit(run(cli));
+    std::process::exit(run(cli, flags));
 }
 
-fn run(cli: Cli) -> i32 {
+fn run(cli: Cli, backend_flags: backend_flags::BackendFlags) -> i32 {
     let sink = match logging::init(&cli.log) {
         Ok(s) => s,
         Err(e) => {
@@ -267,7 +279,7 @@ fn run(cli: Cli) -> i32 {
     };
     let globals = Globals {
         log: cli.log,
-        remotes: open::Remotes::new(cli.config, cli.local),
+        remotes: open::Remotes::new(cli.config, cli.local).with_backend_flags(backend_flags),
         sink,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

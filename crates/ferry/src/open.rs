@@ -3,11 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use ferry_config::{locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote};
+use ferry_config::{
+    locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote, Secretish,
+};
 use ferry_core::Backend;
 use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
 use crate::args::LocalArgs;
+use crate::backend_flags::{self, BackendFlags};
 use crate::exit::{fail, ERROR};
 
 /// A source: the backend, and the file name when the argument named a single file.
@@ -22,6 +25,9 @@ pub struct Remotes {
     pub registry: Registry,
     config_flag: Option<PathBuf>,
     local: LocalArgs,
+    /// Backend options given as flags (`--azureblob-chunk-size`, azcopy's aliases), keyed
+    /// `KIND_OPTION`; they win over the config file, as rclone's flags do.
+    backend_flags: BackendFlags,
     config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
 }
 
@@ -32,8 +38,14 @@ impl Remotes {
             registry: Registry::with_builtins(),
             config_flag,
             local,
+            backend_flags: BackendFlags::new(),
             config: OnceLock::new(),
         }
+    }
+
+    pub fn with_backend_flags(mut self, flags: BackendFlags) -> Self {
+        self.backend_flags = flags;
+        self
     }
 
     pub fn location(&self) -> anyhow::Result<ConfigLocation> {
@@ -94,6 +106,20 @@ impl Remotes {
     }
 
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        let with_flags;
+        let r = if backend_flags::for_kind(&self.backend_flags, &r.kind)
+            .next()
+            .is_some()
+        {
+            let mut copy = r.clone();
+            for (k, v) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
+                copy.options.insert(k.to_owned(), Secretish::plain(v));
+            }
+            with_flags = copy;
+            &with_flags
+        } else {
+            r
+        };
         match r.kind.as_str() {
             "local" | "alias" => Ok(LocalBackend::new(local_root(path), self.local_options())),
             "s3" => {
@@ -103,6 +129,17 @@ impl Remotes {
                     None => r.get(k).map(str::to_owned),
                 };
                 let backend = ferry_s3::S3Backend::from_lookup(path, get)
+                    .map_err(|e| fail(ERROR, e.to_string()))?;
+                Ok(backend)
+            }
+            "azureblob" => {
+                let kind = self.registry.get("azureblob");
+                let get = |k: &str| match kind {
+                    Some(kind) => r.get_or_default(k, kind).map(str::to_owned),
+                    None => r.get(k).map(str::to_owned),
+                };
+                let env = |k: &str| std::env::var(k).ok();
+                let backend = ferry_azblob::AzBackend::from_lookup(path, get, env)
                     .map_err(|e| fail(ERROR, e.to_string()))?;
                 Ok(backend)
             }
@@ -116,7 +153,7 @@ impl Remotes {
             other => Err(fail(
                 ERROR,
                 format!(
-                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local, sftp, s3",
+                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local, sftp, s3, azureblob",
                     r.display_name()
                 ),
             )),

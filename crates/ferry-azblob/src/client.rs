@@ -1,0 +1,294 @@
+//! Signed REST requests to the Blob service: URLs, Shared Key or SAS authorisation,
+//! retries of temporary failures, and one debug line per request with no secret in it.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqsign_azure_storage::{Credential, RequestSigner};
+use reqsign_core::{Context, SignRequest};
+
+use crate::error::{redact, Failure};
+use crate::options::{Auth, AzOptions};
+
+/// The REST API version ferry speaks (blob index tags need 2019-12-12 or later).
+const API_VERSION: &str = "2021-08-06";
+/// Attempts for a request that failed temporarily (throttled, 5xx, dropped connection).
+const ATTEMPTS: u32 = 4;
+/// How much of an error body is read for its code and message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Characters left as they are in a blob path: RFC 3986's unreserved set and `/`.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+/// Query values: the unreserved set only.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Query keys that may appear in logs (their values never hold secrets).
+const LOGGED_QUERY: [&str; 2] = ["restype", "comp"];
+
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+    sas: Option<String>,
+    shared_key: Option<Credential>,
+    signer: RequestSigner,
+    context: Context,
+}
+
+/// One request, before authorisation.
+pub(crate) struct Req {
+    pub method: Method,
+    /// `/container/blob`, not yet encoded.
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Req {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Req {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    /// Adds a header; values that are not valid header text are dropped (callers pass
+    /// ASCII they made themselves, or encode user text first).
+    pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value.as_ref()),
+        ) {
+            self.headers.insert(n, v);
+        }
+        self
+    }
+
+    pub fn body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+impl Client {
+    pub fn new(opts: &AzOptions) -> ferry_core::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(300))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| {
+                ferry_core::Error::new(
+                    ferry_core::ErrorKind::Io,
+                    format!("azureblob: can't set up HTTP: {}", e.without_url()),
+                )
+            })?;
+        let (sas, shared_key) = match &opts.auth {
+            Auth::Sas(t) => (Some(t.clone()), None),
+            Auth::SharedKey { account, key } => {
+                (None, Some(Credential::with_shared_key(account, key)))
+            }
+            Auth::Anonymous => (None, None),
+        };
+        Ok(Client {
+            http,
+            base: opts.base.clone(),
+            sas,
+            shared_key,
+            signer: RequestSigner::new(),
+            context: Context::new(),
+        })
+    }
+
+    pub fn uses_sas(&self) -> bool {
+        self.sas.is_some()
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The full URL of `path`, with the SAS token when there is one (for a copy source).
+    pub fn url(&self, path: &str, query: &[(&'static str, String)]) -> String {
+        let mut url = format!("{}{}", self.base, utf8_percent_encode(path, PATH));
+        let mut sep = '?';
+        for (k, v) in query {
+            url.push(sep);
+            url.push_str(k);
+            url.push('=');
+            url.extend(utf8_percent_encode(v, QUERY));
+            sep = '&';
+        }
+        if let Some(sas) = &self.sas {
+            url.push(sep);
+            url.push_str(sas);
+        }
+        url
+    }
+
+    /// Sends `req`, retrying temporary failures; any status but 2xx is a [`Failure`].
+    pub async fn send(&self, req: &Req) -> Result<reqwest::Response, Failure> {
+        let mut attempt = 1;
+        loop {
+            match self.send_once(req).await {
+                Err(f) if f.is_temporary() && attempt < ATTEMPTS => {
+                    let pause = Duration::from_millis(100 * 4u64.pow(attempt - 1));
+                    tracing::debug!(
+                        "azureblob: {} - retry {attempt}/{} in {pause:?}",
+                        f.message,
+                        ATTEMPTS - 1
+                    );
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &Req) -> Result<reqwest::Response, Failure> {
+        let request = self.authorised(req).await?;
+        let started = Instant::now();
+        let result = self.http.execute(request).await;
+        let shown = shown(req);
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!("HTTP {} {shown} -> failed", req.method);
+                return Err(Failure::transport(format!(
+                    "can't reach {}: {}",
+                    self.base,
+                    error_chain(e)
+                )));
+            }
+        };
+        let status = response.status().as_u16();
+        tracing::debug!(
+            "HTTP {} {shown} -> {status} ({} ms)",
+            req.method,
+            started.elapsed().as_millis()
+        );
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let code = response
+            .headers()
+            .get("x-ms-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_limited(response).await;
+        Err(Failure::from_response(status, code, &body))
+    }
+
+    async fn authorised(&self, req: &Req) -> Result<reqwest::Request, Failure> {
+        let url = self.url(&req.path, &req.query);
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(&url);
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        builder = builder.header("x-ms-version", API_VERSION);
+        if !req.body.is_empty() {
+            builder = builder.header(http::header::CONTENT_LENGTH, req.body.len());
+        }
+        let request = builder
+            .body(req.body.clone())
+            .map_err(|e| Failure::transport(format!("can't build a request: {e}")))?;
+        let (mut parts, body) = request.into_parts();
+        if let Some(cred) = &self.shared_key {
+            self.signer
+                .sign_request(&self.context, &mut parts, Some(cred), None)
+                .await
+                .map_err(|e| Failure::transport(redact(&format!("can't sign a request: {e}"))))?;
+        }
+        reqwest::Request::try_from(http::Request::from_parts(parts, body))
+            .map_err(|e| Failure::transport(format!("can't build a request: {}", e.without_url())))
+    }
+}
+
+/// The request as a log line shows it: the path and the harmless query keys.
+fn shown(req: &Req) -> String {
+    let mut s = req.path.clone();
+    let mut sep = '?';
+    for (k, v) in &req.query {
+        if LOGGED_QUERY.contains(k) {
+            s.push(sep);
+            s.push_str(k);
+            s.push('=');
+            s.push_str(v);
+            sep = '&';
+        }
+    }
+    s
+}
+
+/// An error and its causes on one line, without the URL (which may carry a SAS token).
+fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    redact(&msg)
+}
+
+async fn read_limited(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= ERROR_BODY_LIMIT {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::AzOptions;
+
+    #[test]
+    fn urls_encode_names_and_append_the_sas_last() {
+        let o = AzOptions::from_lookup(
+            |k| (k == "sas_url").then(|| "https://a.blob.core.windows.net/c?sv=1&sig=S".to_owned()),
+            |_| None,
+        )
+        .unwrap();
+        let c = Client::new(&o).unwrap();
+        assert_eq!(
+            c.url("/c/d ir/f#?%.txt", &[("comp", "list".into()), ("prefix", "a b/".into())]),
+            "https://a.blob.core.windows.net/c/d%20ir/f%23%3F%25.txt?comp=list&prefix=a%20b%2F&sv=1&sig=S"
+        );
+        let req = Req::new(Method::GET, "/c")
+            .query("comp", "list")
+            .query("marker", "m");
+        assert_eq!(shown(&req), "/c?comp=list");
+    }
+}

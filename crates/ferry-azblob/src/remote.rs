@@ -1,0 +1,610 @@
+//! The [`Backend`] implementation: listing, reading, writing and server-side copies.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use ferry_core::{
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Hashes, Location, PutOptions,
+    RelPath, Result,
+};
+use futures::TryStreamExt;
+use http::{HeaderMap, Method};
+
+use crate::client::Req;
+use crate::listing::{parse_page, BlobItem, Page};
+use crate::meta::{self, format_mtime, md5_b64, md5_hex, META_FOLDER, META_MTIME};
+use crate::{upload, AzBackend, Target};
+
+/// How long a server-side copy may stay pending before it is reported as failed.
+const COPY_WAIT: Duration = Duration::from_secs(600);
+
+fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
+    let mut e = Entry::file(
+        path,
+        item.size,
+        meta::mtime_of(&item.metadata, item.last_modified),
+    );
+    if let Some(m) = item.content_md5.as_deref().and_then(md5_hex) {
+        e.hashes.set(HashKind::Md5, m);
+    }
+    e
+}
+
+fn is_folder_marker(item: &BlobItem) -> bool {
+    item.metadata
+        .get(META_FOLDER)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|v| !v.is_empty())
+}
+
+/// What Get Blob Properties says, in a listing's terms.
+fn item_from_headers(name: &str, h: &HeaderMap) -> BlobItem {
+    let metadata = h
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = k.as_str().strip_prefix("x-ms-meta-")?;
+            Some((key.to_owned(), v.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    BlobItem {
+        name: name.to_owned(),
+        size: header(h, "content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        last_modified: header(h, "last-modified").and_then(|v| meta::parse_http_date(&v)),
+        content_md5: header(h, "content-md5"),
+        content_type: header(h, "content-type"),
+        access_tier: header(h, "x-ms-access-tier"),
+        tier_inferred: header(h, "x-ms-access-tier-inferred").as_deref() == Some("true"),
+        metadata,
+    }
+}
+
+impl AzBackend {
+    /// Get Blob Properties; `Ok(None)` if there is no such blob.
+    pub(crate) async fn head(&self, t: &Target, path: &str) -> Result<Option<BlobItem>> {
+        if t.blob.is_empty() {
+            return Ok(None);
+        }
+        match self.try_send(&Req::new(Method::HEAD, t.rest_path())).await {
+            Ok(r) => Ok(Some(item_from_headers(&t.blob, r.headers()))),
+            Err(f) if f.is_not_found() => Ok(None),
+            Err(f) => Err(self.fail(f, "failed to read blob properties", path)),
+        }
+    }
+
+    /// One page of List Blobs under `prefix`.
+    async fn list_page(
+        &self,
+        container: &str,
+        prefix: &str,
+        delimiter: bool,
+        max: u32,
+        marker: Option<String>,
+        path: &str,
+    ) -> Result<Page> {
+        let mut req = Req::new(Method::GET, format!("/{container}"))
+            .query("restype", "container")
+            .query("comp", "list")
+            .query("include", "metadata")
+            .query("maxresults", max.to_string());
+        if !prefix.is_empty() {
+            req = req.query("prefix", prefix);
+        }
+        if delimiter {
+            req = req.query("delimiter", "/");
+        }
+        if let Some(m) = marker {
+            req = req.query("marker", m);
+        }
+        let body = match self.try_send(&req).await {
+            Ok(r) => r.text().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("failed to read listing: {}", e.without_url()),
+                )
+                .with_path(path.to_owned())
+                .temporary(true)
+            })?,
+            Err(f) if f.is_code("ContainerNotFound") => {
+                return Err(Error::new(
+                    ErrorKind::DirNotFound,
+                    format!("directory not found: container {container:?} does not exist"),
+                )
+                .with_path(path.to_owned()));
+            }
+            Err(f) => return Err(self.fail(f, "failed to list", path)),
+        };
+        parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e).with_path(path.to_owned()))
+    }
+
+    async fn list_containers(&self) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut req = Req::new(Method::GET, "/").query("comp", "list");
+            if let Some(m) = marker.take() {
+                req = req.query("marker", m);
+            }
+            let r = self.send(&req, "failed to list containers", "").await?;
+            let body = r.text().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("failed to read listing: {}", e.without_url()),
+                )
+            })?;
+            let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
+            for (name, modified) in page.containers {
+                match RelPath::root().join(&name) {
+                    Ok(p) => entries.push(Entry::dir(p, modified.unwrap_or(UNIX_EPOCH))),
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => return Ok(entries),
+            }
+        }
+    }
+
+    /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
+    async fn list_blobs(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        let t = self.target(dir)?;
+        let prefix = if t.blob.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", t.blob)
+        };
+        let mut files = Vec::new();
+        let mut dirs = BTreeSet::new();
+        let mut marker = None;
+        let mut seen_anything = false;
+        loop {
+            let page = self
+                .list_page(
+                    &t.container,
+                    &prefix,
+                    true,
+                    self.opts.list_chunk,
+                    marker,
+                    dir.as_str(),
+                )
+                .await?;
+            for full in &page.prefixes {
+                seen_anything = true;
+                let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
+                match name.map(|n| dir.join(n)) {
+                    Some(Ok(p)) => {
+                        dirs.insert(p);
+                    }
+                    _ => tracing::error!(
+                        "{full:?}: skipping a blob prefix that is not a safe relative path"
+                    ),
+                }
+            }
+            for item in &page.blobs {
+                seen_anything = true;
+                let Some(name) = item.name.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if name.is_empty() {
+                    continue; // the directory's own marker blob
+                }
+                let Ok(path) = dir.join(name) else {
+                    tracing::error!(
+                        "{:?}: skipping a blob whose name is not a safe relative path",
+                        item.name
+                    );
+                    continue;
+                };
+                if is_folder_marker(item) {
+                    dirs.insert(path);
+                } else {
+                    files.push(entry_of(path, item));
+                }
+            }
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+        if !seen_anything && !t.blob.is_empty() {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(dir.to_string()));
+        }
+        files.extend(dirs.into_iter().map(|p| Entry::dir(p, UNIX_EPOCH)));
+        Ok(files)
+    }
+
+    /// Whether any blob lies under `blob/` (a virtual directory).
+    async fn has_children(&self, t: &Target, path: &str) -> Result<bool> {
+        let prefix = format!("{}/", t.blob);
+        match self
+            .list_page(&t.container, &prefix, false, 1, None, path)
+            .await
+        {
+            Ok(page) => Ok(!page.blobs.is_empty()),
+            Err(e) if e.kind() == ErrorKind::DirNotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn container_exists(&self, container: &str) -> Result<bool> {
+        let req = Req::new(Method::HEAD, format!("/{container}")).query("restype", "container");
+        match self.try_send(&req).await {
+            Ok(_) => Ok(true),
+            Err(f) if f.is_not_found() => Ok(false),
+            Err(f) => Err(self.fail(f, "failed to check container", container)),
+        }
+    }
+
+    /// Replaces a blob's metadata (Set Blob Metadata keeps its content and properties).
+    async fn put_metadata(
+        &self,
+        t: &Target,
+        path: &str,
+        metadata: &HashMap<String, String>,
+    ) -> Result<()> {
+        let mut req = Req::new(Method::PUT, t.rest_path()).query("comp", "metadata");
+        for (k, v) in metadata {
+            req = req.header(&format!("x-ms-meta-{k}"), v);
+        }
+        self.send(&req, "failed to set metadata", path)
+            .await
+            .map(|_| ())
+    }
+
+    /// Replaces the Content-MD5 recorded for a blob (`None` removes it). For repairing
+    /// a blob's recorded hash — and for tests that need a damaged one.
+    pub async fn set_stored_md5(&self, path: &RelPath, md5: Option<&str>) -> Result<()> {
+        let t = self.target(path)?;
+        let Some(item) = self.head(&t, path.as_str()).await? else {
+            return Err(Error::not_found(path.to_string()));
+        };
+        // Set Blob Properties clears the content headers it is not given.
+        let mut req = Req::new(Method::PUT, t.rest_path()).query("comp", "properties");
+        if let Some(ct) = &item.content_type {
+            req = req.header("x-ms-blob-content-type", ct);
+        }
+        if let Some(m) = md5 {
+            let b64 = md5_b64(m)
+                .ok_or_else(|| Error::new(ErrorKind::Refused, format!("{m:?} is not a hex MD5")))?;
+            req = req.header("x-ms-blob-content-md5", b64);
+        }
+        self.send(&req, "failed to set properties", path.as_str())
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether `other` is the same account with the same credentials (so a server-side
+    /// copy can read its blobs).
+    fn same_account(&self, other: &AzBackend) -> bool {
+        self.client.base() == other.client.base()
+            && format!("{:?}", self.opts.auth) == format!("{:?}", other.opts.auth)
+    }
+
+    /// Copy Blob within the account: the source's metadata with the new mtime, its access
+    /// tier and (if asked) its tags. Waits for a pending copy to finish.
+    async fn server_copy(
+        &self,
+        src: &AzBackend,
+        s: &Target,
+        d: &Target,
+        dst_path: &RelPath,
+        mtime: SystemTime,
+    ) -> Result<Option<Entry>> {
+        let Some(info) = src.head(s, dst_path.as_str()).await? else {
+            return Ok(None);
+        };
+        let mut req = Req::new(Method::PUT, d.rest_path())
+            .header("x-ms-copy-source", src.client.url(&s.rest_path(), &[]));
+        let mut metadata = info.metadata.clone();
+        metadata.insert(META_MTIME.to_owned(), format_mtime(mtime));
+        for (k, v) in &metadata {
+            req = req.header(&format!("x-ms-meta-{k}"), v);
+        }
+        let tier = self.opts.access_tier.clone().or_else(|| {
+            info.access_tier
+                .clone()
+                .filter(|_| self.opts.preserve_access_tier && !info.tier_inferred)
+        });
+        if let Some(tier) = tier {
+            req = req.header("x-ms-access-tier", tier);
+        }
+        if self.opts.preserve_blob_tags {
+            if let Some(tags) = src.tags(s, dst_path.as_str()).await? {
+                req = req.header("x-ms-tags", tags);
+            }
+        }
+        let r = self
+            .send(&req, "failed to copy on the server", dst_path.as_str())
+            .await?;
+        if header(r.headers(), "x-ms-copy-status").as_deref() == Some("pending") {
+            self.wait_for_copy(d, dst_path).await?;
+        }
+        let mut e = entry_of(dst_path.clone(), &info);
+        e.mtime = mtime;
+        Ok(Some(e))
+    }
+
+    async fn wait_for_copy(&self, d: &Target, path: &RelPath) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+            let r = self
+                .send(
+                    &Req::new(Method::HEAD, d.rest_path()),
+                    "failed to check copy",
+                    path.as_str(),
+                )
+                .await?;
+            match header(r.headers(), "x-ms-copy-status").as_deref() {
+                Some("pending") if started.elapsed() < COPY_WAIT => continue,
+                Some("success") | None => return Ok(()),
+                other => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("server-side copy ended as {:?}", other.unwrap_or("unknown")),
+                    )
+                    .with_path(path.to_string())
+                    .temporary(true))
+                }
+            }
+        }
+    }
+
+    /// The blob's index tags as an `x-ms-tags` header value, if it has any.
+    async fn tags(&self, t: &Target, path: &str) -> Result<Option<String>> {
+        let req = Req::new(Method::GET, t.rest_path()).query("comp", "tags");
+        let body = self
+            .send(&req, "failed to read blob tags", path)
+            .await?
+            .text()
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("failed to read blob tags: {}", e.without_url()),
+                )
+            })?;
+        let pairs = crate::listing::parse_tags(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        Ok(Some(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        ))
+    }
+}
+
+#[async_trait]
+impl Backend for AzBackend {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        let mut path = String::new();
+        if let Some(c) = &self.container {
+            path = format!("/{c}");
+            if !self.prefix.is_empty() {
+                path.push('/');
+                path.push_str(&self.prefix);
+            }
+        }
+        Location {
+            namespace: format!("azureblob:{}", self.client.base()),
+            path,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let account = self.opts.account();
+        match (&self.container, self.prefix.is_empty()) {
+            (None, _) => format!("Azure Blob account {account}"),
+            (Some(c), true) => format!("Azure Blob container {c}"),
+            (Some(c), false) => format!("Azure Blob container {c} path {}", self.prefix),
+        }
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        if self.container.is_none() && path.is_root() {
+            return Ok(Some(Entry::dir(RelPath::root(), UNIX_EPOCH)));
+        }
+        let t = self.target(path)?;
+        if t.blob.is_empty() {
+            return Ok(self
+                .container_exists(&t.container)
+                .await?
+                .then(|| Entry::dir(path.clone(), UNIX_EPOCH)));
+        }
+        if !path.is_root() {
+            if let Some(item) = self.head(&t, path.as_str()).await? {
+                if !is_folder_marker(&item) {
+                    return Ok(Some(entry_of(path.clone(), &item)));
+                }
+            }
+        }
+        Ok(self
+            .has_children(&t, path.as_str())
+            .await?
+            .then(|| Entry::dir(path.clone(), UNIX_EPOCH)))
+    }
+
+    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+        if self.container.is_none() && dir.is_root() {
+            return self.list_containers().await;
+        }
+        self.list_blobs(dir).await
+    }
+
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        if len == Some(0) {
+            return Ok(Box::pin(tokio::io::empty()));
+        }
+        let t = self.target(path)?;
+        let mut req = Req::new(Method::GET, t.rest_path());
+        match (offset, len) {
+            (0, None) => {}
+            (o, None) => req = req.header("x-ms-range", format!("bytes={o}-")),
+            (o, Some(n)) => req = req.header("x-ms-range", format!("bytes={o}-{}", o + n - 1)),
+        }
+        let r = match self.try_send(&req).await {
+            Ok(r) => r,
+            Err(f) if f.status == Some(416) => return Ok(Box::pin(tokio::io::empty())),
+            Err(f) => return Err(self.fail(f, "failed to open for reading", path.as_str())),
+        };
+        let stream = r
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(crate::error::redact(&e.without_url().to_string())));
+        Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
+    }
+
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        let t = self.target(path)?;
+        if t.blob.is_empty() {
+            return Err(
+                Error::new(ErrorKind::InvalidPath, "can't write a blob without a name")
+                    .with_path(path.to_string()),
+            );
+        }
+        self.ensure_container(&t.container).await?;
+        upload::put(self, &t, path, data, opts).await
+    }
+
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<AzBackend>() else {
+            return Ok(None);
+        };
+        if !self.same_account(other) {
+            return Ok(None);
+        }
+        let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
+        self.ensure_container(&d.container).await?;
+        self.server_copy(other, &s, &d, dst_path, opts.mtime).await
+    }
+
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<AzBackend>() else {
+            return Ok(None);
+        };
+        if !self.same_account(other) {
+            return Ok(None);
+        }
+        let s = other.target(src_path)?;
+        let Some(info) = other.head(&s, src_path.as_str()).await? else {
+            return Err(Error::not_found(src_path.to_string()));
+        };
+        let opts = PutOptions {
+            size: info.size,
+            mtime: meta::mtime_of(&info.metadata, info.last_modified),
+            inplace: false,
+            hashes: Hashes::default(),
+        };
+        let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
+            return Ok(None);
+        };
+        other.delete_file(src_path).await?;
+        Ok(Some(entry))
+    }
+
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        if kind != HashKind::Md5 {
+            return Ok(None);
+        }
+        let t = self.target(path)?;
+        match self.head(&t, path.as_str()).await? {
+            Some(item) => Ok(item.content_md5.as_deref().and_then(md5_hex)),
+            None => Err(Error::not_found(path.to_string())),
+        }
+    }
+
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        let t = self.target(path)?;
+        let Some(mut item) = self.head(&t, path.as_str()).await? else {
+            return Err(Error::not_found(path.to_string()));
+        };
+        item.metadata
+            .insert(META_MTIME.to_owned(), format_mtime(mtime));
+        self.put_metadata(&t, path.as_str(), &item.metadata).await
+    }
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        let t = self.target(path)?;
+        self.send(
+            &Req::new(Method::DELETE, t.rest_path()),
+            "failed to delete",
+            path.as_str(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        if self.container.is_none() && dir.is_root() {
+            return Ok(());
+        }
+        let t = self.target(dir)?;
+        self.ensure_container(&t.container).await
+    }
+
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        if self.container.is_none() && dir.is_root() {
+            return Err(Error::unsupported(
+                "can't remove the root of an Azure account",
+            ));
+        }
+        let t = self.target(dir)?;
+        if !t.blob.is_empty() {
+            // Virtual directories vanish with their last blob.
+            return Ok(());
+        }
+        // The container itself, as rclone does: only when it is empty.
+        let page = self
+            .list_page(&t.container, "", false, 1, None, dir.as_str())
+            .await?;
+        if !page.blobs.is_empty() {
+            return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
+        }
+        let req =
+            Req::new(Method::DELETE, format!("/{}", t.container)).query("restype", "container");
+        self.send(&req, "failed to remove container", &t.container)
+            .await?;
+        self.containers_ok
+            .lock()
+            .expect("lock")
+            .remove(&t.container);
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
