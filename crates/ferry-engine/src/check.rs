@@ -72,6 +72,9 @@ pub async fn check(
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
     let walker = tokio::spawn(march(cfg, tx));
+    if hash.is_none() && !opts.download {
+        tracing::error!("No common hash found - not using a hash for checks");
+    }
     let mut report = CheckReport {
         hash_unavailable: hash.is_none() && !opts.size_only && !opts.download,
         ..Default::default()
@@ -93,11 +96,11 @@ pub async fn check(
                     });
                 }
                 Some(Found::File { src: Some(s), dst: None }) => {
-                    tracing::error!("{}: File not in {}", s.path, dst.describe());
+                    tracing::error!("{}: file not in {}", s.path, dst.describe());
                     report.missing_on_dst.push(s.path.to_string());
                 }
                 Some(Found::File { src: None, dst: Some(d) }) if !opts.one_way => {
-                    tracing::error!("{}: File not in {}", d.path, src.describe());
+                    tracing::error!("{}: file not in {}", d.path, src.describe());
                     report.missing_on_src.push(d.path.to_string());
                 }
                 Some(Found::Error(e)) => {
@@ -163,7 +166,7 @@ async fn compare(
     opts: &CheckOptions,
 ) -> Verdict {
     if s.size != d.size {
-        return Verdict::Differ("Sizes differ".into());
+        return Verdict::Differ("sizes differ".into());
     }
     if opts.size_only {
         return Verdict::Match;

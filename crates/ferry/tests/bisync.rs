@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{ferry, split};
+use common::{ferry, rclone, split};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -961,23 +961,6 @@ fn killed_resync_is_completed_by_a_normal_run() {
 }
 
 // ----- rclone -----------------------------------------------------------------------------
-
-/// The rclone binary named by `FERRY_TEST_RCLONE`; `None` (with a visible SKIPPED notice)
-/// when unset, a panic when unset under `CI=true`.
-fn rclone() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("FERRY_TEST_RCLONE").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(bin));
-    }
-    let msg = "FERRY_TEST_RCLONE is not set; run `scripts/testbed install` and \
-               `eval \"$(scripts/testbed env)\"` first (scripts/test does both)";
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true: {msg}");
-    }
-    let thread = std::thread::current();
-    let line = format!("SKIPPED: {}: {msg}\n", thread.name().unwrap_or("?"));
-    let _ = std::io::stderr().write_all(line.as_bytes());
-    None
-}
 
 fn run_rclone(bin: &Path, p: &Pair, extra: &[&str]) -> (i32, String) {
     let home = tempfile::tempdir().unwrap();

@@ -3,15 +3,15 @@
 //!
 //! The comparisons run the rclone named by `FERRY_TEST_RCLONE` (the testbed sets it);
 //! without it they are skipped with a notice, except under `CI=true`, where a missing
-//! rclone is a failure.
+//! rclone is a failure (see `common::rclone`).
 
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
-use common::{set_age, write_file};
+use common::{rclone, rclone_in, set_age, write_file};
 
 /// Runs ferry in `cwd` with TZ=UTC; returns (exit code, stdout, stderr).
 fn ferry_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
@@ -41,41 +41,6 @@ fn ferry_stdin(cwd: &Path, args: &[&str], input: &[u8]) -> (i32, String, String)
     });
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    common::split(out)
-}
-
-/// The rclone to compare with, or `None` (with a notice) when it isn't configured.
-fn rclone(test: &str) -> Option<PathBuf> {
-    match std::env::var("FERRY_TEST_RCLONE") {
-        Ok(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("FERRY_TEST_RCLONE is not set under CI=true: {test} needs rclone (scripts/testbed install provides it)");
-            }
-            // Written past the test harness's capture, so the skip is always visible.
-            let _ = writeln!(
-                std::io::stderr(),
-                "NOTICE: FERRY_TEST_RCLONE not set: {test} skips its rclone comparisons"
-            );
-            None
-        }
-    }
-}
-
-fn rclone_in(bin: &Path, cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let home = cwd.join(".rclone-home");
-    let out = Command::new(bin)
-        .current_dir(cwd)
-        .env("TZ", "UTC")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("RCLONE_CONFIG", "/dev/null")
-        .arg("--checkers")
-        .arg("1")
-        .args(args)
-        .output()
-        .expect("rclone runs");
     common::split(out)
 }
 
@@ -140,7 +105,7 @@ fn same_as_rclone(bin: &Path, cwd: &Path, commands: &[&[&str]]) {
 #[test]
 fn listings_match_rclone_byte_for_byte() {
     let dir = tree();
-    let Some(bin) = rclone("listings_match_rclone_byte_for_byte") else {
+    let Some(bin) = rclone() else {
         let (code, out, _) = ferry_in(dir.path(), &["ls", "t"]);
         assert_eq!(code, 0);
         assert!(out.contains("        6 z.txt\n"), "{out}");
@@ -277,7 +242,7 @@ fn hashsums_match_rclone_for_every_kind() {
     for k in KINDS {
         assert!(list.contains(&format!("- {k}\n")), "{list}");
     }
-    let Some(bin) = rclone("hashsums_match_rclone_for_every_kind") else {
+    let Some(bin) = rclone() else {
         let (code, out, _) = ferry_in(dir.path(), &["md5sum", "t/z.txt"]);
         assert_eq!(
             (code, out.as_str()),
@@ -355,11 +320,15 @@ fn checkfile_verifies_a_sum_file() {
     for want in ["* z.txt", "- e.bin", "+ gone.txt", "= a/q.json"] {
         assert!(out.lines().any(|l| l == want), "{want} missing from {out}");
     }
-    assert!(err.contains("3 differences found"), "{err}");
-    if let Some(bin) = rclone("checkfile_verifies_a_sum_file") {
+    // As rclone counts them: a line without a file is an error, not a difference.
+    assert!(err.contains("2 differences found"), "{err}");
+    assert!(err.contains("1 files missing"), "{err}");
+    assert!(err.contains("1 hashes missing"), "{err}");
+    if let Some(bin) = rclone() {
         for args in [
             &["md5sum", "t", "--checkfile", "bad.md5"][..],
             &["md5sum", "-C", "good.md5", "t"][..],
+            &["md5sum", "-C", "missing.md5", "t"][..],
         ] {
             let (rc, rout, _) = rclone_in(&bin, d, args);
             let (fc, fout, _) = ferry_in(d, args);
@@ -368,7 +337,8 @@ fn checkfile_verifies_a_sum_file() {
         }
     }
     let (code, _, err) = ferry_in(d, &["md5sum", "-C", "missing.md5", "t"]);
-    assert_eq!(code, 4, "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a sum file: missing.md5"), "{err}");
 }
 
 #[test]
@@ -679,7 +649,7 @@ fn links_show_as_rclonelink_files() {
     assert!(err.contains("Can't follow symlink"), "{err}");
     let (_, out, _) = ferry_in(d, &["ls", "-L", "t"]);
     assert_eq!(out, "        4 link\n        4 real.txt\n");
-    if let Some(bin) = rclone("links_show_as_rclonelink_files") {
+    if let Some(bin) = rclone() {
         same_as_rclone(
             &bin,
             d,
@@ -724,7 +694,7 @@ fn metadata_in_listings() {
         out.contains("\"mode\":\"40755\"") || out.contains("\"mode\":\"40"),
         "{out}"
     );
-    if let Some(bin) = rclone("metadata_in_listings") {
+    if let Some(bin) = rclone() {
         for args in [
             &["lsjson", "-M", "-R", "t"][..],
             &["lsjson", "-M", "--stat", "t/a/q.json"][..],

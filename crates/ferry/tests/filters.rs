@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,23 +14,6 @@ use common::*;
 
 const HOUR: u64 = 3600;
 const DAY: u64 = 86_400;
-
-/// The rclone binary named by `FERRY_TEST_RCLONE`; `None` (with a visible SKIPPED notice)
-/// when unset, a panic when unset under `CI=true`.
-fn rclone() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("FERRY_TEST_RCLONE").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(bin));
-    }
-    let msg = "FERRY_TEST_RCLONE is not set; run `scripts/testbed install` and \
-               `eval \"$(scripts/testbed env)\"` first (scripts/test does both)";
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true: {msg}");
-    }
-    let thread = std::thread::current();
-    let line = format!("SKIPPED: {}: {msg}\n", thread.name().unwrap_or("?"));
-    let _ = std::io::stderr().write_all(line.as_bytes());
-    None
-}
 
 /// Runs rclone with no config and a private HOME; returns (exit code, stderr).
 fn run_rclone(bin: &Path, args: &[&str]) -> (i32, String) {

@@ -1,21 +1,30 @@
-//! `check`: report differences between two trees; exit 1 when they differ.
+//! `check`: report differences between two trees, or between a tree and a sum file
+//! (`--checkfile`, which `md5sum -C` and friends share); exit 1 when they differ.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use ferry_engine::{CheckOptions, Stats};
+use ferry_core::{match_key, Entry, HashKind};
+use ferry_engine::{CheckOptions, CheckReport, Select, Stats};
+use futures::stream::{self, StreamExt};
 
 use crate::args::FilterArgs;
+use crate::cmd::hashsum;
+use crate::cmd::listing::{self, Listing};
 use crate::exit::{self, fail};
 use crate::{selection, Globals};
 
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
-    /// Source path
+    /// Source path (with --checkfile, the sum file)
     pub source: String,
     /// Destination path
     pub dest: String,
+    /// Treat source:path as a SUM file with hashes of given type
+    #[arg(short = 'C', long, value_name = "HASH", env = "FERRY_CHECKFILE")]
+    pub checkfile: Option<String>,
     /// Check one way only, source files must exist on remote
     #[arg(long, env = "FERRY_ONE_WAY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub one_way: bool,
@@ -56,28 +65,195 @@ pub struct CheckArgs {
     pub filters: FilterArgs,
 }
 
-fn write_list(path: &Option<PathBuf>, lines: impl Iterator<Item = String>) -> anyhow::Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    let mut text = String::new();
-    for line in lines {
-        text.push_str(&line);
-        text.push('\n');
+/// Where each category of path goes: a file, standard output (`-`), or nowhere.
+#[derive(Debug, Default)]
+pub struct Reports {
+    pub combined: Option<PathBuf>,
+    pub differ: Option<PathBuf>,
+    pub missing_on_src: Option<PathBuf>,
+    pub missing_on_dst: Option<PathBuf>,
+    pub match_file: Option<PathBuf>,
+    pub error: Option<PathBuf>,
+}
+
+impl Reports {
+    fn of(a: &CheckArgs) -> Self {
+        Reports {
+            combined: a.combined.clone(),
+            differ: a.differ.clone(),
+            missing_on_src: a.missing_on_src.clone(),
+            missing_on_dst: a.missing_on_dst.clone(),
+            match_file: a.match_file.clone(),
+            error: a.error.clone(),
+        }
     }
-    std::fs::write(path, text).map_err(|e| {
-        fail(
-            exit::ERROR,
-            format!("can't write report file {}: {e}", path.display()),
+
+    /// Only the combined report, on standard output: what `md5sum -C` prints.
+    pub fn combined_to_stdout() -> Self {
+        Reports {
+            combined: Some(PathBuf::from("-")),
+            ..Default::default()
+        }
+    }
+
+    /// Creates (empties) the report files before the check runs, so a path that can't
+    /// be written fails at once rather than after a long check.
+    fn create(&self) -> anyhow::Result<()> {
+        for path in [
+            &self.combined,
+            &self.differ,
+            &self.missing_on_src,
+            &self.missing_on_dst,
+            &self.match_file,
+            &self.error,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.as_os_str() != "-" {
+                std::fs::write(path, "").map_err(|e| report_error(path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes each list to its report, and every path with its sign (`=` match, `*`
+    /// differ, `+` missing on the destination, `-` missing on the source, `!` error) to
+    /// the combined report, in path order.
+    fn write(&self, r: &CheckReport) -> anyhow::Result<()> {
+        let lists = [
+            ('=', &r.matching, &self.match_file),
+            ('*', &r.differ, &self.differ),
+            ('+', &r.missing_on_dst, &self.missing_on_dst),
+            ('-', &r.missing_on_src, &self.missing_on_src),
+            ('!', &r.errors, &self.error),
+        ];
+        for (_, list, out) in &lists {
+            write_report(out, list.iter().map(|p| format!("{p}\n")))?;
+        }
+        let mut all: Vec<(&str, char)> = lists
+            .iter()
+            .flat_map(|(sign, list, _)| list.iter().map(|p| (p.as_str(), *sign)))
+            .collect();
+        all.sort();
+        write_report(
+            &self.combined,
+            all.into_iter().map(|(p, sign)| format!("{sign} {p}\n")),
         )
-    })
+    }
+}
+
+fn report_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    fail(
+        exit::ERROR,
+        format!(
+            "can't write report file {}: {e}; give a writable path, or - for standard output",
+            path.display()
+        ),
+    )
+}
+
+fn write_report(path: &Option<PathBuf>, lines: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let text: String = lines.collect();
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(fail(
+                exit::ERROR,
+                format!("can't write to standard output: {e}"),
+            )),
+            _ => Ok(()),
+        };
+    }
+    std::fs::write(path, text).map_err(|e| report_error(path, e))
+}
+
+/// What a check found, counted as rclone counts it for its summary and exit code.
+#[derive(Default)]
+struct Outcome {
+    report: CheckReport,
+    /// Matches whose hashes could not be compared.
+    unchecked: usize,
+    differences: usize,
+    /// Everything logged as an error: differences, missing files, failed reads.
+    errors: usize,
+    /// The last error that ends the run with its own exit code (a listing that failed,
+    /// a file the sum file lists but the tree lacks); differences alone exit 1.
+    failure: Option<(i32, String)>,
+    last_error: Option<String>,
+}
+
+impl Outcome {
+    fn error(&mut self, msg: String) {
+        self.errors += 1;
+        self.last_error = Some(msg);
+    }
+
+    fn fail(&mut self, code: i32, msg: String) {
+        self.error(msg.clone());
+        self.failure.get_or_insert((code, msg));
+    }
+
+    /// Logs rclone's summary (`src` is `None` for a sum file) and gives the exit code.
+    fn finish(&self, cmd: &str, src: Option<&str>, dst: &str) -> anyhow::Result<i32> {
+        let r = &self.report;
+        if !r.missing_on_dst.is_empty() {
+            tracing::warn!("{dst}: {} files missing", r.missing_on_dst.len());
+        }
+        if !r.missing_on_src.is_empty() {
+            match src {
+                Some(src) => tracing::warn!("{src}: {} files missing", r.missing_on_src.len()),
+                None => tracing::warn!("{} hashes missing", r.missing_on_src.len()),
+            }
+        }
+        tracing::warn!("{dst}: {} differences found", self.differences);
+        if self.errors > 0 {
+            tracing::warn!("{dst}: {} errors while checking", self.errors);
+        }
+        if self.unchecked > 0 {
+            tracing::warn!("{dst}: {} hashes could not be checked", self.unchecked);
+        }
+        if !r.matching.is_empty() {
+            tracing::warn!("{dst}: {} matching files", r.matching.len());
+        }
+        let failed = |code: i32, last: &str| {
+            Err(fail(
+                code,
+                format!(
+                    "Failed to {cmd} with {} errors: last error was: {last}",
+                    self.errors
+                ),
+            ))
+        };
+        if let Some((code, msg)) = &self.failure {
+            return failed(*code, msg);
+        }
+        if self.differences > 0 {
+            return failed(
+                exit::ERROR,
+                &format!("{} differences found", self.differences),
+            );
+        }
+        if let Some(last) = &self.last_error {
+            return failed(exit::ERROR, last);
+        }
+        Ok(exit::SUCCESS)
+    }
 }
 
 pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
+    if let Some(name) = &a.checkfile {
+        return run_checkfile(name, a, g).await;
+    }
     let (select, _) = selection::build(&a.filters)?;
     let src = g.remotes.open_source(&a.source)?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, "check needs two directories; to compare single files use their parent directories with --include NAME"));
     }
     let dst = g.remotes.open(&a.dest)?;
+    let reports = Reports::of(a);
+    reports.create()?;
     let opts = CheckOptions {
         size_only: a.size_only,
         download: a.download,
@@ -98,76 +274,249 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
     .await;
     display.finish();
     let report = result.map_err(exit::from_core)?;
-    let lines =
-        |prefix: &'static str, list: &'static str| -> Box<dyn Iterator<Item = String> + '_> {
-            let v = match list {
-                "match" => &report.matching,
-                "differ" => &report.differ,
-                "dst" => &report.missing_on_dst,
-                "src" => &report.missing_on_src,
-                _ => &report.errors,
-            };
-            Box::new(v.iter().map(move |p| {
-                if prefix.is_empty() {
-                    p.clone()
-                } else {
-                    format!("{prefix} {p}")
-                }
-            }))
-        };
-    write_list(&a.match_file, lines("", "match"))?;
-    write_list(&a.differ, lines("", "differ"))?;
-    write_list(&a.missing_on_dst, lines("", "dst"))?;
-    write_list(&a.missing_on_src, lines("", "src"))?;
-    write_list(&a.error, lines("", "error"))?;
-    if a.combined.is_some() {
-        let mut all: Vec<(String, char)> = Vec::new();
-        for (c, l) in [
-            ('=', "match"),
-            ('*', "differ"),
-            ('+', "dst"),
-            ('-', "src"),
-            ('!', "error"),
-        ] {
-            all.extend(lines("", l).map(|p| (p, c)));
-        }
-        all.sort();
-        write_list(
-            &a.combined,
-            all.into_iter().map(|(p, c)| format!("{c} {p}")),
-        )?;
-    }
-    let (sd, dd) = (src.backend.describe(), dst.describe());
-    if report.hash_unavailable {
-        tracing::warn!(
-            "{dd}: {} hashes could not be checked",
-            report.matching.len() + report.differ.len()
-        );
-    }
-    if !report.missing_on_src.is_empty() {
-        tracing::warn!("{sd}: {} files missing", report.missing_on_src.len());
-    }
-    if !report.missing_on_dst.is_empty() {
-        tracing::warn!("{dd}: {} files missing", report.missing_on_dst.len());
-    }
-    tracing::warn!("{dd}: {} differences found", report.differences());
-    if !report.errors.is_empty() {
-        tracing::warn!("{dd}: {} errors while checking", report.errors.len());
-    }
-    if !report.matching.is_empty() {
-        tracing::warn!("{dd}: {} matching files", report.matching.len());
-    }
+    reports.write(&report)?;
+    let outcome = Outcome {
+        unchecked: if report.hash_unavailable {
+            report.matching.len()
+        } else {
+            0
+        },
+        differences: report.differences(),
+        errors: report.differences() + report.errors.len(),
+        last_error: (!report.errors.is_empty()).then(|| "see the errors above".to_owned()),
+        failure: None,
+        report,
+    };
     g.final_stats(&stats.snapshot(), false);
-    if report.differences() > 0 {
-        tracing::error!(
-            "Failed to check: {} differences found",
-            report.differences()
-        );
-        return Ok(exit::ERROR);
+    outcome.finish("check", Some(&src.backend.describe()), &dst.describe())
+}
+
+/// `check --checkfile HASH SUMFILE DST`.
+async fn run_checkfile(name: &str, a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
+    let kind: HashKind = match name.parse() {
+        Ok(k) => k,
+        Err(e) => {
+            println!("{}", hashsum::help_list());
+            return Err(fail(
+                exit::USAGE,
+                format!("{e}; --checkfile takes the type of the hashes in the sum file"),
+            ));
+        }
+    };
+    let l = listing::open(g, &a.dest, &a.filters, true)?;
+    let opts = SumCheck {
+        kind,
+        download: a.download,
+        one_way: a.one_way,
+        checkers: a.checkers as usize,
+        normalize: !a.no_unicode_normalization,
+        ignore_case: a.ignore_case_sync,
+    };
+    check_sum_file(
+        "check",
+        g,
+        &a.source,
+        &l,
+        &a.filters,
+        &opts,
+        &Reports::of(a),
+    )
+    .await
+}
+
+/// How a tree is checked against a sum file.
+pub struct SumCheck {
+    pub kind: HashKind,
+    /// Hash the data instead of asking the backend for its hashes.
+    pub download: bool,
+    /// Don't report files that have no line in the sum file.
+    pub one_way: bool,
+    pub checkers: usize,
+    /// Match names NFC-normalised (unless `--no-unicode-normalization`).
+    pub normalize: bool,
+    /// Match names ignoring case (`--ignore-case-sync`).
+    pub ignore_case: bool,
+}
+
+/// Checks the tree `l` against the sum file `sumfile` as rclone's `CheckSum` does: the
+/// sum file plays the source, so a file without a line is missing on the source
+/// (`-`, a difference) and a line without a file is missing on the destination (`+`,
+/// an error but not a difference). `filters` decide, by name alone, which lines count.
+pub async fn check_sum_file(
+    cmd: &str,
+    g: &Globals,
+    sumfile: &str,
+    l: &Listing,
+    filters: &FilterArgs,
+    opts: &SumCheck,
+    reports: &Reports,
+) -> anyhow::Result<i32> {
+    let dst = l.backend.describe();
+    if !opts.download && !l.backend.features().hashes.contains(opts.kind) {
+        return Err(fail(
+            exit::ERROR,
+            format!(
+                "Failed to {cmd}: {}: hash type is not supported by file system: {dst}; add --download to hash the data here",
+                opts.kind
+            ),
+        ));
     }
-    if !report.errors.is_empty() {
-        tracing::error!("Failed to check with {} errors", report.errors.len());
-        return Ok(exit::ERROR);
+    let key = |p: &str| match_key(p, opts.normalize, opts.ignore_case);
+    let sums = hashsum::read_sums(g, cmd, sumfile, key).await?;
+    reports.create()?;
+    let listed = name_only(filters)?;
+    let outcome = compare_with_sums(l, sums, &*listed, opts).await;
+    reports.write(&outcome.report)?;
+    outcome.finish(cmd, None, &dst)
+}
+
+/// The filters as rclone applies them to a sum file's lines: names only, so a line is
+/// not dropped for a size or age its file, being absent, doesn't have.
+fn name_only(filters: &FilterArgs) -> anyhow::Result<Arc<dyn Select>> {
+    let mut f = filters.clone();
+    (f.min_size, f.max_size, f.min_age, f.max_age) = (None, None, None, None);
+    f.max_depth = -1;
+    f.recursive = None;
+    Ok(selection::build(&f)?.0)
+}
+
+/// What a file's check came to, once its hash is known.
+enum Verdict {
+    Match,
+    Unchecked,
+    Differ,
+    Duplicate,
+    Error(ferry_core::Error),
+}
+
+async fn compare_with_sums(
+    l: &Listing,
+    sums: hashsum::Sums,
+    listed: &dyn Select,
+    opts: &SumCheck,
+) -> Outcome {
+    let dst = l.backend.describe();
+    // A line's hash is taken when a file claims it; a second file with the same match
+    // key (differing only in normalisation or case) finds it gone: a duplicate.
+    let mut sums: std::collections::HashMap<String, Option<String>> =
+        sums.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    let mut o = Outcome::default();
+    let mut walker = l.walker();
+    loop {
+        let entries = match walker.next_dir().await {
+            Ok(Some((_, entries))) => entries,
+            Ok(None) => break,
+            Err(e) => {
+                // Every line then counts as missing, as in rclone; the exit code is
+                // the listing's (3 for a directory that isn't there).
+                tracing::error!("error listing: {e}");
+                o.fail(
+                    exit::code_for_kind(e.kind(), e.is_temporary()),
+                    e.to_string(),
+                );
+                break;
+            }
+        };
+        let mut work = Vec::new();
+        for e in entries.into_iter().filter(|e| !e.is_dir()) {
+            match sums.get_mut(&match_key(
+                e.path.as_str(),
+                opts.normalize,
+                opts.ignore_case,
+            )) {
+                Some(slot) => work.push((e, slot.take())),
+                None if opts.one_way => {}
+                None => {
+                    tracing::error!("{}: sum not found", e.path);
+                    o.differences += 1;
+                    o.error("sum not found".into());
+                    o.report.missing_on_src.push(e.path.to_string());
+                }
+            }
+        }
+        let backend = &*l.backend;
+        let mut verdicts = stream::iter(work)
+            .map(|(e, want)| async move {
+                let v = match want {
+                    None => Verdict::Duplicate,
+                    Some(want) => verdict(backend, &e, &want, opts).await,
+                };
+                (e, v)
+            })
+            .buffered(opts.checkers.max(1));
+        while let Some((e, v)) = verdicts.next().await {
+            let path = e.path.to_string();
+            match v {
+                Verdict::Match => o.report.matching.push(path),
+                Verdict::Unchecked => {
+                    tracing::debug!("{path}: {} - could not check hash ({dst})", opts.kind);
+                    o.unchecked += 1;
+                    o.report.matching.push(path);
+                }
+                Verdict::Differ => {
+                    tracing::error!("{path}: files differ");
+                    o.differences += 1;
+                    o.error("files differ".into());
+                    o.report.differ.push(path);
+                }
+                Verdict::Duplicate => {
+                    tracing::error!("{path}: duplicate file");
+                    o.error("duplicate file".into());
+                    o.report.errors.push(path);
+                }
+                Verdict::Error(err) => {
+                    tracing::error!("{path}: Failed to calculate hash: {err}");
+                    o.error(err.to_string());
+                    o.report.errors.push(path);
+                }
+            }
+        }
     }
-    Ok(exit::SUCCESS)
+    let below_root = walker.into_report();
+    if let Some(e) = below_root.last_error {
+        o.errors += below_root.errors as usize;
+        o.failure.get_or_insert((
+            exit::code_for_kind(e.kind(), e.is_temporary()),
+            e.to_string(),
+        ));
+    }
+    let mut unclaimed: Vec<String> = sums
+        .into_iter()
+        .filter(|(path, hash)| {
+            hash.is_some() && listed.include_file(path, 0, std::time::UNIX_EPOCH)
+        })
+        .map(|(path, _)| path)
+        .collect();
+    unclaimed.sort();
+    for path in unclaimed {
+        let msg = format!("file not in {dst}");
+        tracing::error!("{path}: {msg}");
+        o.fail(exit::ERROR, msg);
+        o.report.missing_on_dst.push(path);
+    }
+    for list in [
+        &mut o.report.matching,
+        &mut o.report.differ,
+        &mut o.report.missing_on_src,
+        &mut o.report.errors,
+    ] {
+        list.sort();
+    }
+    o
+}
+
+async fn verdict(
+    backend: &dyn ferry_core::Backend,
+    e: &Entry,
+    want: &str,
+    opts: &SumCheck,
+) -> Verdict {
+    match listing::hashes_of(backend, e, &[opts.kind], opts.download).await {
+        Ok(h) => match h.get(opts.kind) {
+            None | Some("") => Verdict::Unchecked,
+            Some(got) if got.eq_ignore_ascii_case(want) => Verdict::Match,
+            Some(_) => Verdict::Differ,
+        },
+        Err(err) => Verdict::Error(err),
+    }
 }

@@ -11,7 +11,8 @@ use ferry_core::{Entry, HashKind, HashSet, MultiHasher};
 use futures::stream::{self, StreamExt};
 
 use crate::args::FilterArgs;
-use crate::cmd::listing::{self, Listing};
+use crate::cmd::check;
+use crate::cmd::listing;
 use crate::cmd::ls::Out;
 use crate::exit::{self, fail, USAGE};
 use crate::Globals;
@@ -152,7 +153,16 @@ async fn run(
     let path = path.unwrap_or_default();
     let l = listing::open(g, path, filters, true)?;
     if let Some(sumfile) = &flags.checkfile {
-        return checkfile(kind, cmd, &l, sumfile, flags).await;
+        let opts = check::SumCheck {
+            kind,
+            download: flags.download,
+            one_way: false,
+            checkers: flags.checkers as usize,
+            normalize: true,
+            ignore_case: false,
+        };
+        let reports = check::Reports::combined_to_stdout();
+        return check::check_sum_file(cmd, g, sumfile, &l, filters, &opts, &reports).await;
     }
     if !flags.download && !l.backend.features().hashes.contains(kind) {
         return Err(fail(
@@ -228,157 +238,96 @@ fn stdin_sum(kind: HashKind, flags: &SumFlags) -> anyhow::Result<i32> {
     Ok(exit::SUCCESS)
 }
 
-/// Parses md5sum-format lines (`HASH  PATH` or `HASH *PATH`); comments and blank lines skipped.
-pub fn parse_sum_file(text: &str) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
+/// A sum file's hashes (lower case) by path, the paths keyed as `check` matches names.
+pub type Sums = HashMap<String, String>;
+
+/// How many malformed or repeated lines are named before the rest are only counted.
+const MAX_WARNINGS: usize = 3;
+
+/// Parses md5sum-format lines (`HASH  PATH`, or `HASH *PATH` in binary mode) as rclone
+/// does: `key` turns each path into its match key, a malformed line or a repeated path
+/// is skipped (the first line for a path wins), and each skip yields a notice, the
+/// first [`MAX_WARNINGS`] by line number, the rest only counted.
+pub fn parse_sum_file(text: &str, key: impl Fn(&str) -> String) -> (Sums, Vec<String>) {
+    let mut sums = Sums::new();
+    let mut skipped = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
+        if line.is_empty() {
             continue;
         }
-        let Some((hash, rest)) = line.split_once(' ') else {
-            return Err(format!(
-                "line {}: expected \"HASH  PATH\", got {line:?}",
+        let parsed = line.split_once(' ').and_then(|(hash, rest)| {
+            let path = rest.strip_prefix([' ', '*'])?;
+            (!hash.is_empty() && !path.is_empty()).then_some((hash, path))
+        });
+        let Some((hash, path)) = parsed else {
+            skipped.push(format!(
+                "improperly formatted checksum line {}: expected \"HASH  PATH\"",
                 n + 1
             ));
+            continue;
         };
-        let path = rest
-            .strip_prefix(' ')
-            .or_else(|| rest.strip_prefix('*'))
-            .unwrap_or(rest);
-        let path = path.trim_start_matches("./");
-        if hash.is_empty() || path.is_empty() {
-            return Err(format!(
-                "line {}: expected \"HASH  PATH\", got {line:?}",
-                n + 1
-            ));
-        }
-        out.insert(path.to_owned(), hash.to_ascii_lowercase());
-    }
-    Ok(out)
-}
-
-/// `--checkfile`: compares every file with the sum file; prints `=`, `*`, `-`, `+`
-/// lines like `check --combined`, and exits 1 when anything differs.
-async fn checkfile(
-    kind: HashKind,
-    cmd: &str,
-    l: &Listing,
-    sumfile: &str,
-    flags: &SumFlags,
-) -> anyhow::Result<i32> {
-    let describe = l.backend.describe();
-    if !flags.download && !l.backend.features().hashes.contains(kind) {
-        return Err(fail(
-            exit::ERROR,
-            format!(
-                "Failed to {cmd}: {kind}: hash type is not supported by file system: {describe}"
-            ),
-        ));
-    }
-    let text = std::fs::read(sumfile).map_err(|e| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            exit::FILE_NOT_FOUND
-        } else {
-            exit::ERROR
-        };
-        fail(
-            code,
-            format!("Failed to {cmd}: cannot open sum file {sumfile}: {e}"),
-        )
-    })?;
-    let mut sums = parse_sum_file(&String::from_utf8_lossy(&text)).map_err(|e| {
-        fail(
-            exit::ERROR,
-            format!("Failed to {cmd}: failed to parse sum file {sumfile}: {e}"),
-        )
-    })?;
-    let mut out = Out::new();
-    let (mut matching, mut differ, mut missing_sum, mut errors) = (0u64, 0u64, 0u64, 0u64);
-    let mut last = String::new();
-    let mut walker = l.walker();
-    while let Some((_, entries)) = walker
-        .next_dir()
-        .await
-        .map_err(|e| listing::walk_error(cmd, e))?
-    {
-        let files: Vec<Entry> = entries.into_iter().filter(|e| !e.is_dir()).collect();
-        let backend = &*l.backend;
-        let mut results = stream::iter(files)
-            .map(|e| async move {
-                let r = listing::hashes_of(backend, &e, &[kind], flags.download).await;
-                (e, r)
-            })
-            .buffered(flags.checkers as usize);
-        while let Some((e, r)) = results.next().await {
-            let path = e.path.to_string();
-            let Some(want) = sums.remove(&path) else {
-                tracing::error!("{path}: sum not found");
-                out.line(&format!("- {path}"));
-                missing_sum += 1;
-                errors += 1;
-                last = "sum not found".into();
-                continue;
-            };
-            match r.map(|h| h.get(kind).map(str::to_owned)) {
-                Ok(Some(got)) if got.eq_ignore_ascii_case(&want) => {
-                    matching += 1;
-                    out.line(&format!("= {path}"));
-                }
-                Ok(Some(_)) => {
-                    tracing::error!("{path}: files differ");
-                    differ += 1;
-                    errors += 1;
-                    last = "files differ".into();
-                    out.line(&format!("* {path}"));
-                }
-                Ok(None) => {
-                    tracing::error!("{path}: hash unsupported");
-                    errors += 1;
-                    last = "hash unsupported".into();
-                    out.line(&format!("! {path}"));
-                }
-                Err(err) => {
-                    tracing::error!("{path}: {err}");
-                    errors += 1;
-                    last = err.to_string();
-                    out.line(&format!("! {path}"));
-                }
+        match sums.entry(key(path)) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                skipped.push(format!(
+                    "duplicate file on checksum line {}: the first line for it is used",
+                    n + 1
+                ));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(hash.to_ascii_lowercase());
             }
         }
     }
-    let mut gone: Vec<String> = sums.into_keys().collect();
-    gone.sort();
-    for path in &gone {
-        let msg = format!("file not in {describe}");
-        tracing::error!("{path}: {msg}");
-        out.line(&format!("+ {path}"));
-        errors += 1;
-        last = msg;
+    if skipped.len() > MAX_WARNINGS {
+        let more = skipped.len() - MAX_WARNINGS;
+        skipped.truncate(MAX_WARNINGS);
+        skipped.push(format!("{more} warning(s) suppressed..."));
     }
-    out.flush();
-    let differences = differ + missing_sum + gone.len() as u64;
-    if !gone.is_empty() {
-        tracing::warn!("{describe}: {} files missing", gone.len());
-    }
-    if missing_sum > 0 {
-        tracing::warn!("{missing_sum} hashes missing");
-    }
-    tracing::warn!("{describe}: {differences} differences found");
-    if errors > 0 {
-        tracing::warn!("{describe}: {errors} errors while checking");
-    }
-    if matching > 0 {
-        tracing::warn!("{describe}: {matching} matching files");
-    }
-    if errors > 0 {
-        return Err(fail(
+    (sums, skipped)
+}
+
+/// Reads the sum file `arg` (a local path or `remote:path`) and parses it, logging the
+/// lines it skips; `key` is as for [`parse_sum_file`].
+pub async fn read_sums(
+    g: &Globals,
+    cmd: &str,
+    arg: &str,
+    key: impl Fn(&str) -> String,
+) -> anyhow::Result<Sums> {
+    let not_a_sum_file = |why: String| {
+        fail(
             exit::ERROR,
-            format!("Failed to {cmd} with {errors} errors: last error was: {last}"),
-        ));
+            format!("Failed to {cmd}: not a sum file: {arg}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
+        )
+    };
+    let (dir, name) = crate::cmd::ops::split_file_arg(cmd, arg)
+        .map_err(|_| not_a_sum_file("the path doesn't end in a file name".into()))?;
+    let backend = g.remotes.open(&dir)?;
+    let path = ferry_core::RelPath::new(&name).map_err(|e| not_a_sum_file(e.to_string()))?;
+    match backend.stat(&path).await {
+        Ok(Some(e)) if !e.is_dir() => {}
+        Ok(Some(_)) => return Err(not_a_sum_file("it is a directory".into())),
+        Ok(None) => return Err(not_a_sum_file("no such file".into())),
+        Err(e) => return Err(not_a_sum_file(e.to_string())),
     }
-    let _ = walker.report();
-    Ok(exit::SUCCESS)
+    let mut text = Vec::new();
+    let read = async {
+        let mut r = backend.open(&path, 0, None).await?;
+        tokio::io::AsyncReadExt::read_to_end(&mut r, &mut text)
+            .await
+            .map_err(|e| ferry_core::Error::io("failed to read", e))
+    };
+    read.await.map_err(|e| {
+        fail(
+            exit::code_for_kind(e.kind(), e.is_temporary()),
+            format!("Failed to {cmd}: cannot open sum file {arg}: {e}"),
+        )
+    })?;
+    let (sums, skipped) = parse_sum_file(&String::from_utf8_lossy(&text), key);
+    for s in skipped {
+        tracing::warn!("{name}: {s}");
+    }
+    Ok(sums)
 }
 
 #[cfg(test)]
@@ -387,12 +336,30 @@ mod tests {
 
     #[test]
     fn parses_sum_lines() {
-        let m = parse_sum_file("abc  a/b c.txt\nDEF *bin\n\n# note\n").unwrap();
+        let (m, skipped) = parse_sum_file("abc  a/b c.txt\r\nDEF *bin\n\n", str::to_owned);
         assert_eq!(m["a/b c.txt"], "abc");
         assert_eq!(m["bin"], "def");
-        assert!(parse_sum_file("justonefield\n").is_err());
+        assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(width(HashKind::Crc32, true), 8);
         assert_eq!(width(HashKind::Md5, true), 24);
         assert_eq!(encode("363a3020", true), "NjowIA==");
+    }
+
+    #[test]
+    fn skips_bad_and_repeated_lines_with_notices() {
+        let text = "# comment\njustonefield\n aa  lead\naa  x\nbb  x\ncc\tx\n11 *Y\n";
+        let (m, skipped) = parse_sum_file(text, |p| p.to_lowercase());
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["x"], "aa", "the first line for a path wins");
+        assert_eq!(m["y"], "11", "paths are keyed as the caller matches them");
+        assert_eq!(
+            skipped,
+            [
+                "improperly formatted checksum line 1: expected \"HASH  PATH\"",
+                "improperly formatted checksum line 2: expected \"HASH  PATH\"",
+                "improperly formatted checksum line 3: expected \"HASH  PATH\"",
+                "2 warning(s) suppressed...",
+            ]
+        );
     }
 }

@@ -178,7 +178,7 @@ fn write_or_quit(w: &mut impl Write, data: &[u8]) {
 }
 
 /// Splits `dir/name` into the directory argument and the file name.
-fn split_file_arg(cmd: &str, arg: &str) -> anyhow::Result<(String, String)> {
+pub fn split_file_arg(cmd: &str, arg: &str) -> anyhow::Result<(String, String)> {
     let cut = arg.rfind(['/', ':']).map(|i| i + 1).unwrap_or(0);
     let (dir, name) = arg.split_at(cut);
     if name.is_empty() || name == "." || name == ".." {

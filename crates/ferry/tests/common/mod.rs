@@ -121,3 +121,51 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
         assert_eq!(ma, mb, "{k}: mtimes differ");
     }
 }
+
+/// The rclone named by `FERRY_TEST_RCLONE`, or `None` with a visible SKIPPED notice;
+/// under `CI=true` a missing rclone fails the test instead.
+pub fn rclone() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("FERRY_TEST_RCLONE").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let msg = "FERRY_TEST_RCLONE is not set; run `scripts/testbed install` and \
+               `eval \"$(scripts/testbed env)\"` first (scripts/test does both)";
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true: {msg}");
+    }
+    let thread = std::thread::current();
+    let line = format!("SKIPPED: {}: {msg}\n", thread.name().unwrap_or("?"));
+    // Written past the test harness's capture, so the skip is always visible.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    None
+}
+
+/// Runs rclone in `cwd` with no config, a private HOME, TZ=UTC and one checker (so its
+/// output order is stable); returns (exit code, stdout, stderr).
+pub fn rclone_in(bin: &Path, cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(bin)
+        .current_dir(cwd)
+        .env("TZ", "UTC")
+        .env("RCLONE_CONFIG", "/dev/null")
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
+        .arg("--checkers")
+        .arg("1")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("can't run rclone {}: {e}", bin.display()));
+    split(out)
+}
+
+/// Runs ferry in `cwd`; returns (exit code, stdout, stderr).
+pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    split(
+        ferry()
+            .current_dir(cwd)
+            .args(args)
+            .output()
+            .expect("ferry runs"),
+    )
+}
