@@ -90,7 +90,7 @@ impl Failure {
             (true, _) => {
                 "the SAS was refused: it may have expired or not be valid yet; make a new SAS URL"
             }
-            (false, Some("AuthenticationFailed")) => {
+            (false, _) if self.is_code("AuthenticationFailed") || self.message.contains("failed to authenticate") => {
                 "the account key was refused: check the remote's `account` and `key` (copy the key again from the storage account's access keys)"
             }
             (false, _) => "access was refused: check the remote's credentials and permissions",

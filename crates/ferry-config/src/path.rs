@@ -207,6 +207,13 @@ pub fn parse_location_with(arg: &str, style: PathStyle) -> Result<Location> {
     if let Some(rest) = arg.strip_prefix("s3://") {
         return parse_s3_url(rest);
     }
+    for scheme in ["http", "https"] {
+        if let Some(rest) = arg.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) {
+            if let Some(loc) = parse_emulator_url(scheme, rest)? {
+                return Ok(loc);
+            }
+        }
+    }
     if let Some(rest) = arg.strip_prefix("https://") {
         return parse_azure_url(rest);
     }
@@ -566,6 +573,50 @@ fn parse_s3_url(rest: &str) -> Result<Location> {
 }
 
 const AZURE_BLOB_SUFFIX: &str = ".blob.core.windows.net";
+
+/// A blob URL on a local storage emulator (Azurite), path-style as azcopy takes it:
+/// `http://127.0.0.1:10000/ACCOUNT/CONTAINER/PATH?SAS`. Only loopback hosts count, so no
+/// other URL is mistaken for one. Without a SAS, Azurite's well-known key is used.
+fn parse_emulator_url(scheme: &str, rest: &str) -> Result<Option<Location>> {
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..auth_end];
+    let bare = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    if !matches!(bare, "127.0.0.1" | "localhost" | "::1") {
+        return Ok(None);
+    }
+    let after = rest[auth_end..].split('#').next().unwrap_or("");
+    let (raw_path, query) = after.split_once('?').unwrap_or((after, ""));
+    let shown = format!("{scheme}://{host}{raw_path}");
+    let mut parts = raw_path.trim_start_matches('/').splitn(2, '/');
+    let account = parts.next().unwrap_or("");
+    if account.is_empty() {
+        return Err(bad_url(
+            shown,
+            "an emulator URL needs the account: http://127.0.0.1:10000/ACCOUNT/CONTAINER/PATH",
+        ));
+    }
+    let inner = parts.next().unwrap_or("");
+    let raw_container = inner.split('/').next().unwrap_or("");
+    let path = percent_decode(inner).map_err(|r| bad_url(shown.clone(), format!("path: {r}")))?;
+    let base = format!("{scheme}://{host}/{account}");
+    let mut options = BTreeMap::new();
+    options.insert("account".to_string(), Secretish::plain(account));
+    if query.is_empty() {
+        options.insert("use_emulator".to_string(), Secretish::plain("true"));
+        options.insert("endpoint".to_string(), Secretish::plain(base));
+    } else {
+        let sas = format!("{base}/{raw_container}?{query}");
+        options.insert("sas_url".to_string(), Secretish::secret(sas));
+    }
+    Ok(Some(Location::OnTheFly {
+        backend: "azureblob".to_string(),
+        options,
+        path,
+    }))
+}
 
 fn parse_azure_url(rest: &str) -> Result<Location> {
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -937,6 +988,28 @@ mod tests {
             err("s3://AKIA:secret@b/x"),
             "can't use URL s3://b: credentials or ports can't go in an s3:// URL: use environment credentials or `ferry config create NAME s3 ...`"
         );
+    }
+
+    #[test]
+    fn emulator_urls() {
+        let l = p("http://127.0.0.1:10000/devstoreaccount1/cont/d%20x/f?sv=1&sig=S");
+        assert!(
+            matches!(&l, Location::OnTheFly { backend, path, .. } if backend == "azureblob" && path == "cont/d x/f")
+        );
+        assert_eq!(
+            opts(&l)["sas_url"],
+            "http://127.0.0.1:10000/devstoreaccount1/cont?sv=1&sig=S"
+        );
+        let l = p("http://localhost:10000/devstoreaccount1/cont");
+        assert_eq!(opts(&l)["use_emulator"], "true");
+        assert_eq!(
+            opts(&l)["endpoint"],
+            "http://localhost:10000/devstoreaccount1"
+        );
+        assert!(!matches!(
+            p("http://example.com/x"),
+            Location::OnTheFly { .. }
+        ));
     }
 
     #[test]

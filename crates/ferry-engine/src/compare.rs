@@ -61,6 +61,9 @@ impl Comparer<'_> {
             );
             return Ok(Decision::Transfer);
         }
+        if o.hash_required {
+            return self.strict_hashes(src, dst).await;
+        }
         let mut size_only = o.size_only;
         let mut checksum = o.checksum;
         let mut update_modtime = !o.no_update_modtime;
@@ -122,6 +125,36 @@ impl Comparer<'_> {
             Some(true) if update_modtime => Ok(Decision::Transfer),
             Some(true) => Ok(Decision::Equal),
             _ => Ok(Decision::Transfer),
+        }
+    }
+
+    /// azcopy's `--compare-hash`: equal exactly when the hashes are; a missing hash is
+    /// an error for this file, never a silent fallback to size.
+    async fn strict_hashes(&self, src: &Entry, dst: &Entry) -> Result<Decision> {
+        let Some(kind) = self.hash else {
+            return Err(ferry_core::Error::new(
+                ferry_core::ErrorKind::Refused,
+                "--compare-hash needs a hash both sides have; these have none in common",
+            ));
+        };
+        let (a, b) = tokio::try_join!(
+            known_or_compute(self.src, src, kind),
+            known_or_compute(self.dst, dst, kind)
+        )?;
+        match (a, b) {
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => Ok(Decision::Equal),
+            (Some(_), Some(_)) => {
+                tracing::debug!("{}: {kind} differ", src.path);
+                Ok(Decision::Transfer)
+            }
+            (a, _) => Err(ferry_core::Error::new(
+                ferry_core::ErrorKind::Corrupted,
+                format!(
+                    "the {} has no {kind} to compare (--compare-hash); left as it is",
+                    if a.is_none() { "source" } else { "destination" }
+                ),
+            )
+            .with_path(src.path.to_string())),
         }
     }
 

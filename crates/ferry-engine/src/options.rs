@@ -36,6 +36,23 @@ pub struct CompareOptions {
     pub modify_window: Option<Duration>,
     /// Don't fix a destination's mtime when content matches (`--no-update-modtime`).
     pub no_update_modtime: bool,
+    /// Compare by hash only, and fail a file whose hash either side lacks (azcopy's
+    /// `--compare-hash MD5`; `--checksum` falls back to size instead).
+    pub hash_required: bool,
+}
+
+/// What is done with the hash of each transferred file (azcopy's `--check-md5`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verify {
+    /// Don't check (`--ignore-checksum`, `--check-md5 NoCheck`).
+    Off,
+    /// Report a mismatch, keep the file.
+    LogOnly,
+    /// A mismatch fails the file and removes the bad copy (rclone's behaviour).
+    #[default]
+    Fail,
+    /// As `Fail`, and a source without an MD5 fails too.
+    FailIfMissing,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +79,7 @@ pub struct SyncOptions {
     pub ignore_case_sync: bool,
     /// Delete destination files the filters exclude (`--delete-excluded`).
     pub delete_excluded: bool,
+    pub verify: Verify,
 }
 
 impl Default for SyncOptions {
@@ -85,6 +103,7 @@ impl Default for SyncOptions {
             no_unicode_normalization: false,
             ignore_case_sync: false,
             delete_excluded: false,
+            verify: Verify::Fail,
         }
     }
 }

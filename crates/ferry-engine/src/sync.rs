@@ -29,6 +29,14 @@ pub struct Job {
     pub confirm: Option<Arc<dyn Confirm>>,
     pub observer: Arc<dyn Observer>,
     pub stats: Arc<Stats>,
+    /// Asked once, with the number of files, before a sync deletes any (azcopy's
+    /// `--delete-destination=prompt`); `None` deletes without asking.
+    pub approve_deletes: Option<Arc<dyn ApproveDeletes>>,
+}
+
+/// Approves a whole batch of deletes at once.
+pub trait ApproveDeletes: Send + Sync {
+    fn approve(&self, count: usize) -> bool;
 }
 
 /// Why a run stopped early.
@@ -213,6 +221,20 @@ async fn preflight(job: &Job) -> Result<()> {
     Ok(())
 }
 
+/// Whether the user let a batch of deletes go ahead (always, unless asked to approve).
+fn approved(ctx: &Ctx, count: usize) -> bool {
+    let Some(approve) = &ctx.job.approve_deletes else {
+        return true;
+    };
+    if count == 0 || ctx.job.opts.dry_run || approve.approve(count) {
+        return true;
+    }
+    tracing::warn!(
+        "Not deleting {count} files from the destination: the deletion was not confirmed"
+    );
+    false
+}
+
 async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
     let sync = ctx.job.mode == Mode::Sync;
     ctx.to_delete.lock().expect("lock").clear();
@@ -228,7 +250,7 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
     pass(ctx, Pass::Main).await?;
     if sync && ctx.job.opts.delete_mode == DeleteMode::After {
         let list = std::mem::take(&mut *ctx.to_delete.lock().expect("lock"));
-        if deletes_allowed(ctx, "files") {
+        if deletes_allowed(ctx, "files") && approved(ctx, list.len()) {
             deletes::delete_files(ctx, list).await;
         }
     }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use ferry_core::units::size_suffix;
-use ferry_core::{Entry, Error, ErrorKind, PutOptions, Result};
+use ferry_core::{Entry, Error, ErrorKind, HashKind, PutOptions, Result};
 
 use crate::account::{Accounted, StreamHashes};
 use crate::sync::Ctx;
-use crate::{ActionKind, Mode};
+use crate::{ActionKind, Mode, Verify};
 
 /// Copies (or moves) `src` over `dst` (`None`: new file). Failures are recorded in `ctx`.
 pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
@@ -133,6 +133,9 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);
+    if ctx.job.opts.verify == Verify::FailIfMissing {
+        require_source_md5(ctx, src).await?;
+    }
     let reader = from.open(&src.path, 0, None).await?;
     let counted = Accounted::new(
         reader,
@@ -145,9 +148,22 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     Ok(stored)
 }
 
+/// `--check-md5 FailIfDifferentOrMissing`: a source without an MD5 is not transferred.
+async fn require_source_md5(ctx: &Ctx, src: &Entry) -> Result<()> {
+    let known = crate::compare::known_or_compute(&*ctx.job.src, src, HashKind::Md5).await?;
+    if known.is_none() {
+        return Err(Error::new(
+            ErrorKind::Corrupted,
+            "the source has no MD5 to check the transfer against (--check-md5 FailIfDifferentOrMissing); not copied",
+        )
+        .with_path(src.path.to_string()));
+    }
+    Ok(())
+}
+
 /// Compares the hash seen in the stream with what either side already knew.
 async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> Result<()> {
-    let Some(kind) = ctx.hash else {
+    let Some(kind) = ctx.hash.filter(|_| ctx.job.opts.verify != Verify::Off) else {
         return Ok(());
     };
     let Some(streamed) = seen.finish().get(kind).map(str::to_owned) else {
@@ -159,6 +175,13 @@ async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> 
     ] {
         if let Some(known) = known {
             if !known.eq_ignore_ascii_case(&streamed) {
+                if ctx.job.opts.verify == Verify::LogOnly {
+                    tracing::error!(
+                        "{}: {kind} hashes differ ({side} {known} vs transferred {streamed}); kept, as --check-md5 LogOnly asks",
+                        src.path
+                    );
+                    return Ok(());
+                }
                 let _ = ctx.job.dst.delete_file(&src.path).await;
                 return Err(Error::new(
                     ErrorKind::Corrupted,

@@ -10,7 +10,7 @@ const SAS_VERSION: &str = "2020-08-04";
 /// add, create) valid from a minute ago until `valid` from now. Returns the query string, no `?`.
 pub(crate) fn account_sas(account: &str, key_b64: &str, valid: Duration) -> String {
     let (st, se) = window(valid);
-    let (sp, ss, srt, spr) = ("rwdlac", "b", "sco", "https,http");
+    let (sp, ss, srt, spr) = ("rwdlact", "b", "sco", "https,http");
     let to_sign = format!("{account}\n{sp}\n{ss}\n{srt}\n{st}\n{se}\n\n{spr}\n{SAS_VERSION}\n");
     let sig = sign(key_b64, &to_sign);
     query(&[

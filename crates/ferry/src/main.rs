@@ -4,6 +4,7 @@
 //! rclone's exit codes; the work happens in the library crates.
 
 mod args;
+mod azcopy;
 mod backend_flags;
 mod cmd;
 mod exit;
@@ -52,6 +53,8 @@ struct TransferCmd {
     transfer: TransferArgs,
     #[command(flatten)]
     filters: FilterArgs,
+    #[command(flatten)]
+    azcopy: azcopy::AzcopyArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -269,7 +272,19 @@ fn main() {
     std::process::exit(run(cli, flags));
 }
 
-fn run(cli: Cli, backend_flags: backend_flags::BackendFlags) -> i32 {
+fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
+    if let Some(az) = cli.command.azcopy() {
+        if az.wants_json() {
+            cli.log.use_json_log = true;
+        }
+        match az.backend_flags() {
+            Ok(flags) => backend_flags.extend(flags),
+            Err(e) => {
+                eprintln!("ferry: {e:#}");
+                return exit::USAGE;
+            }
+        }
+    }
     let sink = match logging::init(&cli.log) {
         Ok(s) => s,
         Err(e) => {
@@ -306,6 +321,17 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags) -> i32 {
     }
 }
 
+impl Command {
+    /// The azcopy flags of a transferring command.
+    fn azcopy(&self) -> Option<&azcopy::AzcopyArgs> {
+        match self {
+            Command::Copy(c) | Command::Sync(c) => Some(&c.azcopy),
+            Command::Move(m) => Some(&m.inner.azcopy),
+            _ => None,
+        }
+    }
+}
+
 async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
     fn transfer(mode: Mode, c: &TransferCmd) -> TransferCall<'_> {
         TransferCall {
@@ -314,6 +340,7 @@ async fn dispatch(command: Command, g: &Globals) -> anyhow::Result<i32> {
             dest: &c.dest,
             t: &c.transfer,
             f: &c.filters,
+            az: &c.azcopy,
             delete_empty_src_dirs: false,
         }
     }

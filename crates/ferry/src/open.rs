@@ -161,7 +161,7 @@ impl Remotes {
     }
 
     /// Opens a source; a path to a single file is opened at its parent with the file named.
-    pub fn open_source(&self, arg: &str) -> anyhow::Result<Source> {
+    pub async fn open_source(&self, arg: &str) -> anyhow::Result<Source> {
         let r = self.resolve(arg)?;
         if r.kind == "local" {
             let path = local_root(&r.path);
@@ -180,10 +180,45 @@ impl Remotes {
                 });
             }
         }
+        if let Some(single) = self.remote_file(&r).await? {
+            return Ok(single);
+        }
         Ok(Source {
             backend: self.open_resolved(&r, &r.path)?,
             file: None,
         })
+    }
+
+    /// A remote path naming one object (`remote:dir/file`), opened at its parent; as
+    /// rclone does, the parent is asked whether the last segment is a file.
+    async fn remote_file(&self, r: &ResolvedRemote) -> anyhow::Result<Option<Source>> {
+        let trimmed = r.path.trim_end_matches('/');
+        if r.kind == "local"
+            || r.kind == "alias"
+            || trimmed.is_empty()
+            || trimmed.len() != r.path.len()
+        {
+            return Ok(None);
+        }
+        let (parent, name) = match trimmed.rsplit_once('/') {
+            Some((p, n)) => (p, n),
+            None => ("", trimmed),
+        };
+        // Object stores can't list above a bucket/container: a bare name is one.
+        if parent.is_empty() && matches!(r.kind.as_str(), "s3" | "azureblob") {
+            return Ok(None);
+        }
+        let Ok(rel) = ferry_core::RelPath::new(name) else {
+            return Ok(None);
+        };
+        let backend = self.open_resolved(r, parent)?;
+        match backend.stat(&rel).await {
+            Ok(Some(e)) if !e.is_dir() => Ok(Some(Source {
+                backend,
+                file: Some(name.to_owned()),
+            })),
+            _ => Ok(None),
+        }
     }
 }
 

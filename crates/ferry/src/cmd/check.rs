@@ -247,7 +247,7 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
         return run_checkfile(name, a, g).await;
     }
     let (select, _) = selection::build(&a.filters)?;
-    let src = g.remotes.open_source(&a.source)?;
+    let src = g.remotes.open_source(&a.source).await?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, "check needs two directories; to compare single files use their parent directories with --include NAME"));
     }
@@ -303,7 +303,7 @@ async fn run_checkfile(name: &str, a: &CheckArgs, g: &Globals) -> anyhow::Result
             ));
         }
     };
-    let l = listing::open(g, &a.dest, &a.filters, true)?;
+    let l = listing::open(g, &a.dest, &a.filters, true).await?;
     let opts = SumCheck {
         kind,
         download: a.download,

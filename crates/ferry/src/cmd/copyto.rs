@@ -123,7 +123,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
     } else {
         "copyto"
     };
-    let src = g.remotes.open_source(&c.source)?;
+    let src = g.remotes.open_source(&c.source).await?;
     let Some(file) = src.file else {
         // A directory: exactly copy / move.
         let call = TransferCall {
@@ -132,6 +132,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
             dest: &c.dest,
             t: &c.transfer,
             f: &c.filters,
+            az: &c.azcopy,
             delete_empty_src_dirs: false,
         };
         return transfer::run(call, g).await;
@@ -146,7 +147,8 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
     let dst = g.remotes.open(&dest_dir)?;
     let t = &c.transfer;
     let (select, delete_excluded) = selection::build(&c.filters)?;
-    let opts = transfer::sync_options(t, delete_excluded)?;
+    let mut opts = transfer::sync_options(t, delete_excluded)?;
+    let mode = c.azcopy.apply(mode, &mut opts)?;
     let retries_sleep = parse_duration_arg(&t.retries_sleep)
         .map_err(|e| fail(USAGE, format!("invalid argument for --retries-sleep: {e}")))?;
     let (backup, confirm) = transfer::safety(t, g)?;
@@ -163,6 +165,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         confirm,
         observer,
         stats: stats.clone(),
+        approve_deletes: None,
     };
     let display = g.start_display(&stats)?;
     let result = ferry_engine::run(job, t.retries, retries_sleep).await;

@@ -151,7 +151,7 @@ async fn run(
         return stdin_sum(kind, flags);
     }
     let path = path.unwrap_or_default();
-    let l = listing::open(g, path, filters, true)?;
+    let l = listing::open(g, path, filters, true).await?;
     if let Some(sumfile) = &flags.checkfile {
         let opts = check::SumCheck {
             kind,

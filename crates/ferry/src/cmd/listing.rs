@@ -37,7 +37,7 @@ pub fn depth(filters: &FilterArgs, recursive: bool) -> Option<usize> {
 
 /// Opens `arg` with the filter flags; the depth limit is applied by the walk (so the
 /// directories at the last level are shown, as rclone shows them).
-pub fn open(
+pub async fn open(
     g: &Globals,
     arg: &str,
     filters: &FilterArgs,
@@ -48,7 +48,7 @@ pub fn open(
     f.max_depth = -1;
     f.recursive = None;
     let (select, _) = selection::build(&f)?;
-    let src = g.remotes.open_source(arg)?;
+    let src = g.remotes.open_source(arg).await?;
     Ok(Listing {
         backend: src.backend,
         select,

@@ -80,7 +80,7 @@ async fn each_entry(
 /// `ls` (size and path) and `lsl` (size, modification time and path), recursive.
 pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
     let cmd = if long { "lsl" } else { "ls" };
-    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let l = listing::open(g, &a.path, &a.filters, true).await?;
     let mut out = Out::new();
     let report = each_entry(cmd, &l, |e| {
         if e.is_dir() {
@@ -100,7 +100,7 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
 
 /// `lsd`: directories only; `-R` recurses.
 pub async fn lsd(a: &LsdArgs, g: &Globals) -> anyhow::Result<i32> {
-    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters))?;
+    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let mut out = Out::new();
     let backend = l.backend.clone();
     let report = each_entry("lsd", &l, |e| {
@@ -226,7 +226,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
             other => return Err(fail(exit::ERROR, format!("Failed to lsf: unknown format character {other:?}: use the letters p, s, t, h, i, o, m, e, T, M"))),
         }
     }
-    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters))?;
+    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let (files, dirs) = kind_filter(a.files_only, a.dirs_only);
     let separator = match (&a.separator, a.csv) {
         (Some(s), _) => s.clone(),
@@ -512,7 +512,7 @@ pub async fn lsjson(a: &LsjsonArgs, g: &Globals) -> anyhow::Result<i32> {
             "Failed to lsjson: the remote needs to be of type \"crypt\"",
         ));
     }
-    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters))?;
+    let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let kinds: Vec<HashKind> = if !a.hash_type.is_empty() {
         a.hash_type.clone()
     } else if a.hash {
@@ -681,7 +681,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     if a.level > 0 {
         filters.max_depth = a.level as i64;
     }
-    let l = listing::open(g, &a.path, &filters, true)?;
+    let l = listing::open(g, &a.path, &filters, true).await?;
     // Node 0 is the root; directories are found by path.
     let mut nodes = vec![Node {
         entry: Entry::dir(ferry_core::RelPath::root(), SystemTime::UNIX_EPOCH),

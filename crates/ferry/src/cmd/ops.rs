@@ -38,7 +38,7 @@ pub struct SizeArgs {
 }
 
 pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
-    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let l = listing::open(g, &a.path, &a.filters, true).await?;
     let (mut count, mut bytes) = (0u64, 0u64);
     let mut walker = l.walker();
     while let Some((_, entries)) = walker
@@ -106,7 +106,7 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
         (offset, count) = (-a.tail, -1);
     }
     let sep = a.separator.as_bytes().to_vec();
-    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let l = listing::open(g, &a.path, &a.filters, true).await?;
     let mut stdout = std::io::stdout().lock();
     let mut walker = l.walker();
     let mut errors = 0u64;
@@ -343,7 +343,7 @@ pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
         None => SystemTime::now(),
     };
     if a.recurse || a.filters.recursive == Some(true) {
-        let l = listing::open(g, &a.path, &a.filters, true)?;
+        let l = listing::open(g, &a.path, &a.filters, true).await?;
         let mut walker = l.walker();
         let mut errors = 0;
         while let Some((_, entries)) = walker
@@ -421,7 +421,7 @@ pub struct DeletefileArgs {
 }
 
 pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> {
-    let src = g.remotes.open_source(&a.path)?;
+    let src = g.remotes.open_source(&a.path).await?;
     let Some(name) = src.file else {
         return Err(fail(
             exit::FILE_NOT_FOUND,
@@ -459,7 +459,7 @@ pub struct DeleteArgs {
 }
 
 pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
-    let l = listing::open(g, &a.path, &a.filters, true)?;
+    let l = listing::open(g, &a.path, &a.filters, true).await?;
     let mut walker = l.walker();
     let mut errors = 0u64;
     let mut last = None;
@@ -640,7 +640,7 @@ pub async fn rmdirs(a: &RmdirsArgs, g: &Globals) -> anyhow::Result<i32> {
 }
 
 pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
-    let src = g.remotes.open_source(&a.path)?;
+    let src = g.remotes.open_source(&a.path).await?;
     if src.file.is_some() {
         return Err(fail(
             exit::ERROR,

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use ferry_engine::{
     Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode, Observer, Stats,
-    StopReason, SyncOptions,
+    StopReason, SyncOptions, Verify,
 };
 
 use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
+use crate::azcopy::AzcopyArgs;
 use crate::exit::{self, fail, USAGE};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
@@ -51,6 +52,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
             immutable: t.immutable,
             modify_window: opt_duration("--modify-window", &t.modify_window)?,
             no_update_modtime: t.no_update_modtime,
+            hash_required: false,
         },
         transfers: t.transfers as usize,
         checkers: t.checkers as usize,
@@ -73,6 +75,11 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         no_unicode_normalization: t.no_unicode_normalization,
         ignore_case_sync: t.ignore_case_sync,
         delete_excluded,
+        verify: if t.ignore_checksum {
+            Verify::Off
+        } else {
+            Verify::Fail
+        },
     })
 }
 
@@ -82,26 +89,40 @@ pub struct TransferCall<'a> {
     pub dest: &'a str,
     pub t: &'a TransferArgs,
     pub f: &'a FilterArgs,
+    pub az: &'a AzcopyArgs,
     pub delete_empty_src_dirs: bool,
 }
 
 pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
+    let mut opts = {
+        let (_, delete_excluded) = selection::build(call.f)?;
+        sync_options(call.t, delete_excluded)?
+    };
+    let mode = call.az.apply(call.mode, &mut opts)?;
+    let call = TransferCall { mode, ..call };
     let name = match call.mode {
         Mode::Copy => "copy",
         Mode::Sync => "sync",
         Mode::Move => "move",
     };
     let t = call.t;
-    let (select, delete_excluded) = selection::build(call.f)?;
-    let mut opts = sync_options(t, delete_excluded)?;
+    let (select, _) = selection::build(call.f)?;
     opts.delete_empty_src_dirs = call.delete_empty_src_dirs;
     let retries_sleep = usage(
         "--retries-sleep",
         &t.retries_sleep,
         parse_duration_arg(&t.retries_sleep),
     )?;
-    let src = g.remotes.open_source(call.source)?;
+    if call.az.from_to.is_some() {
+        let (s, d) = (
+            g.remotes.resolve(call.source)?,
+            g.remotes.resolve(call.dest)?,
+        );
+        call.az.check_from_to(&s.kind, &d.kind)?;
+    }
+    let src = g.remotes.open_source(call.source).await?;
     let dst = g.remotes.open(call.dest)?;
+    let approve_deletes = call.az.approver(call.mode, t.dry_run)?;
     let (backup, confirm) = safety(t, g)?;
     let summary = Arc::new(Summary::default());
     let observer: Arc<dyn Observer> = if g.log.summary_file.is_some() {
@@ -121,6 +142,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         confirm,
         observer,
         stats: stats.clone(),
+        approve_deletes,
     };
     let display = g.start_display(&stats)?;
     let result = ferry_engine::run(job, t.retries, retries_sleep).await;

@@ -1,0 +1,537 @@
+//! The Azure Blob backend end to end: the `ferry` binary against the testbed's Azurite
+//! (127.0.0.1:10000), with rclone 1.75 as the reference for metadata, hashes and mtimes.
+//! Every test skips (or fails under `CI=true`) when the server is not running.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{assert_same_tree, ferry, split, write_file, Scratch};
+use ferry_testbed::{Azure, Testbed};
+
+fn fy_run(args: &[&str]) -> (i32, String, String) {
+    split(
+        ferry()
+            .args(args)
+            .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
+            .stdin(Stdio::null())
+            .output()
+            .expect("ferry runs"),
+    )
+}
+
+#[track_caller]
+fn fy_ok(args: &[&str]) -> (String, String) {
+    let (code, out, err) = fy_run(args);
+    assert_eq!(
+        code, 0,
+        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
+fn rclone_ok(az: &Azure, args: &[&str]) -> String {
+    String::from_utf8(ferry_testbed::run(az.rclone().args(args))).unwrap()
+}
+
+/// Transfers, server-side copies and errors of one run, from `--use-json-log`'s stats.
+fn stats_of(stderr: &str) -> (u64, u64, u64) {
+    for line in stderr.lines().rev() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(s) = v.get("stats") {
+            let n = |k: &str| s[k].as_u64().unwrap_or(0);
+            return (n("transfers"), n("serverSideCopies"), n("errors"));
+        }
+    }
+    panic!("no stats line in:\n{stderr}");
+}
+
+/// Names that trip up URL encoding, XML and signing.
+const NASTY: [&str; 7] = [
+    "plain.txt",
+    "with space.txt",
+    "hash#and?query.txt",
+    "percent%20literal.txt",
+    "ünïcødé/日本語.txt",
+    "amp&lt;.xml",
+    "deep/er/still/leaf+plus=eq.bin",
+];
+
+fn nasty_tree(root: &Path) {
+    for (i, name) in NASTY.iter().enumerate() {
+        write_file(
+            &root.join(name),
+            format!("content {i} of {name}").as_bytes(),
+            100 + i as u64,
+        );
+    }
+}
+
+/// One backend handle for what the CLI can't do: damage a blob's recorded MD5.
+fn set_stored_md5(az: &Azure, rel: &str, md5: Option<&str>) {
+    let (account, key, endpoint) = (az.account.clone(), az.key.clone(), az.endpoint.clone());
+    let get = move |k: &str| match k {
+        "account" => Some(account.clone()),
+        "key" => Some(key.clone()),
+        "endpoint" => Some(endpoint.clone()),
+        _ => None,
+    };
+    let b = ferry_azblob::AzBackend::from_lookup(&az.container, get, |_| None).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(b.set_stored_md5(&ferry_core::RelPath::new(rel).unwrap(), md5))
+        .unwrap();
+}
+
+/// A response header of a raw HEAD on the blob (curl with an account SAS).
+fn blob_header(az: &Azure, rel: &str, name: &str) -> Option<String> {
+    let out = Command::new("curl")
+        .args(["-sS", "-I", &az.sas_url(rel)])
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+#[test]
+fn copy_and_sync_both_ways_with_awkward_names() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    nasty_tree(&s.path("src"));
+    let remote = az.rclone_path("tree");
+    let (_, err) = fy_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err).0, NASTY.len() as u64);
+    // rclone sees the same names, sizes and mtimes.
+    let ours = fy_ok(&["lsl", &remote]).0;
+    let theirs = rclone_ok(&az, &["lsl", &remote]);
+    let sorted = |s: &str| {
+        let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&ours), sorted(&theirs));
+    assert_eq!(
+        sorted(&fy_ok(&["md5sum", &remote]).0),
+        sorted(&rclone_ok(&az, &["md5sum", &remote]))
+    );
+    fy_ok(&["check", &s.src(), &remote]);
+    // A second sync finds everything equal from the listing alone.
+    let (_, err) = fy_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err).0, 0, "{err}");
+    // Back down again, mtimes included.
+    fy_ok(&["sync", &remote, &s.dst()]);
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+    // sync deletes what the source lost.
+    std::fs::remove_file(s.path("src/with space.txt")).unwrap();
+    fy_ok(&["sync", &s.src(), &remote]);
+    assert!(!fy_ok(&["ls", &remote]).0.contains("with space.txt"));
+}
+
+#[test]
+fn listing_carries_mtimes_without_a_request_per_blob() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    for i in 0..40 {
+        write_file(&s.path(&format!("src/d{}/f{i}", i % 4)), b"x", 50);
+    }
+    let remote = az.rclone_path("many");
+    fy_ok(&["copy", &s.src(), &remote]);
+    let (_, err) = fy_ok(&["lsl", "-vv", &remote]);
+    let requests: Vec<&str> = err.lines().filter(|l| l.contains(" HTTP ")).collect();
+    // Whether the path is a file (one HEAD, one single-item listing), then one listing
+    // request per directory (the root and d0..d3): nothing per blob.
+    let heads = requests.iter().filter(|l| l.contains("HTTP HEAD")).count();
+    assert_eq!(heads, 1, "{err}");
+    let lists = requests.iter().filter(|l| l.contains("comp=list")).count();
+    assert_eq!(lists, 1 + 5, "{err}");
+    assert_eq!(requests.len(), heads + lists, "{err}");
+    // A no-op sync looks at nothing beyond the listings either.
+    let (_, err) = fy_ok(&["sync", "-vv", &s.src(), &remote]);
+    let blob_heads = err
+        .lines()
+        .filter(|l| l.contains("HTTP HEAD") && !l.contains("restype=container"))
+        .count();
+    assert_eq!(blob_heads, 0, "{err}");
+    assert!(!err.contains("HTTP PUT /"), "{err}");
+}
+
+#[test]
+fn blobs_written_by_rclone_need_no_upload() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    nasty_tree(&s.path("src"));
+    let remote = az.rclone_path("byrclone");
+    rclone_ok(&az, &["copy", &s.src(), &remote]);
+    let (_, err) = fy_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 0, 0), "{err}");
+    let (_, err) = fy_ok(&["check", &s.src(), &remote]);
+    assert!(err.contains("0 differences found"), "{err}");
+    // And the other way: what ferry writes, rclone takes as equal.
+    let ours = az.rclone_path("byferry");
+    fy_ok(&["copy", &s.src(), &ours]);
+    let (code, _, err) = split(
+        az.rclone()
+            .args(["copy", "-v", &s.src(), &ours])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("Copied"),
+        "rclone re-uploaded ferry's blobs:\n{err}"
+    );
+}
+
+#[test]
+fn large_files_go_in_blocks_with_their_md5() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    let data: Vec<u8> = (0..(9 * 1024 * 1024 + 123))
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    write_file(&s.path("src/big.bin"), &data, 10);
+    let remote = az.rclone_path("blocks");
+    let (_, err) = fy_ok(&[
+        "copy",
+        "-vv",
+        "--azureblob-chunk-size",
+        "2M",
+        &s.src(),
+        &remote,
+    ]);
+    let blocks = err.lines().filter(|l| l.contains("comp=block ")).count();
+    assert_eq!(blocks, 5, "9 MiB in 2 MiB blocks\n{err}");
+    assert!(err.contains("comp=blocklist"), "{err}");
+    let md5 = format!("{:x}", md5_of(&data));
+    assert!(fy_ok(&["md5sum", &remote]).0.starts_with(&md5));
+    assert!(rclone_ok(&az, &["md5sum", &remote]).starts_with(&md5));
+    fy_ok(&["copy", &remote, &s.dst()]);
+    assert_eq!(std::fs::read(s.path("dst/big.bin")).unwrap(), data);
+    // --put-md5=false: the block upload stores no MD5 (as rclone's disable_checksum).
+    let bare = az.rclone_path("nomd5");
+    fy_ok(&[
+        "copy",
+        "--block-size-mb",
+        "2",
+        "--put-md5=false",
+        &s.src(),
+        &bare,
+    ]);
+    let json = fy_ok(&["lsjson", "--hash", &bare]).0;
+    assert!(!json.contains("md5"), "{json}");
+    // The aliases really set the block size: 2 MiB blocks again.
+    let (_, err) = fy_ok(&[
+        "copy",
+        "-vv",
+        "--block-size-mb",
+        "4",
+        "--put-blob-size-mb",
+        "1",
+        &s.src(),
+        &az.rclone_path("alias"),
+    ]);
+    let blocks = err.lines().filter(|l| l.contains("comp=block ")).count();
+    assert_eq!(blocks, 3, "9 MiB in 4 MiB blocks\n{err}");
+}
+
+fn md5_of(data: &[u8]) -> u128 {
+    use md5::Digest;
+    u128::from_be_bytes(md5::Md5::digest(data).into())
+}
+
+#[test]
+fn check_md5_modes_on_a_damaged_or_missing_md5() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/f.txt"), b"the real bytes", 10);
+    let remote = az.rclone_path("md5");
+    fy_ok(&["copy", &s.src(), &remote]);
+    let file = az.rclone_path("md5/f.txt");
+    let get = |mode: &str, to: &str| {
+        let dst = s.path(to);
+        let dst = dst.to_str().unwrap();
+        let (code, _, err) = fy_run(&[
+            "copyto",
+            &file,
+            &format!("{dst}/f.txt"),
+            "--check-md5",
+            mode,
+            "--low-level-retries",
+            "1",
+            "--retries",
+            "1",
+        ]);
+        (code, err, s.path(&format!("{to}/f.txt")).exists())
+    };
+    set_stored_md5(&az, "md5/f.txt", Some("00112233445566778899aabbccddeeff"));
+    let (code, err, kept) = get("FailIfDifferent", "a");
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("hashes differ"), "{err}");
+    assert!(!kept, "a copy that failed its MD5 check must not stay");
+    let (code, err, kept) = get("LogOnly", "b");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("hashes differ") && kept, "{err}");
+    let (code, err, kept) = get("NoCheck", "c");
+    assert_eq!(code, 0, "{err}");
+    assert!(kept && !err.contains("differ"), "{err}");
+    // No MD5 at all: only FailIfDifferentOrMissing objects.
+    set_stored_md5(&az, "md5/f.txt", None);
+    let (code, err, kept) = get("FailIfDifferent", "d");
+    assert_eq!(code, 0, "{err}");
+    assert!(kept);
+    let (code, err, kept) = get("FailIfDifferentOrMissing", "e");
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("no MD5"), "{err}");
+    assert!(!kept);
+    let (code, _, err) = fy_run(&["copy", &file, s.dst().as_str(), "--check-md5", "Sometimes"]);
+    assert_eq!(code, 2, "{err}");
+    // --compare-hash MD5 refuses to guess without an MD5; --checksum falls back to size.
+    write_file(&s.path("local/f.txt"), b"the real bytes", 10);
+    let (code, _, err) = fy_run(&[
+        "sync",
+        &remote,
+        s.path("local").to_str().unwrap(),
+        "--compare-hash",
+        "MD5",
+        "--retries",
+        "1",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("has no md5 to compare"), "{err}");
+    fy_ok(&[
+        "sync",
+        &remote,
+        s.path("local").to_str().unwrap(),
+        "--checksum",
+    ]);
+}
+
+#[test]
+fn sas_auth_and_clear_errors_that_never_show_secrets() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    nasty_tree(&s.path("src"));
+    let log = s.path("ferry.log");
+    // A container SAS URL pasted as the path, azcopy style.
+    let url = format!(
+        "{}/{}/viasas?{}",
+        az.endpoint,
+        az.container,
+        az.container_sas(Duration::from_secs(600))
+    );
+    let (out, err) = fy_ok(&[
+        "copy",
+        "-vv",
+        "--log-file",
+        log.to_str().unwrap(),
+        &s.src(),
+        &url,
+    ]);
+    let listed = fy_ok(&["ls", &url]).0;
+    assert_eq!(listed.lines().count(), NASTY.len(), "{listed}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for text in [&out, &err, &logged, &listed] {
+        assert!(!text.contains("sig="), "a signature leaked:\n{text}");
+    }
+    // An expired SAS: a clear error, still no signature.
+    let expired = format!(
+        "{}/{}/viasas?{}",
+        az.endpoint,
+        az.container,
+        az.container_sas(Duration::ZERO)
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let (code, out, err) = fy_run(&["ls", "-vv", &expired]);
+    assert_ne!(code, 0);
+    assert!(err.contains("the SAS was refused"), "{err}");
+    assert!(!err.contains("sig=") && !out.contains("sig="), "{err}");
+    // A wrong key: says which setting to fix, shows no key.
+    let wrong = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk=";
+    let remote = format!(
+        ":azureblob,account={},key={wrong},endpoint='{}':{}",
+        az.account, az.endpoint, az.container
+    );
+    let (code, _, err) = fy_run(&["ls", &remote]);
+    assert_ne!(code, 0);
+    assert!(err.contains("account key was refused"), "{err}");
+    assert!(!err.contains(wrong) && !err.contains(&az.key), "{err}");
+    // A key that is not base64 never reaches the server.
+    let (code, _, err) = fy_run(&["ls", ":azureblob,account=a,key=nope!:c0ntainer"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a base64 storage account key"), "{err}");
+}
+
+#[test]
+fn server_side_copy_keeps_access_tier_and_tags() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/t.txt"), b"tiered", 10);
+    let cool = format!(
+        "{},access_tier=cool:{}/one",
+        &az.rclone_remote()[..az.rclone_remote().len() - 1],
+        az.container
+    );
+    fy_ok(&["copy", &s.src(), &cool]);
+    assert_eq!(
+        blob_header(&az, "one/t.txt", "x-ms-access-tier").as_deref(),
+        Some("Cool")
+    );
+    // Tags, set directly on the server.
+    let tags = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Tags><TagSet><Tag><Key>team</Key><Value>a b</Value></Tag></TagSet></Tags>";
+    let url = az.sas_url("one/t.txt").replacen('?', "?comp=tags&", 1);
+    let put = Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "-X",
+            "PUT",
+            "-H",
+            "x-ms-version: 2021-08-06",
+            "--data-binary",
+            tags,
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let (_, err) = fy_ok(&[
+        "copy",
+        "--use-json-log",
+        "-v",
+        "--s2s-preserve-blob-tags",
+        &az.rclone_path("one"),
+        &az.rclone_path("two"),
+    ]);
+    assert_eq!(stats_of(&err).1, 1, "server-side copy expected\n{err}");
+    assert_eq!(
+        blob_header(&az, "two/t.txt", "x-ms-access-tier").as_deref(),
+        Some("Cool")
+    );
+    assert_eq!(
+        blob_header(&az, "two/t.txt", "x-ms-tag-count").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        fy_ok(&["lsl", &az.rclone_path("one")]).0,
+        fy_ok(&["lsl", &az.rclone_path("two")]).0,
+        "mtime and size survive the copy"
+    );
+    // A tier asked for on the destination wins over the source's.
+    fy_ok(&[
+        "copy",
+        "--azureblob-access-tier",
+        "hot",
+        &az.rclone_path("one"),
+        &az.rclone_path("three"),
+    ]);
+    assert_eq!(
+        blob_header(&az, "three/t.txt", "x-ms-access-tier").as_deref(),
+        Some("Hot")
+    );
+    // move within the account is server-side too, and the source goes.
+    let (_, err) = fy_ok(&[
+        "move",
+        "--use-json-log",
+        "-v",
+        &az.rclone_path("two"),
+        &az.rclone_path("four"),
+    ]);
+    assert!(err.contains("Moved (server-side)"), "{err}");
+    assert!(fy_ok(&["ls", &az.rclone_path("four")]).0.contains("t.txt"));
+    let (code, _, _) = fy_run(&["ls", &az.rclone_path("two/t.txt")]);
+    assert_ne!(code, 0, "moved blob still there");
+}
+
+#[test]
+fn delete_destination_as_azcopy_users_type_it() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/keep.txt"), b"keep", 10);
+    let remote = az.rclone_path("dd");
+    fy_ok(&["copy", &s.src(), &remote]);
+    write_file(&s.path("extra/old1.txt"), b"1", 10);
+    write_file(&s.path("extra/old2.txt"), b"2", 10);
+    fy_ok(&["copy", s.path("extra").to_str().unwrap(), &remote]);
+    // =false: sync acts as copy.
+    fy_ok(&["sync", "--delete-destination=false", &s.src(), &remote]);
+    assert_eq!(fy_ok(&["ls", &remote]).0.lines().count(), 3);
+    // =prompt without a terminal: refused before anything happens.
+    let (code, _, err) = fy_run(&["sync", "--delete-destination=prompt", &s.src(), &remote]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+    // =prompt on a terminal: asked once with the count; "n" keeps them, "y" deletes.
+    let (code, screen) = run_in_pty(
+        &["sync", "--delete-destination=prompt", &s.src(), &remote],
+        "n\n",
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("would delete 2 files"), "{screen}");
+    assert_eq!(fy_ok(&["ls", &remote]).0.lines().count(), 3);
+    let (code, screen) = run_in_pty(
+        &["sync", "--delete-destination=prompt", &s.src(), &remote],
+        "y\n",
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(fy_ok(&["ls", &remote]).0.trim_end(), "        4 keep.txt");
+    // --from-to is checked against the paths.
+    let (code, _, err) = fy_run(&["sync", "--from-to", "BlobLocal", &s.src(), &remote]);
+    assert_eq!(code, 2);
+    assert!(err.contains("says the source is Blob"), "{err}");
+    fy_ok(&["sync", "--from-to", "LocalBlob", &s.src(), &remote]);
+    // --mirror-mode transfers even what is equal; --update skips a newer destination.
+    let (_, err) = fy_ok(&[
+        "sync",
+        "--mirror-mode",
+        "--use-json-log",
+        "-v",
+        &s.src(),
+        &remote,
+    ]);
+    assert_eq!(stats_of(&err).0, 1);
+    write_file(&s.path("src/keep.txt"), b"older", 1_000_000);
+    let (_, err) = fy_ok(&[
+        "sync",
+        "--update",
+        "--use-json-log",
+        "-v",
+        &s.src(),
+        &remote,
+    ]);
+    assert_eq!(stats_of(&err).0, 0, "destination is newer\n{err}");
+}
+
+/// Runs ferry under a pseudo-terminal (util-linux `script`), feeding `answers`.
+fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
+    use std::io::Write;
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ferry"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is needed to give ferry a terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
