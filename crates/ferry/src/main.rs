@@ -275,7 +275,11 @@ fn main() {
 fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
     if let Some(az) = cli.command.azcopy() {
         if az.wants_json() {
+            // azcopy's JSON output always ends with its summary: ferry's final stats are INFO.
             cli.log.use_json_log = true;
+            if cli.log.verbose == 0 && cli.log.log_level.is_none() && !cli.log.quiet {
+                cli.log.verbose = 1;
+            }
         }
         match az.backend_flags() {
             Ok(flags) => backend_flags.extend(flags),

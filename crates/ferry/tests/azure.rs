@@ -507,6 +507,27 @@ fn delete_destination_as_azcopy_users_type_it() {
         &remote,
     ]);
     assert_eq!(stats_of(&err).0, 0, "destination is newer\n{err}");
+    // --output-type json: JSON lines ending with the stats, no -v needed.
+    let (_, err) = fy_ok(&[
+        "copy",
+        "--output-type",
+        "json",
+        "--mirror-mode",
+        &s.src(),
+        &remote,
+    ]);
+    assert!(
+        err.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{err}"
+    );
+    assert_eq!(stats_of(&err).0, 1);
+    let (code, _, err) = fy_run(&["copy", "--cap-mbps", "0", &s.src(), &remote]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--cap-mbps must be a positive number"),
+        "{err}"
+    );
 }
 
 /// Runs ferry under a pseudo-terminal (util-linux `script`), feeding `answers`.
