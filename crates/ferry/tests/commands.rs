@@ -273,6 +273,80 @@ fn hashsums_match_rclone_for_every_kind() {
     same_as_rclone(&bin, dir.path(), &[&["lsjson", "--hash", "t/big"]]);
 }
 
+/// Files around each unit boundary of rclone's `--human-readable` sizes, and of tree's.
+fn sized_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("h");
+    for (rel, len) in [
+        ("zero", 0),
+        ("b1000", 1000),
+        ("b1023", 1023),
+        ("k1", 1024),
+        ("k1.5", 1536),
+        ("sub/k9.999", 10_239),
+        ("sub/k10", 10_240),
+        ("sub/k10.5", 10_752),
+        ("sub/deep/k1.233", 1263),
+        ("sub/m1", 1 << 20),
+        ("m1.001", (1 << 20) + 1024),
+    ] {
+        write_file(&t.join(rel), &vec![b'x'; len], 100);
+    }
+    std::fs::create_dir_all(t.join("empty")).unwrap();
+    dir
+}
+
+#[test]
+fn human_readable_sizes_match_rclone() {
+    let dir = sized_tree();
+    let d = dir.path();
+    let (code, out, err) = ferry_in(d, &["ls", "--human-readable", "h"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "     1023 b1023",
+        "      1Ki k1",
+        "  1.500Ki k1.5",
+        "  9.999Ki sub/k9.999",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "{line:?} missing from {out}"
+        );
+    }
+    let (_, out, _) = ferry_in(d, &["tree", "--human-readable", "h"]);
+    for line in [
+        "[2.0M]  /",
+        "[1.0M]  m1.001",
+        "[1024]  k1",
+        "[10.0K]  k9.999",
+        "[1024K]  m1",
+        "[   0]  zero",
+    ] {
+        assert!(
+            out.lines().any(|l| l.ends_with(line)),
+            "{line:?} missing from {out}"
+        );
+    }
+    let Some(bin) = rclone() else { return };
+    same_as_rclone(
+        &bin,
+        d,
+        &[
+            &["ls", "--human-readable", "h"],
+            &["lsl", "--human-readable", "h"],
+            &["lsd", "-R", "--human-readable", "h"],
+            &["ls", "--human-readable=false", "h"],
+            &["tree", "--human-readable", "h"],
+            &["tree", "-s", "--human-readable", "--dirsfirst", "h"],
+            &["tree", "--human-readable", "-D", "--level", "1", "h"],
+            &["tree", "-d", "--human-readable", "h"],
+            &["tree", "-d", "h"],
+            &["tree", "h/empty"],
+            &["size", "--human-readable", "h"],
+        ],
+    );
+}
+
 #[test]
 fn sums_from_stdin_and_to_a_file() {
     let dir = tempfile::tempdir().unwrap();

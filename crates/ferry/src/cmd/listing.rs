@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, Local, Offset, Timelike};
+use ferry_core::units::size_suffix;
 use ferry_core::{Backend, Entry, ErrorKind, HashKind, HashSet, Hashes, MultiHasher, RelPath};
 use ferry_engine::{Select, WalkOptions, WalkReport, Walker};
 use tokio::io::AsyncReadExt;
@@ -439,6 +440,33 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
+/// A size as rclone's listings print it, right-aligned in `width`; with
+/// `--human-readable`, its binary suffix form (`1.500Ki`) in 9 columns instead, which
+/// fit the longest (`999.999Ei`).
+pub fn size_field(n: i64, human: bool, width: usize) -> String {
+    if !human {
+        return format!("{n:>width$}");
+    }
+    let text = match n {
+        n if n < 0 => format!("-{}", size_suffix(n.unsigned_abs())),
+        n => size_suffix(n as u64),
+    };
+    format!("{text:>9}")
+}
+
+/// A count as rclone's listings print it, right-aligned in `width`; with
+/// `--human-readable`, its decimal suffix form (`1.234k`) in 8 columns.
+pub fn count_field(n: i64, human: bool, width: usize) -> String {
+    if !human {
+        return format!("{n:>width$}");
+    }
+    let text = match n {
+        n if n < 0 => format!("-{}", count_suffix(n.unsigned_abs())),
+        n => count_suffix(n as u64),
+    };
+    format!("{text:>8}")
+}
+
 /// rclone's decimal count suffix (`1.234k`).
 pub fn count_suffix(n: u64) -> String {
     let mut v = n as f64;
@@ -478,5 +506,12 @@ mod tests {
         assert_eq!(count_suffix(999), "999");
         assert_eq!(count_suffix(1234), "1.234k");
         assert_eq!(count_suffix(2000), "2k");
+        assert_eq!(size_field(1536, false, 9), "     1536");
+        assert_eq!(size_field(1536, true, 12), "  1.500Ki");
+        assert_eq!(size_field(-1, true, 12), "       -1");
+        assert_eq!(size_field(1 << 20, true, 9), "      1Mi");
+        assert_eq!(count_field(-1, false, 9), "       -1");
+        assert_eq!(count_field(-1, true, 9), "      -1");
+        assert_eq!(count_field(12_345, true, 9), " 12.345k");
     }
 }

@@ -8,7 +8,7 @@ use ferry_core::mime::{mime_type, DIRECTORY};
 use ferry_core::{Entry, HashKind};
 
 use crate::args::FilterArgs;
-use crate::cmd::listing::{self, go_format, json_string, local, Listing};
+use crate::cmd::listing::{self, count_field, go_format, json_string, local, size_field, Listing};
 use crate::exit::{self, fail, USAGE};
 use crate::Globals;
 
@@ -45,6 +45,9 @@ impl Drop for Out {
 pub struct LsArgs {
     /// Path to list (a directory or a single file)
     pub path: String,
+    /// Print sizes with a binary suffix (Ki, Mi, Gi, Ti, Pi), as rclone's global flag does
+    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
 }
@@ -56,6 +59,9 @@ pub struct LsdArgs {
     /// Recurse into the listing (also --recursive)
     #[arg(short = 'R')]
     pub recurse: bool,
+    /// Print sizes with a binary suffix (Ki, Mi, Gi, Ti, Pi), as rclone's global flag does
+    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
 }
@@ -86,11 +92,12 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
         if e.is_dir() {
             return;
         }
+        let size = size_field(e.size as i64, a.human_readable, 9);
         if long {
             let t = go_format(&local(e.mtime), "2006-01-02 15:04:05.000000000");
-            out.line(&format!("{:>9} {} {}", e.size, t, e.path));
+            out.line(&format!("{size} {t} {}", e.path));
         } else {
-            out.line(&format!("{:>9} {}", e.size, e.path));
+            out.line(&format!("{size} {}", e.path));
         }
     })
     .await?;
@@ -108,8 +115,10 @@ pub async fn lsd(a: &LsdArgs, g: &Globals) -> anyhow::Result<i32> {
             return;
         }
         let t = go_format(&local(e.mtime), "2006-01-02 15:04:05");
-        let size = listing::dir_size(&*backend, e);
-        out.line(&format!("{size:>12} {t:>13} {:>9} {}", -1, e.path));
+        let size = size_field(listing::dir_size(&*backend, e), a.human_readable, 12);
+        // Directories' item counts are unknown (-1), as from rclone's local backend.
+        let count = count_field(-1, a.human_readable, 9);
+        out.line(&format!("{size} {t:>13} {count} {}", e.path));
     })
     .await?;
     out.flush();
@@ -664,8 +673,34 @@ pub struct TreeArgs {
     /// Turn off the file/directory count at the end of the listing
     #[arg(long)]
     pub noreport: bool,
+    /// Print sizes as tree's short units (1.5K, 12M); implies --size
+    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+}
+
+/// tree's `--human-readable` size (the a8m/tree form rclone prints): binary units, a
+/// unit only above it (1024 bytes stays `1024`), one decimal below 10, none from 10 on.
+fn tree_size(n: u64) -> String {
+    for (shift, unit) in [
+        (60, 'E'),
+        (50, 'P'),
+        (40, 'T'),
+        (30, 'G'),
+        (20, 'M'),
+        (10, 'K'),
+    ] {
+        if n > 1u64 << shift {
+            let v = n as f64 / (1u64 << shift) as f64;
+            return if v >= 10.0 {
+                format!("{v:.0}{unit}")
+            } else {
+                format!("{v:.1}{unit}")
+            };
+        }
+    }
+    n.to_string()
 }
 
 struct Node {
@@ -746,14 +781,16 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     let mut out = Out::new();
     let this_year = local(SystemTime::now()).format("%Y").to_string();
+    let show_size = a.size || a.human_readable;
     let label = |n: &Node, name: &str| -> String {
         let mut parts = Vec::new();
         let unknown = n.entry.is_dir() && !n.listed;
-        if a.size {
-            parts.push(if unknown {
-                "?".repeat(11)
-            } else {
-                format!("{:>11}", n.total)
+        if show_size {
+            parts.push(match (unknown, a.human_readable) {
+                (true, true) => "????".to_owned(),
+                (true, false) => "?".repeat(11),
+                (false, true) => format!("{:>4}", tree_size(n.total)),
+                (false, false) => format!("{:>11}", n.total),
             });
         }
         if a.modtime && !n.entry.is_dir() {
@@ -765,7 +802,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
             };
             parts.push(go_format(&t, layout));
         }
-        if parts.is_empty() || (unknown && !a.size) {
+        if parts.is_empty() || (unknown && !show_size) {
             name.to_owned()
         } else {
             format!("[{}]  {name}", parts.join(" "))
@@ -802,6 +839,11 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
             stack.push((k, child_prefix.clone(), i));
         }
     }
+    if files == 0 {
+        // rclone keeps its counts only when a file was seen, so `-d` (and a tree of
+        // empty directories) reports 0 directories; scripts compare this line.
+        dirs = 0;
+    }
     if !a.noreport {
         out.line("");
         if a.dirs_only {
@@ -812,4 +854,27 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     out.flush();
     listing::finish("tree", walker.report(), 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_sizes_in_short_units() {
+        for (n, want) in [
+            (0, "0"),
+            (1023, "1023"),
+            (1024, "1024"),
+            (1536, "1.5K"),
+            (10_239, "10.0K"),
+            (10_240, "10K"),
+            (10_752, "10K"),
+            (1 << 20, "1024K"),
+            ((1 << 20) + 1, "1.0M"),
+            (5 << 30, "5.0G"),
+        ] {
+            assert_eq!(tree_size(n), want, "{n}");
+        }
+    }
 }
