@@ -1,7 +1,10 @@
 //! Names: the session's file names in the work directory, conflict suffixes and the
 //! date templates they may contain.
 
-use chrono::{DateTime, Local};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Local, Offset};
+use ferry_core::timefmt::{go_format, named_layout, Clock};
 
 /// rclone's canonical form of a path argument: outer slashes trimmed, whitespace,
 /// slashes, backslashes, `:`, `?` and `*` replaced by `_`.
@@ -85,88 +88,9 @@ pub fn apply_time_globs(s: &str, now: DateTime<Local>) -> String {
         return s.to_owned();
     }
     let glob = &s[open..=close];
-    let layout = named_layout(&glob[1..glob.len() - 1]);
-    let formatted = now.format(&go_layout_to_strftime(layout)).to_string();
+    let clock = Clock::at(SystemTime::from(now), now.offset().fix().local_minus_utc());
+    let formatted = go_format(&clock, named_layout(&glob[1..glob.len() - 1]));
     s.replace(glob, &formatted)
-}
-
-fn named_layout(name: &str) -> &str {
-    match name {
-        "Layout" => "01/02 03:04:05PM '06 -0700",
-        "ANSIC" => "Mon Jan _2 15:04:05 2006",
-        "UnixDate" => "Mon Jan _2 15:04:05 MST 2006",
-        "RubyDate" => "Mon Jan 02 15:04:05 -0700 2006",
-        "RFC822" => "02 Jan 06 15:04 MST",
-        "RFC822Z" => "02 Jan 06 15:04 -0700",
-        "RFC850" => "Monday, 02-Jan-06 15:04:05 MST",
-        "RFC1123" => "Mon, 02 Jan 2006 15:04:05 MST",
-        "RFC1123Z" => "Mon, 02 Jan 2006 15:04:05 -0700",
-        "RFC3339" => "2006-01-02T15:04:05Z07:00",
-        "RFC3339Nano" => "2006-01-02T15:04:05.999999999Z07:00",
-        "Kitchen" => "3:04PM",
-        "Stamp" => "Jan _2 15:04:05",
-        "StampMilli" => "Jan _2 15:04:05.000",
-        "StampMicro" => "Jan _2 15:04:05.000000",
-        "StampNano" => "Jan _2 15:04:05.000000000",
-        "DateTime" => "2006-01-02 15:04:05",
-        "DateOnly" => "2006-01-02",
-        "TimeOnly" => "15:04:05",
-        "MacFriendlyTime" | "macfriendlytime" | "mac" => "2006-01-02 0304PM",
-        other => other,
-    }
-}
-
-/// Translates Go's reference-time layout tokens into chrono's strftime syntax.
-fn go_layout_to_strftime(layout: &str) -> String {
-    const TOKENS: &[(&str, &str)] = &[
-        ("January", "%B"),
-        ("Monday", "%A"),
-        ("Z07:00", "%:z"),
-        ("-07:00", "%:z"),
-        ("-0700", "%z"),
-        (".000000000", "%.9f"),
-        (".999999999", "%.f"),
-        (".000000", "%.6f"),
-        (".000", "%.3f"),
-        ("2006", "%Y"),
-        ("Jan", "%b"),
-        ("Mon", "%a"),
-        ("MST", "%Z"),
-        ("_2", "%e"),
-        ("01", "%m"),
-        ("02", "%d"),
-        ("03", "%I"),
-        ("04", "%M"),
-        ("05", "%S"),
-        ("06", "%y"),
-        ("15", "%H"),
-        ("PM", "%p"),
-        ("pm", "%P"),
-        ("1", "%-m"),
-        ("2", "%-d"),
-        ("3", "%-I"),
-        ("4", "%-M"),
-        ("5", "%-S"),
-    ];
-    let mut out = String::new();
-    let mut rest = layout;
-    'outer: while !rest.is_empty() {
-        for (go, fmt) in TOKENS {
-            if let Some(after) = rest.strip_prefix(go) {
-                out.push_str(fmt);
-                rest = after;
-                continue 'outer;
-            }
-        }
-        let c = rest.chars().next().unwrap_or_default();
-        if c == '%' {
-            out.push_str("%%");
-        } else {
-            out.push(c);
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    out
 }
 
 #[cfg(test)]
@@ -210,6 +134,9 @@ mod tests {
         );
         assert_eq!(apply_time_globs("{mac}", t), "2024-03-05 0207PM");
         assert_eq!(apply_time_globs("x{2006_01_02}", t), "x2024_03_05");
+        // The names rclone's TimeFormat knows, shared with lsf --time-format.
+        assert_eq!(apply_time_globs("{YYYYMMDD}", t), "20240305");
+        assert_eq!(apply_time_globs("{Kitchen}", t), "2:07PM");
         assert_eq!(apply_time_globs("plain", t), "plain");
         let (a, b) = conflict_suffixes("cloud,local", t).unwrap();
         assert_eq!((a.as_str(), b.as_str()), (".cloud", ".local"));

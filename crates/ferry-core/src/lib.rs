@@ -11,6 +11,7 @@ mod features;
 pub mod hash;
 pub mod mime;
 mod path;
+pub mod timefmt;
 pub mod units;
 
 pub use backend::{Backend, ByteStream, Location, PutOptions};

@@ -1,11 +1,13 @@
 //! What the listing, hashing and housekeeping commands share: opening a path with
-//! the filters applied as `copy` applies them, walking it, Go-style time layouts and
-//! JSON strings (so output matches rclone's byte for byte), and hashing.
+//! the filters applied as `copy` applies them, walking it, local times for Go-style
+//! layouts ([`ferry_core::timefmt`]), JSON strings and number fields (so output matches
+//! rclone's byte for byte), and hashing.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use chrono::{DateTime, Datelike, Local, Offset, Timelike};
+use chrono::{DateTime, Local, Offset};
+use ferry_core::timefmt::{go_format, Clock};
 use ferry_core::units::size_suffix;
 use ferry_core::{Backend, Entry, ErrorKind, HashKind, HashSet, Hashes, MultiHasher, RelPath};
 use ferry_engine::{Select, WalkOptions, WalkReport, Walker};
@@ -222,198 +224,10 @@ pub async fn read_hashes(
     Ok(hasher.finish())
 }
 
-/// A time in the local zone.
-pub fn local(t: SystemTime) -> DateTime<Local> {
-    DateTime::<Local>::from(t)
-}
-
-/// Go's named layouts as rclone's `--time-format` accepts them.
-pub fn named_layout(name: &str) -> &str {
-    match name {
-        "Layout" => "01/02 03:04:05PM '06 -0700",
-        "ANSIC" => "Mon Jan _2 15:04:05 2006",
-        "UnixDate" => "Mon Jan _2 15:04:05 MST 2006",
-        "RubyDate" => "Mon Jan 02 15:04:05 -0700 2006",
-        "RFC822" => "02 Jan 06 15:04 MST",
-        "RFC822Z" => "02 Jan 06 15:04 -0700",
-        "RFC850" => "Monday, 02-Jan-06 15:04:05 MST",
-        "RFC1123" => "Mon, 02 Jan 2006 15:04:05 MST",
-        "RFC1123Z" => "Mon, 02 Jan 2006 15:04:05 -0700",
-        "RFC3339" => "2006-01-02T15:04:05Z07:00",
-        "RFC3339Nano" => "2006-01-02T15:04:05.999999999Z07:00",
-        "Kitchen" => "3:04PM",
-        "Stamp" => "Jan _2 15:04:05",
-        "StampMilli" => "Jan _2 15:04:05.000",
-        "StampMicro" => "Jan _2 15:04:05.000000",
-        "StampNano" => "Jan _2 15:04:05.000000000",
-        "DateTime" => "2006-01-02 15:04:05",
-        "DateOnly" => "2006-01-02",
-        "TimeOnly" => "15:04:05",
-        "MacFriendlyTime" | "macfriendlytime" | "mac" => "2006-01-02 0304PM",
-        "YYYYMMDD" => "20060102",
-        other => other,
-    }
-}
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-
-/// Formats `t` with a Go reference layout (`2006-01-02 15:04:05.000000000`).
-pub fn go_format(t: &DateTime<Local>, layout: &str) -> String {
-    let mut out = String::new();
-    let b = layout.as_bytes();
-    let mut i = 0;
-    let at = |i: usize, s: &str| layout[i..].starts_with(s);
-    while i < b.len() {
-        let (text, used): (String, usize) = match b[i] {
-            b'J' if at(i, "January") => (MONTHS[t.month0() as usize].to_owned(), 7),
-            b'J' if at(i, "Jan") => (MONTHS[t.month0() as usize][..3].to_owned(), 3),
-            b'M' if at(i, "Monday") => (day_name(t).to_owned(), 6),
-            b'M' if at(i, "Mon") => (day_name(t)[..3].to_owned(), 3),
-            b'M' if at(i, "MST") => (zone_name(t), 3),
-            b'0' if at(i, "002") => (format!("{:03}", t.ordinal()), 3),
-            b'0' if i + 1 < b.len() && (b'1'..=b'6').contains(&b[i + 1]) => {
-                let v = match b[i + 1] {
-                    b'1' => t.month(),
-                    b'2' => t.day(),
-                    b'3' => hour12(t),
-                    b'4' => t.minute(),
-                    b'5' => t.second(),
-                    _ => (t.year().rem_euclid(100)) as u32,
-                };
-                (format!("{v:02}"), 2)
-            }
-            b'1' if at(i, "15") => (format!("{:02}", t.hour()), 2),
-            b'1' => (t.month().to_string(), 1),
-            b'2' if at(i, "2006") => (format!("{:04}", t.year()), 4),
-            b'2' => (t.day().to_string(), 1),
-            b'_' if at(i, "__2") => (format!("{:>3}", t.ordinal()), 3),
-            b'_' if at(i, "_2") && !at(i, "_2006") => (format!("{:>2}", t.day()), 2),
-            b'3' => (hour12(t).to_string(), 1),
-            b'4' => (t.minute().to_string(), 1),
-            b'5' => (t.second().to_string(), 1),
-            b'P' if at(i, "PM") => (if t.hour() >= 12 { "PM" } else { "AM" }.to_owned(), 2),
-            b'p' if at(i, "pm") => (if t.hour() >= 12 { "pm" } else { "am" }.to_owned(), 2),
-            b'-' | b'Z' => match zone_layout(&layout[i..]) {
-                Some((n, colons, parts)) => (zone(t, b[i] == b'Z', colons, parts), n),
-                None => ((b[i] as char).to_string(), 1),
-            },
-            b'.' | b',' if i + 1 < b.len() && (b[i + 1] == b'0' || b[i + 1] == b'9') => {
-                let digit = b[i + 1];
-                let mut j = i + 1;
-                while j < b.len() && b[j] == digit {
-                    j += 1;
-                }
-                if j < b.len() && b[j].is_ascii_digit() {
-                    ((b[i] as char).to_string(), 1)
-                } else {
-                    let n = j - i - 1;
-                    (
-                        fraction(t.nanosecond(), n, digit == b'9', b[i] as char),
-                        j - i,
-                    )
-                }
-            }
-            _ => {
-                let ch = layout[i..].chars().next().unwrap_or(' ');
-                (ch.to_string(), ch.len_utf8())
-            }
-        };
-        out.push_str(&text);
-        i += used;
-    }
-    out
-}
-
-fn day_name(t: &DateTime<Local>) -> &'static str {
-    DAYS[t.weekday().num_days_from_sunday() as usize]
-}
-
-fn hour12(t: &DateTime<Local>) -> u32 {
-    match t.hour() % 12 {
-        0 => 12,
-        h => h,
-    }
-}
-
-fn zone_name(t: &DateTime<Local>) -> String {
-    let secs = t.offset().fix().local_minus_utc();
-    if secs == 0 {
-        return "UTC".to_owned();
-    }
-    let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
-    if abs % 3600 == 0 {
-        format!("{sign}{:02}", abs / 3600)
-    } else {
-        format!("{sign}{:02}{:02}", abs / 3600, abs % 3600 / 60)
-    }
-}
-
-/// A zone token at the start of `s`: (length, colons, number of parts).
-fn zone_layout(s: &str) -> Option<(usize, bool, usize)> {
-    let rest = &s[1..];
-    for (pat, colons, parts) in [
-        ("07:00:00", true, 3),
-        ("070000", false, 3),
-        ("07:00", true, 2),
-        ("0700", false, 2),
-        ("07", false, 1),
-    ] {
-        if rest.starts_with(pat) {
-            return Some((pat.len() + 1, colons, parts));
-        }
-    }
-    None
-}
-
-fn zone(t: &DateTime<Local>, z: bool, colons: bool, parts: usize) -> String {
-    let secs = t.offset().fix().local_minus_utc();
-    if z && secs == 0 {
-        return "Z".to_owned();
-    }
-    let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
-    let (h, m, s) = (abs / 3600, abs % 3600 / 60, abs % 60);
-    let sep = if colons { ":" } else { "" };
-    match parts {
-        1 => format!("{sign}{h:02}"),
-        2 => format!("{sign}{h:02}{sep}{m:02}"),
-        _ => format!("{sign}{h:02}{sep}{m:02}{sep}{s:02}"),
-    }
-}
-
-fn fraction(nanos: u32, digits: usize, trim: bool, sep: char) -> String {
-    let all = format!("{nanos:09}");
-    let mut frac = all[..digits.min(9)].to_owned();
-    if trim {
-        while frac.ends_with('0') {
-            frac.pop();
-        }
-        if frac.is_empty() {
-            return String::new();
-        }
-    }
-    format!("{sep}{frac}")
+/// A time on the local zone's clock, as rclone prints listing times.
+pub fn local(t: SystemTime) -> Clock {
+    let offset = DateTime::<Local>::from(t).offset().fix().local_minus_utc();
+    Clock::at(t, offset)
 }
 
 /// A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&` escaped too).
@@ -488,20 +302,9 @@ pub fn count_suffix(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
-    fn go_layouts() {
-        let t = Local
-            .timestamp_opt(1_704_164_645, 123_456_789)
-            .single()
-            .unwrap();
-        let base = go_format(&t, "2006-01-02 15:04:05");
-        assert_eq!(base.len(), 19);
-        assert!(go_format(&t, "2006-01-02 15:04:05.000000000").ends_with(".123456789"));
-        assert!(go_format(&t, "15:04:05.999").ends_with(".123"));
-        assert_eq!(go_format(&t, "20060102").len(), 8);
-        assert!(go_format(&t, "Jan _2").starts_with("Jan "));
+    fn json_strings_and_number_fields() {
         assert_eq!(json_string("a<\"b\"\n"), "\"a\\u003c\\\"b\\\"\\n\"");
         assert_eq!(count_suffix(999), "999");
         assert_eq!(count_suffix(1234), "1.234k");

@@ -5,10 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use ferry_core::mime::{mime_type, DIRECTORY};
+use ferry_core::timefmt::{go_format, named_layout};
 use ferry_core::{Entry, HashKind};
 
 use crate::args::FilterArgs;
-use crate::cmd::listing::{self, count_field, go_format, json_string, local, size_field, Listing};
+use crate::cmd::listing::{self, count_field, json_string, local, size_field, Listing};
 use crate::exit::{self, fail, USAGE};
 use crate::Globals;
 
@@ -246,7 +247,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
     let layout = match a.time_format.as_str() {
         "" => "2006-01-02 15:04:05".to_owned(),
         "max" => max_layout(l.backend.features().modtime_precision),
-        other => listing::named_layout(other).to_owned(),
+        other => named_layout(other).to_owned(),
     };
     let want_hash = a.format.contains('h');
     let mut out = Out::new();
@@ -780,7 +781,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
         }
     }
     let mut out = Out::new();
-    let this_year = local(SystemTime::now()).format("%Y").to_string();
+    let this_year = local(SystemTime::now()).year;
     let show_size = a.size || a.human_readable;
     let label = |n: &Node, name: &str| -> String {
         let mut parts = Vec::new();
@@ -795,7 +796,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
         }
         if a.modtime && !n.entry.is_dir() {
             let t = local(n.entry.mtime);
-            let layout = if t.format("%Y").to_string() == this_year {
+            let layout = if t.year == this_year {
                 "Jan 02 15:04"
             } else {
                 "Jan 02  2006"
