@@ -556,3 +556,59 @@ fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+#[test]
+fn hostile_blob_names_never_escape_the_destination() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    let sas = az.account_sas(Duration::from_secs(600));
+    for name in ["..%2Fevil.txt", "a/../../b.txt", "a//c.txt", "ok.txt"] {
+        let url = format!("{}/{}/h/{name}?{sas}", az.endpoint, az.container);
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-f",
+                "--path-as-is",
+                "-X",
+                "PUT",
+                "-H",
+                "x-ms-blob-type: BlockBlob",
+            ])
+            .args(["-H", "x-ms-version: 2021-08-06", "--data-binary", "x", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, err) = fy_ok(&["copy", &az.rclone_path("h"), &s.dst()]);
+    assert!(err.contains("not a safe relative path"), "{err}");
+    let written: Vec<_> = walk(&s.path("dst")).into_iter().collect();
+    assert_eq!(written, vec!["ok.txt".to_owned()]);
+    assert!(!s.path("evil.txt").exists() && !s.path("b.txt").exists());
+    // Content-Type comes from the name, as rclone sets it.
+    write_file(&s.path("src/page.html"), b"<p>", 10);
+    fy_ok(&["copy", &s.src(), &az.rclone_path("web")]);
+    assert_eq!(
+        blob_header(&az, "web/page.html", "content-type").as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+}
+
+/// Every path under `root`, relative, sorted.
+fn walk(root: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}

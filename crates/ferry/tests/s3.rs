@@ -474,6 +474,32 @@ fn multipart_upload_of_60_mib() {
     );
     let uploads = raw(&s3, "GET", "?uploads", None, &[]);
     assert!(!uploads.contains("<UploadId>"), "{uploads}");
+    // The same options as rclone's flags and environment variables.
+    let plain = s3.rclone_path("flags");
+    let err = split(
+        fy().args([
+            "copy",
+            "-vv",
+            "--s3-upload-cutoff",
+            "20M",
+            &sc.src(),
+            &plain,
+        ])
+        .env("RCLONE_S3_CHUNK_SIZE", "10M")
+        .output()
+        .unwrap(),
+    )
+    .2;
+    assert!(
+        err.contains("big.bin: multipart upload completed in 6 parts"),
+        "{err}"
+    );
+    let (code, _, err) = fy_run(&["ls", "--s3-chunk-size", "lots", &plain]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("invalid value \"lots\" for option chunk_size"),
+        "{err}"
+    );
 }
 
 #[test]
