@@ -454,6 +454,12 @@ static S3_OPTIONS: &[OptionSpec] = &[
         "location_constraint",
         "Location constraint used when creating buckets; must match the region.",
     ),
+    OptionSpec::new(
+        "resume",
+        "Journal multipart uploads so an interrupted one is continued by the next run (ferry; --resume).",
+    )
+    .default("false")
+    .advanced(),
     DESCRIPTION_OPT,
 ];
 

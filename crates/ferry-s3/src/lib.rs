@@ -13,6 +13,7 @@ mod client;
 mod error;
 pub mod meta;
 pub mod options;
+mod resume;
 mod upload;
 
 use std::collections::{HashMap, HashSet as StdHashSet};

@@ -24,6 +24,8 @@ pub struct S3Options {
     pub list_chunk: i32,
     pub server_side_encryption: Option<String>,
     pub location_constraint: Option<String>,
+    /// Keep a journal of multipart uploads so an interrupted one is continued (`--resume`).
+    pub resume: bool,
 }
 
 /// S3's limits on multipart uploads.
@@ -54,6 +56,7 @@ impl Default for S3Options {
             list_chunk: 1000,
             server_side_encryption: None,
             location_constraint: None,
+            resume: false,
         }
     }
 }
@@ -144,6 +147,7 @@ impl S3Options {
             list_chunk: list_chunk as i32,
             server_side_encryption: s("server_side_encryption"),
             location_constraint: s("location_constraint"),
+            resume: flag("resume", false)?,
         })
     }
 

@@ -2,7 +2,7 @@
 //! `upload_concurrency` at a time. Every request carries its Content-MD5, and every ETag
 //! S3 answers with is checked against the bytes sent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::error::sdk;
 use crate::meta::{self, META_MD5, META_MTIME};
+use crate::resume::Journal;
 use crate::{ObjectInfo, S3Backend, Target};
 
 fn b64(d: &[u8]) -> String {
@@ -184,6 +185,8 @@ async fn remove(b: &S3Backend, t: &Target) -> Result<()> {
 
 /// One uploaded part: number, ETag, MD5 of its bytes.
 type PartDone = (i32, String, [u8; 16]);
+/// Parts an earlier run uploaded: number → (ETag, hex MD5).
+type Parts = BTreeMap<i32, (String, String)>;
 
 async fn multipart(
     b: &S3Backend,
@@ -206,32 +209,73 @@ async fn multipart(
     if let Some(m) = &known_md5 {
         obj.metadata.insert(META_MD5.into(), m.clone());
     }
-    let req = b
-        .client
-        .create_multipart_upload()
-        .bucket(&t.bucket)
-        .key(&t.key)
-        .content_type(obj.content_type.clone())
-        .set_metadata(Some(obj.metadata.clone()));
-    let created = with_upload_options(b, req)
-        .send()
-        .await
-        .map_err(|e| sdk("failed to start multipart upload", path.as_str(), e))?;
-    let Some(upload_id) = created.upload_id().map(str::to_owned) else {
-        return Err(
-            Error::new(ErrorKind::Io, "S3 returned no upload id").with_path(path.to_string())
-        );
+    let mut journal = b
+        .opts
+        .resume
+        .then(|| {
+            Journal::new(
+                &b.endpoint_id,
+                &t.bucket,
+                &t.key,
+                opts.size,
+                opts.mtime,
+                b.opts.part_size(opts.size),
+            )
+        })
+        .flatten();
+    let (upload_id, uploaded) = match &journal {
+        Some(j) => resumable(b, t, path, j).await,
+        None => (None, BTreeMap::new()),
     };
-    tracing::debug!("{path}: multipart upload {upload_id} started");
-    let need_whole = known_hex.is_none();
-    let result = upload_parts(b, t, path, data, opts, &upload_id, need_whole).await;
+    let resumed = upload_id.is_some();
+    // The `md5chksum` the upload was created with (by this run or the interrupted one).
+    let (upload_id, md5_in_upload) = match upload_id {
+        Some(resumed) => resumed,
+        None => (create_upload(b, t, path, &obj).await?, known_md5.clone()),
+    };
+    if let Some(j) = journal.as_mut() {
+        j.state.upload_id = upload_id.clone();
+        j.state.md5_meta = md5_in_upload.clone();
+        j.state.parts = uploaded.clone();
+        if let Err(e) = j.save() {
+            tracing::warn!(
+                "{path}: can't write the resume journal {}: {e}",
+                j.path().display()
+            );
+        }
+    }
+    let need_whole = known_hex.is_none() || resumed;
+    let job = PartsJob {
+        upload_id: &upload_id,
+        need_whole,
+        uploaded: &uploaded,
+        journal: journal.as_mut(),
+    };
+    let result = upload_parts(b, t, path, data, opts, job).await;
     let (parts, whole) = match result {
         Ok(done) => done,
+        // Kept for the next run, unless the source changed or S3 dropped the upload.
+        Err(e)
+            if journal.is_some()
+                && !e.message().contains("source changed")
+                && !e.message().contains("NoSuchUpload") =>
+        {
+            tracing::warn!(
+                "{path}: multipart upload interrupted; run again with --resume to continue it"
+            );
+            return Err(e);
+        }
         Err(e) => {
             abort(b, t, path, &upload_id).await;
+            if let Some(j) = &journal {
+                j.discard();
+            }
             return Err(e);
         }
     };
+    if let Some(j) = &journal {
+        j.discard();
+    }
     let completed: Vec<CompletedPart> = parts
         .iter()
         .map(|(n, etag, _)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
@@ -281,7 +325,7 @@ async fn multipart(
             ));
         }
     }
-    if let (Some(known), Some(whole)) = (&known_md5, whole) {
+    if let (Some(known), Some(whole)) = (&md5_in_upload, whole) {
         if *known != b64(&whole) {
             let _ = remove(b, t).await;
             return Err(corrupted(
@@ -293,7 +337,7 @@ async fn multipart(
             ));
         }
     } else if let Some(whole) = whole.filter(|_| {
-        known_md5.is_none() && !b.opts.disable_checksum && opts.size <= crate::options::MAX_COPY
+        md5_in_upload.is_none() && !b.opts.disable_checksum && opts.size <= crate::options::MAX_COPY
     }) {
         // The whole-file MD5 is known only now: store it as rclone does, by rewriting the
         // object's metadata on the server.
@@ -317,6 +361,122 @@ async fn multipart(
     Ok(e)
 }
 
+async fn create_upload(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    obj: &NewObject,
+) -> Result<String> {
+    let req = b
+        .client
+        .create_multipart_upload()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .content_type(obj.content_type.clone())
+        .set_metadata(Some(obj.metadata.clone()));
+    let created = with_upload_options(b, req)
+        .send()
+        .await
+        .map_err(|e| sdk("failed to start multipart upload", path.as_str(), e))?;
+    let Some(upload_id) = created.upload_id().map(str::to_owned) else {
+        return Err(
+            Error::new(ErrorKind::Io, "S3 returned no upload id").with_path(path.to_string())
+        );
+    };
+    tracing::debug!("{path}: multipart upload {upload_id} started");
+    Ok(upload_id)
+}
+
+/// The upload an earlier run left for this source, and its parts S3 still has (those
+/// whose ETag matches the journal's). A stale upload for a changed source is aborted.
+async fn resumable(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    j: &Journal,
+) -> (Option<(String, Option<String>)>, Parts) {
+    let old = match j.previous() {
+        Ok(Some(old)) => old,
+        Ok(None) => return (None, BTreeMap::new()),
+        Err(stale) => {
+            tracing::info!(
+                "{path}: the source changed since the interrupted upload; starting again"
+            );
+            abort(b, t, path, &stale).await;
+            return (None, BTreeMap::new());
+        }
+    };
+    let kept: Parts = match list_parts(b, t, &old.upload_id).await {
+        Listed::Gone => {
+            tracing::info!(
+                "{path}: the interrupted upload is gone from the server; starting again"
+            );
+            j.discard();
+            return (None, BTreeMap::new());
+        }
+        Listed::Parts(on_server) => old
+            .parts
+            .into_iter()
+            .filter(|(n, (etag, _))| on_server.get(n) == Some(etag))
+            .collect(),
+        // Parts enter the journal only once S3 acknowledged them; if the upload has
+        // gone meanwhile, the next part or the completion fails with NoSuchUpload.
+        Listed::Unknown => old.parts,
+    };
+    let total = old.size.div_ceil(old.part_size.max(1));
+    tracing::info!(
+        "{path}: resuming multipart upload: {} of {total} parts already uploaded",
+        kept.len()
+    );
+    (Some((old.upload_id, old.md5_meta)), kept)
+}
+
+/// What S3 says of an upload's parts.
+enum Listed {
+    /// Part number → ETag.
+    Parts(HashMap<i32, String>),
+    /// S3 doesn't know the upload (aborted, expired or completed).
+    Gone,
+    /// The answer could not be had (some servers' ListParts replies don't parse).
+    Unknown,
+}
+
+async fn list_parts(b: &S3Backend, t: &Target, upload_id: &str) -> Listed {
+    let mut parts = HashMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = b
+            .client
+            .list_parts()
+            .bucket(&t.bucket)
+            .key(&t.key)
+            .upload_id(upload_id)
+            .set_part_number_marker(marker.take())
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let f = crate::error::Failure::of(&e);
+                if f.is_not_found() {
+                    return Listed::Gone;
+                }
+                tracing::debug!("{}: can't list the upload's parts: {}", t.key, f.message);
+                return Listed::Unknown;
+            }
+        };
+        for p in out.parts() {
+            if let (Some(n), Some(e)) = (p.part_number(), p.e_tag()) {
+                parts.insert(n, e.to_owned());
+            }
+        }
+        match out.next_part_number_marker() {
+            Some(m) if out.is_truncated().unwrap_or(false) => marker = Some(m.to_owned()),
+            _ => return Listed::Parts(parts),
+        }
+    }
+}
+
 async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
     let res = b
         .client
@@ -335,6 +495,16 @@ async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
     }
 }
 
+/// One multipart upload's parts to send.
+struct PartsJob<'a> {
+    upload_id: &'a str,
+    /// Hash the whole stream (its MD5 is not known in advance).
+    need_whole: bool,
+    /// Parts an interrupted run already uploaded: read and checked, not sent.
+    uploaded: &'a Parts,
+    journal: Option<&'a mut Journal>,
+}
+
 /// Reads the stream part by part and uploads up to `upload_concurrency` parts at once
 /// (so at most that many part buffers, plus the one being filled, are in memory).
 async fn upload_parts(
@@ -343,9 +513,14 @@ async fn upload_parts(
     path: &RelPath,
     mut data: ByteStream,
     opts: &PutOptions,
-    upload_id: &str,
-    need_whole: bool,
+    job: PartsJob<'_>,
 ) -> Result<(Vec<PartDone>, Option<[u8; 16]>)> {
+    let PartsJob {
+        upload_id,
+        need_whole,
+        uploaded,
+        mut journal,
+    } = job;
     let part_size = b.opts.part_size(opts.size) as usize;
     let slots = Arc::new(Semaphore::new(b.opts.upload_concurrency));
     let mut tasks: JoinSet<Result<PartDone>> = JoinSet::new();
@@ -360,7 +535,8 @@ async fn upload_parts(
             let permit = slots.clone().acquire_owned().await.expect("semaphore open");
             // Collect finished parts, stopping at the first failure.
             while let Some(joined) = tasks.try_join_next() {
-                done.push(joined.map_err(join_error)??);
+                let part = joined.map_err(join_error)??;
+                finished(&mut done, journal.as_deref_mut(), part);
             }
             let buf = read_up_to(&mut data, part_size, path).await?;
             if buf.is_empty() && number > 0 {
@@ -375,6 +551,13 @@ async fn upload_parts(
                 whole.update(&buf);
             }
             let last = buf.len() < part_size;
+            if let Some(part) = already_uploaded(uploaded, number, &buf, path)? {
+                done.push(part);
+                if last {
+                    break;
+                }
+                continue;
+            }
             let buf = Bytes::from(buf);
             let req = b
                 .client
@@ -419,7 +602,8 @@ async fn upload_parts(
             }
         }
         while let Some(joined) = tasks.join_next().await {
-            done.push(joined.map_err(join_error)??);
+            let part = joined.map_err(join_error)??;
+            finished(&mut done, journal.as_deref_mut(), part);
         }
         Ok(())
     }
@@ -434,6 +618,35 @@ async fn upload_parts(
     }
     done.sort_by_key(|p| p.0);
     Ok((done, need_whole.then(|| whole.finalize().into())))
+}
+
+fn finished(done: &mut Vec<PartDone>, journal: Option<&mut Journal>, part: PartDone) {
+    if let Some(j) = journal {
+        j.record(part.0, &part.1, &part.2);
+    }
+    done.push(part);
+}
+
+/// A part an earlier run uploaded, if its bytes are still the same.
+fn already_uploaded(
+    uploaded: &Parts,
+    number: i32,
+    buf: &[u8],
+    path: &RelPath,
+) -> Result<Option<PartDone>> {
+    let Some((etag, md5)) = uploaded.get(&number) else {
+        return Ok(None);
+    };
+    let digest: [u8; 16] = Md5::digest(buf).into();
+    if hex::encode(digest) != *md5 {
+        return Err(Error::new(
+            ErrorKind::Corrupted,
+            format!("source changed since the interrupted upload (part {number} differs); starting again on the next try"),
+        )
+        .with_path(path.to_string())
+        .temporary(true));
+    }
+    Ok(Some((number, etag.clone(), digest)))
 }
 
 fn join_error(e: tokio::task::JoinError) -> Error {

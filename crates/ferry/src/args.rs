@@ -96,6 +96,9 @@ pub struct TransferArgs {
     /// Check for changes with size & checksum (if available, or fallback to size only)
     #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub checksum: bool,
+    /// Continue interrupted multipart uploads (S3) where they stopped, from a journal in ~/.cache/ferry
+    #[arg(long, env = "FERRY_RESUME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub resume: bool,
     /// Skip post copy check of checksums
     #[arg(long, env = "FERRY_IGNORE_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_checksum: bool,

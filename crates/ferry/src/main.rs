@@ -273,6 +273,9 @@ fn main() {
 }
 
 fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
+    if cli.command.transfer_args().is_some_and(|t| t.resume) {
+        backend_flags.insert("s3_resume".into(), "true".into());
+    }
     if let Some(az) = cli.command.azcopy() {
         if az.wants_json() {
             // azcopy's JSON output always ends with its summary: ferry's final stats are INFO.
@@ -329,8 +332,20 @@ impl Command {
     /// The azcopy flags of a transferring command.
     fn azcopy(&self) -> Option<&azcopy::AzcopyArgs> {
         match self {
-            Command::Copy(c) | Command::Sync(c) => Some(&c.azcopy),
+            Command::Copy(c) | Command::Sync(c) | Command::Copyto(c) | Command::Moveto(c) => {
+                Some(&c.azcopy)
+            }
             Command::Move(m) => Some(&m.inner.azcopy),
+            _ => None,
+        }
+    }
+
+    fn transfer_args(&self) -> Option<&TransferArgs> {
+        match self {
+            Command::Copy(c) | Command::Sync(c) | Command::Copyto(c) | Command::Moveto(c) => {
+                Some(&c.transfer)
+            }
+            Command::Move(m) => Some(&m.inner.transfer),
             _ => None,
         }
     }

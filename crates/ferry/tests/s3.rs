@@ -613,3 +613,101 @@ fn server_side_copy_and_move() {
     let (_, b, _) = fy_run(&["lsl", &s3.rclone_path("moved")]);
     assert_eq!(sorted_lines(&a), sorted_lines(&b));
 }
+
+/// The parts recorded in the (only) resume journal under `cache`, if there is one.
+fn journal_parts(cache: &Path) -> Option<usize> {
+    let dir = cache.join("ferry/s3-uploads");
+    let file = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))?;
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(file.path()).ok()?).ok()?;
+    Some(v["parts"].as_object()?.len())
+}
+
+#[test]
+fn interrupted_multipart_upload_resumes() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let cache = sc.path("cache");
+    let data = pseudo_random(40 * 1024 * 1024, 40);
+    write_file(&sc.path("src/big.bin"), &data, 50);
+    let dest = remote_with(
+        &s3,
+        &[
+            ("upload_cutoff", "5M"),
+            ("chunk_size", "5M"),
+            ("upload_concurrency", "1"),
+        ],
+        "resume",
+    );
+    let start = |extra: &[&str]| {
+        fy().args(["copy", "-vv", "--resume", &sc.src(), &dest])
+            .args(extra)
+            .env("XDG_CACHE_HOME", &cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Slowed down, killed once some parts are safely on the server.
+    let interrupt = |parts: usize| {
+        let mut child = start(&["--bwlimit", "8M"]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while journal_parts(&cache).unwrap_or(0) < parts {
+            assert!(std::time::Instant::now() < deadline, "no parts recorded");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "finished before it could be interrupted"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    };
+    interrupt(3);
+    let recorded = journal_parts(&cache).unwrap();
+    assert!((3..8).contains(&recorded), "{recorded} parts");
+    assert!(raw(&s3, "GET", "?uploads", None, &[]).contains("<UploadId>"));
+    // The next run uploads only the missing parts.
+    let out = start(&[]).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "resuming multipart upload: {recorded} of 8 parts already uploaded"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("multipart upload completed in 8 parts"),
+        "{err}"
+    );
+    let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("resume")]);
+    assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&data)));
+    assert_eq!(
+        journal_parts(&cache),
+        None,
+        "the journal goes once the upload completes"
+    );
+    assert!(!raw(&s3, "GET", "?uploads", None, &[]).contains("<UploadId>"));
+    // A source that changed after the interruption starts over (and the old upload goes).
+    write_file(
+        &sc.path("src/big.bin"),
+        &pseudo_random(40 * 1024 * 1024, 41),
+        30,
+    );
+    interrupt(2);
+    let changed = pseudo_random(40 * 1024 * 1024, 42);
+    write_file(&sc.path("src/big.bin"), &changed, 20);
+    let out = start(&[]).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("the source changed since the interrupted upload"),
+        "{err}"
+    );
+    let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("resume")]);
+    assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&changed)));
+    assert!(!raw(&s3, "GET", "?uploads", None, &[]).contains("<UploadId>"));
+}
