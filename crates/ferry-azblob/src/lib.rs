@@ -30,7 +30,7 @@ pub use crate::options::AzOptions;
 
 /// A container (or the account's root), rooted at a prefix.
 pub struct AzBackend {
-    client: Client,
+    client: Arc<Client>,
     opts: AzOptions,
     /// `None`: the root lists containers and paths start with a container name.
     container: Option<String>,
@@ -67,14 +67,16 @@ fn az_features() -> Features {
         empty_dirs: false,
         case_insensitive: false,
         atomic_put: true,
-        put_returns_hashes: true,
+        // The MD5 `put` returns is of the bytes it read, not an independent record: the
+        // service's own check is the Content-MD5 sent with every block.
+        put_returns_hashes: false,
     }
 }
 
 impl AzBackend {
     /// Opens `container/prefix` (or the account root for an empty path) with `opts`.
     pub fn new(path: &str, opts: AzOptions) -> Result<Arc<Self>> {
-        let client = Client::new(&opts)?;
+        let client = Arc::new(Client::new(&opts)?);
         let trimmed = path.trim_matches('/');
         let (container, prefix) = match trimmed.split_once('/') {
             Some((c, p)) => (Some(c.to_owned()), p.trim_matches('/').to_owned()),

@@ -7,12 +7,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
-use futures::stream::{FuturesUnordered, StreamExt};
 use http::Method;
 use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 
-use crate::client::Req;
+use std::sync::Arc;
+
+use crate::client::{Client, Req};
 use crate::meta::{format_mtime, META_MTIME};
 use crate::options::{MAX_BLOCK, MAX_BLOCKS};
 use crate::{AzBackend, Target};
@@ -117,7 +118,8 @@ async fn blocks(
     let mut whole = Md5::new();
     let mut total = 0u64;
     let mut ids = Vec::new();
-    let mut inflight = FuturesUnordered::new();
+    // Dropped on an early return, which aborts the blocks still in flight.
+    let mut inflight = tokio::task::JoinSet::new();
     loop {
         let mut buf = Vec::with_capacity(block);
         (&mut *data)
@@ -136,16 +138,18 @@ async fn blocks(
         let id = block_id(ids.len() as u64, &tag);
         ids.push(id.clone());
         while inflight.len() >= b.opts.upload_concurrency {
-            inflight.next().await.expect("non-empty")?;
+            joined(inflight.join_next().await.expect("non-empty"))?;
         }
         let last = buf.len() < block;
-        inflight.push(stage(b, t, path, id, Bytes::from(buf)));
+        // Each block is hashed and sent on its own task, in parallel with reading the next.
+        let (client, rest, shown) = (b.client.clone(), t.rest_path(), path.to_string());
+        inflight.spawn(stage(client, rest, shown, id, Bytes::from(buf)));
         if last {
             break;
         }
     }
-    while let Some(done) = inflight.next().await {
-        done?;
+    while let Some(done) = inflight.join_next().await {
+        joined(done)?;
     }
     if total != opts.size {
         return Err(size_changed(path, opts.size, total));
@@ -170,16 +174,28 @@ async fn blocks(
     Ok(hex::encode(md5))
 }
 
-async fn stage(b: &AzBackend, t: &Target, path: &RelPath, id: String, body: Bytes) -> Result<()> {
+async fn stage(
+    client: Arc<Client>,
+    rest: String,
+    path: String,
+    id: String,
+    body: Bytes,
+) -> Result<()> {
     let md5 = Md5::digest(&body);
-    let req = Req::new(Method::PUT, t.rest_path())
+    let req = Req::new(Method::PUT, rest)
         .query("comp", "block")
         .query("blockid", id)
         .header("content-md5", STANDARD.encode(md5))
         .body(body);
-    b.send(&req, "failed to upload a block", path.as_str())
+    client
+        .send(&req)
         .await
         .map(|_| ())
+        .map_err(|f| f.into_error("failed to upload a block", &path, client.uses_sas()))
+}
+
+fn joined(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    r.map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))?
 }
 
 #[cfg(test)]
