@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Hashes, Location, PutOptions,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, PutOptions,
     RelPath, Result,
 };
 use futures::TryStreamExt;
@@ -504,35 +504,6 @@ impl Backend for AzBackend {
         let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
         self.ensure_container(&d.container).await?;
         self.server_copy(other, &s, &d, dst_path, opts.mtime).await
-    }
-
-    async fn move_from(
-        &self,
-        src: &dyn Backend,
-        src_path: &RelPath,
-        dst_path: &RelPath,
-    ) -> Result<Option<Entry>> {
-        let Some(other) = src.as_any().downcast_ref::<AzBackend>() else {
-            return Ok(None);
-        };
-        if !self.same_account(other) {
-            return Ok(None);
-        }
-        let s = other.target(src_path)?;
-        let Some(info) = other.head(&s, src_path.as_str()).await? else {
-            return Err(Error::not_found(src_path.to_string()));
-        };
-        let opts = PutOptions {
-            size: info.size,
-            mtime: meta::mtime_of(&info.metadata, info.last_modified),
-            inplace: false,
-            hashes: Hashes::default(),
-        };
-        let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
-            return Ok(None);
-        };
-        other.delete_file(src_path).await?;
-        Ok(Some(entry))
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {

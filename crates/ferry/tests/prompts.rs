@@ -2,36 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::*;
-
-/// Runs ferry under a pseudo-terminal (util-linux `script`), feeding `answers`.
-fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
-    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ferry"))
-        .chain(args.iter().copied())
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect();
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &quoted.join(" "), "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` is needed to give ferry a terminal");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(answers.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
 
 fn setup() -> Scratch {
     let s = Scratch::new();
