@@ -585,3 +585,45 @@ fn walk(root: &Path) -> std::collections::BTreeSet<String> {
     }
     out
 }
+
+#[test]
+fn listings_page_and_missing_things_are_clear() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    for i in 0..7 {
+        write_file(&s.path(&format!("src/f{i}")), b"x", 10);
+        write_file(&s.path(&format!("src/d{i}/g")), b"y", 10);
+    }
+    let remote = az.rclone_path("paged");
+    fy_ok(&["copy", &s.src(), &remote]);
+    // Three entries a page: files and virtual directories both cross page boundaries.
+    let small_pages = format!(
+        ":azureblob,account={},key='{}',endpoint='{}',list_chunk=3:{}/paged",
+        az.account, az.key, az.endpoint, az.container
+    );
+    let (out, err) = fy_ok(&["lsf", "-R", "-vv", &small_pages]);
+    assert_eq!(out.lines().count(), 21, "{out}");
+    assert!(err.matches("comp=list").count() >= 5, "{err}");
+    assert_eq!(out, fy_ok(&["lsf", "-R", &remote]).0);
+    // env_auth takes the key from the environment.
+    let env_remote = format!(
+        ":azureblob,env_auth=true,endpoint='{}':{}/paged",
+        az.endpoint, az.container
+    );
+    let out = ferry()
+        .args(["ls", &env_remote])
+        .env("AZURE_STORAGE_ACCOUNT_NAME", &az.account)
+        .env("AZURE_STORAGE_ACCOUNT_KEY", &az.key)
+        .output()
+        .unwrap();
+    let (code, out, err) = split(out);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 14, "{out}");
+    // A missing container or directory is "directory not found" (exit 3), as in rclone.
+    let missing = format!("{}nosuchcontainer/x", &az.rclone_remote());
+    let (code, _, err) = fy_run(&["ls", &missing]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("directory not found"), "{err}");
+    let (code, _, err) = fy_run(&["ls", &az.rclone_path("paged/nothing-here")]);
+    assert_eq!(code, 3, "{err}");
+}
