@@ -12,8 +12,9 @@ use reqsign_core::{Context, SignRequest};
 use crate::error::{redact, Failure};
 use crate::options::{Auth, AzOptions};
 
-/// The REST API version ferry speaks (blob index tags need 2019-12-12 or later).
-const API_VERSION: &str = "2021-08-06";
+/// The REST API version ferry speaks (blob index tags need 2019-12-12 or later, the Cold
+/// tier 2021-12-02).
+const API_VERSION: &str = "2023-11-03";
 /// Attempts for a request that failed temporarily (throttled, 5xx, dropped connection).
 const ATTEMPTS: u32 = 4;
 /// How much of an error body is read for its code and message.
@@ -176,7 +177,7 @@ impl Client {
                 tracing::debug!("HTTP {} {shown} -> failed", req.method);
                 return Err(Failure::transport(format!(
                     "can't reach {}: {}",
-                    self.base,
+                    redact(&self.base),
                     error_chain(e)
                 )));
             }
@@ -208,7 +209,9 @@ impl Client {
             builder = builder.header(k, v);
         }
         builder = builder.header("x-ms-version", API_VERSION);
-        if !req.body.is_empty() {
+        // Azure answers 411 to a PUT without Content-Length, even an empty one (hyper sends
+        // none for an empty body); the signer signs "0" as an empty field, as Azure expects.
+        if !req.body.is_empty() || req.method == Method::PUT {
             builder = builder.header(http::header::CONTENT_LENGTH, req.body.len());
         }
         let request = builder

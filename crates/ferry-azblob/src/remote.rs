@@ -223,17 +223,33 @@ impl AzBackend {
         Ok(files)
     }
 
+    /// Whether any blob's name starts with `prefix`. Azure may answer a page with no blobs
+    /// but a marker, so the marker is followed until a blob or the end.
+    async fn any_blob(&self, container: &str, prefix: &str, path: &str) -> Result<bool> {
+        let mut marker = None;
+        loop {
+            let page = match self
+                .list_page(container, prefix, false, 1, marker, path)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if e.kind() == ErrorKind::DirNotFound => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if !page.blobs.is_empty() {
+                return Ok(true);
+            }
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => return Ok(false),
+            }
+        }
+    }
+
     /// Whether any blob lies under `blob/` (a virtual directory).
     async fn has_children(&self, t: &Target, path: &str) -> Result<bool> {
-        let prefix = format!("{}/", t.blob);
-        match self
-            .list_page(&t.container, &prefix, false, 1, None, path)
+        self.any_blob(&t.container, &format!("{}/", t.blob), path)
             .await
-        {
-            Ok(page) => Ok(!page.blobs.is_empty()),
-            Err(e) if e.kind() == ErrorKind::DirNotFound => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
     async fn container_exists(&self, container: &str) -> Result<bool> {
@@ -241,6 +257,17 @@ impl AzBackend {
         match self.try_send(&req).await {
             Ok(_) => Ok(true),
             Err(f) if f.is_not_found() => Ok(false),
+            // A container SAS may allow listing but not reading the container's properties.
+            Err(f) if f.status == Some(403) && self.client.uses_sas() => {
+                match self
+                    .list_page(container, "", false, 1, None, container)
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.kind() == ErrorKind::DirNotFound => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
             Err(f) => Err(self.fail(f, "failed to check container", container)),
         }
     }
@@ -558,10 +585,7 @@ impl Backend for AzBackend {
             return Ok(());
         }
         // The container itself, as rclone does: only when it is empty.
-        let page = self
-            .list_page(&t.container, "", false, 1, None, dir.as_str())
-            .await?;
-        if !page.blobs.is_empty() {
+        if self.any_blob(&t.container, "", dir.as_str()).await? {
             return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
         }
         let req =

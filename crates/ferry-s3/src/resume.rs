@@ -1,9 +1,10 @@
 //! `--resume`: a small journal per multipart upload, so a run that was interrupted can be
 //! continued by the next one instead of starting over.
 //!
-//! The journal lives in `$XDG_CACHE_HOME/ferry/s3-uploads/` (else `~/.cache/…`), one JSON
-//! file per destination object, named by a hash of endpoint, bucket and key. It records the
-//! upload id, the source's size and mtime, the part size, and each part once S3 has it.
+//! The journal lives in `$XDG_CACHE_HOME/ferry/s3-uploads/` (else `~/.cache/…`), named by a
+//! hash of endpoint, bucket and key: `NAME.json` holds the upload id, the source's size and
+//! mtime and the part size, written once; `NAME.parts` gets one line per part once S3 has it
+//! (appended, so a 10,000-part upload writes 10,000 short lines, not 10,000 journals).
 //! It is discarded when the upload completes, when the source's size or mtime changed, when
 //! the part size differs, or when S3 no longer knows the upload (aborted or expired).
 
@@ -27,7 +28,8 @@ pub(crate) struct State {
     /// The `md5chksum` metadata the upload was created with.
     #[serde(default)]
     pub md5_meta: Option<String>,
-    /// Part number → (ETag, hex MD5 of the part's bytes).
+    /// Part number → (ETag, hex MD5 of the part's bytes); kept in the `.parts` file.
+    #[serde(skip)]
     pub parts: BTreeMap<i32, (String, String)>,
 }
 
@@ -93,13 +95,14 @@ impl Journal {
         let Ok(text) = std::fs::read_to_string(&self.path) else {
             return Ok(None);
         };
-        let old: State = match serde_json::from_str(&text) {
+        let mut old: State = match serde_json::from_str(&text) {
             Ok(s) => s,
             Err(_) => {
                 self.discard();
                 return Ok(None);
             }
         };
+        old.parts = self.read_parts();
         let same_object = old.endpoint == self.state.endpoint
             && old.bucket == self.state.bucket
             && old.key == self.state.key;
@@ -117,24 +120,58 @@ impl Journal {
         }
     }
 
-    /// Writes the journal (to a temporary name, then renamed, so it is never half-written).
+    fn parts_path(&self) -> PathBuf {
+        self.path.with_extension("parts")
+    }
+
+    /// The parts file's lines (`NUMBER ETAG MD5`); a torn last line is ignored.
+    fn read_parts(&self) -> BTreeMap<i32, (String, String)> {
+        let text = std::fs::read_to_string(self.parts_path()).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let mut it = l.split(' ');
+                let (n, etag, md5) = (it.next()?, it.next()?, it.next()?);
+                if md5.len() != 32 {
+                    return None;
+                }
+                Some((n.parse().ok()?, (etag.to_owned(), md5.to_owned())))
+            })
+            .collect()
+    }
+
+    /// Writes the header (to a temporary name, then renamed, so it is never half-written)
+    /// and the parts known so far.
     pub fn save(&self) -> std::io::Result<()> {
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(&self.state).map_err(std::io::Error::other)?,
-        )?;
+        let tmp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
+        let header = serde_json::to_vec(&self.state).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, header)?;
+        let lines: String = self
+            .state
+            .parts
+            .iter()
+            .map(|(n, (etag, md5))| format!("{n} {etag} {md5}\n"))
+            .collect();
+        std::fs::write(self.parts_path(), lines)?;
         std::fs::rename(&tmp, &self.path)
     }
 
+    /// Notes one part S3 acknowledged (one appended line).
     pub fn record(&mut self, part: i32, etag: &str, md5: &[u8; 16]) {
-        self.state
-            .parts
-            .insert(part, (etag.to_owned(), hex::encode(md5)));
-        if let Err(e) = self.save() {
+        use std::io::Write;
+        let md5 = hex::encode(md5);
+        let line = format!("{part} {etag} {md5}\n");
+        self.state.parts.insert(part, (etag.to_owned(), md5));
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.parts_path())
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = appended {
             tracing::warn!(
                 "can't update the resume journal {}: {e}",
                 self.path.display()
@@ -144,6 +181,7 @@ impl Journal {
 
     pub fn discard(&self) {
         let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_file(self.parts_path());
     }
 }
 
@@ -169,6 +207,7 @@ mod tests {
         };
         let mut first = j(10, 1);
         first.state.upload_id = "up1".into();
+        first.save().unwrap();
         first.record(1, "\"etag\"", &[0u8; 16]);
         let again = j(10, 1);
         let old = again.previous().unwrap().unwrap();

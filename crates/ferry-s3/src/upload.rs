@@ -273,9 +273,6 @@ async fn multipart(
             return Err(e);
         }
     };
-    if let Some(j) = &journal {
-        j.discard();
-    }
     let completed: Vec<CompletedPart> = parts
         .iter()
         .map(|(n, etag, _)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
@@ -296,10 +293,21 @@ async fn multipart(
     let done = match done {
         Ok(d) => d,
         Err(e) => {
+            let e = sdk("failed to complete multipart upload", path.as_str(), e);
+            // Every part is on the server: with --resume a passing failure keeps them.
+            if journal.is_some() && e.is_temporary() {
+                return Err(e);
+            }
             abort(b, t, path, &upload_id).await;
-            return Err(sdk("failed to complete multipart upload", path.as_str(), e));
+            if let Some(j) = &journal {
+                j.discard();
+            }
+            return Err(e);
         }
     };
+    if let Some(j) = &journal {
+        j.discard();
+    }
     // With the MD5 known in advance the stream was not hashed here: the caller checks the
     // bytes it streamed against the MD5 returned.
     let whole_hex = match (whole, &known_hex) {

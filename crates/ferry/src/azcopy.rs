@@ -262,17 +262,21 @@ fn split_from_to(ft: &str) -> Option<(&str, &str)> {
     })
 }
 
-/// Asks on the terminal the first time; every retry of the run gets the same answer.
+/// Asks on the terminal; a retry of the run gets the same answer unless it would delete
+/// more than was agreed to.
 #[derive(Default)]
 struct PromptOnce {
-    answer: Mutex<Option<bool>>,
+    /// The answer and the number of files it was given for.
+    answer: Mutex<Option<(bool, usize)>>,
 }
 
 impl ApproveDeletes for PromptOnce {
     fn approve(&self, count: usize) -> bool {
         let mut answer = self.answer.lock().expect("prompt lock");
-        if let Some(a) = *answer {
-            return a;
+        match *answer {
+            Some((false, _)) => return false,
+            Some((true, agreed)) if count <= agreed => return true,
+            _ => {}
         }
         let mut err = std::io::stderr().lock();
         let _ = write!(
@@ -284,7 +288,7 @@ impl ApproveDeletes for PromptOnce {
         let mut line = String::new();
         let yes = std::io::stdin().lock().read_line(&mut line).unwrap_or(0) > 0
             && matches!(line.trim(), "y" | "Y" | "yes" | "Yes");
-        *answer = Some(yes);
+        *answer = Some((yes, count));
         yes
     }
 }

@@ -6,12 +6,12 @@ use std::sync::{Arc, OnceLock};
 use ferry_config::{
     locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote, Secretish,
 };
-use ferry_core::Backend;
+use ferry_core::{Backend, ErrorKind};
 use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
 use crate::args::LocalArgs;
 use crate::backend_flags::{self, BackendFlags};
-use crate::exit::{fail, ERROR};
+use crate::exit::{self, fail, ERROR};
 
 /// A source: the backend, and the file name when the argument named a single file.
 pub struct Source {
@@ -112,8 +112,10 @@ impl Remotes {
             .is_some()
         {
             let mut copy = r.clone();
+            let kind = self.registry.get(&r.kind);
             for (k, v) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
-                copy.options.insert(k.to_owned(), Secretish::plain(v));
+                let secret = kind.is_some_and(|kind| kind.is_redacted(k));
+                copy.options.insert(k.to_owned(), Secretish::new(v, secret));
             }
             with_flags = copy;
             &with_flags
@@ -217,7 +219,12 @@ impl Remotes {
                 backend,
                 file: Some(name.to_owned()),
             })),
-            _ => Ok(None),
+            Ok(_) => Ok(None),
+            // Credentials or the network: the same failure would follow, less clearly named.
+            Err(e) if matches!(e.kind(), ErrorKind::Auth | ErrorKind::Io) && !e.is_temporary() => {
+                Err(exit::from_core(e))
+            }
+            Err(_) => Ok(None),
         }
     }
 }
