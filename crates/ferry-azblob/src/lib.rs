@@ -70,6 +70,7 @@ fn az_features() -> Features {
         // The MD5 `put` returns is of the bytes it read, not an independent record: the
         // service's own check is the Content-MD5 sent with every block.
         put_returns_hashes: false,
+        ranged_put: false,
     }
 }
 

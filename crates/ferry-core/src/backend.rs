@@ -86,6 +86,18 @@ pub trait Backend: Send + Sync {
     /// Stores an object from a stream. Returns the stored entry.
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry>;
 
+    /// Stores an object from several streams, each holding the bytes from its offset up
+    /// to the next one's (multi-thread downloads). The same guarantees as [`put`](Self::put).
+    /// `Ok(None)`: this backend can't write at offsets; the caller streams instead.
+    async fn put_ranges(
+        &self,
+        _path: &RelPath,
+        _ranges: Vec<(u64, ByteStream)>,
+        _opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        Ok(None)
+    }
+
     /// Copies without streaming through ferry (server-side copy, reflink, kernel copy),
     /// when this backend can reach `src`'s data directly. `Ok(None)` means "not possible
     /// here, stream it instead".

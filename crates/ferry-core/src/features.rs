@@ -22,6 +22,9 @@ pub struct Features {
     /// Whether the entry `put` returns carries the stored object's hashes (e.g. an ETag),
     /// so a hash of the streamed bytes can verify the upload.
     pub put_returns_hashes: bool,
+    /// Whether [`Backend::put_ranges`](crate::Backend::put_ranges) can write one object
+    /// from several streams at once.
+    pub ranged_put: bool,
 }
 
 impl Default for Features {
@@ -35,6 +38,7 @@ impl Default for Features {
             case_insensitive: false,
             atomic_put: false,
             put_returns_hashes: false,
+            ranged_put: false,
         }
     }
 }

@@ -80,6 +80,10 @@ pub struct SyncOptions {
     /// Delete destination files the filters exclude (`--delete-excluded`).
     pub delete_excluded: bool,
     pub verify: Verify,
+    /// Files at least this big are downloaded in `multi_thread_streams` ranges at once,
+    /// when the destination can write at offsets (rclone's `--multi-thread-*`).
+    pub multi_thread_cutoff: u64,
+    pub multi_thread_streams: usize,
 }
 
 impl Default for SyncOptions {
@@ -104,6 +108,8 @@ impl Default for SyncOptions {
             ignore_case_sync: false,
             delete_excluded: false,
             verify: Verify::Fail,
+            multi_thread_cutoff: 256 * 1024 * 1024,
+            multi_thread_streams: 4,
         }
     }
 }

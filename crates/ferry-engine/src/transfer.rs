@@ -125,6 +125,9 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
             return Ok(done);
         }
     }
+    if let Some(stored) = ranged_copy(ctx, src, &opts).await? {
+        return Ok(stored);
+    }
     // Hash the stream only when there is a known value to check it against: the
     // source's listed hash, or one the destination reports for what it stored.
     let kinds = ctx
@@ -146,6 +149,50 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     let stored = to.put(&src.path, Box::pin(counted), &opts).await?;
     verify(ctx, src, &stored, &hashes).await?;
     Ok(stored)
+}
+
+/// A big file from a remote into a destination that writes at offsets: several ranged
+/// reads at once (rclone's multi-thread downloads). Checked afterwards by hashing what was
+/// written, since no single stream saw all the bytes.
+async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &PutOptions) -> Result<Option<Entry>> {
+    let o = &ctx.job.opts;
+    let (from, to) = (&ctx.job.src, &ctx.job.dst);
+    let streams = o.multi_thread_streams as u64;
+    if streams < 2
+        || src.size < o.multi_thread_cutoff.max(streams)
+        || !to.features().ranged_put
+        || from.local_path(&src.path).is_some()
+    {
+        return Ok(None);
+    }
+    if o.verify == Verify::FailIfMissing {
+        require_source_md5(ctx, src).await?;
+    }
+    let part = src.size.div_ceil(streams);
+    let mut ranges = Vec::new();
+    for offset in (0..src.size).step_by(part as usize) {
+        let len = part.min(src.size - offset);
+        let reader = from.open(&src.path, offset, Some(len)).await?;
+        let counted = Accounted::new(
+            reader,
+            ctx.job.stats.clone(),
+            ctx.limits.clone(),
+            StreamHashes::default(),
+        );
+        ranges.push((offset, Box::pin(counted) as ferry_core::ByteStream));
+    }
+    tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());
+    let Some(stored) = to.put_ranges(&src.path, ranges, opts).await? else {
+        return Ok(None);
+    };
+    if let Some(kind) = ctx.hash.filter(|_| o.verify != Verify::Off) {
+        if let Some(known) = src.hashes.get(kind) {
+            if let Some(written) = to.hash(&src.path, kind).await? {
+                compare_hash(ctx, src, kind, "source", known, &written).await?;
+            }
+        }
+    }
+    Ok(Some(stored))
 }
 
 /// `--check-md5 FailIfDifferentOrMissing`: a source without an MD5 is not transferred.
@@ -174,26 +221,40 @@ async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> 
         ("destination", stored.hashes.get(kind)),
     ] {
         if let Some(known) = known {
-            if !known.eq_ignore_ascii_case(&streamed) {
-                if ctx.job.opts.verify == Verify::LogOnly {
-                    tracing::error!(
-                        "{}: {kind} hashes differ ({side} {known} vs transferred {streamed}); kept, as --check-md5 LogOnly asks",
-                        src.path
-                    );
-                    return Ok(());
-                }
-                let _ = ctx.job.dst.delete_file(&src.path).await;
-                return Err(Error::new(
-                    ErrorKind::Corrupted,
-                    format!(
-                        "corrupted on transfer: {kind} hashes differ ({side} {known} vs transferred {streamed}); the bad copy was removed"
-                    ),
-                )
-                .temporary(true));
-            }
+            compare_hash(ctx, src, kind, side, known, &streamed).await?;
         }
     }
     Ok(())
+}
+
+/// A known hash against the transferred bytes' one: a mismatch removes the copy and fails
+/// the file (retried), or under `--check-md5 LogOnly` is reported and kept.
+async fn compare_hash(
+    ctx: &Ctx,
+    src: &Entry,
+    kind: HashKind,
+    side: &str,
+    known: &str,
+    transferred: &str,
+) -> Result<()> {
+    if known.eq_ignore_ascii_case(transferred) {
+        return Ok(());
+    }
+    if ctx.job.opts.verify == Verify::LogOnly {
+        tracing::error!(
+            "{}: {kind} hashes differ ({side} {known} vs transferred {transferred}); kept, as --check-md5 LogOnly asks",
+            src.path
+        );
+        return Ok(());
+    }
+    let _ = ctx.job.dst.delete_file(&src.path).await;
+    Err(Error::new(
+        ErrorKind::Corrupted,
+        format!(
+            "corrupted on transfer: {kind} hashes differ ({side} {known} vs transferred {transferred}); the bad copy was removed"
+        ),
+    )
+    .temporary(true))
 }
 
 /// Sets the destination's mtime to the source's (content already matches).

@@ -112,6 +112,7 @@ fn local_features() -> Features {
         case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
         atomic_put: true,
         put_returns_hashes: false,
+        ranged_put: true,
     }
 }
 
@@ -201,6 +202,20 @@ impl Backend for LocalBackend {
             return write::put_link(self.full(path), path.clone(), data, opts).await;
         }
         write::put_stream(self.full(path), path.clone(), data, opts).await
+    }
+
+    async fn put_ranges(
+        &self,
+        path: &RelPath,
+        ranges: Vec<(u64, ByteStream)>,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
+            return Ok(None);
+        }
+        write::put_ranges(self.full(path), path.clone(), ranges, opts)
+            .await
+            .map(Some)
     }
 
     async fn copy_from(

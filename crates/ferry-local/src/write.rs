@@ -136,6 +136,61 @@ pub(crate) async fn put_stream(
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
 }
 
+/// Writes one file from several ranged streams at once, each through a file description
+/// of its own (so each has its own offset), into the same temporary file as `put_stream`.
+pub(crate) async fn put_ranges(
+    target: PathBuf,
+    rel: RelPath,
+    ranges: Vec<(u64, ByteStream)>,
+    opts: &PutOptions,
+) -> Result<Entry> {
+    use tokio::io::AsyncSeekExt;
+    let (inplace, rel2) = (opts.inplace, rel.clone());
+    let partial = crate::blocking(move || Partial::create(target, inplace, &rel2)).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (offset, mut data) in ranges {
+        let (tmp, rel) = (partial.tmp.clone(), rel.clone());
+        tasks.spawn(async move {
+            let failed = |what: &str, e: io::Error| Error::io(what, e).with_path(rel.to_string());
+            let mut out = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&tmp)
+                .await
+                .map_err(|e| failed("failed to open file", e))?;
+            out.seek(io::SeekFrom::Start(offset))
+                .await
+                .map_err(|e| failed("failed to write", e))?;
+            let mut buf = vec![0u8; BUFFER];
+            let mut written = 0u64;
+            loop {
+                let n = data
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| failed("failed to read source", e))?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n])
+                    .await
+                    .map_err(|e| failed("failed to write", e))?;
+                written += n as u64;
+            }
+            out.flush()
+                .await
+                .map_err(|e| failed("failed to write", e))?;
+            Ok::<u64, Error>(written)
+        });
+    }
+    let mut written = 0u64;
+    // A failed range drops the set (stopping the others) and the partial (removing the file).
+    while let Some(done) = tasks.join_next().await {
+        written +=
+            done.map_err(|e| Error::new(ErrorKind::Io, format!("write task failed: {e}")))??;
+    }
+    let opts = opts.clone();
+    crate::blocking(move || partial.commit(&opts, written, &rel)).await
+}
+
 /// Hashes a file in the calling (blocking) thread, with a buffer no larger than the file.
 pub(crate) fn hash_file(path: &Path, kind: ferry_core::HashKind) -> Result<Option<String>> {
     use std::io::Read;

@@ -88,6 +88,7 @@ fn s3_features() -> Features {
         case_insensitive: false,
         atomic_put: true,
         put_returns_hashes: true,
+        ranged_put: false,
     }
 }
 

@@ -241,6 +241,7 @@ impl SftpBackend {
             case_insensitive: false,
             atomic_put: true,
             put_returns_hashes: false,
+            ranged_put: false,
         };
         let verifier = md5_cmd
             .as_ref()

@@ -167,6 +167,17 @@ pub struct TransferArgs {
     /// Interval between retrying operations if they fail, e.g. 500ms, 60s, 5m (0 to disable)
     #[arg(long, default_value = "0", env = "FERRY_RETRIES_SLEEP")]
     pub retries_sleep: String,
+    /// Number of streams to use for multi-thread downloads (0 or 1 to disable)
+    #[arg(long, default_value_t = 4, env = "FERRY_MULTI_THREAD_STREAMS")]
+    pub multi_thread_streams: u32,
+    /// Use multi-thread downloads for files above this size
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "256Mi",
+        env = "FERRY_MULTI_THREAD_CUTOFF"
+    )]
+    pub multi_thread_cutoff: String,
     /// Number of low level retries to do
     #[arg(long, default_value_t = 10, env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,

@@ -627,3 +627,58 @@ fn listings_page_and_missing_things_are_clear() {
     let (code, _, err) = fy_run(&["ls", &az.rclone_path("paged/nothing-here")]);
     assert_eq!(code, 3, "{err}");
 }
+
+#[test]
+fn big_downloads_use_several_streams_and_are_checked() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    let data: Vec<u8> = (0..(12 * 1024 * 1024 + 7))
+        .map(|i| (i * 7 % 253) as u8)
+        .collect();
+    write_file(&s.path("src/big.bin"), &data, 1000);
+    let remote = az.rclone_path("mt");
+    fy_ok(&["copy", &s.src(), &remote]);
+    let flags = ["--multi-thread-cutoff", "4M", "--multi-thread-streams", "3"];
+    let (_, err) = fy_ok(&[&["copy", "-vv", &remote, &s.dst()][..], &flags[..]].concat());
+    assert!(err.contains("big.bin: downloading in 3 streams"), "{err}");
+    assert!(std::fs::read(s.path("dst/big.bin")).unwrap() == data);
+    assert_eq!(
+        common::mtime(&s.path("dst/big.bin")),
+        common::mtime(&s.path("src/big.bin"))
+    );
+    // With one stream it streams as before.
+    let (_, err) = fy_ok(&[
+        "copy",
+        "-vv",
+        "--multi-thread-streams",
+        "1",
+        &remote,
+        s.path("one").to_str().unwrap(),
+    ]);
+    assert!(!err.contains("streams"), "{err}");
+    // The ranged copy is checked against the blob's MD5 like a streamed one.
+    set_stored_md5(&az, "mt/big.bin", Some("00112233445566778899aabbccddeeff"));
+    let out = s.path("again");
+    let (code, _, err) = fy_run(
+        &[
+            &[
+                "copy",
+                "-vv",
+                "--retries",
+                "1",
+                "--low-level-retries",
+                "1",
+                &remote,
+                out.to_str().unwrap(),
+            ][..],
+            &flags[..],
+        ]
+        .concat(),
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("downloading in 3 streams") && err.contains("hashes differ"),
+        "{err}"
+    );
+    assert!(!s.path("again/big.bin").exists());
+}

@@ -80,6 +80,12 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         } else {
             Verify::Fail
         },
+        multi_thread_cutoff: usage(
+            "--multi-thread-cutoff",
+            &t.multi_thread_cutoff,
+            parse_size_arg(&t.multi_thread_cutoff),
+        )?,
+        multi_thread_streams: t.multi_thread_streams as usize,
     })
 }
 
