@@ -132,6 +132,7 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     // source's listed hash, or one the destination reports for what it stored.
     let kinds = ctx
         .hash
+        .filter(|_| ctx.job.opts.verify != Verify::Off)
         .filter(|k| src.hashes.get(*k).is_some() || ctx.job.dst.features().put_returns_hashes)
         .into_iter()
         .collect();
