@@ -22,6 +22,7 @@ use std::collections::HashSet as StdHashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferry_core::bucket::{join_key, split_root};
 use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, Result};
 
 use crate::client::{Client, Req};
@@ -78,11 +79,9 @@ impl AzBackend {
     /// Opens `container/prefix` (or the account root for an empty path) with `opts`.
     pub fn new(path: &str, opts: AzOptions) -> Result<Arc<Self>> {
         let client = Arc::new(Client::new(&opts)?);
-        let trimmed = path.trim_matches('/');
-        let (container, prefix) = match trimmed.split_once('/') {
-            Some((c, p)) => (Some(c.to_owned()), p.trim_matches('/').to_owned()),
-            None if trimmed.is_empty() => (opts.sas_container.clone(), String::new()),
-            None => (Some(trimmed.to_owned()), String::new()),
+        let (container, prefix) = match split_root(path) {
+            Some((c, p)) => (Some(c), p),
+            None => (opts.sas_container.clone(), String::new()),
         };
         if let (Some(limit), Some(c)) = (&opts.sas_container, &container) {
             if limit != c {
@@ -125,22 +124,17 @@ impl AzBackend {
         match &self.container {
             Some(c) => Ok(Target {
                 container: c.clone(),
-                blob: join(&self.prefix, path.as_str()),
+                blob: join_key(&self.prefix, path.as_str()),
             }),
             None => {
-                let mut it = path.as_str().splitn(2, '/');
-                let container = it.next().unwrap_or("");
-                if container.is_empty() {
+                let Some((container, blob)) = split_root(path.as_str()) else {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
                         "azureblob: this needs a container name in the path (remote:container/path)",
                     ));
-                }
-                check_container_name(container)?;
-                Ok(Target {
-                    container: container.to_owned(),
-                    blob: it.next().unwrap_or("").to_owned(),
-                })
+                };
+                check_container_name(&container)?;
+                Ok(Target { container, blob })
             }
         }
     }
@@ -192,14 +186,6 @@ impl AzBackend {
             .expect("lock")
             .insert(container.to_owned());
         Ok(())
-    }
-}
-
-fn join(prefix: &str, rel: &str) -> String {
-    match (prefix.is_empty(), rel.is_empty()) {
-        (true, _) => rel.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}/{rel}"),
     }
 }
 

@@ -487,10 +487,8 @@ impl Backend for AzBackend {
         }
         let t = self.target(path)?;
         let mut req = Req::new(Method::GET, t.rest_path());
-        match (offset, len) {
-            (0, None) => {}
-            (o, None) => req = req.header("x-ms-range", format!("bytes={o}-")),
-            (o, Some(n)) => req = req.header("x-ms-range", format!("bytes={o}-{}", o + n - 1)),
+        if let Some(range) = ferry_core::bucket::byte_range(offset, len) {
+            req = req.header("x-ms-range", range);
         }
         let r = match self.try_send(&req).await {
             Ok(r) => r,

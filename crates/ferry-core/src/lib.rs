@@ -5,6 +5,7 @@
 //! it what it can do through [`Features`].
 
 mod backend;
+pub mod bucket;
 mod entry;
 mod error;
 mod features;

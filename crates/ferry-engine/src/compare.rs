@@ -137,16 +137,12 @@ impl Comparer<'_> {
                 "--compare-hash needs a hash both sides have; these have none in common",
             ));
         };
-        let (a, b) = tokio::try_join!(
-            known_or_compute(self.src, src, kind),
-            known_or_compute(self.dst, dst, kind)
-        )?;
-        match (a, b) {
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => Ok(Decision::Equal),
-            (Some(_), Some(_)) => {
-                tracing::debug!("{}: {kind} differ", src.path);
-                Ok(Decision::Transfer)
-            }
+        match self.both_hashes(src, dst, kind).await? {
+            (Some(a), Some(b)) => Ok(if same_hash(src, kind, &a, &b) {
+                Decision::Equal
+            } else {
+                Decision::Transfer
+            }),
             (a, _) => Err(ferry_core::Error::new(
                 ferry_core::ErrorKind::Corrupted,
                 format!(
@@ -163,20 +159,32 @@ impl Comparer<'_> {
         let Some(kind) = self.hash else {
             return Ok(None);
         };
-        let (a, b) = tokio::try_join!(
-            known_or_compute(self.src, src, kind),
-            known_or_compute(self.dst, dst, kind)
-        )?;
-        Ok(match (a, b) {
-            (Some(a), Some(b)) => {
-                if a != b {
-                    tracing::debug!("{}: {kind} differ", src.path);
-                }
-                Some(a.eq_ignore_ascii_case(&b))
-            }
+        Ok(match self.both_hashes(src, dst, kind).await? {
+            (Some(a), Some(b)) => Some(same_hash(src, kind, &a, &b)),
             _ => None,
         })
     }
+
+    /// Both sides' `kind` hash, from the listing or computed, fetched at once.
+    async fn both_hashes(
+        &self,
+        src: &Entry,
+        dst: &Entry,
+        kind: HashKind,
+    ) -> Result<(Option<String>, Option<String>)> {
+        tokio::try_join!(
+            known_or_compute(self.src, src, kind),
+            known_or_compute(self.dst, dst, kind)
+        )
+    }
+}
+
+fn same_hash(src: &Entry, kind: HashKind, a: &str, b: &str) -> bool {
+    let same = a.eq_ignore_ascii_case(b);
+    if !same {
+        tracing::debug!("{}: {kind} differ", src.path);
+    }
+    same
 }
 
 pub(crate) async fn known_or_compute(

@@ -125,6 +125,10 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
             return Ok(done);
         }
     }
+    // Whichever way the bytes are then read, a source without an MD5 is not read at all.
+    if ctx.job.opts.verify == Verify::FailIfMissing {
+        require_source_md5(ctx, src).await?;
+    }
     if let Some(stored) = ranged_copy(ctx, src, &opts).await? {
         return Ok(stored);
     }
@@ -137,9 +141,6 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);
-    if ctx.job.opts.verify == Verify::FailIfMissing {
-        require_source_md5(ctx, src).await?;
-    }
     let reader = from.open(&src.path, 0, None).await?;
     let counted = Accounted::new(
         reader,
@@ -165,9 +166,6 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &PutOptions) -> Result<O
         || from.local_path(&src.path).is_some()
     {
         return Ok(None);
-    }
-    if o.verify == Verify::FailIfMissing {
-        require_source_md5(ctx, src).await?;
     }
     let part = src.size.div_ceil(streams);
     let mut ranges = Vec::new();

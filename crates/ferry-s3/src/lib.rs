@@ -26,6 +26,7 @@ use aws_sdk_s3::types::{
     MetadataDirective, ObjectCannedAcl, ServerSideEncryption, StorageClass,
 };
 use aws_smithy_types::DateTime;
+use ferry_core::bucket::{byte_range, join_key, split_root};
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Location,
     PutOptions, RelPath, Result,
@@ -101,11 +102,9 @@ impl S3Backend {
     /// Opens `bucket/prefix` (or the service root for an empty path) with `opts`.
     pub fn new(path: &str, opts: S3Options) -> Result<Arc<Self>> {
         let client = client::build(&opts)?;
-        let trimmed = path.trim_matches('/');
-        let (bucket, prefix) = match trimmed.split_once('/') {
-            Some((b, p)) => (Some(b.to_owned()), p.trim_matches('/').to_owned()),
-            None if trimmed.is_empty() => (None, String::new()),
-            None => (Some(trimmed.to_owned()), String::new()),
+        let (bucket, prefix) = match split_root(path) {
+            Some((b, p)) => (Some(b), p),
+            None => (None, String::new()),
         };
         let endpoint_id = match client::endpoint(&opts) {
             Some(e) => e,
@@ -143,18 +142,13 @@ impl S3Backend {
                 key: join_key(&self.prefix, path.as_str()),
             }),
             None => {
-                let mut it = path.as_str().splitn(2, '/');
-                let bucket = it.next().unwrap_or("");
-                if bucket.is_empty() {
+                let Some((bucket, key)) = split_root(path.as_str()) else {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
                         "s3: this needs a bucket name in the path (remote:bucket/path)",
                     ));
-                }
-                Ok(Target {
-                    bucket: bucket.to_owned(),
-                    key: it.next().unwrap_or("").to_owned(),
-                })
+                };
+                Ok(Target { bucket, key })
             }
         }
     }
@@ -542,14 +536,6 @@ impl S3Backend {
     }
 }
 
-fn join_key(prefix: &str, rel: &str) -> String {
-    match (prefix.is_empty(), rel.is_empty()) {
-        (true, _) => rel.to_owned(),
-        (false, true) => prefix.to_owned(),
-        (false, false) => format!("{prefix}/{rel}"),
-    }
-}
-
 #[async_trait]
 impl Backend for S3Backend {
     fn features(&self) -> &Features {
@@ -626,10 +612,8 @@ impl Backend for S3Backend {
         }
         let t = self.target(path)?;
         let mut req = self.client.get_object().bucket(&t.bucket).key(&t.key);
-        match (offset, len) {
-            (0, None) => {}
-            (o, None) => req = req.range(format!("bytes={o}-")),
-            (o, Some(n)) => req = req.range(format!("bytes={o}-{}", o + n - 1)),
+        if let Some(range) = byte_range(offset, len) {
+            req = req.range(range);
         }
         match req.send().await {
             Ok(out) => Ok(Box::pin(out.body.into_async_read())),

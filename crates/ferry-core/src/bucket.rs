@@ -1,0 +1,52 @@
+//! Paths on object stores, shared by the S3 and Azure Blob backends: a root of
+//! `bucket/prefix`, keys under a prefix, and HTTP byte ranges.
+
+/// Splits a root path into its bucket (container) and key prefix, without slashes at
+/// either end: `"b/a/b/"` → `("b", "a/b")`. `None` for the service root (`""`).
+pub fn split_root(path: &str) -> Option<(String, String)> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(match trimmed.split_once('/') {
+        Some((b, p)) => (b.to_owned(), p.trim_matches('/').to_owned()),
+        None => (trimmed.to_owned(), String::new()),
+    })
+}
+
+/// The key of `rel` under `prefix` (either may be empty).
+pub fn join_key(prefix: &str, rel: &str) -> String {
+    match (prefix.is_empty(), rel.is_empty()) {
+        (true, _) => rel.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}/{rel}"),
+    }
+}
+
+/// The HTTP `Range` value for reading from `offset`, at most `len` bytes (`len` is not
+/// 0); `None` when the whole object is wanted.
+pub fn byte_range(offset: u64, len: Option<u64>) -> Option<String> {
+    match (offset, len) {
+        (0, None) => None,
+        (o, None) => Some(format!("bytes={o}-")),
+        (o, Some(n)) => Some(format!("bytes={o}-{}", o + n - 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_keys_and_ranges() {
+        assert_eq!(split_root("b/a/b/"), Some(("b".into(), "a/b".into())));
+        assert_eq!(split_root("/b"), Some(("b".into(), String::new())));
+        assert_eq!(split_root("/"), None);
+        assert_eq!(join_key("", "x"), "x");
+        assert_eq!(join_key("p", ""), "p");
+        assert_eq!(join_key("p", "x/y"), "p/x/y");
+        assert_eq!(byte_range(0, None), None);
+        assert_eq!(byte_range(5, None).as_deref(), Some("bytes=5-"));
+        assert_eq!(byte_range(5, Some(10)).as_deref(), Some("bytes=5-14"));
+    }
+}
