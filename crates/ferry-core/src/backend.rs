@@ -122,6 +122,11 @@ pub trait Backend: Send + Sync {
         Ok(None)
     }
 
+    /// Called once before a run writes here, so a backend can find out what it can do
+    /// before the first decision depends on it (e.g. whether a server keeps the
+    /// modification times it is sent). Failures only leave it to find out later.
+    async fn prepare_write(&self) {}
+
     /// Computes or fetches a hash. `Ok(None)` if this kind is unavailable for this object.
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>>;
 

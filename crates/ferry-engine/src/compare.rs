@@ -118,13 +118,18 @@ impl Comparer<'_> {
             return Ok(Decision::Equal);
         }
         tracing::debug!("{}: Modification times differ by {dt:?}", src.path);
-        match self.hashes_match(src, dst).await? {
-            Some(true) if update_modtime && self.dst.features().can_set_modtime => {
-                Ok(Decision::FixModtime)
-            }
+        let matched = self.hashes_match(src, dst).await?;
+        // Meanwhile the destination may have been found to keep no times at all (an SFTP
+        // gateway): then, as for any backend without times, equal sizes decide.
+        let dst = self.dst.features();
+        let times_kept = dst.modtime_precision.is_some();
+        match matched {
+            Some(false) => Ok(Decision::Transfer),
+            _ if !times_kept => Ok(Decision::Equal),
+            Some(true) if update_modtime && dst.can_set_modtime => Ok(Decision::FixModtime),
             Some(true) if update_modtime => Ok(Decision::Transfer),
             Some(true) => Ok(Decision::Equal),
-            _ => Ok(Decision::Transfer),
+            None => Ok(Decision::Transfer),
         }
     }
 

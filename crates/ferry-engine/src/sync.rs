@@ -128,11 +128,13 @@ impl Ctx {
     }
 
     fn comparer(&self) -> Comparer<'_> {
+        let (src, dst) = (&*self.job.src, &*self.job.dst);
         Comparer {
             opts: &self.job.opts.compare,
-            src: &*self.job.src,
-            dst: &*self.job.dst,
-            window: self.window,
+            src,
+            dst,
+            // Asked afresh: a backend may learn mid-run that it keeps no times (SFTP gateways).
+            window: modify_window(&self.job.opts.compare, src, dst),
             hash: self.hash,
         }
     }
@@ -141,6 +143,9 @@ impl Ctx {
 /// Runs a job, retrying the whole run up to `retries` times while errors remain.
 pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outcome> {
     preflight(&job).await?;
+    if !job.opts.dry_run {
+        job.dst.prepare_write().await;
+    }
     let ctx = Arc::new(new_ctx(job));
     let attempts = retries.max(1);
     let mut outcome = Outcome::default();

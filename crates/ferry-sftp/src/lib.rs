@@ -10,6 +10,7 @@ mod conn;
 mod exec;
 mod hostkeys;
 mod io;
+mod modtimes;
 mod options;
 mod pool;
 mod verify;
@@ -42,9 +43,8 @@ pub(crate) enum SftpFailure {
 /// An SFTP server rooted at one directory.
 pub struct SftpBackend {
     pool: Arc<Pool>,
-    /// Batches the MD5 checks of uploads and `hash` calls (when the server can hash).
-    verifier: Option<verify::Verifier>,
-    /// Batches SHA-1 `hash` calls.
+    /// Batch the remote `md5sum`/`sha1sum` runs of `hash` calls and upload checks.
+    md5_batch: Option<verify::Verifier>,
     sha1_batch: Option<verify::Verifier>,
     opts: Arc<SftpOptions>,
     /// The root as an absolute path on the server (no trailing slash; `/` for the top).
@@ -52,6 +52,9 @@ pub struct SftpBackend {
     /// The path as the user wrote it, for `describe`.
     shown_path: String,
     features: Features,
+    /// `features` once the server is found not to keep modification times.
+    features_without_times: Features,
+    modtimes: modtimes::ModtimeSupport,
     md5_cmd: Option<String>,
     sha1_cmd: Option<String>,
     posix_rename: bool,
@@ -243,7 +246,13 @@ impl SftpBackend {
             put_returns_hashes: false,
             ranged_put: false,
         };
-        let verifier = md5_cmd
+        let features_without_times = Features {
+            modtime_precision: None,
+            can_set_modtime: false,
+            can_set_dir_modtime: false,
+            ..features.clone()
+        };
+        let md5_batch = md5_cmd
             .as_ref()
             .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 32));
         let sha1_batch = sha1_cmd
@@ -251,11 +260,13 @@ impl SftpBackend {
             .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 40));
         Ok(Arc::new(SftpBackend {
             pool,
-            verifier,
+            md5_batch,
             sha1_batch,
             root,
             shown_path: path,
             features,
+            features_without_times,
+            modtimes: modtimes::ModtimeSupport::new(opts.set_modtime),
             md5_cmd,
             sha1_cmd,
             posix_rename,
@@ -421,7 +432,7 @@ impl SftpBackend {
         };
         let Some(cmd) = cmd else { return Ok(None) };
         let batch = match kind {
-            HashKind::Md5 => self.verifier.as_ref(),
+            HashKind::Md5 => self.md5_batch.as_ref(),
             _ => self.sha1_batch.as_ref(),
         };
         if let Some(b) = batch {
@@ -512,9 +523,46 @@ impl SftpBackend {
             path: tmp.clone(),
             keep: opts.inplace,
         };
-        let verify = self.verifier.is_some() && !opts.inplace;
-        // The MD5 of what is sent is computed on a thread of its own, beside the sending.
-        let mut hasher = verify.then(BackgroundMd5::start);
+        let sent = self
+            .send_and_commit(rel, data, opts, &lease, handle, &tmp, &target)
+            .await;
+        let mut entry = match sent {
+            Ok(entry) => entry,
+            Err(e) => {
+                // Awaited, not left to the guard: the process may be about to exit.
+                guard.remove().await;
+                return Err(e);
+            }
+        };
+        guard.disarm();
+        let sent_time = self.modtimes.should_set();
+        if !sent_time || self.modtimes.unproven() {
+            if let Ok(a) = lease.sftp.stat(target).await {
+                let kept = mtime_of(&a.attrs);
+                if sent_time {
+                    self.modtimes.record(opts.mtime, kept, &self.opts.display);
+                }
+                entry.mtime = kept;
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Sends the data to the open temporary file, checks it, and renames it into place.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_and_commit(
+        &self,
+        rel: &RelPath,
+        data: &mut ByteStream,
+        opts: &PutOptions,
+        lease: &Lease,
+        handle: String,
+        tmp: &str,
+        target: &str,
+    ) -> std::result::Result<Entry, SftpFailure> {
+        let check = self.upload_check().filter(|_| !opts.inplace);
+        // The hash of what is sent is computed on a thread of its own, beside the sending.
+        let mut hasher = check.map(|(kind, _)| BackgroundHash::start(kind));
         let chunk = lease.max_write.max(4096) as usize;
         let mut w = io::Writer::new(lease.conn().clone(), handle, self.opts.concurrency);
         let mut offset = 0u64;
@@ -569,7 +617,7 @@ impl SftpBackend {
         }
         // The time is set behind the writes and the handle closed behind it, all in flight
         // together: a small file costs one round trip after the open.
-        if self.opts.set_modtime {
+        if self.modtimes.should_set() {
             w.set_times(times(opts.mtime))
                 .await
                 .map_err(|e| fail("failed to set modification time", rel, e))?;
@@ -578,35 +626,36 @@ impl SftpBackend {
             .await
             .map_err(|e| fail("failed to write", rel, e))?;
         let mut entry = Entry::file(rel.clone(), offset, opts.mtime);
-        if let (Some(h), Some(v)) = (hasher, &self.verifier) {
+        if let (Some(h), Some((kind, v))) = (hasher, check) {
             let sent = h.finish().await;
-            match v.sum(self.command_path_abs(&tmp)).await {
-                Some(stored) if stored == sent => entry.hashes.set(HashKind::Md5, stored),
+            match v.sum(self.command_path_abs(tmp)).await {
+                Some(stored) if stored == sent => entry.hashes.set(kind, stored),
                 Some(stored) => {
                     return Err(SftpFailure::Other(
                         Error::new(
                             ErrorKind::Corrupted,
-                            format!("corrupted on transfer: md5 hashes differ (sent {sent}, stored {stored}); the partial file was removed"),
+                            format!("corrupted on transfer: {kind} hashes differ (sent {sent}, stored {stored}); the partial file was removed"),
                         )
                         .with_path(rel.to_string())
                         .temporary(true),
                     ))
                 }
-                None => tracing::debug!("{rel}: upload not verified: the remote md5 failed"),
+                None => tracing::debug!("{rel}: upload not verified: the remote {kind} failed"),
             }
         }
         if !opts.inplace {
-            self.rename_over(&lease, &tmp, &target)
+            self.rename_over(lease, tmp, target)
                 .await
                 .map_err(|e| fail("failed to move file into place", rel, e))?;
         }
-        guard.disarm();
-        if !self.opts.set_modtime {
-            if let Ok(a) = lease.sftp.stat(target).await {
-                entry.mtime = mtime_of(&a.attrs);
-            }
-        }
         Ok(entry)
+    }
+
+    /// How uploads are checked: SHA-1 when the server has it, since it costs a third of
+    /// MD5's CPU here (SHA-NI) and less on the server too; else MD5.
+    fn upload_check(&self) -> Option<(HashKind, &verify::Verifier)> {
+        let sha1 = self.sha1_batch.as_ref().map(|v| (HashKind::Sha1, v));
+        sha1.or_else(|| self.md5_batch.as_ref().map(|v| (HashKind::Md5, v)))
     }
 
     /// Like `command_path`, for an absolute server path under the root.
@@ -618,26 +667,23 @@ impl SftpBackend {
     }
 }
 
-/// An MD5 computed on a blocking thread from copies of the chunks being sent.
-struct BackgroundMd5 {
+/// A hash computed on a blocking thread from copies of the chunks being sent.
+struct BackgroundHash {
     tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
     done: tokio::task::JoinHandle<String>,
 }
 
-impl BackgroundMd5 {
-    fn start() -> BackgroundMd5 {
+impl BackgroundHash {
+    fn start(kind: HashKind) -> BackgroundHash {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
         let done = tokio::task::spawn_blocking(move || {
-            let mut h = MultiHasher::new([HashKind::Md5].into_iter().collect());
+            let mut h = MultiHasher::new([kind].into_iter().collect());
             while let Some(chunk) = rx.blocking_recv() {
                 h.update(&chunk);
             }
-            h.finish()
-                .get(HashKind::Md5)
-                .unwrap_or_default()
-                .to_string()
+            h.finish().get(kind).unwrap_or_default().to_string()
         });
-        BackgroundMd5 { tx: Some(tx), done }
+        BackgroundHash { tx: Some(tx), done }
     }
 
     async fn update(&mut self, chunk: &[u8]) {
@@ -663,6 +709,16 @@ impl TempGuard {
     fn disarm(mut self) {
         self.keep = true;
         self.conn = None;
+    }
+
+    /// Removes the temporary file now, and waits for it.
+    async fn remove(mut self) {
+        if let (false, Some(conn)) = (self.keep, self.conn.take()) {
+            if conn.is_usable() {
+                let _ = conn.sftp.remove(std::mem::take(&mut self.path)).await;
+            }
+        }
+        self.keep = true;
     }
 }
 
@@ -734,7 +790,11 @@ async fn detect_hashes(opts: &SftpOptions, lease: &Lease) -> (Option<String>, Op
 #[async_trait]
 impl Backend for SftpBackend {
     fn features(&self) -> &Features {
-        &self.features
+        if self.modtimes.ignored() {
+            &self.features_without_times
+        } else {
+            &self.features
+        }
     }
 
     fn location(&self) -> Location {
@@ -936,23 +996,83 @@ impl Backend for SftpBackend {
         self.hash_cmd(path, kind).await
     }
 
+    /// One small probe file in the root tells whether the server keeps times, before
+    /// any comparison relies on them.
+    async fn prepare_write(&self) {
+        if !self.modtimes.unproven() {
+            return;
+        }
+        let probe = {
+            let sep = if self.root.ends_with('/') { "" } else { "/" };
+            format!("{}{sep}{}", self.root, temp_name("probe"))
+        };
+        let wanted = UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000-01-01
+        let _ = self
+            .pool
+            .run(false, |c| {
+                let probe = probe.clone();
+                async move {
+                    let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
+                    // No root yet, or not writable: the first upload will tell instead.
+                    let Ok(h) = c
+                        .sftp
+                        .open(probe.clone(), flags, FileAttributes::empty())
+                        .await
+                    else {
+                        return Ok(());
+                    };
+                    let _ = c.sftp.close(h.handle).await;
+                    match c.sftp.setstat(probe.clone(), times(wanted)).await {
+                        Ok(_) => {
+                            if let Ok(a) = c.sftp.stat(probe.clone()).await {
+                                self.modtimes.record(
+                                    wanted,
+                                    mtime_of(&a.attrs),
+                                    &self.opts.display,
+                                );
+                            }
+                        }
+                        Err(e) if !io::lost(&e) => self.modtimes.refused(&self.opts.display),
+                        Err(_) => {}
+                    }
+                    let _ = c.sftp.remove(probe).await;
+                    Ok::<_, SftpFailure>(())
+                }
+            })
+            .await;
+    }
+
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
-        if !self.opts.set_modtime {
+        if !self.modtimes.should_set() {
             return Ok(());
         }
         let full = self.full(path);
-        self.pool
+        let check = self.modtimes.unproven();
+        let kept = self
+            .pool
             .run(false, |c| {
                 let full = full.clone();
                 async move {
-                    c.sftp
-                        .setstat(full, times(mtime))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| fail("failed to set modification time", path, e))
+                    match c.sftp.setstat(full.clone(), times(mtime)).await {
+                        Ok(_) if check => {
+                            Ok(c.sftp.stat(full).await.ok().map(|a| mtime_of(&a.attrs)))
+                        }
+                        Ok(_) => Ok(None),
+                        // Refused while unproven: the server doesn't do times, not this file.
+                        Err(e) if check && !io::lost(&e) => {
+                            tracing::debug!("{path}: setstat refused: {e}");
+                            self.modtimes.refused(&self.opts.display);
+                            Ok(None)
+                        }
+                        Err(e) => Err(fail("failed to set modification time", path, e)),
+                    }
                 }
             })
-            .await
+            .await?;
+        if let Some(kept) = kept {
+            self.modtimes.record(mtime, kept, &self.opts.display);
+        }
+        Ok(())
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {

@@ -905,6 +905,208 @@ fn hashes_off_without_shell_or_when_disabled() {
     assert!(out.contains(&md5_hex(b"data")), "{out}");
 }
 
+/// A hash command on the server that answers correctly for the detection probe
+/// (`/dev/null`) and wrongly for every real file, standing in for a corrupted upload.
+fn lying_hash_command(dir: &Path, real: &str, width: usize) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(format!("lying-{real}"));
+    let zeros = "0".repeat(width);
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = /dev/null ]; then exec {real} /dev/null; fi\nfor f; do printf '%s  %s\\n' {zeros} \"$f\"; done\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script.to_string_lossy().into_owned()
+}
+
+#[test]
+fn uploads_are_checked_by_the_server_hash() {
+    let Some(s) = Testbed::sftp() else { return };
+    let env = Env::new();
+    let src = env.home.path().join("src");
+    write_file(&src.join("f.txt"), b"checked on arrival", 60);
+    // The server user must be able to run the scripts: a world-readable dir outside HOME.
+    let bin = tempfile::Builder::new()
+        .prefix("ferry-lying-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(
+        bin.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let sha1 = lying_hash_command(bin.path(), "sha1sum", 40);
+    let md5 = lying_hash_command(bin.path(), "md5sum", 32);
+    let dir = Path::new(&s.path("lied")).to_path_buf();
+    let with = |extra: &[(&'static str, String)]| {
+        let mut o = key_opts(&s);
+        o.extend(extra.iter().cloned());
+        let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        remote(&s, &o, &s.path("lied"))
+    };
+    let files = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // SHA-1 is what uploads are checked with when the server has it.
+    let dst = with(&[("sha1sum_command", sha1.clone())]);
+    let (code, _, err) = env.run(&["copy", "--retries", "1", src.to_str().unwrap(), &dst]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("sha1 hashes differ"), "{err}");
+    assert!(files(&dir).is_empty(), "left behind: {:?}", files(&dir));
+    // MD5 is checked when SHA-1 is not offered.
+    let dst = with(&[("sha1sum_command", "none".into()), ("md5sum_command", md5)]);
+    let (code, _, err) = env.run(&["copy", "--retries", "1", src.to_str().unwrap(), &dst]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("md5 hashes differ"), "{err}");
+    assert!(files(&dir).is_empty(), "left behind: {:?}", files(&dir));
+    // An honest server: the same upload lands.
+    env.ok(&["copy", src.to_str().unwrap(), &kr(&s, "lied")]);
+    assert_eq!(files(&dir), vec!["f.txt".to_string()]);
+}
+
+/// A second sshd on the testbed's keys whose SFTP server refuses setstat and fsetstat
+/// (OpenSSH's `sftp-server -P`), as SFTP gateways in front of object storage treat times.
+struct NoTimesServer {
+    child: std::process::Child,
+    port: u16,
+    known_hosts: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl NoTimesServer {
+    fn start(s: &Sftp) -> NoTimesServer {
+        const SFTP_SERVER: &str = "/usr/lib/openssh/sftp-server";
+        assert!(
+            Path::new(SFTP_SERVER).exists(),
+            "{SFTP_SERVER} is missing: install openssh-server (scripts/testbed install)"
+        );
+        let run =
+            std::env::var("FERRY_TESTBED_RUN").unwrap_or_else(|_| "/tmp/ferry-testbed".into());
+        let conf = std::fs::read_to_string(Path::new(&run).join("ssh/sshd_config"))
+            .expect("the testbed's sshd_config");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf: Vec<String> = conf
+            .lines()
+            .map(|l| match l.split_whitespace().next() {
+                Some("Port") => format!("Port {port}"),
+                Some("PidFile") => format!("PidFile {}", dir.path().join("pid").display()),
+                Some("Subsystem") => format!("Subsystem sftp {SFTP_SERVER} -P setstat,fsetstat"),
+                _ => l.to_string(),
+            })
+            .collect();
+        let cfg = dir.path().join("sshd_config");
+        std::fs::write(&cfg, conf.join("\n") + "\n").unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-f"])
+            .arg(&cfg)
+            .arg("-E")
+            .arg(dir.path().join("log"))
+            .spawn()
+            .expect("sshd starts (tests run as root, like the testbed)");
+        let known_hosts = dir.path().join("known_hosts");
+        let line = s
+            .hostkey_line
+            .replacen(&format!(":{}]", s.port), &format!(":{port}]"), 1);
+        std::fs::write(&known_hosts, line + "\n").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the setstat-refusing sshd did not listen: {}",
+                std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        NoTimesServer {
+            child,
+            port,
+            known_hosts,
+            _dir: dir,
+        }
+    }
+
+    fn remote(&self, s: &Sftp, rel: &str) -> String {
+        let port = self.port.to_string();
+        let kh = self.known_hosts.to_string_lossy().into_owned();
+        let key = s.key.to_string_lossy().into_owned();
+        let r = remote(
+            s,
+            &[("key_file", &key), ("known_hosts_file", &kh)],
+            &s.path(rel),
+        );
+        r.replacen(&format!("port={}", s.port), &format!("port={port}"), 1)
+    }
+}
+
+impl Drop for NoTimesServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_server_that_refuses_times_is_detected_once() {
+    let Some(s) = Testbed::sftp() else { return };
+    let env = Env::new();
+    let server = NoTimesServer::start(&s);
+    let src = env.home.path().join("src");
+    for i in 0..5 {
+        write_file(
+            &src.join(format!("d/f{i}")),
+            format!("file {i}").as_bytes(),
+            86_400 * 30,
+        );
+    }
+    let dst = server.remote(&s, "notimes");
+    let (_, err) = env.ok(&["sync", "-v", src.to_str().unwrap(), &dst]);
+    assert!(err.contains("stops sending times"), "{err}");
+    assert_eq!(err.matches("stops sending times").count(), 1, "{err}");
+    assert_eq!(
+        server_tree(Path::new(&s.path("notimes"))),
+        server_tree(&src)
+    );
+    // The server kept its own times: nothing claims otherwise.
+    let on_server = Path::new(&s.path("notimes")).join("d/f0");
+    let age = SystemTime::now()
+        .duration_since(std::fs::metadata(&on_server).unwrap().modified().unwrap())
+        .unwrap_or_default();
+    assert!(
+        age < Duration::from_secs(3600),
+        "the server's time was {age:?} old"
+    );
+    // The next run finds the same content (by hash) and copies nothing.
+    let (_, err) = env.ok(&["sync", "-v", src.to_str().unwrap(), &dst]);
+    assert!(!err.contains("Copied"), "{err}");
+    // Without hashes too: the server is probed before any comparison, so sizes decide.
+    let nohash = dst.replacen(":sftp,", ":sftp,disable_hashcheck=true,", 1);
+    let (_, err) = env.ok(&["sync", "-v", src.to_str().unwrap(), &nohash]);
+    assert!(!err.contains("Copied"), "{err}");
+    assert!(err.contains("stops sending times"), "{err}");
+    // No probe file is left behind, and a server that keeps times hears nothing of this.
+    assert_eq!(
+        server_tree(Path::new(&s.path("notimes"))),
+        server_tree(&src)
+    );
+    let (_, err) = env.ok(&["sync", "-v", src.to_str().unwrap(), &kr(&s, "times")]);
+    assert!(!err.contains("stops sending times"), "{err}");
+    let kept = Path::new(&s.path("times")).join("d/f0");
+    assert_eq!(mtime_secs(&kept), mtime_secs(&src.join("d/f0")));
+}
+
 #[test]
 fn a_200_mib_file_both_ways() {
     let Some(s) = Testbed::sftp() else { return };
