@@ -80,8 +80,9 @@ impl Walker {
                     break;
                 };
                 let backend = self.backend.clone();
+                let only = self.opts.only_name.clone();
                 self.running.push_back(Box::pin(async move {
-                    let listed = backend.list_dir(&dir).await;
+                    let listed = list_dir_or_file(&*backend, &dir, only.as_deref()).await;
                     (dir, listed)
                 }));
             }
@@ -151,6 +152,26 @@ impl Walker {
     pub fn into_report(self) -> WalkReport {
         self.report
     }
+}
+
+/// Lists a directory; when the argument named a single file, its root "listing" is that
+/// file alone, found with one stat, as rclone does: the siblings are never read (nor
+/// reported, say, as symlinks that can't be followed).
+pub(crate) async fn list_dir_or_file(
+    backend: &dyn Backend,
+    dir: &RelPath,
+    only: Option<&str>,
+) -> Result<Vec<Entry>> {
+    let Some(name) = only.filter(|_| dir.is_root()) else {
+        return backend.list_dir(dir).await;
+    };
+    let path = RelPath::new(name).map_err(|e| Error::new(ErrorKind::Refused, e.to_string()))?;
+    Ok(backend
+        .stat(&path)
+        .await?
+        .into_iter()
+        .filter(|e| !e.is_dir())
+        .collect())
 }
 
 fn root_error(e: Error, backend: &dyn Backend) -> Error {

@@ -31,6 +31,35 @@ fn links_are_skipped_with_a_notice_by_default() {
 }
 
 #[test]
+fn a_single_file_source_never_reads_its_siblings() {
+    let s = with_link();
+    std::os::unix::fs::symlink("/nonexistent", s.path("src/dangling")).unwrap();
+    let file = s.path("src/target.txt");
+    let file = file.to_str().unwrap();
+    let renamed = format!("{}/renamed.txt", s.dst());
+    for args in [
+        vec!["md5sum", file],
+        vec!["lsl", file],
+        vec!["lsjson", file],
+        vec!["copy", file, &s.dst()],
+        vec!["copyto", file, &renamed],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(
+            !err.contains("symlink"),
+            "{args:?} read the siblings: {err}"
+        );
+        assert!(!out.contains("link"), "{args:?}: {out}");
+    }
+    assert_eq!(s.read("dst/target.txt"), "pointed at");
+    assert_eq!(s.read("dst/renamed.txt"), "pointed at");
+    // The same file again is found at the destination by its name alone: nothing to do.
+    let (_, _, err) = run(&["copy", file, &s.dst(), "-v"]);
+    assert!(!err.contains("Copied"), "{err}");
+}
+
+#[test]
 fn copy_links_follows() {
     let s = with_link();
     let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "-L"]);
