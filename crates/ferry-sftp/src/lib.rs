@@ -10,6 +10,7 @@ mod conn;
 mod exec;
 mod hostkeys;
 mod io;
+mod meta;
 mod options;
 mod pool;
 mod verify;
@@ -20,8 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location,
-    MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
+    MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -242,6 +243,11 @@ impl SftpBackend {
             atomic_put: true,
             put_returns_hashes: false,
             ranged_put: false,
+            metadata: MetadataSupport {
+                read: true,
+                write: true,
+                user: false,
+            },
         };
         let verifier = md5_cmd
             .as_ref()
@@ -569,15 +575,20 @@ impl SftpBackend {
         }
         // The time is set behind the writes and the handle closed behind it, all in flight
         // together: a small file costs one round trip after the open.
-        if self.opts.set_modtime {
-            w.set_times(times(opts.mtime))
+        let attrs = meta::put_attrs(opts, self.opts.set_modtime);
+        let stored_mtime = attrs
+            .as_ref()
+            .and_then(|a| a.mtime)
+            .map_or(opts.mtime, |s| UNIX_EPOCH + Duration::from_secs(s.into()));
+        if let Some(attrs) = attrs {
+            w.set_times(attrs)
                 .await
                 .map_err(|e| fail("failed to set modification time", rel, e))?;
         }
         w.close()
             .await
             .map_err(|e| fail("failed to write", rel, e))?;
-        let mut entry = Entry::file(rel.clone(), offset, opts.mtime);
+        let mut entry = Entry::file(rel.clone(), offset, stored_mtime);
         if let (Some(h), Some(v)) = (hasher, &self.verifier) {
             let sent = h.finish().await;
             match v.sum(self.command_path_abs(&tmp)).await {
@@ -927,6 +938,21 @@ impl Backend for SftpBackend {
             })
             .await?;
         self.stat_full(dst_path).await
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let full = self.full(path);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    match c.sftp.stat(full).await {
+                        Ok(a) => Ok(Some(meta::read(&a.attrs))),
+                        Err(e) => Err(fail("failed to read metadata", path, e)),
+                    }
+                }
+            })
+            .await
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
