@@ -15,6 +15,7 @@ mod error;
 pub mod listing;
 pub mod meta;
 pub mod options;
+mod props;
 mod remote;
 mod upload;
 
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::bucket::{join_key, split_root};
-use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, Result};
+use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result};
 
 use crate::client::{Client, Req};
 use crate::error::Failure;
@@ -72,6 +73,11 @@ fn az_features() -> Features {
         // service's own check is the Content-MD5 sent with every block.
         put_returns_hashes: false,
         ranged_put: false,
+        metadata: MetadataSupport {
+            read: true,
+            write: true,
+            user: true,
+        },
     }
 }
 

@@ -21,6 +21,10 @@ pub(crate) struct BlobItem {
     /// Content-MD5, base64.
     pub content_md5: Option<String>,
     pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
     pub access_tier: Option<String>,
     /// Whether the tier is the account default rather than set on the blob.
     pub tier_inferred: bool,
@@ -122,6 +126,10 @@ fn leaf(
             "Last-Modified" => blob.last_modified = parse_http_date(&value),
             "Content-MD5" if !value.trim().is_empty() => blob.content_md5 = Some(value),
             "Content-Type" => blob.content_type = Some(value),
+            "Cache-Control" => blob.cache_control = Some(value),
+            "Content-Disposition" => blob.content_disposition = Some(value),
+            "Content-Encoding" => blob.content_encoding = Some(value),
+            "Content-Language" => blob.content_language = Some(value),
             "AccessTier" => blob.access_tier = Some(value),
             "AccessTierInferred" => blob.tier_inferred = value.trim() == "true",
             _ => {}

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, PutOptions,
-    RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, Metadata,
+    PutOptions, RelPath, Result,
 };
 use futures::TryStreamExt;
 use http::{HeaderMap, Method};
@@ -14,6 +14,7 @@ use http::{HeaderMap, Method};
 use crate::client::Req;
 use crate::listing::{parse_page, BlobItem, Page};
 use crate::meta::{self, format_mtime, md5_b64, md5_hex, META_FOLDER, META_MTIME};
+use crate::props::{self, BlobProps};
 use crate::{upload, AzBackend, Target};
 
 /// How long a server-side copy may stay pending before it is reported as failed.
@@ -29,6 +30,22 @@ fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
         e.hashes.set(HashKind::Md5, m);
     }
     e
+}
+
+/// Whether a copy's content properties already are the ones `p` asks for.
+fn same_content(p: &BlobProps, item: &BlobItem) -> bool {
+    let have = props::read(item);
+    p.content
+        .iter()
+        .all(|(k, v)| have.get(k) == Some(v.as_str()))
+        && [
+            "cache-control",
+            "content-disposition",
+            "content-encoding",
+            "content-language",
+        ]
+        .iter()
+        .all(|k| p.content.contains_key(k) || have.get(k).is_none())
 }
 
 fn is_folder_marker(item: &BlobItem) -> bool {
@@ -61,6 +78,10 @@ fn item_from_headers(name: &str, h: &HeaderMap) -> BlobItem {
         last_modified: header(h, "last-modified").and_then(|v| meta::parse_http_date(&v)),
         content_md5: header(h, "content-md5"),
         content_type: header(h, "content-type"),
+        cache_control: header(h, "cache-control"),
+        content_disposition: header(h, "content-disposition"),
+        content_encoding: header(h, "content-encoding"),
+        content_language: header(h, "content-language"),
         access_tier: header(h, "x-ms-access-tier"),
         tier_inferred: header(h, "x-ms-access-tier-inferred").as_deref() == Some("true"),
         metadata,
@@ -317,25 +338,36 @@ impl AzBackend {
             && format!("{:?}", self.opts.auth) == format!("{:?}", other.opts.auth)
     }
 
-    /// Copy Blob within the account: the source's metadata with the new mtime, its access
-    /// tier and (if asked) its tags. Waits for a pending copy to finish.
+    /// Copy Blob within the account: the source's metadata with the new mtime (or, with
+    /// `--metadata`, the metadata given), its access tier and (if asked) its tags. Waits
+    /// for a pending copy to finish.
     async fn server_copy(
         &self,
         src: &AzBackend,
         s: &Target,
         d: &Target,
         dst_path: &RelPath,
-        mtime: SystemTime,
+        opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         let Some(info) = src.head(s, dst_path.as_str()).await? else {
             return Ok(None);
         };
         let mut req = Req::new(Method::PUT, d.rest_path())
             .header("x-ms-copy-source", src.client.url(&s.rest_path(), &[]));
+        let given = opts
+            .metadata
+            .as_ref()
+            .map(|_| BlobProps::for_put(dst_path, opts));
+        let mtime = given.as_ref().map_or(opts.mtime, |p| p.mtime);
         let mut metadata = info.metadata.clone();
         metadata.insert(META_MTIME.to_owned(), format_mtime(mtime));
-        for (k, v) in &metadata {
-            req = req.header(&format!("x-ms-meta-{k}"), v);
+        match &given {
+            Some(p) => req = p.apply_metadata(req),
+            None => {
+                for (k, v) in &metadata {
+                    req = req.header(&format!("x-ms-meta-{k}"), v);
+                }
+            }
         }
         let tier = self.opts.access_tier.clone().or_else(|| {
             info.access_tier
@@ -355,6 +387,17 @@ impl AzBackend {
             .await?;
         if header(r.headers(), "x-ms-copy-status").as_deref() == Some("pending") {
             self.wait_for_copy(d, dst_path).await?;
+        }
+        // Copy Blob takes the source's content properties; metadata asking for others
+        // sets them afterwards (Set Blob Properties clears those not sent, and the MD5).
+        if let Some(p) = given.filter(|p| !same_content(p, &info)) {
+            let mut req = Req::new(Method::PUT, d.rest_path()).query("comp", "properties");
+            req = p.apply_content(req);
+            if let Some(m) = &info.content_md5 {
+                req = req.header("x-ms-blob-content-md5", m);
+            }
+            self.send(&req, "failed to set properties", dst_path.as_str())
+                .await?;
         }
         let mut e = entry_of(dst_path.clone(), &info);
         e.mtime = mtime;
@@ -528,7 +571,15 @@ impl Backend for AzBackend {
         }
         let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
         self.ensure_container(&d.container).await?;
-        self.server_copy(other, &s, &d, dst_path, opts.mtime).await
+        self.server_copy(other, &s, &d, dst_path, opts).await
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let t = self.target(path)?;
+        match self.head(&t, path.as_str()).await? {
+            Some(item) => Ok(Some(props::read(&item))),
+            None => Err(Error::not_found(path.to_string())),
+        }
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {

@@ -14,8 +14,8 @@ use tokio::io::AsyncReadExt;
 use std::sync::Arc;
 
 use crate::client::{Client, Req};
-use crate::meta::{format_mtime, META_MTIME};
 use crate::options::{MAX_BLOCK, MAX_BLOCKS};
+use crate::props::BlobProps;
 use crate::{AzBackend, Target};
 
 pub(crate) async fn put(
@@ -30,19 +30,16 @@ pub(crate) async fn put(
     } else {
         blocks(b, t, path, &mut data, opts).await?
     };
-    let mut entry = Entry::file(path.clone(), opts.size, opts.mtime);
+    let mtime = BlobProps::for_put(path, opts).mtime;
+    let mut entry = Entry::file(path.clone(), opts.size, mtime);
     entry.hashes.set(HashKind::Md5, md5);
     Ok(entry)
 }
 
-/// The headers every new blob gets: its mtime, content type and access tier.
+/// The headers every new blob gets: its metadata (`mtime` at least), content
+/// properties (Content-Type at least) and access tier.
 fn blob_headers(b: &AzBackend, path: &RelPath, opts: &PutOptions, req: Req) -> Req {
-    let mut req = req
-        .header(&format!("x-ms-meta-{META_MTIME}"), format_mtime(opts.mtime))
-        .header(
-            "x-ms-blob-content-type",
-            ferry_core::mime::mime_type(path.name()),
-        );
+    let mut req = BlobProps::for_put(path, opts).apply(req);
     if let Some(tier) = &b.opts.access_tier {
         req = req.header("x-ms-access-tier", tier);
     }

@@ -121,6 +121,7 @@ fn put_opts(ctx: &Ctx, rec: &Rec) -> PutOptions {
         mtime: from_ns(rec.mtime),
         inplace: ctx.opts.inplace,
         hashes: Default::default(),
+        metadata: None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::{Entry, Features, HashKind, Hashes, RelPath, Result};
+use crate::{Entry, Features, HashKind, Hashes, Metadata, RelPath, Result};
 
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
@@ -57,6 +57,10 @@ pub struct PutOptions {
     pub inplace: bool,
     /// Hashes of the source data, when known in advance (sent for server-side checks).
     pub hashes: Hashes,
+    /// Metadata to store with the object (`--metadata`): system keys the backend knows
+    /// are applied (`mode`, `mtime`, `content-type`, ...), others kept as user metadata
+    /// where the backend can. `None`: only `mtime` (and a backend's default Content-Type).
+    pub metadata: Option<Metadata>,
 }
 
 /// A storage system rooted at some path. All paths given to it are relative to that root.
@@ -126,6 +130,12 @@ pub trait Backend: Send + Sync {
     /// before the first decision depends on it (e.g. whether a server keeps the
     /// modification times it is sent). Failures only leave it to find out later.
     async fn prepare_write(&self) {}
+
+    /// An object's metadata with rclone's key names (`--metadata`); `Ok(None)` where the
+    /// backend keeps none ([`Features::metadata`] says which backends read it).
+    async fn metadata(&self, _path: &RelPath) -> Result<Option<Metadata>> {
+        Ok(None)
+    }
 
     /// Computes or fetches a hash. `Ok(None)` if this kind is unavailable for this object.
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>>;

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::HashSet;
+use crate::{HashSet, MetadataSupport};
 
 /// What a backend can do. The engine plans by these, never by the backend's name.
 #[derive(Clone, Debug)]
@@ -25,6 +25,8 @@ pub struct Features {
     /// Whether [`Backend::put_ranges`](crate::Backend::put_ranges) can write one object
     /// from several streams at once.
     pub ranged_put: bool,
+    /// Whether object metadata (`--metadata`) can be read, written, and hold user keys.
+    pub metadata: MetadataSupport,
 }
 
 impl Default for Features {
@@ -39,6 +41,7 @@ impl Default for Features {
             atomic_put: false,
             put_returns_hashes: false,
             ranged_put: false,
+            metadata: MetadataSupport::default(),
         }
     }
 }

@@ -44,6 +44,7 @@ impl Backup {
             mtime: entry.mtime,
             inplace: false,
             hashes: entry.hashes.clone(),
+            metadata: None,
         };
         if store
             .copy_from(&**dst, &entry.path, &to, &opts)

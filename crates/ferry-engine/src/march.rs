@@ -126,8 +126,24 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
         // With --delete-excluded the destination's copy of an excluded directory goes.
         src.clear();
     }
-    let src = keyed(cfg, select(cfg, src, false), "source");
-    let dst = keyed(cfg, select(cfg, dst, cfg.keep_excluded_dst), "destination");
+    let src = select(cfg, src, false);
+    let dst = select(cfg, dst, cfg.keep_excluded_dst);
+    let (src, dst) = if cfg.only_name.is_none() {
+        tokio::join!(
+            crate::select::by_metadata(&*cfg.select, &*cfg.src, src),
+            async {
+                if cfg.keep_excluded_dst {
+                    dst
+                } else {
+                    crate::select::by_metadata(&*cfg.select, &*cfg.dst, dst).await
+                }
+            }
+        )
+    } else {
+        (src, dst)
+    };
+    let src = keyed(cfg, src, "source");
+    let dst = keyed(cfg, dst, "destination");
     let mut subdirs = Vec::new();
     merge(src, dst, |s, d| pair(cfg, s, d, &mut found, &mut subdirs));
     Ok((found, subdirs))

@@ -84,6 +84,10 @@ pub struct SyncOptions {
     /// when the destination can write at offsets (rclone's `--multi-thread-*`).
     pub multi_thread_cutoff: u64,
     pub multi_thread_streams: usize,
+    /// Carry each file's metadata to the destination (`--metadata/-M`).
+    pub metadata: bool,
+    /// Keys added to (or replacing) the source's metadata (`--metadata-set`; with `-M`).
+    pub metadata_set: ferry_core::Metadata,
 }
 
 impl Default for SyncOptions {
@@ -110,6 +114,8 @@ impl Default for SyncOptions {
             verify: Verify::Fail,
             multi_thread_cutoff: 256 * 1024 * 1024,
             multi_thread_streams: 4,
+            metadata: false,
+            metadata_set: ferry_core::Metadata::new(),
         }
     }
 }

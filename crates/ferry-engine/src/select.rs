@@ -1,5 +1,8 @@
 use std::time::SystemTime;
 
+use ferry_core::{Backend, Entry, Metadata};
+use futures::stream::{self, StreamExt};
+
 /// Decides which paths take part in a run (the filter rules). Paths are relative,
 /// `/`-separated, without leading or trailing slashes.
 pub trait Select: Send + Sync {
@@ -21,6 +24,49 @@ pub trait Select: Send + Sync {
     fn is_active(&self) -> bool {
         true
     }
+    /// Whether files are also selected by their metadata (rclone's metadata filters);
+    /// the engine then reads the metadata of every file the other rules include.
+    fn uses_metadata(&self) -> bool {
+        false
+    }
+    /// Whether a file with this metadata (empty when its backend keeps none) is included.
+    fn include_metadata(&self, _path: &str, _metadata: &Metadata) -> bool {
+        true
+    }
+}
+
+/// Metadata read at once when filtering a listing by metadata.
+const METADATA_READS: usize = 8;
+
+/// Drops the files of `list` the metadata filters exclude (directories stay: metadata
+/// filters apply to files only, as in rclone). A file whose metadata can't be read is
+/// judged as having none, with an error line, as rclone does.
+pub(crate) async fn by_metadata(
+    select: &dyn Select,
+    backend: &dyn Backend,
+    list: Vec<Entry>,
+) -> Vec<Entry> {
+    if !select.uses_metadata() {
+        return list;
+    }
+    stream::iter(list)
+        .map(|e| async move {
+            if e.is_dir() {
+                return Some(e);
+            }
+            let m = match backend.metadata(&e.path).await {
+                Ok(m) => m.unwrap_or_default(),
+                Err(err) => {
+                    tracing::error!("{}: Failed to read metadata: {err}", e.path);
+                    Metadata::new()
+                }
+            };
+            select.include_metadata(e.path.as_str(), &m).then_some(e)
+        })
+        .buffered(METADATA_READS)
+        .filter_map(|e| async move { e })
+        .collect()
+        .await
 }
 
 /// Selects everything.

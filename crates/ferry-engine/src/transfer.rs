@@ -78,6 +78,11 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
 
 /// A rename when both sides share a namespace; `Ok(true)` if it was one.
 async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<bool> {
+    // A rename keeps the metadata as it is; keys to add need a copy that writes them.
+    let o = &ctx.job.opts;
+    if o.metadata && !o.metadata_set.is_empty() {
+        return copy_with_retries(ctx, src).await.map(|_| false);
+    }
     if let Some(_moved) = ctx
         .job
         .dst
@@ -115,6 +120,7 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         mtime: src.mtime,
         inplace: ctx.job.opts.inplace,
         hashes: src.hashes.clone(),
+        metadata: metadata_for(ctx, src).await?,
     };
     // A kernel or server-side copy can't be throttled or cut mid-file, so --bwlimit and
     // a hard --max-transfer stream the data instead.
@@ -151,6 +157,37 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     let stored = to.put(&src.path, Box::pin(counted), &opts).await?;
     verify(ctx, src, &stored, &hashes).await?;
     Ok(stored)
+}
+
+/// With `--metadata`, what the destination is to store: the source's metadata with the
+/// `--metadata-set` keys over it. `None` without `-M`, or when the destination can't
+/// write metadata (then only the mtime travels, as without `-M`).
+async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metadata>> {
+    let o = &ctx.job.opts;
+    if !o.metadata || !ctx.job.dst.features().metadata.write {
+        return Ok(None);
+    }
+    let mut m = if ctx.job.src.features().metadata.read {
+        ctx.job
+            .src
+            .metadata(&src.path)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!(
+                        "failed to read metadata from source object: {}",
+                        e.message()
+                    ),
+                )
+                .temporary(e.is_temporary())
+            })?
+            .unwrap_or_default()
+    } else {
+        ferry_core::Metadata::new()
+    };
+    m.merge(&o.metadata_set);
+    Ok(Some(m))
 }
 
 /// A big file from a remote into a destination that writes at offsets: several ranged

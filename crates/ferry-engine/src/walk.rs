@@ -100,6 +100,9 @@ impl Walker {
                 }
             };
             let mut entries = choose(&*self.select, &self.opts, &dir, entries);
+            if self.opts.only_name.is_none() {
+                entries = crate::select::by_metadata(&*self.select, &*self.backend, entries).await;
+            }
             entries.sort_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
             self.drop_marked_dirs(&mut entries).await;
             let depth = dir.depth() + 1;

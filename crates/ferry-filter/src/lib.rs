@@ -79,6 +79,7 @@
 mod azcopy;
 mod glob;
 mod goregex;
+mod meta;
 mod parse;
 mod rules;
 
@@ -136,6 +137,18 @@ pub struct FilterOptions {
     pub include_regex: Vec<String>,
     /// azcopy `--exclude-regex`.
     pub exclude_regex: Vec<String>,
+    /// `--metadata-include`: `key=value` patterns selecting files by their metadata.
+    pub metadata_include: Vec<String>,
+    /// `--metadata-include-from`.
+    pub metadata_include_from: Vec<PathBuf>,
+    /// `--metadata-exclude`.
+    pub metadata_exclude: Vec<String>,
+    /// `--metadata-exclude-from`.
+    pub metadata_exclude_from: Vec<PathBuf>,
+    /// `--metadata-filter`: `+ key=value`, `- key=value` or `!`.
+    pub metadata_filter: Vec<String>,
+    /// `--metadata-filter-from`.
+    pub metadata_filter_from: Vec<PathBuf>,
 }
 
 /// Where a pattern or rule came from, for error messages.
@@ -259,6 +272,7 @@ pub struct Filter {
     delete_excluded: bool,
     ignore_case: bool,
     az: AzFilters,
+    meta: meta::MetaRules,
 }
 
 /// Read a `-from` file: lines split on `\n` (a trailing `\r` dropped, as
@@ -466,6 +480,7 @@ impl Filter {
         }
 
         let az = Self::compile_azcopy(opts)?;
+        let meta = meta::MetaRules::new(opts)?;
 
         let mut filter = Filter {
             file_rules: b.file_rules,
@@ -480,6 +495,7 @@ impl Filter {
             delete_excluded: opts.delete_excluded,
             ignore_case: opts.ignore_case,
             az,
+            meta,
         };
 
         let inactive = filter.is_empty();
@@ -551,6 +567,18 @@ impl Filter {
             && self.dir_rules.len() == 0
             && self.exclude_if_present.is_empty()
             && self.az.is_empty()
+            && self.meta.is_empty()
+    }
+
+    /// Whether files are also selected by their metadata (the `--metadata-*` filters).
+    pub fn uses_metadata(&self) -> bool {
+        !self.meta.is_empty()
+    }
+
+    /// Whether a file with these metadata `key=value` pairs passes the metadata filters
+    /// (the other rules are checked by [`Filter::include_file`]).
+    pub fn include_metadata<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        self.meta.include(pairs)
     }
 
     /// Whether the file at `path` (relative, `/`-separated) is included by
@@ -691,6 +719,10 @@ impl Filter {
         self.file_rules.dump(&mut out);
         out.push("--- Directory filter rules ---".into());
         self.dir_rules.dump(&mut out);
+        if !self.meta.is_empty() {
+            out.push("--- Metadata filter rules ---".into());
+            self.meta.dump(&mut out);
+        }
         out.join("\n")
     }
 }

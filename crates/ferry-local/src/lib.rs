@@ -6,6 +6,7 @@
 //! space loop.
 
 mod list;
+mod meta;
 mod names;
 mod partial;
 mod write;
@@ -16,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location,
-    MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
+    MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
 use tokio::io::AsyncReadExt;
 
@@ -113,6 +114,11 @@ fn local_features() -> Features {
         atomic_put: true,
         put_returns_hashes: false,
         ranged_put: true,
+        metadata: MetadataSupport {
+            read: true,
+            write: true,
+            user: cfg!(unix),
+        },
     }
 }
 
@@ -253,6 +259,15 @@ impl Backend for LocalBackend {
         let dst_path = dst_path.clone();
         let links = self.opts.links;
         blocking(move || write::rename(&src_full, &dst_full, dst_path, links)).await
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        if self.link_target_path(path).is_some() {
+            return Ok(None); // a link carried as a file has no metadata of its own
+        }
+        let full = self.full(path);
+        let rel = path.to_string();
+        blocking(move || meta::read(&full).map(Some).map_err(|e| e.with_path(rel))).await
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {

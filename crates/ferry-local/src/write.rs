@@ -81,13 +81,22 @@ impl Partial {
             Error::io("failed to set modification time", e).with_path(rel.to_string())
         })?;
         drop(file);
+        // Metadata goes onto the temporary file, so a failure leaves nothing behind.
+        let mut stored_mtime = opts.mtime;
+        if let Some(m) = &opts.metadata {
+            if let Some(t) =
+                crate::meta::apply(&self.tmp, m).map_err(|e| e.with_path(rel.to_string()))?
+            {
+                stored_mtime = t;
+            }
+        }
         if !self.inplace {
             fs::rename(&self.tmp, &self.target).map_err(|e| {
                 Error::io("failed to move file into place", e).with_path(rel.to_string())
             })?;
         }
         self.inplace = true; // nothing left to clean up
-        Ok(Entry::file(rel.clone(), written, opts.mtime))
+        Ok(Entry::file(rel.clone(), written, stored_mtime))
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod client;
 mod error;
+mod headers;
 pub mod meta;
 pub mod options;
 mod resume;
@@ -29,7 +30,7 @@ use aws_smithy_types::DateTime;
 use ferry_core::bucket::{byte_range, join_key, split_root};
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Location,
-    PutOptions, RelPath, Result,
+    Metadata, MetadataSupport, PutOptions, RelPath, Result,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -69,6 +70,8 @@ struct Target {
 pub(crate) struct ObjectInfo {
     size: u64,
     mtime: SystemTime,
+    /// `Last-Modified` (rclone's `btime`).
+    last_modified: SystemTime,
     md5: Option<String>,
     metadata: HashMap<String, String>,
     content_type: Option<String>,
@@ -90,6 +93,11 @@ fn s3_features() -> Features {
         atomic_put: true,
         put_returns_hashes: true,
         ranged_put: false,
+        metadata: MetadataSupport {
+            read: true,
+            write: true,
+            user: true,
+        },
     }
 }
 
@@ -242,6 +250,7 @@ impl S3Backend {
         Ok(Some(ObjectInfo {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             mtime,
+            last_modified,
             md5,
             content_type: out.content_type().map(str::to_owned),
             cache_control: out.cache_control().map(str::to_owned),
@@ -656,8 +665,23 @@ impl Backend for S3Backend {
         }
         let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
         self.ensure_bucket(&d.bucket).await?;
-        let etag = self.server_copy(&s, &d, dst_path.as_str(), None).await?;
-        let mut entry = Entry::file(dst_path.clone(), opts.size, opts.mtime);
+        // With --metadata the copy is written with the metadata given (REPLACE), as
+        // rclone does; else S3 keeps the source's headers and metadata (COPY).
+        let replace = opts.metadata.as_ref().map(|_| {
+            let mut h = headers::Headers::for_put(dst_path, opts);
+            if let Some(m) = opts.hashes.get(HashKind::Md5).and_then(meta::md5_to_meta) {
+                if !self.opts.etag_is_md5() && !self.opts.disable_checksum {
+                    h.metadata.insert(META_MD5.into(), m);
+                }
+            }
+            h
+        });
+        let mtime = replace.as_ref().and_then(|h| h.mtime).unwrap_or(opts.mtime);
+        let info = replace.map(|h| h.into_info(opts.size, None));
+        let etag = self
+            .server_copy(&s, &d, dst_path.as_str(), info.as_ref())
+            .await?;
+        let mut entry = Entry::file(dst_path.clone(), opts.size, mtime);
         let md5 = etag
             .filter(|_| self.opts.etag_is_md5())
             .and_then(|e| meta::md5_from_etag(&e))
@@ -698,12 +722,21 @@ impl Backend for S3Backend {
                 }
                 h
             },
+            metadata: None,
         };
         let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
             return Ok(None);
         };
         other.delete_file(src_path).await?;
         Ok(Some(entry))
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let t = self.target(path)?;
+        match self.head(&t, path.as_str()).await? {
+            Some(info) => Ok(Some(headers::read(&info))),
+            None => Err(Error::not_found(path.to_string())),
+        }
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {

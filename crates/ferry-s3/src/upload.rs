@@ -18,9 +18,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::error::sdk;
-use crate::meta::{self, META_MD5, META_MTIME};
+use crate::headers::Headers;
+use crate::meta::{self, META_MD5};
 use crate::resume::Journal;
-use crate::{ObjectInfo, S3Backend, Target};
+use crate::{S3Backend, Target};
 
 fn b64(d: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(d)
@@ -60,25 +61,6 @@ fn corrupted(path: &RelPath, what: String) -> Error {
     .temporary(true)
 }
 
-/// The headers every new object gets.
-struct NewObject {
-    metadata: HashMap<String, String>,
-    content_type: String,
-}
-
-fn new_object(b: &S3Backend, path: &RelPath, opts: &PutOptions) -> NewObject {
-    let mut metadata = HashMap::new();
-    metadata.insert(META_MTIME.to_owned(), meta::format_mtime(opts.mtime));
-    NewObject {
-        metadata,
-        content_type: content_type(b, path),
-    }
-}
-
-fn content_type(_b: &S3Backend, path: &RelPath) -> String {
-    ferry_core::mime::mime_type(path.name()).to_owned()
-}
-
 pub(crate) async fn put(
     b: &S3Backend,
     t: &Target,
@@ -107,7 +89,8 @@ async fn single(
     }
     let digest: [u8; 16] = Md5::digest(&buf).into();
     let md5_hex = hex::encode(digest);
-    let mut obj = new_object(b, path, opts);
+    let mut obj = Headers::for_put(path, opts);
+    let mtime = obj.mtime.unwrap_or(opts.mtime);
     if !b.opts.etag_is_md5() && !b.opts.disable_checksum {
         obj.metadata.insert(META_MD5.into(), b64(&digest));
     }
@@ -118,6 +101,10 @@ async fn single(
         .key(&t.key)
         .content_length(buf.len() as i64)
         .content_type(obj.content_type)
+        .set_cache_control(obj.cache_control)
+        .set_content_disposition(obj.content_disposition)
+        .set_content_encoding(obj.content_encoding)
+        .set_content_language(obj.content_language)
         .set_metadata(Some(obj.metadata));
     if !b.opts.disable_checksum {
         req = req.content_md5(b64(&digest));
@@ -141,7 +128,7 @@ async fn single(
             ));
         }
     }
-    let mut e = Entry::file(path.clone(), opts.size, opts.mtime);
+    let mut e = Entry::file(path.clone(), opts.size, mtime);
     e.hashes.set(HashKind::Md5, etag_md5.unwrap_or(md5_hex));
     Ok(e)
 }
@@ -195,7 +182,8 @@ async fn multipart(
     data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
-    let mut obj = new_object(b, path, opts);
+    let mut obj = Headers::for_put(path, opts);
+    let mtime = obj.mtime.unwrap_or(opts.mtime);
     let prehashed = b.take_prehashed(t);
     let known_hex = opts
         .hashes
@@ -350,37 +338,26 @@ async fn multipart(
         // The whole-file MD5 is known only now: store it as rclone does, by rewriting the
         // object's metadata on the server.
         obj.metadata.insert(META_MD5.into(), b64(&whole));
-        let info = ObjectInfo {
-            size: opts.size,
-            mtime: opts.mtime,
-            md5: Some(whole_hex.clone()),
-            metadata: obj.metadata,
-            content_type: Some(obj.content_type),
-            cache_control: None,
-            content_disposition: None,
-            content_encoding: None,
-            content_language: None,
-            storage_class: b.opts.storage_class.as_deref().map(StorageClass::from),
-        };
+        obj.tier = b.opts.storage_class.clone();
+        let info = obj.clone().into_info(opts.size, Some(whole_hex.clone()));
         b.server_copy(t, t, path.as_str(), Some(&info)).await?;
     }
-    let mut e = Entry::file(path.clone(), opts.size, opts.mtime);
+    let mut e = Entry::file(path.clone(), opts.size, mtime);
     e.hashes.set(HashKind::Md5, whole_hex);
     Ok(e)
 }
 
-async fn create_upload(
-    b: &S3Backend,
-    t: &Target,
-    path: &RelPath,
-    obj: &NewObject,
-) -> Result<String> {
+async fn create_upload(b: &S3Backend, t: &Target, path: &RelPath, obj: &Headers) -> Result<String> {
     let req = b
         .client
         .create_multipart_upload()
         .bucket(&t.bucket)
         .key(&t.key)
         .content_type(obj.content_type.clone())
+        .set_cache_control(obj.cache_control.clone())
+        .set_content_disposition(obj.content_disposition.clone())
+        .set_content_encoding(obj.content_encoding.clone())
+        .set_content_language(obj.content_language.clone())
         .set_metadata(Some(obj.metadata.clone()));
     let created = with_upload_options(b, req)
         .send()

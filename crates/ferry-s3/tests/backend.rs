@@ -52,6 +52,7 @@ fn opts(size: u64) -> PutOptions {
         mtime: SystemTime::now(),
         inplace: false,
         hashes: Default::default(),
+        metadata: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod conn;
 mod exec;
 mod hostkeys;
 mod io;
+mod meta;
 mod modtimes;
 mod options;
 mod pool;
@@ -21,8 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location,
-    MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
+    MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -245,6 +246,11 @@ impl SftpBackend {
             atomic_put: true,
             put_returns_hashes: false,
             ranged_put: false,
+            metadata: MetadataSupport {
+                read: true,
+                write: true,
+                user: false,
+            },
         };
         let features_without_times = Features {
             modtime_precision: None,
@@ -540,7 +546,7 @@ impl SftpBackend {
             if let Ok(a) = lease.sftp.stat(target).await {
                 let kept = mtime_of(&a.attrs);
                 if sent_time {
-                    self.modtimes.record(opts.mtime, kept, &self.opts.display);
+                    self.modtimes.record(entry.mtime, kept, &self.opts.display);
                 }
                 entry.mtime = kept;
             }
@@ -617,15 +623,20 @@ impl SftpBackend {
         }
         // The time is set behind the writes and the handle closed behind it, all in flight
         // together: a small file costs one round trip after the open.
-        if self.modtimes.should_set() {
-            w.set_times(times(opts.mtime))
+        let attrs = meta::put_attrs(opts, self.modtimes.should_set());
+        let stored_mtime = attrs
+            .as_ref()
+            .and_then(|a| a.mtime)
+            .map_or(opts.mtime, |s| UNIX_EPOCH + Duration::from_secs(s.into()));
+        if let Some(attrs) = attrs {
+            w.set_times(attrs)
                 .await
                 .map_err(|e| fail("failed to set modification time", rel, e))?;
         }
         w.close()
             .await
             .map_err(|e| fail("failed to write", rel, e))?;
-        let mut entry = Entry::file(rel.clone(), offset, opts.mtime);
+        let mut entry = Entry::file(rel.clone(), offset, stored_mtime);
         if let (Some(h), Some((kind, v))) = (hasher, check) {
             let sent = h.finish().await;
             match v.sum(self.command_path_abs(tmp)).await {
@@ -987,6 +998,21 @@ impl Backend for SftpBackend {
             })
             .await?;
         self.stat_full(dst_path).await
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let full = self.full(path);
+        self.pool
+            .run(false, |c| {
+                let full = full.clone();
+                async move {
+                    match c.sftp.stat(full).await {
+                        Ok(a) => Ok(Some(meta::read(&a.attrs))),
+                        Err(e) => Err(fail("failed to read metadata", path, e)),
+                    }
+                }
+            })
+            .await
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {

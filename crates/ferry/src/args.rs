@@ -202,6 +202,12 @@ pub struct TransferArgs {
     /// Ignore case when synchronizing
     #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case_sync: bool,
+    /// If set, preserve metadata when copying objects
+    #[arg(short = 'M', long, env = "FERRY_METADATA", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub metadata: bool,
+    /// Add metadata key=value when uploading (with -M)
+    #[arg(long, value_name = "KEY=VALUE", env = "FERRY_METADATA_SET")]
+    pub metadata_set: Vec<String>,
 }
 
 /// How the local backend treats symbolic links and mount points.
@@ -294,6 +300,39 @@ pub struct FilterArgs {
     /// Delete files on dest excluded from sync
     #[arg(long, env = "FERRY_DELETE_EXCLUDED", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_excluded: bool,
+    /// Include metadatas matching pattern (KEY=VALUE globs)
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        env = "FERRY_METADATA_INCLUDE",
+        allow_hyphen_values = true
+    )]
+    pub metadata_include: Vec<String>,
+    /// Read metadata include patterns from file (use - to read from stdin)
+    #[arg(long, value_name = "FILE", env = "FERRY_METADATA_INCLUDE_FROM")]
+    pub metadata_include_from: Vec<PathBuf>,
+    /// Exclude metadatas matching pattern
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        env = "FERRY_METADATA_EXCLUDE",
+        allow_hyphen_values = true
+    )]
+    pub metadata_exclude: Vec<String>,
+    /// Read metadata exclude patterns from file (use - to read from stdin)
+    #[arg(long, value_name = "FILE", env = "FERRY_METADATA_EXCLUDE_FROM")]
+    pub metadata_exclude_from: Vec<PathBuf>,
+    /// Add a metadata filtering rule ("+ KEY=VALUE" or "- KEY=VALUE")
+    #[arg(
+        long,
+        value_name = "RULE",
+        env = "FERRY_METADATA_FILTER",
+        allow_hyphen_values = true
+    )]
+    pub metadata_filter: Vec<String>,
+    /// Read metadata filtering patterns from a file (use - to read from stdin)
+    #[arg(long, value_name = "FILE", env = "FERRY_METADATA_FILTER_FROM")]
+    pub metadata_filter_from: Vec<PathBuf>,
     /// Ignore case in filters (case insensitive)
     #[arg(long, env = "FERRY_IGNORE_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case: bool,

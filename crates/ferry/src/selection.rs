@@ -48,6 +48,16 @@ impl Select for Selection {
     fn is_active(&self) -> bool {
         self.active
     }
+    fn uses_metadata(&self) -> bool {
+        self.filter.uses_metadata()
+    }
+    fn include_metadata(&self, path: &str, metadata: &ferry_core::Metadata) -> bool {
+        let keep = self.filter.include_metadata(metadata.iter());
+        if !keep {
+            tracing::debug!("{path}: Excluded (Metadata Filter)");
+        }
+        keep
+    }
 }
 
 fn age(
@@ -88,6 +98,12 @@ pub fn build(args: &FilterArgs) -> anyhow::Result<(Arc<Selection>, bool)> {
         exclude_path: args.exclude_path.clone(),
         include_regex: args.include_regex.clone(),
         exclude_regex: args.exclude_regex.clone(),
+        metadata_include: args.metadata_include.clone(),
+        metadata_include_from: args.metadata_include_from.clone(),
+        metadata_exclude: args.metadata_exclude.clone(),
+        metadata_exclude_from: args.metadata_exclude_from.clone(),
+        metadata_filter: args.metadata_filter.clone(),
+        metadata_filter_from: args.metadata_filter_from.clone(),
     };
     let filter = Filter::new(&opts, now).map_err(|e| fail(ERROR, e.to_string()))?;
     let max_depth = match (args.max_depth, args.recursive) {

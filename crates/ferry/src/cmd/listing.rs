@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Local, Offset};
-use ferry_core::timefmt::{go_format, Clock};
+use ferry_core::timefmt::Clock;
 use ferry_core::units::size_suffix;
 use ferry_core::{Backend, Entry, ErrorKind, HashKind, HashSet, Hashes, MultiHasher, RelPath};
 use ferry_engine::{Select, WalkOptions, WalkReport, Walker};
@@ -107,49 +107,31 @@ pub fn dir_size(backend: &dyn Backend, entry: &Entry) -> i64 {
         .map_or(-1, |m| m.len() as i64)
 }
 
-/// rclone's local metadata for an entry (`mode`, `uid`, `gid`, `rdev` for devices,
-/// `atime`, `mtime`, `btime`), sorted by key; `None` where the entry isn't a local
-/// file. Extended attributes (rclone's user keys) are not read yet.
-#[cfg(unix)]
-pub fn local_metadata(backend: &dyn Backend, entry: &Entry) -> Option<Vec<(String, String)>> {
-    use std::os::unix::fs::MetadataExt;
-    let path = backend.local_path(&entry.path)?;
-    let m = std::fs::symlink_metadata(path).ok()?;
-    let time = |secs: i64, nanos: i64| -> String {
-        let t = if secs >= 0 {
-            SystemTime::UNIX_EPOCH + std::time::Duration::new(secs as u64, nanos as u32)
-        } else {
-            SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(secs.unsigned_abs())
-                + std::time::Duration::from_nanos(nanos as u64)
-        };
-        go_format(&local(t), "2006-01-02T15:04:05.999999999Z07:00")
-    };
-    let mut out = vec![
-        ("atime".to_owned(), time(m.atime(), m.atime_nsec())),
-        ("gid".to_owned(), m.gid().to_string()),
-        ("mode".to_owned(), format!("{:o}", m.mode())),
-        ("mtime".to_owned(), time(m.mtime(), m.mtime_nsec())),
-        ("uid".to_owned(), m.uid().to_string()),
-    ];
-    if let Ok(b) = m.created() {
-        out.push((
-            "btime".to_owned(),
-            go_format(&local(b), "2006-01-02T15:04:05.999999999Z07:00"),
-        ));
+/// An entry's metadata (`-M`) as its backend reports it, sorted by key; `None` where the
+/// backend keeps none. A directory without metadata of its own (an object store's
+/// prefix) is `None`, not an error; a file whose metadata can't be read is reported and
+/// counted in `errors`.
+pub async fn metadata_of(
+    backend: &dyn Backend,
+    entry: &Entry,
+    errors: &mut u64,
+) -> Option<Vec<(String, String)>> {
+    if !backend.features().metadata.read {
+        return None;
     }
-    let rdev = m.rdev();
-    if rdev != 0 {
-        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-        out.push(("rdev".to_owned(), format!("{:x}", (major << 32) | minor)));
+    match backend.metadata(&entry.path).await {
+        Ok(m) => m.map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        }),
+        Err(_) if entry.is_dir() => None,
+        Err(err) => {
+            tracing::error!("{}: Failed to read metadata: {err}", entry.path);
+            *errors += 1;
+            None
+        }
     }
-    out.sort();
-    Some(out)
-}
-
-#[cfg(not(unix))]
-pub fn local_metadata(_backend: &dyn Backend, _entry: &Entry) -> Option<Vec<(String, String)>> {
-    None
 }
 
 /// A string map as Go's `encoding/json` writes it (keys sorted).

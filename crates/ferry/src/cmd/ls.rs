@@ -274,6 +274,11 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
             } else {
                 String::new()
             };
+            let metadata = if a.format.contains('M') {
+                listing::metadata_of(&*l.backend, &e, &mut hash_errors).await
+            } else {
+                None
+            };
             let fields: Vec<String> = a
                 .format
                 .chars()
@@ -295,9 +300,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
                         _ => go_format(&local(e.mtime), &layout),
                     },
                     'h' => hash.clone(),
-                    'M' => listing::json_map(
-                        &listing::local_metadata(&*l.backend, &e).unwrap_or_default(),
-                    ),
+                    'M' => listing::json_map(&metadata.clone().unwrap_or_default()),
                     'm' => {
                         if e.is_dir() {
                             DIRECTORY.to_owned()
@@ -372,7 +375,7 @@ pub struct LsjsonArgs {
     /// Show the encrypted names
     #[arg(long)]
     pub encrypted: bool,
-    /// Add metadata to the listing (local: mode, uid, gid, atime, mtime, btime, rdev)
+    /// Add metadata to the listing
     #[arg(short = 'M', long)]
     pub metadata: bool,
     #[command(flatten)]
@@ -507,7 +510,7 @@ impl JsonCtx<'_> {
             is_dir: e.is_dir(),
             hashes,
             metadata: if a.metadata {
-                listing::local_metadata(&*l.backend, e)
+                listing::metadata_of(&*l.backend, e, errors).await
             } else {
                 None
             },

@@ -281,6 +281,7 @@ pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
         mtime: SystemTime::now(),
         inplace: false,
         hashes: Default::default(),
+        metadata: None,
     };
     backend
         .put(&path, data, &opts)
@@ -404,6 +405,7 @@ pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
                 mtime,
                 inplace: false,
                 hashes: Default::default(),
+                metadata: None,
             };
             backend
                 .put(&path, Box::pin(std::io::Cursor::new(Vec::new())), &opts)

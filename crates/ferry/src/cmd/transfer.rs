@@ -19,6 +19,20 @@ fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Resul
     parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
 }
 
+/// `--metadata-set KEY=VALUE` flags (a bad one is a usage error).
+fn metadata_set(values: &[String]) -> anyhow::Result<ferry_core::Metadata> {
+    let mut m = ferry_core::Metadata::new();
+    for v in values {
+        let (k, val) = usage(
+            "--metadata-set",
+            v,
+            ferry_core::metadata::parse_assignment(v),
+        )?;
+        m.set(k, val);
+    }
+    Ok(m)
+}
+
 fn opt_size(flag: &str, value: &Option<String>) -> anyhow::Result<Option<u64>> {
     match value {
         None => Ok(None),
@@ -86,6 +100,8 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
             parse_size_arg(&t.multi_thread_cutoff),
         )?,
         multi_thread_streams: t.multi_thread_streams as usize,
+        metadata: t.metadata,
+        metadata_set: metadata_set(&t.metadata_set)?,
     })
 }
 
