@@ -150,7 +150,8 @@ pub(crate) fn spawn_reader(
     }
 }
 
-type SftpResult = Result<(), russh_sftp::client::error::Error>;
+type SftpError = russh_sftp::client::error::Error;
+type SftpResult = Result<(), SftpError>;
 type Pending = Pin<Box<dyn std::future::Future<Output = SftpResult> + Send>>;
 
 /// Sends a request now (its first poll writes the packet) and returns the rest of it.
@@ -221,6 +222,31 @@ impl Writer {
             }
         }))
         .await
+    }
+
+    /// Sends a read of what was written (behind the writes), to be awaited after `close`.
+    pub(crate) async fn read_back(
+        &mut self,
+        offset: u64,
+        len: u32,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, SftpError>> + Send>> {
+        let conn = self.conn.clone();
+        let h = self.handle.clone();
+        let mut f: Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, SftpError>> + Send>> =
+            Box::pin(async move {
+                let mut data = conn.sftp.read(h, offset, len).await.map(|d| d.data);
+                // An empty file reads as end-of-file.
+                if let Err(russh_sftp::client::error::Error::Status(s)) = &data {
+                    if s.status_code == StatusCode::Eof {
+                        data = Ok(Vec::new());
+                    }
+                }
+                data
+            });
+        match futures::poll!(f.as_mut()) {
+            Poll::Ready(r) => Box::pin(async move { r }),
+            Poll::Pending => f,
+        }
     }
 
     /// Closes the handle behind everything sent, then waits for all of it.

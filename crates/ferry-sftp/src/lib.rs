@@ -500,11 +500,15 @@ impl SftpBackend {
             let sep = if parent.ends_with('/') { "" } else { "/" };
             format!("{parent}{sep}{}", temp_name(rel.name()))
         };
-        let flags = if opts.inplace {
+        let check = self.upload_check(opts, &lease);
+        let mut flags = if opts.inplace {
             OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE
         } else {
             OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE
         };
+        if matches!(check, Some(UploadCheck::ReadBack)) {
+            flags |= OpenFlags::READ;
+        }
         let handle = match lease
             .sftp
             .open(tmp.clone(), flags, FileAttributes::empty())
@@ -530,7 +534,7 @@ impl SftpBackend {
             keep: opts.inplace,
         };
         let sent = self
-            .send_and_commit(rel, data, opts, &lease, handle, &tmp, &target)
+            .send_and_commit(rel, data, opts, &lease, handle, (&tmp, &target), check)
             .await;
         let mut entry = match sent {
             Ok(entry) => entry,
@@ -563,12 +567,17 @@ impl SftpBackend {
         opts: &PutOptions,
         lease: &Lease,
         handle: String,
-        tmp: &str,
-        target: &str,
+        (tmp, target): (&str, &str),
+        check: Option<UploadCheck<'_>>,
     ) -> std::result::Result<Entry, SftpFailure> {
-        let check = self.upload_check().filter(|_| !opts.inplace);
-        // The hash of what is sent is computed on a thread of its own, beside the sending.
-        let mut hasher = check.map(|(kind, _)| BackgroundHash::start(kind));
+        // The hash of what is sent is computed on a thread of its own, beside the sending;
+        // a small file's bytes are kept to compare with what the server reads back.
+        let mut hasher = match check {
+            Some(UploadCheck::Hash(kind, _)) => Some(BackgroundHash::start(kind)),
+            _ => None,
+        };
+        let mut kept: Option<Vec<u8>> = matches!(check, Some(UploadCheck::ReadBack))
+            .then(|| Vec::with_capacity(opts.size as usize));
         let chunk = lease.max_write.max(4096) as usize;
         let mut w = io::Writer::new(lease.conn().clone(), handle, self.opts.concurrency);
         let mut offset = 0u64;
@@ -595,6 +604,9 @@ impl SftpBackend {
                 buf.truncate(n);
                 if let Some(h) = hasher.as_mut() {
                     h.update(&buf).await;
+                }
+                if let Some(k) = kept.as_mut() {
+                    k.extend_from_slice(&buf);
                 }
                 w.write(offset, buf)
                     .await
@@ -633,11 +645,35 @@ impl SftpBackend {
                 .await
                 .map_err(|e| fail("failed to set modification time", rel, e))?;
         }
+        // Read behind the writes: the server handles one handle's requests in order.
+        let read_back = match kept.as_ref() {
+            Some(_) => Some(w.read_back(0, opts.size as u32).await),
+            None => None,
+        };
         w.close()
             .await
             .map_err(|e| fail("failed to write", rel, e))?;
         let mut entry = Entry::file(rel.clone(), offset, stored_mtime);
-        if let (Some(h), Some((kind, v))) = (hasher, check) {
+        if let (Some(sent), Some(read)) = (kept, read_back) {
+            let stored = read
+                .await
+                .map_err(|e| fail("failed to read back", rel, e))?;
+            if stored != sent {
+                return Err(SftpFailure::Other(
+                    Error::new(
+                        ErrorKind::Corrupted,
+                        format!(
+                            "corrupted on transfer: the server read back other bytes than were sent ({} of {}); the partial file was removed",
+                            stored.len(),
+                            sent.len()
+                        ),
+                    )
+                    .with_path(rel.to_string())
+                    .temporary(true),
+                ));
+            }
+        }
+        if let (Some(h), Some(UploadCheck::Hash(kind, v))) = (hasher, check) {
             let sent = h.finish().await;
             match v.sum(self.command_path_abs(tmp)).await {
                 Some(stored) if stored == sent => entry.hashes.set(kind, stored),
@@ -662,11 +698,22 @@ impl SftpBackend {
         Ok(entry)
     }
 
-    /// How uploads are checked: SHA-1 when the server has it, since it costs a third of
-    /// MD5's CPU here (SHA-NI) and less on the server too; else MD5.
-    fn upload_check(&self) -> Option<(HashKind, &verify::Verifier)> {
+    /// How an upload is checked, when the server can hash at all (`disable_hashcheck`
+    /// turns both off). A file that fits in one read is read back through its own handle,
+    /// in the same round trip as the close: no remote process per file or batch. Bigger ones
+    /// are hashed by the server: SHA-1 when it has it (a third of MD5's CPU here, with SHA
+    /// instructions, and less on the server too), else MD5.
+    fn upload_check(&self, opts: &PutOptions, lease: &Lease) -> Option<UploadCheck<'_>> {
+        if opts.inplace {
+            return None;
+        }
         let sha1 = self.sha1_batch.as_ref().map(|v| (HashKind::Sha1, v));
-        sha1.or_else(|| self.md5_batch.as_ref().map(|v| (HashKind::Md5, v)))
+        let (kind, v) = sha1.or_else(|| self.md5_batch.as_ref().map(|v| (HashKind::Md5, v)))?;
+        if opts.size <= lease.max_read.min(READ_BACK_MAX) as u64 {
+            Some(UploadCheck::ReadBack)
+        } else {
+            Some(UploadCheck::Hash(kind, v))
+        }
     }
 
     /// Like `command_path`, for an absolute server path under the root.
@@ -676,6 +723,15 @@ impl SftpBackend {
             _ => full.to_string(),
         }
     }
+}
+
+/// Files up to this size (and the server's read limit) are checked by reading them back.
+const READ_BACK_MAX: u32 = 64 * 1024;
+
+#[derive(Clone, Copy)]
+enum UploadCheck<'a> {
+    ReadBack,
+    Hash(HashKind, &'a verify::Verifier),
 }
 
 /// A hash computed on a blocking thread from copies of the chunks being sent.

@@ -927,7 +927,8 @@ fn uploads_are_checked_by_the_server_hash() {
     let Some(s) = Testbed::sftp() else { return };
     let env = Env::new();
     let src = env.home.path().join("src");
-    write_file(&src.join("f.txt"), b"checked on arrival", 60);
+    // Bigger than one read, so the server's hash checks it (smaller files are read back).
+    write_file(&src.join("f.txt"), &pseudo_random(100_000, 3), 60);
     // The server user must be able to run the scripts: a world-readable dir outside HOME.
     let bin = tempfile::Builder::new()
         .prefix("ferry-lying-")
