@@ -460,6 +460,12 @@ static S3_OPTIONS: &[OptionSpec] = &[
     )
     .default("false")
     .advanced(),
+    OptionSpec::new(
+        "use_server_modtime",
+        "Take the upload time (LastModified) as every object's mtime, saving a request per object (ferry; --use-server-modtime).",
+    )
+    .default("false")
+    .advanced(),
     DESCRIPTION_OPT,
 ];
 

@@ -95,8 +95,8 @@ pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Res
 async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<DirJob>)> {
     let is_root = job.path.is_root();
     let (src, dst) = tokio::join!(
-        list_side(&*cfg.src, &job.path, job.src),
-        list_side(&*cfg.dst, &job.path, job.dst)
+        list_side(cfg, &*cfg.src, &job.path, job.src),
+        list_side(cfg, &*cfg.dst, &job.path, job.dst)
     );
     let mut found = Vec::new();
     let src = match src {
@@ -133,11 +133,18 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
     Ok((found, subdirs))
 }
 
-async fn list_side(backend: &dyn Backend, dir: &RelPath, wanted: bool) -> Result<Vec<Entry>> {
+async fn list_side(
+    cfg: &MarchConfig,
+    backend: &dyn Backend,
+    dir: &RelPath,
+    wanted: bool,
+) -> Result<Vec<Entry>> {
     if !wanted {
         return Ok(Vec::new());
     }
-    backend.list_dir(dir).await
+    let mut list = backend.list_dir(dir).await?;
+    crate::select::exact_for_filters(&*cfg.select, backend, &mut list).await?;
+    Ok(list)
 }
 
 fn has_marker(cfg: &MarchConfig, src: &[Entry], dst: &[Entry]) -> bool {

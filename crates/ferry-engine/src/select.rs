@@ -1,5 +1,7 @@
 use std::time::SystemTime;
 
+use ferry_core::{Backend, Entry, Result};
+
 /// Decides which paths take part in a run (the filter rules). Paths are relative,
 /// `/`-separated, without leading or trailing slashes.
 pub trait Select: Send + Sync {
@@ -21,7 +23,33 @@ pub trait Select: Send + Sync {
     fn is_active(&self) -> bool {
         true
     }
+    /// Whether [`include_file`](Self::include_file) looks at the mtime (`--min-age`,
+    /// `--max-age`), so a listing's provisional mtimes must be made exact first.
+    fn uses_mtime(&self) -> bool {
+        self.is_active()
+    }
+    /// Whether some directory can be excluded as a whole (directory rules,
+    /// `--files-from`, `--exclude-if-present`): then listings go directory by directory,
+    /// never from a flat recursive listing (as in rclone).
+    fn uses_directory_filters(&self) -> bool {
+        self.is_active()
+    }
 }
+
+/// Makes the provisional mtimes of a listing exact when the filters judge by age.
+pub(crate) async fn exact_for_filters(
+    select: &dyn Select,
+    backend: &dyn Backend,
+    list: &mut [Entry],
+) -> Result<()> {
+    if select.is_active() && select.uses_mtime() {
+        ferry_core::exact_mtimes(backend, list, EXACT_WIDTH).await?;
+    }
+    Ok(())
+}
+
+/// Objects stat'ed at once for their exact mtimes.
+pub const EXACT_WIDTH: usize = 16;
 
 /// Selects everything.
 pub struct AllowAll;

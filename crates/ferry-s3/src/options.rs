@@ -26,6 +26,9 @@ pub struct S3Options {
     pub location_constraint: Option<String>,
     /// Keep a journal of multipart uploads so an interrupted one is continued (`--resume`).
     pub resume: bool,
+    /// Take `LastModified` as the mtime and never HEAD for the stored one
+    /// (`--use-server-modtime`).
+    pub use_server_modtime: bool,
 }
 
 /// S3's limits on multipart uploads.
@@ -57,6 +60,7 @@ impl Default for S3Options {
             server_side_encryption: None,
             location_constraint: None,
             resume: false,
+            use_server_modtime: false,
         }
     }
 }
@@ -148,6 +152,7 @@ impl S3Options {
             server_side_encryption: s("server_side_encryption"),
             location_constraint: s("location_constraint"),
             resume: flag("resume", false)?,
+            use_server_modtime: flag("use_server_modtime", false)?,
         })
     }
 

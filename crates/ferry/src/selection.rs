@@ -48,6 +48,12 @@ impl Select for Selection {
     fn is_active(&self) -> bool {
         self.active
     }
+    fn uses_mtime(&self) -> bool {
+        self.filter.uses_age()
+    }
+    fn uses_directory_filters(&self) -> bool {
+        self.filter.uses_directory_filters()
+    }
 }
 
 fn age(
