@@ -7,12 +7,14 @@
 //!   (`seconds.nanoseconds`); without it, `Last-Modified` is used. Listings carry only
 //!   `Last-Modified` (a provisional mtime): the real one costs a HEAD, made only when
 //!   something needs it, and comes free with every GET.
+//! - Server-side copies over `copy_cutoff` go in parts (UploadPartCopy).
 //! - MD5 comes from the ETag of single-part objects, else from rclone's `md5chksum`
 //!   metadata, which ferry also writes for its multipart uploads.
 //! - Uploads send `Content-MD5` (whole object, or per part) and check the ETags S3 returns.
 //! - Copies and moves between two S3 remotes on the same endpoint stay on the server.
 
 mod client;
+mod copy;
 mod error;
 mod flat;
 pub mod meta;
@@ -442,14 +444,32 @@ impl S3Backend {
         self.endpoint_id == other.endpoint_id && self.opts.access_key_id == other.opts.access_key_id
     }
 
-    /// Copies an object on the server. `metadata`: `None` keeps the source's (COPY).
+    /// Copies an object of `size` bytes on the server. `replace`: new metadata and headers;
+    /// `None` keeps the source's. Over `copy_cutoff` it goes in parts.
     async fn server_copy(
         &self,
         src: &Target,
         dst: &Target,
-        dst_path: &str,
+        dst_path: &RelPath,
         replace: Option<&ObjectInfo>,
+        size: u64,
     ) -> Result<Option<String>> {
+        if size > self.opts.copy_cutoff {
+            // A multipart upload starts bare: the source's metadata must be read to carry it.
+            let head;
+            let info = match replace {
+                Some(info) => info,
+                None => {
+                    head = self
+                        .head(src, dst_path.as_str())
+                        .await?
+                        .ok_or_else(|| Error::not_found(format!("{}/{}", src.bucket, src.key)))?;
+                    &head
+                }
+            };
+            return copy::multipart_copy(self, src, dst, dst_path, info).await;
+        }
+        let dst_path = dst_path.as_str();
         let mut req = self
             .client
             .copy_object()
@@ -686,12 +706,12 @@ impl Backend for S3Backend {
             self.prehash_local(src, src_path, dst_path, opts).await?;
             return Ok(None);
         };
-        if !self.same_endpoint(other) || opts.size > options::MAX_COPY {
+        if !self.same_endpoint(other) {
             return Ok(None);
         }
         let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
         self.ensure_bucket(&d.bucket).await?;
-        let etag = self.server_copy(&s, &d, dst_path.as_str(), None).await?;
+        let etag = self.server_copy(&s, &d, dst_path, None, opts.size).await?;
         let mut entry = Entry::file(dst_path.clone(), opts.size, opts.mtime);
         let md5 = etag
             .filter(|_| self.opts.etag_is_md5())
@@ -719,9 +739,6 @@ impl Backend for S3Backend {
         let Some(info) = other.head(&s, src_path.as_str()).await? else {
             return Err(Error::not_found(src_path.to_string()));
         };
-        if info.size > options::MAX_COPY {
-            return Ok(None);
-        }
         let opts = PutOptions {
             size: info.size,
             mtime: info.mtime,
@@ -757,15 +774,10 @@ impl Backend for S3Backend {
         let Some(mut info) = self.head(&t, path.as_str()).await? else {
             return Err(Error::not_found(path.to_string()));
         };
-        if info.size > options::MAX_COPY {
-            return Err(Error::unsupported(
-                "can't update the modification time of an object over 5 GiB without re-uploading it",
-            )
-            .with_path(path.to_string()));
-        }
         info.metadata
             .insert(META_MTIME.into(), meta::format_mtime(mtime));
-        self.server_copy(&t, &t, path.as_str(), Some(&info))
+        let size = info.size;
+        self.server_copy(&t, &t, path, Some(&info), size)
             .await
             .map(|_| ())
     }

@@ -362,7 +362,7 @@ async fn multipart(
             content_language: None,
             storage_class: b.opts.storage_class.as_deref().map(StorageClass::from),
         };
-        b.server_copy(t, t, path.as_str(), Some(&info)).await?;
+        b.server_copy(t, t, path, Some(&info), opts.size).await?;
     }
     let mut e = Entry::file(path.clone(), opts.size, opts.mtime);
     e.hashes.set(HashKind::Md5, whole_hex);
@@ -485,7 +485,7 @@ async fn list_parts(b: &S3Backend, t: &Target, upload_id: &str) -> Listed {
     }
 }
 
-async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
+pub(crate) async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
     let res = b
         .client
         .abort_multipart_upload()

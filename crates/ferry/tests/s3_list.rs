@@ -1,7 +1,7 @@
 //! S3 listings and copies by what they cost: requests counted by a pass-through proxy in
 //! front of the testbed's S3 server (moto, 127.0.0.1:9000). Listing asks for no object's
 //! metadata unless a modification time is shown or compared; recursive listings go page by
-//! page without a delimiter.
+//! page without a delimiter; server-side copies over `copy_cutoff` go in parts.
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
 mod common;
@@ -260,4 +260,63 @@ fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
     assert_eq!(listings - proxy.count("GET", "delimiter"), 1);
     let (left, _) = fy_ok(&["lsf", "-R", &remote]);
     assert!(!left.contains("h/"), "{left}");
+}
+
+#[test]
+fn copies_over_copy_cutoff_go_in_parts() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let mut data = Vec::with_capacity(12 << 20);
+    let mut x: u64 = 7;
+    while data.len() < 12 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    let src = sc.path("src/big.bin");
+    common::write_file(&src, &data, 0);
+    let t = UNIX_EPOCH + Duration::new(1_234_567_890, 5);
+    filetime::set_file_mtime(&src, filetime::FileTime::from_system_time(t)).unwrap();
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+
+    let proxy = Proxy::start(&s3.endpoint);
+    let from = proxy.remote(&s3, &[("copy_cutoff", "5M")], "orig");
+    let to = proxy.remote(&s3, &[("copy_cutoff", "5M")], "copy");
+    let (_, err) = fy_ok(&["copy", &from, &to, "-vv"]);
+    assert!(err.contains("copying on the server in 3 parts"), "{err}");
+    assert_eq!(proxy.count("PUT", "partNumber="), 3, "{err}");
+    // The same options work as flags.
+    let (_, err) = fy_ok(&[
+        "copy",
+        &s3.rclone_path("orig"),
+        &s3.rclone_path("flagged"),
+        "--s3-copy-cutoff",
+        "5M",
+        "-vv",
+    ]);
+    assert!(err.contains("in 3 parts"), "{err}");
+
+    // Content, mtime and MD5 survive: check is clean, lsl and md5sum agree.
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("copy")]);
+    let (a, _) = fy_ok(&["lsl", &s3.rclone_path("orig")]);
+    let (b, _) = fy_ok(&["lsl", &s3.rclone_path("copy")]);
+    assert_eq!(a, b);
+    assert!(a.contains("2009-02-1"), "{a}");
+    let (a, _) = fy_ok(&["md5sum", &s3.rclone_path("orig")]);
+    let (b, _) = fy_ok(&["md5sum", &s3.rclone_path("copy")]);
+    assert_eq!(a, b);
+    let (json, _) = fy_ok(&["lsjson", &s3.rclone_path("copy/big.bin"), "--stat"]);
+    assert!(json.contains("\"Size\": 12582912"), "{json}");
+    fy_ok(&["copy", &s3.rclone_path("copy"), &sc.dst()]);
+    assert!(std::fs::read(sc.path("dst/big.bin")).unwrap() == data);
+    // The copy is a multipart object: its ETag ends in -3 (read with rclone's view).
+    let etag = Command::new("curl")
+        .args(["-sI", "-H"])
+        .arg("Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+        .arg(format!("{}/{}/copy/big.bin", s3.endpoint, s3.bucket))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&etag.stdout).to_ascii_lowercase();
+    assert!(head.contains("-3\""), "{head}");
 }
