@@ -12,6 +12,7 @@
 
 mod client;
 mod error;
+mod flat;
 pub mod listing;
 pub mod meta;
 pub mod options;

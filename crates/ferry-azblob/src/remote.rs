@@ -20,7 +20,7 @@ use crate::{upload, AzBackend, Target};
 /// How long a server-side copy may stay pending before it is reported as failed.
 const COPY_WAIT: Duration = Duration::from_secs(600);
 
-fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
+pub(crate) fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
     let mut e = Entry::file(
         path,
         item.size,
@@ -48,7 +48,7 @@ fn same_content(p: &BlobProps, item: &BlobItem) -> bool {
         .all(|k| p.content.contains_key(k) || have.get(k).is_none())
 }
 
-fn is_folder_marker(item: &BlobItem) -> bool {
+pub(crate) fn is_folder_marker(item: &BlobItem) -> bool {
     item.metadata
         .get(META_FOLDER)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -102,7 +102,7 @@ impl AzBackend {
     }
 
     /// One page of List Blobs under `prefix`.
-    async fn list_page(
+    pub(crate) async fn list_page(
         &self,
         container: &str,
         prefix: &str,
@@ -237,8 +237,15 @@ impl AzBackend {
             }
         }
         if !seen_anything && !t.blob.is_empty() {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                .with_path(dir.to_string()));
+            // An empty directory exists through its folder marker alone.
+            let marked = self
+                .head(&t, dir.as_str())
+                .await?
+                .is_some_and(|item| is_folder_marker(&item));
+            if !marked {
+                return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                    .with_path(dir.to_string()));
+            }
         }
         files.extend(dirs.into_iter().map(|p| Entry::dir(p, UNIX_EPOCH)));
         Ok(files)
@@ -646,6 +653,19 @@ impl Backend for AzBackend {
             .expect("lock")
             .remove(&t.container);
         Ok(())
+    }
+
+    fn list_recursive(
+        self: std::sync::Arc<Self>,
+        dir: &RelPath,
+    ) -> Option<ferry_core::flat::EntryStream> {
+        if self.container.is_none() && dir.is_root() {
+            return None;
+        }
+        Some(match crate::flat::list(self, dir) {
+            Ok(s) => s,
+            Err(e) => Box::pin(futures::stream::once(async move { Err(e) })),
+        })
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

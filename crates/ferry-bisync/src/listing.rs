@@ -81,7 +81,14 @@ pub async fn scan(cfg: &ScanConfig) -> Result<Scan, Error> {
             let Some(dir) = pending.pop() else { break };
             let backend = cfg.backend.clone();
             running.spawn(async move {
-                let listed = backend.list_dir(&dir).await;
+                // Bisync keeps and compares every mtime: a listing's provisional ones
+                // (S3's LastModified) are made exact here.
+                let listed = match backend.list_dir(&dir).await {
+                    Ok(mut list) => ferry_core::exact_mtimes(&*backend, &mut list, 16)
+                        .await
+                        .map(|()| list),
+                    Err(e) => Err(e),
+                };
                 (dir, listed)
             });
         }

@@ -429,6 +429,12 @@ static S3_OPTIONS: &[OptionSpec] = &[
     .default("4")
     .advanced(),
     OptionSpec::new(
+        "copy_cutoff",
+        "Server-side copies bigger than this are copied in parts of this size (5Mi to 5Gi).",
+    )
+    .default("4.656Gi")
+    .advanced(),
+    OptionSpec::new(
         "disable_checksum",
         "Don't compute an MD5 before upload to store in the object metadata.",
     )
@@ -457,6 +463,12 @@ static S3_OPTIONS: &[OptionSpec] = &[
     OptionSpec::new(
         "resume",
         "Journal multipart uploads so an interrupted one is continued by the next run (ferry; --resume).",
+    )
+    .default("false")
+    .advanced(),
+    OptionSpec::new(
+        "use_server_modtime",
+        "Take the upload time (LastModified) as every object's mtime, saving a request per object (ferry; --use-server-modtime).",
     )
     .default("false")
     .advanced(),
@@ -613,6 +625,7 @@ mod tests {
             "upload_cutoff",
             "chunk_size",
             "upload_concurrency",
+            "copy_cutoff",
             "disable_checksum",
             "no_check_bucket",
             "list_chunk",

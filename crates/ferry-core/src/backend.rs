@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
+use crate::flat::EntryStream;
 use crate::{Entry, Features, HashKind, Hashes, Metadata, RelPath, Result};
 
 /// A stream of bytes read from or written to a backend.
@@ -84,8 +86,28 @@ pub trait Backend: Send + Sync {
     /// error of kind `DirNotFound`.
     async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>>;
 
+    /// Everything below `dir` as one stream, when this backend can list recursively in
+    /// one go (object stores list every key under a prefix, page by page): files, and each
+    /// directory once, in key order. `None`: callers walk directory by directory. Takes
+    /// the backend's `Arc` so the stream can own what it needs between pages.
+    fn list_recursive(self: Arc<Self>, _dir: &RelPath) -> Option<EntryStream> {
+        None
+    }
+
     /// Opens an object for reading from `offset`, for at most `len` bytes.
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream>;
+
+    /// [`open`](Self::open), plus what the read itself told about the object (an S3 GET
+    /// carries its metadata), so a listing's provisional mtime needn't cost a `stat`.
+    /// `None`: nothing beyond the bytes.
+    async fn open_entry(
+        &self,
+        path: &RelPath,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<(ByteStream, Option<Entry>)> {
+        Ok((self.open(path, offset, len).await?, None))
+    }
 
     /// Stores an object from a stream. Returns the stored entry.
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry>;

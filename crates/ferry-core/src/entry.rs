@@ -1,6 +1,6 @@
 use std::time::SystemTime;
 
-use crate::{Hashes, RelPath};
+use crate::{Backend, Error, Hashes, RelPath, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
@@ -16,6 +16,10 @@ pub struct Entry {
     /// Size in bytes (0 for directories).
     pub size: u64,
     pub mtime: SystemTime,
+    /// `mtime` is only what the listing had at hand (e.g. S3's `LastModified`); the
+    /// exact one costs a request per object ([`exact_mtime`]), so it is fetched only
+    /// when something depends on it.
+    pub mtime_provisional: bool,
     /// Hashes the backend already knows without reading the data (e.g. an S3 ETag).
     pub hashes: Hashes,
 }
@@ -27,6 +31,7 @@ impl Entry {
             kind: EntryKind::File,
             size,
             mtime,
+            mtime_provisional: false,
             hashes: Hashes::default(),
         }
     }
@@ -37,6 +42,7 @@ impl Entry {
             kind: EntryKind::Dir,
             size: 0,
             mtime,
+            mtime_provisional: false,
             hashes: Hashes::default(),
         }
     }
@@ -48,4 +54,32 @@ impl Entry {
     pub fn name(&self) -> &str {
         self.path.name()
     }
+}
+
+/// Makes `entry`'s mtime exact: a no-op when the listing gave the real one, else one
+/// `stat` of the object (whose hashes also fill any the listing lacked).
+pub async fn exact_mtime(backend: &dyn Backend, entry: &mut Entry) -> Result<()> {
+    if !entry.mtime_provisional {
+        return Ok(());
+    }
+    let Some(found) = backend.stat(&entry.path).await? else {
+        return Err(Error::not_found(entry.path.to_string()));
+    };
+    entry.mtime = found.mtime;
+    entry.mtime_provisional = found.mtime_provisional;
+    for (kind, value) in found.hashes.iter() {
+        if entry.hashes.get(kind).is_none() {
+            entry.hashes.set(kind, value.to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// [`exact_mtime`] for every provisional entry of a listing, `width` requests at a time.
+pub async fn exact_mtimes(backend: &dyn Backend, list: &mut [Entry], width: usize) -> Result<()> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(list.iter_mut().filter(|e| e.mtime_provisional))
+        .map(Ok::<_, Error>)
+        .try_for_each_concurrent(width.max(1), |e| exact_mtime(backend, e))
+        .await
 }

@@ -185,6 +185,11 @@ impl Hashes {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Every known (kind, value).
+    pub fn iter(&self) -> impl Iterator<Item = (HashKind, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str()))
+    }
 }
 
 enum State {

@@ -9,6 +9,7 @@ pub mod bucket;
 mod entry;
 mod error;
 mod features;
+pub mod flat;
 pub mod hash;
 pub mod metadata;
 pub mod mime;
@@ -17,7 +18,7 @@ pub mod timefmt;
 pub mod units;
 
 pub use backend::{Backend, ByteStream, Location, PutOptions};
-pub use entry::{Entry, EntryKind};
+pub use entry::{exact_mtime, exact_mtimes, Entry, EntryKind};
 pub use error::{Error, ErrorKind, Result};
 pub use features::Features;
 pub use hash::{HashKind, HashSet, Hashes, MultiHasher};

@@ -48,7 +48,9 @@ fn signed_diff(a: SystemTime, b: SystemTime) -> (Duration, bool) {
 }
 
 impl Comparer<'_> {
-    pub(crate) async fn decide(&self, src: &Entry, dst: &Entry) -> Result<Decision> {
+    /// Decides for `src` and `dst`; a provisional mtime that the decision turns on is
+    /// made exact in place (so a later mtime fix or transfer uses the real one).
+    pub(crate) async fn decide(&self, src: &mut Entry, dst: &mut Entry) -> Result<Decision> {
         let o = self.opts;
         if o.ignore_existing {
             tracing::debug!("{}: Destination exists, skipping", src.path);
@@ -68,6 +70,7 @@ impl Comparer<'_> {
         let mut checksum = o.checksum;
         let mut update_modtime = !o.no_update_modtime;
         if o.update {
+            self.exact_mtimes(src, dst).await?;
             let window = self.window.unwrap_or(Duration::from_secs(1));
             let (dt, dst_newer) = signed_diff(dst.mtime, src.mtime);
             if dt >= window && dst_newer {
@@ -84,10 +87,19 @@ impl Comparer<'_> {
             .await
     }
 
+    /// Both sides' exact mtimes (one request each, at most, for provisional ones).
+    async fn exact_mtimes(&self, src: &mut Entry, dst: &mut Entry) -> Result<()> {
+        tokio::try_join!(
+            ferry_core::exact_mtime(self.src, src),
+            ferry_core::exact_mtime(self.dst, dst)
+        )?;
+        Ok(())
+    }
+
     async fn equal(
         &self,
-        src: &Entry,
-        dst: &Entry,
+        src: &mut Entry,
+        dst: &mut Entry,
         size_only: bool,
         checksum: bool,
         update_modtime: bool,
@@ -113,6 +125,7 @@ impl Comparer<'_> {
         let Some(window) = self.window else {
             return Ok(Decision::Equal);
         };
+        self.exact_mtimes(src, dst).await?;
         let (dt, _) = signed_diff(dst.mtime, src.mtime);
         if dt < window {
             return Ok(Decision::Equal);

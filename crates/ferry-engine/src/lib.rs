@@ -25,7 +25,7 @@ pub use check::{check, CheckOptions, CheckReport};
 pub use limits::CutoffMode;
 pub use observe::{Action, ActionKind, Answer, Confirm, Observer};
 pub use options::{CompareOptions, DeleteMode, Mode, SyncOptions, Verify};
-pub use select::{AllowAll, Select};
+pub use select::{AllowAll, Select, EXACT_WIDTH};
 pub use stats::{Stats, StatsSnapshot};
 pub use sync::{run, ApproveDeletes, Job, Outcome, StopReason};
 pub use walk::{walk_all, WalkOptions, WalkReport, Walker};

@@ -158,7 +158,9 @@ async fn list_side(
     if !wanted {
         return Ok(Vec::new());
     }
-    crate::walk::list_dir_or_file(backend, dir, cfg.only_name.as_deref()).await
+    let mut list = crate::walk::list_dir_or_file(backend, dir, cfg.only_name.as_deref()).await?;
+    crate::select::exact_for_filters(&*cfg.select, backend, &mut list).await?;
+    Ok(list)
 }
 
 fn has_marker(cfg: &MarchConfig, src: &[Entry], dst: &[Entry]) -> bool {

@@ -1,6 +1,6 @@
 use std::time::SystemTime;
 
-use ferry_core::{Backend, Entry, Metadata};
+use ferry_core::{Backend, Entry, Metadata, Result};
 use futures::stream::{self, StreamExt};
 
 /// Decides which paths take part in a run (the filter rules). Paths are relative,
@@ -23,6 +23,17 @@ pub trait Select: Send + Sync {
     /// Whether any rule is active (an inactive selection lets the engine skip the calls).
     fn is_active(&self) -> bool {
         true
+    }
+    /// Whether [`include_file`](Self::include_file) looks at the mtime (`--min-age`,
+    /// `--max-age`), so a listing's provisional mtimes must be made exact first.
+    fn uses_mtime(&self) -> bool {
+        self.is_active()
+    }
+    /// Whether some directory can be excluded as a whole (directory rules,
+    /// `--files-from`, `--exclude-if-present`): then listings go directory by directory,
+    /// never from a flat recursive listing (as in rclone).
+    fn uses_directory_filters(&self) -> bool {
+        self.is_active()
     }
     /// Whether files are also selected by their metadata (rclone's metadata filters);
     /// the engine then reads the metadata of every file the other rules include.
@@ -68,6 +79,21 @@ pub(crate) async fn by_metadata(
         .collect()
         .await
 }
+
+/// Makes the provisional mtimes of a listing exact when the filters judge by age.
+pub(crate) async fn exact_for_filters(
+    select: &dyn Select,
+    backend: &dyn Backend,
+    list: &mut [Entry],
+) -> Result<()> {
+    if select.is_active() && select.uses_mtime() {
+        ferry_core::exact_mtimes(backend, list, EXACT_WIDTH).await?;
+    }
+    Ok(())
+}
+
+/// Objects stat'ed at once for their exact mtimes.
+pub const EXACT_WIDTH: usize = 16;
 
 /// Selects everything.
 pub struct AllowAll;

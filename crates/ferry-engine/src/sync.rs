@@ -395,17 +395,17 @@ async fn handle(
 
 async fn check_file(
     ctx: &Arc<Ctx>,
-    src: Entry,
+    mut src: Entry,
     dst: Option<Entry>,
     xfer: &mpsc::Sender<(Entry, Option<Entry>)>,
 ) {
-    let Some(existing) = dst else {
+    let Some(mut existing) = dst else {
         ctx.job.stats.queue_transfer(src.size);
         let _ = xfer.send((src, None)).await;
         return;
     };
     ctx.job.stats.queue_check();
-    let decision = ctx.comparer().decide(&src, &existing).await;
+    let decision = ctx.comparer().decide(&mut src, &mut existing).await;
     ctx.job.stats.check_done();
     let decision = match decision {
         Ok(d) => d,

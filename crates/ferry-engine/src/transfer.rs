@@ -115,7 +115,7 @@ async fn copy_with_retries(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
 
 async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
-    let opts = PutOptions {
+    let mut opts = PutOptions {
         size: src.size,
         mtime: src.mtime,
         inplace: ctx.job.opts.inplace,
@@ -135,7 +135,7 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     if ctx.job.opts.verify == Verify::FailIfMissing {
         require_source_md5(ctx, src).await?;
     }
-    if let Some(stored) = ranged_copy(ctx, src, &opts).await? {
+    if let Some(stored) = ranged_copy(ctx, src, &mut opts).await? {
         return Ok(stored);
     }
     // Hash the stream only when there is a known value to check it against: the
@@ -147,7 +147,7 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);
-    let reader = from.open(&src.path, 0, None).await?;
+    let reader = open_for_copy(ctx, src, 0, None, &mut opts).await?;
     let counted = Accounted::new(
         reader,
         ctx.job.stats.clone(),
@@ -193,7 +193,7 @@ async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metad
 /// A big file from a remote into a destination that writes at offsets: several ranged
 /// reads at once (rclone's multi-thread downloads). Checked afterwards by hashing what was
 /// written, since no single stream saw all the bytes.
-async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &PutOptions) -> Result<Option<Entry>> {
+async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Result<Option<Entry>> {
     let o = &ctx.job.opts;
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
     let streams = o.multi_thread_streams as u64;
@@ -208,7 +208,7 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &PutOptions) -> Result<O
     let mut ranges = Vec::new();
     for offset in (0..src.size).step_by(part as usize) {
         let len = part.min(src.size - offset);
-        let reader = from.open(&src.path, offset, Some(len)).await?;
+        let reader = open_for_copy(ctx, src, offset, Some(len), opts).await?;
         let counted = Accounted::new(
             reader,
             ctx.job.stats.clone(),
@@ -229,6 +229,32 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &PutOptions) -> Result<O
         }
     }
     Ok(Some(stored))
+}
+
+/// Opens the source for a copy. When the listing's mtime was provisional, the read's own
+/// answer (an S3 GET's metadata) gives the exact one for the destination, sparing a `stat`.
+async fn open_for_copy(
+    ctx: &Ctx,
+    src: &Entry,
+    offset: u64,
+    len: Option<u64>,
+    opts: &mut PutOptions,
+) -> Result<ferry_core::ByteStream> {
+    if !src.mtime_provisional {
+        return ctx.job.src.open(&src.path, offset, len).await;
+    }
+    let (reader, seen) = ctx.job.src.open_entry(&src.path, offset, len).await?;
+    match seen {
+        Some(e) if !e.mtime_provisional => opts.mtime = e.mtime,
+        // The read told nothing: ask once (the first range only, for ranged copies).
+        _ if offset == 0 => {
+            let mut exact = src.clone();
+            ferry_core::exact_mtime(&*ctx.job.src, &mut exact).await?;
+            opts.mtime = exact.mtime;
+        }
+        _ => {}
+    }
+    Ok(reader)
 }
 
 /// `--check-md5 FailIfDifferentOrMissing`: a source without an MD5 is not transferred.

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use ferry_core::flat::EntryStream;
 use ferry_core::{Backend, Entry, Error, ErrorKind, RelPath, Result};
 use futures::stream::{FuturesOrdered, StreamExt};
 
@@ -26,6 +27,11 @@ pub struct WalkOptions {
     /// When the argument named a single file: only this name, at the root, is taken
     /// (filters don't apply to it, as for `copy`).
     pub only_name: Option<String>,
+    /// Allow one recursive listing of the whole tree when the backend has one (object
+    /// stores list every key under a prefix in pages): entries then come in key order, a
+    /// batch at a time, not directory by directory, and memory stays O(page). Used only
+    /// without a depth limit or directory filters, as rclone does.
+    pub flat: bool,
 }
 
 impl Default for WalkOptions {
@@ -34,6 +40,7 @@ impl Default for WalkOptions {
             max_depth: None,
             width: 8,
             only_name: None,
+            flat: false,
         }
     }
 }
@@ -47,6 +54,9 @@ pub struct WalkReport {
 
 type Listing = Pin<Box<dyn Future<Output = (RelPath, Result<Vec<Entry>>)> + Send>>;
 
+/// Entries handed out at most at once from a recursive listing.
+const FLAT_BATCH: usize = 1000;
+
 /// Walks a backend from its root, one directory at a time: call
 /// [`next_dir`](Walker::next_dir) until it returns `None`.
 pub struct Walker {
@@ -56,33 +66,115 @@ pub struct Walker {
     queue: VecDeque<RelPath>,
     running: FuturesOrdered<Listing>,
     report: WalkReport,
+    /// The recursive listing, when the walk uses one.
+    flat: Option<futures::stream::ReadyChunks<EntryStream>>,
+    /// Whether the recursive listing has produced anything yet (a failure before is the
+    /// root's).
+    flat_started: bool,
 }
 
 impl Walker {
     pub fn new(backend: Arc<dyn Backend>, select: Arc<dyn Select>, opts: WalkOptions) -> Self {
+        let flat_ok = opts.flat
+            && opts.max_depth.is_none()
+            && opts.only_name.is_none()
+            && !(select.is_active() && select.uses_directory_filters());
+        let flat = flat_ok
+            .then(|| backend.clone().list_recursive(&RelPath::root()))
+            .flatten()
+            .map(|s| s.ready_chunks(FLAT_BATCH));
         Walker {
+            queue: if flat.is_some() {
+                VecDeque::new()
+            } else {
+                VecDeque::from([RelPath::root()])
+            },
             backend,
             select,
             opts,
-            queue: VecDeque::from([RelPath::root()]),
             running: FuturesOrdered::new(),
             report: WalkReport::default(),
+            flat,
+            flat_started: false,
+        }
+    }
+
+    /// Whether entries come from one recursive listing (key order, in batches).
+    pub fn is_flat(&self) -> bool {
+        self.flat.is_some()
+    }
+
+    /// The next batch of a recursive listing, selected; reported as the root's.
+    async fn next_flat(&mut self) -> Result<Option<(RelPath, Vec<Entry>)>> {
+        loop {
+            let Some(stream) = self.flat.as_mut() else {
+                return Ok(None);
+            };
+            let Some(batch) = stream.next().await else {
+                self.flat = None;
+                return Ok(None);
+            };
+            let mut entries = Vec::with_capacity(batch.len());
+            for item in batch {
+                match item {
+                    Ok(e) => entries.push(e),
+                    Err(e) if !self.flat_started => {
+                        self.flat = None;
+                        return Err(root_error(e, &*self.backend));
+                    }
+                    Err(e) => {
+                        // The listing can't go on past a failed page.
+                        tracing::error!("{e}");
+                        self.report.errors += 1;
+                        self.report.last_error = Some(e);
+                        self.flat = None;
+                        break;
+                    }
+                }
+            }
+            self.flat_started = true;
+            if let Err(e) =
+                crate::select::exact_for_filters(&*self.select, &*self.backend, &mut entries).await
+            {
+                tracing::error!("{e}");
+                self.report.errors += 1;
+                self.report.last_error = Some(e);
+                continue;
+            }
+            let entries = choose(&*self.select, &self.opts, &RelPath::root(), entries);
+            if entries.is_empty() && self.flat.is_some() {
+                continue;
+            }
+            return Ok(Some((RelPath::root(), entries)));
         }
     }
 
     /// The next listed directory with its selected entries (files and directories) in
     /// name order. Fails only if the root can't be listed (`DirNotFound` when it doesn't
     /// exist); errors below the root are logged, counted in the report, and skipped.
+    ///
+    /// A flat walk ([`WalkOptions::flat`]) hands out batches in key order instead, each
+    /// reported as the root's.
     pub async fn next_dir(&mut self) -> Result<Option<(RelPath, Vec<Entry>)>> {
+        if self.flat.is_some() {
+            return self.next_flat().await;
+        }
         loop {
             while self.running.len() < self.opts.width.max(1) {
                 let Some(dir) = self.queue.pop_front() else {
                     break;
                 };
-                let backend = self.backend.clone();
+                let (backend, select) = (self.backend.clone(), self.select.clone());
                 let only = self.opts.only_name.clone();
                 self.running.push_back(Box::pin(async move {
-                    let listed = list_dir_or_file(&*backend, &dir, only.as_deref()).await;
+                    let listed = match list_dir_or_file(&*backend, &dir, only.as_deref()).await {
+                        Ok(mut list) => {
+                            crate::select::exact_for_filters(&*select, &*backend, &mut list)
+                                .await
+                                .map(|()| list)
+                        }
+                        Err(e) => Err(e),
+                    };
                     (dir, listed)
                 }));
             }
@@ -281,5 +373,109 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DirNotFound);
+    }
+
+    /// A backend whose only listing is a recursive one of `total` files, counting the
+    /// entries pulled from it.
+    struct Flat {
+        total: usize,
+        pulled: Arc<std::sync::atomic::AtomicUsize>,
+        features: ferry_core::Features,
+    }
+
+    #[async_trait::async_trait]
+    impl Backend for Flat {
+        fn features(&self) -> &ferry_core::Features {
+            &self.features
+        }
+        fn location(&self) -> ferry_core::Location {
+            ferry_core::Location {
+                namespace: "test".into(),
+                path: String::new(),
+            }
+        }
+        fn describe(&self) -> String {
+            "flat test backend".into()
+        }
+        async fn stat(&self, _: &RelPath) -> Result<Option<Entry>> {
+            unimplemented!()
+        }
+        async fn list_dir(&self, _: &RelPath) -> Result<Vec<Entry>> {
+            panic!("a flat walk lists nothing directory by directory")
+        }
+        fn list_recursive(self: Arc<Self>, _: &RelPath) -> Option<EntryStream> {
+            let pulled = self.pulled.clone();
+            Some(Box::pin(futures::stream::iter((0..self.total).map(
+                move |i| {
+                    pulled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let p = RelPath::new(&format!("d{}/f{i:05}", i / 100)).unwrap();
+                    Ok(Entry::file(p, 1, std::time::UNIX_EPOCH))
+                },
+            ))))
+        }
+        async fn open(
+            &self,
+            _: &RelPath,
+            _: u64,
+            _: Option<u64>,
+        ) -> Result<ferry_core::ByteStream> {
+            unimplemented!()
+        }
+        async fn put(
+            &self,
+            _: &RelPath,
+            _: ferry_core::ByteStream,
+            _: &ferry_core::PutOptions,
+        ) -> Result<Entry> {
+            unimplemented!()
+        }
+        async fn hash(&self, _: &RelPath, _: ferry_core::HashKind) -> Result<Option<String>> {
+            unimplemented!()
+        }
+        async fn set_modtime(&self, _: &RelPath, _: std::time::SystemTime) -> Result<()> {
+            unimplemented!()
+        }
+        async fn delete_file(&self, _: &RelPath) -> Result<()> {
+            unimplemented!()
+        }
+        async fn mkdir(&self, _: &RelPath) -> Result<()> {
+            unimplemented!()
+        }
+        async fn rmdir(&self, _: &RelPath) -> Result<()> {
+            unimplemented!()
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flat_walk_holds_one_batch_not_the_tree() {
+        let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let backend = Arc::new(Flat {
+            total: 10_000,
+            pulled: pulled.clone(),
+            features: ferry_core::Features::default(),
+        });
+        let opts = WalkOptions {
+            flat: true,
+            ..Default::default()
+        };
+        let mut walker = Walker::new(backend.clone(), Arc::new(AllowAll), opts.clone());
+        assert!(walker.is_flat());
+        let (_, first) = walker.next_dir().await.unwrap().unwrap();
+        assert_eq!(first.len(), FLAT_BATCH);
+        assert!(pulled.load(std::sync::atomic::Ordering::SeqCst) <= FLAT_BATCH + 1);
+        let mut n = first.len();
+        while let Some((_, batch)) = walker.next_dir().await.unwrap() {
+            n += batch.len();
+        }
+        assert_eq!(n, 10_000);
+        // A depth limit needs the directory walk (which this backend refuses).
+        let limited = WalkOptions {
+            max_depth: Some(2),
+            ..opts
+        };
+        assert!(!Walker::new(backend, Arc::new(AllowAll), limited).is_flat());
     }
 }

@@ -655,6 +655,11 @@ impl Filter {
         true
     }
 
+    /// Whether `--min-age`/`--max-age` judge files by their modification time.
+    pub fn uses_age(&self) -> bool {
+        self.mod_time_from.is_some() || self.mod_time_to.is_some() || self.exclude_all_by_age
+    }
+
     /// The `--files-from`/`--files-from-raw` entries (leading and trailing
     /// `/` removed, duplicates and empty lines dropped, in file order), or
     /// `None` when neither flag was given.

@@ -1,16 +1,22 @@
 //! The S3 backend, compatible with rclone's `s3` remotes.
 //!
-//! - Keys map to paths under `bucket/prefix`; listing uses the `/` delimiter, page by page,
-//!   and skips (with an error line) keys that are not safe relative paths.
+//! - Keys map to paths under `bucket/prefix`; a directory is listed with the `/` delimiter,
+//!   a whole tree without it (`list_recursive`, in key order), page by page; keys that are
+//!   not safe relative paths are skipped with an error line.
 //! - The modification time lives in `x-amz-meta-mtime` exactly as rclone writes it
-//!   (`seconds.nanoseconds`); without it, `Last-Modified` is used.
+//!   (`seconds.nanoseconds`); without it, `Last-Modified` is used. Listings carry only
+//!   `Last-Modified` (a provisional mtime): the real one costs a HEAD, made only when
+//!   something needs it, and comes free with every GET.
+//! - Server-side copies over `copy_cutoff` go in parts (UploadPartCopy).
 //! - MD5 comes from the ETag of single-part objects, else from rclone's `md5chksum`
 //!   metadata, which ferry also writes for its multipart uploads.
 //! - Uploads send `Content-MD5` (whole object, or per part) and check the ETags S3 returns.
 //! - Copies and moves between two S3 remotes on the same endpoint stay on the server.
 
 mod client;
+mod copy;
 mod error;
+mod flat;
 mod headers;
 pub mod meta;
 pub mod options;
@@ -32,15 +38,12 @@ use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Location,
     Metadata, MetadataSupport, PutOptions, RelPath, Result,
 };
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream;
 
 pub use options::S3Options;
 
 use crate::error::{sdk, Failure};
 use crate::meta::{META_MD5, META_MTIME};
-
-/// Objects HEADed at once while listing (for their `mtime` metadata).
-const HEAD_CONCURRENCY: usize = 32;
 
 /// A bucket (or the service root) on one S3 endpoint, rooted at a prefix.
 pub struct S3Backend {
@@ -242,10 +245,7 @@ impl S3Backend {
         };
         let metadata = out.metadata().cloned().unwrap_or_default();
         let last_modified = to_system(out.last_modified());
-        let mtime = metadata
-            .get(META_MTIME)
-            .and_then(|v| meta::parse_mtime(v))
-            .unwrap_or(last_modified);
+        let mtime = self.mtime_of(&metadata, last_modified);
         let md5 = self.md5_of(out.e_tag(), &metadata);
         Ok(Some(ObjectInfo {
             size: out.content_length().unwrap_or(0).max(0) as u64,
@@ -260,6 +260,21 @@ impl S3Backend {
             storage_class: out.storage_class().cloned(),
             metadata,
         }))
+    }
+
+    /// The mtime metadata rclone writes, else (or under `--use-server-modtime`) `LastModified`.
+    fn mtime_of(
+        &self,
+        metadata: &HashMap<String, String>,
+        last_modified: SystemTime,
+    ) -> SystemTime {
+        if self.opts.use_server_modtime {
+            return last_modified;
+        }
+        metadata
+            .get(META_MTIME)
+            .and_then(|v| meta::parse_mtime(v))
+            .unwrap_or(last_modified)
     }
 
     /// The MD5 of an object: its ETag when that is one, else the `md5chksum` metadata.
@@ -315,8 +330,29 @@ impl S3Backend {
         Ok(entries)
     }
 
-    /// Lists `dir` page by page with the `/` delimiter; objects are HEADed for their mtime
-    /// a page at a time.
+    /// An object as a listing shows it: its `LastModified` stands in for the mtime
+    /// metadata, which only a HEAD (or GET) reveals — fetched later, and only when needed
+    /// (as rclone does), unless `--use-server-modtime` makes it the real one.
+    fn listed_entry(
+        &self,
+        path: RelPath,
+        size: Option<i64>,
+        last_modified: Option<&DateTime>,
+        md5: Option<String>,
+    ) -> Entry {
+        let mut e = Entry::file(
+            path,
+            size.unwrap_or(0).max(0) as u64,
+            to_system(last_modified),
+        );
+        e.mtime_provisional = !self.opts.use_server_modtime;
+        if let Some(m) = md5 {
+            e.hashes.set(HashKind::Md5, m);
+        }
+        e
+    }
+
+    /// Lists `dir` page by page with the `/` delimiter.
     async fn list_objects(&self, dir: &RelPath) -> Result<Vec<Entry>> {
         let t = self.target(dir)?;
         let prefix = if t.key.is_empty() {
@@ -377,7 +413,6 @@ impl S3Backend {
                     }
                 }
             }
-            let mut files = Vec::new();
             for obj in out.contents() {
                 seen_anything = true;
                 let Some(raw) = obj.key() else { continue };
@@ -395,32 +430,12 @@ impl S3Backend {
                     tracing::error!("{full:?}: skipping a key that is not a safe relative path");
                     continue;
                 };
-                let listed_md5 = obj
+                let md5 = obj
                     .e_tag()
                     .filter(|_| self.opts.etag_is_md5())
                     .and_then(meta::md5_from_etag);
-                files.push((path, full, listed_md5));
+                entries.push(self.listed_entry(path, obj.size(), obj.last_modified(), md5));
             }
-            let bucket = &t.bucket;
-            let heads: Vec<Option<Entry>> = stream::iter(files)
-                .map(|(path, key, listed_md5)| async move {
-                    let t = Target {
-                        bucket: bucket.clone(),
-                        key,
-                    };
-                    let info = self.head(&t, path.as_str()).await?;
-                    Ok::<_, Error>(info.map(|info| {
-                        let mut e = Self::entry_of(path, &info);
-                        if let (Some(m), None) = (listed_md5, &info.md5) {
-                            e.hashes.set(HashKind::Md5, m);
-                        }
-                        e
-                    }))
-                })
-                .buffered(HEAD_CONCURRENCY)
-                .try_collect()
-                .await?;
-            entries.extend(heads.into_iter().flatten());
             token = out.next_continuation_token().map(str::to_owned);
             if !out.is_truncated().unwrap_or(false) || token.is_none() {
                 break;
@@ -438,14 +453,32 @@ impl S3Backend {
         self.endpoint_id == other.endpoint_id && self.opts.access_key_id == other.opts.access_key_id
     }
 
-    /// Copies an object on the server. `metadata`: `None` keeps the source's (COPY).
+    /// Copies an object of `size` bytes on the server. `replace`: new metadata and headers;
+    /// `None` keeps the source's. Over `copy_cutoff` it goes in parts.
     async fn server_copy(
         &self,
         src: &Target,
         dst: &Target,
-        dst_path: &str,
+        dst_path: &RelPath,
         replace: Option<&ObjectInfo>,
+        size: u64,
     ) -> Result<Option<String>> {
+        if size > self.opts.copy_cutoff {
+            // A multipart upload starts bare: the source's metadata must be read to carry it.
+            let head;
+            let info = match replace {
+                Some(info) => info,
+                None => {
+                    head = self
+                        .head(src, dst_path.as_str())
+                        .await?
+                        .ok_or_else(|| Error::not_found(format!("{}/{}", src.bucket, src.key)))?;
+                    &head
+                }
+            };
+            return copy::multipart_copy(self, src, dst, dst_path, info).await;
+        }
+        let dst_path = dst_path.as_str();
         let mut req = self
             .client
             .copy_object()
@@ -616,8 +649,17 @@ impl Backend for S3Backend {
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        Ok(self.open_entry(path, offset, len).await?.0)
+    }
+
+    async fn open_entry(
+        &self,
+        path: &RelPath,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<(ByteStream, Option<Entry>)> {
         if len == Some(0) {
-            return Ok(Box::pin(tokio::io::empty()));
+            return Ok((Box::pin(tokio::io::empty()), None));
         }
         let t = self.target(path)?;
         let mut req = self.client.get_object().bucket(&t.bucket).key(&t.key);
@@ -625,11 +667,24 @@ impl Backend for S3Backend {
             req = req.range(range);
         }
         match req.send().await {
-            Ok(out) => Ok(Box::pin(out.body.into_async_read())),
+            Ok(out) => {
+                // The GET's headers are a HEAD's: the exact mtime comes for free.
+                let metadata = out.metadata().cloned().unwrap_or_default();
+                let mtime = self.mtime_of(&metadata, to_system(out.last_modified()));
+                let size = match out.content_range().and_then(meta::range_total) {
+                    Some(total) => total,
+                    None => out.content_length().unwrap_or(0).max(0) as u64,
+                };
+                let mut entry = Entry::file(path.clone(), size, mtime);
+                if let Some(m) = self.md5_of(out.e_tag(), &metadata) {
+                    entry.hashes.set(HashKind::Md5, m);
+                }
+                Ok((Box::pin(out.body.into_async_read()), Some(entry)))
+            }
             Err(e) => {
                 let f = Failure::of(&e);
                 if f.code.as_deref() == Some("InvalidRange") || f.status == Some(416) {
-                    return Ok(Box::pin(tokio::io::empty()));
+                    return Ok((Box::pin(tokio::io::empty()), None));
                 }
                 Err(f.into_error("failed to open for reading", path.as_str()))
             }
@@ -660,7 +715,7 @@ impl Backend for S3Backend {
             self.prehash_local(src, src_path, dst_path, opts).await?;
             return Ok(None);
         };
-        if !self.same_endpoint(other) || opts.size > options::MAX_COPY {
+        if !self.same_endpoint(other) {
             return Ok(None);
         }
         let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
@@ -679,7 +734,7 @@ impl Backend for S3Backend {
         let mtime = replace.as_ref().and_then(|h| h.mtime).unwrap_or(opts.mtime);
         let info = replace.map(|h| h.into_info(opts.size, None));
         let etag = self
-            .server_copy(&s, &d, dst_path.as_str(), info.as_ref())
+            .server_copy(&s, &d, dst_path, info.as_ref(), opts.size)
             .await?;
         let mut entry = Entry::file(dst_path.clone(), opts.size, mtime);
         let md5 = etag
@@ -708,9 +763,6 @@ impl Backend for S3Backend {
         let Some(info) = other.head(&s, src_path.as_str()).await? else {
             return Err(Error::not_found(src_path.to_string()));
         };
-        if info.size > options::MAX_COPY {
-            return Ok(None);
-        }
         let opts = PutOptions {
             size: info.size,
             mtime: info.mtime,
@@ -755,15 +807,10 @@ impl Backend for S3Backend {
         let Some(mut info) = self.head(&t, path.as_str()).await? else {
             return Err(Error::not_found(path.to_string()));
         };
-        if info.size > options::MAX_COPY {
-            return Err(Error::unsupported(
-                "can't update the modification time of an object over 5 GiB without re-uploading it",
-            )
-            .with_path(path.to_string()));
-        }
         info.metadata
             .insert(META_MTIME.into(), meta::format_mtime(mtime));
-        self.server_copy(&t, &t, path.as_str(), Some(&info))
+        let size = info.size;
+        self.server_copy(&t, &t, path, Some(&info), size)
             .await
             .map(|_| ())
     }
@@ -831,6 +878,16 @@ impl Backend for S3Backend {
             }
             _ => Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string())),
         }
+    }
+
+    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<ferry_core::flat::EntryStream> {
+        if self.bucket.is_none() && dir.is_root() {
+            return None;
+        }
+        Some(match flat::list(self, dir) {
+            Ok(s) => s,
+            Err(e) => Box::pin(stream::once(async move { Err(e) })),
+        })
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -79,6 +79,11 @@ pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
 
 /// Decodes a key listed with `EncodingType=url` (form encoding: `+` is a space).
 /// `None` if the escapes are broken or the bytes are not UTF-8.
+/// The object's total size from a `Content-Range` header (`bytes 0-99/1234`).
+pub fn range_total(content_range: &str) -> Option<u64> {
+    content_range.rsplit_once('/')?.1.trim().parse().ok()
+}
+
 pub fn url_decode_key(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -114,6 +119,13 @@ pub fn copy_source(bucket: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_range_gives_the_total() {
+        assert_eq!(range_total("bytes 0-99/1234"), Some(1234));
+        assert_eq!(range_total("bytes */1234"), Some(1234));
+        assert_eq!(range_total("bytes 0-99/*"), None);
+    }
 
     #[test]
     fn mtime_round_trips_like_rclone() {

@@ -19,6 +19,8 @@ pub struct S3Options {
     pub upload_cutoff: u64,
     pub chunk_size: u64,
     pub upload_concurrency: usize,
+    /// Server-side copies larger than this are done in parts of this size (UploadPartCopy).
+    pub copy_cutoff: u64,
     pub disable_checksum: bool,
     pub no_check_bucket: bool,
     pub list_chunk: i32,
@@ -26,6 +28,9 @@ pub struct S3Options {
     pub location_constraint: Option<String>,
     /// Keep a journal of multipart uploads so an interrupted one is continued (`--resume`).
     pub resume: bool,
+    /// Take `LastModified` as the mtime and never HEAD for the stored one
+    /// (`--use-server-modtime`).
+    pub use_server_modtime: bool,
 }
 
 /// S3's limits on multipart uploads.
@@ -34,6 +39,8 @@ pub const MIN_PART: u64 = 5 * 1024 * 1024;
 pub const MAX_PART: u64 = 5 * 1024 * 1024 * 1024;
 /// The largest object a single CopyObject can write.
 pub const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+/// rclone's default `copy_cutoff` (4768 MiB, "4.656Gi"): safely under [`MAX_COPY`].
+pub const DEFAULT_COPY_CUTOFF: u64 = 4768 * 1024 * 1024;
 
 impl Default for S3Options {
     fn default() -> Self {
@@ -51,12 +58,14 @@ impl Default for S3Options {
             upload_cutoff: 200 * 1024 * 1024,
             chunk_size: 5 * 1024 * 1024,
             upload_concurrency: 4,
+            copy_cutoff: DEFAULT_COPY_CUTOFF,
             disable_checksum: false,
             no_check_bucket: false,
             list_chunk: 1000,
             server_side_encryption: None,
             location_constraint: None,
             resume: false,
+            use_server_modtime: false,
         }
     }
 }
@@ -120,6 +129,14 @@ impl S3Options {
                 "S3 parts must be at least 5 MiB",
             ));
         }
+        let copy_cutoff = size("copy_cutoff", d.copy_cutoff)?;
+        if !(MIN_PART..=MAX_COPY).contains(&copy_cutoff) {
+            return Err(bad(
+                "copy_cutoff",
+                &copy_cutoff.to_string(),
+                "must be between 5Mi (S3's smallest part) and 5Gi (its largest single copy)",
+            ));
+        }
         let upload_cutoff = size("upload_cutoff", d.upload_cutoff)?;
         if upload_cutoff > MAX_PART {
             return Err(bad(
@@ -142,12 +159,14 @@ impl S3Options {
             upload_cutoff,
             chunk_size,
             upload_concurrency: upload_concurrency as usize,
+            copy_cutoff,
             disable_checksum: flag("disable_checksum", false)?,
             no_check_bucket: flag("no_check_bucket", false)?,
             list_chunk: list_chunk as i32,
             server_side_encryption: s("server_side_encryption"),
             location_constraint: s("location_constraint"),
             resume: flag("resume", false)?,
+            use_server_modtime: flag("use_server_modtime", false)?,
         })
     }
 

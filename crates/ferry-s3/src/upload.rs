@@ -340,7 +340,7 @@ async fn multipart(
         obj.metadata.insert(META_MD5.into(), b64(&whole));
         obj.tier = b.opts.storage_class.clone();
         let info = obj.clone().into_info(opts.size, Some(whole_hex.clone()));
-        b.server_copy(t, t, path.as_str(), Some(&info)).await?;
+        b.server_copy(t, t, path, Some(&info), opts.size).await?;
     }
     let mut e = Entry::file(path.clone(), opts.size, mtime);
     e.hashes.set(HashKind::Md5, whole_hex);
@@ -462,7 +462,7 @@ async fn list_parts(b: &S3Backend, t: &Target, upload_id: &str) -> Listed {
     }
 }
 
-async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
+pub(crate) async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
     let res = b
         .client
         .abort_multipart_upload()

@@ -39,6 +39,9 @@ struct Cli {
     /// Config file (default: $FERRY_CONFIG, ~/.config/ferry/ferry.conf, else rclone's, read-only)
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<std::path::PathBuf>,
+    /// Use the server's modification time (S3's upload time) instead of the stored one: no request per object to read it
+    #[arg(long, global = true, env = "FERRY_USE_SERVER_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    use_server_modtime: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -275,6 +278,9 @@ fn main() {
 fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
     if cli.command.transfer_args().is_some_and(|t| t.resume) {
         backend_flags.insert("s3_resume".into(), "true".into());
+    }
+    if cli.use_server_modtime {
+        backend_flags.insert("s3_use_server_modtime".into(), "true".into());
     }
     if let Some(az) = cli.command.azcopy() {
         if az.wants_json() {

@@ -58,6 +58,13 @@ impl Select for Selection {
         }
         keep
     }
+    fn uses_mtime(&self) -> bool {
+        self.filter.uses_age()
+    }
+    fn uses_directory_filters(&self) -> bool {
+        // Metadata filters are applied by the directory walk, so they keep it too.
+        self.filter.uses_directory_filters() || self.filter.uses_metadata()
+    }
 }
 
 fn age(

@@ -143,12 +143,14 @@ fn listing_carries_mtimes_without_a_request_per_blob() {
     fy_ok(&["copy", &s.src(), &remote]);
     let (_, err) = fy_ok(&["lsl", "-vv", &remote]);
     let requests: Vec<&str> = err.lines().filter(|l| l.contains(" HTTP ")).collect();
-    // Whether the path is a file (one HEAD, one single-item listing), then one listing
-    // request per directory (the root and d0..d3): nothing per blob.
+    // Whether the path is a file (one HEAD, one single-item listing), then one recursive
+    // listing (40 blobs: one page, no delimiter): nothing per blob or per directory.
     let heads = requests.iter().filter(|l| l.contains("HTTP HEAD")).count();
     assert_eq!(heads, 1, "{err}");
     let lists = requests.iter().filter(|l| l.contains("comp=list")).count();
-    assert_eq!(lists, 1 + 5, "{err}");
+    assert_eq!(lists, 1 + 1, "{err}");
+    let delimited = requests.iter().filter(|l| l.contains("delimiter")).count();
+    assert_eq!(delimited, 0, "{err}");
     assert_eq!(requests.len(), heads + lists, "{err}");
     // A no-op sync looks at nothing beyond the listings either.
     let (_, err) = fy_ok(&["sync", "-vv", &s.src(), &remote]);
@@ -681,4 +683,64 @@ fn big_downloads_use_several_streams_and_are_checked() {
         "{err}"
     );
     assert!(!s.path("again/big.bin").exists());
+}
+
+/// A blob written raw (curl with the account SAS), with extra headers.
+fn put_blob(az: &Azure, rel: &str, body: &[u8], headers: &[&str]) {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "-f", "-X", "PUT", "-H", "x-ms-blob-type: BlockBlob"]);
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    let out = c
+        .arg("--data-binary")
+        .arg(String::from_utf8_lossy(body).into_owned())
+        .arg(az.sas_url(rel))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn recursive_listing_understands_folder_markers() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    for p in ["m/a.txt", "m/sub.txt", "m/sub/x", "m/sub/y/z", "n/only"] {
+        write_file(&s.path(&format!("src/{p}")), p.as_bytes(), 10);
+    }
+    let remote = az.rclone_path("flat");
+    fy_ok(&["copy", &s.src(), &remote]);
+    // Folder markers: `hdi_isfolder` blobs (sorting before `sub.txt`, which sorts before
+    // `sub/…`), one for an empty directory, and a `name/` blob.
+    let folder = ["x-ms-meta-hdi_isfolder: true"];
+    put_blob(&az, "flat/m/sub", b"", &folder);
+    put_blob(&az, "flat/m/empty", b"", &folder);
+    put_blob(&az, "flat/slashed/", b"", &[]);
+    let small_pages = format!(
+        ":azureblob,account={},key='{}',endpoint='{}',list_chunk=2:{}/flat",
+        az.account, az.key, az.endpoint, az.container
+    );
+    let (flat, err) = fy_ok(&["lsf", "-R", "-vv", &small_pages]);
+    assert!(!err.contains("delimiter"), "{err}");
+    let (walked, _) = fy_ok(&["lsf", "-R", "--max-depth", "50", &small_pages]);
+    assert_eq!(sorted(&flat), sorted(&walked));
+    let dirs: Vec<&str> = flat.lines().filter(|l| l.ends_with('/')).collect();
+    assert_eq!(dirs.len(), 6, "each directory once:\n{flat}");
+    for d in ["m/empty/", "m/sub/", "m/sub/y/", "slashed/"] {
+        assert!(dirs.contains(&d), "{d} in\n{flat}");
+    }
+    // Exact mtimes come with the listing: lsl matches the walk's.
+    let (a, _) = fy_ok(&["lsl", &small_pages]);
+    let (b, _) = fy_ok(&["lsl", "--max-depth", "50", &small_pages]);
+    assert_eq!(sorted(&a), sorted(&b));
+}
+
+fn sorted(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+    v.sort();
+    v
 }

@@ -175,7 +175,7 @@ async fn run(
     }
     let mut out = output(flags)?;
     let w = width(kind, flags.base64);
-    let mut walker = l.walker();
+    let mut walker = l.flat_walker();
     let mut errors = 0u64;
     let mut last: Option<ferry_core::Error> = None;
     while let Some((_, entries)) = walker

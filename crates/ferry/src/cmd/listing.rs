@@ -59,6 +59,7 @@ pub async fn open(
             max_depth,
             width: 8,
             only_name: src.file.clone(),
+            flat: false,
         },
         file: src.file,
     })
@@ -68,6 +69,37 @@ impl Listing {
     pub fn walker(&self) -> Walker {
         Walker::new(self.backend.clone(), self.select.clone(), self.opts.clone())
     }
+
+    /// A walker that may use one recursive listing (object stores: key order, memory
+    /// O(page)), for commands that hold nothing per directory — as rclone's `ListR`.
+    pub fn flat_walker(&self) -> Walker {
+        let opts = WalkOptions {
+            flat: true,
+            ..self.opts.clone()
+        };
+        Walker::new(self.backend.clone(), self.select.clone(), opts)
+    }
+}
+
+/// Makes the entries' provisional mtimes exact (a request each, some at once), for
+/// listings that print modification times, as rclone does. Returns the failures, each
+/// logged (the entry keeps its listed time).
+pub async fn exact_mtimes(backend: &dyn Backend, entries: &mut [Entry]) -> u64 {
+    use futures::stream::{self, StreamExt};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let failed = AtomicU64::new(0);
+    stream::iter(entries.iter_mut().filter(|e| e.mtime_provisional))
+        .for_each_concurrent(ferry_engine::EXACT_WIDTH, |e| {
+            let failed = &failed;
+            async move {
+                if let Err(err) = ferry_core::exact_mtime(backend, e).await {
+                    tracing::error!("{}: Failed to read modification time: {err}", e.path);
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+        .await;
+    failed.into_inner()
 }
 
 /// The exit for a walk's root failure (a missing directory is 3).

@@ -68,20 +68,28 @@ pub struct LsdArgs {
 }
 
 /// Walks the listing, calling `f` for each selected entry in order.
+/// Walks the listing, calling `f` for each selected entry in order; with `exact`, files'
+/// mtimes are made exact first. Returns the walk's report and the mtimes that failed.
 async fn each_entry(
     cmd: &str,
     l: &Listing,
+    flat: bool,
+    exact: bool,
     mut f: impl FnMut(&Entry),
-) -> anyhow::Result<ferry_engine::WalkReport> {
-    let mut walker = l.walker();
-    while let Some((_, entries)) = walker
+) -> anyhow::Result<(ferry_engine::WalkReport, u64)> {
+    let mut walker = if flat { l.flat_walker() } else { l.walker() };
+    let mut failed = 0;
+    while let Some((_, mut entries)) = walker
         .next_dir()
         .await
         .map_err(|e| listing::walk_error(cmd, e))?
     {
+        if exact {
+            failed += listing::exact_mtimes(&*l.backend, &mut entries).await;
+        }
         entries.iter().for_each(&mut f);
     }
-    Ok(walker.into_report())
+    Ok((walker.into_report(), failed))
 }
 
 /// `ls` (size and path) and `lsl` (size, modification time and path), recursive.
@@ -89,7 +97,7 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
     let cmd = if long { "lsl" } else { "ls" };
     let l = listing::open(g, &a.path, &a.filters, true).await?;
     let mut out = Out::new();
-    let report = each_entry(cmd, &l, |e| {
+    let (report, failed) = each_entry(cmd, &l, true, long, |e| {
         if e.is_dir() {
             return;
         }
@@ -103,7 +111,7 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
     })
     .await?;
     out.flush();
-    listing::finish(cmd, &report, 0)
+    listing::finish(cmd, &report, failed)
 }
 
 /// `lsd`: directories only; `-R` recurses.
@@ -111,7 +119,7 @@ pub async fn lsd(a: &LsdArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let mut out = Out::new();
     let backend = l.backend.clone();
-    let report = each_entry("lsd", &l, |e| {
+    let (report, _) = each_entry("lsd", &l, false, false, |e| {
         if !e.is_dir() {
             return;
         }
@@ -251,13 +259,17 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
     };
     let want_hash = a.format.contains('h');
     let mut out = Out::new();
-    let mut walker = l.walker();
+    let mut walker = l.flat_walker();
     let mut hash_errors = 0;
-    while let Some((_, entries)) = walker
+    let want_time = a.format.contains('t');
+    while let Some((_, mut entries)) = walker
         .next_dir()
         .await
         .map_err(|e| listing::walk_error("lsf", e))?
     {
+        if want_time {
+            hash_errors += listing::exact_mtimes(&*l.backend, &mut entries).await;
+        }
         for e in entries {
             if (e.is_dir() && !dirs) || (!e.is_dir() && !files) {
                 continue;
@@ -546,7 +558,7 @@ pub async fn lsjson(a: &LsjsonArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     out.line("[");
     let mut first = true;
-    let mut walker = l.walker();
+    let mut walker = l.flat_walker();
     loop {
         let next = match walker.next_dir().await {
             Ok(n) => n,
@@ -555,7 +567,10 @@ pub async fn lsjson(a: &LsjsonArgs, g: &Globals) -> anyhow::Result<i32> {
                 return Err(listing::walk_error("lsjson", e));
             }
         };
-        let Some((_, entries)) = next else { break };
+        let Some((_, mut entries)) = next else { break };
+        if !a.no_modtime {
+            errors += listing::exact_mtimes(&*l.backend, &mut entries).await;
+        }
         for e in entries {
             if (e.is_dir() && !dirs) || (!e.is_dir() && !files) {
                 continue;
@@ -731,11 +746,15 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     let mut index = std::collections::HashMap::new();
     index.insert(String::new(), 0usize);
     let mut walker = l.walker();
-    while let Some((dir, entries)) = walker
+    let mut failed = 0;
+    while let Some((dir, mut entries)) = walker
         .next_dir()
         .await
         .map_err(|e| listing::walk_error("tree", e))?
     {
+        if a.modtime {
+            failed += listing::exact_mtimes(&*l.backend, &mut entries).await;
+        }
         let Some(&parent) = index.get(dir.as_str()) else {
             continue;
         };
@@ -857,7 +876,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
         }
     }
     out.flush();
-    listing::finish("tree", walker.report(), 0)
+    listing::finish("tree", walker.report(), failed)
 }
 
 #[cfg(test)]

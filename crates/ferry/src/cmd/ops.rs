@@ -43,7 +43,7 @@ pub struct SizeArgs {
 pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, true).await?;
     let (mut count, mut bytes) = (0u64, 0u64);
-    let mut walker = l.walker();
+    let mut walker = l.flat_walker();
     while let Some((_, entries)) = walker
         .next_dir()
         .await
@@ -465,7 +465,7 @@ pub struct DeleteArgs {
 
 pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, true).await?;
-    let mut walker = l.walker();
+    let mut walker = l.flat_walker();
     let mut errors = 0u64;
     let mut last = None;
     let mut dirs = Vec::new();
@@ -598,21 +598,24 @@ pub struct RmdirsArgs {
     pub dry_run: bool,
 }
 
-/// Every directory below the root (no filters: housekeeping sees the whole tree).
+/// Every entry below the root (no filters: housekeeping sees the whole tree).
 async fn all_dirs(cmd: &str, backend: Arc<dyn Backend>) -> anyhow::Result<Vec<Entry>> {
     let mut walker = Walker::new(backend, Arc::new(AllowAll), WalkOptions::default());
     let mut all = Vec::new();
-    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| {
-        let code = if e.kind() == ErrorKind::DirNotFound {
-            exit::ERROR
-        } else {
-            exit::code_for_kind(e.kind(), e.is_temporary())
-        };
-        fail(code, format!("Failed to {cmd}: {e}"))
-    })? {
+    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| walk_fail(cmd, e))? {
         all.extend(entries);
     }
     Ok(all)
+}
+
+/// A whole-tree walk's failure (a missing root is a plain error here, as in rclone).
+fn walk_fail(cmd: &str, e: ferry_core::Error) -> anyhow::Error {
+    let code = if e.kind() == ErrorKind::DirNotFound {
+        exit::ERROR
+    } else {
+        exit::code_for_kind(e.kind(), e.is_temporary())
+    };
+    fail(code, format!("Failed to {cmd}: {e}"))
 }
 
 pub async fn rmdirs(a: &RmdirsArgs, g: &Globals) -> anyhow::Result<i32> {
@@ -656,19 +659,30 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
         ));
     }
     let backend = src.backend;
-    let all = all_dirs("purge", backend.clone()).await?;
+    // Files are enumerated from one recursive listing where there is one and deleted as
+    // they come; only the directories are kept (an object store's are few, or none).
+    let mut walker = Walker::new(
+        backend.clone(),
+        Arc::new(AllowAll),
+        WalkOptions {
+            flat: true,
+            ..WalkOptions::default()
+        },
+    );
     let mut errors = 0u64;
     let mut dirs = Vec::new();
-    for e in all {
-        if e.is_dir() {
-            dirs.push(e.path);
-        } else if a.dry_run {
-            tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
-        } else if let Err(err) = backend.delete_file(&e.path).await {
-            tracing::error!("{}: Couldn't delete: {err}", e.path);
-            errors += 1;
-        } else {
-            tracing::info!("{}: Deleted", e.path);
+    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| walk_fail("purge", e))? {
+        for e in entries {
+            if e.is_dir() {
+                dirs.push(e.path);
+            } else if a.dry_run {
+                tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
+            } else if let Err(err) = backend.delete_file(&e.path).await {
+                tracing::error!("{}: Couldn't delete: {err}", e.path);
+                errors += 1;
+            } else {
+                tracing::info!("{}: Deleted", e.path);
+            }
         }
     }
     if a.dry_run {

@@ -1,0 +1,161 @@
+//! Flat (recursive) listings of object stores: keys arrive in key order, page by page, and
+//! directories exist only as key prefixes or `dir/` marker objects.
+
+use std::pin::Pin;
+use std::time::UNIX_EPOCH;
+
+use futures::Stream;
+
+use crate::{Entry, RelPath, Result};
+
+/// Entries of a recursive listing, each yielded as soon as its page arrived.
+pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
+
+/// Reports each directory of a key-ordered listing once, before its contents.
+///
+/// All keys under one prefix are adjacent in key order, so only the chain of directories
+/// the last key lay in needs remembering: memory is O(depth), not O(directories).
+#[derive(Debug, Default)]
+pub struct DirSynth {
+    open: Vec<RelPath>,
+    /// Markers named without a trailing slash (Azure's `hdi_isfolder` blobs), with the
+    /// `dir/` their contents start with: `dir` sorts before `dir.txt`, which sorts before
+    /// `dir/…`, so such a marker waits until the listing reaches or passes `dir/`.
+    held: Vec<(RelPath, String)>,
+}
+
+impl DirSynth {
+    pub fn new() -> Self {
+        DirSynth::default()
+    }
+
+    /// The directories not reported yet that `path` lies in — and `path` itself when it is
+    /// a directory (a `dir/` marker) — outermost first.
+    pub fn enter(&mut self, path: &RelPath, is_dir: bool) -> Vec<Entry> {
+        let key = if is_dir {
+            format!("{path}/")
+        } else {
+            path.to_string()
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.held.len() {
+            let slashed = &self.held[i].1;
+            if key.as_str() < slashed.as_str() {
+                i += 1;
+                continue;
+            }
+            let (held, slashed) = self.held.remove(i);
+            // Contents under it report it on their own; past it, it was empty.
+            if !key.starts_with(&slashed) {
+                out.extend(self.chain(&held, true));
+            }
+        }
+        out.extend(self.chain(path, is_dir));
+        out
+    }
+
+    /// A directory marker that sorts before names like `dir.txt` (no trailing slash):
+    /// reported once the listing reaches `dir/` or passes it, or at [`finish`](Self::finish).
+    pub fn hold_marker(&mut self, path: RelPath) {
+        let slashed = format!("{path}/");
+        self.held.push((path, slashed));
+    }
+
+    /// The held markers the listing never passed (it ended first).
+    pub fn finish(&mut self) -> Vec<Entry> {
+        let held = std::mem::take(&mut self.held);
+        held.iter().flat_map(|(p, _)| self.chain(p, true)).collect()
+    }
+
+    fn chain(&mut self, path: &RelPath, is_dir: bool) -> Vec<Entry> {
+        let mut chain = Vec::new();
+        let mut p = if is_dir {
+            Some(path.clone())
+        } else {
+            path.parent()
+        };
+        while let Some(d) = p.filter(|d| !d.is_root()) {
+            p = d.parent();
+            chain.push(d);
+        }
+        chain.reverse();
+        let same = self
+            .open
+            .iter()
+            .zip(&chain)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.open.truncate(same);
+        let new: Vec<Entry> = chain[same..]
+            .iter()
+            .map(|d| Entry::dir(d.clone(), UNIX_EPOCH))
+            .collect();
+        self.open.extend(chain.into_iter().skip(same));
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(list: Vec<Entry>) -> Vec<String> {
+        list.into_iter().map(|e| e.path.to_string()).collect()
+    }
+
+    #[test]
+    fn slashless_markers_wait_for_their_contents() {
+        let mut s = DirSynth::new();
+        let p = |x: &str| RelPath::new(x).unwrap();
+        s.hold_marker(p("a/b"));
+        assert_eq!(paths(s.enter(&p("a/b.txt"), false)), ["a"]);
+        assert_eq!(paths(s.enter(&p("a/b/c"), false)), ["a/b"]);
+        s.hold_marker(p("a/empty"));
+        assert!(s.enter(&p("a/empty-file"), false).is_empty());
+        assert_eq!(paths(s.enter(&p("b"), false)), ["a/empty"]);
+        s.hold_marker(p("z"));
+        assert_eq!(paths(s.finish()), ["z"]);
+    }
+
+    #[test]
+    fn each_directory_once_before_its_contents() {
+        let mut s = DirSynth::new();
+        let mut out = Vec::new();
+        for (p, dir) in [
+            ("a/b/c.txt", false),
+            ("a/b/d.txt", false),
+            ("a/b/e/", true),
+            ("a/b/e/f", false),
+            ("a/x", false),
+            ("b.txt", false),
+            ("c/", true),
+            ("c/d/e", false),
+        ] {
+            let path = RelPath::new(p.trim_end_matches('/')).unwrap();
+            for e in s.enter(&path, dir) {
+                out.push(format!("{}/", e.path));
+            }
+            if !dir {
+                out.push(p.to_owned());
+            }
+        }
+        assert!(s.finish().is_empty());
+        assert_eq!(
+            out,
+            [
+                "a/",
+                "a/b/",
+                "a/b/c.txt",
+                "a/b/d.txt",
+                "a/b/e/",
+                "a/b/e/f",
+                "a/x",
+                "b.txt",
+                "c/",
+                "c/d/",
+                "c/d/e"
+            ]
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! The recursive listing: ListObjectsV2 without a delimiter, in key order. A page is asked
+//! for only once the previous one has been consumed, so memory stays O(page) however many
+//! objects there are. Directories come from key prefixes and `dir/` marker objects.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::types::EncodingType;
+use ferry_core::flat::{DirSynth, EntryStream};
+use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
+use futures::stream::{self, TryStreamExt};
+
+use crate::error::Failure;
+use crate::{meta, S3Backend};
+
+/// Where a recursive listing is, between pages.
+struct Pager {
+    b: Arc<S3Backend>,
+    bucket: String,
+    /// Key prefix of `dir`, with its trailing slash ("" for the bucket root).
+    prefix: String,
+    dir: RelPath,
+    token: Option<String>,
+    done: bool,
+    seen_anything: bool,
+    dirs: DirSynth,
+}
+
+/// Everything below `dir`, page by page.
+pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
+    let t = b.target(dir)?;
+    let prefix = if t.key.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", t.key)
+    };
+    let pager = Pager {
+        b,
+        bucket: t.bucket,
+        prefix,
+        dir: dir.clone(),
+        token: None,
+        done: false,
+        seen_anything: false,
+        dirs: DirSynth::new(),
+    };
+    let pages = stream::try_unfold(pager, |mut p| async move {
+        if p.done {
+            return Ok(None);
+        }
+        let entries = p.next_page().await?;
+        Ok(Some((entries, p)))
+    });
+    Ok(Box::pin(
+        pages
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten(),
+    ))
+}
+
+impl Pager {
+    async fn next_page(&mut self) -> Result<Vec<Entry>> {
+        let out = self
+            .b
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.prefix)
+            .encoding_type(EncodingType::Url)
+            .max_keys(self.b.opts.list_chunk)
+            .set_continuation_token(self.token.take())
+            .send()
+            .await
+            .map_err(|e| list_error(Failure::of(&e), &self.bucket, &self.dir))?;
+        self.token = out.next_continuation_token().map(str::to_owned);
+        self.done = !out.is_truncated().unwrap_or(false) || self.token.is_none();
+        let encoded = out.encoding_type() == Some(&EncodingType::Url);
+        let mut entries = Vec::with_capacity(out.contents().len());
+        for obj in out.contents() {
+            self.seen_anything = true;
+            let Some(raw) = obj.key() else { continue };
+            let full = if encoded {
+                match meta::url_decode_key(raw) {
+                    Some(k) => k,
+                    None => {
+                        tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                        continue;
+                    }
+                }
+            } else {
+                raw.to_owned()
+            };
+            let Some(rel) = full.strip_prefix(&self.prefix) else {
+                continue;
+            };
+            if rel.is_empty() {
+                continue; // the listed directory's own marker
+            }
+            let (name, is_marker) = match rel.strip_suffix('/') {
+                Some(n) => (n, true),
+                None => (rel, false),
+            };
+            let Ok(rel_path) = RelPath::new(name) else {
+                tracing::error!("{full:?}: skipping a key that is not a safe relative path");
+                continue;
+            };
+            for mut d in self.dirs.enter(&rel_path, is_marker) {
+                d.path = self.dir.join_path(&d.path);
+                entries.push(d);
+            }
+            if is_marker {
+                continue;
+            }
+            let md5 = obj
+                .e_tag()
+                .filter(|_| self.b.opts.etag_is_md5())
+                .and_then(meta::md5_from_etag);
+            let path = self.dir.join_path(&rel_path);
+            entries.push(
+                self.b
+                    .listed_entry(path, obj.size(), obj.last_modified(), md5),
+            );
+        }
+        if self.done && !self.seen_anything && !self.prefix.is_empty() {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(self.dir.to_string()));
+        }
+        Ok(entries)
+    }
+}
+
+/// A listing's failure: a missing bucket is a missing directory.
+pub(crate) fn list_error(f: Failure, bucket: &str, dir: &RelPath) -> Error {
+    if f.is_no_bucket() {
+        Error::new(
+            ErrorKind::DirNotFound,
+            format!("directory not found: bucket {bucket:?} does not exist"),
+        )
+        .with_path(dir.to_string())
+    } else {
+        f.into_error("failed to list", dir.as_str())
+    }
+}

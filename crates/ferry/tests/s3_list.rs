@@ -1,0 +1,322 @@
+//! S3 listings and copies by what they cost: requests counted by a pass-through proxy in
+//! front of the testbed's S3 server (moto, 127.0.0.1:9000). Listing asks for no object's
+//! metadata unless a modification time is shown or compared; recursive listings go page by
+//! page without a delimiter; server-side copies over `copy_cutoff` go in parts.
+//! Every test skips (or fails under `CI=true`) when the server is not running.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::{ferry, split, Scratch};
+use ferry_testbed::{Testbed, S3};
+
+fn fy() -> Command {
+    let mut c = ferry();
+    c.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL");
+    c
+}
+
+#[track_caller]
+fn fy_ok(args: &[&str]) -> (String, String) {
+    let (code, out, err) = split(fy().args(args).output().expect("ferry runs"));
+    assert_eq!(
+        code, 0,
+        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
+/// A TCP pass-through to the S3 server that keeps every byte clients sent, so a test can
+/// count the requests of one command.
+struct Proxy {
+    url: String,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Proxy {
+    fn start(upstream: &str) -> Proxy {
+        let target = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let log = log.clone();
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    let mut mine = Vec::new();
+                    while let Ok(n) = c_read.read(&mut buf) {
+                        if n == 0 || s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        mine.extend_from_slice(&buf[..n]);
+                    }
+                    log.lock().unwrap().extend_from_slice(&mine);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_read, mut c_write) = (server, client);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s_read, &mut c_write);
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Proxy { url, sent }
+    }
+
+    /// The remote for `rel` in the test bucket, through this proxy, with extra options.
+    fn remote(&self, s3: &S3, extra: &[(&str, &str)], rel: &str) -> String {
+        let base = s3
+            .rclone_remote()
+            .replace(&format!("'{}'", s3.endpoint), &format!("'{}'", self.url));
+        let mut s = base[..base.len() - 1].to_owned();
+        for (k, v) in extra {
+            s.push_str(&format!(",{k}={v}"));
+        }
+        format!("{s}:{}/{rel}", s3.bucket)
+    }
+
+    /// Forgets what was sent so far.
+    fn reset(&self) {
+        self.sent.lock().unwrap().clear();
+    }
+
+    /// Requests sent since the last reset whose request line starts with `method` and
+    /// contains `needle`.
+    fn count(&self, method: &str, needle: &str) -> usize {
+        // Every connection has closed by the time the command exited; its bytes are in.
+        std::thread::sleep(Duration::from_millis(200));
+        let sent = self.sent.lock().unwrap();
+        let text = String::from_utf8_lossy(&sent);
+        text.split("\r\n")
+            .filter(|l| l.starts_with(&format!("{method} /")) && l.contains(needle))
+            .count()
+    }
+}
+
+/// A raw PUT to the S3 server with curl (moto accepts any signature); `key` percent-encoded.
+fn put_raw(s3: &S3, key: &str, body: &[u8]) {
+    let auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+    let f = std::env::temp_dir().join(format!("ferry-s3-list-raw-{}", std::process::id()));
+    std::fs::write(&f, body).unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "--path-as-is", "-X", "PUT", "-H"])
+        .arg(format!("Authorization: {auth}"))
+        .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
+        .arg("--data-binary")
+        .arg(format!("@{}", f.display()))
+        .arg(format!("{}/{}/{key}", s3.endpoint, s3.bucket))
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success());
+    let _ = std::fs::remove_file(f);
+}
+
+fn sorted(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+/// Ten small files in nested directories, uploaded by ferry with mtimes from 2001.
+fn populate(s3: &S3, sc: &Scratch, rel: &str) {
+    for (i, p) in [
+        "a.txt",
+        "b/c.txt",
+        "b/d/e.txt",
+        "b/d/f.txt",
+        "b/g.txt",
+        "h/i/j/k.txt",
+        "h/l.txt",
+        "m.txt",
+        "n/o.txt",
+        "n/p.txt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = sc.path(&format!("src/{p}"));
+        common::write_file(&path, p.as_bytes(), 0);
+        let t = UNIX_EPOCH + Duration::new(1_000_000_000 + i as u64, 123_456_789);
+        filetime::set_file_mtime(&path, filetime::FileTime::from_system_time(t)).unwrap();
+    }
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path(rel)]);
+}
+
+#[test]
+fn listings_head_objects_only_when_showing_or_comparing_mtimes() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "data");
+    let proxy = Proxy::start(&s3.endpoint);
+    let remote = proxy.remote(&s3, &[], "data");
+
+    for args in [
+        vec!["ls", &remote],
+        vec!["lsf", "-R", &remote],
+        vec!["size", &remote],
+        vec!["md5sum", &remote],
+    ] {
+        proxy.reset();
+        fy_ok(&args);
+        assert_eq!(proxy.count("HEAD", "/data/"), 0, "{args:?} sent HEADs");
+    }
+    // lsl shows the stored mtimes (2001), one HEAD per object; --use-server-modtime
+    // shows the upload times and sends none.
+    proxy.reset();
+    let (out, _) = fy_ok(&["lsl", &remote]);
+    assert_eq!(proxy.count("HEAD", "/data/"), 10);
+    assert!(out.contains("2001-09-0"), "{out}");
+    proxy.reset();
+    let (out, _) = fy_ok(&["lsl", &remote, "--use-server-modtime"]);
+    assert_eq!(proxy.count("HEAD", "/data/"), 0);
+    assert!(!out.contains("2001-09-0"), "{out}");
+
+    // A download takes each mtime from its GET: no HEAD, mtimes exact.
+    proxy.reset();
+    fy_ok(&["sync", &remote, &sc.dst()]);
+    assert_eq!(proxy.count("HEAD", "/data/"), 0);
+    common::assert_same_tree(&sc.path("src"), &sc.path("dst"));
+    // A no-op sync compares mtimes (same sizes): then each source object is HEADed once.
+    proxy.reset();
+    fy_ok(&["sync", &remote, &sc.dst()]);
+    assert_eq!(proxy.count("HEAD", "/data/"), 10);
+    // ...but not with --size-only.
+    proxy.reset();
+    fy_ok(&["sync", &remote, &sc.dst(), "--size-only"]);
+    assert_eq!(proxy.count("HEAD", "/data/"), 0);
+}
+
+#[test]
+fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "data");
+    put_raw(&s3, "data/marker-only/", b"");
+    put_raw(&s3, "data/b/d/", b"");
+    put_raw(&s3, "data/..%2Fescape.txt", b"hostile");
+    let proxy = Proxy::start(&s3.endpoint);
+    let remote = proxy.remote(&s3, &[("list_chunk", "3")], "data");
+
+    // One listing without a delimiter: 13 keys in pages of 3.
+    proxy.reset();
+    let (flat, err) = fy_ok(&["lsf", "-R", &remote]);
+    assert_eq!(proxy.count("GET", "max-keys=3"), 5, "{err}");
+    assert_eq!(proxy.count("GET", "delimiter"), 0);
+    assert!(err.contains("not a safe relative path"), "{err}");
+    // The same as walking directory by directory (a depth limit forces the walk).
+    let (walked, _) = fy_ok(&["lsf", "-R", "--max-depth", "50", &remote]);
+    assert_eq!(sorted(&flat), sorted(&walked));
+    assert_eq!(
+        flat.lines().filter(|l| l.ends_with('/')).count(),
+        7,
+        "each directory once:\n{flat}"
+    );
+    assert!(flat.contains("marker-only/\n"), "{flat}");
+    assert!(!flat.contains("escape"), "{flat}");
+    // Key order, each directory before what it holds.
+    let lines: Vec<&str> = flat.lines().collect();
+    assert_eq!(&lines[..4], ["a.txt", "b/", "b/c.txt", "b/d/"], "{flat}");
+
+    let (ls_flat, _) = fy_ok(&["ls", &remote]);
+    let (ls_walk, _) = fy_ok(&["ls", "--max-depth", "50", &remote]);
+    assert_eq!(sorted(&ls_flat), sorted(&ls_walk));
+    let (size, _) = fy_ok(&["size", &remote]);
+    assert!(size.contains("Total objects: 10"), "{size}");
+    // Directory filters need the walk; results agree.
+    let (filtered, _) = fy_ok(&["lsf", "-R", &remote, "--exclude", "/b/**"]);
+    assert!(
+        !filtered.contains("b/c.txt") && filtered.contains("n/o.txt"),
+        "{filtered}"
+    );
+
+    // purge enumerates its files from one flat listing (2 keys: one page); only the
+    // removal of the emptied directories afterwards looks into each.
+    proxy.reset();
+    fy_ok(&[
+        "purge",
+        &proxy.remote(&s3, &[("list_chunk", "3")], "data/h"),
+    ]);
+    let listings = proxy.count("GET", "max-keys=3");
+    assert_eq!(listings - proxy.count("GET", "delimiter"), 1);
+    let (left, _) = fy_ok(&["lsf", "-R", &remote]);
+    assert!(!left.contains("h/"), "{left}");
+}
+
+#[test]
+fn copies_over_copy_cutoff_go_in_parts() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let mut data = Vec::with_capacity(12 << 20);
+    let mut x: u64 = 7;
+    while data.len() < 12 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    let src = sc.path("src/big.bin");
+    common::write_file(&src, &data, 0);
+    let t = UNIX_EPOCH + Duration::new(1_234_567_890, 5);
+    filetime::set_file_mtime(&src, filetime::FileTime::from_system_time(t)).unwrap();
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+
+    let proxy = Proxy::start(&s3.endpoint);
+    let from = proxy.remote(&s3, &[("copy_cutoff", "5M")], "orig");
+    let to = proxy.remote(&s3, &[("copy_cutoff", "5M")], "copy");
+    let (_, err) = fy_ok(&["copy", &from, &to, "-vv"]);
+    assert!(err.contains("copying on the server in 3 parts"), "{err}");
+    assert_eq!(proxy.count("PUT", "partNumber="), 3, "{err}");
+    // The same options work as flags.
+    let (_, err) = fy_ok(&[
+        "copy",
+        &s3.rclone_path("orig"),
+        &s3.rclone_path("flagged"),
+        "--s3-copy-cutoff",
+        "5M",
+        "-vv",
+    ]);
+    assert!(err.contains("in 3 parts"), "{err}");
+
+    // Content, mtime and MD5 survive: check is clean, lsl and md5sum agree.
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("copy")]);
+    let (a, _) = fy_ok(&["lsl", &s3.rclone_path("orig")]);
+    let (b, _) = fy_ok(&["lsl", &s3.rclone_path("copy")]);
+    assert_eq!(a, b);
+    assert!(a.contains("2009-02-1"), "{a}");
+    let (a, _) = fy_ok(&["md5sum", &s3.rclone_path("orig")]);
+    let (b, _) = fy_ok(&["md5sum", &s3.rclone_path("copy")]);
+    assert_eq!(a, b);
+    let (json, _) = fy_ok(&["lsjson", &s3.rclone_path("copy/big.bin"), "--stat"]);
+    assert!(json.contains("\"Size\": 12582912"), "{json}");
+    fy_ok(&["copy", &s3.rclone_path("copy"), &sc.dst()]);
+    assert!(std::fs::read(sc.path("dst/big.bin")).unwrap() == data);
+    // The copy is a multipart object: its ETag ends in -3 (read with rclone's view).
+    let etag = Command::new("curl")
+        .args(["-sI", "-H"])
+        .arg("Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+        .arg(format!("{}/{}/copy/big.bin", s3.endpoint, s3.bucket))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&etag.stdout).to_ascii_lowercase();
+    assert!(head.contains("-3\""), "{head}");
+}
