@@ -88,6 +88,8 @@ pub struct SyncOptions {
     pub metadata: bool,
     /// Keys added to (or replacing) the source's metadata (`--metadata-set`; with `-M`).
     pub metadata_set: ferry_core::Metadata,
+    /// Leave directory modification times alone (`--no-update-dir-modtime`).
+    pub no_update_dir_modtime: bool,
 }
 
 impl Default for SyncOptions {
@@ -116,6 +118,7 @@ impl Default for SyncOptions {
             multi_thread_streams: 4,
             metadata: false,
             metadata_set: ferry_core::Metadata::new(),
+            no_update_dir_modtime: false,
         }
     }
 }

@@ -492,7 +492,8 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
 
 /// Gives destination directories their source mtimes, after their contents changed.
 async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
-    if ctx.job.opts.dry_run || !ctx.job.dst.features().can_set_dir_modtime {
+    let o = &ctx.job.opts;
+    if o.dry_run || o.no_update_dir_modtime || !ctx.job.dst.features().can_set_dir_modtime {
         return;
     }
     let mut dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));

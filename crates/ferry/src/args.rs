@@ -126,6 +126,9 @@ pub struct TransferArgs {
     /// Don't update destination modtime if files identical
     #[arg(long, env = "FERRY_NO_UPDATE_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_update_modtime: bool,
+    /// Don't update directory modification times
+    #[arg(long, env = "FERRY_NO_UPDATE_DIR_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_update_dir_modtime: bool,
     /// When synchronizing, delete files on destination before transferring
     #[arg(long, conflicts_with_all = ["delete_during", "delete_after"], env = "FERRY_DELETE_BEFORE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_before: bool,

@@ -13,6 +13,7 @@ mod logging;
 mod open;
 mod report;
 mod selection;
+mod tuning;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,8 @@ struct Cli {
     log: LogArgs,
     #[command(flatten)]
     local: LocalArgs,
+    #[command(flatten)]
+    tuning: tuning::TuningArgs,
     /// Config file (default: $FERRY_CONFIG, ~/.config/ferry/ferry.conf, else rclone's, read-only)
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<std::path::PathBuf>,
@@ -305,6 +308,13 @@ fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
             return exit::USAGE;
         }
     };
+    let ignored = cli.tuning.ignored();
+    if !ignored.is_empty() {
+        tracing::debug!(
+            "accepted for rclone compatibility, no effect here: {}",
+            ignored.join(", ")
+        );
+    }
     let globals = Globals {
         log: cli.log,
         remotes: open::Remotes::new(cli.config, cli.local).with_backend_flags(backend_flags),

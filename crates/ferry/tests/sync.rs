@@ -392,6 +392,69 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn rclone_tuning_flags_are_accepted_and_checked() {
+    let s = Scratch::new();
+    s.write("src/d/f", "data", 100);
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--fast-list",
+        "--no-traverse",
+        "--check-first",
+        "--order-by",
+        "size,desc",
+        "--buffer-size",
+        "16M",
+        "--use-mmap",
+        "--timeout",
+        "5m",
+        "--contimeout",
+        "60s",
+        "--stats-log-level",
+        "NOTICE",
+        "--stats-unit",
+        "bits",
+        "--user-agent",
+        "x",
+        "--no-gzip-encoding",
+        "-vv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("no effect here: --no-traverse, --check-first"),
+        "{err}"
+    );
+    assert_eq!(s.read("dst/d/f"), "data");
+    for bad in [
+        ["--order-by", "colour"],
+        ["--buffer-size", "12Q"],
+        ["--stats-unit", "nibbles"],
+    ] {
+        let (code, _, err) = run(&["sync", &s.src(), &s.dst(), bad[0], bad[1]]);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains(bad[0]), "{err}");
+    }
+}
+
+#[test]
+fn no_update_dir_modtime_leaves_directory_times_alone() {
+    let s = Scratch::new();
+    s.write("src/d/f", "data", 100);
+    set_age(&s.path("src/d"), 86_400 * 10);
+    run(&["copy", &s.src(), &s.dst(), "--no-update-dir-modtime"]);
+    let fresh = std::time::SystemTime::now()
+        .duration_since(mtime(&s.path("dst/d")))
+        .unwrap_or_default();
+    assert!(
+        fresh < std::time::Duration::from_secs(3600),
+        "dir time was set: {fresh:?} old"
+    );
+    run(&["copy", &s.src(), &s.dst()]);
+    assert_eq!(mtime(&s.path("dst/d")), mtime(&s.path("src/d")));
+}
+
+#[test]
 fn max_transfer_stops_with_exit_8() {
     let s = Scratch::new();
     for i in 0..6 {

@@ -102,6 +102,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         multi_thread_streams: t.multi_thread_streams as usize,
         metadata: t.metadata,
         metadata_set: metadata_set(&t.metadata_set)?,
+        no_update_dir_modtime: t.no_update_dir_modtime,
     })
 }
 

@@ -1,0 +1,110 @@
+//! rclone flags that tune how rclone works rather than what it does, accepted so that
+//! scripts written for rclone run unchanged. Values are still checked, so a typo is an
+//! error as it would be in rclone; what ferry does with each is in the README
+//! ("Flags accepted for compatibility").
+
+use clap::Args;
+
+use crate::args::parse_duration_arg;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TuningArgs {
+    /// Use recursive listing where available (listing commands already do; sync walks directory by directory)
+    #[arg(long, global = true, env = "FERRY_FAST_LIST", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub fast_list: bool,
+    /// Don't traverse the destination (accepted; ferry lists it directory by directory)
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_traverse: bool,
+    /// Do all the checks before starting transfers (accepted; ferry overlaps them)
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub check_first: bool,
+    /// Order of transfers, e.g. size,desc (accepted; ferry transfers in listing order)
+    #[arg(long, global = true, value_name = "STRING", value_parser = parse_order_by)]
+    pub order_by: Option<String>,
+    /// In-memory read-ahead buffer per file (accepted; ferry sizes its own buffers)
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub buffer_size: Option<u64>,
+    /// Use mmap allocator (accepted; no effect)
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub use_mmap: bool,
+    /// IO idle timeout (accepted; backends have their own timeouts)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+    /// Connect timeout (accepted; SFTP's is its connect_timeout option)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub contimeout: Option<std::time::Duration>,
+    /// Log level of the stats lines (accepted; stats follow --stats and -v)
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = ["DEBUG", "INFO", "NOTICE", "ERROR"], ignore_case = true)]
+    pub stats_log_level: Option<String>,
+    /// Unit of data rates in stats, bytes or bits (accepted; ferry shows bytes)
+    #[arg(long, global = true, value_name = "UNIT", value_parser = ["bytes", "bits"])]
+    pub stats_unit: Option<String>,
+    /// User-Agent for HTTP backends (accepted; ferry sends its own)
+    #[arg(long, global = true, value_name = "STRING")]
+    pub user_agent: Option<String>,
+    /// Don't ask servers to gzip (accepted; ferry never asks)
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_gzip_encoding: bool,
+}
+
+impl TuningArgs {
+    /// The flags given that change nothing here, for one debug line.
+    pub fn ignored(&self) -> Vec<&'static str> {
+        let given = [
+            (self.no_traverse, "--no-traverse"),
+            (self.check_first, "--check-first"),
+            (self.order_by.is_some(), "--order-by"),
+            (self.buffer_size.is_some(), "--buffer-size"),
+            (self.use_mmap, "--use-mmap"),
+            (self.timeout.is_some(), "--timeout"),
+            (self.contimeout.is_some(), "--contimeout"),
+            (self.stats_log_level.is_some(), "--stats-log-level"),
+            (self.stats_unit.is_some(), "--stats-unit"),
+            (self.user_agent.is_some(), "--user-agent"),
+            (self.no_gzip_encoding, "--no-gzip-encoding"),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect()
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    ferry_core::units::parse_size(s).ok_or_else(|| {
+        format!("invalid size {s:?}: use a number with an optional suffix, e.g. 16M")
+    })
+}
+
+/// rclone's `--order-by`: `size|name|modtime[,ascending|descending|mixed[,N]]`.
+fn parse_order_by(s: &str) -> Result<String, String> {
+    let mut parts = s.split(',');
+    let key = parts.next().unwrap_or_default().to_ascii_lowercase();
+    if !["size", "name", "modtime"].contains(&key.as_str()) {
+        return Err(format!(
+            "unknown --order-by key {key:?}: use size, name or modtime"
+        ));
+    }
+    if let Some(dir) = parts.next() {
+        let dir = dir.to_ascii_lowercase();
+        if !["ascending", "asc", "descending", "desc", "mixed"].contains(&dir.as_str()) {
+            return Err(format!(
+                "unknown --order-by direction {dir:?}: use ascending, descending or mixed"
+            ));
+        }
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_by_is_checked() {
+        assert!(parse_order_by("size,desc").is_ok());
+        assert!(parse_order_by("modtime,mixed,50").is_ok());
+        assert!(parse_order_by("colour").is_err());
+        assert!(parse_order_by("name,sideways").is_err());
+    }
+}
