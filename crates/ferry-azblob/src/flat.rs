@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use ferry_core::flat::{DirSynth, EntryStream};
+use ferry_core::flat::{self, DirSynth, EntryStream};
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
-use futures::stream::{self, TryStreamExt};
 
 use crate::remote::{entry_of, is_folder_marker};
 use crate::AzBackend;
@@ -27,33 +26,23 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<AzBackend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
-    let prefix = if t.blob.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", t.blob)
-    };
     let pager = Pager {
         b,
         container: t.container,
-        prefix,
+        prefix: flat::dir_prefix(&t.blob),
         dir: dir.clone(),
         marker: None,
         done: false,
         seen_anything: false,
         dirs: DirSynth::new(),
     };
-    let pages = stream::try_unfold(pager, |mut p| async move {
+    Ok(flat::paged(pager, |mut p| async move {
         if p.done {
             return Ok(None);
         }
         let entries = p.next_page().await?;
         Ok(Some((entries, p)))
-    });
-    Ok(Box::pin(
-        pages
-            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
-            .try_flatten(),
-    ))
+    }))
 }
 
 impl Pager {

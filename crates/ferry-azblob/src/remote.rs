@@ -178,11 +178,7 @@ impl AzBackend {
     /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
     async fn list_blobs(&self, dir: &RelPath) -> Result<Vec<Entry>> {
         let t = self.target(dir)?;
-        let prefix = if t.blob.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", t.blob)
-        };
+        let prefix = ferry_core::flat::dir_prefix(&t.blob);
         let mut files = Vec::new();
         let mut dirs = BTreeSet::new();
         let mut marker = None;

@@ -4,12 +4,38 @@
 use std::pin::Pin;
 use std::time::UNIX_EPOCH;
 
-use futures::Stream;
+use futures::stream::{self, TryStreamExt};
+use futures::{Future, Stream};
 
 use crate::{Entry, RelPath, Result};
 
 /// Entries of a recursive listing, each yielded as soon as its page arrived.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
+
+/// One stream of a paged listing's entries: `next` turns the pager into its next page
+/// (`None` when there is none) and is called only once the previous page was consumed,
+/// so memory stays O(page) however long the listing.
+pub fn paged<P, F, Fut>(pager: P, next: F) -> EntryStream
+where
+    P: Send + 'static,
+    F: FnMut(P) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Option<(Vec<Entry>, P)>>> + Send + 'static,
+{
+    Box::pin(
+        stream::try_unfold(pager, next)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten(),
+    )
+}
+
+/// The key prefix that holds everything under directory `key` ("" for the root).
+pub fn dir_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}/")
+    }
+}
 
 /// Reports each directory of a key-ordered listing once, before its contents.
 ///

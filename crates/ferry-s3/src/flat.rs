@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use aws_sdk_s3::types::EncodingType;
-use ferry_core::flat::{DirSynth, EntryStream};
+use ferry_core::flat::{self, DirSynth, EntryStream};
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
-use futures::stream::{self, TryStreamExt};
 
 use crate::error::Failure;
 use crate::{meta, S3Backend};
@@ -28,33 +27,23 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
-    let prefix = if t.key.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", t.key)
-    };
     let pager = Pager {
         b,
         bucket: t.bucket,
-        prefix,
+        prefix: flat::dir_prefix(&t.key),
         dir: dir.clone(),
         token: None,
         done: false,
         seen_anything: false,
         dirs: DirSynth::new(),
     };
-    let pages = stream::try_unfold(pager, |mut p| async move {
+    Ok(flat::paged(pager, |mut p| async move {
         if p.done {
             return Ok(None);
         }
         let entries = p.next_page().await?;
         Ok(Some((entries, p)))
-    });
-    Ok(Box::pin(
-        pages
-            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
-            .try_flatten(),
-    ))
+    }))
 }
 
 impl Pager {

@@ -355,11 +355,7 @@ impl S3Backend {
     /// Lists `dir` page by page with the `/` delimiter.
     async fn list_objects(&self, dir: &RelPath) -> Result<Vec<Entry>> {
         let t = self.target(dir)?;
-        let prefix = if t.key.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", t.key)
-        };
+        let prefix = ferry_core::flat::dir_prefix(&t.key);
         let mut entries = Vec::new();
         let mut token: Option<String> = None;
         let mut seen_anything = false;
