@@ -1,7 +1,7 @@
 //! The [`Backend`] implementation: listing, reading, writing and server-side copies.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
@@ -164,7 +164,10 @@ impl AzBackend {
             let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
             for (name, modified) in page.containers {
                 match RelPath::root().join(&name) {
-                    Ok(p) => entries.push(Entry::dir(p, modified.unwrap_or(UNIX_EPOCH))),
+                    Ok(p) => entries.push(Entry::dir(
+                        p,
+                        modified.unwrap_or_else(ferry_core::no_dir_time),
+                    )),
                     Err(e) => tracing::error!("{e}"),
                 }
             }
@@ -243,7 +246,10 @@ impl AzBackend {
                     .with_path(dir.to_string()));
             }
         }
-        files.extend(dirs.into_iter().map(|p| Entry::dir(p, UNIX_EPOCH)));
+        files.extend(
+            dirs.into_iter()
+                .map(|p| Entry::dir(p, ferry_core::no_dir_time())),
+        );
         Ok(files)
     }
 
@@ -498,14 +504,14 @@ impl Backend for AzBackend {
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
         if self.container.is_none() && path.is_root() {
-            return Ok(Some(Entry::dir(RelPath::root(), UNIX_EPOCH)));
+            return Ok(Some(Entry::dir(RelPath::root(), ferry_core::no_dir_time())));
         }
         let t = self.target(path)?;
         if t.blob.is_empty() {
             return Ok(self
                 .container_exists(&t.container)
                 .await?
-                .then(|| Entry::dir(path.clone(), UNIX_EPOCH)));
+                .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())));
         }
         if !path.is_root() {
             if let Some(item) = self.head(&t, path.as_str()).await? {
@@ -517,7 +523,7 @@ impl Backend for AzBackend {
         Ok(self
             .has_children(&t, path.as_str())
             .await?
-            .then(|| Entry::dir(path.clone(), UNIX_EPOCH)))
+            .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())))
     }
 
     async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {

@@ -24,6 +24,12 @@ pub struct Entry {
     pub hashes: Hashes,
 }
 
+/// The time shown for a directory that keeps none of its own (an object store's key
+/// prefix): 2000-01-01T00:00:00Z, as rclone shows such directories in `lsd` and `lsjson`.
+pub fn no_dir_time() -> SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800)
+}
+
 impl Entry {
     pub fn file(path: RelPath, size: u64, mtime: SystemTime) -> Self {
         Entry {

@@ -2,7 +2,6 @@
 //! directories exist only as key prefixes or `dir/` marker objects.
 
 use std::pin::Pin;
-use std::time::UNIX_EPOCH;
 
 use futures::stream::{self, TryStreamExt};
 use futures::{Future, Stream};
@@ -115,7 +114,7 @@ impl DirSynth {
         self.open.truncate(same);
         let new: Vec<Entry> = chain[same..]
             .iter()
-            .map(|d| Entry::dir(d.clone(), UNIX_EPOCH))
+            .map(|d| Entry::dir(d.clone(), crate::no_dir_time()))
             .collect();
         self.open.extend(chain.into_iter().skip(same));
         new

@@ -18,7 +18,7 @@ pub mod timefmt;
 pub mod units;
 
 pub use backend::{Backend, ByteStream, Location, PutOptions};
-pub use entry::{exact_mtime, exact_mtimes, Entry, EntryKind};
+pub use entry::{exact_mtime, exact_mtimes, no_dir_time, Entry, EntryKind};
 pub use error::{Error, ErrorKind, Result};
 pub use features::Features;
 pub use hash::{HashKind, HashSet, Hashes, MultiHasher};

@@ -403,7 +403,7 @@ impl S3Backend {
                     continue;
                 };
                 match dir.join(name) {
-                    Ok(p) => entries.push(Entry::dir(p, UNIX_EPOCH)),
+                    Ok(p) => entries.push(Entry::dir(p, ferry_core::no_dir_time())),
                     Err(_) => {
                         tracing::error!("{full:?}: skipping a key that is not a safe relative path")
                     }
@@ -605,13 +605,13 @@ impl Backend for S3Backend {
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
         if self.bucket.is_none() && path.is_root() {
-            return Ok(Some(Entry::dir(RelPath::root(), UNIX_EPOCH)));
+            return Ok(Some(Entry::dir(RelPath::root(), ferry_core::no_dir_time())));
         }
         let t = self.target(path)?;
         if t.key.is_empty() {
             // A bucket.
             return match self.client.head_bucket().bucket(&t.bucket).send().await {
-                Ok(_) => Ok(Some(Entry::dir(path.clone(), UNIX_EPOCH))),
+                Ok(_) => Ok(Some(Entry::dir(path.clone(), ferry_core::no_dir_time()))),
                 Err(e) => {
                     let f = Failure::of(&e);
                     if f.is_not_found() {
@@ -628,7 +628,7 @@ impl Backend for S3Backend {
             }
         }
         match self.has_children(&t.bucket, &t.key, path.as_str()).await {
-            Ok(true) => Ok(Some(Entry::dir(path.clone(), UNIX_EPOCH))),
+            Ok(true) => Ok(Some(Entry::dir(path.clone(), ferry_core::no_dir_time()))),
             Ok(false) => Ok(None),
             Err(e) if e.kind() == ErrorKind::DirNotFound || e.kind() == ErrorKind::NotFound => {
                 Ok(None)

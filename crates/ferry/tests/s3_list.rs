@@ -320,3 +320,37 @@ fn copies_over_copy_cutoff_go_in_parts() {
     let head = String::from_utf8_lossy(&etag.stdout).to_ascii_lowercase();
     assert!(head.contains("-3\""), "{head}");
 }
+
+#[test]
+fn prefix_directories_show_rclones_time() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "dt");
+    let (out, _) = fy_ok(&["lsd", &s3.rclone_path("dt")]);
+    let rclone = Command::new(&s3.rclone)
+        .env("RCLONE_CONFIG", "/dev/null")
+        .args(["lsd", &s3.rclone_path("dt")])
+        .output()
+        .expect("rclone runs");
+    let theirs = String::from_utf8_lossy(&rclone.stdout);
+    // Key prefixes keep no time: both show 2000-01-01 (rclone prints S3's size as 0).
+    let dates = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        dates(&out),
+        dates(&theirs),
+        "ours:\n{out}\nrclone's:\n{theirs}"
+    );
+    assert!(out.contains("2000-01-01 00:00:00"), "{out}");
+    let (json, _) = fy_ok(&["lsjson", "-R", "--dirs-only", &s3.rclone_path("dt")]);
+    assert!(json.contains("\"ModTime\":\"2000-01-01T00:00:00"), "{json}");
+}
