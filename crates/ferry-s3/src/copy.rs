@@ -3,9 +3,7 @@
 //! source, `upload_concurrency` at a time, then completed — or aborted on any failure, so
 //! no half-copied parts are left to be billed.
 
-use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption, StorageClass,
-};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use ferry_core::{Error, ErrorKind, RelPath, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -50,7 +48,7 @@ pub(crate) async fn multipart_copy(
             metadata.insert(META_MD5.to_owned(), m);
         }
     }
-    let mut req = b
+    let req = b
         .client
         .create_multipart_upload()
         .bucket(&dst.bucket)
@@ -60,21 +58,10 @@ pub(crate) async fn multipart_copy(
         .set_cache_control(info.cache_control.clone())
         .set_content_disposition(info.content_disposition.clone())
         .set_content_encoding(info.content_encoding.clone())
-        .set_content_language(info.content_language.clone());
-    let class = b
-        .opts
-        .storage_class
-        .as_deref()
-        .map(StorageClass::from)
-        .or_else(|| info.storage_class.clone());
-    req = req.set_storage_class(class);
-    if let Some(acl) = &b.opts.acl {
-        req = req.acl(ObjectCannedAcl::from(acl.as_str()));
-    }
-    if let Some(sse) = &b.opts.server_side_encryption {
-        req = req.server_side_encryption(ServerSideEncryption::from(sse.as_str()));
-    }
-    let created = req
+        .set_content_language(info.content_language.clone())
+        // The source's class, unless the remote sets one (the options below).
+        .set_storage_class(info.storage_class.clone());
+    let created = upload::with_upload_options(b, req)
         .send()
         .await
         .map_err(|e| sdk("failed to start multipart copy", dst_path.as_str(), e))?;

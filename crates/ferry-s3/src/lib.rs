@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
     BucketCannedAcl, BucketLocationConstraint, CreateBucketConfiguration, EncodingType,
-    MetadataDirective, ObjectCannedAcl, ServerSideEncryption, StorageClass,
+    MetadataDirective, StorageClass,
 };
 use aws_smithy_types::DateTime;
 use ferry_core::bucket::{byte_range, join_key, split_root};
@@ -489,24 +489,11 @@ impl S3Backend {
                 .set_cache_control(info.cache_control.clone())
                 .set_content_disposition(info.content_disposition.clone())
                 .set_content_encoding(info.content_encoding.clone())
-                .set_content_language(info.content_language.clone());
-            let class = self
-                .opts
-                .storage_class
-                .as_deref()
-                .map(StorageClass::from)
-                .or_else(|| info.storage_class.clone());
-            req = req.set_storage_class(class);
-        } else if let Some(c) = &self.opts.storage_class {
-            req = req.storage_class(StorageClass::from(c.as_str()));
+                .set_content_language(info.content_language.clone())
+                // The source's class, unless the remote sets one (the options below).
+                .set_storage_class(info.storage_class.clone());
         }
-        if let Some(acl) = &self.opts.acl {
-            req = req.acl(ObjectCannedAcl::from(acl.as_str()));
-        }
-        if let Some(sse) = &self.opts.server_side_encryption {
-            req = req.server_side_encryption(ServerSideEncryption::from(sse.as_str()));
-        }
-        let out = req
+        let out = upload::with_copy_options(self, req)
             .send()
             .await
             .map_err(|e| sdk("failed to copy on the server", dst_path, e))?;

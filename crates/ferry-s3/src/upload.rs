@@ -133,9 +133,11 @@ async fn single(
     Ok(e)
 }
 
+/// The remote's `acl`, `storage_class` and `server_side_encryption`, for every request
+/// that creates an object (a class set here wins over one set on `req` before).
 macro_rules! object_options {
     ($name:ident, $ty:ty) => {
-        fn $name(b: &S3Backend, mut req: $ty) -> $ty {
+        pub(crate) fn $name(b: &S3Backend, mut req: $ty) -> $ty {
             if let Some(acl) = &b.opts.acl {
                 req = req.acl(ObjectCannedAcl::from(acl.as_str()));
             }
@@ -157,6 +159,10 @@ object_options!(
 object_options!(
     with_upload_options,
     aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder
+);
+object_options!(
+    with_copy_options,
+    aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder
 );
 
 async fn remove(b: &S3Backend, t: &Target) -> Result<()> {
