@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use ferry_core::flat::{self, DirSynth, EntryStream};
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
 
@@ -36,16 +37,15 @@ pub(crate) fn list(b: Arc<AzBackend>, dir: &RelPath) -> Result<EntryStream> {
         seen_anything: false,
         dirs: DirSynth::new(),
     };
-    Ok(flat::paged(pager, |mut p| async move {
-        if p.done {
-            return Ok(None);
-        }
-        let entries = p.next_page().await?;
-        Ok(Some((entries, p)))
-    }))
+    Ok(flat::paged(pager))
 }
 
-impl Pager {
+#[async_trait]
+impl flat::Pager for Pager {
+    fn done(&self) -> bool {
+        self.done
+    }
+
     async fn next_page(&mut self) -> Result<Vec<Entry>> {
         let page = self
             .b

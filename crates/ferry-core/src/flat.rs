@@ -3,25 +3,36 @@
 
 use std::pin::Pin;
 
+use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
-use futures::{Future, Stream};
+use futures::Stream;
 
 use crate::{Entry, RelPath, Result};
 
 /// Entries of a recursive listing, each yielded as soon as its page arrived.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
 
-/// One stream of a paged listing's entries: `next` turns the pager into its next page
-/// (`None` when there is none) and is called only once the previous page was consumed,
-/// so memory stays O(page) however long the listing.
-pub fn paged<P, F, Fut>(pager: P, next: F) -> EntryStream
-where
-    P: Send + 'static,
-    F: FnMut(P) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Option<(Vec<Entry>, P)>>> + Send + 'static,
-{
+/// A listing that arrives a page at a time.
+#[async_trait]
+pub trait Pager: Send + 'static {
+    /// Whether the last page has been fetched.
+    fn done(&self) -> bool;
+    /// Fetches the next page.
+    async fn next_page(&mut self) -> Result<Vec<Entry>>;
+}
+
+/// One stream of a paged listing's entries. The next page is fetched only once the
+/// previous one was consumed, so memory stays O(page) however long the listing.
+pub fn paged(pager: impl Pager) -> EntryStream {
+    let pages = stream::try_unfold(pager, |mut p| async move {
+        if p.done() {
+            return Ok(None);
+        }
+        let page = p.next_page().await?;
+        Ok(Some((page, p)))
+    });
     Box::pin(
-        stream::try_unfold(pager, next)
+        pages
             .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
             .try_flatten(),
     )

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
 use ferry_core::flat::{self, DirSynth, EntryStream};
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
@@ -37,16 +38,15 @@ pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
         seen_anything: false,
         dirs: DirSynth::new(),
     };
-    Ok(flat::paged(pager, |mut p| async move {
-        if p.done {
-            return Ok(None);
-        }
-        let entries = p.next_page().await?;
-        Ok(Some((entries, p)))
-    }))
+    Ok(flat::paged(pager))
 }
 
-impl Pager {
+#[async_trait]
+impl flat::Pager for Pager {
+    fn done(&self) -> bool {
+        self.done
+    }
+
     async fn next_page(&mut self) -> Result<Vec<Entry>> {
         let out = self
             .b
