@@ -77,6 +77,7 @@
 //! combined with them, as with rclone's own filters.
 
 mod azcopy;
+mod collect;
 mod glob;
 mod goregex;
 mod meta;
@@ -337,7 +338,9 @@ impl Builder {
                 reason,
             })
     }
+}
 
+impl collect::RuleSink for Builder {
     /// rclone's `Filter.Add`.
     fn add(&mut self, include: bool, glob: &str, origin: &Origin) -> Result<(), FilterError> {
         let mut is_dir_rule = glob.ends_with('/');
@@ -384,23 +387,6 @@ impl Builder {
         self.file_rules.clear();
         self.dir_rules.clear();
     }
-
-    /// rclone's `addRule`: `+ pat`, `- pat` or `!`.
-    fn add_rule(&mut self, rule: &str, origin: &Origin) -> Result<(), FilterError> {
-        if rule == "!" {
-            self.clear();
-            Ok(())
-        } else if let Some(pat) = rule.strip_prefix("- ") {
-            self.add(false, pat, origin)
-        } else if let Some(pat) = rule.strip_prefix("+ ") {
-            self.add(true, pat, origin)
-        } else {
-            Err(FilterError::MalformedRule {
-                origin: origin.clone(),
-                rule: rule.to_string(),
-            })
-        }
-    }
 }
 
 fn off_size(v: Option<u64>) -> Option<u64> {
@@ -434,50 +420,25 @@ impl Filter {
             dir_rules: Rules::default(),
             ignore_case: opts.ignore_case,
         };
-        let mut implicit_exclude = false;
-        // An empty value is ignored, as rclone's flag parsing does.
-        let nonempty = |v: &&String| !v.is_empty();
-        for pat in opts.include.iter().filter(nonempty) {
-            b.add(true, pat, &Origin::Flag("--include"))?;
-            implicit_exclude = true;
-        }
-        for path in &opts.include_from {
-            for (line, pat) in read_lines("--include-from", path, false)? {
-                let origin = Origin::File {
-                    path: path.clone(),
-                    line,
-                };
-                b.add(true, &pat, &origin)?;
-            }
-            implicit_exclude = true;
-        }
-        for pat in opts.exclude.iter().filter(nonempty) {
-            b.add(false, pat, &Origin::Flag("--exclude"))?;
-        }
-        for path in &opts.exclude_from {
-            for (line, pat) in read_lines("--exclude-from", path, false)? {
-                let origin = Origin::File {
-                    path: path.clone(),
-                    line,
-                };
-                b.add(false, &pat, &origin)?;
-            }
-        }
-        for rule in opts.filter.iter().filter(nonempty) {
-            b.add_rule(rule, &Origin::Flag("--filter"))?;
-        }
-        for path in &opts.filter_from {
-            for (line, rule) in read_lines("--filter-from", path, false)? {
-                let origin = Origin::File {
-                    path: path.clone(),
-                    line,
-                };
-                b.add_rule(&rule, &origin)?;
-            }
-        }
-        if implicit_exclude {
-            b.add(false, "/**", &Origin::Flag("--include"))?;
-        }
+        collect::add_all(
+            &mut b,
+            &collect::RuleFlags {
+                include: &opts.include,
+                include_from: &opts.include_from,
+                exclude: &opts.exclude,
+                exclude_from: &opts.exclude_from,
+                filter: &opts.filter,
+                filter_from: &opts.filter_from,
+                names: [
+                    "--include",
+                    "--include-from",
+                    "--exclude",
+                    "--exclude-from",
+                    "--filter",
+                    "--filter-from",
+                ],
+            },
+        )?;
 
         let az = Self::compile_azcopy(opts)?;
         let meta = meta::MetaRules::new(opts)?;

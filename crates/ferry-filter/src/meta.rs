@@ -11,8 +11,9 @@
 
 use std::sync::Arc;
 
+use crate::collect::{self, RuleFlags, RuleSink};
 use crate::rules::{Pattern, Rules};
-use crate::{read_lines, FilterError, FilterOptions, Origin};
+use crate::{FilterError, FilterOptions, Origin};
 
 /// Compiled metadata rules.
 #[derive(Debug, Default)]
@@ -23,84 +24,26 @@ pub(crate) struct MetaRules {
 impl MetaRules {
     pub(crate) fn new(opts: &FilterOptions) -> Result<MetaRules, FilterError> {
         let mut r = MetaRules::default();
-        let nonempty = |v: &&String| !v.is_empty();
-        let mut implicit_exclude = false;
-        for pat in opts.metadata_include.iter().filter(nonempty) {
-            r.add(true, pat, &Origin::Flag("--metadata-include"))?;
-            implicit_exclude = true;
-        }
-        for path in &opts.metadata_include_from {
-            for (line, pat) in read_lines("--metadata-include-from", path, false)? {
-                r.add(
-                    true,
-                    &pat,
-                    &Origin::File {
-                        path: path.clone(),
-                        line,
-                    },
-                )?;
-            }
-            implicit_exclude = true;
-        }
-        for pat in opts.metadata_exclude.iter().filter(nonempty) {
-            r.add(false, pat, &Origin::Flag("--metadata-exclude"))?;
-        }
-        for path in &opts.metadata_exclude_from {
-            for (line, pat) in read_lines("--metadata-exclude-from", path, false)? {
-                r.add(
-                    false,
-                    &pat,
-                    &Origin::File {
-                        path: path.clone(),
-                        line,
-                    },
-                )?;
-            }
-        }
-        for rule in opts.metadata_filter.iter().filter(nonempty) {
-            r.add_rule(rule, &Origin::Flag("--metadata-filter"))?;
-        }
-        for path in &opts.metadata_filter_from {
-            for (line, rule) in read_lines("--metadata-filter-from", path, false)? {
-                r.add_rule(
-                    &rule,
-                    &Origin::File {
-                        path: path.clone(),
-                        line,
-                    },
-                )?;
-            }
-        }
-        if implicit_exclude {
-            r.add(false, "/**", &Origin::Flag("--metadata-include"))?;
-        }
+        collect::add_all(
+            &mut r,
+            &RuleFlags {
+                include: &opts.metadata_include,
+                include_from: &opts.metadata_include_from,
+                exclude: &opts.metadata_exclude,
+                exclude_from: &opts.metadata_exclude_from,
+                filter: &opts.metadata_filter,
+                filter_from: &opts.metadata_filter_from,
+                names: [
+                    "--metadata-include",
+                    "--metadata-include-from",
+                    "--metadata-exclude",
+                    "--metadata-exclude-from",
+                    "--metadata-filter",
+                    "--metadata-filter-from",
+                ],
+            },
+        )?;
         Ok(r)
-    }
-
-    fn add(&mut self, include: bool, glob: &str, origin: &Origin) -> Result<(), FilterError> {
-        let p = Pattern::compile(glob, false).map_err(|reason| FilterError::BadPattern {
-            origin: origin.clone(),
-            pattern: glob.to_string(),
-            reason,
-        })?;
-        self.rules.add(include, Arc::new(p));
-        Ok(())
-    }
-
-    fn add_rule(&mut self, rule: &str, origin: &Origin) -> Result<(), FilterError> {
-        if rule == "!" {
-            self.rules.clear();
-            Ok(())
-        } else if let Some(pat) = rule.strip_prefix("- ") {
-            self.add(false, pat, origin)
-        } else if let Some(pat) = rule.strip_prefix("+ ") {
-            self.add(true, pat, origin)
-        } else {
-            Err(FilterError::MalformedRule {
-                origin: origin.clone(),
-                rule: rule.to_string(),
-            })
-        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -126,6 +69,22 @@ impl MetaRules {
 
     pub(crate) fn dump(&self, out: &mut Vec<String>) {
         self.rules.dump(out);
+    }
+}
+
+impl RuleSink for MetaRules {
+    fn add(&mut self, include: bool, glob: &str, origin: &Origin) -> Result<(), FilterError> {
+        let p = Pattern::compile(glob, false).map_err(|reason| FilterError::BadPattern {
+            origin: origin.clone(),
+            pattern: glob.to_string(),
+            reason,
+        })?;
+        self.rules.add(include, Arc::new(p));
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.rules.clear();
     }
 }
 
