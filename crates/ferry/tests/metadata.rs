@@ -11,22 +11,16 @@ mod common;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{ferry, split, write_file};
+use common::{split, write_file};
 use ferry_testbed::Testbed;
 use serde_json::Value;
 
 fn fy() -> Command {
-    let mut c = ferry();
-    c.env("TZ", "UTC")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
-        .stdin(Stdio::null());
+    let mut c = common::cloud();
+    c.env("TZ", "UTC");
     c
 }
 
@@ -36,12 +30,7 @@ fn fy_run(args: &[&str]) -> (i32, String, String) {
 
 #[track_caller]
 fn fy_ok(args: &[&str]) -> String {
-    let (code, out, err) = fy_run(args);
-    assert_eq!(
-        code, 0,
-        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
-    );
-    out
+    common::ok_with(fy(), args).0
 }
 
 #[track_caller]

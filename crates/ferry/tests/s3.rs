@@ -8,32 +8,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{ferry, split, tree, write_file, Scratch};
+use common::{split, tree, write_file, Scratch};
 use ferry_testbed::{Testbed, S3};
 
 /// `ferry` with nothing that could send an S3 client off loopback.
-fn fy() -> Command {
-    let mut c = ferry();
-    c.env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL");
-    c
-}
-
-fn fy_run(args: &[&str]) -> (i32, String, String) {
-    split(fy().args(args).output().expect("ferry runs"))
-}
+use common::{cloud as fy, cloud_run as fy_run};
 
 #[track_caller]
 fn fy_ok(args: &[&str]) -> String {
-    let (code, out, err) = fy_run(args);
-    assert_eq!(
-        code, 0,
-        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
-    );
-    err
+    common::cloud_ok(args).1
 }
 
 /// The testbed's remote with extra options: `:s3,...,k=v:bucket/rel`.

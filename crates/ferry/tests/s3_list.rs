@@ -12,28 +12,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{ferry, split, Scratch};
+use common::Scratch;
 use ferry_testbed::{Testbed, S3};
 
-fn fy() -> Command {
-    let mut c = ferry();
-    c.env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL");
-    c
-}
-
-#[track_caller]
-fn fy_ok(args: &[&str]) -> (String, String) {
-    let (code, out, err) = split(fy().args(args).output().expect("ferry runs"));
-    assert_eq!(
-        code, 0,
-        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
-    );
-    (out, err)
-}
+use common::cloud_ok as fy_ok;
 
 /// A TCP pass-through to the S3 server that keeps every byte clients sent, so a test can
 /// count the requests of one command.

@@ -13,6 +13,43 @@ pub fn ferry() -> Command {
     cmd
 }
 
+/// `ferry` without cloud credentials or endpoints from the environment, so a test's
+/// remote (on 127.0.0.1) says everything, and without an AWS SDK probe of the
+/// instance-metadata address; no standard input.
+pub fn cloud() -> Command {
+    let mut c = ferry();
+    c.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Runs [`cloud`] with `args`; returns (exit code, stdout, stderr).
+pub fn cloud_run(args: &[&str]) -> (i32, String, String) {
+    split(cloud().args(args).output().expect("ferry runs"))
+}
+
+/// Runs [`cloud`] with `args`, which must succeed; returns (stdout, stderr).
+#[track_caller]
+pub fn cloud_ok(args: &[&str]) -> (String, String) {
+    ok_with(cloud(), args)
+}
+
+/// Runs `cmd` with `args`, which must succeed; returns (stdout, stderr).
+#[track_caller]
+pub fn ok_with(mut cmd: Command, args: &[&str]) -> (String, String) {
+    let (code, out, err) = split(cmd.args(args).output().expect("ferry runs"));
+    assert_eq!(
+        code, 0,
+        "ferry {args:?} failed\nstdout: {out}\nstderr: {err}"
+    );
+    (out, err)
+}
+
 /// Runs ferry with `args`; returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let out = ferry().args(args).output().expect("ferry runs");
