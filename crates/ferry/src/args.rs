@@ -22,6 +22,9 @@ pub struct LogArgs {
     /// Use json log format
     #[arg(long, global = true, env = "FERRY_USE_JSON_LOG", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub use_json_log: bool,
+    /// Comma separated list of log format options: date, time, microseconds, UTC, longfile, shortfile, pid, nolevel, json
+    #[arg(long, value_name = "LIST", global = true, env = "FERRY_LOG_FORMAT", value_parser = crate::logging::LogFormat::parse)]
+    pub log_format: Option<crate::logging::LogFormat>,
     /// Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)
     #[arg(long, value_name = "DURATION", global = true, env = "FERRY_STATS")]
     pub stats: Option<String>,
@@ -57,6 +60,13 @@ fn parse_level(s: &str) -> Result<Level, String> {
 }
 
 impl LogArgs {
+    /// The line format: `--log-format`, with `--use-json-log` switching to JSON.
+    pub fn format(&self) -> crate::logging::LogFormat {
+        let mut f = self.log_format.unwrap_or_default();
+        f.json |= self.use_json_log;
+        f
+    }
+
     pub fn level(&self) -> Level {
         if let Some(l) = self.log_level {
             return l;

@@ -107,10 +107,111 @@ pub fn level_name(level: &TLevel) -> &'static str {
     }
 }
 
-fn timestamp() -> String {
-    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    let f = time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]:[second]");
-    now.format(&f).unwrap_or_default()
+/// rclone's `--log-format`: which parts lead each text line, or JSON lines instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogFormat {
+    date: bool,
+    time: bool,
+    micro: bool,
+    utc: bool,
+    longfile: bool,
+    shortfile: bool,
+    pid: bool,
+    nolevel: bool,
+    pub json: bool,
+}
+
+impl Default for LogFormat {
+    fn default() -> Self {
+        LogFormat::parse("date,time").expect("default log format")
+    }
+}
+
+impl LogFormat {
+    const CHOICES: &'static str =
+        "date, time, microseconds, UTC, longfile, shortfile, pid, nolevel, json";
+
+    /// Parses a comma-separated list, as `--log-format date,time,microseconds`.
+    pub fn parse(s: &str) -> Result<LogFormat, String> {
+        let mut f = LogFormat {
+            date: false,
+            time: false,
+            micro: false,
+            utc: false,
+            longfile: false,
+            shortfile: false,
+            pid: false,
+            nolevel: false,
+            json: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let flag = match part.to_ascii_lowercase().as_str() {
+                "date" => &mut f.date,
+                "time" => &mut f.time,
+                "microseconds" => &mut f.micro,
+                "utc" => &mut f.utc,
+                "longfile" => &mut f.longfile,
+                "shortfile" => &mut f.shortfile,
+                "pid" => &mut f.pid,
+                "nolevel" => &mut f.nolevel,
+                "json" => &mut f.json,
+                _ => return Err(format!("invalid choice {part:?}: use {}", Self::CHOICES)),
+            };
+            *flag = true;
+        }
+        Ok(f)
+    }
+
+    /// The start of a text line up to and including the message separator.
+    fn prefix(&self, level: &TLevel, file: Option<(&str, u32)>) -> String {
+        use fmt::Write as _;
+        let mut out = String::new();
+        if self.date || self.time {
+            let now = if self.utc {
+                time::OffsetDateTime::now_utc()
+            } else {
+                time::OffsetDateTime::now_local()
+                    .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+            };
+            if self.date {
+                let _ = write!(
+                    out,
+                    "{:04}/{:02}/{:02} ",
+                    now.year(),
+                    u8::from(now.month()),
+                    now.day()
+                );
+            }
+            if self.time {
+                let _ = write!(
+                    out,
+                    "{:02}:{:02}:{:02}",
+                    now.hour(),
+                    now.minute(),
+                    now.second()
+                );
+                if self.micro {
+                    let _ = write!(out, ".{:06}", now.microsecond());
+                }
+                out.push(' ');
+            }
+        }
+        if let Some((path, line)) = file.filter(|_| self.longfile || self.shortfile) {
+            let path = if self.longfile {
+                path
+            } else {
+                path.rsplit('/').next().unwrap_or(path)
+            };
+            let _ = write!(out, "{path}:{line}: ");
+        }
+        if self.pid {
+            let _ = write!(out, "[{}] ", std::process::id());
+        }
+        if !self.nolevel {
+            let _ = write!(out, "{:<6}: ", level_name(level));
+        }
+        out
+    }
 }
 
 fn rfc3339_now() -> String {
@@ -138,7 +239,7 @@ impl tracing::field::Visit for Message {
 }
 
 struct RcloneFormat {
-    json: bool,
+    format: LogFormat,
 }
 
 impl<S, N> FormatEvent<S, N> for RcloneFormat
@@ -155,7 +256,7 @@ where
         let mut msg = Message::default();
         event.record(&mut msg);
         let level = level_name(event.metadata().level());
-        if self.json {
+        if self.format.json {
             let obj = serde_json::json!({
                 "time": rfc3339_now(),
                 "level": level.to_ascii_lowercase(),
@@ -164,7 +265,14 @@ where
             });
             writeln!(writer, "{obj}")
         } else {
-            writeln!(writer, "{} {:<6}: {}", timestamp(), level, msg.0)
+            let meta = event.metadata();
+            let file = meta.file().zip(meta.line());
+            writeln!(
+                writer,
+                "{}{}",
+                self.format.prefix(meta.level(), file),
+                msg.0
+            )
         }
     }
 }
@@ -195,21 +303,18 @@ pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
         Level::Info => TLevel::INFO,
         Level::Debug => TLevel::DEBUG,
     };
+    // "ferry" also covers every ferry_* crate (targets match by prefix); other
+    // crates (russh, hyper, the AWS SDK) only speak up with warnings.
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(TLevel::WARN)
-        .with_target("ferry", max)
-        .with_target("ferry_core", max)
-        .with_target("ferry_engine", max)
-        .with_target("ferry_local", max)
-        .with_target("ferry_filter", max)
-        .with_target("ferry_config", max);
+        .with_target("ferry", max);
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .event_format(RcloneFormat {
-                    json: args.use_json_log,
+                    format: args.format(),
                 })
                 .with_writer(sink.clone()),
         )
@@ -221,12 +326,12 @@ pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
 /// Writes one line in the log format directly (for the final stats block).
 pub fn raw_line(
     sink: &Sink,
-    json: bool,
+    format: LogFormat,
     level: &TLevel,
     msg: &str,
     extra: Option<serde_json::Value>,
 ) {
-    let line = if json {
+    let line = if format.json {
         let mut obj = serde_json::json!({
             "time": rfc3339_now(),
             "level": level_name(level).to_ascii_lowercase(),
@@ -240,7 +345,35 @@ pub fn raw_line(
         }
         format!("{obj}\n")
     } else {
-        format!("{} {:<6}: {}\n", timestamp(), level_name(level), msg)
+        format!("{}{msg}\n", format.prefix(level, None))
     };
     sink.write_line(&line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_parts_appear_in_rclones_order() {
+        let f = LogFormat::parse("pid,shortfile,nolevel").unwrap();
+        let line = f.prefix(&TLevel::INFO, Some(("crates/x/src/a.rs", 7)));
+        assert_eq!(line, format!("a.rs:7: [{}] ", std::process::id()));
+        let f = LogFormat::parse("time,microseconds,UTC").unwrap();
+        let line = f.prefix(&TLevel::ERROR, None);
+        // "HH:MM:SS.micros ERROR : "
+        assert_eq!(line.len(), "00:00:00.000000 ERROR : ".len(), "{line:?}");
+        assert!(line.ends_with(" ERROR : "), "{line:?}");
+        assert_eq!(
+            LogFormat::parse("").unwrap().prefix(&TLevel::WARN, None),
+            "NOTICE: "
+        );
+    }
+
+    #[test]
+    fn an_unknown_log_format_names_the_choices() {
+        let e = LogFormat::parse("date,bogus").unwrap_err();
+        assert!(e.contains("\"bogus\"") && e.contains("microseconds"), "{e}");
+        assert!(LogFormat::parse("json").unwrap().json);
+    }
 }

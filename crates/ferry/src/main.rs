@@ -189,10 +189,10 @@ impl Globals {
             None => Duration::from_secs(60),
         };
         let ticker = (self.verbose() && !interval.is_zero()).then(|| {
-            let (stats, sink, json, one) = (
+            let (stats, sink, format, one) = (
                 stats.clone(),
                 self.sink.clone(),
-                self.log.use_json_log,
+                self.log.format(),
                 self.log.stats_one_line,
             );
             tokio::spawn(async move {
@@ -200,7 +200,7 @@ impl Globals {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    emit_stats(&sink, json, one, &stats.snapshot(), tracing::Level::INFO);
+                    emit_stats(&sink, format, one, &stats.snapshot(), tracing::Level::INFO);
                 }
             })
         });
@@ -222,15 +222,15 @@ impl Globals {
             } else {
                 tracing::Level::WARN
             };
-            let (json, one) = (self.log.use_json_log, self.log.stats_one_line);
-            emit_stats(&self.sink, json, one, snap, level);
+            let (format, one) = (self.log.format(), self.log.stats_one_line);
+            emit_stats(&self.sink, format, one, snap, level);
         }
     }
 }
 
 fn emit_stats(
     sink: &logging::Sink,
-    json: bool,
+    format: logging::LogFormat,
     one_line: bool,
     snap: &StatsSnapshot,
     level: tracing::Level,
@@ -240,8 +240,8 @@ fn emit_stats(
     } else {
         report::block(snap)
     };
-    let extra = json.then(|| report::json(snap));
-    logging::raw_line(sink, json, &level, &text, extra);
+    let extra = format.json.then(|| report::json(snap));
+    logging::raw_line(sink, format, &level, &text, extra);
 }
 
 fn main() {

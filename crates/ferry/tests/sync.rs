@@ -582,6 +582,33 @@ fn interactive_without_a_terminal_refuses() {
 }
 
 #[test]
+fn log_format_shapes_each_line_as_rclone_does() {
+    let s = basic();
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "-v",
+        "--log-format",
+        "time,microseconds,pid",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.ends_with("a.txt: Copied (new)"))
+        .unwrap_or_else(|| panic!("{err}"));
+    // "15:04:05.000000 [pid] INFO  : a.txt: Copied (new)", no date.
+    let (time, rest) = line.split_once(' ').unwrap();
+    assert_eq!(time.len(), "15:04:05.000000".len(), "{line}");
+    assert!(time.as_bytes()[8] == b'.' && !time.contains('/'), "{line}");
+    assert!(rest.starts_with('[') && rest.contains("] INFO  : "), "{line}");
+
+    let (code, _, err) = run(&["lsf", &s.src(), "--log-format", "date,sometimes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("\"sometimes\"") && err.contains("microseconds"), "{err}");
+}
+
+#[test]
 fn log_file_json_log_and_summary_file() {
     let s = basic();
     s.write("dst/extra", "x", 10);
