@@ -9,6 +9,7 @@ mod list;
 mod meta;
 mod names;
 mod partial;
+mod read;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,6 @@ use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
     MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
-use tokio::io::AsyncReadExt;
 
 /// How symbolic links are treated, as rclone's `-L`, `-l` and default do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -182,25 +182,7 @@ impl Backend for LocalBackend {
             let end = len.map_or(bytes.len(), |l| (start + l as usize).min(bytes.len()));
             return Ok(Box::pin(std::io::Cursor::new(bytes[start..end].to_vec())));
         }
-        let full = self.full(path);
-        let rel = path.to_string();
-        let mut file = tokio::fs::File::open(&full)
-            .await
-            .map_err(|e| Error::io("failed to open source", e).with_path(rel.clone()))?;
-        if offset > 0 {
-            use tokio::io::AsyncSeekExt;
-            file.seek(std::io::SeekFrom::Start(offset))
-                .await
-                .map_err(|e| Error::io("failed to seek", e).with_path(rel))?;
-        }
-        // Small files get small buffers: zeroing 1 MiB per 4 KiB file is most of the cost.
-        let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-        let capacity = (size.min(write::BUFFER as u64) as usize).max(8 * 1024);
-        let reader = tokio::io::BufReader::with_capacity(capacity, file);
-        Ok(match len {
-            Some(n) => Box::pin(reader.take(n)),
-            None => Box::pin(reader),
-        })
+        read::open(self.full(path), path.to_string(), offset, len).await
     }
 
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
