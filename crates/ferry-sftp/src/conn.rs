@@ -148,8 +148,8 @@ pub(crate) struct Conn {
     /// Largest read and write payloads the server takes.
     pub max_read: u32,
     pub max_write: u32,
-    /// Transfers (reads/writes of whole files) using this connection now.
-    pub heavy: AtomicUsize,
+    /// Transfer load on this connection now, in [`crate::pool::Load`] units.
+    pub units: AtomicUsize,
     /// Other operations using it now.
     pub light: AtomicUsize,
     pub broken: AtomicBool,
@@ -240,7 +240,11 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
         verdict: verdict.clone(),
     };
     let config = Arc::new(ssh_config(opts));
-    let handshake = tokio::time::timeout(deadline, client::connect_stream(config, tcp, handler))
+    // russh reads each packet's length and then its body with two exact reads: a
+    // buffer turns the many small replies of a small-file run into one recv each
+    // (writes pass straight through; russh flushes after every batch).
+    let stream = tokio::io::BufReader::with_capacity(64 * 1024, tcp);
+    let handshake = tokio::time::timeout(deadline, client::connect_stream(config, stream, handler))
         .await
         .map_err(|_| timeout_error(opts, "waiting for the SSH handshake with"))?;
     let mut handle = match handshake {
@@ -283,7 +287,7 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
         extensions: version,
         max_read: 64 * 1024,
         max_write: 64 * 1024,
-        heavy: AtomicUsize::new(0),
+        units: AtomicUsize::new(0),
         light: AtomicUsize::new(0),
         broken: AtomicBool::new(false),
         last_used: Mutex::new(Instant::now()),

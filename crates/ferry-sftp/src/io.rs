@@ -76,7 +76,7 @@ fn io_err(e: russh_sftp::client::error::Error) -> std::io::Error {
 /// Starts reading `handle` from `offset` (at most `len` bytes) with up to `depth` reads in
 /// flight of `chunk` bytes each. The lease (and the handle, closed at the end) live in the task.
 pub(crate) fn spawn_reader(
-    lease: Lease,
+    mut lease: Lease,
     handle: String,
     offset: u64,
     len: Option<u64>,
@@ -106,6 +106,9 @@ pub(crate) fn spawn_reader(
             let Some((off, want, res)) = q.next().await else {
                 break;
             };
+            if next - offset > crate::pool::SMALL_FILE {
+                lease.grow();
+            }
             match res {
                 Ok(data) => {
                     let got = data.data.len() as u32;

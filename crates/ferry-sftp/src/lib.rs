@@ -31,7 +31,7 @@ use tokio::io::AsyncReadExt;
 pub use hostkeys::fingerprint;
 pub use options::{HostKeyPolicy, SftpOptions};
 
-use pool::{Lease, Pool};
+use pool::{Lease, Load, Pool};
 
 type SftpError = russh_sftp::client::error::Error;
 
@@ -197,7 +197,7 @@ impl SftpBackend {
         let creds = conn::Credentials::load(&opts)?;
         let opts = Arc::new(opts);
         let pool = Arc::new(Pool::new(opts.clone(), creds));
-        let lease = pool.lease(false).await?;
+        let lease = pool.lease(Load::Request).await?;
         let cleaned = clean_path(&path);
         let root = if cleaned.starts_with('/') {
             cleaned.clone()
@@ -328,7 +328,7 @@ impl SftpBackend {
     async fn stat_full(&self, rel: &RelPath) -> Result<Option<Entry>> {
         let full = self.full(rel);
         self.pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     match c.sftp.stat(full).await {
@@ -451,7 +451,7 @@ impl SftpBackend {
         let width = kind.hex_width();
         let out = self
             .pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let line = line.clone();
                 async move { exec::run(&c, &line).await.map_err(SftpFailure::Lost) }
             })
@@ -490,7 +490,11 @@ impl SftpBackend {
         data: &mut ByteStream,
         opts: &PutOptions,
     ) -> std::result::Result<Entry, SftpFailure> {
-        let lease = self.pool.lease(true).await.map_err(SftpFailure::Other)?;
+        let lease = self
+            .pool
+            .lease(Load::of_file(opts.size))
+            .await
+            .map_err(SftpFailure::Other)?;
         let target = self.full(rel);
         let parent_rel = rel.parent().unwrap_or_default();
         let tmp = if opts.inplace {
@@ -896,7 +900,7 @@ impl Backend for SftpBackend {
         let full = self.full(dir);
         let names = self
             .pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     let h = match c.sftp.opendir(full).await {
@@ -943,7 +947,7 @@ impl Backend for SftpBackend {
                 if old {
                     if let Ok(p) = dir.join(&name) {
                         let full = self.full(&p);
-                        if let Ok(l) = self.pool.lease(false).await {
+                        if let Ok(l) = self.pool.lease(Load::Request).await {
                             if l.sftp.remove(full).await.is_ok() {
                                 tracing::info!(
                                     "{p}: removed a partial file left by an interrupted run"
@@ -984,7 +988,11 @@ impl Backend for SftpBackend {
         let mut tries = 0;
         loop {
             tries += 1;
-            let lease = self.pool.lease(true).await?;
+            // Unknown size: small until the reader has seen more (see `spawn_reader`).
+            let lease = self
+                .pool
+                .lease(len.map_or(Load::Small, Load::of_file))
+                .await?;
             match lease
                 .sftp
                 .open(full.clone(), OpenFlags::READ, FileAttributes::empty())
@@ -1035,7 +1043,7 @@ impl Backend for SftpBackend {
         let to = self.full(dst_path);
         let parent = dst_path.parent().unwrap_or_default();
         self.pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let (from, to, parent) = (from.clone(), to.clone(), parent.clone());
                 async move {
                     match self.rename_over(&c, &from, &to).await {
@@ -1059,7 +1067,7 @@ impl Backend for SftpBackend {
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         let full = self.full(path);
         self.pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     match c.sftp.stat(full).await {
@@ -1091,7 +1099,7 @@ impl Backend for SftpBackend {
         let wanted = UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000-01-01
         let _ = self
             .pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let probe = probe.clone();
                 async move {
                     let flags = OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE;
@@ -1132,7 +1140,7 @@ impl Backend for SftpBackend {
         let check = self.modtimes.unproven();
         let kept = self
             .pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     match c.sftp.setstat(full.clone(), times(mtime)).await {
@@ -1160,7 +1168,7 @@ impl Backend for SftpBackend {
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
         let full = self.full(path);
         self.pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     c.sftp
@@ -1175,7 +1183,7 @@ impl Backend for SftpBackend {
 
     async fn mkdir(&self, dir: &RelPath) -> Result<()> {
         self.pool
-            .run(false, |c| async move {
+            .run(Load::Request, |c| async move {
                 self.mkdir_all(&c, dir)
                     .await
                     .map_err(|e| fail("failed to make directory", dir, e))
@@ -1186,7 +1194,7 @@ impl Backend for SftpBackend {
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
         let full = self.full(dir);
         self.pool
-            .run(false, |c| {
+            .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
                     c.sftp

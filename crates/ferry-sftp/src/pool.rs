@@ -1,5 +1,7 @@
-//! A pool of SSH connections: transfers get a connection of their own (up to `connections`),
-//! short requests share the least busy one; broken connections are dropped and replaced.
+//! A pool of SSH connections. A large transfer gets a connection of its own (up to
+//! `connections`); small files share one, a few at a time, so their requests travel
+//! together (one server wake-up for several files); short requests share the least busy.
+//! Broken connections are dropped and replaced.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +12,44 @@ use ferry_core::{Error, ErrorKind, Result};
 
 use crate::conn::{self, Conn, Credentials};
 use crate::options::SftpOptions;
+
+/// What an operation asks of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    /// A request or a few (stat, mkdir, rename, a listing).
+    Request,
+    /// A whole small file: shares a connection with up to [`FULL`] - 1 others.
+    Small,
+    /// A large file: a connection to itself while the limit allows.
+    Large,
+}
+
+/// Transfer units that fill a connection. Measured on loopback (2 cores, OpenSSH 9.2,
+/// 2,000 files of 1–16 KiB, 8 transfers): 2 connections took 0.48 s, 3 took 0.56 s
+/// and 8 took 0.70 s, since every connection adds a server process and its wake-ups.
+const FULL: usize = 4;
+
+/// Files up to this size are [`Load::Small`].
+pub(crate) const SMALL_FILE: u64 = 256 * 1024;
+
+impl Load {
+    fn units(self) -> usize {
+        match self {
+            Load::Request => 0,
+            Load::Small => 1,
+            Load::Large => FULL,
+        }
+    }
+
+    /// The load of a file transfer of `size` bytes.
+    pub(crate) fn of_file(size: u64) -> Load {
+        if size <= SMALL_FILE {
+            Load::Small
+        } else {
+            Load::Large
+        }
+    }
+}
 
 pub(crate) struct Pool {
     pub opts: Arc<SftpOptions>,
@@ -22,7 +62,7 @@ pub(crate) struct Pool {
 /// A connection in use; gives it back on drop.
 pub(crate) struct Lease {
     conn: Arc<Conn>,
-    heavy: bool,
+    load: Load,
 }
 
 impl Lease {
@@ -32,9 +72,16 @@ impl Lease {
 
     /// Marks the connection as broken so nobody else is given it.
     pub(crate) fn poison(&self) {
-        self.conn
-            .broken
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.conn.broken.store(true, Ordering::Relaxed);
+    }
+
+    /// A transfer leased as small turned out large: later transfers go elsewhere.
+    pub(crate) fn grow(&mut self) {
+        if self.load == Load::Small {
+            let extra = Load::Large.units() - Load::Small.units();
+            self.conn.units.fetch_add(extra, Ordering::Relaxed);
+            self.load = Load::Large;
+        }
     }
 }
 
@@ -47,12 +94,10 @@ impl Deref for Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let counter = if self.heavy {
-            &self.conn.heavy
-        } else {
-            &self.conn.light
+        match self.load {
+            Load::Request => self.conn.light.fetch_sub(1, Ordering::Relaxed),
+            l => self.conn.units.fetch_sub(l.units(), Ordering::Relaxed),
         };
-        counter.fetch_sub(1, Ordering::Relaxed);
         *self
             .conn
             .last_used
@@ -83,47 +128,58 @@ impl Pool {
         }
     }
 
-    fn lease_of(conn: Arc<Conn>, heavy: bool) -> Lease {
-        let counter = if heavy { &conn.heavy } else { &conn.light };
-        counter.fetch_add(1, Ordering::Relaxed);
-        Lease { conn, heavy }
+    fn lease_of(conn: Arc<Conn>, load: Load) -> Lease {
+        match load {
+            Load::Request => conn.light.fetch_add(1, Ordering::Relaxed),
+            l => conn.units.fetch_add(l.units(), Ordering::Relaxed),
+        };
+        Lease { conn, load }
     }
 
-    /// A connection for one operation. `heavy`: a whole-file transfer, which gets a
-    /// connection to itself while the `connections` limit allows.
-    pub(crate) async fn lease(&self, heavy: bool) -> Result<Lease> {
+    /// Where an operation of `load` goes, given the open connections.
+    fn plan(&self, conns: &[Arc<Conn>], load: Load) -> Plan {
+        let pending = self.pending.load(Ordering::Relaxed);
+        let weight = |c: &Arc<Conn>| {
+            (
+                c.units.load(Ordering::Relaxed),
+                c.light.load(Ordering::Relaxed),
+            )
+        };
+        let room = conns.len() + pending < self.max;
+        let Some(least) = conns.iter().min_by_key(|c| weight(c)).cloned() else {
+            let wait = pending > 0 && (load == Load::Request || !room);
+            return if wait { Plan::Wait } else { Plan::Connect };
+        };
+        if load == Load::Request || weight(&least).0 + load.units() <= FULL {
+            Plan::Use(least)
+        } else if load == Load::Small && pending > 0 {
+            // The connection being opened will have room: don't open one per file.
+            Plan::Wait
+        } else if room {
+            Plan::Connect
+        } else {
+            Plan::Use(least)
+        }
+    }
+
+    /// A connection for an operation of `load`.
+    pub(crate) async fn lease(&self, load: Load) -> Result<Lease> {
         loop {
             let plan = {
                 let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
                 conns.retain(|c| c.is_usable());
                 self.reap_idle(&mut conns);
-                let pending = self.pending.load(Ordering::Relaxed);
-                let load = |c: &Arc<Conn>| {
-                    (
-                        c.heavy.load(Ordering::Relaxed),
-                        c.light.load(Ordering::Relaxed),
-                    )
-                };
-                let least = conns.iter().min_by_key(|c| load(c)).cloned();
-                let room = conns.len() + pending < self.max;
-                match least {
-                    Some(c) if !heavy => Plan::Use(c),
-                    Some(c) if load(&c).0 == 0 => Plan::Use(c),
-                    Some(_) if room => Plan::Connect,
-                    Some(c) => Plan::Use(c),
-                    None if pending > 0 && (!heavy || !room) => Plan::Wait,
-                    None => Plan::Connect,
-                }
+                self.plan(&conns, load)
             };
             match plan {
-                Plan::Use(c) => return Ok(Self::lease_of(c, heavy)),
+                Plan::Use(c) => return Ok(Self::lease_of(c, load)),
                 Plan::Wait => tokio::time::sleep(Duration::from_millis(5)).await,
                 Plan::Connect => {
                     self.pending.fetch_add(1, Ordering::Relaxed);
                     let made = conn::connect(&self.opts, &self.creds).await;
                     self.pending.fetch_sub(1, Ordering::Relaxed);
                     let c = Arc::new(made?);
-                    let lease = Self::lease_of(c.clone(), heavy);
+                    let lease = Self::lease_of(c.clone(), load);
                     self.conns.lock().unwrap_or_else(|e| e.into_inner()).push(c);
                     return Ok(lease);
                 }
@@ -138,7 +194,7 @@ impl Pool {
         };
         while conns.len() > 1 {
             let stale = conns.iter().position(|c| {
-                c.heavy.load(Ordering::Relaxed) == 0
+                c.units.load(Ordering::Relaxed) == 0
                     && c.light.load(Ordering::Relaxed) == 0
                     && c.last_used
                         .lock()
@@ -155,7 +211,7 @@ impl Pool {
     }
 
     /// Runs an idempotent operation, on a fresh connection once more if the first one broke.
-    pub(crate) async fn run<T, F, Fut>(&self, heavy: bool, f: F) -> Result<T>
+    pub(crate) async fn run<T, F, Fut>(&self, load: Load, f: F) -> Result<T>
     where
         F: Fn(Lease) -> Fut,
         Fut: std::future::Future<Output = Result<T, crate::SftpFailure>>,
@@ -163,7 +219,7 @@ impl Pool {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let lease = self.lease(heavy).await?;
+            let lease = self.lease(load).await?;
             let conn = lease.conn().clone();
             match f(lease).await {
                 Ok(v) => return Ok(v),

@@ -11,7 +11,7 @@ use russh::ChannelMsg;
 use tokio::sync::{mpsc, oneshot, Mutex, Semaphore};
 
 use crate::exec;
-use crate::pool::{Lease, Pool};
+use crate::pool::{Lease, Load, Pool};
 
 /// Most paths per command, and most bytes of paths (well under ARG_MAX).
 const MAX_BATCH: usize = 512;
@@ -93,7 +93,7 @@ struct Shell {
 
 impl Shell {
     async fn open(pool: &Pool) -> Option<Shell> {
-        let lease = pool.lease(false).await.ok()?;
+        let lease = pool.lease(Load::Request).await.ok()?;
         let ch = lease.handle.channel_open_session().await.ok()?;
         ch.exec(true, "sh").await.ok()?;
         Some(Shell {
@@ -156,7 +156,7 @@ async fn check(
     if out.is_none() {
         // The shell is gone (or never started): one plain exec, and a new shell next time.
         *shell = None;
-        out = match pool.lease(false).await {
+        out = match pool.lease(Load::Request).await {
             Ok(c) => exec::run(&c, &line)
                 .await
                 .ok()
