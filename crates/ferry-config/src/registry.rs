@@ -316,6 +316,11 @@ static SFTP_OPTIONS: &[OptionSpec] = &[
     )
     .advanced(),
     OptionSpec::new(
+        "cksum_command",
+        "Remote command printing POSIX cksum lines (CRC-32 and size), used to check uploads; empty means detect `cksum`, `none` checks with SHA-1 or MD5 instead.",
+    )
+    .advanced(),
+    OptionSpec::new(
         "shell_type",
         "Kind of shell on the server (`unix`, `powershell`, `cmd` or `none`); empty means detect it.",
     )
@@ -597,6 +602,7 @@ mod tests {
             "host_key_policy",
             "md5sum_command",
             "sha1sum_command",
+            "cksum_command",
             "shell_type",
             "set_modtime",
             "concurrency",

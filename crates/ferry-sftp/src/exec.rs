@@ -106,6 +106,66 @@ pub(crate) fn parse_many(out: &str, width: usize) -> Vec<(String, String)> {
     v
 }
 
+/// Parses POSIX `cksum` output for `paths`, given in that order on its command line:
+/// `crc size name` per readable file, in argument order, names printed as they are (a
+/// newline in a name stays a newline), so each line is matched against the next expected
+/// name rather than split on line ends. A file that could not be read prints nothing on
+/// stdout and gets `None`. Each sum is `"crc size"`, as [`cksum_of`] writes it.
+pub(crate) fn parse_cksum(out: &str, paths: &[&str]) -> Vec<Option<String>> {
+    let mut rest = out;
+    paths
+        .iter()
+        .map(|p| {
+            let (sum, after) = cksum_line(rest, p)?;
+            rest = after;
+            Some(sum)
+        })
+        .collect()
+}
+
+/// `"crc size path\n"` at the start of `s`: the sum and what follows the line.
+fn cksum_line<'a>(s: &'a str, path: &str) -> Option<(String, &'a str)> {
+    let digits = |t: &'a str| {
+        let n = t.bytes().take_while(u8::is_ascii_digit).count();
+        (n > 0).then(|| t.split_at(n))
+    };
+    let (crc, t) = digits(s.strip_prefix('\\').unwrap_or(s))?;
+    let (size, t) = digits(t.strip_prefix(' ')?)?;
+    let t = t.strip_prefix(' ')?;
+    // Some versions escape a name holding `\` or a newline, and mark the line with `\`.
+    let t = if s.starts_with('\\') {
+        t.strip_prefix(escape(path).as_str())?
+    } else {
+        t.strip_prefix(path)?
+    };
+    Some((format!("{crc} {size}"), t.strip_prefix('\n')?))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+/// The POSIX `cksum` of `len` bytes whose CRC digest has been fed: the length goes in
+/// last, low byte first, as cksum does.
+pub(crate) fn cksum_of(mut digest: crc_fast::Digest, len: u64) -> String {
+    let mut n = len;
+    while n > 0 {
+        digest.update(&[n as u8]);
+        n >>= 8;
+    }
+    format!("{} {len}", digest.finalize())
+}
+
+/// A digest for [`cksum_of`].
+pub(crate) fn cksum_digest() -> crc_fast::Digest {
+    crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Cksum)
+}
+
+/// `cksum` of nothing: how the probe recognises a working command.
+pub(crate) const EMPTY_CKSUM: &str = "4294967295 0";
+
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut it = s.chars();
@@ -160,5 +220,37 @@ mod tests {
         );
         assert_eq!(many[0].0, "/a b");
         assert_eq!(many[1].0, "/x\ny\\z");
+    }
+
+    #[test]
+    fn cksum_matches_the_posix_command() {
+        // `printf x | cksum` and `printf yy | cksum` print these.
+        let mut d = cksum_digest();
+        d.update(b"x");
+        assert_eq!(cksum_of(d, 1), "12738659 1");
+        let mut d = cksum_digest();
+        d.update(b"yy");
+        assert_eq!(cksum_of(d, 2), "2150708873 2");
+        assert_eq!(cksum_of(cksum_digest(), 0), EMPTY_CKSUM);
+    }
+
+    #[test]
+    fn cksum_output_is_matched_name_by_name_in_order() {
+        // A name with a newline, a missing file (no line), and a name that is the
+        // prefix of another.
+        let out = "12738659 1 /d/a\nb\n2150708873 2 /d/c d\n7 3 /d/c d2\n";
+        let got = parse_cksum(out, &["/d/a\nb", "/d/gone", "/d/c d", "/d/c d2"]);
+        assert_eq!(
+            got,
+            vec![
+                Some("12738659 1".to_string()),
+                None,
+                Some("2150708873 2".to_string()),
+                Some("7 3".to_string()),
+            ]
+        );
+        assert_eq!(parse_cksum("garbage\n", &["/x"]), vec![None]);
+        let escaped = parse_cksum("\\7 3 /d/a\\nb\\\\c\n", &["/d/a\nb\\c"]);
+        assert_eq!(escaped, vec![Some("7 3".to_string())]);
     }
 }

@@ -6,6 +6,7 @@
 //! server offers it) once the size — and, when the server can hash, the MD5 — checked
 //! out, so a dropped connection never leaves a partial file under a final name.
 
+mod checks;
 mod conn;
 mod exec;
 mod hostkeys;
@@ -23,7 +24,7 @@ use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
-    MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
+    MetadataSupport, PutOptions, RelPath, Result,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -47,6 +48,8 @@ pub struct SftpBackend {
     /// Batch the remote `md5sum`/`sha1sum` runs of `hash` calls and upload checks.
     md5_batch: Option<verify::Verifier>,
     sha1_batch: Option<verify::Verifier>,
+    /// Batches `cksum` runs of upload checks.
+    cksum_batch: Option<verify::Verifier>,
     opts: Arc<SftpOptions>,
     /// The root as an absolute path on the server (no trailing slash; `/` for the top).
     root: String,
@@ -227,7 +230,8 @@ impl SftpBackend {
             root
         };
         let posix_rename = lease.has_ext("posix-rename@openssh.com");
-        let (md5_cmd, sha1_cmd) = detect_hashes(&opts, &lease).await;
+        let remote = checks::detect(&opts, &lease).await;
+        let (md5_cmd, sha1_cmd) = (remote.md5, remote.sha1);
         drop(lease);
         let mut hashes = HashSet::empty();
         if md5_cmd.is_some() {
@@ -258,16 +262,19 @@ impl SftpBackend {
             can_set_dir_modtime: false,
             ..features.clone()
         };
-        let md5_batch = md5_cmd
+        let batch =
+            |cmd: &String, format| verify::Verifier::start(pool.clone(), cmd.clone(), format);
+        let md5_batch = md5_cmd.as_ref().map(|c| batch(c, verify::Format::Hex(32)));
+        let sha1_batch = sha1_cmd.as_ref().map(|c| batch(c, verify::Format::Hex(40)));
+        let cksum_batch = remote
+            .cksum
             .as_ref()
-            .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 32));
-        let sha1_batch = sha1_cmd
-            .as_ref()
-            .map(|cmd| verify::Verifier::start(pool.clone(), cmd.clone(), 40));
+            .map(|c| batch(c, verify::Format::Cksum));
         Ok(Arc::new(SftpBackend {
             pool,
             md5_batch,
             sha1_batch,
+            cksum_batch,
             root,
             shown_path: path,
             features,
@@ -510,7 +517,7 @@ impl SftpBackend {
         } else {
             OpenFlags::CREATE | OpenFlags::EXCLUDE | OpenFlags::WRITE
         };
-        if matches!(check, Some(UploadCheck::ReadBack)) {
+        if matches!(check, Some(checks::UploadCheck::ReadBack)) {
             flags |= OpenFlags::READ;
         }
         let handle = match lease
@@ -572,15 +579,12 @@ impl SftpBackend {
         lease: &Lease,
         handle: String,
         (tmp, target): (&str, &str),
-        check: Option<UploadCheck<'_>>,
+        check: Option<checks::UploadCheck<'_>>,
     ) -> std::result::Result<Entry, SftpFailure> {
-        // The hash of what is sent is computed on a thread of its own, beside the sending;
-        // a small file's bytes are kept to compare with what the server reads back.
-        let mut hasher = match check {
-            Some(UploadCheck::Hash(kind, _)) => Some(BackgroundHash::start(kind)),
-            _ => None,
-        };
-        let mut kept: Option<Vec<u8>> = matches!(check, Some(UploadCheck::ReadBack))
+        // The sum of what is sent is computed while sending; a small file's bytes are
+        // kept to compare with what the server reads back.
+        let mut sent_sum = checks::SentSum::for_check(check);
+        let mut kept: Option<Vec<u8>> = matches!(check, Some(checks::UploadCheck::ReadBack))
             .then(|| Vec::with_capacity(opts.size as usize));
         let chunk = lease.max_write.max(4096) as usize;
         let mut w = io::Writer::new(lease.conn().clone(), handle, self.opts.concurrency);
@@ -606,7 +610,7 @@ impl SftpBackend {
                     break;
                 }
                 buf.truncate(n);
-                if let Some(h) = hasher.as_mut() {
+                if let Some(h) = sent_sum.as_mut() {
                     h.update(&buf).await;
                 }
                 if let Some(k) = kept.as_mut() {
@@ -677,21 +681,14 @@ impl SftpBackend {
                 ));
             }
         }
-        if let (Some(h), Some(UploadCheck::Hash(kind, v))) = (hasher, check) {
-            let sent = h.finish().await;
-            match v.sum(self.command_path_abs(tmp)).await {
-                Some(stored) if stored == sent => entry.hashes.set(kind, stored),
-                Some(stored) => {
-                    return Err(SftpFailure::Other(
-                        Error::new(
-                            ErrorKind::Corrupted,
-                            format!("corrupted on transfer: {kind} hashes differ (sent {sent}, stored {stored}); the partial file was removed"),
-                        )
-                        .with_path(rel.to_string())
-                        .temporary(true),
-                    ))
-                }
-                None => tracing::debug!("{rel}: upload not verified: the remote {kind} failed"),
+        if let (Some(sum), Some(check)) = (sent_sum, check) {
+            let path = self.command_path_abs(tmp);
+            if let Some((kind, hash)) = sum
+                .confirm(check, path, offset, rel)
+                .await
+                .map_err(SftpFailure::Other)?
+            {
+                entry.hashes.set(kind, hash);
             }
         }
         if !opts.inplace {
@@ -702,21 +699,28 @@ impl SftpBackend {
         Ok(entry)
     }
 
-    /// How an upload is checked, when the server can hash at all (`disable_hashcheck`
-    /// turns both off). A file that fits in one read is read back through its own handle,
-    /// in the same round trip as the close: no remote process per file or batch. Bigger ones
-    /// are hashed by the server: SHA-1 when it has it (a third of MD5's CPU here, with SHA
-    /// instructions, and less on the server too), else MD5.
-    fn upload_check(&self, opts: &PutOptions, lease: &Lease) -> Option<UploadCheck<'_>> {
+    /// How an upload is checked, when the server runs commands at all (`disable_hashcheck`
+    /// turns all checks off): see `checks`.
+    fn upload_check(&self, opts: &PutOptions, lease: &Lease) -> Option<checks::UploadCheck<'_>> {
+        use checks::UploadCheck;
         if opts.inplace {
             return None;
         }
-        let sha1 = self.sha1_batch.as_ref().map(|v| (HashKind::Sha1, v));
-        let (kind, v) = sha1.or_else(|| self.md5_batch.as_ref().map(|v| (HashKind::Md5, v)))?;
-        if opts.size <= lease.max_read.min(READ_BACK_MAX) as u64 {
+        let by_sum = (self.cksum_batch.as_ref().map(UploadCheck::Cksum))
+            .or_else(|| {
+                self.sha1_batch
+                    .as_ref()
+                    .map(|v| UploadCheck::Hash(HashKind::Sha1, v))
+            })
+            .or_else(|| {
+                self.md5_batch
+                    .as_ref()
+                    .map(|v| UploadCheck::Hash(HashKind::Md5, v))
+            })?;
+        if opts.size <= lease.max_read.min(checks::READ_BACK_MAX) as u64 {
             Some(UploadCheck::ReadBack)
         } else {
-            Some(UploadCheck::Hash(kind, v))
+            Some(by_sum)
         }
     }
 
@@ -726,46 +730,6 @@ impl SftpBackend {
             (Some(o), Some(rest)) => format!("{}{rest}", o.trim_end_matches('/')),
             _ => full.to_string(),
         }
-    }
-}
-
-/// Files up to this size (and the server's read limit) are checked by reading them back.
-const READ_BACK_MAX: u32 = 64 * 1024;
-
-#[derive(Clone, Copy)]
-enum UploadCheck<'a> {
-    ReadBack,
-    Hash(HashKind, &'a verify::Verifier),
-}
-
-/// A hash computed on a blocking thread from copies of the chunks being sent.
-struct BackgroundHash {
-    tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
-    done: tokio::task::JoinHandle<String>,
-}
-
-impl BackgroundHash {
-    fn start(kind: HashKind) -> BackgroundHash {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
-        let done = tokio::task::spawn_blocking(move || {
-            let mut h = MultiHasher::new([kind].into_iter().collect());
-            while let Some(chunk) = rx.blocking_recv() {
-                h.update(&chunk);
-            }
-            h.finish().get(kind).unwrap_or_default().to_string()
-        });
-        BackgroundHash { tx: Some(tx), done }
-    }
-
-    async fn update(&mut self, chunk: &[u8]) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(chunk.to_vec()).await;
-        }
-    }
-
-    async fn finish(mut self) -> String {
-        self.tx = None;
-        (&mut self.done).await.unwrap_or_default()
     }
 }
 
@@ -807,55 +771,6 @@ impl Drop for TempGuard {
             });
         }
     }
-}
-
-/// Finds which hash commands work: one exec of both on `/dev/null` (cached for the run).
-async fn detect_hashes(opts: &SftpOptions, lease: &Lease) -> (Option<String>, Option<String>) {
-    if opts.disable_hashcheck || opts.shell_type.as_deref() == Some("none") {
-        return (None, None);
-    }
-    let md5 = opts
-        .md5sum_command
-        .clone()
-        .unwrap_or_else(|| "md5sum".into());
-    let sha1 = opts
-        .sha1sum_command
-        .clone()
-        .unwrap_or_else(|| "sha1sum".into());
-    let mut probe = Vec::new();
-    if !md5.is_empty() {
-        probe.push(format!("{md5} /dev/null"));
-    }
-    if !sha1.is_empty() {
-        probe.push(format!("{sha1} /dev/null"));
-    }
-    if probe.is_empty() {
-        return (None, None);
-    }
-    let out = match exec::run(lease, &probe.join("; ")).await {
-        Ok(o) if o.status.is_some() => o,
-        Ok(_) | Err(_) => {
-            tracing::info!(
-                "{}: the server runs no commands, so no hashes are available",
-                opts.display
-            );
-            return (None, None);
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let has = |h: &str| {
-        text.lines()
-            .any(|l| exec::parse_sum(l, h.len()).as_deref() == Some(h))
-    };
-    let md5 = (!md5.is_empty() && has(exec::EMPTY_MD5)).then_some(md5);
-    let sha1 = (!sha1.is_empty() && has(exec::EMPTY_SHA1)).then_some(sha1);
-    tracing::debug!(
-        "{}: remote hashes: md5 {}, sha1 {}",
-        opts.display,
-        md5.is_some(),
-        sha1.is_some()
-    );
-    (md5, sha1)
 }
 
 #[async_trait]

@@ -66,6 +66,8 @@ pub struct SftpOptions {
     /// `md5sum_command` / `sha1sum_command`: `None` = detect, `Some("")` = disabled.
     pub md5sum_command: Option<String>,
     pub sha1sum_command: Option<String>,
+    /// `cksum_command` (ferry's own), the same way.
+    pub cksum_command: Option<String>,
     /// `shell_type`: `none` disables remote commands.
     pub shell_type: Option<String>,
     pub set_modtime: bool,
@@ -243,6 +245,7 @@ impl SftpOptions {
         };
         let md5sum_command = cmd("md5sum_command");
         let sha1sum_command = cmd("sha1sum_command");
+        let cksum_command = cmd("cksum_command");
         let num = |k: &str, default: usize| -> Result<usize> {
             match get(k) {
                 None => Ok(default),
@@ -270,6 +273,7 @@ impl SftpOptions {
             host_keys,
             policy,
             md5sum_command,
+            cksum_command,
             sha1sum_command,
             shell_type: get("shell_type").map(str::to_ascii_lowercase),
             set_modtime: parse_bool("set_modtime", get("set_modtime").unwrap_or("true"))?,

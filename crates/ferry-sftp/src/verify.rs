@@ -1,7 +1,7 @@
-//! Remote hashes in batches: every finished upload asks for the MD5 of its temporary file
+//! Remote sums in batches: every finished upload asks for the sum of its temporary file
 //! (and every `hash` call for its file), and the requests that queue up while a command
-//! runs go out together as one `md5sum 'a' 'b' ...` in a long-lived remote shell, instead
-//! of one remote command (and SSH session) per file.
+//! runs go out together as one `cksum 'a' 'b' ...` (or `md5sum`, `sha1sum`) in a
+//! long-lived remote shell, instead of one remote command (and SSH session) per file.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,19 +22,28 @@ const PARALLEL: usize = 2;
 
 type Request = (String, oneshot::Sender<Option<String>>);
 
+/// What a check command prints.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Format {
+    /// `md5sum`/`sha1sum`: `hex  name` lines with this many digits, odd names escaped.
+    Hex(usize),
+    /// POSIX `cksum`: `crc size name` lines, in the order of the arguments.
+    Cksum,
+}
+
 pub(crate) struct Verifier {
     tx: mpsc::UnboundedSender<Request>,
 }
 
 impl Verifier {
-    /// `cmd` is the remote hash command (`md5sum`), printing `width` hex digits.
-    pub(crate) fn start(pool: Arc<Pool>, cmd: String, width: usize) -> Verifier {
+    /// `cmd` is the remote command (`md5sum`, `cksum`), printing `format`.
+    pub(crate) fn start(pool: Arc<Pool>, cmd: String, format: Format) -> Verifier {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, cmd, width, rx));
+        tokio::spawn(run(pool, cmd, format, rx));
         Verifier { tx }
     }
 
-    /// The hash the server computes for `path` (a command path); `None` if it could not.
+    /// The sum the server computes for `path` (a command path); `None` if it could not.
     pub(crate) async fn sum(&self, path: String) -> Option<String> {
         let (tx, rx) = oneshot::channel();
         self.tx.send((path, tx)).ok()?;
@@ -42,7 +51,12 @@ impl Verifier {
     }
 }
 
-async fn run(pool: Arc<Pool>, cmd: String, width: usize, mut rx: mpsc::UnboundedReceiver<Request>) {
+async fn run(
+    pool: Arc<Pool>,
+    cmd: String,
+    format: Format,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+) {
     let slots = Arc::new(Semaphore::new(PARALLEL));
     let shells: Arc<Vec<Mutex<Option<Shell>>>> =
         Arc::new((0..PARALLEL).map(|_| Mutex::new(None)).collect());
@@ -75,7 +89,7 @@ async fn run(pool: Arc<Pool>, cmd: String, width: usize, mut rx: mpsc::Unbounded
                 }
             }
             if let Some(mut shell) = slot {
-                check(&pool, &cmd, width, batch, &mut shell).await;
+                check(&pool, &cmd, format, batch, &mut shell).await;
             }
             drop(permit);
         });
@@ -137,7 +151,7 @@ impl Shell {
 async fn check(
     pool: &Pool,
     cmd: &str,
-    width: usize,
+    format: Format,
     batch: Vec<Request>,
     shell: &mut Option<Shell>,
 ) {
@@ -164,12 +178,20 @@ async fn check(
             Err(_) => None,
         };
     }
-    let sums: HashMap<String, String> = out
-        .map(|o| exec::parse_many(&o, width))
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    for (p, reply) in batch {
-        let _ = reply.send(sums.get(&p).cloned());
+    let out = out.unwrap_or_default();
+    match format {
+        Format::Hex(width) => {
+            let sums: HashMap<String, String> = exec::parse_many(&out, width).into_iter().collect();
+            for (p, reply) in batch {
+                let _ = reply.send(sums.get(&p).cloned());
+            }
+        }
+        Format::Cksum => {
+            let paths: Vec<&str> = batch.iter().map(|(p, _)| p.as_str()).collect();
+            let sums = exec::parse_cksum(&out, &paths);
+            for ((_, reply), sum) in batch.into_iter().zip(sums) {
+                let _ = reply.send(sum);
+            }
+        }
     }
 }

@@ -881,6 +881,21 @@ fn nasty_names_hash_safely() {
     let down = env.home.path().join("down");
     env.ok(&["copy", &dst, down.to_str().unwrap()]);
     assert_eq!(server_tree(&down), server_tree(&src));
+    // Files too big to read back are checked by one batched `cksum` of all these names.
+    let big = env.home.path().join("big");
+    for (i, n) in names.iter().enumerate() {
+        write_file(&big.join(n), &pseudo_random(70_000 + i, i as u64), 60);
+    }
+    let (_, err) = env.ok(&["copy", "-vv", big.to_str().unwrap(), &kr(&s, "nasty-big")]);
+    assert!(!err.contains("not verified"), "{err}");
+    assert_eq!(
+        server_tree(Path::new(&s.path("nasty-big"))),
+        server_tree(&big)
+    );
+    assert!(
+        !canary.exists(),
+        "a file name was executed by the remote shell"
+    );
 }
 
 #[test]
@@ -922,6 +937,20 @@ fn lying_hash_command(dir: &Path, real: &str, width: usize) -> String {
     script.to_string_lossy().into_owned()
 }
 
+/// A `cksum` that answers the probe (empty stdin) correctly and gives every real file a
+/// wrong CRC with its true size.
+fn lying_cksum(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("lying-cksum");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nif [ $# -eq 0 ]; then exec cksum; fi\nfor f; do printf '1 %s %s\\n' \"$(wc -c < \"$f\")\" \"$f\"; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script.to_string_lossy().into_owned()
+}
+
 #[test]
 fn uploads_are_checked_by_the_server_hash() {
     let Some(s) = Testbed::sftp() else { return };
@@ -956,21 +985,36 @@ fn uploads_are_checked_by_the_server_hash() {
             })
             .unwrap_or_default()
     };
-    // SHA-1 is what uploads are checked with when the server has it.
-    let dst = with(&[("sha1sum_command", sha1.clone())]);
+    // cksum (CRC-32 and size) is what uploads are checked with when the server has it.
+    let dst = with(&[("cksum_command", lying_cksum(bin.path()))]);
+    let (code, _, err) = env.run(&["copy", "--retries", "1", src.to_str().unwrap(), &dst]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("cksum sums (CRC-32 and size) differ"), "{err}");
+    assert!(files(&dir).is_empty(), "left behind: {:?}", files(&dir));
+    // Then SHA-1...
+    let dst = with(&[
+        ("cksum_command", "none".into()),
+        ("sha1sum_command", sha1.clone()),
+    ]);
     let (code, _, err) = env.run(&["copy", "--retries", "1", src.to_str().unwrap(), &dst]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("sha1 hashes differ"), "{err}");
     assert!(files(&dir).is_empty(), "left behind: {:?}", files(&dir));
-    // MD5 is checked when SHA-1 is not offered.
-    let dst = with(&[("sha1sum_command", "none".into()), ("md5sum_command", md5)]);
+    // ...then MD5.
+    let dst = with(&[
+        ("cksum_command", "none".into()),
+        ("sha1sum_command", "none".into()),
+        ("md5sum_command", md5),
+    ]);
     let (code, _, err) = env.run(&["copy", "--retries", "1", src.to_str().unwrap(), &dst]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("md5 hashes differ"), "{err}");
     assert!(files(&dir).is_empty(), "left behind: {:?}", files(&dir));
-    // An honest server: the same upload lands.
-    env.ok(&["copy", src.to_str().unwrap(), &kr(&s, "lied")]);
+    // An honest server: the same upload lands, checked by its real cksum.
+    let (_, err) = env.ok(&["copy", "-vv", src.to_str().unwrap(), &kr(&s, "lied")]);
     assert_eq!(files(&dir), vec!["f.txt".to_string()]);
+    assert!(err.contains("cksum true"), "{err}");
+    assert!(!err.contains("not verified"), "{err}");
 }
 
 /// A second sshd on the testbed's keys whose SFTP server refuses setstat and fsetstat

@@ -601,11 +601,17 @@ fn log_format_shapes_each_line_as_rclone_does() {
     let (time, rest) = line.split_once(' ').unwrap();
     assert_eq!(time.len(), "15:04:05.000000".len(), "{line}");
     assert!(time.as_bytes()[8] == b'.' && !time.contains('/'), "{line}");
-    assert!(rest.starts_with('[') && rest.contains("] INFO  : "), "{line}");
+    assert!(
+        rest.starts_with('[') && rest.contains("] INFO  : "),
+        "{line}"
+    );
 
     let (code, _, err) = run(&["lsf", &s.src(), "--log-format", "date,sometimes"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("\"sometimes\"") && err.contains("microseconds"), "{err}");
+    assert!(
+        err.contains("\"sometimes\"") && err.contains("microseconds"),
+        "{err}"
+    );
 }
 
 #[test]
