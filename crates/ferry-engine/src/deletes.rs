@@ -1,39 +1,59 @@
 //! Deleting at the destination, under `--max-delete`, `--backup-dir`, `--dry-run`
 //! and `--interactive`.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ferry_core::units::size_suffix;
 use ferry_core::{Entry, Error, ErrorKind, RelPath};
 use futures::stream::{self, StreamExt};
 
-use crate::sync::Ctx;
+use crate::sync::{Ctx, StopReason};
 use crate::ActionKind;
 
-/// Whether a delete was refused because `--max-delete` was reached.
-pub(crate) fn max_delete_reached(ctx: &Ctx) -> bool {
-    ctx.job
-        .opts
-        .max_delete
-        .is_some_and(|max| ctx.deletes_done.load(Ordering::SeqCst) > max)
+/// What a run has deleted so far, against `--max-delete` and `--max-delete-size`.
+#[derive(Debug, Default)]
+pub struct Budget {
+    count: u64,
+    bytes: u64,
+    /// Set by the first delete refused: none follow, as in rclone (a fatal error there).
+    refused: Option<StopReason>,
 }
 
-/// Takes one slot under `--max-delete`; `false` once the limit is used up.
-fn take_slot(ctx: &Ctx) -> bool {
-    let taken = ctx.deletes_done.fetch_add(1, Ordering::SeqCst);
-    match ctx.job.opts.max_delete {
-        Some(max) if taken >= max => {
-            if taken == max {
-                ctx.fail(&Error::new(
-                    ErrorKind::Refused,
-                    format!("--max-delete threshold reached ({max}): not deleting any more files"),
-                ));
-            }
-            false
-        }
-        _ => true,
+/// Which limit refused a delete, if one did.
+pub(crate) fn limit_reached(ctx: &Ctx) -> Option<StopReason> {
+    ctx.deletes.lock().expect("lock").refused
+}
+
+/// Takes room for deleting `size` bytes; `false` once a limit is reached.
+fn take_slot(ctx: &Ctx, size: u64) -> bool {
+    let opts = &ctx.job.opts;
+    let mut b = ctx.deletes.lock().expect("lock");
+    if b.refused.is_some() {
+        return false;
     }
+    let refused = match (opts.max_delete, opts.max_delete_size) {
+        (Some(max), _) if b.count >= max => Some((
+            StopReason::MaxDelete,
+            format!("--max-delete threshold reached ({max}): not deleting any more files"),
+        )),
+        (_, Some(max)) if b.bytes.saturating_add(size) > max => Some((
+            StopReason::MaxDeleteSize,
+            format!(
+                "--max-delete-size threshold reached ({}): not deleting any more files",
+                size_suffix(max)
+            ),
+        )),
+        _ => None,
+    };
+    if let Some((why, msg)) = refused {
+        b.refused = Some(why);
+        drop(b);
+        ctx.fail(&Error::new(ErrorKind::Refused, msg));
+        return false;
+    }
+    b.count += 1;
+    b.bytes += size;
+    true
 }
 
 pub(crate) async fn delete_files(ctx: &Arc<Ctx>, files: Vec<Entry>) {
@@ -47,7 +67,7 @@ async fn delete_one(ctx: &Arc<Ctx>, entry: Entry) {
     // rclone counts each extraneous file as a check.
     ctx.job.stats.queue_check();
     ctx.job.stats.check_done();
-    if !take_slot(ctx) {
+    if !take_slot(ctx, entry.size) {
         return;
     }
     let path = &entry.path;

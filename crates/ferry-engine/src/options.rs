@@ -63,6 +63,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     pub delete_mode: DeleteMode,
     pub max_delete: Option<u64>,
+    /// `--max-delete-size`: most bytes deleted in a run.
+    pub max_delete_size: Option<u64>,
     pub ignore_errors: bool,
     pub create_empty_src_dirs: bool,
     pub delete_empty_src_dirs: bool,
@@ -101,6 +103,7 @@ impl Default for SyncOptions {
             dry_run: false,
             delete_mode: DeleteMode::After,
             max_delete: None,
+            max_delete_size: None,
             ignore_errors: false,
             create_empty_src_dirs: false,
             delete_empty_src_dirs: false,

@@ -43,6 +43,7 @@ pub trait ApproveDeletes: Send + Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
     MaxDelete,
+    MaxDeleteSize,
     MaxTransfer,
     MaxDuration,
     /// The user answered "q" to an interactive question.
@@ -79,7 +80,7 @@ pub(crate) struct Ctx {
     pub dirs: Mutex<Vec<DirRecord>>,
     /// Destination directories something was written into or deleted from.
     pub dirty: Mutex<HashSet<RelPath>>,
-    pub deletes_done: std::sync::atomic::AtomicU64,
+    pub deletes: Mutex<deletes::Budget>,
 }
 
 impl Ctx {
@@ -195,7 +196,7 @@ fn new_ctx(job: Job) -> Ctx {
         to_delete: Mutex::new(Vec::new()),
         dirs: Mutex::new(Vec::new()),
         dirty: Mutex::new(HashSet::new()),
-        deletes_done: Default::default(),
+        deletes: Default::default(),
     }
 }
 
@@ -267,8 +268,8 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
         Tripped::Quit => Some(StopReason::Quit),
         Tripped::None => None,
     };
-    if deletes::max_delete_reached(ctx) {
-        stop = Some(StopReason::MaxDelete);
+    if let Some(limit) = deletes::limit_reached(ctx) {
+        stop = Some(limit);
     }
     Ok(Outcome {
         errors: ctx.job.stats.errors(),

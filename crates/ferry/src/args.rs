@@ -151,6 +151,9 @@ pub struct TransferArgs {
     /// When synchronizing, limit the number of deletes (-1 = off)
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DELETE")]
     pub max_delete: i64,
+    /// When synchronizing, limit the total size of deletes (default off)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
+    pub max_delete_size: Option<u64>,
     /// Make backups into hierarchy based in DIR
     #[arg(long, value_name = "DIR", env = "FERRY_BACKUP_DIR")]
     pub backup_dir: Option<String>,

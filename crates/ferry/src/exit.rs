@@ -64,7 +64,7 @@ pub fn from_core(err: ferry_core::Error) -> anyhow::Error {
 /// The exit code of a finished transfer run.
 pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
     match outcome.stop {
-        Some(StopReason::MaxDelete) => return FATAL,
+        Some(StopReason::MaxDelete | StopReason::MaxDeleteSize) => return FATAL,
         Some(StopReason::MaxTransfer) => return TRANSFER_LIMIT,
         Some(StopReason::MaxDuration) => return DURATION_LIMIT,
         Some(StopReason::Quit) => return ERROR,

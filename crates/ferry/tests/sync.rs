@@ -253,6 +253,29 @@ fn max_delete_stops_deleting_with_exit_7() {
 }
 
 #[test]
+fn max_delete_size_stops_at_the_byte_budget_with_exit_7() {
+    let s = basic();
+    // 600 bytes each: a 1 KiB budget (a bare number is KiB, as in rclone) allows one.
+    for i in 0..3 {
+        s.write(&format!("dst/extra{i}"), &"x".repeat(600), 10);
+    }
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--max-delete-size", "1"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("--max-delete-size threshold reached"), "{err}");
+    let left = (0..3)
+        .filter(|i| s.exists(&format!("dst/extra{i}")))
+        .count();
+    assert_eq!(left, 2, "exactly one delete fits: {err}");
+    assert_eq!(s.read("dst/a.txt"), "alpha", "transfers still happen");
+    // Within the budget, the sync completes.
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--max-delete-size", "2K"]);
+    assert_eq!(code, 0, "{err}");
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--max-delete-size", "lots"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn no_deletes_when_anything_failed() {
     let s = basic();
     s.write("dst/extra.txt", "x", 10);

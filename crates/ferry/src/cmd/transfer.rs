@@ -73,6 +73,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         dry_run: t.dry_run,
         delete_mode,
         max_delete: u64::try_from(t.max_delete).ok(),
+        max_delete_size: t.max_delete_size,
         ignore_errors: t.ignore_errors,
         create_empty_src_dirs: t.create_empty_src_dirs,
         delete_empty_src_dirs: false,
@@ -196,6 +197,11 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         (Some(StopReason::MaxDelete), _) => {
             tracing::error!(
                 "Failed to {name}: --max-delete threshold reached; not all deletes were done"
+            )
+        }
+        (Some(StopReason::MaxDeleteSize), _) => {
+            tracing::error!(
+                "Failed to {name}: --max-delete-size threshold reached; not all deletes were done"
             )
         }
         (Some(StopReason::Quit), _) => {
