@@ -68,6 +68,7 @@ pub async fn check(
         only_name: None,
         descend_dst_only: !opts.one_way,
         keep_excluded_dst: false,
+        list_dst: true,
         width: opts.checkers.max(1),
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);

@@ -46,6 +46,8 @@ pub(crate) struct MarchConfig {
     pub descend_dst_only: bool,
     /// Keep destination entries the filters exclude (they are deleted: `--delete-excluded`).
     pub keep_excluded_dst: bool,
+    /// List the destination at all (`--no-check-dest` turns it off).
+    pub list_dst: bool,
     pub width: usize,
 }
 
@@ -60,7 +62,7 @@ pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Res
     let mut pending = vec![DirJob {
         path: RelPath::root(),
         src: true,
-        dst: true,
+        dst: cfg.list_dst,
     }];
     let mut running = JoinSet::new();
     loop {

@@ -63,6 +63,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     pub delete_mode: DeleteMode,
     pub max_delete: Option<u64>,
+    /// `--no-check-dest`: the destination is not listed; every file is sent (copy, move).
+    pub no_check_dest: bool,
     /// `--max-delete-size`: most bytes deleted in a run.
     pub max_delete_size: Option<u64>,
     pub ignore_errors: bool,
@@ -103,6 +105,7 @@ impl Default for SyncOptions {
             dry_run: false,
             delete_mode: DeleteMode::After,
             max_delete: None,
+            no_check_dest: false,
             max_delete_size: None,
             ignore_errors: false,
             create_empty_src_dirs: false,

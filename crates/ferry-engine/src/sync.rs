@@ -311,6 +311,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         only_name: ctx.job.src_file.clone(),
         descend_dst_only: ctx.job.mode == Mode::Sync,
         keep_excluded_dst: ctx.job.mode == Mode::Sync && o.delete_excluded,
+        list_dst: !(o.no_check_dest && ctx.job.mode != Mode::Sync),
         width: o.checkers,
     });
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);

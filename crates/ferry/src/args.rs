@@ -124,6 +124,9 @@ pub struct TransferArgs {
     /// Skip all files that exist on destination
     #[arg(long, env = "FERRY_IGNORE_EXISTING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_existing: bool,
+    /// Don't check the destination, copy regardless
+    #[arg(long, env = "FERRY_NO_CHECK_DEST", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_check_dest: bool,
     /// Skip files that are newer on the destination
     #[arg(short = 'u', long, env = "FERRY_UPDATE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub update: bool,

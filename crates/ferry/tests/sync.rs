@@ -276,6 +276,32 @@ fn max_delete_size_stops_at_the_byte_budget_with_exit_7() {
 }
 
 #[test]
+fn no_check_dest_copies_everything_without_listing_and_refuses_sync() {
+    let s = basic();
+    s.write("dst/a.txt", "stale", 100);
+    s.write("dst/extra", "x", 10);
+    // Identical already: sent anyway, since the destination is never looked at.
+    s.write("dst/dir/b.txt", "bravo", 100);
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--no-check-dest"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("can't use --no-check-dest with sync: use copy instead"),
+        "{err}"
+    );
+    assert_eq!(
+        s.read("dst/a.txt"),
+        "stale",
+        "sync refused before doing anything"
+    );
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--no-check-dest", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/a.txt"), "alpha");
+    assert!(s.exists("dst/extra"), "copy never deletes");
+    assert!(err.contains("dir/b.txt: Copied (new)"), "{err}");
+    assert_eq!(err.matches("Copied (new)").count(), 3, "{err}");
+}
+
+#[test]
 fn no_deletes_when_anything_failed() {
     let s = basic();
     s.write("dst/extra.txt", "x", 10);

@@ -74,6 +74,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         delete_mode,
         max_delete: u64::try_from(t.max_delete).ok(),
         max_delete_size: t.max_delete_size,
+        no_check_dest: t.no_check_dest,
         ignore_errors: t.ignore_errors,
         create_empty_src_dirs: t.create_empty_src_dirs,
         delete_empty_src_dirs: false,
@@ -130,6 +131,13 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         Mode::Move => "move",
     };
     let t = call.t;
+    if t.no_check_dest && call.mode == Mode::Sync {
+        // rclone's words and exit code.
+        return Err(fail(
+            exit::ERROR,
+            "can't use --no-check-dest with sync: use copy instead",
+        ));
+    }
     let (select, _) = selection::build(call.f)?;
     opts.delete_empty_src_dirs = call.delete_empty_src_dirs;
     let retries_sleep = usage(
