@@ -87,6 +87,16 @@ impl Comparer<'_> {
             .await
     }
 
+    /// rclone's `equal` without updating times: whether `other` (in a `--compare-dest` or
+    /// `--copy-dest` directory) holds the same file as `src`.
+    pub(crate) async fn same(&self, src: &mut Entry, other: &mut Entry) -> Result<bool> {
+        let o = self.opts;
+        let decision = self
+            .equal(src, other, o.size_only, o.checksum, false)
+            .await?;
+        Ok(decision == Decision::Equal)
+    }
+
     /// Both sides' exact mtimes (one request each, at most, for provisional ones).
     async fn exact_mtimes(&self, src: &mut Entry, dst: &mut Entry) -> Result<()> {
         tokio::try_join!(

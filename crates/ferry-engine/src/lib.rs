@@ -6,6 +6,7 @@
 //! what that backend can do ([`ferry_core::Features`]).
 
 mod account;
+mod altdest;
 mod backup;
 mod check;
 mod compare;
@@ -20,6 +21,7 @@ mod sync;
 mod transfer;
 mod walk;
 
+pub use altdest::{AltDests, AltKind};
 pub use backup::Backup;
 pub use check::{check, CheckOptions, CheckReport};
 pub use limits::CutoffMode;

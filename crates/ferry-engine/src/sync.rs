@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, RelPath, Result};
 use tokio::sync::mpsc;
 
+use crate::altdest::{self, Consulted};
 use crate::compare::{modify_window, Comparer, Decision};
 use crate::limits::{Limits, Tripped};
 use crate::march::{march, Found, MarchConfig};
@@ -26,6 +27,8 @@ pub struct Job {
     /// Set when the source argument named a single file (its name in `src`'s root).
     pub src_file: Option<String>,
     pub backup: Option<Backup>,
+    /// `--compare-dest` / `--copy-dest` directories.
+    pub alt_dests: Option<crate::AltDests>,
     pub confirm: Option<Arc<dyn Confirm>>,
     pub observer: Arc<dyn Observer>,
     pub stats: Arc<Stats>,
@@ -315,7 +318,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         width: o.checkers,
     });
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);
-    let (xfer_tx, xfer_rx) = mpsc::channel::<(Entry, Option<Entry>)>(o.transfers * 4);
+    let (xfer_tx, xfer_rx) = mpsc::channel::<Queued>(o.transfers * 4);
     let found_rx = Arc::new(tokio::sync::Mutex::new(found_rx));
     let xfer_rx = Arc::new(tokio::sync::Mutex::new(xfer_rx));
     let mut workers = tokio::task::JoinSet::new();
@@ -331,8 +334,8 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
     for _ in 0..o.transfers.max(1) {
         let (ctx, rx) = (ctx.clone(), xfer_rx.clone());
         workers.spawn(async move {
-            while let Some((src, dst)) = next(&rx).await {
-                transfer::transfer(&ctx, src, dst).await;
+            while let Some(q) = next(&rx).await {
+                transfer::transfer(&ctx, q).await;
             }
         });
     }
@@ -356,12 +359,7 @@ async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Option<T> {
 }
 
 /// What a checker does with one thing the march found.
-async fn handle(
-    ctx: &Arc<Ctx>,
-    item: Found,
-    xfer: &mpsc::Sender<(Entry, Option<Entry>)>,
-    which: Pass,
-) {
+async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &mpsc::Sender<Queued>, which: Pass) {
     let sync = ctx.job.mode == Mode::Sync;
     match item {
         Found::Error(e) => ctx.fail(&e),
@@ -399,12 +397,10 @@ async fn check_file(
     ctx: &Arc<Ctx>,
     mut src: Entry,
     dst: Option<Entry>,
-    xfer: &mpsc::Sender<(Entry, Option<Entry>)>,
+    xfer: &mpsc::Sender<Queued>,
 ) {
     let Some(mut existing) = dst else {
-        ctx.job.stats.queue_transfer(src.size);
-        let _ = xfer.send((src, None)).await;
-        return;
+        return send(ctx, src, None, xfer).await;
     };
     ctx.job.stats.queue_check();
     let decision = ctx.comparer().decide(&mut src, &mut existing).await;
@@ -422,10 +418,7 @@ async fn check_file(
             };
             ctx.fail(&Error::new(ErrorKind::Refused, msg).with_path(src.path.to_string()));
         }
-        Decision::Transfer => {
-            ctx.job.stats.queue_transfer(src.size);
-            let _ = xfer.send((src, Some(existing))).await;
-        }
+        Decision::Transfer => send(ctx, src, Some(existing), xfer).await,
         Decision::FixModtime => {
             transfer::fix_modtime(ctx, &src).await;
             transfer::after_equal(ctx, &src).await;
@@ -437,6 +430,27 @@ async fn check_file(
             }
         }
     }
+}
+
+/// A file to transfer: from the source, or from a `--copy-dest` directory.
+pub(crate) struct Queued {
+    pub src: Entry,
+    pub dst: Option<Entry>,
+    /// Where the bytes come from when not the source (`--copy-dest`).
+    pub from: Option<Arc<dyn Backend>>,
+}
+
+/// Queues a transfer, unless a `--compare-dest` directory spares it.
+async fn send(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &mpsc::Sender<Queued>) {
+    let from = match altdest::consult(ctx, &mut src).await {
+        // As rclone: a move deletes the source only when the destination had the file.
+        Consulted::Spared if dst.is_some() => return transfer::after_equal(ctx, &src).await,
+        Consulted::Spared => return,
+        Consulted::CopyFrom(dir) => Some(dir),
+        Consulted::NotFound => None,
+    };
+    ctx.job.stats.queue_transfer(src.size);
+    let _ = xfer.send(Queued { src, dst, from }).await;
 }
 
 async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<Entry>) {

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use ferry_core::units::size_suffix;
-use ferry_core::{Entry, Error, ErrorKind, HashKind, PutOptions, Result};
+use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, Result};
 
 use crate::account::{Accounted, StreamHashes};
-use crate::sync::Ctx;
+use crate::sync::{Ctx, Queued};
 use crate::{ActionKind, Mode, Verify};
 
-/// Copies (or moves) `src` over `dst` (`None`: new file). Failures are recorded in `ctx`.
-pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
+/// Copies (or moves) `src` over `dst` (`None`: new file), from the source or from a
+/// `--copy-dest` directory holding the same file. Failures are recorded in `ctx`.
+pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
+    let Queued { src, dst, from } = q;
     if !ctx.limits.may_start(src.size, &ctx.job.stats) {
         return;
     }
@@ -42,23 +44,36 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
             }
         }
     }
-    let result = if moving {
-        move_file(ctx, &src).await
-    } else {
-        copy_with_retries(ctx, &src).await.map(|_| false)
+    let result = match &from {
+        Some(dir) => copy_with_retries(ctx, dir, &src)
+            .await
+            .map(|(_, server_side)| Done::FromCopyDest { server_side }),
+        None if moving => move_file(ctx, &src).await,
+        None => copy_with_retries(ctx, &ctx.job.src, &src)
+            .await
+            .map(|_| Done::Copied),
     };
     match result {
-        Ok(renamed) => {
-            let (what, kind) = match (renamed, &dst) {
-                (true, _) => ("Moved (server-side)", ActionKind::Moved),
-                (false, None) => ("Copied (new)", ActionKind::CopiedNew),
-                (false, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
+        Ok(done) => {
+            let renamed = done == Done::Renamed;
+            let (what, kind) = match (done, &dst) {
+                (Done::Renamed, _) => ("Moved (server-side)", ActionKind::Moved),
+                (Done::FromCopyDest { server_side: true }, None) => {
+                    ("Copied (server-side copy)", ActionKind::CopiedNew)
+                }
+                (Done::FromCopyDest { server_side: true }, Some(_)) => {
+                    ("Copied (server-side copy)", ActionKind::CopiedReplaced)
+                }
+                (_, None) => ("Copied (new)", ActionKind::CopiedNew),
+                (_, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
             tracing::info!("{}: {what}", src.path);
             ctx.job.stats.transfer_done();
             ctx.observe(src.path.as_str(), kind, src.size, None);
             ctx.touched(&src.path);
-            if moving && !renamed {
+            // As rclone, a move keeps a source whose copy came from a --copy-dest
+            // directory into an empty place.
+            if moving && !renamed && !(from.is_some() && dst.is_none()) {
                 delete_source(ctx, &src).await;
             }
         }
@@ -76,12 +91,25 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, src: Entry, dst: Option<Entry>) {
     }
 }
 
-/// A rename when both sides share a namespace; `Ok(true)` if it was one.
-async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<bool> {
+/// How a transfer was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Done {
+    Copied,
+    Renamed,
+    FromCopyDest { server_side: bool },
+}
+
+/// A rename when both sides share a namespace, else a copy.
+async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
     // A rename keeps the metadata as it is; keys to add need a copy that writes them.
     let o = &ctx.job.opts;
+    let copy = || async {
+        copy_with_retries(ctx, &ctx.job.src, src)
+            .await
+            .map(|_| Done::Copied)
+    };
     if o.metadata && !o.metadata_set.is_empty() {
-        return copy_with_retries(ctx, src).await.map(|_| false);
+        return copy().await;
     }
     if let Some(_moved) = ctx
         .job
@@ -91,16 +119,22 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<bool> {
     {
         ctx.job.stats.renamed();
         ctx.job.stats.add_bytes(src.size);
-        return Ok(true);
+        return Ok(Done::Renamed);
     }
-    copy_with_retries(ctx, src).await.map(|_| false)
+    copy().await
 }
 
-async fn copy_with_retries(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
+/// Copies `src`'s path from `from` (the source, or a `--copy-dest` directory); the stored
+/// entry, and whether the copy was server-side.
+async fn copy_with_retries(
+    ctx: &Arc<Ctx>,
+    from: &Arc<dyn Backend>,
+    src: &Entry,
+) -> Result<(Entry, bool)> {
     let tries = ctx.job.opts.low_level_retries.max(1);
     let mut attempt = 1;
     loop {
-        match copy_once(ctx, src).await {
+        match copy_once(ctx, from, src).await {
             Err(e) if e.is_temporary() && attempt < tries && !ctx.limits.stopping() => {
                 tracing::debug!(
                     "{}: Received error: {e} - low level retry {attempt}/{tries}",
@@ -113,8 +147,8 @@ async fn copy_with_retries(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     }
 }
 
-async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
-    let (from, to) = (&ctx.job.src, &ctx.job.dst);
+async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Result<(Entry, bool)> {
+    let to = &ctx.job.dst;
     let mut opts = PutOptions {
         size: src.size,
         mtime: src.mtime,
@@ -128,15 +162,17 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
         if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
             ctx.job.stats.add_bytes(src.size);
             ctx.job.stats.server_side_done();
-            return Ok(done);
+            return Ok((done, true));
         }
     }
+    // From here the bytes come from the source: a `--copy-dest` file that can't be copied
+    // server-side is the same file, so nothing is gained by reading it instead.
     // Whichever way the bytes are then read, a source without an MD5 is not read at all.
     if ctx.job.opts.verify == Verify::FailIfMissing {
         require_source_md5(ctx, src).await?;
     }
     if let Some(stored) = ranged_copy(ctx, src, &mut opts).await? {
-        return Ok(stored);
+        return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
     // source's listed hash, or one the destination reports for what it stored.
@@ -156,7 +192,7 @@ async fn copy_once(ctx: &Arc<Ctx>, src: &Entry) -> Result<Entry> {
     );
     let stored = to.put(&src.path, Box::pin(counted), &opts).await?;
     verify(ctx, src, &stored, &hashes).await?;
-    Ok(stored)
+    Ok((stored, false))
 }
 
 /// With `--metadata`, what the destination is to store: the source's metadata with the

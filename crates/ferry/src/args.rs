@@ -157,6 +157,12 @@ pub struct TransferArgs {
     /// When synchronizing, limit the total size of deletes (default off)
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
     pub max_delete_size: Option<u64>,
+    /// Include additional server-side paths during comparison (repeatable)
+    #[arg(long, value_name = "DIR", conflicts_with = "copy_dest")]
+    pub compare_dest: Vec<String>,
+    /// Implies --compare-dest but also copies files from paths into destination (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub copy_dest: Vec<String>,
     /// Make backups into hierarchy based in DIR
     #[arg(long, value_name = "DIR", env = "FERRY_BACKUP_DIR")]
     pub backup_dir: Option<String>,

@@ -301,6 +301,87 @@ fn no_check_dest_copies_everything_without_listing_and_refuses_sync() {
     assert_eq!(err.matches("Copied (new)").count(), 3, "{err}");
 }
 
+/// src: a.txt, dir/b.txt, dir/sub/c.txt; prev: an identical a.txt, a different dir/b.txt.
+fn with_previous_backup() -> Scratch {
+    let s = basic();
+    s.write("prev/a.txt", "alpha", 100);
+    s.write("prev/dir/b.txt", "BRAVO", 100);
+    s.write("dst/stale", "x", 10);
+    s
+}
+
+#[test]
+fn compare_dest_skips_files_held_identically_there() {
+    let s = with_previous_backup();
+    let prev = s.path("prev").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--compare-dest", &prev, "-vv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !s.exists("dst/a.txt"),
+        "identical in --compare-dest: not sent"
+    );
+    assert!(
+        err.contains("a.txt: Destination found in --compare-dest, skipping"),
+        "{err}"
+    );
+    assert_eq!(s.read("dst/dir/b.txt"), "bravo", "different there: sent");
+    assert_eq!(s.read("dst/dir/sub/c.txt"), "charlie", "absent there: sent");
+    assert!(!s.exists("dst/stale"), "sync still deletes");
+    // A move spares the source too, as rclone does: deleted where the destination had
+    // another version of the file, kept where it had none.
+    s.write("src/d.txt", "delta", 100);
+    s.write("prev/d.txt", "delta", 100);
+    s.write("moved/d.txt", "older delta", 100);
+    let moved = s.path("moved").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["move", &s.src(), &moved, "--compare-dest", &prev]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!s.exists("src/d.txt"), "{err}");
+    assert_eq!(s.read("moved/d.txt"), "older delta");
+    assert!(s.exists("src/a.txt") && !s.exists("moved/a.txt"), "{err}");
+    assert_eq!(s.read("moved/dir/b.txt"), "bravo");
+}
+
+#[test]
+fn copy_dest_copies_identical_files_from_there() {
+    let s = with_previous_backup();
+    let prev = s.path("prev").to_string_lossy().into_owned();
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--copy-dest",
+        &prev,
+        "-v",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !s.exists("dst/a.txt") && s.exists("dst/stale"),
+        "dry run changes nothing"
+    );
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--copy-dest", &prev, "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("a.txt: Copied (server-side copy)"), "{err}");
+    assert!(err.contains("dir/b.txt: Copied (new)"), "{err}");
+    assert_same_tree(&s.path("src"), &s.path("dst"));
+    assert_eq!(
+        s.read("prev/a.txt"),
+        "alpha",
+        "the other directory is only read"
+    );
+    // Both at once is a usage error, as the two answer the same question differently.
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &s.dst(),
+        "--copy-dest",
+        &prev,
+        "--compare-dest",
+        &prev,
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn no_deletes_when_anything_failed() {
     let s = basic();

@@ -162,6 +162,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         select,
         src_file: Some(new_name),
         backup,
+        alt_dests: transfer::alt_dests(t, g)?,
         confirm,
         observer,
         stats: stats.clone(),

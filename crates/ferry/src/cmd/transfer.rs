@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_engine::{
-    Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode, Observer, Stats,
-    StopReason, SyncOptions, Verify,
+    AltDests, AltKind, Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode,
+    Observer, Stats, StopReason, SyncOptions, Verify,
 };
 
 use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
@@ -171,6 +171,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         select,
         src_file: src.file,
         backup,
+        alt_dests: alt_dests(t, g)?,
         confirm,
         observer,
         stats: stats.clone(),
@@ -235,6 +236,20 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
 pub type Safety = (Option<Backup>, Option<Arc<dyn Confirm>>);
 
 /// `--backup-dir`/`--suffix` and `--interactive`, as every transferring command sets them up.
+/// The `--compare-dest` or `--copy-dest` directories, opened.
+pub fn alt_dests(t: &TransferArgs, g: &Globals) -> anyhow::Result<Option<AltDests>> {
+    let (kind, dirs) = match (&t.compare_dest[..], &t.copy_dest[..]) {
+        ([], []) => return Ok(None),
+        (dirs, []) => (AltKind::Compare, dirs),
+        (_, dirs) => (AltKind::Copy, dirs),
+    };
+    let dirs = dirs
+        .iter()
+        .map(|d| g.remotes.open(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(AltDests { kind, dirs }))
+}
+
 pub fn safety(t: &TransferArgs, g: &Globals) -> anyhow::Result<Safety> {
     let backup = match (&t.backup_dir, t.suffix.is_empty()) {
         (None, true) => None,
