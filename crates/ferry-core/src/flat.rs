@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
 
-use crate::{Entry, RelPath, Result};
+use crate::{Entry, Error, ErrorKind, RelPath, Result};
 
 /// Entries of a recursive listing, each yielded as soon as its page arrived.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
@@ -44,6 +44,79 @@ pub fn dir_prefix(key: &str) -> String {
         String::new()
     } else {
         format!("{key}/")
+    }
+}
+
+/// What a flat listing below `dir` shares across object stores: keys made relative to
+/// its prefix, the directories they imply, and "not found" for a prefix with nothing under it.
+#[derive(Debug)]
+pub struct Below {
+    dir: RelPath,
+    /// Key prefix of `dir`, with its trailing slash ("" for the root).
+    prefix: String,
+    seen_anything: bool,
+    pub dirs: DirSynth,
+}
+
+impl Below {
+    /// The listing of `dir`, whose key (or blob name) is `key`.
+    pub fn new(dir: RelPath, key: &str) -> Self {
+        Below {
+            dir,
+            prefix: dir_prefix(key),
+            seen_anything: false,
+            dirs: DirSynth::new(),
+        }
+    }
+
+    /// The prefix to list.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The directory listed.
+    pub fn dir(&self) -> &RelPath {
+        &self.dir
+    }
+
+    /// A listed key's path below `dir`, and whether it ends in `/` (a directory marker).
+    /// `Ok(None)` for the directory's own marker or a key outside the prefix; an error for
+    /// one that is not a safe relative path (the caller logs and skips it).
+    pub fn name(&mut self, full: &str) -> Result<Option<(RelPath, bool)>> {
+        self.seen_anything = true;
+        let Some(rel) = full.strip_prefix(&self.prefix).filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        let (name, slashed) = match rel.strip_suffix('/') {
+            Some(n) => (n, true),
+            None => (rel, false),
+        };
+        Ok(Some((RelPath::new(name)?, slashed)))
+    }
+
+    /// `rel` (below `dir`) as a path of the whole listing.
+    pub fn path(&self, rel: &RelPath) -> RelPath {
+        self.dir.join_path(rel)
+    }
+
+    /// Adds directories found by [`DirSynth`] to `out`, as paths of the whole listing.
+    pub fn push_dirs(&self, found: Vec<Entry>, out: &mut Vec<Entry>) {
+        for mut d in found {
+            d.path = self.path(&d.path);
+            out.push(d);
+        }
+    }
+
+    /// After the last page: the markers still held, and "directory not found" when a
+    /// prefix other than the root held nothing at all.
+    pub fn finish(&mut self, out: &mut Vec<Entry>) -> Result<()> {
+        let held = self.dirs.finish();
+        self.push_dirs(held, out);
+        if !self.seen_anything && !self.prefix.is_empty() {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(self.dir.to_string()));
+        }
+        Ok(())
     }
 }
 

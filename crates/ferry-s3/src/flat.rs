@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
-use ferry_core::flat::{self, DirSynth, EntryStream};
+use ferry_core::flat::{self, Below, EntryStream};
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
 
 use crate::error::Failure;
@@ -16,13 +16,9 @@ use crate::{meta, S3Backend};
 struct Pager {
     b: Arc<S3Backend>,
     bucket: String,
-    /// Key prefix of `dir`, with its trailing slash ("" for the bucket root).
-    prefix: String,
-    dir: RelPath,
     token: Option<String>,
     done: bool,
-    seen_anything: bool,
-    dirs: DirSynth,
+    below: Below,
 }
 
 /// Everything below `dir`, page by page.
@@ -31,12 +27,9 @@ pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
     let pager = Pager {
         b,
         bucket: t.bucket,
-        prefix: flat::dir_prefix(&t.key),
-        dir: dir.clone(),
         token: None,
         done: false,
-        seen_anything: false,
-        dirs: DirSynth::new(),
+        below: Below::new(dir.clone(), &t.key),
     };
     Ok(flat::paged(pager))
 }
@@ -53,19 +46,18 @@ impl flat::Pager for Pager {
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(&self.prefix)
+            .prefix(self.below.prefix())
             .encoding_type(EncodingType::Url)
             .max_keys(self.b.opts.list_chunk)
             .set_continuation_token(self.token.take())
             .send()
             .await
-            .map_err(|e| list_error(Failure::of(&e), &self.bucket, &self.dir))?;
+            .map_err(|e| list_error(Failure::of(&e), &self.bucket, self.below.dir()))?;
         self.token = out.next_continuation_token().map(str::to_owned);
         self.done = !out.is_truncated().unwrap_or(false) || self.token.is_none();
         let encoded = out.encoding_type() == Some(&EncodingType::Url);
         let mut entries = Vec::with_capacity(out.contents().len());
         for obj in out.contents() {
-            self.seen_anything = true;
             let Some(raw) = obj.key() else { continue };
             let full = if encoded {
                 match meta::url_decode_key(raw) {
@@ -78,24 +70,16 @@ impl flat::Pager for Pager {
             } else {
                 raw.to_owned()
             };
-            let Some(rel) = full.strip_prefix(&self.prefix) else {
-                continue;
+            let (rel_path, is_marker) = match self.below.name(&full) {
+                Ok(Some(named)) => named,
+                Ok(None) => continue,
+                Err(_) => {
+                    tracing::error!("{full:?}: skipping a key that is not a safe relative path");
+                    continue;
+                }
             };
-            if rel.is_empty() {
-                continue; // the listed directory's own marker
-            }
-            let (name, is_marker) = match rel.strip_suffix('/') {
-                Some(n) => (n, true),
-                None => (rel, false),
-            };
-            let Ok(rel_path) = RelPath::new(name) else {
-                tracing::error!("{full:?}: skipping a key that is not a safe relative path");
-                continue;
-            };
-            for mut d in self.dirs.enter(&rel_path, is_marker) {
-                d.path = self.dir.join_path(&d.path);
-                entries.push(d);
-            }
+            let found = self.below.dirs.enter(&rel_path, is_marker);
+            self.below.push_dirs(found, &mut entries);
             if is_marker {
                 continue;
             }
@@ -103,15 +87,14 @@ impl flat::Pager for Pager {
                 .e_tag()
                 .filter(|_| self.b.opts.etag_is_md5())
                 .and_then(meta::md5_from_etag);
-            let path = self.dir.join_path(&rel_path);
+            let path = self.below.path(&rel_path);
             entries.push(
                 self.b
                     .listed_entry(path, obj.size(), obj.last_modified(), md5),
             );
         }
-        if self.done && !self.seen_anything && !self.prefix.is_empty() {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                .with_path(self.dir.to_string()));
+        if self.done {
+            self.below.finish(&mut entries)?;
         }
         Ok(entries)
     }
