@@ -340,6 +340,34 @@ impl Run<'_> {
         Ok((s1, s2))
     }
 
+    /// A side that lists no files while the saved state had some is taken for a wiped or
+    /// unmounted side, never for a user deleting everything: propagating it would empty
+    /// the other side. As rclone, this holds even with `--force` (which only lifts the
+    /// `--max-delete` percentage); only `--resync` starts over from what is there now.
+    fn check_not_emptied(
+        &self,
+        prior1: &Listing,
+        prior2: &Listing,
+        now1: &Scan,
+        now2: &Scan,
+    ) -> Result<(), String> {
+        let has_files = |l: &Listing| l.values().any(|r| !r.dir);
+        for (side, prior, now) in [(Side::One, prior1, now1), (Side::Two, prior2, now2)] {
+            if has_files(prior) && !has_files(&now.recs) && now.unknown.is_empty() {
+                let path = if side == Side::One {
+                    &self.report.path1
+                } else {
+                    &self.report.path2
+                };
+                return Err(format!(
+                    "Bisync critical error: empty current {} listing {path:?}: the last run saw files there, so it is taken for a wiped or missing side, not deletions (--force does not override this). Nothing was changed. If the side was emptied on purpose, run with --resync",
+                    side.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_access(&self, now1: &Listing, now2: &Listing) -> Result<(), String> {
         if !self.ctx.opts.check_access {
             return Ok(());
@@ -536,6 +564,9 @@ impl Run<'_> {
                     }
                 }
             }
+        }
+        if let Err(msg) = self.check_not_emptied(&prior1, &prior2, &scan1, &scan2) {
+            return self.report.abort(EXIT_CRITICAL, msg);
         }
         if let Err(msg) = self.check_access(&scan1.recs, &scan2.recs) {
             return self.report.abort(EXIT_CRITICAL, msg);
