@@ -129,8 +129,25 @@ impl Stats {
     pub(crate) fn error(&self) {
         self.errors.fetch_add(1, Relaxed);
     }
-    /// Forgets errors before a whole-run retry (rclone resets them per attempt).
-    pub(crate) fn reset_errors(&self) {
-        self.errors.store(0, Relaxed);
+    /// Starts the counters afresh before a whole-run retry: the final totals are then
+    /// those of the attempt that ended the run, so they add up (only the clock goes on).
+    pub(crate) fn reset_for_retry(&self) {
+        for counter in [
+            &self.bytes,
+            &self.bytes_total,
+            &self.transfers,
+            &self.transfers_total,
+            &self.checks,
+            &self.checks_total,
+            &self.listed,
+            &self.deletes,
+            &self.deleted_dirs,
+            &self.deleted_bytes,
+            &self.renames,
+            &self.errors,
+            &self.server_side,
+        ] {
+            counter.store(0, Relaxed);
+        }
     }
 }
