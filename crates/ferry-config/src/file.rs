@@ -206,7 +206,8 @@ impl ConfigFile {
     /// Read and parse `path`, which must exist. The result is writable.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let data = match fs::read(path) {
+        let data = match ferry_core::limited::read_limited(path, ferry_core::limited::CONFIG_LIMIT)
+        {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::ConfigNotFound {

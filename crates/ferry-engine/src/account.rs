@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io;
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -36,8 +37,21 @@ impl StreamHashes {
     }
 }
 
+/// Raised when a source sent more bytes than its listed size (a link to `/dev/zero`, a
+/// file still growing, a hostile server): the read stopped one byte past the size.
+#[derive(Clone, Default)]
+pub(crate) struct Overrun(Arc<AtomicBool>);
+
+impl Overrun {
+    pub(crate) fn happened(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 pub(crate) struct Accounted {
     inner: ByteStream,
+    /// Bytes still expected, and where to say that more came.
+    bound: Option<(u64, Overrun)>,
     stats: Arc<Stats>,
     limits: Arc<Limits>,
     hashes: StreamHashes,
@@ -55,12 +69,20 @@ impl Accounted {
     ) -> Self {
         Accounted {
             inner,
+            bound: None,
             stats,
             limits,
             hashes,
             delay: None,
             debt: 0,
         }
+    }
+
+    /// Reads at most `len` bytes plus one: one more byte fails the read, never a
+    /// read that goes on for ever.
+    pub(crate) fn bounded(mut self, len: u64, overrun: Overrun) -> Self {
+        self.bound = Some((len, overrun));
+        self
     }
 }
 
@@ -87,12 +109,26 @@ impl AsyncRead for Accounted {
             return Poll::Ready(Err(io::Error::other("transfer limit reached")));
         }
         let burst = self.limits.bwlimit.as_ref().map(|(_, b)| *b as usize);
-        let room = burst.map_or(buf.remaining(), |b| b.min(buf.remaining()));
+        let mut room = burst.map_or(buf.remaining(), |b| b.min(buf.remaining()));
+        if let Some((left, _)) = &self.bound {
+            // One byte past the end tells a clean end of file from an overrun.
+            room = room.min(usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX));
+        }
         let mut limited = buf.take(room);
         let this = &mut *self;
         match this.inner.as_mut().poll_read(cx, &mut limited) {
             Poll::Ready(Ok(())) => {
                 let n = limited.filled().len();
+                if let Some((left, overrun)) = &mut this.bound {
+                    if n as u64 > *left {
+                        overrun.0.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "the source sent more bytes than its listed size",
+                        )));
+                    }
+                    *left -= n as u64;
+                }
                 if n > 0 {
                     if let Some(h) = this.hashes.0.lock().expect("hasher lock").as_mut() {
                         h.update(limited.filled());
@@ -122,5 +158,44 @@ fn throttle(limits: &Limits, n: u32) -> Option<Pin<Box<tokio::time::Sleep>>> {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Some(Box::pin(tokio::time::sleep(wait)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn accounted(inner: ByteStream, len: u64, overrun: &Overrun) -> Accounted {
+        let limits = Limits::new(None, None, crate::CutoffMode::Hard, None);
+        Accounted::new(
+            inner,
+            Arc::new(Stats::default()),
+            Arc::new(limits),
+            StreamHashes::default(),
+        )
+        .bounded(len, overrun.clone())
+    }
+
+    #[tokio::test]
+    async fn a_source_that_never_ends_stops_one_byte_past_its_size() {
+        let overrun = Overrun::default();
+        let mut r = accounted(Box::pin(tokio::io::repeat(0)), 1000, &overrun);
+        let mut out = Vec::new();
+        let err = r.read_to_end(&mut out).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(overrun.happened());
+        assert_eq!(out.len(), 1000, "nothing past the size is passed on");
+    }
+
+    #[tokio::test]
+    async fn a_source_of_exactly_its_size_reads_cleanly() {
+        let overrun = Overrun::default();
+        let data: &'static [u8] = &[1u8; 4096];
+        let mut r = accounted(Box::pin(data), 4096, &overrun);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out.len(), 4096);
+        assert!(!overrun.happened());
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ferry_core::units::size_suffix;
 use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, Result};
 
-use crate::account::{Accounted, StreamHashes};
+use crate::account::{Accounted, Overrun, StreamHashes};
 use crate::sync::{Ctx, Queued};
 use crate::{ActionKind, Mode, Verify};
 
@@ -184,15 +184,38 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
         .collect();
     let hashes = StreamHashes::new(kinds);
     let reader = open_for_copy(ctx, src, 0, None, &mut opts).await?;
+    let overrun = Overrun::default();
     let counted = Accounted::new(
         reader,
         ctx.job.stats.clone(),
         ctx.limits.clone(),
         hashes.clone(),
-    );
-    let stored = to.put(&src.path, Box::pin(counted), &opts).await?;
+    )
+    .bounded(src.size, overrun.clone());
+    let stored = to
+        .put(&src.path, Box::pin(counted), &opts)
+        .await
+        .map_err(|e| overrun_or(e, &overrun, src))?;
     verify(ctx, src, &stored, &hashes).await?;
     Ok((stored, false))
+}
+
+/// A write that failed because the source overran its size fails as a size mismatch:
+/// temporary (the source may be mid-update), so the file is retried, and the backend
+/// kept nothing under the final name.
+fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
+    if !overrun.happened() {
+        return err;
+    }
+    Error::new(
+        ErrorKind::Corrupted,
+        format!(
+            "corrupted on transfer: sizes differ (the source sent more than its listed {} bytes); nothing was kept",
+            src.size
+        ),
+    )
+    .with_path(src.path.to_string())
+    .temporary(true)
 }
 
 /// With `--metadata`, what the destination is to store: the source's metadata with the
@@ -241,6 +264,7 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
         return Ok(None);
     }
     let part = src.size.div_ceil(streams);
+    let overrun = Overrun::default();
     let mut ranges = Vec::new();
     for offset in (0..src.size).step_by(part as usize) {
         let len = part.min(src.size - offset);
@@ -250,11 +274,16 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
             ctx.job.stats.clone(),
             ctx.limits.clone(),
             StreamHashes::default(),
-        );
+        )
+        .bounded(len, overrun.clone());
         ranges.push((offset, Box::pin(counted) as ferry_core::ByteStream));
     }
     tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());
-    let Some(stored) = to.put_ranges(&src.path, ranges, opts).await? else {
+    let stored = to
+        .put_ranges(&src.path, ranges, opts)
+        .await
+        .map_err(|e| overrun_or(e, &overrun, src))?;
+    let Some(stored) = stored else {
         return Ok(None);
     };
     if let Some(kind) = ctx.hash.filter(|_| o.verify != Verify::Off) {

@@ -291,10 +291,13 @@ fn read_lines(
     };
     let bytes = if path.as_os_str() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(err)?;
+        std::io::stdin()
+            .take(ferry_core::limited::LIST_LIMIT)
+            .read_to_end(&mut buf)
+            .map_err(err)?;
         buf
     } else {
-        std::fs::read(path).map_err(err)?
+        ferry_core::limited::read_limited(path, ferry_core::limited::LIST_LIMIT).map_err(err)?
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = Vec::new();

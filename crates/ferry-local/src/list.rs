@@ -4,7 +4,7 @@ use std::fs::{self, Metadata};
 use std::path::Path;
 use std::time::SystemTime;
 
-use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
+use ferry_core::{Entry, Error, ErrorKind, Listing, RelPath, Result};
 
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
@@ -15,7 +15,7 @@ pub(crate) struct ListContext {
     pub root_dev: Option<u64>,
 }
 
-pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
+pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
     let rd = fs::read_dir(full).map_err(|e| {
         let err = Error::io("error listing directory", e).with_path(ctx.dir.to_string());
         if err.kind() == ErrorKind::NotFound {
@@ -24,7 +24,7 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
             err
         }
     })?;
-    let mut out = Vec::new();
+    let mut out = Listing::new();
     for dirent in rd {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
@@ -47,14 +47,20 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
             partial::remove_if_stale(&dirent.path());
             continue;
         }
-        let Ok(path) = ctx.dir.join(&name) else {
-            tracing::error!("{name:?}: skipping a name that is not a safe relative path");
-            continue;
+        let path = match ctx.dir.join(&name) {
+            Ok(path) => path,
+            Err(_) => {
+                out.skip(Error::new(
+                    ErrorKind::InvalidPath,
+                    format!("{name:?}: skipping a name that is not a safe relative path"),
+                ));
+                continue;
+            }
         };
         match entry_for(&dirent.path(), path, ctx) {
-            Ok(Some(e)) => out.push(e),
+            Ok(Some(e)) => out.entries.push(e),
             Ok(None) => {}
-            Err(e) => tracing::error!("{e}"),
+            Err(e) => out.skip(e),
         }
     }
     Ok(out)
@@ -70,7 +76,17 @@ fn entry_for(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Ent
         tracing::info!("{path}: skipping directory on a different filesystem (--one-file-system)");
         return Ok(None);
     }
-    Ok(Some(from_meta(path, &meta)))
+    Ok(regular_or_dir(path, &meta))
+}
+
+/// Files and directories only: a FIFO, socket or device has no size to copy (reading
+/// `/dev/zero` never ends), so it is passed over with rclone's notice.
+fn regular_or_dir(path: RelPath, meta: &Metadata) -> Option<Entry> {
+    if meta.is_file() || meta.is_dir() {
+        return Some(from_meta(path, meta));
+    }
+    tracing::warn!("{path}: Can't transfer non file/directory");
+    None
 }
 
 fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
@@ -82,7 +98,7 @@ fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<En
             Ok(None)
         }
         LinkMode::Follow => match fs::metadata(full) {
-            Ok(meta) => Ok(Some(from_meta(path, &meta))),
+            Ok(meta) => Ok(regular_or_dir(path, &meta)),
             Err(e) => Err(Error::io("can't follow symlink", e).with_path(path.to_string())),
         },
         LinkMode::Translate => {
@@ -118,7 +134,7 @@ pub(crate) fn stat(
     };
     match meta {
         Ok(m) if m.file_type().is_symlink() => Ok(None),
-        Ok(m) => Ok(Some(from_meta(path, &m))),
+        Ok(m) => Ok(regular_or_dir(path, &m)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.raw_os_error() == Some(libc_enotdir()) => Ok(None),
         Err(e) => Err(Error::io("failed to read file info", e).with_path(path.to_string())),

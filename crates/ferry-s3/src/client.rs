@@ -38,7 +38,8 @@ fn env_credentials() -> Option<Credentials> {
         .map(PathBuf::from)
         .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".aws/credentials")))?;
     let profile = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
-    let text = std::fs::read_to_string(file).ok()?;
+    let text =
+        ferry_core::limited::read_limited_string(&file, ferry_core::limited::CONFIG_LIMIT).ok()?;
     let (key, secret, token) = profile_keys(&text, &profile);
     Some(Credentials::new(
         key?,

@@ -86,16 +86,18 @@ impl Credentials {
         let (text, what) = match source {
             KeySource::Inline(pem) => (pem.expose().to_string(), "the key in key_pem".to_string()),
             KeySource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "{}: can't read the private key file {} ({e}): check key_file",
-                            opts.display,
-                            path.display()
-                        ),
-                    )
-                })?;
+                let text =
+                    ferry_core::limited::read_limited_string(path, ferry_core::limited::KEY_LIMIT)
+                        .map_err(|e| {
+                            Error::new(
+                                ErrorKind::Auth,
+                                format!(
+                                    "{}: can't read the private key file {} ({e}): check key_file",
+                                    opts.display,
+                                    path.display()
+                                ),
+                            )
+                        })?;
                 (text, format!("the key file {}", path.display()))
             }
         };

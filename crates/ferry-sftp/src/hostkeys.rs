@@ -103,7 +103,9 @@ pub fn parse_key(algo_and_b64: &str) -> Option<PublicKey> {
 
 /// The keys `file` records for `host` (`host` or `[host]:port`).
 pub fn keys_in_file(file: &Path, host: &str) -> Vec<KnownKey> {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(text) =
+        ferry_core::limited::read_limited_string(file, ferry_core::limited::CONFIG_LIMIT)
+    else {
         return Vec::new();
     };
     let mut out = Vec::new();

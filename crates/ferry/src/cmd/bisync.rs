@@ -255,15 +255,16 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
     let mut filters = a.filters.clone();
     let mut filters_md5 = None;
     if let Some(file) = &a.filters_file {
-        let bytes = std::fs::read(file).map_err(|e| {
-            fail(
-                ferry_bisync::EXIT_CRITICAL,
-                format!(
-                    "Bisync critical error: specified filters file does not exist: {}: {e}",
-                    file.display()
-                ),
-            )
-        })?;
+        let bytes = ferry_core::limited::read_limited(file, ferry_core::limited::LIST_LIMIT)
+            .map_err(|e| {
+                fail(
+                    ferry_bisync::EXIT_CRITICAL,
+                    format!(
+                        "Bisync critical error: specified filters file does not exist: {}: {e}",
+                        file.display()
+                    ),
+                )
+            })?;
         tracing::info!("Using filters file {}", file.display());
         filters_md5 = Some(md5_of(&bytes));
         filters.filter_from.insert(0, file.clone());

@@ -312,10 +312,19 @@ pub async fn read_sums(
     }
     let mut text = Vec::new();
     let read = async {
-        let mut r = backend.open(&path, 0, None).await?;
+        let r = backend.open(&path, 0, None).await?;
+        let limit = ferry_core::limited::LIST_LIMIT;
+        let mut r = tokio::io::AsyncReadExt::take(r, limit + 1);
         tokio::io::AsyncReadExt::read_to_end(&mut r, &mut text)
             .await
-            .map_err(|e| ferry_core::Error::io("failed to read", e))
+            .map_err(|e| ferry_core::Error::io("failed to read", e))?;
+        if text.len() as u64 > limit {
+            return Err(ferry_core::Error::new(
+                ferry_core::ErrorKind::Io,
+                "it is larger than 1Gi, the most ferry reads from a sum file",
+            ));
+        }
+        Ok(())
     };
     read.await.map_err(|e| {
         fail(
