@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::flat::{self, Below, EntryStream};
-use ferry_core::{Entry, RelPath, Result};
+use ferry_core::{Listing, RelPath, Result};
 
 use crate::remote::{entry_of, is_folder_marker};
 use crate::AzBackend;
@@ -39,7 +39,7 @@ impl flat::Pager for Pager {
         self.done
     }
 
-    async fn next_page(&mut self) -> Result<Vec<Entry>> {
+    async fn next_page(&mut self) -> Result<Listing> {
         let page = self
             .b
             .list_page(
@@ -53,16 +53,15 @@ impl flat::Pager for Pager {
             .await?;
         self.marker = page.next_marker;
         self.done = self.marker.is_none();
-        let mut entries = Vec::with_capacity(page.blobs.len());
+        let mut listing = Listing::new();
+        let entries = &mut listing.entries;
+        let mut skipped = Vec::new();
         for item in &page.blobs {
             let (rel_path, slashed) = match self.below.name(&item.name) {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    tracing::error!(
-                        "{:?}: skipping a blob whose name is not a safe relative path",
-                        item.name
-                    );
+                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
                     continue;
                 }
             };
@@ -78,14 +77,15 @@ impl flat::Pager for Pager {
             } else {
                 dirs.enter(&rel_path, false)
             };
-            self.below.push_dirs(found, &mut entries);
+            self.below.push_dirs(found, entries);
             if !slashed && !is_folder_marker(item) {
                 entries.push(entry_of(self.below.path(&rel_path), item));
             }
         }
         if self.done {
-            self.below.finish(&mut entries)?;
+            self.below.finish(entries)?;
         }
-        Ok(entries)
+        listing.errors = skipped;
+        Ok(listing)
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, Metadata,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, Location, Metadata,
     PutOptions, RelPath, Result,
 };
 use futures::TryStreamExt;
@@ -146,8 +146,8 @@ impl AzBackend {
         parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e).with_path(path.to_owned()))
     }
 
-    async fn list_containers(&self) -> Result<Vec<Entry>> {
-        let mut entries = Vec::new();
+    async fn list_containers(&self) -> Result<Listing> {
+        let mut listing = Listing::new();
         let mut marker: Option<String> = None;
         loop {
             let mut req = Req::new(Method::GET, "/").query("comp", "list");
@@ -164,25 +164,26 @@ impl AzBackend {
             let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
             for (name, modified) in page.containers {
                 match RelPath::root().join(&name) {
-                    Ok(p) => entries.push(Entry::dir(
+                    Ok(p) => listing.entries.push(Entry::dir(
                         p,
                         modified.unwrap_or_else(ferry_core::no_dir_time),
                     )),
-                    Err(e) => tracing::error!("{e}"),
+                    Err(e) => listing.skip(e),
                 }
             }
             match page.next_marker {
                 Some(m) => marker = Some(m),
-                None => return Ok(entries),
+                None => return Ok(listing),
             }
         }
     }
 
     /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
-    async fn list_blobs(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_blobs(&self, dir: &RelPath) -> Result<Listing> {
         let t = self.target(dir)?;
         let prefix = ferry_core::flat::dir_prefix(&t.blob);
         let mut files = Vec::new();
+        let mut skipped = Vec::new();
         let mut dirs = BTreeSet::new();
         let mut marker = None;
         let mut seen_anything = false;
@@ -204,9 +205,7 @@ impl AzBackend {
                     Some(Ok(p)) => {
                         dirs.insert(p);
                     }
-                    _ => tracing::error!(
-                        "{full:?}: skipping a blob prefix that is not a safe relative path"
-                    ),
+                    _ => skipped.push(ferry_core::bucket::unsafe_key(full)),
                 }
             }
             for item in &page.blobs {
@@ -218,10 +217,7 @@ impl AzBackend {
                     continue; // the directory's own marker blob
                 }
                 let Ok(path) = dir.join(name) else {
-                    tracing::error!(
-                        "{:?}: skipping a blob whose name is not a safe relative path",
-                        item.name
-                    );
+                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
                     continue;
                 };
                 if is_folder_marker(item) {
@@ -250,7 +246,10 @@ impl AzBackend {
             dirs.into_iter()
                 .map(|p| Entry::dir(p, ferry_core::no_dir_time())),
         );
-        Ok(files)
+        Ok(Listing {
+            entries: files,
+            errors: skipped,
+        })
     }
 
     /// Whether any blob's name starts with `prefix`. Azure may answer a page with no blobs
@@ -526,7 +525,7 @@ impl Backend for AzBackend {
             .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())))
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         if self.container.is_none() && dir.is_root() {
             return self.list_containers().await;
         }

@@ -345,7 +345,8 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
                 None => Ok(Outcome::Done(None)),
                 Some(r) if r.dir => {
                     let p = rel(&before.path)?;
-                    if !b.list_dir(&p).await?.is_empty() {
+                    let listing = b.list_dir(&p).await?;
+                    if !listing.entries.is_empty() || !listing.errors.is_empty() {
                         return Ok(Outcome::Diverged(format!(
                             "{} {}: directory is not empty; left in place",
                             side.name(),
@@ -520,7 +521,7 @@ pub async fn remove_empty_dirs(b: &dyn Backend) -> Result<u64> {
     let mut dirs = Vec::new();
     let mut pending = vec![RelPath::root()];
     while let Some(d) = pending.pop() {
-        for e in b.list_dir(&d).await? {
+        for e in b.list_dir(&d).await?.into_entries_logged() {
             if e.is_dir() {
                 pending.push(e.path.clone());
                 dirs.push(e.path);
@@ -531,14 +532,16 @@ pub async fn remove_empty_dirs(b: &dyn Backend) -> Result<u64> {
     let mut removed = 0;
     for d in dirs {
         match b.list_dir(&d).await {
-            Ok(list) if list.is_empty() => match b.rmdir(&d).await {
-                Ok(()) => {
-                    removed += 1;
-                    tracing::info!("{d}: Removing directory");
+            Ok(list) if list.entries.is_empty() && list.errors.is_empty() => {
+                match b.rmdir(&d).await {
+                    Ok(()) => {
+                        removed += 1;
+                        tracing::info!("{d}: Removing directory");
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
                 }
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            },
+            }
             Ok(_) => {}
             Err(e) => return Err(Error::new(e.kind(), e.to_string())),
         }

@@ -69,11 +69,32 @@ pub fn is_unknown(unknown: &BTreeSet<String>, key: &str) -> bool {
     false
 }
 
+/// A listing's entries. Each entry that could not be read is left alone on both sides
+/// this run (never taken for deleted): its own path where the error names one, else
+/// its whole directory (a name that can't be decoded names no path to keep).
+fn unreadable(
+    cfg: &ScanConfig,
+    dir: &RelPath,
+    list: ferry_core::Listing,
+    out: &mut Scan,
+) -> Vec<Entry> {
+    for e in list.errors {
+        tracing::error!("{e}; leaving it alone this run");
+        out.errors.push(e.to_string());
+        let key = match e.path() {
+            Some(p) if !p.is_empty() => cfg.key(p),
+            _ => cfg.key(dir.as_str()),
+        };
+        out.unknown.insert(key);
+    }
+    list.entries
+}
+
 /// Lists everything the filters select. Fails only when the root can't be listed.
 pub async fn scan(cfg: &ScanConfig) -> Result<Scan, Error> {
     let mut out = Scan::default();
     let mut pending = vec![RelPath::root()];
-    let mut running: JoinSet<(RelPath, ferry_core::Result<Vec<Entry>>)> = JoinSet::new();
+    let mut running: JoinSet<(RelPath, ferry_core::Result<ferry_core::Listing>)> = JoinSet::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut marked: Vec<String> = Vec::new();
     loop {
@@ -84,7 +105,7 @@ pub async fn scan(cfg: &ScanConfig) -> Result<Scan, Error> {
                 // Bisync keeps and compares every mtime: a listing's provisional ones
                 // (S3's LastModified) are made exact here.
                 let listed = match backend.list_dir(&dir).await {
-                    Ok(mut list) => ferry_core::exact_mtimes(&*backend, &mut list, 16)
+                    Ok(mut list) => ferry_core::exact_mtimes(&*backend, &mut list.entries, 16)
                         .await
                         .map(|()| list),
                     Err(e) => Err(e),
@@ -98,7 +119,7 @@ pub async fn scan(cfg: &ScanConfig) -> Result<Scan, Error> {
         let (dir, listed) =
             joined.map_err(|e| Error::new(ErrorKind::Io, format!("listing task failed: {e}")))?;
         let list = match listed {
-            Ok(list) => list,
+            Ok(list) => unreadable(cfg, &dir, list, &mut out),
             Err(e) if dir.is_root() => {
                 return Err(match e.kind() {
                     ErrorKind::DirNotFound | ErrorKind::NotFound => Error::new(

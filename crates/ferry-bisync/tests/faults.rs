@@ -48,7 +48,7 @@ impl Backend for Faulty {
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
         self.inner.stat(path).await
     }
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<ferry_core::Listing> {
         if self.broken.load(Ordering::SeqCst) && dir.as_str() == "sub" {
             return Err(
                 Error::new(ErrorKind::PermissionDenied, "permission denied (injected)")

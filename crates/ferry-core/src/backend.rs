@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use crate::flat::EntryStream;
-use crate::{Entry, Features, HashKind, Hashes, Metadata, RelPath, Result};
+use crate::{Entry, Features, HashKind, Hashes, Listing, Metadata, RelPath, Result};
 
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
@@ -83,8 +83,10 @@ pub trait Backend: Send + Sync {
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
     /// Lists one directory's direct children, in any order. A missing directory is an
-    /// error of kind `DirNotFound`.
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>>;
+    /// error of kind `DirNotFound`. An entry that can't be read (or whose name is not a
+    /// safe relative path) is left out and reported in [`Listing::errors`], never
+    /// silently dropped: the caller counts it as an error of the run.
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing>;
 
     /// Everything below `dir` as one stream, when this backend can list recursively in
     /// one go (object stores list every key under a prefix, page by page): files, and each

@@ -23,6 +23,24 @@ pub fn join_key(prefix: &str, rel: &str) -> String {
     }
 }
 
+/// A listed key that is not valid in its encoding: skipped, and an error of the run.
+pub fn undecodable_key(raw: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::InvalidPath,
+        format!("{raw:?}: skipping a key that can't be decoded"),
+    )
+}
+
+/// A listed key that can't be a safe relative path (`..`, empty segments, NUL):
+/// skipped, and an error of the run, so nothing is written outside the destination
+/// and nothing its absence implies is deleted.
+pub fn unsafe_key(full: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::InvalidPath,
+        format!("{full:?}: skipping a key that is not a safe relative path"),
+    )
+}
+
 /// The HTTP `Range` value for reading from `offset`, at most `len` bytes (`len` is not
 /// 0); `None` when the whole object is wanted.
 pub fn byte_range(offset: u64, len: Option<u64>) -> Option<String> {

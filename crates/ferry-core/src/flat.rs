@@ -7,9 +7,11 @@ use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
 
-use crate::{Entry, Error, ErrorKind, RelPath, Result};
+use crate::{Entry, Error, ErrorKind, Listing, RelPath, Result};
 
-/// Entries of a recursive listing, each yielded as soon as its page arrived.
+/// Entries of a recursive listing, each yielded as soon as its page arrived. An error
+/// of kind [`ErrorKind::InvalidPath`] is one entry skipped (the listing goes on); any
+/// other error ends the listing.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
 
 /// A listing that arrives a page at a time.
@@ -17,8 +19,8 @@ pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
 pub trait Pager: Send + 'static {
     /// Whether the last page has been fetched.
     fn done(&self) -> bool;
-    /// Fetches the next page.
-    async fn next_page(&mut self) -> Result<Vec<Entry>>;
+    /// Fetches the next page, with the entries of it that had to be skipped.
+    async fn next_page(&mut self) -> Result<Listing>;
 }
 
 /// One stream of a paged listing's entries. The next page is fetched only once the
@@ -33,7 +35,10 @@ pub fn paged(pager: impl Pager) -> EntryStream {
     });
     Box::pin(
         pages
-            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .map_ok(|page: Listing| {
+                let skipped = page.errors.into_iter().map(Err);
+                stream::iter(skipped.chain(page.entries.into_iter().map(Ok)))
+            })
             .try_flatten(),
     )
 }

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use ferry_core::{match_key, Backend, Entry, Error, ErrorKind, RelPath, Result};
+use ferry_core::{match_key, Backend, Entry, Error, ErrorKind, Listing, RelPath, Result};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -101,6 +101,11 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
         list_side(cfg, &*cfg.dst, &job.path, job.dst)
     );
     let mut found = Vec::new();
+    // Entries a side could not read are errors of the run: they stop all deletes.
+    let (src, dst) = (
+        src.map(|l| unread(l, &mut found)),
+        dst.map(|l| unread(l, &mut found)),
+    );
     let src = match src {
         Ok(list) => list,
         Err(e) if is_root => return Err(e),
@@ -156,13 +161,19 @@ async fn list_side(
     backend: &dyn Backend,
     dir: &RelPath,
     wanted: bool,
-) -> Result<Vec<Entry>> {
+) -> Result<Listing> {
     if !wanted {
-        return Ok(Vec::new());
+        return Ok(Listing::new());
     }
     let mut list = crate::walk::list_dir_or_file(backend, dir, cfg.only_name.as_deref()).await?;
-    crate::select::exact_for_filters(&*cfg.select, backend, &mut list).await?;
+    crate::select::exact_for_filters(&*cfg.select, backend, &mut list.entries).await?;
     Ok(list)
+}
+
+/// A listing's entries; each entry it could not read becomes a [`Found::Error`].
+fn unread(list: Listing, found: &mut Vec<Found>) -> Vec<Entry> {
+    found.extend(list.errors.into_iter().map(Found::Error));
+    list.entries
 }
 
 fn has_marker(cfg: &MarchConfig, src: &[Entry], dst: &[Entry]) -> bool {

@@ -84,6 +84,8 @@ pub(crate) struct Ctx {
     /// Destination directories something was written into or deleted from.
     pub dirty: Mutex<HashSet<RelPath>>,
     pub deletes: Mutex<deletes::Budget>,
+    /// Whether this attempt already counted its refusal to delete (once, as rclone).
+    pub not_deleting: std::sync::atomic::AtomicBool,
 }
 
 impl Ctx {
@@ -167,8 +169,12 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
             "Attempt {attempt}/{attempts} failed with {} errors and: {last}",
             outcome.errors
         );
-        ctx.job.stats.reset_errors();
+        // The next attempt's counters are the run's: a retry that succeeds shows its own
+        // totals, not 69% of two attempts' queues added up.
+        ctx.job.stats.reset_for_retry();
         *ctx.last_error.lock().expect("lock") = None;
+        ctx.not_deleting
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         tokio::time::sleep(retries_sleep).await;
     }
     Ok(outcome)
@@ -200,6 +206,7 @@ fn new_ctx(job: Job) -> Ctx {
         dirs: Mutex::new(Vec::new()),
         dirty: Mutex::new(HashSet::new()),
         deletes: Default::default(),
+        not_deleting: Default::default(),
     }
 }
 
@@ -282,15 +289,21 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
     })
 }
 
-/// rclone's rule: no deletes at the destination once anything failed.
+/// rclone's rule: no deletes at the destination once anything failed. The refusal is
+/// itself an error of the run, counted once and reported last (exit 1), as rclone's.
 pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
     if ctx.job.stats.errors() == 0 || ctx.job.opts.ignore_errors {
         return !matches!(ctx.limits.tripped(), Tripped::Quit | Tripped::MaxTransfer);
     }
-    tracing::error!(
-        "{}: not deleting {what} as there were IO errors",
-        ctx.job.dst.describe()
-    );
+    let message = format!("not deleting {what} as there were IO errors");
+    tracing::error!("{}: {message}", ctx.job.dst.describe());
+    let first = !ctx
+        .not_deleting
+        .swap(true, std::sync::atomic::Ordering::Relaxed);
+    if first {
+        ctx.job.stats.error();
+        *ctx.last_error.lock().expect("lock") = Some((ErrorKind::Io, false, message));
+    }
     false
 }
 

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ferry_core::flat::EntryStream;
-use ferry_core::{Backend, Entry, Error, ErrorKind, RelPath, Result};
+use ferry_core::{Backend, Entry, Error, ErrorKind, Listing, RelPath, Result};
 use futures::stream::{FuturesOrdered, StreamExt};
 
 use crate::Select;
@@ -52,7 +52,7 @@ pub struct WalkReport {
     pub last_error: Option<Error>,
 }
 
-type Listing = Pin<Box<dyn Future<Output = (RelPath, Result<Vec<Entry>>)> + Send>>;
+type Listed = Pin<Box<dyn Future<Output = (RelPath, Result<Listing>)> + Send>>;
 
 /// Entries handed out at most at once from a recursive listing.
 const FLAT_BATCH: usize = 1000;
@@ -64,7 +64,7 @@ pub struct Walker {
     select: Arc<dyn Select>,
     opts: WalkOptions,
     queue: VecDeque<RelPath>,
-    running: FuturesOrdered<Listing>,
+    running: FuturesOrdered<Listed>,
     report: WalkReport,
     /// The recursive listing, when the walk uses one.
     flat: Option<futures::stream::ReadyChunks<EntryStream>>,
@@ -118,15 +118,15 @@ impl Walker {
             for item in batch {
                 match item {
                     Ok(e) => entries.push(e),
+                    // One entry skipped; the listing goes on.
+                    Err(e) if e.kind() == ErrorKind::InvalidPath => self.count(e),
                     Err(e) if !self.flat_started => {
                         self.flat = None;
                         return Err(root_error(e, &*self.backend));
                     }
                     Err(e) => {
                         // The listing can't go on past a failed page.
-                        tracing::error!("{e}");
-                        self.report.errors += 1;
-                        self.report.last_error = Some(e);
+                        self.count(e);
                         self.flat = None;
                         break;
                     }
@@ -136,9 +136,7 @@ impl Walker {
             if let Err(e) =
                 crate::select::exact_for_filters(&*self.select, &*self.backend, &mut entries).await
             {
-                tracing::error!("{e}");
-                self.report.errors += 1;
-                self.report.last_error = Some(e);
+                self.count(e);
                 continue;
             }
             let entries = choose(&*self.select, &self.opts, &RelPath::root(), entries);
@@ -169,7 +167,7 @@ impl Walker {
                 self.running.push_back(Box::pin(async move {
                     let listed = match list_dir_or_file(&*backend, &dir, only.as_deref()).await {
                         Ok(mut list) => {
-                            crate::select::exact_for_filters(&*select, &*backend, &mut list)
+                            crate::select::exact_for_filters(&*select, &*backend, &mut list.entries)
                                 .await
                                 .map(|()| list)
                         }
@@ -182,12 +180,15 @@ impl Walker {
                 return Ok(None);
             };
             let entries = match listed {
-                Ok(list) => list,
+                Ok(list) => {
+                    for e in list.errors {
+                        self.count(e);
+                    }
+                    list.entries
+                }
                 Err(e) if dir.is_root() => return Err(root_error(e, &*self.backend)),
                 Err(e) => {
-                    tracing::error!("{e}");
-                    self.report.errors += 1;
-                    self.report.last_error = Some(e);
+                    self.count(e);
                     continue;
                 }
             };
@@ -239,6 +240,13 @@ impl Walker {
         *entries = keep;
     }
 
+    /// Logs and counts an error met below the root (the walk goes on).
+    fn count(&mut self, e: Error) {
+        tracing::error!("{e}");
+        self.report.errors += 1;
+        self.report.last_error = Some(e);
+    }
+
     /// Errors met below the root so far.
     pub fn report(&self) -> &WalkReport {
         &self.report
@@ -256,17 +264,18 @@ pub(crate) async fn list_dir_or_file(
     backend: &dyn Backend,
     dir: &RelPath,
     only: Option<&str>,
-) -> Result<Vec<Entry>> {
+) -> Result<Listing> {
     let Some(name) = only.filter(|_| dir.is_root()) else {
         return backend.list_dir(dir).await;
     };
     let path = RelPath::new(name).map_err(|e| Error::new(ErrorKind::Refused, e.to_string()))?;
-    Ok(backend
+    let found: Vec<Entry> = backend
         .stat(&path)
         .await?
         .into_iter()
         .filter(|e| !e.is_dir())
-        .collect())
+        .collect();
+    Ok(found.into())
 }
 
 fn root_error(e: Error, backend: &dyn Backend) -> Error {
@@ -400,7 +409,7 @@ mod tests {
         async fn stat(&self, _: &RelPath) -> Result<Option<Entry>> {
             unimplemented!()
         }
-        async fn list_dir(&self, _: &RelPath) -> Result<Vec<Entry>> {
+        async fn list_dir(&self, _: &RelPath) -> Result<Listing> {
             panic!("a flat walk lists nothing directory by directory")
         }
         fn list_recursive(self: Arc<Self>, _: &RelPath) -> Option<EntryStream> {

@@ -18,8 +18,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
-    MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
+    Metadata, MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
 
 /// How symbolic links are treated, as rclone's `-L`, `-l` and default do.
@@ -163,7 +163,7 @@ impl Backend for LocalBackend {
         blocking(move || list::stat(&full, link.as_deref(), path, links)).await
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         let full = self.full(dir);
         let ctx = list::ListContext {
             dir: dir.clone(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
 use ferry_core::flat::{self, Below, EntryStream};
-use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
+use ferry_core::{Error, ErrorKind, Listing, RelPath, Result};
 
 use crate::error::Failure;
 use crate::{meta, S3Backend};
@@ -40,7 +40,7 @@ impl flat::Pager for Pager {
         self.done
     }
 
-    async fn next_page(&mut self) -> Result<Vec<Entry>> {
+    async fn next_page(&mut self) -> Result<Listing> {
         let out = self
             .b
             .client
@@ -56,14 +56,16 @@ impl flat::Pager for Pager {
         self.token = out.next_continuation_token().map(str::to_owned);
         self.done = !out.is_truncated().unwrap_or(false) || self.token.is_none();
         let encoded = out.encoding_type() == Some(&EncodingType::Url);
-        let mut entries = Vec::with_capacity(out.contents().len());
+        let mut page = Listing::new();
+        let entries = &mut page.entries;
+        let mut skipped = Vec::new();
         for obj in out.contents() {
             let Some(raw) = obj.key() else { continue };
             let full = if encoded {
                 match meta::url_decode_key(raw) {
                     Some(k) => k,
                     None => {
-                        tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                        skipped.push(ferry_core::bucket::undecodable_key(raw));
                         continue;
                     }
                 }
@@ -74,12 +76,12 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    tracing::error!("{full:?}: skipping a key that is not a safe relative path");
+                    skipped.push(ferry_core::bucket::unsafe_key(&full));
                     continue;
                 }
             };
             let found = self.below.dirs.enter(&rel_path, is_marker);
-            self.below.push_dirs(found, &mut entries);
+            self.below.push_dirs(found, entries);
             if is_marker {
                 continue;
             }
@@ -94,9 +96,10 @@ impl flat::Pager for Pager {
             );
         }
         if self.done {
-            self.below.finish(&mut entries)?;
+            self.below.finish(entries)?;
         }
-        Ok(entries)
+        page.errors = skipped;
+        Ok(page)
     }
 }
 

@@ -33,10 +33,10 @@ use aws_sdk_s3::types::{
     MetadataDirective, StorageClass,
 };
 use aws_smithy_types::DateTime;
-use ferry_core::bucket::{byte_range, join_key, split_root};
+use ferry_core::bucket::{byte_range, join_key, split_root, undecodable_key, unsafe_key};
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Location,
-    Metadata, MetadataSupport, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
+    Location, Metadata, MetadataSupport, PutOptions, RelPath, Result,
 };
 use futures::stream;
 
@@ -312,22 +312,24 @@ impl S3Backend {
         Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
     }
 
-    async fn list_buckets(&self) -> Result<Vec<Entry>> {
+    async fn list_buckets(&self) -> Result<Listing> {
         let out = self
             .client
             .list_buckets()
             .send()
             .await
             .map_err(|e| sdk("failed to list buckets", "", e))?;
-        let mut entries = Vec::new();
+        let mut listing = Listing::new();
         for b in out.buckets() {
             let Some(name) = b.name() else { continue };
             match RelPath::root().join(name) {
-                Ok(p) => entries.push(Entry::dir(p, to_system(b.creation_date()))),
-                Err(e) => tracing::error!("{e}"),
+                Ok(p) => listing
+                    .entries
+                    .push(Entry::dir(p, to_system(b.creation_date()))),
+                Err(e) => listing.skip(e),
             }
         }
-        Ok(entries)
+        Ok(listing)
     }
 
     /// An object as a listing shows it: its `LastModified` stands in for the mtime
@@ -353,10 +355,12 @@ impl S3Backend {
     }
 
     /// Lists `dir` page by page with the `/` delimiter.
-    async fn list_objects(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_objects(&self, dir: &RelPath) -> Result<Listing> {
         let t = self.target(dir)?;
         let prefix = ferry_core::flat::dir_prefix(&t.key);
-        let mut entries = Vec::new();
+        let mut listing = Listing::new();
+        let entries = &mut listing.entries;
+        let mut skipped = Vec::new();
         let mut token: Option<String> = None;
         let mut seen_anything = false;
         loop {
@@ -395,7 +399,7 @@ impl S3Backend {
                 seen_anything = true;
                 let Some(raw) = cp.prefix() else { continue };
                 let Some(full) = decode(raw) else {
-                    tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                    skipped.push(undecodable_key(raw));
                     continue;
                 };
                 let Some(name) = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'))
@@ -404,16 +408,14 @@ impl S3Backend {
                 };
                 match dir.join(name) {
                     Ok(p) => entries.push(Entry::dir(p, ferry_core::no_dir_time())),
-                    Err(_) => {
-                        tracing::error!("{full:?}: skipping a key that is not a safe relative path")
-                    }
+                    Err(_) => skipped.push(unsafe_key(&full)),
                 }
             }
             for obj in out.contents() {
                 seen_anything = true;
                 let Some(raw) = obj.key() else { continue };
                 let Some(full) = decode(raw) else {
-                    tracing::error!("{raw:?}: skipping a key that can't be decoded");
+                    skipped.push(undecodable_key(raw));
                     continue;
                 };
                 let Some(name) = full.strip_prefix(&prefix) else {
@@ -423,7 +425,7 @@ impl S3Backend {
                     continue; // the directory's own marker object
                 }
                 let Ok(path) = dir.join(name) else {
-                    tracing::error!("{full:?}: skipping a key that is not a safe relative path");
+                    skipped.push(unsafe_key(&full));
                     continue;
                 };
                 let md5 = obj
@@ -441,7 +443,8 @@ impl S3Backend {
             return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
                 .with_path(dir.to_string()));
         }
-        Ok(entries)
+        listing.errors = skipped;
+        Ok(listing)
     }
 
     /// Whether `other` talks to the same endpoint (so a server-side copy can reach it).
@@ -624,7 +627,7 @@ impl Backend for S3Backend {
         }
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         if self.bucket.is_none() && dir.is_root() {
             return self.list_buckets().await;
         }

@@ -170,7 +170,7 @@ async fn slowdown_is_retried_with_backoff() {
     let (endpoint, count) = fake_s3(2).await;
     let b = fake_backend(&endpoint);
     let started = std::time::Instant::now();
-    let list = b.list_dir(&RelPath::root()).await.unwrap();
+    let list = b.list_dir(&RelPath::root()).await.unwrap().entries;
     assert_eq!(list.len(), 1);
     assert!(list[0].is_dir() && list[0].name() == "dir");
     assert_eq!(count.load(Ordering::SeqCst), 3);

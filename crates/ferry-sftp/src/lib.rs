@@ -23,8 +23,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Location, Metadata,
-    MetadataSupport, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
+    Metadata, MetadataSupport, PutOptions, RelPath, Result,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -138,6 +138,20 @@ fn to_error(what: &str, rel: &RelPath, e: SftpError) -> Error {
     Error::new(kind, msg)
         .with_path(rel.to_string())
         .temporary(temporary)
+}
+
+/// The entry a followed path stands for: a file or a directory. Anything else (a FIFO,
+/// a socket, a device such as `/dev/zero`, whose reads never end) is passed over with
+/// rclone's notice.
+fn followed_entry(rel: &RelPath, a: &FileAttributes) -> Option<Entry> {
+    if a.is_dir() {
+        Some(Entry::dir(rel.clone(), mtime_of(a)))
+    } else if a.is_regular() || a.permissions.is_none() {
+        Some(Entry::file(rel.clone(), a.size.unwrap_or(0), mtime_of(a)))
+    } else {
+        tracing::warn!("{rel}: Can't transfer non file/directory");
+        None
+    }
 }
 
 fn mtime_of(a: &FileAttributes) -> SystemTime {
@@ -332,7 +346,16 @@ impl SftpBackend {
         c.max_read
     }
 
+    /// What a path is, links followed. A FIFO, socket or device (a link to `/dev/zero`)
+    /// is nothing ferry can copy: passed over with rclone's notice, as if absent.
     async fn stat_full(&self, rel: &RelPath) -> Result<Option<Entry>> {
+        Ok(self
+            .stat_attrs(rel)
+            .await?
+            .and_then(|a| followed_entry(rel, &a)))
+    }
+
+    async fn stat_attrs(&self, rel: &RelPath) -> Result<Option<FileAttributes>> {
         let full = self.full(rel);
         self.pool
             .run(Load::Request, |c| {
@@ -346,15 +369,6 @@ impl SftpBackend {
                 }
             })
             .await
-            .map(|a| {
-                a.map(|a| {
-                    if a.is_dir() {
-                        Entry::dir(rel.clone(), mtime_of(&a))
-                    } else {
-                        Entry::file(rel.clone(), a.size.unwrap_or(0), mtime_of(&a))
-                    }
-                })
-            })
     }
 
     /// `mkdir -p` (also above the root), from the deepest missing directory up.
@@ -811,7 +825,7 @@ impl Backend for SftpBackend {
         self.stat_full(path).await
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         let full = self.full(dir);
         let names = self
             .pool
@@ -841,7 +855,8 @@ impl Backend for SftpBackend {
                 }
             })
             .await?;
-        let mut out = Vec::with_capacity(names.len());
+        let mut out = Listing::new();
+        out.entries.reserve(names.len());
         let mut links = Vec::new();
         for f in names {
             let name = f.filename;
@@ -849,9 +864,12 @@ impl Backend for SftpBackend {
                 continue;
             }
             if name.contains('\u{FFFD}') {
-                tracing::error!(
-                    "{}: skipping a name that is not valid UTF-8",
-                    dir.join(&name).map(|p| p.to_string()).unwrap_or(name)
+                out.skip(
+                    Error::new(
+                        ErrorKind::InvalidPath,
+                        "skipping a name that is not valid UTF-8",
+                    )
+                    .with_path(dir.join(&name).map(|p| p.to_string()).unwrap_or(name)),
                 );
                 continue;
             }
@@ -874,27 +892,38 @@ impl Backend for SftpBackend {
                 continue;
             }
             let Ok(path) = dir.join(&name) else {
-                tracing::error!("{name:?}: skipping a name that is not a safe relative path");
+                out.skip(Error::new(
+                    ErrorKind::InvalidPath,
+                    format!("{name:?}: skipping a name that is not a safe relative path"),
+                ));
                 continue;
             };
             let a = &f.attrs;
             if a.is_symlink() {
                 links.push(path);
             } else if a.is_dir() {
-                out.push(Entry::dir(path, mtime_of(a)));
+                out.entries.push(Entry::dir(path, mtime_of(a)));
             } else if a.is_regular() || a.permissions.is_none() {
-                out.push(Entry::file(path, a.size.unwrap_or(0), mtime_of(a)));
+                out.entries
+                    .push(Entry::file(path, a.size.unwrap_or(0), mtime_of(a)));
             }
         }
-        // Links are followed, as rclone's sftp backend does; dangling ones are skipped.
+        // Links are followed, as rclone's sftp backend does. A dangling one can't be read:
+        // an error of the run, so nothing its name stands for is deleted elsewhere.
         for path in links {
-            match self.stat_full(&path).await {
-                Ok(Some(e)) => out.push(e),
-                Ok(None) => tracing::warn!("{path}: skipping a dangling symbolic link"),
-                Err(e) => tracing::error!("{e}"),
+            match self.stat_attrs(&path).await {
+                Ok(Some(a)) => out.entries.extend(followed_entry(&path, &a)),
+                Ok(None) => out.skip(
+                    Error::new(
+                        ErrorKind::NotFound,
+                        "can't follow symlink: its target does not exist",
+                    )
+                    .with_path(path.to_string()),
+                ),
+                Err(e) => out.skip(e),
             }
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 

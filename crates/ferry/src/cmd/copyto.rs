@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Features, HashKind, Location, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Features, HashKind, Listing, Location, PutOptions, RelPath, Result,
 };
 use ferry_engine::{Job, Mode, Observer, Stats};
 
@@ -57,11 +57,11 @@ impl Backend for Renamed {
             e
         }))
     }
-    async fn list_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         if !dir.is_root() {
-            return Ok(Vec::new());
+            return Ok(Listing::new());
         }
-        Ok(self
+        let found: Vec<Entry> = self
             .inner
             .stat(&self.real)
             .await?
@@ -70,7 +70,8 @@ impl Backend for Renamed {
                 e.path = self.shown.clone();
                 vec![e]
             })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok(found.into())
     }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.inner.open(&self.map(path), offset, len).await

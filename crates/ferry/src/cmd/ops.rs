@@ -521,7 +521,7 @@ async fn remove_empty_dirs(
         // Only directories that are empty now: listing again keeps files the
         // filters hid, and directories that failed to go, safe.
         match backend.list_dir(&d).await {
-            Ok(list) if list.is_empty() => {}
+            Ok(list) if list.entries.is_empty() && list.errors.is_empty() => {}
             _ => continue,
         }
         if dry_run {

@@ -5,3 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+
+mod bisync;
+mod deletes;
+mod endless;
