@@ -322,6 +322,14 @@ impl Run<'_> {
             ignore_case: self.ctx.ignore_case,
         };
         let (c1, c2) = (cfg(Side::One), cfg(Side::Two));
+        if !self.ctx.opts.dry_run {
+            // Both sides may be written: let each find out what it can do, and let its
+            // listings clean up what interrupted runs left there.
+            tokio::join!(
+                self.ctx.backend(Side::One).prepare_write(),
+                self.ctx.backend(Side::Two).prepare_write()
+            );
+        }
         let (s1, s2) = tokio::join!(listing::scan(&c1), listing::scan(&c2));
         let describe = |side: Side, e: ferry_core::Error| {
             let hint = if e.kind() == ErrorKind::DirNotFound {

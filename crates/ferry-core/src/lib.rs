@@ -15,6 +15,7 @@ pub mod limited;
 mod listing;
 pub mod metadata;
 pub mod mime;
+pub mod partial;
 mod path;
 pub mod timefmt;
 pub mod units;

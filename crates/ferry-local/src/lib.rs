@@ -13,6 +13,7 @@ mod read;
 mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -53,6 +54,9 @@ pub struct LocalBackend {
     opts: LocalOptions,
     features: Features,
     root_dev: Option<u64>,
+    /// Set once a run is about to write here ([`Backend::prepare_write`]); only then do
+    /// listings remove temporary files that dead writers left.
+    writing: AtomicBool,
 }
 
 impl LocalBackend {
@@ -73,6 +77,7 @@ impl LocalBackend {
             opts,
             features: local_features(),
             root_dev,
+            writing: AtomicBool::new(false),
         })
     }
 
@@ -170,8 +175,13 @@ impl Backend for LocalBackend {
             links: self.opts.links,
             quiet_links: self.opts.skip_links_quietly,
             root_dev: self.root_dev,
+            clean_partials: self.writing.load(Ordering::Relaxed),
         };
         blocking(move || list::list_dir(&full, &ctx)).await
+    }
+
+    async fn prepare_write(&self) {
+        self.writing.store(true, Ordering::Relaxed);
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

@@ -13,6 +13,8 @@ pub(crate) struct ListContext {
     pub links: LinkMode,
     pub quiet_links: bool,
     pub root_dev: Option<u64>,
+    /// This run writes here: leftovers of dead writers may be removed.
+    pub clean_partials: bool,
 }
 
 pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
@@ -44,7 +46,10 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
             }
         };
         if partial::is_partial_name(&name) {
-            partial::remove_if_stale(&dirent.path());
+            // Never shown as a file; removed only by a run that writes here.
+            if ctx.clean_partials {
+                partial::remove_if_stale(&dirent.path());
+            }
             continue;
         }
         let path = match ctx.dir.join(&name) {

@@ -1,40 +1,25 @@
 //! Temporary names for files being written, and the cleanup of ones a crash left.
 //!
-//! A file being written is named `.NAME.ferry-XXXXXXXX.partial` beside its target and
-//! holds an exclusive `flock` for as long as its writer lives. The lock dies with the
-//! process, however it dies, so a listing that can take the lock knows the writer is
-//! gone and removes the leftover; a live writer in another ferry is never disturbed.
+//! A file being written gets a name only ferry makes (`ferry_core::partial`) beside its
+//! target and holds an exclusive `flock` for as long as its writer lives. The lock dies
+//! with the process, however it dies, so a listing in a run that writes here (and only
+//! such a listing) can take the lock, know the writer is gone, and remove the leftover;
+//! a live writer in another ferry is never disturbed, and a user's file that merely
+//! looks alike is never touched.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-
-const PREFIX: char = '.';
-const MARK: &str = ".ferry-";
-const SUFFIX: &str = ".partial";
-/// Keeps temporary names within the usual 255-byte limit.
-const MAX_STEM: usize = 200;
 
 pub(crate) fn temp_path(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut cut = name.len().min(MAX_STEM);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let tag: u32 = rand::random();
-    target.with_file_name(format!("{PREFIX}{}{MARK}{tag:08x}{SUFFIX}", &name[..cut]))
+    target.with_file_name(ferry_core::partial::temp_name(&name))
 }
 
 pub(crate) fn is_partial_name(name: &str) -> bool {
-    name.starts_with(PREFIX)
-        && name.ends_with(SUFFIX)
-        && name
-            .len()
-            .checked_sub(SUFFIX.len() + 8 + MARK.len())
-            .and_then(|i| name.get(i..i + MARK.len()))
-            == Some(MARK)
+    ferry_core::partial::is_temp_name(name)
 }
 
 /// Marks `file` as owned by this process until it is closed.
@@ -81,6 +66,7 @@ mod tests {
         assert!(is_partial_name(name), "{name}");
         assert!(!is_partial_name("report.pdf"));
         assert!(!is_partial_name(".hidden.partial"));
+        assert!(!is_partial_name(".notes.ferry-deadbeef.partial"));
         let long = "é".repeat(200);
         let t = temp_path(&Path::new("/x").join(&long));
         assert!(t.file_name().unwrap().len() < 255);
@@ -90,8 +76,8 @@ mod tests {
     #[test]
     fn stale_partials_are_removed_live_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let live = dir.path().join(".a.ferry-00000001.partial");
-        let stale = dir.path().join(".b.ferry-00000002.partial");
+        let live = temp_path(&dir.path().join("a"));
+        let stale = temp_path(&dir.path().join("b"));
         let held = File::create(&live).unwrap();
         lock(&held);
         File::create(&stale).unwrap();

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
+use ferry_core::partial::{is_temp_name as is_partial_name, temp_name};
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
     Metadata, MetadataSupport, PutOptions, RelPath, Result,
@@ -62,6 +63,9 @@ pub struct SftpBackend {
     md5_cmd: Option<String>,
     sha1_cmd: Option<String>,
     posix_rename: bool,
+    /// Set once a run is about to write here; only then do listings remove temporary
+    /// files that interrupted runs left.
+    writing: std::sync::atomic::AtomicBool,
 }
 
 /// How long a `.partial` file must sit untouched before a listing removes it as a leftover.
@@ -174,26 +178,6 @@ fn times(t: SystemTime) -> FileAttributes {
     }
 }
 
-/// `.NAME.ferry-XXXXXXXX.partial`, as the local backend names its temporary files.
-fn temp_name(name: &str) -> String {
-    let mut cut = name.len().min(200);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let tag: u32 = rand::random();
-    format!(".{}.ferry-{tag:08x}.partial", &name[..cut])
-}
-
-fn is_partial_name(name: &str) -> bool {
-    name.starts_with('.')
-        && name.ends_with(".partial")
-        && name
-            .len()
-            .checked_sub(".partial".len() + 8 + ".ferry-".len())
-            .and_then(|i| name.get(i..i + ".ferry-".len()))
-            == Some(".ferry-")
-}
-
 /// Normalises a root: `a//b/./c/` -> `a/b/c`; keeps a leading `/`.
 fn clean_path(p: &str) -> String {
     let abs = p.starts_with('/');
@@ -298,6 +282,7 @@ impl SftpBackend {
             sha1_cmd,
             posix_rename,
             opts,
+            writing: Default::default(),
         }))
     }
 
@@ -874,10 +859,11 @@ impl Backend for SftpBackend {
                 continue;
             }
             if is_partial_name(&name) {
+                // Never shown as a file; removed only by a run that writes here.
                 let old = mtime_of(&f.attrs)
                     .elapsed()
                     .is_ok_and(|age| age > STALE_PARTIAL);
-                if old {
+                if old && self.writing.load(std::sync::atomic::Ordering::Relaxed) {
                     if let Ok(p) = dir.join(&name) {
                         let full = self.full(&p);
                         if let Ok(l) = self.pool.lease(Load::Request).await {
@@ -1033,6 +1019,8 @@ impl Backend for SftpBackend {
     /// One small probe file in the root tells whether the server keeps times, before
     /// any comparison relies on them.
     async fn prepare_write(&self) {
+        self.writing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if !self.modtimes.unproven() {
             return;
         }

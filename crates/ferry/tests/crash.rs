@@ -61,11 +61,13 @@ fn mtime_of(path: &Path) -> FileTime {
     FileTime::from_last_modification_time(&fs::symlink_metadata(path).unwrap())
 }
 
-/// `.NAME.ferry-XXXXXXXX.partial` -> `NAME`.
+/// ferry's temporary name `.NAME.ferry-<tag><check>.partial` -> `NAME`.
 fn partial_target(name: &str) -> Option<&str> {
+    if !ferry_core::partial::is_temp_name(name) {
+        return None;
+    }
     let stem = name.strip_prefix('.')?.strip_suffix(".partial")?;
-    let (target, tag) = stem.rsplit_once(".ferry-")?;
-    (tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_hexdigit())).then_some(target)
+    Some(stem.rsplit_once(".ferry-")?.0)
 }
 
 /// Every entry under `root`, as (relative path with `/`, is_dir, full path).

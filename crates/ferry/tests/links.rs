@@ -138,10 +138,11 @@ fn ignore_case_sync_matches_names_case_insensitively() {
 fn stale_partial_files_are_cleaned_up() {
     let s = Scratch::new();
     s.write("src/f", "data", 100);
-    s.write("dst/.f.ferry-0badc0de.partial", "half", 100);
+    let leftover = format!("dst/{}", ferry_core::partial::temp_name("f"));
+    s.write(&leftover, "half", 100);
     let (code, _, err) = run(&["copy", &s.src(), &s.dst()]);
     assert_eq!(code, 0, "{err}");
-    assert!(!s.exists("dst/.f.ferry-0badc0de.partial"));
+    assert!(!s.exists(&leftover));
     assert_eq!(s.read("dst/f"), "data");
 }
 

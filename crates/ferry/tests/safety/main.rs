@@ -9,3 +9,4 @@ mod common;
 mod bisync;
 mod deletes;
 mod endless;
+mod partials;

@@ -1,0 +1,90 @@
+//! Names of files being written: hidden, beside their target, and recognisable as
+//! ferry's own. The name carries a random tag and a check of it keyed on the target's
+//! name (`.NAME.ferry-RRRRRRRRCCCCCCCC.partial`), so a user's file that merely looks
+//! alike (`.notes.ferry-deadbeef.partial`) is never taken for a leftover: only names
+//! whose check matches are hidden from listings or cleaned up.
+
+const MARK: &str = ".ferry-";
+const SUFFIX: &str = ".partial";
+/// Keeps temporary names within the usual 255-byte limit.
+const MAX_STEM: usize = 200;
+/// Hex digits of the random tag and of its check.
+const TAG: usize = 8;
+
+/// A fresh temporary name for a file about to be written as `name`.
+pub fn temp_name(name: &str) -> String {
+    let mut cut = name.len().min(MAX_STEM);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let stem = &name[..cut];
+    let tag: u32 = rand_tag();
+    format!(".{stem}{MARK}{tag:08x}{:08x}{SUFFIX}", check(stem, tag))
+}
+
+/// Whether `name` is a temporary name ferry made (its check matches).
+pub fn is_temp_name(name: &str) -> bool {
+    parse(name).is_some_and(|(stem, tag, sum)| check(stem, tag) == sum)
+}
+
+fn parse(name: &str) -> Option<(&str, u32, u32)> {
+    let body = name.strip_prefix('.')?.strip_suffix(SUFFIX)?;
+    let split = body.len().checked_sub(2 * TAG)?;
+    let (head, hex) = (body.get(..split)?, body.get(split..)?);
+    let stem = head.strip_suffix(MARK)?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let tag = u32::from_str_radix(&hex[..TAG], 16).ok()?;
+    let sum = u32::from_str_radix(&hex[TAG..], 16).ok()?;
+    Some((stem, tag, sum))
+}
+
+/// A CRC-32 over a fixed key, the stem and the tag: not a secret, only a mark that no
+/// name gets by chance (one in four billion).
+fn check(stem: &str, tag: u32) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(b"ferry temporary file\0");
+    h.update(stem.as_bytes());
+    h.update(&tag.to_le_bytes());
+    h.finalize()
+}
+
+fn rand_tag() -> u32 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh SipHash key per call: random enough to keep concurrent writers apart.
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ferrys_own_names_are_recognised_lookalikes_are_not() {
+        let t = temp_name("report.pdf");
+        assert!(
+            t.starts_with(".report.pdf.ferry-") && t.ends_with(".partial"),
+            "{t}"
+        );
+        assert!(is_temp_name(&t), "{t}");
+        assert!(!is_temp_name("report.pdf"));
+        assert!(!is_temp_name(".notes.ferry-deadbeef.partial"));
+        assert!(!is_temp_name(".notes.ferry-deadbeef00000000.partial"));
+        assert!(!is_temp_name(".hidden.partial"));
+        // Renaming a leftover to another stem breaks its check.
+        let moved = t.replacen("report", "other!", 1);
+        assert!(!is_temp_name(&moved), "{moved}");
+        let long = "é".repeat(200);
+        let t = temp_name(&long);
+        assert!(t.len() < 255 && is_temp_name(&t));
+        assert_ne!(temp_name("a"), temp_name("a"));
+    }
+}
