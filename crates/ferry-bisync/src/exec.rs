@@ -548,3 +548,44 @@ pub async fn remove_empty_dirs(b: &dyn Backend) -> Result<u64> {
     }
     Ok(removed)
 }
+
+/// After deletes were propagated, the directories they emptied go too where the side
+/// that deleted the files no longer has them (as rclone's bisync does): deepest first,
+/// each only if it is empty now, so nothing but empty directories is ever removed.
+pub async fn remove_emptied_dirs(ctx: &Ctx, plan: &Plan, outcomes: &[Option<Outcome>]) {
+    let mut dirs: Vec<(Side, RelPath)> = Vec::new();
+    for (step, outcome) in plan.steps.iter().zip(outcomes) {
+        let (Op::Delete { side, before, .. }, Some(Outcome::Done(_))) = (&step.op, outcome) else {
+            continue;
+        };
+        let Ok(mut path) = RelPath::new(&before.path) else {
+            continue;
+        };
+        while let Some(parent) = path.parent().filter(|p| !p.is_root()) {
+            dirs.push((*side, parent.clone()));
+            path = parent;
+        }
+    }
+    dirs.sort_by(|a, b| (b.1.depth(), b.0.num(), &b.1).cmp(&(a.1.depth(), a.0.num(), &a.1)));
+    dirs.dedup();
+    for (side, dir) in dirs {
+        // Kept where the other side still has it, or can't tell.
+        let other_has_it = !matches!(
+            ctx.backend(side.other()).stat(&dir).await,
+            Ok(None)
+                | Ok(Some(Entry {
+                    kind: ferry_core::EntryKind::File,
+                    ..
+                }))
+        );
+        if other_has_it {
+            continue;
+        }
+        let b = ctx.backend(side);
+        let empty =
+            matches!(b.list_dir(&dir).await, Ok(l) if l.entries.is_empty() && l.errors.is_empty());
+        if empty && b.rmdir(&dir).await.is_ok() {
+            tracing::info!("{dir}: Removing directory");
+        }
+    }
+}

@@ -352,16 +352,18 @@ impl Run<'_> {
     /// unmounted side, never for a user deleting everything: propagating it would empty
     /// the other side. As rclone, this holds even with `--force` (which only lifts the
     /// `--max-delete` percentage); only `--resync` starts over from what is there now.
+    /// Files still there but not listed (hidden by a filter, unreadable) are `unknown`
+    /// by now, so only a side whose every saved file is really gone counts as emptied.
     fn check_not_emptied(
         &self,
-        prior1: &Listing,
-        prior2: &Listing,
-        now1: &Scan,
-        now2: &Scan,
+        prior: [&Listing; 2],
+        now: [&Listing; 2],
+        unknown: &BTreeSet<String>,
     ) -> Result<(), String> {
         let has_files = |l: &Listing| l.values().any(|r| !r.dir);
-        for (side, prior, now) in [(Side::One, prior1, now1), (Side::Two, prior2, now2)] {
-            if has_files(prior) && !has_files(&now.recs) && now.unknown.is_empty() {
+        for (side, prior, now) in [(Side::One, prior[0], now[0]), (Side::Two, prior[1], now[1])] {
+            let all_gone = !prior.keys().any(|k| is_unknown(unknown, k));
+            if has_files(prior) && !has_files(now) && all_gone {
                 let path = if side == Side::One {
                     &self.report.path1
                 } else {
@@ -573,7 +575,9 @@ impl Run<'_> {
                 }
             }
         }
-        if let Err(msg) = self.check_not_emptied(&prior1, &prior2, &scan1, &scan2) {
+        if let Err(msg) =
+            self.check_not_emptied([&prior1, &prior2], [&scan1.recs, &scan2.recs], &unknown)
+        {
             return self.report.abort(EXIT_CRITICAL, msg);
         }
         if let Err(msg) = self.check_access(&scan1.recs, &scan2.recs) {
@@ -706,6 +710,7 @@ impl Run<'_> {
             None
         };
         exec::execute(ctx, &plan, journal_for_steps, &mut outcomes).await;
+        exec::remove_emptied_dirs(ctx, &plan, &outcomes).await;
         let complete = exec::adopt(&plan, &outcomes, &mut next1, &mut next2);
         for d in &mut decisions {
             let Some(g) = d.group else { continue };

@@ -1118,3 +1118,24 @@ fn empty_directories_match_rclone() {
         }
     }
 }
+
+#[test]
+fn a_directory_deleted_on_one_side_goes_on_the_other_as_in_rclone() {
+    let p = Pair::new();
+    put(&p.p1(), "d/a.txt", "a", 0);
+    put(&p.p1(), "d/e/b.txt", "b", 0);
+    put(&p.p1(), "keep/c.txt", "c", 0);
+    put(&p.p1(), "top.txt", "t", 0);
+    p.ok(&["--resync"]);
+    std::fs::remove_dir_all(p.p1().join("d")).unwrap();
+    // A directory still holding something on the other side stays.
+    put(&p.p2(), "keep/new.txt", "n", 0);
+    std::fs::remove_dir_all(p.p1().join("keep")).unwrap();
+    let (code, _, err) = p.run(&["--force", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!p.p2().join("d").exists(), "{err}");
+    assert!(err.contains("d/e: Removing directory"), "{err}");
+    assert!(p.p2().join("keep/new.txt").exists(), "{err}");
+    assert!(p.p1().join("keep/new.txt").exists(), "{err}");
+    assert_eq!(names(&p.p2()), names(&p.p1()));
+}
