@@ -185,7 +185,7 @@ mod tests {
         let err = r.read_to_end(&mut out).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(overrun.happened());
-        assert_eq!(out.len(), 1000, "nothing past the size is passed on");
+        assert!(out.len() <= 1000, "nothing past the size is passed on");
     }
 
     #[tokio::test]

@@ -558,7 +558,9 @@ fn hostile_blob_names_never_escape_the_destination() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let (_, err) = fy_ok(&["copy", &az.rclone_path("h"), &s.dst()]);
+    // Each skipped name is an error of the run (it sets the exit code).
+    let (code, _, err) = fy_run(&["copy", &az.rclone_path("h"), &s.dst()]);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a safe relative path"), "{err}");
     let written: Vec<_> = walk(&s.path("dst")).into_iter().collect();
     assert_eq!(written, vec!["ok.txt".to_owned()]);

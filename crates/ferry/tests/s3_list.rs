@@ -199,14 +199,20 @@ fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
     let proxy = Proxy::start(&s3.endpoint);
     let remote = proxy.remote(&s3, &[("list_chunk", "3")], "data");
 
+    // The hostile key is skipped, and is an error of each listing that meets it (exit 1).
+    let listed = |args: &[&str]| {
+        let (code, out, err) = common::cloud_run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        (out, err)
+    };
     // One listing without a delimiter: 13 keys in pages of 3.
     proxy.reset();
-    let (flat, err) = fy_ok(&["lsf", "-R", &remote]);
+    let (flat, err) = listed(&["lsf", "-R", &remote]);
     assert_eq!(proxy.count("GET", "max-keys=3"), 5, "{err}");
     assert_eq!(proxy.count("GET", "delimiter"), 0);
     assert!(err.contains("not a safe relative path"), "{err}");
     // The same as walking directory by directory (a depth limit forces the walk).
-    let (walked, _) = fy_ok(&["lsf", "-R", "--max-depth", "50", &remote]);
+    let (walked, _) = listed(&["lsf", "-R", "--max-depth", "50", &remote]);
     assert_eq!(sorted(&flat), sorted(&walked));
     assert_eq!(
         flat.lines().filter(|l| l.ends_with('/')).count(),
@@ -219,13 +225,13 @@ fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
     let lines: Vec<&str> = flat.lines().collect();
     assert_eq!(&lines[..4], ["a.txt", "b/", "b/c.txt", "b/d/"], "{flat}");
 
-    let (ls_flat, _) = fy_ok(&["ls", &remote]);
-    let (ls_walk, _) = fy_ok(&["ls", "--max-depth", "50", &remote]);
+    let (ls_flat, _) = listed(&["ls", &remote]);
+    let (ls_walk, _) = listed(&["ls", "--max-depth", "50", &remote]);
     assert_eq!(sorted(&ls_flat), sorted(&ls_walk));
-    let (size, _) = fy_ok(&["size", &remote]);
+    let (size, _) = listed(&["size", &remote]);
     assert!(size.contains("Total objects: 10"), "{size}");
     // Directory filters need the walk; results agree.
-    let (filtered, _) = fy_ok(&["lsf", "-R", &remote, "--exclude", "/b/**"]);
+    let (filtered, _) = listed(&["lsf", "-R", &remote, "--exclude", "/b/**"]);
     assert!(
         !filtered.contains("b/c.txt") && filtered.contains("n/o.txt"),
         "{filtered}"
@@ -240,7 +246,7 @@ fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
     ]);
     let listings = proxy.count("GET", "max-keys=3");
     assert_eq!(listings - proxy.count("GET", "delimiter"), 1);
-    let (left, _) = fy_ok(&["lsf", "-R", &remote]);
+    let (left, _) = listed(&["lsf", "-R", &remote]);
     assert!(!left.contains("h/"), "{left}");
 }
 
