@@ -67,8 +67,6 @@ impl Comparer<'_> {
             return self.strict_hashes(src, dst).await;
         }
         let mut size_only = o.size_only;
-        let mut checksum = o.checksum;
-        let mut update_modtime = !o.no_update_modtime;
         if o.update {
             self.exact_mtimes(src, dst).await?;
             let window = self.window.unwrap_or(Duration::from_secs(1));
@@ -77,13 +75,12 @@ impl Comparer<'_> {
                 tracing::debug!("{}: Destination is newer than source, skipping", src.path);
                 return Ok(Decision::Skip);
             } else if dt >= window {
-                checksum = true;
-                update_modtime = true;
+                return self.newer_source(src, dst).await;
             } else {
                 size_only = !o.checksum;
             }
         }
-        self.equal(src, dst, size_only, checksum, update_modtime)
+        self.equal(src, dst, size_only, o.checksum, !o.no_update_modtime)
             .await
     }
 
@@ -154,6 +151,25 @@ impl Comparer<'_> {
             Some(true) => Ok(Decision::Equal),
             None => Ok(Decision::Transfer),
         }
+    }
+
+    /// `--update` with a source newer than the destination: as rclone, the hashes decide,
+    /// and when the contents are the same only the destination's time is brought forward.
+    async fn newer_source(&self, src: &mut Entry, dst: &mut Entry) -> Result<Decision> {
+        let o = self.opts;
+        if !o.ignore_size && src.size != dst.size {
+            return Ok(Decision::Transfer);
+        }
+        if o.size_only {
+            return Ok(Decision::Equal);
+        }
+        let can_fix = !o.no_update_modtime && self.dst.features().can_set_modtime;
+        Ok(match self.hashes_match(src, dst).await? {
+            Some(false) => Decision::Transfer,
+            Some(true) if can_fix => Decision::FixModtime,
+            // No hash in common: equal sizes decide, as under --checksum.
+            _ => Decision::Equal,
+        })
     }
 
     /// azcopy's `--compare-hash`: equal exactly when the hashes are; a missing hash is

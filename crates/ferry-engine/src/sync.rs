@@ -86,6 +86,8 @@ pub(crate) struct Ctx {
     pub deletes: Mutex<deletes::Budget>,
     /// Whether this attempt already counted its refusal to delete (once, as rclone).
     pub not_deleting: std::sync::atomic::AtomicBool,
+    /// Set once the destination root exists (made before the first write into it).
+    pub root_made: tokio::sync::OnceCell<()>,
 }
 
 impl Ctx {
@@ -110,6 +112,16 @@ impl Ctx {
             size,
             error,
         });
+    }
+
+    /// Makes the destination root before the first write into it: as rclone, a run that
+    /// writes nothing (an empty source, nothing within `--max-depth`) leaves a missing
+    /// destination missing.
+    pub(crate) async fn dst_root_ready(&self) -> Result<()> {
+        self.root_made
+            .get_or_try_init(|| async { self.job.dst.mkdir(&RelPath::root()).await })
+            .await
+            .map(|_| ())
     }
 
     pub(crate) fn touched(&self, path: &RelPath) {
@@ -148,7 +160,9 @@ impl Ctx {
 
 /// Runs a job, retrying the whole run up to `retries` times while errors remain.
 pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outcome> {
-    preflight(&job).await?;
+    if !preflight(&job).await? {
+        return Ok(Outcome::default());
+    }
     if !job.opts.dry_run {
         job.dst.prepare_write().await;
     }
@@ -207,13 +221,24 @@ fn new_ctx(job: Job) -> Ctx {
         dirty: Mutex::new(HashSet::new()),
         deletes: Default::default(),
         not_deleting: Default::default(),
+        root_made: tokio::sync::OnceCell::new(),
     }
 }
 
-/// The checks that refuse a run before anything is touched.
-async fn preflight(job: &Job) -> Result<()> {
+/// The checks that refuse a run before anything is touched. `Ok(false)`: nothing to do.
+async fn preflight(job: &Job) -> Result<bool> {
     let (s, d) = (job.src.location(), job.dst.location());
-    if job.src_file.is_none() && s.overlaps(&d) {
+    if job.src_file.is_none() && job.mode == Mode::Copy && s == d {
+        // As rclone: said as an error, but the run succeeds (exit 0).
+        tracing::error!(
+            "{}: Nothing to do as source and destination are the same",
+            job.dst.describe()
+        );
+        return Ok(false);
+    }
+    // A copy may overlap (rclone copies into a directory below its source); a sync or
+    // move would delete or move what it is reading.
+    if job.src_file.is_none() && job.mode != Mode::Copy && s.overlaps(&d) {
         let excluded = s
             .relative(&d)
             .is_some_and(|rel| !rel.is_root() && !job.select.include_dir(rel.as_str()));
@@ -234,7 +259,7 @@ async fn preflight(job: &Job) -> Result<()> {
             format!("directory not found: {}", job.src.describe()),
         ));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Whether the user let a batch of deletes go ahead (always, unless asked to approve).
@@ -257,11 +282,6 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
     ctx.dirs.lock().expect("lock").clear();
     if sync && ctx.job.opts.delete_mode == DeleteMode::Before {
         pass(ctx, Pass::DeletesOnly).await?;
-    }
-    if !ctx.job.opts.dry_run {
-        if let Err(e) = ctx.job.dst.mkdir(&RelPath::root()).await {
-            ctx.fail(&e);
-        }
     }
     pass(ctx, Pass::Main).await?;
     if sync && ctx.job.opts.delete_mode == DeleteMode::After {
@@ -475,6 +495,8 @@ async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<E
     {
         if o.dry_run {
             tracing::warn!("{path}: Skipped make directory as --dry-run is set");
+        } else if let Err(e) = ctx.dst_root_ready().await {
+            ctx.fail(&e);
         } else if let Err(e) = ctx.job.dst.mkdir(&path).await {
             ctx.fail(&e);
         } else {
@@ -514,6 +536,13 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
             if ctx.job.src.rmdir(&d.path).await.is_ok() {
                 tracing::info!("{}: Removing directory", d.path);
             }
+        }
+        // As rclone, the source root goes too once the move emptied it.
+        if ctx.job.src_file.is_none()
+            && ctx.job.stats.errors() == 0
+            && ctx.job.src.rmdir(&RelPath::root()).await.is_ok()
+        {
+            tracing::info!("{}: Removing directory", ctx.job.src.describe());
         }
     }
     set_dir_modtimes(ctx, &dirs).await;

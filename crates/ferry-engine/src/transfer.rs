@@ -33,6 +33,9 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     if dst.is_some() && !ctx.confirm(verb, &src.path) {
         return;
     }
+    if let Err(e) = ctx.dst_root_ready().await {
+        return ctx.fail(&e);
+    }
     if let Some(old) = &dst {
         if let Some(backup) = &ctx.job.backup {
             match backup.save(&ctx.job.dst, old).await {

@@ -143,10 +143,10 @@ pub struct TransferArgs {
     #[arg(long, env = "FERRY_NO_UPDATE_DIR_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_update_dir_modtime: bool,
     /// When synchronizing, delete files on destination before transferring
-    #[arg(long, conflicts_with_all = ["delete_during", "delete_after"], env = "FERRY_DELETE_BEFORE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_BEFORE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_before: bool,
     /// When synchronizing, delete files during transfer
-    #[arg(long, conflicts_with = "delete_after", env = "FERRY_DELETE_DURING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_DURING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_during: bool,
     /// When synchronizing, delete files on destination after transferring (default)
     #[arg(long, env = "FERRY_DELETE_AFTER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]

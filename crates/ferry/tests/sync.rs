@@ -189,7 +189,10 @@ fn move_moves_and_deletes_empty_source_dirs() {
         !s.exists("src/a.txt") && !s.exists("src/dir"),
         "source emptied"
     );
-    assert!(s.exists("src"), "the source root itself stays");
+    assert!(
+        !s.exists("src"),
+        "the emptied source root goes too, as in rclone"
+    );
 }
 
 #[test]
@@ -233,7 +236,10 @@ fn delete_modes_all_end_identical() {
         assert_same_tree(&s.path("src"), &s.path("dst"));
     }
     let (code, _, _) = run(&["sync", "a", "b", "--delete-before", "--delete-during"]);
-    assert_eq!(code, 2, "conflicting delete modes are a usage error");
+    assert_eq!(
+        code, 1,
+        "conflicting delete modes are an error, as in rclone"
+    );
 }
 
 #[test]
@@ -860,4 +866,151 @@ fn a_source_that_keeps_changing_is_a_temporary_error_exit_5() {
         !s.exists("dst/cpuinfo"),
         "nothing is left under the final name"
     );
+}
+
+/// Runs the same command with ferry and with rclone, each in its own copy of the tree
+/// `setup` builds (relative paths); returns both (exit code, stderr) and the two roots.
+fn side_by_side(
+    setup: impl Fn(&Scratch),
+    args: &[&str],
+) -> Option<((i32, String, Scratch), (i32, String, Scratch))> {
+    let bin = rclone()?;
+    let (f, r) = (Scratch::new(), Scratch::new());
+    setup(&f);
+    setup(&r);
+    let (fc, _, fe) = run_in(f.dir.path(), args);
+    let (rc, _, re) = rclone_in(&bin, r.dir.path(), args);
+    Some(((fc, fe, f), (rc, re, r)))
+}
+
+#[test]
+fn update_with_an_older_identical_destination_only_fixes_its_time_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "same", 100);
+        s.write("dst/a.txt", "same", 5000);
+    };
+    let Some(((fc, fe, f), (rc, re, r))) =
+        side_by_side(setup, &["copy", "--update", "-v", "src", "dst"])
+    else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    assert!(
+        fe.contains("a.txt: Updated modification time in destination"),
+        "{fe}"
+    );
+    assert!(
+        re.contains("a.txt: Updated modification time in destination"),
+        "{re}"
+    );
+    assert_eq!(mtime(&f.path("dst/a.txt")), mtime(&f.path("src/a.txt")));
+    assert_eq!(mtime(&r.path("dst/a.txt")), mtime(&r.path("src/a.txt")));
+}
+
+#[test]
+fn copy_onto_itself_is_a_no_op_with_exit_0_as_rclone() {
+    let setup = |s: &Scratch| s.write("src/a.txt", "a", 100);
+    let Some(((fc, fe, f), (rc, re, _))) = side_by_side(setup, &["copy", "src", "src"]) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    assert!(
+        fe.contains("Nothing to do as source and destination are the same"),
+        "{fe}"
+    );
+    assert!(
+        re.contains("Nothing to do as source and destination are the same"),
+        "{re}"
+    );
+    assert_eq!(f.read("src/a.txt"), "a");
+    // sync and move still refuse to overlap.
+    let (code, _, err) = run_in(f.dir.path(), &["sync", "src", "src"]);
+    assert_eq!(code, 7, "{err}");
+}
+
+#[test]
+fn two_delete_modes_are_an_error_exit_1_not_a_usage_error_as_rclone() {
+    let setup = |s: &Scratch| s.write("src/a.txt", "a", 100);
+    let args = ["sync", "--delete-before", "--delete-after", "src", "dst"];
+    let Some(((fc, fe, f), (rc, re, _))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (1, 1), "{fe}\n{re}");
+    assert!(
+        fe.contains("Only one of --delete-before, --delete-during or --delete-after can be used"),
+        "{fe}"
+    );
+    assert!(!f.exists("dst"), "nothing is done");
+}
+
+#[test]
+fn move_with_delete_empty_src_dirs_removes_the_emptied_source_root_as_rclone() {
+    let setup = |s: &Scratch| s.write("src/x/y/f.txt", "f", 100);
+    let args = ["move", "--delete-empty-src-dirs", "src", "dst"];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    assert!(!r.exists("src"), "rclone keeps the root now? {re}");
+    assert!(!f.exists("src"), "{fe}");
+    assert_eq!(f.read("dst/x/y/f.txt"), "f");
+}
+
+#[test]
+fn a_run_that_writes_nothing_does_not_create_the_destination_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a/b/f.txt", "f", 100);
+        std::fs::create_dir_all(s.path("empty")).unwrap();
+    };
+    for args in [
+        &["copy", "--max-depth", "1", "src", "dst"][..],
+        &["sync", "empty", "dst"],
+        &["copy", "--exclude", "*.txt", "src", "dst"],
+    ] {
+        let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{args:?}: {fe}\n{re}");
+        assert_eq!(f.exists("dst"), r.exists("dst"), "{args:?}: {fe}");
+        assert!(!f.exists("dst"), "{args:?}");
+    }
+    // Something written: the destination is made.
+    let s = Scratch::new();
+    s.write("src/a.txt", "a", 100);
+    let (code, _, err) = run(&["copy", &s.src(), &s.path("new/deep").to_string_lossy()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("new/deep/a.txt"), "a");
+}
+
+#[test]
+fn delete_dry_run_names_each_size_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("d/a.txt", "12345", 100);
+        s.write("d/sub/b.txt", "1", 100);
+    };
+    for args in [
+        &["delete", "--dry-run", "d"][..],
+        &["purge", "--dry-run", "d"],
+        &["deletefile", "--dry-run", "d/a.txt"],
+    ] {
+        let Some(((fc, fe, f), (rc, re, _))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{args:?}: {fe}\n{re}");
+        let notices = |e: &str| -> Vec<String> {
+            let mut v: Vec<String> = e
+                .lines()
+                .filter(|l| l.contains("Skipped delete"))
+                .map(|l| l.split_once("NOTICE: ").map_or(l, |x| x.1).to_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(notices(&fe), notices(&re), "{args:?}");
+        assert!(
+            fe.contains("a.txt: Skipped delete as --dry-run is set (size 5)"),
+            "{fe}"
+        );
+        assert!(f.exists("d/a.txt"));
+    }
 }

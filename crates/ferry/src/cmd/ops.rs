@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Args;
-use ferry_core::units::byte_unit;
+use ferry_core::units::{byte_unit, size_suffix};
 use ferry_core::{Backend, Entry, ErrorKind, PutOptions, RelPath};
 use ferry_engine::{AllowAll, WalkOptions, Walker};
 use tokio::io::AsyncReadExt;
@@ -438,7 +438,14 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
     };
     let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
     if a.dry_run {
-        tracing::warn!("{path}: Skipped delete as --dry-run is set");
+        let size = match src.backend.stat(&path).await {
+            Ok(Some(e)) => e.size,
+            _ => 0,
+        };
+        tracing::warn!(
+            "{path}: Skipped delete as --dry-run is set (size {})",
+            size_suffix(size)
+        );
         return Ok(exit::SUCCESS);
     }
     src.backend
@@ -480,7 +487,11 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
                 continue;
             }
             if a.dry_run {
-                tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
+                tracing::warn!(
+                    "{}: Skipped delete as --dry-run is set (size {})",
+                    e.path,
+                    size_suffix(e.size)
+                );
                 continue;
             }
             match l.backend.delete_file(&e.path).await {
@@ -676,7 +687,11 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
             if e.is_dir() {
                 dirs.push(e.path);
             } else if a.dry_run {
-                tracing::warn!("{}: Skipped delete as --dry-run is set", e.path);
+                tracing::warn!(
+                    "{}: Skipped delete as --dry-run is set (size {})",
+                    e.path,
+                    size_suffix(e.size)
+                );
             } else if let Err(err) = backend.delete_file(&e.path).await {
                 tracing::error!("{}: Couldn't delete: {err}", e.path);
                 errors += 1;

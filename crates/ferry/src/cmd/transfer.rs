@@ -48,6 +48,18 @@ fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Dur
 }
 
 pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<SyncOptions> {
+    // A run-time error in rclone (exit 1), not a usage error.
+    if [t.delete_before, t.delete_during, t.delete_after]
+        .iter()
+        .filter(|set| **set)
+        .count()
+        > 1
+    {
+        return Err(fail(
+            exit::ERROR,
+            "Only one of --delete-before, --delete-during or --delete-after can be used.",
+        ));
+    }
     let delete_mode = if t.delete_before {
         DeleteMode::Before
     } else if t.delete_during {
