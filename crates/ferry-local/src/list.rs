@@ -6,10 +6,13 @@ use std::time::SystemTime;
 
 use ferry_core::{Entry, Error, ErrorKind, RelPath, Result};
 
+use crate::beneath::{Below, Op, Tree};
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
 pub(crate) struct ListContext {
     pub dir: RelPath,
+    /// The root, for removing leftover partial files only where no link led.
+    pub tree: Tree,
     pub links: LinkMode,
     pub quiet_links: bool,
     pub root_dev: Option<u64>,
@@ -25,6 +28,7 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
         }
     })?;
     let mut out = Vec::new();
+    let mut beneath: Option<bool> = None;
     for dirent in rd {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
@@ -44,7 +48,16 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Vec<Entry>> {
             }
         };
         if partial::is_partial_name(&name) {
-            partial::remove_if_stale(&dirent.path());
+            // A listing with -L may have come here through a link: nothing outside the
+            // tree is removed, not even a leftover.
+            let below = *beneath.get_or_insert_with(|| {
+                ctx.tree
+                    .dir(&Below::of(&ctx.dir), false, Op::Delete)
+                    .is_ok()
+            });
+            if below {
+                partial::remove_if_stale(&dirent.path());
+            }
             continue;
         }
         let Ok(path) = ctx.dir.join(&name) else {
