@@ -2,6 +2,7 @@
 //! transfers to deletes, and the safety rules around them.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -77,6 +78,8 @@ pub(crate) struct Ctx {
     pub window: Option<Duration>,
     pub hash: Option<HashKind>,
     pub last_error: Mutex<Option<(ErrorKind, bool, String)>>,
+    /// Errors of this attempt that no retry of the run could mend.
+    pub unretryable: AtomicU64,
     /// Destination files to delete after the transfers (`--delete-after`).
     pub to_delete: Mutex<Vec<Entry>>,
     /// Directories seen by the march.
@@ -91,6 +94,9 @@ impl Ctx {
     pub(crate) fn fail(&self, err: &Error) {
         tracing::error!("{err}");
         self.job.stats.error();
+        if !err.is_retryable() {
+            self.unretryable.fetch_add(1, Ordering::Relaxed);
+        }
         *self.last_error.lock().expect("lock") =
             Some((err.kind(), err.is_temporary(), err.to_string()));
         self.observe(
@@ -158,6 +164,10 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
         if outcome.errors == 0 || outcome.stop.is_some() || attempt == attempts {
             break;
         }
+        if ctx.unretryable.load(Ordering::Relaxed) >= outcome.errors {
+            tracing::error!("Can't retry any of the errors - not attempting retries");
+            break;
+        }
         let last = outcome
             .last_error
             .as_ref()
@@ -168,6 +178,7 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
             outcome.errors
         );
         ctx.job.stats.reset_errors();
+        ctx.unretryable.store(0, Ordering::Relaxed);
         *ctx.last_error.lock().expect("lock") = None;
         tokio::time::sleep(retries_sleep).await;
     }
@@ -196,6 +207,7 @@ fn new_ctx(job: Job) -> Ctx {
         window,
         hash,
         last_error: Mutex::new(None),
+        unretryable: AtomicU64::new(0),
         to_delete: Mutex::new(Vec::new()),
         dirs: Mutex::new(Vec::new()),
         dirty: Mutex::new(HashSet::new()),

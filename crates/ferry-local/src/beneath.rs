@@ -165,6 +165,8 @@ pub(crate) fn refusal(rel: &str, link: &str, root: &str, op: Op) -> Error {
         ),
     )
     .with_path(rel)
+    // Every attempt would meet the same link: a whole-run retry can't help.
+    .retryable(false)
 }
 
 #[cfg(all(test, unix))]
@@ -221,7 +223,7 @@ mod tests {
                 e.to_string(),
                 "a/evil/sub/victim.txt: refusing to write through the symbolic link \"a/evil\" below dst (path escapes from parent); remove or replace the link"
             );
-            assert!(!e.is_temporary());
+            assert!(!e.is_temporary() && !e.is_retryable());
         }
         let e = t.dir(&below("up"), true, Op::MakeDir).unwrap_err();
         assert!(e.to_string().contains("\"up\""), "{e}");

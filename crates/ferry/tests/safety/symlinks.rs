@@ -120,6 +120,11 @@ fn never_writes_through_a_symlink_below_the_destination() {
         assert_refused(&what, &out, "evil");
         outside.assert_untouched(&what);
         assert!(
+            !out.2.contains("Attempt 1/") && out.2.contains("not attempting retries"),
+            "{what}: a refusal is permanent, the run is not retried\n{}",
+            out.2
+        );
+        assert!(
             std::fs::symlink_metadata(s.path("dst/evil"))
                 .unwrap()
                 .is_symlink(),
