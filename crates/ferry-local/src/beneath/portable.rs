@@ -1,6 +1,8 @@
 //! The walk without `openat` (Windows): each component is checked with
 //! `symlink_metadata` before use. That stops planted links, though not one swapped in
 //! during the run.
+// On unix it is built only for its tests.
+#![cfg_attr(unix, allow(dead_code))]
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
@@ -126,5 +128,57 @@ impl Dir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn segs(s: &[&str]) -> Vec<OsString> {
+        s.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_fallback_makes_real_directories_and_refuses_links() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let dir = walk(d.path(), &segs(&["a", "b"]), true).ok().unwrap();
+        assert!(d.path().join("a/b").is_dir());
+        dir.create_file(OsStr::new("f"), false).unwrap();
+        assert!(dir.create_file(OsStr::new("f"), false).is_err(), "O_EXCL");
+        symlink(outside.path(), d.path().join("a/evil")).unwrap();
+        for create in [false, true] {
+            match walk(d.path(), &segs(&["a", "evil", "x"]), create) {
+                Err(Stop::Link(1)) => {}
+                _ => panic!("the link must stop the walk"),
+            }
+        }
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+        let missing = walk(d.path(), &segs(&["nope"]), false);
+        assert!(matches!(missing, Err(Stop::Io(0, e)) if e.kind() == io::ErrorKind::NotFound));
+    }
+
+    #[test]
+    fn the_fallback_never_writes_or_times_through_a_final_link() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target");
+        fs::write(&target, b"keep").unwrap();
+        let before = fs::metadata(&target).unwrap().modified().unwrap();
+        symlink(&target, d.path().join("link")).unwrap();
+        let dir = walk(d.path(), &[], false).ok().unwrap();
+        let link = OsStr::new("link");
+        assert!(dir.is_link(link));
+        assert!(dir.create_file(link, true).is_err());
+        let when = UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+        dir.set_times(Some(link), None, Some(when)).unwrap();
+        assert_eq!(dir.stat(link).unwrap().unwrap().1, when);
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        assert_eq!(fs::metadata(&target).unwrap().modified().unwrap(), before);
+        dir.rename(link, &dir, OsStr::new("moved")).unwrap();
+        dir.unlink(OsStr::new("moved")).unwrap();
+        assert!(target.exists(), "unlinking a link leaves its target");
     }
 }
