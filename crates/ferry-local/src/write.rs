@@ -300,6 +300,11 @@ pub(crate) fn rename(
                 .with_path(rel.to_string()),
         );
     }
+    // A link (listed as its target under -L) is copied from what it points to, not
+    // moved as a link: the caller falls back to copy and delete.
+    if src_dir.is_link(&src_name) {
+        return Ok(None);
+    }
     let (dir, name) = tree.parent(&Below::of(&rel), true, Op::Write)?;
     match src_dir.rename(&src_name, &dir, &name) {
         Ok(()) => {

@@ -245,6 +245,7 @@ fn moving_never_deletes_through_a_symlink_in_the_source() {
     let s = Scratch::new();
     let outside = Outside::new(&s, &["a.txt"]);
     outside.link_from(&s.path("src/evil"));
+    symlink(outside.path.join("a.txt"), s.path("src/f.txt")).unwrap();
     s.write("src/own.txt", "own", 10);
     let out = run(&["move", "-L", &s.src(), &s.dst()]);
     assert_refused("move -L", &out, "evil");
@@ -253,6 +254,11 @@ fn moving_never_deletes_through_a_symlink_in_the_source() {
         !s.exists("src/own.txt"),
         "the source's own files still move"
     );
+    // A followed file link arrives as the file it points to; only the link goes.
+    let f = std::fs::symlink_metadata(s.path("dst/f.txt")).unwrap();
+    assert!(f.is_file(), "move -L copies a linked file, not the link");
+    assert_eq!(s.read("dst/f.txt"), "outside a.txt");
+    assert!(!s.exists("src/f.txt"));
 }
 
 #[test]
