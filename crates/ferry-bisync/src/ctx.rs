@@ -253,6 +253,7 @@ impl Ctx {
         Error::new(e.kind(), msg)
             .with_path(path.to_owned())
             .temporary(e.is_temporary())
+            .retryable(e.is_retryable())
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Error {
     message: String,
     path: Option<String>,
     temporary: bool,
+    /// `false`: another attempt of the whole run would fail here the same way.
+    retryable: bool,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -49,6 +51,7 @@ impl Error {
             message: message.into(),
             path: None,
             temporary: false,
+            retryable: true,
             source: None,
         }
     }
@@ -76,6 +79,7 @@ impl Error {
             message: format!("{}: {}", context.into(), err),
             path: None,
             temporary,
+            retryable: true,
             source: Some(Box::new(err)),
         }
     }
@@ -88,6 +92,13 @@ impl Error {
 
     pub fn temporary(mut self, temporary: bool) -> Self {
         self.temporary = temporary;
+        self
+    }
+
+    /// Marks whether retrying the whole run could help (rclone's "no retry" errors: a
+    /// safety rule refused, and will refuse again).
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
         self
     }
 
@@ -105,6 +116,10 @@ impl Error {
 
     pub fn is_temporary(&self) -> bool {
         self.temporary
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
     }
 
     pub fn not_found(path: impl Into<String>) -> Self {
@@ -135,7 +150,12 @@ mod tests {
         let e = Error::io("open", io::Error::from(io::ErrorKind::NotFound)).with_path("a/b");
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(!e.is_temporary());
+        assert!(
+            e.is_retryable(),
+            "a whole-run retry may help unless said otherwise"
+        );
         assert!(e.to_string().starts_with("a/b: open: "));
+        assert!(!e.retryable(false).is_retryable());
         let t = Error::io("read", io::Error::from(io::ErrorKind::ConnectionReset));
         assert!(t.is_temporary());
     }

@@ -2,6 +2,7 @@
 //! transfers to deletes, and the safety rules around them.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -77,6 +78,8 @@ pub(crate) struct Ctx {
     pub window: Option<Duration>,
     pub hash: Option<HashKind>,
     pub last_error: Mutex<Option<(ErrorKind, bool, String)>>,
+    /// Errors of this attempt that no retry of the run could mend.
+    pub unretryable: AtomicU64,
     /// Destination files to delete after the transfers (`--delete-after`).
     pub to_delete: Mutex<Vec<Entry>>,
     /// Directories seen by the march.
@@ -95,6 +98,9 @@ impl Ctx {
     pub(crate) fn fail(&self, err: &Error) {
         tracing::error!("{err}");
         self.job.stats.error();
+        if !err.is_retryable() {
+            self.unretryable.fetch_add(1, Ordering::Relaxed);
+        }
         *self.last_error.lock().expect("lock") =
             Some((err.kind(), err.is_temporary(), err.to_string()));
         self.observe(
@@ -174,6 +180,12 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
         if outcome.errors == 0 || outcome.stop.is_some() || attempt == attempts {
             break;
         }
+        // The refusal to delete only follows from the other errors: it retries with them.
+        let consequences = u64::from(ctx.not_deleting.load(Ordering::Relaxed));
+        if ctx.unretryable.load(Ordering::Relaxed) >= outcome.errors - consequences {
+            tracing::error!("Can't retry any of the errors - not attempting retries");
+            break;
+        }
         let last = outcome
             .last_error
             .as_ref()
@@ -186,9 +198,9 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
         // The next attempt's counters are the run's: a retry that succeeds shows its own
         // totals, not 69% of two attempts' queues added up.
         ctx.job.stats.reset_for_retry();
+        ctx.unretryable.store(0, Ordering::Relaxed);
         *ctx.last_error.lock().expect("lock") = None;
-        ctx.not_deleting
-            .store(false, std::sync::atomic::Ordering::Relaxed);
+        ctx.not_deleting.store(false, Ordering::Relaxed);
         tokio::time::sleep(retries_sleep).await;
     }
     Ok(outcome)
@@ -216,6 +228,7 @@ fn new_ctx(job: Job) -> Ctx {
         window,
         hash,
         last_error: Mutex::new(None),
+        unretryable: AtomicU64::new(0),
         to_delete: Mutex::new(Vec::new()),
         dirs: Mutex::new(Vec::new()),
         dirty: Mutex::new(HashSet::new()),

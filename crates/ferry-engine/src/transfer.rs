@@ -88,7 +88,8 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
             let verb = if moving { "move" } else { "copy" };
             let e = Error::new(e.kind(), format!("Failed to {verb}: {}", e.message()))
                 .with_path(src.path.to_string())
-                .temporary(e.is_temporary());
+                .temporary(e.is_temporary())
+                .retryable(e.is_retryable());
             ctx.fail(&e);
         }
     }
@@ -243,6 +244,7 @@ async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metad
                     ),
                 )
                 .temporary(e.is_temporary())
+                .retryable(e.is_retryable())
             })?
             .unwrap_or_default()
     } else {

@@ -4,7 +4,11 @@
 //! so a crash never leaves a half-written file under its final name. Copies between
 //! two local trees use the kernel (reflink, then `copy_file_range`) instead of a user
 //! space loop.
+//!
+//! No change is ever made through a symbolic link below the root: every write, rename,
+//! delete and time change opens its directory with [`beneath`], which refuses links.
 
+mod beneath;
 mod list;
 mod meta;
 mod names;
@@ -51,6 +55,8 @@ pub struct LocalOptions {
 pub struct LocalBackend {
     root: PathBuf,
     display: String,
+    /// The root for changes, which are made only below it.
+    tree: beneath::Tree,
     opts: LocalOptions,
     features: Features,
     root_dev: Option<u64>,
@@ -71,9 +77,14 @@ impl LocalBackend {
         } else {
             None
         };
+        let tree = beneath::Tree {
+            root: root.clone(),
+            display: display.clone(),
+        };
         Arc::new(LocalBackend {
             root,
             display,
+            tree,
             opts,
             features: local_features(),
             root_dev,
@@ -106,6 +117,17 @@ impl LocalBackend {
             .filter(|m| m.file_type().is_symlink())
             .map(|_| full)
     }
+
+    /// The path a change to `path` is made at: the link itself for a `-l` link file.
+    fn change_path(&self, path: &RelPath) -> RelPath {
+        if self.link_target_path(path).is_some() {
+            let base = path.as_str().strip_suffix(LINK_SUFFIX).unwrap_or_default();
+            if let Ok(link) = RelPath::new(base) {
+                return link;
+            }
+        }
+        path.clone()
+    }
 }
 
 fn local_features() -> Features {
@@ -125,6 +147,19 @@ fn local_features() -> Features {
             user: cfg!(unix),
         },
     }
+}
+
+/// Where a local file to be renamed into this tree lives: below its own backend's root
+/// (asked of the backend itself, so a view such as copyto's renaming one works too).
+fn move_source(src: &dyn Backend, path: &RelPath) -> Option<write::MoveSource> {
+    let full = src.local_path(path)?;
+    let root = src.local_path(&RelPath::root())?;
+    let below = beneath::Below::of_path(&root, &full)?;
+    let display = root.display().to_string();
+    Some(write::MoveSource {
+        tree: beneath::Tree { root, display },
+        below,
+    })
 }
 
 #[cfg(unix)]
@@ -172,6 +207,7 @@ impl Backend for LocalBackend {
         let full = self.full(dir);
         let ctx = list::ListContext {
             dir: dir.clone(),
+            tree: self.tree.clone(),
             links: self.opts.links,
             quiet_links: self.opts.skip_links_quietly,
             root_dev: self.root_dev,
@@ -196,10 +232,13 @@ impl Backend for LocalBackend {
     }
 
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
-        if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
-            return write::put_link(self.full(path), path.clone(), data, opts).await;
+        if self.opts.links == LinkMode::Translate {
+            if let Some(base) = path.as_str().strip_suffix(LINK_SUFFIX) {
+                let link = RelPath::new(base)?;
+                return write::put_link(self.tree.clone(), link, path.clone(), data, opts).await;
+            }
         }
-        write::put_stream(self.full(path), path.clone(), data, opts).await
+        write::put_stream(self.tree.clone(), path.clone(), data, opts).await
     }
 
     async fn put_ranges(
@@ -211,7 +250,7 @@ impl Backend for LocalBackend {
         if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
             return Ok(None);
         }
-        write::put_ranges(self.full(path), path.clone(), ranges, opts)
+        write::put_ranges(self.tree.clone(), path.clone(), ranges, opts)
             .await
             .map(Some)
     }
@@ -231,9 +270,9 @@ impl Backend for LocalBackend {
         if is_link_file {
             return Ok(None); // a link file is written as a link by `put`
         }
-        let dst_full = self.full(dst_path);
+        let tree = self.tree.clone();
         let (dst_path, opts) = (dst_path.clone(), opts.clone());
-        blocking(move || write::copy_file(&src_full, dst_full, dst_path, &opts))
+        blocking(move || write::copy_file(&src_full, &tree, dst_path, &opts))
             .await
             .map(Some)
     }
@@ -244,13 +283,13 @@ impl Backend for LocalBackend {
         src_path: &RelPath,
         dst_path: &RelPath,
     ) -> Result<Option<Entry>> {
-        let Some(src_full) = src.local_path(src_path) else {
+        let Some(from) = move_source(src, src_path) else {
             return Ok(None);
         };
-        let dst_full = self.full(dst_path);
+        let tree = self.tree.clone();
         let dst_path = dst_path.clone();
         let links = self.opts.links;
-        blocking(move || write::rename(&src_full, &dst_full, dst_path, links)).await
+        blocking(move || write::rename(&from, &tree, dst_path, links)).await
     }
 
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
@@ -274,48 +313,62 @@ impl Backend for LocalBackend {
     }
 
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
-        let link = self.link_target_path(path);
-        let full = link.clone().unwrap_or_else(|| self.full(path));
+        let (tree, at) = (self.tree.clone(), self.change_path(path));
+        // A `-l` link gets both times, as when it was written; a file keeps its atime.
+        let atime = (&at != path).then_some(mtime);
         let rel = path.to_string();
         blocking(move || {
-            let t = filetime::FileTime::from_system_time(mtime);
-            let res = if link.is_some() {
-                filetime::set_symlink_file_times(&full, t, t)
-            } else {
-                filetime::set_file_mtime(&full, t)
-            };
-            res.map_err(|e| Error::io("failed to set modification time", e).with_path(rel))
+            let failed = |e| Error::io("failed to set modification time", e).with_path(&rel);
+            let below = beneath::Below::of(&at);
+            if below.is_root() {
+                let dir = tree.dir(&below, false, beneath::Op::SetTime)?;
+                return dir.set_times(None, None, Some(mtime)).map_err(failed);
+            }
+            let (dir, name) = tree.parent(&below, false, beneath::Op::SetTime)?;
+            dir.set_times(Some(&name), atime, Some(mtime))
+                .map_err(failed)
         })
         .await
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
-        let full = self
-            .link_target_path(path)
-            .unwrap_or_else(|| self.full(path));
+        let (tree, at) = (self.tree.clone(), self.change_path(path));
         let rel = path.to_string();
         blocking(move || {
-            std::fs::remove_file(&full).map_err(|e| Error::io("failed to delete", e).with_path(rel))
+            let (dir, name) = tree
+                .parent(&beneath::Below::of(&at), false, beneath::Op::Delete)
+                .map_err(|e| e.with_path(&rel))?;
+            dir.unlink(&name)
+                .map_err(|e| Error::io("failed to delete", e).with_path(rel))
         })
         .await
     }
 
     async fn mkdir(&self, dir: &RelPath) -> Result<()> {
-        let full = self.full(dir);
-        let rel = dir.to_string();
+        let (tree, at) = (self.tree.clone(), dir.clone());
         blocking(move || {
-            std::fs::create_dir_all(&full)
-                .map_err(|e| Error::io("failed to make directory", e).with_path(rel))
+            if at.is_root() {
+                // The root is the user's to name, links and all.
+                return std::fs::create_dir_all(&tree.root).map_err(|e| {
+                    Error::io("failed to make directory", e).with_path(at.to_string())
+                });
+            }
+            tree.dir(&beneath::Below::of(&at), true, beneath::Op::MakeDir)
+                .map(drop)
         })
         .await
     }
 
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
-        let full = self.full(dir);
-        let rel = dir.to_string();
+        let (tree, at) = (self.tree.clone(), dir.clone());
         blocking(move || {
-            std::fs::remove_dir(&full)
-                .map_err(|e| Error::io("failed to remove directory", e).with_path(rel))
+            let failed = |e| Error::io("failed to remove directory", e).with_path(at.to_string());
+            if at.is_root() {
+                return std::fs::remove_dir(&tree.root).map_err(failed);
+            }
+            let (parent, name) =
+                tree.parent(&beneath::Below::of(&at), false, beneath::Op::RemoveDir)?;
+            parent.rmdir(&name).map_err(failed)
         })
         .await
     }

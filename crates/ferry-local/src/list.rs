@@ -6,10 +6,13 @@ use std::time::SystemTime;
 
 use ferry_core::{Entry, Error, ErrorKind, Listing, RelPath, Result};
 
+use crate::beneath::{Below, Op, Tree};
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
 pub(crate) struct ListContext {
     pub dir: RelPath,
+    /// The root, for removing leftover partial files only where no link led.
+    pub tree: Tree,
     pub links: LinkMode,
     pub quiet_links: bool,
     pub root_dev: Option<u64>,
@@ -27,6 +30,7 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
         }
     })?;
     let mut out = Listing::new();
+    let mut beneath: Option<bool> = None;
     for dirent in rd {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
@@ -46,8 +50,15 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
             }
         };
         if partial::is_partial_name(&name) {
-            // Never shown as a file; removed only by a run that writes here.
-            if ctx.clean_partials {
+            // Never shown as a file; removed only by a run that writes here, and (a
+            // listing with -L may have come here through a link) only inside the tree.
+            let below = ctx.clean_partials
+                && *beneath.get_or_insert_with(|| {
+                    ctx.tree
+                        .dir(&Below::of(&ctx.dir), false, Op::Delete)
+                        .is_ok()
+                });
+            if below {
                 partial::remove_if_stale(&dirent.path());
             }
             continue;

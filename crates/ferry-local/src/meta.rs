@@ -8,6 +8,7 @@
 //! rclone, except that a filesystem without extended attributes only loses the user keys
 //! (reported once).
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -113,13 +114,14 @@ fn read_xattrs(_path: &Path) -> Result<Metadata> {
 }
 
 #[cfg(unix)]
-fn write_xattrs(path: &Path, m: &Metadata) -> Result<()> {
+fn write_xattrs(file: &File, m: &Metadata) -> Result<()> {
+    use xattr::FileExt;
     for (k, v) in m.iter().filter(|(k, _)| !SYSTEM.contains(k)) {
         if NO_XATTRS.load(Ordering::Relaxed) {
             return Ok(());
         }
         let name = format!("{XATTR_PREFIX}{k}");
-        match xattr::set(path, &name, v.as_bytes()) {
+        match file.set_xattr(&name, v.as_bytes()) {
             Ok(()) => {}
             Err(e) if xattrs_unsupported(&e) => disable_xattrs(&e),
             Err(e) => return Err(Error::io(format!("failed to set xattr key {name:?}"), e)),
@@ -129,7 +131,7 @@ fn write_xattrs(path: &Path, m: &Metadata) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_xattrs(_path: &Path, _m: &Metadata) -> Result<()> {
+fn write_xattrs(_file: &File, _m: &Metadata) -> Result<()> {
     Ok(())
 }
 
@@ -138,46 +140,46 @@ fn number(m: &Metadata, key: &str, radix: u32) -> Option<i64> {
     m.get(key).and_then(|v| i64::from_str_radix(v, radix).ok())
 }
 
-/// Applies `m` to the file at `path`; returns the modification time it now has, when
-/// the metadata set one.
-pub(crate) fn apply(path: &Path, m: &Metadata) -> Result<Option<SystemTime>> {
-    write_xattrs(path, m)?;
+/// Applies `m` to the open `file` (through its descriptor, so nothing is looked up by
+/// name); returns the modification time it now has, when the metadata set one.
+pub(crate) fn apply(file: &File, m: &Metadata) -> Result<Option<SystemTime>> {
+    write_xattrs(file, m)?;
     let (atime, mtime) = (m.time("atime"), m.time("mtime"));
     let mtime = match (atime, mtime) {
         (None, None) => None,
         (a, m) => {
             let (a, m) = (a.or(m).expect("one is set"), m.or(a).expect("one is set"));
-            filetime::set_symlink_file_times(
-                path,
-                filetime::FileTime::from_system_time(a),
-                filetime::FileTime::from_system_time(m),
+            filetime::set_file_handle_times(
+                file,
+                Some(filetime::FileTime::from_system_time(a)),
+                Some(filetime::FileTime::from_system_time(m)),
             )
             .map_err(|e| Error::io("failed to set times", e))?;
             Some(m)
         }
     };
-    apply_owner_and_mode(path, m)?;
+    apply_owner_and_mode(file, m)?;
     Ok(mtime)
 }
 
 #[cfg(unix)]
-fn apply_owner_and_mode(path: &Path, m: &Metadata) -> Result<()> {
+fn apply_owner_and_mode(file: &File, m: &Metadata) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(uid) = number(m, "uid", 10) {
         let gid = number(m, "gid", 10).unwrap_or(uid);
-        std::os::unix::fs::lchown(path, Some(uid as u32), Some(gid as u32))
+        std::os::unix::fs::fchown(file, Some(uid as u32), Some(gid as u32))
             .map_err(|e| Error::io("failed to change ownership", e))?;
     }
     if let Some(mode) = number(m, "mode", 8).filter(|&v| (0..=u32::MAX as i64).contains(&v)) {
         let perm = std::fs::Permissions::from_mode(mode as u32 & 0o777);
-        std::fs::set_permissions(path, perm)
+        file.set_permissions(perm)
             .map_err(|e| Error::io("failed to change permissions", e))?;
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn apply_owner_and_mode(_path: &Path, _m: &Metadata) -> Result<()> {
+fn apply_owner_and_mode(_file: &File, _m: &Metadata) -> Result<()> {
     Ok(())
 }
 
@@ -191,6 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("f");
         std::fs::write(&f, b"x").unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&f).unwrap();
         let t = UNIX_EPOCH + Duration::new(1_600_000_000, 5);
         let given: Metadata = [
             ("mode", "100640".to_owned()),
@@ -200,7 +203,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(apply(&f, &given).unwrap(), Some(t));
+        assert_eq!(apply(&file, &given).unwrap(), Some(t));
         let got = read(&f).unwrap();
         assert_eq!(got.get("mode"), Some("100640"));
         assert_eq!(got.time("mtime"), Some(t));
@@ -213,6 +216,6 @@ mod tests {
         assert!(got.get("uid").is_some() && got.get("gid").is_some());
         // A malformed value is ignored, as rclone ignores it.
         let bad: Metadata = [("mode", "rwx"), ("mtime", "soon")].into_iter().collect();
-        assert_eq!(apply(&f, &bad).unwrap(), None);
+        assert_eq!(apply(&file, &bad).unwrap(), None);
     }
 }

@@ -1,59 +1,52 @@
-//! Writing files: temporary name, verify, set mtime, rename into place.
+//! Writing files: temporary name, verify, set mtime, rename into place, all relative to
+//! the target's directory as [`beneath`] opened it (no link below the root is followed).
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::beneath::{self, Below, Dir, Op, Tree};
 use crate::{partial, LinkMode, LINK_SUFFIX};
 
 /// Read/write buffer size: large enough that syscalls are not the cost.
 pub(crate) const BUFFER: usize = 1 << 20;
 
-/// A file being written. Dropped without `commit`, it removes its temporary file.
+/// A file being written, in the directory it goes to (opened without following links).
+/// Dropped without `commit`, it removes its temporary file.
 struct Partial {
     file: Option<File>,
-    tmp: PathBuf,
-    target: PathBuf,
+    dir: Arc<Dir>,
+    tmp: OsString,
+    name: OsString,
     inplace: bool,
 }
 
 impl Partial {
-    fn create(target: PathBuf, inplace: bool, rel: &RelPath) -> Result<Partial> {
+    fn create(tree: &Tree, rel: &RelPath, inplace: bool) -> Result<Partial> {
+        let (dir, name) = tree.parent(&Below::of(rel), true, Op::Write)?;
         let tmp = if inplace {
-            target.clone()
+            name.clone()
         } else {
-            partial::temp_path(&target)
+            temp_name(&name)
         };
-        let open = |p: &Path| {
-            let mut o = OpenOptions::new();
-            o.write(true);
-            if inplace {
-                o.create(true).truncate(true);
+        let file = dir.create_file(&tmp, inplace).map_err(|e| {
+            if inplace && dir.is_link(&name) {
+                beneath::refusal(rel.as_str(), rel.as_str(), &tree.display, Op::Write)
             } else {
-                o.create_new(true);
+                Error::io("failed to create file", e).with_path(rel.to_string())
             }
-            o.open(p)
-        };
-        let file = match open(&tmp) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(|e| {
-                        Error::io("failed to make directory", e).with_path(rel.to_string())
-                    })?;
-                }
-                open(&tmp)
-            }
-            other => other,
-        }
-        .map_err(|e| Error::io("failed to create file", e).with_path(rel.to_string()))?;
+        })?;
         partial::lock(&file);
         Ok(Partial {
             file: Some(file),
+            dir: Arc::new(dir),
             tmp,
-            target,
+            name,
             inplace,
         })
     }
@@ -80,20 +73,22 @@ impl Partial {
         filetime::set_file_handle_times(&file, None, Some(mtime)).map_err(|e| {
             Error::io("failed to set modification time", e).with_path(rel.to_string())
         })?;
-        drop(file);
         // Metadata goes onto the temporary file, so a failure leaves nothing behind.
         let mut stored_mtime = opts.mtime;
         if let Some(m) = &opts.metadata {
             if let Some(t) =
-                crate::meta::apply(&self.tmp, m).map_err(|e| e.with_path(rel.to_string()))?
+                crate::meta::apply(&file, m).map_err(|e| e.with_path(rel.to_string()))?
             {
                 stored_mtime = t;
             }
         }
+        drop(file);
         if !self.inplace {
-            fs::rename(&self.tmp, &self.target).map_err(|e| {
-                Error::io("failed to move file into place", e).with_path(rel.to_string())
-            })?;
+            self.dir
+                .rename(&self.tmp, &self.dir, &self.name)
+                .map_err(|e| {
+                    Error::io("failed to move file into place", e).with_path(rel.to_string())
+                })?;
         }
         self.inplace = true; // nothing left to clean up
         Ok(Entry::file(rel.clone(), written, stored_mtime))
@@ -104,19 +99,27 @@ impl Drop for Partial {
     fn drop(&mut self) {
         if !self.inplace {
             self.file.take();
-            let _ = fs::remove_file(&self.tmp);
+            let _ = self.dir.unlink(&self.tmp);
         }
     }
 }
 
+/// The temporary name beside `name` (see [`partial`]).
+fn temp_name(name: &OsStr) -> OsString {
+    partial::temp_path(Path::new(name))
+        .file_name()
+        .map(OsStr::to_owned)
+        .unwrap_or_default()
+}
+
 pub(crate) async fn put_stream(
-    target: PathBuf,
+    tree: Tree,
     rel: RelPath,
     mut data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
     let (inplace, rel2) = (opts.inplace, rel.clone());
-    let partial = crate::blocking(move || Partial::create(target, inplace, &rel2)).await?;
+    let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
     let std_file = partial
         .file()
         .try_clone()
@@ -148,24 +151,29 @@ pub(crate) async fn put_stream(
 /// Writes one file from several ranged streams at once, each through a file description
 /// of its own (so each has its own offset), into the same temporary file as `put_stream`.
 pub(crate) async fn put_ranges(
-    target: PathBuf,
+    tree: Tree,
     rel: RelPath,
     ranges: Vec<(u64, ByteStream)>,
     opts: &PutOptions,
 ) -> Result<Entry> {
     use tokio::io::AsyncSeekExt;
     let (inplace, rel2) = (opts.inplace, rel.clone());
-    let partial = crate::blocking(move || Partial::create(target, inplace, &rel2)).await?;
+    let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for (offset, mut data) in ranges {
-        let (tmp, rel) = (partial.tmp.clone(), rel.clone());
+        let (dir, tmp, rel) = (partial.dir.clone(), partial.tmp.clone(), rel.clone());
         tasks.spawn(async move {
             let failed = |what: &str, e: io::Error| Error::io(what, e).with_path(rel.to_string());
-            let mut out = tokio::fs::OpenOptions::new()
-                .write(true)
-                .open(&tmp)
-                .await
-                .map_err(|e| failed("failed to open file", e))?;
+            // Reopened through the directory the partial was made in, never by path.
+            let file = crate::blocking({
+                let rel = rel.clone();
+                move || {
+                    dir.open_file(&tmp)
+                        .map_err(|e| Error::io("failed to open file", e).with_path(rel.to_string()))
+                }
+            })
+            .await?;
+            let mut out = tokio::fs::File::from_std(file);
             out.seek(io::SeekFrom::Start(offset))
                 .await
                 .map_err(|e| failed("failed to write", e))?;
@@ -221,20 +229,18 @@ pub(crate) fn hash_file(path: &Path, kind: ferry_core::HashKind) -> Result<Optio
 
 /// A local-to-local copy done by the kernel: a reflink where the filesystem shares
 /// blocks, else `copy_file_range` (which `io::copy` uses between two files on Linux).
-pub(crate) fn copy_file(
-    src: &Path,
-    target: PathBuf,
-    rel: RelPath,
-    opts: &PutOptions,
-) -> Result<Entry> {
-    let mut input = File::open(src)
+pub(crate) fn copy_file(src: &Path, tree: &Tree, rel: RelPath, opts: &PutOptions) -> Result<Entry> {
+    let input = File::open(src)
         .map_err(|e| Error::io("failed to open source", e).with_path(rel.to_string()))?;
-    let partial = Partial::create(target, opts.inplace, &rel)?;
+    let partial = Partial::create(tree, &rel, opts.inplace)?;
     let written = if reflink(&input, partial.file()) {
         opts.size
     } else {
         let mut out = partial.file();
-        let n = io::copy(&mut input, &mut out)
+        // One byte past the size at most: a file that keeps growing fails as updated
+        // below instead of being copied for as long as it grows.
+        let mut bounded = io::Read::take(&input, opts.size.saturating_add(1));
+        let n = io::copy(&mut bounded, &mut out)
             .map_err(|e| Error::io("failed to copy", e).with_path(rel.to_string()))?;
         out.flush()
             .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
@@ -244,7 +250,7 @@ pub(crate) fn copy_file(
         .metadata()
         .map(|m| m.len())
         .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?;
-    if actual != opts.size {
+    if actual != opts.size || written > opts.size {
         return Err(Error::new(
             ErrorKind::Io,
             format!(
@@ -272,82 +278,90 @@ fn reflink(_src: &File, _dst: &File) -> bool {
     false
 }
 
+/// Where a rename comes from: a file below another local backend's root.
+pub(crate) struct MoveSource {
+    pub tree: Tree,
+    pub below: Below,
+}
+
 /// Renames a local file into this tree; `Ok(None)` when it lives on another filesystem.
+/// Neither side's directories are reached through a link below its root.
 pub(crate) fn rename(
-    src: &Path,
-    target: &Path,
+    from: &MoveSource,
+    tree: &Tree,
     rel: RelPath,
     links: LinkMode,
 ) -> Result<Option<Entry>> {
     if links == LinkMode::Translate && rel.as_str().ends_with(LINK_SUFFIX) {
         return Ok(None);
     }
-    let attempt = fs::rename(src, target);
-    let attempt = match attempt {
-        Err(e) if e.kind() == io::ErrorKind::NotFound && src.exists() => {
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(|e| {
-                    Error::io("failed to make directory", e).with_path(rel.to_string())
-                })?;
-            }
-            fs::rename(src, target)
-        }
-        other => other,
-    };
-    match attempt {
+    let (src_dir, src_name) = from.tree.parent(&from.below, false, Op::Move)?;
+    // Directories are made only for a file that is there to move, as before.
+    if src_dir.stat(&src_name).ok().flatten().is_none() {
+        return Err(
+            Error::io("failed to move", io::Error::from(io::ErrorKind::NotFound))
+                .with_path(rel.to_string()),
+        );
+    }
+    // A link (listed as its target under -L) is copied from what it points to, not
+    // moved as a link: the caller falls back to copy and delete.
+    if src_dir.is_link(&src_name) {
+        return Ok(None);
+    }
+    let (dir, name) = tree.parent(&Below::of(&rel), true, Op::Write)?;
+    match src_dir.rename(&src_name, &dir, &name) {
         Ok(()) => {
-            let meta = fs::metadata(target)
-                .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?;
-            let mtime = meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-            Ok(Some(Entry::file(rel, meta.len(), mtime)))
+            let (size, mtime) = dir
+                .stat(&name)
+                .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?
+                .ok_or_else(|| Error::not_found(rel.to_string()))?;
+            Ok(Some(Entry::file(rel, size, mtime)))
         }
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(None),
         Err(e) => Err(Error::io("failed to move", e).with_path(rel.to_string())),
     }
 }
 
-/// `-l`: writes `NAME.rclonelink` content as a symbolic link `NAME`.
+/// `-l`: writes `NAME.rclonelink` content as a symbolic link `NAME` (`link` is `NAME`).
+/// The longest link target made (Linux's PATH_MAX).
+const LINK_TARGET_MAX: u64 = 4096;
+
 pub(crate) async fn put_link(
-    target: PathBuf,
+    tree: Tree,
+    link: RelPath,
     rel: RelPath,
     mut data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
+    // A link target is a path: a "link file" of megabytes is not one, and is not read
+    // into memory whole.
     let mut text = String::new();
-    data.read_to_string(&mut text)
+    (&mut data)
+        .take(LINK_TARGET_MAX + 1)
+        .read_to_string(&mut text)
         .await
         .map_err(|e| Error::io("failed to read link target", e).with_path(rel.to_string()))?;
+    if text.len() as u64 > LINK_TARGET_MAX {
+        return Err(Error::new(
+            ErrorKind::InvalidPath,
+            format!("a link target longer than {LINK_TARGET_MAX} bytes is not a path; not made"),
+        )
+        .with_path(rel.to_string()));
+    }
     let opts = opts.clone();
     crate::blocking(move || {
-        let name = target.to_string_lossy();
-        let link = PathBuf::from(name.strip_suffix(LINK_SUFFIX).unwrap_or(&name));
-        let tmp = partial::temp_path(&link);
-        if let Some(parent) = link.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| Error::io("failed to make directory", e).with_path(rel.to_string()))?;
-        }
-        make_symlink(&text, &tmp)
+        let (dir, name) = tree
+            .parent(&Below::of(&link), true, Op::Write)
+            .map_err(|e| e.with_path(rel.to_string()))?;
+        let tmp = temp_name(&name);
+        dir.symlink(&text, &tmp)
             .map_err(|e| Error::io("failed to create link", e).with_path(rel.to_string()))?;
-        let t = filetime::FileTime::from_system_time(opts.mtime);
-        let _ = filetime::set_symlink_file_times(&tmp, t, t);
-        fs::rename(&tmp, &link).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
+        let _ = dir.set_times(Some(&tmp), Some(opts.mtime), Some(opts.mtime));
+        dir.rename(&tmp, &dir, &name).map_err(|e| {
+            let _ = dir.unlink(&tmp);
             Error::io("failed to move link into place", e).with_path(rel.to_string())
         })?;
         Ok(Entry::file(rel, text.len() as u64, opts.mtime))
     })
     .await
-}
-
-#[cfg(unix)]
-fn make_symlink(target: &str, at: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(target, at)
-}
-
-#[cfg(not(unix))]
-fn make_symlink(_target: &str, _at: &Path) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "symbolic links are not supported here",
-    ))
 }

@@ -10,3 +10,4 @@ mod bisync;
 mod deletes;
 mod endless;
 mod partials;
+mod symlinks;
