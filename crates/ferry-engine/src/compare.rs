@@ -149,6 +149,7 @@ impl Comparer<'_> {
             Some(true) if update_modtime && dst.can_set_modtime => Ok(Decision::FixModtime),
             Some(true) if update_modtime => Ok(Decision::Transfer),
             Some(true) => Ok(Decision::Equal),
+            None if self.opts.refresh_times && dst.can_set_modtime => Ok(Decision::FixModtime),
             None => Ok(Decision::Transfer),
         }
     }

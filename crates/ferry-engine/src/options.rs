@@ -39,6 +39,9 @@ pub struct CompareOptions {
     /// Compare by hash only, and fail a file whose hash either side lacks (azcopy's
     /// `--compare-hash MD5`; `--checksum` falls back to size instead).
     pub hash_required: bool,
+    /// `--refresh-times`: where no hash can tell, a file of the same size whose time
+    /// differs gets the source's time instead of being sent again.
+    pub refresh_times: bool,
 }
 
 /// What is done with the hash of each transferred file (azcopy's `--check-md5`).
@@ -94,6 +97,34 @@ pub struct SyncOptions {
     pub metadata_set: ferry_core::Metadata,
     /// Leave directory modification times alone (`--no-update-dir-modtime`).
     pub no_update_dir_modtime: bool,
+    /// `--track-renames`: how a file that only moved is recognised (sync only); `None`
+    /// sends new files and deletes old ones as usual.
+    pub track_renames: Option<RenameStrategy>,
+}
+
+/// What `--track-renames-strategy` compares, besides the size (rclone's `hash`,
+/// `modtime`, `leaf`, or a comma-separated combination).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenameStrategy {
+    pub hash: bool,
+    pub modtime: bool,
+    pub leaf: bool,
+}
+
+impl RenameStrategy {
+    /// Parses rclone's value: `hash`, `modtime`, `leaf`, comma-separated.
+    pub fn parse(value: &str) -> Option<RenameStrategy> {
+        let mut s = RenameStrategy::default();
+        for part in value.split(',').map(str::trim) {
+            match part {
+                "hash" => s.hash = true,
+                "modtime" => s.modtime = true,
+                "leaf" => s.leaf = true,
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
 }
 
 impl Default for SyncOptions {
@@ -124,6 +155,7 @@ impl Default for SyncOptions {
             multi_thread_streams: 4,
             metadata: false,
             metadata_set: ferry_core::Metadata::new(),
+            track_renames: None,
             no_update_dir_modtime: false,
         }
     }

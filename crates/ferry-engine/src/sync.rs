@@ -91,6 +91,8 @@ pub(crate) struct Ctx {
     pub not_deleting: std::sync::atomic::AtomicBool,
     /// Set once the destination root exists (made before the first write into it).
     pub root_made: tokio::sync::OnceCell<()>,
+    /// `--track-renames`: the files held back until the march is done.
+    pub renames: Option<crate::renames::Pending>,
 }
 
 impl Ctx {
@@ -206,6 +208,26 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
     Ok(outcome)
 }
 
+/// Whether this run tracks renames, saying why not where the user asked.
+fn track_renames(job: &Job, hash: Option<HashKind>) -> Option<crate::renames::Pending> {
+    let strategy = job.opts.track_renames?;
+    let dst = job.dst.describe();
+    if job.mode != Mode::Sync {
+        tracing::error!(
+            "{dst}: Ignoring --track-renames as it doesn't work with copy or move, only sync"
+        );
+        return None;
+    }
+    if strategy.hash && hash.is_none() {
+        tracing::error!("{dst}: Ignoring --track-renames as the source and destination have no hash in common (try --track-renames-strategy modtime or leaf)");
+        return None;
+    }
+    Some(crate::renames::Pending {
+        strategy,
+        ..Default::default()
+    })
+}
+
 fn new_ctx(job: Job) -> Ctx {
     let o = &job.opts;
     let limits = Limits::new(o.max_transfer, o.max_duration, o.cutoff_mode, o.bwlimit);
@@ -216,6 +238,7 @@ fn new_ctx(job: Job) -> Ctx {
         .hashes
         .intersect(job.dst.features().hashes)
         .preferred();
+    let renames = track_renames(&job, hash);
     if o.compare.checksum && hash.is_none() {
         tracing::warn!(
             "{}: --checksum is in use but the source and destination have no hashes in common; falling back to --size-only",
@@ -235,6 +258,7 @@ fn new_ctx(job: Job) -> Ctx {
         deletes: Default::default(),
         not_deleting: Default::default(),
         root_made: tokio::sync::OnceCell::new(),
+        renames,
     }
 }
 
@@ -261,6 +285,15 @@ async fn preflight(job: &Job) -> Result<bool> {
                 "can't sync or move files on overlapping remotes (try excluding the destination with a filter rule)",
             ));
         }
+    }
+    if job.mode == Mode::Sync
+        && job.opts.track_renames.is_some()
+        && job.opts.delete_mode == DeleteMode::Before
+    {
+        return Err(Error::new(
+            ErrorKind::Refused,
+            "can't use --delete-before with --track-renames",
+        ));
     }
     if let Some(b) = &job.backup {
         backup::check_location(b, &*job.dst, &*job.src, &*job.select)?;
@@ -297,6 +330,9 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
         pass(ctx, Pass::DeletesOnly).await?;
     }
     pass(ctx, Pass::Main).await?;
+    if let Some(pending) = &ctx.renames {
+        crate::renames::resolve(ctx, pending).await;
+    }
     if sync && ctx.job.opts.delete_mode == DeleteMode::After {
         let list = std::mem::take(&mut *ctx.to_delete.lock().expect("lock"));
         if deletes_allowed(ctx, "files") && approved(ctx, list.len()) {
@@ -400,7 +436,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
     })
 }
 
-async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Option<T> {
+pub(crate) async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Option<T> {
     rx.lock().await.recv().await
 }
 
@@ -412,6 +448,23 @@ async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &mpsc::Sender<Queued>, which:
         Found::Dir { path, src, dst } => {
             if which == Pass::Main {
                 on_dir(ctx, path, src, dst).await;
+            }
+        }
+        // --track-renames: held back until the march is done.
+        Found::File {
+            src: None,
+            dst: Some(dst),
+        } if which == Pass::Main && ctx.renames.is_some() => {
+            if let Some(r) = &ctx.renames {
+                r.dst_gone.lock().expect("lock").push(dst);
+            }
+        }
+        Found::File {
+            src: Some(src),
+            dst: None,
+        } if which == Pass::Main && ctx.renames.is_some() => {
+            if let Some(r) = &ctx.renames {
+                r.src_new.lock().expect("lock").push(src);
             }
         }
         Found::File {
@@ -487,7 +540,12 @@ pub(crate) struct Queued {
 }
 
 /// Queues a transfer, unless a `--compare-dest` directory spares it.
-async fn send(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &mpsc::Sender<Queued>) {
+pub(crate) async fn send(
+    ctx: &Arc<Ctx>,
+    mut src: Entry,
+    dst: Option<Entry>,
+    xfer: &mpsc::Sender<Queued>,
+) {
     let from = match altdest::consult(ctx, &mut src).await {
         // As rclone: a move deletes the source only when the destination had the file.
         Consulted::Spared if dst.is_some() => return transfer::after_equal(ctx, &src).await,

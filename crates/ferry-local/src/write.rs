@@ -250,7 +250,7 @@ pub(crate) fn copy_file(src: &Path, tree: &Tree, rel: RelPath, opts: &PutOptions
         .metadata()
         .map(|m| m.len())
         .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?;
-    if actual != opts.size || written > opts.size {
+    if actual != opts.size {
         return Err(Error::new(
             ErrorKind::Io,
             format!(

@@ -233,6 +233,20 @@ pub struct TransferArgs {
     /// Add metadata key=value when uploading (with -M)
     #[arg(long, value_name = "KEY=VALUE", env = "FERRY_METADATA_SET")]
     pub metadata_set: Vec<String>,
+    /// Refresh the modtime of remote files (where no hash can tell whether they changed)
+    #[arg(long, env = "FERRY_REFRESH_TIMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub refresh_times: bool,
+    /// When synchronizing, track file renames and do a server-side move if possible
+    #[arg(long, env = "FERRY_TRACK_RENAMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub track_renames: bool,
+    /// Strategies to use when synchronizing using track-renames hash|modtime|leaf
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        default_value = "hash",
+        env = "FERRY_TRACK_RENAMES_STRATEGY"
+    )]
+    pub track_renames_strategy: String,
 }
 
 /// How the local backend treats symbolic links and mount points.

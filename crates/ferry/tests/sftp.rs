@@ -9,7 +9,7 @@ mod common;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{split, write_file};
 use ferry_testbed::{Sftp, Testbed};
@@ -1386,4 +1386,47 @@ fn reconnects_after_a_dropped_connection() {
     assert_eq!(code, 0, "{err}");
     let got = std::fs::read(Path::new(&s.path("retry")).join("big.bin")).unwrap();
     assert_eq!(md5_hex(&got), md5_hex(&data));
+}
+
+#[test]
+fn refresh_times_fixes_times_where_no_hash_can_tell() {
+    let Some(s) = Testbed::sftp() else { return };
+    let sc = common::Scratch::new();
+    sc.write("src/a.txt", "same bytes", 100);
+    let base = s.rclone_remote();
+    let dst = format!(
+        "{},shell_type=none:{}",
+        base.trim_end_matches(':'),
+        s.path("rt")
+    );
+    let ok = |args: &[&str]| {
+        let (code, out, err) = split(common::cloud().args(args).output().unwrap());
+        assert_eq!(code, 0, "{args:?}: {err}");
+        (out, err)
+    };
+    ok(&["copy", &sc.src(), &dst]);
+    // The server's copy gets an older time; no hash is available to show it is equal.
+    let on_server = Path::new(&s.path("rt")).join("a.txt");
+    let old = SystemTime::now() - Duration::from_secs(86_400);
+    filetime::set_file_mtime(&on_server, filetime::FileTime::from_system_time(old)).unwrap();
+    let (_, err) = ok(&["copy", "-v", "--dry-run", &sc.src(), &dst]);
+    assert!(
+        err.contains("a.txt: Skipped copy"),
+        "sent again without the flag: {err}"
+    );
+    let (_, err) = ok(&["copy", "-v", "--refresh-times", &sc.src(), &dst]);
+    assert!(
+        err.contains("a.txt: Updated modification time in destination"),
+        "{err}"
+    );
+    assert!(!err.contains("Copied"), "{err}");
+    let t = std::fs::metadata(&on_server).unwrap().modified().unwrap();
+    let want = std::fs::metadata(sc.path("src/a.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        want.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    );
 }

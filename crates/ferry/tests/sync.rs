@@ -1014,3 +1014,77 @@ fn delete_dry_run_names_each_size_as_rclone() {
         assert!(f.exists("d/a.txt"));
     }
 }
+
+#[test]
+fn track_renames_moves_instead_of_sending_again_as_rclone() {
+    use std::os::unix::fs::MetadataExt;
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "hello", 100);
+        s.write("src/d/b.txt", "world", 100);
+        s.write("src/same.txt", "same", 100);
+        let (code, _, err) = run(&["sync", &s.src(), &s.dst()]);
+        assert_eq!(code, 0, "{err}");
+        std::fs::rename(s.path("src/a.txt"), s.path("src/renamed.txt")).unwrap();
+        std::fs::rename(s.path("src/d"), s.path("src/e")).unwrap();
+        s.write("src/new.txt", "new", 100);
+    };
+    let args = ["sync", "--track-renames", "-v", "src", "dst"];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    for log in [&fe, &re] {
+        assert!(
+            log.contains("a.txt: Moved (server-side) to: renamed.txt"),
+            "{log}"
+        );
+        assert!(log.contains("e/b.txt: Renamed from \"d/b.txt\""), "{log}");
+        assert!(!log.contains("renamed.txt: Copied"), "{log}");
+    }
+    assert_same_tree(&f.path("src"), &f.path("dst"));
+    assert_eq!(
+        tree(&f.path("dst")).keys().collect::<Vec<_>>(),
+        tree(&r.path("dst")).keys().collect::<Vec<_>>()
+    );
+    // A rename keeps the file itself (same inode), not a fresh copy.
+    let s = Scratch::new();
+    s.write("src/a.txt", "hello", 100);
+    run(&["sync", &s.src(), &s.dst()]);
+    let inode = std::fs::metadata(s.path("dst/a.txt")).unwrap().ino();
+    std::fs::rename(s.path("src/a.txt"), s.path("src/b.txt")).unwrap();
+    for strategy in ["modtime", "leaf,modtime", "hash"] {
+        let (code, _, err) = run(&[
+            "sync",
+            "--track-renames",
+            "--track-renames-strategy",
+            strategy,
+            &s.src(),
+            &s.dst(),
+        ]);
+        assert_eq!(code, 0, "{strategy}: {err}");
+    }
+    assert_eq!(std::fs::metadata(s.path("dst/b.txt")).unwrap().ino(), inode);
+    // Only sync tracks renames; --delete-before can't.
+    let (code, _, err) = run(&["copy", "--track-renames", &s.src(), &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Ignoring --track-renames as it doesn't work with copy or move, only sync"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "sync",
+        "--track-renames",
+        "--delete-before",
+        &s.src(),
+        &s.dst(),
+    ]);
+    assert_eq!(code, 7, "{err}");
+    let (code, _, _) = run(&[
+        "sync",
+        "--track-renames-strategy",
+        "size",
+        &s.src(),
+        &s.dst(),
+    ]);
+    assert_eq!(code, 2);
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ferry_engine::{
     AltDests, AltKind, Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode,
-    Observer, Stats, StopReason, SyncOptions, Verify,
+    Observer, RenameStrategy, Stats, StopReason, SyncOptions, Verify,
 };
 
 use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
@@ -47,6 +47,19 @@ fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Dur
     }
 }
 
+fn track_renames(t: &TransferArgs) -> anyhow::Result<Option<RenameStrategy>> {
+    let strategy = RenameStrategy::parse(&t.track_renames_strategy).ok_or_else(|| {
+        fail(
+            USAGE,
+            format!(
+                "invalid value {:?} for --track-renames-strategy: use hash, modtime or leaf (comma-separated)",
+                t.track_renames_strategy
+            ),
+        )
+    })?;
+    Ok(t.track_renames.then_some(strategy))
+}
+
 pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<SyncOptions> {
     // A run-time error in rclone (exit 1), not a usage error.
     if [t.delete_before, t.delete_during, t.delete_after]
@@ -79,6 +92,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
             modify_window: opt_duration("--modify-window", &t.modify_window)?,
             no_update_modtime: t.no_update_modtime,
             hash_required: false,
+            refresh_times: t.refresh_times,
         },
         transfers: t.transfers as usize,
         checkers: t.checkers as usize,
@@ -117,6 +131,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         metadata: t.metadata,
         metadata_set: metadata_set(&t.metadata_set)?,
         no_update_dir_modtime: t.no_update_dir_modtime,
+        track_renames: track_renames(t)?,
     })
 }
 

@@ -1,0 +1,180 @@
+//! `--track-renames`: a file that only moved at the source is moved at the destination
+//! (a rename, or a server-side move) instead of being sent again and deleted.
+//!
+//! During the march, files only the source has and files only the destination has are
+//! held back; once the march is done, each new file is matched to a vanished one of the
+//! same size (and hash, time or name, by `--track-renames-strategy`), and moved. What
+//! is left over is sent and deleted as usual.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_core::{Backend, Entry, HashKind, Result};
+use tokio::sync::mpsc;
+
+use crate::options::RenameStrategy;
+use crate::sync::{Ctx, Queued};
+use crate::{transfer, DeleteMode};
+
+/// The files held back during the march.
+#[derive(Default)]
+pub(crate) struct Pending {
+    pub strategy: RenameStrategy,
+    pub src_new: Mutex<Vec<Entry>>,
+    pub dst_gone: Mutex<Vec<Entry>>,
+}
+
+/// What a file is matched by, besides its time (compared within the modify window).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Key {
+    size: u64,
+    hash: Option<String>,
+    leaf: Option<String>,
+}
+
+/// Matches, moves, then sends and deletes what is left.
+pub(crate) async fn resolve(ctx: &Arc<Ctx>, pending: &Pending) {
+    let gone = std::mem::take(&mut *pending.dst_gone.lock().expect("lock"));
+    let new = std::mem::take(&mut *pending.src_new.lock().expect("lock"));
+    let dst = ctx.job.dst.clone();
+    tracing::info!("{}: Making map for --track-renames", dst.describe());
+    let mut map: HashMap<Key, Vec<Entry>> = HashMap::new();
+    let mut leftover = Vec::new();
+    for d in gone {
+        match key(ctx, &*dst, &d, pending.strategy).await {
+            Ok(k) => map.entry(k).or_default().push(d),
+            Err(e) => {
+                ctx.fail(&e);
+                leftover.push(d);
+            }
+        }
+    }
+    tracing::info!(
+        "{}: Finished making map for --track-renames",
+        dst.describe()
+    );
+    let window = ctx.window.unwrap_or(Duration::from_secs(1));
+    let mut to_send = Vec::new();
+    for s in new {
+        let found = match key(ctx, &*ctx.job.src, &s, pending.strategy).await {
+            Ok(k) => map
+                .get_mut(&k)
+                .and_then(|c| take_match(c, &s, pending.strategy, window)),
+            Err(e) => {
+                ctx.fail(&e);
+                continue;
+            }
+        };
+        match found {
+            Some(old) if rename(ctx, &old, &s).await => {}
+            Some(old) => {
+                leftover.push(old);
+                to_send.push(s);
+            }
+            None => to_send.push(s),
+        }
+    }
+    leftover.extend(map.into_values().flatten());
+    send_all(ctx, to_send).await;
+    if ctx.job.opts.delete_mode == DeleteMode::During {
+        if crate::sync::deletes_allowed(ctx, "files") {
+            crate::deletes::delete_files(ctx, leftover).await;
+        }
+    } else {
+        ctx.to_delete.lock().expect("lock").extend(leftover);
+    }
+}
+
+async fn key(ctx: &Ctx, backend: &dyn Backend, e: &Entry, s: RenameStrategy) -> Result<Key> {
+    let hash = match (s.hash, ctx.hash) {
+        (true, Some(kind)) => hash_of(backend, e, kind).await?,
+        _ => None,
+    };
+    Ok(Key {
+        size: e.size,
+        hash,
+        leaf: s.leaf.then(|| e.name().to_owned()),
+    })
+}
+
+async fn hash_of(backend: &dyn Backend, e: &Entry, kind: HashKind) -> Result<Option<String>> {
+    crate::compare::known_or_compute(backend, e, kind)
+        .await
+        .map(|h| h.map(|h| h.to_ascii_lowercase()))
+}
+
+/// The first candidate that also matches in time, when the strategy compares times.
+fn take_match(
+    candidates: &mut Vec<Entry>,
+    src: &Entry,
+    s: RenameStrategy,
+    window: Duration,
+) -> Option<Entry> {
+    let i = candidates
+        .iter()
+        .position(|d| !s.modtime || apart(d.mtime, src.mtime) < window)?;
+    Some(candidates.swap_remove(i))
+}
+
+fn apart(a: std::time::SystemTime, b: std::time::SystemTime) -> Duration {
+    a.duration_since(b).unwrap_or_else(|e| e.duration())
+}
+
+/// Moves `old` to `new`'s path at the destination; `false` when the destination can't
+/// move (the file is then sent, and `old` deleted, as without `--track-renames`).
+async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
+    if ctx.job.opts.dry_run {
+        tracing::warn!(
+            "{}: Skipped move as --dry-run is set (size {})",
+            old.path,
+            ferry_core::units::size_suffix(old.size)
+        );
+        return true;
+    }
+    let dst = &ctx.job.dst;
+    match dst.move_from(&**dst, &old.path, &new.path).await {
+        Ok(Some(_)) => {
+            tracing::info!("{}: Moved (server-side) to: {}", old.path, new.path);
+            tracing::info!("{}: Renamed from {:?}", new.path, old.path.as_str());
+            ctx.job.stats.renamed();
+            ctx.touched(&old.path);
+            ctx.touched(&new.path);
+            let window = ctx.window.unwrap_or(Duration::from_secs(1));
+            let moved_time_differs = apart(old.mtime, new.mtime) >= window;
+            if moved_time_differs && ctx.window.is_some() && dst.features().can_set_modtime {
+                transfer::fix_modtime(ctx, new).await;
+            }
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            ctx.fail(&e);
+            true
+        }
+    }
+}
+
+/// Sends the new files that matched nothing, through transfer workers of their own.
+async fn send_all(ctx: &Arc<Ctx>, files: Vec<Entry>) {
+    if files.is_empty() {
+        return;
+    }
+    let workers = ctx.job.opts.transfers.max(1);
+    let (tx, rx) = mpsc::channel::<Queued>(workers * 4);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (ctx, rx) = (ctx.clone(), rx.clone());
+        set.spawn(async move {
+            while let Some(q) = crate::sync::next(&rx).await {
+                transfer::transfer(&ctx, q).await;
+            }
+        });
+    }
+    for f in files {
+        crate::sync::send(ctx, f, None, &tx).await;
+    }
+    drop(tx);
+    while set.join_next().await.is_some() {}
+}
