@@ -294,15 +294,16 @@ pub async fn read_sums(
     arg: &str,
     key: impl Fn(&str) -> String,
 ) -> anyhow::Result<Sums> {
+    let shown = ferry_config::redact(arg);
     let not_a_sum_file = |why: String| {
         fail(
             exit::ERROR,
-            format!("Failed to {cmd}: not a sum file: {arg}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
+            format!("Failed to {cmd}: not a sum file: {shown}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
         )
     };
-    let (dir, name) = crate::cmd::ops::split_file_arg(cmd, arg)
-        .map_err(|_| not_a_sum_file("the path doesn't end in a file name".into()))?;
-    let backend = g.remotes.open(&dir)?;
+    let Some((backend, name)) = g.remotes.open_parent(arg)? else {
+        return Err(not_a_sum_file("the path doesn't end in a file name".into()));
+    };
     let path = ferry_core::RelPath::new(&name).map_err(|e| not_a_sum_file(e.to_string()))?;
     match backend.stat(&path).await {
         Ok(Some(e)) if !e.is_dir() => {}
@@ -320,7 +321,7 @@ pub async fn read_sums(
     read.await.map_err(|e| {
         fail(
             exit::code_for_kind(e.kind(), e.is_temporary()),
-            format!("Failed to {cmd}: cannot open sum file {arg}: {e}"),
+            format!("Failed to {cmd}: cannot open sum file {shown}: {e}"),
         )
     })?;
     let (sums, skipped) = parse_sum_file(&String::from_utf8_lossy(&text), key);
