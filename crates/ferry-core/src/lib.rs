@@ -14,6 +14,7 @@ pub mod hash;
 pub mod metadata;
 pub mod mime;
 mod path;
+pub mod private;
 pub mod timefmt;
 pub mod units;
 
