@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod mime;
 mod path;
 pub mod private;
+pub mod shown;
 pub mod timefmt;
 pub mod units;
 

@@ -194,7 +194,11 @@ async fn run(
         while let Some((e, r)) = sums.next().await {
             match r.map(|h| h.get(kind).map(str::to_owned)) {
                 Ok(Some(v)) => {
-                    let line = format!("{:>w$}  {}\n", encode(&v, flags.base64), e.path);
+                    let line = format!(
+                        "{:>w$}  {}\n",
+                        encode(&v, flags.base64),
+                        ferry_core::shown::name(e.path.as_str())
+                    );
                     out.write_all(line.as_bytes())?;
                 }
                 Ok(None) => {
