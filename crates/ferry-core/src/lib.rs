@@ -13,6 +13,7 @@ pub mod flat;
 pub mod hash;
 pub mod metadata;
 pub mod mime;
+pub mod net;
 mod path;
 pub mod private;
 pub mod shown;
