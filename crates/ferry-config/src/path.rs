@@ -78,15 +78,14 @@ impl Location {
 /// Splits a parsed path into its directory and its last name, for commands that name
 /// one file (`copyto`, `rcat`, `touch`…): `dir/sub/new.txt` gives `("dir/sub",
 /// "new.txt")`, `/x` gives `("/", "x")`, `x` gives `("", "x")` (the root, or the current
-/// directory). Trailing slashes are ignored. `None` when there is no name (`""`, `/`,
-/// `.`, `..`).
+/// directory). `None` when there is no name (`""`, `/`, `.`, `..`, or a trailing `/`,
+/// which names a directory).
 ///
 /// Always split the path of a parsed [`Location`], never the argument: a URL's query
 /// or a connection string's options may hold `/`.
 pub fn split_leaf(path: &str) -> Option<(&str, &str)> {
-    let trimmed = path.trim_end_matches('/');
-    let cut = trimmed.rfind('/').map_or(0, |i| i + 1);
-    let (dir, name) = trimmed.split_at(cut);
+    let cut = path.rfind('/').map_or(0, |i| i + 1);
+    let (dir, name) = path.split_at(cut);
     if name.is_empty() || name == "." || name == ".." {
         return None;
     }
@@ -936,12 +935,12 @@ mod tests {
     #[test]
     fn leaves_split_from_parsed_paths() {
         assert_eq!(split_leaf("a/b/new.txt"), Some(("a/b", "new.txt")));
-        assert_eq!(split_leaf("a/b//new.txt//"), Some(("a/b", "new.txt")));
+        assert_eq!(split_leaf("a/b//new.txt"), Some(("a/b", "new.txt")));
         assert_eq!(split_leaf("/x"), Some(("/", "x")));
         assert_eq!(split_leaf("//x"), Some(("/", "x")));
         assert_eq!(split_leaf("C:/x"), Some(("C:/", "x")));
         assert_eq!(split_leaf("x"), Some(("", "x")));
-        for none in ["", "/", "a/..", "a/.", "."] {
+        for none in ["", "/", "a/..", "a/.", ".", "a/b/"] {
             assert_eq!(split_leaf(none), None, "{none:?}");
         }
         // The SAS stays out of the name, whatever it holds.

@@ -108,10 +108,20 @@ impl Remotes {
     /// For commands that name one file (`copyto`'s destination, `rcat`, `touch`): the
     /// backend at the file's directory and the file's name, split from the parsed path,
     /// so a URL's query (a SAS) or a connection string's options never become part of the
-    /// name. `None` when the path ends in no name (`remote:`, `dir/..`).
-    pub fn open_parent(&self, arg: &str) -> anyhow::Result<Option<(Arc<dyn Backend>, String)>> {
+    /// name. `None` when the path ends in no name (`remote:`, `dir/..`, or `dir/` unless
+    /// `trailing_slash` allows one, as `copyto` does).
+    pub fn open_parent(
+        &self,
+        arg: &str,
+        trailing_slash: bool,
+    ) -> anyhow::Result<Option<(Arc<dyn Backend>, String)>> {
         let r = self.resolve(arg)?;
-        let Some((dir, name)) = ferry_config::split_leaf(&r.path) else {
+        let path = if trailing_slash {
+            r.path.trim_end_matches('/')
+        } else {
+            r.path.as_str()
+        };
+        let Some((dir, name)) = ferry_config::split_leaf(path) else {
             return Ok(None);
         };
         Ok(Some((self.open_resolved(&r, dir)?, name.to_owned())))

@@ -118,7 +118,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         };
         return transfer::run(call, g).await;
     };
-    let Some((dst, new_name)) = g.remotes.open_parent(&c.dest)? else {
+    let Some((dst, new_name)) = g.remotes.open_parent(&c.dest, true)? else {
         return Err(fail(
             USAGE,
             format!(

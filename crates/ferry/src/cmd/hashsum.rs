@@ -305,7 +305,7 @@ pub async fn read_sums(
             format!("Failed to {cmd}: not a sum file: {shown}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
         )
     };
-    let Some((backend, name)) = g.remotes.open_parent(arg)? else {
+    let Some((backend, name)) = g.remotes.open_parent(arg, false)? else {
         return Err(not_a_sum_file("the path doesn't end in a file name".into()));
     };
     let path = ferry_core::RelPath::new(&name).map_err(|e| not_a_sum_file(e.to_string()))?;

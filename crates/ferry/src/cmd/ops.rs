@@ -186,7 +186,7 @@ pub fn open_file_arg(
     cmd: &str,
     arg: &str,
 ) -> anyhow::Result<(Arc<dyn Backend>, RelPath)> {
-    let Some((backend, name)) = g.remotes.open_parent(arg)? else {
+    let Some((backend, name)) = g.remotes.open_parent(arg, false)? else {
         return Err(fail(
             USAGE,
             format!(
