@@ -175,11 +175,12 @@ impl Client {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!("HTTP {} {shown} -> failed", req.method);
-                return Err(Failure::transport(format!(
-                    "can't reach {}: {}",
-                    redact(&self.base),
-                    error_chain(e)
-                )));
+                let e = e.without_url();
+                return Err(Failure::transport(redact(&ferry_core::net::unreachable(
+                    &ferry_core::net::target_of(&self.base),
+                    &e,
+                    e.is_timeout(),
+                ))));
             }
         };
         let status = response.status().as_u16();
@@ -243,22 +244,6 @@ fn shown(req: &Req) -> String {
         }
     }
     s
-}
-
-/// An error and its causes on one line, without the URL (which may carry a SAS token).
-fn error_chain(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            msg.push_str(": ");
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
-    redact(&msg)
 }
 
 async fn read_limited(mut response: reqwest::Response) -> String {

@@ -29,7 +29,9 @@ use ferry_core::{Backend, ErrorKind, Location};
 use ferry_engine::Select;
 use serde::Serialize;
 
-pub use names::{apply_time_globs, canonical, conflict_suffixes, session_name, suffix_name};
+pub use names::{
+    apply_time_globs, canonical, conflict_suffixes, session_for, session_name, suffix_name,
+};
 pub use plan::{Change, Decision};
 pub use types::{CheckSync, CompareSpec, Loser, Options, Prefer, Rec, Side};
 
@@ -52,9 +54,16 @@ pub const EXIT_CRITICAL: i32 = 7;
 pub struct Pair {
     pub path1: Arc<dyn Backend>,
     pub path2: Arc<dyn Backend>,
-    /// The paths as the state names them (absolute for local paths, `remote:path` else).
+    /// The paths as the state names them (absolute for local paths, `remote:path` else),
+    /// secret-free: they are logged, reported and saved in the state.
     pub name1: String,
     pub name2: String,
+    /// True when either argument held a secret (its name then has it replaced by `***`):
+    /// the pair's files get a hashed name (see [`session_for`]).
+    pub secret: bool,
+    /// The name an older ferry gave this pair's files when it differs (it held the
+    /// secret): its state is moved to the new name.
+    pub legacy_session: Option<String>,
     /// `--backup-dir1` and `--backup-dir2`.
     pub backup1: Option<Arc<dyn Backend>>,
     pub backup2: Option<Arc<dyn Backend>>,
@@ -89,7 +98,7 @@ impl Report {
 
 /// Runs one bisync.
 pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report {
-    let session = session_name(&pair.name1, &pair.name2);
+    let session = session_for(&pair.name1, &pair.name2, pair.secret);
     let resync = opts.resync || opts.resync_mode != Prefer::None;
     let report = Report {
         path1: pair.name1.clone(),
@@ -110,13 +119,23 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
         Ok(s) => s,
         Err(e) => return report.abort(EXIT_USAGE, e),
     };
-    if let Err(e) = std::fs::create_dir_all(&opts.workdir) {
+    if let Err(e) = ferry_core::private::create_dir_all(&opts.workdir) {
         return report.abort(
             EXIT_CRITICAL,
             format!("failed to create workdir {}: {e}", opts.workdir.display()),
         );
     }
-    let base = opts.workdir.join(&session);
+    if opts.workdir == default_workdir() {
+        // ferry's own directories; an older ferry made them 0755.
+        ferry_core::private::tighten_dir(&opts.workdir);
+        if let Some(parent) = opts.workdir.parent() {
+            ferry_core::private::tighten_dir(parent);
+        }
+    }
+    let mut base = opts.workdir.join(&session);
+    if let Some(old) = pair.legacy_session.as_deref().filter(|o| *o != session) {
+        base = adopt_legacy_state(&opts.workdir.join(old), base, opts.dry_run);
+    }
     let ctx = Ctx::new(
         pair.path1.clone(),
         pair.path2.clone(),
@@ -147,6 +166,37 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
         report,
     };
     run.go(resync).await
+}
+
+/// State saved by an older ferry under a name that held a secret: moved to `base` (or,
+/// in a dry run, read where it is). Returns the base to use.
+fn adopt_legacy_state(old: &Path, base: PathBuf, dry_run: bool) -> PathBuf {
+    const FILES: [&str; 3] = [".state.json", ".journal", ".journal-done"];
+    let exists = |b: &Path, suffix: &str| state::with_suffix(b, suffix).exists();
+    if FILES.iter().any(|f| exists(&base, f)) || !FILES.iter().any(|f| exists(old, f)) {
+        return base;
+    }
+    if dry_run {
+        return old.to_path_buf();
+    }
+    for f in FILES {
+        let from = state::with_suffix(old, f);
+        if from.exists() {
+            if let Err(e) = std::fs::rename(&from, state::with_suffix(&base, f)) {
+                tracing::warn!(
+                    "can't move the saved state to its new name: {e}; using it where it is"
+                );
+                return old.to_path_buf();
+            }
+        }
+    }
+    let _ = std::fs::remove_file(state::with_suffix(old, ".lck"));
+    state::sync_dir(&base);
+    tracing::info!(
+        "Moved this pair's saved state to {}: its old name held a secret",
+        state::state_path(&base).display()
+    );
+    base
 }
 
 fn overlap_check(ctx: &Ctx, select: &dyn Select) -> Result<(), String> {

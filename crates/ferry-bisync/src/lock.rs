@@ -7,7 +7,7 @@
 //! never locks the pair out. A lock held by a live process is respected until the
 //! expiry it wrote (none without `--max-lock`).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -112,7 +112,7 @@ pub fn acquire(path: &Path, session: &str, max_lock: Option<Duration>) -> Result
         }
     });
     for _ in 0..20 {
-        let file = OpenOptions::new()
+        let file = ferry_core::private::file_options()
             .read(true)
             .write(true)
             .create(true)
@@ -184,7 +184,7 @@ pub fn acquire(path: &Path, session: &str, max_lock: Option<Duration>) -> Result
                 }
                 _ => {}
             }
-            let file = OpenOptions::new()
+            let file = ferry_core::private::file_options()
                 .read(true)
                 .write(true)
                 .create(true)
@@ -206,6 +206,7 @@ fn hold(
     session: &str,
     max_lock: Option<Duration>,
 ) -> Result<Lock, String> {
+    ferry_core::private::tighten_file(&file);
     write_data(&mut file, &data(session, max_lock))
         .map_err(|e| format!("cannot write lock file {}: {e}", path.display()))?;
     let file = Arc::new(Mutex::new(file));

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Local, Offset};
 use ferry_core::timefmt::{go_format, named_layout, Clock};
+use ferry_core::{HashKind, HashSet, MultiHasher};
 
 /// rclone's canonical form of a path argument: outer slashes trimmed, whitespace,
 /// slashes, backslashes, `:`, `?` and `*` replaced by `_`.
@@ -24,6 +25,61 @@ pub fn canonical(path: &str) -> String {
 /// The session name both paths share: `CANON1..CANON2` (rclone's naming).
 pub fn session_name(path1: &str, path2: &str) -> String {
     format!("{}..{}", canonical(path1), canonical(path2))
+}
+
+/// The longest a file name may be on common file systems, in bytes.
+const NAME_MAX: usize = 255;
+/// The longest suffix a session's files add to its name (`.state.json.tmp-PID`).
+const LONGEST_SUFFIX: usize = ".state.json.tmp-4294967295".len();
+
+/// The name of a pair's files in the work directory. `name1` and `name2` are the paths'
+/// secret-free forms; `secret` says whether either argument held a secret.
+///
+/// rclone's `CANON1..CANON2` when the arguments held no secret and the name fits, so
+/// existing state keeps being found. Otherwise (a secret was in the arguments, or the
+/// name would be too long for the file system) a readable prefix of both paths and a
+/// hash of their secret-free forms: `READABLE1..READABLE2.HASH16`. The hash stays the
+/// same when only a secret changes (a renewed SAS, a new password).
+pub fn session_for(name1: &str, name2: &str, secret: bool) -> String {
+    let rclone = session_name(name1, name2);
+    if !secret && rclone.len() + LONGEST_SUFFIX <= NAME_MAX {
+        return rclone;
+    }
+    let mut h = MultiHasher::new([HashKind::Sha256].into_iter().collect::<HashSet>());
+    h.update(name1.as_bytes());
+    h.update(b"\n");
+    h.update(name2.as_bytes());
+    let sum = h.finish();
+    let hex = sum.get(HashKind::Sha256).unwrap_or_default();
+    format!(
+        "{}..{}.{}",
+        readable(name1),
+        readable(name2),
+        &hex[..16.min(hex.len())]
+    )
+}
+
+/// A short readable form of a path for a hashed session name: letters, digits, `.`,
+/// `-` and `_` only (runs of anything else become one `_`), the head and tail kept when
+/// long.
+fn readable(path: &str) -> String {
+    const HEAD: usize = 24;
+    const TAIL: usize = 40;
+    let mut out = String::new();
+    for c in path.trim_matches(|c| c == '/' || c == '\\').chars() {
+        if c.is_alphanumeric() || matches!(c, '.' | '-') {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let chars: Vec<char> = out.trim_matches('_').chars().collect();
+    if chars.len() <= HEAD + TAIL + 1 {
+        return chars.into_iter().collect();
+    }
+    let head: String = chars[..HEAD].iter().collect();
+    let tail: String = chars[chars.len() - TAIL..].iter().collect();
+    format!("{head}~{tail}")
 }
 
 /// Appends a conflict suffix to a path, before the extension(s) with `--suffix-keep-extension`.
@@ -108,6 +164,34 @@ mod tests {
             session_name("remote:dir/sub", "/a b/c"),
             "remote_dir_sub..a_b_c"
         );
+    }
+
+    #[test]
+    fn secret_or_long_pairs_get_a_hashed_name() {
+        // No secret, short: rclone's name.
+        assert_eq!(
+            session_for("/home/me/notes", "remote:notes", false),
+            "home_me_notes..remote_notes"
+        );
+        let a = session_for("/home/me/notes", ":sftp,host=h,pass=***:notes", true);
+        assert!(
+            a.starts_with("home_me_notes..sftp_host_h_pass_notes."),
+            "{a}"
+        );
+        assert!(!a.contains('*') && !a.contains(','), "{a}");
+        assert_eq!(
+            a,
+            session_for("/home/me/notes", ":sftp,host=h,pass=***:notes", true)
+        );
+        assert_ne!(
+            a,
+            session_for("/home/me/notes", ":sftp,host=g,pass=***:notes", true)
+        );
+        // Too long for a file name: hashed, and short enough with every suffix.
+        let long = format!(":sftp,host=h,user=u:{}", "d/".repeat(200));
+        let n = session_for("/x", &long, false);
+        assert!(n.len() + LONGEST_SUFFIX <= NAME_MAX, "{} {n}", n.len());
+        assert!(n.starts_with("x..sftp_host_h_user_u_d_d"), "{n}");
     }
 
     #[test]

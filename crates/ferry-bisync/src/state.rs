@@ -117,7 +117,12 @@ pub fn write_atomic(
 ) -> std::io::Result<()> {
     let tmp = with_suffix(path, &format!(".tmp-{}", std::process::id()));
     let result = (|| {
-        let file = File::create(&tmp)?;
+        // Private: the state names the pair's paths and every file in them.
+        let file = ferry_core::private::file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         let mut w = BufWriter::new(file);
         write(&mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;

@@ -135,6 +135,8 @@ impl Setup {
             path2: open("p2"),
             name1: self.p("p1").to_string_lossy().into_owned(),
             name2: self.p("p2").to_string_lossy().into_owned(),
+            secret: false,
+            legacy_session: None,
             backup1: None,
             backup2: None,
         };

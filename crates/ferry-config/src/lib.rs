@@ -24,6 +24,7 @@ mod locate;
 pub mod obscure;
 pub mod ops;
 mod path;
+mod redact;
 mod registry;
 mod resolve;
 mod secret;
@@ -37,7 +38,10 @@ pub use ops::{
     create_remote, delete_remote, dump_json, parse_pairs, redacted_section_text, show, unset_keys,
     update_remote, ObscureMode,
 };
-pub use path::{check_remote_name, parse_location, parse_location_with, Location, PathStyle};
+pub use path::{
+    check_remote_name, parse_location, parse_location_with, split_leaf, Location, PathStyle,
+};
+pub use redact::{redact, Redacted};
 pub use registry::{builtin_kinds, BackendKind, OptionSpec, Registry};
 pub use resolve::{list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource, ResolvedRemote};
 pub use secret::{Secret, Secretish, REDACTED};

@@ -75,6 +75,30 @@ impl Location {
     }
 }
 
+/// Splits a parsed path into its directory and its last name, for commands that name
+/// one file (`copyto`, `rcat`, `touch`…): `dir/sub/new.txt` gives `("dir/sub",
+/// "new.txt")`, `/x` gives `("/", "x")`, `x` gives `("", "x")` (the root, or the current
+/// directory). `None` when there is no name (`""`, `/`, `.`, `..`, or a trailing `/`,
+/// which names a directory).
+///
+/// Always split the path of a parsed [`Location`], never the argument: a URL's query
+/// or a connection string's options may hold `/`.
+pub fn split_leaf(path: &str) -> Option<(&str, &str)> {
+    let cut = path.rfind('/').map_or(0, |i| i + 1);
+    let (dir, name) = path.split_at(cut);
+    if name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    let bare = dir.trim_end_matches('/');
+    // Keep the slash of `/` and of a drive's root (`C:/`).
+    let dir = if bare.is_empty() || bare.ends_with(':') {
+        &dir[..dir.len().min(bare.len() + 1)]
+    } else {
+        bare
+    };
+    Some((dir, name))
+}
+
 fn write_opts(f: &mut fmt::Formatter<'_>, opts: &BTreeMap<String, Secretish>) -> fmt::Result {
     for (k, v) in opts {
         write!(f, ",{k}=")?;
@@ -906,6 +930,24 @@ mod tests {
         let l = p(r#"r,a='x,y',b=z:p"#);
         assert_eq!(l.to_string(), r#"r,a="x,y",b=z:p"#);
         assert_eq!(p(&l.to_string()), l);
+    }
+
+    #[test]
+    fn leaves_split_from_parsed_paths() {
+        assert_eq!(split_leaf("a/b/new.txt"), Some(("a/b", "new.txt")));
+        assert_eq!(split_leaf("a/b//new.txt"), Some(("a/b", "new.txt")));
+        assert_eq!(split_leaf("/x"), Some(("/", "x")));
+        assert_eq!(split_leaf("//x"), Some(("/", "x")));
+        assert_eq!(split_leaf("C:/x"), Some(("C:/", "x")));
+        assert_eq!(split_leaf("x"), Some(("", "x")));
+        for none in ["", "/", "a/..", "a/.", ".", "a/b/"] {
+            assert_eq!(split_leaf(none), None, "{none:?}");
+        }
+        // The SAS stays out of the name, whatever it holds.
+        let l = p("https://acct.blob.core.windows.net/c/dir/new.txt?sv=1&sig=a/b+c");
+        assert_eq!(split_leaf(l.path()), Some(("c/dir", "new.txt")));
+        let l = p("http://127.0.0.1:10000/devstoreaccount1/c/dir/new.txt?sv=1&sig=x/y");
+        assert_eq!(split_leaf(l.path()), Some(("c/dir", "new.txt")));
     }
 
     #[test]

@@ -15,8 +15,11 @@ pub mod limited;
 mod listing;
 pub mod metadata;
 pub mod mime;
+pub mod net;
 pub mod partial;
 mod path;
+pub mod private;
+pub mod shown;
 pub mod timefmt;
 pub mod units;
 

@@ -127,7 +127,7 @@ pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
         .build_https();
     let mut b = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(crate::reach::Named(http))
         .region(Region::new(region(opts)))
         .force_path_style(opts.force_path_style)
         // Content-MD5 is sent by ferry itself; no CRC trailers that other servers reject.

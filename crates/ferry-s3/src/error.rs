@@ -1,7 +1,8 @@
 //! SDK errors in ferry's terms: a kind, and whether retrying may help.
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::reach::one_line;
 use ferry_core::{Error, ErrorKind};
 
 /// The facts of one failed request.
@@ -17,7 +18,7 @@ impl Failure {
     pub(crate) fn of<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + HasStatus,
+        R: std::fmt::Debug + HasStatus + 'static,
     {
         let status = err.raw_response().map(HasStatus::status);
         let transport = matches!(
@@ -26,11 +27,21 @@ impl Failure {
         );
         let code = err.code().map(str::to_owned);
         let message = match (err.code(), err.message()) {
-            (Some(c), Some(m)) => format!("{c}: {m}"),
+            (Some(c), Some(m)) => format!("{c}: {}", first_line(m)),
             (Some(c), None) => c.to_owned(),
-            _ => match status {
-                Some(s) if !transport => format!("HTTP status {s}"),
-                _ => DisplayErrorContext(err).to_string(),
+            _ => match (status, err) {
+                (Some(s), _) if !transport => format!("HTTP status {s}"),
+                (_, SdkError::TimeoutError(_)) => {
+                    "the request timed out (check the endpoint and the network)".to_owned()
+                }
+                (_, SdkError::DispatchFailure(_)) => one_line(err),
+                (_, SdkError::ResponseError(_)) => {
+                    format!("the server's response could not be read: {}", one_line(err))
+                }
+                (_, SdkError::ConstructionFailure(_)) => {
+                    format!("couldn't make the request: {}", one_line(err))
+                }
+                _ => one_line(err),
             },
         };
         Failure {
@@ -101,6 +112,11 @@ impl Failure {
     }
 }
 
+/// A server's message up to its first line break (some add request ids below).
+fn first_line(m: &str) -> &str {
+    m.lines().next().unwrap_or("").trim()
+}
+
 /// Raw responses that have an HTTP status.
 pub(crate) trait HasStatus {
     fn status(&self) -> u16;
@@ -116,7 +132,7 @@ impl HasStatus for aws_smithy_runtime_api::http::Response {
 pub(crate) fn sdk<E, R>(op: &str, path: &str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + 'static,
 {
     Failure::of(&err).into_error(op, path)
 }

@@ -20,6 +20,7 @@ mod flat;
 mod headers;
 pub mod meta;
 pub mod options;
+mod reach;
 mod resume;
 mod upload;
 

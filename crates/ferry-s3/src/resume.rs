@@ -143,20 +143,22 @@ impl Journal {
     /// and the parts known so far.
     pub fn save(&self) -> std::io::Result<()> {
         if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent)?;
+            // ferry's cache: private, as it names the user's buckets and objects.
+            ferry_core::private::create_dir_all(parent)?;
+            ferry_core::private::tighten_dir(parent);
         }
         let tmp = self
             .path
             .with_extension(format!("json.{}.tmp", std::process::id()));
         let header = serde_json::to_vec(&self.state).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, header)?;
+        ferry_core::private::write(&tmp, &header)?;
         let lines: String = self
             .state
             .parts
             .iter()
             .map(|(n, (etag, md5))| format!("{n} {etag} {md5}\n"))
             .collect();
-        std::fs::write(self.parts_path(), lines)?;
+        ferry_core::private::write(&self.parts_path(), lines.as_bytes())?;
         std::fs::rename(&tmp, &self.path)
     }
 
@@ -166,7 +168,7 @@ impl Journal {
         let md5 = hex::encode(md5);
         let line = format!("{part} {etag} {md5}\n");
         self.state.parts.insert(part, (etag.to_owned(), md5));
-        let appended = std::fs::OpenOptions::new()
+        let appended = ferry_core::private::file_options()
             .append(true)
             .create(true)
             .open(self.parts_path())

@@ -30,6 +30,7 @@ impl TerminalConfirm {
 
 impl Confirm for TerminalConfirm {
     fn confirm(&self, operation: &str, path: &str) -> Answer {
+        let path = ferry_core::shown::name(path);
         let mut remembered = self.remembered.lock().expect("prompt lock");
         if let Some(&all) = remembered.get(operation) {
             return if all { Answer::Yes } else { Answer::No };

@@ -255,6 +255,8 @@ where
     ) -> fmt::Result {
         let mut msg = Message::default();
         event.record(&mut msg);
+        // Names in messages may hold control characters: never a forged or broken line.
+        let msg = Message(ferry_core::shown::name(&msg.0).into_owned());
         let level = level_name(event.metadata().level());
         if self.format.json {
             let obj = serde_json::json!({

@@ -105,6 +105,28 @@ impl Remotes {
         self.open_resolved(&r, &r.path)
     }
 
+    /// For commands that name one file (`copyto`'s destination, `rcat`, `touch`): the
+    /// backend at the file's directory and the file's name, split from the parsed path,
+    /// so a URL's query (a SAS) or a connection string's options never become part of the
+    /// name. `None` when the path ends in no name (`remote:`, `dir/..`, or `dir/` unless
+    /// `trailing_slash` allows one, as `copyto` does).
+    pub fn open_parent(
+        &self,
+        arg: &str,
+        trailing_slash: bool,
+    ) -> anyhow::Result<Option<(Arc<dyn Backend>, String)>> {
+        let r = self.resolve(arg)?;
+        let path = if trailing_slash {
+            r.path.trim_end_matches('/')
+        } else {
+            r.path.as_str()
+        };
+        let Some((dir, name)) = ferry_config::split_leaf(path) else {
+            return Ok(None);
+        };
+        Ok(Some((self.open_resolved(&r, dir)?, name.to_owned())))
+    }
+
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
         let with_flags;
         let r = if backend_flags::for_kind(&self.backend_flags, &r.kind)
@@ -202,9 +224,9 @@ impl Remotes {
         {
             return Ok(None);
         }
-        let (parent, name) = match trimmed.rsplit_once('/') {
-            Some((p, n)) => (p, n),
-            None => ("", trimmed),
+        // `/x` is `x` in the root, not in the login directory (`""`).
+        let Some((parent, name)) = ferry_config::split_leaf(trimmed) else {
+            return Ok(None);
         };
         // Object stores can't list above a bucket/container: a bare name is one.
         if parent.is_empty() && matches!(r.kind.as_str(), "s3" | "azureblob") {

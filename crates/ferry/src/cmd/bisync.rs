@@ -156,8 +156,10 @@ fn duration(flag: &str, value: &str) -> anyhow::Result<Option<Duration>> {
     Ok((!d.is_zero()).then_some(d))
 }
 
-/// The name the state uses for a path: absolute for local paths, as given for remotes.
-fn state_name(g: &Globals, arg: &str) -> anyhow::Result<String> {
+/// The name the state uses for a path: absolute for local paths, as given for remotes
+/// but with any secret (a password, a SAS) replaced by `***`; and the name an older ferry
+/// used (the argument itself), which differs only when it held a secret.
+fn state_name(g: &Globals, arg: &str) -> anyhow::Result<(ferry_config::Redacted, String)> {
     let r = g.remotes.resolve(arg)?;
     if r.kind == "local" {
         let p = if r.path.is_empty() {
@@ -168,13 +170,16 @@ fn state_name(g: &Globals, arg: &str) -> anyhow::Result<String> {
         let abs = std::path::absolute(p).unwrap_or_else(|_| PathBuf::from(p));
         let s = abs.to_string_lossy().into_owned();
         let trimmed = s.trim_end_matches(['/', '\\']);
-        return Ok(if trimmed.is_empty() {
-            "/".into()
-        } else {
-            trimmed.into()
-        });
+        let name = if trimmed.is_empty() { "/" } else { trimmed };
+        let shown = ferry_config::Redacted {
+            text: name.to_owned(),
+            had_secret: false,
+        };
+        return Ok((shown, name.to_owned()));
     }
-    Ok(arg.trim_end_matches('/').to_owned())
+    let mut shown = ferry_config::redact(arg);
+    shown.text = shown.text.trim_end_matches('/').to_owned();
+    Ok((shown, arg.trim_end_matches('/').to_owned()))
 }
 
 fn md5_of(bytes: &[u8]) -> String {
@@ -320,9 +325,14 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
         filters_md5,
         filters_file: a.filters_file.clone(),
     };
+    let (name1, old1) = state_name(g, &a.path1)?;
+    let (name2, old2) = state_name(g, &a.path2)?;
+    let secret = name1.had_secret || name2.had_secret;
     let pair = Pair {
-        name1: state_name(g, &a.path1)?,
-        name2: state_name(g, &a.path2)?,
+        name1: name1.text,
+        name2: name2.text,
+        secret,
+        legacy_session: secret.then(|| ferry_bisync::session_name(&old1, &old2)),
         path1,
         path2,
         backup1,

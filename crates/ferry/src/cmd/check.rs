@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use ferry_core::{match_key, Entry, HashKind};
+use ferry_core::{match_key, shown, Entry, HashKind};
 use ferry_engine::{CheckOptions, CheckReport, Select, Stats};
 use futures::stream::{self, StreamExt};
 
@@ -129,7 +129,7 @@ impl Reports {
             ('!', &r.errors, &self.error),
         ];
         for (_, list, out) in &lists {
-            write_report(out, list.iter().map(|p| format!("{p}\n")))?;
+            write_report(out, list.iter().map(|p| format!("{}\n", shown::name(p))))?;
         }
         let mut all: Vec<(&str, char)> = lists
             .iter()
@@ -138,7 +138,8 @@ impl Reports {
         all.sort();
         write_report(
             &self.combined,
-            all.into_iter().map(|(p, sign)| format!("{sign} {p}\n")),
+            all.into_iter()
+                .map(|(p, sign)| format!("{sign} {}\n", shown::name(p))),
         )
     }
 }

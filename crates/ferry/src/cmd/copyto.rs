@@ -99,25 +99,6 @@ impl Backend for Renamed {
     }
 }
 
-/// Splits a destination file argument into its directory and name.
-fn split_dest(dest: &str) -> anyhow::Result<(String, String)> {
-    let trimmed = dest.trim_end_matches('/');
-    let cut = trimmed.rfind(['/', ':']).map(|i| i + 1).unwrap_or(0);
-    let (dir, name) = trimmed.split_at(cut);
-    if name.is_empty() || name == "." || name == ".." {
-        return Err(fail(
-            USAGE,
-            format!(
-                "{dest:?} doesn't name a file: give the new file's path, e.g. dst/new-name.txt"
-            ),
-        ));
-    }
-    Ok((
-        if dir.is_empty() { "." } else { dir }.to_owned(),
-        name.to_owned(),
-    ))
-}
-
 pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32> {
     let name = if mode == Mode::Move {
         "moveto"
@@ -138,14 +119,21 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         };
         return transfer::run(call, g).await;
     };
-    let (dest_dir, new_name) = split_dest(&c.dest)?;
+    let Some((dst, new_name)) = g.remotes.open_parent(&c.dest, true)? else {
+        return Err(fail(
+            USAGE,
+            format!(
+                "{} doesn't name a file: give the new file's path, e.g. dst/new-name.txt",
+                ferry_config::redact(&c.dest)
+            ),
+        ));
+    };
     let bad = |e: ferry_core::Error| fail(USAGE, e.to_string());
     let view: Arc<dyn Backend> = Arc::new(Renamed {
         inner: src.backend,
         real: RelPath::new(&file).map_err(bad)?,
         shown: RelPath::new(&new_name).map_err(bad)?,
     });
-    let dst = g.remotes.open(&dest_dir)?;
     let t = &c.transfer;
     let (select, delete_excluded) = selection::build(&c.filters)?;
     let mut opts = transfer::sync_options(t, delete_excluded)?;
@@ -184,23 +172,4 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         );
     }
     Ok(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dest_names() {
-        assert_eq!(
-            split_dest("a/b/new.txt").unwrap(),
-            ("a/b/".into(), "new.txt".into())
-        );
-        assert_eq!(split_dest("new").unwrap(), (".".into(), "new".into()));
-        assert_eq!(
-            split_dest("remote:x").unwrap(),
-            ("remote:".into(), "x".into())
-        );
-        assert!(split_dest("a/..").is_err());
-    }
 }

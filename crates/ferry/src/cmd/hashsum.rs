@@ -194,7 +194,11 @@ async fn run(
         while let Some((e, r)) = sums.next().await {
             match r.map(|h| h.get(kind).map(str::to_owned)) {
                 Ok(Some(v)) => {
-                    let line = format!("{:>w$}  {}\n", encode(&v, flags.base64), e.path);
+                    let line = format!(
+                        "{:>w$}  {}\n",
+                        encode(&v, flags.base64),
+                        ferry_core::shown::name(e.path.as_str())
+                    );
                     out.write_all(line.as_bytes())?;
                 }
                 Ok(None) => {
@@ -294,15 +298,16 @@ pub async fn read_sums(
     arg: &str,
     key: impl Fn(&str) -> String,
 ) -> anyhow::Result<Sums> {
+    let shown = ferry_config::redact(arg);
     let not_a_sum_file = |why: String| {
         fail(
             exit::ERROR,
-            format!("Failed to {cmd}: not a sum file: {arg}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
+            format!("Failed to {cmd}: not a sum file: {shown}: {why}; give the path of a file written by md5sum, sha1sum or `ferry hashsum`"),
         )
     };
-    let (dir, name) = crate::cmd::ops::split_file_arg(cmd, arg)
-        .map_err(|_| not_a_sum_file("the path doesn't end in a file name".into()))?;
-    let backend = g.remotes.open(&dir)?;
+    let Some((backend, name)) = g.remotes.open_parent(arg, false)? else {
+        return Err(not_a_sum_file("the path doesn't end in a file name".into()));
+    };
     let path = ferry_core::RelPath::new(&name).map_err(|e| not_a_sum_file(e.to_string()))?;
     match backend.stat(&path).await {
         Ok(Some(e)) if !e.is_dir() => {}
@@ -329,7 +334,7 @@ pub async fn read_sums(
     read.await.map_err(|e| {
         fail(
             exit::code_for_kind(e.kind(), e.is_temporary()),
-            format!("Failed to {cmd}: cannot open sum file {arg}: {e}"),
+            format!("Failed to {cmd}: cannot open sum file {shown}: {e}"),
         )
     })?;
     let (sums, skipped) = parse_sum_file(&String::from_utf8_lossy(&text), key);

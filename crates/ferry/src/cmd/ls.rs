@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 use ferry_core::mime::{mime_type, DIRECTORY};
 use ferry_core::timefmt::{go_format, named_layout};
-use ferry_core::{Entry, HashKind};
+use ferry_core::{shown, Entry, HashKind};
 
 use crate::args::FilterArgs;
 use crate::cmd::listing::{self, count_field, json_string, local, size_field, Listing};
@@ -104,9 +104,9 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
         let size = size_field(e.size as i64, a.human_readable, 9);
         if long {
             let t = go_format(&local(e.mtime), "2006-01-02 15:04:05.000000000");
-            out.line(&format!("{size} {t} {}", e.path));
+            out.line(&format!("{size} {t} {}", shown::name(e.path.as_str())));
         } else {
-            out.line(&format!("{size} {}", e.path));
+            out.line(&format!("{size} {}", shown::name(e.path.as_str())));
         }
     })
     .await?;
@@ -127,7 +127,10 @@ pub async fn lsd(a: &LsdArgs, g: &Globals) -> anyhow::Result<i32> {
         let size = size_field(listing::dir_size(&*backend, e), a.human_readable, 12);
         // Directories' item counts are unknown (-1), as from rclone's local backend.
         let count = count_field(-1, a.human_readable, 9);
-        out.line(&format!("{size} {t:>13} {count} {}", e.path));
+        out.line(&format!(
+            "{size} {t:>13} {count} {}",
+            shown::name(e.path.as_str())
+        ));
     })
     .await?;
     out.flush();
@@ -296,7 +299,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
                 .chars()
                 .map(|c| match c {
                     'p' => {
-                        let mut p = e.path.to_string();
+                        let mut p = shown::name(e.path.as_str()).into_owned();
                         if a.absolute {
                             p.insert(0, '/');
                         }
@@ -856,7 +859,10 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
             files += 1;
         }
         let branch = if last { "└── " } else { "├── " };
-        out.line(&format!("{prefix}{branch}{}", label(n, n.entry.name())));
+        out.line(&format!(
+            "{prefix}{branch}{}",
+            label(n, &shown::name(n.entry.name()))
+        ));
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
         for (i, &k) in n.children.iter().enumerate().rev() {
             stack.push((k, child_prefix.clone(), i));

@@ -180,18 +180,23 @@ fn write_or_quit(w: &mut impl Write, data: &[u8]) {
     }
 }
 
-/// Splits `dir/name` into the directory argument and the file name.
-pub fn split_file_arg(cmd: &str, arg: &str) -> anyhow::Result<(String, String)> {
-    let cut = arg.rfind(['/', ':']).map(|i| i + 1).unwrap_or(0);
-    let (dir, name) = arg.split_at(cut);
-    if name.is_empty() || name == "." || name == ".." {
+/// The directory and name of a one-file argument (see `Remotes::open_parent`).
+pub fn open_file_arg(
+    g: &Globals,
+    cmd: &str,
+    arg: &str,
+) -> anyhow::Result<(Arc<dyn Backend>, RelPath)> {
+    let Some((backend, name)) = g.remotes.open_parent(arg, false)? else {
         return Err(fail(
             USAGE,
-            format!("{cmd}: {arg:?} doesn't name a file; give a path ending in a file name, e.g. dir/file.txt"),
+            format!(
+                "{cmd}: {} doesn't name a file; give a path ending in a file name, e.g. dir/file.txt",
+                ferry_config::redact(arg)
+            ),
         ));
-    }
-    let dir = if dir.is_empty() { "." } else { dir };
-    Ok((dir.to_owned(), name.to_owned()))
+    };
+    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    Ok((backend, path))
 }
 
 #[derive(Args, Debug)]
@@ -262,9 +267,7 @@ fn spool_stdin() -> anyhow::Result<Spool> {
 }
 
 pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
-    let (dir, name) = split_file_arg("rcat", &a.path)?;
-    let backend = g.remotes.open(&dir)?;
-    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    let (backend, path) = open_file_arg(g, "rcat", &a.path)?;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(fail(USAGE, "rcat reads the data from standard input, which is a terminal: pipe something in, e.g. `echo hi | ferry rcat dst:file`"));
     }
@@ -366,15 +369,13 @@ pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
         }
         return listing::finish("touch", walker.report(), errors);
     }
-    let (dir, name) = split_file_arg("touch", &a.path)?;
-    let backend = g.remotes.open(&dir)?;
-    let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
+    let (backend, path) = open_file_arg(g, "touch", &a.path)?;
     match backend.stat(&path).await.map_err(|e| failed("touch", e))? {
         Some(e) if e.is_dir() => Err(fail(
             exit::ERROR,
             format!(
                 "Failed to touch: {} is a directory; use -R to touch the files in it",
-                a.path
+                ferry_config::redact(&a.path)
             ),
         )),
         Some(_) if a.dry_run => {
@@ -432,7 +433,7 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
             exit::FILE_NOT_FOUND,
             format!(
                 "Failed to deletefile: {} is a directory or doesn't exist: object not found",
-                a.path
+                ferry_config::redact(&a.path)
             ),
         ));
     };
@@ -588,7 +589,10 @@ pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     backend.rmdir(&RelPath::root()).await.map_err(|e| {
         let msg = if e.kind() == ErrorKind::NotFound {
-            format!("Failed to rmdir: {}: directory not found", a.path)
+            format!(
+                "Failed to rmdir: {}: directory not found",
+                ferry_config::redact(&a.path)
+            )
         } else {
             format!("Failed to rmdir: {e}")
         };
@@ -665,7 +669,7 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
             exit::ERROR,
             format!(
                 "Failed to purge: {} is a file not a directory; use deletefile",
-                a.path
+                ferry_config::redact(&a.path)
             ),
         ));
     }
@@ -728,14 +732,5 @@ mod tests {
         assert!(parse_touch_time("2020-01-02T03:04:05.5", false).is_ok());
         assert!(parse_touch_time("20200102", false).is_err());
         assert!(parse_touch_time("bad", false).is_err());
-        assert_eq!(
-            split_file_arg("x", "a/b/c.txt").unwrap(),
-            ("a/b/".into(), "c.txt".into())
-        );
-        assert_eq!(
-            split_file_arg("x", "c.txt").unwrap(),
-            (".".into(), "c.txt".into())
-        );
-        assert!(split_file_arg("x", "a/..").is_err());
     }
 }

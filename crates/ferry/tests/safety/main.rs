@@ -10,4 +10,5 @@ mod bisync;
 mod deletes;
 mod endless;
 mod partials;
+mod secrets;
 mod symlinks;

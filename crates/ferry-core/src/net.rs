@@ -1,0 +1,112 @@
+//! One line for a request that got no answer: what went wrong, where it was going and
+//! what to check — instead of an HTTP library's nested error structures.
+
+use std::error::Error as StdError;
+use std::io::ErrorKind as IoKind;
+
+/// `host:port` of a URL (the scheme's port when none is given), without user info,
+/// path or query (which may hold a secret).
+pub fn target_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let has_port = match host.rfind(']') {
+        Some(close) => host[close..].contains(':'),
+        None => host.contains(':'),
+    };
+    match (has_port, scheme) {
+        (false, "http") => format!("{host}:80"),
+        (false, "https") => format!("{host}:443"),
+        _ => host.to_owned(),
+    }
+}
+
+/// The errors of a chain, outermost first.
+fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| (*e).source())
+}
+
+/// Describes a failure to reach `target` (`host:port`) in one line. `timeout` says the
+/// library classed it as a timeout.
+pub fn unreachable(target: &str, err: &(dyn StdError + 'static), timeout: bool) -> String {
+    let io = chain(err).find_map(|e| e.downcast_ref::<std::io::Error>());
+    let innermost = chain(err).last().map(|e| e.to_string()).unwrap_or_default();
+    let innermost = innermost.lines().next().unwrap_or("").trim().to_owned();
+    let text: String = chain(err)
+        .map(|e| e.to_string().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(": ");
+    match io.map(std::io::Error::kind) {
+        Some(IoKind::ConnectionRefused) => {
+            format!(
+                "connection refused to {target} — is the endpoint right, and the server running?"
+            )
+        }
+        Some(IoKind::TimedOut) => {
+            format!("timed out connecting to {target} — check the endpoint and firewalls")
+        }
+        Some(IoKind::ConnectionReset | IoKind::ConnectionAborted | IoKind::BrokenPipe) => {
+            format!("the connection to {target} was dropped ({innermost})")
+        }
+        _ if text.contains("dns error") || text.contains("lookup") || text.contains("resolve") => {
+            format!("can't resolve the host of {target} ({innermost}) — check the endpoint")
+        }
+        _ if timeout => {
+            format!("timed out talking to {target} — check the endpoint and the network")
+        }
+        _ => format!("can't reach {target}: {innermost}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(&'static str, std::io::Error);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl StdError for Wrap {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn targets_and_one_line_reasons() {
+        assert_eq!(target_of("http://127.0.0.1:9000/acct"), "127.0.0.1:9000");
+        assert_eq!(
+            target_of("https://u:p@s3.example.com/b?sig=x"),
+            "s3.example.com:443"
+        );
+        assert_eq!(target_of("http://[::1]/x"), "[::1]:80");
+        let e = Wrap(
+            "tcp connect error",
+            std::io::Error::new(
+                IoKind::ConnectionRefused,
+                "Connection refused (os error 111)",
+            ),
+        );
+        assert_eq!(
+            unreachable("127.0.0.1:9", &e, false),
+            "connection refused to 127.0.0.1:9 — is the endpoint right, and the server running?"
+        );
+        let e = Wrap(
+            "dns error",
+            std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            ),
+        );
+        let m = unreachable("nohost:443", &e, false);
+        assert!(
+            m.starts_with("can't resolve the host of nohost:443 (failed to lookup"),
+            "{m}"
+        );
+        assert!(!m.contains('{') && !m.contains('\n'));
+    }
+}
