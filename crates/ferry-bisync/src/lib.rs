@@ -18,6 +18,7 @@ mod listing;
 mod lock;
 mod names;
 mod plan;
+mod rclone_lst;
 mod state;
 mod types;
 
@@ -159,10 +160,23 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
             Err(e) => return report.abort(EXIT_ERROR, e),
         }
     };
+    // A pair rclone kept in sync (and ferry never saw) is taken over from rclone's
+    // listings: in the work directory, or rclone's own. Names holding a secret are
+    // never looked up (rclone would have written the secret into them).
+    let rclone_bases = if pair.secret {
+        Vec::new()
+    } else {
+        let name = names::session_name(&pair.name1, &pair.name2);
+        let mut v = vec![ctx.opts.workdir.join(&name)];
+        v.extend(rclone_lst::default_workdir().map(|d| d.join(&name)));
+        v.dedup();
+        v
+    };
     let run = Run {
         ctx: &ctx,
         select,
         base,
+        rclone_bases,
         report,
     };
     run.go(resync).await
@@ -241,6 +255,8 @@ struct Run<'a> {
     ctx: &'a Ctx,
     select: Arc<dyn Select>,
     base: PathBuf,
+    /// Where rclone's listings of this pair may be (`DIR/SESSION`).
+    rclone_bases: Vec<PathBuf>,
     report: Report,
 }
 
@@ -268,6 +284,24 @@ impl Run<'_> {
 
     fn state_path(&self) -> PathBuf {
         state::state_path(&self.base)
+    }
+
+    /// rclone bisync's listings of this pair, as the prior state of a first ferry run.
+    fn rclone_state(&self) -> Result<Option<State>, String> {
+        let (p1, p2) = (&self.report.path1, &self.report.path2);
+        match rclone_lst::load(&self.rclone_bases, p1, p2) {
+            Ok(Some((state, from))) => {
+                tracing::warn!(
+                    "No ferry state for these paths: taking over rclone bisync's listings ({} and .path2.lst); no --resync needed",
+                    from.display()
+                );
+                Ok(Some(state))
+            }
+            Ok(None) => Ok(None),
+            Err(why) => Err(format!(
+                "Bisync critical error: rclone's listing {why}; nothing was changed. Run with --resync to start afresh: {RESYNC_HELP}"
+            )),
+        }
     }
 
     fn journal_path(&self) -> PathBuf {
@@ -323,6 +357,14 @@ impl Run<'_> {
                 }
             }
         }
+        let state = match state {
+            Err(LoadError::Missing) => match self.rclone_state() {
+                Ok(Some(s)) => Ok(s),
+                Ok(None) => Err(LoadError::Missing),
+                Err(msg) => return self.report.abort(EXIT_CRITICAL, msg),
+            },
+            other => other,
+        };
         let mut state = match state {
             Ok(s) => s,
             Err(LoadError::Missing) => {

@@ -6,14 +6,61 @@
 //! and ID are `-` when absent, MODTIME is RFC 3339 with nanoseconds and a numeric zone,
 //! and PATH is quoted as Go's `strconv.Quote` quotes.
 
+use std::path::{Path, PathBuf};
+
+use crate::state::State;
 use crate::types::Rec;
+
+/// Where rclone keeps bisync's listings by default (`~/.cache/rclone/bisync`).
+pub fn default_workdir() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+    Some(cache.join("rclone").join("bisync"))
+}
+
+/// The state rclone's listings of a pair describe, from the first of `bases`
+/// (`WORKDIR/SESSION`) that has both; `Ok(None)` when none has.
+pub fn load(
+    bases: &[PathBuf],
+    path1: &str,
+    path2: &str,
+) -> Result<Option<(State, PathBuf)>, String> {
+    for base in bases {
+        let lst = |n: u8| PathBuf::from(format!("{}.path{n}.lst", base.display()));
+        let (l1, l2) = (lst(1), lst(2));
+        if !(l1.is_file() && l2.is_file()) {
+            continue;
+        }
+        let read = |p: &Path| -> Result<Vec<Rec>, String> {
+            let text = ferry_core::limited::read_limited_string(p, ferry_core::limited::LIST_LIMIT)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            parse(&text).map_err(|e| format!("{}: {e}", p.display()))
+        };
+        let mut state = State::new(path1, path2);
+        state.list1 = read(&l1)?;
+        state.list2 = read(&l2)?;
+        // Which hash rclone recorded isn't said in the file: compare by size and time.
+        for r in state.list1.iter_mut().chain(state.list2.iter_mut()) {
+            r.hash = None;
+        }
+        state.empty_dirs = state.list1.iter().chain(&state.list2).any(|r| r.dir);
+        return Ok(Some((state, l1)));
+    }
+    Ok(None)
+}
 
 /// The entries of a listing; `Err` names the first line that is not rclone's format.
 pub fn parse(text: &str) -> Result<Vec<Rec>, String> {
     let mut lines = text.lines();
     match lines.next() {
         Some(h) if h.starts_with("# bisync listing v1") => {}
-        _ => return Err("line 1: not an rclone bisync listing (no '# bisync listing v1' header)".into()),
+        _ => {
+            return Err(
+                "line 1: not an rclone bisync listing (no '# bisync listing v1' header)".into(),
+            )
+        }
     }
     let mut out = Vec::new();
     for (i, line) in lines.enumerate() {
@@ -31,7 +78,10 @@ fn parse_line(line: &str) -> Result<Rec, String> {
     let path = unquote(quoted.trim_end())?;
     let f: Vec<&str> = fields.split_whitespace().collect();
     let [flag, size, hash, _id, mtime] = f[..] else {
-        return Err(format!("expected 5 fields before the path, found {}", f.len()));
+        return Err(format!(
+            "expected 5 fields before the path, found {}",
+            f.len()
+        ));
     };
     let dir = match flag {
         "-" => false,
@@ -41,7 +91,8 @@ fn parse_line(line: &str) -> Result<Rec, String> {
     let size = if dir {
         0
     } else {
-        size.parse::<u64>().map_err(|_| format!("bad size {size:?}"))?
+        size.parse::<u64>()
+            .map_err(|_| format!("bad size {size:?}"))?
     };
     let mtime = chrono::DateTime::parse_from_str(mtime, "%Y-%m-%dT%H:%M:%S%.f%z")
         .map_err(|_| format!("bad time {mtime:?}"))?;
@@ -128,7 +179,10 @@ mod tests {
             -        4 md5:0A1B - 2026-12-05T03:34:18.000000001+0100 \"sub/with space \\\"q\\\"\\t\\u00e9\\xff.txt\"\n";
         let recs = parse(&text.replace("\\xff", "\\u00ff")).unwrap();
         assert_eq!(recs.len(), 3);
-        assert_eq!((recs[0].path.as_str(), recs[0].size, recs[0].dir), ("a", 2, false));
+        assert_eq!(
+            (recs[0].path.as_str(), recs[0].size, recs[0].dir),
+            ("a", 2, false)
+        );
         assert!(recs[1].dir && recs[1].path == "sub");
         assert_eq!(recs[2].path, "sub/with space \"q\"\té\u{ff}.txt");
         assert_eq!(recs[2].hash.as_deref(), Some("0a1b"));

@@ -1139,3 +1139,81 @@ fn a_directory_deleted_on_one_side_goes_on_the_other_as_in_rclone() {
     assert!(p.p1().join("keep/new.txt").exists(), "{err}");
     assert_eq!(names(&p.p2()), names(&p.p1()));
 }
+
+#[test]
+fn takes_over_from_rclone_bisync_without_a_resync() {
+    let Some(bin) = rclone() else { return };
+    for in_rclones_own_workdir in [false, true] {
+        let p = Pair::new();
+        put(&p.p1(), "a.txt", "a", 0);
+        put(&p.p1(), "d/b.txt", "b", 0);
+        put(&p.p1(), "gone.txt", "g", 0);
+        let cache = p.dir.path().join("xdg-cache");
+        let rclone_wd = if in_rclones_own_workdir {
+            cache.join("rclone").join("bisync")
+        } else {
+            p.wd()
+        };
+        let (p1, p2) = (p.p1(), p.p2());
+        let out = Command::new(&bin)
+            .env("RCLONE_CONFIG", "/dev/null")
+            .args(["bisync", "--resync", "--workdir"])
+            .arg(&rclone_wd)
+            .arg(&p1)
+            .arg(&p2)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Changes after rclone's last run: ferry must see them as changes.
+        put(&p.p1(), "a.txt", "a changed", 500);
+        std::fs::remove_file(p.p2().join("gone.txt")).unwrap();
+        put(&p.p2(), "new.txt", "n", 0);
+        let (code, _, err) = split(
+            p.cmd(&["-v"])
+                .env("XDG_CACHE_HOME", &cache)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("taking over rclone bisync's listings"),
+            "{err}"
+        );
+        assert_eq!(content(&p.p2(), "a.txt"), "a changed");
+        assert!(
+            !p.p1().join("gone.txt").exists(),
+            "a delete propagated: {err}"
+        );
+        assert_eq!(content(&p.p1(), "new.txt"), "n");
+        assert_eq!(names(&p.p1()), names(&p.p2()));
+        // From now on ferry's own state is used.
+        let (code, _, err) = split(
+            p.cmd(&["-v"])
+                .env("XDG_CACHE_HOME", &cache)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("taking over"), "{err}");
+    }
+    // A listing that is not rclone's is a critical error, never a guess.
+    let p = Pair::new();
+    put(&p.p1(), "a.txt", "a", 0);
+    let name = format!(
+        "{}..{}",
+        p.p1().to_string_lossy().trim_matches('/').replace('/', "_"),
+        p.p2().to_string_lossy().trim_matches('/').replace('/', "_")
+    );
+    std::fs::write(p.wd().join(format!("{name}.path1.lst")), "junk\n").unwrap();
+    std::fs::write(p.wd().join(format!("{name}.path2.lst")), "junk\n").unwrap();
+    let (code, _, err) = p.run(&[]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains("rclone's listing") && err.contains("line 1"),
+        "{err}"
+    );
+}
