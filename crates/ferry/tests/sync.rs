@@ -870,10 +870,10 @@ fn a_source_that_keeps_changing_is_a_temporary_error_exit_5() {
 
 /// Runs the same command with ferry and with rclone, each in its own copy of the tree
 /// `setup` builds (relative paths); returns both (exit code, stderr) and the two roots.
-fn side_by_side(
-    setup: impl Fn(&Scratch),
-    args: &[&str],
-) -> Option<((i32, String, Scratch), (i32, String, Scratch))> {
+/// One tool's run: exit code, stderr, and its tree.
+type Ran = (i32, String, Scratch);
+
+fn side_by_side(setup: impl Fn(&Scratch), args: &[&str]) -> Option<(Ran, Ran)> {
     let bin = rclone()?;
     let (f, r) = (Scratch::new(), Scratch::new());
     setup(&f);
