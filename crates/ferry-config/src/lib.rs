@@ -27,6 +27,7 @@ mod path;
 mod registry;
 mod resolve;
 mod secret;
+mod unimplemented;
 
 pub use env::{Env, FERRY_CONFIG_VAR, FERRY_PREFIX, RCLONE_PREFIX};
 pub use error::{ConfigError, Result};
@@ -41,3 +42,4 @@ pub use path::{check_remote_name, parse_location, parse_location_with, Location,
 pub use registry::{builtin_kinds, BackendKind, OptionSpec, Registry};
 pub use resolve::{list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource, ResolvedRemote};
 pub use secret::{Secret, Secretish, REDACTED};
+pub use unimplemented::{unimplemented, unimplemented_is_bool, unimplemented_keys, Unimplemented};
