@@ -21,6 +21,9 @@ mod plan;
 mod state;
 mod types;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
