@@ -168,6 +168,71 @@ impl Remotes {
         }
     }
 
+    /// The local options of a `type = local` remote: its `copy_links`, `links`,
+    /// `skip_links` and `one_file_system` add to the flags (rclone's remote options were
+    /// dropped here before). Options ferry's local backend doesn't honour are refused when
+    /// they would change what is stored (`no_set_modtime`, `unicode_normalization`), else
+    /// noticed.
+    fn local_remote_options(&self, r: &ResolvedRemote) -> anyhow::Result<LocalOptions> {
+        let mut o = self.local_options();
+        let on = |k: &str| -> anyhow::Result<bool> {
+            match r.get(k).map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(false),
+                Some(v) => ferry_core::units::parse_bool(v).ok_or_else(|| {
+                    fail(
+                        USAGE,
+                        format!(
+                            "{} option {k}: {v:?} is not true or false",
+                            r.display_name()
+                        ),
+                    )
+                }),
+            }
+        };
+        if on("copy_links")? {
+            o.links = LinkMode::Follow;
+        } else if on("links")? && o.links == LinkMode::Skip {
+            o.links = LinkMode::Translate;
+        }
+        o.skip_links_quietly |= on("skip_links")?;
+        o.one_file_system |= on("one_file_system")?;
+        let mut tuning = Vec::new();
+        for k in [
+            "no_set_modtime",
+            "unicode_normalization",
+            "no_check_updated",
+            "no_preallocate",
+            "no_sparse",
+            "case_sensitive",
+            "case_insensitive",
+            "nounc",
+        ] {
+            if !on(k)? {
+                continue;
+            }
+            if matches!(k, "no_set_modtime" | "unicode_normalization") {
+                let e = ferry_config::ConfigError::Unimplemented {
+                    backend: "local".into(),
+                    key: k.into(),
+                    remote: r.display_name(),
+                };
+                return Err(fail(USAGE, e.to_string()));
+            }
+            tuning.push(k);
+        }
+        if !tuning.is_empty() && r.name.is_some() {
+            let mut seen = self.noticed.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.insert(format!("local {}", r.display_name())) {
+                tracing::warn!(
+                    "{} options that only tune rclone are ignored by ferry: {}",
+                    r.display_name(),
+                    tuning.join(", ")
+                );
+            }
+        }
+        Ok(o)
+    }
+
     /// A backend rooted at the argument's path.
     pub fn open(&self, arg: &str) -> anyhow::Result<Arc<dyn Backend>> {
         let r = self.resolve(arg)?;
@@ -193,7 +258,10 @@ impl Remotes {
             r
         };
         match r.kind.as_str() {
-            "local" | "alias" => Ok(LocalBackend::new(local_root(path), self.local_options())),
+            "local" | "alias" => Ok(LocalBackend::new(
+                local_root(path),
+                self.local_remote_options(r)?,
+            )),
             "s3" => {
                 let kind = self.registry.get("s3");
                 let get = |k: &str| match kind {
@@ -237,7 +305,8 @@ impl Remotes {
         let r = self.resolve(arg)?;
         if r.kind == "local" {
             let path = local_root(&r.path);
-            let meta = if self.local.copy_links {
+            let follow = self.local_remote_options(&r)?.links == LinkMode::Follow;
+            let meta = if follow {
                 std::fs::metadata(&path)
             } else {
                 std::fs::symlink_metadata(&path)
@@ -247,7 +316,7 @@ impl Remotes {
                 let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
                 let name = abs.file_name().map(|n| n.to_string_lossy().into_owned());
                 return Ok(Source {
-                    backend: LocalBackend::new(parent, self.local_options()),
+                    backend: LocalBackend::new(parent, self.local_remote_options(&r)?),
                     file: name,
                 });
             }

@@ -83,6 +83,39 @@ fn an_unimplemented_option_that_changes_what_is_stored_refuses_the_remote() {
 }
 
 #[test]
+fn a_local_remotes_own_options_are_honoured_or_refused() {
+    let sc = Scratch::new();
+    sc.write("src/real.txt", "target", 10);
+    std::os::unix::fs::symlink("real.txt", sc.path("src/link.txt")).unwrap();
+    let dst = sc.path("dst");
+    // copy_links = true in the remote follows the link, as rclone does (it was dropped).
+    let (code, _, err) = with_config(
+        "[here]\ntype = local\ncopy_links = true\n",
+        &[
+            "copy",
+            &format!("here:{}", sc.src()),
+            &dst.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dst.join("link.txt")).unwrap(),
+        "target"
+    );
+    // no_set_modtime would store other times than ferry does: refused.
+    let (code, _, err) = with_config(
+        "[here]\ntype = local\nno_set_modtime = true\n",
+        &[
+            "copy",
+            &sc.src(),
+            &format!("here:{}", sc.path("dst2").display()),
+        ],
+    );
+    assert_usage_error(code, &err, &["here:", "no_set_modtime"]);
+    assert!(!sc.path("dst2").exists());
+}
+
+#[test]
 fn options_that_only_tune_rclone_and_unknown_keys_get_a_notice() {
     let sc = Scratch::new();
     sc.write("src/f.txt", "data", 10);
