@@ -464,3 +464,43 @@ fn out_of_range_backend_options_are_clear_errors_not_panics() {
         assert!(err.contains(name), "{conf}: {err}");
     }
 }
+
+#[test]
+fn bwlimit_takes_rclones_timetable_and_up_down_forms_and_applies_them() {
+    let sc = Scratch::new();
+    std::fs::create_dir_all(sc.path("src")).unwrap();
+    std::fs::write(sc.path("src/f.bin"), vec![1u8; 200 * 1024]).unwrap();
+    for (i, rate) in [
+        "00:00,100k",           // a timetable in force all day
+        "Mon-00:00,100k Tue-00:00,100k Wed-00:00,100k Thu-00:00,100k Fri-00:00,100k Sat-00:00,100k Sun-00:00,100k",
+        "10M:100k",             // local to local: the lower of the two
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dst = sc.path(&format!("dst{i}"));
+        let start = Instant::now();
+        let (code, _, err) = split(
+            ferry()
+                .args(["copy", "--bwlimit", rate, &sc.src(), dst.to_str().unwrap()])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "--bwlimit {rate:?}: {err}");
+        assert!(dst.join("f.bin").exists());
+        assert!(
+            start.elapsed() >= Duration::from_millis(1500),
+            "--bwlimit {rate:?} did not limit: {:?}",
+            start.elapsed()
+        );
+    }
+    for bad in ["25:00,1M", "08:00,-1", "Xyz-08:00,1M"] {
+        let (code, _, err) = split(
+            ferry()
+                .args(["copy", "--bwlimit", bad, &sc.src(), &sc.dst()])
+                .output()
+                .unwrap(),
+        );
+        assert_usage_error(code, &err, &["--bwlimit"]);
+    }
+}
