@@ -178,13 +178,11 @@ impl Remotes {
         let on = |k: &str| -> anyhow::Result<bool> {
             match r.get(k).map(str::trim).filter(|v| !v.is_empty()) {
                 None => Ok(false),
+                // The value is not quoted: a misplaced secret must not reach the log.
                 Some(v) => ferry_core::units::parse_bool(v).ok_or_else(|| {
                     fail(
                         USAGE,
-                        format!(
-                            "{} option {k}: {v:?} is not true or false",
-                            r.display_name()
-                        ),
+                        format!("{} option {k} must be true or false", r.display_name()),
                     )
                 }),
             }
