@@ -118,7 +118,7 @@ impl S3Options {
             return Err(bad(
                 "chunk_size",
                 &chunk_size.to_string(),
-                "S3 parts must be between 5Mi and 5Gi",
+                "S3 parts must be between 5 MiB and 5 GiB",
             ));
         }
         let copy_cutoff = size("copy_cutoff", d.copy_cutoff)?;
