@@ -20,6 +20,9 @@ mod props;
 mod remote;
 mod upload;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::collections::HashSet as StdHashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

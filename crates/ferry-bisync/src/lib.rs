@@ -22,6 +22,9 @@ mod rclone_lst;
 mod state;
 mod types;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

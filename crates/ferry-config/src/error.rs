@@ -104,6 +104,18 @@ pub enum ConfigError {
         remote: Option<String>,
     },
 
+    /// An rclone option that ferry does not implement and that changes what is stored or
+    /// who may read it: never dropped, so the remote is refused.
+    #[error("remote {remote}: option {key} ({backend}) is not implemented by ferry, and ignoring it would change what is stored or who may read it; remove it from the remote, or use rclone for this remote")]
+    Unimplemented {
+        /// Backend type.
+        backend: String,
+        /// The option, as the user set it (a key, a flag or a variable).
+        key: String,
+        /// The remote as written (`name:` or `:backend:`).
+        remote: String,
+    },
+
     // ----- config file ------------------------------------------------------
     /// The config file does not exist.
     #[error("config file {} not found: create it with `ferry config create` or pass --config FILE", .path.display())]

@@ -28,6 +28,7 @@ mod redact;
 mod registry;
 mod resolve;
 mod secret;
+mod unimplemented;
 
 pub use env::{Env, FERRY_CONFIG_VAR, FERRY_PREFIX, RCLONE_PREFIX};
 pub use error::{ConfigError, Result};
@@ -45,3 +46,4 @@ pub use redact::{redact, Redacted};
 pub use registry::{builtin_kinds, BackendKind, OptionSpec, Registry};
 pub use resolve::{list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource, ResolvedRemote};
 pub use secret::{Secret, Secretish, REDACTED};
+pub use unimplemented::{unimplemented, unimplemented_is_bool, unimplemented_keys, Unimplemented};

@@ -462,6 +462,11 @@ static S3_OPTIONS: &[OptionSpec] = &[
         "Server-side encryption for new objects: `AES256` or `aws:kms`.",
     ),
     OptionSpec::new(
+        "sse_kms_key_id",
+        "KMS key (ID or ARN) new objects are encrypted with; needs server_side_encryption = aws:kms.",
+    )
+    .advanced(),
+    OptionSpec::new(
         "location_constraint",
         "Location constraint used when creating buckets; must match the region.",
     ),

@@ -10,6 +10,7 @@ use crate::file::ConfigFile;
 use crate::path::Location;
 use crate::registry::{BackendKind, Registry};
 use crate::secret::{Secret, Secretish};
+use crate::unimplemented::Unimplemented;
 
 /// A path argument resolved against the config file, the environment and
 /// the registry.
@@ -31,9 +32,12 @@ pub struct ResolvedRemote {
     pub options: BTreeMap<String, Secretish>,
     /// Path inside the backend.
     pub path: String,
-    /// Keys of the file section that the backend does not know (kept in
-    /// the file, not passed on) — for a `-v` notice.
+    /// Keys of the file section that neither ferry nor rclone knows for this backend (kept
+    /// in the file, not passed on) — for a notice.
     pub ignored_keys: Vec<String>,
+    /// rclone options set for this remote that only tune rclone, which ferry ignores —
+    /// for a notice.
+    pub tuning_ignored: Vec<String>,
 }
 
 impl ResolvedRemote {
@@ -98,6 +102,37 @@ fn check_keys<'a>(
     Ok(())
 }
 
+/// Sorts keys the backend lacks: an unimplemented rclone option that changes what is
+/// stored or who may read it is an error; the ones that only tune rclone come back first,
+/// keys nobody knows second (both for notices).
+fn sort_unimplemented<'a>(
+    spec: &BackendKind,
+    keys: impl Iterator<Item = &'a String>,
+    remote: &str,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut tuning, mut unknown) = (Vec::new(), Vec::new());
+    for k in keys {
+        if k == "type" || spec.option(k).is_some() {
+            continue;
+        }
+        let list = match crate::unimplemented::unimplemented(spec.name, k) {
+            Some(Unimplemented::Refused) => {
+                return Err(ConfigError::Unimplemented {
+                    backend: spec.name.to_string(),
+                    key: k.clone(),
+                    remote: remote.to_string(),
+                })
+            }
+            Some(Unimplemented::Tuning) => &mut tuning,
+            None => &mut unknown,
+        };
+        if !list.contains(k) {
+            list.push(k.clone());
+        }
+    }
+    Ok((tuning, unknown))
+}
+
 /// Resolve a parsed location.
 ///
 /// * local path → kind `local`, no options;
@@ -120,6 +155,7 @@ pub fn resolve(
             options: BTreeMap::new(),
             path: path.clone(),
             ignored_keys: Vec::new(),
+            tuning_ignored: Vec::new(),
         }),
         Location::OnTheFly {
             backend,
@@ -127,7 +163,14 @@ pub fn resolve(
             path,
         } => {
             let spec = find_kind(registry, backend, None)?;
-            check_keys(spec, options.keys(), None, false)?;
+            let display = format!(":{backend}:");
+            let (tuning_ignored, _) = sort_unimplemented(spec, options.keys(), &display)?;
+            check_keys(
+                spec,
+                options.keys().filter(|k| !tuning_ignored.contains(*k)),
+                None,
+                false,
+            )?;
             Ok(ResolvedRemote {
                 kind: backend.clone(),
                 name: None,
@@ -137,6 +180,7 @@ pub fn resolve(
                     .collect(),
                 path: path.clone(),
                 ignored_keys: Vec::new(),
+                tuning_ignored,
             })
         }
         Location::Remote {
@@ -164,24 +208,45 @@ pub fn resolve(
                 });
             };
             let spec = find_kind(registry, &kind, Some(name))?;
-            check_keys(spec, overrides.keys(), Some(name), true)?;
+            let display = format!("{name}:");
+            let (mut tuning_ignored, _) = sort_unimplemented(spec, overrides.keys(), &display)?;
+            check_keys(
+                spec,
+                overrides.keys().filter(|k| !tuning_ignored.contains(*k)),
+                Some(name),
+                true,
+            )?;
             let mut options = BTreeMap::new();
             for opt in spec.options {
                 if let Some(v) = lookup(opt.name) {
                     options.insert(opt.name.to_string(), Secretish::new(v, opt.redacted()));
                 }
             }
-            let ignored_keys = cfg
+            // Keys of the file and of the environment that ferry doesn't implement: refused,
+            // or ignored with a notice (never silently).
+            let from_env: Vec<String> = crate::unimplemented::unimplemented_keys(spec.name)
+                .filter(|k| env.remote_value(name, k).is_some())
+                .map(str::to_string)
+                .collect();
+            let file_keys: Vec<String> = cfg
                 .keys(name)
                 .into_iter()
                 .filter(|k| k != "type" && spec.option(k).is_none())
                 .collect();
+            let (tuning, ignored_keys) =
+                sort_unimplemented(spec, file_keys.iter().chain(&from_env), &display)?;
+            for k in tuning {
+                if !tuning_ignored.contains(&k) {
+                    tuning_ignored.push(k);
+                }
+            }
             Ok(ResolvedRemote {
                 kind,
                 name: Some(name.clone()),
                 options,
                 path: path.clone(),
                 ignored_keys,
+                tuning_ignored,
             })
         }
     }

@@ -1,6 +1,6 @@
 //! rclone's `s3` options, parsed from whatever the config layer resolved.
 
-use ferry_core::units::{parse_bool, parse_size};
+use ferry_core::units::{parse_bool, parse_count, parse_size_checked};
 use ferry_core::{Error, ErrorKind, Result};
 
 /// Everything the backend takes from the remote's configuration.
@@ -25,6 +25,8 @@ pub struct S3Options {
     pub no_check_bucket: bool,
     pub list_chunk: i32,
     pub server_side_encryption: Option<String>,
+    /// The KMS key new objects are encrypted with (`server_side_encryption = aws:kms`).
+    pub sse_kms_key_id: Option<String>,
     pub location_constraint: Option<String>,
     /// Keep a journal of multipart uploads so an interrupted one is continued (`--resume`).
     pub resume: bool,
@@ -33,6 +35,8 @@ pub struct S3Options {
     pub use_server_modtime: bool,
 }
 
+/// The most parts of one file uploaded at once (each holds `chunk_size` in memory).
+pub const MAX_CONCURRENCY: i64 = 1024;
 /// S3's limits on multipart uploads.
 pub const MAX_PARTS: u64 = 10_000;
 pub const MIN_PART: u64 = 5 * 1024 * 1024;
@@ -63,6 +67,7 @@ impl Default for S3Options {
             no_check_bucket: false,
             list_chunk: 1000,
             server_side_encryption: None,
+            sse_kms_key_id: None,
             location_constraint: None,
             resume: false,
             use_server_modtime: false,
@@ -96,37 +101,24 @@ impl S3Options {
         let size = |k: &str, def: u64| -> Result<u64> {
             match s(k) {
                 None => Ok(def),
-                Some(v) => parse_size(&v).ok_or_else(|| bad(k, &v, "expected a size like 5Mi")),
+                Some(v) => parse_size_checked(&v)
+                    .map_err(|e| bad(k, &v, &format!("{e}; expected a size like 5Mi"))),
             }
         };
-        let int = |k: &str, def: i64| -> Result<i64> {
+        let int = |k: &str, def: i64, min: i64, max: i64| -> Result<i64> {
             match s(k) {
                 None => Ok(def),
-                Some(v) => v.parse().map_err(|_| bad(k, &v, "expected a number")),
+                Some(v) => parse_count(&v, min, max).map_err(|e| bad(k, &v, &e)),
             }
         };
-        let upload_concurrency = int("upload_concurrency", 4)?;
-        if upload_concurrency < 1 {
-            return Err(bad(
-                "upload_concurrency",
-                &upload_concurrency.to_string(),
-                "must be at least 1",
-            ));
-        }
-        let list_chunk = int("list_chunk", 1000)?;
-        if !(1..=i32::MAX as i64).contains(&list_chunk) {
-            return Err(bad(
-                "list_chunk",
-                &list_chunk.to_string(),
-                "must be positive",
-            ));
-        }
+        let upload_concurrency = int("upload_concurrency", 4, 1, MAX_CONCURRENCY)?;
+        let list_chunk = int("list_chunk", 1000, 1, i32::MAX as i64)?;
         let chunk_size = size("chunk_size", d.chunk_size)?;
-        if chunk_size < MIN_PART {
+        if !(MIN_PART..=MAX_PART).contains(&chunk_size) {
             return Err(bad(
                 "chunk_size",
                 &chunk_size.to_string(),
-                "S3 parts must be at least 5 MiB",
+                "S3 parts must be between 5 MiB and 5 GiB",
             ));
         }
         let copy_cutoff = size("copy_cutoff", d.copy_cutoff)?;
@@ -143,6 +135,15 @@ impl S3Options {
                 "upload_cutoff",
                 &upload_cutoff.to_string(),
                 "single-part uploads are at most 5 GiB",
+            ));
+        }
+        let sse_kms_key_id = s("sse_kms_key_id");
+        let kms = s("server_side_encryption").is_some_and(|v| v.eq_ignore_ascii_case("aws:kms"));
+        if let (Some(k), false) = (&sse_kms_key_id, kms) {
+            return Err(bad(
+                "sse_kms_key_id",
+                k,
+                "a KMS key needs server_side_encryption = aws:kms",
             ));
         }
         Ok(S3Options {
@@ -164,6 +165,7 @@ impl S3Options {
             no_check_bucket: flag("no_check_bucket", false)?,
             list_chunk: list_chunk as i32,
             server_side_encryption: s("server_side_encryption"),
+            sse_kms_key_id,
             location_constraint: s("location_constraint"),
             resume: flag("resume", false)?,
             use_server_modtime: flag("use_server_modtime", false)?,

@@ -133,7 +133,7 @@ async fn single(
     Ok(e)
 }
 
-/// The remote's `acl`, `storage_class` and `server_side_encryption`, for every request
+/// The remote's `acl`, `storage_class`, `server_side_encryption` and `sse_kms_key_id`, for every request
 /// that creates an object (a class set here wins over one set on `req` before).
 macro_rules! object_options {
     ($name:ident, $ty:ty) => {
@@ -146,6 +146,9 @@ macro_rules! object_options {
             }
             if let Some(s) = &b.opts.server_side_encryption {
                 req = req.server_side_encryption(ServerSideEncryption::from(s.as_str()));
+            }
+            if let Some(k) = &b.opts.sse_kms_key_id {
+                req = req.ssekms_key_id(k);
             }
             req
         }

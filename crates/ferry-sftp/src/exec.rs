@@ -84,7 +84,9 @@ pub(crate) fn parse_many(out: &str, width: usize) -> Vec<(String, String)> {
             Some(rest) => (true, rest),
             None => (false, line),
         };
-        if line.len() < width + 2 {
+        // A line from the server that isn't hex at `width` may cut a character there:
+        // skipped like any other line that isn't a sum (never a panic).
+        if line.len() < width + 2 || !line.is_char_boundary(width) {
             continue;
         }
         let (hash, rest) = line.split_at(width);

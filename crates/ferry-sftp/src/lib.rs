@@ -17,6 +17,9 @@ mod options;
 mod pool;
 mod verify;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -93,50 +93,13 @@ fn parse_bool(key: &str, v: &str) -> Result<bool> {
     }
 }
 
-/// A Go-style duration (`1m0s`, `30s`, `1.5s`, `250ms`, `0`).
+/// A Go-style duration (`1m0s`, `30s`, `1.5s`, `250ms`, `0`), through ferry-core's one
+/// checked parser (at most 106751d, never negative).
 pub fn parse_duration(key: &str, v: &str) -> Result<Duration> {
-    let s = v.trim();
-    if s == "0" || s.is_empty() {
+    if v.trim().is_empty() {
         return Ok(Duration::ZERO);
     }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(bad(
-                key,
-                format!("{v:?} is not a duration like 30s or 1m0s"),
-            ));
-        }
-        let n: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| bad(key, format!("{v:?} is not a duration like 30s or 1m0s")))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" | "" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => {
-                return Err(bad(
-                    key,
-                    format!("{v:?} is not a duration like 30s or 1m0s"),
-                ))
-            }
-        };
-        total += n * scale;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    ferry_core::units::parse_duration(v).map_err(|e| bad(key, e))
 }
 
 /// `~` and `~/x` expanded with `$HOME`.
@@ -192,11 +155,9 @@ impl SftpOptions {
             .to_string();
         let port = match get("port") {
             None => 22,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad("port", format!("{p:?} is not a TCP port")))?,
+            Some(p) => {
+                ferry_core::units::parse_count(p, 1, 65535).map_err(|e| bad("port", e))? as u16
+            }
         };
         let user = get("user")
             .map(str::to_string)
@@ -246,12 +207,12 @@ impl SftpOptions {
         let md5sum_command = cmd("md5sum_command");
         let sha1sum_command = cmd("sha1sum_command");
         let cksum_command = cmd("cksum_command");
-        let num = |k: &str, default: usize| -> Result<usize> {
+        let num = |k: &str, default: usize, max: i64| -> Result<usize> {
             match get(k) {
                 None => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| bad(k, format!("{v:?} is not a whole number"))),
+                Some(v) => ferry_core::units::parse_count(v, i64::from(k == "concurrency"), max)
+                    .map(|n| n as usize)
+                    .map_err(|e| bad(k, e)),
             }
         };
         let idle = parse_duration("idle_timeout", get("idle_timeout").unwrap_or("1m0s"))?;
@@ -277,8 +238,8 @@ impl SftpOptions {
             sha1sum_command,
             shell_type: get("shell_type").map(str::to_ascii_lowercase),
             set_modtime: parse_bool("set_modtime", get("set_modtime").unwrap_or("true"))?,
-            concurrency: num("concurrency", 64)?.clamp(1, 1024),
-            connections: num("connections", 0)?,
+            concurrency: num("concurrency", 64, 1024)?,
+            connections: num("connections", 0, 10_000)?,
             idle_timeout: (!idle.is_zero()).then_some(idle),
             disable_hashcheck: parse_bool(
                 "disable_hashcheck",

@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+/// The most transfers, checkers or streams at once: far more than any link needs, and few
+/// enough that a typo can't ask for millions of tasks and buffers.
+pub const MAX_PARALLEL: u32 = 10_000;
+/// The most retries (and low-level retries) of one run.
+pub const MAX_RETRIES: u32 = 10_000;
+/// The deepest `--max-depth` (-1 is no limit).
+pub const MAX_DEPTH: i64 = 1_000_000;
+
 /// Logging and output flags, accepted before or after the command.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LogArgs {
@@ -26,7 +34,13 @@ pub struct LogArgs {
     #[arg(long, value_name = "LIST", global = true, env = "FERRY_LOG_FORMAT", value_parser = crate::logging::LogFormat::parse)]
     pub log_format: Option<crate::logging::LogFormat>,
     /// Interval between printing stats, e.g. 500ms, 60s, 5m (0 to disable)
-    #[arg(long, value_name = "DURATION", global = true, env = "FERRY_STATS")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        global = true,
+        env = "FERRY_STATS"
+    )]
     pub stats: Option<String>,
     /// Make the stats fit on one line
     #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -98,10 +112,10 @@ pub struct TransferArgs {
     #[arg(short = 'i', long, env = "FERRY_INTERACTIVE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub interactive: bool,
     /// Number of file transfers to run in parallel
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_TRANSFERS")]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = count_u32(1, MAX_PARALLEL), env = "FERRY_TRANSFERS")]
     pub transfers: u32,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = count_u32(1, MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Check for changes with size & checksum (if available, or fallback to size only)
     #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -134,7 +148,12 @@ pub struct TransferArgs {
     #[arg(long, env = "FERRY_IMMUTABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub immutable: bool,
     /// Max time diff to be considered the same, e.g. 1s, 2ms (default: the coarser precision of the two sides)
-    #[arg(long, value_name = "DURATION", env = "FERRY_MODIFY_WINDOW")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        env = "FERRY_MODIFY_WINDOW"
+    )]
     pub modify_window: Option<String>,
     /// Don't update destination modtime if files identical
     #[arg(long, env = "FERRY_NO_UPDATE_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -152,10 +171,10 @@ pub struct TransferArgs {
     #[arg(long, env = "FERRY_DELETE_AFTER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub delete_after: bool,
     /// When synchronizing, limit the number of deletes (-1 = off)
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DELETE")]
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, i64::MAX), env = "FERRY_MAX_DELETE")]
     pub max_delete: i64,
     /// When synchronizing, limit the total size of deletes (default off)
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
     pub max_delete_size: Option<u64>,
     /// Include additional server-side paths during comparison (repeatable)
     #[arg(long, value_name = "DIR", conflicts_with = "copy_dest")]
@@ -187,13 +206,18 @@ pub struct TransferArgs {
     #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub inplace: bool,
     /// Retry operations this many times if they fail
-    #[arg(long, default_value_t = 3, env = "FERRY_RETRIES")]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = count_u32(0, MAX_RETRIES), env = "FERRY_RETRIES")]
     pub retries: u32,
     /// Interval between retrying operations if they fail, e.g. 500ms, 60s, 5m (0 to disable)
-    #[arg(long, default_value = "0", env = "FERRY_RETRIES_SLEEP")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "0",
+        env = "FERRY_RETRIES_SLEEP"
+    )]
     pub retries_sleep: String,
     /// Number of streams to use for multi-thread downloads (0 or 1 to disable)
-    #[arg(long, default_value_t = 4, env = "FERRY_MULTI_THREAD_STREAMS")]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = count_u32(0, MAX_PARALLEL), env = "FERRY_MULTI_THREAD_STREAMS")]
     pub multi_thread_streams: u32,
     /// Use multi-thread downloads for files above this size
     #[arg(
@@ -204,22 +228,37 @@ pub struct TransferArgs {
     )]
     pub multi_thread_cutoff: String,
     /// Number of low level retries to do
-    #[arg(long, default_value_t = 10, env = "FERRY_LOW_LEVEL_RETRIES")]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = count_u32(0, MAX_RETRIES), env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,
     /// Maximum size of data to transfer, e.g. 10G (off by default)
-    #[arg(long, value_name = "SIZE", env = "FERRY_MAX_TRANSFER")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SIZE",
+        env = "FERRY_MAX_TRANSFER"
+    )]
     pub max_transfer: Option<String>,
     /// Mode to stop transfers when reaching the max transfer limit
     #[arg(long, value_enum, default_value_t = CutoffArg::Hard, ignore_case = true, env = "FERRY_CUTOFF_MODE")]
     pub cutoff_mode: CutoffArg,
     /// Maximum duration rclone will transfer data for, e.g. 1h30m (off by default)
-    #[arg(long, value_name = "DURATION", env = "FERRY_MAX_DURATION")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        env = "FERRY_MAX_DURATION"
+    )]
     pub max_duration: Option<String>,
     /// Sets exit code 9 if no files are transferred, useful in scripts
     #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub error_on_no_transfer: bool,
     /// Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, e.g. 10M (off by default)
-    #[arg(long, value_name = "RATE", env = "FERRY_BWLIMIT")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "RATE",
+        env = "FERRY_BWLIMIT"
+    )]
     pub bwlimit: Option<String>,
     /// Don't normalize unicode characters in filenames
     #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -325,10 +364,10 @@ pub struct FilterArgs {
     #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,
     /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MIN_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MIN_SIZE")]
     pub min_size: Option<u64>,
     /// Only transfer files smaller than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_SIZE")]
     pub max_size: Option<u64>,
     /// Only transfer files older than this in s or suffix ms|s|m|h|d|w|M|y, or a date
     #[arg(long, value_name = "AGE", env = "FERRY_MIN_AGE")]
@@ -376,7 +415,7 @@ pub struct FilterArgs {
     #[arg(long, env = "FERRY_IGNORE_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case: bool,
     /// If set limits the recursion depth to this
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true, env = "FERRY_MAX_DEPTH")]
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, MAX_DEPTH), env = "FERRY_MAX_DEPTH")]
     pub max_depth: i64,
     /// azcopy: include only files whose name matches one of these ;-separated patterns
     #[arg(
@@ -418,34 +457,25 @@ pub struct FilterArgs {
     pub recursive: Option<bool>,
 }
 
-/// A size flag as rclone reads it: a bare number is KiB.
+/// A size flag as rclone reads it: a bare number is KiB, `off` is no limit (`u64::MAX`);
+/// at most 8Ei, never negative (ferry-core's one checked parser).
 pub fn parse_size_arg(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("off") {
-        return Ok(u64::MAX);
-    }
-    let bare = s
-        .chars()
-        .last()
-        .is_some_and(|c| c.is_ascii_digit() || c == '.');
-    let value = if bare { format!("{s}K") } else { s.to_owned() };
-    ferry_filter::parse_size(&value)
+    ferry_filter::parse_size(s.trim())
 }
 
-/// A duration flag: rclone's `1h30m`, `500ms`, `2d`, or bare seconds.
+/// A duration flag: rclone's `1h30m`, `500ms`, `2d`, or bare seconds; from 0 to 106751d
+/// (rclone's largest duration), never negative.
 pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs >= 0.0 && secs.is_finite() {
-            return Ok(std::time::Duration::from_secs_f64(secs));
-        }
-    }
-    if s.starts_with(|c: char| c.is_ascii_digit() || c == '.') && !s.contains(['-', ':', ' ']) {
-        if let Ok(d) = ferry_filter::parse_age(s, std::time::SystemTime::now()) {
-            return Ok(d);
-        }
-    }
-    Err(format!(
-        "invalid duration {s:?}: use a number with a unit, e.g. 500ms, 30s, 5m, 1h30m, 2d"
-    ))
+    ferry_core::units::parse_duration(s)
+}
+
+/// A count flag: a whole number in `min..=max`; where rclone's `-1` means "off" the range
+/// starts at -1, and any other negative number is an error naming the range.
+pub fn count(min: i64, max: i64) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync {
+    move |s: &str| ferry_core::units::parse_count(s, min, max)
+}
+
+/// [`count`] for flags held as `u32` (never negative).
+pub fn count_u32(min: u32, max: u32) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync {
+    move |s: &str| ferry_core::units::parse_count(s, min.into(), max.into()).map(|n| n as u32)
 }

@@ -14,6 +14,7 @@ pub type BackendFlags = BTreeMap<String, String>;
 
 fn is_bool(kind: &BackendKind, option: &str) -> bool {
     matches!(kind.default_for(option), Some("true" | "false"))
+        || (kind.option(option).is_none() && ferry_config::unimplemented_is_bool(option))
 }
 
 /// Splits backend flags out of `args` (the whole argv). Values from the environment
@@ -57,8 +58,13 @@ pub fn extract(
         flags.insert(format!("{}_{option}", kind.name), value);
     }
     for kind in registry.kinds() {
-        for spec in kind.options {
-            let key = format!("{}_{}", kind.name, spec.name);
+        let names = kind
+            .options
+            .iter()
+            .map(|spec| spec.name)
+            .chain(ferry_config::unimplemented_keys(kind.name));
+        for name in names {
+            let key = format!("{}_{name}", kind.name);
             if flags.contains_key(&key) {
                 continue;
             }
@@ -72,12 +78,17 @@ pub fn extract(
     Ok((kept, flags))
 }
 
-/// The backend and option a flag name (without `--`) names, if any.
+/// The backend and option a flag name (without `--`) names, if any: an option ferry
+/// implements, or one of rclone's it doesn't (taken out too, so that using it is refused
+/// or noticed by the remote it applies to, never dropped by clap's "unexpected argument"
+/// nor, for the environment, silently).
 fn find<'r>(registry: &'r Registry, name: &str) -> Option<(&'r BackendKind, String)> {
     registry.kinds().find_map(|kind| {
         let rest = name.strip_prefix(kind.name)?.strip_prefix('-')?;
         let option = rest.replace('-', "_");
-        kind.option(&option).map(|_| (kind, option))
+        let known = kind.option(&option).is_some()
+            || ferry_config::unimplemented(kind.name, &option).is_some();
+        known.then_some((kind, option))
     })
 }
 

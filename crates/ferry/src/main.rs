@@ -6,6 +6,7 @@
 mod args;
 mod azcopy;
 mod backend_flags;
+mod bwlimit;
 mod cmd;
 mod exit;
 mod interactive;

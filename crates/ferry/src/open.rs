@@ -1,7 +1,8 @@
 //! Turning path arguments (`/local`, `remote:path`, `:backend,opt=v:path`, URLs) into backends.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ferry_config::{
     locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote, Secretish,
@@ -11,7 +12,7 @@ use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
 use crate::args::LocalArgs;
 use crate::backend_flags::{self, BackendFlags};
-use crate::exit::{self, fail, ERROR};
+use crate::exit::{self, fail, ERROR, USAGE};
 
 /// A source: the backend, and the file name when the argument named a single file.
 pub struct Source {
@@ -29,6 +30,8 @@ pub struct Remotes {
     /// `KIND_OPTION`; they win over the config file, as rclone's flags do.
     backend_flags: BackendFlags,
     config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
+    /// Remotes whose ignored options were already noticed (one NOTICE each per run).
+    noticed: Mutex<BTreeSet<String>>,
 }
 
 impl Remotes {
@@ -40,6 +43,7 @@ impl Remotes {
             local,
             backend_flags: BackendFlags::new(),
             config: OnceLock::new(),
+            noticed: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -80,8 +84,73 @@ impl Remotes {
             }
             _ => self.config()?,
         };
-        ferry_config::resolve(&loc, cfg, &self.env, &self.registry)
-            .map_err(|e| fail(ERROR, e.to_string()))
+        let r = ferry_config::resolve(&loc, cfg, &self.env, &self.registry).map_err(|e| {
+            let code = match e {
+                ferry_config::ConfigError::Unimplemented { .. } => USAGE,
+                _ => ERROR,
+            };
+            fail(code, e.to_string())
+        })?;
+        self.notice_ignored(&r);
+        Ok(r)
+    }
+
+    /// One NOTICE per remote for the options it sets that ferry ignores: rclone's tuning
+    /// options, and keys nobody knows (a typo, or an option of another backend).
+    fn notice_ignored(&self, r: &ResolvedRemote) {
+        let remote = r.display_name();
+        let mut seen = self.noticed.lock().unwrap_or_else(|p| p.into_inner());
+        if !seen.insert(remote.clone()) {
+            return;
+        }
+        if !r.tuning_ignored.is_empty() {
+            tracing::warn!(
+                "{remote} options that only tune rclone are ignored by ferry: {}",
+                r.tuning_ignored.join(", ")
+            );
+        }
+        if !r.ignored_keys.is_empty() {
+            tracing::warn!(
+                "{remote} unknown options ignored (not options of the {} backend): {}",
+                r.kind,
+                r.ignored_keys.join(", ")
+            );
+        }
+    }
+
+    /// Backend flags (and `RCLONE_<KIND>_<OPTION>` variables) for rclone options ferry
+    /// doesn't implement, as they apply to `r`: refused when ignoring one would change what
+    /// is stored or who may read it, else one NOTICE.
+    fn check_unimplemented_flags(&self, r: &ResolvedRemote) -> anyhow::Result<()> {
+        let mut tuning = Vec::new();
+        for (k, _) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
+            let flag = format!("--{}-{}", r.kind, k.replace('_', "-"));
+            match ferry_config::unimplemented(&r.kind, k) {
+                Some(ferry_config::Unimplemented::Refused) => {
+                    let e = ferry_config::ConfigError::Unimplemented {
+                        backend: r.kind.clone(),
+                        key: format!(
+                            "{k} (set by {flag} or ${})",
+                            format!("RCLONE_{}_{k}", r.kind).to_ascii_uppercase()
+                        ),
+                        remote: r.display_name(),
+                    };
+                    return Err(fail(USAGE, e.to_string()));
+                }
+                Some(ferry_config::Unimplemented::Tuning) => tuning.push(flag),
+                None => {}
+            }
+        }
+        if !tuning.is_empty() {
+            let mut seen = self.noticed.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.insert(format!("flags {}", r.kind)) {
+                tracing::warn!(
+                    "backend flags that only tune rclone are ignored by ferry: {}",
+                    tuning.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 
     fn local_options(&self) -> LocalOptions {
@@ -97,6 +166,69 @@ impl Remotes {
             skip_links_quietly: a.skip_links,
             one_file_system: a.one_file_system,
         }
+    }
+
+    /// The local options of a `type = local` remote: its `copy_links`, `links`,
+    /// `skip_links` and `one_file_system` add to the flags (rclone's remote options were
+    /// dropped here before). Options ferry's local backend doesn't honour are refused when
+    /// they would change what is stored (`no_set_modtime`, `unicode_normalization`), else
+    /// noticed.
+    fn local_remote_options(&self, r: &ResolvedRemote) -> anyhow::Result<LocalOptions> {
+        let mut o = self.local_options();
+        let on = |k: &str| -> anyhow::Result<bool> {
+            match r.get(k).map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(false),
+                // The value is not quoted: a misplaced secret must not reach the log.
+                Some(v) => ferry_core::units::parse_bool(v).ok_or_else(|| {
+                    fail(
+                        USAGE,
+                        format!("{} option {k} must be true or false", r.display_name()),
+                    )
+                }),
+            }
+        };
+        if on("copy_links")? {
+            o.links = LinkMode::Follow;
+        } else if on("links")? && o.links == LinkMode::Skip {
+            o.links = LinkMode::Translate;
+        }
+        o.skip_links_quietly |= on("skip_links")?;
+        o.one_file_system |= on("one_file_system")?;
+        let mut tuning = Vec::new();
+        for k in [
+            "no_set_modtime",
+            "unicode_normalization",
+            "no_check_updated",
+            "no_preallocate",
+            "no_sparse",
+            "case_sensitive",
+            "case_insensitive",
+            "nounc",
+        ] {
+            if !on(k)? {
+                continue;
+            }
+            if matches!(k, "no_set_modtime" | "unicode_normalization") {
+                let e = ferry_config::ConfigError::Unimplemented {
+                    backend: "local".into(),
+                    key: k.into(),
+                    remote: r.display_name(),
+                };
+                return Err(fail(USAGE, e.to_string()));
+            }
+            tuning.push(k);
+        }
+        if !tuning.is_empty() && r.name.is_some() {
+            let mut seen = self.noticed.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.insert(format!("local {}", r.display_name())) {
+                tracing::warn!(
+                    "{} options that only tune rclone are ignored by ferry: {}",
+                    r.display_name(),
+                    tuning.join(", ")
+                );
+            }
+        }
+        Ok(o)
     }
 
     /// A backend rooted at the argument's path.
@@ -128,6 +260,7 @@ impl Remotes {
     }
 
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        self.check_unimplemented_flags(r)?;
         let with_flags;
         let r = if backend_flags::for_kind(&self.backend_flags, &r.kind)
             .next()
@@ -145,7 +278,10 @@ impl Remotes {
             r
         };
         match r.kind.as_str() {
-            "local" | "alias" => Ok(LocalBackend::new(local_root(path), self.local_options())),
+            "local" | "alias" => Ok(LocalBackend::new(
+                local_root(path),
+                self.local_remote_options(r)?,
+            )),
             "s3" => {
                 let kind = self.registry.get("s3");
                 let get = |k: &str| match kind {
@@ -189,7 +325,8 @@ impl Remotes {
         let r = self.resolve(arg)?;
         if r.kind == "local" {
             let path = local_root(&r.path);
-            let meta = if self.local.copy_links {
+            let follow = self.local_remote_options(&r)?.links == LinkMode::Follow;
+            let meta = if follow {
                 std::fs::metadata(&path)
             } else {
                 std::fs::symlink_metadata(&path)
@@ -199,7 +336,7 @@ impl Remotes {
                 let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
                 let name = abs.file_name().map(|n| n.to_string_lossy().into_owned());
                 return Ok(Source {
-                    backend: LocalBackend::new(parent, self.local_options()),
+                    backend: LocalBackend::new(parent, self.local_remote_options(&r)?),
                     file: name,
                 });
             }

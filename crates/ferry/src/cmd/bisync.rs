@@ -51,7 +51,7 @@ pub struct BisyncArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub remove_empty_dirs: bool,
     /// Safety check on the maximum percentage of deleted files allowed on either side (default 50)
-    #[arg(long, value_name = "PERCENT", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, value_name = "PERCENT", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::args::count(-1, 100))]
     pub max_delete: i64,
     /// Bypass the --max-delete and all-files-changed safety checks
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -99,7 +99,12 @@ pub struct BisyncArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub recover: bool,
     /// Consider lock files of running processes older than this expired (minimum 2m; 0: never)
-    #[arg(long, value_name = "DURATION", default_value = "0")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        default_value = "0"
+    )]
     pub max_lock: String,
     /// Do a trial run with no permanent changes
     #[arg(short = 'n', long, env = "FERRY_DRY_RUN", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -114,22 +119,32 @@ pub struct BisyncArgs {
     #[arg(long, env = "FERRY_IGNORE_SIZE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_size: bool,
     /// Max time diff to be considered the same, e.g. 1s (default: the coarser precision of the two sides)
-    #[arg(long, value_name = "DURATION", env = "FERRY_MODIFY_WINDOW")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        env = "FERRY_MODIFY_WINDOW"
+    )]
     pub modify_window: Option<String>,
     /// Number of file transfers to run in parallel
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_TRANSFERS")]
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_TRANSFERS")]
     pub transfers: u32,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Retry failed copies and deletes this many times within the run
-    #[arg(long, default_value_t = 3, env = "FERRY_RETRIES")]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = crate::args::count_u32(0, crate::args::MAX_RETRIES), env = "FERRY_RETRIES")]
     pub retries: u32,
     /// Interval between retries, e.g. 500ms, 60s, 5m (0 to disable)
-    #[arg(long, default_value = "0", env = "FERRY_RETRIES_SLEEP")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "0",
+        env = "FERRY_RETRIES_SLEEP"
+    )]
     pub retries_sleep: String,
     /// Number of low level retries to do
-    #[arg(long, default_value_t = 10, env = "FERRY_LOW_LEVEL_RETRIES")]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = crate::args::count_u32(0, crate::args::MAX_RETRIES), env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,
     /// Don't normalize unicode characters in filenames
     #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]

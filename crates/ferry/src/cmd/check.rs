@@ -53,7 +53,7 @@ pub struct CheckArgs {
     #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub size_only: bool,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Don't normalize unicode characters in filenames
     #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]

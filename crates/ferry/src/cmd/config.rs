@@ -240,7 +240,11 @@ pub fn reveal(a: &RevealArgs) -> anyhow::Result<i32> {
     Ok(SUCCESS)
 }
 
-/// `ferry config` with no subcommand: asks for a remote's options on a terminal.
+/// `ferry config` with no subcommand: asks for a new remote's options on a terminal, as
+/// rclone's "n) New remote" does. An existing name is refused and asked again (a remote is
+/// changed with `ferry config update`, never replaced from here); each value is checked as
+/// it is typed; secrets are read without echo; nothing is saved before the new section has
+/// been shown and confirmed.
 fn wizard(g: &Globals) -> anyhow::Result<i32> {
     if !std::io::stdin().is_terminal() {
         return Err(fail(
@@ -248,27 +252,140 @@ fn wizard(g: &Globals) -> anyhow::Result<i32> {
             "`ferry config` asks its questions on a terminal, and stdin is not one: use `ferry config create NAME TYPE key value ...` in scripts",
         ));
     }
-    let mut file = writable(g)?;
+    let file = writable(g)?;
     let reg = &g.remotes.registry;
-    let ask = |q: &str| -> anyhow::Result<String> {
-        eprint!("{q}");
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        Ok(line.trim().to_owned())
-    };
-    let name = ask("name> ")?;
+    let name = ask_name(&file, g)?;
     eprintln!("Types: {}", reg.names_joined());
-    let kind = ask("type> ")?;
-    let spec = reg.get(&kind).ok_or_else(|| {
-        fail(
-            ERROR,
-            format!(
-                "unknown backend type {kind:?}: use one of {}",
-                reg.names_joined()
-            ),
-        )
-    })?;
+    let spec = loop {
+        let kind = ask("type> ")?;
+        match reg.get(&kind) {
+            Some(spec) => break spec,
+            None => eprintln!("Unknown type {kind:?}: use one of {}.", reg.names_joined()),
+        }
+    };
+    loop {
+        let pairs = ask_options(spec)?;
+        let mut draft = file.clone();
+        ferry_config::create_remote(&mut draft, reg, &name, spec.name, &pairs, ObscureMode::Auto)
+            .map_err(cfg_err)?;
+        eprint!(
+            "{}",
+            ferry_config::redacted_section_text(&draft, reg, &name).map_err(cfg_err)?
+        );
+        eprintln!("Keep this {name:?} remote?");
+        eprintln!("y) Yes this is OK (default)\ne) Edit this remote\nd) Delete this remote");
+        let choice = loop {
+            match ask("y/e/d> ")?.to_ascii_lowercase().as_str() {
+                "" | "y" => break 'y',
+                "e" => break 'e',
+                "d" => break 'd',
+                _ => eprintln!(
+                    "This value must be a single character, one of the following: y, e, d."
+                ),
+            }
+        };
+        match choice {
+            'y' => {
+                draft.save().map_err(cfg_err)?;
+                return Ok(SUCCESS);
+            }
+            'd' => {
+                eprintln!("Remote {name:?} not saved.");
+                return Ok(SUCCESS);
+            }
+            _ => continue,
+        }
+    }
+}
+
+/// One answer, trimmed. The end of input stops the wizard (nothing is saved).
+fn ask(q: &str) -> anyhow::Result<String> {
+    eprint!("{q}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        eprintln!();
+        return Err(fail(ERROR, "input ended: nothing was saved"));
+    }
+    Ok(line.trim().to_owned())
+}
+
+/// One answer read with the terminal's echo off (for passwords and keys).
+fn ask_secret(q: &str) -> anyhow::Result<String> {
+    let echo = NoEcho::start();
+    let answer = ask(q);
+    drop(echo);
+    eprintln!();
+    answer
+}
+
+/// Turns the terminal's echo off while alive (a no-op where that isn't possible).
+struct NoEcho {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl NoEcho {
+    fn start() -> Self {
+        #[cfg(unix)]
+        {
+            // SAFETY: termios is plain data; tcgetattr fills it or fails, and fd 0 is ours.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(0, &mut t) != 0 {
+                    return NoEcho { saved: None };
+                }
+                let saved = t;
+                t.c_lflag &= !libc::ECHO;
+                t.c_lflag |= libc::ECHONL;
+                if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
+                    return NoEcho { saved: None };
+                }
+                NoEcho { saved: Some(saved) }
+            }
+        }
+        #[cfg(not(unix))]
+        NoEcho {}
+    }
+}
+
+impl Drop for NoEcho {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(t) = self.saved {
+            // SAFETY: restores the settings read in `start` on the same descriptor.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
+    }
+}
+
+/// The new remote's name: valid, and not one that exists already (asked again until so).
+fn ask_name(file: &ConfigFile, g: &Globals) -> anyhow::Result<String> {
+    let from_env = ferry_config::list_remotes(file, &g.remotes.env);
+    loop {
+        let name = ask("name> ")?;
+        if name.is_empty() {
+            eprintln!("Enter a name for the new remote.");
+            continue;
+        }
+        if let Err(e) = ferry_config::check_remote_name(&name) {
+            eprintln!("{e}");
+            continue;
+        }
+        if file.has_section(&name) || from_env.iter().any(|r| r.name == name) {
+            eprintln!(
+                "Remote {name:?} already exists: choose another name (change it with `ferry config update {name} KEY VALUE`)."
+            );
+            continue;
+        }
+        return Ok(name);
+    }
+}
+
+/// The basic options of `spec`, each checked as typed; empty answers keep the default.
+fn ask_options(spec: &ferry_config::BackendKind) -> anyhow::Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
     for opt in spec.options.iter().filter(|o| !o.advanced) {
         let default = opt
@@ -276,17 +393,63 @@ fn wizard(g: &Globals) -> anyhow::Result<i32> {
             .map(|d| format!(" [default: {d}]"))
             .unwrap_or_default();
         eprintln!("{}: {}{default}", opt.name, opt.help);
-        let value = ask(&format!("{}> ", opt.name))?;
+        let value = loop {
+            let value = if opt.redacted() {
+                ask_secret(&format!("{}> ", opt.name))?
+            } else {
+                ask(&format!("{}> ", opt.name))?
+            };
+            if value.is_empty() {
+                break value;
+            }
+            if let Err(why) = check_value(opt, &value) {
+                eprintln!("This value must be {why}.");
+                continue;
+            }
+            if opt.secret && ask_secret(&format!("Confirm {}> ", opt.name))? != value {
+                eprintln!("The two entries differ: type it again.");
+                continue;
+            }
+            break value;
+        };
         if !value.is_empty() {
             pairs.push((opt.name.to_owned(), value));
         }
     }
-    ferry_config::create_remote(&mut file, reg, &name, &kind, &pairs, ObscureMode::Auto)
-        .map_err(cfg_err)?;
-    file.save().map_err(cfg_err)?;
-    eprint!(
-        "{}",
-        ferry_config::redacted_section_text(&file, reg, &name).map_err(cfg_err)?
-    );
-    Ok(SUCCESS)
+    Ok(pairs)
+}
+
+/// Whether `v` suits option `opt`, judged by its kind of value (a port, a flag, a count,
+/// a duration, a size — as its default is written); the reason when not.
+fn check_value(opt: &ferry_config::OptionSpec, v: &str) -> Result<(), String> {
+    use ferry_core::units::{parse_bool, parse_count, parse_duration, parse_size_checked};
+    if opt.name == "port" {
+        return parse_count(v, 1, 65535)
+            .map(|_| ())
+            .map_err(|_| "a TCP port, a whole number from 1 to 65535".into());
+    }
+    let Some(default) = opt.default else {
+        return Ok(());
+    };
+    if parse_bool(default).is_some() {
+        return parse_bool(v)
+            .map(|_| ())
+            .ok_or_else(|| "true or false".into());
+    }
+    if default.parse::<i64>().is_ok() {
+        return parse_count(v, 0, i64::MAX)
+            .map(|_| ())
+            .map_err(|_| "a whole number, 0 or more".into());
+    }
+    if default.ends_with(['s', 'm', 'h']) && parse_duration(default).is_ok() {
+        return parse_duration(v)
+            .map(|_| ())
+            .map_err(|e| format!("a duration such as 30s or 1m0s ({e})"));
+    }
+    if parse_size_checked(default).is_ok() {
+        return parse_size_checked(v)
+            .map(|_| ())
+            .map_err(|e| format!("a size such as 5Mi ({e})"));
+    }
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub struct SumFlags {
     #[arg(long)]
     pub download: bool,
     /// Number of checkers to run in parallel
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..), env = "FERRY_CHECKERS")]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
 }
 

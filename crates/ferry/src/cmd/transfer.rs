@@ -10,6 +10,7 @@ use ferry_engine::{
 
 use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
 use crate::azcopy::AzcopyArgs;
+use crate::bwlimit::{BwLimit, Direction};
 use crate::exit::{self, fail, USAGE};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
@@ -38,6 +39,32 @@ fn opt_size(flag: &str, value: &Option<String>) -> anyhow::Result<Option<u64>> {
         None => Ok(None),
         Some(v) => usage(flag, v, parse_size_arg(v)).map(|n| (n != u64::MAX).then_some(n)),
     }
+}
+
+/// `--bwlimit` (any of rclone's forms) as one rate for a run going `dir`, as in force now.
+fn bwlimit(t: &TransferArgs, dir: Direction) -> anyhow::Result<Option<u64>> {
+    match &t.bwlimit {
+        None => Ok(None),
+        Some(v) => Ok(usage("--bwlimit", v, BwLimit::parse(v))?
+            .now()
+            .for_direction(dir)),
+    }
+}
+
+/// Which way a run's bytes go, for `--bwlimit UP:DOWN`: up from a local source to a
+/// remote, down from a remote to a local destination, both ways otherwise.
+fn direction(g: &Globals, source: &str, dest: &str) -> anyhow::Result<Direction> {
+    let local = |arg: &str| -> anyhow::Result<bool> {
+        Ok(matches!(
+            g.remotes.resolve(arg)?.kind.as_str(),
+            "local" | "alias"
+        ))
+    };
+    Ok(match (local(source)?, local(dest)?) {
+        (true, false) => Direction::Upload,
+        (false, true) => Direction::Download,
+        _ => Direction::Both,
+    })
 }
 
 fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Duration>> {
@@ -113,7 +140,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
             CutoffArg::Cautious => CutoffMode::Cautious,
         },
         max_duration: opt_duration("--max-duration", &t.max_duration)?,
-        bwlimit: opt_size("--bwlimit", &t.bwlimit)?,
+        bwlimit: bwlimit(t, Direction::Both)?,
         no_unicode_normalization: t.no_unicode_normalization,
         ignore_case_sync: t.ignore_case_sync,
         delete_excluded,
@@ -148,7 +175,11 @@ pub struct TransferCall<'a> {
 pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let mut opts = {
         let (_, delete_excluded) = selection::build(call.f)?;
-        sync_options(call.t, delete_excluded)?
+        let mut opts = sync_options(call.t, delete_excluded)?;
+        if call.t.bwlimit.is_some() {
+            opts.bwlimit = bwlimit(call.t, direction(g, call.source, call.dest)?)?;
+        }
+        opts
     };
     let mode = call.az.apply(call.mode, &mut opts)?;
     let call = TransferCall { mode, ..call };

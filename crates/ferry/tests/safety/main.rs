@@ -9,6 +9,7 @@ mod common;
 mod bisync;
 mod deletes;
 mod endless;
+mod input;
 mod partials;
 mod secrets;
 mod symlinks;
