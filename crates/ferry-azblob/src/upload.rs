@@ -2,6 +2,13 @@
 //! committed with Put Block List. Every request carries the Content-MD5 of its body, so
 //! the service refuses damaged bytes; the whole blob's MD5 is stored for later checks.
 //! Nothing is visible under the blob's name until the final request succeeds.
+//!
+//! Memory per upload is bounded by blocks, never by the file: a staged upload holds at
+//! most `upload_concurrency` blocks, the one being read included, and a Put Blob (read
+//! whole, for its Content-MD5) is used only up to that much, whatever `upload_cutoff`
+//! says. So one transfer holds at most `upload_concurrency × block size` bytes of file
+//! data, and a run `--transfers` times that (the bound rclone documents for its Azure
+//! backend).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,7 +21,7 @@ use tokio::io::AsyncReadExt;
 use std::sync::Arc;
 
 use crate::client::{Client, Req};
-use crate::options::{MAX_BLOCK, MAX_BLOCKS};
+use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
 use crate::props::BlobProps;
 use crate::{AzBackend, Target};
 
@@ -25,7 +32,7 @@ pub(crate) async fn put(
     mut data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
-    let md5 = if opts.size <= b.opts.upload_cutoff {
+    let md5 = if opts.size <= put_blob_max(&b.opts) {
         single(b, t, path, &mut data, opts).await?
     } else {
         blocks(b, t, path, &mut data, opts).await?
@@ -34,6 +41,13 @@ pub(crate) async fn put(
     let mut entry = Entry::file(path.clone(), opts.size, mtime);
     entry.hashes.set(HashKind::Md5, md5);
     Ok(entry)
+}
+
+/// The largest file sent with one Put Blob: `upload_cutoff`, but never more than a
+/// block upload would hold in memory at once.
+fn put_blob_max(o: &AzOptions) -> u64 {
+    let blocks = o.chunk_size.saturating_mul(o.upload_concurrency as u64);
+    o.upload_cutoff.min(blocks)
 }
 
 /// The headers every new blob gets: its metadata (`mtime` at least), content
@@ -118,6 +132,10 @@ async fn blocks(
     // Dropped on an early return, which aborts the blocks still in flight.
     let mut inflight = tokio::task::JoinSet::new();
     loop {
+        // A slot first, then the read: the block being filled counts among those in flight.
+        while inflight.len() >= b.opts.upload_concurrency {
+            joined(inflight.join_next().await.expect("non-empty"))?;
+        }
         let mut buf = Vec::with_capacity(block);
         (&mut *data)
             .take(block as u64)
@@ -134,9 +152,6 @@ async fn blocks(
         whole.update(&buf);
         let id = block_id(ids.len() as u64, &tag);
         ids.push(id.clone());
-        while inflight.len() >= b.opts.upload_concurrency {
-            joined(inflight.join_next().await.expect("non-empty"))?;
-        }
         let last = buf.len() < block;
         // Each block is hashed and sent on its own task, in parallel with reading the next.
         let (client, rest, shown) = (b.client.clone(), t.rest_path(), path.to_string());
@@ -207,6 +222,27 @@ mod tests {
         let b = block_size(4 * mib, 1024 * 1024 * mib);
         assert!(b > 4 * mib && (1024 * 1024 * mib).div_ceil(b) <= MAX_BLOCKS);
         assert_eq!(b % mib, 0);
+    }
+
+    #[test]
+    fn put_blob_never_holds_more_than_the_blocks_would() {
+        let mib = 1024 * 1024;
+        let o = |cutoff: &str| {
+            let cutoff = cutoff.to_owned();
+            AzOptions::from_lookup(
+                |k| match k {
+                    "use_emulator" => Some("true".into()),
+                    "upload_cutoff" => Some(cutoff.clone()),
+                    _ => None,
+                },
+                |_| None,
+            )
+            .unwrap()
+        };
+        // 4 MiB blocks, 16 at a time.
+        assert_eq!(put_blob_max(&o("4Mi")), 4 * mib);
+        assert_eq!(put_blob_max(&o("32Mi")), 32 * mib);
+        assert_eq!(put_blob_max(&o("256Mi")), 64 * mib);
     }
 
     #[test]

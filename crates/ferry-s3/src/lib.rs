@@ -20,6 +20,7 @@ mod flat;
 mod headers;
 pub mod meta;
 pub mod options;
+mod put_body;
 mod reach;
 mod resume;
 mod upload;
@@ -59,7 +60,7 @@ pub struct S3Backend {
     features: Features,
     /// Buckets known to exist (checked or created).
     buckets_ok: Mutex<StdHashSet<String>>,
-    /// MD5s of local sources about to be uploaded in parts, by `bucket/key`: hashed before
+    /// MD5s of local sources about to be streamed up, by `bucket/key`: hashed before
     /// the upload (as rclone does) so `md5chksum` can go into the upload's metadata.
     prehashed: Mutex<HashMap<String, String>>,
 }
@@ -509,8 +510,10 @@ impl S3Backend {
 }
 
 impl S3Backend {
-    /// Before a multipart upload from a local file whose MD5 is not known: hash the file
-    /// (as rclone does) so the upload that follows can store `md5chksum` from the start.
+    /// Before an upload that is not read into memory first (a streamed PutObject or a
+    /// multipart upload) from a local file whose MD5 is not known: hash the file (as
+    /// rclone does) so the upload that follows can send it as Content-MD5 or store
+    /// `md5chksum` from the start.
     async fn prehash_local(
         &self,
         src: &dyn Backend,
@@ -518,7 +521,7 @@ impl S3Backend {
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<()> {
-        if opts.size <= self.opts.upload_cutoff
+        if upload::is_buffered(&self.opts, opts.size)
             || self.opts.disable_checksum
             || opts.hashes.get(HashKind::Md5).is_some()
         {

@@ -1,6 +1,13 @@
 //! Uploads: one PutObject up to `upload_cutoff`, else a multipart upload whose parts go up
-//! `upload_concurrency` at a time. Every request carries its Content-MD5, and every ETag
-//! S3 answers with is checked against the bytes sent.
+//! `upload_concurrency` at a time. Every ETag S3 answers with is checked against the bytes
+//! sent, and every request whose MD5 is known beforehand carries it as Content-MD5.
+//!
+//! Memory per upload is bounded by a part, never by the file: a PutObject of up to one
+//! part (`chunk_size`) is read into memory first (so it always goes with its Content-MD5
+//! and the SDK can retry it), a larger one is streamed from the source as it is sent
+//! (see [`crate::put_body`]); a multipart upload holds at most `upload_concurrency` parts.
+//! So one transfer holds at most `upload_concurrency × part size` bytes of file data,
+//! and a run `--transfers` times that (the bound rclone documents for its S3 backend).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,6 +27,8 @@ use tokio::task::JoinSet;
 use crate::error::sdk;
 use crate::headers::Headers;
 use crate::meta::{self, META_MD5};
+use crate::options::S3Options;
+use crate::put_body::{SourceFault, Streamed};
 use crate::resume::Journal;
 use crate::{S3Backend, Target};
 
@@ -68,11 +77,19 @@ pub(crate) async fn put(
     data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
-    if opts.size <= b.opts.upload_cutoff {
+    if is_buffered(&b.opts, opts.size) {
         single(b, t, path, data, opts).await
+    } else if opts.size <= b.opts.upload_cutoff {
+        streamed(b, t, path, data, opts).await
     } else {
         multipart(b, t, path, data, opts).await
     }
+}
+
+/// Whether an upload of `size` bytes is one PutObject read into memory first: at most
+/// one part, so no upload holds more than a multipart upload's part.
+pub(crate) fn is_buffered(o: &S3Options, size: u64) -> bool {
+    size <= o.upload_cutoff && size <= o.chunk_size
 }
 
 async fn single(
@@ -167,6 +184,109 @@ object_options!(
     with_copy_options,
     aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder
 );
+
+/// A PutObject streamed from the source (see [`crate::put_body`]). Its MD5 goes out as
+/// Content-MD5 when known beforehand (the source's, or a local file's hashed first, as
+/// rclone does), so S3 refuses damaged bytes; either way the MD5 of the bytes sent is
+/// checked against the ETag, and a copy that doesn't match is removed.
+async fn streamed(
+    b: &S3Backend,
+    t: &Target,
+    path: &RelPath,
+    data: ByteStream,
+    opts: &PutOptions,
+) -> Result<Entry> {
+    let known: Option<[u8; 16]> = opts
+        .hashes
+        .get(HashKind::Md5)
+        .map(str::to_owned)
+        .or_else(|| b.take_prehashed(t))
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|raw| raw.try_into().ok());
+    let checksums = !b.opts.disable_checksum;
+    let mut obj = Headers::for_put(path, opts);
+    let mtime = obj.mtime.unwrap_or(opts.mtime);
+    if let Some(k) = known.filter(|_| checksums && !b.opts.etag_is_md5()) {
+        obj.metadata.insert(META_MD5.into(), b64(&k));
+    }
+    // With a Content-MD5, S3 checks the bytes itself: no need to hash them again here.
+    let content_md5 = known.filter(|_| checksums);
+    let (body, seen) = Streamed::new(data, opts.size, content_md5.is_none());
+    let mut req = b
+        .client
+        .put_object()
+        .bucket(&t.bucket)
+        .key(&t.key)
+        .content_length(opts.size as i64)
+        .content_type(obj.content_type.clone())
+        .set_cache_control(obj.cache_control.clone())
+        .set_content_disposition(obj.content_disposition.clone())
+        .set_content_encoding(obj.content_encoding.clone())
+        .set_content_language(obj.content_language.clone())
+        .set_metadata(Some(obj.metadata.clone()));
+    req = req.set_content_md5(content_md5.map(|k| b64(&k)));
+    let body = SdkBody::new(aws_smithy_types::body::SdkBody::from_body_1_x(body));
+    let sent = with_object_options(b, req).body(body).send().await;
+    let seen = std::mem::take(&mut *seen.lock().expect("lock"));
+    let out = match (sent, seen.failure) {
+        (Err(_), Some(fault)) => return Err(source_fault(path, opts.size, fault)),
+        (Err(e), None) => return Err(sdk("failed to upload", path.as_str(), e)),
+        (Ok(out), _) => out,
+    };
+    let Some(md5) = seen.md5.or(content_md5).filter(|_| seen.ended) else {
+        // S3 took a body that never reached its end: never expected, never kept.
+        let _ = remove(b, t).await;
+        return Err(corrupted(
+            path,
+            "the request ended before the source did; the copy was removed".into(),
+        ));
+    };
+    let md5_hex = hex::encode(md5);
+    if let Some(k) = known.filter(|k| *k != md5) {
+        let _ = remove(b, t).await;
+        return Err(corrupted(
+            path,
+            format!(
+                "md5 hashes differ (source {} vs transferred {md5_hex}); the bad copy was removed",
+                hex::encode(k)
+            ),
+        ));
+    }
+    let etag_md5 = out
+        .e_tag()
+        .filter(|_| b.opts.etag_is_md5())
+        .and_then(meta::md5_from_etag);
+    if let Some(stored) = etag_md5.as_ref().filter(|s| **s != md5_hex) {
+        let _ = remove(b, t).await;
+        return Err(corrupted(
+            path,
+            format!(
+                "md5 hashes differ (sent {md5_hex} vs stored {stored}); the bad copy was removed"
+            ),
+        ));
+    }
+    if known.is_none() && checksums && !b.opts.etag_is_md5() {
+        // The MD5 is known only now: store it as the buffered upload would have.
+        obj.metadata.insert(META_MD5.into(), b64(&md5));
+        obj.tier = b.opts.storage_class.clone();
+        let info = obj.into_info(opts.size, Some(md5_hex.clone()));
+        b.server_copy(t, t, path, Some(&info), opts.size).await?;
+    }
+    let mut e = Entry::file(path.clone(), opts.size, mtime);
+    e.hashes.set(HashKind::Md5, etag_md5.unwrap_or(md5_hex));
+    Ok(e)
+}
+
+/// A streamed source that did not have the size it announced (nothing was stored).
+fn source_fault(path: &RelPath, want: u64, fault: SourceFault) -> Error {
+    match fault {
+        SourceFault::Short(got) => size_error(path, want, got),
+        SourceFault::Long => corrupted(
+            path,
+            format!("sizes differ (source {want} vs transferred more); nothing was stored"),
+        ),
+    }
+}
 
 async fn remove(b: &S3Backend, t: &Target) -> Result<()> {
     b.client

@@ -245,14 +245,30 @@ fn emit_stats(
     logging::raw_line(sink, format, &level, &text, extra);
 }
 
+/// Die quietly on a closed pipe (`ferry lsf | head`), as command-line tools do, instead
+/// of panicking on the failed write. SIGPIPE itself stays ignored (Rust's default): with
+/// its default action, a server closing a connection while a request body is being sent
+/// would kill ferry on the spot, silently, mid-transfer, instead of failing (and
+/// retrying) that one request.
+#[cfg(unix)]
+fn die_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let what = info.to_string();
+        if what.contains("failed printing to stdout") && what.contains("os error 32") {
+            // SAFETY: ends the process by the signal a shell expects from a closed pipe.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        default(info)
+    }));
+}
+
 fn main() {
-    // Die quietly on a closed pipe (`ferry lsf | head`), as command-line tools do,
-    // instead of panicking on the failed write.
     #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    die_quietly_on_closed_stdout();
     let registry = ferry_config::Registry::with_builtins();
     let (argv, flags) =
         match backend_flags::extract(std::env::args_os().collect(), &registry, |k| {

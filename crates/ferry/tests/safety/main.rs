@@ -10,6 +10,7 @@ mod bisync;
 mod deletes;
 mod endless;
 mod input;
+mod memory;
 mod partials;
 mod secrets;
 mod symlinks;
