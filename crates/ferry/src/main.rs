@@ -9,6 +9,7 @@ mod backend_flags;
 mod bwlimit;
 mod cmd;
 mod exit;
+mod global_flags;
 mod interactive;
 mod logging;
 mod open;
@@ -19,7 +20,7 @@ mod tuning;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ferry_engine::{Mode, Stats, StatsSnapshot};
 
 use args::{FilterArgs, LocalArgs, LogArgs, TransferArgs};
@@ -280,22 +281,32 @@ fn main() {
                 std::process::exit(exit::USAGE);
             }
         };
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+    let clap_failed = |e: clap::Error| -> ! {
+        let code = if e.use_stderr() {
+            exit::USAGE
+        } else {
+            exit::SUCCESS
+        };
+        let _ = e.print();
+        std::process::exit(code);
     };
-    std::process::exit(run(cli, flags));
+    let parsed = match global_flags::parse(Cli::command(), argv) {
+        Ok(p) => p,
+        Err(global_flags::Failed::NotSupported(msg)) => {
+            eprintln!("ferry: {msg}");
+            std::process::exit(exit::USAGE);
+        }
+        Err(global_flags::Failed::Clap(e)) => clap_failed(e),
+    };
+    let cli = Cli::from_arg_matches(&parsed.matches).unwrap_or_else(|e| clap_failed(e));
+    std::process::exit(run(cli, flags, &parsed.ignored));
 }
 
-fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
+fn run(
+    mut cli: Cli,
+    mut backend_flags: backend_flags::BackendFlags,
+    ignored_flags: &[String],
+) -> i32 {
     if cli.command.transfer_args().is_some_and(|t| t.resume) {
         backend_flags.insert("s3_resume".into(), "true".into());
     }
@@ -325,6 +336,9 @@ fn run(mut cli: Cli, mut backend_flags: backend_flags::BackendFlags) -> i32 {
             return exit::USAGE;
         }
     };
+    for flag in ignored_flags {
+        tracing::debug!("{flag}: accepted as rclone does, no effect on this command");
+    }
     let ignored = cli.tuning.ignored();
     if !ignored.is_empty() {
         tracing::debug!(

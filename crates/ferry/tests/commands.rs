@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{rclone, rclone_in, set_age, write_file};
+use common::{ferry, rclone, rclone_in, run, set_age, write_file, Scratch};
 
 /// Runs ferry in `cwd` with TZ=UTC; returns (exit code, stdout, stderr).
 fn ferry_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
@@ -784,4 +784,61 @@ fn metadata_in_listings() {
             assert_eq!(fc, rc);
         }
     }
+}
+
+#[test]
+fn global_flags_are_accepted_by_every_command_as_in_rclone() {
+    let s = Scratch::new();
+    s.write("src/a.txt", "a", 100);
+    let src = s.src();
+    for args in [
+        &["ls", "--transfers", "8", &src][..],
+        &["lsd", "--retries", "3", &src],
+        &["size", "--checkers", "8", &src],
+        &["lsjson", "--checkers=4", &src],
+        &["check", "--checksum", &src, &src],
+        &["copy", "--checksum", "--checksum", &src, &s.dst()],
+        &["lsf", "--bwlimit", "1M", "--dry-run", &src],
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+    // Checked by the same parser as where they take effect; said at -vv.
+    let (code, _, err) = run(&["ls", "--transfers", "many", &src]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--transfers"), "{err}");
+    let (_, _, err) = run(&["ls", "-vv", "--transfers", "8", &src]);
+    assert!(
+        err.contains("--transfers 8: accepted as rclone does, no effect on this command"),
+        "{err}"
+    );
+    // A flag rclone has and ferry lacks says so.
+    let (code, _, err) = run(&["ls", "--bind", "127.0.0.1", &src]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim(), "ferry: --bind is not supported yet");
+}
+
+#[test]
+fn a_writing_command_never_ignores_dry_run() {
+    let s = Scratch::new();
+    let target = s.path("src/piped.txt");
+    let target = target.to_str().unwrap();
+    let mut child = ferry()
+        .args(["rcat", "--dry-run", target])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"data").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("Skipped upload from pipe as --dry-run is set"));
+    assert!(!s.exists("src/piped.txt"));
+    let (code, _, err) = run(&["config", "--dry-run"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--dry-run is not supported by this command yet; nothing was done"),
+        "{err}"
+    );
 }

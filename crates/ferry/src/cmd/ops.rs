@@ -206,6 +206,9 @@ pub struct RcatArgs {
     /// File size hint to preallocate (ignored; the data is measured)
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     pub size: i64,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 /// Data from stdin, kept in memory while small, else spooled to a temporary file.
@@ -270,6 +273,10 @@ pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
     let (backend, path) = open_file_arg(g, "rcat", &a.path)?;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         return Err(fail(USAGE, "rcat reads the data from standard input, which is a terminal: pipe something in, e.g. `echo hi | ferry rcat dst:file`"));
+    }
+    if a.dry_run {
+        tracing::warn!("{path}: Skipped upload from pipe as --dry-run is set");
+        return Ok(exit::SUCCESS);
     }
     let spool = tokio::task::spawn_blocking(spool_stdin).await??;
     let (data, size): (ferry_core::ByteStream, u64) = match spool {
