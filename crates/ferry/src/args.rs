@@ -67,8 +67,11 @@ fn parse_level(s: &str) -> Result<Level, String> {
         "NOTICE" => Ok(Level::Notice),
         "INFO" => Ok(Level::Info),
         "DEBUG" => Ok(Level::Debug),
+        // azcopy's levels, which azcopy scripts pass to sync too.
+        "WARNING" => Ok(Level::Notice),
+        "NONE" => Ok(Level::Error),
         _ => Err(format!(
-            "unknown log level {s:?}: use DEBUG, INFO, NOTICE or ERROR"
+            "unknown log level {s:?}: use DEBUG, INFO, NOTICE or ERROR (or azcopy's INFO, WARNING, ERROR, NONE)"
         )),
     }
 }

@@ -803,6 +803,11 @@ fn global_flags_are_accepted_by_every_command_as_in_rclone() {
         let (code, _, err) = run(args);
         assert_eq!(code, 0, "{args:?}: {err}");
     }
+    // azcopy's log levels too.
+    for level in ["WARNING", "NONE", "info", "ERROR"] {
+        let (code, _, err) = run(&["ls", "--log-level", level, &src]);
+        assert_eq!(code, 0, "{level}: {err}");
+    }
     // Checked by the same parser as where they take effect; said at -vv.
     let (code, _, err) = run(&["ls", "--transfers", "many", &src]);
     assert_eq!(code, 2, "{err}");
