@@ -108,7 +108,7 @@ impl AsyncRead for Accounted {
         if !self.limits.flowing(&self.stats) {
             return Poll::Ready(Err(io::Error::other("transfer limit reached")));
         }
-        let burst = self.limits.bwlimit.as_ref().map(|(_, b)| *b as usize);
+        let burst = self.limits.bw().map(|(_, b)| b as usize);
         let mut room = burst.map_or(buf.remaining(), |b| b.min(buf.remaining()));
         if let Some((left, _)) = &self.bound {
             // One byte past the end tells a clean end of file from an overrun.
@@ -134,7 +134,7 @@ impl AsyncRead for Accounted {
                         h.update(limited.filled());
                     }
                     this.stats.add_bytes(n as u64);
-                    if this.limits.bwlimit.is_some() {
+                    if this.limits.bw().is_some() {
                         this.debt = n as u32;
                     }
                 }
@@ -150,7 +150,7 @@ impl AsyncRead for Accounted {
 
 /// Admits `n` bytes under `--bwlimit`, or says how long to wait before asking again.
 fn throttle(limits: &Limits, n: u32) -> Option<Pin<Box<tokio::time::Sleep>>> {
-    let (limiter, _) = limits.bwlimit.as_ref()?;
+    let (limiter, _) = limits.bw()?;
     let n = NonZeroU32::new(n)?;
     match limiter.check_n(n) {
         Ok(Ok(())) | Err(_) => None,
@@ -167,7 +167,7 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     fn accounted(inner: ByteStream, len: u64, overrun: &Overrun) -> Accounted {
-        let limits = Limits::new(None, None, crate::CutoffMode::Hard, None);
+        let limits = Limits::new(None, None, crate::CutoffMode::Hard, None, false);
         Accounted::new(
             inner,
             Arc::new(Stats::default()),

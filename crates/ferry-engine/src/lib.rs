@@ -27,7 +27,9 @@ pub use backup::Backup;
 pub use check::{check, CheckOptions, CheckReport};
 pub use limits::CutoffMode;
 pub use observe::{Action, ActionKind, Answer, Confirm, Observer};
-pub use options::{CompareOptions, DeleteMode, Mode, RenameStrategy, SyncOptions, Verify};
+pub use options::{
+    BwSchedule, CompareOptions, DeleteMode, Mode, RenameStrategy, SyncOptions, Verify,
+};
 pub use select::{AllowAll, Select, EXACT_WIDTH};
 pub use stats::{Stats, StatsSnapshot};
 pub use sync::{run, ApproveDeletes, Job, Outcome, StopReason};

@@ -2,6 +2,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use governor::{clock::DefaultClock, state::InMemoryState, state::NotKeyed, Quota, RateLimiter};
@@ -43,6 +44,11 @@ fn limiter(rate: u64) -> Option<(Limiter, u32)> {
     Some((bucket, burst.get()))
 }
 
+fn bucket(rate: Option<u64>) -> Option<(Arc<Limiter>, u32)> {
+    rate.and_then(limiter)
+        .map(|(l, burst)| (Arc::new(l), burst))
+}
+
 /// Shared state for the limits of one run.
 pub(crate) struct Limits {
     max_transfer: Option<u64>,
@@ -50,7 +56,10 @@ pub(crate) struct Limits {
     mode: CutoffMode,
     tripped: AtomicU8,
     stopping: AtomicBool,
-    pub(crate) bwlimit: Option<(Limiter, u32)>,
+    /// The `--bwlimit` bucket in force and its burst; a timetable swaps it mid-run.
+    bwlimit: RwLock<Option<(Arc<Limiter>, u32)>>,
+    /// A timetable may turn a limit on later: transfers then always stream.
+    scheduled: bool,
 }
 
 impl Limits {
@@ -59,21 +68,34 @@ impl Limits {
         max_duration: Option<Duration>,
         mode: CutoffMode,
         bwlimit: Option<u64>,
+        scheduled: bool,
     ) -> Self {
-        let bwlimit = bwlimit.and_then(limiter);
         Limits {
             max_transfer,
             deadline: max_duration.map(|d| Instant::now() + d),
             mode,
             tripped: AtomicU8::new(Tripped::None as u8),
             stopping: AtomicBool::new(false),
-            bwlimit,
+            bwlimit: RwLock::new(bucket(bwlimit)),
+            scheduled,
         }
+    }
+
+    /// The `--bwlimit` bucket in force now, with its burst.
+    pub(crate) fn bw(&self) -> Option<(Arc<Limiter>, u32)> {
+        self.bwlimit.read().expect("bwlimit lock").clone()
+    }
+
+    /// Puts a new rate in force (a `--bwlimit` timetable's next entry); `None` is off.
+    pub(crate) fn set_bwlimit(&self, rate: Option<u64>) {
+        *self.bwlimit.write().expect("bwlimit lock") = bucket(rate);
     }
 
     /// Whether transfers must pass through ferry (to be throttled or cut off mid-file).
     pub(crate) fn needs_stream(&self) -> bool {
-        self.bwlimit.is_some() || (self.max_transfer.is_some() && self.mode == CutoffMode::Hard)
+        self.scheduled
+            || self.bw().is_some()
+            || (self.max_transfer.is_some() && self.mode == CutoffMode::Hard)
     }
 
     pub(crate) fn trip(&self, why: Tripped) {
@@ -136,5 +158,84 @@ impl Limits {
             return false;
         }
         !matches!(self.tripped(), Tripped::Quit)
+    }
+}
+
+/// Follows a `--bwlimit` timetable for as long as the returned guard lives: every `tick`,
+/// the rate in force is asked again and, when it changed, put in force (rclone's notice).
+pub(crate) fn follow(
+    limits: Arc<Limits>,
+    schedule: crate::options::BwSchedule,
+    start: Option<u64>,
+    tick: Duration,
+) -> AbortOnDrop {
+    let task = tokio::spawn(async move {
+        let mut current = start;
+        loop {
+            tokio::time::sleep(tick).await;
+            let now = (schedule.0)();
+            if now != current {
+                limits.set_bwlimit(now);
+                let shown = now.map_or("off".to_owned(), |r| {
+                    format!("{}/s", ferry_core::units::byte_unit(r).replace(' ', ""))
+                });
+                tracing::warn!("Scheduled bandwidth change. Limit set to {shown}");
+                current = now;
+            }
+        }
+    });
+    AbortOnDrop(task)
+}
+
+/// Stops a background task when dropped.
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_timetable_swaps_the_rate_mid_run() {
+        let limits = Arc::new(Limits::new(
+            None,
+            None,
+            CutoffMode::Hard,
+            Some(1 << 20),
+            true,
+        ));
+        assert!(limits.needs_stream());
+        let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let c = calls.clone();
+        let schedule = crate::options::BwSchedule(Arc::new(move || {
+            (c.fetch_add(1, Ordering::SeqCst) == 0).then_some(1 << 20)
+        }));
+        let guard = follow(
+            limits.clone(),
+            schedule,
+            Some(1 << 20),
+            Duration::from_millis(5),
+        );
+        assert!(limits.bw().is_some());
+        for _ in 0..200 {
+            if limits.bw().is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            limits.bw().is_none(),
+            "the second entry (off) was put in force"
+        );
+        assert!(
+            limits.needs_stream(),
+            "a timetable keeps transfers streamed"
+        );
+        drop(guard);
     }
 }

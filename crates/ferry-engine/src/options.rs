@@ -80,6 +80,8 @@ pub struct SyncOptions {
     pub max_duration: Option<Duration>,
     /// Bytes per second across all transfers.
     pub bwlimit: Option<u64>,
+    /// A `--bwlimit` timetable: the rate in force at a moment, asked each minute.
+    pub bwlimit_schedule: Option<BwSchedule>,
     /// Match names without Unicode normalisation.
     pub no_unicode_normalization: bool,
     /// Match names case-insensitively even on case-sensitive backends.
@@ -100,6 +102,16 @@ pub struct SyncOptions {
     /// `--track-renames`: how a file that only moved is recognised (sync only); `None`
     /// sends new files and deletes old ones as usual.
     pub track_renames: Option<RenameStrategy>,
+}
+
+/// The rate a `--bwlimit` timetable puts in force now (`None`: off).
+#[derive(Clone)]
+pub struct BwSchedule(pub std::sync::Arc<dyn Fn() -> Option<u64> + Send + Sync>);
+
+impl std::fmt::Debug for BwSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BwSchedule")
+    }
 }
 
 /// What `--track-renames-strategy` compares, besides the size (rclone's `hash`,
@@ -147,6 +159,7 @@ impl Default for SyncOptions {
             cutoff_mode: CutoffMode::Hard,
             max_duration: None,
             bwlimit: None,
+            bwlimit_schedule: None,
             no_unicode_normalization: false,
             ignore_case_sync: false,
             delete_excluded: false,

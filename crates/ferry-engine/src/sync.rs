@@ -175,6 +175,14 @@ pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outc
         job.dst.prepare_write().await;
     }
     let ctx = Arc::new(new_ctx(job));
+    let _timetable = ctx.job.opts.bwlimit_schedule.clone().map(|s| {
+        crate::limits::follow(
+            ctx.limits.clone(),
+            s,
+            ctx.job.opts.bwlimit,
+            Duration::from_secs(20),
+        )
+    });
     let attempts = retries.max(1);
     let mut outcome = Outcome::default();
     for attempt in 1..=attempts {
@@ -230,7 +238,13 @@ fn track_renames(job: &Job, hash: Option<HashKind>) -> Option<crate::renames::Pe
 
 fn new_ctx(job: Job) -> Ctx {
     let o = &job.opts;
-    let limits = Limits::new(o.max_transfer, o.max_duration, o.cutoff_mode, o.bwlimit);
+    let limits = Limits::new(
+        o.max_transfer,
+        o.max_duration,
+        o.cutoff_mode,
+        o.bwlimit,
+        o.bwlimit_schedule.is_some(),
+    );
     let window = modify_window(&o.compare, &*job.src, &*job.dst);
     let hash = job
         .src

@@ -146,6 +146,11 @@ impl BwLimit {
             .unwrap_or_default()
     }
 
+    /// Whether the rate changes with the time of day (more than one entry).
+    pub fn is_timetable(&self) -> bool {
+        self.slots.len() > 1
+    }
+
     /// The rate in force now, by the local clock.
     pub fn now(&self) -> Rate {
         use chrono::{Datelike, Timelike};

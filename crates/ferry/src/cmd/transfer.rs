@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_engine::{
-    AltDests, AltKind, Backup, CompareOptions, Confirm, CutoffMode, DeleteMode, Job, Mode,
-    Observer, RenameStrategy, Stats, StopReason, SyncOptions, Verify,
+    AltDests, AltKind, Backup, BwSchedule, CompareOptions, Confirm, CutoffMode, DeleteMode, Job,
+    Mode, Observer, RenameStrategy, Stats, StopReason, SyncOptions, Verify,
 };
 
 use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
@@ -49,6 +49,17 @@ fn bwlimit(t: &TransferArgs, dir: Direction) -> anyhow::Result<Option<u64>> {
             .now()
             .for_direction(dir)),
     }
+}
+
+/// A `--bwlimit` timetable, followed through the run (the engine asks it each minute).
+fn bwlimit_schedule(t: &TransferArgs, dir: Direction) -> anyhow::Result<Option<BwSchedule>> {
+    let Some(v) = &t.bwlimit else {
+        return Ok(None);
+    };
+    let table = usage("--bwlimit", v, BwLimit::parse(v))?;
+    Ok(table
+        .is_timetable()
+        .then(|| BwSchedule(Arc::new(move || table.now().for_direction(dir)))))
 }
 
 /// Which way a run's bytes go, for `--bwlimit UP:DOWN`: up from a local source to a
@@ -141,6 +152,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         },
         max_duration: opt_duration("--max-duration", &t.max_duration)?,
         bwlimit: bwlimit(t, Direction::Both)?,
+        bwlimit_schedule: bwlimit_schedule(t, Direction::Both)?,
         no_unicode_normalization: t.no_unicode_normalization,
         ignore_case_sync: t.ignore_case_sync,
         delete_excluded,
@@ -177,7 +189,9 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         let (_, delete_excluded) = selection::build(call.f)?;
         let mut opts = sync_options(call.t, delete_excluded)?;
         if call.t.bwlimit.is_some() {
-            opts.bwlimit = bwlimit(call.t, direction(g, call.source, call.dest)?)?;
+            let dir = direction(g, call.source, call.dest)?;
+            opts.bwlimit = bwlimit(call.t, dir)?;
+            opts.bwlimit_schedule = bwlimit_schedule(call.t, dir)?;
         }
         opts
     };
