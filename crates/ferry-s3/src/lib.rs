@@ -92,6 +92,7 @@ fn s3_features() -> Features {
         can_set_modtime: true,
         can_set_dir_modtime: false,
         empty_dirs: false,
+        bucket_dirs: true,
         case_insensitive: false,
         atomic_put: true,
         put_returns_hashes: true,
@@ -362,7 +363,6 @@ impl S3Backend {
         let entries = &mut listing.entries;
         let mut skipped = Vec::new();
         let mut token: Option<String> = None;
-        let mut seen_anything = false;
         loop {
             let out = self
                 .client
@@ -396,7 +396,6 @@ impl S3Backend {
                 }
             };
             for cp in out.common_prefixes() {
-                seen_anything = true;
                 let Some(raw) = cp.prefix() else { continue };
                 let Some(full) = decode(raw) else {
                     skipped.push(undecodable_key(raw));
@@ -412,7 +411,6 @@ impl S3Backend {
                 }
             }
             for obj in out.contents() {
-                seen_anything = true;
                 let Some(raw) = obj.key() else { continue };
                 let Some(full) = decode(raw) else {
                     skipped.push(undecodable_key(raw));
@@ -439,10 +437,8 @@ impl S3Backend {
                 break;
             }
         }
-        if !seen_anything && !t.key.is_empty() {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                .with_path(dir.to_string()));
-        }
+        // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
+        // missing bucket (above) is "directory not found".
         listing.errors = skipped;
         Ok(listing)
     }

@@ -269,9 +269,11 @@ fn markers_ranges_deletes() {
     assert_eq!((code, out.as_str()), (0, "3456"), "{err}");
     let (_, out, _) = fy_run(&["cat", &top, "--max-depth", "1", "--tail", "2"]);
     assert_eq!(out, "89");
-    // A missing directory is an error of its own kind; a missing file too.
-    let (code, _, _) = fy_run(&["ls", &s3.rclone_path("nope")]);
-    assert_eq!(code, 3);
+    // A missing prefix is an empty directory (as in rclone); a missing bucket is not found.
+    let (code, out, err) = fy_run(&["ls", &s3.rclone_path("nope")]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let (code, _, err) = fy_run(&["ls", &format!("{}{}-gone", s3.rclone_remote(), s3.bucket)]);
+    assert_eq!(code, 3, "{err}");
     // Removing the marker-only directory, then the file.
     fy_ok(&["rmdir", &format!("{top}/empty")]);
     fy_ok(&["delete", &top, "--include", "/file.txt"]);
@@ -693,4 +695,20 @@ fn interrupted_multipart_upload_resumes() {
     let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("resume")]);
     assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&changed)));
     assert!(!raw(&s3, "GET", "?uploads", None, &[]).contains("<UploadId>"));
+}
+
+#[test]
+fn a_missing_prefix_is_an_empty_directory_and_a_missing_bucket_is_not_found() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.dst()).unwrap();
+    let (missing, file) = (s3.rclone_path("missing"), s3.rclone_path("missing.txt"));
+    let gone = format!("{}{}-gone/sub", s3.rclone_remote(), s3.bucket);
+    let dst = s.dst();
+    for args in common::missing_prefix_commands(&missing, &file, &gone, &dst) {
+        let (rclone, ferry) = common::side_by_side(s3.rclone(), &args);
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
+    // Nothing was made from an empty source.
+    assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
 }
