@@ -712,3 +712,52 @@ fn a_missing_prefix_is_an_empty_directory_and_a_missing_bucket_is_not_found() {
     // Nothing was made from an empty source.
     assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
 }
+
+#[test]
+fn an_object_and_objects_below_its_name_coexist_as_in_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("dir/thing/inside.txt"), b"in", 1000);
+    write_file(&s.path("file/thing"), b"file", 1000);
+    let local = |d: &str| s.path(d).to_string_lossy().into_owned();
+    rclone_ok(&s3, &["copy", &local("dir"), &s3.rclone_path("dir")]);
+    rclone_ok(&s3, &["copy", &local("file"), &s3.rclone_path("file")]);
+    // A directory over a file and a file over a directory, from S3 and from local disk;
+    // and a sync, which deletes the file a directory replaced.
+    let cases = [
+        ("copy", s3.rclone_path("dir"), "file"),
+        ("copy", s3.rclone_path("file"), "dir"),
+        ("copy", local("dir"), "file"),
+        ("copy", local("file"), "dir"),
+        ("sync", s3.rclone_path("dir"), "file"),
+    ];
+    for (i, (cmd, src, seed)) in cases.iter().enumerate() {
+        let mut trees = Vec::new();
+        for tool in ["rclone", "ferry"] {
+            let dst = s3.rclone_path(&format!("{tool}{i}"));
+            rclone_ok(&s3, &["copy", &s3.rclone_path(seed), &dst]);
+            let args = [*cmd, src.as_str(), &dst, "--retries", "1"];
+            let code = match tool {
+                "rclone" => split(s3.rclone().args(args).output().unwrap()).0,
+                _ => fy_run(&args).0,
+            };
+            trees.push((code, rclone_ok(&s3, &["lsf", "-R", &dst])));
+        }
+        assert_eq!(trees[1], trees[0], "ferry {cmd} {src} over {seed} differs");
+        assert_eq!(trees[0].0, 0);
+    }
+    // Both in the source, to S3: both copied. To local disk only one can be: an error.
+    let both = s3.rclone_path("both");
+    rclone_ok(&s3, &["copy", &local("dir"), &both]);
+    rclone_ok(&s3, &["copy", &local("file"), &both]);
+    fy_ok(&["copy", &both, &s3.rclone_path("both2")]);
+    let out = rclone_ok(&s3, &["lsf", "-R", &s3.rclone_path("both2")]);
+    assert_eq!(out, "thing\nthing/inside.txt\nthing/\n");
+    let (code, _, err) = fy_run(&["copy", &both, &local("both"), "--retries", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is both a file and a directory"), "{err}");
+    assert_eq!(
+        std::fs::read(s.path("both/thing/inside.txt")).unwrap(),
+        b"in"
+    );
+}
