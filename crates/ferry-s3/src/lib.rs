@@ -406,7 +406,12 @@ impl S3Backend {
                     continue;
                 };
                 match dir.join(name) {
-                    Ok(p) => entries.push(Entry::dir(p, ferry_core::no_dir_time())),
+                    Ok(p) => {
+                        // rclone's S3 lists a prefix as a directory of 0 bytes.
+                        let mut d = Entry::dir(p, ferry_core::no_dir_time());
+                        d.dir_size = Some(0);
+                        entries.push(d);
+                    }
                     Err(_) => skipped.push(unsafe_key(&full)),
                 }
             }

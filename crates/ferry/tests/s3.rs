@@ -761,3 +761,27 @@ fn an_object_and_objects_below_its_name_coexist_as_in_rclone() {
         b"in"
     );
 }
+
+#[test]
+fn directory_listings_show_sizes_and_times_as_rclone_does() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/p/f.txt"), b"abc", 1000);
+    write_file(&s.path("src/p/q/f.txt"), b"abc", 1000);
+    rclone_ok(&s3, &["copy", &s.src(), &s3.rclone_path("t")]);
+    // `m/`: a marker object alone; `p/` and `p/q/`: prefixes only.
+    let markers = remote_with(&s3, &[("directory_markers", "true")], "t/m");
+    rclone_ok(&s3, &["mkdir", &markers]);
+    let top = s3.rclone_path("t");
+    for args in [
+        &["lsjson"][..],
+        &["lsjson", "--dirs-only"],
+        &["lsd"],
+        &["lsd", "-R"],
+        &["lsf", "--format", "pst"],
+    ] {
+        let args = [args, &[top.as_str()]].concat();
+        let (rclone, ferry) = common::side_by_side(s3.rclone(), &args);
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
+}
