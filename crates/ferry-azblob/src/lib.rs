@@ -71,6 +71,7 @@ fn az_features() -> Features {
         can_set_modtime: true,
         can_set_dir_modtime: false,
         empty_dirs: false,
+        bucket_dirs: true,
         case_insensitive: false,
         atomic_put: true,
         // The MD5 `put` returns is of the bytes it read, not an independent record: the

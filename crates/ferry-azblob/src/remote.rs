@@ -186,7 +186,6 @@ impl AzBackend {
         let mut skipped = Vec::new();
         let mut dirs = BTreeSet::new();
         let mut marker = None;
-        let mut seen_anything = false;
         loop {
             let page = self
                 .list_page(
@@ -199,7 +198,6 @@ impl AzBackend {
                 )
                 .await?;
             for full in &page.prefixes {
-                seen_anything = true;
                 let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
                 match name.map(|n| dir.join(n)) {
                     Some(Ok(p)) => {
@@ -209,7 +207,6 @@ impl AzBackend {
                 }
             }
             for item in &page.blobs {
-                seen_anything = true;
                 let Some(name) = item.name.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -231,17 +228,8 @@ impl AzBackend {
                 None => break,
             }
         }
-        if !seen_anything && !t.blob.is_empty() {
-            // An empty directory exists through its folder marker alone.
-            let marked = self
-                .head(&t, dir.as_str())
-                .await?
-                .is_some_and(|item| is_folder_marker(&item));
-            if !marked {
-                return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                    .with_path(dir.to_string()));
-            }
-        }
+        // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
+        // missing container (in `list_page`) is "directory not found".
         files.extend(
             dirs.into_iter()
                 .map(|p| Entry::dir(p, ferry_core::no_dir_time())),
@@ -496,8 +484,9 @@ impl Backend for AzBackend {
         let account = self.opts.account();
         match (&self.container, self.prefix.is_empty()) {
             (None, _) => format!("Azure Blob account {account}"),
-            (Some(c), true) => format!("Azure Blob container {c}"),
-            (Some(c), false) => format!("Azure Blob container {c} path {}", self.prefix),
+            // rclone's words, which its logs and `check` notices print.
+            (Some(c), true) => format!("Azure container {c}"),
+            (Some(c), false) => format!("Azure container {c} path {}", self.prefix),
         }
     }
 

@@ -538,7 +538,7 @@ pub async fn remove_empty_dirs(b: &dyn Backend) -> Result<u64> {
                         removed += 1;
                         tracing::info!("{d}: Removing directory");
                     }
-                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::DirNotFound) => {}
                     Err(e) => return Err(e),
                 }
             }

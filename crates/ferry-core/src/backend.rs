@@ -83,7 +83,8 @@ pub trait Backend: Send + Sync {
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
     /// Lists one directory's direct children, in any order. A missing directory is an
-    /// error of kind `DirNotFound`. An entry that can't be read (or whose name is not a
+    /// error of kind `DirNotFound` (with [`Features::bucket_dirs`] only a missing bucket
+    /// is: a missing prefix lists as an empty directory). An entry that can't be read (or whose name is not a
     /// safe relative path) is left out and reported in [`Listing::errors`], never
     /// silently dropped: the caller counts it as an error of the run.
     async fn list_dir(&self, dir: &RelPath) -> Result<Listing>;

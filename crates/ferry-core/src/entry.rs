@@ -22,6 +22,9 @@ pub struct Entry {
     pub mtime_provisional: bool,
     /// Hashes the backend already knows without reading the data (e.g. an S3 ETag).
     pub hashes: Hashes,
+    /// A directory's size as its backend lists it, where it lists one (rclone's S3 lists
+    /// a key prefix or a `dir/` marker as 0 bytes); `None`: unknown (shown as -1).
+    pub dir_size: Option<u64>,
 }
 
 /// The time shown for a directory that keeps none of its own (an object store's key
@@ -39,6 +42,7 @@ impl Entry {
             mtime,
             mtime_provisional: false,
             hashes: Hashes::default(),
+            dir_size: None,
         }
     }
 
@@ -50,6 +54,7 @@ impl Entry {
             mtime,
             mtime_provisional: false,
             hashes: Hashes::default(),
+            dir_size: None,
         }
     }
 

@@ -90,6 +90,12 @@ impl Error {
         self
     }
 
+    /// The same error, of another kind (a backend that knows more than its mapping).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
     pub fn temporary(mut self, temporary: bool) -> Self {
         self.temporary = temporary;
         self

@@ -15,6 +15,10 @@ pub struct Features {
     pub can_set_dir_modtime: bool,
     /// Whether empty directories exist on their own (false for object stores).
     pub empty_dirs: bool,
+    /// Whether directories are only key prefixes of a bucket (object stores): a missing
+    /// one is an empty directory (only a missing bucket is "directory not found"), and an
+    /// object `thing` and objects below `thing/` are two different things that coexist.
+    pub bucket_dirs: bool,
     /// Whether names differing only in case are the same object.
     pub case_insensitive: bool,
     /// Whether `put` writes to a temporary name and renames, so readers never see a partial file.
@@ -37,6 +41,7 @@ impl Default for Features {
             can_set_modtime: false,
             can_set_dir_modtime: false,
             empty_dirs: false,
+            bucket_dirs: false,
             case_insensitive: false,
             atomic_put: false,
             put_returns_hashes: false,

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
 
-use crate::{Entry, Error, ErrorKind, Listing, RelPath, Result};
+use crate::{Entry, Listing, RelPath, Result};
 
 /// Entries of a recursive listing, each yielded as soon as its page arrived. An error
-/// of kind [`ErrorKind::InvalidPath`] is one entry skipped (the listing goes on); any
+/// of kind [`crate::ErrorKind::InvalidPath`] is one entry skipped (the listing goes on); any
 /// other error ends the listing.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
 
@@ -53,13 +53,12 @@ pub fn dir_prefix(key: &str) -> String {
 }
 
 /// What a flat listing below `dir` shares across object stores: keys made relative to
-/// its prefix, the directories they imply, and "not found" for a prefix with nothing under it.
+/// its prefix and the directories they imply.
 #[derive(Debug)]
 pub struct Below {
     dir: RelPath,
     /// Key prefix of `dir`, with its trailing slash ("" for the root).
     prefix: String,
-    seen_anything: bool,
     pub dirs: DirSynth,
 }
 
@@ -69,7 +68,6 @@ impl Below {
         Below {
             dir,
             prefix: dir_prefix(key),
-            seen_anything: false,
             dirs: DirSynth::new(),
         }
     }
@@ -88,7 +86,6 @@ impl Below {
     /// `Ok(None)` for the directory's own marker or a key outside the prefix; an error for
     /// one that is not a safe relative path (the caller logs and skips it).
     pub fn name(&mut self, full: &str) -> Result<Option<(RelPath, bool)>> {
-        self.seen_anything = true;
         let Some(rel) = full.strip_prefix(&self.prefix).filter(|r| !r.is_empty()) else {
             return Ok(None);
         };
@@ -112,15 +109,11 @@ impl Below {
         }
     }
 
-    /// After the last page: the markers still held, and "directory not found" when a
-    /// prefix other than the root held nothing at all.
+    /// After the last page: the markers still held. A prefix that held nothing at all is
+    /// an empty directory, as in a delimited listing (`Features::bucket_dirs`).
     pub fn finish(&mut self, out: &mut Vec<Entry>) -> Result<()> {
         let held = self.dirs.finish();
         self.push_dirs(held, out);
-        if !self.seen_anything && !self.prefix.is_empty() {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                .with_path(self.dir.to_string()));
-        }
         Ok(())
     }
 }

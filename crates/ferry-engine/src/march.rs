@@ -149,8 +149,9 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
     } else {
         (src, dst)
     };
-    let src = keyed(cfg, src, "source");
-    let dst = keyed(cfg, dst, "destination");
+    let by_type = cfg.dst.features().bucket_dirs;
+    let src = keyed(cfg, src, "source", by_type, &mut found);
+    let dst = keyed(cfg, dst, "destination", by_type, &mut found);
     let mut subdirs = Vec::new();
     merge(src, dst, |s, d| pair(cfg, s, d, &mut found, &mut subdirs));
     Ok((found, subdirs))
@@ -202,15 +203,47 @@ fn select(cfg: &MarchConfig, mut list: Vec<Entry>, keep_excluded: bool) -> Vec<E
     list
 }
 
-fn keyed(cfg: &MarchConfig, list: Vec<Entry>, side: &str) -> Vec<(String, Entry)> {
-    let mut keyed: Vec<(String, Entry)> = list
+/// The key entries are matched by: the name's match key, then — `by_type`, where the
+/// destination's directories are key prefixes (`Features::bucket_dirs`) — files before
+/// directories. There an object `thing` and objects below `thing/` coexist, so as in
+/// rclone a file is matched with a file and a directory with a directory, each copied on
+/// its own. Elsewhere one name is one thing, and a file facing a directory is an error.
+type Key = (String, bool);
+
+/// `list` sorted by key, each key once. A file and a directory of one name in one listing
+/// (an object store's) that can't both be kept are an error of the run, not silently one.
+fn keyed(
+    cfg: &MarchConfig,
+    list: Vec<Entry>,
+    side: &str,
+    by_type: bool,
+    found: &mut Vec<Found>,
+) -> Vec<(Key, Entry)> {
+    let mut keyed: Vec<(Key, Entry)> = list
         .into_iter()
-        .map(|e| (match_key(e.name(), cfg.normalize, cfg.ignore_case), e))
+        .map(|e| {
+            let key = match_key(e.name(), cfg.normalize, cfg.ignore_case);
+            ((key, by_type && e.is_dir()), e)
+        })
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name().cmp(b.1.name())));
+    // Of a file and a directory that can't both be kept the directory stays, as rclone
+    // copies what lies below it.
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.name().cmp(b.1.name()))
+            .then_with(|| b.1.is_dir().cmp(&a.1.is_dir()))
+    });
     keyed.dedup_by(|later, first| {
         let dup = later.0 == first.0;
-        if dup {
+        if dup && later.1.is_dir() != first.1.is_dir() {
+            found.push(Found::Error(
+                Error::new(
+                    ErrorKind::Io,
+                    format!("is both a file and a directory in the {side}, which can't both be at the destination"),
+                )
+                .with_path(later.1.path.to_string()),
+            ));
+        } else if dup {
             tracing::warn!(
                 "{}: Duplicate object found in {side} - ignoring",
                 later.1.path
@@ -223,8 +256,8 @@ fn keyed(cfg: &MarchConfig, list: Vec<Entry>, side: &str) -> Vec<(String, Entry)
 
 /// Merges two key-sorted listings, calling `f` once per key.
 fn merge(
-    src: Vec<(String, Entry)>,
-    dst: Vec<(String, Entry)>,
+    src: Vec<(Key, Entry)>,
+    dst: Vec<(Key, Entry)>,
     mut f: impl FnMut(Option<Entry>, Option<Entry>),
 ) {
     let mut src = src.into_iter().peekable();

@@ -313,7 +313,12 @@ async fn preflight(job: &Job) -> Result<bool> {
         backup::check_location(b, &*job.dst, &*job.src, &*job.select)?;
     }
     // A missing source must fail before anything (even the destination root) is created.
-    if job.src_file.is_none() && job.src.stat(&RelPath::root()).await?.is_none() {
+    // Where directories are key prefixes a missing one is empty: the march's listing of
+    // the root fails only for a missing bucket, before anything is written.
+    if job.src_file.is_none()
+        && !job.src.features().bucket_dirs
+        && job.src.stat(&RelPath::root()).await?.is_none()
+    {
         return Err(Error::new(
             ErrorKind::DirNotFound,
             format!("directory not found: {}", job.src.describe()),

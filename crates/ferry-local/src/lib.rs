@@ -137,6 +137,7 @@ fn local_features() -> Features {
         can_set_modtime: true,
         can_set_dir_modtime: true,
         empty_dirs: true,
+        bucket_dirs: false,
         case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
         atomic_put: true,
         put_returns_hashes: false,

@@ -80,7 +80,14 @@ impl flat::Pager for Pager {
                     continue;
                 }
             };
-            let found = self.below.dirs.enter(&rel_path, is_marker);
+            let mut found = self.below.dirs.enter(&rel_path, is_marker);
+            if is_marker {
+                // A `dir/` marker object lists as a directory of 0 bytes in rclone; the
+                // directories only implied by longer keys have no size (-1).
+                if let Some(d) = found.last_mut().filter(|d| d.path == rel_path) {
+                    d.dir_size = Some(0);
+                }
+            }
             self.below.push_dirs(found, entries);
             if is_marker {
                 continue;

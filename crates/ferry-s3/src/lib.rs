@@ -94,6 +94,7 @@ fn s3_features() -> Features {
         can_set_modtime: true,
         can_set_dir_modtime: false,
         empty_dirs: false,
+        bucket_dirs: true,
         case_insensitive: false,
         atomic_put: true,
         put_returns_hashes: true,
@@ -364,7 +365,6 @@ impl S3Backend {
         let entries = &mut listing.entries;
         let mut skipped = Vec::new();
         let mut token: Option<String> = None;
-        let mut seen_anything = false;
         loop {
             let out = self
                 .client
@@ -398,7 +398,6 @@ impl S3Backend {
                 }
             };
             for cp in out.common_prefixes() {
-                seen_anything = true;
                 let Some(raw) = cp.prefix() else { continue };
                 let Some(full) = decode(raw) else {
                     skipped.push(undecodable_key(raw));
@@ -409,12 +408,16 @@ impl S3Backend {
                     continue;
                 };
                 match dir.join(name) {
-                    Ok(p) => entries.push(Entry::dir(p, ferry_core::no_dir_time())),
+                    Ok(p) => {
+                        // rclone's S3 lists a prefix as a directory of 0 bytes.
+                        let mut d = Entry::dir(p, ferry_core::no_dir_time());
+                        d.dir_size = Some(0);
+                        entries.push(d);
+                    }
                     Err(_) => skipped.push(unsafe_key(&full)),
                 }
             }
             for obj in out.contents() {
-                seen_anything = true;
                 let Some(raw) = obj.key() else { continue };
                 let Some(full) = decode(raw) else {
                     skipped.push(undecodable_key(raw));
@@ -441,10 +444,8 @@ impl S3Backend {
                 break;
             }
         }
-        if !seen_anything && !t.key.is_empty() {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
-                .with_path(dir.to_string()));
-        }
+        // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
+        // missing bucket (above) is "directory not found".
         listing.errors = skipped;
         Ok(listing)
     }

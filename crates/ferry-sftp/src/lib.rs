@@ -247,6 +247,7 @@ impl SftpBackend {
             can_set_modtime: opts.set_modtime,
             can_set_dir_modtime: opts.set_modtime,
             empty_dirs: true,
+            bucket_dirs: false,
             case_insensitive: false,
             atomic_put: true,
             put_returns_hashes: false,
@@ -1132,11 +1133,17 @@ impl Backend for SftpBackend {
             .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
-                    c.sftp
-                        .rmdir(full)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| fail("failed to remove directory", dir, e))
+                    c.sftp.rmdir(full).await.map(|_| ()).map_err(|e| {
+                        // A directory that isn't there is "directory not found" (rclone's
+                        // exit 3 for rmdir, rmdirs and purge of a missing SFTP directory).
+                        let missing = is_status(&e, StatusCode::NoSuchFile);
+                        match fail("failed to remove directory", dir, e) {
+                            SftpFailure::Other(err) if missing => {
+                                SftpFailure::Other(err.with_kind(ErrorKind::DirNotFound))
+                            }
+                            f => f,
+                        }
+                    })
                 }
             })
             .await

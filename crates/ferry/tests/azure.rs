@@ -449,8 +449,9 @@ fn server_side_copy_keeps_access_tier_and_tags() {
     // As rclone with Azure: a server-side copy, then the source is deleted.
     assert_eq!(stats_of(&err).1, 1, "server-side copy expected\n{err}");
     assert!(fy_ok(&["ls", &az.rclone_path("four")]).0.contains("t.txt"));
-    let (code, _, _) = fy_run(&["ls", &az.rclone_path("two/t.txt")]);
-    assert_ne!(code, 0, "moved blob still there");
+    // What is gone lists as an empty directory (a prefix), as in rclone.
+    let (code, out, _) = fy_run(&["ls", &az.rclone_path("two")]);
+    assert_eq!((code, out.as_str()), (0, ""), "moved blob still there");
 }
 
 #[test]
@@ -623,13 +624,14 @@ fn listings_page_and_missing_things_are_clear() {
     let (code, out, err) = split(out);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 14, "{out}");
-    // A missing container or directory is "directory not found" (exit 3), as in rclone.
+    // A missing container is "directory not found" (exit 3), as in rclone; a missing
+    // prefix in one is an empty directory.
     let missing = format!("{}nosuchcontainer/x", &az.rclone_remote());
     let (code, _, err) = fy_run(&["ls", &missing]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("directory not found"), "{err}");
-    let (code, _, err) = fy_run(&["ls", &az.rclone_path("paged/nothing-here")]);
-    assert_eq!(code, 3, "{err}");
+    let (code, out, err) = fy_run(&["ls", &az.rclone_path("paged/nothing-here")]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
 }
 
 #[test]
@@ -745,4 +747,19 @@ fn sorted(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
     v.sort();
     v
+}
+
+#[test]
+fn a_missing_prefix_is_an_empty_directory_and_a_missing_container_is_not_found() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.dst()).unwrap();
+    let (missing, file) = (az.rclone_path("missing"), az.rclone_path("missing.txt"));
+    let gone = format!("{}{}-gone/sub", az.rclone_remote(), az.container);
+    let dst = s.dst();
+    for args in common::missing_prefix_commands(&missing, &file, &gone, &dst) {
+        let (rclone, ferry) = common::side_by_side(az.rclone(), &args);
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
+    assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
 }

@@ -269,9 +269,11 @@ fn markers_ranges_deletes() {
     assert_eq!((code, out.as_str()), (0, "3456"), "{err}");
     let (_, out, _) = fy_run(&["cat", &top, "--max-depth", "1", "--tail", "2"]);
     assert_eq!(out, "89");
-    // A missing directory is an error of its own kind; a missing file too.
-    let (code, _, _) = fy_run(&["ls", &s3.rclone_path("nope")]);
-    assert_eq!(code, 3);
+    // A missing prefix is an empty directory (as in rclone); a missing bucket is not found.
+    let (code, out, err) = fy_run(&["ls", &s3.rclone_path("nope")]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let (code, _, err) = fy_run(&["ls", &format!("{}{}-gone", s3.rclone_remote(), s3.bucket)]);
+    assert_eq!(code, 3, "{err}");
     // Removing the marker-only directory, then the file.
     fy_ok(&["rmdir", &format!("{top}/empty")]);
     fy_ok(&["delete", &top, "--include", "/file.txt"]);
@@ -693,4 +695,93 @@ fn interrupted_multipart_upload_resumes() {
     let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path("resume")]);
     assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&changed)));
     assert!(!raw(&s3, "GET", "?uploads", None, &[]).contains("<UploadId>"));
+}
+
+#[test]
+fn a_missing_prefix_is_an_empty_directory_and_a_missing_bucket_is_not_found() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    std::fs::create_dir_all(s.dst()).unwrap();
+    let (missing, file) = (s3.rclone_path("missing"), s3.rclone_path("missing.txt"));
+    let gone = format!("{}{}-gone/sub", s3.rclone_remote(), s3.bucket);
+    let dst = s.dst();
+    for args in common::missing_prefix_commands(&missing, &file, &gone, &dst) {
+        let (rclone, ferry) = common::side_by_side(s3.rclone(), &args);
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
+    // Nothing was made from an empty source.
+    assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
+}
+
+#[test]
+fn an_object_and_objects_below_its_name_coexist_as_in_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("dir/thing/inside.txt"), b"in", 1000);
+    write_file(&s.path("file/thing"), b"file", 1000);
+    let local = |d: &str| s.path(d).to_string_lossy().into_owned();
+    rclone_ok(&s3, &["copy", &local("dir"), &s3.rclone_path("dir")]);
+    rclone_ok(&s3, &["copy", &local("file"), &s3.rclone_path("file")]);
+    // A directory over a file and a file over a directory, from S3 and from local disk;
+    // and a sync, which deletes the file a directory replaced.
+    let cases = [
+        ("copy", s3.rclone_path("dir"), "file"),
+        ("copy", s3.rclone_path("file"), "dir"),
+        ("copy", local("dir"), "file"),
+        ("copy", local("file"), "dir"),
+        ("sync", s3.rclone_path("dir"), "file"),
+    ];
+    for (i, (cmd, src, seed)) in cases.iter().enumerate() {
+        let mut trees = Vec::new();
+        for tool in ["rclone", "ferry"] {
+            let dst = s3.rclone_path(&format!("{tool}{i}"));
+            rclone_ok(&s3, &["copy", &s3.rclone_path(seed), &dst]);
+            let args = [*cmd, src.as_str(), &dst, "--retries", "1"];
+            let code = match tool {
+                "rclone" => split(s3.rclone().args(args).output().unwrap()).0,
+                _ => fy_run(&args).0,
+            };
+            trees.push((code, rclone_ok(&s3, &["lsf", "-R", &dst])));
+        }
+        assert_eq!(trees[1], trees[0], "ferry {cmd} {src} over {seed} differs");
+        assert_eq!(trees[0].0, 0);
+    }
+    // Both in the source, to S3: both copied. To local disk only one can be: an error.
+    let both = s3.rclone_path("both");
+    rclone_ok(&s3, &["copy", &local("dir"), &both]);
+    rclone_ok(&s3, &["copy", &local("file"), &both]);
+    fy_ok(&["copy", &both, &s3.rclone_path("both2")]);
+    let out = rclone_ok(&s3, &["lsf", "-R", &s3.rclone_path("both2")]);
+    assert_eq!(out, "thing\nthing/inside.txt\nthing/\n");
+    let (code, _, err) = fy_run(&["copy", &both, &local("both"), "--retries", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is both a file and a directory"), "{err}");
+    assert_eq!(
+        std::fs::read(s.path("both/thing/inside.txt")).unwrap(),
+        b"in"
+    );
+}
+
+#[test]
+fn directory_listings_show_sizes_and_times_as_rclone_does() {
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/p/f.txt"), b"abc", 1000);
+    write_file(&s.path("src/p/q/f.txt"), b"abc", 1000);
+    rclone_ok(&s3, &["copy", &s.src(), &s3.rclone_path("t")]);
+    // `m/`: a marker object alone; `p/` and `p/q/`: prefixes only.
+    let markers = remote_with(&s3, &[("directory_markers", "true")], "t/m");
+    rclone_ok(&s3, &["mkdir", &markers]);
+    let top = s3.rclone_path("t");
+    for args in [
+        &["lsjson"][..],
+        &["lsjson", "--dirs-only"],
+        &["lsd"],
+        &["lsd", "-R"],
+        &["lsf", "--format", "pst"],
+    ] {
+        let args = [args, &[top.as_str()]].concat();
+        let (rclone, ferry) = common::side_by_side(s3.rclone(), &args);
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
 }

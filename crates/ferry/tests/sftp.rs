@@ -1430,3 +1430,36 @@ fn refresh_times_fixes_times_where_no_hash_can_tell() {
         want.duration_since(UNIX_EPOCH).unwrap().as_secs()
     );
 }
+
+#[test]
+fn a_missing_directory_exits_as_rclone_does_for_move_purge_and_rmdirs() {
+    let Some(sftp) = Testbed::sftp() else { return };
+    let s = common::Scratch::new();
+    let local_gone = s.path("gone").to_string_lossy().into_owned();
+    let remote_gone = sftp.rclone_path("gone");
+    let local_dst = s.dst();
+    let remote_dst = sftp.rclone_path("moved");
+    // rclone: "directory not found" (3) from the listing or SFTP's rmdir; a plain error
+    // (1) from the local rmdir and from a rename within one file system.
+    for (args, code) in [
+        (vec!["move", &local_gone, &remote_dst], 3),
+        (vec!["move", &remote_gone, &local_dst], 3),
+        (vec!["move", &remote_gone, &remote_dst], 1),
+        (vec!["move", &local_gone, &local_dst], 1),
+        (vec!["purge", &remote_gone], 3),
+        (vec!["rmdirs", &remote_gone], 3),
+        (vec!["rmdir", &remote_gone], 3),
+        (vec!["purge", &local_gone], 1),
+        (vec!["rmdirs", &local_gone], 1),
+    ] {
+        let retries: &[&str] = if args[0] == "move" {
+            &["--retries", "1"]
+        } else {
+            &[]
+        };
+        let args = [&args[..], retries].concat();
+        let (rclone, ferry) = common::side_by_side(sftp.rclone(), &args);
+        assert_eq!(rclone.0, code, "rclone {args:?}");
+        assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
+    }
+}

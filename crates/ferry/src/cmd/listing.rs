@@ -131,8 +131,12 @@ pub fn finish(cmd: &str, report: &WalkReport, extra_errors: u64) -> anyhow::Resu
     ))
 }
 
-/// A directory's size as rclone's local backend reports it (the inode's size), or -1.
+/// A directory's size as rclone reports it: the inode's size on local disk, what the
+/// backend listed (an S3 prefix: 0), or -1.
 pub fn dir_size(backend: &dyn Backend, entry: &Entry) -> i64 {
+    if let Some(size) = entry.dir_size {
+        return size as i64;
+    }
     backend
         .local_path(&entry.path)
         .and_then(|p| std::fs::metadata(p).ok())

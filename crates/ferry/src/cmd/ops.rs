@@ -603,7 +603,7 @@ pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
         } else {
             format!("Failed to rmdir: {e}")
         };
-        fail(exit::ERROR, msg)
+        fail(rmdir_code(&*backend, &e), msg)
     })?;
     Ok(exit::SUCCESS)
 }
@@ -621,28 +621,64 @@ pub struct RmdirsArgs {
 }
 
 /// Every entry below the root (no filters: housekeeping sees the whole tree).
-async fn all_dirs(cmd: &str, backend: Arc<dyn Backend>) -> anyhow::Result<Vec<Entry>> {
-    let mut walker = Walker::new(backend, Arc::new(AllowAll), WalkOptions::default());
+async fn all_dirs(
+    cmd: &str,
+    backend: Arc<dyn Backend>,
+    dry_run: bool,
+) -> anyhow::Result<Vec<Entry>> {
+    let mut walker = Walker::new(backend.clone(), Arc::new(AllowAll), WalkOptions::default());
     let mut all = Vec::new();
-    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| walk_fail(cmd, e))? {
-        all.extend(entries);
+    loop {
+        match walker.next_dir().await {
+            Ok(Some((_, entries))) => all.extend(entries),
+            Ok(None) => return Ok(all),
+            Err(e) => return Err(walk_fail(cmd, &*backend, e, dry_run).await),
+        }
     }
-    Ok(all)
 }
 
-/// A whole-tree walk's failure (a missing root is a plain error here, as in rclone).
-fn walk_fail(cmd: &str, e: ferry_core::Error) -> anyhow::Error {
-    let code = if e.kind() == ErrorKind::DirNotFound {
+/// The exit code of a failed `rmdir`: "directory not found" (3) only where the backend
+/// says so for a real directory, as rclone's SFTP does; a local directory's is a plain
+/// error (1), and so is a bucket's (rclone passes the service's error on).
+fn rmdir_code(backend: &dyn Backend, e: &ferry_core::Error) -> i32 {
+    if e.kind() == ErrorKind::DirNotFound && !backend.features().bucket_dirs {
+        exit::DIR_NOT_FOUND
+    } else {
+        exit::ERROR
+    }
+}
+
+/// A whole-tree walk's failure. For a missing root rclone's last error, which sets the
+/// exit code, is that of removing the root at the end — or, for a bucket's `purge`, the
+/// listing's "directory not found".
+async fn walk_fail(
+    cmd: &str,
+    backend: &dyn Backend,
+    e: ferry_core::Error,
+    dry_run: bool,
+) -> anyhow::Error {
+    let code = if e.kind() != ErrorKind::DirNotFound {
+        exit::code_for_kind(e.kind(), e.is_temporary())
+    } else if backend.features().bucket_dirs {
+        if cmd == "purge" {
+            exit::DIR_NOT_FOUND
+        } else {
+            exit::ERROR
+        }
+    } else if dry_run {
         exit::ERROR
     } else {
-        exit::code_for_kind(e.kind(), e.is_temporary())
+        match backend.rmdir(&RelPath::root()).await {
+            Err(rm) => rmdir_code(backend, &rm),
+            Ok(()) => exit::ERROR,
+        }
     };
     fail(code, format!("Failed to {cmd}: {e}"))
 }
 
 pub async fn rmdirs(a: &RmdirsArgs, g: &Globals) -> anyhow::Result<i32> {
     let backend = g.remotes.open(&a.path)?;
-    let all = all_dirs("rmdirs", backend.clone()).await?;
+    let all = all_dirs("rmdirs", backend.clone(), a.dry_run).await?;
     // A directory is removable when nothing but removable directories lie below it.
     let mut has_file: HashSet<RelPath> = HashSet::new();
     for e in all.iter().filter(|e| !e.is_dir()) {
@@ -693,7 +729,12 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
     );
     let mut errors = 0u64;
     let mut dirs = Vec::new();
-    while let Some((_, entries)) = walker.next_dir().await.map_err(|e| walk_fail("purge", e))? {
+    loop {
+        let entries = match walker.next_dir().await {
+            Ok(Some((_, entries))) => entries,
+            Ok(None) => break,
+            Err(e) => return Err(walk_fail("purge", &*backend, e, a.dry_run).await),
+        };
         for e in entries {
             if e.is_dir() {
                 dirs.push(e.path);

@@ -235,6 +235,8 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         Arc::new(())
     };
     let stats = Arc::new(Stats::default());
+    let renames_dirs =
+        !dst.features().bucket_dirs && src.backend.location().namespace == dst.location().namespace;
     let job = Job {
         src: src.backend,
         dst,
@@ -254,7 +256,13 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     display.finish();
     let outcome = match result {
         Ok(o) => o,
-        Err(e) if call.mode == Mode::Move && e.kind() == ferry_core::ErrorKind::DirNotFound => {
+        // rclone moves a whole directory within one file system by renaming it, and that
+        // rename's error (a plain one) sets the exit code; elsewhere it is the listing's.
+        Err(e)
+            if call.mode == Mode::Move
+                && e.kind() == ferry_core::ErrorKind::DirNotFound
+                && renames_dirs =>
+        {
             return Err(fail(exit::ERROR, e.to_string()));
         }
         Err(e) => return Err(exit::from_core(e)),

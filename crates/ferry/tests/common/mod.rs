@@ -234,3 +234,53 @@ pub fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// One command run by rclone (`rclone`: a configured rclone [`Command`]) and by ferry
+/// with the same arguments: each one's exit code and standard output, to compare.
+pub fn side_by_side(mut rclone: Command, args: &[&str]) -> ((i32, String), (i32, String)) {
+    let (rc, rout, _) = split(rclone.args(args).output().expect("rclone runs"));
+    let (fc, fout, _) = cloud_run(args);
+    ((rc, rout), (fc, fout))
+}
+
+/// The commands whose results on a missing prefix `missing` (and `missing_file`, a file
+/// name under no object) of an object store rclone treats as an empty directory, with `dst`
+/// an existing local directory; and on `gone`, a path in a bucket that does not exist.
+pub fn missing_prefix_commands<'a>(
+    missing: &'a str,
+    missing_file: &'a str,
+    gone: &'a str,
+    dst: &'a str,
+) -> Vec<Vec<&'a str>> {
+    let mut cmds: Vec<Vec<&str>> = vec![
+        vec!["copy", missing_file, dst],
+        vec!["copy", missing, dst],
+        vec!["sync", missing, dst],
+        vec!["move", missing, dst],
+        vec!["purge", missing],
+        vec!["delete", missing],
+        vec!["check", missing, dst],
+        vec!["check", dst, missing],
+        vec!["size", missing],
+        vec!["rmdirs", missing],
+    ];
+    for ls in ["ls", "lsf", "lsjson", "lsd", "md5sum"] {
+        cmds.push(vec![ls, missing]);
+        cmds.push(vec![ls, gone]);
+    }
+    cmds.extend([
+        vec!["copy", gone, dst],
+        vec!["check", gone, dst],
+        vec!["size", gone],
+        vec!["purge", gone],
+        vec!["move", gone, dst],
+    ]);
+    // rclone's failures retry the run; once is enough to compare.
+    for c in cmds
+        .iter_mut()
+        .filter(|c| ["copy", "sync", "move"].contains(&c[0]))
+    {
+        c.extend(["--retries", "1"]);
+    }
+    cmds
+}
