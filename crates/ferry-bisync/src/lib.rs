@@ -1073,10 +1073,8 @@ fn summarize(plan: &Plan, outcomes: &[Option<Outcome>], complete: &[bool]) -> Ve
 
 /// The default work directory: `bisync` under the user's cache directory.
 pub fn default_workdir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("ferry").join("bisync")
+    ferry_core::private::cache_home()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("ferry")
+        .join("bisync")
 }

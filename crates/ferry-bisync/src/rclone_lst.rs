@@ -13,11 +13,11 @@ use crate::types::Rec;
 
 /// Where rclone keeps bisync's listings by default (`~/.cache/rclone/bisync`).
 pub fn default_workdir() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
-    Some(cache.join("rclone").join("bisync"))
+    Some(
+        ferry_core::private::cache_home()?
+            .join("rclone")
+            .join("bisync"),
+    )
 }
 
 /// The state rclone's listings of a pair describe, from the first of `bases`

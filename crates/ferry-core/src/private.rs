@@ -4,7 +4,16 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The user's cache directory: `$XDG_CACHE_HOME` when set to an absolute path (the XDG
+/// rule: a relative one is ignored), else `~/.cache`; `None` without either.
+pub fn cache_home() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+}
 
 /// Creates `dir` and any missing parents, each new one 0700 (on Unix).
 pub fn create_dir_all(dir: &Path) -> io::Result<()> {

@@ -48,11 +48,11 @@ fn mtime_ns(t: SystemTime) -> i128 {
 
 /// Where journals are kept.
 pub(crate) fn dir() -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(cache.join("ferry").join("s3-uploads"))
+    Some(
+        ferry_core::private::cache_home()?
+            .join("ferry")
+            .join("s3-uploads"),
+    )
 }
 
 impl Journal {
