@@ -13,8 +13,9 @@ use std::time::Duration;
 use ferry_core::{Backend, Entry, HashKind, Result};
 use tokio::sync::mpsc;
 
+use crate::march::Found;
 use crate::options::RenameStrategy;
-use crate::sync::{Ctx, Queued};
+use crate::sync::{abs_diff, Ctx, Queued};
 use crate::{transfer, DeleteMode};
 
 /// The files held back during the march.
@@ -23,6 +24,24 @@ pub(crate) struct Pending {
     pub strategy: RenameStrategy,
     pub src_new: Mutex<Vec<Entry>>,
     pub dst_gone: Mutex<Vec<Entry>>,
+}
+
+impl Pending {
+    /// Holds back a file only one side has; anything else is handed back.
+    pub(crate) fn hold(&self, item: Found) -> Option<Found> {
+        match item {
+            Found::File {
+                src: None,
+                dst: Some(d),
+            } => self.dst_gone.lock().expect("lock").push(d),
+            Found::File {
+                src: Some(s),
+                dst: None,
+            } => self.src_new.lock().expect("lock").push(s),
+            other => return Some(other),
+        }
+        None
+    }
 }
 
 /// What a file is matched by, besides its time (compared within the modify window).
@@ -113,12 +132,8 @@ fn take_match(
 ) -> Option<Entry> {
     let i = candidates
         .iter()
-        .position(|d| !s.modtime || apart(d.mtime, src.mtime) < window)?;
+        .position(|d| !s.modtime || abs_diff(d.mtime, src.mtime) < window)?;
     Some(candidates.swap_remove(i))
-}
-
-fn apart(a: std::time::SystemTime, b: std::time::SystemTime) -> Duration {
-    a.duration_since(b).unwrap_or_else(|e| e.duration())
 }
 
 /// Moves `old` to `new`'s path at the destination; `false` when the destination can't
@@ -141,7 +156,7 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
             ctx.touched(&old.path);
             ctx.touched(&new.path);
             let window = ctx.window.unwrap_or(Duration::from_secs(1));
-            let moved_time_differs = apart(old.mtime, new.mtime) >= window;
+            let moved_time_differs = abs_diff(old.mtime, new.mtime) >= window;
             if moved_time_differs && ctx.window.is_some() && dst.features().can_set_modtime {
                 transfer::fix_modtime(ctx, new).await;
             }

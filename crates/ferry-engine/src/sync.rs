@@ -462,28 +462,19 @@ pub(crate) async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Optio
 /// What a checker does with one thing the march found.
 async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &mpsc::Sender<Queued>, which: Pass) {
     let sync = ctx.job.mode == Mode::Sync;
+    // --track-renames: files only one side has wait until the march is done.
+    let item = match ctx.renames.as_ref().filter(|_| which == Pass::Main) {
+        Some(pending) => match pending.hold(item) {
+            Some(item) => item,
+            None => return,
+        },
+        None => item,
+    };
     match item {
         Found::Error(e) => ctx.fail(&e),
         Found::Dir { path, src, dst } => {
             if which == Pass::Main {
                 on_dir(ctx, path, src, dst).await;
-            }
-        }
-        // --track-renames: held back until the march is done.
-        Found::File {
-            src: None,
-            dst: Some(dst),
-        } if which == Pass::Main && ctx.renames.is_some() => {
-            if let Some(r) = &ctx.renames {
-                r.dst_gone.lock().expect("lock").push(dst);
-            }
-        }
-        Found::File {
-            src: Some(src),
-            dst: None,
-        } if which == Pass::Main && ctx.renames.is_some() => {
-            if let Some(r) = &ctx.renames {
-                r.src_new.lock().expect("lock").push(src);
             }
         }
         Found::File {
@@ -670,7 +661,7 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
     }
 }
 
-fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
+pub(crate) fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
     match a.duration_since(b) {
         Ok(d) => d,
         Err(e) => e.duration(),

@@ -207,16 +207,23 @@ pub fn run_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Runs ferry under a pseudo-terminal (util-linux `script`), feeding `answers`.
-pub fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
-    use std::io::Write;
-    use std::process::Stdio;
+/// `ferry ARGS` under a pseudo-terminal (util-linux `script`), each argument quoted for
+/// the shell `script` runs it with.
+pub fn pty_command(args: &[&str]) -> Command {
     let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ferry"))
         .chain(args.iter().copied())
         .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
         .collect();
-    let mut child = Command::new("script")
-        .args(["-qec", &quoted.join(" "), "/dev/null"])
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &quoted.join(" "), "/dev/null"]);
+    cmd
+}
+
+/// Runs ferry under a pseudo-terminal (util-linux `script`), feeding `answers`.
+pub fn run_in_pty(args: &[&str], answers: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = pty_command(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -192,12 +192,7 @@ struct Pty {
 
 impl Pty {
     fn start(args: &[&str]) -> Pty {
-        let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_ferry"))
-            .chain(args.iter().copied())
-            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-            .collect();
-        let mut child = Command::new("script")
-            .args(["-qec", &quoted.join(" "), "/dev/null"])
+        let mut child = super::common::pty_command(args)
             .env("HOME", std::env::temp_dir())
             .env_remove("FERRY_CONFIG")
             .stdin(Stdio::piped())
