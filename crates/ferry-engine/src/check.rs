@@ -70,6 +70,7 @@ pub async fn check(
         keep_excluded_dst: false,
         list_dst: true,
         width: opts.checkers.max(1),
+        fix_case: None,
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
     let walker = tokio::spawn(march(cfg, tx));

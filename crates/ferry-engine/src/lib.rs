@@ -11,6 +11,7 @@ mod backup;
 mod check;
 mod compare;
 mod deletes;
+mod fixcase;
 mod limits;
 mod march;
 mod observe;

@@ -49,10 +49,16 @@ pub(crate) struct MarchConfig {
     /// List the destination at all (`--no-check-dest` turns it off).
     pub list_dst: bool,
     pub width: usize,
+    /// `--fix-case`: destination directories whose names match the source's only when
+    /// case is ignored are renamed before their contents are listed.
+    pub fix_case: Option<crate::fixcase::CaseFixer>,
 }
 
 struct DirJob {
     path: RelPath,
+    /// Where the directory is at the destination: `path`, unless the names matched only
+    /// with case ignored.
+    dst_path: RelPath,
     src: bool,
     dst: bool,
 }
@@ -61,6 +67,7 @@ struct DirJob {
 pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Result<()> {
     let mut pending = vec![DirJob {
         path: RelPath::root(),
+        dst_path: RelPath::root(),
         src: true,
         dst: cfg.list_dst,
     }];
@@ -98,7 +105,7 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
     let is_root = job.path.is_root();
     let (src, dst) = tokio::join!(
         list_side(cfg, &*cfg.src, &job.path, job.src),
-        list_side(cfg, &*cfg.dst, &job.path, job.dst)
+        list_side(cfg, &*cfg.dst, &job.dst_path, job.dst)
     );
     let mut found = Vec::new();
     // Entries a side could not read are errors of the run: they stop all deletes.
@@ -154,7 +161,29 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
     let dst = keyed(cfg, dst, "destination", by_type, &mut found);
     let mut subdirs = Vec::new();
     merge(src, dst, |s, d| pair(cfg, s, d, &mut found, &mut subdirs));
+    if let Some(fixer) = &cfg.fix_case {
+        fix_dir_case(fixer, &mut subdirs, &mut found).await;
+    }
     Ok((found, subdirs))
+}
+
+/// `--fix-case`: renames each destination directory named differently from its source,
+/// so that what lies below it is listed, and written, under the source's name.
+async fn fix_dir_case(
+    fixer: &crate::fixcase::CaseFixer,
+    subdirs: &mut [DirJob],
+    found: &mut Vec<Found>,
+) {
+    for job in subdirs.iter_mut() {
+        if !(job.src && job.dst) || job.dst_path == job.path {
+            continue;
+        }
+        match fixer.dir(&job.dst_path, &job.path).await {
+            Ok(true) => job.dst_path = job.path.clone(),
+            Ok(false) => {}
+            Err(e) => found.push(Found::Error(e)),
+        }
+    }
 }
 
 async fn list_side(
@@ -310,8 +339,12 @@ fn pair(
             if !enter {
                 return;
             }
+            let dst_path = dst
+                .as_ref()
+                .map_or_else(|| path.clone(), |e| e.path.clone());
             let job = DirJob {
                 path: path.clone(),
+                dst_path,
                 src: src.is_some(),
                 dst: dst.is_some(),
             };

@@ -86,6 +86,9 @@ pub struct SyncOptions {
     pub no_unicode_normalization: bool,
     /// Match names case-insensitively even on case-sensitive backends.
     pub ignore_case_sync: bool,
+    /// Rename destination names that match the source's only with case ignored to the
+    /// source's case (`--fix-case`).
+    pub fix_case: bool,
     /// Delete destination files the filters exclude (`--delete-excluded`).
     pub delete_excluded: bool,
     pub verify: Verify,
@@ -162,6 +165,7 @@ impl Default for SyncOptions {
             bwlimit_schedule: None,
             no_unicode_normalization: false,
             ignore_case_sync: false,
+            fix_case: false,
             delete_excluded: false,
             verify: Verify::Fail,
             multi_thread_cutoff: 256 * 1024 * 1024,

@@ -417,6 +417,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         keep_excluded_dst: ctx.job.mode == Mode::Sync && o.delete_excluded,
         list_dst: !(o.no_check_dest && ctx.job.mode != Mode::Sync),
         width: o.checkers,
+        fix_case: case_fixer(ctx).filter(|_| which == Pass::Main),
     });
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);
     let (xfer_tx, xfer_rx) = mpsc::channel::<Queued>(o.transfers * 4);
@@ -511,6 +512,14 @@ async fn check_file(
     let Some(mut existing) = dst else {
         return send(ctx, src, None, xfer).await;
     };
+    if existing.path != src.path {
+        if let Some(fixer) = case_fixer(ctx) {
+            existing = match fixer.file(existing, &src.path).await {
+                Ok(renamed) => renamed,
+                Err(e) => return ctx.fail(&e),
+            };
+        }
+    }
     ctx.job.stats.queue_check();
     let decision = ctx.comparer().decide(&mut src, &mut existing).await;
     ctx.job.stats.check_done();
@@ -539,6 +548,17 @@ async fn check_file(
             }
         }
     }
+}
+
+/// `--fix-case` (never with `--immutable`, which forbids changing the destination):
+/// renames destination names that match the source's only with case ignored.
+fn case_fixer(ctx: &Ctx) -> Option<crate::fixcase::CaseFixer> {
+    let o = &ctx.job.opts;
+    (o.fix_case && !o.compare.immutable).then(|| crate::fixcase::CaseFixer {
+        dst: ctx.job.dst.clone(),
+        dry_run: o.dry_run,
+        stats: ctx.job.stats.clone(),
+    })
 }
 
 /// A file to transfer: from the source, or from a `--copy-dest` directory.

@@ -1088,3 +1088,98 @@ fn track_renames_moves_instead_of_sending_again_as_rclone() {
     ]);
     assert_eq!(code, 2);
 }
+
+/// A tree whose destination names match the source's only with case ignored.
+fn case_differs(s: &Scratch) {
+    s.write("src/Foo.txt", "same", 100);
+    s.write("dst/foo.txt", "same", 100);
+    copy_mtime(&s.path("src/Foo.txt"), &s.path("dst/foo.txt"));
+    s.write("src/Dir/A.txt", "new content", 100);
+    s.write("dst/dir/a.txt", "old", 100);
+}
+
+#[test]
+fn fix_case_renames_destination_names_to_the_source_case_as_rclone() {
+    let args = [
+        "sync",
+        "--ignore-case-sync",
+        "--fix-case",
+        "-v",
+        "src",
+        "dst",
+    ];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(case_differs, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    for (log, s) in [(&fe, &f), (&re, &r)] {
+        assert!(
+            log.contains("foo.txt: Fixed case by renaming to: Foo.txt"),
+            "{log}"
+        );
+        assert!(log.contains("dir: Fixed case by renaming to: Dir"), "{log}");
+        assert_eq!(s.read("dst/Foo.txt"), "same");
+        assert!(!s.exists("dst/foo.txt") && !s.exists("dst/dir"), "{log}");
+        assert_eq!(s.read("dst/Dir/A.txt"), "new content");
+    }
+    // What lies below a renamed directory is matched under its new name: the old file is
+    // renamed and updated, not left beside a new copy (rclone 1.75 leaves both here).
+    assert!(!f.exists("dst/Dir/a.txt"), "{fe}");
+    assert!(
+        fe.contains("Dir/a.txt: Fixed case by renaming to: Dir/A.txt"),
+        "{fe}"
+    );
+}
+
+#[test]
+fn fix_case_under_dry_run_renames_nothing() {
+    let s = Scratch::new();
+    case_differs(&s);
+    let (code, _, err) = run_in(
+        s.dir.path(),
+        &[
+            "sync",
+            "--ignore-case-sync",
+            "--fix-case",
+            "-n",
+            "src",
+            "dst",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("foo.txt: Skipped move to Foo.txt as --dry-run is set (size 4)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dir: Skipped dirMove as --dry-run is set"),
+        "{err}"
+    );
+    assert!(
+        s.exists("dst/foo.txt") && s.exists("dst/dir/a.txt"),
+        "{err}"
+    );
+    assert!(!s.exists("dst/Foo.txt") && !s.exists("dst/Dir"), "{err}");
+}
+
+#[test]
+fn fix_case_leaves_an_immutable_destination_alone() {
+    let s = Scratch::new();
+    case_differs(&s);
+    let (code, _, err) = run_in(
+        s.dir.path(),
+        &[
+            "copy",
+            "--ignore-case-sync",
+            "--fix-case",
+            "--immutable",
+            "src",
+            "dst",
+        ],
+    );
+    assert!(!err.contains("Fixed case"), "{err}");
+    assert!(
+        s.exists("dst/foo.txt") && s.exists("dst/dir"),
+        "{code}: {err}"
+    );
+}

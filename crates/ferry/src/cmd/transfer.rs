@@ -155,6 +155,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         bwlimit_schedule: bwlimit_schedule(t, Direction::Both)?,
         no_unicode_normalization: t.no_unicode_normalization,
         ignore_case_sync: t.ignore_case_sync,
+        fix_case: t.fix_case,
         delete_excluded,
         verify: if t.ignore_checksum {
             Verify::Off
