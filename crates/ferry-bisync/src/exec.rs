@@ -151,6 +151,28 @@ async fn copy_file(ctx: &Ctx, from: Side, src: &Rec, dst_path: &str) -> Result<E
     }
 }
 
+/// `--fix-case`: renames `old` on `side` to `new` (a name differing only in case) before
+/// a copy lands on it; what is there now, under its new name.
+async fn fix_case(ctx: &Ctx, side: Side, old: Rec, new: &str) -> Result<Rec> {
+    let b = ctx.backend(side);
+    let (from, to) = (rel(&old.path)?, rel(new)?);
+    let renamed = ferry_engine::rename_to_case(&**b, &from, &to)
+        .await
+        .map_err(|e| Ctx::err(side, &old.path, e))?;
+    if !renamed {
+        let e = Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "can't rename to {new} to fix its case: {} can't rename files",
+                side.name()
+            ),
+        );
+        return Err(Ctx::err(side, &old.path, e));
+    }
+    tracing::info!("{}: Fixed case by renaming to: {new}", old.path);
+    Ok(old.with_path(new))
+}
+
 /// Runs one step (see the module documentation).
 pub async fn run_step(ctx: &Ctx, op: &Op) -> Outcome {
     match step(ctx, op).await {
@@ -175,14 +197,17 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
         } => {
             let to = from.other();
             let (sb, db) = (ctx.backend(*from), ctx.backend(to));
+            // Where the file is now: under another name when --fix-case renames it.
+            let dst_now = dst_before.as_ref().map_or(dst_path, |b| &b.path);
             let (seen_src, seen_dst) =
-                tokio::try_join!(observe(&**sb, &src.path), observe(&**db, dst_path))?;
+                tokio::try_join!(observe(&**sb, &src.path), observe(&**db, dst_now))?;
             let want = ctx.expected_copy(*from, src, dst_path);
             // Already there, unless the old version looks the same (only a hash tells
             // them apart): then copy again, which is harmless.
             let ambiguous = dst_before.is_some()
                 && matches(seen_dst.as_ref(), dst_before.as_ref(), ctx.window(to));
-            if !ambiguous && matches(seen_dst.as_ref(), Some(&want), ctx.window_x) {
+            let renaming = dst_now != dst_path;
+            if !renaming && !ambiguous && matches(seen_dst.as_ref(), Some(&want), ctx.window_x) {
                 let hash = want.hash.clone();
                 return Ok(Outcome::Done(Some(Rec {
                     hash,
@@ -193,8 +218,21 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
                 return Ok(changed(&format!("{} {}", from.name(), src.path)));
             }
             if !matches(seen_dst.as_ref(), dst_before.as_ref(), ctx.window(to)) {
-                return Ok(changed(&format!("{} {}", to.name(), dst_path)));
+                return Ok(changed(&format!("{} {}", to.name(), dst_now)));
             }
+            let seen_dst = match seen_dst {
+                Some(old) if renaming => {
+                    let old = fix_case(ctx, to, old, dst_path).await?;
+                    if matches(Some(&old), Some(&want), ctx.window_x) {
+                        return Ok(Outcome::Done(Some(Rec {
+                            hash: want.hash,
+                            ..old
+                        })));
+                    }
+                    Some(old)
+                }
+                other => other,
+            };
             if let Some(old) = &seen_dst {
                 backup(ctx, to, old)
                     .await

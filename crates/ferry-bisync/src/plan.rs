@@ -220,12 +220,23 @@ impl Builder<'_> {
 
     /// Copy (or, for a directory, create) `key` from `from` to the other side.
     fn copy(&mut self, key: &str, from: Side, d: Decision) {
+        self.copy_as(key, from, d, self.ctx.opts.fix_case);
+    }
+
+    /// As [`Builder::copy`]; with `fix_case` a file the other side holds under a name that
+    /// differs only in case is renamed to the copied name first.
+    fn copy_as(&mut self, key: &str, from: Side, d: Decision, fix_case: bool) {
         let (src, dst) = match from {
             Side::One => (self.inp.now1.get(key), self.inp.now2.get(key)),
             Side::Two => (self.inp.now2.get(key), self.inp.now1.get(key)),
         };
         let Some(src) = src.cloned() else { return };
-        let dst_path = dst.map_or(src.path.clone(), |d| d.path.clone());
+        // A file keeps the name it has on the other side, unless --fix-case gives it the
+        // copied one (the copy then renames it first).
+        let dst_path = match dst {
+            Some(d) if !fix_case || src.dir => d.path.clone(),
+            _ => src.path.clone(),
+        };
         let expected = self.ctx.expected_copy(from, &src, &dst_path);
         let op = if src.dir {
             (
@@ -553,6 +564,12 @@ fn decision(key: &str, c1: Change, c2: Change, action: &str, reason: String) -> 
     }
 }
 
+/// `--fix-case`: identical files whose names differ (only in case, or in Unicode form)
+/// take Path1's name, as rclone deems Path1's the correct one.
+fn names_to_fix(ctx: &Ctx, a: &Rec, b: &Rec) -> bool {
+    ctx.opts.fix_case && !a.dir && a.path != b.path
+}
+
 /// Plans a normal run.
 pub async fn plan(ctx: &Ctx, inp: &Inputs<'_>) -> Result<Planned> {
     let mut b = Builder {
@@ -606,6 +623,15 @@ pub async fn plan(ctx: &Ctx, inp: &Inputs<'_>) -> Result<Planned> {
             }
         }
         for (side, c, what) in [(Side::One, c1, &w1), (Side::Two, c2, &w2)] {
+            // The side's own name for it (keys may be case-folded or normalised).
+            let (now, prior) = match side {
+                Side::One => (inp.now1, inp.prior1),
+                Side::Two => (inp.now2, inp.prior2),
+            };
+            let key = now
+                .get(key)
+                .or_else(|| prior.get(key))
+                .map_or(key, |r| r.path.as_str());
             match c {
                 Change::New => tracing::info!(
                     "- {:<8} File is new                         - {key}",
@@ -688,7 +714,20 @@ pub async fn plan(ctx: &Ctx, inp: &Inputs<'_>) -> Result<Planned> {
                     continue;
                 }
                 if ctx.equal_for_conflict(a, b2).await? {
-                    if ctx.compare.modtime && Ctx::times_differ(a.mtime, b2.mtime, ctx.window_x) {
+                    if names_to_fix(ctx, a, b2) {
+                        let reason = format!(
+                            "Files are equal but will copy anyway to fix case to {}",
+                            a.path
+                        );
+                        tracing::info!("{}: {reason}", b2.path);
+                        b.copy(
+                            key,
+                            Side::One,
+                            decision(key, c1, c2, "copy to Path2", reason),
+                        );
+                    } else if ctx.compare.modtime
+                        && Ctx::times_differ(a.mtime, b2.mtime, ctx.window_x)
+                    {
                         let (newer, older) = if a.mtime > b2.mtime {
                             (Side::One, Side::Two)
                         } else {
@@ -804,6 +843,22 @@ pub async fn plan_resync(ctx: &Ctx, mode: Prefer, inp: &Inputs<'_>) -> Result<Pl
                 }
                 let winner = resync_winner(ctx, mode, a, b2);
                 match ctx.sync_compare(a, b2).await? {
+                    // As rclone's resync, which copies Path2 to Path1 first: with
+                    // --fix-case, Path1's name is renamed to Path2's.
+                    Cmp::Equal if names_to_fix(ctx, a, b2) => b.copy(
+                        key,
+                        Side::Two,
+                        decision(
+                            key,
+                            c1,
+                            c2,
+                            "copy to Path1",
+                            format!(
+                                "resync: identical files; --fix-case renames Path1's {} to {}",
+                                a.path, b2.path
+                            ),
+                        ),
+                    ),
                     Cmp::Equal => b.set_now(key),
                     Cmp::SameContent => {
                         let (w, wr, lr) = match winner {
@@ -834,7 +889,7 @@ pub async fn plan_resync(ctx: &Ctx, mode: Prefer, inp: &Inputs<'_>) -> Result<Pl
                         );
                         b.group(key, vec![post], vec![(1, op)], d);
                     }
-                    Cmp::Differ => b.copy(
+                    Cmp::Differ => b.copy_as(
                         key,
                         winner,
                         decision(
@@ -848,6 +903,7 @@ pub async fn plan_resync(ctx: &Ctx, mode: Prefer, inp: &Inputs<'_>) -> Result<Pl
                                 winner.name()
                             ),
                         ),
+                        ctx.opts.fix_case && winner == Side::Two,
                     ),
                 }
             }

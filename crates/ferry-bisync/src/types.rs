@@ -257,6 +257,9 @@ pub struct Options {
     pub low_level_retries: u32,
     pub no_unicode_normalization: bool,
     pub ignore_case_sync: bool,
+    /// `--fix-case`: a copy onto a name that differs only in case renames it to the
+    /// copied name first, and identical files named differently take Path1's name.
+    pub fix_case: bool,
     pub inplace: bool,
     /// MD5 of `--filters-file` (its content as read this run), if one is used.
     pub filters_md5: Option<String>,
@@ -297,6 +300,7 @@ impl Default for Options {
             low_level_retries: 10,
             no_unicode_normalization: false,
             ignore_case_sync: false,
+            fix_case: false,
             inplace: false,
             filters_md5: None,
             filters_file: None,

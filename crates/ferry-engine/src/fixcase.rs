@@ -68,19 +68,8 @@ impl CaseFixer {
         })
     }
 
-    /// One rename at the destination; `Ok(false)` where it can't rename. A
-    /// case-insensitive destination may take `old` and `new` for one existing name and
-    /// refuse or ignore the rename, so there it goes through a temporary name.
     async fn rename(&self, old: &RelPath, new: &RelPath) -> Result<bool> {
-        let dst = &*self.dst;
-        if !dst.features().case_insensitive {
-            return Ok(dst.move_from(dst, old, new).await?.is_some());
-        }
-        let hop = hop_name(new)?;
-        if dst.move_from(dst, old, &hop).await?.is_none() {
-            return Ok(false);
-        }
-        Ok(dst.move_from(dst, &hop, new).await?.is_some())
+        rename_to_case(&*self.dst, old, new).await
     }
 
     /// A server-side copy and a delete, for destinations that copy but can't move.
@@ -99,6 +88,21 @@ impl CaseFixer {
         dst.delete_file(&old.path).await?;
         Ok(true)
     }
+}
+
+/// Renames `old` to `new` on `backend` (names that differ only in case); `Ok(false)`
+/// where it can't rename. A case-insensitive backend may take `old` and `new` for one
+/// existing name and refuse or ignore the rename, so there it goes through a temporary
+/// name.
+pub async fn rename_to_case(backend: &dyn Backend, old: &RelPath, new: &RelPath) -> Result<bool> {
+    if !backend.features().case_insensitive {
+        return Ok(backend.move_from(backend, old, new).await?.is_some());
+    }
+    let hop = hop_name(new)?;
+    if backend.move_from(backend, old, &hop).await?.is_none() {
+        return Ok(false);
+    }
+    Ok(backend.move_from(backend, &hop, new).await?.is_some())
 }
 
 /// A name beside `new` that no listing matches to anything (a check-tagged temp name).

@@ -1089,6 +1089,55 @@ fn same_outcomes_as_rclone() {
     same_as_rclone(&bin, "first run", &|p, _| put(&p.p1(), "a", "a", 0), &[]);
 }
 
+/// Files enough that changing one is not "all files changed".
+fn fill(p: &Pair) {
+    for i in 0..4 {
+        put(&p.p1(), &format!("f{i}"), "x", 0);
+    }
+}
+
+#[test]
+fn fix_case_gives_the_names_rclone_gives() {
+    let Some(bin) = rclone() else { return };
+    let fix = ["--ignore-case-sync", "--fix-case"];
+    // A resync copies Path2 to Path1 first: Path1 takes Path2's name.
+    same_as_rclone(
+        &bin,
+        "resync",
+        &|p, _| {
+            fill(p);
+            put(&p.p1(), "Foo.txt", "same", 10);
+            put(&p.p2(), "foo.txt", "same", 10);
+        },
+        &["--resync", fix[0], fix[1]],
+    );
+    // Identical files new on both sides: Path1's name is deemed the right one.
+    same_as_rclone(
+        &bin,
+        "new on both sides",
+        &|p, run| {
+            fill(p);
+            assert_eq!(run(&["--resync"]), 0);
+            put(&p.p1(), "Bar.txt", "same", 10);
+            put(&p.p2(), "bar.txt", "same", 10);
+        },
+        &fix,
+    );
+    // A copy onto a name that differs only in case renames it first.
+    same_as_rclone(
+        &bin,
+        "changed on one side",
+        &|p, run| {
+            fill(p);
+            put(&p.p1(), "one.txt", "same", 10);
+            put(&p.p2(), "ONE.txt", "same", 10);
+            assert_eq!(run(&["--resync", "--ignore-case-sync"]), 0);
+            put(&p.p1(), "one.txt", "changed", 5);
+        },
+        &fix,
+    );
+}
+
 #[test]
 fn empty_directories_match_rclone() {
     let Some(bin) = rclone() else { return };

@@ -152,6 +152,9 @@ pub struct BisyncArgs {
     /// Ignore case when matching names across the two paths
     #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case_sync: bool,
+    /// Force rename of case insensitive dest to match source
+    #[arg(long, env = "FERRY_FIX_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub fix_case: bool,
     /// Write directly to destination files instead of temporary files
     #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub inplace: bool,
@@ -336,6 +339,7 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
         low_level_retries: a.low_level_retries,
         no_unicode_normalization: a.no_unicode_normalization,
         ignore_case_sync: a.ignore_case_sync,
+        fix_case: a.fix_case,
         inplace: a.inplace,
         filters_md5,
         filters_file: a.filters_file.clone(),
