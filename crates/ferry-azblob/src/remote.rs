@@ -29,6 +29,7 @@ pub(crate) fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
     if let Some(m) = item.content_md5.as_deref().and_then(md5_hex) {
         e.hashes.set(HashKind::Md5, m);
     }
+    e.tier = item.access_tier.clone();
     e
 }
 

@@ -25,6 +25,9 @@ pub struct Entry {
     /// A directory's size as its backend lists it, where it lists one (rclone's S3 lists
     /// a key prefix or a `dir/` marker as 0 bytes); `None`: unknown (shown as -1).
     pub dir_size: Option<u64>,
+    /// The storage tier or class the listing gave (Azure's access tier, S3's storage
+    /// class where the provider has classes), shown as rclone's `Tier`.
+    pub tier: Option<String>,
 }
 
 /// The time shown for a directory that keeps none of its own (an object store's key
@@ -43,6 +46,7 @@ impl Entry {
             mtime_provisional: false,
             hashes: Hashes::default(),
             dir_size: None,
+            tier: None,
         }
     }
 
@@ -55,6 +59,7 @@ impl Entry {
             mtime_provisional: false,
             hashes: Hashes::default(),
             dir_size: None,
+            tier: None,
         }
     }
 

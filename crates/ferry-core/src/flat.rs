@@ -1,6 +1,7 @@
 //! Flat (recursive) listings of object stores: keys arrive in key order, page by page, and
 //! directories exist only as key prefixes or `dir/` marker objects.
 
+use std::collections::BTreeSet;
 use std::pin::Pin;
 
 use async_trait::async_trait;
@@ -118,13 +119,21 @@ impl Below {
     }
 }
 
-/// Reports each directory of a key-ordered listing once, before its contents.
+/// The directories of a key-ordered listing, reported as rclone's recursive listings
+/// report them: a marker object (`dir/`) where it is listed, and a directory only implied
+/// by longer keys once, after every key (at [`finish`](Self::finish), sorted, timed when
+/// the listing ended, size unknown).
 ///
 /// All keys under one prefix are adjacent in key order, so only the chain of directories
-/// the last key lay in needs remembering: memory is O(depth), not O(directories).
+/// the last key lay in is compared with each key; the implied directories themselves are
+/// held until the end, as rclone holds them (memory O(directories), not O(keys)).
 #[derive(Debug, Default)]
 pub struct DirSynth {
     open: Vec<RelPath>,
+    /// Directories only implied so far, to be reported at the end.
+    implied: BTreeSet<RelPath>,
+    /// Markers reported where they were listed (never reported again).
+    reported: BTreeSet<RelPath>,
     /// Markers named without a trailing slash (Azure's `hdi_isfolder` blobs), with the
     /// `dir/` their contents start with: `dir` sorts before `dir.txt`, which sorts before
     /// `dir/…`, so such a marker waits until the listing reaches or passes `dir/`.
@@ -136,8 +145,9 @@ impl DirSynth {
         DirSynth::default()
     }
 
-    /// The directories not reported yet that `path` lies in — and `path` itself when it is
-    /// a directory (a `dir/` marker) — outermost first.
+    /// Notes the directories `path` lies in, and returns the markers to report now:
+    /// `path` itself when it is a directory (a `dir/` marker), and held markers the
+    /// listing has reached or passed.
     pub fn enter(&mut self, path: &RelPath, is_dir: bool) -> Vec<Entry> {
         let key = if is_dir {
             format!("{path}/")
@@ -152,11 +162,8 @@ impl DirSynth {
                 i += 1;
                 continue;
             }
-            let (held, slashed) = self.held.remove(i);
-            // Contents under it report it on their own; past it, it was empty.
-            if !key.starts_with(&slashed) {
-                out.extend(self.chain(&held, true));
-            }
+            let (held, _) = self.held.remove(i);
+            out.extend(self.chain(&held, true));
         }
         out.extend(self.chain(path, is_dir));
         out
@@ -169,12 +176,19 @@ impl DirSynth {
         self.held.push((path, slashed));
     }
 
-    /// The held markers the listing never passed (it ended first).
+    /// After the last key: the held markers the listing never passed, then the
+    /// directories only implied by keys, in name order.
     pub fn finish(&mut self) -> Vec<Entry> {
         let held = std::mem::take(&mut self.held);
-        held.iter().flat_map(|(p, _)| self.chain(p, true)).collect()
+        let mut out: Vec<Entry> = held.iter().flat_map(|(p, _)| self.chain(p, true)).collect();
+        let now = std::time::SystemTime::now();
+        let implied = std::mem::take(&mut self.implied);
+        out.extend(implied.into_iter().map(|d| Entry::dir(d, now)));
+        out
     }
 
+    /// Notes `path`'s parents as implied; returns `path` itself when it is a marker not
+    /// reported yet.
     fn chain(&mut self, path: &RelPath, is_dir: bool) -> Vec<Entry> {
         let mut chain = Vec::new();
         let mut p = if is_dir {
@@ -194,12 +208,19 @@ impl DirSynth {
             .take_while(|(a, b)| a == b)
             .count();
         self.open.truncate(same);
-        let new: Vec<Entry> = chain[same..]
-            .iter()
-            .map(|d| Entry::dir(d.clone(), crate::no_dir_time()))
-            .collect();
+        // `path` itself, when a marker, is reported below, not implied.
+        let marker = is_dir.then_some(path);
+        for d in chain[same..].iter().filter(|d| Some(*d) != marker) {
+            if !self.reported.contains(d) {
+                self.implied.insert(d.clone());
+            }
+        }
         self.open.extend(chain.into_iter().skip(same));
-        new
+        if !is_dir || !self.reported.insert(path.clone()) {
+            return Vec::new();
+        }
+        self.implied.remove(path);
+        vec![Entry::dir(path.clone(), crate::no_dir_time())]
     }
 }
 
@@ -216,17 +237,18 @@ mod tests {
         let mut s = DirSynth::new();
         let p = |x: &str| RelPath::new(x).unwrap();
         s.hold_marker(p("a/b"));
-        assert_eq!(paths(s.enter(&p("a/b.txt"), false)), ["a"]);
+        assert!(s.enter(&p("a/b.txt"), false).is_empty());
         assert_eq!(paths(s.enter(&p("a/b/c"), false)), ["a/b"]);
         s.hold_marker(p("a/empty"));
         assert!(s.enter(&p("a/empty-file"), false).is_empty());
         assert_eq!(paths(s.enter(&p("b"), false)), ["a/empty"]);
         s.hold_marker(p("z"));
-        assert_eq!(paths(s.finish()), ["z"]);
+        // Held markers first, then what was only implied ("a/b" was a marker).
+        assert_eq!(paths(s.finish()), ["z", "a"]);
     }
 
     #[test]
-    fn each_directory_once_before_its_contents() {
+    fn markers_where_listed_and_implied_directories_once_at_the_end() {
         let mut s = DirSynth::new();
         let mut out = Vec::new();
         for (p, dir) in [
@@ -235,33 +257,43 @@ mod tests {
             ("a/b/e/", true),
             ("a/b/e/f", false),
             ("a/x", false),
+            ("a-z/y", false),
             ("b.txt", false),
             ("c/", true),
             ("c/d/e", false),
         ] {
             let path = RelPath::new(p.trim_end_matches('/')).unwrap();
             for e in s.enter(&path, dir) {
+                assert_eq!(e.mtime, crate::no_dir_time(), "a marker keeps no time");
                 out.push(format!("{}/", e.path));
             }
             if !dir {
                 out.push(p.to_owned());
             }
         }
-        assert!(s.finish().is_empty());
+        let before = std::time::SystemTime::now();
+        let end = s.finish();
+        assert!(end
+            .iter()
+            .all(|e| e.is_dir() && e.mtime >= before && e.dir_size.is_none()));
+        out.extend(end.into_iter().map(|e| format!("{}/", e.path)));
         assert_eq!(
             out,
             [
-                "a/",
-                "a/b/",
                 "a/b/c.txt",
                 "a/b/d.txt",
                 "a/b/e/",
                 "a/b/e/f",
                 "a/x",
+                "a-z/y",
                 "b.txt",
                 "c/",
+                "c/d/e",
+                // Sorted by name as rclone sorts them: "a" < "a-z" < "a/b".
+                "a/",
+                "a-z/",
+                "a/b/",
                 "c/d/",
-                "c/d/e"
             ]
         );
     }

@@ -97,10 +97,7 @@ impl flat::Pager for Pager {
                 .filter(|_| self.b.opts.etag_is_md5())
                 .and_then(meta::md5_from_etag);
             let path = self.below.path(&rel_path);
-            entries.push(
-                self.b
-                    .listed_entry(path, obj.size(), obj.last_modified(), md5),
-            );
+            entries.push(self.b.listed_entry(path, obj, md5));
         }
         if self.done {
             self.below.finish(entries)?;

@@ -288,8 +288,11 @@ impl S3Backend {
         from_etag.or_else(|| metadata.get(META_MD5).and_then(|v| meta::md5_from_meta(v)))
     }
 
-    fn entry_of(path: RelPath, info: &ObjectInfo) -> Entry {
+    fn entry_of(&self, path: RelPath, info: &ObjectInfo) -> Entry {
         let mut e = Entry::file(path, info.size, info.mtime);
+        e.tier = self
+            .opts
+            .tier(info.storage_class.as_ref().map(|c| c.as_str()));
         if let Some(m) = &info.md5 {
             e.hashes.set(HashKind::Md5, m.clone());
         }
@@ -341,16 +344,16 @@ impl S3Backend {
     fn listed_entry(
         &self,
         path: RelPath,
-        size: Option<i64>,
-        last_modified: Option<&DateTime>,
+        obj: &aws_sdk_s3::types::Object,
         md5: Option<String>,
     ) -> Entry {
         let mut e = Entry::file(
             path,
-            size.unwrap_or(0).max(0) as u64,
-            to_system(last_modified),
+            obj.size().unwrap_or(0).max(0) as u64,
+            to_system(obj.last_modified()),
         );
         e.mtime_provisional = !self.opts.use_server_modtime;
+        e.tier = self.opts.tier(obj.storage_class().map(|c| c.as_str()));
         if let Some(m) = md5 {
             e.hashes.set(HashKind::Md5, m);
         }
@@ -437,7 +440,7 @@ impl S3Backend {
                     .e_tag()
                     .filter(|_| self.opts.etag_is_md5())
                     .and_then(meta::md5_from_etag);
-                entries.push(self.listed_entry(path, obj.size(), obj.last_modified(), md5));
+                entries.push(self.listed_entry(path, obj, md5));
             }
             token = out.next_continuation_token().map(str::to_owned);
             if !out.is_truncated().unwrap_or(false) || token.is_none() {
@@ -619,7 +622,7 @@ impl Backend for S3Backend {
         }
         if !path.is_root() {
             if let Some(info) = self.head(&t, path.as_str()).await? {
-                return Ok(Some(Self::entry_of(path.clone(), &info)));
+                return Ok(Some(self.entry_of(path.clone(), &info)));
             }
         }
         match self.has_children(&t.bucket, &t.key, path.as_str()).await {

@@ -173,6 +173,34 @@ impl S3Options {
     }
 
     /// Whether the ETag of a single-part upload is the MD5 of its content (not with KMS).
+    /// An object's tier as rclone shows it: its storage class, `STANDARD` when the
+    /// server names none — only for providers that have storage classes (rclone's
+    /// provider table), elsewhere none.
+    pub fn tier(&self, class: Option<&str>) -> Option<String> {
+        const WITH_CLASSES: [&str; 11] = [
+            "AWS",
+            "Alibaba",
+            "ArvanCloud",
+            "ChinaMobile",
+            "Liara",
+            "Magalu",
+            "OVHcloud",
+            "Qiniu",
+            "Scaleway",
+            "TencentCOS",
+            "us3",
+        ];
+        if !WITH_CLASSES.contains(&self.provider.as_str()) {
+            return None;
+        }
+        Some(
+            class
+                .filter(|c| !c.is_empty())
+                .unwrap_or("STANDARD")
+                .to_owned(),
+        )
+    }
+
     pub fn etag_is_md5(&self) -> bool {
         !self
             .server_side_encryption

@@ -163,6 +163,35 @@ fn listing_carries_mtimes_without_a_request_per_blob() {
 }
 
 #[test]
+fn recursive_listings_show_directories_and_tiers_as_rclone() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    for p in ["a.txt", "b/c.txt", "b/d/e.txt", "b-x/f.txt", "g.txt"] {
+        write_file(&s.path(&format!("src/{p}")), p.as_bytes(), 1000);
+    }
+    let remote = az.rclone_path("rl");
+    fy_ok(&["copy", &s.src(), &remote]);
+    for args in [
+        vec!["lsjson", "-R", &remote],
+        vec!["lsjson", &remote],
+        vec!["lsf", "-R", "--format", "pstT", &remote],
+        vec!["lsjson", "-R", "--dirs-only", &remote],
+    ] {
+        let ((rc, theirs), (fc, ours)) = common::side_by_side(az.rclone(), &args);
+        assert_eq!((fc, rc), (0, 0), "{args:?}");
+        // Each blob's access tier; the directories only implied by names after every
+        // blob, in name order ("b" < "b-x" < "b/d"), timed when the listing ran.
+        assert_eq!(
+            common::dir_times_blanked(&ours),
+            common::dir_times_blanked(&theirs),
+            "{args:?}\nours:\n{ours}\nrclone's:\n{theirs}"
+        );
+    }
+    let (json, _) = fy_ok(&["lsjson", "-R", &remote]);
+    assert!(json.contains("\"Tier\":\"Hot\""), "{json}");
+}
+
+#[test]
 fn blobs_written_by_rclone_need_no_upload() {
     let Some(az) = Testbed::azure() else { return };
     let s = Scratch::new();

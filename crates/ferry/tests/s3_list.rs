@@ -221,9 +221,19 @@ fn recursive_listing_goes_page_by_page_and_matches_the_walk() {
     );
     assert!(flat.contains("marker-only/\n"), "{flat}");
     assert!(!flat.contains("escape"), "{flat}");
-    // Key order, each directory before what it holds.
+    // Key order with markers where they are listed, as rclone; the directories only
+    // implied by keys come after every key, in name order.
     let lines: Vec<&str> = flat.lines().collect();
-    assert_eq!(&lines[..4], ["a.txt", "b/", "b/c.txt", "b/d/"], "{flat}");
+    assert_eq!(
+        &lines[..4],
+        ["a.txt", "b/c.txt", "b/d/", "b/d/e.txt"],
+        "{flat}"
+    );
+    assert_eq!(
+        lines[lines.len() - 5..],
+        ["b/", "h/", "h/i/", "h/i/j/", "n/"],
+        "{flat}"
+    );
 
     let (ls_flat, _) = listed(&["ls", &remote]);
     let (ls_walk, _) = listed(&["ls", "--max-depth", "50", &remote]);
@@ -340,6 +350,48 @@ fn prefix_directories_show_rclones_time() {
         "ours:\n{out}\nrclone's:\n{theirs}"
     );
     assert!(out.contains("2000-01-01 00:00:00"), "{out}");
-    let (json, _) = fy_ok(&["lsjson", "-R", "--dirs-only", &s3.rclone_path("dt")]);
+    let (json, _) = fy_ok(&["lsjson", "--dirs-only", &s3.rclone_path("dt")]);
     assert!(json.contains("\"ModTime\":\"2000-01-01T00:00:00"), "{json}");
+}
+
+#[test]
+fn recursive_listings_show_directories_and_tiers_as_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "rl");
+    let rclone = || {
+        let mut c = Command::new(&s3.rclone);
+        c.env("RCLONE_CONFIG", "/dev/null");
+        c
+    };
+    let here = s3.rclone_path("rl");
+    // A provider with storage classes shows each object's tier (STANDARD unless named).
+    let aws = here.replacen("provider=Other", "provider=AWS", 1);
+    assert_ne!(aws, here, "the testbed's remote names its provider: {here}");
+    let started = std::time::SystemTime::now();
+    for args in [
+        vec!["lsjson", "-R", &here],
+        vec!["lsjson", "-R", "--dirs-only", &here],
+        vec!["lsf", "-R", "--format", "pst", &here],
+        vec!["lsf", "-R", &here],
+        vec!["lsjson", "-R", &aws],
+        vec!["lsf", "-R", "--format", "pT", &aws],
+    ] {
+        let ((rc, theirs), (fc, ours)) = common::side_by_side(rclone(), &args);
+        assert_eq!((fc, rc), (0, 0), "{args:?}");
+        // Files in key order, then the directories only implied by keys, timed now.
+        assert_eq!(
+            common::dir_times_blanked(&ours),
+            common::dir_times_blanked(&theirs),
+            "{args:?}\nours:\n{ours}\nrclone's:\n{theirs}"
+        );
+    }
+    let (json, _) = fy_ok(&["lsjson", "-R", "--dirs-only", &here]);
+    for line in json.lines().filter(|l| l.contains("IsDir")) {
+        let at = line.find("\"ModTime\":\"").unwrap() + 11;
+        let end = at + line[at..].find('"').unwrap();
+        let when = chrono::DateTime::parse_from_rfc3339(&line[at..end]).unwrap();
+        let started = chrono::DateTime::<chrono::Utc>::from(started - Duration::from_secs(2));
+        assert!(when >= started, "{line}");
+    }
 }

@@ -323,6 +323,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
                             mime_type(e.path.as_str()).to_owned()
                         }
                     }
+                    'T' => e.tier.clone().unwrap_or_default(),
                     _ => String::new(),
                 })
                 .collect();
@@ -406,6 +407,7 @@ struct Item {
     mtime: String,
     is_dir: bool,
     hashes: Vec<(&'static str, String)>,
+    tier: Option<String>,
     metadata: Option<Vec<(String, String)>>,
 }
 
@@ -438,6 +440,9 @@ impl Item {
                 .collect();
             s.push(format!("\"Hashes\":{{{}}}", h.join(",")));
         }
+        if let Some(t) = &self.tier {
+            s.push(format!("\"Tier\":{}", json_string(t)));
+        }
         if let Some(m) = self.metadata.as_ref().filter(|m| !m.is_empty()) {
             s.push(format!("\"Metadata\":{}", listing::json_map(m)));
         }
@@ -457,6 +462,9 @@ impl Item {
                 .map(|(k, v)| format!("\t\t\"{k}\": {}", json_string(v)))
                 .collect();
             s.push(format!("\t\"Hashes\": {{\n{}\n\t}}", h.join(",\n")));
+        }
+        if let Some(t) = &self.tier {
+            s.push(format!("\t\"Tier\": {}", json_string(t)));
         }
         if let Some(m) = self.metadata.as_ref().filter(|m| !m.is_empty()) {
             let h: Vec<String> = m
@@ -524,6 +532,7 @@ impl JsonCtx<'_> {
             },
             is_dir: e.is_dir(),
             hashes,
+            tier: e.tier.clone().filter(|t| !t.is_empty()),
             metadata: if a.metadata {
                 listing::metadata_of(&*l.backend, e, errors).await
             } else {
@@ -653,6 +662,7 @@ async fn stat(
                     },
                     is_dir: true,
                     hashes: Vec::new(),
+                    tier: None,
                     metadata: None,
                 }
             })

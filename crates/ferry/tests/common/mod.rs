@@ -291,3 +291,24 @@ pub fn missing_prefix_commands<'a>(
     }
     cmds
 }
+
+/// A listing with the times of directories blanked: the directories a recursive listing
+/// of an object store only implies are timed when it ran, by rclone as by ferry. Knows
+/// `lsjson` lines and `lsf --format pst` lines (directories end in `/`).
+pub fn dir_times_blanked(out: &str) -> String {
+    let blank = |l: &str| -> String {
+        if l.contains("\"IsDir\":true") {
+            if let Some(at) = l.find("\"ModTime\":\"") {
+                let from = at + "\"ModTime\":\"".len();
+                let to = from + l[from..].find('"').unwrap_or(0);
+                return format!("{}TIME{}", &l[..from], &l[to..]);
+            }
+        }
+        let mut fields: Vec<&str> = l.split(';').collect();
+        if fields.len() >= 3 && fields[0].ends_with('/') {
+            fields[2] = "TIME";
+        }
+        fields.join(";")
+    };
+    out.lines().map(|l| blank(l) + "\n").collect()
+}
