@@ -83,6 +83,7 @@ fn az_features() -> Features {
             write: true,
             user: true,
         },
+        server_side_copy: true,
     }
 }
 

@@ -31,6 +31,10 @@ pub struct Features {
     pub ranged_put: bool,
     /// Whether object metadata (`--metadata`) can be read, written, and hold user keys.
     pub metadata: MetadataSupport,
+    /// Whether [`Backend::copy_from`](crate::Backend::copy_from) has the server copy (no
+    /// byte passes through this machine), as opposed to a local fast path; shown as
+    /// rclone's "Copied (server-side copy)" and counted as a server-side copy.
+    pub server_side_copy: bool,
 }
 
 impl Default for Features {
@@ -47,6 +51,7 @@ impl Default for Features {
             put_returns_hashes: false,
             ranged_put: false,
             metadata: MetadataSupport::default(),
+            server_side_copy: false,
         }
     }
 }

@@ -62,6 +62,7 @@ impl CaseFixer {
         }
         tracing::info!("{}: Fixed case by renaming to: {new}", old.path);
         self.stats.renamed();
+        self.stats.server_side_moved(old.size);
         Ok(Entry {
             path: new.clone(),
             ..old

@@ -153,6 +153,7 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
             tracing::info!("{}: Moved (server-side) to: {}", old.path, new.path);
             tracing::info!("{}: Renamed from {:?}", new.path, old.path.as_str());
             ctx.job.stats.renamed();
+            ctx.job.stats.server_side_moved(old.size);
             ctx.touched(&old.path);
             ctx.touched(&new.path);
             let window = ctx.window.unwrap_or(Duration::from_secs(1));

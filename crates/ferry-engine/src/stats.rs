@@ -20,6 +20,9 @@ pub struct Stats {
     renames: AtomicU64,
     errors: AtomicU64,
     server_side: AtomicU64,
+    server_side_bytes: AtomicU64,
+    server_side_moves: AtomicU64,
+    server_side_move_bytes: AtomicU64,
 }
 
 /// A consistent-enough copy of the counters at one moment.
@@ -38,7 +41,12 @@ pub struct StatsSnapshot {
     pub deleted_bytes: u64,
     pub renames: u64,
     pub errors: u64,
+    /// Copies done by the server (rclone's "Server Side Copies"), and their bytes.
     pub server_side: u64,
+    pub server_side_bytes: u64,
+    /// Moves done by the destination itself (renames, server-side moves), and their bytes.
+    pub server_side_moves: u64,
+    pub server_side_move_bytes: u64,
 }
 
 impl Default for Stats {
@@ -58,6 +66,9 @@ impl Default for Stats {
             renames: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             server_side: AtomicU64::new(0),
+            server_side_bytes: AtomicU64::new(0),
+            server_side_moves: AtomicU64::new(0),
+            server_side_move_bytes: AtomicU64::new(0),
         }
     }
 }
@@ -79,6 +90,9 @@ impl Stats {
             renames: self.renames.load(Relaxed),
             errors: self.errors.load(Relaxed),
             server_side: self.server_side.load(Relaxed),
+            server_side_bytes: self.server_side_bytes.load(Relaxed),
+            server_side_moves: self.server_side_moves.load(Relaxed),
+            server_side_move_bytes: self.server_side_move_bytes.load(Relaxed),
         }
     }
 
@@ -104,8 +118,13 @@ impl Stats {
     pub(crate) fn transfer_done(&self) {
         self.transfers.fetch_add(1, Relaxed);
     }
-    pub(crate) fn server_side_done(&self) {
+    pub(crate) fn server_side_done(&self, size: u64) {
         self.server_side.fetch_add(1, Relaxed);
+        self.server_side_bytes.fetch_add(size, Relaxed);
+    }
+    pub(crate) fn server_side_moved(&self, size: u64) {
+        self.server_side_moves.fetch_add(1, Relaxed);
+        self.server_side_move_bytes.fetch_add(size, Relaxed);
     }
     pub(crate) fn queue_check(&self) {
         self.checks_total.fetch_add(1, Relaxed);
@@ -146,6 +165,9 @@ impl Stats {
             &self.renames,
             &self.errors,
             &self.server_side,
+            &self.server_side_bytes,
+            &self.server_side_moves,
+            &self.server_side_move_bytes,
         ] {
             counter.store(0, Relaxed);
         }

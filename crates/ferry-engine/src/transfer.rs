@@ -48,23 +48,26 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
         }
     }
     let result = match &from {
+        // From a --copy-dest directory, any copy that sent no bytes is "server-side".
         Some(dir) => copy_with_retries(ctx, dir, &src)
             .await
-            .map(|(_, server_side)| Done::FromCopyDest { server_side }),
+            .map(|(_, server_side)| Done::Copied { server_side }),
         None if moving => move_file(ctx, &src).await,
         None => copy_with_retries(ctx, &ctx.job.src, &src)
             .await
-            .map(|_| Done::Copied),
+            .map(|(_, copied)| Done::Copied {
+                server_side: copied && ctx.job.dst.features().server_side_copy,
+            }),
     };
     match result {
         Ok(done) => {
             let renamed = done == Done::Renamed;
             let (what, kind) = match (done, &dst) {
                 (Done::Renamed, _) => ("Moved (server-side)", ActionKind::Moved),
-                (Done::FromCopyDest { server_side: true }, None) => {
+                (Done::Copied { server_side: true }, None) => {
                     ("Copied (server-side copy)", ActionKind::CopiedNew)
                 }
-                (Done::FromCopyDest { server_side: true }, Some(_)) => {
+                (Done::Copied { server_side: true }, Some(_)) => {
                     ("Copied (server-side copy)", ActionKind::CopiedReplaced)
                 }
                 (_, None) => ("Copied (new)", ActionKind::CopiedNew),
@@ -98,9 +101,11 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
 /// How a transfer was done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Done {
-    Copied,
+    /// Copied by the server, or through this machine.
+    Copied {
+        server_side: bool,
+    },
     Renamed,
-    FromCopyDest { server_side: bool },
 }
 
 /// A rename when both sides share a namespace, else a copy.
@@ -110,7 +115,9 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
     let copy = || async {
         copy_with_retries(ctx, &ctx.job.src, src)
             .await
-            .map(|_| Done::Copied)
+            .map(|(_, copied)| Done::Copied {
+                server_side: copied && ctx.job.dst.features().server_side_copy,
+            })
     };
     if o.metadata && !o.metadata_set.is_empty() {
         return copy().await;
@@ -122,6 +129,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
         .await?
     {
         ctx.job.stats.renamed();
+        ctx.job.stats.server_side_moved(src.size);
         ctx.job.stats.add_bytes(src.size);
         return Ok(Done::Renamed);
     }
@@ -129,7 +137,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
 }
 
 /// Copies `src`'s path from `from` (the source, or a `--copy-dest` directory); the stored
-/// entry, and whether the copy was server-side.
+/// entry, and whether the destination copied it itself (server-side, or a local fast path).
 async fn copy_with_retries(
     ctx: &Arc<Ctx>,
     from: &Arc<dyn Backend>,
@@ -165,7 +173,10 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     if !ctx.limits.needs_stream() {
         if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
             ctx.job.stats.add_bytes(src.size);
-            ctx.job.stats.server_side_done();
+            // Counted when the server made it, not a local fast path (a kernel copy).
+            if to.features().server_side_copy {
+                ctx.job.stats.server_side_done(src.size);
+            }
             return Ok((done, true));
         }
     }

@@ -147,6 +147,7 @@ fn local_features() -> Features {
             write: true,
             user: cfg!(unix),
         },
+        server_side_copy: false,
     }
 }
 

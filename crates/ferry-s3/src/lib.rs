@@ -104,6 +104,7 @@ fn s3_features() -> Features {
             write: true,
             user: true,
         },
+        server_side_copy: true,
     }
 }
 

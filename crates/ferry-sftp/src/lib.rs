@@ -257,6 +257,7 @@ impl SftpBackend {
                 write: true,
                 user: false,
             },
+            server_side_copy: false,
         };
         let features_without_times = Features {
             modtime_precision: None,

@@ -89,6 +89,20 @@ pub fn block(s: &StatsSnapshot) -> String {
             percent(s.transfers, total)
         ));
     }
+    if s.server_side > 0 || s.server_side_bytes > 0 {
+        out.push_str(&format!(
+            "Server Side Copies:{:>6} @ {}\n",
+            s.server_side,
+            byte_unit(s.server_side_bytes)
+        ));
+    }
+    if s.server_side_moves > 0 || s.server_side_move_bytes > 0 {
+        out.push_str(&format!(
+            "Server Side Moves:{:>7} @ {}\n",
+            s.server_side_moves,
+            byte_unit(s.server_side_move_bytes)
+        ));
+    }
     out.push_str(&format!(
         "Elapsed time:  {:>11}\n",
         format_elapsed(s.elapsed)
@@ -129,6 +143,9 @@ pub fn json(s: &StatsSnapshot) -> serde_json::Value {
             "renames": s.renames,
             "errors": s.errors,
             "serverSideCopies": s.server_side,
+            "serverSideCopyBytes": s.server_side_bytes,
+            "serverSideMoves": s.server_side_moves,
+            "serverSideMoveBytes": s.server_side_move_bytes,
             "elapsedTime": s.elapsed.as_secs_f64(),
             "speed": speed(s),
         }

@@ -571,6 +571,17 @@ fn server_side_copy_and_move() {
     ]);
     assert_eq!(stats_of(&err), (2, 2), "{err}");
     fy_ok(&["check", &sc.src(), &s3.rclone_path("copy")]);
+    // rclone's words and stats for copies the server made, replaced or new.
+    let err = fy_ok(&[
+        "copy",
+        "--ignore-times",
+        &s3.rclone_path("orig"),
+        &s3.rclone_path("copy"),
+        "-v",
+    ]);
+    assert!(err.contains("a.txt: Copied (server-side copy)\n"), "{err}");
+    assert!(err.contains("Server Side Copies:     2 @ 7 B\n"), "{err}");
+    assert!(!err.contains("Copied (replaced existing)"), "{err}");
     let meta = rclone_ok(&s3, &["lsjson", "-M", &s3.rclone_path("copy/sub/b.css")]);
     assert!(
         meta.contains("\"content-type\":\"text/css; charset=utf-8\""),
