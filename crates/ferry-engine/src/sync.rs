@@ -27,6 +27,9 @@ pub struct Job {
     pub select: Arc<dyn Select>,
     /// Set when the source argument named a single file (its name in `src`'s root).
     pub src_file: Option<String>,
+    /// `copyto`/`moveto`: the single file's real name, when `src` shows it under its new
+    /// name (`src_file`); log lines then say `REAL: Copied (new) to: NEW`, as rclone's.
+    pub renamed_from: Option<String>,
     pub backup: Option<Backup>,
     /// `--compare-dest` / `--copy-dest` directories.
     pub alt_dests: Option<crate::AltDests>,

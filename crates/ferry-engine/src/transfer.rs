@@ -20,9 +20,10 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     let moving = ctx.job.mode == Mode::Move;
     let verb = if moving { "move" } else { "copy" };
     if ctx.job.opts.dry_run {
+        // copyto/moveto name the file by its real name, as rclone.
+        let name = ctx.job.renamed_from.as_deref().unwrap_or(src.path.as_str());
         tracing::warn!(
-            "{}: Skipped {verb} as --dry-run is set (size {})",
-            src.path,
+            "{name}: Skipped {verb} as --dry-run is set (size {})",
             size_suffix(src.size)
         );
         ctx.job.stats.add_bytes(src.size);
@@ -73,7 +74,10 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 (_, None) => ("Copied (new)", ActionKind::CopiedNew),
                 (_, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
-            tracing::info!("{}: {what}", src.path);
+            match &ctx.job.renamed_from {
+                Some(real) => tracing::info!("{real}: {what} to: {}", src.path),
+                None => tracing::info!("{}: {what}", src.path),
+            }
             ctx.job.stats.transfer_done();
             ctx.observe(src.path.as_str(), kind, src.size, None);
             ctx.touched(&src.path);

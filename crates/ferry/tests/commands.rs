@@ -586,7 +586,8 @@ fn copyto_and_moveto_rename_with_copys_rules() {
         common::mtime(&d.join("out/renamed.txt")),
         common::mtime(&d.join("t/z.txt"))
     );
-    assert!(err.contains("renamed.txt: Copied (new)"), "{err}");
+    // rclone's words: the file's own name, then the new one.
+    assert!(err.contains("z.txt: Copied (new) to: renamed.txt"), "{err}");
     // Unchanged: skipped, as copy skips.
     let (code, _, err) = ferry_in(d, &["copyto", "t/z.txt", "out/renamed.txt", "-v"]);
     assert_eq!(code, 0);
@@ -595,7 +596,7 @@ fn copyto_and_moveto_rename_with_copys_rules() {
     write_file(&d.join("t/z.txt"), b"hello again\n", 5);
     let (_, _, err) = ferry_in(d, &["copyto", "t/z.txt", "out/renamed.txt", "-v"]);
     assert!(
-        err.contains("renamed.txt: Copied (replaced existing)"),
+        err.contains("z.txt: Copied (replaced existing) to: renamed.txt"),
         "{err}"
     );
     assert_eq!(
@@ -603,12 +604,20 @@ fn copyto_and_moveto_rename_with_copys_rules() {
         b"hello again\n"
     );
     // --dry-run changes nothing.
-    let (code, _, _) = ferry_in(d, &["copyto", "t/e.bin", "out/dry.bin", "-n"]);
+    let (code, _, err) = ferry_in(d, &["copyto", "t/e.bin", "out/dry.bin", "-n"]);
     assert_eq!(code, 0);
+    assert!(
+        err.contains("e.bin: Skipped copy as --dry-run is set"),
+        "{err}"
+    );
     assert!(!d.join("out/dry.bin").exists());
     // moveto: the source goes.
     let (code, _, err) = ferry_in(d, &["moveto", "t/b/x.md", "out/moved.md", "-v"]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("x.md: Moved (server-side) to: moved.md"),
+        "{err}"
+    );
     assert!(!d.join("t/b/x.md").exists());
     assert_eq!(std::fs::read(d.join("out/moved.md")).unwrap(), b"abc");
     // A directory acts as copy / move.

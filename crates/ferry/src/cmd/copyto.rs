@@ -149,6 +149,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         mode,
         opts,
         select,
+        renamed_from: Some(file.clone()),
         src_file: Some(new_name),
         backup,
         alt_dests: transfer::alt_dests(t, g)?,

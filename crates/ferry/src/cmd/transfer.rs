@@ -244,6 +244,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         mode: call.mode,
         opts,
         select,
+        renamed_from: None,
         src_file: src.file,
         backup,
         alt_dests: alt_dests(t, g)?,
