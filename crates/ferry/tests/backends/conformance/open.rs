@@ -1,0 +1,78 @@
+//! A fresh, empty root of one backend type on its testbed server.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use ferry_config::{ConfigFile, Env, Registry, ResolvedRemote};
+use ferry_core::Backend;
+use ferry_testbed::Testbed;
+
+/// A backend rooted in a fresh place, and what removes that place when dropped.
+pub struct Fixture {
+    pub backend: Arc<dyn Backend>,
+    _place: Box<dyn Any>,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
+}
+
+/// `None` when the server is not running outside CI (the testbed says so loudly).
+#[track_caller]
+pub fn fixture(kind: &str) -> Option<Fixture> {
+    let (remote, place): (String, Box<dyn Any>) = match kind {
+        "local" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let root = dir.path().join("root");
+            let backend = ferry_local::LocalBackend::new(root, Default::default());
+            return Some(Fixture {
+                backend,
+                _place: Box::new(dir),
+            });
+        }
+        "sftp" => {
+            let s = Testbed::sftp()?;
+            (s.rclone_path("root"), Box::new(s))
+        }
+        "s3" => {
+            let s = Testbed::s3()?;
+            (s.rclone_path("root"), Box::new(s))
+        }
+        "azureblob" => {
+            let a = Testbed::azure()?;
+            (a.rclone_path("root"), Box::new(a))
+        }
+        other => panic!("no conformance fixture for backend type {other}"),
+    };
+    let backend = open(&remote);
+    Some(Fixture {
+        backend,
+        _place: place,
+    })
+}
+
+/// Opens an on-the-fly remote (`:type,key=value:path`) as the binary does, with each
+/// option's registered default.
+fn open(remote: &str) -> Arc<dyn Backend> {
+    let registry = Registry::with_builtins();
+    let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
+    let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
+        .unwrap_or_else(|e| panic!("resolving the test remote: {e}"));
+    let kind = registry.get(&r.kind).expect("a registered backend type");
+    let get = |k: &str| r.get_or_default(k, kind).map(str::to_owned);
+    let opened: ferry_core::Result<Arc<dyn Backend>> = match r.kind.as_str() {
+        "sftp" => sftp(&r),
+        "s3" => ferry_s3::S3Backend::from_lookup(&r.path, get).map(|b| b as Arc<dyn Backend>),
+        "azureblob" => ferry_azblob::AzBackend::from_lookup(&r.path, get, |_| None)
+            .map(|b| b as Arc<dyn Backend>),
+        other => panic!("no constructor for {other}"),
+    };
+    opened.unwrap_or_else(|e| panic!("opening the test remote: {e}"))
+}
+
+fn sftp(r: &ResolvedRemote) -> ferry_core::Result<Arc<dyn Backend>> {
+    ferry_sftp::open(r, &r.path, None).map(|b| b as Arc<dyn Backend>)
+}
