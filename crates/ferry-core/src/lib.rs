@@ -11,6 +11,7 @@ mod error;
 mod features;
 pub mod flat;
 pub mod hash;
+pub mod layer;
 pub mod limited;
 mod listing;
 pub mod metadata;

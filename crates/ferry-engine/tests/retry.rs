@@ -1,71 +1,11 @@
-//! Whole-run retries: the final counters are those of the attempt that ended the run.
+//! Retries: the final counters are those of the attempt that ended the run.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, Location,
-    PutOptions, RelPath, Result,
-};
+use ferry_core::layer::fault::{Calls, Faults};
+use ferry_core::layer::{Layered, Op};
 use ferry_engine::{AllowAll, Job, Mode, Stats, SyncOptions};
 use ferry_local::{LocalBackend, LocalOptions};
-
-/// A local destination whose first write of `flaky.bin` fails after reading half of it.
-struct FailsOnce {
-    inner: Arc<LocalBackend>,
-    failed: AtomicBool,
-}
-
-#[async_trait]
-impl Backend for FailsOnce {
-    fn features(&self) -> &Features {
-        self.inner.features()
-    }
-    fn location(&self) -> Location {
-        self.inner.location()
-    }
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        self.inner.stat(path).await
-    }
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        self.inner.list_dir(dir).await
-    }
-    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
-        self.inner.open(path, offset, len).await
-    }
-    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
-        if path.as_str() == "flaky.bin" && !self.failed.swap(true, Ordering::SeqCst) {
-            use tokio::io::AsyncReadExt;
-            let mut half = vec![0u8; (opts.size / 2) as usize];
-            let mut data = data;
-            data.read_exact(&mut half).await.unwrap();
-            return Err(Error::new(ErrorKind::Io, "injected failure").temporary(false));
-        }
-        self.inner.put(path, data, opts).await
-    }
-    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        self.inner.hash(path, kind).await
-    }
-    async fn set_modtime(&self, path: &RelPath, mtime: std::time::SystemTime) -> Result<()> {
-        self.inner.set_modtime(path, mtime).await
-    }
-    async fn delete_file(&self, path: &RelPath) -> Result<()> {
-        self.inner.delete_file(path).await
-    }
-    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
-        self.inner.mkdir(dir).await
-    }
-    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
-        self.inner.rmdir(dir).await
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
 
 #[tokio::test]
 async fn a_retry_that_succeeds_reports_its_own_totals() {
@@ -77,10 +17,11 @@ async fn a_retry_that_succeeds_reports_its_own_totals() {
     let stats = Arc::new(Stats::default());
     let job = Job {
         src: LocalBackend::new(&src, LocalOptions::default()),
-        dst: Arc::new(FailsOnce {
-            inner: LocalBackend::new(&dst, LocalOptions::default()),
-            failed: AtomicBool::new(false),
-        }),
+        // The first copy of flaky.bin fails for good: the whole run is retried.
+        dst: Layered::new(
+            LocalBackend::new(&dst, LocalOptions::default()),
+            Faults::new().fail(Op::Copy, Calls::First(1), Some("flaky.bin"), false),
+        ),
         mode: Mode::Copy,
         opts: SyncOptions::default(),
         select: Arc::new(AllowAll),

@@ -11,6 +11,10 @@ use tokio::io::AsyncReadExt;
 
 use super::open::Fixture;
 
+pub use super::faults::{
+    a_sync_deletes_nothing_after_an_unrecovered_fault, temporary_faults_are_retried,
+};
+
 fn rel(p: &str) -> RelPath {
     RelPath::new(p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }

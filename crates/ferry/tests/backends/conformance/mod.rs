@@ -1,6 +1,7 @@
 //! One list of cases, instantiated once per backend type.
 
 mod cases;
+mod faults;
 mod open;
 
 /// Declares, for one backend type, a test per case that opens a fresh fixture (skipped,
@@ -46,4 +47,6 @@ every_backend!(
     server_side_copy,
     move_within,
     short_write_keeps_nothing,
+    temporary_faults_are_retried,
+    a_sync_deletes_nothing_after_an_unrecovered_fault,
 );

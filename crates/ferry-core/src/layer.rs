@@ -1,0 +1,182 @@
+//! Layers: behaviour that wraps any backend the same way (fault injection for tests
+//! today; retries, rate limits and request dumps are meant to live here too). A
+//! [`Layer`] says what happens around each call; [`Layered`] is the backend it makes, and
+//! delegates everything else to the backend inside, so a layered backend keeps its
+//! features, its name and its peers (server-side copies still recognise it).
+
+pub mod fault;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::flat::EntryStream;
+use crate::{
+    Backend, ByteStream, Entry, Features, HashKind, Listing, Location, Metadata, PutOptions,
+    RelPath, Result,
+};
+
+/// The calls a layer sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Stat,
+    List,
+    Open,
+    Put,
+    Copy,
+    Move,
+    Metadata,
+    Hash,
+    SetModtime,
+    Delete,
+    Mkdir,
+    Rmdir,
+}
+
+/// What a layer adds around the calls of the backend it wraps.
+#[async_trait]
+pub trait Layer: Send + Sync + 'static {
+    /// Before each call: an error fails the call without reaching the backend.
+    async fn before(&self, _op: Op, _path: &RelPath) -> Result<()> {
+        Ok(())
+    }
+
+    /// A stream read from the backend, as the layer hands it on.
+    fn reading(&self, _path: &RelPath, stream: ByteStream) -> ByteStream {
+        stream
+    }
+
+    /// A stream about to be written to the backend.
+    fn writing(&self, _path: &RelPath, stream: ByteStream) -> ByteStream {
+        stream
+    }
+}
+
+/// A backend seen through a layer.
+pub struct Layered<L> {
+    inner: Arc<dyn Backend>,
+    layer: L,
+}
+
+impl<L: Layer> Layered<L> {
+    pub fn new(inner: Arc<dyn Backend>, layer: L) -> Arc<Self> {
+        Arc::new(Layered { inner, layer })
+    }
+
+    pub fn layer(&self) -> &L {
+        &self.layer
+    }
+}
+
+#[async_trait]
+impl<L: Layer> Backend for Layered<L> {
+    fn features(&self) -> &Features {
+        self.inner.features()
+    }
+    fn location(&self) -> Location {
+        self.inner.location()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        self.layer.before(Op::Stat, path).await?;
+        self.inner.stat(path).await
+    }
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+        self.layer.before(Op::List, dir).await?;
+        self.inner.list_dir(dir).await
+    }
+    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
+        self.inner.clone().list_recursive(dir)
+    }
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        self.layer.before(Op::Open, path).await?;
+        let stream = self.inner.open(path, offset, len).await?;
+        Ok(self.layer.reading(path, stream))
+    }
+    async fn open_entry(
+        &self,
+        path: &RelPath,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<(ByteStream, Option<Entry>)> {
+        self.layer.before(Op::Open, path).await?;
+        let (stream, entry) = self.inner.open_entry(path, offset, len).await?;
+        Ok((self.layer.reading(path, stream), entry))
+    }
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        self.layer.before(Op::Put, path).await?;
+        let data = self.layer.writing(path, data);
+        self.inner.put(path, data, opts).await
+    }
+    async fn put_ranges(
+        &self,
+        path: &RelPath,
+        ranges: Vec<(u64, ByteStream)>,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        self.layer.before(Op::Put, path).await?;
+        let ranges = ranges
+            .into_iter()
+            .map(|(at, s)| (at, self.layer.writing(path, s)))
+            .collect();
+        self.inner.put_ranges(path, ranges, opts).await
+    }
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        self.layer.before(Op::Copy, dst_path).await?;
+        self.inner.copy_from(src, src_path, dst_path, opts).await
+    }
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        self.layer.before(Op::Move, dst_path).await?;
+        self.inner.move_from(src, src_path, dst_path).await
+    }
+    async fn prepare_write(&self) {
+        self.inner.prepare_write().await
+    }
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        self.layer.before(Op::Metadata, path).await?;
+        self.inner.metadata(path).await
+    }
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        self.layer.before(Op::Hash, path).await?;
+        self.inner.hash(path, kind).await
+    }
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        self.layer.before(Op::SetModtime, path).await?;
+        self.inner.set_modtime(path, mtime).await
+    }
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        self.layer.before(Op::Delete, path).await?;
+        self.inner.delete_file(path).await
+    }
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.layer.before(Op::Mkdir, dir).await?;
+        self.inner.mkdir(dir).await
+    }
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        self.layer.before(Op::Rmdir, dir).await?;
+        self.inner.rmdir(dir).await
+    }
+    /// The backend inside: a peer of its own kind still recognises it.
+    fn as_any(&self) -> &dyn std::any::Any {
+        self.inner.as_any()
+    }
+    /// None: every read goes through the layer, none around it by the filesystem.
+    fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
+        None
+    }
+}
