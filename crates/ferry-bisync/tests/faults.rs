@@ -5,96 +5,37 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use ferry_bisync::{Options, Pair, EXIT_ERROR, EXIT_OK};
-use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Location, PutOptions,
-    RelPath, Result,
-};
+use ferry_core::layer::{Layer, Layered, Op};
+use ferry_core::{Backend, Error, ErrorKind, RelPath, Result};
 use ferry_engine::AllowAll;
 use ferry_local::{LocalBackend, LocalOptions};
 
-/// A local backend that fails writes to names containing `bad` and listings of `sub`
-/// while `broken` is set.
-struct Faulty {
-    inner: Arc<dyn Backend>,
-    broken: Arc<AtomicBool>,
-}
+/// Faults for a local backend: writes to names containing `bad` fail temporarily, and
+/// listings of `sub` are refused, while `broken` is set.
+struct Broken(Arc<AtomicBool>);
 
-impl Faulty {
-    fn fail_write(&self, path: &RelPath) -> Result<()> {
-        if self.broken.load(Ordering::SeqCst) && path.as_str().contains("bad") {
+#[async_trait]
+impl Layer for Broken {
+    async fn before(&self, op: Op, path: &RelPath) -> Result<()> {
+        if !self.0.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let write = matches!(op, Op::Put | Op::Copy | Op::Delete);
+        if write && path.as_str().contains("bad") {
             return Err(Error::new(ErrorKind::Io, "server unavailable (injected)")
                 .with_path(path.to_string())
                 .temporary(true));
         }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Backend for Faulty {
-    fn features(&self) -> &Features {
-        self.inner.features()
-    }
-    fn location(&self) -> Location {
-        self.inner.location()
-    }
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        self.inner.stat(path).await
-    }
-    async fn list_dir(&self, dir: &RelPath) -> Result<ferry_core::Listing> {
-        if self.broken.load(Ordering::SeqCst) && dir.as_str() == "sub" {
+        if op == Op::List && path.as_str() == "sub" {
             return Err(
                 Error::new(ErrorKind::PermissionDenied, "permission denied (injected)")
                     .with_path("sub"),
             );
         }
-        self.inner.list_dir(dir).await
-    }
-    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
-        self.inner.open(path, offset, len).await
-    }
-    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
-        self.fail_write(path)?;
-        self.inner.put(path, data, opts).await
-    }
-    async fn copy_from(
-        &self,
-        src: &dyn Backend,
-        src_path: &RelPath,
-        dst_path: &RelPath,
-        opts: &PutOptions,
-    ) -> Result<Option<Entry>> {
-        self.fail_write(dst_path)?;
-        self.inner.copy_from(src, src_path, dst_path, opts).await
-    }
-    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        self.inner.hash(path, kind).await
-    }
-    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
-        self.inner.set_modtime(path, mtime).await
-    }
-    async fn delete_file(&self, path: &RelPath) -> Result<()> {
-        self.fail_write(path)?;
-        self.inner.delete_file(path).await
-    }
-    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
-        self.inner.mkdir(dir).await
-    }
-    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
-        self.inner.rmdir(dir).await
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn local_path(&self, path: &RelPath) -> Option<std::path::PathBuf> {
-        self.inner.local_path(path)
+        Ok(())
     }
 }
 
@@ -125,10 +66,10 @@ impl Setup {
     }
     async fn run(&self, resync: bool) -> ferry_bisync::Report {
         let open = |side: &str| -> Arc<dyn Backend> {
-            Arc::new(Faulty {
-                inner: LocalBackend::new(self.p(side), LocalOptions::default()),
-                broken: self.broken.clone(),
-            })
+            Layered::new(
+                LocalBackend::new(self.p(side), LocalOptions::default()),
+                Broken(self.broken.clone()),
+            )
         };
         let pair = Pair {
             path1: open("p1"),
