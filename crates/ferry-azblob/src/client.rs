@@ -152,7 +152,7 @@ impl Client {
         loop {
             match self.send_once(req).await {
                 Err(f) if f.is_temporary() && attempt < ATTEMPTS => {
-                    let pause = Duration::from_millis(100 * 4u64.pow(attempt - 1));
+                    let pause = ferry_core::retry::Backoff::DEFAULT.pause(attempt);
                     tracing::debug!(
                         "azureblob: {} - retry {attempt}/{} in {pause:?}",
                         f.message,

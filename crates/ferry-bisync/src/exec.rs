@@ -144,6 +144,7 @@ async fn copy_file(ctx: &Ctx, from: Side, src: &Rec, dst_path: &str) -> Result<E
         match result {
             Err(e) if e.is_temporary() && attempt < tries => {
                 tracing::debug!("{}: {e} - low level retry {attempt}/{tries}", src.path);
+                ferry_core::retry::Backoff::DEFAULT.wait(attempt).await;
                 attempt += 1;
             }
             other => return other,

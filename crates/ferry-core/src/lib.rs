@@ -20,6 +20,7 @@ pub mod net;
 pub mod partial;
 mod path;
 pub mod private;
+pub mod retry;
 pub mod shown;
 pub mod timefmt;
 pub mod units;

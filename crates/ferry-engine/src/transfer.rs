@@ -156,6 +156,7 @@ async fn copy_with_retries(
                     "{}: Received error: {e} - low level retry {attempt}/{tries}",
                     src.path
                 );
+                ferry_core::retry::Backoff::DEFAULT.wait(attempt).await;
                 attempt += 1;
             }
             other => return other,

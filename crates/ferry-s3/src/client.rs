@@ -136,8 +136,9 @@ pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(SDK_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(10)),
+                // ferry's one policy (ferry_core::retry), applied by the SDK.
+                .with_initial_backoff(ferry_core::retry::Backoff::DEFAULT.base)
+                .with_max_backoff(ferry_core::retry::Backoff::DEFAULT.max),
         )
         .timeout_config(
             TimeoutConfig::builder()

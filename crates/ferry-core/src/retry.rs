@@ -1,0 +1,74 @@
+//! One retry policy for temporary failures, used wherever ferry tries a call again (a
+//! transfer's low-level retries, the Azure client's requests, bisync's copies; the S3
+//! SDK's own retries are configured with the same numbers): exponential backoff with
+//! full jitter, so many workers failing at once don't come back at once.
+
+use std::time::Duration;
+
+/// Pauses that double from `base` up to `max`, each a random fraction of its bound.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// ferry's policy: 100 ms, doubling, at most 2 s between tries.
+    pub const DEFAULT: Backoff = Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(2),
+    };
+
+    /// The upper bound of the pause after failed try `attempt` (from 1).
+    pub fn bound(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        doubled.min(self.max)
+    }
+
+    /// The pause after failed try `attempt` (from 1): between half the bound and the bound.
+    pub fn pause(&self, attempt: u32) -> Duration {
+        let bound = self.bound(attempt);
+        let half = bound / 2;
+        half + half.mul_f64(unit_random())
+    }
+
+    /// Sleeps for [`pause`](Self::pause)`(attempt)`.
+    pub async fn wait(&self, attempt: u32) {
+        tokio::time::sleep(self.pause(attempt)).await;
+    }
+}
+
+/// A number in [0, 1) that differs between calls and processes (no seed to manage: the
+/// jitter only has to keep concurrent retries apart).
+fn unit_random() -> f64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_up_to_the_cap_with_jitter_below_the_bound() {
+        let b = Backoff::DEFAULT;
+        let bounds: Vec<u64> = (1..=7).map(|a| b.bound(a).as_millis() as u64).collect();
+        assert_eq!(bounds, [100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(b.bound(u32::MAX), b.max);
+        for attempt in 1..=8 {
+            let p = b.pause(attempt);
+            assert!(p >= b.bound(attempt) / 2 && p <= b.bound(attempt), "{p:?}");
+        }
+        let distinct: std::collections::BTreeSet<Duration> = (0..20).map(|_| b.pause(6)).collect();
+        assert!(distinct.len() > 1, "jitter");
+    }
+}
