@@ -46,13 +46,22 @@ use crate::listing::{is_unknown, Listing, Scan, ScanConfig};
 use crate::plan::{Inputs, Planned};
 use crate::state::{LoadError, State};
 
-/// Exit codes, as rclone's bisync.
-pub const EXIT_OK: i32 = 0;
-/// A non-critical failure: some files were not synced; the next run retries them.
-pub const EXIT_ERROR: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-/// A critical abort: nothing (more) was changed, and a person should look.
-pub const EXIT_CRITICAL: i32 = 7;
+/// How a run ended. The binary turns it into an exit code (rclone's bisync: 0, 1, 2, 7);
+/// the library neither exits nor knows the numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    #[default]
+    Success,
+    /// A non-critical failure: some files were not synced; the next run retries them.
+    Failed,
+    /// The arguments or options can't work together.
+    Usage,
+    /// A critical abort: nothing (more) was changed, and a person should look.
+    Critical,
+}
+
+pub use exec::set_crash_hook;
 
 /// The two paths.
 pub struct Pair {
@@ -87,14 +96,14 @@ pub struct Report {
     pub recovered: Vec<Decision>,
     pub decisions: Vec<Decision>,
     pub errors: Vec<String>,
-    pub exit_code: i32,
+    pub ending: Ending,
     /// The final word: why the run stopped, or that it succeeded.
     pub message: String,
 }
 
 impl Report {
-    fn abort(mut self, code: i32, message: impl Into<String>) -> Report {
-        self.exit_code = code;
+    fn abort(mut self, ending: Ending, message: impl Into<String>) -> Report {
+        self.ending = ending;
         self.message = message.into();
         self
     }
@@ -121,11 +130,11 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
     };
     let suffixes = match conflict_suffixes(&opts.conflict_suffix, chrono::Local::now()) {
         Ok(s) => s,
-        Err(e) => return report.abort(EXIT_USAGE, e),
+        Err(e) => return report.abort(Ending::Usage, e),
     };
     if let Err(e) = ferry_core::private::create_dir_all(&opts.workdir) {
         return report.abort(
-            EXIT_CRITICAL,
+            Ending::Critical,
             format!("failed to create workdir {}: {e}", opts.workdir.display()),
         );
     }
@@ -149,7 +158,7 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
         suffixes,
     );
     if let Err(msg) = overlap_check(&ctx, &*select) {
-        return report.abort(EXIT_CRITICAL, msg);
+        return report.abort(Ending::Critical, msg);
     }
     let _lock = if ctx.opts.dry_run {
         None
@@ -160,7 +169,7 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
             ctx.opts.max_lock,
         ) {
             Ok(l) => Some(l),
-            Err(e) => return report.abort(EXIT_ERROR, e),
+            Err(e) => return report.abort(Ending::Failed, e),
         }
     };
     // A pair rclone kept in sync (and ferry never saw) is taken over from rclone's
@@ -364,7 +373,7 @@ impl Run<'_> {
             Err(LoadError::Missing) => match self.rclone_state() {
                 Ok(Some(s)) => Ok(s),
                 Ok(None) => Err(LoadError::Missing),
-                Err(msg) => return self.report.abort(EXIT_CRITICAL, msg),
+                Err(msg) => return self.report.abort(Ending::Critical, msg),
             },
             other => other,
         };
@@ -376,7 +385,7 @@ impl Run<'_> {
                      Run with --resync first: {RESYNC_HELP}",
                     self.state_path().display()
                 );
-                return self.report.abort(EXIT_CRITICAL, msg);
+                return self.report.abort(Ending::Critical, msg);
             }
             Err(LoadError::Unusable(why)) => {
                 let msg = format!(
@@ -384,7 +393,7 @@ impl Run<'_> {
                      Nothing was changed. Run with --resync to rebuild it: {RESYNC_HELP}",
                     self.state_path().display()
                 );
-                return self.report.abort(EXIT_CRITICAL, msg);
+                return self.report.abort(Ending::Critical, msg);
             }
         };
         if let Some(j) = loaded {
@@ -540,7 +549,7 @@ impl Run<'_> {
         state.generation += 1;
         if let Err(e) = self.commit(state) {
             return Err(std::mem::take(&mut self.report).abort(
-                EXIT_CRITICAL,
+                Ending::Critical,
                 format!("Bisync critical error: can't save the state: {e}. The journal is kept; the next run completes it"),
             ));
         }
@@ -619,7 +628,7 @@ impl Run<'_> {
         }
         let (scan1, scan2) = match self.scan_both().await {
             Ok(s) => s,
-            Err(msg) => return self.report.abort(EXIT_CRITICAL, msg),
+            Err(msg) => return self.report.abort(Ending::Critical, msg),
         };
         self.report.errors.extend(scan1.errors.iter().cloned());
         self.report.errors.extend(scan2.errors.iter().cloned());
@@ -673,10 +682,10 @@ impl Run<'_> {
         if let Err(msg) =
             self.check_not_emptied([&prior1, &prior2], [&scan1.recs, &scan2.recs], &unknown)
         {
-            return self.report.abort(EXIT_CRITICAL, msg);
+            return self.report.abort(Ending::Critical, msg);
         }
         if let Err(msg) = self.check_access(&scan1.recs, &scan2.recs) {
-            return self.report.abort(EXIT_CRITICAL, msg);
+            return self.report.abort(Ending::Critical, msg);
         }
         let inputs = Inputs {
             saved1: &saved1,
@@ -710,7 +719,7 @@ impl Run<'_> {
                         side.name(),
                         if side == Side::One { &self.report.path1 } else { &self.report.path2 }
                     );
-                    return self.report.abort(EXIT_ERROR, msg);
+                    return self.report.abort(Ending::Failed, msg);
                 }
             }
             for (side, same, old) in [
@@ -723,7 +732,7 @@ impl Run<'_> {
                         side.name(),
                         if side == Side::One { &self.report.path1 } else { &self.report.path2 }
                     );
-                    return self.report.abort(EXIT_ERROR, msg);
+                    return self.report.abort(Ending::Failed, msg);
                 }
             }
         }
@@ -731,7 +740,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => {
                 return self.report.abort(
-                    EXIT_CRITICAL,
+                    Ending::Critical,
                     format!("Bisync critical error: can't compare files: {e}. Nothing was changed; the next run retries"),
                 )
             }
@@ -768,9 +777,9 @@ impl Run<'_> {
             }
             self.report.decisions = decisions;
             let code = if self.report.errors.is_empty() {
-                EXIT_OK
+                Ending::Success
             } else {
-                EXIT_ERROR
+                Ending::Failed
             };
             return self
                 .report
@@ -793,7 +802,7 @@ impl Run<'_> {
                         "Bisync critical error: can't write the journal {}: {e}. Nothing was changed",
                         self.journal_path().display()
                     );
-                    return self.report.abort(EXIT_CRITICAL, msg);
+                    return self.report.abort(Ending::Critical, msg);
                 }
             }
         };
@@ -842,7 +851,7 @@ impl Run<'_> {
         tracing::info!("Updating listings");
         if let Err(e) = self.commit(&mut state) {
             return self.report.abort(
-                EXIT_CRITICAL,
+                Ending::Critical,
                 format!("Bisync critical error: can't save the state: {e}. The journal is kept; the next run completes it"),
             );
         }
@@ -875,12 +884,12 @@ impl Run<'_> {
             }
         }
         if self.report.errors.is_empty() {
-            self.report.abort(EXIT_OK, "Bisync successful")
+            self.report.abort(Ending::Success, "Bisync successful")
         } else {
             let n = self.report.errors.len();
             let last = self.report.errors.last().cloned().unwrap_or_default();
             self.report.abort(
-                EXIT_ERROR,
+                Ending::Failed,
                 format!(
                     "Bisync finished with {n} error(s); the other changes were synced and the next run retries the rest (no --resync needed). Last error: {last}"
                 ),
@@ -929,14 +938,14 @@ impl Run<'_> {
                     "cannot find the saved state {}: run with --resync first",
                     self.state_path().display()
                 );
-                return self.report.abort(EXIT_CRITICAL, msg);
+                return self.report.abort(Ending::Critical, msg);
             }
             Err(LoadError::Unusable(why)) => {
                 let msg = format!(
                     "the saved state {} {why}; {RESYNC_HELP}",
                     self.state_path().display()
                 );
-                return self.report.abort(EXIT_CRITICAL, msg);
+                return self.report.abort(Ending::Critical, msg);
             }
         };
         tracing::info!(
@@ -947,12 +956,14 @@ impl Run<'_> {
         let (l1, l2) = state.listings(self.ctx.normalize, self.ctx.ignore_case);
         let bad = self.compare_listings(&l1, &l2);
         if bad.is_empty() {
-            self.report
-                .abort(EXIT_OK, "The saved listings of Path1 and Path2 match")
+            self.report.abort(
+                Ending::Success,
+                "The saved listings of Path1 and Path2 match",
+            )
         } else {
             let n = bad.len();
             self.report.abort(
-                EXIT_ERROR,
+                Ending::Failed,
                 format!("path1 and path2 listings are out of sync for {n} path(s); a normal run will compare them afresh"),
             )
         }
@@ -969,12 +980,12 @@ impl Run<'_> {
         );
         let (scan1, scan2) = match self.scan_both().await {
             Ok(s) => s,
-            Err(msg) => return self.report.abort(EXIT_CRITICAL, msg),
+            Err(msg) => return self.report.abort(Ending::Critical, msg),
         };
         self.report.errors.extend(scan1.errors.iter().cloned());
         self.report.errors.extend(scan2.errors.iter().cloned());
         if let Err(msg) = self.check_access(&scan1.recs, &scan2.recs) {
-            return self.report.abort(EXIT_CRITICAL, msg);
+            return self.report.abort(Ending::Critical, msg);
         }
         let unknown: BTreeSet<String> = scan1.unknown.union(&scan2.unknown).cloned().collect();
         let empty = Listing::new();
@@ -991,7 +1002,7 @@ impl Run<'_> {
             Ok(p) => p,
             Err(e) => {
                 return self.report.abort(
-                    EXIT_CRITICAL,
+                    Ending::Critical,
                     format!("Bisync critical error: can't compare files: {e}. Nothing was changed"),
                 )
             }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ferry_bisync::{Options, Pair, EXIT_ERROR, EXIT_OK};
+use ferry_bisync::{Ending, Options, Pair};
 use ferry_core::layer::{Layer, Layered, Op};
 use ferry_core::{Backend, Error, ErrorKind, RelPath, Result};
 use ferry_engine::AllowAll;
@@ -97,13 +97,13 @@ async fn a_failing_file_fails_alone_and_is_retried_next_run() {
     let s = Setup::new();
     write(&s.p("p1"), "keep.txt", "k");
     write(&s.p("p1"), "old-bad.txt", "o");
-    assert_eq!(s.run(true).await.exit_code, EXIT_OK);
+    assert_eq!(s.run(true).await.ending, Ending::Success);
     write(&s.p("p1"), "good.txt", "g");
     write(&s.p("p1"), "new-bad.txt", "n");
     std::fs::remove_file(s.p("p2").join("old-bad.txt")).unwrap();
     s.broken.store(true, Ordering::SeqCst);
     let r = s.run(false).await;
-    assert_eq!(r.exit_code, EXIT_ERROR, "{r:?}");
+    assert_eq!(r.ending, Ending::Failed, "{r:?}");
     assert!(s.p("p2").join("good.txt").exists(), "the rest is synced");
     assert!(!s.p("p2").join("new-bad.txt").exists());
     assert!(
@@ -118,7 +118,7 @@ async fn a_failing_file_fails_alone_and_is_retried_next_run() {
     // The server is back: a normal run (no --resync) finishes the job.
     s.broken.store(false, Ordering::SeqCst);
     let r = s.run(false).await;
-    assert_eq!(r.exit_code, EXIT_OK, "{r:?}");
+    assert_eq!(r.ending, Ending::Success, "{r:?}");
     assert_eq!(
         std::fs::read_to_string(s.p("p2").join("new-bad.txt")).unwrap(),
         "n"
@@ -136,19 +136,19 @@ async fn an_unlistable_directory_is_left_alone_not_deleted() {
     let s = Setup::new();
     write(&s.p("p1"), "sub/a.txt", "a");
     write(&s.p("p1"), "top.txt", "t");
-    assert_eq!(s.run(true).await.exit_code, EXIT_OK);
+    assert_eq!(s.run(true).await.ending, Ending::Success);
     write(&s.p("p1"), "top2.txt", "t2");
     s.broken.store(true, Ordering::SeqCst);
     // sub can't be listed on either side: its files must not look deleted.
     let r = s.run(false).await;
-    assert_eq!(r.exit_code, EXIT_ERROR, "{r:?}");
+    assert_eq!(r.ending, Ending::Failed, "{r:?}");
     assert!(s.p("p1").join("sub/a.txt").exists());
     assert!(s.p("p2").join("sub/a.txt").exists());
     assert!(s.p("p2").join("top2.txt").exists());
     s.broken.store(false, Ordering::SeqCst);
     std::fs::remove_file(s.p("p2").join("sub/a.txt")).unwrap();
     let r = s.run(false).await;
-    assert_eq!(r.exit_code, EXIT_OK, "{r:?}");
+    assert_eq!(r.ending, Ending::Success, "{r:?}");
     assert!(
         !s.p("p1").join("sub/a.txt").exists(),
         "a real delete still propagates"

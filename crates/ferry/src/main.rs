@@ -8,6 +8,7 @@ mod azcopy;
 mod backend_flags;
 mod bwlimit;
 mod cmd;
+mod crash_hook;
 mod exit;
 mod global_flags;
 mod interactive;

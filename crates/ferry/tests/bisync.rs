@@ -865,6 +865,22 @@ fn killed_run(p: &Pair, flags: &[&str], point: Option<u32>, delay: Duration) {
     }
 }
 
+/// The test hook really kills the process at the point named (the crash loop relies on it).
+#[cfg(unix)]
+#[test]
+fn the_crash_hook_kills_at_the_chosen_point() {
+    use std::os::unix::process::ExitStatusExt;
+    let p = Pair::new();
+    put(&p.p1(), "a.txt", "a", 0);
+    let mut c = p.cmd(&["--resync"]);
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    c.env("FERRY_BISYNC_CRASH_AT", "1");
+    let status = c.status().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    let (code, _, err) = p.run(&["--resync"]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn crash_loop_kill_9_anywhere_then_a_normal_run_completes() {
     let iterations: u64 = std::env::var("FERRY_BISYNC_CRASH_ITERATIONS")

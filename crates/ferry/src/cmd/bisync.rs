@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ferry_bisync::{CheckSync, CompareSpec, Loser, Options, Pair, Prefer};
+use ferry_bisync::{CheckSync, CompareSpec, Ending, Loser, Options, Pair, Prefer};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
 use crate::args::{parse_duration_arg, FilterArgs};
-use crate::exit::{fail, USAGE};
+use crate::exit::{self, fail, USAGE};
 use crate::{selection, Globals};
 
 #[derive(Args, Debug)]
@@ -281,7 +281,7 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
         let bytes = ferry_core::limited::read_limited(file, ferry_core::limited::LIST_LIMIT)
             .map_err(|e| {
                 fail(
-                    ferry_bisync::EXIT_CRITICAL,
+                    exit::FATAL,
                     format!(
                         "Bisync critical error: specified filters file does not exist: {}: {e}",
                         file.display()
@@ -357,20 +357,33 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
         backup1,
         backup2,
     };
+    crate::crash_hook::install();
     let report = ferry_bisync::run(&pair, select, opts).await;
+    let code = exit_code(report.ending);
     if a.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        println!("{text}");
+        let mut json = serde_json::to_value(&report)?;
+        json["exit_code"] = code.into();
+        println!("{}", serde_json::to_string_pretty(&json)?);
     }
-    match report.exit_code {
-        0 => tracing::info!("{}", report.message),
-        ferry_bisync::EXIT_CRITICAL => {
+    match report.ending {
+        Ending::Success => tracing::info!("{}", report.message),
+        Ending::Critical => {
             tracing::error!("{}", report.message);
             tracing::error!(
                 "Bisync aborted. No --resync is needed unless the message above says so."
             );
         }
-        _ => tracing::error!("{}", report.message),
+        Ending::Failed | Ending::Usage => tracing::error!("{}", report.message),
     }
-    Ok(report.exit_code)
+    Ok(code)
+}
+
+/// rclone bisync's exit codes.
+fn exit_code(ending: Ending) -> i32 {
+    match ending {
+        Ending::Success => exit::SUCCESS,
+        Ending::Failed => exit::ERROR,
+        Ending::Usage => exit::USAGE,
+        Ending::Critical => exit::FATAL,
+    }
 }
