@@ -30,11 +30,13 @@ pub enum Outcome {
 /// What happens at each crash point (journal written, each step recorded, state
 /// saved, ...): nothing, unless the program installed a hook — the binary's test hook
 /// kills its own process there, to prove every point recoverable.
-static CRASH_HOOK: std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>> =
-    std::sync::OnceLock::new();
+static CRASH_HOOK: std::sync::OnceLock<CrashHook> = std::sync::OnceLock::new();
+
+/// Called with a description of each crash point reached.
+pub type CrashHook = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Installs the crash-point hook (once per process; later calls are ignored).
-pub fn set_crash_hook(hook: Box<dyn Fn(&str) + Send + Sync>) {
+pub fn set_crash_hook(hook: CrashHook) {
     let _ = CRASH_HOOK.set(hook);
 }
 
