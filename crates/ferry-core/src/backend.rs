@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use crate::flat::EntryStream;
-use crate::{Entry, Features, HashKind, Hashes, Listing, Metadata, RelPath, Result};
+use crate::{Entry, Features, HashKind, HashSet, Hashes, Listing, Metadata, RelPath, Result};
 
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
@@ -164,6 +164,18 @@ pub trait Backend: Send + Sync {
 
     /// Computes or fetches a hash. `Ok(None)` if this kind is unavailable for this object.
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>>;
+
+    /// Several kinds of hash of one object at once (a backend that reads the data reads it
+    /// once); kinds unavailable for it are left out.
+    async fn hashes(&self, path: &RelPath, kinds: HashSet) -> Result<Hashes> {
+        let mut out = Hashes::default();
+        for kind in kinds.iter() {
+            if let Some(h) = self.hash(path, kind).await? {
+                out.set(kind, h);
+            }
+        }
+        Ok(out)
+    }
 
     /// Changes an object's (or a directory's) modification time.
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()>;

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 
 use crate::flat::EntryStream;
 use crate::{
-    Backend, ByteStream, Entry, Features, HashKind, Listing, Location, Metadata, PutOptions,
-    RelPath, Result,
+    Backend, ByteStream, Entry, Features, HashKind, HashSet, Hashes, Listing, Location, Metadata,
+    PutOptions, RelPath, Result,
 };
 
 /// The calls a layer sees.
@@ -154,6 +154,10 @@ impl<L: Layer> Backend for Layered<L> {
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
         self.layer.before(Op::Hash, path).await?;
         self.inner.hash(path, kind).await
+    }
+    async fn hashes(&self, path: &RelPath, kinds: HashSet) -> Result<Hashes> {
+        self.layer.before(Op::Hash, path).await?;
+        self.inner.hashes(path, kinds).await
     }
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
         self.layer.before(Op::SetModtime, path).await?;

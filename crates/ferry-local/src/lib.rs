@@ -9,6 +9,9 @@
 //! delete and time change opens its directory with [`beneath`], which refuses links.
 
 mod beneath;
+mod hashcache;
+
+pub use hashcache::HashCache;
 mod list;
 mod meta;
 mod names;
@@ -23,8 +26,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
-    Metadata, MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
+    Location, Metadata, MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
 };
 
 /// How symbolic links are treated, as rclone's `-L`, `-l` and default do.
@@ -49,6 +52,8 @@ pub struct LocalOptions {
     pub skip_links_quietly: bool,
     /// Don't cross filesystem boundaries (`-x/--one-file-system`).
     pub one_file_system: bool,
+    /// Hashes computed before, still valid (`--hash-cache`); `None`: always read.
+    pub hash_cache: Option<Arc<HashCache>>,
 }
 
 /// A directory tree on the local filesystem.
@@ -106,6 +111,16 @@ impl LocalBackend {
     }
 
     /// For `-l`: the link a `NAME.rclonelink` path stands for, if that is what it is.
+    /// A `-l` link's hash: of its target text, as rclone hashes a `.rclonelink` file.
+    fn link_hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        let Some(link) = self.link_target_path(path) else {
+            return Ok(None);
+        };
+        let mut hasher = MultiHasher::new([kind].into_iter().collect());
+        hasher.update(list::read_link_text(&link)?.as_bytes());
+        Ok(hasher.finish().get(kind).map(str::to_owned))
+    }
+
     fn link_target_path(&self, path: &RelPath) -> Option<PathBuf> {
         if self.opts.links != LinkMode::Translate {
             return None;
@@ -304,14 +319,30 @@ impl Backend for LocalBackend {
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        if let Some(link) = self.link_target_path(path) {
-            let mut hasher = MultiHasher::new([kind].into_iter().collect());
-            hasher.update(list::read_link_text(&link)?.as_bytes());
-            return Ok(hasher.finish().get(kind).map(str::to_owned));
+        if self.link_target_path(path).is_some() {
+            return self.link_hash(path, kind);
+        }
+        let hashes = self.hashes(path, [kind].into_iter().collect()).await?;
+        Ok(hashes.get(kind).map(str::to_owned))
+    }
+
+    async fn hashes(&self, path: &RelPath, kinds: HashSet) -> Result<Hashes> {
+        if self.link_target_path(path).is_some() {
+            let mut out = Hashes::default();
+            for kind in kinds.iter() {
+                if let Some(h) = self.link_hash(path, kind)? {
+                    out.set(kind, h);
+                }
+            }
+            return Ok(out);
         }
         let full = self.full(path);
         let rel = path.to_string();
-        blocking(move || write::hash_file(&full, kind).map_err(|e| e.with_path(rel))).await
+        let cache = self.opts.hash_cache.clone();
+        blocking(move || {
+            write::hash_file(&full, kinds, cache.as_deref()).map_err(|e| e.with_path(rel))
+        })
+        .await
     }
 
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {

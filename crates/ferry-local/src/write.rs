@@ -11,6 +11,7 @@ use ferry_core::{ByteStream, Entry, Error, ErrorKind, PutOptions, RelPath, Resul
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::beneath::{self, Below, Dir, Op, Tree};
+use crate::hashcache::{HashCache, Stamp};
 use crate::{partial, LinkMode, LINK_SUFFIX};
 
 /// Read/write buffer size: large enough that syscalls are not the cost.
@@ -209,12 +210,40 @@ pub(crate) async fn put_ranges(
 }
 
 /// Hashes a file in the calling (blocking) thread, with a buffer no larger than the file.
-pub(crate) fn hash_file(path: &Path, kind: ferry_core::HashKind) -> Result<Option<String>> {
+/// The `kinds` of hash of the file at `path`: those `cache` kept for this very file
+/// (identified by the open file's own metadata, so a path swapped meanwhile can't fool
+/// it), the others from one read of it.
+pub(crate) fn hash_file(
+    path: &Path,
+    kinds: ferry_core::HashSet,
+    cache: Option<&HashCache>,
+) -> Result<ferry_core::Hashes> {
     use std::io::Read;
     let mut file = File::open(path).map_err(|e| Error::io("failed to open for hashing", e))?;
+    let stamp = |f: &File| f.metadata().ok().and_then(|m| Stamp::of(&m));
+    let before = cache.and(stamp(&file));
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = ferry_core::Hashes::default();
+    let mut missing = ferry_core::HashSet::empty();
+    for kind in kinds.iter() {
+        let kept = match (cache, &before) {
+            (Some(cache), Some(s)) => cache.get(&key, kind, s),
+            _ => None,
+        };
+        match kept {
+            Some(hash) => {
+                tracing::debug!("{}: {} from the hash cache", path.display(), kind.name());
+                out.set(kind, hash);
+            }
+            None => missing.insert(kind),
+        }
+    }
+    if missing.iter().next().is_none() {
+        return Ok(out);
+    }
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut buf = vec![0u8; (len.min(BUFFER as u64) as usize).max(4096)];
-    let mut hasher = ferry_core::MultiHasher::new([kind].into_iter().collect());
+    let mut hasher = ferry_core::MultiHasher::new(missing);
     loop {
         let n = file
             .read(&mut buf)
@@ -224,7 +253,16 @@ pub(crate) fn hash_file(path: &Path, kind: ferry_core::HashKind) -> Result<Optio
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finish().get(kind).map(str::to_owned))
+    let computed = hasher.finish();
+    // Kept only if the file did not change while it was read.
+    let unchanged = cache.is_some() && before.is_some() && stamp(&file) == before;
+    for (kind, hash) in computed.iter() {
+        if let (true, Some(cache), Some(s)) = (unchanged, cache, &before) {
+            cache.put(&key, kind, s, hash);
+        }
+        out.set(kind, hash.to_owned());
+    }
+    Ok(out)
 }
 
 /// A local-to-local copy done by the kernel: a reflink where the filesystem shares

@@ -321,6 +321,28 @@ pub struct LocalArgs {
     /// Don't cross filesystem boundaries
     #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub one_file_system: bool,
+    /// Keep local files' hashes between runs: on, off, or DIR to keep them in
+    #[arg(long, global = true, value_name = "on|off|DIR", env = "FERRY_HASH_CACHE", default_value = "on", value_parser = parse_hash_cache)]
+    pub hash_cache: HashCacheMode,
+}
+
+/// Where local files' hashes are kept between runs (`--hash-cache`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HashCacheMode {
+    Off,
+    /// In ferry's cache directory.
+    #[default]
+    On,
+    In(PathBuf),
+}
+
+fn parse_hash_cache(s: &str) -> Result<HashCacheMode, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" => Ok(HashCacheMode::On),
+        "off" | "false" => Ok(HashCacheMode::Off),
+        "" => Err("give on, off or a directory".into()),
+        _ => Ok(HashCacheMode::In(PathBuf::from(s))),
+    }
 }
 
 /// rclone's filter flags and azcopy's pattern flags.

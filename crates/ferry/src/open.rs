@@ -10,7 +10,7 @@ use ferry_config::{
 use ferry_core::{Backend, ErrorKind};
 use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
-use crate::args::LocalArgs;
+use crate::args::{HashCacheMode, LocalArgs};
 use crate::backend_flags::{self, BackendFlags};
 use crate::exit::{self, fail, ERROR, USAGE};
 
@@ -32,6 +32,8 @@ pub struct Remotes {
     config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
     /// Remotes whose ignored options were already noticed (one NOTICE each per run).
     noticed: Mutex<BTreeSet<String>>,
+    /// The local hash cache, shared by every local backend of the run.
+    hash_cache: OnceLock<Option<Arc<ferry_local::HashCache>>>,
 }
 
 impl Remotes {
@@ -44,6 +46,7 @@ impl Remotes {
             backend_flags: BackendFlags::new(),
             config: OnceLock::new(),
             noticed: Mutex::new(BTreeSet::new()),
+            hash_cache: OnceLock::new(),
         }
     }
 
@@ -165,7 +168,22 @@ impl Remotes {
             },
             skip_links_quietly: a.skip_links,
             one_file_system: a.one_file_system,
+            hash_cache: self.hash_cache(),
         }
+    }
+
+    /// `--hash-cache`: one store per run (opened when something is first hashed).
+    fn hash_cache(&self) -> Option<Arc<ferry_local::HashCache>> {
+        let dir = match &self.local.hash_cache {
+            HashCacheMode::Off => return None,
+            HashCacheMode::On => ferry_core::private::cache_home().map(|d| d.join("ferry")),
+            HashCacheMode::In(dir) => Some(dir.clone()),
+        };
+        self.hash_cache
+            .get_or_init(|| {
+                dir.map(|d| Arc::new(ferry_local::HashCache::at(d.join("hashes.redb"))))
+            })
+            .clone()
     }
 
     /// The local options of a `type = local` remote: its `copy_links`, `links`,

@@ -199,23 +199,19 @@ pub async fn hashes_of(
     if missing.is_empty() {
         return Ok(out);
     }
+    // A kind the backend doesn't have (or --download) is had by reading the object
+    // through once; the backend gives the others (a local file read once for all).
     let supported = backend.features().hashes;
-    let read_once = download
-        || backend.local_path(&entry.path).is_some()
-        || missing.iter().any(|k| !supported.contains(*k));
-    if read_once {
-        let set: HashSet = missing.iter().copied().collect();
-        let computed = read_hashes(backend, &entry.path, set).await?;
-        for k in missing {
-            if let Some(v) = computed.get(k) {
-                out.set(k, v.to_owned());
-            }
-        }
+    let read_through = download || missing.iter().any(|k| !supported.contains(*k));
+    let set: HashSet = missing.iter().copied().collect();
+    let computed = if read_through {
+        read_hashes(backend, &entry.path, set).await?
     } else {
-        for k in missing {
-            if let Some(v) = backend.hash(&entry.path, k).await? {
-                out.set(k, v);
-            }
+        backend.hashes(&entry.path, set).await?
+    };
+    for k in missing {
+        if let Some(v) = computed.get(k) {
+            out.set(k, v.to_owned());
         }
     }
     Ok(out)

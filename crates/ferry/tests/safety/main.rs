@@ -9,6 +9,7 @@ mod common;
 mod bisync;
 mod deletes;
 mod endless;
+mod hashcache;
 mod input;
 mod memory;
 mod partials;

@@ -1,0 +1,370 @@
+//! A persistent cache of file hashes, so `--checksum` re-runs, `check`, `md5sum` and
+//! bisync's checksums read only files that changed.
+//!
+//! A hash is kept under the file's path and hash kind, with the file's identity when it
+//! was hashed: device, inode, size, modification time and change time (nanoseconds). It
+//! is used only while all of them still match, read from the open file itself. Anything
+//! that rewrites a file changes its change time, even when size and mtime are put back
+//! (`touch -d`), and a file swapped in by rename has another inode. A hash is stored only
+//! if the file did not change while it was read, and not for a file changed in the last
+//! two seconds (a write within the same timestamp tick could not be told apart, as git's
+//! "racy" entries).
+//!
+//! One store per user (redb) under the cache directory. Another run holding it makes
+//! this run go without (never wait, never share a half-written state); a store that can't
+//! be read is rebuilt with a notice. New entries are written in batches; the store stays
+//! bounded: past [`MAX_ENTRIES`] the entries of files that are gone or changed are dropped.
+
+// redb's error type is large; it is only ever built on the cold path of a failed write.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use ferry_core::HashKind;
+use redb::{Database, Durability, ReadableTableMetadata, TableDefinition};
+
+const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("hashes");
+/// New entries are committed this many at a time (and when the cache is dropped).
+const BATCH: usize = 256;
+/// Past this many entries, a prune drops those of files that are gone or changed.
+pub const MAX_ENTRIES: u64 = 2_000_000;
+/// The store's page cache: small, as a no-op sync of a million files must stay lean.
+const CACHE_BYTES: usize = 8 << 20;
+/// Files changed this recently are hashed but not cached.
+const RACY: Duration = Duration::from_secs(2);
+
+/// What identifies one version of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Stamp {
+    #[cfg(unix)]
+    pub fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    /// Elsewhere there is no change time to trust: nothing is cached.
+    #[cfg(not(unix))]
+    pub fn of(_m: &std::fs::Metadata) -> Option<Stamp> {
+        None
+    }
+
+    fn encode(&self, hash: &str) -> Vec<u8> {
+        let mut v = Vec::with_capacity(56 + hash.len());
+        for n in [self.dev, self.ino, self.size] {
+            v.extend_from_slice(&n.to_le_bytes());
+        }
+        for n in [self.mtime.0, self.mtime.1, self.ctime.0, self.ctime.1] {
+            v.extend_from_slice(&n.to_le_bytes());
+        }
+        v.extend_from_slice(hash.as_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Option<(Stamp, &str)> {
+        let word = |i: usize| -> Option<[u8; 8]> { v.get(i * 8..i * 8 + 8)?.try_into().ok() };
+        let u = |i| word(i).map(u64::from_le_bytes);
+        let s = |i| word(i).map(i64::from_le_bytes);
+        let stamp = Stamp {
+            dev: u(0)?,
+            ino: u(1)?,
+            size: u(2)?,
+            mtime: (s(3)?, s(4)?),
+            ctime: (s(5)?, s(6)?),
+        };
+        Some((stamp, std::str::from_utf8(v.get(56..)?).ok()?))
+    }
+
+    /// Whether the file changed so recently that a change in the same tick could follow.
+    fn is_racy(&self, now: SystemTime) -> bool {
+        let secs = |(s, n): (i64, i64)| {
+            std::time::UNIX_EPOCH + Duration::new(s.max(0) as u64, n.clamp(0, 999_999_999) as u32)
+        };
+        [self.mtime, self.ctime]
+            .into_iter()
+            .any(|t| now.duration_since(secs(t)).map_or(true, |age| age < RACY))
+    }
+}
+
+/// The store, shared by every local backend of one run; opened when first used, so a
+/// run that hashes nothing never touches it.
+pub struct HashCache {
+    path: PathBuf,
+    db: OnceLock<Option<Database>>,
+    pending: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl std::fmt::Debug for HashCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HashCache({})", self.path.display())
+    }
+}
+
+fn key(path: &Path, kind: HashKind) -> Vec<u8> {
+    let mut k = path.as_os_str().as_encoded_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(kind.name().as_bytes());
+    k
+}
+
+impl HashCache {
+    /// The store at `file`, opened (or made) when first used.
+    pub fn at(file: impl Into<PathBuf>) -> HashCache {
+        HashCache {
+            path: file.into(),
+            db: OnceLock::new(),
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The open store; `None` when another run holds it or it can't be made (a store that
+    /// can't be read is replaced).
+    fn db(&self) -> Option<&Database> {
+        self.db.get_or_init(|| self.open()).as_ref()
+    }
+
+    fn open(&self) -> Option<Database> {
+        let file = &self.path;
+        if let Some(dir) = file.parent() {
+            ferry_core::private::create_dir_all(dir).ok()?;
+        }
+        let db = match Self::create(file) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                tracing::debug!(
+                    "hash cache {} is in use by another run: hashing without it",
+                    file.display()
+                );
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "hash cache {} could not be read ({e}): starting a new one",
+                    file.display()
+                );
+                std::fs::remove_file(file).ok()?;
+                Self::create(file).ok()?
+            }
+        };
+        prune_if_full(&db, file);
+        Some(db)
+    }
+
+    fn create(file: &Path) -> Result<Database, redb::DatabaseError> {
+        Database::builder().set_cache_size(CACHE_BYTES).create(file)
+    }
+
+    /// The hash kept for `path` when `now` (the open file's identity) matches.
+    pub fn get(&self, path: &Path, kind: HashKind, now: &Stamp) -> Option<String> {
+        let k = key(path, kind);
+        if let Some(v) = self.pending_value(&k) {
+            return Self::matching(&v, now);
+        }
+        let txn = self.db()?.begin_read().ok()?;
+        let table = txn.open_table(TABLE).ok()?;
+        let v = table.get(k.as_slice()).ok()??;
+        Self::matching(v.value(), now)
+    }
+
+    fn matching(v: &[u8], now: &Stamp) -> Option<String> {
+        let (stamp, hash) = Stamp::decode(v)?;
+        (stamp == *now).then(|| hash.to_owned())
+    }
+
+    fn pending_value(&self, k: &[u8]) -> Option<Vec<u8>> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending
+            .iter()
+            .rev()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keeps `hash` of `path`, read while the file was `stamp` throughout.
+    pub fn put(&self, path: &Path, kind: HashKind, stamp: &Stamp, hash: &str) {
+        if stamp.is_racy(SystemTime::now()) {
+            return;
+        }
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push((key(path, kind), stamp.encode(hash)));
+            pending.len() >= BATCH
+        };
+        if full {
+            self.flush();
+        }
+    }
+
+    /// Writes the pending entries (the cache is only a cache: a failure loses them).
+    pub fn flush(&self) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.write(&batch) {
+            tracing::debug!("hash cache {}: not written: {e}", self.path.display());
+        }
+    }
+
+    fn write(&self, batch: &[(Vec<u8>, Vec<u8>)]) -> Result<(), redb::Error> {
+        let Some(db) = self.db() else { return Ok(()) };
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Eventual);
+        {
+            let mut table = txn.open_table(TABLE)?;
+            for (k, v) in batch {
+                table.insert(k.as_slice(), v.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+/// Past [`MAX_ENTRIES`], drops the entries of files that are gone or changed.
+fn prune_if_full(db: &Database, file: &Path) {
+    let count = || -> Result<u64, redb::Error> { Ok(db.begin_read()?.open_table(TABLE)?.len()?) };
+    if count().unwrap_or(0) <= MAX_ENTRIES {
+        return;
+    }
+    let prune = || -> Result<(), redb::Error> {
+        let txn = db.begin_write()?;
+        txn.open_table(TABLE)?.retain(still_valid)?;
+        txn.commit()?;
+        Ok(())
+    };
+    if let Err(e) = prune() {
+        tracing::debug!("hash cache {}: not pruned: {e}", file.display());
+    }
+}
+
+/// Whether an entry's file is still there, as it was.
+#[cfg(unix)]
+fn still_valid(k: &[u8], v: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(end) = k.iter().rposition(|b| *b == 0) else {
+        return false;
+    };
+    let path = std::ffi::OsStr::from_bytes(&k[..end]);
+    let now = std::fs::metadata(path).ok().and_then(|m| Stamp::of(&m));
+    matches!((now, Stamp::decode(v)), (Some(n), Some((s, _))) if n == s)
+}
+
+#[cfg(not(unix))]
+fn still_valid(_k: &[u8], _v: &[u8]) -> bool {
+    false
+}
+
+impl Drop for HashCache {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn stamp_of(p: &Path) -> Stamp {
+        Stamp::of(&std::fs::metadata(p).unwrap()).unwrap()
+    }
+
+    fn aged(p: &Path) {
+        let t = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_hash_is_used_only_while_the_file_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"one").unwrap();
+        aged(&f);
+        let cache = HashCache::at(dir.path().join("c.redb"));
+        let s = stamp_of(&f);
+        // Changed two seconds ago or less (the change time): not kept.
+        cache.put(&f, HashKind::Md5, &s, "aaaa");
+        assert_eq!(cache.get(&f, HashKind::Md5, &s), None, "racy entry kept");
+        let old = Stamp {
+            ctime: (s.ctime.0 - 10, s.ctime.1),
+            mtime: (s.mtime.0 - 10, s.mtime.1),
+            ..s
+        };
+        cache.put(&f, HashKind::Md5, &old, "bbbb");
+        assert_eq!(cache.get(&f, HashKind::Md5, &old).as_deref(), Some("bbbb"));
+        assert_eq!(cache.get(&f, HashKind::Sha1, &old), None, "another kind");
+        for changed in [
+            Stamp {
+                size: old.size + 1,
+                ..old
+            },
+            Stamp {
+                ino: old.ino + 1,
+                ..old
+            },
+            Stamp {
+                ctime: (old.ctime.0, old.ctime.1 + 1),
+                ..old
+            },
+            Stamp {
+                mtime: (old.mtime.0 + 1, old.mtime.1),
+                ..old
+            },
+        ] {
+            assert_eq!(cache.get(&f, HashKind::Md5, &changed), None, "{changed:?}");
+        }
+        // Kept across runs.
+        drop(cache);
+        let cache = HashCache::at(dir.path().join("c.redb"));
+        assert_eq!(cache.get(&f, HashKind::Md5, &old).as_deref(), Some("bbbb"));
+    }
+
+    #[test]
+    fn a_store_in_use_is_left_alone_and_a_damaged_one_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.redb");
+        let first = HashCache::at(&file);
+        assert!(first.db().is_some());
+        assert!(HashCache::at(&file).db().is_none(), "shared while in use");
+        drop(first);
+        std::fs::write(&file, b"not a database at all, just some bytes").unwrap();
+        let rebuilt = HashCache::at(&file);
+        assert!(rebuilt.db().is_some(), "rebuilt");
+        let f = dir.path().join("x");
+        std::fs::write(&f, b"x").unwrap();
+        assert_eq!(rebuilt.get(&f, HashKind::Md5, &stamp_of(&f)), None);
+    }
+
+    #[test]
+    fn pruning_keeps_only_files_that_are_still_there_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, gone) = (dir.path().join("kept"), dir.path().join("gone"));
+        std::fs::write(&kept, b"k").unwrap();
+        std::fs::write(&gone, b"g").unwrap();
+        let entry = |p: &Path| (key(p, HashKind::Md5), stamp_of(p).encode("h"));
+        let (a, b) = (entry(&kept), entry(&gone));
+        std::fs::remove_file(&gone).unwrap();
+        assert!(still_valid(&a.0, &a.1));
+        assert!(!still_valid(&b.0, &b.1));
+    }
+}
