@@ -28,6 +28,10 @@ pub struct Entry {
     /// The storage tier or class the listing gave (Azure's access tier, S3's storage
     /// class where the provider has classes), shown as rclone's `Tier`.
     pub tier: Option<String>,
+    /// What the listing gives as this object's version (an S3 ETag): it changes whenever
+    /// the object is rewritten, so a record made from an earlier listing can be trusted
+    /// while it still matches.
+    pub version: Option<String>,
 }
 
 /// The time shown for a directory that keeps none of its own (an object store's key
@@ -47,6 +51,7 @@ impl Entry {
             hashes: Hashes::default(),
             dir_size: None,
             tier: None,
+            version: None,
         }
     }
 
@@ -60,6 +65,7 @@ impl Entry {
             hashes: Hashes::default(),
             dir_size: None,
             tier: None,
+            version: None,
         }
     }
 

@@ -69,6 +69,7 @@ pub(crate) async fn consult(ctx: &Ctx, src: &mut Entry) -> Consulted {
                 .hashes
                 .intersect(dir.features().hashes)
                 .preferred(),
+            journal: None,
         };
         match comparer.same(src, &mut found).await {
             Ok(true) => {}

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use ferry_core::{Backend, Entry, HashKind, Result};
 
+use crate::journal::Side;
 use crate::CompareOptions;
 
 /// What the checkers decided for one file present on both sides.
@@ -27,6 +28,8 @@ pub(crate) struct Comparer<'a> {
     /// The modify window; `None` when either side keeps no modification times.
     pub window: Option<Duration>,
     pub hash: Option<HashKind>,
+    /// Destination mtimes known from earlier runs.
+    pub journal: Option<&'a crate::journal::Journal>,
 }
 
 /// The modify window: the coarser precision of the two sides, unless overridden.
@@ -94,12 +97,32 @@ impl Comparer<'_> {
         Ok(decision == Decision::Equal)
     }
 
-    /// Both sides' exact mtimes (one request each, at most, for provisional ones).
+    /// Both sides' exact mtimes (one request each, at most, for provisional ones; none
+    /// for a destination object the journal knows in exactly this listed state).
     async fn exact_mtimes(&self, src: &mut Entry, dst: &mut Entry) -> Result<()> {
         tokio::try_join!(
-            ferry_core::exact_mtime(self.src, src),
-            ferry_core::exact_mtime(self.dst, dst)
+            self.exact_mtime(Side::Src, self.src, src),
+            self.exact_mtime(Side::Dst, self.dst, dst)
         )?;
+        Ok(())
+    }
+
+    /// One side's exact mtime: from the journal when it knows this listed state, else
+    /// from the backend (and then journaled).
+    async fn exact_mtime(&self, side: Side, backend: &dyn Backend, e: &mut Entry) -> Result<()> {
+        let Some(journal) = self.journal.filter(|_| e.mtime_provisional) else {
+            return ferry_core::exact_mtime(backend, e).await;
+        };
+        if let Some(mtime) = journal.lookup(side, e) {
+            e.mtime = mtime;
+            e.mtime_provisional = false;
+            return Ok(());
+        }
+        let listed = e.clone();
+        ferry_core::exact_mtime(backend, e).await?;
+        if !e.mtime_provisional {
+            journal.record(side, &listed, e.mtime);
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod check;
 mod compare;
 mod deletes;
 mod fixcase;
+mod journal;
 mod limits;
 mod march;
 mod observe;

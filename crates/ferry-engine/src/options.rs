@@ -105,6 +105,9 @@ pub struct SyncOptions {
     /// `--track-renames`: how a file that only moved is recognised (sync only); `None`
     /// sends new files and deletes old ones as usual.
     pub track_renames: Option<RenameStrategy>,
+    /// Where destination objects' real modification times are journaled between runs
+    /// (`None`: not journaled; each provisional mtime costs a request).
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// The rate a `--bwlimit` timetable puts in force now (`None`: off).
@@ -173,6 +176,7 @@ impl Default for SyncOptions {
             metadata: false,
             metadata_set: ferry_core::Metadata::new(),
             track_renames: None,
+            journal: None,
             no_update_dir_modtime: false,
         }
     }

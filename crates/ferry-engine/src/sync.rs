@@ -96,6 +96,8 @@ pub(crate) struct Ctx {
     pub root_made: tokio::sync::OnceCell<()>,
     /// `--track-renames`: the files held back until the march is done.
     pub renames: Option<crate::renames::Pending>,
+    /// Destination objects' real modification times, from earlier runs.
+    pub journal: Option<crate::journal::Journal>,
 }
 
 impl Ctx {
@@ -165,6 +167,7 @@ impl Ctx {
             // Asked afresh: a backend may learn mid-run that it keeps no times (SFTP gateways).
             window: modify_window(&self.job.opts.compare, src, dst),
             hash: self.hash,
+            journal: self.journal.as_ref(),
         }
     }
 }
@@ -256,6 +259,8 @@ fn new_ctx(job: Job) -> Ctx {
         .intersect(job.dst.features().hashes)
         .preferred();
     let renames = track_renames(&job, hash);
+    let journal = (o.journal.as_ref())
+        .map(|file| crate::journal::Journal::new(file, &job.src.location(), &job.dst.location()));
     if o.compare.checksum && hash.is_none() {
         tracing::warn!(
             "{}: --checksum is in use but the source and destination have no hashes in common; falling back to --size-only",
@@ -276,6 +281,7 @@ fn new_ctx(job: Job) -> Ctx {
         not_deleting: Default::default(),
         root_made: tokio::sync::OnceCell::new(),
         renames,
+        journal,
     }
 }
 

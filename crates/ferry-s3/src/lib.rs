@@ -355,6 +355,7 @@ impl S3Backend {
         );
         e.mtime_provisional = !self.opts.use_server_modtime;
         e.tier = self.opts.tier(obj.storage_class().map(|c| c.as_str()));
+        e.version = obj.e_tag().map(|t| t.trim_matches('"').to_owned());
         if let Some(m) = md5 {
             e.hashes.set(HashKind::Md5, m);
         }

@@ -269,6 +269,9 @@ pub struct TransferArgs {
     /// Ignore case when synchronizing
     #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub ignore_case_sync: bool,
+    /// Don't keep destination objects' modification times between runs (each costs a request then)
+    #[arg(long, env = "FERRY_NO_JOURNAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_journal: bool,
     /// Force rename of case insensitive dest to match source
     #[arg(long, env = "FERRY_FIX_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub fix_case: bool,

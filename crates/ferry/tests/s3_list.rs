@@ -395,3 +395,46 @@ fn recursive_listings_show_directories_and_tiers_as_rclone() {
         assert!(when >= started, "{line}");
     }
 }
+
+#[test]
+fn a_no_op_rerun_needs_no_request_per_object_and_a_changed_one_is_noticed() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "j");
+    let proxy = Proxy::start(&s3.endpoint);
+    let remote = proxy.remote(&s3, &[], "j");
+    let cache = tempfile::tempdir().unwrap();
+    let src = sc.src();
+    let sync = |extra: &[&str]| {
+        let mut c = common::cloud();
+        c.env("XDG_CACHE_HOME", cache.path());
+        let mut args = vec!["sync", "-v", &src, &remote];
+        args.extend_from_slice(extra);
+        common::ok_with(c, &args)
+    };
+    // The first no-op run learns each object's mtime (a HEAD each), the next needs none.
+    proxy.reset();
+    sync(&[]);
+    assert_eq!(proxy.count("HEAD", "/j/"), 10);
+    proxy.reset();
+    let (_, err) = sync(&[]);
+    assert_eq!(proxy.count("HEAD", "/j/"), 0, "{err}");
+    assert!(!err.contains("Copied") && !err.contains("Updated"), "{err}");
+    // Another client rewrites one object keeping its size: noticed and put right.
+    let other = sc.path("other.txt");
+    common::write_file(&other, b"b/g.TXT", 0);
+    let theirs = s3.rclone_path("j/b/g.txt");
+    ferry_testbed::run(
+        s3.rclone()
+            .args(["copyto", &other.to_string_lossy(), &theirs]),
+    );
+    proxy.reset();
+    let (_, err) = sync(&[]);
+    assert!(err.contains("b/g.txt: Copied (replaced existing)"), "{err}");
+    assert_eq!(proxy.count("HEAD", "/j/b/g.txt"), 1, "{err}");
+    assert_eq!(proxy.count("HEAD", "/j/"), 1, "only the changed one: {err}");
+    // Without the journal every object is asked again.
+    proxy.reset();
+    sync(&["--no-journal"]);
+    assert_eq!(proxy.count("HEAD", "/j/"), 10);
+}

@@ -172,6 +172,11 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         metadata_set: metadata_set(&t.metadata_set)?,
         no_update_dir_modtime: t.no_update_dir_modtime,
         track_renames: track_renames(t)?,
+        // Destination objects' real mtimes, so a re-run needs no request per object.
+        journal: (!t.no_journal)
+            .then(ferry_core::private::cache_home)
+            .flatten()
+            .map(|d| d.join("ferry").join("mtimes.redb")),
     })
 }
 
