@@ -367,4 +367,81 @@ mod tests {
         assert!(still_valid(&a.0, &a.1));
         assert!(!still_valid(&b.0, &b.1));
     }
+
+    /// Against a model that keeps nothing: whatever was stored, for whichever identity, a
+    /// lookup answers only with the hash stored for exactly its identity.
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::RngSeed;
+
+        fn stamp() -> impl Strategy<Value = Stamp> {
+            // Few values per field, so that near-misses (one field different) are common.
+            (
+                0..2u64,
+                0..3u64,
+                0..3u64,
+                0..2i64,
+                0..2i64,
+                0..2i64,
+                0..2i64,
+            )
+                .prop_map(|(dev, ino, size, ms, mn, cs, cn)| Stamp {
+                    dev,
+                    ino,
+                    size,
+                    mtime: (1_000_000 + ms, mn),
+                    ctime: (1_000_000 + cs, cn),
+                })
+        }
+
+        #[derive(Clone, Debug)]
+        enum Step {
+            Put(usize, Stamp, u8),
+            Get(usize, Stamp),
+            Reopen,
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                3 => (0..3usize, stamp(), any::<u8>()).prop_map(|(f, s, h)| Step::Put(f, s, h)),
+                3 => (0..3usize, stamp()).prop_map(|(f, s)| Step::Get(f, s)),
+                1 => Just(Step::Reopen),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 64,
+                rng_seed: RngSeed::Fixed(0x4a5_ca5e),
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn never_answers_for_another_identity(steps in prop::collection::vec(step(), 1..40)) {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("c.redb");
+                let paths: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("f{i}"))).collect();
+                let mut cache = HashCache::at(&file);
+                let mut model: std::collections::HashMap<usize, (Stamp, String)> = Default::default();
+                for s in steps {
+                    match s {
+                        Step::Put(f, st, h) => {
+                            let hash = format!("{h:02x}");
+                            cache.put(&paths[f], HashKind::Md5, &st, &hash);
+                            model.insert(f, (st, hash));
+                        }
+                        Step::Get(f, st) => {
+                            let want = model.get(&f).filter(|(s, _)| *s == st).map(|(_, h)| h.clone());
+                            prop_assert_eq!(cache.get(&paths[f], HashKind::Md5, &st), want);
+                        }
+                        Step::Reopen => {
+                            drop(cache);
+                            cache = HashCache::at(&file);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -438,3 +438,55 @@ fn a_no_op_rerun_needs_no_request_per_object_and_a_changed_one_is_noticed() {
     sync(&["--no-journal"]);
     assert_eq!(proxy.count("HEAD", "/j/"), 10);
 }
+
+#[test]
+fn runs_killed_while_journaling_leave_a_journal_that_still_only_tells_the_truth() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "k");
+    let remote = s3.rclone_path("k");
+    let cache = tempfile::tempdir().unwrap();
+    let src = sc.src();
+    let ferry = || {
+        let mut c = common::cloud();
+        c.env("XDG_CACHE_HOME", cache.path())
+            .args(["sync", "-v", &src, &remote])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    for delay in [5, 20, 40, 80, 160] {
+        let mut child = ferry().spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill(); // SIGKILL, mid-way through the HEADs or their records
+        let _ = child.wait();
+    }
+    for _ in 0..2 {
+        let out = ferry().output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(
+            !err.contains("could not be read"),
+            "the journal was damaged: {err}"
+        );
+        assert!(!err.contains("Copied") && !err.contains("Updated"), "{err}");
+    }
+    // What it holds is still only the truth: another client (rclone) changes every
+    // object's modification time in place; each must be noticed and put back.
+    let alt = sc.path("alt");
+    for (rel, (content, _)) in common::tree(&sc.path("src")) {
+        common::write_file(&alt.join(&rel), &content, 0);
+        let t = UNIX_EPOCH + Duration::from_secs(1_012_615_322);
+        filetime::set_file_mtime(alt.join(&rel), filetime::FileTime::from_system_time(t)).unwrap();
+    }
+    let before = fy_ok(&["lsl", &remote]).0;
+    ferry_testbed::run(s3.rclone().args(["sync", &alt.to_string_lossy(), &remote]));
+    assert_ne!(before, fy_ok(&["lsl", &remote]).0, "rclone changed nothing");
+    let out = ferry().output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("Updated modification time").count(),
+        10,
+        "{err}"
+    );
+}
