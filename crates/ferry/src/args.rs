@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ferry_core::units::parse_size_flag;
 
 /// The most transfers, checkers or streams at once: far more than any link needs, and few
 /// enough that a typo can't ask for millions of tasks and buffers.
@@ -177,7 +178,7 @@ pub struct TransferArgs {
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, i64::MAX), env = "FERRY_MAX_DELETE")]
     pub max_delete: i64,
     /// When synchronizing, limit the total size of deletes (default off)
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_DELETE_SIZE")]
     pub max_delete_size: Option<u64>,
     /// Include additional server-side paths during comparison (repeatable)
     #[arg(long, value_name = "DIR", conflicts_with = "copy_dest")]
@@ -367,10 +368,10 @@ pub struct FilterArgs {
     #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,
     /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MIN_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MIN_SIZE")]
     pub min_size: Option<u64>,
     /// Only transfer files smaller than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_SIZE")]
     pub max_size: Option<u64>,
     /// Only transfer files older than this in s or suffix ms|s|m|h|d|w|M|y, or a date
     #[arg(long, value_name = "AGE", env = "FERRY_MIN_AGE")]
@@ -458,18 +459,6 @@ pub struct FilterArgs {
     /// azcopy: false means only the top level (--max-depth 1)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", env = "FERRY_RECURSIVE")]
     pub recursive: Option<bool>,
-}
-
-/// A size flag as rclone reads it: a bare number is KiB, `off` is no limit (`u64::MAX`);
-/// at most 8Ei, never negative (ferry-core's one checked parser).
-pub fn parse_size_arg(s: &str) -> Result<u64, String> {
-    ferry_filter::parse_size(s.trim())
-}
-
-/// A duration flag: rclone's `1h30m`, `500ms`, `2d`, or bare seconds; from 0 to 106751d
-/// (rclone's largest duration), never negative.
-pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
-    ferry_core::units::parse_duration(s)
 }
 
 /// A count flag: a whole number in `min..=max`; where rclone's `-1` means "off" the range

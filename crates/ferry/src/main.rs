@@ -182,7 +182,7 @@ impl Globals {
             bar
         });
         let interval = match &self.log.stats {
-            Some(s) => args::parse_duration_arg(s).map_err(|e| {
+            Some(s) => ferry_core::units::parse_duration(s).map_err(|e| {
                 exit::fail(
                     exit::USAGE,
                     format!("invalid argument {s:?} for --stats: {e}"),

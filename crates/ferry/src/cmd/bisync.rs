@@ -7,7 +7,8 @@ use clap::Args;
 use ferry_bisync::{CheckSync, CompareSpec, Loser, Options, Pair, Prefer};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
-use crate::args::{parse_duration_arg, FilterArgs};
+use crate::args::FilterArgs;
+use ferry_core::units::parse_duration;
 use crate::exit::{fail, USAGE};
 use crate::{selection, Globals};
 
@@ -167,7 +168,7 @@ fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Resul
 }
 
 fn duration(flag: &str, value: &str) -> anyhow::Result<Option<Duration>> {
-    let d = usage(flag, value, parse_duration_arg(value))?;
+    let d = usage(flag, value, parse_duration(value))?;
     Ok((!d.is_zero()).then_some(d))
 }
 

@@ -14,7 +14,7 @@ use ferry_core::{
 };
 use ferry_engine::{Job, Mode, Observer, Stats};
 
-use crate::args::parse_duration_arg;
+use ferry_core::units::parse_duration;
 use crate::cmd::transfer::{self, TransferCall};
 use crate::exit::{self, fail, USAGE};
 use crate::{selection, Globals, TransferCmd};
@@ -138,7 +138,7 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
     let (select, delete_excluded) = selection::build(&c.filters)?;
     let mut opts = transfer::sync_options(t, delete_excluded)?;
     let mode = c.azcopy.apply(mode, &mut opts)?;
-    let retries_sleep = parse_duration_arg(&t.retries_sleep)
+    let retries_sleep = parse_duration(&t.retries_sleep)
         .map_err(|e| fail(USAGE, format!("invalid argument for --retries-sleep: {e}")))?;
     let (backup, confirm) = transfer::safety(t, g)?;
     let observer: Arc<dyn Observer> = Arc::new(());

@@ -8,7 +8,8 @@ use ferry_engine::{
     Mode, Observer, RenameStrategy, Stats, StopReason, SyncOptions, Verify,
 };
 
-use crate::args::{parse_duration_arg, parse_size_arg, CutoffArg, FilterArgs, TransferArgs};
+use crate::args::{CutoffArg, FilterArgs, TransferArgs};
+use ferry_core::units::{parse_duration, parse_size_flag};
 use crate::azcopy::AzcopyArgs;
 use crate::bwlimit::{BwLimit, Direction};
 use crate::exit::{self, fail, USAGE};
@@ -37,7 +38,7 @@ fn metadata_set(values: &[String]) -> anyhow::Result<ferry_core::Metadata> {
 fn opt_size(flag: &str, value: &Option<String>) -> anyhow::Result<Option<u64>> {
     match value {
         None => Ok(None),
-        Some(v) => usage(flag, v, parse_size_arg(v)).map(|n| (n != u64::MAX).then_some(n)),
+        Some(v) => usage(flag, v, parse_size_flag(v)).map(|n| (n != u64::MAX).then_some(n)),
     }
 }
 
@@ -81,7 +82,7 @@ fn direction(g: &Globals, source: &str, dest: &str) -> anyhow::Result<Direction>
 fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Duration>> {
     match value {
         None => Ok(None),
-        Some(v) => usage(flag, v, parse_duration_arg(v)).map(|d| (!d.is_zero()).then_some(d)),
+        Some(v) => usage(flag, v, parse_duration(v)).map(|d| (!d.is_zero()).then_some(d)),
     }
 }
 
@@ -164,7 +165,7 @@ pub fn sync_options(t: &TransferArgs, delete_excluded: bool) -> anyhow::Result<S
         multi_thread_cutoff: usage(
             "--multi-thread-cutoff",
             &t.multi_thread_cutoff,
-            parse_size_arg(&t.multi_thread_cutoff),
+            parse_size_flag(&t.multi_thread_cutoff),
         )?,
         multi_thread_streams: t.multi_thread_streams as usize,
         metadata: t.metadata,
@@ -215,7 +216,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let retries_sleep = usage(
         "--retries-sleep",
         &t.retries_sleep,
-        parse_duration_arg(&t.retries_sleep),
+        parse_duration(&t.retries_sleep),
     )?;
     if call.az.from_to.is_some() {
         let (s, d) = (
