@@ -6,6 +6,7 @@
 mod args;
 mod azcopy;
 mod backend_flags;
+mod bool_flags;
 mod bwlimit;
 mod cmd;
 mod exit;
@@ -45,10 +46,16 @@ struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<std::path::PathBuf>,
     /// Use the server's modification time (S3's upload time) instead of the stored one: no request per object to read it
-    #[arg(long, global = true, env = "FERRY_USE_SERVER_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_USE_SERVER_MODTIME")]
     use_server_modtime: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The command line as parsed, helped and completed: [`Cli`] with every boolean flag in
+/// rclone's form.
+fn cli_command() -> clap::Command {
+    bool_flags::rclone_forms(Cli::command())
 }
 
 #[derive(clap::Args, Debug)]
@@ -290,7 +297,7 @@ fn main() {
         let _ = e.print();
         std::process::exit(code);
     };
-    let parsed = match global_flags::parse(Cli::command(), argv) {
+    let parsed = match global_flags::parse(cli_command(), argv) {
         Ok(p) => p,
         Err(global_flags::Failed::NotSupported(msg)) => {
             eprintln!("ferry: {msg}");

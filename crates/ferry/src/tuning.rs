@@ -10,13 +10,13 @@ use ferry_core::units::{parse_duration, parse_size_flag};
 #[derive(Args, Debug, Clone, Default)]
 pub struct TuningArgs {
     /// Use recursive listing where available (listing commands already do; sync walks directory by directory)
-    #[arg(long, global = true, env = "FERRY_FAST_LIST", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_FAST_LIST")]
     pub fast_list: bool,
     /// Don't traverse the destination (accepted; ferry lists it directory by directory)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub no_traverse: bool,
     /// Do all the checks before starting transfers (accepted; ferry overlaps them)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub check_first: bool,
     /// Order of transfers, e.g. size,desc (accepted; ferry transfers in listing order)
     #[arg(long, global = true, value_name = "STRING", value_parser = parse_order_by)]
@@ -25,7 +25,7 @@ pub struct TuningArgs {
     #[arg(long, allow_hyphen_values = true, global = true, value_name = "SIZE", value_parser = parse_size_flag)]
     pub buffer_size: Option<u64>,
     /// Use mmap allocator (accepted; no effect)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub use_mmap: bool,
     /// IO idle timeout (accepted; backends have their own timeouts)
     #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
@@ -43,7 +43,7 @@ pub struct TuningArgs {
     #[arg(long, global = true, value_name = "STRING")]
     pub user_agent: Option<String>,
     /// Don't ask servers to gzip (accepted; ferry never asks)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub no_gzip_encoding: bool,
 }
 

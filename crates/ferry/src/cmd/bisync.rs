@@ -8,9 +8,9 @@ use ferry_bisync::{CheckSync, CompareSpec, Loser, Options, Pair, Prefer};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
 use crate::args::FilterArgs;
-use ferry_core::units::parse_duration;
 use crate::exit::{fail, USAGE};
 use crate::{selection, Globals};
+use ferry_core::units::parse_duration;
 
 #[derive(Args, Debug)]
 pub struct BisyncArgs {
@@ -19,13 +19,13 @@ pub struct BisyncArgs {
     /// Path2: a local path or remote:path
     pub path2: String,
     /// Performs the resync run. Equivalent to --resync-mode path1. Consider using --verbose or --dry-run first
-    #[arg(short = '1', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = '1', long)]
     pub resync: bool,
     /// During resync, prefer the version that is: path1, path2, newer, older, larger, smaller (default: path1 if --resync, otherwise none for no resync)
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub resync_mode: String,
     /// Ensure expected check files (--check-filename) are found on both Path1 and Path2, else abort
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub check_access: bool,
     /// Filename for --check-access
     #[arg(long, value_name = "NAME", default_value = "RCLONE_TEST")]
@@ -46,16 +46,16 @@ pub struct BisyncArgs {
     #[arg(long, value_name = "SUFFIX", default_value = "conflict")]
     pub conflict_suffix: String,
     /// Sync creation and deletion of empty directories (not compatible with --remove-empty-dirs)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub create_empty_src_dirs: bool,
     /// Remove ALL empty directories at the final cleanup step
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub remove_empty_dirs: bool,
     /// Safety check on the maximum percentage of deleted files allowed on either side (default 50)
     #[arg(long, value_name = "PERCENT", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::args::count(-1, 100))]
     pub max_delete: i64,
     /// Bypass the --max-delete and all-files-changed safety checks
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub force: bool,
     /// Read filtering patterns from a file (its MD5 is kept beside it in FILE.md5)
     #[arg(long, value_name = "FILE")]
@@ -76,28 +76,28 @@ pub struct BisyncArgs {
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     pub suffix: String,
     /// Preserve the extension when adding --suffix or --conflict-suffix
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub suffix_keep_extension: bool,
     /// Retain the finished journal (as SESSION.journal-done)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub no_cleanup: bool,
     /// Do not use checksums for listings
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub ignore_listing_checksum: bool,
     /// Ignore checksums the listings don't carry (that would have to be computed)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub no_slow_hash: bool,
     /// Ignore computed checksums for listings and deltas, but still use them when comparing both sides
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub slow_hash_sync_only: bool,
     /// Accepted for rclone compatibility (hashes are read from the data wherever a backend can)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub download_hash: bool,
     /// Accepted for rclone compatibility: ferry always lets the next run retry
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub resilient: bool,
     /// Accepted for rclone compatibility: ferry always completes an interrupted run
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub recover: bool,
     /// Consider lock files of running processes older than this expired (minimum 2m; 0: never)
     #[arg(
@@ -108,16 +108,16 @@ pub struct BisyncArgs {
     )]
     pub max_lock: String,
     /// Do a trial run with no permanent changes
-    #[arg(short = 'n', long, env = "FERRY_DRY_RUN", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'n', long, env = "FERRY_DRY_RUN")]
     pub dry_run: bool,
     /// Compare by size and checksum (as --compare size,checksum)
-    #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'c', long, env = "FERRY_CHECKSUM")]
     pub checksum: bool,
     /// Compare by size only (as --compare size)
-    #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Ignore size when comparing
-    #[arg(long, env = "FERRY_IGNORE_SIZE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_SIZE")]
     pub ignore_size: bool,
     /// Max time diff to be considered the same, e.g. 1s (default: the coarser precision of the two sides)
     #[arg(
@@ -148,13 +148,13 @@ pub struct BisyncArgs {
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = crate::args::count_u32(0, crate::args::MAX_RETRIES), env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,
     /// Don't normalize unicode characters in filenames
-    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when matching names across the two paths
-    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
     /// Write directly to destination files instead of temporary files
-    #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_INPLACE")]
     pub inplace: bool,
     /// Print a JSON summary of every decision (path, change on each side, action, reason, result) on standard output
     #[arg(long)]

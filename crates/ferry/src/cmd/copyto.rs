@@ -14,10 +14,10 @@ use ferry_core::{
 };
 use ferry_engine::{Job, Mode, Observer, Stats};
 
-use ferry_core::units::parse_duration;
 use crate::cmd::transfer::{self, TransferCall};
 use crate::exit::{self, fail, USAGE};
 use crate::{selection, Globals, TransferCmd};
+use ferry_core::units::parse_duration;
 
 /// The source's directory showing one file, `real`, as `shown`.
 pub struct Renamed {

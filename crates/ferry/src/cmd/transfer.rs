@@ -9,13 +9,13 @@ use ferry_engine::{
 };
 
 use crate::args::{CutoffArg, FilterArgs, TransferArgs};
-use ferry_core::units::{parse_duration, parse_size_flag};
 use crate::azcopy::AzcopyArgs;
 use crate::bwlimit::{BwLimit, Direction};
 use crate::exit::{self, fail, USAGE};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
 use crate::{selection, Globals};
+use ferry_core::units::{parse_duration, parse_size_flag};
 
 fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Result<T> {
     parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
