@@ -77,27 +77,6 @@ fn parse_level(s: &str) -> Result<Level, String> {
     }
 }
 
-impl LogArgs {
-    /// The line format: `--log-format`, with `--use-json-log` switching to JSON.
-    pub fn format(&self) -> crate::logging::LogFormat {
-        let mut f = self.log_format.unwrap_or_default();
-        f.json |= self.use_json_log;
-        f
-    }
-
-    pub fn level(&self) -> Level {
-        if let Some(l) = self.log_level {
-            return l;
-        }
-        match (self.quiet, self.verbose) {
-            (true, _) => Level::Error,
-            (false, 0) => Level::Notice,
-            (false, 1) => Level::Info,
-            _ => Level::Debug,
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum CutoffArg {
     #[default]

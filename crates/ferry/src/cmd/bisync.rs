@@ -1,16 +1,14 @@
 //! `bisync`: two-way sync with saved state (rclone's `bisync`, recovering by itself).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use ferry_bisync::{CheckSync, CompareSpec, Loser, Options, Pair, Prefer};
+use ferry_bisync::{Options, Pair};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
 use crate::args::FilterArgs;
-use crate::exit::{fail, USAGE};
-use crate::{selection, Globals};
-use ferry_core::units::parse_duration;
+use crate::exit::fail;
+use crate::{selection, settings, Globals};
 
 #[derive(Args, Debug)]
 pub struct BisyncArgs {
@@ -163,15 +161,6 @@ pub struct BisyncArgs {
     pub filters: FilterArgs,
 }
 
-fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Result<T> {
-    parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
-}
-
-fn duration(flag: &str, value: &str) -> anyhow::Result<Option<Duration>> {
-    let d = usage(flag, value, parse_duration(value))?;
-    Ok((!d.is_zero()).then_some(d))
-}
-
 /// The name the state uses for a path: absolute for local paths, as given for remotes
 /// but with any secret (a password, a SAS) replaced by `***`; and the name an older ferry
 /// used (the argument itself), which differs only when it held a secret.
@@ -204,55 +193,7 @@ fn md5_of(bytes: &[u8]) -> String {
     h.finish().get(HashKind::Md5).unwrap_or_default().to_owned()
 }
 
-pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
-    let resync_mode = usage(
-        "--resync-mode",
-        &a.resync_mode,
-        a.resync_mode.parse::<Prefer>(),
-    )?;
-    let conflict_resolve = usage(
-        "--conflict-resolve",
-        &a.conflict_resolve,
-        a.conflict_resolve.parse::<Prefer>(),
-    )?;
-    let conflict_loser = usage(
-        "--conflict-loser",
-        &a.conflict_loser,
-        a.conflict_loser.parse::<Loser>(),
-    )?;
-    let check_sync = usage(
-        "--check-sync",
-        &a.check_sync,
-        a.check_sync.parse::<CheckSync>(),
-    )?;
-    let mut compare = CompareSpec::default();
-    if a.size_only {
-        compare = CompareSpec {
-            size: true,
-            modtime: false,
-            checksum: false,
-        };
-    } else if a.checksum && !a.ignore_listing_checksum {
-        compare = CompareSpec {
-            size: true,
-            modtime: false,
-            checksum: true,
-        };
-    }
-    if a.ignore_size {
-        compare.size = false;
-    }
-    if let Some(c) = &a.compare {
-        compare = usage("--compare", c, CompareSpec::parse(c))?;
-    }
-    if !(compare.size || compare.modtime || compare.checksum) {
-        return Err(fail(
-            USAGE,
-            "must set a compare method (size, modtime and checksum can't all be false)",
-        ));
-    }
-    ferry_bisync::conflict_suffixes(&a.conflict_suffix, chrono::Local::now())
-        .map_err(|e| fail(USAGE, e))?;
+pub async fn run(a: &BisyncArgs, flags: &settings::Bisync, g: &Globals) -> anyhow::Result<i32> {
     if a.create_empty_src_dirs && a.remove_empty_dirs {
         tracing::warn!("--create-empty-src-dirs and --remove-empty-dirs don't go together: empty directories are created, then removed");
     }
@@ -261,17 +202,6 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
             "--download-hash: hashes are read from the data wherever a backend has none"
         );
     }
-    let max_delete = if a.max_delete < 0 {
-        50
-    } else {
-        a.max_delete.min(100)
-    } as u8;
-    let retries_sleep = duration("--retries-sleep", &a.retries_sleep)?.unwrap_or_default();
-    let max_lock = duration("--max-lock", &a.max_lock)?;
-    let modify_window = match &a.modify_window {
-        Some(w) => duration("--modify-window", w)?,
-        None => None,
-    };
     // --filters-file: read it first (it heads the filter rules) and hash it.
     let mut filters = a.filters.clone();
     let mut filters_md5 = None;
@@ -308,32 +238,32 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
     };
     let opts = Options {
         resync: a.resync,
-        resync_mode,
+        resync_mode: flags.resync_mode,
         check_access: a.check_access,
         check_filename: a.check_filename.clone(),
-        check_sync,
+        check_sync: flags.check_sync,
         create_empty_src_dirs: a.create_empty_src_dirs,
         remove_empty_dirs: a.remove_empty_dirs,
-        max_delete,
+        max_delete: flags.max_delete,
         force: a.force,
         workdir,
         dry_run: a.dry_run,
         no_cleanup: a.no_cleanup,
-        compare,
+        compare: flags.compare,
         ignore_listing_checksum: a.ignore_listing_checksum,
         no_slow_hash: a.no_slow_hash,
         slow_hash_sync_only: a.slow_hash_sync_only,
-        modify_window,
-        max_lock,
-        conflict_resolve,
-        conflict_loser,
+        modify_window: flags.modify_window,
+        max_lock: flags.max_lock,
+        conflict_resolve: flags.conflict_resolve,
+        conflict_loser: flags.conflict_loser,
         conflict_suffix: a.conflict_suffix.clone(),
         suffix_keep_extension: a.suffix_keep_extension,
         backup_suffix: a.suffix.clone(),
         transfers: a.transfers as usize,
         checkers: a.checkers as usize,
         retries: a.retries,
-        retries_sleep,
+        retries_sleep: flags.retries_sleep,
         low_level_retries: a.low_level_retries,
         no_unicode_normalization: a.no_unicode_normalization,
         ignore_case_sync: a.ignore_case_sync,

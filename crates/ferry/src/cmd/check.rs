@@ -264,7 +264,7 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
         ignore_case_sync: a.ignore_case_sync,
     };
     let stats = Arc::new(Stats::default());
-    let display = g.start_display(&stats)?;
+    let display = g.start_display(&stats);
     let result = ferry_engine::check(
         src.backend.clone(),
         dst.clone(),
