@@ -35,11 +35,13 @@ pub fn byte_unit(n: u64) -> String {
     }
 }
 
-/// rclone's (Go's) boolean spellings for option values.
+/// The one boolean parser of flags and options: rclone's (Go's) spellings (`true`, `t`,
+/// `1`, `false`, `f`, `0`, any case), and the common `yes`/`no`, `y`/`n`, `on`/`off` that
+/// ferry has always taken too (a superset: nothing written for rclone reads differently).
 pub fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" | "t" => Some(true),
-        "false" | "0" | "no" | "off" | "f" => Some(false),
+        "true" | "t" | "1" | "yes" | "y" | "on" => Some(true),
+        "false" | "f" | "0" | "no" | "n" | "off" => Some(false),
         _ => None,
     }
 }
@@ -119,6 +121,18 @@ pub fn parse_size_checked(s: &str) -> Result<u64, String> {
         return Err(format!("invalid size {s:?}: too large (at most 8Ei)"));
     }
     Ok(bytes as u64)
+}
+
+/// What a size flag's `off` stands for: no limit.
+pub const SIZE_OFF: u64 = u64::MAX;
+
+/// A size flag as rclone reads it (`--max-size`, `--max-transfer`, `--buffer-size`…):
+/// [`parse_size_checked`], or `off` in any case for [`SIZE_OFF`].
+pub fn parse_size_flag(s: &str) -> Result<u64, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(SIZE_OFF);
+    }
+    parse_size_checked(s)
 }
 
 /// rclone's SizeSuffix, for options: [`parse_size_checked`] without the reason.
@@ -313,6 +327,31 @@ mod tests {
             .contains("too large"));
         assert!(parse_size_checked("-1").unwrap_err().contains("negative"));
         assert_eq!(parse_size_checked("7Ei"), Ok(7 << 60));
+    }
+
+    #[test]
+    fn size_flags_take_off() {
+        assert_eq!(parse_size_flag("off"), Ok(SIZE_OFF));
+        assert_eq!(parse_size_flag("OFF"), Ok(SIZE_OFF));
+        assert_eq!(parse_size_flag("1k"), Ok(1024));
+        assert_eq!(
+            parse_size_flag("1x"),
+            Err("invalid size \"1x\": bad suffix 'x'".into())
+        );
+        assert!(parse_size_checked("off").is_err());
+    }
+
+    #[test]
+    fn booleans_as_rclone_and_clap() {
+        for t in ["true", "TRUE", "True", "t", "T", "1", "yes", "y", "on"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["false", "FALSE", "f", "F", "0", "no", "n", "off"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "maybe", "2", "tru"] {
+            assert_eq!(parse_bool(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -84,7 +84,7 @@ mod meta;
 mod parse;
 mod rules;
 
-pub use parse::{parse_age, parse_size, AGE_OFF, SIZE_OFF};
+pub use parse::{parse_age, AGE_OFF, SIZE_OFF};
 
 use azcopy::{split_list, AzFilters, NameMatcher};
 use rules::{Pattern, Rules};

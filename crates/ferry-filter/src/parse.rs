@@ -1,30 +1,16 @@
-//! rclone's size (`SizeSuffix`) and age (`fs.Duration`) value syntax.
+//! rclone's age (`fs.Duration` or a date) value syntax; sizes are ferry-core's.
 
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
 use std::time::{Duration, SystemTime};
 
-/// What [`parse_size`] returns for `off`; [`crate::Filter::new`] treats a
-/// `min_size`/`max_size` of this value as "no limit".
-pub const SIZE_OFF: u64 = u64::MAX;
+/// What a `--min-size`/`--max-size` of `off` is; [`crate::Filter::new`] treats it as
+/// "no limit". Sizes are parsed by ferry-core's one size parser,
+/// [`ferry_core::units::parse_size_flag`].
+pub use ferry_core::units::SIZE_OFF;
 
 /// What [`parse_age`] returns for `off`; [`crate::Filter::new`] treats a
 /// `min_age`/`max_age` of this value as "no limit".
 pub const AGE_OFF: Duration = Duration::MAX;
-
-/// Parse a size the way rclone's `--min-size`/`--max-size` do.
-///
-/// A bare number is in KiB (rclone's default unit): `"100"` is 102400.
-/// Suffixes `K M G T P E` (either case) are powers of 1024, optionally
-/// followed by `i` or `iB` (`"1Mi"`, `"1MiB"`); a final `b`/`B` alone means
-/// bytes (`"100b"` = 100). Fractions are allowed (`"1.5M"`). `"off"` (any
-/// case) returns [`SIZE_OFF`]. The grammar and its range are ferry-core's one
-/// checked parser.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    if s.eq_ignore_ascii_case("off") {
-        return Ok(SIZE_OFF);
-    }
-    ferry_core::units::parse_size_checked(s)
-}
 
 fn local_to_system(ndt: NaiveDateTime) -> Option<SystemTime> {
     let dt: DateTime<Local> = Local.from_local_datetime(&ndt).earliest().or_else(|| {

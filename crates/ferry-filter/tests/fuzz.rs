@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use ferry_filter::{parse_age, parse_size, AGE_OFF, SIZE_OFF};
+use ferry_core::units::parse_size_flag as parse_size;
+use ferry_filter::{parse_age, AGE_OFF, SIZE_OFF};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 

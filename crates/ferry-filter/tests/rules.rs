@@ -1,7 +1,8 @@
 //! Rule ordering, filter files, --files-from, size/age, azcopy flags and
 //! every error path. Behaviour notes were checked against rclone v1.75.2.
 
-use ferry_filter::{parse_age, parse_size, Filter, FilterError, FilterOptions, AGE_OFF, SIZE_OFF};
+use ferry_core::units::parse_size_flag as parse_size;
+use ferry_filter::{parse_age, Filter, FilterError, FilterOptions, AGE_OFF, SIZE_OFF};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};

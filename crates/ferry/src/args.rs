@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use ferry_core::units::parse_size_flag;
 
 /// The most transfers, checkers or streams at once: far more than any link needs, and few
 /// enough that a typo can't ask for millions of tasks and buffers.
@@ -19,7 +20,7 @@ pub struct LogArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Print as little stuff as possible
-    #[arg(short = 'q', long, global = true, env = "FERRY_QUIET", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'q', long, global = true, env = "FERRY_QUIET")]
     pub quiet: bool,
     /// Log level DEBUG|INFO|NOTICE|ERROR
     #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level, env = "FERRY_LOG_LEVEL")]
@@ -28,7 +29,7 @@ pub struct LogArgs {
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_LOG_FILE")]
     pub log_file: Option<PathBuf>,
     /// Use json log format
-    #[arg(long, global = true, env = "FERRY_USE_JSON_LOG", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_USE_JSON_LOG")]
     pub use_json_log: bool,
     /// Comma separated list of log format options: date, time, microseconds, UTC, longfile, shortfile, pid, nolevel, json
     #[arg(long, value_name = "LIST", global = true, env = "FERRY_LOG_FORMAT", value_parser = crate::logging::LogFormat::parse)]
@@ -43,10 +44,10 @@ pub struct LogArgs {
     )]
     pub stats: Option<String>,
     /// Make the stats fit on one line
-    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE")]
     pub stats_one_line: bool,
     /// Show progress during transfer
-    #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
     pub progress: bool,
     /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_SUMMARY_FILE")]
@@ -76,27 +77,6 @@ fn parse_level(s: &str) -> Result<Level, String> {
     }
 }
 
-impl LogArgs {
-    /// The line format: `--log-format`, with `--use-json-log` switching to JSON.
-    pub fn format(&self) -> crate::logging::LogFormat {
-        let mut f = self.log_format.unwrap_or_default();
-        f.json |= self.use_json_log;
-        f
-    }
-
-    pub fn level(&self) -> Level {
-        if let Some(l) = self.log_level {
-            return l;
-        }
-        match (self.quiet, self.verbose) {
-            (true, _) => Level::Error,
-            (false, 0) => Level::Notice,
-            (false, 1) => Level::Info,
-            _ => Level::Debug,
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum CutoffArg {
     #[default]
@@ -109,10 +89,10 @@ pub enum CutoffArg {
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {
     /// Do a trial run with no permanent changes
-    #[arg(short = 'n', long, env = "FERRY_DRY_RUN", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'n', long, env = "FERRY_DRY_RUN")]
     pub dry_run: bool,
     /// Enable interactive mode: ask before each delete or overwrite
-    #[arg(short = 'i', long, env = "FERRY_INTERACTIVE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'i', long, env = "FERRY_INTERACTIVE")]
     pub interactive: bool,
     /// Number of file transfers to run in parallel
     #[arg(long, default_value_t = 4, allow_negative_numbers = true, value_parser = count_u32(1, MAX_PARALLEL), env = "FERRY_TRANSFERS")]
@@ -121,34 +101,34 @@ pub struct TransferArgs {
     #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = count_u32(1, MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Check for changes with size & checksum (if available, or fallback to size only)
-    #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'c', long, env = "FERRY_CHECKSUM")]
     pub checksum: bool,
     /// Continue interrupted multipart uploads (S3) where they stopped, from a journal in ~/.cache/ferry
-    #[arg(long, env = "FERRY_RESUME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_RESUME")]
     pub resume: bool,
     /// Skip post copy check of checksums
-    #[arg(long, env = "FERRY_IGNORE_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CHECKSUM")]
     pub ignore_checksum: bool,
     /// Skip based on size only, not modtime or checksum
-    #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Don't skip items that match size and time - transfer all unconditionally
-    #[arg(short = 'I', long, env = "FERRY_IGNORE_TIMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'I', long, env = "FERRY_IGNORE_TIMES")]
     pub ignore_times: bool,
     /// Ignore size when skipping, use modtime or checksum
-    #[arg(long, env = "FERRY_IGNORE_SIZE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_SIZE")]
     pub ignore_size: bool,
     /// Skip all files that exist on destination
-    #[arg(long, env = "FERRY_IGNORE_EXISTING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_EXISTING")]
     pub ignore_existing: bool,
     /// Don't check the destination, copy regardless
-    #[arg(long, env = "FERRY_NO_CHECK_DEST", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_CHECK_DEST")]
     pub no_check_dest: bool,
     /// Skip files that are newer on the destination
-    #[arg(short = 'u', long, env = "FERRY_UPDATE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'u', long, env = "FERRY_UPDATE")]
     pub update: bool,
     /// Do not modify files, fail if existing files have been modified
-    #[arg(long, env = "FERRY_IMMUTABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IMMUTABLE")]
     pub immutable: bool,
     /// Max time diff to be considered the same, e.g. 1s, 2ms (default: the coarser precision of the two sides)
     #[arg(
@@ -159,25 +139,25 @@ pub struct TransferArgs {
     )]
     pub modify_window: Option<String>,
     /// Don't update destination modtime if files identical
-    #[arg(long, env = "FERRY_NO_UPDATE_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UPDATE_MODTIME")]
     pub no_update_modtime: bool,
     /// Don't update directory modification times
-    #[arg(long, env = "FERRY_NO_UPDATE_DIR_MODTIME", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UPDATE_DIR_MODTIME")]
     pub no_update_dir_modtime: bool,
     /// When synchronizing, delete files on destination before transferring
-    #[arg(long, env = "FERRY_DELETE_BEFORE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_BEFORE")]
     pub delete_before: bool,
     /// When synchronizing, delete files during transfer
-    #[arg(long, env = "FERRY_DELETE_DURING", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_DURING")]
     pub delete_during: bool,
     /// When synchronizing, delete files on destination after transferring (default)
-    #[arg(long, env = "FERRY_DELETE_AFTER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_AFTER")]
     pub delete_after: bool,
     /// When synchronizing, limit the number of deletes (-1 = off)
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, i64::MAX), env = "FERRY_MAX_DELETE")]
     pub max_delete: i64,
     /// When synchronizing, limit the total size of deletes (default off)
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_DELETE_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_DELETE_SIZE")]
     pub max_delete_size: Option<u64>,
     /// Include additional server-side paths during comparison (repeatable)
     #[arg(long, value_name = "DIR", conflicts_with = "copy_dest")]
@@ -197,16 +177,16 @@ pub struct TransferArgs {
     )]
     pub suffix: String,
     /// Preserve the extension when using --suffix
-    #[arg(long, env = "FERRY_SUFFIX_KEEP_EXTENSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_SUFFIX_KEEP_EXTENSION")]
     pub suffix_keep_extension: bool,
     /// Delete even if there are I/O errors
-    #[arg(long, env = "FERRY_IGNORE_ERRORS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_ERRORS")]
     pub ignore_errors: bool,
     /// Create empty source dirs on destination after sync
-    #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS")]
     pub create_empty_src_dirs: bool,
     /// Download directly to destination file instead of atomic download to temp/rename
-    #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_INPLACE")]
     pub inplace: bool,
     /// Retry operations this many times if they fail
     #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = count_u32(0, MAX_RETRIES), env = "FERRY_RETRIES")]
@@ -253,7 +233,7 @@ pub struct TransferArgs {
     )]
     pub max_duration: Option<String>,
     /// Sets exit code 9 if no files are transferred, useful in scripts
-    #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_ERROR_ON_NO_TRANSFER")]
     pub error_on_no_transfer: bool,
     /// Bandwidth limit in KiB/s, or use suffix B|K|M|G|T|P, e.g. 10M (off by default)
     #[arg(
@@ -264,28 +244,28 @@ pub struct TransferArgs {
     )]
     pub bwlimit: Option<String>,
     /// Don't normalize unicode characters in filenames
-    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when synchronizing
-    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
     /// Don't keep destination objects' modification times between runs (each costs a request then)
-    #[arg(long, env = "FERRY_NO_JOURNAL", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_JOURNAL")]
     pub no_journal: bool,
     /// Force rename of case insensitive dest to match source
-    #[arg(long, env = "FERRY_FIX_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_FIX_CASE")]
     pub fix_case: bool,
     /// If set, preserve metadata when copying objects
-    #[arg(short = 'M', long, env = "FERRY_METADATA", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'M', long, env = "FERRY_METADATA")]
     pub metadata: bool,
     /// Add metadata key=value when uploading (with -M)
     #[arg(long, value_name = "KEY=VALUE", env = "FERRY_METADATA_SET")]
     pub metadata_set: Vec<String>,
     /// Refresh the modtime of remote files (where no hash can tell whether they changed)
-    #[arg(long, env = "FERRY_REFRESH_TIMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_REFRESH_TIMES")]
     pub refresh_times: bool,
     /// When synchronizing, track file renames and do a server-side move if possible
-    #[arg(long, env = "FERRY_TRACK_RENAMES", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_TRACK_RENAMES")]
     pub track_renames: bool,
     /// Strategies to use when synchronizing using track-renames hash|modtime|leaf
     #[arg(
@@ -306,23 +286,17 @@ pub struct LocalArgs {
         long,
         global = true,
         conflicts_with = "links",
-        env = "FERRY_COPY_LINKS",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true",
-        default_value = "false",
-        action = clap::ArgAction::Set,
-        value_parser = clap::builder::BoolishValueParser::new()
+        env = "FERRY_COPY_LINKS"
     )]
     pub copy_links: bool,
     /// Translate symlinks to/from regular files with a '.rclonelink' extension
-    #[arg(short = 'l', long, global = true, env = "FERRY_LINKS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'l', long, global = true, env = "FERRY_LINKS")]
     pub links: bool,
     /// Don't warn about skipped symlinks
-    #[arg(long, global = true, env = "FERRY_SKIP_LINKS", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_SKIP_LINKS")]
     pub skip_links: bool,
     /// Don't cross filesystem boundaries
-    #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM")]
     pub one_file_system: bool,
     /// Keep local files' hashes between runs: on, off, or DIR to keep them in
     #[arg(long, global = true, value_name = "on|off|DIR", env = "FERRY_HASH_CACHE", default_value = "on", value_parser = parse_hash_cache)]
@@ -395,10 +369,10 @@ pub struct FilterArgs {
     #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,
     /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MIN_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MIN_SIZE")]
     pub min_size: Option<u64>,
     /// Only transfer files smaller than this in KiB or suffix B|K|M|G|T|P
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_arg, env = "FERRY_MAX_SIZE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_SIZE")]
     pub max_size: Option<u64>,
     /// Only transfer files older than this in s or suffix ms|s|m|h|d|w|M|y, or a date
     #[arg(long, value_name = "AGE", env = "FERRY_MIN_AGE")]
@@ -407,7 +381,7 @@ pub struct FilterArgs {
     #[arg(long, value_name = "AGE", env = "FERRY_MAX_AGE")]
     pub max_age: Option<String>,
     /// Delete files on dest excluded from sync
-    #[arg(long, env = "FERRY_DELETE_EXCLUDED", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DELETE_EXCLUDED")]
     pub delete_excluded: bool,
     /// Include metadatas matching pattern (KEY=VALUE globs)
     #[arg(
@@ -443,7 +417,7 @@ pub struct FilterArgs {
     #[arg(long, value_name = "FILE", env = "FERRY_METADATA_FILTER_FROM")]
     pub metadata_filter_from: Vec<PathBuf>,
     /// Ignore case in filters (case insensitive)
-    #[arg(long, env = "FERRY_IGNORE_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CASE")]
     pub ignore_case: bool,
     /// If set limits the recursion depth to this
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, MAX_DEPTH), env = "FERRY_MAX_DEPTH")]
@@ -484,20 +458,8 @@ pub struct FilterArgs {
     )]
     pub exclude_regex: Vec<String>,
     /// azcopy: false means only the top level (--max-depth 1)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", env = "FERRY_RECURSIVE")]
+    #[arg(long, value_name = "BOOL", env = "FERRY_RECURSIVE")]
     pub recursive: Option<bool>,
-}
-
-/// A size flag as rclone reads it: a bare number is KiB, `off` is no limit (`u64::MAX`);
-/// at most 8Ei, never negative (ferry-core's one checked parser).
-pub fn parse_size_arg(s: &str) -> Result<u64, String> {
-    ferry_filter::parse_size(s.trim())
-}
-
-/// A duration flag: rclone's `1h30m`, `500ms`, `2d`, or bare seconds; from 0 to 106751d
-/// (rclone's largest duration), never negative.
-pub fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
-    ferry_core::units::parse_duration(s)
 }
 
 /// A count flag: a whole number in `min..=max`; where rclone's `-1` means "off" the range

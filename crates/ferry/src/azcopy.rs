@@ -48,8 +48,6 @@ pub enum OutputType {
     Json,
 }
 
-const BOOL: fn() -> clap::builder::BoolishValueParser = clap::builder::BoolishValueParser::new;
-
 /// azcopy's flags, accepted by `copy`, `sync` and `move`.
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "azcopy compatibility")]
@@ -64,7 +62,7 @@ pub struct AzcopyArgs {
     )]
     pub delete_destination: Option<DeleteDestination>,
     /// (azcopy) Transfer every file, whatever the destination has (= --ignore-times)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = BOOL(), env = "FERRY_MIRROR_MODE")]
+    #[arg(long, env = "FERRY_MIRROR_MODE")]
     pub mirror_mode: bool,
     /// (azcopy) Bandwidth cap in megabits per second (= --bwlimit in bytes)
     #[arg(long, value_name = "MBPS", env = "FERRY_CAP_MBPS")]
@@ -82,7 +80,7 @@ pub struct AzcopyArgs {
     #[arg(long, value_name = "FROMTO", env = "FERRY_FROM_TO")]
     pub from_to: Option<String>,
     /// (azcopy) Store the MD5 of files uploaded in blocks (default true; Put Blob uploads always have one)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, value_parser = BOOL(), env = "FERRY_PUT_MD5")]
+    #[arg(long, env = "FERRY_PUT_MD5")]
     pub put_md5: Option<bool>,
     /// (azcopy) How a transferred file's MD5 is checked
     #[arg(
@@ -103,10 +101,10 @@ pub struct AzcopyArgs {
     #[arg(long, value_name = "MIB", env = "FERRY_PUT_BLOB_SIZE_MB")]
     pub put_blob_size_mb: Option<f64>,
     /// (azcopy) Blob-to-blob copies keep the access tier
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, value_parser = BOOL(), env = "FERRY_S2S_PRESERVE_ACCESS_TIER")]
+    #[arg(long, env = "FERRY_S2S_PRESERVE_ACCESS_TIER")]
     pub s2s_preserve_access_tier: Option<bool>,
     /// (azcopy) Blob-to-blob copies keep blob index tags
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, value_parser = BOOL(), env = "FERRY_S2S_PRESERVE_BLOB_TAGS")]
+    #[arg(long, env = "FERRY_S2S_PRESERVE_BLOB_TAGS")]
     pub s2s_preserve_blob_tags: Option<bool>,
 }
 

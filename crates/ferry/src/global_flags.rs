@@ -1,9 +1,9 @@
 //! rclone accepts every global flag on every command (`rclone ls --transfers 8 X`,
-//! `rclone check --checksum A B`) and a repeated flag (`--checksum --checksum`). ferry
-//! defines its transfer and filter flags on the commands that use them; given to another
-//! command, such a flag is checked by the transfer commands' own parser, then ignored
-//! (said at `-vv`). A flag rclone has and ferry lacks is named as not supported yet,
-//! instead of clap's "unexpected argument".
+//! `rclone check --checksum A B`). ferry defines its transfer and filter flags on the
+//! commands that use them; given to another command, such a flag is checked by the
+//! transfer commands' own parser, then ignored (said at `-vv`), unless it asks a command
+//! that writes not to ([`Parsed::check_safety`]). A flag rclone has and ferry lacks is
+//! named as not supported yet, instead of clap's "unexpected argument".
 
 use std::ffi::OsString;
 
@@ -20,6 +20,21 @@ const REFERENCE: &str = "sync";
 pub struct Parsed {
     pub matches: ArgMatches,
     pub ignored: Vec<String>,
+    /// An ignored flag asking not to change anything (`dry-run`, `interactive`).
+    ignored_safety: Option<String>,
+}
+
+impl Parsed {
+    /// A command that writes must never ignore a request not to: refused before anything
+    /// is done, unless the command changes nothing anyway.
+    pub fn check_safety(&self, changes_nothing: bool) -> Result<(), Failed> {
+        match &self.ignored_safety {
+            Some(name) if !changes_nothing => Err(Failed::NotSupported(format!(
+                "--{name} is not supported by this command yet; nothing was done"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// How parsing failed: clap's own error, or a flag ferry doesn't implement yet.
@@ -28,13 +43,19 @@ pub enum Failed {
     NotSupported(String),
 }
 
-/// Parses `argv` with `cmd` (each flag may be repeated; the last one wins).
+/// Parses `argv` with `cmd`.
 pub fn parse(cmd: Command, mut argv: Vec<OsString>) -> Result<Parsed, Failed> {
-    let cmd = repeatable(cmd);
     let mut ignored = Vec::new();
+    let mut ignored_safety = None;
     loop {
         let err = match cmd.clone().try_get_matches_from(&argv) {
-            Ok(matches) => return Ok(Parsed { matches, ignored }),
+            Ok(matches) => {
+                return Ok(Parsed {
+                    matches,
+                    ignored,
+                    ignored_safety,
+                })
+            }
             Err(e) if e.kind() == ErrorKind::UnknownArgument => e,
             Err(e) => return Err(Failed::Clap(e)),
         };
@@ -47,11 +68,8 @@ pub fn parse(cmd: Command, mut argv: Vec<OsString>) -> Result<Parsed, Failed> {
         else {
             return Err(Failed::Clap(err));
         };
-        if SAFETY_FLAGS.contains(&name) && !is_read_only(&cmd, &argv) {
-            // A command that writes must never ignore a request not to.
-            return Err(Failed::NotSupported(format!(
-                "--{name} is not supported by this command yet; nothing was done"
-            )));
+        if SAFETY_FLAGS.contains(&name) {
+            ignored_safety = Some(name.to_owned());
         }
         match take_reference_flag(&cmd, &mut argv, &bad, name) {
             Some(taken) => {
@@ -70,48 +88,6 @@ pub fn parse(cmd: Command, mut argv: Vec<OsString>) -> Result<Parsed, Failed> {
 
 /// Flags that ask a command not to change anything (or to ask first).
 const SAFETY_FLAGS: [&str; 2] = ["dry-run", "interactive"];
-
-/// Commands that change nothing anywhere: a flag they don't use is harmless to ignore.
-const READ_ONLY: [&str; 17] = [
-    "ls",
-    "lsl",
-    "lsd",
-    "lsf",
-    "lsjson",
-    "tree",
-    "md5sum",
-    "sha1sum",
-    "hashsum",
-    "size",
-    "cat",
-    "check",
-    "version",
-    "listremotes",
-    "obscure",
-    "reveal",
-    "help",
-];
-
-fn is_read_only(cmd: &Command, argv: &[OsString]) -> bool {
-    let sub = argv.iter().skip(1).find_map(|a| {
-        let a = a.to_str()?;
-        cmd.find_subcommand(a).map(|s| s.get_name().to_owned())
-    });
-    sub.is_some_and(|s| READ_ONLY.contains(&s.as_str()))
-}
-
-/// Every command, and each of its subcommands, takes a repeated flag (the last wins).
-fn repeatable(cmd: Command) -> Command {
-    let mut cmd = cmd.args_override_self(true);
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_owned())
-        .collect();
-    for n in names {
-        cmd = cmd.mut_subcommand(n, |s| s.args_override_self(true));
-    }
-    cmd
-}
 
 fn invalid_arg(err: &clap::Error) -> Option<String> {
     match err.get(ContextKind::InvalidArg)? {

@@ -14,7 +14,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::args::{Level, LogArgs};
+use crate::args::Level;
+use crate::settings;
 
 /// Where log lines go: stderr, a file, or (with `-P`) above the progress display.
 #[derive(Clone)]
@@ -280,8 +281,8 @@ where
 }
 
 /// Installs the global subscriber; returns the sink so output can be coordinated.
-pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
-    let kind = match &args.log_file {
+pub fn init(log: &settings::Log) -> anyhow::Result<Sink> {
+    let kind = match &log.file {
         Some(path) => SinkKind::File(
             OpenOptions::new()
                 .create(true)
@@ -299,7 +300,7 @@ pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
     let sink = Sink {
         inner: Arc::new(Mutex::new(kind)),
     };
-    let max = match args.level() {
+    let max = match log.level {
         Level::Error => TLevel::ERROR,
         Level::Notice => TLevel::WARN,
         Level::Info => TLevel::INFO,
@@ -315,9 +316,7 @@ pub fn init(args: &LogArgs) -> anyhow::Result<Sink> {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .event_format(RcloneFormat {
-                    format: args.format(),
-                })
+                .event_format(RcloneFormat { format: log.format })
                 .with_writer(sink.clone()),
         )
         .with(filter)

@@ -5,33 +5,33 @@
 
 use clap::Args;
 
-use crate::args::parse_duration_arg;
+use ferry_core::units::{parse_duration, parse_size_flag};
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct TuningArgs {
     /// Use recursive listing where available (listing commands already do; sync walks directory by directory)
-    #[arg(long, global = true, env = "FERRY_FAST_LIST", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true, env = "FERRY_FAST_LIST")]
     pub fast_list: bool,
     /// Don't traverse the destination (accepted; ferry lists it directory by directory)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub no_traverse: bool,
     /// Do all the checks before starting transfers (accepted; ferry overlaps them)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub check_first: bool,
     /// Order of transfers, e.g. size,desc (accepted; ferry transfers in listing order)
     #[arg(long, global = true, value_name = "STRING", value_parser = parse_order_by)]
     pub order_by: Option<String>,
     /// In-memory read-ahead buffer per file (accepted; ferry sizes its own buffers)
-    #[arg(long, allow_hyphen_values = true, global = true, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "SIZE", value_parser = parse_size_flag)]
     pub buffer_size: Option<u64>,
     /// Use mmap allocator (accepted; no effect)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub use_mmap: bool,
     /// IO idle timeout (accepted; backends have their own timeouts)
-    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
     /// Connect timeout (accepted; SFTP's is its connect_timeout option)
-    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration_arg)]
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub contimeout: Option<std::time::Duration>,
     /// Log level of the stats lines (accepted; stats follow --stats and -v)
     #[arg(long, global = true, value_name = "LEVEL", value_parser = ["DEBUG", "INFO", "NOTICE", "ERROR"], ignore_case = true)]
@@ -43,7 +43,7 @@ pub struct TuningArgs {
     #[arg(long, global = true, value_name = "STRING")]
     pub user_agent: Option<String>,
     /// Don't ask servers to gzip (accepted; ferry never asks)
-    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, global = true)]
     pub no_gzip_encoding: bool,
 }
 
@@ -68,12 +68,6 @@ impl TuningArgs {
             .filter_map(|(on, name)| on.then_some(name))
             .collect()
     }
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    ferry_core::units::parse_size(s).ok_or_else(|| {
-        format!("invalid size {s:?}: use a number with an optional suffix, e.g. 16M")
-    })
 }
 
 /// rclone's `--order-by`: `size|name|modtime[,ascending|descending|mixed[,N]]`.

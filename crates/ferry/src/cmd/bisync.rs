@@ -1,15 +1,14 @@
 //! `bisync`: two-way sync with saved state (rclone's `bisync`, recovering by itself).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use ferry_bisync::{CheckSync, CompareSpec, Ending, Loser, Options, Pair, Prefer};
+use ferry_bisync::{Ending, Options, Pair};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
-use crate::args::{parse_duration_arg, FilterArgs};
-use crate::exit::{self, fail, USAGE};
-use crate::{selection, Globals};
+use crate::args::FilterArgs;
+use crate::exit::{self, fail};
+use crate::{selection, settings, Globals};
 
 #[derive(Args, Debug)]
 pub struct BisyncArgs {
@@ -18,13 +17,13 @@ pub struct BisyncArgs {
     /// Path2: a local path or remote:path
     pub path2: String,
     /// Performs the resync run. Equivalent to --resync-mode path1. Consider using --verbose or --dry-run first
-    #[arg(short = '1', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = '1', long)]
     pub resync: bool,
     /// During resync, prefer the version that is: path1, path2, newer, older, larger, smaller (default: path1 if --resync, otherwise none for no resync)
     #[arg(long, value_name = "MODE", default_value = "none")]
     pub resync_mode: String,
     /// Ensure expected check files (--check-filename) are found on both Path1 and Path2, else abort
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub check_access: bool,
     /// Filename for --check-access
     #[arg(long, value_name = "NAME", default_value = "RCLONE_TEST")]
@@ -45,16 +44,16 @@ pub struct BisyncArgs {
     #[arg(long, value_name = "SUFFIX", default_value = "conflict")]
     pub conflict_suffix: String,
     /// Sync creation and deletion of empty directories (not compatible with --remove-empty-dirs)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub create_empty_src_dirs: bool,
     /// Remove ALL empty directories at the final cleanup step
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub remove_empty_dirs: bool,
     /// Safety check on the maximum percentage of deleted files allowed on either side (default 50)
     #[arg(long, value_name = "PERCENT", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::args::count(-1, 100))]
     pub max_delete: i64,
     /// Bypass the --max-delete and all-files-changed safety checks
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub force: bool,
     /// Read filtering patterns from a file (its MD5 is kept beside it in FILE.md5)
     #[arg(long, value_name = "FILE")]
@@ -75,28 +74,28 @@ pub struct BisyncArgs {
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     pub suffix: String,
     /// Preserve the extension when adding --suffix or --conflict-suffix
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub suffix_keep_extension: bool,
     /// Retain the finished journal (as SESSION.journal-done)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub no_cleanup: bool,
     /// Do not use checksums for listings
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub ignore_listing_checksum: bool,
     /// Ignore checksums the listings don't carry (that would have to be computed)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub no_slow_hash: bool,
     /// Ignore computed checksums for listings and deltas, but still use them when comparing both sides
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub slow_hash_sync_only: bool,
     /// Accepted for rclone compatibility (hashes are read from the data wherever a backend can)
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub download_hash: bool,
     /// Accepted for rclone compatibility: ferry always lets the next run retry
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub resilient: bool,
     /// Accepted for rclone compatibility: ferry always completes an interrupted run
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub recover: bool,
     /// Consider lock files of running processes older than this expired (minimum 2m; 0: never)
     #[arg(
@@ -107,16 +106,16 @@ pub struct BisyncArgs {
     )]
     pub max_lock: String,
     /// Do a trial run with no permanent changes
-    #[arg(short = 'n', long, env = "FERRY_DRY_RUN", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'n', long, env = "FERRY_DRY_RUN")]
     pub dry_run: bool,
     /// Compare by size and checksum (as --compare size,checksum)
-    #[arg(short = 'c', long, env = "FERRY_CHECKSUM", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(short = 'c', long, env = "FERRY_CHECKSUM")]
     pub checksum: bool,
     /// Compare by size only (as --compare size)
-    #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Ignore size when comparing
-    #[arg(long, env = "FERRY_IGNORE_SIZE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_SIZE")]
     pub ignore_size: bool,
     /// Max time diff to be considered the same, e.g. 1s (default: the coarser precision of the two sides)
     #[arg(
@@ -147,31 +146,22 @@ pub struct BisyncArgs {
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = crate::args::count_u32(0, crate::args::MAX_RETRIES), env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,
     /// Don't normalize unicode characters in filenames
-    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when matching names across the two paths
-    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
     /// Force rename of case insensitive dest to match source
-    #[arg(long, env = "FERRY_FIX_CASE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_FIX_CASE")]
     pub fix_case: bool,
     /// Write directly to destination files instead of temporary files
-    #[arg(long, env = "FERRY_INPLACE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_INPLACE")]
     pub inplace: bool,
     /// Print a JSON summary of every decision (path, change on each side, action, reason, result) on standard output
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
-}
-
-fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::Result<T> {
-    parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
-}
-
-fn duration(flag: &str, value: &str) -> anyhow::Result<Option<Duration>> {
-    let d = usage(flag, value, parse_duration_arg(value))?;
-    Ok((!d.is_zero()).then_some(d))
 }
 
 /// The name the state uses for a path: absolute for local paths, as given for remotes
@@ -206,55 +196,7 @@ fn md5_of(bytes: &[u8]) -> String {
     h.finish().get(HashKind::Md5).unwrap_or_default().to_owned()
 }
 
-pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
-    let resync_mode = usage(
-        "--resync-mode",
-        &a.resync_mode,
-        a.resync_mode.parse::<Prefer>(),
-    )?;
-    let conflict_resolve = usage(
-        "--conflict-resolve",
-        &a.conflict_resolve,
-        a.conflict_resolve.parse::<Prefer>(),
-    )?;
-    let conflict_loser = usage(
-        "--conflict-loser",
-        &a.conflict_loser,
-        a.conflict_loser.parse::<Loser>(),
-    )?;
-    let check_sync = usage(
-        "--check-sync",
-        &a.check_sync,
-        a.check_sync.parse::<CheckSync>(),
-    )?;
-    let mut compare = CompareSpec::default();
-    if a.size_only {
-        compare = CompareSpec {
-            size: true,
-            modtime: false,
-            checksum: false,
-        };
-    } else if a.checksum && !a.ignore_listing_checksum {
-        compare = CompareSpec {
-            size: true,
-            modtime: false,
-            checksum: true,
-        };
-    }
-    if a.ignore_size {
-        compare.size = false;
-    }
-    if let Some(c) = &a.compare {
-        compare = usage("--compare", c, CompareSpec::parse(c))?;
-    }
-    if !(compare.size || compare.modtime || compare.checksum) {
-        return Err(fail(
-            USAGE,
-            "must set a compare method (size, modtime and checksum can't all be false)",
-        ));
-    }
-    ferry_bisync::conflict_suffixes(&a.conflict_suffix, chrono::Local::now())
-        .map_err(|e| fail(USAGE, e))?;
+pub async fn run(a: &BisyncArgs, flags: &settings::Bisync, g: &Globals) -> anyhow::Result<i32> {
     if a.create_empty_src_dirs && a.remove_empty_dirs {
         tracing::warn!("--create-empty-src-dirs and --remove-empty-dirs don't go together: empty directories are created, then removed");
     }
@@ -263,17 +205,6 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
             "--download-hash: hashes are read from the data wherever a backend has none"
         );
     }
-    let max_delete = if a.max_delete < 0 {
-        50
-    } else {
-        a.max_delete.min(100)
-    } as u8;
-    let retries_sleep = duration("--retries-sleep", &a.retries_sleep)?.unwrap_or_default();
-    let max_lock = duration("--max-lock", &a.max_lock)?;
-    let modify_window = match &a.modify_window {
-        Some(w) => duration("--modify-window", w)?,
-        None => None,
-    };
     // --filters-file: read it first (it heads the filter rules) and hash it.
     let mut filters = a.filters.clone();
     let mut filters_md5 = None;
@@ -310,32 +241,32 @@ pub async fn run(a: &BisyncArgs, g: &Globals) -> anyhow::Result<i32> {
     };
     let opts = Options {
         resync: a.resync,
-        resync_mode,
+        resync_mode: flags.resync_mode,
         check_access: a.check_access,
         check_filename: a.check_filename.clone(),
-        check_sync,
+        check_sync: flags.check_sync,
         create_empty_src_dirs: a.create_empty_src_dirs,
         remove_empty_dirs: a.remove_empty_dirs,
-        max_delete,
+        max_delete: flags.max_delete,
         force: a.force,
         workdir,
         dry_run: a.dry_run,
         no_cleanup: a.no_cleanup,
-        compare,
+        compare: flags.compare,
         ignore_listing_checksum: a.ignore_listing_checksum,
         no_slow_hash: a.no_slow_hash,
         slow_hash_sync_only: a.slow_hash_sync_only,
-        modify_window,
-        max_lock,
-        conflict_resolve,
-        conflict_loser,
+        modify_window: flags.modify_window,
+        max_lock: flags.max_lock,
+        conflict_resolve: flags.conflict_resolve,
+        conflict_loser: flags.conflict_loser,
         conflict_suffix: a.conflict_suffix.clone(),
         suffix_keep_extension: a.suffix_keep_extension,
         backup_suffix: a.suffix.clone(),
         transfers: a.transfers as usize,
         checkers: a.checkers as usize,
         retries: a.retries,
-        retries_sleep,
+        retries_sleep: flags.retries_sleep,
         low_level_retries: a.low_level_retries,
         no_unicode_normalization: a.no_unicode_normalization,
         ignore_case_sync: a.ignore_case_sync,

@@ -26,7 +26,7 @@ pub struct CheckArgs {
     #[arg(short = 'C', long, value_name = "HASH", env = "FERRY_CHECKFILE")]
     pub checkfile: Option<String>,
     /// Check one way only, source files must exist on remote
-    #[arg(long, env = "FERRY_ONE_WAY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_ONE_WAY")]
     pub one_way: bool,
     /// Make a combined report of changes to this file
     #[arg(long, value_name = "FILE", env = "FERRY_COMBINED")]
@@ -47,19 +47,19 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", env = "FERRY_ERROR")]
     pub error: Option<PathBuf>,
     /// Check by downloading rather than with hash
-    #[arg(long, env = "FERRY_DOWNLOAD", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_DOWNLOAD")]
     pub download: bool,
     /// Skip based on size only, not modtime or checksum
-    #[arg(long, env = "FERRY_SIZE_ONLY", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_SIZE_ONLY")]
     pub size_only: bool,
     /// Number of checkers to run in parallel
     #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_CHECKERS")]
     pub checkers: u32,
     /// Don't normalize unicode characters in filenames
-    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,
     /// Ignore case when synchronizing
-    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -264,7 +264,7 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
         ignore_case_sync: a.ignore_case_sync,
     };
     let stats = Arc::new(Stats::default());
-    let display = g.start_display(&stats)?;
+    let display = g.start_display(&stats);
     let result = ferry_engine::check(
         src.backend.clone(),
         dst.clone(),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 use clap_complete::Shell;
 
 use crate::exit::{self, fail, USAGE};
@@ -38,7 +38,7 @@ pub fn completion(a: &CompletionArgs) -> anyhow::Result<i32> {
         ShellArg::Zsh => Shell::Zsh,
         ShellArg::Fish => Shell::Fish,
     };
-    let mut cmd = crate::Cli::command();
+    let mut cmd = crate::cli::command();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "ferry", &mut script);
     let target = a
@@ -75,7 +75,7 @@ pub struct HelpArgs {
 }
 
 pub fn help(a: &HelpArgs) -> anyhow::Result<i32> {
-    let mut cmd = crate::Cli::command();
+    let mut cmd = crate::cli::command();
     match a.topic.first().map(String::as_str) {
         None => {
             cmd.print_long_help()?;
@@ -105,7 +105,7 @@ pub fn help(a: &HelpArgs) -> anyhow::Result<i32> {
 /// Every flag that works on every command (logging, local backend, config) and every
 /// flag of the transfer commands, with defaults, grouped as rclone's `help flags` does.
 pub fn flags_text(filter: Option<&str>) -> String {
-    let root = crate::Cli::command();
+    let root = crate::cli::command();
     let mut out = String::new();
     let mut section = |title: &str, args: Vec<&clap::Arg>| {
         let rows: Vec<(String, String)> = args

@@ -17,10 +17,10 @@ pub struct ConfigArgs {
 #[derive(Args, Debug)]
 pub struct ObscureFlags {
     /// Force any passwords to be obscured
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub obscure: bool,
     /// Force any passwords not to be obscured
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub no_obscure: bool,
 }
 
@@ -50,7 +50,7 @@ pub enum ConfigAction {
     Show {
         name: Option<String>,
         /// Show secrets as stored (obscured), instead of hiding them
-        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        #[arg(long)]
         reveal: bool,
     },
     /// Dump the config file as JSON
@@ -66,10 +66,10 @@ pub enum ConfigAction {
 #[derive(Args, Debug)]
 pub struct ListremotesArgs {
     /// Show the type and the description as well as names
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub long: bool,
     /// Format output as JSON
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -14,10 +14,9 @@ use ferry_core::{
 };
 use ferry_engine::{Job, Mode, Observer, Stats};
 
-use crate::args::parse_duration_arg;
 use crate::cmd::transfer::{self, TransferCall};
 use crate::exit::{self, fail, USAGE};
-use crate::{selection, Globals, TransferCmd};
+use crate::{selection, Globals};
 
 /// The source's directory showing one file, `real`, as `shown`.
 pub struct Renamed {
@@ -99,32 +98,23 @@ impl Backend for Renamed {
     }
 }
 
-pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32> {
-    let name = if mode == Mode::Move {
+pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
+    let name = if call.mode == Mode::Move {
         "moveto"
     } else {
         "copyto"
     };
-    let src = g.remotes.open_source(&c.source).await?;
+    let src = g.remotes.open_source(call.source).await?;
     let Some(file) = src.file else {
         // A directory: exactly copy / move.
-        let call = TransferCall {
-            mode,
-            source: &c.source,
-            dest: &c.dest,
-            t: &c.transfer,
-            f: &c.filters,
-            az: &c.azcopy,
-            delete_empty_src_dirs: false,
-        };
         return transfer::run(call, g).await;
     };
-    let Some((dst, new_name)) = g.remotes.open_parent(&c.dest, true)? else {
+    let Some((dst, new_name)) = g.remotes.open_parent(call.dest, true)? else {
         return Err(fail(
             USAGE,
             format!(
                 "{} doesn't name a file: give the new file's path, e.g. dst/new-name.txt",
-                ferry_config::redact(&c.dest)
+                ferry_config::redact(call.dest)
             ),
         ));
     };
@@ -134,36 +124,33 @@ pub async fn run(c: &TransferCmd, mode: Mode, g: &Globals) -> anyhow::Result<i32
         real: RelPath::new(&file).map_err(bad)?,
         shown: RelPath::new(&new_name).map_err(bad)?,
     });
-    let t = &c.transfer;
-    let (select, delete_excluded) = selection::build(&c.filters)?;
-    let mut opts = transfer::sync_options(t, delete_excluded)?;
-    let mode = c.azcopy.apply(mode, &mut opts)?;
-    let retries_sleep = parse_duration_arg(&t.retries_sleep)
-        .map_err(|e| fail(USAGE, format!("invalid argument for --retries-sleep: {e}")))?;
-    let (backup, confirm) = transfer::safety(t, g)?;
+    let mut t = call.settings;
+    let (select, _) = selection::build(call.f)?;
+    let mode = call.az.apply(call.mode, &mut t.sync)?;
+    let (backup, confirm) = transfer::safety(&t, g)?;
     let observer: Arc<dyn Observer> = Arc::new(());
     let stats = Arc::new(Stats::default());
     let job = Job {
         src: view,
         dst,
         mode,
-        opts,
+        opts: t.sync.clone(),
         select,
         renamed_from: Some(file.clone()),
         src_file: Some(new_name),
         backup,
-        alt_dests: transfer::alt_dests(t, g)?,
+        alt_dests: transfer::alt_dests(&t, g)?,
         confirm,
         observer,
         stats: stats.clone(),
         approve_deletes: None,
     };
-    let display = g.start_display(&stats)?;
-    let result = ferry_engine::run(job, t.retries, retries_sleep).await;
+    let display = g.start_display(&stats);
+    let result = ferry_engine::run(job, t.retries, t.retries_sleep).await;
     display.finish();
     let outcome = result.map_err(exit::from_core)?;
     let snap = stats.snapshot();
-    g.final_stats(&snap, t.dry_run);
+    g.final_stats(&snap, t.sync.dry_run);
     let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);
     if code != exit::SUCCESS {
         let last = outcome.last_error.map(|e| e.2).unwrap_or_default();

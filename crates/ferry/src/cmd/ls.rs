@@ -47,7 +47,7 @@ pub struct LsArgs {
     /// Path to list (a directory or a single file)
     pub path: String,
     /// Print sizes with a binary suffix (Ki, Mi, Gi, Ti, Pi), as rclone's global flag does
-    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_HUMAN_READABLE")]
     pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -61,7 +61,7 @@ pub struct LsdArgs {
     #[arg(short = 'R')]
     pub recurse: bool,
     /// Print sizes with a binary suffix (Ki, Mi, Gi, Ti, Pi), as rclone's global flag does
-    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_HUMAN_READABLE")]
     pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -142,14 +142,6 @@ fn recursive(short: bool, filters: &FilterArgs) -> bool {
     short || filters.recursive == Some(true)
 }
 
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "t" | "1" => Ok(true),
-        "false" | "f" | "0" => Ok(false),
-        _ => Err(format!("{s:?} is not a boolean: use true or false")),
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct LsfArgs {
     /// Path to list
@@ -166,7 +158,7 @@ pub struct LsfArgs {
     #[arg(short = 's', long, allow_hyphen_values = true)]
     pub separator: Option<String>,
     /// Append a slash to directory names
-    #[arg(short = 'd', long, default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true, value_parser = parse_bool)]
+    #[arg(short = 'd', long, default_value = "true")]
     pub dir_slash: bool,
     /// Use this hash when h is used in the format
     #[arg(long, default_value = "md5", value_parser = parse_hash)]
@@ -706,7 +698,7 @@ pub struct TreeArgs {
     #[arg(long)]
     pub noreport: bool,
     /// Print sizes as tree's short units (1.5K, 12M); implies --size
-    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_HUMAN_READABLE")]
     pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,

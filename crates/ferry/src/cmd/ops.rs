@@ -34,7 +34,7 @@ pub struct SizeArgs {
     #[arg(long)]
     pub json: bool,
     /// Accepted as rclone accepts its global flag; size always prints both forms
-    #[arg(long, env = "FERRY_HUMAN_READABLE", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FERRY_HUMAN_READABLE")]
     pub human_readable: bool,
     #[command(flatten)]
     pub filters: FilterArgs,

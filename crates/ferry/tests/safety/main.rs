@@ -14,4 +14,5 @@ mod input;
 mod memory;
 mod partials;
 mod secrets;
+mod settings;
 mod symlinks;
