@@ -23,12 +23,13 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<AzBackend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
+    let names = b.names;
     let pager = Pager {
         b,
         container: t.container,
         marker: None,
         done: false,
-        below: Below::new(dir.clone(), &t.blob),
+        below: Below::new(dir.clone(), &t.blob, names),
     };
     Ok(flat::paged(pager))
 }

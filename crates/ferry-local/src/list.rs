@@ -35,20 +35,23 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
         let os_name = dirent.file_name();
-        let name = match names::encode(&os_name) {
-            Ok(n) => n,
-            Err(encoded) => {
-                tracing::warn!(
-                    "{}: invalid UTF-8 name carried as {:?}",
-                    ctx.dir
-                        .join(&encoded)
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    encoded
-                );
-                encoded
+        let (name, invalid) = match names::listed(&ctx.tree.names, &os_name) {
+            Ok(listed) => listed,
+            Err(e) => {
+                out.skip(e.with_path(ctx.dir.to_string()));
+                continue;
             }
         };
+        if invalid {
+            tracing::warn!(
+                "{}: invalid UTF-8 name carried as {:?}",
+                ctx.dir
+                    .join(&name)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                name
+            );
+        }
         if partial::is_partial_name(&name) {
             // Never shown as a file; removed only by a run that writes here, and (a
             // listing with -L may have come here through a link) only inside the tree.

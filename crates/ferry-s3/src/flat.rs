@@ -24,12 +24,13 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
+    let names = b.names;
     let pager = Pager {
         b,
         bucket: t.bucket,
         token: None,
         done: false,
-        below: Below::new(dir.clone(), &t.key),
+        below: Below::new(dir.clone(), &t.key, names),
     };
     Ok(flat::paged(pager))
 }
