@@ -259,7 +259,8 @@ impl Encoding {
         let (prefix, rest) = self.decode_prefix(name);
         let (body, suffix) = self.decode_suffix(rest);
         let first = if prefix.is_none() && suffix.is_none() {
-            match Chars(body).position_of(|c| c.is_some_and(|c| self.decodes(c))) {
+            // Every look-alike is outside ASCII: ASCII bytes never need decoding.
+            match scan(body, 0, |c| c.is_some_and(|c| self.decodes(c))) {
                 Some(i) => i,
                 None => return Cow::Borrowed(name),
             }
@@ -301,6 +302,28 @@ impl Encoding {
             }
         }
         (name, None)
+    }
+
+    /// The ASCII bytes [`Encoding::encodes`] picks, as a bit set.
+    fn ascii_encoded(self) -> u128 {
+        let mut set = 1u128; // NUL
+        for (flag, chars) in FULLWIDTH {
+            if self.has(*flag) {
+                for c in *chars {
+                    set |= 1u128 << (*c as u32);
+                }
+            }
+        }
+        if self.has(Self::CR_LF) {
+            set |= (1 << b'\r') | (1 << b'\n');
+        }
+        if self.has(Self::CTL) {
+            set |= 0xffff_fffe; // 0x01..=0x1f
+        }
+        if self.has(Self::DEL) {
+            set |= 1 << 0x7f;
+        }
+        set
     }
 
     /// Whether `c` in the middle of a name is replaced or quoted by encoding.
@@ -519,10 +542,38 @@ fn decode_dot(name: &[u8]) -> Option<&'static str> {
 }
 
 fn first_to_encode(enc: Encoding, body: &[u8]) -> Option<usize> {
-    Chars(body).position_of(|c| match c {
+    scan(body, enc.ascii_encoded(), |c| match c {
         None => true,
         Some(c) => enc.encodes(c),
     })
+}
+
+/// The offset of the first character `slow` picks, looking only at ASCII bytes set in
+/// `ascii` and at the characters encoding can touch beyond ASCII (the quote, Control
+/// Pictures, FULLWIDTH forms, bytes that are not UTF-8): a plain name costs one pass
+/// over its bytes.
+fn scan(body: &[u8], ascii: u128, slow: impl Fn(Option<char>) -> bool) -> Option<usize> {
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b < 0x80 {
+            if ascii & (1u128 << b) != 0 {
+                return Some(i);
+            }
+            i += 1;
+            continue;
+        }
+        let (c, raw) = Chars(&body[i..]).peek()?;
+        let candidate = match c {
+            None => true,
+            Some(c) => matches!(c, QUOTE | '\u{2400}'..='\u{2421}' | '\u{ff01}'..='\u{ff5e}'),
+        };
+        if candidate && slow(c) {
+            return Some(i);
+        }
+        i += raw.len();
+    }
+    None
 }
 
 fn full(c: char) -> char {
@@ -619,18 +670,6 @@ fn last_char(s: &[u8]) -> Option<(Option<char>, usize)> {
 struct Chars<'a>(&'a [u8]);
 
 impl<'a> Chars<'a> {
-    /// The byte offset of the first character for which `f` holds.
-    fn position_of(mut self, f: impl Fn(Option<char>) -> bool) -> Option<usize> {
-        let total = self.0.len();
-        while let Some((c, _)) = self.peek() {
-            if f(c) {
-                return Some(total - self.0.len());
-            }
-            self.next();
-        }
-        None
-    }
-
     fn peek(&self) -> Option<(Option<char>, &'a [u8])> {
         let s = self.0;
         let first = *s.first()?;

@@ -261,3 +261,36 @@ proptest! {
         prop_assert_eq!(names.listed_bytes(&stored).unwrap(), ours);
     }
 }
+
+/// `cargo test --release -p ferry-core --lib -- --ignored encoding_speed --nocapture`
+#[test]
+#[ignore]
+fn encoding_speed() {
+    let names: Vec<String> = (0..1_000_000)
+        .map(|i| format!("IMG_{i:07} holiday.jpg"))
+        .collect();
+    for enc in [
+        Encoding::AZUREBLOB_DEFAULT,
+        Encoding::S3_DEFAULT,
+        Encoding::LOCAL_DEFAULT,
+    ] {
+        let n = Names::new(enc);
+        let t = std::time::Instant::now();
+        let mut borrowed = 0;
+        for name in &names {
+            if matches!(n.listed(name).unwrap(), Cow::Borrowed(_)) {
+                borrowed += 1;
+            }
+        }
+        let listed = t.elapsed();
+        let t = std::time::Instant::now();
+        for name in &names {
+            assert!(matches!(n.stored(name).unwrap(), Cow::Borrowed(_)));
+        }
+        println!(
+            "{enc}: listed {:?}/name ({borrowed} borrowed), stored {:?}/name",
+            listed / names.len() as u32,
+            t.elapsed() / names.len() as u32
+        );
+    }
+}
