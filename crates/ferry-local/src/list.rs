@@ -35,6 +35,21 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
         let os_name = dirent.file_name();
+        // Temp names are made from the on-disk name (see `partial::temp_path`).
+        if partial::is_partial_name(&os_name.to_string_lossy()) {
+            // Never shown as a file; removed only by a run that writes here, and (a
+            // listing with -L may have come here through a link) only inside the tree.
+            let below = ctx.clean_partials
+                && *beneath.get_or_insert_with(|| {
+                    ctx.tree
+                        .dir(&Below::of(&ctx.dir), false, Op::Delete)
+                        .is_ok()
+                });
+            if below {
+                partial::remove_if_stale(&dirent.path());
+            }
+            continue;
+        }
         let (name, invalid) = match names::listed(&ctx.tree.names, &os_name) {
             Ok(listed) => listed,
             Err(e) => {
@@ -51,20 +66,6 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
                     .unwrap_or_default(),
                 name
             );
-        }
-        if partial::is_partial_name(&name) {
-            // Never shown as a file; removed only by a run that writes here, and (a
-            // listing with -L may have come here through a link) only inside the tree.
-            let below = ctx.clean_partials
-                && *beneath.get_or_insert_with(|| {
-                    ctx.tree
-                        .dir(&Below::of(&ctx.dir), false, Op::Delete)
-                        .is_ok()
-                });
-            if below {
-                partial::remove_if_stale(&dirent.path());
-            }
-            continue;
         }
         let path = match ctx.dir.join(&name) {
             Ok(path) => path,

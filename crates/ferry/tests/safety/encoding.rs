@@ -402,3 +402,16 @@ fn a_bad_encoding_word_is_a_clear_error() {
         );
     }
 }
+
+/// A temporary file is named from the name on disk, so it stays hidden (and is cleaned)
+/// however that name is shown: a control character's picture never makes a leftover
+/// look like a user's file.
+#[test]
+fn a_temp_file_of_a_name_with_a_control_character_is_never_listed() {
+    let s = Scratch::new();
+    write_raw(&s.path("dst"), &[b"tab\tx"]);
+    let leftover = s.path("dst").join(ferry_core::partial::temp_name("tab\tx"));
+    write_file(&leftover, b"half", 1000);
+    let (code, out, err) = cloud_run(&["lsf", &s.dst()]);
+    assert_eq!((code, out.as_str()), (0, "tab\u{2409}x\n"), "{err}");
+}
