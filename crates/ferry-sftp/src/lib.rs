@@ -529,7 +529,9 @@ impl SftpBackend {
         } else {
             let parent = self.full(&parent_rel);
             let sep = if parent.ends_with('/') { "" } else { "/" };
-            format!("{parent}{sep}{}", temp_name(rel.name()))
+            // Made from the stored name, as listings see it (and as the server can hold).
+            let leaf = target.rsplit('/').next().unwrap_or_default();
+            format!("{parent}{sep}{}", temp_name(leaf))
         };
         let check = self.upload_check(opts, &lease);
         let mut flags = if opts.inplace {
