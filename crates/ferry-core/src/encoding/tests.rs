@@ -1,4 +1,5 @@
 use super::*;
+use crate::RelPath;
 use proptest::prelude::*;
 
 fn unhex(s: &str) -> Vec<u8> {
