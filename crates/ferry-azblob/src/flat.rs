@@ -62,7 +62,7 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &item.name));
                     continue;
                 }
             };

@@ -203,7 +203,7 @@ impl AzBackend {
                     Some(Ok(p)) => {
                         dirs.insert(p);
                     }
-                    _ => skipped.push(ferry_core::bucket::unsafe_key(full)),
+                    _ => skipped.push(ferry_core::bucket::unsafe_key(&self.names, full)),
                 }
             }
             for item in &page.blobs {
@@ -214,7 +214,7 @@ impl AzBackend {
                     continue; // the directory's own marker blob
                 }
                 let Ok(path) = self.names.child(dir, name) else {
-                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.names, &item.name));
                     continue;
                 };
                 if is_folder_marker(item) {

@@ -65,10 +65,18 @@ pub fn undecodable_key(raw: &str) -> crate::Error {
     )
 }
 
-/// A listed key that can't be a safe relative path (`..`, empty segments, NUL):
+/// A listed key that can't be a safe relative path (`..`, empty segments, NUL), or
+/// that the remote's encoding can't give back (its own error, which says why):
 /// skipped, and an error of the run, so nothing is written outside the destination
 /// and nothing its absence implies is deleted.
-pub fn unsafe_key(full: &str) -> crate::Error {
+pub fn unsafe_key(names: &crate::encoding::Names, full: &str) -> crate::Error {
+    let refused = full
+        .split('/')
+        .filter(|seg| !matches!(*seg, "" | "." | ".."))
+        .find_map(|seg| names.listed(seg).err());
+    if let Some(refused) = refused {
+        return refused;
+    }
     crate::Error::new(
         crate::ErrorKind::InvalidPath,
         format!("{full:?}: skipping a key that is not a safe relative path"),

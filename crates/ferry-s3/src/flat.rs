@@ -77,7 +77,7 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&full));
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &full));
                     continue;
                 }
             };

@@ -420,7 +420,7 @@ impl S3Backend {
                         d.dir_size = Some(0);
                         entries.push(d);
                     }
-                    Err(_) => skipped.push(unsafe_key(&full)),
+                    Err(_) => skipped.push(unsafe_key(&self.names, &full)),
                 }
             }
             for obj in out.contents() {
@@ -436,7 +436,7 @@ impl S3Backend {
                     continue; // the directory's own marker object
                 }
                 let Ok(path) = self.names.child(dir, name) else {
-                    skipped.push(unsafe_key(&full));
+                    skipped.push(unsafe_key(&self.names, &full));
                     continue;
                 };
                 let md5 = obj

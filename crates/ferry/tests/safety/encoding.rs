@@ -415,3 +415,28 @@ fn a_temp_file_of_a_name_with_a_control_character_is_never_listed() {
     let (code, out, err) = cloud_run(&["lsf", &s.dst()]);
     assert_eq!((code, out.as_str()), (0, "tab\u{2409}x\n"), "{err}");
 }
+
+/// A blob name Azure's encoding could not have written (a raw tab, put there by another
+/// tool) lists in rclone under a name that reads another blob; ferry skips it with an
+/// error that names it and says why, and the sync deletes nothing.
+#[test]
+fn never_deletes_after_a_name_the_encoding_cannot_give_back() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    write_raw(&s.path("src"), &[b"tab\tx", b"ok"]);
+    let remote = az.rclone_path("raw");
+    let (code, _, err) = split(
+        az.rclone()
+            .args(["copy", "--azureblob-encoding", "Raw", &s.src(), &remote])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    write_raw(&s.path("dst"), &[b"extra"]);
+    let (code, _, err) = cloud_run(&["sync", &remote, &s.dst()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("\"tab\\tx\": skipping a name"), "{err}");
+    assert!(err.contains("can't give back"), "{err}");
+    assert!(s.path("dst/extra").exists(), "{err}");
+    assert!(s.path("dst/ok").exists(), "{err}");
+}
