@@ -289,6 +289,23 @@ fn listings_print_names_as_rclone_does() {
     let (_, f_json, _) = cloud_run(&["lsjson", "-R", &s.src()]);
     assert_eq!(names(&f_json), names(&r_json));
     assert!(names(&f_json).contains(&"tab\u{2409}x".to_owned()));
+    // rclone's tree shows real names (a `␉` that is in a name unquoted); ferry too, with
+    // a control character as its picture rather than raw.
+    write_raw(
+        &s.path("tree"),
+        &[
+            b"a\tb",
+            "\u{2409}pic".as_bytes(),
+            "\u{ff3c}x".as_bytes(),
+            b"d./f",
+        ],
+    );
+    let tree = s.path("tree");
+    let tree = tree.to_str().unwrap();
+    let (_, r_tree, _) = rclone_in(&bin, s.dir.path(), &["tree", tree]);
+    let (code, f_tree, err) = cloud_run(&["tree", tree]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(f_tree, r_tree.replace('\t', "\u{2409}"));
 }
 
 /// `:local,encoding=...:`, a config file's `encoding = ...` and `--local-encoding`
