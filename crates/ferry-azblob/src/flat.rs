@@ -23,12 +23,13 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<AzBackend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
+    let names = b.names;
     let pager = Pager {
         b,
         container: t.container,
         marker: None,
         done: false,
-        below: Below::new(dir.clone(), &t.blob),
+        below: Below::new(dir.clone(), &t.blob, names),
     };
     Ok(flat::paged(pager))
 }
@@ -61,7 +62,7 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &item.name));
                     continue;
                 }
             };

@@ -27,7 +27,8 @@ use std::collections::HashSet as StdHashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_core::bucket::{join_key, split_root};
+use ferry_core::bucket::{split_stored_root, stored_key};
+use ferry_core::encoding::Names;
 use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result};
 
 use crate::client::{Client, Req};
@@ -40,8 +41,11 @@ pub struct AzBackend {
     opts: AzOptions,
     /// `None`: the root lists containers and paths start with a container name.
     container: Option<String>,
-    /// Blob-name prefix of the root, without slashes at either end.
+    /// Blob-name prefix of the root (stored form), without slashes at either end.
     prefix: String,
+    /// How ferry's names are stored as blob names: every blob name is built and read
+    /// through it.
+    names: Names,
     features: Features,
     /// Containers known to exist (checked or created).
     containers_ok: Mutex<StdHashSet<String>>,
@@ -91,7 +95,8 @@ impl AzBackend {
     /// Opens `container/prefix` (or the account root for an empty path) with `opts`.
     pub fn new(path: &str, opts: AzOptions) -> Result<Arc<Self>> {
         let client = Arc::new(Client::new(&opts)?);
-        let (container, prefix) = match split_root(path) {
+        let names = Names::new(opts.encoding);
+        let (container, prefix) = match split_stored_root(&names, path)? {
             Some((c, p)) => (Some(c), p),
             None => (opts.sas_container.clone(), String::new()),
         };
@@ -113,6 +118,7 @@ impl AzBackend {
             opts,
             container,
             prefix,
+            names,
             features: az_features(),
             containers_ok: Mutex::new(StdHashSet::new()),
         }))
@@ -136,10 +142,10 @@ impl AzBackend {
         match &self.container {
             Some(c) => Ok(Target {
                 container: c.clone(),
-                blob: join_key(&self.prefix, path.as_str()),
+                blob: stored_key(&self.names, &self.prefix, path)?,
             }),
             None => {
-                let Some((container, blob)) = split_root(path.as_str()) else {
+                let Some((container, blob)) = split_stored_root(&self.names, path.as_str())? else {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
                         "azureblob: this needs a container name in the path (remote:container/path)",

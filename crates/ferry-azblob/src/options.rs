@@ -1,6 +1,7 @@
 //! rclone's `azureblob` options, and the endpoint and credentials they add up to.
 
 use base64::Engine;
+use ferry_core::encoding::Encoding;
 use ferry_core::units::{parse_bool, parse_size};
 use ferry_core::{Error, ErrorKind, Result};
 
@@ -63,6 +64,8 @@ pub struct AzOptions {
     pub preserve_access_tier: bool,
     /// Blob-to-blob copies keep the source's index tags.
     pub preserve_blob_tags: bool,
+    /// How names are stored (rclone's `encoding`).
+    pub encoding: Encoding,
 }
 
 fn bad(key: &str, value: &str, why: &str) -> Error {
@@ -160,6 +163,10 @@ impl AzOptions {
             disable_checksum: flag("disable_checksum", false)?,
             preserve_access_tier: flag("s2s_preserve_access_tier", true)?,
             preserve_blob_tags: flag("s2s_preserve_blob_tags", false)?,
+            encoding: match s("encoding") {
+                None => Encoding::AZUREBLOB_DEFAULT,
+                Some(v) => Encoding::parse(&v).map_err(|e| bad("encoding", &v, &e.to_string()))?,
+            },
         })
     }
 

@@ -164,7 +164,7 @@ impl AzBackend {
             })?;
             let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
             for (name, modified) in page.containers {
-                match RelPath::root().join(&name) {
+                match self.names.child(&RelPath::root(), &name) {
                     Ok(p) => listing.entries.push(Entry::dir(
                         p,
                         modified.unwrap_or_else(ferry_core::no_dir_time),
@@ -200,11 +200,11 @@ impl AzBackend {
                 .await?;
             for full in &page.prefixes {
                 let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
-                match name.map(|n| dir.join(n)) {
+                match name.map(|n| self.names.child(dir, n)) {
                     Some(Ok(p)) => {
                         dirs.insert(p);
                     }
-                    _ => skipped.push(ferry_core::bucket::unsafe_key(full)),
+                    _ => skipped.push(ferry_core::bucket::unsafe_key(&self.names, full)),
                 }
             }
             for item in &page.blobs {
@@ -214,8 +214,8 @@ impl AzBackend {
                 if name.is_empty() {
                     continue; // the directory's own marker blob
                 }
-                let Ok(path) = dir.join(name) else {
-                    skipped.push(ferry_core::bucket::unsafe_key(&item.name));
+                let Ok(path) = self.names.child(dir, name) else {
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.names, &item.name));
                     continue;
                 };
                 if is_folder_marker(item) {

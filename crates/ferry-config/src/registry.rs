@@ -259,6 +259,12 @@ static LOCAL_OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("nounc", "On Windows, don't turn paths into long UNC paths.")
         .default("false")
         .advanced(),
+    OptionSpec::new(
+        "encoding",
+        "How names the backend can't store are kept: rclone's encoding flags, comma-separated.",
+    )
+    .default("Slash,Dot")
+    .advanced(),
     DESCRIPTION_OPT,
 ];
 
@@ -364,6 +370,12 @@ static SFTP_OPTIONS: &[OptionSpec] = &[
         "path_override",
         "Path to use for remote checksum commands when it differs from the SFTP path (e.g. chroot).",
     )
+    .advanced(),
+    OptionSpec::new(
+        "encoding",
+        "How names the backend can't store are kept: rclone's encoding flags, comma-separated.",
+    )
+    .default("Slash,Del,Ctl,Dot")
     .advanced(),
     DESCRIPTION_OPT,
 ];
@@ -482,6 +494,12 @@ static S3_OPTIONS: &[OptionSpec] = &[
     )
     .default("false")
     .advanced(),
+    OptionSpec::new(
+        "encoding",
+        "How names the backend can't store are kept: rclone's encoding flags, comma-separated.",
+    )
+    .default("Slash,InvalidUtf8,Dot")
+    .advanced(),
     DESCRIPTION_OPT,
 ];
 
@@ -554,6 +572,12 @@ static AZUREBLOB_OPTIONS: &[OptionSpec] = &[
         "Blob-to-blob copies keep the source blob's index tags (ferry).",
     )
     .default("false")
+    .advanced(),
+    OptionSpec::new(
+        "encoding",
+        "How names the backend can't store are kept: rclone's encoding flags, comma-separated.",
+    )
+    .default("Slash,BackSlash,Del,Ctl,RightPeriod,InvalidUtf8")
     .advanced(),
     DESCRIPTION_OPT,
 ];

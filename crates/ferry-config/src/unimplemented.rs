@@ -3,7 +3,7 @@
 //! A remote written for rclone may carry any of rclone's options. Dropping one without a
 //! word is only harmless when it tunes how rclone works; an option that changes what is
 //! stored, or who may read it, or as whom ferry connects (encryption keys, ACLs, object
-//! lock, versions, identities, proxies, name encodings…) would be silently not honoured, so
+//! lock, versions, identities, proxies…) would be silently not honoured, so
 //! using a remote that sets one is refused until ferry implements it. Options that only
 //! tune get a one-line notice; keys rclone doesn't know either get a notice naming them.
 
@@ -19,16 +19,12 @@ pub enum Unimplemented {
 /// Options that change what is stored, who may read it, or as whom (or by which route)
 /// ferry connects.
 const REFUSED: &[(&str, &[&str])] = &[
-    (
-        "local",
-        &["encoding", "metadata_restore_special_bits", "time_type"],
-    ),
+    ("local", &["metadata_restore_special_bits", "time_type"]),
     (
         "sftp",
         &[
             "ciphers",
             "copy_is_hardlink",
-            "encoding",
             "host_key_algorithms",
             "http_proxy",
             "key_exchange",
@@ -47,7 +43,6 @@ const REFUSED: &[(&str, &[&str])] = &[
             "decompress",
             "directory_bucket",
             "directory_markers",
-            "encoding",
             "no_system_metadata",
             "object_lock_legal_hold_status",
             "object_lock_mode",
@@ -78,7 +73,6 @@ const REFUSED: &[(&str, &[&str])] = &[
             "decompress",
             "delete_snapshots",
             "directory_markers",
-            "encoding",
             "msi_client_id",
             "msi_mi_res_id",
             "msi_object_id",

@@ -14,6 +14,40 @@ pub fn split_root(path: &str) -> Option<(String, String)> {
     })
 }
 
+/// The stored key of `rel` under the stored `prefix`: every segment of `rel` goes
+/// through the backend's encoding (the one place object stores build keys from paths).
+///
+/// A segment stored as `.` or `..` (ferry's `．`/`．．` under an encoding without
+/// `Dot`) is refused: HTTP clients resolve such segments in a URL, so the request would
+/// reach another key.
+pub fn stored_key(
+    names: &crate::encoding::Names,
+    prefix: &str,
+    rel: &crate::RelPath,
+) -> crate::Result<String> {
+    let stored = names.stored_path(rel)?;
+    if stored.split('/').any(|s| s == "." || s == "..") {
+        return Err(crate::Error::new(
+            crate::ErrorKind::InvalidPath,
+            format!(
+                "{rel:?} would be stored as {stored:?}, which a URL can't name; add Dot to \
+                 the remote's encoding ({})",
+                names.encoding()
+            ),
+        ));
+    }
+    Ok(join_key(prefix, &stored))
+}
+
+/// [`split_root`] of a path ferry names (a root the user gave, or a path that starts
+/// with a bucket), in stored form.
+pub fn split_stored_root(
+    names: &crate::encoding::Names,
+    path: &str,
+) -> crate::Result<Option<(String, String)>> {
+    Ok(split_root(&names.stored_slashed(path)?))
+}
+
 /// The key of `rel` under `prefix` (either may be empty).
 pub fn join_key(prefix: &str, rel: &str) -> String {
     match (prefix.is_empty(), rel.is_empty()) {
@@ -31,10 +65,18 @@ pub fn undecodable_key(raw: &str) -> crate::Error {
     )
 }
 
-/// A listed key that can't be a safe relative path (`..`, empty segments, NUL):
+/// A listed key that can't be a safe relative path (`..`, empty segments, NUL), or
+/// that the remote's encoding can't give back (its own error, which says why):
 /// skipped, and an error of the run, so nothing is written outside the destination
 /// and nothing its absence implies is deleted.
-pub fn unsafe_key(full: &str) -> crate::Error {
+pub fn unsafe_key(names: &crate::encoding::Names, full: &str) -> crate::Error {
+    let refused = full
+        .split('/')
+        .filter(|seg| !matches!(*seg, "" | "." | ".."))
+        .find_map(|seg| names.listed(seg).err());
+    if let Some(refused) = refused {
+        return refused;
+    }
     crate::Error::new(
         crate::ErrorKind::InvalidPath,
         format!("{full:?}: skipping a key that is not a safe relative path"),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
 
+use crate::encoding::Names;
 use crate::{Entry, Listing, RelPath, Result};
 
 /// Entries of a recursive listing, each yielded as soon as its page arrived. An error
@@ -60,15 +61,18 @@ pub struct Below {
     dir: RelPath,
     /// Key prefix of `dir`, with its trailing slash ("" for the root).
     prefix: String,
+    /// How the store's keys become ferry's names.
+    names: Names,
     pub dirs: DirSynth,
 }
 
 impl Below {
-    /// The listing of `dir`, whose key (or blob name) is `key`.
-    pub fn new(dir: RelPath, key: &str) -> Self {
+    /// The listing of `dir`, whose (stored) key or blob name is `key`.
+    pub fn new(dir: RelPath, key: &str, names: Names) -> Self {
         Below {
             dir,
             prefix: dir_prefix(key),
+            names,
             dirs: DirSynth::new(),
         }
     }
@@ -94,7 +98,7 @@ impl Below {
             Some(n) => (n, true),
             None => (rel, false),
         };
-        Ok(Some((RelPath::new(name)?, slashed)))
+        Ok(Some((self.names.listed_path(name)?, slashed)))
     }
 
     /// `rel` (below `dir`) as a path of the whole listing.

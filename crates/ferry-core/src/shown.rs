@@ -1,19 +1,17 @@
 //! Names as ferry prints them for people: in log lines, listings and prompts.
 //!
-//! A name may hold any character, and a control character printed raw can forge a log
-//! line (`x\n2026/12/04 12:00:00 ERROR : forged`), overwrite one (`\r`) or drive the
-//! terminal (ESC sequences). As rclone shows such names, each control character is
-//! replaced by its visible look-alike from Unicode's Control Pictures block (`\n` →
-//! `␊`, tab → `␉`, ESC → `␛`, DEL → `␡`), and a look-alike that was in the name
-//! already is marked with rclone's quote character `‛`, so the two stay apart.
+//! ferry's names are rclone's standard names ([`crate::encoding`]): a control character
+//! in a file name is already its visible look-alike from Unicode's Control Pictures
+//! block (`\n` → `␊`, tab → `␉`, DEL → `␡`), and a look-alike that was really in the
+//! name is already marked with rclone's quote character `‛`. So a name prints as it is,
+//! byte for byte as rclone prints it.
 //!
-//! Machine formats (`lsjson`, `--use-json-log` fields, `--json` reports) keep the real
-//! names: their own escaping is exact.
+//! Other text that reaches a log line (an error from a server, a path the user typed)
+//! may still hold a raw control character, which could forge a log line
+//! (`x\n2026/12/04 12:00:00 ERROR : forged`), overwrite one (`\r`) or drive the
+//! terminal (ESC sequences): [`name`] replaces each by its look-alike as well.
 
 use std::borrow::Cow;
-
-/// rclone's quote character, put before a look-alike that is really in the name.
-const QUOTE: char = '‛';
 
 /// The look-alike shown for control character `c`, if it is one.
 fn picture(c: char) -> Option<char> {
@@ -24,28 +22,12 @@ fn picture(c: char) -> Option<char> {
     }
 }
 
-/// True for the look-alikes [`picture`] produces.
-fn is_picture(c: char) -> bool {
-    matches!(c, '\u{2400}'..='\u{241f}' | '\u{2421}')
-}
-
-/// `text` safe to print on one line: control characters as their look-alikes.
+/// `text` safe to print on one line: raw control characters as their look-alikes.
 pub fn name(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| picture(c).is_some() || is_picture(c)) {
+    if !text.chars().any(|c| picture(c).is_some()) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if let Some(p) = picture(c) {
-            out.push(p);
-        } else {
-            if is_picture(c) {
-                out.push(QUOTE);
-            }
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(text.chars().map(|c| picture(c).unwrap_or(c)).collect())
 }
 
 #[cfg(test)]
@@ -62,8 +44,9 @@ mod tests {
         assert_eq!(name("esc\x1b[31mx"), "esc\u{241b}[31mx");
         assert_eq!(name("del\x7fx"), "del\u{2421}x");
         assert_eq!(name("nul\0"), "nul\u{2400}");
-        // A look-alike already in the name is quoted, as rclone quotes it.
-        assert_eq!(name("plain\u{240a}x"), "plain\u{201b}\u{240a}x");
+        // ferry's names are rclone's standard names already: printed unchanged.
+        assert_eq!(name("tab\u{2409}x"), "tab\u{2409}x");
+        assert_eq!(name("\u{201b}\u{2409}pic"), "\u{201b}\u{2409}pic");
         // Other characters (C1 controls included, as rclone) pass.
         assert_eq!(name("c1\u{9b}x ünï"), "c1\u{9b}x ünï");
     }

@@ -84,7 +84,8 @@ proptest! {
     #[test]
     fn listing_keys_never_panic(dir in "[a-z/]{0,6}", key in any::<String>()) {
         let Ok(dir_path) = RelPath::new(dir.trim_matches('/')) else { return Ok(()) };
-        let mut below = Below::new(dir_path, &dir);
+        let names = ferry_core::encoding::Names::new(ferry_core::encoding::Encoding::S3_DEFAULT);
+        let mut below = Below::new(dir_path, &dir, names);
         if let Ok(Some((rel, _))) = below.name(&key) {
             let _ = below.path(&rel);
         }

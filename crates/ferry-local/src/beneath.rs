@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use ferry_core::{Error, ErrorKind, RelPath, Result};
 
+use ferry_core::encoding::Names;
+
 use crate::names;
 
 #[cfg(unix)]
@@ -63,6 +65,8 @@ impl Op {
 pub(crate) struct Tree {
     pub root: PathBuf,
     pub display: String,
+    /// How ferry's names are stored on disk.
+    pub names: Names,
 }
 
 /// A path below a root, as ferry's (encoded) names, one per component.
@@ -79,13 +83,13 @@ impl Below {
     }
 
     /// `full`'s place below `root`; `None` if it isn't below it.
-    pub fn of_path(root: &Path, full: &Path) -> Option<Below> {
+    pub fn of_path(root: &Path, full: &Path, codec: &Names) -> Option<Below> {
         let rel = full.strip_prefix(root).ok()?;
         let mut names = Vec::new();
         for c in rel.components() {
             match c {
                 std::path::Component::Normal(n) => {
-                    names.push(names::encode(n).unwrap_or_else(|e| e))
+                    names.push(names::listed(codec, n).ok()?.0.into_owned())
                 }
                 _ => return None,
             }
@@ -101,8 +105,8 @@ impl Below {
         self.names[..upto].join("/")
     }
 
-    fn os(&self, i: usize) -> OsString {
-        names::decode(&self.names[i])
+    fn os(&self, i: usize, codec: &Names) -> OsString {
+        names::stored(codec, &self.names[i])
     }
 }
 
@@ -124,7 +128,7 @@ impl Tree {
             ));
         };
         let dir = self.open(below, last, create, op)?;
-        Ok((dir, below.os(last)))
+        Ok((dir, below.os(last, &self.names)))
     }
 
     /// `below` itself as a directory, made (with its parents) when `create`.
@@ -134,7 +138,7 @@ impl Tree {
 
     /// Opens the directory of `below`'s first `depth` components.
     fn open(&self, below: &Below, depth: usize, create: bool, op: Op) -> Result<Dir> {
-        let segs: Vec<OsString> = (0..depth).map(|i| below.os(i)).collect();
+        let segs: Vec<OsString> = (0..depth).map(|i| below.os(i, &self.names)).collect();
         imp::walk(&self.root, &segs, create).map_err(|stop| self.error(below, op, stop))
     }
 
@@ -180,6 +184,7 @@ mod tests {
         Tree {
             root: root.to_path_buf(),
             display: "dst".into(),
+            names: Names::new(ferry_core::encoding::Encoding::LOCAL_DEFAULT),
         }
     }
 

@@ -18,8 +18,9 @@
 // redb's error type is large; it is only ever built on the cold path of a failed write.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
 use ferry_core::HashKind;
@@ -106,8 +107,13 @@ impl Stamp {
 pub struct HashCache {
     path: PathBuf,
     db: OnceLock<Option<Database>>,
-    pending: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// A snapshot to read from, shared by every lookup until the next write (a read
+    /// transaction per lookup would cost more than the lookup).
+    reader: RwLock<Option<Arc<Reader>>>,
+    pending: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
 }
+
+type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 impl std::fmt::Debug for HashCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,7 +134,8 @@ impl HashCache {
         HashCache {
             path: file.into(),
             db: OnceLock::new(),
-            pending: Mutex::new(Vec::new()),
+            reader: RwLock::new(None),
+            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -175,10 +182,24 @@ impl HashCache {
         if let Some(v) = self.pending_value(&k) {
             return Self::matching(&v, now);
         }
-        let txn = self.db()?.begin_read().ok()?;
-        let table = txn.open_table(TABLE).ok()?;
-        let v = table.get(k.as_slice()).ok()??;
+        let v = self.reader()?.get(k.as_slice()).ok()??;
         Self::matching(v.value(), now)
+    }
+
+    /// The current snapshot (opened after each write).
+    fn reader(&self) -> Option<Arc<Reader>> {
+        if let Some(r) = self
+            .reader
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Some(r.clone());
+        }
+        let table = self.db()?.begin_read().ok()?.open_table(TABLE).ok()?;
+        let table = Arc::new(table);
+        *self.reader.write().unwrap_or_else(|p| p.into_inner()) = Some(table.clone());
+        Some(table)
     }
 
     fn matching(v: &[u8], now: &Stamp) -> Option<String> {
@@ -188,11 +209,7 @@ impl HashCache {
 
     fn pending_value(&self, k: &[u8]) -> Option<Vec<u8>> {
         let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending
-            .iter()
-            .rev()
-            .find(|(pk, _)| pk == k)
-            .map(|(_, v)| v.clone())
+        pending.get(k).cloned()
     }
 
     /// Keeps `hash` of `path`, read while the file was `stamp` throughout.
@@ -202,7 +219,7 @@ impl HashCache {
         }
         let full = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.push((key(path, kind), stamp.encode(hash)));
+            pending.insert(key(path, kind), stamp.encode(hash));
             pending.len() >= BATCH
         };
         if full {
@@ -212,16 +229,19 @@ impl HashCache {
 
     /// Writes the pending entries (the cache is only a cache: a failure loses them).
     pub fn flush(&self) {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        if batch.is_empty() {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.is_empty() {
             return;
         }
-        if let Err(e) = self.write(&batch) {
+        // Written while still pending, so no lookup misses what is in between.
+        if let Err(e) = self.write(&pending) {
             tracing::debug!("hash cache {}: not written: {e}", self.path.display());
         }
+        *self.reader.write().unwrap_or_else(|p| p.into_inner()) = None;
+        pending.clear();
     }
 
-    fn write(&self, batch: &[(Vec<u8>, Vec<u8>)]) -> Result<(), redb::Error> {
+    fn write(&self, batch: &HashMap<Vec<u8>, Vec<u8>>) -> Result<(), redb::Error> {
         let Some(db) = self.db() else { return Ok(()) };
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Eventual);

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use ferry_core::encoding::{Encoding, Names};
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
     Location, Metadata, MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
@@ -54,6 +55,8 @@ pub struct LocalOptions {
     pub one_file_system: bool,
     /// Hashes computed before, still valid (`--hash-cache`); `None`: always read.
     pub hash_cache: Option<Arc<HashCache>>,
+    /// How names are stored on disk (rclone's `encoding`); `None` is rclone's default.
+    pub encoding: Option<Encoding>,
 }
 
 /// A directory tree on the local filesystem.
@@ -85,6 +88,7 @@ impl LocalBackend {
         let tree = beneath::Tree {
             root: root.clone(),
             display: display.clone(),
+            names: Names::new(opts.encoding.unwrap_or(Encoding::LOCAL_DEFAULT)),
         };
         Arc::new(LocalBackend {
             root,
@@ -101,11 +105,16 @@ impl LocalBackend {
         &self.root
     }
 
+    /// ferry's name for an on-disk name (a file the user named).
+    pub fn name_of(&self, os: &std::ffi::OsStr) -> Result<String> {
+        Ok(names::listed(&self.tree.names, os)?.0.into_owned())
+    }
+
     /// The on-disk path of a relative path.
     fn full(&self, path: &RelPath) -> PathBuf {
         let mut out = self.root.clone();
         for segment in path.segments() {
-            out.push(names::decode(segment));
+            out.push(names::stored(&self.tree.names, segment));
         }
         out
     }
@@ -171,10 +180,17 @@ fn local_features() -> Features {
 fn move_source(src: &dyn Backend, path: &RelPath) -> Option<write::MoveSource> {
     let full = src.local_path(path)?;
     let root = src.local_path(&RelPath::root())?;
-    let below = beneath::Below::of_path(&root, &full)?;
+    // The source's own encoding is not known here; its on-disk names are turned into
+    // ferry's and straight back, which rclone's local default does without loss.
+    let names = Names::new(Encoding::LOCAL_DEFAULT);
+    let below = beneath::Below::of_path(&root, &full, &names)?;
     let display = root.display().to_string();
     Some(write::MoveSource {
-        tree: beneath::Tree { root, display },
+        tree: beneath::Tree {
+            root,
+            display,
+            names,
+        },
         below,
     })
 }
@@ -337,6 +353,11 @@ impl Backend for LocalBackend {
             return Ok(out);
         }
         let full = self.full(path);
+        if let Some(cache) = &self.opts.hash_cache {
+            if let Some(hit) = write::cached_hashes(&full, kinds, cache) {
+                return Ok(hit);
+            }
+        }
         let rel = path.to_string();
         let cache = self.opts.hash_cache.clone();
         blocking(move || {

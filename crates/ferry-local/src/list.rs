@@ -35,21 +35,8 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
         let dirent = dirent
             .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
         let os_name = dirent.file_name();
-        let name = match names::encode(&os_name) {
-            Ok(n) => n,
-            Err(encoded) => {
-                tracing::warn!(
-                    "{}: invalid UTF-8 name carried as {:?}",
-                    ctx.dir
-                        .join(&encoded)
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    encoded
-                );
-                encoded
-            }
-        };
-        if partial::is_partial_name(&name) {
+        // Temp names are made from the on-disk name (see `partial::temp_path`).
+        if partial::is_partial_name(&os_name.to_string_lossy()) {
             // Never shown as a file; removed only by a run that writes here, and (a
             // listing with -L may have come here through a link) only inside the tree.
             let below = ctx.clean_partials
@@ -62,6 +49,23 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
                 partial::remove_if_stale(&dirent.path());
             }
             continue;
+        }
+        let (name, invalid) = match names::listed(&ctx.tree.names, &os_name) {
+            Ok(listed) => listed,
+            Err(e) => {
+                out.skip(e.with_path(ctx.dir.to_string()));
+                continue;
+            }
+        };
+        if invalid {
+            tracing::warn!(
+                "{}: invalid UTF-8 name carried as {:?}",
+                ctx.dir
+                    .join(&name)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                name
+            );
         }
         let path = match ctx.dir.join(&name) {
             Ok(path) => path,

@@ -210,6 +210,23 @@ pub(crate) async fn put_ranges(
 }
 
 /// Hashes a file in the calling (blocking) thread, with a buffer no larger than the file.
+/// The `kinds` of hash of the file at `path` when `cache` kept every one of them for this
+/// very file: one stat and a few lookups, cheap enough not to need a blocking thread.
+pub(crate) fn cached_hashes(
+    path: &Path,
+    kinds: ferry_core::HashSet,
+    cache: &HashCache,
+) -> Option<ferry_core::Hashes> {
+    let key = std::path::absolute(path).ok()?;
+    let seen = Stamp::of(&std::fs::metadata(path).ok()?)?;
+    let mut out = ferry_core::Hashes::default();
+    for kind in kinds.iter() {
+        out.set(kind, cache.get(&key, kind, &seen)?);
+        tracing::debug!("{}: {} from the hash cache", path.display(), kind.name());
+    }
+    Some(out)
+}
+
 /// The `kinds` of hash of the file at `path`: those `cache` kept for this very file
 /// (identified by the open file's own metadata, so a path swapped meanwhile can't fool
 /// it), the others from one read of it.
@@ -219,14 +236,13 @@ pub(crate) fn hash_file(
     cache: Option<&HashCache>,
 ) -> Result<ferry_core::Hashes> {
     use std::io::Read;
-    let mut file = File::open(path).map_err(|e| Error::io("failed to open for hashing", e))?;
-    let stamp = |f: &File| f.metadata().ok().and_then(|m| Stamp::of(&m));
-    let before = cache.and(stamp(&file));
     let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // A lookup needs the file's identity only (one stat); it is opened to be read.
+    let seen = cache.and_then(|_| std::fs::metadata(path).ok().and_then(|m| Stamp::of(&m)));
     let mut out = ferry_core::Hashes::default();
     let mut missing = ferry_core::HashSet::empty();
     for kind in kinds.iter() {
-        let kept = match (cache, &before) {
+        let kept = match (cache, &seen) {
             (Some(cache), Some(s)) => cache.get(&key, kind, s),
             _ => None,
         };
@@ -241,6 +257,10 @@ pub(crate) fn hash_file(
     if missing.iter().next().is_none() {
         return Ok(out);
     }
+    let mut file = File::open(path).map_err(|e| Error::io("failed to open for hashing", e))?;
+    // What is kept is identified by the open file itself, before and after the read.
+    let stamp = |f: &File| f.metadata().ok().and_then(|m| Stamp::of(&m));
+    let before = cache.and(stamp(&file));
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut buf = vec![0u8; (len.min(BUFFER as u64) as usize).max(4096)];
     let mut hasher = ferry_core::MultiHasher::new(missing);

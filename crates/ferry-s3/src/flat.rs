@@ -24,12 +24,13 @@ struct Pager {
 /// Everything below `dir`, page by page.
 pub(crate) fn list(b: Arc<S3Backend>, dir: &RelPath) -> Result<EntryStream> {
     let t = b.target(dir)?;
+    let names = b.names;
     let pager = Pager {
         b,
         bucket: t.bucket,
         token: None,
         done: false,
-        below: Below::new(dir.clone(), &t.key),
+        below: Below::new(dir.clone(), &t.key, names),
     };
     Ok(flat::paged(pager))
 }
@@ -76,7 +77,7 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&full));
+                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &full));
                     continue;
                 }
             };

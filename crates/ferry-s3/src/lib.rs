@@ -35,7 +35,8 @@ use aws_sdk_s3::types::{
     MetadataDirective, StorageClass,
 };
 use aws_smithy_types::DateTime;
-use ferry_core::bucket::{byte_range, join_key, split_root, undecodable_key, unsafe_key};
+use ferry_core::bucket::{byte_range, split_stored_root, stored_key, undecodable_key, unsafe_key};
+use ferry_core::encoding::Names;
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
     Location, Metadata, MetadataSupport, PutOptions, RelPath, Result,
@@ -53,8 +54,11 @@ pub struct S3Backend {
     opts: S3Options,
     /// `None`: the root lists buckets and paths start with a bucket name.
     bucket: Option<String>,
-    /// Key prefix of the root, without slashes at either end ("" for the bucket root).
+    /// Key prefix of the root (stored form), without slashes at either end ("" for the
+    /// bucket root).
     prefix: String,
+    /// How ferry's names are stored as keys: every key is built and read through it.
+    names: Names,
     /// Identifies the endpoint (for server-side copies and overlap checks).
     endpoint_id: String,
     features: Features,
@@ -117,7 +121,8 @@ impl S3Backend {
     /// Opens `bucket/prefix` (or the service root for an empty path) with `opts`.
     pub fn new(path: &str, opts: S3Options) -> Result<Arc<Self>> {
         let client = client::build(&opts)?;
-        let (bucket, prefix) = match split_root(path) {
+        let names = Names::new(opts.encoding);
+        let (bucket, prefix) = match split_stored_root(&names, path)? {
             Some((b, p)) => (Some(b), p),
             None => (None, String::new()),
         };
@@ -130,6 +135,7 @@ impl S3Backend {
             opts,
             bucket,
             prefix,
+            names,
             endpoint_id,
             features: s3_features(),
             buckets_ok: Mutex::new(StdHashSet::new()),
@@ -154,10 +160,10 @@ impl S3Backend {
         match &self.bucket {
             Some(b) => Ok(Target {
                 bucket: b.clone(),
-                key: join_key(&self.prefix, path.as_str()),
+                key: stored_key(&self.names, &self.prefix, path)?,
             }),
             None => {
-                let Some((bucket, key)) = split_root(path.as_str()) else {
+                let Some((bucket, key)) = split_stored_root(&self.names, path.as_str())? else {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
                         "s3: this needs a bucket name in the path (remote:bucket/path)",
@@ -329,7 +335,7 @@ impl S3Backend {
         let mut listing = Listing::new();
         for b in out.buckets() {
             let Some(name) = b.name() else { continue };
-            match RelPath::root().join(name) {
+            match self.names.child(&RelPath::root(), name) {
                 Ok(p) => listing
                     .entries
                     .push(Entry::dir(p, to_system(b.creation_date()))),
@@ -412,14 +418,14 @@ impl S3Backend {
                 else {
                     continue;
                 };
-                match dir.join(name) {
+                match self.names.child(dir, name) {
                     Ok(p) => {
                         // rclone's S3 lists a prefix as a directory of 0 bytes.
                         let mut d = Entry::dir(p, ferry_core::no_dir_time());
                         d.dir_size = Some(0);
                         entries.push(d);
                     }
-                    Err(_) => skipped.push(unsafe_key(&full)),
+                    Err(_) => skipped.push(unsafe_key(&self.names, &full)),
                 }
             }
             for obj in out.contents() {
@@ -434,8 +440,8 @@ impl S3Backend {
                 if name.is_empty() {
                     continue; // the directory's own marker object
                 }
-                let Ok(path) = dir.join(name) else {
-                    skipped.push(unsafe_key(&full));
+                let Ok(path) = self.names.child(dir, name) else {
+                    skipped.push(unsafe_key(&self.names, &full));
                     continue;
                 };
                 let md5 = obj

@@ -1,5 +1,6 @@
 //! rclone's `s3` options, parsed from whatever the config layer resolved.
 
+use ferry_core::encoding::Encoding;
 use ferry_core::units::{parse_bool, parse_count, parse_size_checked};
 use ferry_core::{Error, ErrorKind, Result};
 
@@ -33,6 +34,8 @@ pub struct S3Options {
     /// Take `LastModified` as the mtime and never HEAD for the stored one
     /// (`--use-server-modtime`).
     pub use_server_modtime: bool,
+    /// How names are stored as keys (rclone's `encoding`).
+    pub encoding: Encoding,
 }
 
 /// The most parts of one file uploaded at once (each holds `chunk_size` in memory).
@@ -71,6 +74,7 @@ impl Default for S3Options {
             location_constraint: None,
             resume: false,
             use_server_modtime: false,
+            encoding: Encoding::S3_DEFAULT,
         }
     }
 }
@@ -169,6 +173,10 @@ impl S3Options {
             location_constraint: s("location_constraint"),
             resume: flag("resume", false)?,
             use_server_modtime: flag("use_server_modtime", false)?,
+            encoding: match s("encoding") {
+                None => Encoding::S3_DEFAULT,
+                Some(v) => Encoding::parse(&v).map_err(|e| bad("encoding", &v, &e.to_string()))?,
+            },
         })
     }
 

@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_config::ResolvedRemote;
+use ferry_core::encoding::Names;
 use ferry_core::partial::{is_temp_name as is_partial_name, temp_name};
 use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
@@ -57,6 +58,9 @@ pub struct SftpBackend {
     opts: Arc<SftpOptions>,
     /// The root as an absolute path on the server (no trailing slash; `/` for the top).
     root: String,
+    /// How ferry's names are stored on the server: every path is built and every listed
+    /// name read through it.
+    names: Names,
     /// The path as the user wrote it, for `describe`.
     shown_path: String,
     features: Features,
@@ -202,7 +206,8 @@ impl SftpBackend {
         let opts = Arc::new(opts);
         let pool = Arc::new(Pool::new(opts.clone(), creds));
         let lease = pool.lease(Load::Request).await?;
-        let cleaned = clean_path(&path);
+        let names = Names::new(opts.encoding);
+        let cleaned = clean_path(&names.stored_slashed(&path)?);
         let root = if cleaned.starts_with('/') {
             cleaned.clone()
         } else {
@@ -279,6 +284,7 @@ impl SftpBackend {
             sha1_batch,
             cksum_batch,
             root,
+            names,
             shown_path: path,
             features,
             features_without_times,
@@ -302,13 +308,24 @@ impl SftpBackend {
     }
 
     fn full(&self, rel: &RelPath) -> String {
-        if rel.is_root() {
+        let rel = self.stored(rel);
+        if rel.is_empty() {
             self.root.clone()
         } else if self.root == "/" {
             format!("/{rel}")
         } else {
             format!("{}/{rel}", self.root)
         }
+    }
+
+    /// `rel` as stored on the server.
+    fn stored<'a>(&self, rel: &'a RelPath) -> std::borrow::Cow<'a, str> {
+        // Fails only for a name holding a byte that is not UTF-8 (`‛XX`, from a local
+        // name) under an encoding that is not rclone's default and lacks InvalidUtf8:
+        // the SFTP client takes text, so such a name is stored as ferry writes it.
+        self.names
+            .stored_path(rel)
+            .unwrap_or(std::borrow::Cow::Borrowed(rel.as_str()))
     }
 
     /// The path a remote command should use (`path_override` for chroots).
@@ -319,7 +336,7 @@ impl SftpBackend {
                 if rel.is_root() {
                     base.to_string()
                 } else {
-                    format!("{base}/{rel}")
+                    format!("{base}/{}", self.stored(rel))
                 }
             }
             None => self.full(rel),
@@ -513,7 +530,9 @@ impl SftpBackend {
         } else {
             let parent = self.full(&parent_rel);
             let sep = if parent.ends_with('/') { "" } else { "/" };
-            format!("{parent}{sep}{}", temp_name(rel.name()))
+            // Made from the stored name, as listings see it (and as the server can hold).
+            let leaf = target.rsplit('/').next().unwrap_or_default();
+            format!("{parent}{sep}{}", temp_name(leaf))
         };
         let check = self.upload_check(opts, &lease);
         let mut flags = if opts.inplace {
@@ -869,20 +888,22 @@ impl Backend for SftpBackend {
                     .elapsed()
                     .is_ok_and(|age| age > STALE_PARTIAL);
                 if old && self.writing.load(std::sync::atomic::Ordering::Relaxed) {
-                    if let Ok(p) = dir.join(&name) {
-                        let full = self.full(&p);
-                        if let Ok(l) = self.pool.lease(Load::Request).await {
-                            if l.sftp.remove(full).await.is_ok() {
-                                tracing::info!(
-                                    "{p}: removed a partial file left by an interrupted run"
-                                );
-                            }
+                    // Temp names are stored as they are made: remove it by that name.
+                    let parent = self.full(dir);
+                    let sep = if parent.ends_with('/') { "" } else { "/" };
+                    let full = format!("{parent}{sep}{name}");
+                    if let Ok(l) = self.pool.lease(Load::Request).await {
+                        if l.sftp.remove(full).await.is_ok() {
+                            tracing::info!(
+                                "{}: removed a partial file left by an interrupted run",
+                                ferry_core::shown::name(&format!("{dir}/{name}"))
+                            );
                         }
                     }
                 }
                 continue;
             }
-            let Ok(path) = dir.join(&name) else {
+            let Ok(path) = self.names.child(dir, &name) else {
                 out.skip(Error::new(
                     ErrorKind::InvalidPath,
                     format!("{name:?}: skipping a name that is not a safe relative path"),

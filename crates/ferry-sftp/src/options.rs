@@ -1,5 +1,6 @@
 //! The sftp remote's options, read from a resolved remote (rclone's key names).
 
+use ferry_core::encoding::Encoding;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -79,6 +80,8 @@ pub struct SftpOptions {
     pub disable_hashcheck: bool,
     pub path_override: Option<String>,
     pub connect_timeout: Duration,
+    /// How names are stored on the server (rclone's `encoding`).
+    pub encoding: Encoding,
 }
 
 fn bad(key: &str, why: impl std::fmt::Display) -> Error {
@@ -250,6 +253,10 @@ impl SftpOptions {
                 Duration::from_secs(30)
             } else {
                 connect_timeout
+            },
+            encoding: match get("encoding") {
+                None => Encoding::SFTP_DEFAULT,
+                Some(v) => Encoding::parse(v).map_err(|e| bad("encoding", e))?,
             },
         })
     }

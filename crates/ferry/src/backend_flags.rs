@@ -55,6 +55,12 @@ pub fn extract(
                 .and_then(|v| v.into_string().ok())
                 .ok_or_else(|| format!("--{name} needs a value, e.g. --{name}=VALUE"))?,
         };
+        if option == "encoding" {
+            // A bad flag value is a usage error (exit 2) as in rclone; a bad value in a
+            // config file or the environment fails when the remote is opened (exit 1).
+            ferry_core::encoding::Encoding::parse(&value)
+                .map_err(|e| format!("invalid argument {value:?} for \"--{name}\" flag: {e}"))?;
+        }
         flags.insert(format!("{}_{option}", kind.name), value);
     }
     for kind in registry.kinds() {

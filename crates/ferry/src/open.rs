@@ -169,6 +169,7 @@ impl Remotes {
             skip_links_quietly: a.skip_links,
             one_file_system: a.one_file_system,
             hash_cache: self.hash_cache(),
+            encoding: None,
         }
     }
 
@@ -212,6 +213,18 @@ impl Remotes {
         }
         o.skip_links_quietly |= on("skip_links")?;
         o.one_file_system |= on("one_file_system")?;
+        if let Some(v) = r.get("encoding").map(str::trim).filter(|v| !v.is_empty()) {
+            let enc = ferry_core::encoding::Encoding::parse(v).map_err(|e| {
+                fail(
+                    ERROR,
+                    format!(
+                        "{}: invalid value for option encoding: {e}",
+                        r.display_name()
+                    ),
+                )
+            })?;
+            o.encoding = Some(enc);
+        }
         let mut tuning = Vec::new();
         for k in [
             "no_set_modtime",
@@ -249,6 +262,21 @@ impl Remotes {
         Ok(o)
     }
 
+    /// `r` with the backend flags (and environment) for its kind laid over its options.
+    fn with_flags<'r>(&self, r: &'r ResolvedRemote) -> std::borrow::Cow<'r, ResolvedRemote> {
+        let mut flags = backend_flags::for_kind(&self.backend_flags, &r.kind).peekable();
+        if flags.peek().is_none() {
+            return std::borrow::Cow::Borrowed(r);
+        }
+        let mut copy = r.clone();
+        let kind = self.registry.get(&r.kind);
+        for (k, v) in flags {
+            let secret = kind.is_some_and(|kind| kind.is_redacted(k));
+            copy.options.insert(k.to_owned(), Secretish::new(v, secret));
+        }
+        std::borrow::Cow::Owned(copy)
+    }
+
     /// A backend rooted at the argument's path.
     pub fn open(&self, arg: &str) -> anyhow::Result<Arc<dyn Backend>> {
         let r = self.resolve(arg)?;
@@ -279,22 +307,8 @@ impl Remotes {
 
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
         self.check_unimplemented_flags(r)?;
-        let with_flags;
-        let r = if backend_flags::for_kind(&self.backend_flags, &r.kind)
-            .next()
-            .is_some()
-        {
-            let mut copy = r.clone();
-            let kind = self.registry.get(&r.kind);
-            for (k, v) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
-                let secret = kind.is_some_and(|kind| kind.is_redacted(k));
-                copy.options.insert(k.to_owned(), Secretish::new(v, secret));
-            }
-            with_flags = copy;
-            &with_flags
-        } else {
-            r
-        };
+        let r = self.with_flags(r);
+        let r = &*r;
         match r.kind.as_str() {
             "local" | "alias" => Ok(LocalBackend::new(
                 local_root(path),
@@ -343,7 +357,8 @@ impl Remotes {
         let r = self.resolve(arg)?;
         if r.kind == "local" {
             let path = local_root(&r.path);
-            let follow = self.local_remote_options(&r)?.links == LinkMode::Follow;
+            let opts = self.local_remote_options(&self.with_flags(&r))?;
+            let follow = opts.links == LinkMode::Follow;
             let meta = if follow {
                 std::fs::metadata(&path)
             } else {
@@ -352,9 +367,13 @@ impl Remotes {
             if meta.is_ok_and(|m| !m.is_dir()) {
                 let abs = std::path::absolute(&path).unwrap_or(path);
                 let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-                let name = abs.file_name().map(|n| n.to_string_lossy().into_owned());
+                let backend = LocalBackend::new(parent, opts);
+                let name = match abs.file_name() {
+                    Some(n) => Some(backend.name_of(n).map_err(|e| fail(ERROR, e.to_string()))?),
+                    None => None,
+                };
                 return Ok(Source {
-                    backend: LocalBackend::new(parent, self.local_remote_options(&r)?),
+                    backend,
                     file: name,
                 });
             }

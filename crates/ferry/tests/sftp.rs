@@ -847,7 +847,16 @@ fn nasty_names_hash_safely() {
     }
     let dst = kr(&s, "nasty");
     env.ok(&["copy", src.to_str().unwrap(), &dst]);
-    assert_eq!(server_tree(Path::new(&s.path("nasty"))), server_tree(&src));
+    // On the server a newline is its picture `␊`, as rclone's default encoding stores it.
+    let as_stored = |t: std::collections::BTreeMap<String, Vec<u8>>| {
+        t.into_iter()
+            .map(|(k, v)| (k.replace('\n', "\u{240a}"), v))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        server_tree(Path::new(&s.path("nasty"))),
+        as_stored(server_tree(&src))
+    );
     // Hashes of every name, computed by the server.
     let (out, _) = env.ok(&["md5sum", &dst]);
     for (i, n) in names.iter().enumerate() {
@@ -890,7 +899,7 @@ fn nasty_names_hash_safely() {
     assert!(!err.contains("not verified"), "{err}");
     assert_eq!(
         server_tree(Path::new(&s.path("nasty-big"))),
-        server_tree(&big)
+        as_stored(server_tree(&big))
     );
     assert!(
         !canary.exists(),

@@ -861,9 +861,12 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
             files += 1;
         }
         let branch = if last { "└── " } else { "├── " };
+        // rclone's tree shows real names, not its standard ones (`␉` that is in a name
+        // unquoted); a control character still prints as its picture, never raw.
+        let real = ferry_core::encoding::Encoding::INTERNAL.decode(n.entry.name());
         out.line(&format!(
             "{prefix}{branch}{}",
-            label(n, &shown::name(n.entry.name()))
+            label(n, &shown::name(&real))
         ));
         let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
         for (i, &k) in n.children.iter().enumerate().rev() {

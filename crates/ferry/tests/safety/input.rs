@@ -47,12 +47,12 @@ fn an_unimplemented_option_that_changes_what_is_stored_refuses_the_remote() {
         !err.contains("0123456789abcdef"),
         "the key must not be printed: {err}"
     );
-    // Local with rclone's name encoding: names would be stored differently.
+    // Local with rclone's time_type: the times shown and compared would differ.
     let (code, _, err) = with_config(
-        "[enc]\ntype = local\nencoding = Slash,Dot\n",
+        "[enc]\ntype = local\ntime_type = btime\n",
         &["copy", &sc.src(), &format!("enc:{}", dst.display())],
     );
-    assert_usage_error(code, &err, &["enc:", "encoding"]);
+    assert_usage_error(code, &err, &["enc:", "time_type"]);
     assert!(!dst.exists(), "nothing may be written");
     // The same option from rclone's environment variables or a backend flag.
     let mut c = cloud();
