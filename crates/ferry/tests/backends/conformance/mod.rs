@@ -33,6 +33,7 @@ macro_rules! every_backend {
 
 every_backend!(
     names_round_trip,
+    names_needing_encoding_round_trip,
     empty_file,
     overwrite_replaces,
     ranged_read,
