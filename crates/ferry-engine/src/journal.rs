@@ -21,6 +21,8 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mtimes");
 /// The journal of one run's two sides, opened when first needed.
 pub struct Journal {
     file: PathBuf,
+    /// Listed times younger than this (by this machine's clock) are not recorded under.
+    settle: Duration,
     /// Each side's root, prefixed to its keys.
     roots: [Vec<u8>; 2],
     db: OnceLock<Option<Database>>,
@@ -62,9 +64,16 @@ impl Journal {
     pub fn new(file: impl Into<PathBuf>, src: &Location, dst: &Location) -> Journal {
         Journal {
             file: file.into(),
+            settle: Duration::from_secs(60),
             roots: [root_of(src), root_of(dst)],
             db: OnceLock::new(),
         }
+    }
+
+    /// Records only under listed times at least `settle` old (see `SyncOptions`).
+    pub fn settle(mut self, settle: Duration) -> Journal {
+        self.settle = settle;
+        self
     }
 
     fn db(&self) -> Option<&Database> {
@@ -106,6 +115,12 @@ impl Journal {
     // redb's error type is large; it is only built on the cold path of a failed write.
     #[allow(clippy::result_large_err)]
     pub fn record(&self, side: Side, listed: &Entry, mtime: SystemTime) {
+        let settled = SystemTime::now()
+            .duration_since(listed.mtime)
+            .is_ok_and(|age| age >= self.settle);
+        if !settled {
+            return;
+        }
         let Some(shown) = Self::listed(listed) else {
             return;
         };
@@ -223,8 +238,16 @@ mod tests {
             Journal::new(&file, &dst, &local).lookup(Side::Src, &e),
             Some(real)
         );
+        // A listed time too recent to tell a same-second rewrite apart: nothing recorded.
+        let fresh = {
+            let mut e = listed("d.txt", 1, 0, Some("etag"));
+            e.mtime = SystemTime::now() - Duration::from_secs(5);
+            e
+        };
         // No version tag: nothing recorded.
         let j = Journal::new(&file, &local, &dst);
+        j.record(Side::Dst, &fresh, real);
+        assert_eq!(j.lookup(Side::Dst, &fresh), None);
         let bare = listed("c.txt", 1, 5, None);
         j.record(Side::Dst, &bare, real);
         assert_eq!(j.lookup(Side::Dst, &bare), None);

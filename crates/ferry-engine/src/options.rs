@@ -108,6 +108,11 @@ pub struct SyncOptions {
     /// Where destination objects' real modification times are journaled between runs
     /// (`None`: not journaled; each provisional mtime costs a request).
     pub journal: Option<std::path::PathBuf>,
+    /// How old a listed time must be before the journal records under it: a listing
+    /// shows whole seconds, so a rewrite in the same second that keeps size and ETag (a
+    /// metadata-only change) would look the same; the margin also covers clock skew
+    /// between this machine and the server.
+    pub journal_settle: Duration,
 }
 
 /// The rate a `--bwlimit` timetable puts in force now (`None`: off).
@@ -177,6 +182,7 @@ impl Default for SyncOptions {
             metadata_set: ferry_core::Metadata::new(),
             track_renames: None,
             journal: None,
+            journal_settle: Duration::from_secs(60),
             no_update_dir_modtime: false,
         }
     }

@@ -259,8 +259,10 @@ fn new_ctx(job: Job) -> Ctx {
         .intersect(job.dst.features().hashes)
         .preferred();
     let renames = track_renames(&job, hash);
-    let journal = (o.journal.as_ref())
-        .map(|file| crate::journal::Journal::new(file, &job.src.location(), &job.dst.location()));
+    let journal = (o.journal.as_ref()).map(|file| {
+        crate::journal::Journal::new(file, &job.src.location(), &job.dst.location())
+            .settle(o.journal_settle)
+    });
     if o.compare.checksum && hash.is_none() {
         tracing::warn!(
             "{}: --checksum is in use but the source and destination have no hashes in common; falling back to --size-only",

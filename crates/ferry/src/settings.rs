@@ -203,6 +203,16 @@ fn metadata_set(values: &[String]) -> anyhow::Result<ferry_core::Metadata> {
     Ok(m)
 }
 
+/// `FERRY_JOURNAL_SETTLE`: how old an object's listed time must be before the journal
+/// trusts it (default 60s; a margin for clock skew with the server).
+fn journal_settle() -> anyhow::Result<Duration> {
+    match std::env::var("FERRY_JOURNAL_SETTLE") {
+        Ok(v) => ferry_core::units::parse_duration(&v)
+            .map_err(|e| fail(USAGE, format!("invalid FERRY_JOURNAL_SETTLE {v:?}: {e}"))),
+        Err(_) => Ok(Duration::from_secs(60)),
+    }
+}
+
 fn track_renames(t: &TransferArgs) -> anyhow::Result<Option<RenameStrategy>> {
     let strategy = RenameStrategy::parse(&t.track_renames_strategy).ok_or_else(|| {
         fail(
@@ -296,6 +306,7 @@ fn sync_options(
         no_update_dir_modtime: t.no_update_dir_modtime,
         track_renames: track_renames(t)?,
         // Destination objects' real mtimes, so a re-run needs no request per object.
+        journal_settle: journal_settle()?,
         journal: (!t.no_journal)
             .then(ferry_core::private::cache_home)
             .flatten()

@@ -4,7 +4,7 @@
 //! Tests that run rclone read `FERRY_TEST_RCLONE` (set by `eval "$(scripts/testbed env)"`);
 //! without it they print `SKIPPED: ...`, or fail when `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! 127.0.0.1:9000), with rclone 1.75 as the reference for metadata, hashes and mtimes.
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! `--interactive` through a real terminal, `-P`, retries and stats output.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -4,7 +4,7 @@
 //! The server runs on this machine, so files it wrote are checked directly on disk under
 //! the test's directory (`Sftp::dir`), independently of ferry's own listing.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! page without a delimiter; server-side copies over `copy_cutoff` go in parts.
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -405,9 +405,12 @@ fn a_no_op_rerun_needs_no_request_per_object_and_a_changed_one_is_noticed() {
     let remote = proxy.remote(&s3, &[], "j");
     let cache = tempfile::tempdir().unwrap();
     let src = sc.src();
+    // The journal records under listed times a settling margin old (60 s by default).
+    std::thread::sleep(Duration::from_millis(1200));
     let sync = |extra: &[&str]| {
         let mut c = common::cloud();
-        c.env("XDG_CACHE_HOME", cache.path());
+        c.env("XDG_CACHE_HOME", cache.path())
+            .env("FERRY_JOURNAL_SETTLE", "1s");
         let mut args = vec!["sync", "-v", &src, &remote];
         args.extend_from_slice(extra);
         common::ok_with(c, &args)
@@ -450,6 +453,7 @@ fn runs_killed_while_journaling_leave_a_journal_that_still_only_tells_the_truth(
     let ferry = || {
         let mut c = common::cloud();
         c.env("XDG_CACHE_HOME", cache.path())
+            .env("FERRY_JOURNAL_SETTLE", "1s")
             .args(["sync", "-v", &src, &remote])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
@@ -461,6 +465,7 @@ fn runs_killed_while_journaling_leave_a_journal_that_still_only_tells_the_truth(
         let _ = child.kill(); // SIGKILL, mid-way through the HEADs or their records
         let _ = child.wait();
     }
+    std::thread::sleep(Duration::from_millis(1200));
     for _ in 0..2 {
         let out = ferry().output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -6,7 +6,7 @@
 //! `--config` or `FERRY_CONFIG`; the real home is never touched. Tests that also run rclone
 //! read `FERRY_TEST_RCLONE` and print `SKIPPED: ...` without it (fail when `CI=true`).
 
-mod common;
+use crate::common;
 
 use common::rclone;
 

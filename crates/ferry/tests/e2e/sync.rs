@@ -1,6 +1,6 @@
 //! copy, sync and move against local trees: rclone's semantics, flag by flag.
 
-mod common;
+use crate::common;
 
 use common::*;
 

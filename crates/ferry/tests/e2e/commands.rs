@@ -5,7 +5,7 @@
 //! without it they are skipped with a notice, except under `CI=true`, where a missing
 //! rclone is a failure (see `common::rclone`).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

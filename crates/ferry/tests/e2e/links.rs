@@ -1,6 +1,6 @@
 //! Symbolic links, odd names and unicode matching on the local backend.
 
-mod common;
+use crate::common;
 
 use std::os::unix::ffi::OsStrExt;
 

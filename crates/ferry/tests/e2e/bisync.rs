@@ -7,7 +7,7 @@
 //! Tests that run rclone read `FERRY_TEST_RCLONE`; without it they print `SKIPPED: ...`,
 //! or fail when `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! `check` and its report files.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,0 +1,18 @@
+//! End to end on local trees: the real `ferry` binary driven command by command (and side
+//! by side with rclone 1.75 where its behaviour is the reference). One test binary, a
+//! module per area, so the suite links once.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bisync;
+mod check;
+mod commands;
+mod config;
+mod crash;
+mod filters;
+mod links;
+mod metadata;
+mod prompts;
+mod property;
+mod sync;
