@@ -1,10 +1,11 @@
-//! Layers: behaviour that wraps any backend the same way (fault injection for tests
-//! today; retries, rate limits and request dumps are meant to live here too). A
+//! Layers: behaviour that wraps any backend the same way (fault injection for tests,
+//! `--tpslimit`; retries and request dumps are meant to live here too). A
 //! [`Layer`] says what happens around each call; [`Layered`] is the backend it makes, and
 //! delegates everything else to the backend inside, so a layered backend keeps its
 //! features, its name and its peers (server-side copies still recognise it).
 
 pub mod fault;
+pub mod tps;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -125,7 +125,9 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
     let globals = Globals {
         log,
         output,
-        remotes: open::Remotes::new(cli.config, cli.local).with_backend_flags(backend_flags),
+        remotes: open::Remotes::new(cli.config, cli.local)
+            .with_backend_flags(backend_flags)
+            .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst),
         sink,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

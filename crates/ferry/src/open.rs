@@ -34,6 +34,8 @@ pub struct Remotes {
     noticed: Mutex<BTreeSet<String>>,
     /// The local hash cache, shared by every local backend of the run.
     hash_cache: OnceLock<Option<Arc<ferry_local::HashCache>>>,
+    /// `--tpslimit`: one limit for every HTTP backend of the run.
+    tps: Option<Arc<ferry_core::layer::tps::TpsLimit>>,
 }
 
 impl Remotes {
@@ -47,6 +49,24 @@ impl Remotes {
             config: OnceLock::new(),
             noticed: Mutex::new(BTreeSet::new()),
             hash_cache: OnceLock::new(),
+            tps: None,
+        }
+    }
+
+    /// `--tpslimit`/`--tpslimit-burst` (a rate of 0 is no limit).
+    pub fn with_tps_limit(mut self, rate: f64, burst: u32) -> Self {
+        self.tps = (rate > 0.0 && rate.is_finite())
+            .then(|| Arc::new(ferry_core::layer::tps::TpsLimit::new(rate, burst)));
+        self
+    }
+
+    /// An HTTP backend under the run's `--tpslimit`, as rclone limits HTTP transactions.
+    fn limited(&self, backend: Arc<dyn Backend>) -> Arc<dyn Backend> {
+        match &self.tps {
+            Some(limit) => {
+                ferry_core::layer::Layered::new(backend, ferry_core::layer::tps::Tps(limit.clone()))
+            }
+            None => backend,
         }
     }
 
@@ -322,7 +342,7 @@ impl Remotes {
                 };
                 let backend = ferry_s3::S3Backend::from_lookup(path, get)
                     .map_err(|e| fail(ERROR, e.to_string()))?;
-                Ok(backend)
+                Ok(self.limited(backend))
             }
             "azureblob" => {
                 let kind = self.registry.get("azureblob");
@@ -333,7 +353,7 @@ impl Remotes {
                 let env = |k: &str| std::env::var(k).ok();
                 let backend = ferry_azblob::AzBackend::from_lookup(path, get, env)
                     .map_err(|e| fail(ERROR, e.to_string()))?;
-                Ok(backend)
+                Ok(self.limited(backend))
             }
             "sftp" => {
                 let loc = self.location().ok();

@@ -45,6 +45,23 @@ pub struct TuningArgs {
     /// Don't ask servers to gzip (accepted; ferry never asks)
     #[arg(long, global = true)]
     pub no_gzip_encoding: bool,
+    /// Limit HTTP transactions per second to this (0 or less for no limit)
+    #[arg(long, global = true, value_name = "FLOAT", default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_tps)]
+    pub tpslimit: f64,
+    /// Max burst of transactions for --tpslimit
+    #[arg(long, global = true, value_name = "INT", default_value_t = 1)]
+    pub tpslimit_burst: u32,
+}
+
+/// A rate for `--tpslimit`, as rclone reads it: any number (0 or less, or infinite, is no
+/// limit).
+fn parse_tps(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if !v.is_nan() => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a rate: give transactions per second, e.g. 10 or 0.5"
+        )),
+    }
 }
 
 impl TuningArgs {

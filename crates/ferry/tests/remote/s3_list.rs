@@ -495,3 +495,23 @@ fn runs_killed_while_journaling_leave_a_journal_that_still_only_tells_the_truth(
         "{err}"
     );
 }
+
+#[test]
+fn tpslimit_is_honoured_not_refused() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    populate(&s3, &sc, "t");
+    let remote = s3.rclone_path("t");
+    // Limited, the run still lists everything (the pacing itself is unit-tested on a
+    // paused clock in ferry_core::layer::tps).
+    let (out, _) = fy_ok(&["lsl", &remote, "--tpslimit", "200", "--tpslimit-burst", "4"]);
+    assert_eq!(out.lines().count(), 10, "{out}");
+    // As rclone: 0 or less is no limit; a word is a usage error.
+    let (out, _) = fy_ok(&["ls", &remote, "--tpslimit", "-1"]);
+    assert_eq!(out.lines().count(), 10, "{out}");
+    for bad in ["x", "NaN", ""] {
+        let (code, _, err) = common::cloud_run(&["ls", &remote, "--tpslimit", bad]);
+        assert_eq!(code, 2, "--tpslimit {bad}: {err}");
+        assert!(err.contains("--tpslimit"), "{err}");
+    }
+}
