@@ -88,6 +88,7 @@ fn az_features() -> Features {
             user: true,
         },
         server_side_copy: true,
+        parallel_reads: true,
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Features {
     /// byte passes through this machine), as opposed to a local fast path; shown as
     /// rclone's "Copied (server-side copy)" and counted as a server-side copy.
     pub server_side_copy: bool,
+    /// Whether reading one object through several ranged streams at once is faster than
+    /// through one (a network backend: rclone's multi-thread downloads); false where one
+    /// stream already reads at full speed (local disk).
+    pub parallel_reads: bool,
 }
 
 impl Default for Features {
@@ -52,6 +56,7 @@ impl Default for Features {
             ranged_put: false,
             metadata: MetadataSupport::default(),
             server_side_copy: false,
+            parallel_reads: false,
         }
     }
 }

@@ -280,7 +280,7 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
     if streams < 2
         || src.size < o.multi_thread_cutoff.max(streams)
         || !to.features().ranged_put
-        || from.local_path(&src.path).is_some()
+        || !from.features().parallel_reads
     {
         return Ok(None);
     }

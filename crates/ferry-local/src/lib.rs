@@ -172,6 +172,7 @@ fn local_features() -> Features {
             user: cfg!(unix),
         },
         server_side_copy: false,
+        parallel_reads: false,
     }
 }
 

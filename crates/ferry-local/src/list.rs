@@ -180,7 +180,10 @@ pub(crate) fn read_link_text(full: &Path) -> Result<String> {
 
 fn from_meta(path: RelPath, meta: &Metadata) -> Entry {
     if meta.is_dir() {
-        Entry::dir(path, mtime_of(meta))
+        // A directory's own size, as rclone's local backend lists it.
+        let mut e = Entry::dir(path, mtime_of(meta));
+        e.dir_size = Some(meta.len());
+        e
     } else {
         Entry::file(path, meta.len(), mtime_of(meta))
     }

@@ -109,6 +109,7 @@ fn s3_features() -> Features {
             user: true,
         },
         server_side_copy: true,
+        parallel_reads: true,
     }
 }
 

@@ -263,6 +263,7 @@ impl SftpBackend {
                 user: false,
             },
             server_side_copy: false,
+            parallel_reads: true,
         };
         let features_without_times = Features {
             modtime_precision: None,

@@ -133,14 +133,8 @@ pub fn finish(cmd: &str, report: &WalkReport, extra_errors: u64) -> anyhow::Resu
 
 /// A directory's size as rclone reports it: the inode's size on local disk, what the
 /// backend listed (an S3 prefix: 0), or -1.
-pub fn dir_size(backend: &dyn Backend, entry: &Entry) -> i64 {
-    if let Some(size) = entry.dir_size {
-        return size as i64;
-    }
-    backend
-        .local_path(&entry.path)
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map_or(-1, |m| m.len() as i64)
+pub fn dir_size(entry: &Entry) -> i64 {
+    entry.dir_size.map_or(-1, |size| size as i64)
 }
 
 /// An entry's metadata (`-M`) as its backend reports it, sorted by key; `None` where the

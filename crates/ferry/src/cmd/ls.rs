@@ -118,13 +118,12 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
 pub async fn lsd(a: &LsdArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let mut out = Out::new();
-    let backend = l.backend.clone();
     let (report, _) = each_entry("lsd", &l, false, false, |e| {
         if !e.is_dir() {
             return;
         }
         let t = go_format(&local(e.mtime), "2006-01-02 15:04:05");
-        let size = size_field(listing::dir_size(&*backend, e), a.human_readable, 12);
+        let size = size_field(listing::dir_size(e), a.human_readable, 12);
         // Directories' item counts are unknown (-1), as from rclone's local backend.
         let count = count_field(-1, a.human_readable, 9);
         out.line(&format!(
@@ -506,7 +505,7 @@ impl JsonCtx<'_> {
             path: e.path.to_string(),
             name: e.name().to_owned(),
             size: if e.is_dir() {
-                listing::dir_size(&*l.backend, e)
+                listing::dir_size(e)
             } else {
                 e.size as i64
             },
