@@ -227,43 +227,22 @@ pub(crate) fn cached_hashes(
     Some(out)
 }
 
-/// The `kinds` of hash of the file at `path`: those `cache` kept for this very file
-/// (identified by the open file's own metadata, so a path swapped meanwhile can't fool
-/// it), the others from one read of it.
+/// The `kinds` of hash of the file at `path`, from one read of it; each is kept in `cache`
+/// (looked up first by [`cached_hashes`]) under the open file's own identity, before and
+/// after the read, so a path swapped meanwhile can't fool it.
 pub(crate) fn hash_file(
     path: &Path,
     kinds: ferry_core::HashSet,
     cache: Option<&HashCache>,
 ) -> Result<ferry_core::Hashes> {
     use std::io::Read;
-    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    // A lookup needs the file's identity only (one stat); it is opened to be read.
-    let seen = cache.and_then(|_| std::fs::metadata(path).ok().and_then(|m| Stamp::of(&m)));
-    let mut out = ferry_core::Hashes::default();
-    let mut missing = ferry_core::HashSet::empty();
-    for kind in kinds.iter() {
-        let kept = match (cache, &seen) {
-            (Some(cache), Some(s)) => cache.get(&key, kind, s),
-            _ => None,
-        };
-        match kept {
-            Some(hash) => {
-                tracing::debug!("{}: {} from the hash cache", path.display(), kind.name());
-                out.set(kind, hash);
-            }
-            None => missing.insert(kind),
-        }
-    }
-    if missing.iter().next().is_none() {
-        return Ok(out);
-    }
     let mut file = File::open(path).map_err(|e| Error::io("failed to open for hashing", e))?;
     // What is kept is identified by the open file itself, before and after the read.
     let stamp = |f: &File| f.metadata().ok().and_then(|m| Stamp::of(&m));
     let before = cache.and(stamp(&file));
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut buf = vec![0u8; (len.min(BUFFER as u64) as usize).max(4096)];
-    let mut hasher = ferry_core::MultiHasher::new(missing);
+    let mut hasher = ferry_core::MultiHasher::new(kinds);
     loop {
         let n = file
             .read(&mut buf)
@@ -275,14 +254,13 @@ pub(crate) fn hash_file(
     }
     let computed = hasher.finish();
     // Kept only if the file did not change while it was read.
-    let unchanged = cache.is_some() && before.is_some() && stamp(&file) == before;
-    for (kind, hash) in computed.iter() {
-        if let (true, Some(cache), Some(s)) = (unchanged, cache, &before) {
-            cache.put(&key, kind, s, hash);
+    if let (Some(cache), Some(s)) = (cache, before.filter(|s| stamp(&file) == Some(*s))) {
+        let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        for (kind, hash) in computed.iter() {
+            cache.put(&key, kind, &s, hash);
         }
-        out.set(kind, hash.to_owned());
     }
-    Ok(out)
+    Ok(computed)
 }
 
 /// A local-to-local copy done by the kernel: a reflink where the filesystem shares
