@@ -21,8 +21,10 @@ pub mod net;
 pub mod partial;
 mod path;
 pub mod private;
+mod random;
 pub mod retry;
 pub mod shown;
+pub mod store;
 pub mod timefmt;
 pub mod units;
 

@@ -18,7 +18,7 @@ pub fn temp_name(name: &str) -> String {
         cut -= 1;
     }
     let stem = &name[..cut];
-    let tag: u32 = rand_tag();
+    let tag = crate::random::bits() as u32;
     format!(".{stem}{MARK}{tag:08x}{:08x}{SUFFIX}", check(stem, tag))
 }
 
@@ -48,19 +48,6 @@ fn check(stem: &str, tag: u32) -> u32 {
     h.update(stem.as_bytes());
     h.update(&tag.to_le_bytes());
     h.finalize()
-}
-
-fn rand_tag() -> u32 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    // A fresh SipHash key per call: random enough to keep concurrent writers apart.
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish() as u32
 }
 
 #[cfg(test)]

@@ -31,27 +31,13 @@ impl Backoff {
     pub fn pause(&self, attempt: u32) -> Duration {
         let bound = self.bound(attempt);
         let half = bound / 2;
-        half + half.mul_f64(unit_random())
+        half + half.mul_f64(crate::random::unit())
     }
 
     /// Sleeps for [`pause`](Self::pause)`(attempt)`.
     pub async fn wait(&self, attempt: u32) {
         tokio::time::sleep(self.pause(attempt)).await;
     }
-}
-
-/// A number in [0, 1) that differs between calls and processes (no seed to manage: the
-/// jitter only has to keep concurrent retries apart).
-fn unit_random() -> f64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! version tag are recorded. One store per user under the cache directory; a store in use
 //! by another run, or unreadable, is simply not used (it is rebuilt when unreadable).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -77,7 +77,9 @@ impl Journal {
     }
 
     fn db(&self) -> Option<&Database> {
-        self.db.get_or_init(|| open(&self.file)).as_ref()
+        self.db
+            .get_or_init(|| ferry_core::store::open(&self.file, "journal"))
+            .as_ref()
     }
 
     fn key(&self, side: Side, e: &Entry) -> Vec<u8> {
@@ -149,28 +151,6 @@ impl Drop for Journal {
             if let Ok(txn) = db.begin_write() {
                 let _ = txn.commit();
             }
-        }
-    }
-}
-
-fn open(file: &Path) -> Option<Database> {
-    if let Some(dir) = file.parent() {
-        ferry_core::private::create_dir_all(dir).ok()?;
-    }
-    let create = || Database::builder().set_cache_size(8 << 20).create(file);
-    match create() {
-        Ok(db) => Some(db),
-        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-            tracing::debug!("journal {} is in use by another run", file.display());
-            None
-        }
-        Err(e) => {
-            tracing::warn!(
-                "journal {} could not be read ({e}): starting a new one",
-                file.display()
-            );
-            std::fs::remove_file(file).ok()?;
-            create().ok()
         }
     }
 }

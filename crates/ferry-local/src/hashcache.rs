@@ -31,8 +31,6 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("hashes");
 const BATCH: usize = 256;
 /// Past this many entries, a prune drops those of files that are gone or changed.
 pub const MAX_ENTRIES: u64 = 2_000_000;
-/// The store's page cache: small, as a no-op sync of a million files must stay lean.
-const CACHE_BYTES: usize = 8 << 20;
 /// Files changed this recently are hashed but not cached.
 const RACY: Duration = Duration::from_secs(2);
 
@@ -146,34 +144,9 @@ impl HashCache {
     }
 
     fn open(&self) -> Option<Database> {
-        let file = &self.path;
-        if let Some(dir) = file.parent() {
-            ferry_core::private::create_dir_all(dir).ok()?;
-        }
-        let db = match Self::create(file) {
-            Ok(db) => db,
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                tracing::debug!(
-                    "hash cache {} is in use by another run: hashing without it",
-                    file.display()
-                );
-                return None;
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "hash cache {} could not be read ({e}): starting a new one",
-                    file.display()
-                );
-                std::fs::remove_file(file).ok()?;
-                Self::create(file).ok()?
-            }
-        };
-        prune_if_full(&db, file);
+        let db = ferry_core::store::open(&self.path, "hash cache")?;
+        prune_if_full(&db, &self.path);
         Some(db)
-    }
-
-    fn create(file: &Path) -> Result<Database, redb::DatabaseError> {
-        Database::builder().set_cache_size(CACHE_BYTES).create(file)
     }
 
     /// The hash kept for `path` when `now` (the open file's identity) matches.
