@@ -16,26 +16,9 @@ pub type Result<T> = std::result::Result<T, ConfigError>;
 #[non_exhaustive]
 pub enum ConfigError {
     // ----- obscure / reveal -------------------------------------------------
-    /// The value given to `reveal` is not URL-safe base64.
-    #[error("base64 decode failed when revealing password - is it obscured? (bad character or length at byte {offset})")]
-    RevealBase64 {
-        /// Byte offset of the first problem, as reported by the decoder.
-        offset: usize,
-    },
-    /// The value given to `reveal` decodes to fewer than 16 bytes.
-    #[error("input too short when revealing password - is it obscured? (an obscured value is at least 22 characters)")]
-    RevealTooShort,
-    /// The revealed bytes are not UTF-8.
-    #[error(
-        "revealed value is not valid UTF-8 - is it obscured? (use reveal_bytes for binary secrets)"
-    )]
-    RevealNotUtf8,
-    /// The system random number generator failed.
-    #[error("can't obscure: the system random number generator failed: {reason}")]
-    Random {
-        /// What the generator reported.
-        reason: String,
-    },
+    /// Obscuring or revealing a password failed.
+    #[error(transparent)]
+    Obscure(#[from] ferry_core::obscure::ObscureError),
 
     // ----- path parsing -----------------------------------------------------
     /// An empty string was given as a path.

@@ -21,20 +21,18 @@ mod env;
 mod error;
 mod file;
 mod locate;
-pub mod obscure;
 pub mod ops;
 mod path;
 mod redact;
 mod registry;
 mod resolve;
-mod secret;
 mod unimplemented;
 
 pub use env::{Env, FERRY_CONFIG_VAR, FERRY_PREFIX, RCLONE_PREFIX};
 pub use error::{ConfigError, Result};
 pub use file::ConfigFile;
 pub use locate::{locate_config, ConfigLocation, ConfigSource};
-pub use obscure::{obscure, reveal};
+pub use ferry_core::obscure::{self, obscure, reveal};
 pub use ops::{
     create_remote, delete_remote, dump_json, parse_pairs, redacted_section_text, show, unset_keys,
     update_remote, ObscureMode,
@@ -45,5 +43,5 @@ pub use path::{
 pub use redact::{redact, Redacted};
 pub use registry::{builtin_kinds, BackendKind, OptionSpec, Registry};
 pub use resolve::{list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource, ResolvedRemote};
-pub use secret::{Secret, Secretish, REDACTED};
+pub use ferry_core::secret::{Secret, Secretish, REDACTED};
 pub use unimplemented::{unimplemented, unimplemented_is_bool, unimplemented_keys, Unimplemented};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::{ConfigError, Result};
-use crate::secret::Secretish;
+use ferry_core::secret::Secretish;
 
 /// Which platform's path rules to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

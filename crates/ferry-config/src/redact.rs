@@ -3,7 +3,7 @@
 //! is printed, in log lines, errors, `--dry-run` notices, summaries and bisync state.
 
 use crate::path::{parse_location, Location};
-use crate::secret::REDACTED;
+use ferry_core::secret::REDACTED;
 
 /// A path argument made safe to print.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::error::{ConfigError, Result};
 use crate::file::ConfigFile;
 use crate::path::Location;
 use crate::registry::{BackendKind, Registry};
-use crate::secret::{Secret, Secretish};
+use ferry_core::secret::{Secret, Secretish};
 use crate::unimplemented::Unimplemented;
 
 /// A path argument resolved against the config file, the environment and

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Cancelled,
     /// A rule the user asked for refused the operation (e.g. `--immutable`).
     Refused,
+    /// A remote's configuration is unusable: an option with a bad value, or one missing.
+    Config,
 }
 
 /// An error with its kind, the path it concerns, and whether a retry might succeed.

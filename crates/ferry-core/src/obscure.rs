@@ -10,7 +10,32 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 
-use crate::error::{ConfigError, Result};
+/// What can go wrong obscuring or revealing a value. No variant carries the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObscureError {
+    /// The value given to `reveal` is not URL-safe base64.
+    #[error("base64 decode failed when revealing password - is it obscured? (bad character or length at byte {offset})")]
+    Base64 {
+        /// Byte offset of the first problem, as reported by the decoder.
+        offset: usize,
+    },
+    /// The value given to `reveal` decodes to fewer than 16 bytes.
+    #[error("input too short when revealing password - is it obscured? (an obscured value is at least 22 characters)")]
+    TooShort,
+    /// The revealed bytes are not UTF-8.
+    #[error(
+        "revealed value is not valid UTF-8 - is it obscured? (use reveal_bytes for binary secrets)"
+    )]
+    NotUtf8,
+    /// The system random number generator failed.
+    #[error("can't obscure: the system random number generator failed: {reason}")]
+    Random {
+        /// What the generator reported.
+        reason: String,
+    },
+}
+
+type Result<T> = std::result::Result<T, ObscureError>;
 
 /// AES block size, and the length of the IV that prefixes every value.
 const IV_LEN: usize = 16;
@@ -48,7 +73,7 @@ pub fn obscure(plain: &str) -> Result<String> {
 /// Obscure arbitrary bytes with a fresh random IV.
 pub fn obscure_bytes(plain: &[u8]) -> Result<String> {
     let mut iv = [0u8; IV_LEN];
-    getrandom::fill(&mut iv).map_err(|e| ConfigError::Random {
+    getrandom::fill(&mut iv).map_err(|e| ObscureError::Random {
         reason: e.to_string(),
     })?;
     Ok(obscure_with_iv(plain, &iv))
@@ -69,14 +94,14 @@ pub fn obscure_with_iv(plain: &[u8], iv: &[u8; IV_LEN]) -> String {
 /// Fails on bad base64, on input shorter than one IV, and on a result that
 /// is not UTF-8 (see [`reveal_bytes`] for binary secrets).
 pub fn reveal(obscured: &str) -> Result<String> {
-    String::from_utf8(reveal_bytes(obscured)?).map_err(|_| ConfigError::RevealNotUtf8)
+    String::from_utf8(reveal_bytes(obscured)?).map_err(|_| ObscureError::NotUtf8)
 }
 
 /// Reveal to raw bytes.
 pub fn reveal_bytes(obscured: &str) -> Result<Vec<u8>> {
     let mut data = B64
         .decode(obscured)
-        .map_err(|e| ConfigError::RevealBase64 {
+        .map_err(|e| ObscureError::Base64 {
             offset: match e {
                 base64::DecodeError::InvalidByte(o, _) => o,
                 base64::DecodeError::InvalidLastSymbol(o, _) => o,
@@ -85,7 +110,7 @@ pub fn reveal_bytes(obscured: &str) -> Result<Vec<u8>> {
             },
         })?;
     if data.len() < IV_LEN {
-        return Err(ConfigError::RevealTooShort);
+        return Err(ObscureError::TooShort);
     }
     let mut iv = [0u8; IV_LEN];
     iv.copy_from_slice(&data[..IV_LEN]);
@@ -148,16 +173,16 @@ mod tests {
         );
         assert!(matches!(
             reveal("abc="),
-            Err(ConfigError::RevealBase64 { offset: 3 })
+            Err(ObscureError::Base64 { offset: 3 })
         ));
         // Standard-alphabet characters are not URL-safe base64.
         assert!(matches!(
             reveal("ab+/ab+/ab+/ab+/ab+/ab+/"),
-            Err(ConfigError::RevealBase64 { .. })
+            Err(ObscureError::Base64 { .. })
         ));
         // Decodes fine but to bytes that are not UTF-8.
         let o = obscure_with_iv(&[0xff, 0xfe], &[1u8; 16]);
-        assert!(matches!(reveal(&o), Err(ConfigError::RevealNotUtf8)));
+        assert!(matches!(reveal(&o), Err(ObscureError::NotUtf8)));
         assert_eq!(reveal_bytes(&o).unwrap(), vec![0xff, 0xfe]);
         assert!(!looks_obscured("hunter2"));
         assert!(looks_obscured(&obscure("hunter2").unwrap()));

@@ -1,0 +1,349 @@
+//! Registration: what a backend crate declares about itself, so that the binary can list
+//! it once and everything else (config validation, `config providers`, `help backend`,
+//! `--BACKEND-OPTION` flags, `FERRY_<BACKEND>_<OPTION>` variables, URL forms) is generated
+//! from that one declaration.
+//!
+//! A backend crate exports a `static KIND: BackendKind`; the binary collects them in a
+//! [`Registry`]. Nothing outside the backend crate names its options or parses its URLs.
+
+mod options;
+mod registry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use options::Options;
+pub use registry::Registry;
+
+use crate::secret::Secretish;
+use crate::{Backend, Result};
+
+/// How an option's value is read (and checked) by [`Options`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionType {
+    /// Free text (host names, paths, keys).
+    Text,
+    /// `true`/`false` (and rclone's other spellings).
+    Bool,
+    /// A whole number.
+    Int,
+    /// A size with rclone's suffixes (`5Mi`, `1G`, `off`).
+    Size,
+    /// A duration in rclone's syntax (`1m30s`, `500ms`, plain seconds).
+    Duration,
+    /// One of a fixed set of words (compared ignoring ASCII case).
+    Choice(&'static [&'static str]),
+    /// rclone's name encoding flags (`Slash,Dot,...`).
+    Encoding,
+}
+
+impl OptionType {
+    /// rclone's name for the type, as `help backend` and `config providers` show it.
+    pub fn rclone_name(self) -> &'static str {
+        match self {
+            OptionType::Text | OptionType::Choice(_) => "string",
+            OptionType::Bool => "bool",
+            OptionType::Int => "int",
+            OptionType::Size => "SizeSuffix",
+            OptionType::Duration => "Duration",
+            OptionType::Encoding => "Encoding",
+        }
+    }
+}
+
+/// One option of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSpec {
+    /// Key as written in the config file (`snake_case`).
+    pub name: &'static str,
+    /// One or more lines of help.
+    pub help: &'static str,
+    /// The default as text (`None`: no default / empty). Written here once: the backend
+    /// reads the default through [`Options`], never from a second copy.
+    pub default: Option<&'static str>,
+    /// How the value is read.
+    pub ty: OptionType,
+    /// Stored obscured in the config file (rclone's `IsPassword`).
+    pub secret: bool,
+    /// Hidden when the config is shown (rclone's `Sensitive`).
+    pub sensitive: bool,
+    /// Shown only in advanced configuration.
+    pub advanced: bool,
+}
+
+impl OptionSpec {
+    /// A basic text option with no default.
+    pub const fn new(name: &'static str, help: &'static str) -> Self {
+        OptionSpec {
+            name,
+            help,
+            default: None,
+            ty: OptionType::Text,
+            secret: false,
+            sensitive: false,
+            advanced: false,
+        }
+    }
+
+    /// Set the default.
+    pub const fn default(mut self, value: &'static str) -> Self {
+        self.default = Some(value);
+        self
+    }
+
+    /// A `true`/`false` option with this default.
+    pub const fn bool(mut self, default: bool) -> Self {
+        self.ty = OptionType::Bool;
+        self.default = Some(if default { "true" } else { "false" });
+        self
+    }
+
+    /// Set how the value is read.
+    pub const fn ty(mut self, ty: OptionType) -> Self {
+        self.ty = ty;
+        self
+    }
+
+    /// Mark as obscured in the file (implies sensitive).
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self.sensitive = true;
+        self
+    }
+
+    /// Mark as hidden when shown.
+    pub const fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+
+    /// Mark as advanced.
+    pub const fn advanced(mut self) -> Self {
+        self.advanced = true;
+        self
+    }
+
+    /// True if the value must not be printed (secret or sensitive).
+    pub const fn redacted(&self) -> bool {
+        self.secret || self.sensitive
+    }
+
+    /// The `encoding` option every backend has, with rclone's default for it.
+    pub const fn encoding(default: &'static str) -> Self {
+        OptionSpec::new(
+            "encoding",
+            "How names the backend can't store are kept: rclone's encoding flags, comma-separated.",
+        )
+        .default(default)
+        .ty(OptionType::Encoding)
+        .advanced()
+    }
+
+    /// rclone's `description` option every backend has.
+    pub const DESCRIPTION: OptionSpec = OptionSpec::new(
+        "description",
+        "Free text describing this remote; ferry ignores it.",
+    )
+    .advanced();
+}
+
+/// rclone options of a backend that ferry does not implement, and what using one does.
+///
+/// A remote written for rclone may carry any of rclone's options. Dropping one silently is
+/// only harmless when it tunes how rclone works; one that changes what is stored, who may
+/// read it, or as whom (or by which route) ferry connects is refused until implemented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unimplemented {
+    /// Options that change what is stored or who may read it: a remote setting one is refused.
+    pub refused: &'static [&'static str],
+    /// Options that only tune rclone: ignored with a notice.
+    pub tuning: &'static [&'static str],
+    /// Which of the above are booleans in rclone (`--BACKEND-OPTION` alone means true).
+    pub booleans: &'static [&'static str],
+}
+
+/// What ferry does with an rclone option it does not implement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// It changes what is stored or who may read it: the remote is refused.
+    Refused,
+    /// It only tunes how rclone works: ignored, with a notice.
+    Tuning,
+}
+
+impl Unimplemented {
+    /// What ferry does with `key`, if it is one of these.
+    pub fn effect(&self, key: &str) -> Option<Effect> {
+        if self.refused.contains(&key) {
+            Some(Effect::Refused)
+        } else if self.tuning.contains(&key) {
+            Some(Effect::Tuning)
+        } else {
+            None
+        }
+    }
+
+    /// Every key listed.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> {
+        self.refused.iter().chain(self.tuning).copied()
+    }
+}
+
+/// A remote made from a URL argument (`sftp://user@host/path`, `s3://bucket/path`, a blob
+/// URL): the options it sets and the path inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlRemote {
+    /// Options set by the URL (secret ones marked so; `pass`-like values obscured as the
+    /// config file holds them).
+    pub options: Vec<(&'static str, Secretish)>,
+    /// The path inside the remote.
+    pub path: String,
+}
+
+/// A URL that names this backend but can't be used, with why. `url` is the URL as it may
+/// be shown (no password, no signature).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("can't use URL {url}: {reason}")]
+pub struct BadUrl {
+    /// The URL with anything secret cut out.
+    pub url: String,
+    /// What was wrong and what to write instead.
+    pub reason: String,
+}
+
+/// A URL scheme a backend claims. `parse` gets what follows `SCHEME://` and answers
+/// `Ok(None)` when the URL is not one of its own (e.g. an `http://` URL that is not a
+/// local storage emulator), so the next claimant may look.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlForm {
+    /// The scheme, without `://`.
+    pub scheme: &'static str,
+    /// The parser.
+    pub parse: fn(rest: &str) -> std::result::Result<Option<UrlRemote>, BadUrl>,
+}
+
+/// What a run knows that a backend may need when it is opened.
+#[derive(Debug, Clone, Default)]
+pub struct OpenContext {
+    /// The config file in use, and whether ferry may write beside it (SFTP keeps the host
+    /// keys it accepts in a `known_hosts` file next to it).
+    pub config_file: Option<(PathBuf, bool)>,
+}
+
+/// One request to open a backend.
+pub struct OpenRequest<'a> {
+    /// The remote's options, typed, with the kind's defaults.
+    pub options: &'a Options,
+    /// The path inside the remote the backend is rooted at (`""`: the remote's root).
+    pub root: &'a str,
+    /// What the run knows.
+    pub context: &'a OpenContext,
+}
+
+/// Opens a backend of one kind.
+pub type OpenFn = fn(&OpenRequest<'_>) -> Result<Arc<dyn Backend>>;
+
+/// A kind of backend: `local`, `sftp`, `s3`...
+#[derive(Debug, Clone, Copy)]
+pub struct BackendKind {
+    /// The `type` written in the config file (rclone's name).
+    pub name: &'static str,
+    /// Other names the same `type` may be written as.
+    pub aliases: &'static [&'static str],
+    /// One line describing it.
+    pub description: &'static str,
+    /// Its options.
+    pub options: &'static [OptionSpec],
+    /// rclone's options of this backend that ferry does not implement.
+    pub unimplemented: Unimplemented,
+    /// URL schemes it claims.
+    pub urls: &'static [UrlForm],
+    /// Whether it talks to a server (so `--tpslimit`, timeouts and `--dump` apply).
+    pub network: bool,
+    /// Opens one.
+    pub open: OpenFn,
+}
+
+impl BackendKind {
+    /// The option called `key`.
+    pub fn option(&self, key: &str) -> Option<&'static OptionSpec> {
+        self.options.iter().find(|o| o.name == key)
+    }
+
+    /// The default of `key`, if the option exists and has one.
+    pub fn default_for(&self, key: &str) -> Option<&'static str> {
+        self.option(key).and_then(|o| o.default)
+    }
+
+    /// True if `key` is stored obscured.
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.option(key).is_some_and(|o| o.secret)
+    }
+
+    /// True if `key` must not be printed.
+    pub fn is_redacted(&self, key: &str) -> bool {
+        self.option(key).is_some_and(|o| o.redacted())
+    }
+
+    /// True if `key` is a boolean (an implemented option, or one of rclone's ferry lacks).
+    pub fn is_bool(&self, key: &str) -> bool {
+        match self.option(key) {
+            Some(o) => o.ty == OptionType::Bool,
+            None => self.unimplemented.booleans.contains(&key),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testkind {
+    //! A kind for tests in this crate: a few options of each type.
+    use super::*;
+
+    pub static OPTIONS: &[OptionSpec] = &[
+        OptionSpec::new("host", "Host."),
+        OptionSpec::new("port", "Port.")
+            .default("22")
+            .ty(OptionType::Int),
+        OptionSpec::new("pass", "Password.").secret(),
+        OptionSpec::new("token", "Token.").sensitive(),
+        OptionSpec::new("set_modtime", "Set times.").bool(true),
+        OptionSpec::new("chunk_size", "Chunk.")
+            .default("5Mi")
+            .ty(OptionType::Size),
+        OptionSpec::new("idle_timeout", "Idle.")
+            .default("1m0s")
+            .ty(OptionType::Duration),
+        OptionSpec::new("tier", "Tier.").ty(OptionType::Choice(&["hot", "cool"])),
+        OptionSpec::encoding("Slash,Dot"),
+        OptionSpec::DESCRIPTION,
+    ];
+
+    fn open(_: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
+        Err(crate::Error::new(crate::ErrorKind::Unsupported, "test kind"))
+    }
+
+    fn parse(rest: &str) -> std::result::Result<Option<UrlRemote>, BadUrl> {
+        Ok(Some(UrlRemote {
+            options: vec![("host", Secretish::plain(rest))],
+            path: String::new(),
+        }))
+    }
+
+    pub static KIND: BackendKind = BackendKind {
+        name: "test",
+        aliases: &["testing"],
+        description: "A kind for tests",
+        options: OPTIONS,
+        unimplemented: Unimplemented {
+            refused: &["ciphers"],
+            tuning: &["use_mmap"],
+            booleans: &["use_mmap"],
+        },
+        urls: &[UrlForm {
+            scheme: "test",
+            parse,
+        }],
+        network: true,
+        open,
+    };
+}
