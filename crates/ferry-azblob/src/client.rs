@@ -92,17 +92,19 @@ impl Req {
 
 impl Client {
     pub fn new(opts: &AzOptions) -> ferry_core::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(300))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| {
-                ferry_core::Error::new(
-                    ferry_core::ErrorKind::Io,
-                    format!("azureblob: can't set up HTTP: {}", e.without_url()),
-                )
-            })?;
+        let mut http = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(60));
+        if let Some(t) = opts.timeouts.connect {
+            http = http.connect_timeout(t);
+        }
+        if let Some(t) = opts.timeouts.idle {
+            http = http.read_timeout(t);
+        }
+        let http = http.build().map_err(|e| {
+            ferry_core::Error::new(
+                ferry_core::ErrorKind::Io,
+                format!("azureblob: can't set up HTTP: {}", e.without_url()),
+            )
+        })?;
         let (sas, shared_key) = match &opts.auth {
             Auth::Sas(t) => (Some(t.clone()), None),
             Auth::SharedKey { account, key } => {
@@ -264,11 +266,9 @@ mod tests {
 
     #[test]
     fn urls_encode_names_and_append_the_sas_last() {
-        let o = AzOptions::from_lookup(
-            |k| (k == "sas_url").then(|| "https://a.blob.core.windows.net/c?sv=1&sig=S".to_owned()),
-            |_| None,
-        )
-        .unwrap();
+        let o =
+            AzOptions::from_pairs(&[("sas_url", "https://a.blob.core.windows.net/c?sv=1&sig=S")])
+                .unwrap();
         let c = Client::new(&o).unwrap();
         assert_eq!(
             c.url("/c/d ir/f#?%.txt", &[("comp", "list".into()), ("prefix", "a b/".into())]),

@@ -13,12 +13,14 @@
 mod client;
 mod error;
 mod flat;
+mod kind;
 pub mod listing;
 pub mod meta;
 pub mod options;
 mod props;
 mod remote;
 mod upload;
+mod url;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -33,6 +35,7 @@ use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport,
 
 use crate::client::{Client, Req};
 use crate::error::Failure;
+pub use crate::kind::KIND;
 pub use crate::options::AzOptions;
 
 /// A container (or the account's root), rooted at a prefix.
@@ -125,14 +128,14 @@ impl AzBackend {
         }))
     }
 
-    /// Opens a backend from option lookups (value or default for each rclone option name)
-    /// and the environment (read only with `env_auth`).
-    pub fn from_lookup(
+    /// Opens a backend from a remote's options and the environment (read only with
+    /// `env_auth`).
+    pub fn from_options(
         path: &str,
-        get: impl Fn(&str) -> Option<String>,
+        options: &ferry_core::kind::Options,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Arc<Self>> {
-        Self::new(path, AzOptions::from_lookup(get, env)?)
+        Self::new(path, AzOptions::from_options(options, env)?)
     }
 
     pub fn options(&self) -> &AzOptions {
@@ -238,10 +241,9 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     fn backend(path: &str) -> Arc<AzBackend> {
-        AzBackend::from_lookup(
+        AzBackend::new(
             path,
-            |k| (k == "use_emulator").then(|| "true".to_owned()),
-            |_| None,
+            AzOptions::from_pairs(&[("use_emulator", "true")]).unwrap(),
         )
         .unwrap()
     }
@@ -272,10 +274,9 @@ mod tests {
         for good in ["abc", "a-b-c", "0123", "$logs"] {
             assert!(check_container_name(good).is_ok(), "{good}");
         }
-        let e = AzBackend::from_lookup(
+        let e = AzBackend::new(
             "Bad_Name/x",
-            |k| (k == "use_emulator").then(|| "true".into()),
-            |_| None,
+            AzOptions::from_pairs(&[("use_emulator", "true")]).unwrap(),
         )
         .err()
         .unwrap();
@@ -284,15 +285,14 @@ mod tests {
 
     #[test]
     fn a_container_sas_limits_the_path() {
-        let sas = |k: &str| {
-            (k == "sas_url").then(|| "https://a.blob.core.windows.net/one?sig=x".to_owned())
+        let sas = || {
+            AzOptions::from_pairs(&[("sas_url", "https://a.blob.core.windows.net/one?sig=x")])
+                .unwrap()
         };
-        assert!(AzBackend::from_lookup("one/d", sas, |_| None).is_ok());
-        let root = AzBackend::from_lookup("", sas, |_| None).unwrap();
+        assert!(AzBackend::new("one/d", sas()).is_ok());
+        let root = AzBackend::new("", sas()).unwrap();
         assert_eq!(root.container.as_deref(), Some("one"));
-        let e = AzBackend::from_lookup("two/d", sas, |_| None)
-            .err()
-            .unwrap();
+        let e = AzBackend::new("two/d", sas()).err().unwrap();
         assert!(e.message().contains("limited to container \"one\""), "{e}");
     }
 

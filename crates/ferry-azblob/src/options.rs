@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use ferry_core::encoding::Encoding;
-use ferry_core::units::{parse_bool, parse_size};
+use ferry_core::kind::Options;
 use ferry_core::{Error, ErrorKind, Result};
 
 /// Azurite's well-known development account (published by Microsoft; not a secret).
@@ -44,6 +44,8 @@ impl std::fmt::Debug for Auth {
 /// Everything the backend takes from the remote's configuration.
 #[derive(Clone, Debug)]
 pub struct AzOptions {
+    /// `--contimeout`/`--timeout` (not an option of the remote: the run's).
+    pub timeouts: ferry_core::net::Timeouts,
     /// Service URL without a trailing slash: `https://ACCOUNT.blob.core.windows.net`, or
     /// `http://127.0.0.1:10000/devstoreaccount1` for the emulator (path-style).
     pub base: String,
@@ -68,90 +70,44 @@ pub struct AzOptions {
     pub encoding: Encoding,
 }
 
-fn bad(key: &str, value: &str, why: &str) -> Error {
-    Error::new(
-        ErrorKind::Refused,
-        format!("azureblob: invalid value {value:?} for option {key}: {why}"),
-    )
-}
-
 fn refused(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::Refused, format!("azureblob: {}", msg.into()))
 }
 
 impl AzOptions {
-    /// Reads options through `get` (the value set for a key, or its default; empty counts
-    /// as unset) and `env` (the process environment, for `env_auth`).
-    pub fn from_lookup(
-        get: impl Fn(&str) -> Option<String>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self> {
-        let s = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let flag = |k: &str, def: bool| -> Result<bool> {
-            match s(k) {
-                None => Ok(def),
-                Some(v) => parse_bool(&v).ok_or_else(|| bad(k, &v, "expected true or false")),
-            }
-        };
-        let size = |k: &str| -> Result<Option<u64>> {
-            s(k).map(|v| parse_size(&v).ok_or_else(|| bad(k, &v, "expected a size like 4Mi")))
-                .transpose()
-        };
-        let chunk_size = size("chunk_size")?.unwrap_or(4 * 1024 * 1024);
+    /// Reads the options of an `azureblob` remote (typed, with the defaults of its spec)
+    /// and the environment (read only with `env_auth`).
+    pub fn from_options(o: &Options, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let s = |k: &str| o.string(k);
+        let flag = |k: &str| o.bool(k);
+        let size = |k: &str| o.size(k);
+        let chunk_size = size("chunk_size")?.unwrap_or(0);
         if chunk_size == 0 || chunk_size > MAX_BLOCK {
-            return Err(bad(
-                "chunk_size",
-                &chunk_size.to_string(),
-                "blocks must be between 1 byte and 4000 MiB",
-            ));
+            return Err(o.invalid("chunk_size", "blocks must be between 1 byte and 4000 MiB"));
         }
         // rclone sends anything up to one chunk in a single request.
         let upload_cutoff = size("upload_cutoff")?.unwrap_or(chunk_size);
         if upload_cutoff > MAX_PUT_BLOB {
-            return Err(bad(
+            return Err(o.invalid(
                 "upload_cutoff",
-                &upload_cutoff.to_string(),
                 "a single Put Blob can write at most 5000 MiB",
             ));
         }
-        let upload_concurrency = match s("upload_concurrency") {
-            None => 16,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    return Err(bad(
-                        "upload_concurrency",
-                        &v,
-                        "expected a number of at least 1",
-                    ))
-                }
-            },
-        };
-        let list_chunk = match s("list_chunk") {
-            None => 5000,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if (1..=5000).contains(&n) => n,
-                _ => return Err(bad("list_chunk", &v, "expected a number from 1 to 5000")),
-            },
-        };
-        let access_tier = match s("access_tier") {
-            None => None,
-            Some(v) => Some(
-                normalise_tier(&v)
-                    .ok_or_else(|| bad("access_tier", &v, "expected hot, cool, cold or archive"))?,
-            ),
-        };
-        let (base, auth, sas_container) = endpoint_and_auth(
-            &s,
-            flag("use_emulator", false)?,
-            flag("env_auth", false)?,
-            &env,
-        )?;
+        let upload_concurrency = o
+            .int("upload_concurrency", 1, i64::from(u32::MAX))?
+            .unwrap_or(1) as usize;
+        let list_chunk = o.int("list_chunk", 1, 5000)?.unwrap_or(5000) as u32;
+        let access_tier =
+            match s("access_tier") {
+                None => None,
+                Some(v) => Some(normalise_tier(&v).ok_or_else(|| {
+                    o.invalid("access_tier", "expected hot, cool, cold or archive")
+                })?),
+            };
+        let (base, auth, sas_container) =
+            endpoint_and_auth(&s, flag("use_emulator")?, flag("env_auth")?, &env)?;
         Ok(AzOptions {
+            timeouts: ferry_core::net::Timeouts::DEFAULT,
             base,
             auth,
             sas_container,
@@ -160,13 +116,10 @@ impl AzOptions {
             upload_concurrency,
             access_tier,
             list_chunk,
-            disable_checksum: flag("disable_checksum", false)?,
-            preserve_access_tier: flag("s2s_preserve_access_tier", true)?,
-            preserve_blob_tags: flag("s2s_preserve_blob_tags", false)?,
-            encoding: match s("encoding") {
-                None => Encoding::AZUREBLOB_DEFAULT,
-                Some(v) => Encoding::parse(&v).map_err(|e| bad("encoding", &v, &e.to_string()))?,
-            },
+            disable_checksum: flag("disable_checksum")?,
+            preserve_access_tier: flag("s2s_preserve_access_tier")?,
+            preserve_blob_tags: flag("s2s_preserve_blob_tags")?,
+            encoding: o.encoding()?,
         })
     }
 
@@ -185,6 +138,16 @@ impl AzOptions {
                 })
                 .unwrap_or(""),
         }
+    }
+}
+
+impl AzOptions {
+    /// Options from plain pairs over the spec's defaults, no environment (for tests).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self> {
+        Self::from_options(
+            &Options::from_pairs(&crate::KIND, pairs.iter().copied()),
+            |_| None,
+        )
     }
 }
 
@@ -214,7 +177,7 @@ fn endpoint_and_auth(
     let endpoint = s("endpoint").map(|e| e.trim_end_matches('/').to_owned());
     if let Some(e) = &endpoint {
         if !(e.starts_with("http://") || e.starts_with("https://")) {
-            return Err(bad("endpoint", e, "expected an http:// or https:// URL"));
+            return Err(Error::new(ErrorKind::Config, format!("azureblob: invalid value {e:?} for option endpoint: expected an http:// or https:// URL")));
         }
     }
     let mut account = s("account");
@@ -252,10 +215,9 @@ fn endpoint_and_auth(
         ));
     };
     if account.is_empty() || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(bad(
-            "account",
-            &account,
-            "a storage account name is lowercase letters and digits",
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("azureblob: invalid value {account:?} for option account: a storage account name is lowercase letters and digits"),
         ));
     }
     let base = endpoint.unwrap_or_else(|| public_base(&account));
@@ -320,14 +282,9 @@ fn from_sas_url(url: &str, use_emulator: bool) -> Result<Resolved> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn opts(pairs: &[(&str, &str)]) -> Result<AzOptions> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        AzOptions::from_lookup(|k| m.get(k).cloned(), |_| None)
+        AzOptions::from_pairs(pairs)
     }
 
     #[test]

@@ -229,15 +229,7 @@ mod tests {
         let mib = 1024 * 1024;
         let o = |cutoff: &str| {
             let cutoff = cutoff.to_owned();
-            AzOptions::from_lookup(
-                |k| match k {
-                    "use_emulator" => Some("true".into()),
-                    "upload_cutoff" => Some(cutoff.clone()),
-                    _ => None,
-                },
-                |_| None,
-            )
-            .unwrap()
+            AzOptions::from_pairs(&[("use_emulator", "true"), ("upload_cutoff", &cutoff)]).unwrap()
         };
         // 4 MiB blocks, 16 at a time.
         assert_eq!(put_blob_max(&o("4Mi")), 4 * mib);

@@ -11,7 +11,8 @@
 //! * [`parse_location`] and [`resolve`]: path arguments, connection strings,
 //!   URL forms, environment overrides (`FERRY_CONFIG_<REMOTE>_<KEY>`, then
 //!   `RCLONE_CONFIG_…`);
-//! * [`Registry`]: backend kinds and their options ([`builtin_kinds`]);
+//! * [`providers_json`]: the registered backend kinds (declared by the backend crates,
+//!   listed by the binary) as `config providers` prints them;
 //! * [`ops`]: `config create/update/delete/unset/show/dump`.
 //!
 //! Secrets are wrapped in [`Secret`]/[`Secretish`], whose `Debug` and
@@ -26,13 +27,16 @@ mod path;
 mod redact;
 mod registry;
 mod resolve;
-mod unimplemented;
+#[cfg(test)]
+mod testkinds;
 
 pub use env::{Env, FERRY_CONFIG_VAR, FERRY_PREFIX, RCLONE_PREFIX};
 pub use error::{ConfigError, Result};
+pub use ferry_core::kind::{BackendKind, OptionSpec, Registry};
+pub use ferry_core::obscure::{self, obscure, reveal};
+pub use ferry_core::secret::{Secret, Secretish, REDACTED};
 pub use file::ConfigFile;
 pub use locate::{locate_config, ConfigLocation, ConfigSource};
-pub use ferry_core::obscure::{self, obscure, reveal};
 pub use ops::{
     create_remote, delete_remote, dump_json, parse_pairs, redacted_section_text, show, unset_keys,
     update_remote, ObscureMode,
@@ -41,7 +45,8 @@ pub use path::{
     check_remote_name, parse_location, parse_location_with, split_leaf, Location, PathStyle,
 };
 pub use redact::{redact, Redacted};
-pub use registry::{builtin_kinds, BackendKind, OptionSpec, Registry};
-pub use resolve::{list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource, ResolvedRemote};
-pub use ferry_core::secret::{Secret, Secretish, REDACTED};
-pub use unimplemented::{unimplemented, unimplemented_is_bool, unimplemented_keys, Unimplemented};
+pub use registry::providers_json;
+pub use resolve::{
+    asks_for_the_default, list_remotes, resolve, resolve_arg, RemoteInfo, RemoteSource,
+    ResolvedRemote,
+};

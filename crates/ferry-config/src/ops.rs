@@ -7,7 +7,7 @@ use crate::error::{ConfigError, Result};
 use crate::file::{check_key, check_value, ConfigFile};
 use crate::obscure;
 use crate::path::{check_remote_name, looks_sensitive};
-use crate::registry::{BackendKind, Registry};
+use ferry_core::kind::{BackendKind, Registry};
 
 /// What `show` prints instead of an obscured (`secret`) value.
 pub const ENCRYPTED_MARKER: &str = "*** ENCRYPTED ***";
@@ -65,7 +65,7 @@ pub fn parse_pairs<S: AsRef<str>>(args: &[S]) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-fn kind_of<'r>(registry: &'r Registry, kind: &str, name: &str) -> Result<&'r BackendKind> {
+fn kind_of(registry: &Registry, kind: &str, name: &str) -> Result<&'static BackendKind> {
     registry
         .get(kind)
         .ok_or_else(|| ConfigError::UnknownBackend {
@@ -245,7 +245,7 @@ fn section_text(cfg: &ConfigFile, registry: &Registry, name: &str, redact: bool)
             Some(o) => (o.secret, o.sensitive),
             // Keys ferry doesn't know (from a newer rclone, say) are hidden when their
             // name suggests a secret, whether or not the backend type is known.
-            None => (false, looks_sensitive(&k)),
+            None => (false, looks_sensitive(&k, registry)),
         };
         let shown = if !redact || v.is_empty() {
             crate::file::quote_value(&v)
@@ -314,7 +314,7 @@ mod tests {
     use crate::obscure::reveal;
 
     fn reg() -> Registry {
-        Registry::with_builtins()
+        crate::testkinds::registry()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::{ConfigError, Result};
+use ferry_core::kind::Registry;
 use ferry_core::secret::Secretish;
 
 /// Which platform's path rules to apply.
@@ -145,13 +146,11 @@ impl fmt::Display for Location {
 }
 
 /// True if a value for `key` should not be printed before we know the
-/// backend: a built-in option marked secret/sensitive, or a name that
-/// sounds like a credential.
-pub(crate) fn looks_sensitive(key: &str) -> bool {
+/// backend: an option some registered backend marks secret/sensitive, or a
+/// name that sounds like a credential.
+pub(crate) fn looks_sensitive(key: &str, registry: &Registry) -> bool {
     let k = key.to_ascii_lowercase();
-    crate::registry::builtin_kinds()
-        .iter()
-        .any(|b| b.is_redacted(key))
+    registry.kinds().any(|b| b.is_redacted(key))
         || ["pass", "secret", "token", "key", "sas", "credential", "sig"]
             .iter()
             .any(|w| k.contains(w))
@@ -216,32 +215,33 @@ fn is_param_char(c: char) -> bool {
 /// fly, quoting as rclone: `'` or `"`, doubled to escape);
 /// `sftp://user@host:port/path`, `s3://bucket/prefix`,
 /// `https://ACCOUNT.blob.core.windows.net/container/path?SAS`.
-pub fn parse_location(arg: &str) -> Result<Location> {
-    parse_location_with(arg, PathStyle::native())
+pub fn parse_location(arg: &str, registry: &Registry) -> Result<Location> {
+    parse_location_with(arg, PathStyle::native(), registry)
 }
 
-/// Parse a path argument with the given platform rules.
-pub fn parse_location_with(arg: &str, style: PathStyle) -> Result<Location> {
+/// Parse a path argument with the given platform rules. URL forms are the ones the
+/// registered backends claim (`sftp://`, `s3://`, blob URLs); any other `x://` is a
+/// connection string or a path, as in rclone.
+pub fn parse_location_with(arg: &str, style: PathStyle, registry: &Registry) -> Result<Location> {
     if arg.is_empty() {
         return Err(ConfigError::EmptyPath);
     }
-    if let Some(rest) = arg.strip_prefix("sftp://") {
-        return parse_sftp_url(rest);
+    if let Some(url) = registry.parse_url(arg) {
+        let (kind, remote) = url.map_err(|e| ConfigError::BadUrl {
+            url: e.url,
+            reason: e.reason,
+        })?;
+        return Ok(Location::OnTheFly {
+            backend: kind.name.to_string(),
+            options: remote
+                .options
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            path: remote.path,
+        });
     }
-    if let Some(rest) = arg.strip_prefix("s3://") {
-        return parse_s3_url(rest);
-    }
-    for scheme in ["http", "https"] {
-        if let Some(rest) = arg.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) {
-            if let Some(loc) = parse_emulator_url(scheme, rest)? {
-                return Ok(loc);
-            }
-        }
-    }
-    if let Some(rest) = arg.strip_prefix("https://") {
-        return parse_azure_url(rest);
-    }
-    parse_connection_string(arg, style)
+    parse_connection_string(arg, style, registry)
 }
 
 fn local(arg: &str, style: PathStyle) -> Location {
@@ -277,7 +277,7 @@ fn check_conn_name(name: &str) -> Result<()> {
     check_remote_name(bare)
 }
 
-fn parse_connection_string(arg: &str, style: PathStyle) -> Result<Location> {
+fn parse_connection_string(arg: &str, style: PathStyle, registry: &Registry) -> Result<Location> {
     // No `:` at all: a local path.
     if !arg.contains(':') {
         return Ok(local(arg, style));
@@ -422,7 +422,7 @@ fn parse_connection_string(arg: &str, style: PathStyle) -> Result<Location> {
     let opts: BTreeMap<String, Secretish> = config
         .into_iter()
         .map(|(k, v)| {
-            let s = looks_sensitive(&k);
+            let s = looks_sensitive(&k, registry);
             (k, Secretish::new(v, s))
         })
         .collect();
@@ -440,262 +440,19 @@ fn parse_connection_string(arg: &str, style: PathStyle) -> Result<Location> {
     })
 }
 
-// ----- URL forms ----------------------------------------------------------------
-
-fn bad_url(shown: String, reason: impl Into<String>) -> ConfigError {
-    ConfigError::BadUrl {
-        url: shown,
-        reason: reason.into(),
-    }
-}
-
-/// Decode `%XX` escapes.
-fn percent_decode(s: &str) -> std::result::Result<String, &'static str> {
-    if !s.contains('%') {
-        return Ok(s.to_string());
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(v) => out.push(v),
-                None => {
-                    return Err("bad percent-encoding (a `%` must be followed by two hex digits)")
-                }
-            }
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8 text")
-}
-
-fn parse_sftp_url(rest: &str) -> Result<Location> {
-    let (authority, raw_path) = match rest.find('/') {
-        Some(p) => (&rest[..p], &rest[p..]),
-        None => (rest, ""),
-    };
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(p) => (Some(&authority[..p]), &authority[p + 1..]),
-        None => (None, authority),
-    };
-    // Never show user info (it may hold a password).
-    let shown = format!("sftp://{hostport}{raw_path}");
-    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
-        let Some(close) = h.find(']') else {
-            return Err(bad_url(shown, "missing `]` after the IPv6 address"));
-        };
-        let after = &h[close + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => {
-                return Err(bad_url(
-                    shown,
-                    "unexpected text after `]`; expected `:PORT`",
-                ))
-            }
-        };
-        (&h[..close], port)
-    } else {
-        match hostport.rfind(':') {
-            Some(p) if hostport[..p].contains(':') => {
-                return Err(bad_url(
-                    shown,
-                    "an IPv6 address must be written in brackets, e.g. sftp://[::1]:22/path",
-                ))
-            }
-            Some(p) => (&hostport[..p], Some(&hostport[p + 1..])),
-            None => (hostport, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad_url(
-            shown,
-            "the host is missing: use sftp://[USER@]HOST[:PORT]/PATH",
-        ));
-    }
-    let mut options = BTreeMap::new();
-    options.insert("host".to_string(), Secretish::plain(host));
-    if let Some(p) = port.filter(|p| !p.is_empty()) {
-        match p.parse::<u16>() {
-            Ok(n) if n > 0 => {
-                options.insert("port".to_string(), Secretish::plain(n.to_string()));
-            }
-            _ => return Err(bad_url(shown, "the port must be a number from 1 to 65535")),
-        }
-    }
-    if let Some(ui) = userinfo {
-        let (user, pass) = match ui.find(':') {
-            Some(p) => (&ui[..p], Some(&ui[p + 1..])),
-            None => (ui, None),
-        };
-        let user =
-            percent_decode(user).map_err(|r| bad_url(shown.clone(), format!("user name: {r}")))?;
-        if !user.is_empty() {
-            options.insert("user".to_string(), Secretish::plain(user));
-        }
-        if let Some(pass) = pass {
-            let pass = percent_decode(pass)
-                .map_err(|r| bad_url(shown.clone(), format!("password: {r}")))?;
-            if !pass.is_empty() {
-                // Options hold `pass` obscured, as the config file does.
-                options.insert(
-                    "pass".to_string(),
-                    Secretish::secret(crate::obscure::obscure(&pass)?),
-                );
-            }
-        }
-    }
-    let path =
-        percent_decode(raw_path).map_err(|r| bad_url(shown.clone(), format!("path: {r}")))?;
-    // `/~` and `/~/x` are relative to the login directory.
-    let path = if path == "/~" {
-        String::new()
-    } else if let Some(rel) = path.strip_prefix("/~/") {
-        rel.to_string()
-    } else {
-        path
-    };
-    Ok(Location::OnTheFly {
-        backend: "sftp".to_string(),
-        options,
-        path,
-    })
-}
-
-fn parse_s3_url(rest: &str) -> Result<Location> {
-    let bucket = rest.split('/').next().unwrap_or("");
-    if bucket.is_empty() {
-        return Err(bad_url(
-            format!("s3://{rest}"),
-            "the bucket name is missing: use s3://BUCKET/PATH",
-        ));
-    }
-    if bucket.contains(['@', ':']) {
-        return Err(bad_url(
-            format!("s3://{}", bucket.rsplit('@').next().unwrap_or("")),
-            "credentials or ports can't go in an s3:// URL: use environment credentials or `ferry config create NAME s3 ...`",
-        ));
-    }
-    let mut options = BTreeMap::new();
-    options.insert("env_auth".to_string(), Secretish::plain("true"));
-    Ok(Location::OnTheFly {
-        backend: "s3".to_string(),
-        options,
-        path: rest.to_string(),
-    })
-}
-
-const AZURE_BLOB_SUFFIX: &str = ".blob.core.windows.net";
-
-/// A blob URL on a local storage emulator (Azurite), path-style as azcopy takes it:
-/// `http://127.0.0.1:10000/ACCOUNT/CONTAINER/PATH?SAS`. Only loopback hosts count, so no
-/// other URL is mistaken for one. Without a SAS, Azurite's well-known key is used.
-fn parse_emulator_url(scheme: &str, rest: &str) -> Result<Option<Location>> {
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..auth_end];
-    let bare = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.split(':').next().unwrap_or(""),
-    };
-    if !matches!(bare, "127.0.0.1" | "localhost" | "::1") {
-        return Ok(None);
-    }
-    let after = rest[auth_end..].split('#').next().unwrap_or("");
-    let (raw_path, query) = after.split_once('?').unwrap_or((after, ""));
-    let shown = format!("{scheme}://{host}{raw_path}");
-    let mut parts = raw_path.trim_start_matches('/').splitn(2, '/');
-    let account = parts.next().unwrap_or("");
-    if account.is_empty() {
-        return Err(bad_url(
-            shown,
-            "an emulator URL needs the account: http://127.0.0.1:10000/ACCOUNT/CONTAINER/PATH",
-        ));
-    }
-    let inner = parts.next().unwrap_or("");
-    let raw_container = inner.split('/').next().unwrap_or("");
-    let path = percent_decode(inner).map_err(|r| bad_url(shown.clone(), format!("path: {r}")))?;
-    let base = format!("{scheme}://{host}/{account}");
-    let mut options = BTreeMap::new();
-    options.insert("account".to_string(), Secretish::plain(account));
-    if query.is_empty() {
-        options.insert("use_emulator".to_string(), Secretish::plain("true"));
-        options.insert("endpoint".to_string(), Secretish::plain(base));
-    } else {
-        let sas = format!("{base}/{raw_container}?{query}");
-        options.insert("sas_url".to_string(), Secretish::secret(sas));
-    }
-    Ok(Some(Location::OnTheFly {
-        backend: "azureblob".to_string(),
-        options,
-        path,
-    }))
-}
-
-fn parse_azure_url(rest: &str) -> Result<Location> {
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = &rest[..auth_end];
-    let after = &rest[auth_end..];
-    let after = after.split('#').next().unwrap_or("");
-    let (raw_path, query) = match after.find('?') {
-        Some(q) => (&after[..q], &after[q + 1..]),
-        None => (after, ""),
-    };
-    let shown = format!(
-        "https://{}{raw_path}",
-        host.rsplit('@').next().unwrap_or(host)
-    );
-    let lower = host.to_ascii_lowercase();
-    let Some(account) = lower.strip_suffix(AZURE_BLOB_SUFFIX) else {
-        return Err(bad_url(
-            shown,
-            "only Azure Blob URLs (https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH?SAS) are understood: for other services create a remote with `ferry config create`",
-        ));
-    };
-    if account.is_empty() || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(bad_url(
-            shown,
-            "the storage account name must be lowercase letters and digits",
-        ));
-    }
-    let trimmed = raw_path.trim_start_matches('/');
-    let raw_container = trimmed.split('/').next().unwrap_or("");
-    let path = percent_decode(trimmed).map_err(|r| bad_url(shown.clone(), format!("path: {r}")))?;
-    let mut options = BTreeMap::new();
-    options.insert("account".to_string(), Secretish::plain(account));
-    if !query.is_empty() {
-        let sas = format!("https://{lower}/{raw_container}?{query}");
-        options.insert("sas_url".to_string(), Secretish::secret(sas));
-    }
-    Ok(Location::OnTheFly {
-        backend: "azureblob".to_string(),
-        options,
-        path,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkinds::registry as reg;
 
     fn p(s: &str) -> Location {
-        parse_location_with(s, PathStyle::Unix).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+        parse_location_with(s, PathStyle::Unix, &reg()).unwrap_or_else(|e| panic!("{s:?}: {e}"))
     }
     fn pw(s: &str) -> Location {
-        parse_location_with(s, PathStyle::Windows).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+        parse_location_with(s, PathStyle::Windows, &reg()).unwrap_or_else(|e| panic!("{s:?}: {e}"))
     }
     fn err(s: &str) -> String {
-        parse_location_with(s, PathStyle::Unix)
+        parse_location_with(s, PathStyle::Unix, &reg())
             .unwrap_err()
             .to_string()
     }
@@ -972,7 +729,7 @@ mod tests {
         let l = p("sftp://us%40er:p%40ss@h/x");
         let o = opts(&l);
         assert_eq!(o["user"], "us@er");
-        assert_eq!(crate::obscure::reveal(&o["pass"]).unwrap(), "p@ss");
+        assert_eq!(ferry_core::obscure::reveal(&o["pass"]).unwrap(), "p@ss");
         assert!(!format!("{l:?}").contains("p@ss"));
     }
 

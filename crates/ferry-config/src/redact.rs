@@ -3,6 +3,7 @@
 //! is printed, in log lines, errors, `--dry-run` notices, summaries and bisync state.
 
 use crate::path::{parse_location, Location};
+use ferry_core::kind::Registry;
 use ferry_core::secret::REDACTED;
 
 /// A path argument made safe to print.
@@ -30,11 +31,11 @@ impl std::fmt::Display for Redacted {
 /// * a blob URL's query (its SAS) becomes `?***`.
 ///
 /// An argument that doesn't parse is cut before anything that could hold a secret.
-pub fn redact(arg: &str) -> Redacted {
+pub fn redact(arg: &str, registry: &Registry) -> Redacted {
     if let Some(shown) = redact_url(arg) {
         return shown;
     }
-    match parse_location(arg) {
+    match parse_location(arg, registry) {
         Ok(loc @ (Location::Remote { .. } | Location::OnTheFly { .. })) if any_secret(&loc) => {
             Redacted {
                 text: loc.to_string(),
@@ -113,7 +114,7 @@ mod tests {
     use super::*;
 
     fn shown(arg: &str) -> (String, bool) {
-        let r = redact(arg);
+        let r = redact(arg, &crate::testkinds::registry());
         (r.text, r.had_secret)
     }
 

@@ -8,9 +8,8 @@ use crate::env::Env;
 use crate::error::{ConfigError, Result};
 use crate::file::ConfigFile;
 use crate::path::Location;
-use crate::registry::{BackendKind, Registry};
+use ferry_core::kind::{BackendKind, Effect, Options, Registry};
 use ferry_core::secret::{Secret, Secretish};
-use crate::unimplemented::Unimplemented;
 
 /// A path argument resolved against the config file, the environment and
 /// the registry.
@@ -60,6 +59,12 @@ impl ResolvedRemote {
         }
     }
 
+    /// The options, typed, over the defaults of `kind` (the registered kind of this
+    /// remote's type).
+    pub fn typed(&self, kind: &'static BackendKind) -> Options {
+        Options::new(kind, self.display_name(), self.options.clone())
+    }
+
     /// A name for messages: `remote:` or `:kind:`.
     pub fn display_name(&self) -> String {
         match &self.name {
@@ -69,11 +74,11 @@ impl ResolvedRemote {
     }
 }
 
-fn find_kind<'r>(
-    registry: &'r Registry,
+fn find_kind(
+    registry: &Registry,
     kind: &str,
     remote: Option<&str>,
-) -> Result<&'r BackendKind> {
+) -> Result<&'static BackendKind> {
     registry
         .get(kind)
         .ok_or_else(|| ConfigError::UnknownBackend {
@@ -104,26 +109,27 @@ fn check_keys<'a>(
 
 /// Sorts keys the backend lacks: an unimplemented rclone option that changes what is
 /// stored or who may read it is an error; the ones that only tune rclone come back first,
-/// keys nobody knows second (both for notices).
+/// keys nobody knows second (both for notices). A boolean rclone option set to false asks
+/// for rclone's default, which is what ferry does: it is neither refused nor noticed.
 fn sort_unimplemented<'a>(
     spec: &BackendKind,
-    keys: impl Iterator<Item = &'a String>,
+    entries: impl Iterator<Item = (&'a String, Option<&'a str>)>,
     remote: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let (mut tuning, mut unknown) = (Vec::new(), Vec::new());
-    for k in keys {
-        if k == "type" || spec.option(k).is_some() {
+    for (k, value) in entries {
+        if k == "type" || spec.option(k).is_some() || asks_for_the_default(spec, k, value) {
             continue;
         }
-        let list = match crate::unimplemented::unimplemented(spec.name, k) {
-            Some(Unimplemented::Refused) => {
+        let list = match spec.unimplemented.effect(k) {
+            Some(Effect::Refused) => {
                 return Err(ConfigError::Unimplemented {
                     backend: spec.name.to_string(),
                     key: k.clone(),
                     remote: remote.to_string(),
                 })
             }
-            Some(Unimplemented::Tuning) => &mut tuning,
+            Some(Effect::Tuning) => &mut tuning,
             None => &mut unknown,
         };
         if !list.contains(k) {
@@ -131,6 +137,12 @@ fn sort_unimplemented<'a>(
         }
     }
     Ok((tuning, unknown))
+}
+
+/// Whether `key`, an rclone boolean ferry lacks, is set to false (rclone's default).
+pub fn asks_for_the_default(spec: &BackendKind, key: &str, value: Option<&str>) -> bool {
+    spec.unimplemented.booleans.contains(&key)
+        && value.and_then(|v| ferry_core::units::parse_bool(v.trim())) == Some(false)
 }
 
 /// Resolve a parsed location.
@@ -164,15 +176,23 @@ pub fn resolve(
         } => {
             let spec = find_kind(registry, backend, None)?;
             let display = format!(":{backend}:");
-            let (tuning_ignored, _) = sort_unimplemented(spec, options.keys(), &display)?;
+            let (tuning_ignored, _) = sort_unimplemented(
+                spec,
+                options.iter().map(|(k, v)| (k, Some(v.expose()))),
+                &display,
+            )?;
             check_keys(
                 spec,
-                options.keys().filter(|k| !tuning_ignored.contains(*k)),
+                options.iter().filter_map(|(k, v)| {
+                    let known = tuning_ignored.contains(k)
+                        || asks_for_the_default(spec, k, Some(v.expose()));
+                    (!known).then_some(k)
+                }),
                 None,
                 false,
             )?;
             Ok(ResolvedRemote {
-                kind: backend.clone(),
+                kind: spec.name.to_string(),
                 name: None,
                 options: options
                     .iter()
@@ -208,11 +228,20 @@ pub fn resolve(
                 });
             };
             let spec = find_kind(registry, &kind, Some(name))?;
+            let kind = spec.name.to_string();
             let display = format!("{name}:");
-            let (mut tuning_ignored, _) = sort_unimplemented(spec, overrides.keys(), &display)?;
+            let (mut tuning_ignored, _) = sort_unimplemented(
+                spec,
+                overrides.iter().map(|(k, v)| (k, Some(v.expose()))),
+                &display,
+            )?;
             check_keys(
                 spec,
-                overrides.keys().filter(|k| !tuning_ignored.contains(*k)),
+                overrides.iter().filter_map(|(k, v)| {
+                    let known = tuning_ignored.contains(k)
+                        || asks_for_the_default(spec, k, Some(v.expose()));
+                    (!known).then_some(k)
+                }),
                 Some(name),
                 true,
             )?;
@@ -224,17 +253,33 @@ pub fn resolve(
             }
             // Keys of the file and of the environment that ferry doesn't implement: refused,
             // or ignored with a notice (never silently).
-            let from_env: Vec<String> = crate::unimplemented::unimplemented_keys(spec.name)
-                .filter(|k| env.remote_value(name, k).is_some())
-                .map(str::to_string)
+            let from_env: Vec<(String, Option<String>)> = spec
+                .unimplemented
+                .keys()
+                .filter_map(|k| {
+                    Some((
+                        k.to_string(),
+                        Some(env.remote_value(name, k)?.0.to_string()),
+                    ))
+                })
                 .collect();
-            let file_keys: Vec<String> = cfg
+            let from_file: Vec<(String, Option<String>)> = cfg
                 .keys(name)
                 .into_iter()
                 .filter(|k| k != "type" && spec.option(k).is_none())
+                .map(|k| {
+                    let v = cfg.get(name, &k).map(str::to_string);
+                    (k, v)
+                })
                 .collect();
-            let (tuning, ignored_keys) =
-                sort_unimplemented(spec, file_keys.iter().chain(&from_env), &display)?;
+            let (tuning, ignored_keys) = sort_unimplemented(
+                spec,
+                from_file
+                    .iter()
+                    .chain(&from_env)
+                    .map(|(k, v)| (k, v.as_deref())),
+                &display,
+            )?;
             for k in tuning {
                 if !tuning_ignored.contains(&k) {
                     tuning_ignored.push(k);
@@ -259,7 +304,12 @@ pub fn resolve_arg(
     env: &Env,
     registry: &Registry,
 ) -> Result<ResolvedRemote> {
-    resolve(&crate::path::parse_location(arg)?, cfg, env, registry)
+    resolve(
+        &crate::path::parse_location(arg, registry)?,
+        cfg,
+        env,
+        registry,
+    )
 }
 
 /// Where a remote is defined.
@@ -356,11 +406,11 @@ type = dropbox
     }
 
     fn reg() -> Registry {
-        Registry::with_builtins()
+        crate::testkinds::registry()
     }
 
     fn res(arg: &str, env: &Env) -> Result<ResolvedRemote> {
-        resolve(&parse_location(arg).unwrap(), &cfg(), env, &reg())
+        resolve(&parse_location(arg, &reg()).unwrap(), &cfg(), env, &reg())
     }
 
     #[test]
@@ -461,7 +511,7 @@ type = dropbox
 
     #[test]
     fn secrets_redacted_in_debug_and_revealed_on_demand() {
-        let ob = crate::obscure::obscure("hunter2").unwrap();
+        let ob = ferry_core::obscure::obscure("hunter2").unwrap();
         let env = Env::from_pairs([("FERRY_CONFIG_BOX_PASS", ob.as_str())]);
         let r = res("box:", &env).unwrap();
         let d = format!("{r:?}");

@@ -1,7 +1,7 @@
 //! Fuzz-style property tests: random input never panics, and what ferry
 //! writes it reads back.
 
-use ferry_config::{parse_location_with, ConfigFile, PathStyle};
+use ferry_config::{parse_location_with, ConfigFile, PathStyle, Registry};
 use proptest::prelude::*;
 
 /// Strings biased towards the characters the parsers care about.
@@ -31,9 +31,10 @@ proptest! {
 
     #[test]
     fn parse_location_never_panics(s in tricky_string(), raw in any::<String>()) {
+        let reg = Registry::of([&ferry_sftp::KIND, &ferry_s3::KIND, &ferry_azblob::KIND]);
         for style in [PathStyle::Unix, PathStyle::Windows] {
-            let _ = parse_location_with(&s, style);
-            let _ = parse_location_with(&raw, style);
+            let _ = parse_location_with(&s, style, &reg);
+            let _ = parse_location_with(&raw, style, &reg);
         }
     }
 

@@ -14,7 +14,12 @@ fn assert_clean(what: &str, text: String) {
 
 #[test]
 fn errors_and_debug_never_show_secrets() {
-    let reg = Registry::with_builtins();
+    let reg = Registry::of([
+        &ferry_local::KIND,
+        &ferry_sftp::KIND,
+        &ferry_s3::KIND,
+        &ferry_azblob::KIND,
+    ]);
     let cfg = ConfigFile::parse(
         &format!("[box]\ntype = sftp\nhost = h\npass = {S}\n\n[b]\ntype = s3\nsecret_access_key = {S}\nsession_token = {S}\n\n[az]\ntype = azureblob\nkey = {S}\nsas_url = https://a.blob.core.windows.net/c?sig={S}\n"),
         "/c/f.conf",
@@ -41,7 +46,7 @@ fn errors_and_debug_never_show_secrets() {
         format!("sftp://u:{S}@h/x"),
         format!("https://a.blob.core.windows.net/c/p?sv=1&sig={S}"),
     ] {
-        let l = parse_location(&arg).unwrap();
+        let l = parse_location(&arg, &reg).unwrap();
         assert_clean(&arg, format!("{l:?}"));
         assert_clean(&arg, format!("{l}"));
     }
@@ -57,7 +62,7 @@ fn errors_and_debug_never_show_secrets() {
         format!("https://u:{S}@example.com/x"),
     ];
     for arg in &failing {
-        let e = parse_location(arg).unwrap_err();
+        let e = parse_location(arg, &reg).unwrap_err();
         assert_clean(arg, e.to_string());
         assert_clean(arg, format!("{e:?}"));
     }
@@ -66,7 +71,7 @@ fn errors_and_debug_never_show_secrets() {
         format!("box,bogus={S}:x"),
         format!("nope,pass={S}:x"),
     ] {
-        let e = resolve(&parse_location(&arg).unwrap(), &cfg, &env, &reg).unwrap_err();
+        let e = resolve(&parse_location(&arg, &reg).unwrap(), &cfg, &env, &reg).unwrap_err();
         assert_clean(&arg, e.to_string());
         assert_clean(&arg, format!("{e:?}"));
     }

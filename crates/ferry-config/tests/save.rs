@@ -158,7 +158,12 @@ fn end_to_end_create_save_resolve() {
     let d = tempfile::tempdir().unwrap();
     let env = Env::from_pairs([("HOME", d.path().to_str().unwrap())]);
     let loc = locate_config(None, &env).unwrap();
-    let reg = Registry::with_builtins();
+    let reg = Registry::of([
+        &ferry_local::KIND,
+        &ferry_sftp::KIND,
+        &ferry_s3::KIND,
+        &ferry_azblob::KIND,
+    ]);
     let mut c = ConfigFile::open(&loc).unwrap();
     let pairs = vec![
         ("host".to_string(), "example.com".to_string()),

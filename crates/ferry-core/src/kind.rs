@@ -211,6 +211,46 @@ pub struct BadUrl {
     pub reason: String,
 }
 
+impl BadUrl {
+    /// A URL (as it may be shown) that can't be used, and why.
+    pub fn new(url: impl Into<String>, reason: impl Into<String>) -> Self {
+        BadUrl {
+            url: url.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Decode `%XX` escapes.
+pub fn percent_decode(s: &str) -> std::result::Result<String, &'static str> {
+    if !s.contains('%') {
+        return Ok(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(v) => out.push(v),
+                None => {
+                    return Err("bad percent-encoding (a `%` must be followed by two hex digits)")
+                }
+            }
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8 text")
+}
+
 /// A URL scheme a backend claims. `parse` gets what follows `SCHEME://` and answers
 /// `Ok(None)` when the URL is not one of its own (e.g. an `http://` URL that is not a
 /// local storage emulator), so the next claimant may look.
@@ -228,6 +268,8 @@ pub struct OpenContext {
     /// The config file in use, and whether ferry may write beside it (SFTP keeps the host
     /// keys it accepts in a `known_hosts` file next to it).
     pub config_file: Option<(PathBuf, bool)>,
+    /// `--contimeout` and `--timeout`, for every network backend.
+    pub timeouts: crate::net::Timeouts,
 }
 
 /// One request to open a backend.
@@ -258,8 +300,12 @@ pub struct BackendKind {
     pub unimplemented: Unimplemented,
     /// URL schemes it claims.
     pub urls: &'static [UrlForm],
-    /// Whether it talks to a server (so `--tpslimit`, timeouts and `--dump` apply).
+    /// Whether it talks to a server (a place not on this machine: timeouts apply, and
+    /// `--bwlimit UP:DOWN` counts bytes to it as up).
     pub network: bool,
+    /// Whether it talks HTTP (so `--tpslimit`, rclone's limit on HTTP transactions, and
+    /// `--dump` apply).
+    pub http: bool,
     /// Opens one.
     pub open: OpenFn,
 }
@@ -319,7 +365,10 @@ pub(crate) mod testkind {
     ];
 
     fn open(_: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
-        Err(crate::Error::new(crate::ErrorKind::Unsupported, "test kind"))
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "test kind",
+        ))
     }
 
     fn parse(rest: &str) -> std::result::Result<Option<UrlRemote>, BadUrl> {
@@ -344,6 +393,7 @@ pub(crate) mod testkind {
             parse,
         }],
         network: true,
+        http: true,
         open,
     };
 }

@@ -3,6 +3,42 @@
 
 use std::error::Error as StdError;
 use std::io::ErrorKind as IoKind;
+use std::time::Duration;
+
+/// How long a network backend waits: rclone's `--contimeout` (to connect) and `--timeout`
+/// (for a transfer or an answer to go quiet). `None`: no limit (rclone's `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Option<Duration>,
+    pub idle: Option<Duration>,
+}
+
+impl Timeouts {
+    /// rclone's defaults: 1m to connect, 5m idle.
+    pub const DEFAULT: Timeouts = Timeouts {
+        connect: Some(Duration::from_secs(60)),
+        idle: Some(Duration::from_secs(300)),
+    };
+
+    /// From the flags' values, where `0` means no limit and an unset flag rclone's default.
+    pub fn from_flags(connect: Option<Duration>, idle: Option<Duration>) -> Timeouts {
+        let pick = |flag: Option<Duration>, default: Option<Duration>| match flag {
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+            None => default,
+        };
+        Timeouts {
+            connect: pick(connect, Self::DEFAULT.connect),
+            idle: pick(idle, Self::DEFAULT.idle),
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// `host:port` of a URL (the scheme's port when none is given), without user info,
 /// path or query (which may hold a secret).
@@ -108,5 +144,22 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains('{') && !m.contains('\n'));
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn zero_is_no_limit_and_unset_is_rclones_default() {
+        let t = Timeouts::from_flags(Some(Duration::ZERO), None);
+        assert_eq!(t.connect, None);
+        assert_eq!(t.idle, Some(Duration::from_secs(300)));
+        let t = Timeouts::from_flags(Some(Duration::from_secs(2)), Some(Duration::from_secs(9)));
+        assert_eq!(
+            (t.connect, t.idle),
+            (Some(Duration::from_secs(2)), Some(Duration::from_secs(9)))
+        );
     }
 }

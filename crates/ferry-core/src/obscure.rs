@@ -99,16 +99,14 @@ pub fn reveal(obscured: &str) -> Result<String> {
 
 /// Reveal to raw bytes.
 pub fn reveal_bytes(obscured: &str) -> Result<Vec<u8>> {
-    let mut data = B64
-        .decode(obscured)
-        .map_err(|e| ObscureError::Base64 {
-            offset: match e {
-                base64::DecodeError::InvalidByte(o, _) => o,
-                base64::DecodeError::InvalidLastSymbol(o, _) => o,
-                base64::DecodeError::InvalidLength(o) => o,
-                base64::DecodeError::InvalidPadding => obscured.find('=').unwrap_or(obscured.len()),
-            },
-        })?;
+    let mut data = B64.decode(obscured).map_err(|e| ObscureError::Base64 {
+        offset: match e {
+            base64::DecodeError::InvalidByte(o, _) => o,
+            base64::DecodeError::InvalidLastSymbol(o, _) => o,
+            base64::DecodeError::InvalidLength(o) => o,
+            base64::DecodeError::InvalidPadding => obscured.find('=').unwrap_or(obscured.len()),
+        },
+    })?;
     if data.len() < IV_LEN {
         return Err(ObscureError::TooShort);
     }

@@ -10,8 +10,10 @@
 
 mod beneath;
 mod hashcache;
+mod kind;
 
 pub use hashcache::HashCache;
+pub use kind::KIND;
 mod list;
 mod meta;
 mod names;

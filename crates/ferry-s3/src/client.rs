@@ -2,7 +2,6 @@
 //! service (the SDK's default credential chain is not even compiled in).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{
@@ -140,12 +139,12 @@ pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
                 .with_initial_backoff(ferry_core::retry::Backoff::DEFAULT.base)
                 .with_max_backoff(ferry_core::retry::Backoff::DEFAULT.max),
         )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(30))
-                .read_timeout(Duration::from_secs(300))
-                .build(),
-        )
+        .timeout_config({
+            let mut t = TimeoutConfig::builder();
+            t.set_connect_timeout(opts.timeouts.connect);
+            t.set_read_timeout(opts.timeouts.idle);
+            t.build()
+        })
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Some(e) = endpoint(opts) {
         b = b.endpoint_url(e);

@@ -18,12 +18,14 @@ mod copy;
 mod error;
 mod flat;
 mod headers;
+mod kind;
 pub mod meta;
 pub mod options;
 mod put_body;
 mod reach;
 mod resume;
 mod upload;
+mod url;
 
 use std::collections::{HashMap, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,7 @@ use ferry_core::{
 };
 use futures::stream;
 
+pub use kind::KIND;
 pub use options::S3Options;
 
 use crate::error::{sdk, Failure};
@@ -145,8 +148,8 @@ impl S3Backend {
     }
 
     /// Opens a backend from option lookups (value or default for each rclone option name).
-    pub fn from_lookup(path: &str, get: impl Fn(&str) -> Option<String>) -> Result<Arc<Self>> {
-        Self::new(path, S3Options::from_lookup(get)?)
+    pub fn from_options(path: &str, options: &ferry_core::kind::Options) -> Result<Arc<Self>> {
+        Self::new(path, S3Options::from_options(options)?)
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {

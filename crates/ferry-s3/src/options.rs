@@ -1,12 +1,14 @@
 //! rclone's `s3` options, parsed from whatever the config layer resolved.
 
 use ferry_core::encoding::Encoding;
-use ferry_core::units::{parse_bool, parse_count, parse_size_checked};
-use ferry_core::{Error, ErrorKind, Result};
+use ferry_core::kind::Options;
+use ferry_core::Result;
 
 /// Everything the backend takes from the remote's configuration.
 #[derive(Clone, Debug)]
 pub struct S3Options {
+    /// `--contimeout`/`--timeout` (not an option of the remote: the run's).
+    pub timeouts: ferry_core::net::Timeouts,
     pub provider: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
@@ -50,133 +52,72 @@ pub const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 pub const DEFAULT_COPY_CUTOFF: u64 = 4768 * 1024 * 1024;
 
 impl Default for S3Options {
+    /// The defaults of the spec (written once, in `kind.rs`).
     fn default() -> Self {
-        S3Options {
-            provider: String::new(),
-            access_key_id: None,
-            secret_access_key: None,
-            session_token: None,
-            env_auth: false,
-            region: None,
-            endpoint: None,
-            force_path_style: true,
-            acl: None,
-            storage_class: None,
-            upload_cutoff: 200 * 1024 * 1024,
-            chunk_size: 5 * 1024 * 1024,
-            upload_concurrency: 4,
-            copy_cutoff: DEFAULT_COPY_CUTOFF,
-            disable_checksum: false,
-            no_check_bucket: false,
-            list_chunk: 1000,
-            server_side_encryption: None,
-            sse_kms_key_id: None,
-            location_constraint: None,
-            resume: false,
-            use_server_modtime: false,
-            encoding: Encoding::S3_DEFAULT,
-        }
+        S3Options::from_options(&Options::from_pairs(&crate::KIND, []))
+            .expect("the s3 option spec's defaults are valid")
     }
 }
 
-fn bad(key: &str, value: &str, why: &str) -> Error {
-    Error::new(
-        ErrorKind::Refused,
-        format!("s3: invalid value {value:?} for option {key}: {why}"),
-    )
-}
-
 impl S3Options {
-    /// Reads options through `get` (the value set for a key, or its default; empty counts
-    /// as unset).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let d = S3Options::default();
-        let s = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let flag = |k: &str, def: bool| -> Result<bool> {
-            match s(k) {
-                None => Ok(def),
-                Some(v) => parse_bool(&v).ok_or_else(|| bad(k, &v, "expected true or false")),
-            }
-        };
-        let size = |k: &str, def: u64| -> Result<u64> {
-            match s(k) {
-                None => Ok(def),
-                Some(v) => parse_size_checked(&v)
-                    .map_err(|e| bad(k, &v, &format!("{e}; expected a size like 5Mi"))),
-            }
-        };
-        let int = |k: &str, def: i64, min: i64, max: i64| -> Result<i64> {
-            match s(k) {
-                None => Ok(def),
-                Some(v) => parse_count(&v, min, max).map_err(|e| bad(k, &v, &e)),
-            }
-        };
-        let upload_concurrency = int("upload_concurrency", 4, 1, MAX_CONCURRENCY)?;
-        let list_chunk = int("list_chunk", 1000, 1, i32::MAX as i64)?;
-        let chunk_size = size("chunk_size", d.chunk_size)?;
+    /// Reads the options of an `s3` remote (typed, with the defaults of its spec).
+    pub fn from_options(o: &Options) -> Result<Self> {
+        let s = |k: &str| o.string(k);
+        let flag = |k: &str| o.bool(k);
+        let size = |k: &str| -> Result<u64> { Ok(o.size(k)?.unwrap_or(0)) };
+        let int =
+            |k: &str, min: i64, max: i64| -> Result<i64> { Ok(o.int(k, min, max)?.unwrap_or(min)) };
+        let upload_concurrency = int("upload_concurrency", 1, MAX_CONCURRENCY)?;
+        let list_chunk = int("list_chunk", 1, i32::MAX as i64)?;
+        let chunk_size = size("chunk_size")?;
         if !(MIN_PART..=MAX_PART).contains(&chunk_size) {
-            return Err(bad(
-                "chunk_size",
-                &chunk_size.to_string(),
-                "S3 parts must be between 5 MiB and 5 GiB",
-            ));
+            return Err(o.invalid("chunk_size", "S3 parts must be between 5 MiB and 5 GiB"));
         }
-        let copy_cutoff = size("copy_cutoff", d.copy_cutoff)?;
+        let copy_cutoff = size("copy_cutoff")?;
         if !(MIN_PART..=MAX_COPY).contains(&copy_cutoff) {
-            return Err(bad(
+            return Err(o.invalid(
                 "copy_cutoff",
-                &copy_cutoff.to_string(),
                 "must be between 5Mi (S3's smallest part) and 5Gi (its largest single copy)",
             ));
         }
-        let upload_cutoff = size("upload_cutoff", d.upload_cutoff)?;
+        let upload_cutoff = size("upload_cutoff")?;
         if upload_cutoff > MAX_PART {
-            return Err(bad(
-                "upload_cutoff",
-                &upload_cutoff.to_string(),
-                "single-part uploads are at most 5 GiB",
-            ));
+            return Err(o.invalid("upload_cutoff", "single-part uploads are at most 5 GiB"));
         }
         let sse_kms_key_id = s("sse_kms_key_id");
         let kms = s("server_side_encryption").is_some_and(|v| v.eq_ignore_ascii_case("aws:kms"));
         if let (Some(k), false) = (&sse_kms_key_id, kms) {
-            return Err(bad(
+            let _ = k;
+            return Err(o.invalid(
                 "sse_kms_key_id",
-                k,
                 "a KMS key needs server_side_encryption = aws:kms",
             ));
         }
         Ok(S3Options {
+            timeouts: ferry_core::net::Timeouts::DEFAULT,
             provider: s("provider").unwrap_or_default(),
             access_key_id: s("access_key_id"),
             secret_access_key: s("secret_access_key"),
             session_token: s("session_token"),
-            env_auth: flag("env_auth", false)?,
+            env_auth: flag("env_auth")?,
             region: s("region"),
             endpoint: s("endpoint"),
-            force_path_style: flag("force_path_style", true)?,
+            force_path_style: flag("force_path_style")?,
             acl: s("acl"),
             storage_class: s("storage_class"),
             upload_cutoff,
             chunk_size,
             upload_concurrency: upload_concurrency as usize,
             copy_cutoff,
-            disable_checksum: flag("disable_checksum", false)?,
-            no_check_bucket: flag("no_check_bucket", false)?,
+            disable_checksum: flag("disable_checksum")?,
+            no_check_bucket: flag("no_check_bucket")?,
             list_chunk: list_chunk as i32,
             server_side_encryption: s("server_side_encryption"),
             sse_kms_key_id,
             location_constraint: s("location_constraint"),
-            resume: flag("resume", false)?,
-            use_server_modtime: flag("use_server_modtime", false)?,
-            encoding: match s("encoding") {
-                None => Encoding::S3_DEFAULT,
-                Some(v) => Encoding::parse(&v).map_err(|e| bad("encoding", &v, &e.to_string()))?,
-            },
+            resume: flag("resume")?,
+            use_server_modtime: flag("use_server_modtime")?,
+            encoding: o.encoding()?,
         })
     }
 
@@ -228,32 +169,34 @@ impl S3Options {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     #[test]
     fn defaults_and_parsing() {
-        let o = S3Options::from_lookup(|_| None).unwrap();
+        let with = |pairs: &[(&str, &str)]| {
+            S3Options::from_options(&Options::from_pairs(&crate::KIND, pairs.iter().copied()))
+        };
+        let o = with(&[]).unwrap();
         assert_eq!(o.upload_cutoff, 200 * 1024 * 1024);
         assert_eq!(o.chunk_size, 5 * 1024 * 1024);
         assert_eq!(o.upload_concurrency, 4);
         assert_eq!(o.list_chunk, 1000);
         assert!(o.force_path_style && !o.env_auth);
-        let m: HashMap<&str, &str> = [
+        let o = with(&[
             ("chunk_size", "16M"),
             ("upload_concurrency", "8"),
             ("no_check_bucket", "true"),
             ("access_key_id", "AK"),
             ("server_side_encryption", "aws:kms"),
-        ]
-        .into();
-        let o = S3Options::from_lookup(|k| m.get(k).map(|v| v.to_string())).unwrap();
+        ])
+        .unwrap();
         assert_eq!(o.chunk_size, 16 * 1024 * 1024);
         assert_eq!(o.upload_concurrency, 8);
         assert!(o.no_check_bucket && !o.etag_is_md5());
         assert_eq!(o.access_key_id.as_deref(), Some("AK"));
-        let err = S3Options::from_lookup(|k| (k == "chunk_size").then(|| "1M".into())).unwrap_err();
-        assert!(err.to_string().contains("5 MiB"));
-        assert!(S3Options::from_lookup(|k| (k == "env_auth").then(|| "maybe".into())).is_err());
+        let err = with(&[("chunk_size", "1M")]).unwrap_err();
+        assert!(err.to_string().contains("5 MiB"), "{err}");
+        assert_eq!(err.kind(), ferry_core::ErrorKind::Config);
+        assert!(with(&[("env_auth", "maybe")]).is_err());
     }
 
     #[test]

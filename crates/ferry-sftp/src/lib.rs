@@ -11,10 +11,12 @@ mod conn;
 mod exec;
 mod hostkeys;
 mod io;
+mod kind;
 mod meta;
 mod modtimes;
 mod options;
 mod pool;
+mod url;
 mod verify;
 
 #[cfg(test)]
@@ -24,7 +26,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use ferry_config::ResolvedRemote;
 use ferry_core::encoding::Names;
 use ferry_core::partial::{is_temp_name as is_partial_name, temp_name};
 use ferry_core::{
@@ -35,6 +36,7 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
 
 pub use hostkeys::fingerprint;
+pub use kind::KIND;
 pub use options::{HostKeyPolicy, SftpOptions};
 
 use pool::{Lease, Load, Pool};
@@ -82,12 +84,13 @@ const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 /// starts with `/`). Connects once, so wrong credentials or host keys fail here.
 /// `config` is ferry's config file location (ferry's known_hosts goes beside it).
 pub fn open(
-    r: &ResolvedRemote,
+    options: &ferry_core::kind::Options,
     path: &str,
     config: Option<(&std::path::Path, bool)>,
+    timeouts: &ferry_core::net::Timeouts,
 ) -> Result<Arc<SftpBackend>> {
     let kh = options::ferry_known_hosts(config.map(|c| c.0), config.is_some_and(|c| c.1));
-    let opts = SftpOptions::from_remote(r, kh)?;
+    let opts = SftpOptions::from_options(options, kh, timeouts)?;
     let fut = SftpBackend::connect(opts, path.to_string());
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {

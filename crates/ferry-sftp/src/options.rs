@@ -1,11 +1,11 @@
 //! The sftp remote's options, read from a resolved remote (rclone's key names).
 
-use ferry_core::encoding::Encoding;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ferry_config::{ResolvedRemote, Secret};
-use ferry_core::{Error, ErrorKind, Result};
+use ferry_core::encoding::Encoding;
+use ferry_core::kind::Options;
+use ferry_core::{Error, ErrorKind, Result, Secret};
 
 /// What to do with a host key that no known_hosts file or `host_keys` entry vouches for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,9 @@ impl HostKeyPolicy {
         }
     }
 }
+
+/// A connect timeout of "none": long enough never to matter, short enough for a deadline.
+const NO_LIMIT: Duration = Duration::from_secs(365 * 86_400);
 
 /// Where a private key comes from.
 #[derive(Clone, Debug)]
@@ -84,27 +87,6 @@ pub struct SftpOptions {
     pub encoding: Encoding,
 }
 
-fn bad(key: &str, why: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::InvalidPath, format!("sftp option {key}: {why}"))
-}
-
-fn parse_bool(key: &str, v: &str) -> Result<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "" | "false" | "0" | "no" | "off" | "f" => Ok(false),
-        "true" | "1" | "yes" | "on" | "t" => Ok(true),
-        _ => Err(bad(key, format!("{v:?} is not true or false"))),
-    }
-}
-
-/// A Go-style duration (`1m0s`, `30s`, `1.5s`, `250ms`, `0`), through ferry-core's one
-/// checked parser (at most 106751d, never negative).
-pub fn parse_duration(key: &str, v: &str) -> Result<Duration> {
-    if v.trim().is_empty() {
-        return Ok(Duration::ZERO);
-    }
-    ferry_core::units::parse_duration(v).map_err(|e| bad(key, e))
-}
-
 /// `~` and `~/x` expanded with `$HOME`.
 pub fn expand_tilde(p: &str) -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -141,53 +123,48 @@ pub fn ferry_known_hosts(config: Option<&Path>, config_writable: bool) -> Option
 }
 
 impl SftpOptions {
-    /// Reads the options of a resolved `sftp` remote. `ferry_known_hosts` is where
-    /// accept-new records keys.
-    pub fn from_remote(r: &ResolvedRemote, ferry_known_hosts: Option<PathBuf>) -> Result<Self> {
-        let get = |k: &str| r.get(k).map(str::trim).filter(|v| !v.is_empty());
-        let display = r.display_name();
-        let host = get("host")
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidPath,
-                    format!(
-                        "{display} has no host: set one with `ferry config update NAME host=HOST`"
-                    ),
-                )
-            })?
-            .to_string();
-        let port = match get("port") {
-            None => 22,
-            Some(p) => {
-                ferry_core::units::parse_count(p, 1, 65535).map_err(|e| bad("port", e))? as u16
-            }
-        };
-        let user = get("user")
-            .map(str::to_string)
+    /// Reads the options of an `sftp` remote. `ferry_known_hosts` is where accept-new
+    /// records keys.
+    pub fn from_options(
+        o: &Options,
+        ferry_known_hosts: Option<PathBuf>,
+        timeouts: &ferry_core::net::Timeouts,
+    ) -> Result<Self> {
+        let display = o.remote().to_owned();
+        let host = o.string("host").ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{display} has no host: set one with `ferry config update NAME host=HOST`"),
+            )
+        })?;
+        let port = o.int("port", 1, 65535)?.unwrap_or(22) as u16;
+        let user = o
+            .string("user")
             .or_else(|| std::env::var("USER").ok())
             .or_else(|| std::env::var("LOGNAME").ok())
             .unwrap_or_else(|| "root".to_string());
         let reveal = |k: &str| -> Result<Option<Secret>> {
-            r.revealed(k).map_err(|e| {
+            o.revealed(k).map_err(|e| {
                 Error::new(
                     ErrorKind::Auth,
-                    format!("{display} option {k} can't be read ({e}); store it with `ferry obscure` or `ferry config update NAME {k}=... --obscure`"),
+                    format!("{} (store it with `ferry obscure` or `ferry config update NAME {k}=... --obscure`)", e.message()),
                 )
             })
         };
         let pass = reveal("pass")?;
         let key_pass = reveal("key_file_pass")?;
-        let key = if let Some(pem) = r.get("key_pem").filter(|v| !v.trim().is_empty()) {
+        let key = if let Some(pem) = o.text("key_pem") {
             // rclone writes newlines as `\n` in the one-line config value.
             Some(KeySource::Inline(Secret::new(pem.replace("\\n", "\n"))))
         } else {
-            get("key_file").map(|f| KeySource::File(expand_tilde(f)))
+            o.text("key_file").map(|f| KeySource::File(expand_tilde(f)))
         };
-        let key_use_agent = parse_bool("key_use_agent", get("key_use_agent").unwrap_or(""))?;
-        let known_hosts_file = get("known_hosts_file")
+        let known_hosts_file = o
+            .text("known_hosts_file")
             .filter(|v| !v.eq_ignore_ascii_case("none"))
             .map(expand_tilde);
-        let host_keys = get("host_keys")
+        let host_keys = o
+            .text("host_keys")
             .map(|v| {
                 v.split(',')
                     .map(str::trim)
@@ -196,10 +173,11 @@ impl SftpOptions {
                     .collect()
             })
             .unwrap_or_default();
-        let policy = HostKeyPolicy::parse(get("host_key_policy").unwrap_or(""))?;
+        let policy = HostKeyPolicy::parse(o.text("host_key_policy").unwrap_or(""))
+            .map_err(|e| o.invalid("host_key_policy", e.message()))?;
         // Unset or empty: detect; `none`: disabled (empty command).
         let cmd = |k: &str| -> Option<String> {
-            get(k).map(|v| {
+            o.text(k).map(|v| {
                 if v.eq_ignore_ascii_case("none") {
                     String::new()
                 } else {
@@ -207,20 +185,12 @@ impl SftpOptions {
                 }
             })
         };
-        let md5sum_command = cmd("md5sum_command");
-        let sha1sum_command = cmd("sha1sum_command");
-        let cksum_command = cmd("cksum_command");
-        let num = |k: &str, default: usize, max: i64| -> Result<usize> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => ferry_core::units::parse_count(v, i64::from(k == "concurrency"), max)
-                    .map(|n| n as usize)
-                    .map_err(|e| bad(k, e)),
-            }
+        let idle = o.duration("idle_timeout")?.unwrap_or_default();
+        // The remote's own connect_timeout, else the run's --contimeout (0: none).
+        let connect_timeout = match o.duration("connect_timeout")? {
+            Some(t) => t,
+            None => timeouts.connect.unwrap_or(NO_LIMIT),
         };
-        let idle = parse_duration("idle_timeout", get("idle_timeout").unwrap_or("1m0s"))?;
-        let connect_timeout =
-            parse_duration("connect_timeout", get("connect_timeout").unwrap_or("30s"))?;
         Ok(SftpOptions {
             display,
             host,
@@ -229,35 +199,29 @@ impl SftpOptions {
             pass,
             key,
             key_pass,
-            key_use_agent,
+            key_use_agent: o.bool("key_use_agent")?,
             known_hosts_file,
             user_known_hosts: std::env::var_os("HOME")
                 .map(|h| PathBuf::from(h).join(".ssh").join("known_hosts")),
             ferry_known_hosts,
             host_keys,
             policy,
-            md5sum_command,
-            cksum_command,
-            sha1sum_command,
-            shell_type: get("shell_type").map(str::to_ascii_lowercase),
-            set_modtime: parse_bool("set_modtime", get("set_modtime").unwrap_or("true"))?,
-            concurrency: num("concurrency", 64, 1024)?,
-            connections: num("connections", 0, 10_000)?,
+            md5sum_command: cmd("md5sum_command"),
+            cksum_command: cmd("cksum_command"),
+            sha1sum_command: cmd("sha1sum_command"),
+            shell_type: o.text("shell_type").map(str::to_ascii_lowercase),
+            set_modtime: o.bool("set_modtime")?,
+            concurrency: o.int("concurrency", 1, 1024)?.unwrap_or(1) as usize,
+            connections: o.int("connections", 0, 10_000)?.unwrap_or(0) as usize,
             idle_timeout: (!idle.is_zero()).then_some(idle),
-            disable_hashcheck: parse_bool(
-                "disable_hashcheck",
-                get("disable_hashcheck").unwrap_or(""),
-            )?,
-            path_override: get("path_override").map(str::to_string),
+            disable_hashcheck: o.bool("disable_hashcheck")?,
+            path_override: o.string("path_override"),
             connect_timeout: if connect_timeout.is_zero() {
-                Duration::from_secs(30)
+                NO_LIMIT
             } else {
                 connect_timeout
             },
-            encoding: match get("encoding") {
-                None => Encoding::SFTP_DEFAULT,
-                Some(v) => Encoding::parse(v).map_err(|e| bad("encoding", e))?,
-            },
+            encoding: o.encoding()?,
         })
     }
 
@@ -279,25 +243,6 @@ impl SftpOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("x", "1m0s").unwrap(),
-            Duration::from_secs(60)
-        );
-        assert_eq!(parse_duration("x", "30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(
-            parse_duration("x", "250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            parse_duration("x", "1.5").unwrap(),
-            Duration::from_millis(1500)
-        );
-        assert_eq!(parse_duration("x", "0").unwrap(), Duration::ZERO);
-        assert!(parse_duration("x", "soon").is_err());
-    }
 
     #[test]
     fn policies() {

@@ -13,8 +13,7 @@ use ferry_config::{BackendKind, Registry};
 pub type BackendFlags = BTreeMap<String, String>;
 
 fn is_bool(kind: &BackendKind, option: &str) -> bool {
-    matches!(kind.default_for(option), Some("true" | "false"))
-        || (kind.option(option).is_none() && ferry_config::unimplemented_is_bool(option))
+    kind.is_bool(option)
 }
 
 /// Splits backend flags out of `args` (the whole argv). Values from the environment
@@ -68,7 +67,7 @@ pub fn extract(
             .options
             .iter()
             .map(|spec| spec.name)
-            .chain(ferry_config::unimplemented_keys(kind.name));
+            .chain(kind.unimplemented.keys());
         for name in names {
             let key = format!("{}_{name}", kind.name);
             if flags.contains_key(&key) {
@@ -88,12 +87,11 @@ pub fn extract(
 /// implements, or one of rclone's it doesn't (taken out too, so that using it is refused
 /// or noticed by the remote it applies to, never dropped by clap's "unexpected argument"
 /// nor, for the environment, silently).
-fn find<'r>(registry: &'r Registry, name: &str) -> Option<(&'r BackendKind, String)> {
+fn find(registry: &Registry, name: &str) -> Option<(&'static BackendKind, String)> {
     registry.kinds().find_map(|kind| {
         let rest = name.strip_prefix(kind.name)?.strip_prefix('-')?;
         let option = rest.replace('-', "_");
-        let known = kind.option(&option).is_some()
-            || ferry_config::unimplemented(kind.name, &option).is_some();
+        let known = kind.option(&option).is_some() || kind.unimplemented.effect(&option).is_some();
         known.then_some((kind, option))
     })
 }
@@ -120,7 +118,7 @@ mod tests {
             .collect();
         let (kept, flags) = extract(
             args.iter().map(OsString::from).collect(),
-            &Registry::with_builtins(),
+            crate::kinds::registry(),
             |k| env.get(k).cloned(),
         )?;
         Ok((

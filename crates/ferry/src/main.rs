@@ -16,6 +16,7 @@ mod exit;
 mod global_flags;
 mod globals;
 mod interactive;
+mod kinds;
 mod logging;
 mod open;
 mod report;
@@ -52,17 +53,16 @@ fn die_quietly_on_closed_stdout() {
 fn main() {
     #[cfg(unix)]
     die_quietly_on_closed_stdout();
-    let registry = ferry_config::Registry::with_builtins();
-    let (argv, flags) =
-        match backend_flags::extract(std::env::args_os().collect(), &registry, |k| {
-            std::env::var(k).ok()
-        }) {
-            Ok(split) => split,
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(exit::USAGE);
-            }
-        };
+    let registry = kinds::registry();
+    let (argv, flags) = match backend_flags::extract(std::env::args_os().collect(), registry, |k| {
+        std::env::var(k).ok()
+    }) {
+        Ok(split) => split,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(exit::USAGE);
+        }
+    };
     let clap_failed = |e: clap::Error| -> ! {
         let code = if e.use_stderr() {
             exit::USAGE
@@ -127,7 +127,11 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         output,
         remotes: open::Remotes::new(cli.config, cli.local)
             .with_backend_flags(backend_flags)
-            .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst),
+            .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst)
+            .with_timeouts(ferry_core::net::Timeouts::from_flags(
+                cli.tuning.contimeout,
+                cli.tuning.timeout,
+            )),
         sink,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,14 +1,14 @@
 //! Turning path arguments (`/local`, `remote:path`, `:backend,opt=v:path`, URLs) into backends.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ferry_config::{
     locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote, Secretish,
 };
+use ferry_core::kind::{BackendKind, Effect, OpenContext, OpenRequest};
 use ferry_core::{Backend, ErrorKind};
-use ferry_local::{LinkMode, LocalBackend, LocalOptions};
 
 use crate::args::{HashCacheMode, LocalArgs};
 use crate::backend_flags::{self, BackendFlags};
@@ -23,8 +23,10 @@ pub struct Source {
 /// Opens backends from arguments, reading the config file once, when first needed.
 pub struct Remotes {
     pub env: Env,
-    pub registry: Registry,
+    pub registry: &'static Registry,
     config_flag: Option<PathBuf>,
+    /// The local flags (`--copy-links`, `--hash-cache`...), laid over every local
+    /// remote's options as rclone's unprefixed local flags are.
     local: LocalArgs,
     /// Backend options given as flags (`--azureblob-chunk-size`, azcopy's aliases), keyed
     /// `KIND_OPTION`; they win over the config file, as rclone's flags do.
@@ -32,8 +34,8 @@ pub struct Remotes {
     config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
     /// Remotes whose ignored options were already noticed (one NOTICE each per run).
     noticed: Mutex<BTreeSet<String>>,
-    /// The local hash cache, shared by every local backend of the run.
-    hash_cache: OnceLock<Option<Arc<ferry_local::HashCache>>>,
+    /// `--contimeout`/`--timeout`, for every network backend.
+    timeouts: ferry_core::net::Timeouts,
     /// `--tpslimit`: one limit for every HTTP backend of the run.
     tps: Option<Arc<ferry_core::layer::tps::TpsLimit>>,
 }
@@ -42,13 +44,13 @@ impl Remotes {
     pub fn new(config_flag: Option<PathBuf>, local: LocalArgs) -> Self {
         Remotes {
             env: Env::from_process(),
-            registry: Registry::with_builtins(),
+            registry: crate::kinds::registry(),
             config_flag,
             local,
             backend_flags: BackendFlags::new(),
             config: OnceLock::new(),
             noticed: Mutex::new(BTreeSet::new()),
-            hash_cache: OnceLock::new(),
+            timeouts: ferry_core::net::Timeouts::DEFAULT,
             tps: None,
         }
     }
@@ -57,6 +59,12 @@ impl Remotes {
     pub fn with_tps_limit(mut self, rate: f64, burst: u32) -> Self {
         self.tps = (rate > 0.0 && rate.is_finite())
             .then(|| Arc::new(ferry_core::layer::tps::TpsLimit::new(rate, burst)));
+        self
+    }
+
+    /// `--contimeout`/`--timeout` (`0`: no limit; unset: rclone's 1m and 5m).
+    pub fn with_timeouts(mut self, timeouts: ferry_core::net::Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -98,7 +106,8 @@ impl Remotes {
     }
 
     pub fn resolve(&self, arg: &str) -> anyhow::Result<ResolvedRemote> {
-        let loc = ferry_config::parse_location(arg).map_err(|e| fail(ERROR, e.to_string()))?;
+        let loc = ferry_config::parse_location(arg, self.registry)
+            .map_err(|e| fail(ERROR, e.to_string()))?;
         let empty;
         let cfg = match &loc {
             ferry_config::Location::Local { .. } => {
@@ -107,7 +116,7 @@ impl Remotes {
             }
             _ => self.config()?,
         };
-        let r = ferry_config::resolve(&loc, cfg, &self.env, &self.registry).map_err(|e| {
+        let r = ferry_config::resolve(&loc, cfg, &self.env, self.registry).map_err(|e| {
             let code = match e {
                 ferry_config::ConfigError::Unimplemented { .. } => USAGE,
                 _ => ERROR,
@@ -145,11 +154,17 @@ impl Remotes {
     /// doesn't implement, as they apply to `r`: refused when ignoring one would change what
     /// is stored or who may read it, else one NOTICE.
     fn check_unimplemented_flags(&self, r: &ResolvedRemote) -> anyhow::Result<()> {
+        let Some(kind) = self.registry.get(&r.kind) else {
+            return Ok(());
+        };
         let mut tuning = Vec::new();
-        for (k, _) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
+        for (k, v) in backend_flags::for_kind(&self.backend_flags, &r.kind) {
             let flag = format!("--{}-{}", r.kind, k.replace('_', "-"));
-            match ferry_config::unimplemented(&r.kind, k) {
-                Some(ferry_config::Unimplemented::Refused) => {
+            if ferry_config::asks_for_the_default(kind, k, Some(v)) {
+                continue;
+            }
+            match kind.unimplemented.effect(k) {
+                Some(Effect::Refused) => {
                     let e = ferry_config::ConfigError::Unimplemented {
                         backend: r.kind.clone(),
                         key: format!(
@@ -160,7 +175,7 @@ impl Remotes {
                     };
                     return Err(fail(USAGE, e.to_string()));
                 }
-                Some(ferry_config::Unimplemented::Tuning) => tuning.push(flag),
+                Some(Effect::Tuning) => tuning.push(flag),
                 None => {}
             }
         }
@@ -176,115 +191,45 @@ impl Remotes {
         Ok(())
     }
 
-    fn local_options(&self) -> LocalOptions {
+    /// The local flags as options of the local kind (only the ones given: a flag left
+    /// off keeps the remote's own setting, as rclone's do).
+    fn local_flags(&self) -> Vec<(&'static str, String)> {
         let a = &self.local;
-        LocalOptions {
-            links: if a.copy_links {
-                LinkMode::Follow
-            } else if a.links {
-                LinkMode::Translate
-            } else {
-                LinkMode::Skip
-            },
-            skip_links_quietly: a.skip_links,
-            one_file_system: a.one_file_system,
-            hash_cache: self.hash_cache(),
-            encoding: None,
-        }
-    }
-
-    /// `--hash-cache`: one store per run (opened when something is first hashed).
-    fn hash_cache(&self) -> Option<Arc<ferry_local::HashCache>> {
-        let dir = match &self.local.hash_cache {
-            HashCacheMode::Off => return None,
-            HashCacheMode::On => ferry_core::private::cache_home().map(|d| d.join("ferry")),
-            HashCacheMode::In(dir) => Some(dir.clone()),
+        let mut set: Vec<(&'static str, String)> = [
+            ("copy_links", a.copy_links),
+            ("links", a.links),
+            ("skip_links", a.skip_links),
+            ("one_file_system", a.one_file_system),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| (k, "true".to_owned()))
+        .collect();
+        let cache = match &a.hash_cache {
+            HashCacheMode::On => None,
+            HashCacheMode::Off => Some("off".to_owned()),
+            HashCacheMode::In(dir) => Some(dir.to_string_lossy().into_owned()),
         };
-        self.hash_cache
-            .get_or_init(|| {
-                dir.map(|d| Arc::new(ferry_local::HashCache::at(d.join("hashes.redb"))))
-            })
-            .clone()
-    }
-
-    /// The local options of a `type = local` remote: its `copy_links`, `links`,
-    /// `skip_links` and `one_file_system` add to the flags (rclone's remote options were
-    /// dropped here before). Options ferry's local backend doesn't honour are refused when
-    /// they would change what is stored (`no_set_modtime`, `unicode_normalization`), else
-    /// noticed.
-    fn local_remote_options(&self, r: &ResolvedRemote) -> anyhow::Result<LocalOptions> {
-        let mut o = self.local_options();
-        let on = |k: &str| -> anyhow::Result<bool> {
-            match r.get(k).map(str::trim).filter(|v| !v.is_empty()) {
-                None => Ok(false),
-                // The value is not quoted: a misplaced secret must not reach the log.
-                Some(v) => ferry_core::units::parse_bool(v).ok_or_else(|| {
-                    fail(
-                        USAGE,
-                        format!("{} option {k} must be true or false", r.display_name()),
-                    )
-                }),
-            }
-        };
-        if on("copy_links")? {
-            o.links = LinkMode::Follow;
-        } else if on("links")? && o.links == LinkMode::Skip {
-            o.links = LinkMode::Translate;
-        }
-        o.skip_links_quietly |= on("skip_links")?;
-        o.one_file_system |= on("one_file_system")?;
-        if let Some(v) = r.get("encoding").map(str::trim).filter(|v| !v.is_empty()) {
-            let enc = ferry_core::encoding::Encoding::parse(v).map_err(|e| {
-                fail(
-                    ERROR,
-                    format!(
-                        "{}: invalid value for option encoding: {e}",
-                        r.display_name()
-                    ),
-                )
-            })?;
-            o.encoding = Some(enc);
-        }
-        let mut tuning = Vec::new();
-        for k in [
-            "no_set_modtime",
-            "unicode_normalization",
-            "no_check_updated",
-            "no_preallocate",
-            "no_sparse",
-            "case_sensitive",
-            "case_insensitive",
-            "nounc",
-        ] {
-            if !on(k)? {
-                continue;
-            }
-            if matches!(k, "no_set_modtime" | "unicode_normalization") {
-                let e = ferry_config::ConfigError::Unimplemented {
-                    backend: "local".into(),
-                    key: k.into(),
-                    remote: r.display_name(),
-                };
-                return Err(fail(USAGE, e.to_string()));
-            }
-            tuning.push(k);
-        }
-        if !tuning.is_empty() && r.name.is_some() {
-            let mut seen = self.noticed.lock().unwrap_or_else(|p| p.into_inner());
-            if seen.insert(format!("local {}", r.display_name())) {
-                tracing::warn!(
-                    "{} options that only tune rclone are ignored by ferry: {}",
-                    r.display_name(),
-                    tuning.join(", ")
-                );
-            }
-        }
-        Ok(o)
+        set.extend(cache.map(|c| ("hash_cache", c)));
+        set
     }
 
     /// `r` with the backend flags (and environment) for its kind laid over its options.
     fn with_flags<'r>(&self, r: &'r ResolvedRemote) -> std::borrow::Cow<'r, ResolvedRemote> {
-        let mut flags = backend_flags::for_kind(&self.backend_flags, &r.kind).peekable();
+        let local = if r.kind == ferry_local::KIND.name {
+            self.local_flags()
+        } else {
+            Vec::new()
+        };
+        let mut flags = backend_flags::for_kind(&self.backend_flags, &r.kind)
+            .filter(|(k, _)| {
+                self.registry
+                    .get(&r.kind)
+                    .is_some_and(|kind| kind.option(k).is_some())
+            })
+            .map(|(k, v)| (k, v.to_owned()))
+            .chain(local)
+            .peekable();
         if flags.peek().is_none() {
             return std::borrow::Cow::Borrowed(r);
         }
@@ -328,77 +273,51 @@ impl Remotes {
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
         self.check_unimplemented_flags(r)?;
         let r = self.with_flags(r);
-        let r = &*r;
-        match r.kind.as_str() {
-            "local" | "alias" => Ok(LocalBackend::new(
-                local_root(path),
-                self.local_remote_options(r)?,
-            )),
-            "s3" => {
-                let kind = self.registry.get("s3");
-                let get = |k: &str| match kind {
-                    Some(kind) => r.get_or_default(k, kind).map(str::to_owned),
-                    None => r.get(k).map(str::to_owned),
-                };
-                let backend = ferry_s3::S3Backend::from_lookup(path, get)
-                    .map_err(|e| fail(ERROR, e.to_string()))?;
-                Ok(self.limited(backend))
-            }
-            "azureblob" => {
-                let kind = self.registry.get("azureblob");
-                let get = |k: &str| match kind {
-                    Some(kind) => r.get_or_default(k, kind).map(str::to_owned),
-                    None => r.get(k).map(str::to_owned),
-                };
-                let env = |k: &str| std::env::var(k).ok();
-                let backend = ferry_azblob::AzBackend::from_lookup(path, get, env)
-                    .map_err(|e| fail(ERROR, e.to_string()))?;
-                Ok(self.limited(backend))
-            }
-            "sftp" => {
-                let loc = self.location().ok();
-                let config = loc.as_ref().map(|l| (l.path.as_path(), l.writable));
-                let backend =
-                    ferry_sftp::open(r, path, config).map_err(|e| fail(ERROR, e.to_string()))?;
-                Ok(backend)
-            }
-            other => Err(fail(
+        let kind = self.kind_of(&r)?;
+        let options = r.typed(kind);
+        options.check().map_err(|e| fail(ERROR, e.to_string()))?;
+        let context = OpenContext {
+            config_file: self.location().ok().map(|l| (l.path, l.writable)),
+            timeouts: self.timeouts,
+        };
+        let request = OpenRequest {
+            options: &options,
+            root: path,
+            context: &context,
+        };
+        let backend = (kind.open)(&request).map_err(|e| fail(ERROR, e.to_string()))?;
+        Ok(if kind.http {
+            self.limited(backend)
+        } else {
+            backend
+        })
+    }
+
+    /// The registered kind of a resolved remote (resolution only yields registered ones).
+    pub fn kind_of(&self, r: &ResolvedRemote) -> anyhow::Result<&'static BackendKind> {
+        self.registry.get(&r.kind).ok_or_else(|| {
+            fail(
                 ERROR,
                 format!(
-                    "{} uses the {other} backend, which is not built into this version of ferry yet; available now: local, sftp, s3, azureblob",
-                    r.display_name()
+                    "{} uses the {} backend, which is not built into this version of ferry; available: {}",
+                    r.display_name(),
+                    r.kind,
+                    self.registry.names_joined()
                 ),
-            )),
-        }
+            )
+        })
+    }
+
+    /// Whether the argument names a place on this machine (not behind a server).
+    pub fn is_on_this_machine(&self, arg: &str) -> anyhow::Result<bool> {
+        let r = self.resolve(arg)?;
+        Ok(!self.kind_of(&r)?.network)
     }
 
     /// Opens a source; a path to a single file is opened at its parent with the file named.
     pub async fn open_source(&self, arg: &str) -> anyhow::Result<Source> {
         let r = self.resolve(arg)?;
-        if r.kind == "local" {
-            let path = local_root(&r.path);
-            let opts = self.local_remote_options(&self.with_flags(&r))?;
-            let follow = opts.links == LinkMode::Follow;
-            let meta = if follow {
-                std::fs::metadata(&path)
-            } else {
-                std::fs::symlink_metadata(&path)
-            };
-            if meta.is_ok_and(|m| !m.is_dir()) {
-                let abs = std::path::absolute(&path).unwrap_or(path);
-                let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-                let backend = LocalBackend::new(parent, opts);
-                let name = match abs.file_name() {
-                    Some(n) => Some(backend.name_of(n).map_err(|e| fail(ERROR, e.to_string()))?),
-                    None => None,
-                };
-                return Ok(Source {
-                    backend,
-                    file: name,
-                });
-            }
-        }
-        if let Some(single) = self.remote_file(&r).await? {
+        if let Some(single) = self.single_file(&r).await? {
             return Ok(single);
         }
         Ok(Source {
@@ -407,31 +326,31 @@ impl Remotes {
         })
     }
 
-    /// A remote path naming one object (`remote:dir/file`), opened at its parent; as
+    /// A path naming one file (`remote:dir/file`, `dir/file`), opened at its parent; as
     /// rclone does, the parent is asked whether the last segment is a file.
-    async fn remote_file(&self, r: &ResolvedRemote) -> anyhow::Result<Option<Source>> {
+    async fn single_file(&self, r: &ResolvedRemote) -> anyhow::Result<Option<Source>> {
         let trimmed = r.path.trim_end_matches('/');
-        if r.kind == "local"
-            || r.kind == "alias"
-            || trimmed.is_empty()
-            || trimmed.len() != r.path.len()
-        {
+        if trimmed.is_empty() || trimmed.len() != r.path.len() {
             return Ok(None);
         }
         // `/x` is `x` in the root, not in the login directory (`""`).
         let Some((parent, name)) = ferry_config::split_leaf(trimmed) else {
             return Ok(None);
         };
-        // Object stores can't list above a bucket/container: a bare name is one.
-        if parent.is_empty() && matches!(r.kind.as_str(), "s3" | "azureblob") {
-            return Ok(None);
-        }
         let Ok(rel) = ferry_core::RelPath::new(name) else {
             return Ok(None);
         };
         let backend = self.open_resolved(r, parent)?;
+        // Object stores can't list above a bucket/container: a bare name is one.
+        if parent.is_empty() && backend.features().bucket_dirs {
+            return Ok(None);
+        }
         match backend.stat(&rel).await {
             Ok(Some(e)) if !e.is_dir() => Ok(Some(Source {
+                backend,
+                file: Some(name.to_owned()),
+            })),
+            Ok(None) if names_a_link(&*backend, &rel) => Ok(Some(Source {
                 backend,
                 file: Some(name.to_owned()),
             })),
@@ -445,10 +364,11 @@ impl Remotes {
     }
 }
 
-fn local_root(path: &str) -> PathBuf {
-    if path.is_empty() {
-        PathBuf::from(".")
-    } else {
-        PathBuf::from(path)
-    }
+/// Whether `rel` is a symbolic link on this machine that listings skip: named directly,
+/// it is still one file (`deletefile LINK` removes the link, as rclone does).
+fn names_a_link(backend: &dyn Backend, rel: &ferry_core::RelPath) -> bool {
+    backend
+        .local_path(rel)
+        .and_then(|p| std::fs::symlink_metadata(p).ok())
+        .is_some_and(|m| m.file_type().is_symlink())
 }

@@ -27,10 +27,10 @@ pub struct TuningArgs {
     /// Use mmap allocator (accepted; no effect)
     #[arg(long, global = true)]
     pub use_mmap: bool,
-    /// IO idle timeout (accepted; backends have their own timeouts)
+    /// IO idle timeout for network backends (0 for none; default 5m0s)
     #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
-    /// Connect timeout (accepted; SFTP's is its connect_timeout option)
+    /// Connect timeout for network backends (0 for none; default 1m0s)
     #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub contimeout: Option<std::time::Duration>,
     /// Log level of the stats lines (accepted; stats follow --stats and -v)
@@ -73,8 +73,6 @@ impl TuningArgs {
             (self.order_by.is_some(), "--order-by"),
             (self.buffer_size.is_some(), "--buffer-size"),
             (self.use_mmap, "--use-mmap"),
-            (self.timeout.is_some(), "--timeout"),
-            (self.contimeout.is_some(), "--contimeout"),
             (self.stats_log_level.is_some(), "--stats-log-level"),
             (self.stats_unit.is_some(), "--stats-unit"),
             (self.user_agent.is_some(), "--user-agent"),

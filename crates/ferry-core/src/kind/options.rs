@@ -1,6 +1,7 @@
 //! A remote's options, read typed: one reader per type, the default taken from the spec
 //! (written once), and one error for every bad value, naming the remote and the key and
-//! quoting the value unless it is secret.
+//! what was expected. The value itself is never quoted: a secret pasted under the wrong
+//! key must not reach a log.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -83,14 +84,20 @@ impl Options {
     pub fn bool(&self, key: &str) -> Result<bool> {
         match self.text(key) {
             None => Ok(false),
-            Some(v) => units::parse_bool(v).ok_or_else(|| self.invalid(key, "expected true or false")),
+            Some(v) => {
+                units::parse_bool(v).ok_or_else(|| self.invalid(key, "expected true or false"))
+            }
         }
     }
 
     /// A whole-number option in `min..=max`.
     pub fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>> {
         self.text(key)
-            .map(|v| units::parse_count(v, min, max).map_err(|e| self.invalid(key, &e)))
+            .map(|v| {
+                units::parse_count(v, min, max).map_err(|_| {
+                    self.invalid(key, &format!("expected a whole number from {min} to {max}"))
+                })
+            })
             .transpose()
     }
 
@@ -98,8 +105,9 @@ impl Options {
     pub fn size(&self, key: &str) -> Result<Option<u64>> {
         self.text(key)
             .map(|v| {
-                units::parse_size_checked(v)
-                    .map_err(|e| self.invalid(key, &format!("{e}; expected a size like 5Mi")))
+                units::parse_size_checked(v).map_err(|_| {
+                    self.invalid(key, "expected a size like 512Ki, 5Mi or 1G (at most 8Ei)")
+                })
             })
             .transpose()
     }
@@ -107,7 +115,11 @@ impl Options {
     /// A duration option (`1m30s`, `500ms`, plain seconds).
     pub fn duration(&self, key: &str) -> Result<Option<Duration>> {
         self.text(key)
-            .map(|v| units::parse_duration(v).map_err(|e| self.invalid(key, &e)))
+            .map(|v| {
+                units::parse_duration(v).map_err(|_| {
+                    self.invalid(key, "expected a duration like 500ms, 30s, 5m or 1h30m")
+                })
+            })
             .transpose()
     }
 
@@ -131,6 +143,8 @@ impl Options {
     /// The `encoding` option (rclone's default for the kind when unset).
     pub fn encoding(&self) -> Result<Encoding> {
         let v = self.text("encoding").unwrap_or("");
+        // rclone's own message names the unknown word and lists the known ones: encoding
+        // words are never secrets, and the list is what the user needs.
         Encoding::parse(v).map_err(|e| self.invalid("encoding", &e.to_string()))
     }
 
@@ -140,7 +154,7 @@ impl Options {
             .map(|v| {
                 crate::obscure::reveal(v)
                     .map(Secret::new)
-                    .map_err(|e| self.invalid(key, &e.to_string()))
+                    .map_err(|e| self.invalid(key, &format!("{e}; store it with `ferry obscure`")))
             })
             .transpose()
     }
@@ -165,19 +179,12 @@ impl Options {
         Ok(())
     }
 
-    /// The one error for a bad option value: names the remote and the key, quotes the
-    /// value unless the option is secret, and says what was expected.
+    /// The one error for a bad option value: names the remote and the key and says what
+    /// was expected (never the value: see the module's note).
     pub fn invalid(&self, key: &str, why: &str) -> Error {
-        let value = match self.text(key) {
-            Some(v) if !self.kind.is_redacted(key) => format!(" {v:?}"),
-            _ => String::new(),
-        };
         Error::new(
             ErrorKind::Config,
-            format!(
-                "{} invalid value{value} for option {key}: {why}",
-                self.remote
-            ),
+            format!("{} invalid value for option {key}: {why}", self.remote),
         )
     }
 
@@ -205,7 +212,10 @@ mod tests {
         assert_eq!(o.int("port", 1, 65535).unwrap(), Some(22));
         assert!(o.bool("set_modtime").unwrap());
         assert_eq!(o.size("chunk_size").unwrap(), Some(5 << 20));
-        assert_eq!(o.duration("idle_timeout").unwrap(), Some(Duration::from_secs(60)));
+        assert_eq!(
+            o.duration("idle_timeout").unwrap(),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(o.choice("tier").unwrap(), None);
         assert_eq!(o.text("host"), None);
         assert!(!o.is_set("port"));
@@ -223,18 +233,29 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(
             e.to_string()
-                .starts_with(":test: invalid value \"http\" for option port: "),
+                .starts_with(":test: invalid value for option port: expected a whole number"),
             "{e}"
         );
-        assert!(o.bool("set_modtime").unwrap_err().to_string().contains("true or false"));
-        assert!(o.choice("tier").unwrap_err().to_string().contains("hot, cool"));
+        assert!(o
+            .bool("set_modtime")
+            .unwrap_err()
+            .to_string()
+            .contains("true or false"));
+        assert!(o
+            .choice("tier")
+            .unwrap_err()
+            .to_string()
+            .contains("hot, cool"));
         assert!(o.check().is_err());
         assert!(opts(&[("port", "2"), ("chunk_size", "1M")]).check().is_ok());
-        assert!(opts(&[("encoding", "Nope")]).check().is_err());
+        let e = opts(&[("encoding", "Nope")]).check().unwrap_err();
+        assert!(e.to_string().contains("bad encoding \"Nope\""), "{e}");
     }
 
     #[test]
-    fn secret_values_never_reach_the_error() {
+    fn values_never_reach_the_error() {
+        let e = opts(&[("port", "hunter2")]).int("port", 1, 9).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
         let o = opts(&[("pass", "hunter2-not-obscured")]);
         let e = o.revealed("pass").unwrap_err().to_string();
         assert!(!e.contains("hunter2"), "{e}");

@@ -169,7 +169,7 @@ pub struct BisyncArgs {
 /// used (the argument itself), which differs only when it held a secret.
 fn state_name(g: &Globals, arg: &str) -> anyhow::Result<(ferry_config::Redacted, String)> {
     let r = g.remotes.resolve(arg)?;
-    if r.kind == "local" {
+    if !g.remotes.kind_of(&r)?.network {
         let p = if r.path.is_empty() {
             "."
         } else {
@@ -185,7 +185,7 @@ fn state_name(g: &Globals, arg: &str) -> anyhow::Result<(ferry_config::Redacted,
         };
         return Ok((shown, name.to_owned()));
     }
-    let mut shown = ferry_config::redact(arg);
+    let mut shown = ferry_config::redact(arg, crate::kinds::registry());
     shown.text = shown.text.trim_end_matches('/').to_owned();
     Ok((shown, arg.trim_end_matches('/').to_owned()))
 }

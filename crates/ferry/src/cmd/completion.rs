@@ -70,7 +70,8 @@ pub fn completion(a: &CompletionArgs) -> anyhow::Result<i32> {
 
 #[derive(Args, Debug)]
 pub struct HelpArgs {
-    /// A command (or command path) to show help for, or "flags" for every global flag
+    /// A command (or command path) to show help for, "flags" for every global flag,
+    /// "backends" for the backends, or "backend NAME" for one backend's options
     pub topic: Vec<String>,
 }
 
@@ -85,13 +86,30 @@ pub fn help(a: &HelpArgs) -> anyhow::Result<i32> {
             print!("{}", flags_text(a.topic.get(1).map(String::as_str)));
             Ok(exit::SUCCESS)
         }
+        Some("backends") => {
+            print!("{}", super::help_backend::list(crate::kinds::registry()));
+            Ok(exit::SUCCESS)
+        }
+        Some("backend") => {
+            let Some(name) = a.topic.get(1) else {
+                return Err(fail(
+                    USAGE,
+                    "help backend needs a backend name: see `ferry help backends`",
+                ));
+            };
+            print!(
+                "{}",
+                super::help_backend::one(crate::kinds::registry(), name)?
+            );
+            Ok(exit::SUCCESS)
+        }
         Some(_) => {
             let mut sub = &mut cmd;
             for name in &a.topic {
                 sub = sub.find_subcommand_mut(name).ok_or_else(|| {
                     fail(
                         USAGE,
-                        format!("unknown help topic {name:?}: use a command name (see `ferry --help`) or \"flags\""),
+                        format!("unknown help topic {name:?}: use a command name (see `ferry --help`), \"flags\", \"backends\" or \"backend NAME\""),
                     )
                 })?;
             }

@@ -174,7 +174,10 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
             );
         }
         ConfigAction::Providers => {
-            println!("{}", serde_json::to_string_pretty(&reg.providers_json())?)
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ferry_config::providers_json(reg))?
+            )
         }
         ConfigAction::Paths => {
             let loc = g.remotes.location()?;
@@ -231,12 +234,18 @@ pub fn obscure(a: &ObscureArgs) -> anyhow::Result<i32> {
             line.trim_end_matches(['\n', '\r']).to_owned()
         }
     };
-    println!("{}", ferry_config::obscure(&plain).map_err(cfg_err)?);
+    println!(
+        "{}",
+        ferry_config::obscure(&plain).map_err(|e| cfg_err(e.into()))?
+    );
     Ok(SUCCESS)
 }
 
 pub fn reveal(a: &RevealArgs) -> anyhow::Result<i32> {
-    println!("{}", ferry_config::reveal(&a.obscured).map_err(cfg_err)?);
+    println!(
+        "{}",
+        ferry_config::reveal(&a.obscured).map_err(|e| cfg_err(e.into()))?
+    );
     Ok(SUCCESS)
 }
 

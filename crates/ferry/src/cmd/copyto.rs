@@ -114,7 +114,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
             USAGE,
             format!(
                 "{} doesn't name a file: give the new file's path, e.g. dst/new-name.txt",
-                ferry_config::redact(call.dest)
+                ferry_config::redact(call.dest, crate::kinds::registry())
             ),
         ));
     };

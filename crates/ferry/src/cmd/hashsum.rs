@@ -298,7 +298,7 @@ pub async fn read_sums(
     arg: &str,
     key: impl Fn(&str) -> String,
 ) -> anyhow::Result<Sums> {
-    let shown = ferry_config::redact(arg);
+    let shown = ferry_config::redact(arg, crate::kinds::registry());
     let not_a_sum_file = |why: String| {
         fail(
             exit::ERROR,

@@ -6,6 +6,7 @@ pub mod completion;
 pub mod config;
 pub mod copyto;
 pub mod hashsum;
+pub mod help_backend;
 pub mod listing;
 pub mod ls;
 pub mod ops;

@@ -191,7 +191,7 @@ pub fn open_file_arg(
             USAGE,
             format!(
                 "{cmd}: {} doesn't name a file; give a path ending in a file name, e.g. dir/file.txt",
-                ferry_config::redact(arg)
+                ferry_config::redact(arg, crate::kinds::registry())
             ),
         ));
     };
@@ -382,7 +382,7 @@ pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
             exit::ERROR,
             format!(
                 "Failed to touch: {} is a directory; use -R to touch the files in it",
-                ferry_config::redact(&a.path)
+                ferry_config::redact(&a.path, crate::kinds::registry())
             ),
         )),
         Some(_) if a.dry_run => {
@@ -440,7 +440,7 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
             exit::FILE_NOT_FOUND,
             format!(
                 "Failed to deletefile: {} is a directory or doesn't exist: object not found",
-                ferry_config::redact(&a.path)
+                ferry_config::redact(&a.path, crate::kinds::registry())
             ),
         ));
     };
@@ -598,7 +598,7 @@ pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
         let msg = if e.kind() == ErrorKind::NotFound {
             format!(
                 "Failed to rmdir: {}: directory not found",
-                ferry_config::redact(&a.path)
+                ferry_config::redact(&a.path, crate::kinds::registry())
             )
         } else {
             format!("Failed to rmdir: {e}")
@@ -712,7 +712,7 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
             exit::ERROR,
             format!(
                 "Failed to purge: {} is a file not a directory; use deletefile",
-                ferry_config::redact(&a.path)
+                ferry_config::redact(&a.path, crate::kinds::registry())
             ),
         ));
     }

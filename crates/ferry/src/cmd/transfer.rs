@@ -17,12 +17,7 @@ use crate::{selection, Globals};
 /// Which way a run's bytes go, for `--bwlimit UP:DOWN`: up from a local source to a
 /// remote, down from a remote to a local destination, both ways otherwise.
 fn direction(g: &Globals, source: &str, dest: &str) -> anyhow::Result<Direction> {
-    let local = |arg: &str| -> anyhow::Result<bool> {
-        Ok(matches!(
-            g.remotes.resolve(arg)?.kind.as_str(),
-            "local" | "alias"
-        ))
-    };
+    let local = |arg: &str| g.remotes.is_on_this_machine(arg);
     Ok(match (local(source)?, local(dest)?) {
         (true, false) => Direction::Upload,
         (false, true) => Direction::Download,

@@ -16,3 +16,4 @@ mod metadata;
 mod prompts;
 mod property;
 mod sync;
+mod timeouts;

@@ -73,14 +73,13 @@ fn nasty_tree(root: &Path) {
 
 /// One backend handle for what the CLI can't do: damage a blob's recorded MD5.
 fn set_stored_md5(az: &Azure, rel: &str, md5: Option<&str>) {
-    let (account, key, endpoint) = (az.account.clone(), az.key.clone(), az.endpoint.clone());
-    let get = move |k: &str| match k {
-        "account" => Some(account.clone()),
-        "key" => Some(key.clone()),
-        "endpoint" => Some(endpoint.clone()),
-        _ => None,
-    };
-    let b = ferry_azblob::AzBackend::from_lookup(&az.container, get, |_| None).unwrap();
+    let options = ferry_azblob::AzOptions::from_pairs(&[
+        ("account", &az.account),
+        ("key", &az.key),
+        ("endpoint", &az.endpoint),
+    ])
+    .unwrap();
+    let b = ferry_azblob::AzBackend::new(&az.container, options).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(b.set_stored_md5(&ferry_core::RelPath::new(rel).unwrap(), md5))
         .unwrap();

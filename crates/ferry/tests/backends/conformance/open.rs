@@ -3,7 +3,8 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use ferry_config::{ConfigFile, Env, Registry, ResolvedRemote};
+use ferry_config::{ConfigFile, Env, Registry};
+use ferry_core::kind::{OpenContext, OpenRequest};
 use ferry_core::Backend;
 use ferry_testbed::Testbed;
 
@@ -54,25 +55,24 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
     })
 }
 
-/// Opens an on-the-fly remote (`:type,key=value:path`) as the binary does, with each
-/// option's registered default.
+/// Opens an on-the-fly remote (`:type,key=value:path`) as the binary does: resolved
+/// against the registered kinds, opened by the kind's own constructor with its defaults.
 fn open(remote: &str) -> Arc<dyn Backend> {
-    let registry = Registry::with_builtins();
+    let registry = Registry::of([
+        &ferry_local::KIND,
+        &ferry_sftp::KIND,
+        &ferry_s3::KIND,
+        &ferry_azblob::KIND,
+    ]);
     let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
     let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
         .unwrap_or_else(|e| panic!("resolving the test remote: {e}"));
     let kind = registry.get(&r.kind).expect("a registered backend type");
-    let get = |k: &str| r.get_or_default(k, kind).map(str::to_owned);
-    let opened: ferry_core::Result<Arc<dyn Backend>> = match r.kind.as_str() {
-        "sftp" => sftp(&r),
-        "s3" => ferry_s3::S3Backend::from_lookup(&r.path, get).map(|b| b as Arc<dyn Backend>),
-        "azureblob" => ferry_azblob::AzBackend::from_lookup(&r.path, get, |_| None)
-            .map(|b| b as Arc<dyn Backend>),
-        other => panic!("no constructor for {other}"),
+    let options = r.typed(kind);
+    let request = OpenRequest {
+        options: &options,
+        root: &r.path,
+        context: &OpenContext::default(),
     };
-    opened.unwrap_or_else(|e| panic!("opening the test remote: {e}"))
-}
-
-fn sftp(r: &ResolvedRemote) -> ferry_core::Result<Arc<dyn Backend>> {
-    ferry_sftp::open(r, &r.path, None).map(|b| b as Arc<dyn Backend>)
+    (kind.open)(&request).unwrap_or_else(|e| panic!("opening the test remote: {e}"))
 }
