@@ -9,6 +9,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqsign_azure_storage::{Credential, RequestSigner};
 use reqsign_core::{Context, SignRequest};
 
+use ferry_core::dump::Dump;
+
 use crate::error::{redact, Failure};
 use crate::options::{Auth, AzOptions};
 
@@ -44,6 +46,8 @@ pub(crate) struct Client {
     shared_key: Option<Credential>,
     signer: RequestSigner,
     context: Context,
+    /// `--dump`: requests and responses to the debug log.
+    dump: Dump,
 }
 
 /// One request, before authorisation.
@@ -119,6 +123,7 @@ impl Client {
             shared_key,
             signer: RequestSigner::new(),
             context: Context::new(),
+            dump: opts.dump,
         })
     }
 
@@ -170,6 +175,21 @@ impl Client {
 
     async fn send_once(&self, req: &Req) -> Result<reqwest::Response, Failure> {
         let request = self.authorised(req).await?;
+        let dumped = self.dump.any().then(|| {
+            let id = Dump::next_id();
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            let block = self.dump.request(
+                id,
+                request.method().as_str(),
+                request.url().as_str(),
+                headers,
+                Some(&req.body),
+            );
+            (id, block)
+        });
         let started = Instant::now();
         let result = self.http.execute(request).await;
         let shown = shown(req);
@@ -178,12 +198,20 @@ impl Client {
             Err(e) => {
                 tracing::debug!("HTTP {} {shown} -> failed", req.method);
                 let e = e.without_url();
-                return Err(Failure::transport(redact(&ferry_core::net::unreachable(
+                let message = redact(&ferry_core::net::unreachable(
                     &ferry_core::net::target_of(&self.base),
                     &e,
                     e.is_timeout(),
-                ))));
+                ));
+                if let Some((id, block)) = &dumped {
+                    self.dump.response(*id, block, Err(&message), [], None);
+                }
+                return Err(Failure::transport(message));
             }
+        };
+        let response = match &dumped {
+            Some((id, block)) => self.dump_response(*id, block, response).await,
+            None => response,
         };
         let status = response.status().as_u16();
         tracing::debug!(
@@ -201,6 +229,37 @@ impl Client {
             .map(str::to_owned);
         let body = read_limited(response).await;
         Err(Failure::from_response(status, code, &body))
+    }
+
+    /// Logs the response for `--dump`; with bodies asked for, it is read here and handed
+    /// on rebuilt from the bytes read.
+    async fn dump_response(
+        &self,
+        id: u64,
+        block: &str,
+        response: reqwest::Response,
+    ) -> reqwest::Response {
+        let status = response.status();
+        if !self.dump.response_bodies() {
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            self.dump
+                .response(id, block, Ok(status.as_u16()), headers, None);
+            return response;
+        }
+        let headers = response.headers().clone();
+        let version = response.version();
+        let body = response.bytes().await.unwrap_or_default();
+        let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
+        self.dump
+            .response(id, block, Ok(status.as_u16()), pairs, Some(&body));
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        *rebuilt.version_mut() = version;
+        reqwest::Response::from(rebuilt)
     }
 
     async fn authorised(&self, req: &Req) -> Result<reqwest::Request, Failure> {

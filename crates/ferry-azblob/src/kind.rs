@@ -163,5 +163,6 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let env = |k: &str| std::env::var(k).ok();
     let mut options = crate::AzOptions::from_options(req.options, env)?;
     options.timeouts = req.context.timeouts;
+    options.dump = req.context.dump;
     crate::AzBackend::new(req.root, options).map(|b| b as Arc<dyn Backend>)
 }

@@ -46,6 +46,8 @@ impl std::fmt::Debug for Auth {
 pub struct AzOptions {
     /// `--contimeout`/`--timeout` (not an option of the remote: the run's).
     pub timeouts: ferry_core::net::Timeouts,
+    /// `--dump` (the run's).
+    pub dump: ferry_core::dump::Dump,
     /// Service URL without a trailing slash: `https://ACCOUNT.blob.core.windows.net`, or
     /// `http://127.0.0.1:10000/devstoreaccount1` for the emulator (path-style).
     pub base: String,
@@ -108,6 +110,7 @@ impl AzOptions {
             endpoint_and_auth(&s, flag("use_emulator")?, flag("env_auth")?, &env)?;
         Ok(AzOptions {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            dump: ferry_core::dump::Dump::default(),
             base,
             auth,
             sas_container,

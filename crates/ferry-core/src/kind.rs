@@ -270,6 +270,8 @@ pub struct OpenContext {
     pub config_file: Option<(PathBuf, bool)>,
     /// `--contimeout` and `--timeout`, for every network backend.
     pub timeouts: crate::net::Timeouts,
+    /// `--dump`, for every HTTP backend.
+    pub dump: crate::dump::Dump,
 }
 
 /// One request to open a backend.

@@ -6,6 +6,7 @@
 
 mod backend;
 pub mod bucket;
+pub mod dump;
 pub mod encoding;
 mod entry;
 mod error;

@@ -149,6 +149,9 @@ pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
     if let Some(e) = endpoint(opts) {
         b = b.endpoint_url(e);
     }
+    if opts.dump.any() {
+        b = b.interceptor(crate::dump::DumpInterceptor(opts.dump));
+    }
     let creds = match (&opts.access_key_id, &opts.secret_access_key) {
         (Some(k), Some(s)) => Some(Credentials::new(
             k,

@@ -234,5 +234,6 @@ pub static KIND: BackendKind = BackendKind {
 fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let mut options = crate::S3Options::from_options(req.options)?;
     options.timeouts = req.context.timeouts;
+    options.dump = req.context.dump;
     crate::S3Backend::new(req.root, options).map(|b| b as Arc<dyn Backend>)
 }

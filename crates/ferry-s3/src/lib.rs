@@ -15,6 +15,7 @@
 
 mod client;
 mod copy;
+mod dump;
 mod error;
 mod flat;
 mod headers;

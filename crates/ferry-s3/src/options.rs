@@ -9,6 +9,8 @@ use ferry_core::Result;
 pub struct S3Options {
     /// `--contimeout`/`--timeout` (not an option of the remote: the run's).
     pub timeouts: ferry_core::net::Timeouts,
+    /// `--dump` (the run's).
+    pub dump: ferry_core::dump::Dump,
     pub provider: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
@@ -95,6 +97,7 @@ impl S3Options {
         }
         Ok(S3Options {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            dump: ferry_core::dump::Dump::default(),
             provider: s("provider").unwrap_or_default(),
             access_key_id: s("access_key_id"),
             secret_access_key: s("secret_access_key"),

@@ -52,6 +52,21 @@ pub struct LogArgs {
     /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_SUMMARY_FILE")]
     pub summary_file: Option<PathBuf>,
+    /// List of items to dump from: headers, bodies, requests, responses, auth, errors
+    #[arg(long, value_name = "FLAGS", global = true, env = "FERRY_DUMP", value_parser = parse_dump)]
+    pub dump: Option<DumpArg>,
+}
+
+/// `--dump`: what to dump, and rclone's words accepted without effect here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DumpArg {
+    pub dump: ferry_core::dump::Dump,
+    pub unused: Vec<String>,
+}
+
+fn parse_dump(s: &str) -> Result<DumpArg, String> {
+    let (dump, unused) = ferry_core::dump::Dump::parse(s)?;
+    Ok(DumpArg { dump, unused })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -239,6 +239,9 @@ impl tracing::field::Visit for Message {
     }
 }
 
+/// Where `--dump` logs from.
+const DUMP_TARGET: &str = "ferry_core::dump";
+
 struct RcloneFormat {
     format: LogFormat,
 }
@@ -257,7 +260,14 @@ where
         let mut msg = Message::default();
         event.record(&mut msg);
         // Names in messages may hold control characters: never a forged or broken line.
-        let msg = Message(ferry_core::shown::name(&msg.0).into_owned());
+        // `--dump` blocks are the one multi-line message, as rclone prints them; each of
+        // their lines is shown safely.
+        let msg = if event.metadata().target() == DUMP_TARGET {
+            let lines: Vec<_> = msg.0.split('\n').map(ferry_core::shown::name).collect();
+            Message(lines.join("\n"))
+        } else {
+            Message(ferry_core::shown::name(&msg.0).into_owned())
+        };
         let level = level_name(event.metadata().level());
         if self.format.json {
             let obj = serde_json::json!({

@@ -108,6 +108,15 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             return exit::USAGE;
         }
     };
+    if let Some(dump) = &log.dump {
+        tracing::warn!("Automatically setting -vv as --dump is enabled");
+        if !dump.unused.is_empty() {
+            tracing::debug!(
+                "--dump {}: nothing of that kind to dump in ferry",
+                dump.unused.join(",")
+            );
+        }
+    }
     for flag in ignored_flags {
         tracing::debug!("{flag}: accepted as rclone does, no effect on this command");
     }
@@ -122,12 +131,14 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         Ok(o) => o,
         Err(e) => return failed(e),
     };
+    let dump = log.dump.as_ref().map(|d| d.dump).unwrap_or_default();
     let globals = Globals {
         log,
         output,
         remotes: open::Remotes::new(cli.config, cli.local)
             .with_backend_flags(backend_flags)
             .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst)
+            .with_dump(dump)
             .with_timeouts(ferry_core::net::Timeouts::from_flags(
                 cli.tuning.contimeout,
                 cli.tuning.timeout,

@@ -36,6 +36,8 @@ pub struct Remotes {
     noticed: Mutex<BTreeSet<String>>,
     /// `--contimeout`/`--timeout`, for every network backend.
     timeouts: ferry_core::net::Timeouts,
+    /// `--dump`, for every HTTP backend.
+    dump: ferry_core::dump::Dump,
     /// `--tpslimit`: one limit for every HTTP backend of the run.
     tps: Option<Arc<ferry_core::layer::tps::TpsLimit>>,
 }
@@ -51,6 +53,7 @@ impl Remotes {
             config: OnceLock::new(),
             noticed: Mutex::new(BTreeSet::new()),
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            dump: ferry_core::dump::Dump::default(),
             tps: None,
         }
     }
@@ -65,6 +68,12 @@ impl Remotes {
     /// `--contimeout`/`--timeout` (`0`: no limit; unset: rclone's 1m and 5m).
     pub fn with_timeouts(mut self, timeouts: ferry_core::net::Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// `--dump`: HTTP requests and responses to the debug log.
+    pub fn with_dump(mut self, dump: ferry_core::dump::Dump) -> Self {
+        self.dump = dump;
         self
     }
 
@@ -279,6 +288,7 @@ impl Remotes {
         let context = OpenContext {
             config_file: self.location().ok().map(|l| (l.path, l.writable)),
             timeouts: self.timeouts,
+            dump: self.dump,
         };
         let request = OpenRequest {
             options: &options,

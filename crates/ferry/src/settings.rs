@@ -51,6 +51,8 @@ pub struct Log {
     pub level: Level,
     pub format: LogFormat,
     pub file: Option<PathBuf>,
+    /// `--dump` (which turns on DEBUG, as in rclone).
+    pub dump: Option<crate::args::DumpArg>,
 }
 
 impl Log {
@@ -68,9 +70,14 @@ impl Log {
         let mut format = a.log_format.unwrap_or_default();
         format.json |= a.use_json_log || azcopy_json;
         Log {
-            level,
+            level: if a.dump.is_some() {
+                Level::Debug
+            } else {
+                level
+            },
             format,
             file: a.log_file.clone(),
+            dump: a.dump.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@
 mod common;
 
 mod azure;
+mod dump;
 mod s3;
 mod s3_list;
 mod sftp;
