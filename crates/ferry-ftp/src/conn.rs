@@ -11,7 +11,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use suppaftp::tokio::{AsyncRustlsConnector, AsyncRustlsFtpStream};
 use suppaftp::types::FileType;
-use suppaftp::{FtpError, FtpResult, Mode};
+use suppaftp::{FtpError, FtpResult, Mode, Status};
 use tokio::net::TcpStream;
 
 use crate::error::connect_error;
@@ -104,6 +104,15 @@ pub async fn connect(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<
     ftp.login(o.user.as_str(), o.pass.expose())
         .await
         .map_err(fail)?;
+    if o.security == Security::Implicit {
+        // suppaftp asks for private data connections only when it upgrades (explicit);
+        // an implicit server wants them asked for too.
+        for cmd in ["PBSZ 0", "PROT P"] {
+            ftp.custom_command(cmd, &[Status::CommandOk])
+                .await
+                .map_err(fail)?;
+        }
+    }
     // Binary, always: suppaftp starts in ASCII mode, which would rewrite line endings.
     ftp.transfer_type(FileType::Binary).await.map_err(fail)?;
     let feat = ftp.feat().await.unwrap_or_default();
