@@ -1,5 +1,6 @@
 //! [`FtpBackend`]: ferry's `Backend` over the pool of FTP connections.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -27,7 +28,13 @@ pub struct FtpBackend {
     shown_root: String,
     with_times: Features,
     without_times: Features,
+    /// Set once a run is about to write here; only then do listings remove temporary
+    /// files that interrupted runs left.
+    writing: AtomicBool,
 }
+
+/// How long a temporary file must sit untouched before a listing removes it as a leftover.
+const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 
 impl FtpBackend {
     pub fn new(opts: FtpOptions, root: &str) -> Result<FtpBackend> {
@@ -58,6 +65,7 @@ impl FtpBackend {
             shown_root: trimmed,
             with_times,
             without_times,
+            writing: AtomicBool::new(false),
         })
     }
 
@@ -97,6 +105,31 @@ impl FtpBackend {
         let exact_on_request = self.pool.caps().is_some_and(|c| c.mdtm);
         e.mtime_provisional = !raw.is_dir && !raw.precise && exact_on_request && self.keeps_times();
         e
+    }
+
+    /// Removes a temporary file an interrupted run left, once it is old enough that no
+    /// other run can still be writing it, and only when this run writes here.
+    async fn remove_if_stale(&self, path: &RelPath, raw: &RawEntry) {
+        let old = raw
+            .mtime
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_PARTIAL);
+        if !old || !self.writing.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(stored) = self.stored(path) else {
+            return;
+        };
+        let removed = self
+            .pool
+            .run(|c| {
+                let s = stored.clone();
+                Box::pin(async move { c.ftp.rm(&s).await })
+            })
+            .await;
+        if matches!(removed, Ok(Ok(()))) {
+            tracing::info!("{path}: removed a temporary file an interrupted run left");
+        }
     }
 
     pub(crate) async fn stat_stored(&self, stored: &str, path: &RelPath) -> Result<Option<Entry>> {
@@ -146,6 +179,7 @@ impl Backend for FtpBackend {
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
         let stored = self.stored(path)?;
+        // The login directory and `/` exist; anything else (the root included) is asked.
         if stored.is_empty() || stored == "/" {
             return Ok(Some(Entry::dir(path.clone(), ferry_core::no_dir_time())));
         }
@@ -193,7 +227,9 @@ impl Backend for FtpBackend {
                 }
             };
             match self.opts().names.child(dir, &raw.name) {
-                Ok(path) if !raw.is_dir && is_temp_name(path.name()) => {}
+                Ok(path) if !raw.is_dir && is_temp_name(path.name()) => {
+                    self.remove_if_stale(&path, &raw).await;
+                }
                 Ok(path) => out.entries.push(self.entry(path, &raw)),
                 Err(e) => out.skip(e.with_path(dir.to_string())),
             }
@@ -246,6 +282,7 @@ impl Backend for FtpBackend {
     }
 
     async fn prepare_write(&self) {
+        self.writing.store(true, Ordering::Relaxed);
         let _ = self.pool.caps_now().await;
     }
 

@@ -125,3 +125,35 @@ async fn no_settable_times_means_no_precision() {
     let e = b.set_modtime(&p("f.txt"), t(1)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
+
+/// ferry's temporary names are never listed; an old one is removed once a run writes
+/// here, a recent one (another run may be writing it) is left; a user's file that only
+/// looks like one is an ordinary file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leftover_temporary_files_are_hidden_and_old_ones_removed() {
+    let Some(ftp) = Testbed::ftp() else { return };
+    let old = ferry_core::partial::temp_name("a.txt");
+    let young = ferry_core::partial::temp_name("b.txt");
+    let lookalike = ".c.txt.ferry-deadbeef00000000.partial";
+    for name in [old.as_str(), young.as_str(), lookalike] {
+        std::fs::write(ftp.local(name), b"partial").unwrap();
+    }
+    let f = std::fs::File::options()
+        .write(true)
+        .open(ftp.local(&old))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() - Duration::from_secs(7200))
+        .unwrap();
+    let b = open(&ftp.options(), &ftp.path("")).unwrap();
+    assert_eq!(names(&*b, "").await, (vec![lookalike.to_owned()], vec![]));
+    assert_eq!(
+        on_disk(&ftp.local("")).len(),
+        3,
+        "a read-only run removes nothing"
+    );
+    b.prepare_write().await;
+    assert_eq!(names(&*b, "").await.0, [lookalike]);
+    let mut want = vec![lookalike.to_owned(), young];
+    want.sort();
+    assert_eq!(on_disk(&ftp.local("")), want);
+}
