@@ -39,11 +39,7 @@ const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 impl FtpBackend {
     pub fn new(opts: FtpOptions, root: &str) -> Result<FtpBackend> {
         let tls = tls_config(&opts)?;
-        let trimmed = if root.starts_with('/') {
-            format!("/{}", root.trim_matches('/'))
-        } else {
-            root.trim_matches('/').to_owned()
-        };
+        let trimmed = clean_root(root);
         let stored = opts.names.stored_slashed(&trimmed)?.into_owned();
         let with_times = Features {
             hashes: HashSet::empty(),
@@ -143,6 +139,27 @@ impl FtpBackend {
             .await?
             .map_err(|e| op_error(e, "stat", path.as_str()))?;
         Ok(raw.map(|r| self.entry(path.clone(), &r)))
+    }
+}
+
+/// The root as rclone joins it with every path (Go's `path.Join`): empty and `.`
+/// segments dropped, `..` taking the segment before it away; absolute if it starts with `/`.
+fn clean_root(root: &str) -> String {
+    let absolute = root.starts_with('/');
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in root.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if segs.last().is_some_and(|l| *l != "..") => drop(segs.pop()),
+            ".." if absolute => {}
+            seg => segs.push(seg),
+        }
+    }
+    let joined = segs.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
     }
 }
 
@@ -354,5 +371,51 @@ impl Backend for FtpBackend {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::kind::Options;
+
+    fn backend(root: &str) -> FtpBackend {
+        let o = Options::from_pairs(&crate::KIND, [("host", "h"), ("user", "u")]);
+        FtpBackend::new(FtpOptions::from_options(&o).unwrap(), root).unwrap()
+    }
+
+    fn rel(p: &str) -> RelPath {
+        RelPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn stored_paths_are_relative_to_the_login_directory_unless_absolute() {
+        let b = backend("");
+        assert_eq!(b.stored(&rel("a/b")).unwrap(), "a/b");
+        assert_eq!(b.stored(&RelPath::root()).unwrap(), "");
+        let b = backend("dir/sub/");
+        assert_eq!(b.stored(&rel("x")).unwrap(), "dir/sub/x");
+        assert_eq!(b.stored(&RelPath::root()).unwrap(), "dir/sub");
+        let b = backend("/srv//ftp/");
+        assert_eq!(b.stored(&rel("x")).unwrap(), "/srv/ftp/x");
+        let b = backend("/");
+        assert_eq!(b.stored(&rel("x")).unwrap(), "/x");
+        assert_eq!(backend("a/./b/../c").stored(&rel("x")).unwrap(), "a/c/x");
+        assert_eq!(backend("/../a").stored(&rel("x")).unwrap(), "/a/x");
+        assert_eq!(b.location().path, "");
+        assert_eq!(backend("a b").location().path, "/a b");
+        assert_eq!(backend("a").location().namespace, "ftp://u@h:21");
+    }
+
+    #[test]
+    fn names_go_through_the_encoding_root_included() {
+        let b = backend("trail /x");
+        // A trailing space (RightSpace) and a line break (CrLf, added for commands).
+        assert_eq!(b.stored(&rel("f ")).unwrap(), "trail␠/x/f␠");
+        assert_eq!(b.stored(&rel("a␊b")).unwrap(), "trail␠/x/a␊b");
+        assert!(b.describe().contains("h:21"));
+        // Times are assumed kept until the server says otherwise.
+        assert_eq!(b.features().modtime_precision, Some(Duration::from_secs(1)));
+        assert!(b.features().atomic_put && b.features().empty_dirs);
     }
 }
