@@ -19,6 +19,18 @@ use crate::options::{FtpOptions, Security};
 
 /// How long dialling (the control or a data connection) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long logging in may take in all (rclone's `--contimeout`).
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a command or a transfer may wait for the server (rclone's `--timeout`).
+pub const IO_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `FtpError` for an operation that waited longer than `limit`.
+pub fn timed_out_after(limit: Duration) -> FtpError {
+    FtpError::ConnectionError(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no answer from the server in {}s", limit.as_secs()),
+    ))
+}
 
 /// What the server advertised in FEAT, as far as ferry uses it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,6 +74,17 @@ pub struct Conn {
 
 /// Dials, secures, logs in and reads FEAT.
 pub async fn connect(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<Conn> {
+    match tokio::time::timeout(LOGIN_TIMEOUT, login(o, tls)).await {
+        Ok(r) => r,
+        Err(_) => Err(connect_error(
+            timed_out_after(LOGIN_TIMEOUT),
+            &o.remote,
+            &o.target(),
+        )),
+    }
+}
+
+async fn login(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<Conn> {
     let target = o.target();
     let fail = |e| connect_error(e, &o.remote, &target);
     let addr = resolve(o).map_err(fail)?;

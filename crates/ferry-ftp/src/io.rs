@@ -14,9 +14,9 @@ use suppaftp::{FtpError, FtpResult};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
-use crate::conn::Conn;
+use crate::conn::{timed_out_after, Conn, IO_TIMEOUT};
 use crate::error::{describe, is_lost, op_error};
-use crate::pool::{Lease, Pool};
+use crate::pool::{bounded, Lease, Pool};
 
 type Transfer = suppaftp::tokio::TransferStream<AsyncRustlsStream>;
 
@@ -32,12 +32,12 @@ pub async fn download(
     len: Option<u64>,
 ) -> Result<ByteStream> {
     let mut lease = pool.get().await?;
-    let transfer = match retr(lease.conn(), &stored, offset).await {
+    let transfer = match bounded(retr(lease.conn(), &stored, offset)).await {
         Ok(t) => t,
         Err(e) if is_lost(&e) => {
             drop(lease);
             lease = pool.get().await?;
-            retr(lease.conn(), &stored, offset)
+            bounded(retr(lease.conn(), &stored, offset))
                 .await
                 .map_err(|e| op_error(e, "download", &shown))?
         }
@@ -77,7 +77,8 @@ async fn pump(
     while left > 0 {
         let want = CHUNK.min(usize::try_from(left).unwrap_or(CHUNK));
         let mut buf = vec![0u8; want];
-        match transfer.read(&mut buf).await {
+        let read = tokio::time::timeout(IO_TIMEOUT, transfer.read(&mut buf)).await;
+        match read.unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "no data"))) {
             Ok(0) => break,
             Ok(n) => {
                 buf.truncate(n);
@@ -148,10 +149,11 @@ pub async fn upload(
         if n == 0 {
             break;
         }
-        transfer
-            .write_all(&buf[..n])
-            .await
-            .map_err(|e| UploadFail::Server(FtpError::ConnectionError(e)))?;
+        match tokio::time::timeout(IO_TIMEOUT, transfer.write_all(&buf[..n])).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(UploadFail::Server(FtpError::ConnectionError(e))),
+            Err(_) => return Err(UploadFail::Server(timed_out_after(IO_TIMEOUT))),
+        }
         sent += n as u64;
     }
     finish(transfer, limit).await.map_err(UploadFail::Server)?;

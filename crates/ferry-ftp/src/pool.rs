@@ -12,7 +12,7 @@ use rustls::ClientConfig;
 use suppaftp::FtpResult;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::conn::{connect, Caps, Conn};
+use crate::conn::{connect, timed_out_after, Caps, Conn, IO_TIMEOUT};
 use crate::error::is_lost;
 use crate::options::FtpOptions;
 
@@ -127,12 +127,12 @@ impl Pool {
         F: for<'c> Fn(&'c mut Conn) -> BoxFut<'c, FtpResult<T>>,
     {
         let mut lease = self.get().await?;
-        let mut result = op(lease.conn()).await;
+        let mut result = bounded(op(lease.conn())).await;
         if lease.reused && matches!(&result, Err(e) if is_lost(e)) {
             let permit = lease._permit.take();
             drop(lease);
             lease = self.dial(permit).await?;
-            result = op(lease.conn()).await;
+            result = bounded(op(lease.conn())).await;
         }
         match &result {
             Err(e) if is_lost(e) => drop(lease),
@@ -140,4 +140,11 @@ impl Pool {
         }
         Ok(result)
     }
+}
+
+/// A command that gets no answer in [`IO_TIMEOUT`] fails as a lost connection.
+pub async fn bounded<T>(f: impl Future<Output = FtpResult<T>>) -> FtpResult<T> {
+    tokio::time::timeout(IO_TIMEOUT, f)
+        .await
+        .unwrap_or_else(|_| Err(timed_out_after(IO_TIMEOUT)))
 }

@@ -13,7 +13,7 @@ use crate::conn::Conn;
 use crate::error::{code, is_lost, op_error, op_error_not_missing};
 use crate::io::{upload, UploadFail};
 use crate::ops;
-use crate::pool::Lease;
+use crate::pool::{bounded, Lease};
 
 type Transfer = suppaftp::tokio::TransferStream<AsyncRustlsStream>;
 
@@ -101,7 +101,7 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
     let mut lease = b.pool.get().await?;
     let (mut made_dir, mut redialled) = (false, false);
     loop {
-        let err = match lease.conn().ftp.put_with_stream(temp).await {
+        let err = match bounded(lease.conn().ftp.put_with_stream(temp)).await {
             Ok(t) => return Ok((lease, t)),
             Err(e) => e,
         };
@@ -114,7 +114,7 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
         } else if code(&err).is_some() && !made_dir && !parent.is_empty() && parent != "/" {
             made_dir = true;
             let o = b.pool.opts.clone();
-            if let Err(e) = ops::mkdir_all(lease.conn(), parent, &o).await {
+            if let Err(e) = bounded(ops::mkdir_all(lease.conn(), parent, &o)).await {
                 return Err(op_error_not_missing(e, "make directory", path.as_str()));
             }
         } else {
