@@ -17,13 +17,6 @@ use tokio::net::TcpStream;
 use crate::error::connect_error;
 use crate::options::{FtpOptions, Security};
 
-/// How long dialling (the control or a data connection) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long logging in may take in all (rclone's `--contimeout`).
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a command or a transfer may wait for the server (rclone's `--timeout`).
-pub const IO_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// `FtpError` for an operation that waited longer than `limit`.
 pub fn timed_out_after(limit: Duration) -> FtpError {
     FtpError::ConnectionError(std::io::Error::new(
@@ -74,10 +67,14 @@ pub struct Conn {
 
 /// Dials, secures, logs in and reads FEAT.
 pub async fn connect(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<Conn> {
-    match tokio::time::timeout(LOGIN_TIMEOUT, login(o, tls)).await {
+    // `--contimeout` bounds dialling, TLS and logging in together.
+    let Some(limit) = o.timeouts.connect else {
+        return login(o, tls).await;
+    };
+    match tokio::time::timeout(limit, login(o, tls)).await {
         Ok(r) => r,
         Err(_) => Err(connect_error(
-            timed_out_after(LOGIN_TIMEOUT),
+            timed_out_after(limit),
             &o.remote,
             &o.target(),
         )),
@@ -92,18 +89,12 @@ async fn login(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<Conn> 
         (Security::Implicit, Some(cfg)) => {
             let dial =
                 AsyncRustlsFtpStream::connect_secure_implicit(addr, connector(o, cfg), &o.host);
-            tokio::time::timeout(CONNECT_TIMEOUT, dial)
-                .await
-                .map_err(|_| timed_out())
-                .and_then(|r| r)
-                .map_err(fail)?
+            dial.await.map_err(fail)?
         }
         (security, tls) => {
-            let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            let tcp = TcpStream::connect(addr)
                 .await
-                .map_err(|_| timed_out())
-                .and_then(|r| r.map_err(FtpError::ConnectionError))
-                .map_err(fail)?;
+                .map_err(|e| fail(FtpError::ConnectionError(e)))?;
             let plain = AsyncRustlsFtpStream::connect_with_stream(tcp)
                 .await
                 .map_err(fail)?;
@@ -116,12 +107,17 @@ async fn login(o: &FtpOptions, tls: Option<&Arc<ClientConfig>>) -> Result<Conn> 
             }
         }
     };
-    ftp = ftp.passive_stream_builder(|addr| {
+    let dial_limit = o.timeouts.connect;
+    ftp = ftp.passive_stream_builder(move |addr| {
         Box::pin(async move {
-            tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(FtpError::ConnectionError)
+            let dial = TcpStream::connect(addr);
+            match dial_limit {
+                Some(t) => tokio::time::timeout(t, dial)
+                    .await
+                    .map_err(|_| timed_out_after(t))?
+                    .map_err(FtpError::ConnectionError),
+                None => dial.await.map_err(FtpError::ConnectionError),
+            }
         })
     });
     ftp.login(o.user.as_str(), o.pass.expose())
@@ -166,13 +162,6 @@ fn resolve(o: &FtpOptions) -> FtpResult<SocketAddr> {
                 "failed to lookup address information: no address",
             ))
         })
-}
-
-fn timed_out() -> FtpError {
-    FtpError::ConnectionError(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        "timed out",
-    ))
 }
 
 /// One connector per control connection: its data connections resume its TLS session

@@ -14,7 +14,7 @@ use suppaftp::{FtpError, FtpResult};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
-use crate::conn::{timed_out_after, Conn, IO_TIMEOUT};
+use crate::conn::Conn;
 use crate::error::{describe, is_lost, op_error};
 use crate::pool::{bounded, Lease, Pool};
 
@@ -32,12 +32,13 @@ pub async fn download(
     len: Option<u64>,
 ) -> Result<ByteStream> {
     let mut lease = pool.get().await?;
-    let transfer = match bounded(retr(lease.conn(), &stored, offset)).await {
+    let idle = pool.opts.timeouts.idle;
+    let transfer = match bounded(idle, retr(lease.conn(), &stored, offset)).await {
         Ok(t) => t,
         Err(e) if is_lost(&e) => {
             drop(lease);
             lease = pool.get().await?;
-            bounded(retr(lease.conn(), &stored, offset))
+            bounded(idle, retr(lease.conn(), &stored, offset))
                 .await
                 .map_err(|e| op_error(e, "download", &shown))?
         }
@@ -77,8 +78,14 @@ async fn pump(
     while left > 0 {
         let want = CHUNK.min(usize::try_from(left).unwrap_or(CHUNK));
         let mut buf = vec![0u8; want];
-        let read = tokio::time::timeout(IO_TIMEOUT, transfer.read(&mut buf)).await;
-        match read.unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "no data"))) {
+        let read = bounded(pool.opts.timeouts.idle, async {
+            transfer
+                .read(&mut buf)
+                .await
+                .map_err(FtpError::ConnectionError)
+        })
+        .await;
+        match read {
             Ok(0) => break,
             Ok(n) => {
                 buf.truncate(n);
@@ -88,7 +95,7 @@ async fn pump(
                 }
             }
             Err(e) => {
-                let msg = format!("{shown}: download: the data connection failed ({e})");
+                let msg = format!("{shown}: download: {}", describe(&e));
                 let _ = tx
                     .send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, msg)))
                     .await;
@@ -138,6 +145,7 @@ pub async fn upload(
     mut transfer: Transfer,
     data: &mut ByteStream,
     limit: Option<Duration>,
+    idle: Option<Duration>,
 ) -> std::result::Result<u64, UploadFail> {
     let mut buf = vec![0u8; CHUNK];
     let mut sent = 0u64;
@@ -149,11 +157,14 @@ pub async fn upload(
         if n == 0 {
             break;
         }
-        match tokio::time::timeout(IO_TIMEOUT, transfer.write_all(&buf[..n])).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(UploadFail::Server(FtpError::ConnectionError(e))),
-            Err(_) => return Err(UploadFail::Server(timed_out_after(IO_TIMEOUT))),
-        }
+        bounded(idle, async {
+            transfer
+                .write_all(&buf[..n])
+                .await
+                .map_err(FtpError::ConnectionError)
+        })
+        .await
+        .map_err(UploadFail::Server)?;
         sent += n as u64;
     }
     finish(transfer, limit).await.map_err(UploadFail::Server)?;

@@ -166,10 +166,12 @@ pub static KIND: BackendKind = BackendKind {
     },
     urls: &[],
     network: true,
+    http: false,
     open,
 };
 
 fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
-    let opts = FtpOptions::from_options(req.options)?;
+    let mut opts = FtpOptions::from_options(req.options)?;
+    opts.timeouts = req.context.timeouts;
     Ok(Arc::new(FtpBackend::new(opts, req.root)?))
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use ferry_core::encoding::{Encoding, Names};
 use ferry_core::kind::Options;
+use ferry_core::net::Timeouts;
 use ferry_core::{Error, ErrorKind, Result, Secret};
 
 /// How the connection is protected.
@@ -41,6 +42,9 @@ pub struct FtpOptions {
     pub tls_cache_size: usize,
     pub disable_tls13: bool,
     pub no_check_upload: bool,
+    /// `--contimeout` (dialling, TLS and login) and `--timeout` (a command or transfer
+    /// going quiet); rclone's 1m and 5m unless the run says otherwise.
+    pub timeouts: Timeouts,
     /// How names are stored: the `encoding` option plus `CrLf`, which rclone adds to
     /// every name it sends in a command (a line break would end the command).
     pub names: Names,
@@ -107,6 +111,7 @@ impl FtpOptions {
             disable_tls13: o.bool("disable_tls13")?,
             no_check_upload: o.bool("no_check_upload")?,
             names: Names::new(enc),
+            timeouts: Timeouts::DEFAULT,
             remote,
         })
     }

@@ -5,14 +5,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ferry_core::Result;
 use rustls::ClientConfig;
 use suppaftp::FtpResult;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::conn::{connect, timed_out_after, Caps, Conn, IO_TIMEOUT};
+use crate::conn::{connect, timed_out_after, Caps, Conn};
 use crate::error::is_lost;
 use crate::options::FtpOptions;
 
@@ -127,12 +127,13 @@ impl Pool {
         F: for<'c> Fn(&'c mut Conn) -> BoxFut<'c, FtpResult<T>>,
     {
         let mut lease = self.get().await?;
-        let mut result = bounded(op(lease.conn())).await;
+        let idle = self.opts.timeouts.idle;
+        let mut result = bounded(idle, op(lease.conn())).await;
         if lease.reused && matches!(&result, Err(e) if is_lost(e)) {
             let permit = lease._permit.take();
             drop(lease);
             lease = self.dial(permit).await?;
-            result = bounded(op(lease.conn())).await;
+            result = bounded(idle, op(lease.conn())).await;
         }
         match &result {
             Err(e) if is_lost(e) => drop(lease),
@@ -142,9 +143,15 @@ impl Pool {
     }
 }
 
-/// A command that gets no answer in [`IO_TIMEOUT`] fails as a lost connection.
-pub async fn bounded<T>(f: impl Future<Output = FtpResult<T>>) -> FtpResult<T> {
-    tokio::time::timeout(IO_TIMEOUT, f)
-        .await
-        .unwrap_or_else(|_| Err(timed_out_after(IO_TIMEOUT)))
+/// A command that gets no answer within `limit` (`--timeout`) fails as a lost connection.
+pub async fn bounded<T>(
+    limit: Option<Duration>,
+    f: impl Future<Output = FtpResult<T>>,
+) -> FtpResult<T> {
+    match limit {
+        Some(t) => tokio::time::timeout(t, f)
+            .await
+            .unwrap_or_else(|_| Err(timed_out_after(t))),
+        None => f.await,
+    }
 }

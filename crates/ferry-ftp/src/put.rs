@@ -28,7 +28,7 @@ pub async fn store(
 ) -> Result<Entry> {
     let o = b.opts();
     let (lease, transfer) = open_stor(b, path, temp).await?;
-    let sent = match upload(transfer, &mut data, o.shut_timeout).await {
+    let sent = match upload(transfer, &mut data, o.shut_timeout, o.timeouts.idle).await {
         Ok(sent) => {
             b.pool.give_back(lease);
             sent
@@ -101,7 +101,8 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
     let mut lease = b.pool.get().await?;
     let (mut made_dir, mut redialled) = (false, false);
     loop {
-        let err = match bounded(lease.conn().ftp.put_with_stream(temp)).await {
+        let idle = b.pool.opts.timeouts.idle;
+        let err = match bounded(idle, lease.conn().ftp.put_with_stream(temp)).await {
             Ok(t) => return Ok((lease, t)),
             Err(e) => e,
         };
@@ -114,7 +115,7 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
         } else if code(&err).is_some() && !made_dir && !parent.is_empty() && parent != "/" {
             made_dir = true;
             let o = b.pool.opts.clone();
-            if let Err(e) = bounded(ops::mkdir_all(lease.conn(), parent, &o)).await {
+            if let Err(e) = bounded(idle, ops::mkdir_all(lease.conn(), parent, &o)).await {
                 return Err(op_error_not_missing(e, "make directory", path.as_str()));
             }
         } else {
