@@ -157,3 +157,30 @@ async fn leftover_temporary_files_are_hidden_and_old_ones_removed() {
     want.sort();
     assert_eq!(on_disk(&ftp.local("")), want);
 }
+
+/// `force_list_hidden` lists dot files on both servers (`LIST -a`, MLSD off); without it a
+/// LIST server hides them, as rclone's listing does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_list_hidden_shows_dot_files() {
+    let Some(ftp) = Testbed::ftp() else { return };
+    std::fs::write(ftp.local(".hidden"), b"h").unwrap();
+    std::fs::write(ftp.local("shown"), b"s").unwrap();
+    for o in [ftp.options_implicit_tls(), ftp.options()] {
+        let plain = with(&o, "disable_mlsd", "true");
+        let b = open(&plain, &ftp.path("")).unwrap();
+        assert_eq!(names(&*b, "").await.0, ["shown"]);
+        let b = open(&with(&o, "force_list_hidden", "true"), &ftp.path("")).unwrap();
+        assert_eq!(names(&*b, "").await.0, [".hidden", "shown"]);
+    }
+}
+
+/// TLS 1.2 only, and no session cache where the server doesn't insist on reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls12_without_session_cache() {
+    let Some(ftp) = Testbed::ftp() else { return };
+    let mut o = with(&ftp.options_explicit_tls(), "disable_tls13", "true");
+    o = with(&o, "tls_cache_size", "0");
+    let b = open(&o, &ftp.path("")).unwrap();
+    put(&*b, "x/tls12.txt", b"twelve", t(1_234_567_890)).await;
+    assert_eq!(read(&*b, "x/tls12.txt", 0, None).await, b"twelve");
+}
