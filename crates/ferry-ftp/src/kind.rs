@@ -155,3 +155,53 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     opts.timeouts = req.context.timeouts;
     Ok(Arc::new(FtpBackend::new(opts, req.root)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rclone 1.75's ftp options (`rclone help backend ftp`), each either implemented or
+    /// declared as not, with rclone's defaults for the ones implemented.
+    #[test]
+    fn every_rclone_option_is_accounted_for_with_its_default() {
+        let rclone: &[(&str, Option<&str>)] = &[
+            ("host", None),
+            ("user", None), // rclone's default is the current user, read when opened
+            ("port", Some("21")),
+            ("pass", None),
+            ("tls", Some("false")),
+            ("explicit_tls", Some("false")),
+            ("concurrency", Some("0")),
+            ("no_check_certificate", Some("false")),
+            ("disable_epsv", Some("false")),
+            ("disable_mlsd", Some("false")),
+            ("disable_utf8", Some("false")),
+            ("writing_mdtm", Some("false")),
+            ("force_list_hidden", Some("false")),
+            ("idle_timeout", Some("1m0s")),
+            ("close_timeout", Some("1m0s")),
+            ("tls_cache_size", Some("32")),
+            ("disable_tls13", Some("false")),
+            ("allow_insecure_tls_ciphers", Some("false")),
+            ("shut_timeout", Some("1m0s")),
+            ("ask_password", Some("false")),
+            ("socks_proxy", None),
+            ("http_proxy", None),
+            ("no_check_upload", Some("false")),
+            ("encoding", Some("Slash,Del,Ctl,RightSpace,Dot")),
+            ("description", None),
+        ];
+        for (name, default) in rclone {
+            match KIND.option(name) {
+                Some(spec) => assert_eq!(spec.default, *default, "{name}"),
+                None => assert!(KIND.unimplemented.effect(name).is_some(), "{name}"),
+            }
+        }
+        assert_eq!(
+            KIND.options.len() + KIND.unimplemented.keys().count(),
+            rclone.len()
+        );
+        assert!(KIND.is_secret("pass") && KIND.is_redacted("host"));
+        assert!(!KIND.http && KIND.network && KIND.urls.is_empty());
+    }
+}
