@@ -1,6 +1,7 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
-//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto) and Azure Blob (azurite) on
+//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite) and two FTP
+//! servers (pure-ftpd, vsftpd) on
 //! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
@@ -70,6 +71,20 @@ impl Testbed {
             container,
             azcopy_dir,
         })
+    }
+
+    /// A fresh, empty directory `ferry-t-...` in the FTP user's login directory (served by
+    /// both FTP servers), removed on drop.
+    #[track_caller]
+    pub fn ftp() -> Option<Ftp> {
+        let conf = available("FTP test servers", &FTP_CONF, ftp_conf)?;
+        let dir = unique_name();
+        create(
+            &conf.rclone,
+            &format!("{}{dir}", conf.rclone_remote()),
+            "FTP test server",
+        )?;
+        Some(Ftp { conf, dir })
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.
@@ -425,6 +440,138 @@ impl Drop for Azure {
     }
 }
 
+// ------------------------------------------------------------------------------------ FTP
+
+/// The FTP servers' facts, from `FERRY_TEST_FTP_*`: pure-ftpd (plain FTP and explicit FTPS,
+/// MLSD, MFMT) on `port`, vsftpd (implicit FTPS only, LIST and MDTM) on `ftps_port`; one
+/// user whose login directory both serve.
+#[derive(Clone, Debug)]
+pub struct FtpConf {
+    pub host: String,
+    pub port: u16,
+    pub ftps_port: u16,
+    pub user: String,
+    /// The password in clear (`ftppass`).
+    pub password: String,
+    /// The password as rclone stores it (`rclone obscure`).
+    pub obscured: String,
+    /// The test CA that signed the servers' certificate (which names 127.0.0.1 only).
+    pub ca: PathBuf,
+    /// The login directory on this machine's file system.
+    pub root: PathBuf,
+    pub rclone: PathBuf,
+}
+
+/// One test's directory (relative to the login directory). Derefs to [`FtpConf`].
+#[derive(Debug)]
+pub struct Ftp {
+    conf: FtpConf,
+    /// This test's directory, relative to the login directory (exists and is empty at first).
+    pub dir: String,
+}
+
+impl std::ops::Deref for Ftp {
+    type Target = FtpConf;
+    fn deref(&self) -> &FtpConf {
+        &self.conf
+    }
+}
+
+impl FtpConf {
+    /// The options of the plain FTP server: host, port, user and the obscured pass.
+    pub fn options(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("host", self.host.clone()),
+            ("port", self.port.to_string()),
+            ("user", self.user.clone()),
+            ("pass", self.obscured.clone()),
+        ]
+    }
+
+    /// [`FtpConf::options`] for explicit FTPS on the same server (the certificate is the
+    /// test CA's, so `no_check_certificate` unless the CA is trusted).
+    pub fn options_explicit_tls(&self) -> Vec<(&'static str, String)> {
+        let mut o = self.options();
+        o.push(("explicit_tls", "true".into()));
+        o.push(("no_check_certificate", "true".into()));
+        o
+    }
+
+    /// The implicit-FTPS server (vsftpd: LIST and MDTM, times set with `writing_mdtm`).
+    pub fn options_implicit_tls(&self) -> Vec<(&'static str, String)> {
+        let mut o = self.options();
+        o[1].1 = self.ftps_port.to_string();
+        o.push(("tls", "true".into()));
+        o.push(("no_check_certificate", "true".into()));
+        o.push(("writing_mdtm", "true".into()));
+        o
+    }
+
+    /// `:ftp,host=127.0.0.1,port=2121,user=ferry,pass=...:`
+    pub fn rclone_remote(&self) -> String {
+        remote_of(&self.options())
+    }
+
+    /// rclone with an empty config (see [`rclone`]).
+    pub fn rclone(&self) -> Command {
+        rclone(&self.rclone)
+    }
+}
+
+/// An on-the-fly remote string for these options.
+pub fn remote_of(opts: &[(&str, String)]) -> String {
+    let pairs: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    connection_string("ftp", &pairs)
+}
+
+impl Ftp {
+    /// `rclone_remote()` + this test's directory + `/rel` (`rel` may be empty).
+    pub fn rclone_path(&self, rel: &str) -> String {
+        format!("{}{}", self.rclone_remote(), self.path(rel))
+    }
+
+    /// This test's directory + `/rel`, relative to the login directory.
+    pub fn path(&self, rel: &str) -> String {
+        join(&self.dir, rel)
+    }
+
+    /// Where `rel` is on this machine's file system (the servers run here).
+    pub fn local(&self, rel: &str) -> PathBuf {
+        self.root.join(self.path(rel))
+    }
+}
+
+impl Drop for Ftp {
+    fn drop(&mut self) {
+        purge(&self.rclone, &self.rclone_path(""));
+    }
+}
+
+fn ftp_conf() -> Result<FtpConf, String> {
+    let host = var("FERRY_TEST_FTP_HOST")?;
+    let port: u16 = var("FERRY_TEST_FTP_PORT")?
+        .parse()
+        .map_err(|_| "FERRY_TEST_FTP_PORT is not a port".to_string())?;
+    let ftps_port: u16 = var("FERRY_TEST_FTPS_PORT")?
+        .parse()
+        .map_err(|_| "FERRY_TEST_FTPS_PORT is not a port".to_string())?;
+    answers(&host, port)?;
+    answers(&host, ftps_port)?;
+    let rclone = file_var("FERRY_TEST_RCLONE")?;
+    let password = var("FERRY_TEST_FTP_PASS")?;
+    Ok(FtpConf {
+        host,
+        port,
+        ftps_port,
+        user: var("FERRY_TEST_FTP_USER")?,
+        obscured: obscure(&rclone, &password),
+        password,
+        ca: file_var("FERRY_TEST_FTP_CA")?,
+        root: file_var("FERRY_TEST_FTP_ROOT")?,
+        rclone,
+    })
+}
+
 // ------------------------------------------------------------------------------------ helpers
 
 /// `rclone` with `RCLONE_CONFIG=/dev/null` (on-the-fly remotes only), no cloud metadata probing,
@@ -583,6 +730,7 @@ fn unavailable<T>(what: &str, why: &str) -> Option<T> {
 static SFTP: OnceLock<Result<SftpConf, String>> = OnceLock::new();
 static S3_CONF: OnceLock<Result<S3Conf, String>> = OnceLock::new();
 static AZ_CONF: OnceLock<Result<AzureConf, String>> = OnceLock::new();
+static FTP_CONF: OnceLock<Result<FtpConf, String>> = OnceLock::new();
 
 /// Reads the server's variables and checks its port once per process.
 #[track_caller]

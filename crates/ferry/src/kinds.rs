@@ -12,6 +12,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_sftp::KIND,
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
+        &ferry_ftp::KIND,
     ])
 });
 

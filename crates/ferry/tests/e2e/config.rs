@@ -530,7 +530,7 @@ fn config_providers_lists_the_backends_and_their_options() {
             .find(|p| p["Name"] == name)
             .unwrap_or_else(|| panic!("{name} not listed"))
     };
-    for name in ["local", "sftp", "s3", "azureblob"] {
+    for name in ["local", "sftp", "s3", "azureblob", "ftp"] {
         assert!(find(name)["Options"].is_array(), "{name}");
     }
     let option = |backend: &str, key: &str| {
@@ -874,11 +874,11 @@ fn bad_remotes_and_config_files_are_one_line_errors() {
     assert_error(copy(&format!("nosuch:{a}")), &["\"nosuch\""]);
     assert_error(
         copy(&format!(":nosuchtype:{a}")),
-        &["\"nosuchtype\"", "azureblob, local, s3, sftp"],
+        &["\"nosuchtype\"", "azureblob, ftp, local, s3, sftp"],
     );
     assert_error(
         h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]),
-        &["\"nosuchtype\"", "azureblob, local, s3, sftp"],
+        &["\"nosuchtype\"", "azureblob, ftp, local, s3, sftp"],
     );
     for bad in [
         format!(":local,copy_links='x:{a}"),

@@ -28,6 +28,7 @@ macro_rules! every_backend {
         suite!(sftp, [$($case),*]);
         suite!(s3, [$($case),*]);
         suite!(azureblob, [$($case),*]);
+        suite!(ftp, [$($case),*]);
     };
 }
 

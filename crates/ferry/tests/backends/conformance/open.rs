@@ -46,6 +46,20 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let a = Testbed::azure()?;
             (a.rclone_path("root"), Box::new(a))
         }
+        "ftp" => {
+            let f = Testbed::ftp()?;
+            // pure-ftpd refuses `\` in names and can't take `[]`: rclone's documented
+            // encoding for it, as a remote for that server would set.
+            let mut o = f.options();
+            o.push((
+                "encoding",
+                "BackSlash,Ctl,Del,Dot,RightSpace,Slash,SquareBracket".into(),
+            ));
+            (
+                format!("{}{}", ferry_testbed::remote_of(&o), f.path("root")),
+                Box::new(f),
+            )
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -63,6 +77,7 @@ fn open(remote: &str) -> Arc<dyn Backend> {
         &ferry_sftp::KIND,
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
+        &ferry_ftp::KIND,
     ]);
     let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
     let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
