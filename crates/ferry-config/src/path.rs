@@ -149,11 +149,15 @@ impl fmt::Display for Location {
 /// backend: an option some registered backend marks secret/sensitive, or a
 /// name that sounds like a credential.
 pub(crate) fn looks_sensitive(key: &str, registry: &Registry) -> bool {
+    registry.kinds().any(|b| b.is_redacted(key)) || sounds_secret(key)
+}
+
+/// A key whose name suggests a credential, whatever the backend.
+fn sounds_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    registry.kinds().any(|b| b.is_redacted(key))
-        || ["pass", "secret", "token", "key", "sas", "credential", "sig"]
-            .iter()
-            .any(|w| k.contains(w))
+    ["pass", "secret", "token", "key", "sas", "credential", "sig"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 // ----- remote names -----------------------------------------------------------
@@ -419,10 +423,17 @@ fn parse_connection_string(arg: &str, style: PathStyle, registry: &Registry) -> 
     if style == PathStyle::Windows {
         path = path.replace('\\', "/");
     }
+    // `:backend,...` names its kind, whose own specs say what is secret (webdav's `user`
+    // is, sftp's isn't); a named remote's kind is known only later, so any kind's word
+    // counts there.
+    let kind = name.strip_prefix(':').and_then(|b| registry.get(b));
     let opts: BTreeMap<String, Secretish> = config
         .into_iter()
         .map(|(k, v)| {
-            let s = looks_sensitive(&k, registry);
+            let s = match kind {
+                Some(kind) => kind.is_redacted(&k) || sounds_secret(&k),
+                None => looks_sensitive(&k, registry),
+            };
             (k, Secretish::new(v, s))
         })
         .collect();

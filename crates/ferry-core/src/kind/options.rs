@@ -64,12 +64,13 @@ impl Options {
             .is_some_and(|v| !v.expose().trim().is_empty())
     }
 
-    /// The value of `key` as text: what was set, else the default; trimmed, and `None`
-    /// when blank.
+    /// The value of `key` as text: what was set, else the default (a blank value counts
+    /// as unset, as `key = ` in a config file does); trimmed, and `None` when blank.
     pub fn text(&self, key: &str) -> Option<&str> {
         self.values
             .get(key)
-            .map(Secretish::expose)
+            .map(|v| v.expose().trim())
+            .filter(|v| !v.is_empty())
             .or_else(|| self.kind.default_for(key))
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -219,7 +220,9 @@ mod tests {
         assert_eq!(o.choice("tier").unwrap(), None);
         assert_eq!(o.text("host"), None);
         assert!(!o.is_set("port"));
-        let o = opts(&[("port", " 2222 "), ("tier", "COOL"), ("host", "  ")]);
+        let o = opts(&[("port", " 2222 "), ("tier", "COOL"), ("host", "  "), ("encoding", " ")]);
+        assert!(o.encoding().is_ok(), "a blank encoding is the default");
+        assert!(opts(&[("chunk_size", "")]).size("chunk_size").unwrap() == Some(5 << 20));
         assert_eq!(o.int("port", 1, 65535).unwrap(), Some(2222));
         assert_eq!(o.choice("tier").unwrap(), Some("cool"));
         assert_eq!(o.text("host"), None);
