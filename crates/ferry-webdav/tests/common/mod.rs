@@ -81,3 +81,54 @@ pub async fn read(b: &dyn Backend, path: &str, offset: u64, len: Option<u64>) ->
 pub fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
 }
+
+/// A local folder holding `files` (name, content), as a backend.
+pub fn local(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Arc<dyn Backend>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, content) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let backend = ferry_local::LocalBackend::new(dir.path(), Default::default());
+    (dir, backend)
+}
+
+/// One engine run of `mode` from `src` to `dst`; panics on errors.
+pub async fn run(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, mode: ferry_engine::Mode) -> ferry_engine::StatsSnapshot {
+    let stats = Arc::new(ferry_engine::Stats::default());
+    let job = ferry_engine::Job {
+        src,
+        dst,
+        mode,
+        opts: ferry_engine::SyncOptions {
+            low_level_retries: 3,
+            ..Default::default()
+        },
+        select: Arc::new(ferry_engine::AllowAll),
+        renamed_from: None,
+        src_file: None,
+        backup: None,
+        alt_dests: None,
+        confirm: None,
+        observer: Arc::new(()),
+        stats: stats.clone(),
+        approve_deletes: None,
+    };
+    let out = ferry_engine::run(job, 1, Duration::ZERO).await.expect("the run starts");
+    assert_eq!(out.errors, 0, "{:?}", out.last_error);
+    stats.snapshot()
+}
+
+/// The engine's `check` of `src` against `dst`.
+pub async fn check(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, download: bool) -> ferry_engine::CheckReport {
+    let opts = ferry_engine::CheckOptions {
+        download,
+        checkers: 4,
+        ..Default::default()
+    };
+    let stats = Arc::new(ferry_engine::Stats::default());
+    ferry_engine::check(src, dst, Arc::new(ferry_engine::AllowAll), &opts, stats)
+        .await
+        .expect("check runs")
+}
