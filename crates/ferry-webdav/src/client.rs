@@ -94,7 +94,10 @@ impl Client {
         })?;
         let mut extra = HeaderMap::new();
         for (k, v) in &s.headers {
-            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
                 extra.append(k, v);
             }
         }
@@ -152,7 +155,10 @@ impl Client {
             Auth::None => return None,
             Auth::Basic { user, pass } => {
                 let pair = format!("{user}:{}", pass.expose());
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
             }
             Auth::Bearer(_) | Auth::Command(_) => {
                 let token = self.token.read().expect("token lock");
@@ -171,13 +177,23 @@ impl Client {
         let mut refreshed = false;
         loop {
             match self.send_once(req).await {
-                Err(f) if f.status == Some(401) && !refreshed && matches!(self.auth, Auth::Command(_)) => {
+                Err(f)
+                    if f.status == Some(401)
+                        && !refreshed
+                        && matches!(self.auth, Auth::Command(_)) =>
+                {
                     refreshed = true;
-                    self.refresh_token().await.map_err(|e| Failure::local(e.message().to_owned()))?;
+                    self.refresh_token()
+                        .await
+                        .map_err(|e| Failure::local(e.message().to_owned()))?;
                 }
                 Err(f) if f.is_temporary() && attempt < ATTEMPTS => {
                     let pause = ferry_core::retry::Backoff::DEFAULT.pause(attempt);
-                    tracing::debug!("webdav: {} - retry {attempt}/{} in {pause:?}", f.message, ATTEMPTS - 1);
+                    tracing::debug!(
+                        "webdav: {} - retry {attempt}/{} in {pause:?}",
+                        f.message,
+                        ATTEMPTS - 1
+                    );
                     tokio::time::sleep(pause).await;
                     attempt += 1;
                 }
@@ -210,19 +226,25 @@ impl Client {
             if !follows {
                 return Err(Failure::status(
                     status.as_u16(),
-                    format!("the server redirected to {next}; set url to the server's real address"),
+                    format!(
+                        "the server redirected to {next}; set url to the server's real address"
+                    ),
                 ));
             }
             if url.scheme() == "https" && next.scheme() == "http" && !self.auth_redirect {
                 return Err(Failure::status(
                     status.as_u16(),
-                    format!("refusing a redirect from https to {next} (set auth_redirect to allow it)"),
+                    format!(
+                        "refusing a redirect from https to {next} (set auth_redirect to allow it)"
+                    ),
                 ));
             }
             with_auth = with_auth && (next.origin() == url.origin() || self.auth_redirect);
             url = next;
         }
-        Err(Failure::local(format!("more than {MAX_REDIRECTS} redirects")))
+        Err(Failure::local(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
     }
 
     /// An upload: one attempt (the body is a stream), no redirects.
@@ -319,7 +341,10 @@ fn run_token_command(remote: &str, cmd: &[String]) -> ferry_core::Result<Secret>
     let fail = |why: String| {
         Error::new(
             ErrorKind::Auth,
-            format!("{remote} bearer_token_command {:?} failed: {why}", cmd.first().map(String::as_str).unwrap_or("")),
+            format!(
+                "{remote} bearer_token_command {:?} failed: {why}",
+                cmd.first().map(String::as_str).unwrap_or("")
+            ),
         )
     };
     let Some((program, args)) = cmd.split_first() else {

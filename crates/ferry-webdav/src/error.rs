@@ -65,7 +65,10 @@ impl Failure {
     }
 
     pub fn is_temporary(&self) -> bool {
-        self.transport || self.status.is_some_and(|s| TEMPORARY.contains(&s) || s == 408)
+        self.transport
+            || self
+                .status
+                .is_some_and(|s| TEMPORARY.contains(&s) || s == 408)
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -146,12 +149,22 @@ mod tests {
         assert_eq!(f.kind(), ErrorKind::Auth);
         assert!(!f.is_temporary());
         let e = f.into_error(":webdav:", "list", "", false);
-        assert!(e.message().contains("refused the login (HTTP 401 Unauthorized: No public access"), "{e}");
-        assert!(e.message().contains("check the remote's user and pass"), "{e}");
+        assert!(
+            e.message()
+                .contains("refused the login (HTTP 401 Unauthorized: No public access"),
+            "{e}"
+        );
+        assert!(
+            e.message().contains("check the remote's user and pass"),
+            "{e}"
+        );
         let f = Failure::from_response(503, "<html><body>busy</body></html>");
         assert!(f.is_temporary());
         assert_eq!(f.message, "HTTP 503 Service Unavailable");
-        assert_eq!(Failure::from_response(404, "Not found\nmore").message, "HTTP 404 Not Found: Not found");
+        assert_eq!(
+            Failure::from_response(404, "Not found\nmore").message,
+            "HTTP 404 Not Found: Not found"
+        );
         assert_eq!(Failure::from_response(404, "").kind(), ErrorKind::NotFound);
         assert!(Failure::transport("refused".into()).is_temporary());
     }

@@ -117,7 +117,10 @@ impl WebdavBackend {
         let mut stored = Vec::new();
         for seg in root.split('/').filter(|s| !s.is_empty()) {
             let rel = RelPath::new(seg).map_err(|e| {
-                Error::new(ErrorKind::InvalidPath, format!("{}{root}: {}", settings.remote, e.message()))
+                Error::new(
+                    ErrorKind::InvalidPath,
+                    format!("{}{root}: {}", settings.remote, e.message()),
+                )
             })?;
             stored.push(stored_segment(&names, rel.as_str())?);
         }
@@ -165,11 +168,19 @@ impl WebdavBackend {
     }
 
     fn fail(&self, f: error::Failure, op: &str, path: &RelPath) -> Error {
-        f.into_error(self.client.remote(), op, path.as_str(), self.client.uses_token())
+        f.into_error(
+            self.client.remote(),
+            op,
+            path.as_str(),
+            self.client.uses_token(),
+        )
     }
 
     fn remember_dir(&self, stored: &str) {
-        self.dirs.lock().expect("dirs lock").insert(stored.to_owned());
+        self.dirs
+            .lock()
+            .expect("dirs lock")
+            .insert(stored.to_owned());
     }
 
     fn knows_dir(&self, stored: &str) -> bool {

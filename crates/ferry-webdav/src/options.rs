@@ -151,7 +151,10 @@ impl Vendor {
 #[derive(Clone, Debug)]
 pub enum Auth {
     None,
-    Basic { user: String, pass: Secret },
+    Basic {
+        user: String,
+        pass: Secret,
+    },
     Bearer(Secret),
     /// A command printing the token; run at open and again when the token is refused.
     Command(Vec<String>),
@@ -258,7 +261,10 @@ fn headers(o: &Options) -> Result<Vec<(String, String)>> {
     };
     let fields = split_list(text, ',').map_err(|e| o.invalid("headers", &e))?;
     if fields.len() % 2 != 0 {
-        return Err(o.invalid("headers", "expected name,value pairs (an even number of fields)"));
+        return Err(o.invalid(
+            "headers",
+            "expected name,value pairs (an even number of fields)",
+        ));
     }
     let pairs: Vec<(String, String)> = fields
         .chunks(2)
@@ -329,28 +335,41 @@ mod tests {
         assert_eq!(n.precision(), Some(Duration::from_secs(1)));
         let r = Vendor::of("rclone");
         assert!(r.oc_mtime && !r.propset_mtime && !r.oc_checksums());
-        let e = Settings::from_options(&opts(&[("url", "http://h/"), ("vendor", "sharepoint-ntlm")]))
-            .unwrap_err();
+        let e = Settings::from_options(&opts(&[
+            ("url", "http://h/"),
+            ("vendor", "sharepoint-ntlm"),
+        ]))
+        .unwrap_err();
         assert!(e.to_string().contains("NTLM"), "{e}");
     }
 
     #[test]
     fn credentials_are_read_as_rclone_stores_them() {
         let ob = ferry_core::obscure::obscure("s3cret").unwrap();
-        let s = Settings::from_options(&opts(&[("url", "http://h/"), ("user", "u"), ("pass", &ob)]))
-            .unwrap();
+        let s =
+            Settings::from_options(&opts(&[("url", "http://h/"), ("user", "u"), ("pass", &ob)]))
+                .unwrap();
         match s.auth {
-            Auth::Basic { user, pass } => assert_eq!((user.as_str(), pass.expose()), ("u", "s3cret")),
+            Auth::Basic { user, pass } => {
+                assert_eq!((user.as_str(), pass.expose()), ("u", "s3cret"))
+            }
             other => panic!("{other:?}"),
         }
-        let e = Settings::from_options(&opts(&[("url", "http://h/"), ("pass", "plain")])).unwrap_err();
+        let e =
+            Settings::from_options(&opts(&[("url", "http://h/"), ("pass", "plain")])).unwrap_err();
         assert!(!e.to_string().contains("plain"), "{e}");
-        let s = Settings::from_options(&opts(&[("url", "http://h/"), ("bearer_token_command", "echo \"a b\" c")]))
-            .unwrap();
+        let s = Settings::from_options(&opts(&[
+            ("url", "http://h/"),
+            ("bearer_token_command", "echo \"a b\" c"),
+        ]))
+        .unwrap();
         assert!(matches!(&s.auth, Auth::Command(w) if w == &["echo", "a b", "c"]));
         let e = Settings::from_options(&opts(&[("url", "http://u:p@h/")])).unwrap_err();
         assert!(e.to_string().contains("user and pass"), "{e}");
-        assert!(Settings::from_options(&opts(&[])).unwrap_err().to_string().contains("needs url"));
+        assert!(Settings::from_options(&opts(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("needs url"));
     }
 
     #[test]
@@ -362,15 +381,22 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.headers,
-            [("Cookie".into(), "a=b".into()), ("X-Note".into(), "say \"hi\", ok".into())]
+            [
+                ("Cookie".into(), "a=b".into()),
+                ("X-Note".into(), "say \"hi\", ok".into())
+            ]
         );
         assert!(Settings::from_options(&opts(&[("url", "http://h/"), ("headers", "a")])).is_err());
-        assert!(Settings::from_options(&opts(&[("url", "http://h/"), ("headers", "bad name,v")])).is_err());
+        assert!(
+            Settings::from_options(&opts(&[("url", "http://h/"), ("headers", "bad name,v")]))
+                .is_err()
+        );
     }
 
     #[test]
     fn encoding_defaults_by_vendor_unless_set() {
-        let s = Settings::from_options(&opts(&[("url", "http://h/"), ("encoding", "Slash,Dot")])).unwrap();
+        let s = Settings::from_options(&opts(&[("url", "http://h/"), ("encoding", "Slash,Dot")]))
+            .unwrap();
         assert_eq!(s.encoding, Encoding::parse("Slash,Dot").unwrap());
     }
 }

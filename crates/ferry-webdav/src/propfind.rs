@@ -135,7 +135,9 @@ pub(crate) fn parse(xml: &str) -> Result<Vec<Item>, String> {
                     return Err("unbalanced PROPFIND answer".to_owned());
                 };
                 let value = std::mem::take(&mut text);
-                closed(dav, &local, value, &mut item, &mut group, &mut items, &stack);
+                closed(
+                    dav, &local, value, &mut item, &mut group, &mut items, &stack,
+                );
             }
             Event::Eof => break,
             _ => {}
@@ -144,7 +146,13 @@ pub(crate) fn parse(xml: &str) -> Result<Vec<Item>, String> {
     Ok(items)
 }
 
-fn opened(dav: bool, local: &str, item: &mut Option<Item>, group: &mut Option<Group>, stack: &[(bool, String)]) {
+fn opened(
+    dav: bool,
+    local: &str,
+    item: &mut Option<Item>,
+    group: &mut Option<Group>,
+    stack: &[(bool, String)],
+) {
     match (dav, local) {
         (true, "response") => *item = Some(Item::default()),
         (true, "propstat") if item.is_some() => *group = Some(Group::default()),
@@ -274,9 +282,13 @@ pub(crate) fn child_name(dir: &Url, href: &str) -> Result<Option<Vec<u8>>, Strin
     let rest = got
         .strip_prefix(folder)
         .and_then(|r| r.strip_prefix(b"/"))
-        .ok_or_else(|| format!("the server listed {href:?}, which is not inside the folder listed; skipped"))?;
+        .ok_or_else(|| {
+            format!("the server listed {href:?}, which is not inside the folder listed; skipped")
+        })?;
     if rest.is_empty() || rest.contains(&b'/') {
-        return Err(format!("the server listed {href:?}, which is not directly inside the folder listed; skipped"));
+        return Err(format!(
+            "the server listed {href:?}, which is not directly inside the folder listed; skipped"
+        ));
     }
     Ok(Some(rest.to_vec()))
 }
@@ -313,7 +325,10 @@ mod tests {
         let f = &items[1];
         assert_eq!(f.href, "http://h:1/dav/dir/a%20b%26c.txt");
         assert_eq!((f.is_dir, f.size, f.ok), (false, 12, true));
-        assert_eq!(f.modified, Some(UNIX_EPOCH + Duration::from_secs(1_536_310_198)));
+        assert_eq!(
+            f.modified,
+            Some(UNIX_EPOCH + Duration::from_secs(1_536_310_198))
+        );
         assert_eq!(f.checksum("sha1").as_deref(), Some("f572d396"));
         assert_eq!(f.checksum("md5").as_deref(), Some("b1946ac9"));
         assert_eq!(f.permissions, "RDNVWS");
@@ -326,13 +341,25 @@ mod tests {
         let dir = Url::parse("http://h:1/dav/dir/").unwrap();
         assert_eq!(child_name(&dir, "/dav/dir/"), Ok(None));
         assert_eq!(child_name(&dir, "/dav/dir"), Ok(None));
-        assert_eq!(child_name(&dir, "a%20b%26c.txt").unwrap().unwrap(), b"a b&c.txt");
+        assert_eq!(
+            child_name(&dir, "a%20b%26c.txt").unwrap().unwrap(),
+            b"a b&c.txt"
+        );
         // A name holding an encoded slash can't be one of ferry's names.
         assert!(child_name(&dir, "http://h:1/dav/dir/x%2Fy").is_err());
-        for bad in ["/dav/other", "/dav/dir/../../etc/passwd", "/dav/dir/a/b", "/dav/dir/%2e%2e/x", "http://h:1/dav/dirx/y"] {
+        for bad in [
+            "/dav/other",
+            "/dav/dir/../../etc/passwd",
+            "/dav/dir/a/b",
+            "/dav/dir/%2e%2e/x",
+            "http://h:1/dav/dirx/y",
+        ] {
             assert!(child_name(&dir, bad).is_err(), "{bad}");
         }
-        assert_eq!(child_name(&dir, "/dav/dir/%C3%BC/").unwrap().unwrap(), "ü".as_bytes());
+        assert_eq!(
+            child_name(&dir, "/dav/dir/%C3%BC/").unwrap().unwrap(),
+            "ü".as_bytes()
+        );
         assert_eq!(child_name(&dir, "/dav/dir/%FF").unwrap().unwrap(), [0xFF]);
     }
 

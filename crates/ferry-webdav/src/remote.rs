@@ -35,8 +35,16 @@ impl WebdavBackend {
     }
 
     /// PROPFIND of one URL; `Ok(None)` when nothing is there.
-    async fn propfind(&self, url: &reqwest::Url, depth: &str, op: &str, shown: &RelPath) -> Result<Option<Vec<Item>>> {
-        let mut req = Req::new("PROPFIND", url.clone()).header("depth", depth).body(self.props_body());
+    async fn propfind(
+        &self,
+        url: &reqwest::Url,
+        depth: &str,
+        op: &str,
+        shown: &RelPath,
+    ) -> Result<Option<Vec<Item>>> {
+        let mut req = Req::new("PROPFIND", url.clone())
+            .header("depth", depth)
+            .body(self.props_body());
         if !req.body.is_empty() {
             req = req.header("content-type", "application/xml; charset=utf-8");
         }
@@ -45,19 +53,23 @@ impl WebdavBackend {
             Err(f) if f.is(404) || f.is(409) => return Ok(None),
             Err(f) => return Err(self.fail(f, op, shown)),
         };
-        let text = response
-            .text()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("{op}: {}", e.without_url())).with_path(shown.to_string()).temporary(true))?;
-        propfind::parse(&text)
-            .map(Some)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("{op}: {e}")).with_path(shown.to_string()))
+        let text = response.text().await.map_err(|e| {
+            Error::new(ErrorKind::Io, format!("{op}: {}", e.without_url()))
+                .with_path(shown.to_string())
+                .temporary(true)
+        })?;
+        propfind::parse(&text).map(Some).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("{op}: {e}")).with_path(shown.to_string())
+        })
     }
 
     /// The entry at `path` (stored as `stored`), if anything is there.
     pub(crate) async fn stat_stored(&self, path: &RelPath, stored: &str) -> Result<Option<Entry>> {
         let url = self.url(stored, path.is_root());
-        let Some(items) = self.propfind(&url, "0", "can't read properties", path).await? else {
+        let Some(items) = self
+            .propfind(&url, "0", "can't read properties", path)
+            .await?
+        else {
             return Ok(None);
         };
         let Some(item) = items.into_iter().find(|i| i.ok) else {
@@ -94,11 +106,16 @@ impl WebdavBackend {
             .and_then(|m| m.elapsed().ok())
             .is_some_and(|age| age > STALE_PARTIAL);
         if old && self.writing.load(Ordering::Relaxed) {
-            let Ok(url) = dir_url.join(&percent_encoding::utf8_percent_encode(name, crate::SEGMENT).to_string()) else {
+            let Ok(url) = dir_url
+                .join(&percent_encoding::utf8_percent_encode(name, crate::SEGMENT).to_string())
+            else {
                 return;
             };
             if self.client.send(&Req::new("DELETE", url)).await.is_ok() {
-                tracing::info!("{}: removed a partial file left by an interrupted run", ferry_core::shown::name(name));
+                tracing::info!(
+                    "{}: removed a partial file left by an interrupted run",
+                    ferry_core::shown::name(name)
+                );
             }
         }
     }
@@ -124,7 +141,10 @@ impl Backend for WebdavBackend {
             path.push_str(&self.root);
         }
         Location {
-            namespace: format!("webdav+{}", self.client.base().origin().ascii_serialization()),
+            namespace: format!(
+                "webdav+{}",
+                self.client.base().origin().ascii_serialization()
+            ),
             path,
         }
     }
@@ -141,15 +161,22 @@ impl Backend for WebdavBackend {
     async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         let stored = self.stored(dir)?;
         let url = self.url(&stored, true);
-        let Some(items) = self.propfind(&url, "1", "can't list the folder", dir).await? else {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found").with_path(dir.to_string()));
+        let Some(items) = self
+            .propfind(&url, "1", "can't list the folder", dir)
+            .await?
+        else {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(dir.to_string()));
         };
         let mut out = Listing::new();
         for item in items {
             let name = match propfind::child_name(&url, &item.href) {
                 Ok(Some(n)) => n,
                 Ok(None) if !item.is_dir && item.ok => {
-                    return Err(Error::new(ErrorKind::DirNotFound, "is a file, not a folder").with_path(dir.to_string()));
+                    return Err(
+                        Error::new(ErrorKind::DirNotFound, "is a file, not a folder")
+                            .with_path(dir.to_string()),
+                    );
                 }
                 Ok(None) => continue,
                 Err(e) => {
@@ -170,7 +197,10 @@ impl Backend for WebdavBackend {
                 }
             };
             if !item.ok {
-                out.skip(Error::new(ErrorKind::Io, "the server gave no properties for it").with_path(path.to_string()));
+                out.skip(
+                    Error::new(ErrorKind::Io, "the server gave no properties for it")
+                        .with_path(path.to_string()),
+                );
                 continue;
             }
             if self.excluded(&item) {
@@ -193,7 +223,9 @@ impl Backend for WebdavBackend {
         let mut req = Req::new("GET", url);
         let ranged = offset > 0 || len.is_some();
         if ranged {
-            let end = len.map(|l| (offset + l - 1).to_string()).unwrap_or_default();
+            let end = len
+                .map(|l| (offset + l - 1).to_string())
+                .unwrap_or_default();
             req = req.header("range", format!("bytes={offset}-{end}"));
         }
         let response = match self.client.send(&req).await {
@@ -203,7 +235,9 @@ impl Backend for WebdavBackend {
             Err(f) => return Err(self.fail(f, "can't read", path)),
         };
         let whole = response.status() != reqwest::StatusCode::PARTIAL_CONTENT;
-        let stream = response.bytes_stream().map_err(|e| std::io::Error::other(e.without_url()));
+        let stream = response
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(e.without_url()));
         let mut reader = tokio_util::io::StreamReader::new(stream);
         if ranged && whole && offset > 0 {
             // The server ignored the range: skip to the offset here.
@@ -237,7 +271,8 @@ impl Backend for WebdavBackend {
         let from = peer.url(&peer.stored(src_path)?, false);
         let stored = self.stored(dst_path)?;
         let parent = parent_of(&stored);
-        self.make_dirs(parent, &dst_path.parent().unwrap_or_default()).await?;
+        self.make_dirs(parent, &dst_path.parent().unwrap_or_default())
+            .await?;
         // Copied beside the target first, so a copy cut short never has the final name.
         let leaf = stored.rsplit('/').next().unwrap_or(&stored);
         let temp = match ferry_core::partial::temp_name(leaf) {
@@ -245,33 +280,52 @@ impl Backend for WebdavBackend {
             t => format!("{parent}/{t}"),
         };
         let temp_url = self.url(&temp, false);
-        match self.relocate("COPY", &from, &temp_url, Some(opts.mtime)).await {
+        match self
+            .relocate("COPY", &from, &temp_url, Some(opts.mtime))
+            .await
+        {
             Ok(_) => {}
             // The server can't copy (or not between these two places): stream instead.
             Err(f) if f.is(501) || f.is(405) || f.is(502) => return Ok(None),
             Err(f) => return Err(self.fail(f, "server-side copy failed", src_path)),
         }
         let target = self.url(&stored, false);
-        if let Err(f) = self.relocate("MOVE", &temp_url, &target, Some(opts.mtime)).await {
+        if let Err(f) = self
+            .relocate("MOVE", &temp_url, &target, Some(opts.mtime))
+            .await
+        {
             self.discard(&temp_url).await;
             return Err(self.fail(f, "can't move the copy into place", dst_path));
         }
-        self.finish_relocation(dst_path, &stored, Some(opts.mtime)).await.map(Some)
+        self.finish_relocation(dst_path, &stored, Some(opts.mtime))
+            .await
+            .map(Some)
     }
 
-    async fn move_from(&self, src: &dyn Backend, src_path: &RelPath, dst_path: &RelPath) -> Result<Option<Entry>> {
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
         let Some(peer) = self.peer(src) else {
             return Ok(None);
         };
         let from = peer.url(&peer.stored(src_path)?, false);
         let stored = self.stored(dst_path)?;
-        self.make_dirs(parent_of(&stored), &dst_path.parent().unwrap_or_default()).await?;
-        match self.relocate("MOVE", &from, &self.url(&stored, false), None).await {
+        self.make_dirs(parent_of(&stored), &dst_path.parent().unwrap_or_default())
+            .await?;
+        match self
+            .relocate("MOVE", &from, &self.url(&stored, false), None)
+            .await
+        {
             Ok(_) => {}
             Err(f) if f.is(501) || f.is(405) || f.is(502) => return Ok(None),
             Err(f) => return Err(self.fail(f, "server-side move failed", src_path)),
         }
-        self.finish_relocation(dst_path, &stored, None).await.map(Some)
+        self.finish_relocation(dst_path, &stored, None)
+            .await
+            .map(Some)
     }
 
     async fn prepare_write(&self) {
@@ -300,18 +354,29 @@ impl Backend for WebdavBackend {
         let req = Req::new("PROPPATCH", url)
             .header("content-type", "application/xml; charset=utf-8")
             .body(propfind::set_mtime_body(unix_secs(mtime), None));
-        let response = self.client.send(&req).await.map_err(|f| self.fail(f, "can't set the modification time", path))?;
+        let response = self
+            .client
+            .send(&req)
+            .await
+            .map_err(|f| self.fail(f, "can't set the modification time", path))?;
         let text = response.text().await.unwrap_or_default();
         let accepted = propfind::parse(&text).is_ok_and(|items| items.iter().all(|i| i.ok));
         if !accepted {
-            return Err(Error::new(ErrorKind::Io, "the server did not take the modification time").with_path(path.to_string()));
+            return Err(Error::new(
+                ErrorKind::Io,
+                "the server did not take the modification time",
+            )
+            .with_path(path.to_string()));
         }
         Ok(())
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
         let url = self.url(&self.stored(path)?, false);
-        self.client.send(&Req::new("DELETE", url)).await.map_err(|f| self.fail(f, "can't delete", path))?;
+        self.client
+            .send(&Req::new("DELETE", url))
+            .await
+            .map_err(|f| self.fail(f, "can't delete", path))?;
         Ok(())
     }
 
@@ -323,20 +388,37 @@ impl Backend for WebdavBackend {
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
         let stored = self.stored(dir)?;
         if stored.is_empty() {
-            return Err(Error::new(ErrorKind::Refused, "refusing to remove the folder the remote's url names"));
+            return Err(Error::new(
+                ErrorKind::Refused,
+                "refusing to remove the folder the remote's url names",
+            ));
         }
         let url = self.url(&stored, true);
         // DELETE removes a folder with everything in it: look first, as rclone does.
-        let Some(items) = self.propfind(&url, "1", "can't list the folder", dir).await? else {
-            return Err(Error::new(ErrorKind::DirNotFound, "directory not found").with_path(dir.to_string()));
+        let Some(items) = self
+            .propfind(&url, "1", "can't list the folder", dir)
+            .await?
+        else {
+            return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
+                .with_path(dir.to_string()));
         };
-        if items.iter().any(|i| !matches!(propfind::child_name(&url, &i.href), Ok(None))) {
+        if items
+            .iter()
+            .any(|i| !matches!(propfind::child_name(&url, &i.href), Ok(None)))
+        {
             return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
         }
-        self.client.send(&Req::new("DELETE", url)).await.map_err(|f| {
-            let e = self.fail(f, "can't remove the folder", dir);
-            if e.kind() == ErrorKind::NotFound { e.with_kind(ErrorKind::DirNotFound) } else { e }
-        })?;
+        self.client
+            .send(&Req::new("DELETE", url))
+            .await
+            .map_err(|f| {
+                let e = self.fail(f, "can't remove the folder", dir);
+                if e.kind() == ErrorKind::NotFound {
+                    e.with_kind(ErrorKind::DirNotFound)
+                } else {
+                    e
+                }
+            })?;
         self.forget_dirs();
         Ok(())
     }
@@ -349,14 +431,26 @@ impl Backend for WebdavBackend {
 impl WebdavBackend {
     /// After a COPY or MOVE: the entry now there, with the time set where the server
     /// did not take it from the header but can be told.
-    async fn finish_relocation(&self, path: &RelPath, stored: &str, mtime: Option<SystemTime>) -> Result<Entry> {
+    async fn finish_relocation(
+        &self,
+        path: &RelPath,
+        stored: &str,
+        mtime: Option<SystemTime>,
+    ) -> Result<Entry> {
         let Some(entry) = self.stat_stored(path, stored).await? else {
-            return Err(Error::new(ErrorKind::Io, "not there after the server copied or moved it").with_path(path.to_string()));
+            return Err(Error::new(
+                ErrorKind::Io,
+                "not there after the server copied or moved it",
+            )
+            .with_path(path.to_string()));
         };
         match mtime {
             Some(t) if self.vendor.propset_mtime && unix_secs(entry.mtime) != unix_secs(t) => {
                 self.set_modtime(path, t).await?;
-                Ok(Entry { mtime: UNIX_EPOCH + Duration::from_secs(unix_secs(t).max(0) as u64), ..entry })
+                Ok(Entry {
+                    mtime: UNIX_EPOCH + Duration::from_secs(unix_secs(t).max(0) as u64),
+                    ..entry
+                })
             }
             _ => Ok(entry),
         }

@@ -32,7 +32,11 @@ impl WebdavBackend {
         let mut missing = Vec::new();
         let mut cur = stored;
         while !self.knows_dir(cur) {
-            match self.mkcol(cur).await.map_err(|f| self.fail(f, "can't make a folder", shown))? {
+            match self
+                .mkcol(cur)
+                .await
+                .map_err(|f| self.fail(f, "can't make a folder", shown))?
+            {
                 Made::Done => break,
                 Made::NoParent => {
                     missing.push(cur);
@@ -41,15 +45,17 @@ impl WebdavBackend {
             }
         }
         while let Some(dir) = missing.pop() {
-            match self.mkcol(dir).await.map_err(|f| self.fail(f, "can't make a folder", shown))? {
+            match self
+                .mkcol(dir)
+                .await
+                .map_err(|f| self.fail(f, "can't make a folder", shown))?
+            {
                 Made::Done => {}
-                Made::NoParent => {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        "can't make a folder: the server says its parent is missing, after making it",
-                    )
-                    .with_path(shown.to_string()))
-                }
+                Made::NoParent => return Err(Error::new(
+                    ErrorKind::Io,
+                    "can't make a folder: the server says its parent is missing, after making it",
+                )
+                .with_path(shown.to_string())),
             }
         }
         Ok(())
@@ -84,16 +90,26 @@ impl WebdavBackend {
 
     /// `put`: the bytes go to a temporary name, checked to be `opts.size` long, and are
     /// then moved over the target.
-    pub(crate) async fn upload(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+    pub(crate) async fn upload(
+        &self,
+        path: &RelPath,
+        data: ByteStream,
+        opts: &PutOptions,
+    ) -> Result<Entry> {
         let stored = self.stored(path)?;
         let parent = parent_of(&stored);
-        self.make_dirs(parent, &path.parent().unwrap_or_default()).await?;
+        self.make_dirs(parent, &path.parent().unwrap_or_default())
+            .await?;
         let leaf = stored.rsplit('/').next().unwrap_or(&stored);
         let temp = if opts.inplace {
             stored.clone()
         } else {
             let t = ferry_core::partial::temp_name(leaf);
-            if parent.is_empty() { t } else { format!("{parent}/{t}") }
+            if parent.is_empty() {
+                t
+            } else {
+                format!("{parent}/{t}")
+            }
         };
         let temp_url = self.url(&temp, false);
         let problem = Arc::new(Mutex::new(None));
@@ -125,18 +141,25 @@ impl WebdavBackend {
         }
         if !opts.inplace {
             let target = self.url(&stored, false);
-            if let Err(f) = self.relocate("MOVE", &temp_url, &target, Some(opts.mtime)).await {
+            if let Err(f) = self
+                .relocate("MOVE", &temp_url, &target, Some(opts.mtime))
+                .await
+            {
                 self.discard(&temp_url).await;
                 return Err(self.fail(f, "can't move the upload into place", path));
             }
         }
         let entry = self.stat_stored(path, &stored).await?.ok_or_else(|| {
-            Error::new(ErrorKind::Io, "the upload is not there after it was made").with_path(path.to_string())
+            Error::new(ErrorKind::Io, "the upload is not there after it was made")
+                .with_path(path.to_string())
         })?;
         if entry.size != opts.size {
             return Err(Error::new(
                 ErrorKind::Corrupted,
-                format!("the server holds {} bytes after an upload of {}", entry.size, opts.size),
+                format!(
+                    "the server holds {} bytes after an upload of {}",
+                    entry.size, opts.size
+                ),
             )
             .with_path(path.to_string())
             .temporary(true));
@@ -151,10 +174,16 @@ impl WebdavBackend {
             h.insert(CONTENT_TYPE, v);
         }
         if self.vendor.oc_mtime {
-            h.insert(HeaderName::from_static("x-oc-mtime"), HeaderValue::from(unix_secs(opts.mtime)));
+            h.insert(
+                HeaderName::from_static("x-oc-mtime"),
+                HeaderValue::from(unix_secs(opts.mtime)),
+            );
         }
         // One checksum for the server to check the upload by (and keep, as rclone sends it).
-        let checksum = match (opts.hashes.get(HashKind::Sha1), opts.hashes.get(HashKind::Md5)) {
+        let checksum = match (
+            opts.hashes.get(HashKind::Sha1),
+            opts.hashes.get(HashKind::Md5),
+        ) {
             (Some(sha1), _) if self.vendor.oc_sha1 => Some(format!("SHA1:{sha1}")),
             (_, Some(md5)) if self.vendor.oc_md5 => Some(format!("MD5:{md5}")),
             _ => None,
@@ -186,7 +215,11 @@ impl WebdavBackend {
     pub(crate) async fn discard(&self, url: &Url) {
         if let Err(f) = self.client.send(&Req::new("DELETE", url.clone())).await {
             if !f.is(404) {
-                tracing::debug!("webdav: can't remove a failed upload {}: {}", url.path(), f.message);
+                tracing::debug!(
+                    "webdav: can't remove a failed upload {}: {}",
+                    url.path(),
+                    f.message
+                );
             }
         }
     }
@@ -232,14 +265,18 @@ impl Stream for Counted {
                 self.seen += b.len() as u64;
                 if self.seen > self.want {
                     let want = self.want;
-                    return self.fail(size_error(format!("the source sent more than the {want} bytes expected")));
+                    return self.fail(size_error(format!(
+                        "the source sent more than the {want} bytes expected"
+                    )));
                 }
                 Poll::Ready(Some(Ok(b)))
             }
             Poll::Ready(Some(Err(e))) => self.fail(Error::io("reading the source failed", e)),
             Poll::Ready(None) if self.seen < self.want => {
                 let (seen, want) = (self.seen, self.want);
-                self.fail(size_error(format!("the source ended after {seen} of {want} bytes")))
+                self.fail(size_error(format!(
+                    "the source ended after {seen} of {want} bytes"
+                )))
             }
             Poll::Ready(None) => {
                 self.done = true;

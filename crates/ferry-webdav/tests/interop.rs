@@ -17,7 +17,10 @@ const TREE: &[(&str, &[u8])] = &[
     ("dir/b c.txt", b"bravo charlie"),
     ("dir/deep/q?#%.bin", b"\x00\x01\x02 binary"),
     ("dir/deep/tab\there", b"tab"),
-    ("\u{fc}n\u{ef}c\u{f8}d\u{e9}/\u{65e5}\u{672c}.md", b"unicode"),
+    (
+        "\u{fc}n\u{ef}c\u{f8}d\u{e9}/\u{65e5}\u{672c}.md",
+        b"unicode",
+    ),
 ];
 
 fn rclone(w: &WebDav) -> Command {
@@ -26,7 +29,11 @@ fn rclone(w: &WebDav) -> Command {
 
 fn rclone_lines(w: &WebDav, args: &[&str]) -> Vec<String> {
     let out = run_cmd(rclone(w).args(args));
-    let mut lines: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_owned).collect();
+    let mut lines: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     lines.sort();
     lines
 }
@@ -54,8 +61,14 @@ async fn sync_copy_check_and_a_second_sync_that_transfers_nothing() {
     // And back down: a copy from the server into an empty folder gives the same bytes.
     let (back_dir, back) = local(&[]);
     run(dst.clone(), back, Mode::Copy).await;
-    assert_eq!(std::fs::read(back_dir.path().join("dir/deep/tab\there")).unwrap(), b"tab");
-    assert_eq!(std::fs::read(back_dir.path().join("dir/deep/q?#%.bin")).unwrap(), b"\x00\x01\x02 binary");
+    assert_eq!(
+        std::fs::read(back_dir.path().join("dir/deep/tab\there")).unwrap(),
+        b"tab"
+    );
+    assert_eq!(
+        std::fs::read(back_dir.path().join("dir/deep/q?#%.bin")).unwrap(),
+        b"\x00\x01\x02 binary"
+    );
     let report = check(src, dst, true).await;
     assert_eq!(report.differences(), 0, "{report:?}");
 }
@@ -69,7 +82,10 @@ async fn rclone_reads_what_ferry_wrote() {
     let remote = w.rclone_path("dst");
     // Names and sizes as rclone lists them, then every byte compared by rclone itself.
     assert_eq!(
-        rclone_lines(&w, &["lsf", "-R", "--files-only", "--format", "ps", &remote]),
+        rclone_lines(
+            &w,
+            &["lsf", "-R", "--files-only", "--format", "ps", &remote]
+        ),
         rclone_lines(&w, &["lsf", "-R", "--files-only", "--format", "ps", local]),
     );
     run_cmd(rclone(&w).args(["check", "--download", local, &remote]));
@@ -90,7 +106,11 @@ async fn ferry_reads_what_rclone_wrote() {
     assert_eq!(report.differences(), 0, "{report:?}");
     assert_eq!(report.matching.len(), TREE.len());
     let again = run(src, dst, Mode::Sync).await;
-    assert_eq!((again.transfers, again.deletes), (0, 0), "ferry takes over rclone's copy: {again:?}");
+    assert_eq!(
+        (again.transfers, again.deletes),
+        (0, 0),
+        "ferry takes over rclone's copy: {again:?}"
+    );
 }
 
 /// How many files `rclone sync` transfers from `src` to `dst` (from its JSON stats).
@@ -100,7 +120,13 @@ fn rclone_transfers(w: &WebDav, src: &str, dst: &str) -> u64 {
         .args(["sync", "--use-json-log", "-v", "--stats", "0", src, dst])
         .output()
         .expect("rclone runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = String::from_utf8_lossy(&out.stderr);
-    log.lines().filter(|l| l.contains("\"msg\":\"Copied")).count() as u64
+    log.lines()
+        .filter(|l| l.contains("\"msg\":\"Copied"))
+        .count() as u64
 }

@@ -15,9 +15,17 @@ pub fn open(w: &WebDav, rel: &str, extra: &[(&str, &str)]) -> Arc<dyn Backend> {
     try_open(w, rel, extra).unwrap_or_else(|e| panic!("opening the test remote: {e}"))
 }
 
-pub fn try_open(w: &WebDav, rel: &str, extra: &[(&str, &str)]) -> ferry_core::Result<Arc<dyn Backend>> {
+pub fn try_open(
+    w: &WebDav,
+    rel: &str,
+    extra: &[(&str, &str)],
+) -> ferry_core::Result<Arc<dyn Backend>> {
     let pass = ferry_core::obscure::obscure(&w.password).unwrap();
-    let mut pairs = vec![("url", w.url.as_str()), ("user", w.user.as_str()), ("pass", pass.as_str())];
+    let mut pairs = vec![
+        ("url", w.url.as_str()),
+        ("user", w.user.as_str()),
+        ("pass", pass.as_str()),
+    ];
     pairs.extend_from_slice(extra);
     open_pairs(&pairs, &w.path(rel))
 }
@@ -36,7 +44,14 @@ pub fn open_pairs(pairs: &[(&str, &str)], root: &str) -> ferry_core::Result<Arc<
 /// The concrete type, for the few checks that need it.
 pub fn concrete(w: &WebDav, rel: &str) -> Arc<WebdavBackend> {
     let pass = ferry_core::obscure::obscure(&w.password).unwrap();
-    let o = Options::from_pairs(&KIND, [("url", w.url.as_str()), ("user", w.user.as_str()), ("pass", pass.as_str())]);
+    let o = Options::from_pairs(
+        &KIND,
+        [
+            ("url", w.url.as_str()),
+            ("user", w.user.as_str()),
+            ("pass", pass.as_str()),
+        ],
+    );
     WebdavBackend::new(Settings::from_options(&o).unwrap(), &w.path(rel)).unwrap()
 }
 
@@ -74,7 +89,9 @@ pub async fn read(b: &dyn Backend, path: &str, offset: u64, len: Option<u64>) ->
         .await
         .unwrap_or_else(|e| panic!("open {path}: {e}"));
     let mut out = Vec::new();
-    r.read_to_end(&mut out).await.unwrap_or_else(|e| panic!("read {path}: {e}"));
+    r.read_to_end(&mut out)
+        .await
+        .unwrap_or_else(|e| panic!("read {path}: {e}"));
     out
 }
 
@@ -95,7 +112,11 @@ pub fn local(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Arc<dyn Backend>) {
 }
 
 /// One engine run of `mode` from `src` to `dst`; panics on errors.
-pub async fn run(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, mode: ferry_engine::Mode) -> ferry_engine::StatsSnapshot {
+pub async fn run(
+    src: Arc<dyn Backend>,
+    dst: Arc<dyn Backend>,
+    mode: ferry_engine::Mode,
+) -> ferry_engine::StatsSnapshot {
     let stats = Arc::new(ferry_engine::Stats::default());
     let job = ferry_engine::Job {
         src,
@@ -115,13 +136,19 @@ pub async fn run(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, mode: ferry_engin
         stats: stats.clone(),
         approve_deletes: None,
     };
-    let out = ferry_engine::run(job, 1, Duration::ZERO).await.expect("the run starts");
+    let out = ferry_engine::run(job, 1, Duration::ZERO)
+        .await
+        .expect("the run starts");
     assert_eq!(out.errors, 0, "{:?}", out.last_error);
     stats.snapshot()
 }
 
 /// The engine's `check` of `src` against `dst`.
-pub async fn check(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, download: bool) -> ferry_engine::CheckReport {
+pub async fn check(
+    src: Arc<dyn Backend>,
+    dst: Arc<dyn Backend>,
+    download: bool,
+) -> ferry_engine::CheckReport {
     let opts = ferry_engine::CheckOptions {
         download,
         checkers: 4,
