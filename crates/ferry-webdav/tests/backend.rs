@@ -274,3 +274,39 @@ async fn unsupported_vendors_and_bad_options_fail_at_open() {
         assert!(e.to_string().contains(want), "{e}");
     }
 }
+
+#[tokio::test]
+async fn bearer_tokens_are_sent_and_a_refused_one_says_so() {
+    let Some(w) = Testbed::webdav() else { return };
+    // The testbed's server knows only user and password: a token is refused.
+    let b = common::open_pairs(
+        &[("url", w.url.as_str()), ("bearer_token", "tok-123")],
+        &w.dir,
+    )
+    .unwrap();
+    let e = b.list_dir(&rel("")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.to_string().contains("refused the bearer token"), "{e}");
+    assert!(!e.to_string().contains("tok-123"), "{e}");
+    // A token command runs when the remote is opened; one that fails stops it there.
+    let ok = common::open_pairs(
+        &[
+            ("url", w.url.as_str()),
+            ("bearer_token_command", "echo tok"),
+        ],
+        "",
+    );
+    assert!(ok.is_ok());
+    let e = common::open_pairs(
+        &[("url", w.url.as_str()), ("bearer_token_command", "false")],
+        "",
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(
+        e.to_string()
+            .starts_with(":webdav: bearer_token_command \"false\" failed"),
+        "{e}"
+    );
+}
