@@ -222,7 +222,14 @@ impl Client {
                 return check(response).await;
             }
             let next = redirect_target(&url, &response)?;
-            let follows = matches!(req.method.as_str(), "GET" | "HEAD" | "PROPFIND");
+            // Downloads may be sent elsewhere (a storage host); a listing only within the
+            // server (a folder's trailing slash); anything that changes things never.
+            let same_origin = next.origin() == url.origin();
+            let follows = match req.method.as_str() {
+                "GET" | "HEAD" => true,
+                "PROPFIND" => same_origin || self.auth_redirect,
+                _ => false,
+            };
             if !follows {
                 return Err(Failure::status(
                     status.as_u16(),
@@ -265,9 +272,10 @@ impl Client {
         }
         let response = self.execute(&Method::PUT, url, r).await?;
         if response.status().is_redirection() {
+            let next = redirect_target(url, &response)?;
             return Err(Failure::status(
                 response.status().as_u16(),
-                "the server redirected an upload; set url to the server's real address".to_owned(),
+                format!("the server redirected to {next}; set url to the server's real address"),
             ));
         }
         check(response).await

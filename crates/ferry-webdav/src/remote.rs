@@ -34,14 +34,15 @@ impl WebdavBackend {
         }
     }
 
-    /// PROPFIND of one URL; `Ok(None)` when nothing is there.
+    /// PROPFIND of one URL: its items and the URL that answered (after redirects, which
+    /// the items' hrefs are relative to); `Ok(None)` when nothing is there.
     async fn propfind(
         &self,
         url: &reqwest::Url,
         depth: &str,
         op: &str,
         shown: &RelPath,
-    ) -> Result<Option<Vec<Item>>> {
+    ) -> Result<Option<(Vec<Item>, reqwest::Url)>> {
         let mut req = Req::new("PROPFIND", url.clone())
             .header("depth", depth)
             .body(self.props_body());
@@ -53,20 +54,23 @@ impl WebdavBackend {
             Err(f) if f.is(404) || f.is(409) => return Ok(None),
             Err(f) => return Err(self.fail(f, op, shown)),
         };
+        let answered = response.url().clone();
         let text = response.text().await.map_err(|e| {
             Error::new(ErrorKind::Io, format!("{op}: {}", e.without_url()))
                 .with_path(shown.to_string())
                 .temporary(true)
         })?;
-        propfind::parse(&text).map(Some).map_err(|e| {
-            Error::new(ErrorKind::Io, format!("{op}: {e}")).with_path(shown.to_string())
-        })
+        propfind::parse(&text)
+            .map(|items| Some((items, answered)))
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, format!("{op}: {e}")).with_path(shown.to_string())
+            })
     }
 
     /// The entry at `path` (stored as `stored`), if anything is there.
     pub(crate) async fn stat_stored(&self, path: &RelPath, stored: &str) -> Result<Option<Entry>> {
         let url = self.url(stored, path.is_root());
-        let Some(items) = self
+        let Some((items, _)) = self
             .propfind(&url, "0", "can't read properties", path)
             .await?
         else {
@@ -160,9 +164,9 @@ impl Backend for WebdavBackend {
 
     async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
         let stored = self.stored(dir)?;
-        let url = self.url(&stored, true);
-        let Some(items) = self
-            .propfind(&url, "1", "can't list the folder", dir)
+        let asked = self.url(&stored, true);
+        let Some((items, url)) = self
+            .propfind(&asked, "1", "can't list the folder", dir)
             .await?
         else {
             return Err(Error::new(ErrorKind::DirNotFound, "directory not found")
@@ -395,7 +399,7 @@ impl Backend for WebdavBackend {
         }
         let url = self.url(&stored, true);
         // DELETE removes a folder with everything in it: look first, as rclone does.
-        let Some(items) = self
+        let Some((items, answered)) = self
             .propfind(&url, "1", "can't list the folder", dir)
             .await?
         else {
@@ -404,7 +408,7 @@ impl Backend for WebdavBackend {
         };
         if items
             .iter()
-            .any(|i| !matches!(propfind::child_name(&url, &i.href), Ok(None)))
+            .any(|i| !matches!(propfind::child_name(&answered, &i.href), Ok(None)))
         {
             return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
         }

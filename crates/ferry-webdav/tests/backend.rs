@@ -310,3 +310,37 @@ async fn bearer_tokens_are_sent_and_a_refused_one_says_so() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn redirects_are_followed_for_reads_and_refused_for_writes() {
+    let Some(w) = Testbed::webdav() else { return };
+    let direct = open(&w, "", &[]);
+    put(&*direct, "d/f.txt", b"moved").await;
+    // The testbed's server redirects /moved/... to /...
+    let pass = ferry_core::obscure::obscure(&w.password).unwrap();
+    let moved_url = format!("{}moved/", w.url);
+    let pairs = [
+        ("url", moved_url.as_str()),
+        ("user", w.user.as_str()),
+        ("pass", pass.as_str()),
+    ];
+    let moved = common::open_pairs(&pairs, &w.dir).unwrap();
+    assert_eq!(
+        names(&*moved, "d").await,
+        BTreeSet::from(["f.txt".to_owned()])
+    );
+    assert_eq!(read(&*moved, "d/f.txt", 0, None).await, b"moved");
+    let e = moved
+        .put(&rel("d/g.txt"), stream(b"g"), &opts(1))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("redirected to http://127.0.0.1:"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("set url to the server's real address"),
+        "{e}"
+    );
+}
