@@ -51,11 +51,7 @@ impl WebdavBackend {
                 .map_err(|f| self.fail(f, "can't make a folder", shown))?
             {
                 Made::Done => {}
-                Made::NoParent => return Err(Error::new(
-                    ErrorKind::Io,
-                    "can't make a folder: the server says its parent is missing, after making it",
-                )
-                .with_path(shown.to_string())),
+                Made::NoParent => return Err(self.no_parent(dir, shown)),
             }
         }
         Ok(())
@@ -132,6 +128,9 @@ impl WebdavBackend {
         }
         if let Err(f) = sent {
             self.discard(&temp_url).await;
+            if f.is(409) && parent.is_empty() {
+                return Err(self.no_parent(&stored, path));
+            }
             if f.is(409) {
                 // A folder vanished since it was made: make it again on the next try.
                 self.forget_dirs();
@@ -165,6 +164,20 @@ impl WebdavBackend {
             .temporary(true));
         }
         Ok(entry)
+    }
+
+    /// The server says the parent of `stored` is missing although ferry made it, or
+    /// although it is the folder the URL names (which ferry never makes).
+    fn no_parent(&self, stored: &str, shown: &RelPath) -> Error {
+        let message = if parent_of(stored).is_empty() {
+            format!(
+                "{} the folder the url names is not on the server (HTTP 409 Conflict): check url",
+                self.client.remote()
+            )
+        } else {
+            "can't make a folder: the server says its parent is missing, after making it".to_owned()
+        };
+        Error::new(ErrorKind::DirNotFound, message).with_path(shown.to_string())
     }
 
     fn put_headers(&self, path: &RelPath, opts: &PutOptions) -> HeaderMap {

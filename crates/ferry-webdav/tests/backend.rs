@@ -344,3 +344,28 @@ async fn redirects_are_followed_for_reads_and_refused_for_writes() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn a_url_naming_a_missing_folder_says_so() {
+    let Some(w) = Testbed::webdav() else { return };
+    let pass = ferry_core::obscure::obscure(&w.password).unwrap();
+    let url = format!("{}{}/not-there/", w.url, w.dir);
+    let pairs = [
+        ("url", url.as_str()),
+        ("user", w.user.as_str()),
+        ("pass", pass.as_str()),
+    ];
+    let b = common::open_pairs(&pairs, "").unwrap();
+    for e in [
+        b.put(&rel("f"), stream(b"f"), &opts(1)).await.unwrap_err(),
+        b.mkdir(&rel("d/e")).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::DirNotFound, "{e}");
+        assert!(
+            e.to_string()
+                .contains("the folder the url names is not on the server"),
+            "{e}"
+        );
+        assert!(!e.is_temporary());
+    }
+}
