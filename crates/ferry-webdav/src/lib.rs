@@ -18,6 +18,9 @@ mod propfind;
 mod remote;
 mod upload;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::collections::HashSet as StdHashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};

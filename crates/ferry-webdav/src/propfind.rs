@@ -272,20 +272,22 @@ pub(crate) fn child_name(dir: &Url, href: &str) -> Result<Option<Vec<u8>>, Strin
     let url = dir
         .join(href)
         .map_err(|_| format!("the server listed a bad href {href:?}"))?;
-    let want: Vec<u8> = percent_decode_str(dir.path()).collect();
-    let got: Vec<u8> = percent_decode_str(url.path()).collect();
-    let folder = want.strip_suffix(b"/").unwrap_or(&want);
-    let got = got.strip_suffix(b"/").unwrap_or(&got);
+    // A folder's trailing slash is cut before decoding: an encoded one (`%2F`) is part of
+    // a name, and makes it no name of ferry's.
+    let decoded =
+        |p: &str| -> Vec<u8> { percent_decode_str(p.strip_suffix('/').unwrap_or(p)).collect() };
+    let folder = decoded(dir.path());
+    let got = decoded(url.path());
     if got == folder {
         return Ok(None);
     }
     let rest = got
-        .strip_prefix(folder)
+        .strip_prefix(folder.as_slice())
         .and_then(|r| r.strip_prefix(b"/"))
         .ok_or_else(|| {
             format!("the server listed {href:?}, which is not inside the folder listed; skipped")
         })?;
-    if rest.is_empty() || rest.contains(&b'/') {
+    if rest.is_empty() || rest.contains(&b'/') || rest == b"." || rest == b".." {
         return Err(format!(
             "the server listed {href:?}, which is not directly inside the folder listed; skipped"
         ));
@@ -348,6 +350,9 @@ mod tests {
         // A name holding an encoded slash can't be one of ferry's names.
         assert!(child_name(&dir, "http://h:1/dav/dir/x%2Fy").is_err());
         for bad in [
+            "..%2F",
+            "x%2F",
+            "/dav/dir/%2E%2E",
             "/dav/other",
             "/dav/dir/../../etc/passwd",
             "/dav/dir/a/b",
