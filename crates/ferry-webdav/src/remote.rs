@@ -188,6 +188,9 @@ impl Backend for WebdavBackend {
                     continue;
                 }
             };
+            if self.excluded(&item) {
+                continue;
+            }
             let text = String::from_utf8_lossy(&name);
             if ferry_core::partial::is_temp_name(&text) {
                 self.leftover(&url, &text, &item).await;
@@ -205,9 +208,6 @@ impl Backend for WebdavBackend {
                     Error::new(ErrorKind::Io, "the server gave no properties for it")
                         .with_path(path.to_string()),
                 );
-                continue;
-            }
-            if self.excluded(&item) {
                 continue;
             }
             if item.is_dir {
