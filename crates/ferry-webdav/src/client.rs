@@ -69,12 +69,17 @@ impl Req {
 impl Client {
     pub fn new(s: &Settings) -> ferry_core::Result<Client> {
         let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(300))
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
             // Followed by hand (`send_once`): reqwest would turn a redirected PROPFIND into a GET.
             .redirect(reqwest::redirect::Policy::none());
+        // rclone's --contimeout and --timeout (an answer or a transfer going quiet).
+        if let Some(t) = s.timeouts.connect {
+            builder = builder.connect_timeout(t);
+        }
+        if let Some(t) = s.timeouts.idle {
+            builder = builder.read_timeout(t);
+        }
         #[cfg(unix)]
         if let Some(socket) = &s.unix_socket {
             builder = builder.unix_socket(socket.as_path());

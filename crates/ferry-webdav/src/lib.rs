@@ -13,6 +13,7 @@
 
 mod client;
 mod error;
+mod kind;
 pub mod options;
 mod propfind;
 mod remote;
@@ -26,34 +27,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use ferry_core::encoding::{Encoding, Names};
-use ferry_core::kind::{BackendKind, OpenRequest};
-use ferry_core::{
-    Backend, Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, RelPath, Result,
-};
+use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, RelPath, Result};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Url;
 
 use crate::client::Client;
+pub use crate::kind::KIND;
 pub use crate::options::Settings;
-use crate::options::{Vendor, OPTIONS, UNIMPLEMENTED};
-
-/// rclone's `webdav`.
-pub static KIND: BackendKind = BackendKind {
-    name: "webdav",
-    aliases: &[],
-    description: "WebDAV",
-    options: OPTIONS,
-    unimplemented: UNIMPLEMENTED,
-    urls: &[],
-    network: true,
-    open,
-};
-
-fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
-    req.options.check()?;
-    let settings = Settings::from_options(req.options)?;
-    Ok(WebdavBackend::new(settings, req.root)? as Arc<dyn Backend>)
-}
+use crate::options::Vendor;
 
 /// Characters sent as they are in a URL path: RFC 3986's unreserved set (and `/`
 /// between segments, added by the caller).

@@ -1,11 +1,12 @@
-//! rclone's `webdav` options, and what one remote's options mean: the server's URL, how
-//! ferry logs in, how names are stored, and what the vendor's server can do.
+//! What one remote's options mean: the server's URL, how ferry logs in, how names are
+//! stored, and what the vendor's server can do.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_core::encoding::Encoding;
-use ferry_core::kind::{OptionSpec, OptionType, Options, Unimplemented};
+use ferry_core::kind::Options;
+use ferry_core::net::Timeouts;
 use ferry_core::{Error, ErrorKind, Result, Secret};
 use reqwest::Url;
 
@@ -20,78 +21,6 @@ pub const VENDORS: &[&str] = &[
     "rclone",
     "fastmail",
 ];
-
-pub static OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new(
-        "url",
-        "URL of the WebDAV server (and the folder in it), e.g. https://example.com/remote.php/webdav/.",
-    ),
-    OptionSpec::new(
-        "vendor",
-        "Which WebDAV server this is: decides how modification times and checksums are kept.",
-    )
-    .default("other")
-    .ty(OptionType::Choice(VENDORS)),
-    OptionSpec::new("user", "User name.").sensitive(),
-    OptionSpec::new("pass", "Password (stored obscured).").secret(),
-    OptionSpec::new(
-        "bearer_token",
-        "A bearer token to send instead of a user name and password.",
-    )
-    .sensitive(),
-    OptionSpec::new(
-        "bearer_token_command",
-        "A command (words separated by spaces) whose output is the bearer token; run again when the server refuses the token.",
-    )
-    .advanced(),
-    // No default in the spec: rclone's depends on the vendor (see `Settings::encoding`).
-    OptionSpec::new(
-        "encoding",
-        "How names the server can't store are kept: rclone's encoding flags, comma-separated. \
-         Unset: names are stored as they are (sharepoint-ntlm: Windows-safe names).",
-    )
-    .ty(OptionType::Encoding)
-    .advanced(),
-    OptionSpec::new(
-        "headers",
-        "Extra HTTP headers for every request, as comma-separated name,value pairs (CSV quoting allowed).",
-    )
-    .advanced(),
-    OptionSpec::new(
-        "owncloud_exclude_shares",
-        "Leave out files and folders shared with this user (ownCloud/Nextcloud).",
-    )
-    .bool(false)
-    .advanced(),
-    OptionSpec::new(
-        "owncloud_exclude_mounts",
-        "Leave out external storages mounted into this account (ownCloud/Nextcloud).",
-    )
-    .bool(false)
-    .advanced(),
-    OptionSpec::new(
-        "unix_socket",
-        "Connect through this unix domain socket instead of over TCP.",
-    )
-    .advanced(),
-    OptionSpec::new(
-        "auth_redirect",
-        "Keep sending the credentials when the server redirects to another host (or from https to http).",
-    )
-    .bool(false)
-    .advanced(),
-    OptionSpec::DESCRIPTION,
-];
-
-/// rclone's options ferry takes but does not act on: both only tune how requests are
-/// made, never what is stored.
-pub const UNIMPLEMENTED: Unimplemented = Unimplemented {
-    refused: &[],
-    // pacer_min_sleep: ferry paces by its own retry policy (and --tpslimit).
-    // nextcloud_chunk_size: ferry uploads each file in one PUT; the stored file is the same.
-    tuning: &["pacer_min_sleep", "nextcloud_chunk_size"],
-    booleans: &[],
-};
 
 /// What one vendor's server does beyond plain WebDAV (rclone's per-vendor quirks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +104,8 @@ pub struct Settings {
     pub exclude_mounts: bool,
     pub unix_socket: Option<PathBuf>,
     pub auth_redirect: bool,
+    /// `--contimeout` and `--timeout`.
+    pub timeouts: Timeouts,
 }
 
 impl Settings {
@@ -221,6 +152,7 @@ impl Settings {
             exclude_mounts: o.bool("owncloud_exclude_mounts")?,
             unix_socket: o.text("unix_socket").map(PathBuf::from),
             auth_redirect: o.bool("auth_redirect")?,
+            timeouts: Timeouts::DEFAULT,
         })
     }
 }
