@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
+use ferry_core::dump::Dump;
 use ferry_core::{Error, ErrorKind, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, LOCATION};
-use reqwest::{Method, Response, StatusCode, Url};
+use reqwest::{Method, Response, ResponseBuilderExt, StatusCode, Url};
 
 use crate::error::Failure;
 use crate::options::{Auth, Settings};
@@ -32,6 +33,8 @@ pub(crate) struct Client {
     token: RwLock<Option<Secret>>,
     extra: HeaderMap,
     auth_redirect: bool,
+    /// `--dump`: requests and responses to the debug log.
+    dump: Dump,
 }
 
 /// One request whose body can be sent again (everything but uploads).
@@ -124,6 +127,7 @@ impl Client {
             }),
             extra,
             auth_redirect: s.auth_redirect,
+            dump: s.dump,
         };
         if let Auth::Command(cmd) = &client.auth {
             let token = run_token_command(&client.remote, cmd)?;
@@ -221,7 +225,7 @@ impl Client {
             if !req.body.is_empty() || req.method == Method::PUT {
                 r = r.body(req.body.clone());
             }
-            let response = self.execute(&req.method, &url, r).await?;
+            let response = self.execute(&req.method, &url, r, Some(&req.body)).await?;
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return check(response).await;
@@ -275,7 +279,7 @@ impl Client {
         if let Some(auth) = self.authorization() {
             r = r.header(AUTHORIZATION, auth);
         }
-        let response = self.execute(&Method::PUT, url, r).await?;
+        let response = self.execute(&Method::PUT, url, r, None).await?;
         if response.status().is_redirection() {
             let next = redirect_target(url, &response)?;
             return Err(Failure::status(
@@ -286,14 +290,30 @@ impl Client {
         check(response).await
     }
 
+    /// Sends one request (`body`: what it carries, for `--dump`, when not a stream).
     async fn execute(
         &self,
         method: &Method,
         url: &Url,
         r: reqwest::RequestBuilder,
+        body: Option<&[u8]>,
     ) -> Result<Response, Failure> {
+        let request = r
+            .build()
+            .map_err(|e| Failure::local(format!("can't build a request: {}", e.without_url())))?;
+        let dumped = self.dump.any().then(|| {
+            let id = Dump::next_id();
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            let block = self
+                .dump
+                .request(id, method.as_str(), url.as_str(), headers, body);
+            (id, block)
+        });
         let started = Instant::now();
-        match r.send().await {
+        match self.http.execute(request).await {
             Ok(response) => {
                 tracing::debug!(
                     "HTTP {method} {} -> {} ({} ms)",
@@ -301,17 +321,54 @@ impl Client {
                     response.status().as_u16(),
                     started.elapsed().as_millis()
                 );
-                Ok(response)
+                Ok(match &dumped {
+                    Some((id, block)) => self.dump_response(*id, block, response).await,
+                    None => response,
+                })
             }
             Err(e) => {
                 tracing::debug!("HTTP {method} {} -> failed", url.path());
                 let e = e.without_url();
-                Err(Failure::transport(ferry_core::net::unreachable(
-                    &self.target,
-                    &e,
-                    e.is_timeout(),
-                )))
+                let message = ferry_core::net::unreachable(&self.target, &e, e.is_timeout());
+                if let Some((id, block)) = &dumped {
+                    self.dump.response(*id, block, Err(&message), [], None);
+                }
+                Err(Failure::transport(message))
             }
+        }
+    }
+
+    /// Logs a response for `--dump`; with bodies asked for, it is read here and handed on
+    /// rebuilt from the bytes read.
+    async fn dump_response(&self, id: u64, block: &str, response: Response) -> Response {
+        let status = response.status();
+        if !self.dump.response_bodies() {
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            self.dump
+                .response(id, block, Ok(status.as_u16()), headers, None);
+            return response;
+        }
+        let headers = response.headers().clone();
+        let version = response.version();
+        let answered = response.url().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
+        self.dump
+            .response(id, block, Ok(status.as_u16()), pairs, Some(&body));
+        // Rebuilt with the URL that answered: listings read their hrefs against it.
+        let mut builder = http::Response::builder()
+            .status(status)
+            .version(version)
+            .url(answered);
+        if let Some(h) = builder.headers_mut() {
+            *h = headers;
+        }
+        match builder.body(body) {
+            Ok(rebuilt) => Response::from(rebuilt),
+            Err(_) => unreachable!("a status, version and headers taken from a response"),
         }
     }
 

@@ -97,5 +97,6 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     req.options.check()?;
     let mut settings = Settings::from_options(req.options)?;
     settings.timeouts = req.context.timeouts;
+    settings.dump = req.context.dump;
     Ok(WebdavBackend::new(settings, req.root)? as Arc<dyn Backend>)
 }

@@ -106,6 +106,8 @@ pub struct Settings {
     pub auth_redirect: bool,
     /// `--contimeout` and `--timeout`.
     pub timeouts: Timeouts,
+    /// `--dump`.
+    pub dump: ferry_core::dump::Dump,
 }
 
 impl Settings {
@@ -153,6 +155,7 @@ impl Settings {
             unix_socket: o.text("unix_socket").map(PathBuf::from),
             auth_redirect: o.bool("auth_redirect")?,
             timeouts: Timeouts::DEFAULT,
+            dump: Default::default(),
         })
     }
 }
