@@ -19,9 +19,10 @@ fn errors_and_debug_never_show_secrets() {
         &ferry_sftp::KIND,
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
+        &ferry_webdav::KIND,
     ]);
     let cfg = ConfigFile::parse(
-        &format!("[box]\ntype = sftp\nhost = h\npass = {S}\n\n[b]\ntype = s3\nsecret_access_key = {S}\nsession_token = {S}\n\n[az]\ntype = azureblob\nkey = {S}\nsas_url = https://a.blob.core.windows.net/c?sig={S}\n"),
+        &format!("[box]\ntype = sftp\nhost = h\npass = {S}\n\n[b]\ntype = s3\nsecret_access_key = {S}\nsession_token = {S}\n\n[az]\ntype = azureblob\nkey = {S}\nsas_url = https://a.blob.core.windows.net/c?sig={S}\n\n[dav]\ntype = webdav\nurl = https://d.example/dav/\nuser = {S}\npass = {S}\nbearer_token = {S}\n"),
         "/c/f.conf",
     )
     .unwrap();
@@ -34,7 +35,14 @@ fn errors_and_debug_never_show_secrets() {
     assert_clean("ConfigFile debug", format!("{cfg:?}"));
 
     // Successful resolutions: Debug hides secret and sensitive values.
-    for arg in ["box:", "b:x", "az:c", "envr:", &format!("box,key_pem={S}:")] {
+    for arg in [
+        "box:",
+        "b:x",
+        "az:c",
+        "envr:",
+        "dav:x",
+        &format!("box,key_pem={S}:"),
+    ] {
         let r = resolve_arg(arg, &cfg, &env, &reg).unwrap();
         assert_clean(arg, format!("{r:?}"));
     }
@@ -42,6 +50,7 @@ fn errors_and_debug_never_show_secrets() {
     for arg in [
         format!(":sftp,host=h,pass={S}:x"),
         format!(":s3,secret_access_key='{S}':b"),
+        format!(":webdav,url='https://d.example/',pass={S},bearer_token={S}:x"),
         format!("box,key_file_pass=\"{S}\":x"),
         format!("sftp://u:{S}@h/x"),
         format!("https://a.blob.core.windows.net/c/p?sv=1&sig={S}"),

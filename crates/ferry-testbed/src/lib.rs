@@ -1,7 +1,7 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
-//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite) and two FTP
-//! servers (pure-ftpd, vsftpd) on
+//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite), two FTP
+//! servers (pure-ftpd, vsftpd) and WebDAV (Apache mod_dav) on
 //! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
@@ -85,6 +85,19 @@ impl Testbed {
             "FTP test server",
         )?;
         Some(Ftp { conf, dir })
+    }
+
+    /// A fresh, empty folder `ferry-t-...` on the WebDAV server, removed on drop.
+    #[track_caller]
+    pub fn webdav() -> Option<WebDav> {
+        let conf = available("WebDAV test server", &WEBDAV_CONF, webdav_conf)?;
+        let dir = unique_name();
+        create(
+            &conf.rclone,
+            &format!("{}{dir}", conf.rclone_remote()),
+            "WebDAV test server",
+        )?;
+        Some(WebDav { conf, dir })
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.
@@ -572,6 +585,83 @@ fn ftp_conf() -> Result<FtpConf, String> {
     })
 }
 
+// ------------------------------------------------------------------------------------ WebDAV
+
+/// The WebDAV server's facts, from `FERRY_TEST_WEBDAV_*` (Apache httpd with mod_dav, vendor `other`).
+#[derive(Clone, Debug)]
+pub struct WebDavConf {
+    /// `http://127.0.0.1:8780/`
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    /// The folder on this machine the server serves, when known (to look at or plant
+    /// files behind the server's back).
+    pub root: Option<PathBuf>,
+    pub rclone: PathBuf,
+}
+
+/// One test's folder on the WebDAV server. Derefs to [`WebDavConf`].
+#[derive(Debug)]
+pub struct WebDav {
+    conf: WebDavConf,
+    /// The folder's path below the server's URL.
+    pub dir: String,
+}
+
+impl std::ops::Deref for WebDav {
+    type Target = WebDavConf;
+    fn deref(&self) -> &WebDavConf {
+        &self.conf
+    }
+}
+
+impl WebDavConf {
+    /// rclone on-the-fly remote: `:webdav,url='http://127.0.0.1:8780/',user=synctest,pass=<obscured>:`.
+    pub fn rclone_remote(&self) -> String {
+        self.remote_with(&[])
+    }
+
+    /// As [`WebDavConf::rclone_remote`], with more options (`vendor`, `encoding`, ...).
+    pub fn remote_with(&self, extra: &[(&str, &str)]) -> String {
+        let pass = obscure(&self.rclone, &self.password);
+        let mut opts = vec![
+            ("url", self.url.as_str()),
+            ("user", self.user.as_str()),
+            ("pass", pass.as_str()),
+        ];
+        opts.extend_from_slice(extra);
+        connection_string("webdav", &opts)
+    }
+
+    /// rclone with an empty config (see [`rclone`]).
+    pub fn rclone(&self) -> Command {
+        rclone(&self.rclone)
+    }
+}
+
+impl WebDav {
+    /// `rclone_remote()` + this test's folder + `/rel` (`rel` may be empty).
+    pub fn rclone_path(&self, rel: &str) -> String {
+        format!("{}{}", self.rclone_remote(), join(&self.dir, rel))
+    }
+
+    /// This test's folder + `/rel`, below the server's URL.
+    pub fn path(&self, rel: &str) -> String {
+        join(&self.dir, rel)
+    }
+
+    /// Where `rel` in this test's folder is on this machine, when the server's root is known.
+    pub fn local_path(&self, rel: &str) -> Option<PathBuf> {
+        Some(self.root.as_ref()?.join(self.path(rel)))
+    }
+}
+
+impl Drop for WebDav {
+    fn drop(&mut self) {
+        purge(&self.rclone, &self.rclone_path(""));
+    }
+}
+
 // ------------------------------------------------------------------------------------ helpers
 
 /// `rclone` with `RCLONE_CONFIG=/dev/null` (on-the-fly remotes only), no cloud metadata probing,
@@ -731,6 +821,7 @@ static SFTP: OnceLock<Result<SftpConf, String>> = OnceLock::new();
 static S3_CONF: OnceLock<Result<S3Conf, String>> = OnceLock::new();
 static AZ_CONF: OnceLock<Result<AzureConf, String>> = OnceLock::new();
 static FTP_CONF: OnceLock<Result<FtpConf, String>> = OnceLock::new();
+static WEBDAV_CONF: OnceLock<Result<WebDavConf, String>> = OnceLock::new();
 
 /// Reads the server's variables and checks its port once per process.
 #[track_caller]
@@ -832,6 +923,19 @@ fn az_conf() -> Result<AzureConf, String> {
         azcopy: file_var("FERRY_TEST_AZCOPY").ok(),
     };
     let (host, port) = http_host_port(&conf.endpoint)?;
+    answers(&host, port)?;
+    Ok(conf)
+}
+
+fn webdav_conf() -> Result<WebDavConf, String> {
+    let conf = WebDavConf {
+        url: var("FERRY_TEST_WEBDAV_URL")?,
+        user: var("FERRY_TEST_WEBDAV_USER")?,
+        password: var("FERRY_TEST_WEBDAV_PASS")?,
+        root: file_var("FERRY_TEST_WEBDAV_ROOT").ok(),
+        rclone: file_var("FERRY_TEST_RCLONE")?,
+    };
+    let (host, port) = http_host_port(conf.url.trim_end_matches('/'))?;
     answers(&host, port)?;
     Ok(conf)
 }

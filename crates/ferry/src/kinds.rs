@@ -13,6 +13,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
         &ferry_ftp::KIND,
+        &ferry_webdav::KIND,
     ])
 });
 

@@ -530,7 +530,7 @@ fn config_providers_lists_the_backends_and_their_options() {
             .find(|p| p["Name"] == name)
             .unwrap_or_else(|| panic!("{name} not listed"))
     };
-    for name in ["local", "sftp", "s3", "azureblob", "ftp"] {
+    for name in ["local", "sftp", "s3", "azureblob", "ftp", "webdav"] {
         assert!(find(name)["Options"].is_array(), "{name}");
     }
     let option = |backend: &str, key: &str| {
@@ -546,6 +546,8 @@ fn config_providers_lists_the_backends_and_their_options() {
     assert_eq!(option("sftp", "host")["IsPassword"], false);
     assert_eq!(option("s3", "secret_access_key")["Sensitive"], true);
     assert_eq!(option("azureblob", "key")["Sensitive"], true);
+    assert_eq!(option("webdav", "pass")["IsPassword"], true);
+    assert_eq!(option("webdav", "bearer_token")["Sensitive"], true);
     assert_eq!(option("local", "copy_links")["Advanced"], true);
 }
 

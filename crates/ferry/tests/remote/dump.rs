@@ -67,3 +67,28 @@ fn a_bad_dump_word_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("invalid choice \"nope\""), "{err}");
 }
+
+#[test]
+fn dump_shows_webdav_requests_and_bodies_without_the_password() {
+    let Some(w) = Testbed::webdav() else { return };
+    let s = super::common::Scratch::new();
+    super::common::write_file(&s.path("src/a.txt"), b"dumped", 10);
+    let (code, _, err) = run(&[
+        "copy",
+        &s.src(),
+        &w.rclone_path("d"),
+        "--dump",
+        "headers,bodies",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("PROPFIND /"), "{err}");
+    assert!(err.contains("\nAuthorization: XXXX\n"), "{err}");
+    assert!(err.contains("<d:propfind"), "request bodies: {err}");
+    assert!(err.contains("multistatus"), "response bodies: {err}");
+    assert!(err.contains("HTTP/1.1 207"), "{err}");
+    // The upload's body is a stream: its headers show, never a password.
+    assert!(err.contains("PUT /"), "{err}");
+    assert!(!err.contains("Basic c3luY3Rlc3Q6"), "{err}");
+    let (code, out, err) = run(&["lsf", &w.rclone_path("d"), "--dump", "responses"]);
+    assert_eq!((code, out.trim()), (0, "a.txt"), "{err}");
+}

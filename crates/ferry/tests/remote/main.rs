@@ -1,4 +1,4 @@
-//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP): the real
+//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP, WebDAV): the real
 //! `ferry` binary, side by side with rclone, s5cmd and azcopy. A test whose server is
 //! missing fails under `CI=true`. One test binary, a module per backend.
 
@@ -11,3 +11,4 @@ mod ftp;
 mod s3;
 mod s3_list;
 mod sftp;
+mod webdav;

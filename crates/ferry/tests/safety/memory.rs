@@ -201,6 +201,12 @@ fn an_azure_upload_holds_blocks_not_the_whole_file() {
 }
 
 #[test]
+fn a_webdav_upload_streams_the_file() {
+    let Some(w) = Testbed::webdav() else { return };
+    uploads_stay_bounded("webdav", &w.rclone_path("mem"), &[]);
+}
+
+#[test]
 fn an_sftp_upload_holds_a_buffer_not_the_whole_file() {
     let Some(sftp) = Testbed::sftp() else { return };
     uploads_stay_bounded("sftp", &sftp.rclone_path("mem"), &[]);

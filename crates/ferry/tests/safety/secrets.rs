@@ -199,6 +199,23 @@ fn bisync_never_writes_an_sftp_password_to_logs_or_state() {
 }
 
 #[test]
+fn bisync_never_writes_a_webdav_password_to_logs_or_state() {
+    let Some(w) = Testbed::webdav() else { return };
+    let remote = w.rclone_path("");
+    let pass = remote
+        .split("pass=")
+        .nth(1)
+        .unwrap()
+        .split([',', ':'])
+        .next()
+        .unwrap()
+        .trim_matches('\'')
+        .to_owned();
+    assert!(pass.len() > 8, "{remote}");
+    bisync_keeps_secret(&remote, &[&pass, &w.password]);
+}
+
+#[test]
 fn bisync_never_writes_an_s3_secret_key_to_logs_or_state() {
     let Some(s3) = Testbed::s3() else { return };
     let secret = "Zq8sEcReT/Key+With/Slashes0";
@@ -410,4 +427,6 @@ fn an_unreachable_endpoint_is_one_line_naming_it() {
     assert_one_clear_line("azure ls", &["ls", &az], &ep);
     let sftp = format!(":sftp,host=127.0.0.1,port={port},user=u:dir");
     assert_one_clear_line("sftp ls", &["ls", &sftp], &ep);
+    let webdav = format!(":webdav,url='http://{ep}/dav/',user=u:dir");
+    assert_one_clear_line("webdav ls", &["ls", &webdav], &ep);
 }

@@ -29,6 +29,7 @@ macro_rules! every_backend {
         suite!(s3, [$($case),*]);
         suite!(azureblob, [$($case),*]);
         suite!(ftp, [$($case),*]);
+        suite!(webdav, [$($case),*]);
     };
 }
 

@@ -60,6 +60,10 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
                 Box::new(f),
             )
         }
+        "webdav" => {
+            let w = Testbed::webdav()?;
+            (w.rclone_path("root"), Box::new(w))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -78,6 +82,7 @@ fn open(remote: &str) -> Arc<dyn Backend> {
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
         &ferry_ftp::KIND,
+        &ferry_webdav::KIND,
     ]);
     let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
     let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
