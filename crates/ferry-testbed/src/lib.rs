@@ -1,6 +1,6 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
-//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto) and Azure Blob (azurite) on
+//! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite) and HTTP (nginx) on
 //! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
@@ -13,7 +13,10 @@
 //! When a server's variables are missing or it does not answer, `Testbed::*()` panics if `CI=true`
 //! and otherwise prints `SKIPPED: ...` to stderr and returns `None`.
 
+mod http;
 mod sas;
+
+pub use http::{Http, HttpConf};
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -70,6 +73,12 @@ impl Testbed {
             container,
             azcopy_dir,
         })
+    }
+
+    /// A fresh, empty directory served by the HTTP server (nginx), removed on drop.
+    #[track_caller]
+    pub fn http() -> Option<Http> {
+        http::open()
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.
