@@ -66,7 +66,8 @@ fn plain(arg: &str) -> Redacted {
 /// rclone's `url` option is not secret) cut out, and whether there was one.
 fn without_url_logins(mut loc: Location) -> (Location, bool) {
     let mut had = false;
-    if let Location::Remote { overrides: o, .. } | Location::OnTheFly { options: o, .. } = &mut loc {
+    if let Location::Remote { overrides: o, .. } | Location::OnTheFly { options: o, .. } = &mut loc
+    {
         for v in o.values_mut() {
             if v.is_secret() {
                 continue;

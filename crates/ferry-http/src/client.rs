@@ -63,7 +63,10 @@ impl Client {
         let mut headers = HeaderMap::new();
         for (k, v) in &opts.headers {
             // Checked when the options were read.
-            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
                 headers.append(k, v);
             }
         }
@@ -119,7 +122,9 @@ impl Client {
         r.send().await.map_err(|e| {
             let target = ferry_core::net::target_of(self.base.as_str());
             let why = ferry_core::net::unreachable(&target, &e, e.is_timeout());
-            Error::new(ErrorKind::Io, why).with_path(shown).temporary(true)
+            Error::new(ErrorKind::Io, why)
+                .with_path(shown)
+                .temporary(true)
         })
     }
 
@@ -155,7 +160,13 @@ impl Client {
     }
 
     /// GET of `url` from `offset`, at most `len` bytes.
-    pub async fn get(&self, url: Url, offset: u64, len: Option<u64>, shown: &str) -> Result<Response> {
+    pub async fn get(
+        &self,
+        url: Url,
+        offset: u64,
+        len: Option<u64>,
+        shown: &str,
+    ) -> Result<Response> {
         let mut r = self.request(Method::GET, url);
         match len {
             Some(0) => {}
@@ -188,9 +199,12 @@ impl Client {
             .retryable(false));
         }
         res.text().await.map_err(|e| {
-            Error::new(ErrorKind::Io, format!("reading the directory page: {}", e.without_url()))
-                .with_path(shown)
-                .temporary(true)
+            Error::new(
+                ErrorKind::Io,
+                format!("reading the directory page: {}", e.without_url()),
+            )
+            .with_path(shown)
+            .temporary(true)
         })
     }
 }
@@ -225,9 +239,11 @@ fn ok(res: Response, method: &str, shown: &str) -> Result<Response> {
         ErrorKind::Auth => " — check the user and password in the url, and the headers",
         _ => "",
     };
-    Err(Error::new(kind, format!("{method} failed: HTTP error {status}{hint}"))
-        .with_path(shown)
-        .temporary(temporary))
+    Err(
+        Error::new(kind, format!("{method} failed: HTTP error {status}{hint}"))
+            .with_path(shown)
+            .temporary(temporary),
+    )
 }
 
 fn media_type(res: &Response) -> String {
@@ -236,7 +252,11 @@ fn media_type(res: &Response) -> String {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    ty.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    ty.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Size, time and type from a response's headers.
@@ -246,7 +266,8 @@ pub fn head_of(res: &Response) -> Head {
     let total = text(reqwest::header::CONTENT_RANGE)
         .and_then(|r| r.rsplit_once('/'))
         .and_then(|(_, total)| total.trim().parse().ok());
-    let size = total.or_else(|| text(reqwest::header::CONTENT_LENGTH).and_then(|l| l.trim().parse().ok()));
+    let size =
+        total.or_else(|| text(reqwest::header::CONTENT_LENGTH).and_then(|l| l.trim().parse().ok()));
     Head {
         size,
         mtime: text(reqwest::header::LAST_MODIFIED).and_then(parse_http_date),
@@ -290,6 +311,9 @@ mod tests {
             "http://h/d/a%20b/100%25%23%3F.txt"
         );
         assert_eq!(c.url(b"x:y", true).unwrap().as_str(), "http://h/d/x:y/");
-        assert_eq!(c.url(b"caf\xe9", false).unwrap().as_str(), "http://h/d/caf%E9");
+        assert_eq!(
+            c.url(b"caf\xe9", false).unwrap().as_str(),
+            "http://h/d/caf%E9"
+        );
     }
 }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use ferry_core::{Backend, Location};
 use ferry_core::encoding::{Encoding, Names};
+use ferry_core::{Backend, Location};
 use ferry_core::{
     ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, PutOptions, RelPath, Result,
 };
@@ -89,7 +89,10 @@ impl HttpBackend {
     fn read_only(&self, what: &str, path: &RelPath) -> Error {
         Error::new(
             ErrorKind::Unsupported,
-            format!("can't {what}: http remotes are read only ({})", self.describe()),
+            format!(
+                "can't {what}: http remotes are read only ({})",
+                self.describe()
+            ),
         )
         .with_path(shown(path))
         .retryable(false)
@@ -154,7 +157,11 @@ impl ferry_core::Backend for HttpBackend {
     }
 
     fn describe(&self) -> String {
-        format!("HTTP directory {}{}", self.client.base(), String::from_utf8_lossy(&self.root))
+        format!(
+            "HTTP directory {}{}",
+            self.client.base(),
+            String::from_utf8_lossy(&self.root)
+        )
     }
 
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
@@ -183,7 +190,11 @@ impl ferry_core::Backend for HttpBackend {
         let mut listing = Listing::new();
         let mut files = Vec::new();
         for linked in index::children(&url, &page) {
-            let path = match self.names.listed_bytes(&linked.name).and_then(|n| dir.join(&n)) {
+            let path = match self
+                .names
+                .listed_bytes(&linked.name)
+                .and_then(|n| dir.join(&n))
+            {
                 Ok(p) => p,
                 Err(e) => {
                     listing.skip(e.with_path(dir.as_str()));
@@ -191,7 +202,9 @@ impl ferry_core::Backend for HttpBackend {
                 }
             };
             if linked.dir {
-                listing.entries.push(Entry::dir(path, ferry_core::no_dir_time()));
+                listing
+                    .entries
+                    .push(Entry::dir(path, ferry_core::no_dir_time()));
             } else {
                 files.push(path);
             }

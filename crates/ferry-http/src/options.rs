@@ -36,7 +36,8 @@ impl HttpOptions {
             ));
         };
         let (base, login) = endpoint(url).map_err(|why| o.invalid("url", why))?;
-        let headers = headers(o.text("headers").unwrap_or("")).map_err(|why| o.invalid("headers", why))?;
+        let headers =
+            headers(o.text("headers").unwrap_or("")).map_err(|why| o.invalid("headers", why))?;
         Ok(HttpOptions {
             base,
             login,
@@ -51,7 +52,8 @@ impl HttpOptions {
 /// The endpoint as a directory URL (a `/` added as rclone adds it) without credentials,
 /// and the credentials. The reasons never quote the URL: it may hold a password.
 pub fn endpoint(text: &str) -> std::result::Result<(Url, Option<(String, Secret)>), &'static str> {
-    let mut url = Url::parse(text).map_err(|_| "not a URL (expected e.g. https://example.com/dir/)")?;
+    let mut url =
+        Url::parse(text).map_err(|_| "not a URL (expected e.g. https://example.com/dir/)")?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("only http:// and https:// URLs can be read");
     }
@@ -60,10 +62,7 @@ pub fn endpoint(text: &str) -> std::result::Result<(Url, Option<(String, Secret)
     }
     let login = match (url.username(), url.password()) {
         ("", None) => None,
-        (user, pass) => Some((
-            decoded(user)?,
-            Secret::new(decoded(pass.unwrap_or(""))?),
-        )),
+        (user, pass) => Some((decoded(user)?, Secret::new(decoded(pass.unwrap_or(""))?))),
     };
     // Cannot fail for http(s) URLs with a host.
     let _ = url.set_username("");

@@ -26,7 +26,8 @@ pub struct HttpConf {
 #[derive(Debug)]
 pub struct Http {
     conf: HttpConf,
-    /// This test's directory's name under the served root.
+    /// This test's directory's path under the served root (`ferry-t-...`, or below one of
+    /// the server's special locations: `header-only/ferry-t-...`).
     pub name: String,
 }
 
@@ -87,11 +88,16 @@ impl Drop for Http {
 
 static HTTP_CONF: OnceLock<Result<HttpConf, String>> = OnceLock::new();
 
-/// A fresh, empty directory under the HTTP server's root, removed on drop.
+/// A fresh, empty directory under `location` (`""`: the root; `header-only`: needs the
+/// header of [`HttpConf::header`]; `auth`: needs the login; `json-index`: directory
+/// pages in JSON) of the HTTP server's root, removed on drop.
 #[track_caller]
-pub(super) fn open() -> Option<Http> {
+pub(super) fn open(location: &str) -> Option<Http> {
     let conf = super::available("HTTP test server", &HTTP_CONF, http_conf)?;
-    let name = unique_name();
+    let name = match location.trim_matches('/') {
+        "" => unique_name(),
+        loc => format!("{loc}/{}", unique_name()),
+    };
     if let Err(e) = std::fs::create_dir(conf.root.join(&name)) {
         return unavailable("HTTP test server", &format!("can't create {name}: {e}"));
     }

@@ -78,7 +78,14 @@ impl Testbed {
     /// A fresh, empty directory served by the HTTP server (nginx), removed on drop.
     #[track_caller]
     pub fn http() -> Option<Http> {
-        http::open()
+        http::open("")
+    }
+
+    /// A fresh directory below one of the HTTP server's special locations
+    /// (`header-only`, `auth`, `json-index`: see [`Http::name`]).
+    #[track_caller]
+    pub fn http_in(location: &str) -> Option<Http> {
+        http::open(location)
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.

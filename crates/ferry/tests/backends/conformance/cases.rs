@@ -413,21 +413,33 @@ pub async fn names_with_url_metacharacters(fx: &Fixture) {
 pub async fn writes_are_refused(fx: &Fixture) {
     let b = &**fx;
     if !b.features().read_only {
-        return lacks(fx, "being read only (its writes are checked by the other cases)");
+        return lacks(
+            fx,
+            "being read only (its writes are checked by the other cases)",
+        );
     }
     put(fx, "kept", b"kept").await;
     let data = Box::pin(std::io::Cursor::new(b"new".to_vec()));
     let refusals = [
-        ("put", b.put(&rel("new"), data, &opts(3, when())).await.err()),
+        (
+            "put",
+            b.put(&rel("new"), data, &opts(3, when())).await.err(),
+        ),
         ("delete_file", b.delete_file(&rel("kept")).await.err()),
-        ("set_modtime", b.set_modtime(&rel("kept"), when()).await.err()),
+        (
+            "set_modtime",
+            b.set_modtime(&rel("kept"), when()).await.err(),
+        ),
         ("mkdir", b.mkdir(&rel("d")).await.err()),
         ("rmdir", b.rmdir(&rel("d")).await.err()),
     ];
     for (op, err) in refusals {
         let e = err.unwrap_or_else(|| panic!("{op} succeeded on a read-only backend"));
         assert!(e.to_string().contains("read only"), "{op}: {e}");
-        assert!(e.path().is_some_and(|p| !p.is_empty()), "{op} names no path: {e}");
+        assert!(
+            e.path().is_some_and(|p| !p.is_empty()),
+            "{op} names no path: {e}"
+        );
     }
     assert_eq!(read(b, "kept", 0, None).await, b"kept");
     assert_eq!(names_of(b, "").await, BTreeSet::from(["kept".to_owned()]));
