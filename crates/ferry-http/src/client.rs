@@ -53,7 +53,7 @@ pub struct Client {
     /// The same, following no redirect: a stat tells `dir` (redirected to `dir/`) from a file.
     no_redirect: reqwest::Client,
     base: Url,
-    login: Option<(String, ferry_core::secret::Secret)>,
+    login: Option<crate::options::Login>,
     headers: HeaderMap,
     no_escape: bool,
 }

@@ -176,10 +176,8 @@ impl ferry_core::Backend for HttpBackend {
             Probe::Missing => {
                 // A server that doesn't redirect `dir` to `dir/` may still have `dir/`.
                 let dir = self.client.url(&stored, true)?;
-                Ok(match self.client.head(dir, path.as_str()).await? {
-                    Some(_) => Some(Entry::dir(path.clone(), ferry_core::no_dir_time())),
-                    None => None,
-                })
+                let found = self.client.head(dir, path.as_str()).await?;
+                Ok(found.map(|_| Entry::dir(path.clone(), ferry_core::no_dir_time())))
             }
         }
     }

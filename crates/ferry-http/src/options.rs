@@ -12,7 +12,7 @@ pub struct HttpOptions {
     /// The endpoint, ending in `/`, with any user and password taken out.
     pub base: Url,
     /// `user:pass@` of the endpoint, decoded (sent as basic authentication).
-    pub login: Option<(String, Secret)>,
+    pub login: Option<Login>,
     /// Extra headers for every request, in order.
     pub headers: Vec<(String, String)>,
     /// Directories may lack the trailing `/`: a file served as `text/html` is one.
@@ -49,9 +49,12 @@ impl HttpOptions {
     }
 }
 
+/// A user name and its password.
+pub type Login = (String, Secret);
+
 /// The endpoint as a directory URL (a `/` added as rclone adds it) without credentials,
 /// and the credentials. The reasons never quote the URL: it may hold a password.
-pub fn endpoint(text: &str) -> std::result::Result<(Url, Option<(String, Secret)>), &'static str> {
+pub fn endpoint(text: &str) -> std::result::Result<(Url, Option<Login>), &'static str> {
     let mut url =
         Url::parse(text).map_err(|_| "not a URL (expected e.g. https://example.com/dir/)")?;
     if !matches!(url.scheme(), "http" | "https") {
