@@ -46,6 +46,8 @@ pub struct Head {
     pub mtime: Option<SystemTime>,
     /// The media type is `text/html` (a directory, with `no_slash`).
     pub html: bool,
+    /// `Content-Type` as sent, if any (rclone's MimeType).
+    pub content_type: Option<String>,
 }
 
 pub struct Client {
@@ -272,6 +274,10 @@ pub fn head_of(res: &Response) -> Head {
         size,
         mtime: text(reqwest::header::LAST_MODIFIED).and_then(parse_http_date),
         html: media_type(res) == "text/html",
+        content_type: text(reqwest::header::CONTENT_TYPE)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
     }
 }
 

@@ -111,7 +111,9 @@ impl HttpBackend {
             .with_path(path.as_str())
             .retryable(false));
         };
-        Ok(Entry::file(path, size, head.mtime.unwrap_or(UNIX_EPOCH)))
+        let mut entry = Entry::file(path, size, head.mtime.unwrap_or(UNIX_EPOCH));
+        entry.content_type = head.content_type;
+        Ok(entry)
     }
 
     /// HEAD of one listed file: its entry, `None` to leave it out (rclone leaves out a

@@ -63,7 +63,8 @@ fn listings_match_rclone() {
         vec!["lsf", "-R", "--format", "pst", "--dirs-only"],
         vec!["lsl"],
         vec!["lsd", "-R"],
-        vec!["lsjson", "-R", "--no-mimetype"],
+        vec!["lsjson", "-R"],
+        vec!["lsf", "-R", "--format", "pm"],
         vec!["size"],
     ] {
         let mut full = args.clone();
