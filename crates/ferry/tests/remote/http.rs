@@ -299,6 +299,7 @@ fn hostile_links_are_never_entries() {
 <a href="sub/inner.txt">deeper</a> <a href="a%2Fb">encoded slash</a>
 <a href="real.txt">real</a> <a href="real.txt">twice</a> <a href="sub/">sub</a>
 <a href="index.html">the page itself</a> <a href="r&#101;al.txt">entity</a>
+<a href="missing.txt">a link whose HEAD fails</a>
 </body></html>"#;
     h.write("index.html", page);
     let args = ["lsf", "-R", &h.rclone_remote()];
@@ -308,4 +309,39 @@ fn hostile_links_are_never_entries() {
         ["index.html", "real.txt", "sub/", "sub/inner.txt"]
     );
     assert_eq!(sorted(&ours), sorted(&rclone_ok(&h, &args)));
+}
+
+#[test]
+fn no_slash_reads_html_links_as_directories() {
+    let Some(h) = Testbed::http() else { return };
+    h.write("real.txt", "real");
+    h.write("sub/inner.txt", "inner");
+    // A site whose directory links lack the `/`: nginx redirects `sub` to `sub/`.
+    h.write(
+        "index.html",
+        r#"<a href="real.txt">f</a> <a href="sub">d</a> <a href="index.html">p</a>"#,
+    );
+    let remote = format!(":http,url='{}',no_slash=true:", h.url());
+    let args = ["lsf", "-R", &remote];
+    // The page itself is text/html too: a "directory" that can't be listed (exit 3), as
+    // in rclone.
+    let (code, ours, err) = cloud_run(&args);
+    assert_eq!(
+        sorted(&ours),
+        ["index.html/", "real.txt", "sub/", "sub/inner.txt"]
+    );
+    assert!(err.contains("index.html: directory not found"), "{err}");
+    let theirs = h.rclone().args(args).output().unwrap();
+    assert_eq!(code, theirs.status.code().unwrap());
+    assert_eq!(
+        sorted(&ours),
+        sorted(&String::from_utf8_lossy(&theirs.stdout))
+    );
+    // Without it, `sub` is a file: what its redirect leads to, a page nginx sends without
+    // a length. rclone lists it with size -1; ferry has no unknown sizes yet, so it names
+    // the entry and why, lists the rest, and the run fails.
+    let (code, ours, err) = cloud_run(&["lsf", &h.rclone_remote()]);
+    assert_eq!(sorted(&ours), ["index.html", "real.txt"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("sub: the server gives no size"), "{err}");
 }
