@@ -14,7 +14,8 @@ static OPTIONS: &[OptionSpec] = &[
     OptionSpec::new(
         "url",
         "URL of the HTTP host to connect to, e.g. \"https://example.com\", or \"https://user:pass@example.com\" with a user name and password.",
-    ),
+    )
+    .required(),
     OptionSpec::new(
         "headers",
         "HTTP headers for every request: comma-separated name,value pairs in CSV (e.g. 'Cookie,name=value' or '\"Cookie\",\"name=value\",\"Authorization\",\"xxx\"').",
