@@ -241,6 +241,16 @@ fn bad_servers_and_roots_fail_as_rclone_does() {
     assert!(err.contains("directory not found"), "{err}");
     let err = exit(&["lsf", &format!("{}no-such-dir/", h.rclone_remote())]);
     assert!(err.contains("directory not found"), "{err}");
+    // Options ferry lacks or needs: said once, in one line.
+    let (code, _, err) = cloud_run(&["lsf", &format!(":http,url='{}',no_head=true:", h.url())]);
+    assert_eq!(code, 2, "refused as every unimplemented option is: {err}");
+    assert!(
+        err.contains("no_head") && err.contains("not implemented"),
+        "{err}"
+    );
+    let (code, _, err) = cloud_run(&["lsf", ":http:"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("url is required"), "{err}");
     let Some(j) = Testbed::http_in("json-index") else {
         return;
     };
