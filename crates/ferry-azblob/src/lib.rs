@@ -92,6 +92,7 @@ fn az_features() -> Features {
         },
         server_side_copy: true,
         parallel_reads: true,
+        read_only: false,
     }
 }
 

@@ -35,8 +35,10 @@ pub fn redact(arg: &str, registry: &Registry) -> Redacted {
     if let Some(shown) = redact_url(arg) {
         return shown;
     }
-    match parse_location(arg, registry) {
-        Ok(loc @ (Location::Remote { .. } | Location::OnTheFly { .. })) if any_secret(&loc) => {
+    match parse_location(arg, registry).map(without_url_logins) {
+        Ok((loc @ (Location::Remote { .. } | Location::OnTheFly { .. }), had_login))
+            if had_login || any_secret(&loc) =>
+        {
             Redacted {
                 text: loc.to_string(),
                 had_secret: true,
@@ -58,6 +60,25 @@ fn plain(arg: &str) -> Redacted {
         text: arg.to_owned(),
         had_secret: false,
     }
+}
+
+/// The location with a password in an option's URL (`:http,url=https://u:p@h/:`, where
+/// rclone's `url` option is not secret) cut out, and whether there was one.
+fn without_url_logins(mut loc: Location) -> (Location, bool) {
+    let mut had = false;
+    if let Location::Remote { overrides: o, .. } | Location::OnTheFly { options: o, .. } = &mut loc
+    {
+        for v in o.values_mut() {
+            if v.is_secret() {
+                continue;
+            }
+            if let Some(shown) = redact_url(v.expose()).filter(|r| r.had_secret) {
+                *v = ferry_core::Secretish::plain(shown.text);
+                had = true;
+            }
+        }
+    }
+    (loc, had)
 }
 
 fn any_secret(loc: &Location) -> bool {
@@ -161,6 +182,15 @@ mod tests {
                 "http://127.0.0.1:10000/devstoreaccount1/c/x?***".into(),
                 true
             )
+        );
+        // A URL option's login (rclone's http `url` is not a secret option).
+        assert_eq!(
+            shown(":http,url='https://bob:hunter2@h/files/':dir"),
+            (":http,url=\"https://h/files/\":dir".into(), true)
+        );
+        assert_eq!(
+            shown(":http,url='https://h/files/':dir"),
+            (":http,url='https://h/files/':dir".into(), false)
         );
         // Unparsable: cut before anything that could be a secret.
         let (t, s) = shown(":sftp,pass='hunter2");

@@ -8,5 +8,6 @@ pub(crate) fn registry() -> Registry {
         &ferry_sftp::KIND,
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
+        &ferry_http::KIND,
     ])
 }

@@ -32,6 +32,9 @@ pub struct Entry {
     /// the object is rewritten, so a record made from an earlier listing can be trusted
     /// while it still matches.
     pub version: Option<String>,
+    /// The media type the server gives the object (an HTTP `Content-Type`), shown as
+    /// rclone's `MimeType`; `None`: guessed from the name where shown.
+    pub content_type: Option<String>,
 }
 
 /// The time shown for a directory that keeps none of its own (an object store's key
@@ -52,6 +55,7 @@ impl Entry {
             dir_size: None,
             tier: None,
             version: None,
+            content_type: None,
         }
     }
 
@@ -66,6 +70,7 @@ impl Entry {
             dir_size: None,
             tier: None,
             version: None,
+            content_type: None,
         }
     }
 

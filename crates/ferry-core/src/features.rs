@@ -39,6 +39,10 @@ pub struct Features {
     /// through one (a network backend: rclone's multi-thread downloads); false where one
     /// stream already reads at full speed (local disk).
     pub parallel_reads: bool,
+    /// Whether the backend only reads (rclone's http remotes): every write (`put`,
+    /// `delete_file`, `mkdir`, `rmdir`, `set_modtime`) fails, so nothing is planned
+    /// that writes to it and tests check reads through what another backend wrote.
+    pub read_only: bool,
 }
 
 impl Default for Features {
@@ -57,6 +61,7 @@ impl Default for Features {
             metadata: MetadataSupport::default(),
             server_side_copy: false,
             parallel_reads: false,
+            read_only: false,
         }
     }
 }

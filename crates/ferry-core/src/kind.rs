@@ -69,6 +69,8 @@ pub struct OptionSpec {
     pub sensitive: bool,
     /// Shown only in advanced configuration.
     pub advanced: bool,
+    /// The remote can't be opened without it (rclone's `Required`; the backend checks).
+    pub required: bool,
 }
 
 impl OptionSpec {
@@ -82,6 +84,7 @@ impl OptionSpec {
             secret: false,
             sensitive: false,
             advanced: false,
+            required: false,
         }
     }
 
@@ -114,6 +117,12 @@ impl OptionSpec {
     /// Mark as hidden when shown.
     pub const fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Mark as required (shown so in help; the backend's open refuses a remote without it).
+    pub const fn required(mut self) -> Self {
+        self.required = true;
         self
     }
 

@@ -175,6 +175,7 @@ fn local_features() -> Features {
         },
         server_side_copy: false,
         parallel_reads: false,
+        read_only: false,
     }
 }
 

@@ -114,6 +114,7 @@ fn s3_features() -> Features {
         },
         server_side_copy: true,
         parallel_reads: true,
+        read_only: false,
     }
 }
 

@@ -267,6 +267,7 @@ impl SftpBackend {
             },
             server_side_copy: false,
             parallel_reads: true,
+            read_only: false,
         };
         let features_without_times = Features {
             modtime_precision: None,

@@ -1,7 +1,7 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
 //! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite), two FTP
-//! servers (pure-ftpd, vsftpd) and WebDAV (Apache mod_dav) on
+//! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav) and HTTP (nginx) on
 //! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
@@ -14,7 +14,10 @@
 //! When a server's variables are missing or it does not answer, `Testbed::*()` panics if `CI=true`
 //! and otherwise prints `SKIPPED: ...` to stderr and returns `None`.
 
+mod http;
 mod sas;
+
+pub use http::{Http, HttpConf};
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -98,6 +101,19 @@ impl Testbed {
             "WebDAV test server",
         )?;
         Some(WebDav { conf, dir })
+    }
+
+    /// A fresh, empty directory served by the HTTP server (nginx), removed on drop.
+    #[track_caller]
+    pub fn http() -> Option<Http> {
+        http::open("")
+    }
+
+    /// A fresh directory below one of the HTTP server's special locations
+    /// (`header-only`, `auth`, `json-index`: see [`Http::name`]).
+    #[track_caller]
+    pub fn http_in(location: &str) -> Option<Http> {
+        http::open(location)
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.

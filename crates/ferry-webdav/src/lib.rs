@@ -85,6 +85,7 @@ fn features(v: &Vendor) -> Features {
         metadata: MetadataSupport::default(),
         server_side_copy: true,
         parallel_reads: true,
+        read_only: false,
     }
 }
 

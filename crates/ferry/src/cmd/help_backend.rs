@@ -78,6 +78,7 @@ fn option(out: &mut String, kind: &BackendKind, o: &OptionSpec) {
         Some(d) => {
             let _ = writeln!(out, "- Default:     {d}");
         }
+        None if o.required => out.push_str("- Required:    true\n"),
         None => out.push_str("- Required:    false\n"),
     }
     if let OptionType::Choice(words) = o.ty {

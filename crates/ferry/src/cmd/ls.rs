@@ -307,13 +307,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
                     },
                     'h' => hash.clone(),
                     'M' => listing::json_map(&metadata.clone().unwrap_or_default()),
-                    'm' => {
-                        if e.is_dir() {
-                            DIRECTORY.to_owned()
-                        } else {
-                            mime_type(e.path.as_str()).to_owned()
-                        }
-                    }
+                    'm' => mime_of(&e),
                     'T' => e.tier.clone().unwrap_or_default(),
                     _ => String::new(),
                 })
@@ -509,13 +503,7 @@ impl JsonCtx<'_> {
             } else {
                 e.size as i64
             },
-            mime: (!a.no_mimetype).then(|| {
-                if e.is_dir() {
-                    DIRECTORY.to_owned()
-                } else {
-                    mime_type(e.path.as_str()).to_owned()
-                }
-            }),
+            mime: (!a.no_mimetype).then(|| mime_of(e)),
             mtime: if a.no_modtime {
                 String::new()
             } else {
@@ -887,6 +875,17 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     out.flush();
     listing::finish("tree", walker.report(), failed)
+}
+
+/// rclone's `MimeType`: the server's, where the listing gave one, else from the name.
+fn mime_of(e: &Entry) -> String {
+    if e.is_dir() {
+        DIRECTORY.to_owned()
+    } else if let Some(ty) = &e.content_type {
+        ty.clone()
+    } else {
+        mime_type(e.path.as_str()).to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP, WebDAV): the real
+//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP, WebDAV, HTTP): the real
 //! `ferry` binary, side by side with rclone, s5cmd and azcopy. A test whose server is
 //! missing fails under `CI=true`. One test binary, a module per backend.
 
@@ -8,6 +8,7 @@ mod common;
 mod azure;
 mod dump;
 mod ftp;
+mod http;
 mod s3;
 mod s3_list;
 mod sftp;

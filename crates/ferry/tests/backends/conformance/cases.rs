@@ -34,7 +34,10 @@ fn opts(size: usize, mtime: SystemTime) -> PutOptions {
     }
 }
 
-async fn put(b: &dyn Backend, path: &str, data: &[u8]) -> Entry {
+/// Writes a test file through the fixture's writer (the backend itself unless it is
+/// read only).
+async fn put(fx: &Fixture, path: &str, data: &[u8]) -> Entry {
+    let b = &*fx.writer;
     let stream = Box::pin(std::io::Cursor::new(data.to_vec()));
     b.put(&rel(path), stream, &opts(data.len(), when()))
         .await
@@ -78,6 +81,15 @@ async fn names_of(b: &dyn Backend, dir: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// True (saying so) when the backend only reads: a case that writes through it has
+/// nothing to check.
+fn read_only(fx: &Fixture) -> bool {
+    if fx.features().read_only {
+        lacks(fx, "writes (it is read only)");
+    }
+    fx.features().read_only
+}
+
 fn lacks(fx: &Fixture, what: &str) {
     eprintln!(
         "{}: does not declare {what}; nothing to check",
@@ -100,7 +112,7 @@ pub async fn names_round_trip(fx: &Fixture) {
         "dir/sub/deep.bin",
     ] {
         let data = name.as_bytes();
-        put(b, name, data).await;
+        put(fx, name, data).await;
         let e = stat(b, name).await.unwrap_or_else(|| panic!("{name} lost"));
         assert_eq!((e.size, e.is_dir()), (data.len() as u64, false), "{name}");
         assert_eq!(read(b, name, 0, None).await, data, "{name}");
@@ -127,6 +139,10 @@ pub async fn names_round_trip(fx: &Fixture) {
 /// Names in ferry's (rclone's standard) form that a backend can't store as they are: it
 /// stores them through its encoding and lists them back exactly.
 pub async fn names_needing_encoding_round_trip(fx: &Fixture) {
+    // A read-only backend's files were stored by another one, through its encoding.
+    if read_only(fx) {
+        return;
+    }
     let b = &**fx;
     let names = [
         "back\\slash.txt",
@@ -138,7 +154,7 @@ pub async fn names_needing_encoding_round_trip(fx: &Fixture) {
         "star*?.txt",
     ];
     for name in names {
-        put(b, name, name.as_bytes()).await;
+        put(fx, name, name.as_bytes()).await;
     }
     let listed = names_of(b, "").await;
     for name in names {
@@ -153,15 +169,15 @@ pub async fn names_needing_encoding_round_trip(fx: &Fixture) {
 
 pub async fn empty_file(fx: &Fixture) {
     let b = &**fx;
-    put(b, "empty", b"").await;
+    put(fx, "empty", b"").await;
     assert_eq!(stat(b, "empty").await.map(|e| e.size), Some(0));
     assert!(read(b, "empty", 0, None).await.is_empty());
 }
 
 pub async fn overwrite_replaces(fx: &Fixture) {
     let b = &**fx;
-    put(b, "f", b"a longer first version").await;
-    put(b, "f", b"short").await;
+    put(fx, "f", b"a longer first version").await;
+    put(fx, "f", b"short").await;
     assert_eq!(read(b, "f", 0, None).await, b"short");
     assert_eq!(stat(b, "f").await.map(|e| e.size), Some(5));
 }
@@ -169,7 +185,7 @@ pub async fn overwrite_replaces(fx: &Fixture) {
 pub async fn ranged_read(fx: &Fixture) {
     let b = &**fx;
     let data = payload(1000);
-    put(b, "r.bin", &data).await;
+    put(fx, "r.bin", &data).await;
     assert_eq!(read(b, "r.bin", 100, Some(50)).await, &data[100..150]);
     assert_eq!(read(b, "r.bin", 990, None).await, &data[990..]);
     assert_eq!(read(b, "r.bin", 0, Some(1)).await, &data[..1]);
@@ -181,7 +197,7 @@ pub async fn mtime_at_declared_precision(fx: &Fixture) {
     let Some(precision) = b.features().modtime_precision else {
         return lacks(fx, "modification times");
     };
-    put(b, "t", b"time").await;
+    put(fx, "t", b"time").await;
     let got = stat(b, "t").await.expect("written").mtime;
     let diff = got.duration_since(when()).unwrap_or_else(|e| e.duration());
     assert!(diff <= precision, "{got:?} vs {:?} ({precision:?})", when());
@@ -196,7 +212,7 @@ pub async fn set_modtime(fx: &Fixture) {
     else {
         return lacks(fx, "setting modification times");
     };
-    put(b, "t", b"time").await;
+    put(fx, "t", b"time").await;
     let later = when() + Duration::new(86_400, 987_654_321);
     b.set_modtime(&rel("t"), later).await.expect("set_modtime");
     let got = stat(b, "t").await.expect("still there").mtime;
@@ -213,7 +229,7 @@ pub async fn hashes_match_the_bytes(fx: &Fixture) {
         return lacks(fx, "any hash");
     }
     let data = payload(70_000);
-    put(b, "h.bin", &data).await;
+    put(fx, "h.bin", &data).await;
     let mut hasher = ferry_core::MultiHasher::new(declared);
     hasher.update(&data);
     let expected = hasher.finish();
@@ -230,9 +246,12 @@ pub async fn hashes_match_the_bytes(fx: &Fixture) {
 }
 
 pub async fn delete_file(fx: &Fixture) {
+    if read_only(fx) {
+        return;
+    }
     let b = &**fx;
-    put(b, "gone", b"x").await;
-    put(b, "kept", b"y").await;
+    put(fx, "gone", b"x").await;
+    put(fx, "kept", b"y").await;
     b.delete_file(&rel("gone")).await.expect("delete");
     assert!(stat(b, "gone").await.is_none());
     assert_eq!(names_of(b, "").await, BTreeSet::from(["kept".to_owned()]));
@@ -259,6 +278,9 @@ pub async fn missing_directory(fx: &Fixture) {
 }
 
 pub async fn mkdir_and_rmdir(fx: &Fixture) {
+    if read_only(fx) {
+        return;
+    }
     let b = &**fx;
     if !b.features().empty_dirs {
         return lacks(fx, "empty directories");
@@ -267,7 +289,7 @@ pub async fn mkdir_and_rmdir(fx: &Fixture) {
     let e = stat(b, "e/f").await.expect("made");
     assert!(e.is_dir());
     assert_eq!(names_of(b, "e").await, BTreeSet::from(["f".to_owned()]));
-    put(b, "e/f/x", b"x").await;
+    put(fx, "e/f/x", b"x").await;
     assert!(
         b.rmdir(&rel("e/f")).await.is_err(),
         "a full directory stays"
@@ -282,7 +304,7 @@ pub async fn mkdir_and_rmdir(fx: &Fixture) {
 pub async fn recursive_listing_matches_the_walk(fx: &Fixture) {
     let files = ["a", "b/c", "b/d/e", "b/d/f", "b-x/g", "h/i/j/k"];
     for f in files {
-        put(&**fx, f, f.as_bytes()).await;
+        put(fx, f, f.as_bytes()).await;
     }
     let Some(stream) = fx.backend.clone().list_recursive(&RelPath::root()) else {
         return lacks(fx, "recursive listings");
@@ -316,7 +338,7 @@ pub async fn server_side_copy(fx: &Fixture) {
         return lacks(fx, "server-side copies");
     }
     let data = payload(3000);
-    put(b, "orig", &data).await;
+    put(fx, "orig", &data).await;
     let copied = b
         .copy_from(b, &rel("orig"), &rel("sub/copy"), &opts(data.len(), when()))
         .await
@@ -330,7 +352,7 @@ pub async fn server_side_copy(fx: &Fixture) {
 pub async fn move_within(fx: &Fixture) {
     let b = &**fx;
     let data = payload(2000);
-    put(b, "before", &data).await;
+    put(fx, "before", &data).await;
     match b.move_from(b, &rel("before"), &rel("moved/after")).await {
         Ok(Some(e)) => assert_eq!(e.size, data.len() as u64),
         Ok(None) => return lacks(fx, "moves"),
@@ -353,4 +375,72 @@ pub async fn short_write_keeps_nothing(fx: &Fixture) {
         "kept under the final name"
     );
     assert!(names_of(b, "").await.is_empty(), "left something behind");
+}
+
+/// Names holding URL metacharacters (`%`, `#`, `?`, `&`, `;`, `+`, `=`) and a literal
+/// escape sequence come back as they were written.
+pub async fn names_with_url_metacharacters(fx: &Fixture) {
+    let b = &**fx;
+    let names = [
+        "100%.txt",
+        "percent%20literal",
+        "hash#frag",
+        "what?query=1",
+        "a&b;c+d=e",
+        "dir with %2F/inner #1.txt",
+    ];
+    for name in names {
+        put(fx, name, name.as_bytes()).await;
+    }
+    for name in names {
+        let e = stat(b, name).await.unwrap_or_else(|| panic!("{name} lost"));
+        assert_eq!(e.size, name.len() as u64, "{name}");
+        assert_eq!(read(b, name, 0, None).await, name.as_bytes(), "{name}");
+    }
+    let top = names_of(b, "").await;
+    for name in names.iter().filter(|n| !n.contains('/')) {
+        assert!(top.contains(*name), "{name:?} not listed: {top:?}");
+    }
+    assert!(top.contains("dir with %2F"), "{top:?}");
+    assert_eq!(
+        names_of(b, "dir with %2F").await,
+        BTreeSet::from(["inner #1.txt".to_owned()])
+    );
+}
+
+/// A backend that declares itself read only refuses every write with an error naming
+/// the path, and what it holds stays as it was.
+pub async fn writes_are_refused(fx: &Fixture) {
+    let b = &**fx;
+    if !b.features().read_only {
+        return lacks(
+            fx,
+            "being read only (its writes are checked by the other cases)",
+        );
+    }
+    put(fx, "kept", b"kept").await;
+    let data = Box::pin(std::io::Cursor::new(b"new".to_vec()));
+    let refusals = [
+        (
+            "put",
+            b.put(&rel("new"), data, &opts(3, when())).await.err(),
+        ),
+        ("delete_file", b.delete_file(&rel("kept")).await.err()),
+        (
+            "set_modtime",
+            b.set_modtime(&rel("kept"), when()).await.err(),
+        ),
+        ("mkdir", b.mkdir(&rel("d")).await.err()),
+        ("rmdir", b.rmdir(&rel("d")).await.err()),
+    ];
+    for (op, err) in refusals {
+        let e = err.unwrap_or_else(|| panic!("{op} succeeded on a read-only backend"));
+        assert!(e.to_string().contains("read only"), "{op}: {e}");
+        assert!(
+            e.path().is_some_and(|p| !p.is_empty()),
+            "{op} names no path: {e}"
+        );
+    }
+    assert_eq!(read(b, "kept", 0, None).await, b"kept");
+    assert_eq!(names_of(b, "").await, BTreeSet::from(["kept".to_owned()]));
 }

@@ -13,7 +13,7 @@ macro_rules! suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let Some(fx) = super::open::fixture(stringify!($kind)) else { return };
-                    fx.mkdir(&ferry_core::RelPath::root()).await.expect("the root");
+                    fx.writer.mkdir(&ferry_core::RelPath::root()).await.expect("the root");
                     super::cases::$case(&fx).await;
                 }
             )*
@@ -30,12 +30,14 @@ macro_rules! every_backend {
         suite!(azureblob, [$($case),*]);
         suite!(ftp, [$($case),*]);
         suite!(webdav, [$($case),*]);
+        suite!(http, [$($case),*]);
     };
 }
 
 every_backend!(
     names_round_trip,
     names_needing_encoding_round_trip,
+    names_with_url_metacharacters,
     empty_file,
     overwrite_replaces,
     ranged_read,
@@ -50,6 +52,7 @@ every_backend!(
     server_side_copy,
     move_within,
     short_write_keeps_nothing,
+    writes_are_refused,
     temporary_faults_are_retried,
     a_sync_deletes_nothing_after_an_unrecovered_fault,
 );

@@ -11,6 +11,9 @@ use ferry_testbed::Testbed;
 /// A backend rooted in a fresh place, and what removes that place when dropped.
 pub struct Fixture {
     pub backend: Arc<dyn Backend>,
+    /// What the cases write test files through: the backend itself, or, for one that
+    /// declares `read_only`, the local directory its server serves.
+    pub writer: Arc<dyn Backend>,
     _place: Box<dyn Any>,
 }
 
@@ -28,10 +31,21 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
         "local" => {
             let dir = tempfile::tempdir().expect("temp dir");
             let root = dir.path().join("root");
-            let backend = ferry_local::LocalBackend::new(root, Default::default());
+            let backend: Arc<dyn Backend> =
+                ferry_local::LocalBackend::new(root, Default::default());
             return Some(Fixture {
+                writer: backend.clone(),
                 backend,
                 _place: Box::new(dir),
+            });
+        }
+        "http" => {
+            let h = Testbed::http()?;
+            let writer = ferry_local::LocalBackend::new(h.path("root"), Default::default());
+            return Some(Fixture {
+                backend: open(&format!("{}root", h.rclone_remote())),
+                writer,
+                _place: Box::new(h),
             });
         }
         "sftp" => {
@@ -68,6 +82,7 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
     };
     let backend = open(&remote);
     Some(Fixture {
+        writer: backend.clone(),
         backend,
         _place: place,
     })
@@ -83,6 +98,7 @@ fn open(remote: &str) -> Arc<dyn Backend> {
         &ferry_azblob::KIND,
         &ferry_ftp::KIND,
         &ferry_webdav::KIND,
+        &ferry_http::KIND,
     ]);
     let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
     let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
