@@ -175,6 +175,24 @@ struct Ends {
     dst: Arc<dyn Backend>,
     src_file: Option<String>,
     renamed_from: Option<String>,
+    /// How dry-run lines name the source and destination: the folders transferred (or
+    /// the one file and where it goes), local ones absolute, as azcopy prints them.
+    shown: (AzPath, AzPath),
+}
+
+/// A local path made absolute for display; URLs as they are (without their SAS).
+fn shown(p: &AzPath) -> AzPath {
+    let mut p = AzPath {
+        query: String::new(),
+        contents: false,
+        ..p.clone()
+    };
+    if !p.is_url() {
+        if let Ok(abs) = std::path::absolute(&p.base) {
+            p.base = abs.to_string_lossy().into_owned();
+        }
+    }
+    p
 }
 
 async fn open_ends(
@@ -193,10 +211,14 @@ async fn open_ends(
         r.open_source(&src.arg()).await?
     };
     if let Some(name) = source.file {
+        let parent = shown(src).base;
+        let parent = parent.rsplit_once('/').map_or(parent.as_str(), |(d, _)| d);
+        let src_dir = AzPath::parse(parent);
         if dst.holds_files() {
             return Ok(Ends {
                 src: source.backend,
                 dst: r.open(&dst.arg())?,
+                shown: (src_dir, shown(dst)),
                 src_file: Some(name),
                 renamed_from: None,
             });
@@ -211,9 +233,14 @@ async fn open_ends(
             RelPath::new(&name).map_err(bad)?,
             RelPath::new(&new_name).map_err(bad)?,
         );
+        let dst_dir = shown(dst).base;
+        let dst_dir = dst_dir
+            .rsplit_once('/')
+            .map_or(dst_dir.as_str(), |(d, _)| d);
         return Ok(Ends {
             src: Arc::new(view),
             dst: dir,
+            shown: (src_dir, AzPath::parse(dst_dir)),
             src_file: Some(new_name),
             renamed_from: Some(name),
         });
@@ -230,6 +257,7 @@ async fn open_ends(
     Ok(Ends {
         src: source.backend,
         dst: r.open(&dst.arg())?,
+        shown: (shown(src), shown(&dst)),
         src_file: None,
         renamed_from: None,
     })
@@ -262,7 +290,9 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
     f.max_age = a.include_after.clone();
     f.min_age = a.include_before.clone();
     let needs_recursive = !recursive && !src.contents;
-    p.info("Scanning...");
+    if !a.common.dry_run.unwrap_or(false) {
+        p.info("Scanning...");
+    }
     let ends = open_ends(&r, &src, &dst, a.as_subdir.unwrap_or(true), needs_recursive).await?;
     let job = JobSpec {
         mode: Mode::Copy,
@@ -272,7 +302,7 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: false,
     };
-    run_job(job, ends, &src, &dst, p).await
+    run_job(job, ends, p).await
 }
 
 async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
@@ -294,7 +324,7 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: true,
     };
-    run_job(job, ends, &src, &dst, p).await
+    run_job(job, ends, p).await
 }
 
 struct JobSpec {
@@ -306,13 +336,7 @@ struct JobSpec {
     sync: bool,
 }
 
-async fn run_job(
-    spec: JobSpec,
-    ends: Ends,
-    src: &AzPath,
-    dst: &AzPath,
-    p: &Printer,
-) -> anyhow::Result<i32> {
+async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> {
     let mut opts = spec.opts;
     opts.dry_run = spec.dry_run;
     opts.transfers = 16;
@@ -327,6 +351,9 @@ async fn run_job(
     }
     let counts = Arc::new(Counts::default());
     let stats = Arc::new(Stats::default());
+    let (src, dst) = ends.shown;
+    let renamed = ends.renamed_from.clone();
+    let src_backend = ends.src.clone();
     let job = Job {
         src: ends.src,
         dst: ends.dst,
@@ -348,11 +375,7 @@ async fn run_job(
     let snap = stats.snapshot();
     let tally = counts.tally();
     if spec.dry_run {
-        for path in &tally.would_copy {
-            let from = src.join(path).base;
-            let to = dst.join(path).base;
-            p.line(&format!("DRYRUN: copy {from} to {to}"));
-        }
+        dry_run_lines(&tally.would_copy, &*src_backend, (&src, &dst), renamed, p).await;
         return Ok(0);
     }
     let replaced = tally.replaced;
@@ -377,4 +400,32 @@ async fn run_job(
     }
     p.finished(&summary);
     Ok(summary.exit_code().max(i32::from(outcome.errors > 0)))
+}
+
+/// azcopy's `DRYRUN:` lines: the removals (paths the source lacks) first, then the copies.
+async fn dry_run_lines(
+    paths: &[String],
+    src_backend: &dyn Backend,
+    (src, dst): (&AzPath, &AzPath),
+    renamed: Option<String>,
+    p: &Printer,
+) {
+    let mut removes = Vec::new();
+    let mut copies = Vec::new();
+    for path in paths {
+        let in_source = match RelPath::new(path) {
+            Ok(rel) => matches!(src_backend.stat(&rel).await, Ok(Some(_))),
+            Err(_) => true,
+        };
+        if !in_source {
+            removes.push(format!("DRYRUN: remove {}", dst.join(path).base));
+            continue;
+        }
+        // A renamed single file shows under its new name; its source keeps its own.
+        let from = src.join(renamed.as_deref().unwrap_or(path)).base;
+        copies.push(format!("DRYRUN: copy {from} to {}", dst.join(path).base));
+    }
+    for line in removes.iter().chain(&copies) {
+        p.line(line);
+    }
 }
