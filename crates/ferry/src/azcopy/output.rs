@@ -130,6 +130,8 @@ impl Summary {
 /// Writes azcopy's messages in the chosen output type.
 pub struct Printer {
     pub kind: OutputType,
+    /// `--output-level quiet`: text output shows only errors.
+    pub quiet: bool,
 }
 
 #[derive(Serialize)]
@@ -182,6 +184,9 @@ impl Printer {
 
     /// An `INFO:` line (text) or an `Info` record (json).
     pub fn info(&self, msg: &str) {
+        if self.quiet && !self.json() {
+            return;
+        }
         if self.json() {
             self.record("Info", &format!("INFO: {msg}"));
         } else {
@@ -200,6 +205,9 @@ impl Printer {
 
     /// A plain line of a command's own output (`list`, `make`…).
     pub fn line(&self, msg: &str) {
+        if self.quiet && !self.json() {
+            return;
+        }
         if self.json() {
             self.record("Info", msg);
         } else {
@@ -209,6 +217,9 @@ impl Printer {
 
     pub fn started(&self, id: &str) {
         let log = log_file(id);
+        if self.quiet && !self.json() {
+            return;
+        }
         if self.json() {
             let init = serde_json::json!({
                 "LogFileLocation": log, "JobID": id, "IsCleanupJob": false
@@ -225,6 +236,10 @@ impl Printer {
     }
 
     pub fn finished(&self, s: &Summary) {
+        write_log(s);
+        if self.quiet && !self.json() {
+            return;
+        }
         if self.json() {
             let progress = progress_json(s, false);
             self.record("Progress", &progress);
@@ -402,4 +417,23 @@ pub fn text_summary(s: &Summary) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The job's log where `Log file is located at:` says: its failures and summary (no
+/// URLs, so never a SAS). Best effort: a job doesn't fail for want of its log.
+fn write_log(s: &Summary) {
+    let path = std::path::PathBuf::from(log_file(&s.id));
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut text = format!(
+        "ferry {} (azcopy {})\n",
+        env!("CARGO_PKG_VERSION"),
+        super::run::AZCOPY_VERSION
+    );
+    for (file, err) in &s.tally.failures {
+        text.push_str(&format!("ERROR: {file}: {err}\n"));
+    }
+    text.push_str(&text_summary(s));
+    let _ = std::fs::write(path, text);
 }

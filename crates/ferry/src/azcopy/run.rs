@@ -61,6 +61,7 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     let printer = Printer {
         kind: parsed.global.output_type,
+        quiet: parsed.global.output_level.eq_ignore_ascii_case("quiet"),
     };
     let Some(command) = parsed.command else {
         let _ = <AzCli as clap::CommandFactory>::command().print_help();
@@ -102,9 +103,7 @@ pub fn main(args: Vec<String>) -> i32 {
                 AzCommand::Make(_) => "make",
                 _ => "remove",
             };
-            printer.error(&format!(
-                "failed to perform {verb} command due to error: {msg}"
-            ));
+            printer.error(&format!("Cannot perform {verb} due to error: {msg}"));
             1
         }
     }

@@ -310,6 +310,18 @@ fn uploads_land_where_azcopy_puts_them() {
         }
     }
     assert_eq!(sides.0.blobs(), sides.1.blobs());
+    // A failed job in JSON: Init, then Error; exit 1.
+    same_json(
+        &sides,
+        &[
+            "copy",
+            "{dir}/missing",
+            "{url:gone}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
     // --dry-run changes nothing; JSON records as azcopy's.
     both(
         &sides,
