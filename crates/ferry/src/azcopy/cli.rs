@@ -283,6 +283,24 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "recursive-directory-stub",
 ];
 
+/// azcopy's commands that ferry doesn't have yet.
+pub const COMMANDS_NOT_IMPLEMENTED: &[&str] = &[
+    "jobs",
+    "bench",
+    "set-properties",
+    "load",
+    "doc",
+    "completion",
+];
+
+/// The azcopy command in `args` that ferry doesn't implement, if it is one.
+pub fn unimplemented_command(args: &[String]) -> Option<&str> {
+    let first = args.iter().find(|a| !a.starts_with('-'))?;
+    COMMANDS_NOT_IMPLEMENTED
+        .contains(&first.as_str())
+        .then_some(first.as_str())
+}
+
 /// The first azcopy flag in `args` that ferry doesn't implement, as typed.
 pub fn unimplemented_flag(args: &[String]) -> Option<&str> {
     args.iter()

@@ -40,6 +40,10 @@ pub fn personality_args(argv: &[OsString]) -> Option<Vec<String>> {
 
 /// Runs an azcopy command line; the exit code (0 success, 1 anything else, as azcopy).
 pub fn main(args: Vec<String>) -> i32 {
+    if let Some(command) = cli::unimplemented_command(&args) {
+        eprintln!("azcopy: the {command} command is not implemented by ferry's azcopy yet: use Microsoft's azcopy for it");
+        return 1;
+    }
     if let Some(flag) = cli::unimplemented_flag(&args) {
         eprintln!("azcopy: --{flag} is not implemented by ferry's azcopy: drop it, or use Microsoft's azcopy for this job");
         return 1;

@@ -387,6 +387,18 @@ fn copy_overwrite_modes_and_include_after() {
         "LocalBlob",
     ];
     same_json(&sides, &args);
+    // And only what is older, by --include-before.
+    let args = [
+        "copy",
+        "{dir}/src",
+        "{url:before}",
+        "--recursive",
+        "--include-before",
+        &after,
+        "--from-to",
+        "LocalBlob",
+    ];
+    same_json(&sides, &args);
     assert_eq!(sides.0.blobs(), sides.1.blobs());
 }
 
@@ -584,6 +596,13 @@ fn personality_entry_points_and_refusals() {
     assert_eq!(r.code, 1);
     assert!(
         r.err.contains("--blob-type is not implemented"),
+        "{}",
+        r.err
+    );
+    let r = ferry_side.run(&["jobs", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("jobs command is not implemented"),
         "{}",
         r.err
     );
