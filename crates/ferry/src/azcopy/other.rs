@@ -7,7 +7,7 @@ use ferry_core::{Backend, RelPath};
 use ferry_engine::{walk_all, AllowAll, WalkOptions};
 
 use super::cli::{GlobalArgs, ListArgs, MakeArgs, RemoveArgs};
-use super::output::{job_id, Printer, Summary, Tally};
+use super::output::{job_id, Failure, Printer, Summary, Tally};
 use super::paths::AzPath;
 use super::run::remotes;
 use super::{AzcopyArgs, CheckMd5};
@@ -143,7 +143,11 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
             Ok(()) => tally.completed += 1,
             Err(e) => {
                 tally.failed += 1;
-                tally.failures.push((n, e.to_string()));
+                tally.failures.push(Failure {
+                    path: n,
+                    size: 0,
+                    error: e.to_string(),
+                });
             }
         }
     }
@@ -155,6 +159,7 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
         skipped: 0,
         scanned_src: 0,
         scanned_dst: 0,
+        shown: (AzPath::parse(""), path.clone()),
     };
     p.finished(&summary);
     Ok(summary.exit_code())

@@ -10,6 +10,7 @@ use ferry_engine::{Action, ActionKind, Observer};
 use serde::Serialize;
 
 use super::cli::OutputType;
+use super::paths::AzPath;
 
 /// azcopy's job id: a UUID-shaped random id, fresh per run.
 pub fn job_id() -> String {
@@ -46,6 +47,14 @@ pub struct Counts {
     inner: Mutex<Tally>,
 }
 
+/// One failed transfer: its path in the job, size and what went wrong.
+#[derive(Clone)]
+pub struct Failure {
+    pub path: String,
+    pub size: u64,
+    pub error: String,
+}
+
 #[derive(Default, Clone)]
 pub struct Tally {
     pub completed: u64,
@@ -54,8 +63,8 @@ pub struct Tally {
     pub failed: u64,
     pub deleted: u64,
     pub bytes: u64,
-    /// (path, error) of each failed transfer.
-    pub failures: Vec<(String, String)>,
+    /// Each failed transfer.
+    pub failures: Vec<Failure>,
     /// Paths a dry run would copy, and would delete.
     pub would_copy: Vec<String>,
 }
@@ -81,8 +90,11 @@ impl Observer for Counts {
             ActionKind::Deleted => t.deleted += 1,
             ActionKind::Error => {
                 t.failed += 1;
-                t.failures
-                    .push((a.path.clone(), a.error.clone().unwrap_or_default()));
+                t.failures.push(Failure {
+                    path: a.path.clone(),
+                    size: a.size,
+                    error: a.error.clone().unwrap_or_default(),
+                });
             }
             ActionKind::SkippedDryRun => t.would_copy.push(a.path.clone()),
             ActionKind::DeletedDir | ActionKind::BackedUp => {}
@@ -105,6 +117,8 @@ pub struct Summary {
     pub skipped: u64,
     pub scanned_src: u64,
     pub scanned_dst: u64,
+    /// The job's source and destination as JSON's `Src`/`Dst` name them (no SAS).
+    pub shown: (AzPath, AzPath),
 }
 
 impl Summary {
@@ -254,12 +268,16 @@ impl Printer {
 fn progress_json(s: &Summary, end: bool) -> String {
     let t = &s.tally;
     let n = |v: u64| serde_json::Value::String(v.to_string());
+    // azcopy lists the failures in Progress and leaves EndOfJob's list empty.
     let failed: Vec<serde_json::Value> = t
         .failures
         .iter()
-        .map(|(path, err)| {
-            serde_json::json!({"Src": path, "Dst": path, "IsFolderProperties": false,
-                "TransferStatus": "Failed", "TransferSize": 0, "ErrorCode": err})
+        .filter(|_| !end)
+        .map(|f| {
+            serde_json::json!({"Src": s.shown.0.join(&f.path).base,
+                "Dst": s.shown.1.join(&f.path).base, "IsFolderProperties": false,
+                "TransferStatus": "Failed", "TransferSize": f.size,
+                "ErrorCode": http_status(&f.error)})
         })
         .collect();
     let list = |v: Vec<serde_json::Value>| {
@@ -431,9 +449,17 @@ fn write_log(s: &Summary) {
         env!("CARGO_PKG_VERSION"),
         super::run::AZCOPY_VERSION
     );
-    for (file, err) in &s.tally.failures {
-        text.push_str(&format!("ERROR: {file}: {err}\n"));
+    for f in &s.tally.failures {
+        text.push_str(&format!("ERROR: {}: {}\n", f.path, f.error));
     }
     text.push_str(&text_summary(s));
     let _ = std::fs::write(path, text);
+}
+
+/// The HTTP status an error message names (azcopy's `ErrorCode`), or "0".
+fn http_status(msg: &str) -> String {
+    msg.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 3 && matches!(w.as_bytes()[0], b'4' | b'5'))
+        .unwrap_or("0")
+        .to_owned()
 }

@@ -355,7 +355,7 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
     let counts = Arc::new(Counts::default());
     let stats = Arc::new(Stats::default());
     let (src, dst) = ends.shown;
-    let renamed = ends.renamed_from.clone();
+    let ends_renamed = ends.renamed_from.clone();
     let src_backend = ends.src.clone();
     let job = Job {
         src: ends.src,
@@ -378,6 +378,7 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
     let snap = stats.snapshot();
     let tally = counts.tally();
     if spec.dry_run {
+        let renamed = ends_renamed;
         dry_run_lines(&tally.would_copy, &*src_backend, (&src, &dst), renamed, p).await;
         return Ok(0);
     }
@@ -395,10 +396,11 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
         scanned_src,
         scanned_dst: snap.checks + tally.deleted,
         tally,
+        shown: (src, dst),
     };
     if p.kind == cli::OutputType::Text {
-        for (path, err) in &summary.tally.failures {
-            eprintln!("azcopy: {path}: {err}");
+        for f in &summary.tally.failures {
+            eprintln!("azcopy: {}: {}", f.path, f.error);
         }
     }
     p.finished(&summary);

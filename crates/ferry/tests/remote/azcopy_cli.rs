@@ -156,6 +156,12 @@ fn json_job(out: &str) -> (Vec<String>, BTreeMap<String, String>) {
                 counts.insert(k.to_owned(), c[k].to_string());
             }
         }
+        if t == "Progress" {
+            let c: serde_json::Value =
+                serde_json::from_str(v["MessageContent"].as_str().unwrap()).unwrap();
+            let failed = c["FailedTransfers"].as_array().map_or(0, |a| a.len());
+            counts.insert("FailedTransfers listed".to_owned(), failed.to_string());
+        }
         if t != "Info" {
             types.push(t);
         }
@@ -570,6 +576,33 @@ fn downloads_and_syncs_to_local_as_azcopy() {
         args.extend(down);
         same_json(&sides, &args);
     }
+    // A directory where a file should go: that file fails, the rest is copied; exit 1.
+    for side in [&sides.0, &sides.1] {
+        std::fs::create_dir_all(side.s.path("blocked/src/sub/b.txt")).unwrap();
+    }
+    same_json(
+        &sides,
+        &[
+            "copy",
+            "{url:src}",
+            "{dir}/blocked",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ],
+    );
+    let (a, _) = both(
+        &sides,
+        &[
+            "copy",
+            "{url:src}",
+            "{dir}/blocked",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ],
+    );
+    assert_eq!(a.code, 1);
     let strip = |s: &Side| {
         let mut t = contents(s.s.dir.path());
         t.retain(|k, _| !k.starts_with("logs/"));
