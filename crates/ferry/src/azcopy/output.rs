@@ -62,6 +62,8 @@ pub struct Tally {
     pub replaced: u64,
     pub failed: u64,
     pub deleted: u64,
+    /// What a sync deleted, for azcopy's `Deleting extra object:` lines.
+    pub deleted_paths: Vec<String>,
     pub bytes: u64,
     /// Each failed transfer.
     pub failures: Vec<Failure>,
@@ -87,7 +89,10 @@ impl Observer for Counts {
                 t.completed += 1;
                 t.replaced += 1;
             }
-            ActionKind::Deleted => t.deleted += 1,
+            ActionKind::Deleted => {
+                t.deleted += 1;
+                t.deleted_paths.push(a.path.clone());
+            }
             ActionKind::Error => {
                 t.failed += 1;
                 t.failures.push(Failure {

@@ -398,6 +398,9 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
         tally,
         shown: (src, dst),
     };
+    for path in &summary.tally.deleted_paths {
+        p.info(&format!("Deleting extra object: {path}"));
+    }
     if p.kind == cli::OutputType::Text {
         for f in &summary.tally.failures {
             eprintln!("azcopy: {}: {}", f.path, f.error);
