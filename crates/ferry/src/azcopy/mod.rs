@@ -12,6 +12,7 @@ mod other;
 mod output;
 mod paths;
 mod run;
+mod summary;
 
 pub use run::{main, personality_args};
 

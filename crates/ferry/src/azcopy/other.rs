@@ -7,9 +7,10 @@ use ferry_core::{Backend, RelPath};
 use ferry_engine::{walk_all, AllowAll, WalkOptions};
 
 use super::cli::{GlobalArgs, ListArgs, MakeArgs, RemoveArgs};
-use super::output::{job_id, Failure, Printer, Summary, Tally};
+use super::output::{job_id, Printer};
 use super::paths::AzPath;
 use super::run::remotes;
+use super::summary::{Failure, Summary, Tally};
 use super::{AzcopyArgs, CheckMd5};
 use crate::args::FilterArgs;
 use crate::selection;

@@ -10,8 +10,9 @@ use ferry_core::{Backend, RelPath};
 use ferry_engine::{Job, Mode, Stats, SyncOptions};
 
 use super::cli::{self, AzCli, AzCommand, Common, CopyArgs, GlobalArgs, Overwrite, SyncArgs};
-use super::output::{job_id, Counts, Printer, Summary};
+use super::output::{job_id, Printer};
 use super::paths::AzPath;
+use super::summary::{Counts, Summary};
 use super::{AzcopyArgs, DeleteDestination};
 use crate::args::{FilterArgs, LocalArgs};
 use crate::cmd::copyto::Renamed;
