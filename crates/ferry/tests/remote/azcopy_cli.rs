@@ -665,6 +665,20 @@ fn personality_entry_points_and_refusals() {
         r.out
     );
     assert!(r.out.contains("File count: 1"), "{}", r.out);
+    // Blob to Blob (azcopy's service-to-service copy needs what Azurite lacks): the same
+    // rules, the folder lands under its name.
+    let r = ferry_side.run(&[
+        "copy",
+        "{url:d}",
+        "{url:b2b}",
+        "--recursive",
+        "--from-to",
+        "BlobBlob",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(ferry_side.blobs().contains_key("b2b/d/x.txt"));
+    let r = ferry_side.run(&["remove", "{url:b2b}", "--recursive"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     let r = ferry_side.run(&["remove", "{url:d}", "--recursive"]);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(ferry_side.blobs().is_empty());
