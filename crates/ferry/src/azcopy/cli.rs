@@ -221,6 +221,12 @@ pub struct RemoveArgs {
     pub exclude_pattern: Option<String>,
     #[arg(long)]
     pub exclude_path: Option<String>,
+    #[arg(long)]
+    pub include_path: Option<String>,
+    #[arg(long)]
+    pub include_after: Option<String>,
+    #[arg(long)]
+    pub include_before: Option<String>,
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub dry_run: Option<bool>,
     #[arg(long)]
@@ -281,6 +287,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "debug-skip-files",
     "delete-destination-file",
     "recursive-directory-stub",
+    "include-root",
+    "location",
+    "quota-gb",
 ];
 
 /// azcopy's commands that ferry doesn't have yet.

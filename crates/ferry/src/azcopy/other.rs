@@ -109,6 +109,9 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
         include_pattern: a.include_pattern.iter().cloned().collect(),
         exclude_pattern: a.exclude_pattern.iter().cloned().collect(),
         exclude_path: a.exclude_path.iter().cloned().collect(),
+        include: super::run::include_paths(&a.include_path),
+        max_age: a.include_after.clone(),
+        min_age: a.include_before.clone(),
         recursive: a.recursive,
         max_depth: -1,
         ..FilterArgs::default()
@@ -169,7 +172,12 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
 /// `azcopy env`: the environment variables ferry's azcopy reads, with their values
 /// (secrets shown only as set or not).
 pub fn env() {
-    let vars: [(&str, &str, bool); 5] = [
+    let vars: [(&str, &str, bool); 6] = [
+        (
+            "AZCOPY_CONCURRENCY_VALUE",
+            "How many files are transferred at once (default 16).",
+            false,
+        ),
         (
             "AZURE_STORAGE_ACCOUNT_NAME",
             "The storage account, for URLs without a SAS.",

@@ -149,7 +149,7 @@ pub fn remotes(az: &AzcopyArgs) -> anyhow::Result<Remotes> {
 }
 
 /// azcopy's `a;b` path prefixes as anchored rclone include rules.
-fn include_paths(list: &Option<String>) -> Vec<String> {
+pub fn include_paths(list: &Option<String>) -> Vec<String> {
     list.iter()
         .flat_map(|l| l.split(';'))
         .map(|p| p.trim_matches('/'))
@@ -343,7 +343,12 @@ struct JobSpec {
 async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> {
     let mut opts = spec.opts;
     opts.dry_run = spec.dry_run;
-    opts.transfers = 16;
+    // azcopy's knob for parallel requests; ferry's transfers are whole files.
+    opts.transfers = std::env::var("AZCOPY_CONCURRENCY_VALUE")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(16);
     opts.checkers = 16;
     let mode = spec.az.apply(spec.mode, &mut opts)?;
     let approve_deletes = spec.az.approver(mode, opts.dry_run)?;

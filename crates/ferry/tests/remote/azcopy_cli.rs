@@ -683,3 +683,47 @@ fn personality_entry_points_and_refusals() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(ferry_side.blobs().is_empty());
 }
+
+/// The `--flags` a `--help` text lists.
+fn help_flags(help: &str) -> Vec<String> {
+    let mut v: Vec<String> = help
+        .lines()
+        .map(str::trim_start)
+        .filter_map(|l| l.strip_prefix("-h, ").or(Some(l)))
+        .filter_map(|l| l.strip_prefix("--"))
+        .map(|l| {
+            l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .filter(|f| !f.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn every_azcopy_flag_is_implemented_or_declared() {
+    let Some(sides) = pair() else { return };
+    for command in ["copy", "sync", "list", "make", "remove"] {
+        let reference = sides.0.run(&[command, "--help"]);
+        let theirs = help_flags(&reference.out);
+        assert!(
+            theirs.len() > 3,
+            "{command}: no flags in\n{}",
+            reference.out
+        );
+        let ours = help_flags(&sides.1.run(&[command, "--help"]).out);
+        for flag in theirs.iter().filter(|f| !ours.contains(f)) {
+            let r = sides.1.run(&[command, "a", "b", &format!("--{flag}=x")]);
+            assert_eq!(r.code, 1, "{command} --{flag}: {}", r.err);
+            assert!(
+                r.err.contains(&format!("--{flag} is not implemented")),
+                "{command} --{flag} is neither implemented nor declared: {}",
+                r.err
+            );
+        }
+    }
+}
