@@ -45,13 +45,18 @@ impl AzPath {
         format!("{}{}", self.base, self.query)
     }
 
-    /// The last path segment: the folder's (or container's) name.
-    pub fn name(&self) -> Option<&str> {
+    /// The last path segment: the folder's (or container's) name; for a local path, of
+    /// the folder it resolves to (`.` copies the current directory under its own name).
+    pub fn name(&self) -> Option<String> {
+        if !self.is_url() {
+            return local_name(&self.base);
+        }
         self.base
             .trim_end_matches('/')
             .rsplit('/')
             .next()
-            .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
     }
 
     /// This path with `name` appended as one more segment.
@@ -72,6 +77,23 @@ impl AzPath {
         }
         self.base.ends_with('/') || blob_part(&self.base).is_empty()
     }
+}
+
+/// The name of the folder a local path resolves to, without following links.
+fn local_name(path: &str) -> Option<String> {
+    use std::path::Component;
+    let abs = std::path::absolute(path).ok()?;
+    let mut parts: Vec<String> = Vec::new();
+    for c in abs.components() {
+        match c {
+            Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    parts.pop()
 }
 
 /// The blob path of a Blob URL (after the container); the account is the first
@@ -98,7 +120,7 @@ mod tests {
         let p = AzPath::parse("https://a.blob.core.windows.net/c/dir/*?sv=1&sig=x");
         assert!(p.contents && p.is_url());
         assert_eq!(p.arg(), "https://a.blob.core.windows.net/c/dir?sv=1&sig=x");
-        assert_eq!(p.name(), Some("dir"));
+        assert_eq!(p.name().as_deref(), Some("dir"));
         assert_eq!(
             p.join("f.txt").arg(),
             "https://a.blob.core.windows.net/c/dir/f.txt?sv=1&sig=x"
@@ -117,8 +139,13 @@ mod tests {
 
     #[test]
     fn local_names() {
-        assert_eq!(AzPath::parse("/tmp/src/").name(), Some("src"));
-        assert_eq!(AzPath::parse("src/*").name(), Some("src"));
-        assert_eq!(AzPath::parse(".").name(), None);
+        let name = |p: &str| AzPath::parse(p).name();
+        assert_eq!(name("/tmp/src/").as_deref(), Some("src"));
+        assert_eq!(name("/tmp/src/*").as_deref(), Some("src"));
+        assert_eq!(name("/tmp/src/sub/..").as_deref(), Some("src"));
+        let cwd = std::env::current_dir().unwrap();
+        let here = cwd.file_name().map(|n| n.to_string_lossy().into_owned());
+        assert_eq!(name("."), here);
+        assert_eq!(name("/"), None);
     }
 }

@@ -255,7 +255,7 @@ async fn open_ends(
         );
     }
     let dst = match (subdir && !src.contents, src.name()) {
-        (true, Some(name)) => dst.join(name),
+        (true, Some(name)) => dst.join(&name),
         _ => dst.clone(),
     };
     Ok(Ends {

@@ -72,8 +72,15 @@ impl Side {
     }
 
     fn run(&self, args: &[&str]) -> Ran {
+        self.run_in(self.s.dir.path(), args)
+    }
+
+    /// [`Side::run`] in the working directory `cwd`.
+    fn run_in(&self, cwd: &Path, args: &[&str]) -> Ran {
         let args: Vec<String> = args.iter().map(|a| self.expand(a)).collect();
-        let (code, out, err) = split(self.command().args(&args).output().expect("runs"));
+        let mut cmd = self.command();
+        cmd.current_dir(cwd).args(&args);
+        let (code, out, err) = split(cmd.output().expect("runs"));
         Ran { code, out, err }
     }
 
@@ -315,6 +322,20 @@ fn uploads_land_where_azcopy_puts_them() {
             assert_eq!(text_summary(&a.out), text_summary(&b.out), "{args:?}");
         }
     }
+    // `.` is the current directory, copied under its own name.
+    for side in [&sides.0, &sides.1] {
+        let args = [
+            "copy",
+            ".",
+            "{url:dot}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ];
+        let r = side.run_in(&side.s.path("src/sub"), &args);
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    }
+    assert!(sides.1.blobs().contains_key("dot/sub/b.txt"));
     assert_eq!(sides.0.blobs(), sides.1.blobs());
     // A failed job in JSON: Init, then Error; exit 1.
     same_json(
