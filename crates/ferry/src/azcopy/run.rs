@@ -378,14 +378,21 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
         stats: stats.clone(),
         approve_deletes,
     };
+    // One attempt: azcopy retries requests, never a whole job (requests are retried below).
     let outcome = ferry_engine::run(job, 1, Duration::ZERO)
         .await
         .map_err(crate::exit::from_core)?;
     let snap = stats.snapshot();
     let tally = counts.tally();
     if spec.dry_run {
-        let renamed = ends_renamed;
-        dry_run_lines(&tally.would_copy, &*src_backend, (&src, &dst), renamed, p).await;
+        dry_run_lines(
+            &tally.would_copy,
+            &*src_backend,
+            (&src, &dst),
+            ends_renamed,
+            p,
+        )
+        .await;
         return Ok(0);
     }
     let replaced = tally.replaced;
