@@ -53,6 +53,10 @@ fn die_quietly_on_closed_stdout() {
 fn main() {
     #[cfg(unix)]
     die_quietly_on_closed_stdout();
+    // Run as `azcopy` (a link or copy by that name) or `ferry azcopy …`: azcopy's CLI.
+    if let Some(args) = azcopy::personality_args(&std::env::args_os().collect::<Vec<_>>()) {
+        std::process::exit(azcopy::main(args));
+    }
     let registry = kinds::registry();
     let (argv, flags) = match backend_flags::extract(std::env::args_os().collect(), registry, |k| {
         std::env::var(k).ok()

@@ -26,6 +26,11 @@ pub struct Renamed {
 }
 
 impl Renamed {
+    /// `inner`'s directory showing only `real`, under the name `shown`.
+    pub fn new(inner: Arc<dyn Backend>, real: RelPath, shown: RelPath) -> Self {
+        Renamed { inner, real, shown }
+    }
+
     fn map(&self, path: &RelPath) -> RelPath {
         if path == &self.shown {
             self.real.clone()

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod azcopy_cli;
 mod azure;
 mod dump;
 mod ftp;

@@ -1,10 +1,20 @@
-//! azcopy's flags for users pasting azcopy commands: each maps onto an rclone-style
+//! azcopy: its own command line (the submodules; [`main`] when ferry runs as `azcopy`),
+//! and here its flags for users pasting azcopy commands: each maps onto an rclone-style
 //! option of ferry's, or onto an Azure backend option.
 //!
 //! The one difference that matters: `ferry sync` deletes extraneous destination files
 //! (rclone), while `azcopy sync` deletes only with `--delete-destination=true`. Here
 //! `--delete-destination=true` is the default, `=false` makes `sync` act as `copy`, and
 //! `=prompt` asks once, showing how many files would go.
+
+mod cli;
+mod other;
+mod output;
+mod paths;
+mod run;
+mod summary;
+
+pub use run::{main, personality_args};
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};

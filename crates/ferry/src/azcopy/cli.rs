@@ -1,0 +1,358 @@
+//! azcopy 10.32's command line, as its own clap types: the personality ferry takes when
+//! it runs as `azcopy` (argv[0]) or as `ferry azcopy ARGS…`. The rclone CLI is untouched.
+//!
+//! azcopy is a Go (cobra/pflag) program: boolean flags take their value only after `=`
+//! (`--recursive=false`), string flags after `=` or a space, and usage errors exit 1.
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// azcopy's flags that apply to all commands.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Format of the command's output: text or json
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        ignore_case = true,
+        default_value = "text"
+    )]
+    pub output_type: OutputType,
+    /// Log verbosity for the log file: DEBUG, INFO, WARNING, ERROR, NONE (accepted)
+    #[arg(long, global = true, default_value = "INFO")]
+    pub log_level: String,
+    /// Output verbosity: default, essential, quiet
+    #[arg(long, global = true, default_value = "default")]
+    pub output_level: String,
+    /// Caps the transfer rate, in megabits per second (0: no cap)
+    #[arg(long, global = true)]
+    pub cap_mbps: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputType {
+    Text,
+    Json,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "azcopy",
+    about = "azcopy's command line on ferry's engine (Blob via a SAS URL or an account key)",
+    disable_version_flag = true
+)]
+pub struct AzCli {
+    /// Print the version
+    #[arg(long)]
+    pub version: bool,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<AzCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AzCommand {
+    /// Copies source data to a destination location
+    #[command(visible_aliases = ["cp", "c"])]
+    Copy(CopyArgs),
+    /// Replicates the source location to the destination location
+    Sync(SyncArgs),
+    /// List the entities in a given resource
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Create a container
+    #[command(visible_alias = "mk")]
+    Make(MakeArgs),
+    /// Delete blobs
+    #[command(visible_alias = "rm")]
+    Remove(RemoveArgs),
+    /// Shows the environment variables that configure azcopy's behaviour
+    Env,
+    /// Log in with Microsoft Entra ID (not supported by ferry)
+    Login(Rest),
+    /// Log out (not supported by ferry)
+    Logout(Rest),
+}
+
+/// Whatever a command given only to say it isn't supported was called with.
+#[derive(Args, Debug)]
+pub struct Rest {
+    #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+    pub rest: Vec<String>,
+}
+
+/// The filter, transfer and output flags `copy` and `sync` share.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Include only files whose name matches one of these ;-separated patterns
+    #[arg(long, allow_hyphen_values = true)]
+    pub include_pattern: Option<String>,
+    /// Exclude files whose name matches one of these ;-separated patterns
+    #[arg(long, allow_hyphen_values = true)]
+    pub exclude_pattern: Option<String>,
+    /// Include only these ;-separated relative paths (prefixes, no wildcards)
+    #[arg(long)]
+    pub include_path: Option<String>,
+    /// Exclude these ;-separated relative paths (prefixes, no wildcards)
+    #[arg(long)]
+    pub exclude_path: Option<String>,
+    /// Include only relative paths matching one of these ;-separated regular expressions
+    #[arg(long, allow_hyphen_values = true)]
+    pub include_regex: Option<String>,
+    /// Exclude relative paths matching one of these ;-separated regular expressions
+    #[arg(long, allow_hyphen_values = true)]
+    pub exclude_regex: Option<String>,
+    /// Create an MD5 hash of each file and save it as the blob's Content-MD5
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub put_md5: Option<bool>,
+    /// How strictly MD5 hashes are validated when downloading
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        default_value = "FailIfDifferent"
+    )]
+    pub check_md5: super::CheckMd5,
+    /// Print what would be copied or removed, change nothing
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub dry_run: Option<bool>,
+    /// Block size in MiB for uploads and downloads
+    #[arg(long)]
+    pub block_size_mb: Option<f64>,
+    /// Largest blob in MiB uploaded in a single request
+    #[arg(long)]
+    pub put_blob_size_mb: Option<f64>,
+    /// The source and destination kinds, e.g. LocalBlob, BlobLocal, BlobBlob
+    #[arg(long)]
+    pub from_to: Option<String>,
+    /// Blob-to-blob copies keep the access tier
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub s2s_preserve_access_tier: Option<bool>,
+    /// Blob-to-blob copies keep blob index tags
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub s2s_preserve_blob_tags: Option<bool>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CopyArgs {
+    pub source: String,
+    pub destination: String,
+    #[command(flatten)]
+    pub common: Common,
+    /// Look into sub-directories (default false)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub recursive: Option<bool>,
+    /// Places folder sources as subdirectories under the destination (default true)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub as_subdir: Option<bool>,
+    /// Overwrite conflicting files: true, false, ifSourceNewer, prompt
+    #[arg(long, value_enum, ignore_case = true, default_value = "true")]
+    pub overwrite: Overwrite,
+    /// Include only files modified on or after this ISO 8601 time
+    #[arg(long)]
+    pub include_after: Option<String>,
+    /// Include only files modified before or on this ISO 8601 time
+    #[arg(long)]
+    pub include_before: Option<String>,
+    /// Check the length of a file on the destination after the transfer (default true; ferry always does)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub check_length: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Overwrite {
+    True,
+    False,
+    #[value(name = "ifSourceNewer")]
+    IfSourceNewer,
+    Prompt,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SyncArgs {
+    pub source: String,
+    pub destination: String,
+    #[command(flatten)]
+    pub common: Common,
+    /// Look into sub-directories (default true)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub recursive: Option<bool>,
+    /// Delete destination files the source doesn't have: true, false (default), prompt
+    #[arg(long, value_enum, ignore_case = true, default_value = "false")]
+    pub delete_destination: super::DeleteDestination,
+    /// Compare by hash instead of last-modified time: None, MD5
+    #[arg(long, value_enum, ignore_case = true)]
+    pub compare_hash: Option<super::CompareHash>,
+    /// Transfer every file, whatever the destination has
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub mirror_mode: Option<bool>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    pub container_url: String,
+    /// Print sizes in bytes
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub machine_readable: Option<bool>,
+    /// Count the files and their total size at the end
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub running_tally: Option<bool>,
+    /// Units in powers of 10 (1000) instead of 2 (1024)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub mega_units: Option<bool>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MakeArgs {
+    pub resource_url: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RemoveArgs {
+    pub url: String,
+    /// Remove everything under a virtual directory
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub recursive: Option<bool>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub include_pattern: Option<String>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub exclude_pattern: Option<String>,
+    #[arg(long)]
+    pub exclude_path: Option<String>,
+    #[arg(long)]
+    pub include_path: Option<String>,
+    #[arg(long)]
+    pub include_after: Option<String>,
+    #[arg(long)]
+    pub include_before: Option<String>,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub dry_run: Option<bool>,
+    #[arg(long)]
+    pub from_to: Option<String>,
+}
+
+/// azcopy 10.32's flags that ferry does not implement; naming one is a usage error
+/// (exit 1) saying so, rather than a silent difference.
+pub const NOT_IMPLEMENTED: &[&str] = &[
+    "backup",
+    "blob-tags",
+    "blob-type",
+    "block-blob-tier",
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "content-type",
+    "cpk-by-name",
+    "cpk-by-value",
+    "decompress",
+    "delete-snapshots",
+    "disable-auto-decoding",
+    "exclude-attributes",
+    "exclude-blob-type",
+    "exclude-container",
+    "follow-symlinks",
+    "force-if-read-only",
+    "hardlinks",
+    "hash-meta-dir",
+    "include-attributes",
+    "include-directory-stub",
+    "list-of-files",
+    "list-of-versions",
+    "local-hash-storage-mode",
+    "metadata",
+    "no-guess-mime-type",
+    "page-blob-tier",
+    "permanent-delete",
+    "posix-properties-style",
+    "preserve-info",
+    "preserve-last-modified-time",
+    "preserve-owner",
+    "preserve-permissions",
+    "preserve-posix-properties",
+    "preserve-smb-info",
+    "preserve-smb-permissions",
+    "preserve-symlinks",
+    "properties",
+    "s2s-detect-source-changed",
+    "s2s-handle-invalid-metadata",
+    "s2s-preserve-properties",
+    "trailing-dot",
+    "check-version",
+    "trusted-microsoft-suffixes",
+    "await-continue",
+    "await-open",
+    "debug-skip-files",
+    "delete-destination-file",
+    "recursive-directory-stub",
+    "include-root",
+    "location",
+    "quota-gb",
+];
+
+/// azcopy's commands that ferry doesn't have yet.
+pub const COMMANDS_NOT_IMPLEMENTED: &[&str] = &[
+    "jobs",
+    "bench",
+    "set-properties",
+    "load",
+    "doc",
+    "completion",
+];
+
+/// The azcopy command in `args` that ferry doesn't implement, if it is one.
+pub fn unimplemented_command(args: &[String]) -> Option<&str> {
+    let first = args.iter().find(|a| !a.starts_with('-'))?;
+    COMMANDS_NOT_IMPLEMENTED
+        .contains(&first.as_str())
+        .then_some(first.as_str())
+}
+
+/// The first azcopy flag in `args` that ferry doesn't implement, as typed.
+pub fn unimplemented_flag(args: &[String]) -> Option<&str> {
+    args.iter()
+        .take_while(|a| a.as_str() != "--")
+        .filter_map(|a| a.strip_prefix("--"))
+        .map(|a| a.split('=').next().unwrap_or(a))
+        .find(|name| NOT_IMPLEMENTED.contains(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> AzCli {
+        AzCli::try_parse_from(std::iter::once("azcopy").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn bools_take_their_value_after_equals() {
+        let AzCommand::Copy(c) = parse(&["cp", "a", "b", "--recursive", "--as-subdir=false"])
+            .command
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((c.recursive, c.as_subdir), (Some(true), Some(false)));
+        let AzCommand::Sync(s) = parse(&["sync", "a", "b", "--delete-destination", "TRUE"])
+            .command
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(s.delete_destination, crate::azcopy::DeleteDestination::True);
+        assert!(s.recursive.is_none());
+    }
+
+    #[test]
+    fn unimplemented_flags_are_named() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            unimplemented_flag(&a(&["cp", "x", "y", "--blob-type=PageBlob"])),
+            Some("blob-type")
+        );
+        assert_eq!(unimplemented_flag(&a(&["cp", "--recursive"])), None);
+    }
+}

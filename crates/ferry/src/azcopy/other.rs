@@ -1,0 +1,215 @@
+//! azcopy's smaller commands: `list`, `make`, `remove` and `env`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ferry_core::{Backend, RelPath};
+use ferry_engine::{walk_all, AllowAll, WalkOptions};
+
+use super::cli::{GlobalArgs, ListArgs, MakeArgs, RemoveArgs};
+use super::output::{job_id, Printer};
+use super::paths::AzPath;
+use super::run::remotes;
+use super::summary::{Failure, Summary, Tally};
+use super::{AzcopyArgs, CheckMd5};
+use crate::args::FilterArgs;
+use crate::selection;
+
+fn plain_args() -> AzcopyArgs {
+    AzcopyArgs {
+        delete_destination: None,
+        mirror_mode: false,
+        cap_mbps: None,
+        output_type: None,
+        from_to: None,
+        put_md5: None,
+        check_md5: CheckMd5::FailIfDifferent,
+        compare_hash: None,
+        block_size_mb: None,
+        put_blob_size_mb: None,
+        s2s_preserve_access_tier: None,
+        s2s_preserve_blob_tags: None,
+    }
+}
+
+/// azcopy's sizes: two decimals and binary units (decimal ones with `--mega-units`).
+fn size_text(n: u64, mega: bool) -> String {
+    let (base, units) = if mega {
+        (1000.0, ["B", "KB", "MB", "GB", "TB", "PB"])
+    } else {
+        (1024.0, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"])
+    };
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= base && i + 1 < units.len() {
+        v /= base;
+        i += 1;
+    }
+    format!("{v:.2} {}", units[i])
+}
+
+/// `azcopy list URL`: every blob under the URL, `INFO: NAME;  Content Length: SIZE`.
+pub async fn list(a: &ListArgs, p: &Printer) -> anyhow::Result<i32> {
+    let r = remotes(&plain_args())?;
+    let backend = r.open(&AzPath::parse(&a.container_url).arg())?;
+    let opts = WalkOptions {
+        flat: true,
+        ..WalkOptions::default()
+    };
+    let (mut entries, _) = walk_all(backend, Arc::new(AllowAll), &opts).await?;
+    entries.retain(|e| !e.is_dir());
+    entries.sort_by(|x, y| x.path.as_str().cmp(y.path.as_str()));
+    let (machine, mega) = (
+        a.machine_readable.unwrap_or(false),
+        a.mega_units.unwrap_or(false),
+    );
+    let mut total = 0;
+    for e in &entries {
+        total += e.size;
+        let size = if machine {
+            e.size.to_string()
+        } else {
+            size_text(e.size, mega)
+        };
+        p.line(&format!(
+            "INFO: {};  Content Length: {size}",
+            e.path.as_str()
+        ));
+    }
+    if a.running_tally.unwrap_or(false) {
+        let size = if machine {
+            total.to_string()
+        } else {
+            size_text(total, mega)
+        };
+        p.line(&format!(
+            "\nFile count: {}\nTotal file size: {size}",
+            entries.len()
+        ));
+    }
+    Ok(0)
+}
+
+/// `azcopy make URL`: creates the container.
+pub async fn make(a: &MakeArgs, p: &Printer) -> anyhow::Result<i32> {
+    let r = remotes(&plain_args())?;
+    let backend = r.open(&AzPath::parse(&a.resource_url).arg())?;
+    backend.mkdir(&RelPath::root()).await?;
+    p.line("Successfully created the resource.");
+    Ok(0)
+}
+
+/// `azcopy remove URL`: one blob, or with `--recursive` everything under a virtual
+/// directory; a job summary as `copy` prints.
+pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+    let r = remotes(&plain_args())?;
+    let path = AzPath::parse(&a.url);
+    let source = r.open_source(&path.arg()).await?;
+    let f = FilterArgs {
+        include_pattern: a.include_pattern.iter().cloned().collect(),
+        exclude_pattern: a.exclude_pattern.iter().cloned().collect(),
+        exclude_path: a.exclude_path.iter().cloned().collect(),
+        include: super::run::include_paths(&a.include_path),
+        max_age: a.include_after.clone(),
+        min_age: a.include_before.clone(),
+        recursive: a.recursive,
+        max_depth: -1,
+        ..FilterArgs::default()
+    };
+    let (select, _) = selection::build(&f)?;
+    let backend: Arc<dyn Backend> = source.backend;
+    let names: Vec<String> = match source.file {
+        Some(name) => vec![name],
+        None if a.recursive.unwrap_or(false) || path.contents => {
+            let (entries, _) = walk_all(backend.clone(), select, &WalkOptions::default()).await?;
+            entries
+                .into_iter()
+                .filter(|e| !e.is_dir())
+                .map(|e| e.path.as_str().to_owned())
+                .collect()
+        }
+        None => anyhow::bail!(
+            "cannot remove a directory without --recursive: add --recursive=true, or name one blob"
+        ),
+    };
+    if a.dry_run.unwrap_or(false) {
+        for n in &names {
+            p.line(&format!("DRYRUN: remove {}", path.join(n).base));
+        }
+        return Ok(0);
+    }
+    let id = job_id();
+    let started = Instant::now();
+    p.started(&id);
+    let mut tally = Tally::default();
+    for n in names {
+        match backend.delete_file(&RelPath::new(&n)?).await {
+            Ok(()) => tally.completed += 1,
+            Err(e) => {
+                tally.failed += 1;
+                tally.failures.push(Failure {
+                    path: n,
+                    size: 0,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+    let summary = Summary {
+        id,
+        elapsed: started.elapsed(),
+        sync: false,
+        tally,
+        skipped: 0,
+        scanned_src: 0,
+        scanned_dst: 0,
+        shown: (AzPath::parse(""), path.clone()),
+    };
+    p.finished(&summary);
+    Ok(summary.exit_code())
+}
+
+/// `azcopy env`: the environment variables ferry's azcopy reads, with their values
+/// (secrets shown only as set or not).
+pub fn env() {
+    let vars: [(&str, &str, bool); 6] = [
+        (
+            "AZCOPY_CONCURRENCY_VALUE",
+            "How many files are transferred at once (default 16).",
+            false,
+        ),
+        (
+            "AZURE_STORAGE_ACCOUNT_NAME",
+            "The storage account, for URLs without a SAS.",
+            false,
+        ),
+        (
+            "AZURE_STORAGE_ACCOUNT_KEY",
+            "The account key, for URLs without a SAS.",
+            true,
+        ),
+        (
+            "AZCOPY_LOG_LOCATION",
+            "Where the job's log file is said to be (default ~/.azcopy).",
+            false,
+        ),
+        (
+            "AZCOPY_JOB_PLAN_LOCATION",
+            "Accepted; ferry keeps no job plans yet.",
+            false,
+        ),
+        (
+            "AZCOPY_DISABLE_SYSLOG",
+            "Accepted; ferry writes nothing to syslog.",
+            false,
+        ),
+    ];
+    for (name, what, secret) in vars {
+        let value = match std::env::var(name) {
+            Ok(_) if secret => "(set)".to_owned(),
+            Ok(v) => v,
+            Err(_) => String::new(),
+        };
+        println!("Name: {name}\nCurrent Value: {value}\nDescription: {what}\n");
+    }
+}

@@ -1,0 +1,452 @@
+//! Running the azcopy personality: argv dispatch, then `copy` and `sync` on ferry's
+//! engine with azcopy's rules (see [`super::paths`] for where things land).
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ferry_core::{Backend, RelPath};
+use ferry_engine::{Job, Mode, Stats, SyncOptions};
+
+use super::cli::{self, AzCli, AzCommand, Common, CopyArgs, GlobalArgs, Overwrite, SyncArgs};
+use super::output::{job_id, Printer};
+use super::paths::AzPath;
+use super::summary::{Counts, Summary};
+use super::{AzcopyArgs, DeleteDestination};
+use crate::args::{FilterArgs, LocalArgs};
+use crate::cmd::copyto::Renamed;
+use crate::exit::Exit;
+use crate::open::Remotes;
+use crate::selection;
+
+/// The version azcopy scripts see; ferry's own follows on the next line.
+pub const AZCOPY_VERSION: &str = "10.32.2";
+
+/// azcopy's arguments when ferry runs as azcopy: argv[0] named `azcopy`, or `ferry azcopy …`.
+pub fn personality_args(argv: &[OsString]) -> Option<Vec<String>> {
+    let text = |a: &OsString| a.to_string_lossy().into_owned();
+    let prog = argv.first().map(|a| {
+        std::path::Path::new(a)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })?;
+    if prog == "azcopy" {
+        return Some(argv[1..].iter().map(text).collect());
+    }
+    (argv.get(1).map(text).as_deref() == Some("azcopy"))
+        .then(|| argv[2..].iter().map(text).collect())
+}
+
+/// Runs an azcopy command line; the exit code (0 success, 1 anything else, as azcopy).
+pub fn main(args: Vec<String>) -> i32 {
+    if let Some(command) = cli::unimplemented_command(&args) {
+        eprintln!("azcopy: the {command} command is not implemented by ferry's azcopy yet: use Microsoft's azcopy for it");
+        return 1;
+    }
+    if let Some(flag) = cli::unimplemented_flag(&args) {
+        eprintln!("azcopy: --{flag} is not implemented by ferry's azcopy: drop it, or use Microsoft's azcopy for this job");
+        return 1;
+    }
+    let parsed = match AzCli::try_parse_from(std::iter::once("azcopy".to_owned()).chain(args)) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = e.print();
+            return i32::from(e.use_stderr());
+        }
+    };
+    if parsed.version {
+        println!("azcopy version {AZCOPY_VERSION}");
+        println!(
+            "(ferry {}: azcopy's command line on ferry's engine)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return 0;
+    }
+    let printer = Printer {
+        kind: parsed.global.output_type,
+        quiet: parsed.global.output_level.eq_ignore_ascii_case("quiet"),
+    };
+    let Some(command) = parsed.command else {
+        let _ = <AzCli as clap::CommandFactory>::command().print_help();
+        return 0;
+    };
+    match &command {
+        AzCommand::Login(_) | AzCommand::Logout(_) => {
+            eprintln!("azcopy: Microsoft Entra ID sign-in (login/logout) is not supported by ferry's azcopy: give a SAS URL (https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH?SAS) or set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY");
+            return 1;
+        }
+        AzCommand::Env => {
+            super::other::env();
+            return 0;
+        }
+        _ => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("azcopy: can't start the runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(dispatch(&command, &parsed.global, &printer));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = match e.downcast_ref::<Exit>() {
+                Some(x) => x.message.clone(),
+                None => format!("{e:#}"),
+            };
+            let verb = match command {
+                AzCommand::Copy(_) => "copy",
+                AzCommand::Sync(_) => "sync",
+                AzCommand::List(_) => "list",
+                AzCommand::Make(_) => "make",
+                _ => "remove",
+            };
+            printer.error(&format!("Cannot perform {verb} due to error: {msg}"));
+            1
+        }
+    }
+}
+
+async fn dispatch(c: &AzCommand, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+    match c {
+        AzCommand::Copy(a) => copy(a, g, p).await,
+        AzCommand::Sync(a) => sync(a, g, p).await,
+        AzCommand::List(a) => super::other::list(a, p).await,
+        AzCommand::Make(a) => super::other::make(a, p).await,
+        AzCommand::Remove(a) => super::other::remove(a, g, p).await,
+        _ => Ok(0),
+    }
+}
+
+/// The existing compatibility flags, reused for their mapping onto ferry's options.
+fn compat(c: &Common, g: &GlobalArgs, delete: Option<DeleteDestination>) -> AzcopyArgs {
+    AzcopyArgs {
+        delete_destination: delete,
+        mirror_mode: false,
+        // azcopy's 0 means "no cap".
+        cap_mbps: g.cap_mbps.filter(|m| *m != 0.0),
+        output_type: None,
+        from_to: c.from_to.clone(),
+        put_md5: c.put_md5.filter(|v| *v),
+        check_md5: c.check_md5,
+        compare_hash: None,
+        block_size_mb: c.block_size_mb,
+        put_blob_size_mb: c.put_blob_size_mb,
+        s2s_preserve_access_tier: c.s2s_preserve_access_tier,
+        s2s_preserve_blob_tags: c.s2s_preserve_blob_tags,
+    }
+}
+
+pub fn remotes(az: &AzcopyArgs) -> anyhow::Result<Remotes> {
+    Ok(Remotes::new(None, LocalArgs::default()).with_backend_flags(az.backend_flags()?))
+}
+
+/// azcopy's `a;b` path prefixes as anchored rclone include rules.
+pub fn include_paths(list: &Option<String>) -> Vec<String> {
+    list.iter()
+        .flat_map(|l| l.split(';'))
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+        .flat_map(|p| [format!("/{p}"), format!("/{p}/**")])
+        .collect()
+}
+
+fn filters(c: &Common, recursive: bool) -> FilterArgs {
+    let v = |o: &Option<String>| o.iter().cloned().collect::<Vec<_>>();
+    FilterArgs {
+        include: include_paths(&c.include_path),
+        include_pattern: v(&c.include_pattern),
+        exclude_pattern: v(&c.exclude_pattern),
+        exclude_path: v(&c.exclude_path),
+        include_regex: v(&c.include_regex),
+        exclude_regex: v(&c.exclude_regex),
+        recursive: Some(recursive),
+        max_depth: -1,
+        ..FilterArgs::default()
+    }
+}
+
+/// Source and destination opened with azcopy's rules for where things land.
+struct Ends {
+    src: Arc<dyn Backend>,
+    dst: Arc<dyn Backend>,
+    src_file: Option<String>,
+    renamed_from: Option<String>,
+    /// How dry-run lines name the source and destination: the folders transferred (or
+    /// the one file and where it goes), local ones absolute, as azcopy prints them.
+    shown: (AzPath, AzPath),
+}
+
+/// A local path made absolute for display; URLs as they are (without their SAS).
+fn shown(p: &AzPath) -> AzPath {
+    let mut p = AzPath {
+        query: String::new(),
+        contents: false,
+        ..p.clone()
+    };
+    if !p.is_url() {
+        if let Ok(abs) = std::path::absolute(&p.base) {
+            p.base = abs.to_string_lossy().into_owned();
+        }
+    }
+    p
+}
+
+async fn open_ends(
+    r: &Remotes,
+    src: &AzPath,
+    dst: &AzPath,
+    subdir: bool,
+    needs_recursive: bool,
+) -> anyhow::Result<Ends> {
+    let source = if src.contents {
+        crate::open::Source {
+            backend: r.open(&src.arg())?,
+            file: None,
+        }
+    } else {
+        r.open_source(&src.arg()).await?
+    };
+    if let Some(name) = source.file {
+        let parent = shown(src).base;
+        let parent = parent.rsplit_once('/').map_or(parent.as_str(), |(d, _)| d);
+        let src_dir = AzPath::parse(parent);
+        if dst.holds_files() {
+            return Ok(Ends {
+                src: source.backend,
+                dst: r.open(&dst.arg())?,
+                shown: (src_dir, shown(dst)),
+                src_file: Some(name),
+                renamed_from: None,
+            });
+        }
+        // A single file to a path that names it: it becomes that file (or blob).
+        let Some((dir, new_name)) = r.open_parent(&dst.arg(), false)? else {
+            anyhow::bail!("the destination {} doesn't name a file", dst.base);
+        };
+        let bad = |e: ferry_core::Error| anyhow::anyhow!("{e}");
+        let view = Renamed::new(
+            source.backend,
+            RelPath::new(&name).map_err(bad)?,
+            RelPath::new(&new_name).map_err(bad)?,
+        );
+        let dst_dir = shown(dst).base;
+        let dst_dir = dst_dir
+            .rsplit_once('/')
+            .map_or(dst_dir.as_str(), |(d, _)| d);
+        return Ok(Ends {
+            src: Arc::new(view),
+            dst: dir,
+            shown: (src_dir, AzPath::parse(dst_dir)),
+            src_file: Some(new_name),
+            renamed_from: Some(name),
+        });
+    }
+    if needs_recursive {
+        anyhow::bail!(
+            "cannot use directory as source without --recursive or a trailing wildcard (/*)"
+        );
+    }
+    let dst = match (subdir && !src.contents, src.name()) {
+        (true, Some(name)) => dst.join(&name),
+        _ => dst.clone(),
+    };
+    Ok(Ends {
+        src: source.backend,
+        dst: r.open(&dst.arg())?,
+        shown: (shown(src), shown(&dst)),
+        src_file: None,
+        renamed_from: None,
+    })
+}
+
+fn check_from_to(r: &Remotes, az: &AzcopyArgs, src: &AzPath, dst: &AzPath) -> anyhow::Result<()> {
+    if az.from_to.is_none() {
+        return Ok(());
+    }
+    let (a, b) = (r.resolve(&src.arg())?, r.resolve(&dst.arg())?);
+    az.check_from_to(&a.kind, &b.kind)
+}
+
+async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+    let az = compat(&a.common, g, None);
+    let r = remotes(&az)?;
+    let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
+    check_from_to(&r, &az, &src, &dst)?;
+    let recursive = a.recursive.unwrap_or(false);
+    let mut opts = SyncOptions::default();
+    match a.overwrite {
+        Overwrite::True => opts.compare.ignore_times = true,
+        Overwrite::False => opts.compare.ignore_existing = true,
+        Overwrite::IfSourceNewer => opts.compare.update = true,
+        Overwrite::Prompt => anyhow::bail!(
+            "--overwrite=prompt is not implemented by ferry's azcopy: use true, false or ifSourceNewer"
+        ),
+    }
+    let mut f = filters(&a.common, recursive);
+    f.max_age = a.include_after.clone();
+    f.min_age = a.include_before.clone();
+    let needs_recursive = !recursive && !src.contents;
+    if !a.common.dry_run.unwrap_or(false) {
+        p.info("Scanning...");
+    }
+    let ends = open_ends(&r, &src, &dst, a.as_subdir.unwrap_or(true), needs_recursive).await?;
+    let job = JobSpec {
+        mode: Mode::Copy,
+        opts,
+        az,
+        filters: f,
+        dry_run: a.common.dry_run.unwrap_or(false),
+        sync: false,
+    };
+    run_job(job, ends, p).await
+}
+
+async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+    let mut az = compat(&a.common, g, Some(a.delete_destination));
+    az.compare_hash = a.compare_hash;
+    az.mirror_mode = a.mirror_mode.unwrap_or(false);
+    let r = remotes(&az)?;
+    let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
+    check_from_to(&r, &az, &src, &dst)?;
+    let mut opts = SyncOptions::default();
+    // azcopy's rule: copy when the source is newer or missing there; a newer destination stays.
+    opts.compare.update = true;
+    let ends = open_ends(&r, &src, &dst, false, false).await?;
+    let job = JobSpec {
+        mode: Mode::Sync,
+        opts,
+        az,
+        filters: filters(&a.common, a.recursive.unwrap_or(true)),
+        dry_run: a.common.dry_run.unwrap_or(false),
+        sync: true,
+    };
+    run_job(job, ends, p).await
+}
+
+struct JobSpec {
+    mode: Mode,
+    opts: SyncOptions,
+    az: AzcopyArgs,
+    filters: FilterArgs,
+    dry_run: bool,
+    sync: bool,
+}
+
+async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> {
+    let mut opts = spec.opts;
+    opts.dry_run = spec.dry_run;
+    // azcopy's knob for parallel requests; ferry's transfers are whole files.
+    opts.transfers = std::env::var("AZCOPY_CONCURRENCY_VALUE")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(16);
+    opts.checkers = 16;
+    let mode = spec.az.apply(spec.mode, &mut opts)?;
+    let approve_deletes = spec.az.approver(mode, opts.dry_run)?;
+    let (select, _) = selection::build(&spec.filters)?;
+    let id = job_id();
+    let started = Instant::now();
+    if !spec.dry_run {
+        p.started(&id);
+    }
+    let counts = Arc::new(Counts::default());
+    let stats = Arc::new(Stats::default());
+    let (src, dst) = ends.shown;
+    let ends_renamed = ends.renamed_from.clone();
+    let src_backend = ends.src.clone();
+    let job = Job {
+        src: ends.src,
+        dst: ends.dst,
+        mode,
+        opts,
+        select,
+        src_file: ends.src_file,
+        renamed_from: ends.renamed_from,
+        backup: None,
+        alt_dests: None,
+        confirm: None,
+        observer: counts.clone(),
+        stats: stats.clone(),
+        approve_deletes,
+    };
+    // One attempt: azcopy retries requests, never a whole job (requests are retried below).
+    let outcome = ferry_engine::run(job, 1, Duration::ZERO)
+        .await
+        .map_err(crate::exit::from_core)?;
+    let snap = stats.snapshot();
+    let tally = counts.tally();
+    if spec.dry_run {
+        dry_run_lines(
+            &tally.would_copy,
+            &*src_backend,
+            (&src, &dst),
+            ends_renamed,
+            p,
+        )
+        .await;
+        return Ok(0);
+    }
+    let replaced = tally.replaced;
+    let scanned_src = tally.completed + tally.failed - replaced.min(tally.completed) + snap.checks;
+    let summary = Summary {
+        id,
+        elapsed: started.elapsed(),
+        sync: spec.sync,
+        skipped: if spec.sync {
+            0
+        } else {
+            snap.checks.saturating_sub(replaced)
+        },
+        scanned_src,
+        scanned_dst: snap.checks + tally.deleted,
+        tally,
+        shown: (src, dst),
+    };
+    for path in &summary.tally.deleted_paths {
+        p.info(&format!("Deleting extra object: {path}"));
+    }
+    if p.kind == cli::OutputType::Text {
+        for f in &summary.tally.failures {
+            eprintln!("azcopy: {}: {}", f.path, f.error);
+        }
+    }
+    p.finished(&summary);
+    Ok(summary.exit_code().max(i32::from(outcome.errors > 0)))
+}
+
+/// azcopy's `DRYRUN:` lines: the removals (paths the source lacks) first, then the copies.
+async fn dry_run_lines(
+    paths: &[String],
+    src_backend: &dyn Backend,
+    (src, dst): (&AzPath, &AzPath),
+    renamed: Option<String>,
+    p: &Printer,
+) {
+    let mut removes = Vec::new();
+    let mut copies = Vec::new();
+    for path in paths {
+        let in_source = match RelPath::new(path) {
+            Ok(rel) => matches!(src_backend.stat(&rel).await, Ok(Some(_))),
+            Err(_) => true,
+        };
+        if !in_source {
+            removes.push(format!("DRYRUN: remove {}", dst.join(path).base));
+            continue;
+        }
+        // A renamed single file shows under its new name; its source keeps its own.
+        let from = src.join(renamed.as_deref().unwrap_or(path)).base;
+        copies.push(format!("DRYRUN: copy {from} to {}", dst.join(path).base));
+    }
+    for line in removes.iter().chain(&copies) {
+        p.line(line);
+    }
+}

@@ -1,0 +1,750 @@
+//! ferry's azcopy personality (`ferry azcopy …`, or the binary named `azcopy`) side by side
+//! with azcopy 10.32 itself on Azurite: the same commands on two fresh containers, one
+//! per tool, then the same blob sets (names, sizes, MD5), local trees, exit codes, JSON
+//! message types and summary counts. The commands include seed 003's local↔Blob examples.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{ferry, split, tree, write_file, Scratch};
+use ferry_testbed::{Azure, Testbed};
+
+/// One tool's side: its container and its scratch directory.
+struct Side {
+    az: Azure,
+    s: Scratch,
+    /// Runs azcopy (true) or ferry's personality.
+    reference: bool,
+}
+
+/// What one run printed and how it ended.
+struct Ran {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+impl Side {
+    fn new(reference: bool) -> Option<Side> {
+        let az = Testbed::azure()?;
+        if reference {
+            // Skips (or fails under CI) when azcopy is not installed.
+            az.azcopy()?;
+        }
+        Some(Side {
+            az,
+            s: Scratch::new(),
+            reference,
+        })
+    }
+
+    fn command(&self) -> Command {
+        if self.reference {
+            return self.az.azcopy().expect("checked in new");
+        }
+        let mut c = ferry();
+        c.arg("azcopy")
+            .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
+            .env("AZCOPY_LOG_LOCATION", self.s.path("logs"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `{src}` is this side's scratch directory, `{url:REL}` a SAS URL in its container.
+    fn expand(&self, arg: &str) -> String {
+        let arg = arg.replace("{dir}", &self.s.dir.path().to_string_lossy());
+        match arg.strip_prefix("{url:") {
+            Some(rest) => {
+                let rel = rest.trim_end_matches('}');
+                let (rel, star) = match rel.strip_suffix("/*") {
+                    Some(r) => (r, "/*"),
+                    None => (rel, ""),
+                };
+                let url = self.az.sas_url(rel);
+                let (base, q) = url.split_once('?').unwrap();
+                format!("{base}{star}?{q}")
+            }
+            None => arg,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Ran {
+        self.run_in(self.s.dir.path(), args)
+    }
+
+    /// [`Side::run`] in the working directory `cwd`.
+    fn run_in(&self, cwd: &Path, args: &[&str]) -> Ran {
+        let args: Vec<String> = args.iter().map(|a| self.expand(a)).collect();
+        let mut cmd = self.command();
+        cmd.current_dir(cwd).args(&args);
+        let (code, out, err) = split(cmd.output().expect("runs"));
+        Ran { code, out, err }
+    }
+
+    /// name → (size, MD5 of the content) of every blob in the container.
+    fn blobs(&self) -> BTreeMap<String, (u64, String)> {
+        let rclone = |args: &[&str]| {
+            String::from_utf8(ferry_testbed::run(self.az.rclone().args(args))).unwrap()
+        };
+        let root = self.az.rclone_path("");
+        let sizes = rclone(&["lsf", "-R", "--files-only", "--format", "sp", &root]);
+        let sums = rclone(&["md5sum", "--download", &root]);
+        let md5: BTreeMap<&str, &str> = sums
+            .lines()
+            .filter_map(|l| l.split_once("  "))
+            .map(|(h, p)| (p, h))
+            .collect();
+        sizes
+            .lines()
+            .filter_map(|l| l.split_once(';'))
+            .map(|(size, p)| (p.to_owned(), (size.parse().unwrap(), md5[p].to_owned())))
+            .collect()
+    }
+}
+
+/// Both sides, or None (SKIPPED) without Azurite or azcopy.
+fn pair() -> Option<(Side, Side)> {
+    Some((Side::new(true)?, Side::new(false)?))
+}
+
+/// Runs the same command on both sides; both must end with the same exit code.
+#[track_caller]
+fn both(sides: &(Side, Side), args: &[&str]) -> (Ran, Ran) {
+    let (a, b) = (sides.0.run(args), sides.1.run(args));
+    assert_eq!(
+        a.code, b.code,
+        "{args:?}: azcopy exited {}, ferry {}\nazcopy: {}{}\nferry: {}{}",
+        a.code, b.code, a.out, a.err, b.out, b.err
+    );
+    (a, b)
+}
+
+/// The same tree on both sides, files `age` seconds old.
+fn seed(sides: &(Side, Side), files: &[(&str, &str)], age: u64) {
+    for side in [&sides.0, &sides.1] {
+        for (rel, body) in files {
+            write_file(&side.s.path(rel), body.as_bytes(), age);
+        }
+    }
+}
+
+/// The job's message types without `Info` (azcopy adds notes about HTTP and folders),
+/// and the final counts from `EndOfJob`.
+fn json_job(out: &str) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut types = Vec::new();
+    let mut counts = BTreeMap::new();
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for key in [
+            "TimeStamp",
+            "MessageType",
+            "MessageContent",
+            "PromptDetails",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing: {line}");
+        }
+        let t = v["MessageType"].as_str().unwrap().to_owned();
+        if t == "EndOfJob" {
+            let c: serde_json::Value =
+                serde_json::from_str(v["MessageContent"].as_str().unwrap()).unwrap();
+            for k in [
+                "JobStatus",
+                "TotalTransfers",
+                "TransfersCompleted",
+                "TransfersFailed",
+                "TransfersSkipped",
+                "TotalBytesTransferred",
+                "DeleteTransfersCompleted",
+            ] {
+                counts.insert(k.to_owned(), c[k].to_string());
+            }
+        }
+        if t == "Progress" {
+            let c: serde_json::Value =
+                serde_json::from_str(v["MessageContent"].as_str().unwrap()).unwrap();
+            let failed = c["FailedTransfers"].as_array().map_or(0, |a| a.len());
+            counts.insert("FailedTransfers listed".to_owned(), failed.to_string());
+        }
+        if t != "Info" {
+            types.push(t);
+        }
+    }
+    (types, counts)
+}
+
+/// `Key: value` lines of the text summary.
+fn text_summary(out: &str) -> BTreeMap<String, String> {
+    out.lines()
+        .skip_while(|l| !(l.starts_with("Job ") && l.to_lowercase().ends_with(" summary")))
+        .skip(1)
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| !k.starts_with("Elapsed"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The `DRYRUN:` lines, sorted, with this side's directory and container as placeholders.
+fn dry_lines(side: &Side, out: &str) -> Vec<String> {
+    let dir = side.s.dir.path().to_string_lossy().into_owned();
+    let url = side.az.blob_url("");
+    let mut v: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("DRYRUN: "))
+        .map(|l| l.replace(&dir, "{dir}").replace(&url, "{url}"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A dry run on both sides: the same lines, nothing changed.
+#[track_caller]
+fn same_dry_run(sides: &(Side, Side), args: &[&str]) {
+    let before = (sides.0.blobs(), sides.1.blobs());
+    let mut args = args.to_vec();
+    args.push("--dry-run");
+    let (a, b) = both(sides, &args);
+    let (la, lb) = (dry_lines(&sides.0, &a.out), dry_lines(&sides.1, &b.out));
+    assert!(
+        !la.is_empty(),
+        "{args:?}: azcopy would do nothing\n{}",
+        a.out
+    );
+    assert_eq!(la, lb, "{args:?}");
+    assert_eq!(
+        before,
+        (sides.0.blobs(), sides.1.blobs()),
+        "dry run changed blobs"
+    );
+}
+
+#[track_caller]
+fn same_json(sides: &(Side, Side), args: &[&str]) {
+    let mut args = args.to_vec();
+    args.extend(["--output-type", "json"]);
+    let (a, b) = both(sides, &args);
+    assert_eq!(
+        json_job(&a.out),
+        json_job(&b.out),
+        "{args:?}\nferry: {}",
+        b.out
+    );
+}
+
+const TREE: [(&str, &str); 5] = [
+    ("src/a.txt", "alpha"),
+    ("src/photo.jpg", "jpeg bytes"),
+    ("src/sub/b.txt", "bravo!"),
+    ("src/sub/deep/c.log", "charlie log"),
+    ("src/foo-report.pdf", "pdf"),
+];
+
+#[test]
+fn uploads_land_where_azcopy_puts_them() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    let up = ["--from-to", "LocalBlob"];
+    for cmd in [
+        vec!["copy", "{dir}/src", "{url:d1}", "--recursive"],
+        vec!["cp", "{dir}/src/*", "{url:star}"],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:nosub}",
+            "--recursive",
+            "--as-subdir=false",
+        ],
+        vec!["copy", "{dir}/src/a.txt", "{url:path/to/blob}"],
+        vec!["copy", "{dir}/src/a.txt", "{url:}"],
+        vec!["copy", "{dir}/src/sub/b.txt", "{url:vdir/}"],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:pat}",
+            "--recursive",
+            "--include-pattern",
+            "*.txt;c.log",
+            "--exclude-pattern=b*",
+        ],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:regex}",
+            "--recursive",
+            "--exclude-regex",
+            "sub/.*",
+        ],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:xp}",
+            "--recursive",
+            "--exclude-path",
+            "sub/deep",
+        ],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:ip}",
+            "--recursive",
+            "--include-path",
+            "sub;a.txt",
+        ],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:md5}",
+            "--recursive",
+            "--put-md5",
+            "--check-length=true",
+        ],
+        vec![
+            "copy",
+            "{dir}/src",
+            "{url:cap}",
+            "--recursive",
+            "--cap-mbps",
+            "100",
+            "--block-size-mb",
+            "4",
+        ],
+        // A folder without --recursive or /*: refused by both, exit 1.
+        vec!["copy", "{dir}/src", "{url:refused}"],
+        vec!["copy", "{dir}/missing", "{url:refused}", "--recursive"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(up);
+        let (a, b) = both(&sides, &args);
+        if a.code == 0 {
+            assert_eq!(text_summary(&a.out), text_summary(&b.out), "{args:?}");
+        }
+    }
+    // `.` is the current directory, copied under its own name.
+    for side in [&sides.0, &sides.1] {
+        let args = [
+            "copy",
+            ".",
+            "{url:dot}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ];
+        let r = side.run_in(&side.s.path("src/sub"), &args);
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    }
+    assert!(sides.1.blobs().contains_key("dot/sub/b.txt"));
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+    // A failed job in JSON: Init, then Error; exit 1.
+    same_json(
+        &sides,
+        &[
+            "copy",
+            "{dir}/missing",
+            "{url:gone}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    // --dry-run changes nothing; JSON records as azcopy's.
+    both(
+        &sides,
+        &[
+            "copy",
+            "{dir}/src",
+            "{url:dry}",
+            "--recursive",
+            "--dry-run",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    same_json(
+        &sides,
+        &[
+            "copy",
+            "{dir}/src",
+            "{url:json}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+}
+
+#[test]
+fn copy_overwrite_modes_and_include_after() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 3600);
+    let base = [
+        "copy",
+        "{dir}/src",
+        "{url:o}",
+        "--recursive",
+        "--as-subdir=false",
+        "--from-to",
+        "LocalBlob",
+    ];
+    same_json(&sides, &base);
+    for mode in ["false", "ifSourceNewer", "true"] {
+        let mut args = base.to_vec();
+        args.extend(["--overwrite", mode]);
+        same_json(&sides, &args);
+    }
+    // A source file newer than its blob is copied with ifSourceNewer.
+    seed(&sides, &[("src/a.txt", "alpha, again")], 0);
+    let mut args = base.to_vec();
+    args.extend(["--overwrite", "ifSourceNewer"]);
+    same_json(&sides, &args);
+    // Only what changed in the last minute, by --include-after.
+    let after = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let after = after.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let args = [
+        "copy",
+        "{dir}/src",
+        "{url:after}",
+        "--recursive",
+        "--include-after",
+        &after,
+        "--from-to",
+        "LocalBlob",
+    ];
+    same_json(&sides, &args);
+    // And only what is older, by --include-before.
+    let args = [
+        "copy",
+        "{dir}/src",
+        "{url:before}",
+        "--recursive",
+        "--include-before",
+        &after,
+        "--from-to",
+        "LocalBlob",
+    ];
+    same_json(&sides, &args);
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+}
+
+#[test]
+fn sync_follows_azcopy_rules() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    seed(
+        &sides,
+        &[
+            ("file.txt", "one file"),
+            ("newer.txt", "newer at the destination"),
+        ],
+        100,
+    );
+    let up = ["--from-to", "LocalBlob"];
+    // Seed 003's examples for local → Blob.
+    for cmd in [
+        vec!["sync", "{dir}/file.txt", "{url:path/to/blob}"],
+        vec!["sync", "{dir}/file.txt", "{url:path/to/blob2}", "--put-md5"],
+        vec!["sync", "{dir}/src", "{url:vdir}"],
+        vec!["sync", "{dir}/src", "{url:vdir-md5}", "--put-md5"],
+        vec!["sync", "{dir}/src", "{url:top}", "--recursive=false"],
+        vec![
+            "sync",
+            "{dir}/src",
+            "{url:inc}",
+            "--include-pattern=*.jpg;*.pdf;a.txt",
+        ],
+        vec![
+            "sync",
+            "{dir}/src",
+            "{url:exc}",
+            "--exclude-pattern=foo*;*.log",
+        ],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(up);
+        same_json(&sides, &args);
+    }
+    // Nothing changed: nothing to do.
+    same_json(
+        &sides,
+        &["sync", "{dir}/src", "{url:vdir}", "--from-to", "LocalBlob"],
+    );
+    // A newer source file goes; a blob newer than its source stays; an extra blob stays
+    // (--delete-destination=false is azcopy's default).
+    seed(&sides, &[("src/sub/b.txt", "bravo, changed")], 0);
+    both(
+        &sides,
+        &[
+            "copy",
+            "{dir}/newer.txt",
+            "{url:vdir/a.txt}",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    for side in [&sides.0, &sides.1] {
+        std::fs::remove_file(side.s.path("src/photo.jpg")).unwrap();
+    }
+    same_json(
+        &sides,
+        &["sync", "{dir}/src", "{url:vdir}", "--from-to", "LocalBlob"],
+    );
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+    same_dry_run(
+        &sides,
+        &[
+            "sync",
+            "{dir}/src",
+            "{url:vdir}",
+            "--delete-destination=true",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    // --delete-destination=true removes it.
+    same_json(
+        &sides,
+        &[
+            "sync",
+            "{dir}/src",
+            "{url:vdir}",
+            "--delete-destination=true",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    // A source file rewritten now is newer than its blob (which was newer before).
+    seed(&sides, &[("src/a.txt", "alpha")], 0);
+    // Same size, same old time, new content: only --compare-hash=MD5 sees it.
+    let ch = ["sync", "{dir}/ch", "{url:ch}", "--from-to", "LocalBlob"];
+    seed(&sides, &[("ch/a.txt", "aaa")], 3600);
+    same_json(&sides, &ch);
+    // (The same time exactly: ferry compares with the source time it stored on the blob,
+    // azcopy with the blob's upload time; both skip here, and differ for a source time
+    // between those two.)
+    for side in [&sides.0, &sides.1] {
+        let path = side.s.path("ch/a.txt");
+        let was = common::mtime(&path);
+        std::fs::write(&path, "bbb").unwrap();
+        filetime::set_file_mtime(&path, filetime::FileTime::from_system_time(was)).unwrap();
+    }
+    same_json(&sides, &ch);
+    let mut hashed = ch.to_vec();
+    hashed.push("--compare-hash=MD5");
+    same_json(&sides, &hashed);
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+    // Text summaries agree too.
+    let (a, b) = both(
+        &sides,
+        &["sync", "{dir}/src", "{url:vdir}", "--from-to", "LocalBlob"],
+    );
+    let (sa, sb) = (text_summary(&a.out), text_summary(&b.out));
+    for k in [
+        "Number of Copy Transfers Completed",
+        "Number of Deletions at Destination",
+        "Final Job Status",
+    ] {
+        assert_eq!(
+            sa.get(k),
+            sb.get(k),
+            "{k}\nazcopy: {}\nferry: {}",
+            a.out,
+            b.out
+        );
+    }
+}
+
+fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(root).into_iter().map(|(k, (c, _))| (k, c)).collect()
+}
+
+#[test]
+fn downloads_and_syncs_to_local_as_azcopy() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    both(
+        &sides,
+        &[
+            "copy",
+            "{dir}/src",
+            "{url:}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    let down = ["--from-to", "BlobLocal"];
+    for cmd in [
+        vec!["copy", "{url:src}", "{dir}/down", "--recursive"],
+        vec!["copy", "{url:src/*}", "{dir}/flat", "--recursive"],
+        vec!["copy", "{url:src/a.txt}", "{dir}/one.txt"],
+        vec!["sync", "{url:src}", "{dir}/synced"],
+        vec![
+            "sync",
+            "{url:src}",
+            "{dir}/filtered",
+            "--exclude-pattern=*.jpg",
+        ],
+    ] {
+        for side in [&sides.0, &sides.1] {
+            for d in ["synced", "filtered"] {
+                std::fs::create_dir_all(side.s.path(d)).unwrap();
+            }
+        }
+        let mut args = cmd.clone();
+        args.extend(down);
+        same_json(&sides, &args);
+    }
+    // A directory where a file should go: that file fails, the rest is copied; exit 1.
+    for side in [&sides.0, &sides.1] {
+        std::fs::create_dir_all(side.s.path("blocked/src/sub/b.txt")).unwrap();
+    }
+    same_json(
+        &sides,
+        &[
+            "copy",
+            "{url:src}",
+            "{dir}/blocked",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ],
+    );
+    let (a, _) = both(
+        &sides,
+        &[
+            "copy",
+            "{url:src}",
+            "{dir}/blocked",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ],
+    );
+    assert_eq!(a.code, 1);
+    let strip = |s: &Side| {
+        let mut t = contents(s.s.dir.path());
+        t.retain(|k, _| !k.starts_with("logs/"));
+        t
+    };
+    assert_eq!(strip(&sides.0), strip(&sides.1));
+}
+
+#[test]
+fn personality_entry_points_and_refusals() {
+    let Some(sides) = pair() else { return };
+    let ferry_side = &sides.1;
+    // Invoked through a link named azcopy.
+    let link = ferry_side.s.path("azcopy");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ferry"), &link).unwrap();
+    let (code, out, _) = split(Command::new(&link).arg("--version").output().unwrap());
+    assert_eq!(code, 0);
+    assert!(out.starts_with("azcopy version 10.32"), "{out}");
+    // Unknown flags are usage errors with exit 1, as azcopy's.
+    let (a, _) = both(&sides, &["copy", "{dir}/src", "{url:}", "--no-such-flag"]);
+    assert_eq!(a.code, 1);
+    // azcopy flags ferry doesn't implement: one line saying so, exit 1.
+    let r = ferry_side.run(&["copy", "{dir}/src", "{url:}", "--blob-type=PageBlob"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("--blob-type is not implemented"),
+        "{}",
+        r.err
+    );
+    let r = ferry_side.run(&["jobs", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("jobs command is not implemented"),
+        "{}",
+        r.err
+    );
+    // login: no Entra ID; the message says what to use instead.
+    let r = ferry_side.run(&["login"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err.contains("SAS") && r.err.contains("AZURE_STORAGE_ACCOUNT_KEY"),
+        "{}",
+        r.err
+    );
+    // make, list and remove on ferry's side (azcopy can't address loopback accounts for these).
+    write_file(&ferry_side.s.path("src/x.txt"), b"x", 10);
+    let r = ferry_side.run(&[
+        "copy",
+        "{dir}/src/x.txt",
+        "{url:d/x.txt}",
+        "--from-to",
+        "LocalBlob",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let r = ferry_side.run(&["list", "{url:}", "--machine-readable", "--running-tally"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains("INFO: d/x.txt;  Content Length: 1"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("File count: 1"), "{}", r.out);
+    // Blob to Blob (azcopy's service-to-service copy needs what Azurite lacks): the same
+    // rules, the folder lands under its name.
+    let r = ferry_side.run(&[
+        "copy",
+        "{url:d}",
+        "{url:b2b}",
+        "--recursive",
+        "--from-to",
+        "BlobBlob",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(ferry_side.blobs().contains_key("b2b/d/x.txt"));
+    let r = ferry_side.run(&["remove", "{url:b2b}", "--recursive"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let r = ferry_side.run(&["remove", "{url:d}", "--recursive"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(ferry_side.blobs().is_empty());
+}
+
+/// The `--flags` a `--help` text lists.
+fn help_flags(help: &str) -> Vec<String> {
+    let mut v: Vec<String> = help
+        .lines()
+        .map(str::trim_start)
+        .filter_map(|l| l.strip_prefix("-h, ").or(Some(l)))
+        .filter_map(|l| l.strip_prefix("--"))
+        .map(|l| {
+            l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .filter(|f| !f.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn every_azcopy_flag_is_implemented_or_declared() {
+    let Some(sides) = pair() else { return };
+    for command in ["copy", "sync", "list", "make", "remove"] {
+        let reference = sides.0.run(&[command, "--help"]);
+        let theirs = help_flags(&reference.out);
+        assert!(
+            theirs.len() > 3,
+            "{command}: no flags in\n{}",
+            reference.out
+        );
+        let ours = help_flags(&sides.1.run(&[command, "--help"]).out);
+        for flag in theirs.iter().filter(|f| !ours.contains(f)) {
+            let r = sides.1.run(&[command, "a", "b", &format!("--{flag}=x")]);
+            assert_eq!(r.code, 1, "{command} --{flag}: {}", r.err);
+            assert!(
+                r.err.contains(&format!("--{flag} is not implemented")),
+                "{command} --{flag} is neither implemented nor declared: {}",
+                r.err
+            );
+        }
+    }
+}
