@@ -428,7 +428,7 @@ mod tests {
         let e = create_remote(&mut c, &reg(), "box", "ftp", &[], ObscureMode::Auto).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown backend type \"ftp\" (remote \"box\"): known types are azureblob, http, local, s3, sftp"
+            "unknown backend type \"ftp\" (remote \"box\"): known types are azureblob, http, local, s3, sftp, webdav"
         );
         let e = create_remote(&mut c, &reg(), "-box", "sftp", &[], ObscureMode::Auto).unwrap_err();
         assert!(e.to_string().starts_with("remote name \"-box\" is invalid"));

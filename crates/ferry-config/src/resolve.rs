@@ -541,12 +541,12 @@ type = dropbox
         let e = res("odd:", &Env::empty()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown backend type \"dropbox\" (remote \"odd\"): known types are azureblob, http, local, s3, sftp"
+            "unknown backend type \"dropbox\" (remote \"odd\"): known types are azureblob, http, local, s3, sftp, webdav"
         );
         let e = res(":ftp:x", &Env::empty()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown backend type \"ftp\": known types are azureblob, http, local, s3, sftp"
+            "unknown backend type \"ftp\": known types are azureblob, http, local, s3, sftp, webdav"
         );
         let e = res(":s3,bogus=1:x", &Env::empty()).unwrap_err();
         assert_eq!(

@@ -9,5 +9,6 @@ pub(crate) fn registry() -> Registry {
         &ferry_s3::KIND,
         &ferry_azblob::KIND,
         &ferry_http::KIND,
+        &ferry_webdav::KIND,
     ])
 }

@@ -220,7 +220,12 @@ mod tests {
         assert_eq!(o.choice("tier").unwrap(), None);
         assert_eq!(o.text("host"), None);
         assert!(!o.is_set("port"));
-        let o = opts(&[("port", " 2222 "), ("tier", "COOL"), ("host", "  "), ("encoding", " ")]);
+        let o = opts(&[
+            ("port", " 2222 "),
+            ("tier", "COOL"),
+            ("host", "  "),
+            ("encoding", " "),
+        ]);
         assert!(o.encoding().is_ok(), "a blank encoding is the default");
         assert!(opts(&[("chunk_size", "")]).size("chunk_size").unwrap() == Some(5 << 20));
         assert_eq!(o.int("port", 1, 65535).unwrap(), Some(2222));

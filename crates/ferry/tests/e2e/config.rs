@@ -876,11 +876,17 @@ fn bad_remotes_and_config_files_are_one_line_errors() {
     assert_error(copy(&format!("nosuch:{a}")), &["\"nosuch\""]);
     assert_error(
         copy(&format!(":nosuchtype:{a}")),
-        &["\"nosuchtype\"", "azureblob, ftp, http, local, s3, sftp, webdav"],
+        &[
+            "\"nosuchtype\"",
+            "azureblob, ftp, http, local, s3, sftp, webdav",
+        ],
     );
     assert_error(
         h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]),
-        &["\"nosuchtype\"", "azureblob, ftp, http, local, s3, sftp, webdav"],
+        &[
+            "\"nosuchtype\"",
+            "azureblob, ftp, http, local, s3, sftp, webdav",
+        ],
     );
     for bad in [
         format!(":local,copy_links='x:{a}"),
