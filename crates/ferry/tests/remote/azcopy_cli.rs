@@ -131,8 +131,8 @@ fn seed(sides: &(Side, Side), files: &[(&str, &str)], age: u64) {
     }
 }
 
-/// The job's message types without `Info` (azcopy adds notes about HTTP and folders),
-/// and the final counts from `EndOfJob`.
+/// The job's message types without `Info` (azcopy adds notes about HTTP and folders) and
+/// with each run of `Progress` as one, and the final counts from `EndOfJob`.
 fn json_job(out: &str) -> (Vec<String>, BTreeMap<String, String>) {
     let mut types = Vec::new();
     let mut counts = BTreeMap::new();
@@ -169,7 +169,10 @@ fn json_job(out: &str) -> (Vec<String>, BTreeMap<String, String>) {
             let failed = c["FailedTransfers"].as_array().map_or(0, |a| a.len());
             counts.insert("FailedTransfers listed".to_owned(), failed.to_string());
         }
-        if t != "Info" {
+        // azcopy reports progress every two seconds: how many Progress records a job gets
+        // depends on how long it ran, so a run of them counts as one.
+        let repeated = t == "Progress" && types.last() == Some(&t);
+        if t != "Info" && !repeated {
             types.push(t);
         }
     }
