@@ -25,7 +25,7 @@ pub fn providers_json(registry: &Registry) -> Value {
                         "IsPassword": o.secret,
                         "Sensitive": o.sensitive,
                         "Advanced": o.advanced,
-                        "Required": false,
+                        "Required": o.required,
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -56,5 +56,11 @@ mod tests {
         assert_eq!(option("port")["Default"], "22");
         assert_eq!(option("port")["Type"], "int");
         assert_eq!(option("set_modtime")["Type"], "bool");
+        assert_eq!(
+            option("host")["Required"],
+            true,
+            "as rclone's providers say"
+        );
+        assert_eq!(option("port")["Required"], false);
     }
 }

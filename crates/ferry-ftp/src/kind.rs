@@ -13,7 +13,9 @@ use crate::{FtpBackend, FtpOptions};
 pub const DEFAULT_ENCODING: &str = "Slash,Del,Ctl,RightSpace,Dot";
 
 static OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("host", "FTP host to connect to, e.g. \"ftp.example.com\".").sensitive(),
+    OptionSpec::new("host", "FTP host to connect to, e.g. \"ftp.example.com\".")
+        .sensitive()
+        .required(),
     OptionSpec::new(
         "user",
         "FTP username (default: the user running ferry, as rclone does).",

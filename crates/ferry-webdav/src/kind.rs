@@ -12,7 +12,8 @@ static OPTIONS: &[OptionSpec] = &[
     OptionSpec::new(
         "url",
         "URL of the WebDAV server (and the folder in it), e.g. https://example.com/remote.php/webdav/.",
-    ),
+    )
+    .required(),
     OptionSpec::new(
         "vendor",
         "Which WebDAV server this is: decides how modification times and checksums are kept.",

@@ -134,6 +134,7 @@ mod tests {
         assert!(sftp.contains("\n#### --sftp-port\n"), "{sftp}");
         assert!(sftp.contains("- Config:      port\n- Env Var:     RCLONE_SFTP_PORT"));
         assert!(sftp.contains("- Type:        int\n- Default:     22\n"));
+        assert!(sftp.contains("- Config:      host\n") && sftp.contains("- Required:    true\n"));
         assert!(sftp.contains("#### --sftp-pass\n") && sftp.contains("must be obscured"));
         assert!(sftp.contains("### Advanced options"));
         assert!(sftp.contains("Refused (") && sftp.contains("ciphers"));
