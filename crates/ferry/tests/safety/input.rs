@@ -499,3 +499,47 @@ fn bwlimit_takes_rclones_timetable_and_up_down_forms_and_applies_them() {
         assert_usage_error(code, &err, &["--bwlimit"]);
     }
 }
+
+/// A boolean rclone option ferry lacks, set to false, asks for rclone's default, which is
+/// what ferry does: neither refused nor noticed, from the file, a flag or the environment.
+/// Set to true it is still refused.
+#[test]
+fn a_refused_boolean_set_to_false_asks_for_nothing_ferry_lacks() {
+    let sc = Scratch::new();
+    sc.write("src/f.txt", "data", 10);
+    let dst = sc.path("dst");
+    let (code, _, err) = with_config(
+        "[here]\ntype = local\nno_set_modtime = false\nno_clone = false\n",
+        &["copy", &sc.src(), &format!("here:{}", dst.display())],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(dst.join("f.txt").exists());
+    assert!(
+        !err.contains("no_set_modtime") && !err.contains("no_clone"),
+        "{err}"
+    );
+
+    let (code, _, err) = with_config(
+        "",
+        &[
+            "copy",
+            &sc.src(),
+            &sc.path("dst2").display().to_string(),
+            "--local-no-set-modtime=false",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("no-set-modtime"), "{err}");
+
+    let (code, _, err) = with_config(
+        "",
+        &[
+            "copy",
+            &sc.src(),
+            &sc.path("dst3").display().to_string(),
+            "--local-no-set-modtime",
+        ],
+    );
+    assert_usage_error(code, &err, &["no_set_modtime"]);
+    assert!(!sc.path("dst3").exists());
+}
