@@ -25,9 +25,6 @@ pub struct Remotes {
     pub env: Env,
     pub registry: &'static Registry,
     config_flag: Option<PathBuf>,
-    /// The local flags (`--copy-links`, `--hash-cache`...), laid over every local
-    /// remote's options as rclone's unprefixed local flags are.
-    local: LocalArgs,
     /// Backend options given as flags (`--azureblob-chunk-size`, azcopy's aliases), keyed
     /// `KIND_OPTION`; they win over the config file, as rclone's flags do.
     backend_flags: BackendFlags,
@@ -48,8 +45,7 @@ impl Remotes {
             env: Env::from_process(),
             registry: crate::kinds::registry(),
             config_flag,
-            local,
-            backend_flags: BackendFlags::new(),
+            backend_flags: local_flags(&local),
             config: OnceLock::new(),
             noticed: Mutex::new(BTreeSet::new()),
             timeouts: ferry_core::net::Timeouts::DEFAULT,
@@ -87,8 +83,11 @@ impl Remotes {
         }
     }
 
+    /// Backend flags and variables (`--s3-chunk-size`, `RCLONE_S3_...`); the local flags
+    /// given to [`Remotes::new`] stay laid over them.
     pub fn with_backend_flags(mut self, flags: BackendFlags) -> Self {
-        self.backend_flags = flags;
+        let local = std::mem::replace(&mut self.backend_flags, flags);
+        self.backend_flags.extend(local);
         self
     }
 
@@ -200,53 +199,21 @@ impl Remotes {
         Ok(())
     }
 
-    /// The local flags as options of the local kind (only the ones given: a flag left
-    /// off keeps the remote's own setting, as rclone's do).
-    fn local_flags(&self) -> Vec<(&'static str, String)> {
-        let a = &self.local;
-        let mut set: Vec<(&'static str, String)> = [
-            ("copy_links", a.copy_links),
-            ("links", a.links),
-            ("skip_links", a.skip_links),
-            ("one_file_system", a.one_file_system),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(k, _)| (k, "true".to_owned()))
-        .collect();
-        let cache = match &a.hash_cache {
-            HashCacheMode::On => None,
-            HashCacheMode::Off => Some("off".to_owned()),
-            HashCacheMode::In(dir) => Some(dir.to_string_lossy().into_owned()),
-        };
-        set.extend(cache.map(|c| ("hash_cache", c)));
-        set
-    }
-
     /// `r` with the backend flags (and environment) for its kind laid over its options.
     fn with_flags<'r>(&self, r: &'r ResolvedRemote) -> std::borrow::Cow<'r, ResolvedRemote> {
-        let local = if r.kind == ferry_local::KIND.name {
-            self.local_flags()
-        } else {
-            Vec::new()
+        let Some(kind) = self.registry.get(&r.kind) else {
+            return std::borrow::Cow::Borrowed(r);
         };
         let mut flags = backend_flags::for_kind(&self.backend_flags, &r.kind)
-            .filter(|(k, _)| {
-                self.registry
-                    .get(&r.kind)
-                    .is_some_and(|kind| kind.option(k).is_some())
-            })
-            .map(|(k, v)| (k, v.to_owned()))
-            .chain(local)
+            .filter(|(k, _)| kind.option(k).is_some())
             .peekable();
         if flags.peek().is_none() {
             return std::borrow::Cow::Borrowed(r);
         }
         let mut copy = r.clone();
-        let kind = self.registry.get(&r.kind);
         for (k, v) in flags {
-            let secret = kind.is_some_and(|kind| kind.is_redacted(k));
-            copy.options.insert(k.to_owned(), Secretish::new(v, secret));
+            copy.options
+                .insert(k.to_owned(), Secretish::new(v, kind.is_redacted(k)));
         }
         std::borrow::Cow::Owned(copy)
     }
@@ -372,6 +339,30 @@ impl Remotes {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// rclone's unprefixed local flags (`--copy-links`, `--links`, `--skip-links`, `-x`, and
+/// ferry's `--hash-cache`) as backend flags of the local kind: only the ones given, so a
+/// flag left off keeps the remote's own setting.
+fn local_flags(a: &LocalArgs) -> BackendFlags {
+    let key = |option: &str| format!("{}_{option}", ferry_local::KIND.name);
+    let mut set: BackendFlags = [
+        ("copy_links", a.copy_links),
+        ("links", a.links),
+        ("skip_links", a.skip_links),
+        ("one_file_system", a.one_file_system),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(k, _)| (key(k), "true".to_owned()))
+    .collect();
+    let cache = match &a.hash_cache {
+        HashCacheMode::On => None,
+        HashCacheMode::Off => Some("off".to_owned()),
+        HashCacheMode::In(dir) => Some(dir.to_string_lossy().into_owned()),
+    };
+    set.extend(cache.map(|c| (key("hash_cache"), c)));
+    set
 }
 
 /// Whether `rel` is a symbolic link on this machine that listings skip: named directly,
