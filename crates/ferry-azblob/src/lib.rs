@@ -31,7 +31,10 @@ use std::time::Duration;
 
 use ferry_core::bucket::{split_stored_root, stored_key};
 use ferry_core::encoding::Names;
-use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result};
+use ferry_core::{
+    Capabilities, CopyKind, Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result,
+    Semantics,
+};
 
 use crate::client::{Client, Req};
 use crate::error::Failure;
@@ -73,26 +76,32 @@ impl Target {
 
 fn az_features() -> Features {
     Features {
-        hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
-        modtime_precision: Some(Duration::from_nanos(1)),
-        can_set_modtime: true,
-        can_set_dir_modtime: false,
-        empty_dirs: false,
-        bucket_dirs: true,
-        case_insensitive: false,
-        atomic_put: true,
-        // The MD5 `put` returns is of the bytes it read, not an independent record: the
-        // service's own check is the Content-MD5 sent with every block.
-        put_returns_hashes: false,
-        ranged_put: false,
-        metadata: MetadataSupport {
-            read: true,
-            write: true,
-            user: true,
+        caps: Capabilities {
+            set_modtime: true,
+            atomic_put: true,
+            // The MD5 `put` returns is of the bytes it read, not an independent record:
+            // the service's own check is the Content-MD5 sent with every block.
+            put_returns_hashes: false,
+            parallel_reads: true,
+            metadata: MetadataSupport {
+                read: true,
+                write: true,
+                user: true,
+            },
+            copy: CopyKind::ServerSide,
+            recursive_list: true,
+            bucket_roots: true,
+            // A block blob: 50,000 blocks of at most 4,000 MiB.
+            max_object_size: Some(50_000 * (4000 << 20)),
+            ..Capabilities::default()
         },
-        server_side_copy: true,
-        parallel_reads: true,
-        read_only: false,
+        semantics: Semantics {
+            hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
+            modtime_precision: Some(Duration::from_nanos(1)),
+            empty_dirs: false,
+            bucket_dirs: true,
+            case_insensitive: false,
+        },
     }
 }
 

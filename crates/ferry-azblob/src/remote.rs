@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, Location, Metadata,
-    PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, Location,
+    Metadata, PutOptions, RelPath, Result,
 };
 use futures::TryStreamExt;
 use http::{HeaderMap, Method};
@@ -16,6 +16,14 @@ use crate::listing::{parse_page, BlobItem, Page};
 use crate::meta::{self, format_mtime, md5_b64, md5_hex, META_FOLDER, META_MTIME};
 use crate::props::{self, BlobProps};
 use crate::{upload, AzBackend, Target};
+
+/// Where a paged listing of blobs stands: the next page's marker, and the directories
+/// already listed.
+#[derive(Default)]
+struct BlobCursor {
+    marker: Option<String>,
+    dirs: BTreeSet<RelPath>,
+}
 
 /// How long a server-side copy may stay pending before it is reported as failed.
 const COPY_WAIT: Duration = Duration::from_secs(600);
@@ -147,98 +155,104 @@ impl AzBackend {
         parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e).with_path(path.to_owned()))
     }
 
-    async fn list_containers(&self) -> Result<Listing> {
+    /// The account's containers, as directories, a page at a time.
+    fn list_containers(&self) -> ListPages<'_> {
+        ferry_core::listing::by_token(move |marker| self.list_containers_page(marker))
+    }
+
+    async fn list_containers_page(
+        &self,
+        marker: Option<String>,
+    ) -> Result<(Listing, Option<String>)> {
+        let mut req = Req::new(Method::GET, "/").query("comp", "list");
+        if let Some(m) = marker {
+            req = req.query("marker", m);
+        }
+        let r = self.send(&req, "failed to list containers", "").await?;
+        let body = r.text().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("failed to read listing: {}", e.without_url()),
+            )
+        })?;
+        let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
         let mut listing = Listing::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let mut req = Req::new(Method::GET, "/").query("comp", "list");
-            if let Some(m) = marker.take() {
-                req = req.query("marker", m);
-            }
-            let r = self.send(&req, "failed to list containers", "").await?;
-            let body = r.text().await.map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("failed to read listing: {}", e.without_url()),
-                )
-            })?;
-            let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
-            for (name, modified) in page.containers {
-                match self.names.child(&RelPath::root(), &name) {
-                    Ok(p) => listing.entries.push(Entry::dir(
-                        p,
-                        modified.unwrap_or_else(ferry_core::no_dir_time),
-                    )),
-                    Err(e) => listing.skip(e),
-                }
-            }
-            match page.next_marker {
-                Some(m) => marker = Some(m),
-                None => return Ok(listing),
+        for (name, modified) in page.containers {
+            match self.names.child(&RelPath::root(), &name) {
+                Ok(p) => listing.entries.push(Entry::dir(
+                    p,
+                    modified.unwrap_or_else(ferry_core::no_dir_time),
+                )),
+                Err(e) => listing.skip(e),
             }
         }
+        Ok((listing, page.next_marker))
     }
 
     /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
-    async fn list_blobs(&self, dir: &RelPath) -> Result<Listing> {
+    fn list_blobs<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        ferry_core::listing::by_token(move |cursor: Option<BlobCursor>| {
+            self.list_blobs_page(dir, cursor.unwrap_or_default())
+        })
+    }
+
+    /// One page of `dir`'s blobs and prefixes. A directory can show up twice (as a
+    /// prefix and as a folder-marker blob, maybe on different pages): the cursor keeps
+    /// the directories seen so each is listed once. It holds directories, never files.
+    async fn list_blobs_page(
+        &self,
+        dir: &RelPath,
+        mut cursor: BlobCursor,
+    ) -> Result<(Listing, Option<BlobCursor>)> {
         let t = self.target(dir)?;
         let prefix = ferry_core::flat::dir_prefix(&t.blob);
-        let mut files = Vec::new();
-        let mut skipped = Vec::new();
-        let mut dirs = BTreeSet::new();
-        let mut marker = None;
-        loop {
-            let page = self
-                .list_page(
-                    &t.container,
-                    &prefix,
-                    true,
-                    self.opts.list_chunk,
-                    marker,
-                    dir.as_str(),
-                )
-                .await?;
-            for full in &page.prefixes {
-                let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
-                match name.map(|n| self.names.child(dir, n)) {
-                    Some(Ok(p)) => {
-                        dirs.insert(p);
-                    }
-                    _ => skipped.push(ferry_core::bucket::unsafe_key(&self.names, full)),
-                }
+        let mut listing = Listing::new();
+        let page = self
+            .list_page(
+                &t.container,
+                &prefix,
+                true,
+                self.opts.list_chunk,
+                cursor.marker.take(),
+                dir.as_str(),
+            )
+            .await?;
+        let mut dir_entry = |p: RelPath, listing: &mut Listing| {
+            if cursor.dirs.insert(p.clone()) {
+                listing
+                    .entries
+                    .push(Entry::dir(p, ferry_core::no_dir_time()));
             }
-            for item in &page.blobs {
-                let Some(name) = item.name.strip_prefix(&prefix) else {
-                    continue;
-                };
-                if name.is_empty() {
-                    continue; // the directory's own marker blob
-                }
-                let Ok(path) = self.names.child(dir, name) else {
-                    skipped.push(ferry_core::bucket::unsafe_key(&self.names, &item.name));
-                    continue;
-                };
-                if is_folder_marker(item) {
-                    dirs.insert(path);
-                } else {
-                    files.push(entry_of(path, item));
-                }
+        };
+        for full in &page.prefixes {
+            let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
+            match name.map(|n| self.names.child(dir, n)) {
+                Some(Ok(p)) => dir_entry(p, &mut listing),
+                _ => listing.skip(ferry_core::bucket::unsafe_key(&self.names, full)),
             }
-            match page.next_marker {
-                Some(m) => marker = Some(m),
-                None => break,
+        }
+        for item in &page.blobs {
+            let Some(name) = item.name.strip_prefix(&prefix) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue; // the directory's own marker blob
+            }
+            let Ok(path) = self.names.child(dir, name) else {
+                listing.skip(ferry_core::bucket::unsafe_key(&self.names, &item.name));
+                continue;
+            };
+            if is_folder_marker(item) {
+                dir_entry(path, &mut listing);
+            } else {
+                listing.entries.push(entry_of(path, item));
             }
         }
         // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
         // missing container (in `list_page`) is "directory not found".
-        files.extend(
-            dirs.into_iter()
-                .map(|p| Entry::dir(p, ferry_core::no_dir_time())),
-        );
-        Ok(Listing {
-            entries: files,
-            errors: skipped,
-        })
+        cursor.marker = page.next_marker;
+        let more = cursor.marker.is_some();
+        Ok((listing, more.then_some(cursor)))
     }
 
     /// Whether any blob's name starts with `prefix`. Azure may answer a page with no blobs
@@ -515,11 +529,11 @@ impl Backend for AzBackend {
             .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())))
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
         if self.container.is_none() && dir.is_root() {
-            return self.list_containers().await;
+            return self.list_containers();
         }
-        self.list_blobs(dir).await
+        self.list_blobs(dir)
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

@@ -48,15 +48,19 @@ impl Ctx {
     ) -> Ctx {
         let (f1, f2) = (b1.features().clone(), b2.features().clone());
         let mut compare = opts.compare;
-        let common_hash = f1.hashes.intersect(f2.hashes).preferred();
+        let common_hash = f1
+            .semantics
+            .hashes
+            .intersect(f2.semantics.hashes)
+            .preferred();
         let (mut hash1, mut hash2) = (None, None);
         if compare.checksum {
             if common_hash.is_some() {
                 hash1 = common_hash;
                 hash2 = common_hash;
             } else {
-                hash1 = f1.hashes.preferred();
-                hash2 = f2.hashes.preferred();
+                hash1 = f1.semantics.hashes.preferred();
+                hash2 = f2.semantics.hashes.preferred();
                 tracing::warn!(
                     "--checksum is in use but Path1 and Path2 have no hashes in common; also comparing size and modtime (hashes still detect changes on each side)"
                 );
@@ -77,8 +81,8 @@ impl Ctx {
             (Some(w), Some(_)) => Some(ns(w)),
             (None, Some(p)) => Some(ns(p)),
         };
-        let window1 = side_window(f1.modtime_precision);
-        let window2 = side_window(f2.modtime_precision);
+        let window1 = side_window(f1.semantics.modtime_precision);
+        let window2 = side_window(f2.semantics.modtime_precision);
         let window_x = match (window1, window2) {
             (Some(a), Some(b)) => Some(a.max(b)),
             _ => None,
@@ -94,7 +98,9 @@ impl Ctx {
             backup1,
             backup2,
             normalize: !opts.no_unicode_normalization,
-            ignore_case: opts.ignore_case_sync || f1.case_insensitive || f2.case_insensitive,
+            ignore_case: opts.ignore_case_sync
+                || f1.semantics.case_insensitive
+                || f2.semantics.case_insensitive,
             opts,
             compare,
             hash1,

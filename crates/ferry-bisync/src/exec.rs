@@ -5,6 +5,7 @@
 
 use std::sync::Mutex;
 
+use ferry_core::Declared;
 use ferry_core::{Backend, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
 use futures::stream::{self, StreamExt};
 
@@ -95,9 +96,13 @@ async fn backup(ctx: &Ctx, side: Side, rec: &Rec) -> Result<()> {
         &ctx.opts.backup_suffix,
         ctx.opts.suffix_keep_extension,
     ))?;
-    if store.move_from(&**from, &src, &to).await?.is_none() {
+    if store.move_declared(&**from, &src, &to).await?.is_none() {
         let opts = put_opts(ctx, rec);
-        if store.copy_from(&**from, &src, &to, &opts).await?.is_none() {
+        if store
+            .copy_declared(&**from, &src, &to, &opts)
+            .await?
+            .is_none()
+        {
             let data = from.open(&src, 0, None).await?;
             store.put(&to, data, &opts).await?;
         }
@@ -126,7 +131,7 @@ async fn copy_file(ctx: &Ctx, from: Side, src: &Rec, dst_path: &str) -> Result<E
     let mut attempt = 1;
     loop {
         let result = async {
-            if let Some(done) = d.copy_from(&**s, &sp, &dp, &opts).await? {
+            if let Some(done) = d.copy_declared(&**s, &sp, &dp, &opts).await? {
                 return Ok(done);
             }
             let data = s.open(&sp, 0, None).await?;
@@ -293,12 +298,12 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
                     .map_err(|e| Ctx::err(*side, to_path, e))?;
             }
             let (fp, tp) = (rel(&entry.path)?, rel(to_path)?);
-            let moved = b.move_from(&**b, &fp, &tp).await;
+            let moved = b.move_declared(&**b, &fp, &tp).await;
             match moved {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     let opts = put_opts(ctx, entry);
-                    if b.copy_from(&**b, &fp, &tp, &opts).await?.is_none() {
+                    if b.copy_declared(&**b, &fp, &tp, &opts).await?.is_none() {
                         let data = b.open(&fp, 0, None).await?;
                         b.put(&tp, data, &opts).await?;
                     }
@@ -333,7 +338,7 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
                 return Ok(changed(&format!("{} {}", side.name(), before.path)));
             }
             let p = rel(&before.path)?;
-            if b.features().can_set_modtime {
+            if b.features().caps.set_modtime {
                 b.set_modtime(&p, from_ns(*mtime))
                     .await
                     .map_err(|e| Ctx::err(*side, &before.path, e))?;
@@ -361,7 +366,7 @@ async fn step(ctx: &Ctx, op: &Op) -> Result<Outcome> {
                     b.mkdir(&p)
                         .await
                         .map_err(|e| Ctx::err(*side, &dir.path, e))?;
-                    if b.features().can_set_dir_modtime {
+                    if b.features().caps.set_dir_modtime {
                         let _ = b.set_modtime(&p, from_ns(dir.mtime)).await;
                     }
                     tracing::info!("{}: Made directory on {}", dir.path, side.name());

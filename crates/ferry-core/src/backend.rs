@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use crate::flat::EntryStream;
-use crate::{Entry, Features, HashKind, HashSet, Hashes, Listing, Metadata, RelPath, Result};
+use crate::{
+    Entry, Features, HashKind, HashSet, Hashes, ListPages, Listing, Metadata, RelPath, Result,
+};
 
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
@@ -82,12 +84,20 @@ pub trait Backend: Send + Sync {
     /// Stats one path; `Ok(None)` if nothing is there.
     async fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
-    /// Lists one directory's direct children, in any order. A missing directory is an
-    /// error of kind `DirNotFound` (with [`Features::bucket_dirs`] only a missing bucket
-    /// is: a missing prefix lists as an empty directory). An entry that can't be read (or whose name is not a
-    /// safe relative path) is left out and reported in [`Listing::errors`], never
-    /// silently dropped: the caller counts it as an error of the run.
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing>;
+    /// Lists one directory's direct children, in any order, a page at a time as the
+    /// server or file system gives them: no backend holds a whole directory. A missing
+    /// directory is an error of kind `DirNotFound` (with
+    /// [`bucket_dirs`](crate::Semantics::bucket_dirs) only a missing bucket is: a
+    /// missing prefix lists as an empty directory). An entry that
+    /// can't be read (or whose name is not a safe relative path) is left out and reported
+    /// in its page's [`Listing::errors`], never silently dropped: the caller counts it as
+    /// an error of the run.
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a>;
+
+    /// One directory's whole listing: every page of [`list_pages`](Self::list_pages).
+    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+        crate::listing::collect(self.list_pages(dir)).await
+    }
 
     /// Everything below `dir` as one stream, when this backend can list recursively in
     /// one go (object stores list every key under a prefix, page by page): files, and each
@@ -157,7 +167,7 @@ pub trait Backend: Send + Sync {
     async fn prepare_write(&self) {}
 
     /// An object's metadata with rclone's key names (`--metadata`); `Ok(None)` where the
-    /// backend keeps none ([`Features::metadata`] says which backends read it).
+    /// backend keeps none ([`metadata`](crate::Capabilities::metadata) says which read it).
     async fn metadata(&self, _path: &RelPath) -> Result<Option<Metadata>> {
         Ok(None)
     }
@@ -198,6 +208,50 @@ pub trait Backend: Send + Sync {
         None
     }
 }
+
+/// The optional operations, called only where the backend declares them
+/// ([`Capabilities`](crate::Capabilities)): callers never learn what a backend can do by
+/// calling and getting `Ok(None)`. A declared operation may still decline one pair
+/// (`Ok(None)`: another endpoint, another file system), and the caller falls back.
+#[async_trait]
+pub trait Declared: Backend {
+    /// [`Backend::copy_from`] where a copy is declared.
+    async fn copy_declared(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        if self.features().caps.copy == crate::CopyKind::None {
+            return Ok(None);
+        }
+        self.copy_from(src, src_path, dst_path, opts).await
+    }
+
+    /// [`Backend::move_from`] where moves are declared.
+    async fn move_declared(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        if !self.features().caps.moves {
+            return Ok(None);
+        }
+        self.move_from(src, src_path, dst_path).await
+    }
+
+    /// [`Backend::list_recursive`] where a recursive listing is declared.
+    fn list_recursive_declared(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
+        if !self.features().caps.recursive_list {
+            return None;
+        }
+        self.list_recursive(dir)
+    }
+}
+
+impl<T: Backend + ?Sized> Declared for T {}
 
 #[cfg(test)]
 mod tests {

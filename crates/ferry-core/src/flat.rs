@@ -115,7 +115,7 @@ impl Below {
     }
 
     /// After the last page: the markers still held. A prefix that held nothing at all is
-    /// an empty directory, as in a delimited listing (`Features::bucket_dirs`).
+    /// an empty directory, as in a delimited listing (`Semantics::bucket_dirs`).
     pub fn finish(&mut self, out: &mut Vec<Entry>) -> Result<()> {
         let held = self.dirs.finish();
         self.push_dirs(held, out);

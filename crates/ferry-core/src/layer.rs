@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use futures::stream::{self, TryStreamExt};
 
 use crate::flat::EntryStream;
 use crate::{
-    Backend, ByteStream, Entry, Features, HashKind, HashSet, Hashes, Listing, Location, Metadata,
+    Backend, ByteStream, Entry, Features, HashKind, HashSet, Hashes, ListPages, Location, Metadata,
     PutOptions, RelPath, Result,
 };
 
@@ -86,9 +87,12 @@ impl<L: Layer> Backend for Layered<L> {
         self.layer.before(Op::Stat, path).await?;
         self.inner.stat(path).await
     }
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        self.layer.before(Op::List, dir).await?;
-        self.inner.list_dir(dir).await
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        let gate = stream::once(self.layer.before(Op::List, dir));
+        Box::pin(
+            gate.map_ok(move |()| self.inner.list_pages(dir))
+                .try_flatten(),
+        )
     }
     fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
         self.inner.clone().list_recursive(dir)

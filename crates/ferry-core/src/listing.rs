@@ -1,6 +1,11 @@
 //! One directory's listing, with the entries that could not be read.
 
-use crate::{Entry, Error};
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::stream::{self, Stream, TryStreamExt};
+
+use crate::{Entry, Error, Result};
 
 /// What listing one directory gave: the entries read, and an error for each entry that
 /// could not be (a dangling link under `-L`, an unreadable file, a name that is not a
@@ -38,5 +43,103 @@ impl From<Vec<Entry>> for Listing {
             entries,
             errors: Vec::new(),
         }
+    }
+}
+
+/// A directory's listing as it arrives: one [`Listing`] per page the server (or the file
+/// system) hands over, so no backend holds a whole directory. An `Err` item ends the
+/// listing (the first one is `DirNotFound` when the directory is missing).
+pub type ListPages<'a> = Pin<Box<dyn Stream<Item = Result<Listing>> + Send + 'a>>;
+
+/// A listing the protocol gives in one response (a PROPFIND, an MLSD, an index page):
+/// one page.
+pub fn one_page<'a>(listing: impl Future<Output = Result<Listing>> + Send + 'a) -> ListPages<'a> {
+    Box::pin(stream::once(listing))
+}
+
+/// A listing read page by page: `next` is called with the state until it returns
+/// `None`. The next page is read only once the previous one was taken.
+pub fn pages<'a, S, F, Fut>(state: S, next: F) -> ListPages<'a>
+where
+    S: Send + 'a,
+    F: FnMut(S) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Option<(Listing, S)>>> + Send + 'a,
+{
+    Box::pin(stream::try_unfold(state, next))
+}
+
+/// Every page of a listing in one [`Listing`], for callers that need the whole
+/// directory at once (a march sorts it).
+pub async fn collect(mut pages: ListPages<'_>) -> Result<Listing> {
+    let mut all = Listing::new();
+    while let Some(page) = pages.try_next().await? {
+        all.entries.extend(page.entries);
+        all.errors.extend(page.errors);
+    }
+    Ok(all)
+}
+
+/// A listing read a page at a time by continuation token (object stores' pagers):
+/// `fetch` gets `None` for the first page, then each token the previous page returned,
+/// until a page returns none.
+pub fn by_token<'a, T, F, Fut>(fetch: F) -> ListPages<'a>
+where
+    T: Send + 'a,
+    F: FnMut(Option<T>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<(Listing, Option<T>)>> + Send + 'a,
+{
+    // The state: the token of the page to read (`Some(None)` for the first), or `None`
+    // once the last page was read.
+    pages((Some(None), fetch), |(next, mut fetch)| async move {
+        let Some(token) = next else {
+            return Ok(None);
+        };
+        let (page, more) = fetch(token).await?;
+        Ok(Some((page, (more.map(Some), fetch))))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RelPath;
+
+    fn page(names: &[&str]) -> Listing {
+        names
+            .iter()
+            .map(|n| Entry::file(RelPath::new(n).unwrap(), 1, std::time::UNIX_EPOCH))
+            .collect::<Vec<_>>()
+            .into()
+    }
+
+    #[tokio::test]
+    async fn by_token_passes_each_token_on_and_stops_after_the_last_page() {
+        let mut asked = Vec::new();
+        let pages = by_token(|token: Option<u32>| {
+            asked.push(token);
+            async move {
+                Ok(match token {
+                    None => (page(&["a", "b"]), Some(1)),
+                    Some(1) => (page(&["c"]), Some(2)),
+                    _ => (page(&[]), None),
+                })
+            }
+        });
+        let all = collect(pages).await.unwrap();
+        let names: Vec<_> = all.entries.iter().map(|e| e.path.to_string()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(asked, [None, Some(1), Some(2)]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_fails_the_whole_listing() {
+        let pages = by_token(|token: Option<u32>| async move {
+            match token {
+                None => Ok((page(&["a"]), Some(1))),
+                _ => Err(Error::new(crate::ErrorKind::Io, "connection reset")),
+            }
+        });
+        let err = collect(pages).await.unwrap_err();
+        assert!(err.to_string().contains("connection reset"), "{err}");
     }
 }

@@ -66,8 +66,9 @@ pub(crate) async fn consult(ctx: &Ctx, src: &mut Entry) -> Consulted {
                 .job
                 .src
                 .features()
+                .semantics
                 .hashes
-                .intersect(dir.features().hashes)
+                .intersect(dir.features().semantics.hashes)
                 .preferred(),
             journal: None,
         };

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ferry_core::Declared;
 use ferry_core::{Backend, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
 
 use crate::Select;
@@ -36,7 +37,7 @@ impl Backup {
     pub(crate) async fn save(&self, dst: &Arc<dyn Backend>, entry: &Entry) -> Result<RelPath> {
         let to = self.target(&entry.path)?;
         let store = self.dir.as_ref().unwrap_or(dst);
-        if let Some(_moved) = store.move_from(&**dst, &entry.path, &to).await? {
+        if let Some(_moved) = store.move_declared(&**dst, &entry.path, &to).await? {
             return Ok(to);
         }
         let opts = PutOptions {
@@ -47,7 +48,7 @@ impl Backup {
             metadata: None,
         };
         if store
-            .copy_from(&**dst, &entry.path, &to, &opts)
+            .copy_declared(&**dst, &entry.path, &to, &opts)
             .await?
             .is_none()
         {

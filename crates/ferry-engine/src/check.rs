@@ -55,8 +55,9 @@ pub async fn check(
 ) -> Result<CheckReport> {
     let hash = src
         .features()
+        .semantics
         .hashes
-        .intersect(dst.features().hashes)
+        .intersect(dst.features().semantics.hashes)
         .preferred();
     let cfg = Arc::new(MarchConfig {
         src: src.clone(),
@@ -64,7 +65,7 @@ pub async fn check(
         select,
         stats: stats.clone(),
         normalize: !opts.no_unicode_normalization,
-        ignore_case: opts.ignore_case_sync || dst.features().case_insensitive,
+        ignore_case: opts.ignore_case_sync || dst.features().semantics.case_insensitive,
         only_name: None,
         descend_dst_only: !opts.one_way,
         keep_excluded_dst: false,

@@ -38,8 +38,8 @@ pub(crate) fn modify_window(
     src: &dyn Backend,
     dst: &dyn Backend,
 ) -> Option<Duration> {
-    let a = src.features().modtime_precision?;
-    let b = dst.features().modtime_precision?;
+    let a = src.features().semantics.modtime_precision?;
+    let b = dst.features().semantics.modtime_precision?;
     Some(opts.modify_window.unwrap_or(a.max(b)))
 }
 
@@ -165,14 +165,14 @@ impl Comparer<'_> {
         // Meanwhile the destination may have been found to keep no times at all (an SFTP
         // gateway): then, as for any backend without times, equal sizes decide.
         let dst = self.dst.features();
-        let times_kept = dst.modtime_precision.is_some();
+        let times_kept = dst.semantics.modtime_precision.is_some();
         match matched {
             Some(false) => Ok(Decision::Transfer),
             _ if !times_kept => Ok(Decision::Equal),
-            Some(true) if update_modtime && dst.can_set_modtime => Ok(Decision::FixModtime),
+            Some(true) if update_modtime && dst.caps.set_modtime => Ok(Decision::FixModtime),
             Some(true) if update_modtime => Ok(Decision::Transfer),
             Some(true) => Ok(Decision::Equal),
-            None if self.opts.refresh_times && dst.can_set_modtime => Ok(Decision::FixModtime),
+            None if self.opts.refresh_times && dst.caps.set_modtime => Ok(Decision::FixModtime),
             None => Ok(Decision::Transfer),
         }
     }
@@ -187,7 +187,7 @@ impl Comparer<'_> {
         if o.size_only {
             return Ok(Decision::Equal);
         }
-        let can_fix = !o.no_update_modtime && self.dst.features().can_set_modtime;
+        let can_fix = !o.no_update_modtime && self.dst.features().caps.set_modtime;
         Ok(match self.hashes_match(src, dst).await? {
             Some(false) => Decision::Transfer,
             Some(true) if can_fix => Decision::FixModtime,

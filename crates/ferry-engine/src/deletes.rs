@@ -113,7 +113,7 @@ async fn delete_one(ctx: &Arc<Ctx>, entry: Entry) {
 
 /// Removes directories that exist only at the destination, deepest first.
 pub(crate) async fn remove_dirs(ctx: &Arc<Ctx>, dirs: &[RelPath]) {
-    if !ctx.job.dst.features().empty_dirs {
+    if !ctx.job.dst.features().semantics.empty_dirs {
         return;
     }
     for dir in dirs {

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use ferry_core::Declared;
 use ferry_core::{Backend, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
 
 use crate::Stats;
@@ -28,7 +29,7 @@ impl CaseFixer {
         }
         // An object store's directories are only prefixes of its files' names: each
         // file below is renamed when it is met, and there is nothing to rename here.
-        if self.dst.features().bucket_dirs {
+        if self.dst.features().semantics.bucket_dirs {
             return Ok(false);
         }
         let renamed = self.rename(old, new).await;
@@ -83,7 +84,11 @@ impl CaseFixer {
             hashes: old.hashes.clone(),
             metadata: None,
         };
-        if dst.copy_from(dst, &old.path, new, &opts).await?.is_none() {
+        if dst
+            .copy_declared(dst, &old.path, new, &opts)
+            .await?
+            .is_none()
+        {
             return Ok(false);
         }
         dst.delete_file(&old.path).await?;
@@ -96,14 +101,14 @@ impl CaseFixer {
 /// existing name and refuse or ignore the rename, so there it goes through a temporary
 /// name.
 pub async fn rename_to_case(backend: &dyn Backend, old: &RelPath, new: &RelPath) -> Result<bool> {
-    if !backend.features().case_insensitive {
-        return Ok(backend.move_from(backend, old, new).await?.is_some());
+    if !backend.features().semantics.case_insensitive {
+        return Ok(backend.move_declared(backend, old, new).await?.is_some());
     }
     let hop = hop_name(new)?;
-    if backend.move_from(backend, old, &hop).await?.is_none() {
+    if backend.move_declared(backend, old, &hop).await?.is_none() {
         return Ok(false);
     }
-    Ok(backend.move_from(backend, &hop, new).await?.is_some())
+    Ok(backend.move_declared(backend, &hop, new).await?.is_some())
 }
 
 /// A name beside `new` that no listing matches to anything (a check-tagged temp name).

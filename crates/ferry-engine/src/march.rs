@@ -156,7 +156,7 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
     } else {
         (src, dst)
     };
-    let by_type = cfg.dst.features().bucket_dirs;
+    let by_type = cfg.dst.features().semantics.bucket_dirs;
     let src = keyed(cfg, src, "source", by_type, &mut found);
     let dst = keyed(cfg, dst, "destination", by_type, &mut found);
     let mut subdirs = Vec::new();
@@ -233,7 +233,7 @@ fn select(cfg: &MarchConfig, mut list: Vec<Entry>, keep_excluded: bool) -> Vec<E
 }
 
 /// The key entries are matched by: the name's match key, then — `by_type`, where the
-/// destination's directories are key prefixes (`Features::bucket_dirs`) — files before
+/// destination's directories are key prefixes (`Semantics::bucket_dirs`) — files before
 /// directories. There an object `thing` and objects below `thing/` coexist, so as in
 /// rclone a file is matched with a file and a directory with a directory, each copied on
 /// its own. Elsewhere one name is one thing, and a file facing a directory is an error.

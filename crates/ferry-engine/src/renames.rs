@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ferry_core::Declared;
 use ferry_core::{Backend, Entry, HashKind, Result};
 use tokio::sync::mpsc;
 
@@ -148,7 +149,7 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
         return true;
     }
     let dst = &ctx.job.dst;
-    match dst.move_from(&**dst, &old.path, &new.path).await {
+    match dst.move_declared(&**dst, &old.path, &new.path).await {
         Ok(Some(_)) => {
             tracing::info!("{}: Moved (server-side) to: {}", old.path, new.path);
             tracing::info!("{}: Renamed from {:?}", new.path, old.path.as_str());
@@ -158,7 +159,7 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
             ctx.touched(&new.path);
             let window = ctx.window.unwrap_or(Duration::from_secs(1));
             let moved_time_differs = abs_diff(old.mtime, new.mtime) >= window;
-            if moved_time_differs && ctx.window.is_some() && dst.features().can_set_modtime {
+            if moved_time_differs && ctx.window.is_some() && dst.features().caps.set_modtime {
                 transfer::fix_modtime(ctx, new).await;
             }
             true

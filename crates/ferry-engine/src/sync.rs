@@ -255,8 +255,9 @@ fn new_ctx(job: Job) -> Ctx {
     let hash = job
         .src
         .features()
+        .semantics
         .hashes
-        .intersect(job.dst.features().hashes)
+        .intersect(job.dst.features().semantics.hashes)
         .preferred();
     let renames = track_renames(&job, hash);
     let journal = (o.journal.as_ref()).map(|file| {
@@ -327,7 +328,7 @@ async fn preflight(job: &Job) -> Result<bool> {
     // Where directories are key prefixes a missing one is empty: the march's listing of
     // the root fails only for a missing bucket, before anything is written.
     if job.src_file.is_none()
-        && !job.src.features().bucket_dirs
+        && !job.src.features().semantics.bucket_dirs
         && job.src.stat(&RelPath::root()).await?.is_none()
     {
         return Err(Error::new(
@@ -415,7 +416,7 @@ enum Pass {
 /// One march over both trees, with checkers and transfer workers behind it.
 async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
     let o = &ctx.job.opts;
-    let dst_ci = ctx.job.dst.features().case_insensitive;
+    let dst_ci = ctx.job.dst.features().semantics.case_insensitive;
     let cfg = Arc::new(MarchConfig {
         src: ctx.job.src.clone(),
         dst: ctx.job.dst.clone(),
@@ -603,7 +604,7 @@ async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<E
     if src.is_some()
         && dst.is_none()
         && o.create_empty_src_dirs
-        && ctx.job.dst.features().empty_dirs
+        && ctx.job.dst.features().semantics.empty_dirs
     {
         if o.dry_run {
             tracing::warn!("{path}: Skipped make directory as --dry-run is set");
@@ -663,7 +664,7 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
 /// Gives destination directories their source mtimes, after their contents changed.
 async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
     let o = &ctx.job.opts;
-    if o.dry_run || o.no_update_dir_modtime || !ctx.job.dst.features().can_set_dir_modtime {
+    if o.dry_run || o.no_update_dir_modtime || !ctx.job.dst.features().caps.set_dir_modtime {
         return;
     }
     let mut dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));

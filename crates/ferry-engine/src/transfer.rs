@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use ferry_core::units::size_suffix;
+use ferry_core::Declared;
 use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, Result};
 
 use crate::account::{Accounted, Overrun, StreamHashes};
@@ -57,7 +58,7 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
         None => copy_with_retries(ctx, &ctx.job.src, &src)
             .await
             .map(|(_, copied)| Done::Copied {
-                server_side: copied && ctx.job.dst.features().server_side_copy,
+                server_side: copied && ctx.job.dst.features().caps.server_side_copy(),
             }),
     };
     match result {
@@ -120,7 +121,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
         copy_with_retries(ctx, &ctx.job.src, src)
             .await
             .map(|(_, copied)| Done::Copied {
-                server_side: copied && ctx.job.dst.features().server_side_copy,
+                server_side: copied && ctx.job.dst.features().caps.server_side_copy(),
             })
     };
     if o.metadata && !o.metadata_set.is_empty() {
@@ -129,7 +130,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
     if let Some(_moved) = ctx
         .job
         .dst
-        .move_from(&*ctx.job.src, &src.path, &src.path)
+        .move_declared(&*ctx.job.src, &src.path, &src.path)
         .await?
     {
         ctx.job.stats.renamed();
@@ -166,6 +167,7 @@ async fn copy_with_retries(
 
 async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Result<(Entry, bool)> {
     let to = &ctx.job.dst;
+    fits(&**to, src)?;
     let mut opts = PutOptions {
         size: src.size,
         mtime: src.mtime,
@@ -176,10 +178,13 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     // A kernel or server-side copy can't be throttled or cut mid-file, so --bwlimit and
     // a hard --max-transfer stream the data instead.
     if !ctx.limits.needs_stream() {
-        if let Some(done) = to.copy_from(&**from, &src.path, &src.path, &opts).await? {
+        if let Some(done) = to
+            .copy_declared(&**from, &src.path, &src.path, &opts)
+            .await?
+        {
             ctx.job.stats.add_bytes(src.size);
             // Counted when the server made it, not a local fast path (a kernel copy).
-            if to.features().server_side_copy {
+            if to.features().caps.server_side_copy() {
                 ctx.job.stats.server_side_done(src.size);
             }
             return Ok((done, true));
@@ -199,7 +204,7 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     let kinds = ctx
         .hash
         .filter(|_| ctx.job.opts.verify != Verify::Off)
-        .filter(|k| src.hashes.get(*k).is_some() || ctx.job.dst.features().put_returns_hashes)
+        .filter(|k| src.hashes.get(*k).is_some() || ctx.job.dst.features().caps.put_returns_hashes)
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);
@@ -223,6 +228,23 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
 /// A write that failed because the source overran its size fails as a size mismatch:
 /// temporary (the source may be mid-update), so the file is retried, and the backend
 /// kept nothing under the final name.
+/// A file bigger than the destination can hold fails before any byte is sent (an
+/// upload would fail only after sending the limit's worth).
+fn fits(to: &dyn Backend, src: &Entry) -> Result<()> {
+    match to.features().caps.max_object_size {
+        Some(max) if src.size > max => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "file too large for {}: {} bytes, the most it can store is {max}",
+                to.describe(),
+                src.size
+            ),
+        )
+        .with_path(src.path.to_string())),
+        _ => Ok(()),
+    }
+}
+
 fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
     if !overrun.happened() {
         return err;
@@ -243,10 +265,10 @@ fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
 /// write metadata (then only the mtime travels, as without `-M`).
 async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metadata>> {
     let o = &ctx.job.opts;
-    if !o.metadata || !ctx.job.dst.features().metadata.write {
+    if !o.metadata || !ctx.job.dst.features().caps.metadata.write {
         return Ok(None);
     }
-    let mut m = if ctx.job.src.features().metadata.read {
+    let mut m = if ctx.job.src.features().caps.metadata.read {
         ctx.job
             .src
             .metadata(&src.path)
@@ -279,8 +301,8 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
     let streams = o.multi_thread_streams as u64;
     if streams < 2
         || src.size < o.multi_thread_cutoff.max(streams)
-        || !to.features().ranged_put
-        || !from.features().parallel_reads
+        || !to.features().caps.ranged_put
+        || !from.features().caps.parallel_reads
     {
         return Ok(None);
     }

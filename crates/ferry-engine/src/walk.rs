@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ferry_core::flat::EntryStream;
-use ferry_core::{Backend, Entry, Error, ErrorKind, Listing, RelPath, Result};
-use futures::stream::{FuturesOrdered, StreamExt};
+use ferry_core::{Backend, Declared, Entry, Error, ErrorKind, Listing, RelPath, Result};
+use futures::stream::{FuturesOrdered, StreamExt, TryStreamExt};
 
 use crate::Select;
 
@@ -80,7 +80,7 @@ impl Walker {
             && opts.only_name.is_none()
             && !(select.is_active() && select.uses_directory_filters());
         let flat = flat_ok
-            .then(|| backend.clone().list_recursive(&RelPath::root()))
+            .then(|| backend.clone().list_recursive_declared(&RelPath::root()))
             .flatten()
             .map(|s| s.ready_chunks(FLAT_BATCH));
         Walker {
@@ -163,23 +163,16 @@ impl Walker {
                     break;
                 };
                 let (backend, select) = (self.backend.clone(), self.select.clone());
-                let only = self.opts.only_name.clone();
+                let opts = self.opts.clone();
                 self.running.push_back(Box::pin(async move {
-                    let listed = match list_dir_or_file(&*backend, &dir, only.as_deref()).await {
-                        Ok(mut list) => {
-                            crate::select::exact_for_filters(&*select, &*backend, &mut list.entries)
-                                .await
-                                .map(|()| list)
-                        }
-                        Err(e) => Err(e),
-                    };
+                    let listed = list_chosen(&*backend, &*select, &opts, &dir).await;
                     (dir, listed)
                 }));
             }
             let Some((dir, listed)) = self.running.next().await else {
                 return Ok(None);
             };
-            let entries = match listed {
+            let mut entries = match listed {
                 Ok(list) => {
                     for e in list.errors {
                         self.count(e);
@@ -192,7 +185,6 @@ impl Walker {
                     continue;
                 }
             };
-            let mut entries = choose(&*self.select, &self.opts, &dir, entries);
             if self.opts.only_name.is_none() {
                 entries = crate::select::by_metadata(&*self.select, &*self.backend, entries).await;
             }
@@ -288,7 +280,52 @@ fn root_error(e: Error, backend: &dyn Backend) -> Error {
     }
 }
 
-/// The march's selection for one directory's listing.
+/// One directory's selected entries, filtered page by page as the listing arrives, so
+/// a huge directory costs memory for what is kept, not for all it holds.
+async fn list_chosen(
+    backend: &dyn Backend,
+    select: &dyn Select,
+    opts: &WalkOptions,
+    dir: &RelPath,
+) -> Result<Listing> {
+    if opts.only_name.is_some() && dir.is_root() {
+        let mut list = list_dir_or_file(backend, dir, opts.only_name.as_deref()).await?;
+        crate::select::exact_for_filters(select, backend, &mut list.entries).await?;
+        list.entries = choose(select, opts, dir, list.entries);
+        return Ok(list);
+    }
+    let mut pages = backend.list_pages(dir);
+    let mut out = Listing::new();
+    let mut marked = false;
+    while let Some(mut page) = pages.try_next().await? {
+        out.errors.append(&mut page.errors);
+        if marked {
+            continue; // read on only for the errors: they still count
+        }
+        crate::select::exact_for_filters(select, backend, &mut page.entries).await?;
+        if has_marker(select, dir, &page.entries) {
+            tracing::debug!("{dir}: Excluded by --exclude-if-present");
+            marked = true;
+            out.entries = Vec::new();
+            continue;
+        }
+        out.entries.extend(choose(select, opts, dir, page.entries));
+    }
+    Ok(out)
+}
+
+/// Whether a directory below the root holds an `--exclude-if-present` marker file: as
+/// in rclone the whole directory is then left out.
+fn has_marker(select: &dyn Select, dir: &RelPath, list: &[Entry]) -> bool {
+    let markers = select.exclude_if_present();
+    !dir.is_root()
+        && !markers.is_empty()
+        && list
+            .iter()
+            .any(|e| !e.is_dir() && markers.iter().any(|m| m == e.name()))
+}
+
+/// The march's selection among (one page of) a directory's listing.
 fn choose(select: &dyn Select, opts: &WalkOptions, dir: &RelPath, list: Vec<Entry>) -> Vec<Entry> {
     if let Some(only) = &opts.only_name {
         if !dir.is_root() {
@@ -298,16 +335,6 @@ fn choose(select: &dyn Select, opts: &WalkOptions, dir: &RelPath, list: Vec<Entr
             .into_iter()
             .filter(|e| !e.is_dir() && e.name() == only)
             .collect();
-    }
-    let markers = select.exclude_if_present();
-    if !dir.is_root()
-        && !markers.is_empty()
-        && list
-            .iter()
-            .any(|e| !e.is_dir() && markers.iter().any(|m| m == e.name()))
-    {
-        tracing::debug!("{dir}: Excluded by --exclude-if-present");
-        return Vec::new();
     }
     if !select.is_active() {
         return list;
@@ -384,6 +411,13 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::DirNotFound);
     }
 
+    /// Features declaring a recursive listing.
+    fn recursive() -> ferry_core::Features {
+        let mut f = ferry_core::Features::default();
+        f.caps.recursive_list = true;
+        f
+    }
+
     /// A backend whose only listing is a recursive one of `total` files, counting the
     /// entries pulled from it.
     struct Flat {
@@ -409,7 +443,7 @@ mod tests {
         async fn stat(&self, _: &RelPath) -> Result<Option<Entry>> {
             unimplemented!()
         }
-        async fn list_dir(&self, _: &RelPath) -> Result<Listing> {
+        fn list_pages<'a>(&'a self, _: &'a RelPath) -> ferry_core::ListPages<'a> {
             panic!("a flat walk lists nothing directory by directory")
         }
         fn list_recursive(self: Arc<Self>, _: &RelPath) -> Option<EntryStream> {
@@ -464,7 +498,7 @@ mod tests {
         let backend = Arc::new(Flat {
             total: 10_000,
             pulled: pulled.clone(),
-            features: ferry_core::Features::default(),
+            features: recursive(),
         });
         let opts = WalkOptions {
             flat: true,

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use ferry_core::partial::{is_temp_name, temp_name};
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
-    PutOptions, RelPath, Result,
+    Backend, ByteStream, Capabilities, Entry, Error, ErrorKind, Features, HashKind, HashSet,
+    ListPages, Listing, Location, PutOptions, RelPath, Result, Semantics,
 };
 
 use crate::conn::tls_config;
@@ -42,19 +42,22 @@ impl FtpBackend {
         let trimmed = clean_root(root);
         let stored = opts.names.stored_slashed(&trimmed)?.into_owned();
         let with_times = Features {
-            hashes: HashSet::empty(),
-            modtime_precision: Some(Duration::from_secs(1)),
-            can_set_modtime: true,
-            can_set_dir_modtime: false,
-            empty_dirs: true,
-            atomic_put: true,
-            ..Features::default()
+            caps: Capabilities {
+                set_modtime: true,
+                atomic_put: true,
+                moves: true,
+                ..Capabilities::default()
+            },
+            semantics: Semantics {
+                hashes: HashSet::empty(),
+                modtime_precision: Some(Duration::from_secs(1)),
+                empty_dirs: true,
+                ..Semantics::default()
+            },
         };
-        let without_times = Features {
-            modtime_precision: None,
-            can_set_modtime: false,
-            ..with_times.clone()
-        };
+        let mut without_times = with_times.clone();
+        without_times.semantics.modtime_precision = None;
+        without_times.caps.set_modtime = false;
         Ok(FtpBackend {
             pool: Arc::new(Pool::new(Arc::new(opts), tls)),
             root: stored,
@@ -163,47 +166,9 @@ fn clean_root(root: &str) -> String {
     }
 }
 
-#[async_trait]
-impl Backend for FtpBackend {
-    fn features(&self) -> &Features {
-        if self.keeps_times() {
-            &self.with_times
-        } else {
-            &self.without_times
-        }
-    }
-
-    fn location(&self) -> Location {
-        let o = self.opts();
-        let path = if self.shown_root.starts_with('/') {
-            self.shown_root.clone()
-        } else {
-            format!("/{}", self.shown_root)
-        };
-        Location {
-            namespace: format!("ftp://{}@{}", o.user, o.target()),
-            path: path.trim_end_matches('/').to_owned(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "FTP server at {} path {:?}",
-            self.opts().target(),
-            self.shown_root
-        )
-    }
-
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        let stored = self.stored(path)?;
-        // The login directory and `/` exist; anything else (the root included) is asked.
-        if stored.is_empty() || stored == "/" {
-            return Ok(Some(Entry::dir(path.clone(), ferry_core::no_dir_time())));
-        }
-        self.stat_stored(&stored, path).await
-    }
-
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+impl FtpBackend {
+    /// One directory, as the server gives it: whole.
+    async fn list_whole(&self, dir: &RelPath) -> Result<Listing> {
         let stored = self.stored(dir)?;
         let o = self.pool.opts.clone();
         let lines = self
@@ -252,6 +217,52 @@ impl Backend for FtpBackend {
             }
         }
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl Backend for FtpBackend {
+    fn features(&self) -> &Features {
+        if self.keeps_times() {
+            &self.with_times
+        } else {
+            &self.without_times
+        }
+    }
+
+    fn location(&self) -> Location {
+        let o = self.opts();
+        let path = if self.shown_root.starts_with('/') {
+            self.shown_root.clone()
+        } else {
+            format!("/{}", self.shown_root)
+        };
+        Location {
+            namespace: format!("ftp://{}@{}", o.user, o.target()),
+            path: path.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "FTP server at {} path {:?}",
+            self.opts().target(),
+            self.shown_root
+        )
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        let stored = self.stored(path)?;
+        // The login directory and `/` exist; anything else (the root included) is asked.
+        if stored.is_empty() || stored == "/" {
+            return Ok(Some(Entry::dir(path.clone(), ferry_core::no_dir_time())));
+        }
+        self.stat_stored(&stored, path).await
+    }
+
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        // MLSD or LIST answers over one data connection, read whole.
+        ferry_core::listing::one_page(self.list_whole(dir))
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
@@ -415,7 +426,10 @@ mod tests {
         assert_eq!(b.stored(&rel("a␊b")).unwrap(), "trail␠/x/a␊b");
         assert!(b.describe().contains("h:21"));
         // Times are assumed kept until the server says otherwise.
-        assert_eq!(b.features().modtime_precision, Some(Duration::from_secs(1)));
-        assert!(b.features().atomic_put && b.features().empty_dirs);
+        assert_eq!(
+            b.features().semantics.modtime_precision,
+            Some(Duration::from_secs(1))
+        );
+        assert!(b.features().caps.atomic_put && b.features().semantics.empty_dirs);
     }
 }

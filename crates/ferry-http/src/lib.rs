@@ -17,9 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_core::encoding::{Encoding, Names};
-use ferry_core::{Backend, Location};
+use ferry_core::{Backend, Capabilities, Location, Semantics};
 use ferry_core::{
-    ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, PutOptions, RelPath, Result,
+    ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, PutOptions,
+    RelPath, Result,
 };
 use futures::{StreamExt, TryStreamExt};
 use reqwest::StatusCode;
@@ -61,15 +62,17 @@ impl HttpBackend {
             names,
             no_slash: opts.no_slash,
             features: Features {
-                hashes: ferry_core::HashSet::empty(),
-                // The server's times are whole seconds (Last-Modified); rclone assumes 1s.
-                modtime_precision: Some(Duration::from_secs(1)),
-                can_set_modtime: false,
-                can_set_dir_modtime: false,
-                empty_dirs: true,
-                parallel_reads: true,
-                read_only: true,
-                ..Features::default()
+                caps: Capabilities {
+                    parallel_reads: true,
+                    read_only: true,
+                    ..Capabilities::default()
+                },
+                semantics: Semantics {
+                    // The server's times are whole seconds (Last-Modified); rclone assumes 1s.
+                    modtime_precision: Some(Duration::from_secs(1)),
+                    empty_dirs: true,
+                    ..Semantics::default()
+                },
             },
         }))
     }
@@ -141,8 +144,50 @@ fn shown(path: &RelPath) -> String {
     path.as_str().to_owned()
 }
 
+impl HttpBackend {
+    /// One directory, as the server gives it: whole.
+    async fn list_whole(&self, dir: &RelPath) -> Result<Listing> {
+        let url = self.client.url(&self.stored(dir), true)?;
+        let page = self.client.page(url.clone(), dir.as_str()).await?;
+        let mut listing = Listing::new();
+        let mut files = Vec::new();
+        for linked in index::children(&url, &page) {
+            let path = match self
+                .names
+                .listed_bytes(&linked.name)
+                .and_then(|n| dir.join(&n))
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    listing.skip(e.with_path(dir.as_str()));
+                    continue;
+                }
+            };
+            if linked.dir {
+                listing
+                    .entries
+                    .push(Entry::dir(path, ferry_core::no_dir_time()));
+            } else {
+                files.push(path);
+            }
+        }
+        let heads: Vec<_> = futures::stream::iter(files)
+            .map(|p| self.listed_file(p))
+            .buffered(HEADS_AT_ONCE)
+            .collect()
+            .await;
+        for found in heads.into_iter().flatten() {
+            match found {
+                Ok(e) => listing.entries.push(e),
+                Err(e) => listing.skip(e),
+            }
+        }
+        Ok(listing)
+    }
+}
+
 #[async_trait]
-impl ferry_core::Backend for HttpBackend {
+impl Backend for HttpBackend {
     fn features(&self) -> &Features {
         &self.features
     }
@@ -184,43 +229,9 @@ impl ferry_core::Backend for HttpBackend {
         }
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        let url = self.client.url(&self.stored(dir), true)?;
-        let page = self.client.page(url.clone(), dir.as_str()).await?;
-        let mut listing = Listing::new();
-        let mut files = Vec::new();
-        for linked in index::children(&url, &page) {
-            let path = match self
-                .names
-                .listed_bytes(&linked.name)
-                .and_then(|n| dir.join(&n))
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    listing.skip(e.with_path(dir.as_str()));
-                    continue;
-                }
-            };
-            if linked.dir {
-                listing
-                    .entries
-                    .push(Entry::dir(path, ferry_core::no_dir_time()));
-            } else {
-                files.push(path);
-            }
-        }
-        let heads: Vec<_> = futures::stream::iter(files)
-            .map(|p| self.listed_file(p))
-            .buffered(HEADS_AT_ONCE)
-            .collect()
-            .await;
-        for found in heads.into_iter().flatten() {
-            match found {
-                Ok(e) => listing.entries.push(e),
-                Err(e) => listing.skip(e),
-            }
-        }
-        Ok(listing)
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        // An index page is one response: one page.
+        ferry_core::listing::one_page(self.list_whole(dir))
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

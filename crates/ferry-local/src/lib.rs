@@ -29,8 +29,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use ferry_core::encoding::{Encoding, Names};
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
-    Location, Metadata, MetadataSupport, MultiHasher, PutOptions, RelPath, Result,
+    Backend, ByteStream, Capabilities, CopyKind, Entry, Error, ErrorKind, Features, HashKind,
+    HashSet, Hashes, ListPages, Location, Metadata, MetadataSupport, MultiHasher, PutOptions,
+    RelPath, Result, Semantics,
 };
 
 /// How symbolic links are treated, as rclone's `-L`, `-l` and default do.
@@ -158,24 +159,28 @@ impl LocalBackend {
 
 fn local_features() -> Features {
     Features {
-        hashes: HashSet::all(),
-        modtime_precision: Some(Duration::from_nanos(1)),
-        can_set_modtime: true,
-        can_set_dir_modtime: true,
-        empty_dirs: true,
-        bucket_dirs: false,
-        case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
-        atomic_put: true,
-        put_returns_hashes: false,
-        ranged_put: true,
-        metadata: MetadataSupport {
-            read: true,
-            write: true,
-            user: cfg!(unix),
+        caps: Capabilities {
+            set_modtime: true,
+            set_dir_modtime: true,
+            atomic_put: true,
+            ranged_put: true,
+            metadata: MetadataSupport {
+                read: true,
+                write: true,
+                user: cfg!(unix),
+            },
+            // Reflinks and the kernel's copy between local files; renames.
+            copy: CopyKind::Local,
+            moves: true,
+            ..Capabilities::default()
         },
-        server_side_copy: false,
-        parallel_reads: false,
-        read_only: false,
+        semantics: Semantics {
+            hashes: HashSet::all(),
+            modtime_precision: Some(Duration::from_nanos(1)),
+            empty_dirs: true,
+            bucket_dirs: false,
+            case_insensitive: cfg!(any(target_os = "macos", target_os = "windows")),
+        },
     }
 }
 
@@ -210,6 +215,12 @@ fn device_of(_path: &Path) -> Option<u64> {
     None
 }
 
+/// Where a paged local listing stands.
+enum Reading {
+    Closed(Box<dyn FnOnce() -> Result<list::DirReader> + Send>),
+    Open(list::DirReader),
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
@@ -240,7 +251,7 @@ impl Backend for LocalBackend {
         blocking(move || list::stat(&full, link.as_deref(), path, links)).await
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
         let full = self.full(dir);
         let ctx = list::ListContext {
             dir: dir.clone(),
@@ -250,7 +261,16 @@ impl Backend for LocalBackend {
             root_dev: self.root_dev,
             clean_partials: self.writing.load(Ordering::Relaxed),
         };
-        blocking(move || list::list_dir(&full, &ctx)).await
+        // The first page opens the directory, so a missing one fails the listing itself.
+        let start = move || list::DirReader::open(&full, ctx);
+        ferry_core::listing::pages(Reading::Closed(Box::new(start)), |state| async move {
+            blocking(move || match state {
+                Reading::Closed(open) => open()?.next_page(),
+                Reading::Open(reader) => reader.next_page(),
+            })
+            .await
+            .map(|next| next.map(|(page, reader)| (page, Reading::Open(reader))))
+        })
     }
 
     async fn prepare_write(&self) {

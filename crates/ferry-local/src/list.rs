@@ -20,27 +20,62 @@ pub(crate) struct ListContext {
     pub clean_partials: bool,
 }
 
-pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
-    let rd = fs::read_dir(full).map_err(|e| {
-        let err = Error::io("error listing directory", e).with_path(ctx.dir.to_string());
-        if err.kind() == ErrorKind::NotFound {
-            Error::new(ErrorKind::DirNotFound, "directory not found").with_path(ctx.dir.to_string())
-        } else {
-            err
+/// Entries read from the file system per page: a huge directory is handed over a
+/// page at a time (each page one trip to a blocking thread), never whole.
+pub(crate) const PAGE: usize = 1024;
+
+/// A directory being read, page by page.
+pub(crate) struct DirReader {
+    rd: fs::ReadDir,
+    ctx: ListContext,
+    /// Whether the directory lies inside the tree (known once a partial name is met).
+    beneath: Option<bool>,
+}
+
+impl DirReader {
+    pub(crate) fn open(full: &Path, ctx: ListContext) -> Result<Self> {
+        let rd = fs::read_dir(full).map_err(|e| {
+            let err = Error::io("error listing directory", e).with_path(ctx.dir.to_string());
+            if err.kind() == ErrorKind::NotFound {
+                Error::new(ErrorKind::DirNotFound, "directory not found")
+                    .with_path(ctx.dir.to_string())
+            } else {
+                err
+            }
+        })?;
+        Ok(DirReader {
+            rd,
+            ctx,
+            beneath: None,
+        })
+    }
+
+    /// The next page of up to [`PAGE`] entries; `None` once the directory is read.
+    pub(crate) fn next_page(mut self) -> Result<Option<(Listing, Self)>> {
+        let mut out = Listing::new();
+        let mut read = 0;
+        while let Some(dirent) = self.rd.next() {
+            let dirent = dirent.map_err(|e| {
+                Error::io("error reading directory", e).with_path(self.ctx.dir.to_string())
+            })?;
+            read += 1;
+            self.add(&dirent, &mut out);
+            if read == PAGE {
+                return Ok(Some((out, self)));
+            }
         }
-    })?;
-    let mut out = Listing::new();
-    let mut beneath: Option<bool> = None;
-    for dirent in rd {
-        let dirent = dirent
-            .map_err(|e| Error::io("error reading directory", e).with_path(ctx.dir.to_string()))?;
+        Ok((read > 0).then_some((out, self)))
+    }
+
+    fn add(&mut self, dirent: &fs::DirEntry, out: &mut Listing) {
+        let ctx = &self.ctx;
         let os_name = dirent.file_name();
         // Temp names are made from the on-disk name (see `partial::temp_path`).
         if partial::is_partial_name(&os_name.to_string_lossy()) {
             // Never shown as a file; removed only by a run that writes here, and (a
             // listing with -L may have come here through a link) only inside the tree.
             let below = ctx.clean_partials
-                && *beneath.get_or_insert_with(|| {
+                && *self.beneath.get_or_insert_with(|| {
                     ctx.tree
                         .dir(&Below::of(&ctx.dir), false, Op::Delete)
                         .is_ok()
@@ -48,13 +83,13 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
             if below {
                 partial::remove_if_stale(&dirent.path());
             }
-            continue;
+            return;
         }
         let (name, invalid) = match names::listed(&ctx.tree.names, &os_name) {
             Ok(listed) => listed,
             Err(e) => {
                 out.skip(e.with_path(ctx.dir.to_string()));
-                continue;
+                return;
             }
         };
         if invalid {
@@ -74,7 +109,7 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
                     ErrorKind::InvalidPath,
                     format!("{name:?}: skipping a name that is not a safe relative path"),
                 ));
-                continue;
+                return;
             }
         };
         match entry_for(&dirent.path(), path, ctx) {
@@ -83,7 +118,6 @@ pub(crate) fn list_dir(full: &Path, ctx: &ListContext) -> Result<Listing> {
             Err(e) => out.skip(e),
         }
     }
-    Ok(out)
 }
 
 fn entry_for(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
@@ -202,4 +236,47 @@ fn same_device(meta: &Metadata, root_dev: Option<u64>) -> bool {
 #[cfg(not(unix))]
 fn same_device(_meta: &Metadata, _root_dev: Option<u64>) -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGE;
+    use crate::LocalBackend;
+    use ferry_core::{Backend, ErrorKind, RelPath};
+    use futures::TryStreamExt;
+
+    #[tokio::test]
+    async fn a_big_directory_arrives_in_pages_of_bounded_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = 2 * PAGE + 7;
+        for i in 0..total {
+            std::fs::write(dir.path().join(format!("f{i:05}")), b"x").unwrap();
+        }
+        let b = LocalBackend::new(dir.path(), Default::default());
+        let root = RelPath::root();
+        let pages: Vec<_> = b.list_pages(&root).try_collect().await.unwrap();
+        let sizes: Vec<usize> = pages.iter().map(|p| p.entries.len()).collect();
+        assert_eq!(sizes, vec![PAGE, PAGE, 7]);
+        let mut names: Vec<String> = pages
+            .into_iter()
+            .flat_map(|p| p.entries)
+            .map(|e| e.path.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), total, "every file once");
+        assert_eq!(b.list_dir(&root).await.unwrap().entries.len(), total);
+    }
+
+    #[tokio::test]
+    async fn an_empty_directory_has_no_entries_and_a_missing_one_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("empty")).unwrap();
+        let b = LocalBackend::new(dir.path(), Default::default());
+        let empty = RelPath::new("empty").unwrap();
+        assert!(b.list_dir(&empty).await.unwrap().entries.is_empty());
+        let missing = RelPath::new("missing").unwrap();
+        let err = b.list_dir(&missing).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DirNotFound);
+    }
 }

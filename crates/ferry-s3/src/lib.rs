@@ -41,8 +41,9 @@ use aws_smithy_types::DateTime;
 use ferry_core::bucket::{byte_range, split_stored_root, stored_key, undecodable_key, unsafe_key};
 use ferry_core::encoding::Names;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
-    Location, Metadata, MetadataSupport, PutOptions, RelPath, Result,
+    Backend, ByteStream, Capabilities, CopyKind, Entry, Error, ErrorKind, Features, HashKind,
+    HashSet, Hashes, ListPages, Listing, Location, Metadata, MetadataSupport, PutOptions, RelPath,
+    Result, Semantics,
 };
 use futures::stream;
 
@@ -97,24 +98,31 @@ pub(crate) struct ObjectInfo {
 
 fn s3_features() -> Features {
     Features {
-        hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
-        modtime_precision: Some(Duration::from_nanos(1)),
-        can_set_modtime: true,
-        can_set_dir_modtime: false,
-        empty_dirs: false,
-        bucket_dirs: true,
-        case_insensitive: false,
-        atomic_put: true,
-        put_returns_hashes: true,
-        ranged_put: false,
-        metadata: MetadataSupport {
-            read: true,
-            write: true,
-            user: true,
+        caps: Capabilities {
+            set_modtime: true,
+            atomic_put: true,
+            put_returns_hashes: true,
+            parallel_reads: true,
+            metadata: MetadataSupport {
+                read: true,
+                write: true,
+                user: true,
+            },
+            copy: CopyKind::ServerSide,
+            moves: true,
+            recursive_list: true,
+            bucket_roots: true,
+            // S3's limit on one object (10,000 parts of at most 5 GiB).
+            max_object_size: Some(5 << 40),
+            ..Capabilities::default()
         },
-        server_side_copy: true,
-        parallel_reads: true,
-        read_only: false,
+        semantics: Semantics {
+            hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
+            modtime_precision: Some(Duration::from_nanos(1)),
+            empty_dirs: false,
+            bucket_dirs: true,
+            case_insensitive: false,
+        },
     }
 }
 
@@ -375,96 +383,100 @@ impl S3Backend {
     }
 
     /// Lists `dir` page by page with the `/` delimiter.
-    async fn list_objects(&self, dir: &RelPath) -> Result<Listing> {
+    /// One directory's objects and prefixes, a `ListObjectsV2` page at a time.
+    fn list_objects<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        ferry_core::listing::by_token(move |token| self.list_objects_page(dir, token))
+    }
+
+    /// One page of a directory's listing, and the token of the next page if any.
+    async fn list_objects_page(
+        &self,
+        dir: &RelPath,
+        token: Option<String>,
+    ) -> Result<(Listing, Option<String>)> {
         let t = self.target(dir)?;
         let prefix = ferry_core::flat::dir_prefix(&t.key);
         let mut listing = Listing::new();
         let entries = &mut listing.entries;
         let mut skipped = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_objects_v2()
-                .bucket(&t.bucket)
-                .prefix(&prefix)
-                .delimiter("/")
-                .encoding_type(EncodingType::Url)
-                .max_keys(self.opts.list_chunk)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    let f = Failure::of(&e);
-                    if f.is_no_bucket() {
-                        Error::new(
-                            ErrorKind::DirNotFound,
-                            format!("directory not found: bucket {:?} does not exist", t.bucket),
-                        )
-                        .with_path(dir.to_string())
-                    } else {
-                        f.into_error("failed to list", dir.as_str())
-                    }
-                })?;
-            let encoded = out.encoding_type() == Some(&EncodingType::Url);
-            let decode = |s: &str| -> Option<String> {
-                if encoded {
-                    meta::url_decode_key(s)
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&t.bucket)
+            .prefix(&prefix)
+            .delimiter("/")
+            .encoding_type(EncodingType::Url)
+            .max_keys(self.opts.list_chunk)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                let f = Failure::of(&e);
+                if f.is_no_bucket() {
+                    Error::new(
+                        ErrorKind::DirNotFound,
+                        format!("directory not found: bucket {:?} does not exist", t.bucket),
+                    )
+                    .with_path(dir.to_string())
                 } else {
-                    Some(s.to_owned())
+                    f.into_error("failed to list", dir.as_str())
                 }
+            })?;
+        let encoded = out.encoding_type() == Some(&EncodingType::Url);
+        let decode = |s: &str| -> Option<String> {
+            if encoded {
+                meta::url_decode_key(s)
+            } else {
+                Some(s.to_owned())
+            }
+        };
+        for cp in out.common_prefixes() {
+            let Some(raw) = cp.prefix() else { continue };
+            let Some(full) = decode(raw) else {
+                skipped.push(undecodable_key(raw));
+                continue;
             };
-            for cp in out.common_prefixes() {
-                let Some(raw) = cp.prefix() else { continue };
-                let Some(full) = decode(raw) else {
-                    skipped.push(undecodable_key(raw));
-                    continue;
-                };
-                let Some(name) = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'))
-                else {
-                    continue;
-                };
-                match self.names.child(dir, name) {
-                    Ok(p) => {
-                        // rclone's S3 lists a prefix as a directory of 0 bytes.
-                        let mut d = Entry::dir(p, ferry_core::no_dir_time());
-                        d.dir_size = Some(0);
-                        entries.push(d);
-                    }
-                    Err(_) => skipped.push(unsafe_key(&self.names, &full)),
+            let Some(name) = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/')) else {
+                continue;
+            };
+            match self.names.child(dir, name) {
+                Ok(p) => {
+                    // rclone's S3 lists a prefix as a directory of 0 bytes.
+                    let mut d = Entry::dir(p, ferry_core::no_dir_time());
+                    d.dir_size = Some(0);
+                    entries.push(d);
                 }
+                Err(_) => skipped.push(unsafe_key(&self.names, &full)),
             }
-            for obj in out.contents() {
-                let Some(raw) = obj.key() else { continue };
-                let Some(full) = decode(raw) else {
-                    skipped.push(undecodable_key(raw));
-                    continue;
-                };
-                let Some(name) = full.strip_prefix(&prefix) else {
-                    continue;
-                };
-                if name.is_empty() {
-                    continue; // the directory's own marker object
-                }
-                let Ok(path) = self.names.child(dir, name) else {
-                    skipped.push(unsafe_key(&self.names, &full));
-                    continue;
-                };
-                let md5 = obj
-                    .e_tag()
-                    .filter(|_| self.opts.etag_is_md5())
-                    .and_then(meta::md5_from_etag);
-                entries.push(self.listed_entry(path, obj, md5));
+        }
+        for obj in out.contents() {
+            let Some(raw) = obj.key() else { continue };
+            let Some(full) = decode(raw) else {
+                skipped.push(undecodable_key(raw));
+                continue;
+            };
+            let Some(name) = full.strip_prefix(&prefix) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue; // the directory's own marker object
             }
-            token = out.next_continuation_token().map(str::to_owned);
-            if !out.is_truncated().unwrap_or(false) || token.is_none() {
-                break;
-            }
+            let Ok(path) = self.names.child(dir, name) else {
+                skipped.push(unsafe_key(&self.names, &full));
+                continue;
+            };
+            let md5 = obj
+                .e_tag()
+                .filter(|_| self.opts.etag_is_md5())
+                .and_then(meta::md5_from_etag);
+            entries.push(self.listed_entry(path, obj, md5));
         }
         // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
         // missing bucket (above) is "directory not found".
         listing.errors = skipped;
-        Ok(listing)
+        let next = out.next_continuation_token().map(str::to_owned);
+        let more = out.is_truncated().unwrap_or(false);
+        Ok((listing, next.filter(|_| more)))
     }
 
     /// Whether `other` talks to the same endpoint (so a server-side copy can reach it).
@@ -649,11 +661,11 @@ impl Backend for S3Backend {
         }
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
         if self.bucket.is_none() && dir.is_root() {
-            return self.list_buckets().await;
+            return ferry_core::listing::one_page(self.list_buckets());
         }
-        self.list_objects(dir).await
+        self.list_objects(dir)
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

@@ -29,8 +29,9 @@ use async_trait::async_trait;
 use ferry_core::encoding::Names;
 use ferry_core::partial::{is_temp_name as is_partial_name, temp_name};
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Listing, Location,
-    Metadata, MetadataSupport, PutOptions, RelPath, Result,
+    Backend, ByteStream, Capabilities, Entry, Error, ErrorKind, Features, HashKind, HashSet,
+    ListPages, Listing, Location, Metadata, MetadataSupport, PutOptions, RelPath, Result,
+    Semantics,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -250,31 +251,30 @@ impl SftpBackend {
             hashes.insert(HashKind::Sha1);
         }
         let features = Features {
-            hashes,
-            modtime_precision: Some(Duration::from_secs(1)),
-            can_set_modtime: opts.set_modtime,
-            can_set_dir_modtime: opts.set_modtime,
-            empty_dirs: true,
-            bucket_dirs: false,
-            case_insensitive: false,
-            atomic_put: true,
-            put_returns_hashes: false,
-            ranged_put: false,
-            metadata: MetadataSupport {
-                read: true,
-                write: true,
-                user: false,
+            caps: Capabilities {
+                set_modtime: opts.set_modtime,
+                set_dir_modtime: opts.set_modtime,
+                atomic_put: true,
+                parallel_reads: true,
+                metadata: MetadataSupport {
+                    read: true,
+                    write: true,
+                    user: false,
+                },
+                moves: true,
+                ..Capabilities::default()
             },
-            server_side_copy: false,
-            parallel_reads: true,
-            read_only: false,
+            semantics: Semantics {
+                hashes,
+                modtime_precision: Some(Duration::from_secs(1)),
+                empty_dirs: true,
+                ..Semantics::default()
+            },
         };
-        let features_without_times = Features {
-            modtime_precision: None,
-            can_set_modtime: false,
-            can_set_dir_modtime: false,
-            ..features.clone()
-        };
+        let mut features_without_times = features.clone();
+        features_without_times.semantics.modtime_precision = None;
+        features_without_times.caps.set_modtime = false;
+        features_without_times.caps.set_dir_modtime = false;
         let batch =
             |cmd: &String, format| verify::Verifier::start(pool.clone(), cmd.clone(), format);
         let md5_batch = md5_cmd.as_ref().map(|c| batch(c, verify::Format::Hex(32)));
@@ -801,74 +801,30 @@ impl Drop for TempGuard {
     }
 }
 
-#[async_trait]
-impl Backend for SftpBackend {
-    fn features(&self) -> &Features {
-        if self.modtimes.ignored() {
-            &self.features_without_times
-        } else {
-            &self.features
-        }
-    }
-
-    fn location(&self) -> Location {
-        Location {
-            namespace: format!(
-                "sftp://{}@{}:{}",
-                self.opts.user, self.opts.host, self.opts.port
-            ),
-            path: if self.root == "/" {
-                String::new()
-            } else {
-                self.root.clone()
-            },
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "sftp://{}@{}:{}/{}",
-            self.opts.user,
-            self.opts.host,
-            self.opts.port,
-            self.shown_path.trim_start_matches('/')
-        )
-    }
-
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        self.stat_full(path).await
-    }
-
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+impl SftpBackend {
+    /// Opens `dir` for reading on a connection (another one if the first broke).
+    async fn open_dir(&self, dir: &RelPath) -> Result<(Lease, String)> {
         let full = self.full(dir);
-        let names = self
-            .pool
+        self.pool
             .run(Load::Request, |c| {
                 let full = full.clone();
                 async move {
-                    let h = match c.sftp.opendir(full).await {
-                        Ok(h) => h.handle,
-                        Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
-                            return Err(SftpFailure::Other(
-                                Error::new(ErrorKind::DirNotFound, "directory not found")
-                                    .with_path(dir.to_string()),
-                            ))
-                        }
-                        Err(e) => return Err(fail("error listing directory", dir, e)),
-                    };
-                    let mut all = Vec::new();
-                    let res = loop {
-                        match c.sftp.readdir(h.clone()).await {
-                            Ok(n) => all.extend(n.files),
-                            Err(e) if is_status(&e, StatusCode::Eof) => break Ok(()),
-                            Err(e) => break Err(fail("error reading directory", dir, e)),
-                        }
-                    };
-                    let _ = c.sftp.close(h).await;
-                    res.map(|_| all)
+                    match c.sftp.opendir(full).await {
+                        Ok(h) => Ok((c, h.handle)),
+                        Err(e) if is_status(&e, StatusCode::NoSuchFile) => Err(SftpFailure::Other(
+                            Error::new(ErrorKind::DirNotFound, "directory not found")
+                                .with_path(dir.to_string()),
+                        )),
+                        Err(e) => Err(fail("error listing directory", dir, e)),
+                    }
                 }
             })
-            .await?;
+            .await
+    }
+
+    /// One batch of a directory's names as a listing page: partial files of dead
+    /// writers removed, links followed (as rclone's sftp backend does).
+    async fn listed(&self, dir: &RelPath, names: Vec<russh_sftp::protocol::File>) -> Listing {
         let mut out = Listing::new();
         out.entries.reserve(names.len());
         let mut links = Vec::new();
@@ -940,8 +896,73 @@ impl Backend for SftpBackend {
                 Err(e) => out.skip(e),
             }
         }
-        out.entries.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+        out
+    }
+}
+
+#[async_trait]
+impl Backend for SftpBackend {
+    fn features(&self) -> &Features {
+        if self.modtimes.ignored() {
+            &self.features_without_times
+        } else {
+            &self.features
+        }
+    }
+
+    fn location(&self) -> Location {
+        Location {
+            namespace: format!(
+                "sftp://{}@{}:{}",
+                self.opts.user, self.opts.host, self.opts.port
+            ),
+            path: if self.root == "/" {
+                String::new()
+            } else {
+                self.root.clone()
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "sftp://{}@{}:{}/{}",
+            self.opts.user,
+            self.opts.host,
+            self.opts.port,
+            self.shown_path.trim_start_matches('/')
+        )
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        self.stat_full(path).await
+    }
+
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        // The state: the open directory's connection and handle, once opened.
+        ferry_core::listing::pages(None, move |open: Option<(Lease, String)>| async move {
+            let (lease, handle) = match open {
+                Some(open) => open,
+                None => self.open_dir(dir).await?,
+            };
+            match lease.sftp.readdir(handle.clone()).await {
+                Ok(batch) => {
+                    let page = self.listed(dir, batch.files).await;
+                    Ok(Some((page, Some((lease, handle)))))
+                }
+                Err(e) if is_status(&e, StatusCode::Eof) => {
+                    let _ = lease.sftp.close(handle).await;
+                    Ok(None)
+                }
+                Err(e) => Err(match fail("error reading directory", dir, e) {
+                    SftpFailure::Lost(why) => {
+                        lease.poison();
+                        self.pool.lost(&why)
+                    }
+                    SftpFailure::Other(e) => e,
+                }),
+            }
+        })
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
@@ -1041,7 +1062,7 @@ impl Backend for SftpBackend {
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        if !self.features.hashes.contains(kind) {
+        if !self.features.semantics.hashes.contains(kind) {
             return Ok(None);
         }
         self.hash_cmd(path, kind).await

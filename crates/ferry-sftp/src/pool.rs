@@ -210,6 +210,19 @@ impl Pool {
         }
     }
 
+    /// The error of a connection that broke (a temporary one: the run may retry).
+    pub(crate) fn lost(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: connection to {} lost: {why}",
+                self.opts.display,
+                self.opts.target()
+            ),
+        )
+        .temporary(true)
+    }
+
     /// Runs an idempotent operation, on a fresh connection once more if the first one broke.
     pub(crate) async fn run<T, F, Fut>(&self, load: Load, f: F) -> Result<T>
     where
@@ -226,15 +239,7 @@ impl Pool {
                 Err(crate::SftpFailure::Lost(why)) => {
                     conn.broken.store(true, Ordering::Relaxed);
                     if attempt >= 3 {
-                        return Err(Error::new(
-                            ErrorKind::Io,
-                            format!(
-                                "{}: connection to {} lost: {why}",
-                                self.opts.display,
-                                self.opts.target()
-                            ),
-                        )
-                        .temporary(true));
+                        return Err(self.lost(&why));
                     }
                     tracing::debug!(
                         "{}: connection lost ({why}); reconnecting",

@@ -27,7 +27,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use ferry_core::encoding::{Encoding, Names};
-use ferry_core::{Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, RelPath, Result};
+use ferry_core::{
+    Capabilities, CopyKind, Error, ErrorKind, Features, HashKind, HashSet, RelPath, Result,
+    Semantics,
+};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Url;
 
@@ -72,20 +75,20 @@ fn features(v: &Vendor) -> Features {
         hashes.insert(HashKind::Sha1);
     }
     Features {
-        hashes,
-        modtime_precision: v.precision(),
-        can_set_modtime: v.propset_mtime,
-        can_set_dir_modtime: false,
-        empty_dirs: true,
-        bucket_dirs: false,
-        case_insensitive: false,
-        atomic_put: true,
-        put_returns_hashes: false,
-        ranged_put: false,
-        metadata: MetadataSupport::default(),
-        server_side_copy: true,
-        parallel_reads: true,
-        read_only: false,
+        caps: Capabilities {
+            set_modtime: v.propset_mtime,
+            atomic_put: true,
+            parallel_reads: true,
+            copy: CopyKind::ServerSide,
+            moves: true,
+            ..Capabilities::default()
+        },
+        semantics: Semantics {
+            hashes,
+            modtime_precision: v.precision(),
+            empty_dirs: true,
+            ..Semantics::default()
+        },
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, Listing, Location,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, Location,
     PutOptions, RelPath, Result,
 };
 use futures::TryStreamExt;
@@ -88,7 +88,7 @@ impl WebdavBackend {
             return Entry::dir(path, mtime);
         }
         let mut e = Entry::file(path, item.size, mtime);
-        for kind in self.features.hashes.iter() {
+        for kind in self.features.semantics.hashes.iter() {
             let name = if kind == HashKind::Md5 { "md5" } else { "sha1" };
             if let Some(h) = item.checksum(name) {
                 e.hashes.set(kind, h);
@@ -130,39 +130,9 @@ impl WebdavBackend {
     }
 }
 
-#[async_trait]
-impl Backend for WebdavBackend {
-    fn features(&self) -> &Features {
-        &self.features
-    }
-
-    fn location(&self) -> Location {
-        let base: Vec<u8> = percent_decode_str(self.client.base().path()).collect();
-        let base = String::from_utf8_lossy(&base);
-        let mut path = base.trim_end_matches('/').to_owned();
-        if !self.root.is_empty() {
-            path.push('/');
-            path.push_str(&self.root);
-        }
-        Location {
-            namespace: format!(
-                "webdav+{}",
-                self.client.base().origin().ascii_serialization()
-            ),
-            path,
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!("WebDAV root '{}' at {}", self.root, self.client.base())
-    }
-
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        let stored = self.stored(path)?;
-        self.stat_stored(path, &stored).await
-    }
-
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
+impl WebdavBackend {
+    /// One directory, as the server gives it: whole.
+    async fn list_whole(&self, dir: &RelPath) -> Result<Listing> {
         let stored = self.stored(dir)?;
         let asked = self.url(&stored, true);
         let Some((items, url)) = self
@@ -217,6 +187,44 @@ impl Backend for WebdavBackend {
         }
         self.remember_dir(&stored);
         Ok(out)
+    }
+}
+
+#[async_trait]
+impl Backend for WebdavBackend {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        let base: Vec<u8> = percent_decode_str(self.client.base().path()).collect();
+        let base = String::from_utf8_lossy(&base);
+        let mut path = base.trim_end_matches('/').to_owned();
+        if !self.root.is_empty() {
+            path.push('/');
+            path.push_str(&self.root);
+        }
+        Location {
+            namespace: format!(
+                "webdav+{}",
+                self.client.base().origin().ascii_serialization()
+            ),
+            path,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("WebDAV root '{}' at {}", self.root, self.client.base())
+    }
+
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        let stored = self.stored(path)?;
+        self.stat_stored(path, &stored).await
+    }
+
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        // A PROPFIND answers with one body: one page.
+        ferry_core::listing::one_page(self.list_whole(dir))
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
@@ -337,7 +345,7 @@ impl Backend for WebdavBackend {
     }
 
     async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        if !self.features.hashes.contains(kind) {
+        if !self.features.semantics.hashes.contains(kind) {
             return Ok(None);
         }
         let Some(e) = self.stat(path).await? else {

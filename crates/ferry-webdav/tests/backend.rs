@@ -104,8 +104,12 @@ async fn plain_servers_keep_no_times_so_none_are_promised() {
     let Some(w) = Testbed::webdav() else { return };
     let b = open(&w, "", &[]);
     let f = b.features();
-    assert!(f.modtime_precision.is_none() && !f.can_set_modtime && f.hashes.is_empty());
-    assert!(f.atomic_put && f.empty_dirs && f.server_side_copy);
+    assert!(
+        f.semantics.modtime_precision.is_none()
+            && !f.caps.set_modtime
+            && f.semantics.hashes.is_empty()
+    );
+    assert!(f.caps.atomic_put && f.semantics.empty_dirs && f.caps.server_side_copy());
     put(&*b, "t", b"t").await;
     assert_eq!(
         b.set_modtime(&rel("t"), when()).await.unwrap_err().kind(),

@@ -84,8 +84,8 @@ async fn times_are_kept_and_compared() {
     let Some(s) = serve() else { return };
     let b = open_served(&s, "t");
     let f = b.features();
-    assert_eq!(f.modtime_precision, Some(Duration::from_secs(1)));
-    assert!(!f.can_set_modtime, "rclone's server can't change a time");
+    assert_eq!(f.semantics.modtime_precision, Some(Duration::from_secs(1)));
+    assert!(!f.caps.set_modtime, "rclone's server can't change a time");
     let e = put(&*b, "dir/f.txt", b"timed").await;
     let secs = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
     assert_eq!(secs(e.mtime), secs(when()));

@@ -319,7 +319,7 @@ impl Remotes {
         };
         let backend = self.open_resolved(r, parent)?;
         // Object stores can't list above a bucket/container: a bare name is one.
-        if parent.is_empty() && backend.features().bucket_dirs {
+        if parent.is_empty() && backend.features().semantics.bucket_dirs {
             return Ok(None);
         }
         match backend.stat(&rel).await {

@@ -16,7 +16,10 @@ async fn round_trip(opts: &[(&'static str, String)], ftp: &ferry_testbed::Ftp, s
     assert_eq!(e.size, data.len() as u64);
     put(&*b, "top.txt", b"hello\r\nworld\n", t(1_500_000_000)).await;
     // Times are kept to the second, and the server said so once connected.
-    assert_eq!(b.features().modtime_precision, Some(Duration::from_secs(1)));
+    assert_eq!(
+        b.features().semantics.modtime_precision,
+        Some(Duration::from_secs(1))
+    );
     let st = b.stat(&p("a/b/big.bin")).await.unwrap().unwrap();
     assert_eq!((st.size, whole(st.mtime)), (300_000, 1_600_000_000));
     assert!(!st.is_dir());
@@ -119,8 +122,8 @@ async fn no_settable_times_means_no_precision() {
     let o = with(&ftp.options_implicit_tls(), "writing_mdtm", "false");
     let b = open(&o, &ftp.path("")).unwrap();
     b.prepare_write().await;
-    assert_eq!(b.features().modtime_precision, None);
-    assert!(!b.features().can_set_modtime);
+    assert_eq!(b.features().semantics.modtime_precision, None);
+    assert!(!b.features().caps.set_modtime);
     put(&*b, "f.txt", b"x", t(1_000_000_000)).await;
     let e = b.set_modtime(&p("f.txt"), t(1)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");

@@ -353,7 +353,7 @@ pub async fn check_sum_file(
     reports: &Reports,
 ) -> anyhow::Result<i32> {
     let dst = l.backend.describe();
-    if !opts.download && !l.backend.features().hashes.contains(opts.kind) {
+    if !opts.download && !l.backend.features().semantics.hashes.contains(opts.kind) {
         return Err(fail(
             exit::ERROR,
             format!(

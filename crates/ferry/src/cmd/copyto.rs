@@ -10,7 +10,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use ferry_core::{
-    Backend, ByteStream, Entry, Features, HashKind, Listing, Location, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Features, HashKind, ListPages, Listing, Location, PutOptions,
+    RelPath, Result,
 };
 use ferry_engine::{Job, Mode, Observer, Stats};
 
@@ -40,6 +41,26 @@ impl Renamed {
     }
 }
 
+impl Renamed {
+    /// One directory, as the server gives it: whole.
+    async fn list_whole(&self, dir: &RelPath) -> Result<Listing> {
+        if !dir.is_root() {
+            return Ok(Listing::new());
+        }
+        let found: Vec<Entry> = self
+            .inner
+            .stat(&self.real)
+            .await?
+            .filter(|e| !e.is_dir())
+            .map(|mut e| {
+                e.path = self.shown.clone();
+                vec![e]
+            })
+            .unwrap_or_default();
+        Ok(found.into())
+    }
+}
+
 #[async_trait]
 impl Backend for Renamed {
     fn as_any(&self) -> &dyn std::any::Any {
@@ -61,21 +82,9 @@ impl Backend for Renamed {
             e
         }))
     }
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        if !dir.is_root() {
-            return Ok(Listing::new());
-        }
-        let found: Vec<Entry> = self
-            .inner
-            .stat(&self.real)
-            .await?
-            .filter(|e| !e.is_dir())
-            .map(|mut e| {
-                e.path = self.shown.clone();
-                vec![e]
-            })
-            .unwrap_or_default();
-        Ok(found.into())
+    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+        // At most one file: one page.
+        ferry_core::listing::one_page(self.list_whole(dir))
     }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.inner.open(&self.map(path), offset, len).await

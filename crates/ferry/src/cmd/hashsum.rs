@@ -164,7 +164,7 @@ async fn run(
         let reports = check::Reports::combined_to_stdout();
         return check::check_sum_file(cmd, g, sumfile, &l, filters, &opts, &reports).await;
     }
-    if !flags.download && !l.backend.features().hashes.contains(kind) {
+    if !flags.download && !l.backend.features().semantics.hashes.contains(kind) {
         return Err(fail(
             exit::ERROR,
             format!(

@@ -146,7 +146,7 @@ pub async fn metadata_of(
     entry: &Entry,
     errors: &mut u64,
 ) -> Option<Vec<(String, String)>> {
-    if !backend.features().metadata.read {
+    if !backend.features().caps.metadata.read {
         return None;
     }
     match backend.metadata(&entry.path).await {
@@ -195,7 +195,7 @@ pub async fn hashes_of(
     }
     // A kind the backend doesn't have (or --download) is had by reading the object
     // through once; the backend gives the others (a local file read once for all).
-    let supported = backend.features().hashes;
+    let supported = backend.features().semantics.hashes;
     let read_through = download || missing.iter().any(|k| !supported.contains(*k));
     let set: HashSet = missing.iter().copied().collect();
     let computed = if read_through {

@@ -248,7 +248,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
     let comma = separator.chars().next().unwrap_or(',');
     let layout = match a.time_format.as_str() {
         "" => "2006-01-02 15:04:05".to_owned(),
-        "max" => max_layout(l.backend.features().modtime_precision),
+        "max" => max_layout(l.backend.features().semantics.modtime_precision),
         other => named_layout(other).to_owned(),
     };
     let want_hash = a.format.contains('h');
@@ -532,13 +532,13 @@ pub async fn lsjson(a: &LsjsonArgs, g: &Globals) -> anyhow::Result<i32> {
     let kinds: Vec<HashKind> = if !a.hash_type.is_empty() {
         a.hash_type.clone()
     } else if a.hash {
-        l.backend.features().hashes.iter().collect()
+        l.backend.features().semantics.hashes.iter().collect()
     } else {
         Vec::new()
     };
     let ctx = JsonCtx {
         a,
-        layout: json_layout(l.backend.features().modtime_precision),
+        layout: json_layout(l.backend.features().semantics.modtime_precision),
         kinds,
     };
     let (files, dirs) = kind_filter(a.files_only, a.dirs_only);

@@ -641,7 +641,7 @@ async fn all_dirs(
 /// says so for a real directory, as rclone's SFTP does; a local directory's is a plain
 /// error (1), and so is a bucket's (rclone passes the service's error on).
 fn rmdir_code(backend: &dyn Backend, e: &ferry_core::Error) -> i32 {
-    if e.kind() == ErrorKind::DirNotFound && !backend.features().bucket_dirs {
+    if e.kind() == ErrorKind::DirNotFound && !backend.features().semantics.bucket_dirs {
         exit::DIR_NOT_FOUND
     } else {
         exit::ERROR
@@ -659,7 +659,7 @@ async fn walk_fail(
 ) -> anyhow::Error {
     let code = if e.kind() != ErrorKind::DirNotFound {
         exit::code_for_kind(e.kind(), e.is_temporary())
-    } else if backend.features().bucket_dirs {
+    } else if backend.features().semantics.bucket_dirs {
         if cmd == "purge" {
             exit::DIR_NOT_FOUND
         } else {

@@ -94,8 +94,8 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         Arc::new(())
     };
     let stats = Arc::new(Stats::default());
-    let renames_dirs =
-        !dst.features().bucket_dirs && src.backend.location().namespace == dst.location().namespace;
+    let renames_dirs = !dst.features().semantics.bucket_dirs
+        && src.backend.location().namespace == dst.location().namespace;
     let job = Job {
         src: src.backend,
         dst,

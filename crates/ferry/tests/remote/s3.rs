@@ -797,3 +797,27 @@ fn directory_listings_show_sizes_and_times_as_rclone_does() {
         assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
     }
 }
+
+/// A file bigger than S3 can hold (5 TiB) fails at once with one error naming it and
+/// the limit, before any upload begins; the other files still go, and nothing is deleted.
+#[test]
+fn a_file_over_the_object_size_limit_fails_before_uploading() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/small.txt", "fits", 100);
+    // Sparse: no disk is used. The cap on bytes sent makes a missing check fail fast.
+    let huge = std::fs::File::create(sc.path("src/huge.bin")).unwrap();
+    huge.set_len((5u64 << 40) + 1).unwrap();
+    let dest = s3.rclone_path("toolarge");
+    let (code, _, err) = fy_run(&["copy", &sc.src(), &dest, "--max-transfer", "64M"]);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("huge.bin")
+            && l.contains("file too large")
+            && l.contains("5497558138880")),
+        "{err}"
+    );
+    let (_, listed, _) = fy_run(&["ls", &dest]);
+    assert_eq!(sorted_lines(&listed), ["        4 small.txt"], "{err}");
+}

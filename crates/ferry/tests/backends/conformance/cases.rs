@@ -84,10 +84,10 @@ async fn names_of(b: &dyn Backend, dir: &str) -> BTreeSet<String> {
 /// True (saying so) when the backend only reads: a case that writes through it has
 /// nothing to check.
 fn read_only(fx: &Fixture) -> bool {
-    if fx.features().read_only {
+    if fx.features().caps.read_only {
         lacks(fx, "writes (it is read only)");
     }
-    fx.features().read_only
+    fx.features().caps.read_only
 }
 
 fn lacks(fx: &Fixture, what: &str) {
@@ -194,7 +194,7 @@ pub async fn ranged_read(fx: &Fixture) {
 /// The time a file was written with comes back within the precision declared.
 pub async fn mtime_at_declared_precision(fx: &Fixture) {
     let b = &**fx;
-    let Some(precision) = b.features().modtime_precision else {
+    let Some(precision) = b.features().semantics.modtime_precision else {
         return lacks(fx, "modification times");
     };
     put(fx, "t", b"time").await;
@@ -207,8 +207,9 @@ pub async fn set_modtime(fx: &Fixture) {
     let b = &**fx;
     let Some(precision) = b
         .features()
+        .semantics
         .modtime_precision
-        .filter(|_| b.features().can_set_modtime)
+        .filter(|_| b.features().caps.set_modtime)
     else {
         return lacks(fx, "setting modification times");
     };
@@ -224,7 +225,7 @@ pub async fn set_modtime(fx: &Fixture) {
 /// Each declared hash is the hash of the bytes written (MD5 checked independently).
 pub async fn hashes_match_the_bytes(fx: &Fixture) {
     let b = &**fx;
-    let declared = b.features().hashes;
+    let declared = b.features().semantics.hashes;
     if declared.iter().next().is_none() {
         return lacks(fx, "any hash");
     }
@@ -268,10 +269,10 @@ pub async fn stat_of_a_missing_file(fx: &Fixture) {
 pub async fn missing_directory(fx: &Fixture) {
     let b = &**fx;
     match b.list_dir(&rel("no/such/dir")).await {
-        Ok(l) if b.features().bucket_dirs => assert!(l.entries.is_empty()),
+        Ok(l) if b.features().semantics.bucket_dirs => assert!(l.entries.is_empty()),
         Ok(l) => panic!("listed a missing directory: {:?}", l.entries),
         Err(e) => {
-            assert!(!b.features().bucket_dirs, "{e}");
+            assert!(!b.features().semantics.bucket_dirs, "{e}");
             assert_eq!(e.kind(), ErrorKind::DirNotFound, "{e}");
         }
     }
@@ -282,7 +283,7 @@ pub async fn mkdir_and_rmdir(fx: &Fixture) {
         return;
     }
     let b = &**fx;
-    if !b.features().empty_dirs {
+    if !b.features().semantics.empty_dirs {
         return lacks(fx, "empty directories");
     }
     b.mkdir(&rel("e/f")).await.expect("mkdir");
@@ -306,7 +307,13 @@ pub async fn recursive_listing_matches_the_walk(fx: &Fixture) {
     for f in files {
         put(fx, f, f.as_bytes()).await;
     }
-    let Some(stream) = fx.backend.clone().list_recursive(&RelPath::root()) else {
+    let stream = fx.backend.clone().list_recursive(&RelPath::root());
+    assert_eq!(
+        stream.is_some(),
+        fx.features().caps.recursive_list,
+        "the declaration and list_recursive disagree"
+    );
+    let Some(stream) = stream else {
         return lacks(fx, "recursive listings");
     };
     let listed: Vec<Entry> = stream
@@ -334,7 +341,7 @@ pub async fn recursive_listing_matches_the_walk(fx: &Fixture) {
 
 pub async fn server_side_copy(fx: &Fixture) {
     let b = &**fx;
-    if !b.features().server_side_copy {
+    if !b.features().caps.server_side_copy() {
         return lacks(fx, "server-side copies");
     }
     let data = payload(3000);
@@ -348,14 +355,17 @@ pub async fn server_side_copy(fx: &Fixture) {
     assert_eq!(read(b, "orig", 0, None).await, data, "the original stays");
 }
 
-/// A move within one backend, where it can move: the data under the new name only.
+/// A move within one backend, where it declares moves: the data under the new name only.
 pub async fn move_within(fx: &Fixture) {
     let b = &**fx;
+    if !b.features().caps.moves {
+        return lacks(fx, "moves");
+    }
     let data = payload(2000);
     put(fx, "before", &data).await;
     match b.move_from(b, &rel("before"), &rel("moved/after")).await {
         Ok(Some(e)) => assert_eq!(e.size, data.len() as u64),
-        Ok(None) => return lacks(fx, "moves"),
+        Ok(None) => panic!("declared, but did not move"),
         Err(e) => panic!("move: {e}"),
     }
     assert!(stat(b, "before").await.is_none());
@@ -412,7 +422,7 @@ pub async fn names_with_url_metacharacters(fx: &Fixture) {
 /// the path, and what it holds stays as it was.
 pub async fn writes_are_refused(fx: &Fixture) {
     let b = &**fx;
-    if !b.features().read_only {
+    if !b.features().caps.read_only {
         return lacks(
             fx,
             "being read only (its writes are checked by the other cases)",

@@ -80,7 +80,7 @@ pub async fn temporary_faults_are_retried(fx: &Fixture) {
     assert_eq!(read(&dir, "a.txt").as_deref(), Some("alpha"));
     assert_eq!(read(&dir, "d/b.txt").as_deref(), Some("bravo"));
     assert!(faults.layer().calls(Op::Open) >= 4, "the faults were met");
-    if fx.features().read_only {
+    if fx.features().caps.read_only {
         return eprintln!("{}: read only; writes not checked", fx.describe());
     }
 
@@ -101,7 +101,7 @@ pub async fn temporary_faults_are_retried(fx: &Fixture) {
 /// nothing at the destination, whichever side the backend is.
 pub async fn a_sync_deletes_nothing_after_an_unrecovered_fault(fx: &Fixture) {
     put(&*fx.writer, "extra.txt", "only here").await;
-    if !fx.features().read_only {
+    if !fx.features().caps.read_only {
         as_destination(fx).await;
     }
 
