@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ferry_core::flat::{self, Below, EntryStream};
 use ferry_core::{Listing, RelPath, Result};
+use ferry_objstore::flat::{self, Below, EntryStream};
 
 use crate::remote::{entry_of, is_folder_marker};
 use crate::AzBackend;
@@ -62,7 +62,10 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &item.name));
+                    skipped.push(ferry_objstore::bucket::unsafe_key(
+                        &self.b.names,
+                        &item.name,
+                    ));
                     continue;
                 }
             };

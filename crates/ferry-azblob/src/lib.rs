@@ -27,14 +27,12 @@ mod fuzz_tests;
 
 use std::collections::HashSet as StdHashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use ferry_core::bucket::{split_stored_root, stored_key};
 use ferry_core::encoding::Names;
 use ferry_core::{
     Capabilities, CopyKind, Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result,
-    Semantics,
 };
+use ferry_objstore::bucket::{split_stored_root, stored_key};
 
 use crate::client::{Client, Req};
 use crate::error::Failure;
@@ -95,13 +93,7 @@ fn az_features() -> Features {
             max_object_size: Some(50_000 * (4000 << 20)),
             ..Capabilities::default()
         },
-        semantics: Semantics {
-            hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
-            modtime_precision: Some(Duration::from_nanos(1)),
-            empty_dirs: false,
-            bucket_dirs: true,
-            case_insensitive: false,
-        },
+        semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
     }
 }
 

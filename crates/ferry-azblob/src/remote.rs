@@ -205,7 +205,7 @@ impl AzBackend {
         mut cursor: BlobCursor,
     ) -> Result<(Listing, Option<BlobCursor>)> {
         let t = self.target(dir)?;
-        let prefix = ferry_core::flat::dir_prefix(&t.blob);
+        let prefix = ferry_objstore::flat::dir_prefix(&t.blob);
         let mut listing = Listing::new();
         let page = self
             .list_page(
@@ -228,7 +228,7 @@ impl AzBackend {
             let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
             match name.map(|n| self.names.child(dir, n)) {
                 Some(Ok(p)) => dir_entry(p, &mut listing),
-                _ => listing.skip(ferry_core::bucket::unsafe_key(&self.names, full)),
+                _ => listing.skip(ferry_objstore::bucket::unsafe_key(&self.names, full)),
             }
         }
         for item in &page.blobs {
@@ -239,7 +239,7 @@ impl AzBackend {
                 continue; // the directory's own marker blob
             }
             let Ok(path) = self.names.child(dir, name) else {
-                listing.skip(ferry_core::bucket::unsafe_key(&self.names, &item.name));
+                listing.skip(ferry_objstore::bucket::unsafe_key(&self.names, &item.name));
                 continue;
             };
             if is_folder_marker(item) {
@@ -542,7 +542,7 @@ impl Backend for AzBackend {
         }
         let t = self.target(path)?;
         let mut req = Req::new(Method::GET, t.rest_path());
-        if let Some(range) = ferry_core::bucket::byte_range(offset, len) {
+        if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
             req = req.header("x-ms-range", range);
         }
         let r = match self.try_send(&req).await {
@@ -663,7 +663,7 @@ impl Backend for AzBackend {
     fn list_recursive(
         self: std::sync::Arc<Self>,
         dir: &RelPath,
-    ) -> Option<ferry_core::flat::EntryStream> {
+    ) -> Option<ferry_core::EntryStream> {
         if self.container.is_none() && dir.is_root() {
             return None;
         }

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::flat::EntryStream;
 use crate::{
-    Entry, Features, HashKind, HashSet, Hashes, ListPages, Listing, Metadata, RelPath, Result,
+    Entry, EntryStream, Features, HashKind, HashSet, Hashes, ListPages, Listing, Metadata, RelPath,
+    Result,
 };
 
 /// A stream of bytes read from or written to a backend.

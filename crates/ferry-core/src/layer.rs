@@ -14,10 +14,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
 
-use crate::flat::EntryStream;
 use crate::{
-    Backend, ByteStream, Entry, Features, HashKind, HashSet, Hashes, ListPages, Location, Metadata,
-    PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, EntryStream, Features, HashKind, HashSet, Hashes, ListPages,
+    Location, Metadata, PutOptions, RelPath, Result,
 };
 
 /// The calls a layer sees.

@@ -5,13 +5,11 @@
 //! it what it can do through [`Features`].
 
 mod backend;
-pub mod bucket;
 pub mod dump;
 pub mod encoding;
 mod entry;
 mod error;
 mod features;
-pub mod flat;
 pub mod hash;
 pub mod kind;
 pub mod layer;
@@ -37,7 +35,7 @@ pub use entry::{exact_mtime, exact_mtimes, no_dir_time, Entry, EntryKind};
 pub use error::{Error, ErrorKind, Result};
 pub use features::{Capabilities, CopyKind, Features, Semantics};
 pub use hash::{HashKind, HashSet, Hashes, MultiHasher};
-pub use listing::{ListPages, Listing};
+pub use listing::{EntryStream, ListPages, Listing};
 pub use metadata::{Metadata, MetadataSupport};
 pub use path::{match_key, RelPath};
 pub use secret::{Secret, Secretish, REDACTED};

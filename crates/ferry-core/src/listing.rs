@@ -46,6 +46,12 @@ impl From<Vec<Entry>> for Listing {
     }
 }
 
+/// Entries of a recursive listing ([`Backend::list_recursive`](crate::Backend::list_recursive)),
+/// each yielded as soon as its page arrived. An error of kind
+/// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath) is one entry skipped (the
+/// listing goes on); any other error ends the listing.
+pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
+
 /// A directory's listing as it arrives: one [`Listing`] per page the server (or the file
 /// system) hands over, so no backend holds a whole directory. An `Err` item ends the
 /// listing (the first one is `DirNotFound` when the directory is missing).

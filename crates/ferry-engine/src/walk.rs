@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use ferry_core::flat::EntryStream;
+use ferry_core::EntryStream;
 use ferry_core::{Backend, Declared, Entry, Error, ErrorKind, Listing, RelPath, Result};
 use futures::stream::{FuturesOrdered, StreamExt, TryStreamExt};
 

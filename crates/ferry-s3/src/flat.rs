@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::EncodingType;
-use ferry_core::flat::{self, Below, EntryStream};
 use ferry_core::{Error, ErrorKind, Listing, RelPath, Result};
+use ferry_objstore::flat::{self, Below, EntryStream};
 
 use crate::error::Failure;
 use crate::{meta, S3Backend};
@@ -66,7 +66,7 @@ impl flat::Pager for Pager {
                 match meta::url_decode_key(raw) {
                     Some(k) => k,
                     None => {
-                        skipped.push(ferry_core::bucket::undecodable_key(raw));
+                        skipped.push(ferry_objstore::bucket::undecodable_key(raw));
                         continue;
                     }
                 }
@@ -77,7 +77,7 @@ impl flat::Pager for Pager {
                 Ok(Some(named)) => named,
                 Ok(None) => continue,
                 Err(_) => {
-                    skipped.push(ferry_core::bucket::unsafe_key(&self.b.names, &full));
+                    skipped.push(ferry_objstore::bucket::unsafe_key(&self.b.names, &full));
                     continue;
                 }
             };

@@ -30,7 +30,7 @@ mod url;
 
 use std::collections::{HashMap, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
@@ -38,12 +38,14 @@ use aws_sdk_s3::types::{
     MetadataDirective, StorageClass,
 };
 use aws_smithy_types::DateTime;
-use ferry_core::bucket::{byte_range, split_stored_root, stored_key, undecodable_key, unsafe_key};
 use ferry_core::encoding::Names;
 use ferry_core::{
     Backend, ByteStream, Capabilities, CopyKind, Entry, Error, ErrorKind, Features, HashKind,
     HashSet, Hashes, ListPages, Listing, Location, Metadata, MetadataSupport, PutOptions, RelPath,
-    Result, Semantics,
+    Result,
+};
+use ferry_objstore::bucket::{
+    byte_range, split_stored_root, stored_key, undecodable_key, unsafe_key,
 };
 use futures::stream;
 
@@ -116,13 +118,7 @@ fn s3_features() -> Features {
             max_object_size: Some(5 << 40),
             ..Capabilities::default()
         },
-        semantics: Semantics {
-            hashes: [HashKind::Md5].into_iter().collect::<HashSet>(),
-            modtime_precision: Some(Duration::from_nanos(1)),
-            empty_dirs: false,
-            bucket_dirs: true,
-            case_insensitive: false,
-        },
+        semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
     }
 }
 
@@ -395,7 +391,7 @@ impl S3Backend {
         token: Option<String>,
     ) -> Result<(Listing, Option<String>)> {
         let t = self.target(dir)?;
-        let prefix = ferry_core::flat::dir_prefix(&t.key);
+        let prefix = ferry_objstore::flat::dir_prefix(&t.key);
         let mut listing = Listing::new();
         let entries = &mut listing.entries;
         let mut skipped = Vec::new();
@@ -900,7 +896,7 @@ impl Backend for S3Backend {
         }
     }
 
-    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<ferry_core::flat::EntryStream> {
+    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<ferry_core::EntryStream> {
         if self.bucket.is_none() && dir.is_root() {
             return None;
         }

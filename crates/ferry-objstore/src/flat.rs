@@ -2,19 +2,13 @@
 //! directories exist only as key prefixes or `dir/` marker objects.
 
 use std::collections::BTreeSet;
-use std::pin::Pin;
 
 use async_trait::async_trait;
 use futures::stream::{self, TryStreamExt};
-use futures::Stream;
 
-use crate::encoding::Names;
-use crate::{Entry, Listing, RelPath, Result};
-
-/// Entries of a recursive listing, each yielded as soon as its page arrived. An error
-/// of kind [`crate::ErrorKind::InvalidPath`] is one entry skipped (the listing goes on); any
-/// other error ends the listing.
-pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry>> + Send>>;
+use ferry_core::encoding::Names;
+pub use ferry_core::EntryStream;
+use ferry_core::{Entry, Listing, RelPath, Result};
 
 /// A listing that arrives a page at a time.
 #[async_trait]
@@ -224,7 +218,7 @@ impl DirSynth {
             return Vec::new();
         }
         self.implied.remove(path);
-        vec![Entry::dir(path.clone(), crate::no_dir_time())]
+        vec![Entry::dir(path.clone(), ferry_core::no_dir_time())]
     }
 }
 
@@ -268,7 +262,7 @@ mod tests {
         ] {
             let path = RelPath::new(p.trim_end_matches('/')).unwrap();
             for e in s.enter(&path, dir) {
-                assert_eq!(e.mtime, crate::no_dir_time(), "a marker keeps no time");
+                assert_eq!(e.mtime, ferry_core::no_dir_time(), "a marker keeps no time");
                 out.push(format!("{}/", e.path));
             }
             if !dir {
@@ -300,5 +294,34 @@ mod tests {
                 "c/d/",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::Below;
+    use ferry_core::RelPath;
+    use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
+
+    proptest! {
+        // Fixed seed and case count, so CI is deterministic and quick.
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            rng_seed: RngSeed::Fixed(0x00f3_e77a),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn listing_keys_never_panic(dir in "[a-z/]{0,6}", key in any::<String>()) {
+            let Ok(dir_path) = RelPath::new(dir.trim_matches('/')) else { return Ok(()) };
+            let names = ferry_core::encoding::Names::new(ferry_core::encoding::Encoding::S3_DEFAULT);
+            let mut below = Below::new(dir_path, &dir, names);
+            if let Ok(Some((rel, _))) = below.name(&key) {
+                let _ = below.path(&rel);
+            }
+            let _ = RelPath::new(&key);
+        }
     }
 }

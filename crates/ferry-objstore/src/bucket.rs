@@ -21,14 +21,14 @@ pub fn split_root(path: &str) -> Option<(String, String)> {
 /// `Dot`) is refused: HTTP clients resolve such segments in a URL, so the request would
 /// reach another key.
 pub fn stored_key(
-    names: &crate::encoding::Names,
+    names: &ferry_core::encoding::Names,
     prefix: &str,
-    rel: &crate::RelPath,
-) -> crate::Result<String> {
+    rel: &ferry_core::RelPath,
+) -> ferry_core::Result<String> {
     let stored = names.stored_path(rel)?;
     if stored.split('/').any(|s| s == "." || s == "..") {
-        return Err(crate::Error::new(
-            crate::ErrorKind::InvalidPath,
+        return Err(ferry_core::Error::new(
+            ferry_core::ErrorKind::InvalidPath,
             format!(
                 "{rel:?} would be stored as {stored:?}, which a URL can't name; add Dot to \
                  the remote's encoding ({})",
@@ -42,9 +42,9 @@ pub fn stored_key(
 /// [`split_root`] of a path ferry names (a root the user gave, or a path that starts
 /// with a bucket), in stored form.
 pub fn split_stored_root(
-    names: &crate::encoding::Names,
+    names: &ferry_core::encoding::Names,
     path: &str,
-) -> crate::Result<Option<(String, String)>> {
+) -> ferry_core::Result<Option<(String, String)>> {
     Ok(split_root(&names.stored_slashed(path)?))
 }
 
@@ -58,9 +58,9 @@ pub fn join_key(prefix: &str, rel: &str) -> String {
 }
 
 /// A listed key that is not valid in its encoding: skipped, and an error of the run.
-pub fn undecodable_key(raw: &str) -> crate::Error {
-    crate::Error::new(
-        crate::ErrorKind::InvalidPath,
+pub fn undecodable_key(raw: &str) -> ferry_core::Error {
+    ferry_core::Error::new(
+        ferry_core::ErrorKind::InvalidPath,
         format!("{raw:?}: skipping a key that can't be decoded"),
     )
 }
@@ -69,7 +69,7 @@ pub fn undecodable_key(raw: &str) -> crate::Error {
 /// that the remote's encoding can't give back (its own error, which says why):
 /// skipped, and an error of the run, so nothing is written outside the destination
 /// and nothing its absence implies is deleted.
-pub fn unsafe_key(names: &crate::encoding::Names, full: &str) -> crate::Error {
+pub fn unsafe_key(names: &ferry_core::encoding::Names, full: &str) -> ferry_core::Error {
     let refused = full
         .split('/')
         .filter(|seg| !matches!(*seg, "" | "." | ".."))
@@ -77,8 +77,8 @@ pub fn unsafe_key(names: &crate::encoding::Names, full: &str) -> crate::Error {
     if let Some(refused) = refused {
         return refused;
     }
-    crate::Error::new(
-        crate::ErrorKind::InvalidPath,
+    ferry_core::Error::new(
+        ferry_core::ErrorKind::InvalidPath,
         format!("{full:?}: skipping a key that is not a safe relative path"),
     )
 }

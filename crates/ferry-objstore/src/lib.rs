@@ -1,0 +1,25 @@
+//! What object stores share, whatever their protocol: a root of `bucket/prefix` and the
+//! keys below it ([`bucket`]), recursive listings that arrive page by page in key order
+//! with directories only implied by keys or marker objects ([`flat`]), and how such a
+//! store compares in a sync ([`semantics`]). S3 and Azure Blob build on it; a new object
+//! store (Google Cloud Storage) brings its HTTP glue and reuses the rest.
+
+pub mod bucket;
+pub mod flat;
+
+use std::time::Duration;
+
+use ferry_core::{HashSet, Semantics};
+
+/// How an object store's objects compare: the hashes it lists, nanosecond times kept
+/// in user metadata (as rclone stores them), directories that are only key prefixes
+/// (so no empty directories of their own), and case-sensitive keys.
+pub fn semantics(hashes: HashSet) -> Semantics {
+    Semantics {
+        hashes,
+        modtime_precision: Some(Duration::from_nanos(1)),
+        empty_dirs: false,
+        bucket_dirs: true,
+        case_insensitive: false,
+    }
+}
