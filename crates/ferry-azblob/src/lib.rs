@@ -29,9 +29,7 @@ use std::collections::HashSet as StdHashSet;
 use std::sync::{Arc, Mutex};
 
 use ferry_core::encoding::Names;
-use ferry_core::{
-    Capabilities, CopyKind, Error, ErrorKind, Features, HashKind, HashSet, MetadataSupport, Result,
-};
+use ferry_core::{Capabilities, Error, ErrorKind, Features, HashKind, HashSet, Result};
 use ferry_objstore::bucket::{split_stored_root, stored_key};
 
 use crate::client::{Client, Req};
@@ -75,23 +73,12 @@ impl Target {
 fn az_features() -> Features {
     Features {
         caps: Capabilities {
-            set_modtime: true,
-            atomic_put: true,
             // The MD5 `put` returns is of the bytes it read, not an independent record:
             // the service's own check is the Content-MD5 sent with every block.
             put_returns_hashes: false,
-            parallel_reads: true,
-            metadata: MetadataSupport {
-                read: true,
-                write: true,
-                user: true,
-            },
-            copy: CopyKind::ServerSide,
-            recursive_list: true,
-            bucket_roots: true,
             // A block blob: 50,000 blocks of at most 4,000 MiB.
             max_object_size: Some(50_000 * (4000 << 20)),
-            ..Capabilities::default()
+            ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
     }

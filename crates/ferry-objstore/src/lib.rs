@@ -9,7 +9,7 @@ pub mod flat;
 
 use std::time::Duration;
 
-use ferry_core::{HashSet, Semantics};
+use ferry_core::{Capabilities, CopyKind, HashSet, MetadataSupport, Semantics};
 
 /// How an object store's objects compare: the hashes it lists, nanosecond times kept
 /// in user metadata (as rclone stores them), directories that are only key prefixes
@@ -21,5 +21,27 @@ pub fn semantics(hashes: HashSet) -> Semantics {
         empty_dirs: false,
         bucket_dirs: true,
         case_insensitive: false,
+    }
+}
+
+/// What every object store here can do: times and user metadata kept in the object's
+/// metadata (changing a time is a copy of the object onto itself), uploads that appear
+/// whole or not at all, ranged reads in parallel, server-side copies, one recursive
+/// listing of a prefix, and an account root that lists the buckets. Each store adds its
+/// own (moves, upload checks, its size limit).
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        set_modtime: true,
+        atomic_put: true,
+        parallel_reads: true,
+        metadata: MetadataSupport {
+            read: true,
+            write: true,
+            user: true,
+        },
+        copy: CopyKind::ServerSide,
+        recursive_list: true,
+        bucket_roots: true,
+        ..Capabilities::default()
     }
 }

@@ -40,9 +40,8 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::DateTime;
 use ferry_core::encoding::Names;
 use ferry_core::{
-    Backend, ByteStream, Capabilities, CopyKind, Entry, Error, ErrorKind, Features, HashKind,
-    HashSet, Hashes, ListPages, Listing, Location, Metadata, MetadataSupport, PutOptions, RelPath,
-    Result,
+    Backend, ByteStream, Capabilities, Entry, Error, ErrorKind, Features, HashKind, HashSet,
+    Hashes, ListPages, Listing, Location, Metadata, PutOptions, RelPath, Result,
 };
 use ferry_objstore::bucket::{
     byte_range, split_stored_root, stored_key, undecodable_key, unsafe_key,
@@ -101,22 +100,11 @@ pub(crate) struct ObjectInfo {
 fn s3_features() -> Features {
     Features {
         caps: Capabilities {
-            set_modtime: true,
-            atomic_put: true,
             put_returns_hashes: true,
-            parallel_reads: true,
-            metadata: MetadataSupport {
-                read: true,
-                write: true,
-                user: true,
-            },
-            copy: CopyKind::ServerSide,
             moves: true,
-            recursive_list: true,
-            bucket_roots: true,
             // S3's limit on one object (10,000 parts of at most 5 GiB).
             max_object_size: Some(5 << 40),
-            ..Capabilities::default()
+            ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
     }
