@@ -170,10 +170,10 @@ mod tests {
 
     #[test]
     fn round_trips_every_length() {
-        for len in 0..40 {
+        for len in 0usize..40 {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let text = encode(&data);
-            assert_eq!(text.chars().count(), (8 * len + 14) / 15, "len {len}");
+            assert_eq!(text.chars().count(), (8 * len).div_ceil(15), "len {len}");
             assert_eq!(decode(&text).unwrap(), data, "len {len}");
         }
     }

@@ -60,7 +60,7 @@ impl Eme {
 
     /// Transforms `data` (1 to [`MAX_BLOCKS`] whole 16-byte blocks; the caller checks).
     pub fn transform(&self, data: &[u8], dir: Direction) -> Vec<u8> {
-        debug_assert!(data.len() % 16 == 0 && !data.is_empty());
+        debug_assert!(data.len().is_multiple_of(16) && !data.is_empty());
         let m = data.len() / 16;
         // L_j = 2^(j+1) * AES(0)
         let mut l = self.aes(&[0u8; 16], Direction::Encrypt);
