@@ -457,7 +457,47 @@ impl Backend for CryptBackend {
             let nonce = Nonce::random().map_err(|e| Error::io("crypt: random nonce", e))?;
             stream::encrypt(data, self.config.data.clone(), nonce)
         };
+        // As rclone does: where the wrapped remote reports a hash of what it stored, the
+        // stored bytes are hashed on the way and compared (crypt has no hash the engine
+        // could check).
+        let check = self
+            .under
+            .features()
+            .put_returns_hashes
+            .then(|| self.under.features().hashes.preferred())
+            .flatten()
+            .map(|kind| {
+                let hasher = ferry_core::MultiHasher::new([kind].into_iter().collect());
+                (kind, Arc::new(std::sync::Mutex::new(Some(hasher))))
+            });
+        let body = match &check {
+            Some((_, hasher)) => stream::hashed(body, hasher.clone()),
+            None => body,
+        };
         let e = self.under.put(&stored, body, &under_opts).await?;
+        if let Some((kind, hasher)) = check {
+            let sent = hasher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .map(|h| h.finish());
+            let sent = sent.as_ref().and_then(|h| h.get(kind));
+            if let (Some(sent), Some(got)) = (sent, e.hashes.get(kind)) {
+                if !sent.eq_ignore_ascii_case(got) {
+                    if let Err(err) = self.under.delete_file(&stored).await {
+                        tracing::error!("{}: failed to remove corrupted object: {err}", self.shown(path));
+                    }
+                    return Err(Error::new(
+                        ErrorKind::Corrupted,
+                        format!(
+                            "{}: corrupted on transfer: {kind} encrypted hashes differ ({sent} sent, {got} stored)",
+                            self.shown(path)
+                        ),
+                    )
+                    .temporary(true));
+                }
+            }
+        }
         self.plain_entry(e, path.clone())
     }
 

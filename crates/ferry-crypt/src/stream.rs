@@ -70,6 +70,36 @@ pub fn encrypt(src: ByteStream, cipher: DataCipher, nonce: Nonce) -> ByteStream 
     }))
 }
 
+/// The hash of every byte read through a [`hashed`] stream, once it has ended.
+pub type SharedHasher = std::sync::Arc<std::sync::Mutex<Option<ferry_core::MultiHasher>>>;
+
+/// `src`, hashing what passes (the stored bytes of an upload, to check against the hash
+/// the wrapped remote reports for what it stored).
+pub fn hashed(src: ByteStream, hasher: SharedHasher) -> ByteStream {
+    struct Tee {
+        src: ByteStream,
+        hasher: SharedHasher,
+    }
+    impl tokio::io::AsyncRead for Tee {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = self.src.as_mut().poll_read(cx, buf);
+            if let std::task::Poll::Ready(Ok(())) = &polled {
+                let mut h = self.hasher.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(h) = h.as_mut() {
+                    h.update(&buf.filled()[before..]);
+                }
+            }
+            polled
+        }
+    }
+    Box::pin(Tee { src, hasher })
+}
+
 /// Where the nonce of a decrypted stream comes from.
 pub enum Start {
     /// The stream starts with the file's header.
