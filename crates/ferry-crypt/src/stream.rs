@@ -315,4 +315,21 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("bad magic"), "{err}");
     }
+
+    #[tokio::test]
+    async fn pass_bad_blocks_reads_a_damaged_block_as_zeros() {
+        let cipher = DataCipher::new(&[3; 32]);
+        let plain = sample(2 * 65536 + 10);
+        let mut stored = all(encrypt(stream_of(plain.clone()), cipher.clone(), Nonce([1; 24])))
+            .await
+            .unwrap();
+        stored[32 + 65552 + 40] ^= 1;
+        let mut d = dec(&cipher, Start::Header, 0, None);
+        d.pass_bad_blocks = true;
+        let got = all(decrypt(stream_of(stored), d)).await.unwrap();
+        assert_eq!(got.len(), plain.len());
+        assert_eq!(got[..65536], plain[..65536]);
+        assert!(got[65536..131072].iter().all(|&b| b == 0));
+        assert_eq!(got[131072..], plain[131072..]);
+    }
 }

@@ -332,3 +332,23 @@ fn cryptcheck_agrees_with_rclone() {
     assert_ne!(code, 0);
     assert!(err.contains("is not a crypt remote"), "{err}");
 }
+
+#[test]
+fn no_data_encryption_stores_the_data_as_it_is_under_encrypted_names() {
+    let Some(rclone) = common::rclone() else {
+        return;
+    };
+    let s = Scratch::new();
+    let under = s.path("under");
+    let conf = config(&s, &under, "no_data_encryption = true");
+    sample_tree(&s.path("src"));
+    ferry_ok(&conf, &["copy", &s.src(), "secret:"]);
+    let mut stored: Vec<Vec<u8>> = tree(&under).into_values().map(|(b, _)| b).collect();
+    let mut plain: Vec<Vec<u8>> = tree(&s.path("src")).into_values().map(|(b, _)| b).collect();
+    stored.sort();
+    plain.sort();
+    assert_eq!(stored, plain);
+    assert!(!tree(&under).keys().any(|k| k.contains("one.txt")));
+    rclone_ok(&rclone, &conf, &["copy", "secret:", s.path("back").to_str().unwrap()]);
+    assert_same_tree(&s.path("src"), &s.path("back"));
+}
