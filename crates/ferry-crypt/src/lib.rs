@@ -485,7 +485,10 @@ impl Backend for CryptBackend {
             if let (Some(sent), Some(got)) = (sent, e.hashes.get(kind)) {
                 if !sent.eq_ignore_ascii_case(got) {
                     if let Err(err) = self.under.delete_file(&stored).await {
-                        tracing::error!("{}: failed to remove corrupted object: {err}", self.shown(path));
+                        tracing::error!(
+                            "{}: failed to remove corrupted object: {err}",
+                            self.shown(path)
+                        );
                     }
                     return Err(Error::new(
                         ErrorKind::Corrupted,

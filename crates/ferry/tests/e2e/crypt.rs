@@ -349,6 +349,10 @@ fn no_data_encryption_stores_the_data_as_it_is_under_encrypted_names() {
     plain.sort();
     assert_eq!(stored, plain);
     assert!(!tree(&under).keys().any(|k| k.contains("one.txt")));
-    rclone_ok(&rclone, &conf, &["copy", "secret:", s.path("back").to_str().unwrap()]);
+    rclone_ok(
+        &rclone,
+        &conf,
+        &["copy", "secret:", s.path("back").to_str().unwrap()],
+    );
     assert_same_tree(&s.path("src"), &s.path("back"));
 }
