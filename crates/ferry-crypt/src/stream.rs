@@ -211,16 +211,18 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
             tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", d.name);
             block.fill(0);
         }
-        let data = &block[TAG_LEN as usize..];
-        let skip = (d.skip as usize).min(data.len());
+        // The data is the block after its tag: handed on without a copy.
+        let len = block.len() - TAG_LEN as usize;
+        let skip = (d.skip as usize).min(len);
         d.skip -= skip as u64;
-        let mut data = &data[skip..];
+        let mut take = len - skip;
         if let Some(limit) = d.limit.as_mut() {
-            let take = (*limit).min(data.len() as u64) as usize;
-            data = &data[..take];
+            take = take.min(usize::try_from(*limit).unwrap_or(usize::MAX));
             *limit -= take as u64;
         }
-        Some((Ok(Bytes::copy_from_slice(data)), Some((opened, d))))
+        let start = TAG_LEN as usize + skip;
+        let data = Bytes::from(block).slice(start..start + take);
+        Some((Ok(data), Some((opened, d))))
     });
     reader(out)
 }
