@@ -271,9 +271,37 @@ pub struct UrlForm {
     pub parse: fn(rest: &str) -> std::result::Result<Option<UrlRemote>, BadUrl>,
 }
 
+/// Opens another remote by the string a user would write (`other:path`, `/local/dir`,
+/// `:backend,key=val:path`), the way the run opens its arguments: the same config file,
+/// backend flags and layers. The binary implements it, so an overlay (`alias`, `crypt`)
+/// stays a backend crate that knows nothing of the config file.
+pub trait RemoteOpener: Send + Sync + std::fmt::Debug {
+    /// The backend rooted at `remote`. A remote that leads back to one being opened
+    /// (`alias a` with `remote = a:`) is an `ErrorKind::Config` error, not a recursion.
+    fn open_remote(&self, remote: &str) -> Result<Arc<dyn Backend>>;
+}
+
+/// `root` below the remote string `remote` (`other:dir` + `sub/x` is `other:dir/sub/x`),
+/// as an overlay roots what it wraps: one `/` between them, none added after a bare
+/// `other:`, and an empty root leaves `remote` as it is.
+pub fn join_remote(remote: &str, root: &str) -> String {
+    let root = root.trim_start_matches('/');
+    if root.is_empty() {
+        return remote.to_owned();
+    }
+    if remote.is_empty() || remote.ends_with(':') || remote.ends_with('/') {
+        format!("{remote}{root}")
+    } else {
+        format!("{remote}/{root}")
+    }
+}
+
 /// What a run knows that a backend may need when it is opened.
 #[derive(Debug, Clone, Default)]
 pub struct OpenContext {
+    /// Opens the remotes an overlay wraps; `None` where nothing may be opened from inside
+    /// a backend (tests that open one kind directly).
+    pub remotes: Option<Arc<dyn RemoteOpener>>,
     /// The config file in use, and whether ferry may write beside it (SFTP keeps the host
     /// keys it accepts in a `known_hosts` file next to it).
     pub config_file: Option<(PathBuf, bool)>,
@@ -321,6 +349,19 @@ pub struct BackendKind {
     pub open: OpenFn,
 }
 
+impl OpenContext {
+    /// Opens another remote for an overlay; an error naming `who` when this run can't.
+    pub fn open_remote(&self, who: &str, remote: &str) -> Result<Arc<dyn Backend>> {
+        match &self.remotes {
+            Some(opener) => opener.open_remote(remote),
+            None => Err(crate::Error::new(
+                crate::ErrorKind::Unsupported,
+                format!("{who} can't open the remote it wraps ({remote}) here"),
+            )),
+        }
+    }
+}
+
 impl BackendKind {
     /// The option called `key`.
     pub fn option(&self, key: &str) -> Option<&'static OptionSpec> {
@@ -348,6 +389,21 @@ impl BackendKind {
             Some(o) => o.ty == OptionType::Bool,
             None => self.unimplemented.booleans.contains(&key),
         }
+    }
+}
+
+#[cfg(test)]
+mod join_tests {
+    use super::join_remote;
+
+    #[test]
+    fn a_root_goes_below_the_wrapped_remote() {
+        assert_eq!(join_remote("other:", ""), "other:");
+        assert_eq!(join_remote("other:", "a/b"), "other:a/b");
+        assert_eq!(join_remote("other:dir", "a"), "other:dir/a");
+        assert_eq!(join_remote("other:dir/", "/a"), "other:dir/a");
+        assert_eq!(join_remote("/tmp/x", "a"), "/tmp/x/a");
+        assert_eq!(join_remote(":local:", "a"), ":local:a");
     }
 }
 

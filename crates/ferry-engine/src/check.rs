@@ -10,8 +10,27 @@ use crate::compare::known_or_compute;
 use crate::march::{march, Found, MarchConfig};
 use crate::{Select, Stats};
 
+/// What a comparison other than a common hash found (`cryptcheck`'s encrypted hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compared {
+    Match,
+    /// Why they differ.
+    Differ(String),
+    /// Nothing to compare with for this pair (no hash): counted as a match.
+    Unchecked,
+}
+
+/// Compares one pair of files of the same size in its own way, instead of by a hash both
+/// sides have (`cryptcheck` hashes the source's data encrypted like the destination's).
+#[async_trait::async_trait]
+pub trait Comparer: Send + Sync + std::fmt::Debug {
+    async fn compare(&self, src: &dyn Backend, s: &Entry, d: &Entry) -> Result<Compared>;
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct CheckOptions {
+    /// Compare each pair this way instead of by a common hash (or `download`).
+    pub comparer: Option<Arc<dyn Comparer>>,
     pub size_only: bool,
     /// Compare the bytes themselves instead of hashes (`--download`).
     pub download: bool,
@@ -75,11 +94,12 @@ pub async fn check(
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
     let walker = tokio::spawn(march(cfg, tx));
-    if hash.is_none() && !opts.download {
+    let own_way = opts.comparer.is_some() || opts.download;
+    if hash.is_none() && !own_way {
         tracing::error!("No common hash found - not using a hash for checks");
     }
     let mut report = CheckReport {
-        hash_unavailable: hash.is_none() && !opts.size_only && !opts.download,
+        hash_unavailable: hash.is_none() && !opts.size_only && !own_way,
         ..Default::default()
     };
     let mut pending = futures::stream::FuturesUnordered::new();
@@ -173,6 +193,13 @@ async fn compare(
     }
     if opts.size_only {
         return Verdict::Match;
+    }
+    if let Some(c) = &opts.comparer {
+        return match c.compare(src, s, d).await {
+            Ok(Compared::Match | Compared::Unchecked) => Verdict::Match,
+            Ok(Compared::Differ(why)) => Verdict::Differ(why),
+            Err(e) => Verdict::Error(e),
+        };
     }
     if opts.download {
         return match same_bytes(src, dst, s, d).await {

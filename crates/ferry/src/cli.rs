@@ -92,6 +92,10 @@ pub enum Command {
     Obscure(cmd::config::ObscureArgs),
     /// Reveal an obscured password (obscuring is obfuscation, not encryption)
     Reveal(cmd::config::RevealArgs),
+    /// Cryptdecode returns unencrypted file names (encrypted ones with --reverse)
+    Cryptdecode(cmd::crypt::CryptdecodeArgs),
+    /// Cryptcheck checks the integrity of an encrypted remote
+    Cryptcheck(cmd::check::CheckArgs),
     /// List the objects in the path with size and path
     Ls(cmd::ls::LsArgs),
     /// List the objects in the path with modification time, size and path
@@ -183,6 +187,8 @@ impl Command {
             | Command::Listremotes(_)
             | Command::Obscure(_)
             | Command::Reveal(_)
+            | Command::Cryptdecode(_)
+            | Command::Cryptcheck(_)
             | Command::Help(_) => true,
             Command::Copy(_)
             | Command::Sync(_)

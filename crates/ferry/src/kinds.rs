@@ -15,6 +15,8 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_ftp::KIND,
         &ferry_webdav::KIND,
         &ferry_http::KIND,
+        &ferry_alias::KIND,
+        &ferry_crypt::KIND,
     ])
 });
 
@@ -28,7 +30,7 @@ mod tests {
     use super::*;
 
     /// Kinds that have no `encoding` option in rclone 1.75.
-    const WITHOUT_ENCODING: &[&str] = &["http"];
+    const WITHOUT_ENCODING: &[&str] = &["http", "alias", "crypt"];
 
     #[test]
     fn every_kind_declares_each_option_once_and_knows_what_it_lacks() {

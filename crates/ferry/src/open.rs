@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ferry_config::{
     locate_config, ConfigFile, ConfigLocation, Env, Registry, ResolvedRemote, Secretish,
 };
-use ferry_core::kind::{BackendKind, Effect, OpenContext, OpenRequest};
+use ferry_core::kind::{BackendKind, Effect, OpenContext, OpenRequest, RemoteOpener};
 use ferry_core::{Backend, ErrorKind};
 
 use crate::args::{HashCacheMode, LocalArgs};
@@ -21,6 +21,9 @@ pub struct Source {
 }
 
 /// Opens backends from arguments, reading the config file once, when first needed.
+/// Cloning is cheap enough for an overlay's open: the config file and the notices are
+/// shared, so a remote opened from inside an overlay sees the same file, flags and layers.
+#[derive(Clone)]
 pub struct Remotes {
     pub env: Env,
     pub registry: &'static Registry,
@@ -28,9 +31,9 @@ pub struct Remotes {
     /// Backend options given as flags (`--azureblob-chunk-size`, azcopy's aliases), keyed
     /// `KIND_OPTION`; they win over the config file, as rclone's flags do.
     backend_flags: BackendFlags,
-    config: OnceLock<Result<(ConfigLocation, ConfigFile), String>>,
+    config: Arc<OnceLock<Result<(ConfigLocation, ConfigFile), String>>>,
     /// Remotes whose ignored options were already noticed (one NOTICE each per run).
-    noticed: Mutex<BTreeSet<String>>,
+    noticed: Arc<Mutex<BTreeSet<String>>>,
     /// `--contimeout`/`--timeout`, for every network backend.
     timeouts: ferry_core::net::Timeouts,
     /// `--dump`, for every HTTP backend.
@@ -46,8 +49,8 @@ impl Remotes {
             registry: crate::kinds::registry(),
             config_flag,
             backend_flags: local_flags(&local),
-            config: OnceLock::new(),
-            noticed: Mutex::new(BTreeSet::new()),
+            config: Arc::new(OnceLock::new()),
+            noticed: Arc::new(Mutex::new(BTreeSet::new())),
             timeouts: ferry_core::net::Timeouts::DEFAULT,
             dump: ferry_core::dump::Dump::default(),
             tps: None,
@@ -247,12 +250,29 @@ impl Remotes {
     }
 
     fn open_resolved(&self, r: &ResolvedRemote, path: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        self.open_within(r, path, &[])
+    }
+
+    /// Opens `r` at `path`; `outer` are the named remotes whose open is opening this one
+    /// (an overlay's chain), so one that wraps itself is refused instead of recursing.
+    fn open_within(
+        &self,
+        r: &ResolvedRemote,
+        path: &str,
+        outer: &[String],
+    ) -> anyhow::Result<Arc<dyn Backend>> {
         self.check_unimplemented_flags(r)?;
         let r = self.with_flags(r);
         let kind = self.kind_of(&r)?;
         let options = r.typed(kind);
         options.check().map_err(|e| fail(ERROR, e.to_string()))?;
+        let mut chain = outer.to_vec();
+        chain.push(r.display_name());
         let context = OpenContext {
+            remotes: Some(Arc::new(Nested {
+                remotes: self.clone(),
+                chain,
+            })),
             config_file: self.location().ok().map(|l| (l.path, l.writable)),
             timeouts: self.timeouts,
             dump: self.dump,
@@ -338,6 +358,55 @@ impl Remotes {
             }
             Err(_) => Ok(None),
         }
+    }
+}
+
+/// How many overlays may wrap one another (alias of crypt of alias...): far more than any
+/// real config has, and a bound on a cycle that goes through unnamed remotes.
+const MAX_NESTING: usize = 16;
+
+/// What an overlay's open is given to open the remote it wraps: this run's remotes, and
+/// the chain of remotes being opened around it.
+struct Nested {
+    remotes: Remotes,
+    chain: Vec<String>,
+}
+
+impl std::fmt::Debug for Nested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Nested({})", self.chain.join(" -> "))
+    }
+}
+
+impl RemoteOpener for Nested {
+    fn open_remote(&self, remote: &str) -> ferry_core::Result<Arc<dyn Backend>> {
+        // The messages were made for a user (they name the remote, never a secret).
+        let user = |e: anyhow::Error| ferry_core::Error::new(ErrorKind::Config, format!("{e:#}"));
+        let r = self.remotes.resolve(remote).map_err(user)?;
+        if let Some(refused) = self.refuse_cycle(&r) {
+            return Err(ferry_core::Error::new(ErrorKind::Config, refused));
+        }
+        self.remotes
+            .open_within(&r, &r.path, &self.chain)
+            .map_err(|e| ferry_core::Error::new(ErrorKind::Io, format!("{e:#}")))
+    }
+}
+
+impl Nested {
+    /// Why `r` can't be opened inside this chain: it is one of the remotes being opened
+    /// (`alias a` with `remote = a:sub`), or the chain is deeper than any real config.
+    fn refuse_cycle(&self, r: &ResolvedRemote) -> Option<String> {
+        let outer = self.chain.last().map(String::as_str).unwrap_or("");
+        let this = r.display_name();
+        if r.name.is_some() && self.chain.contains(&this) {
+            return Some(format!(
+                "{outer} wraps itself ({} -> {this}): check the remote option of {outer}",
+                self.chain.join(" -> ")
+            ));
+        }
+        (self.chain.len() >= MAX_NESTING).then(|| {
+            format!("{outer} is inside overlays nested more than {MAX_NESTING} deep: check their remote options")
+        })
     }
 }
 

@@ -247,15 +247,59 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
     if let Some(name) = &a.checkfile {
         return run_checkfile(name, a, g).await;
     }
+    run_trees("check", a, g, |_| Ok(None)).await
+}
+
+/// `cryptcheck SRC CRYPT`: `check` with each pair compared through the encrypted hash
+/// (the source's data encrypted with the destination file's nonce, hashed as the
+/// remote under the crypt remote hashes it).
+pub async fn run_crypt(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
+    if a.checkfile.is_some() {
+        return Err(fail(
+            exit::USAGE,
+            "cryptcheck compares two trees; --checkfile is check's",
+        ));
+    }
+    run_trees("cryptcheck", a, g, |dst| {
+        let crypt = dst
+            .as_any()
+            .downcast_ref::<ferry_crypt::CryptBackend>()
+            .ok_or_else(|| fail(exit::ERROR, format!("{} is not a crypt remote", a.dest)))?;
+        let under = crypt.underlying();
+        let kind = under.features().hashes.preferred().ok_or_else(|| {
+            fail(
+                exit::ERROR,
+                format!("{} does not support any hashes", under.describe()),
+            )
+        })?;
+        tracing::info!("Using {kind} for hash comparisons");
+        Ok(Some(Arc::new(crate::cmd::crypt::EncryptedHash {
+            dst: dst.clone(),
+            kind,
+        }) as Arc<dyn ferry_engine::Comparer>))
+    })
+    .await
+}
+
+async fn run_trees(
+    cmd: &str,
+    a: &CheckArgs,
+    g: &Globals,
+    comparer: impl FnOnce(
+        &Arc<dyn ferry_core::Backend>,
+    ) -> anyhow::Result<Option<Arc<dyn ferry_engine::Comparer>>>,
+) -> anyhow::Result<i32> {
     let (select, _) = selection::build(&a.filters)?;
     let src = g.remotes.open_source(&a.source).await?;
     if src.file.is_some() {
-        return Err(fail(exit::USAGE, "check needs two directories; to compare single files use their parent directories with --include NAME"));
+        return Err(fail(exit::USAGE, format!("{cmd} needs two directories; to compare single files use their parent directories with --include NAME")));
     }
     let dst = g.remotes.open(&a.dest)?;
+    let comparer = comparer(&dst)?;
     let reports = Reports::of(a);
     reports.create()?;
     let opts = CheckOptions {
+        comparer,
         size_only: a.size_only,
         download: a.download,
         one_way: a.one_way,
@@ -289,7 +333,7 @@ pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
         report,
     };
     g.final_stats(&stats.snapshot(), false);
-    outcome.finish("check", Some(&src.backend.describe()), &dst.describe())
+    outcome.finish(cmd, Some(&src.backend.describe()), &dst.describe())
 }
 
 /// `check --checkfile HASH SUMFILE DST`.

@@ -5,6 +5,7 @@ pub mod check;
 pub mod completion;
 pub mod config;
 pub mod copyto;
+pub mod crypt;
 pub mod hashsum;
 pub mod help_backend;
 pub mod listing;
@@ -29,11 +30,13 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
             transfer::run(call, g).await
         }
         Command::Check(a) => check::run(a, g).await,
+        Command::Cryptcheck(a) => check::run_crypt(a, g).await,
         Command::Bisync(a) => bisync::run(a, &settings::Bisync::resolve(a)?, g).await,
         Command::Config(a) => config::run(a, g),
         Command::Listremotes(a) => config::listremotes(a, g),
         Command::Obscure(a) => config::obscure(a),
         Command::Reveal(a) => config::reveal(a),
+        Command::Cryptdecode(a) => crypt::cryptdecode(a, g),
         Command::Ls(a) => ls::ls(a, g, false).await,
         Command::Lsl(a) => ls::ls(a, g, true).await,
         Command::Lsd(a) => ls::lsd(a, g).await,

@@ -10,6 +10,7 @@ mod check;
 mod commands;
 mod config;
 mod crash;
+mod crypt;
 mod filters;
 mod links;
 mod metadata;

@@ -7,6 +7,7 @@ mod common;
 
 mod azcopy_cli;
 mod azure;
+mod crypt;
 mod dump;
 mod ftp;
 mod http;

@@ -31,6 +31,8 @@ macro_rules! every_backend {
         suite!(ftp, [$($case),*]);
         suite!(webdav, [$($case),*]);
         suite!(http, [$($case),*]);
+        suite!(crypt, [$($case),*]);
+        suite!(alias, [$($case),*]);
     };
 }
 

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use ferry_config::{ConfigFile, Env, Registry};
-use ferry_core::kind::{OpenContext, OpenRequest};
+use ferry_core::kind::{OpenContext, OpenRequest, RemoteOpener};
 use ferry_core::Backend;
 use ferry_testbed::Testbed;
 
@@ -78,6 +78,24 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let w = Testbed::webdav()?;
             (w.rclone_path("root"), Box::new(w))
         }
+        // Overlays over a local directory, opened through the run's remote opener as the
+        // binary opens them: crypt with both passwords, alias of a subdirectory.
+        "crypt" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let obscured = |p: &str| ferry_core::obscure::obscure(p).expect("obscure");
+            let remote = format!(
+                ":crypt,remote='{}',password={},password2={}:",
+                dir.path().join("under").display(),
+                obscured("conformance"),
+                obscured("salt"),
+            );
+            (remote, Box::new(dir))
+        }
+        "alias" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let remote = format!(":alias,remote='{}':root", dir.path().display());
+            (remote, Box::new(dir))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -89,26 +107,45 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
 }
 
 /// Opens an on-the-fly remote (`:type,key=value:path`) as the binary does: resolved
-/// against the registered kinds, opened by the kind's own constructor with its defaults.
+/// against the registered kinds, opened by the kind's own constructor with its defaults;
+/// an overlay opens what it wraps the same way.
 fn open(remote: &str) -> Arc<dyn Backend> {
-    let registry = Registry::of([
-        &ferry_local::KIND,
-        &ferry_sftp::KIND,
-        &ferry_s3::KIND,
-        &ferry_azblob::KIND,
-        &ferry_ftp::KIND,
-        &ferry_webdav::KIND,
-        &ferry_http::KIND,
-    ]);
-    let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
-    let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
-        .unwrap_or_else(|e| panic!("resolving the test remote: {e}"));
-    let kind = registry.get(&r.kind).expect("a registered backend type");
-    let options = r.typed(kind);
-    let request = OpenRequest {
-        options: &options,
-        root: &r.path,
-        context: &OpenContext::default(),
-    };
-    (kind.open)(&request).unwrap_or_else(|e| panic!("opening the test remote: {e}"))
+    Opener
+        .open_remote(remote)
+        .unwrap_or_else(|e| panic!("opening the test remote: {e}"))
+}
+
+/// The binary's remote opener, for tests: on-the-fly remotes only (no config file).
+#[derive(Debug)]
+struct Opener;
+
+impl RemoteOpener for Opener {
+    fn open_remote(&self, remote: &str) -> ferry_core::Result<Arc<dyn Backend>> {
+        let registry = Registry::of([
+            &ferry_local::KIND,
+            &ferry_sftp::KIND,
+            &ferry_s3::KIND,
+            &ferry_azblob::KIND,
+            &ferry_ftp::KIND,
+            &ferry_webdav::KIND,
+            &ferry_http::KIND,
+            &ferry_alias::KIND,
+            &ferry_crypt::KIND,
+        ]);
+        let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
+        let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
+            .unwrap_or_else(|e| panic!("resolving the test remote: {e}"));
+        let kind = registry.get(&r.kind).expect("a registered backend type");
+        let options = r.typed(kind);
+        let context = OpenContext {
+            remotes: Some(Arc::new(Opener)),
+            ..OpenContext::default()
+        };
+        let request = OpenRequest {
+            options: &options,
+            root: &r.path,
+            context: &context,
+        };
+        (kind.open)(&request)
+    }
 }
