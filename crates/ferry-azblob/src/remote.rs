@@ -190,9 +190,10 @@ impl AzBackend {
     }
 
     /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
-    fn list_blobs<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_blobs(&self, dir: RelPath) -> ListPages<'_> {
         ferry_core::listing::by_token(move |cursor: Option<BlobCursor>| {
-            self.list_blobs_page(dir, cursor.unwrap_or_default())
+            let dir = dir.clone();
+            async move { self.list_blobs_page(&dir, cursor.unwrap_or_default()).await }
         })
     }
 
@@ -529,7 +530,7 @@ impl Backend for AzBackend {
             .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())))
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         if self.container.is_none() && dir.is_root() {
             return self.list_containers();
         }

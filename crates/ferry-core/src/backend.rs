@@ -92,11 +92,11 @@ pub trait Backend: Send + Sync {
     /// can't be read (or whose name is not a safe relative path) is left out and reported
     /// in its page's [`Listing::errors`], never silently dropped: the caller counts it as
     /// an error of the run.
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a>;
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_>;
 
     /// One directory's whole listing: every page of [`list_pages`](Self::list_pages).
     async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        crate::listing::collect(self.list_pages(dir)).await
+        crate::listing::collect(self.list_pages(dir.clone())).await
     }
 
     /// Everything below `dir` as one stream, when this backend can list recursively in

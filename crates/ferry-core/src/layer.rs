@@ -86,10 +86,13 @@ impl<L: Layer> Backend for Layered<L> {
         self.layer.before(Op::Stat, path).await?;
         self.inner.stat(path).await
     }
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
-        let gate = stream::once(self.layer.before(Op::List, dir));
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
+        let gate = stream::once(async move {
+            self.layer.before(Op::List, &dir).await?;
+            Ok(dir)
+        });
         Box::pin(
-            gate.map_ok(move |()| self.inner.list_pages(dir))
+            gate.map_ok(move |dir| self.inner.list_pages(dir))
                 .try_flatten(),
         )
     }

@@ -22,9 +22,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use ferry_core::kind::Options;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, Listing,
-    Location, Metadata, PutOptions, RelPath, Result,
+    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, HashSet, Hashes, ListPages,
+    Listing, Location, Metadata, PutOptions, RelPath, Result,
 };
+use futures::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
 pub use kind::KIND;
@@ -134,23 +135,18 @@ pub struct CryptBackend {
 impl CryptBackend {
     pub fn new(under: Arc<dyn Backend>, config: CryptConfig, remote: &str, root: &str) -> Self {
         let uf = under.features();
-        let features = Features {
-            hashes: HashSet::empty(),
-            modtime_precision: uf.modtime_precision,
-            can_set_modtime: uf.can_set_modtime,
-            can_set_dir_modtime: uf.can_set_dir_modtime,
-            empty_dirs: uf.empty_dirs,
-            bucket_dirs: uf.bucket_dirs,
-            // Encrypted names of `A` and `a` differ: only plain names keep the store's rule.
-            case_insensitive: uf.case_insensitive && config.names.mode() == Mode::Off,
-            atomic_put: uf.atomic_put,
-            put_returns_hashes: false,
-            ranged_put: false,
-            metadata: uf.metadata,
-            server_side_copy: uf.server_side_copy,
-            parallel_reads: uf.parallel_reads,
-            read_only: uf.read_only,
-        };
+        // What the wrapped remote does, less what ciphertext can't give: no hashes of the
+        // plain data, no writes at offsets (blocks are sealed in order).
+        let mut features = uf.clone();
+        features.semantics.hashes = HashSet::empty();
+        // Encrypted names of `A` and `a` differ: only plain names keep the store's rule.
+        features.semantics.case_insensitive =
+            uf.semantics.case_insensitive && config.names.mode() == Mode::Off;
+        features.caps.put_returns_hashes = false;
+        features.caps.ranged_put = false;
+        // A crypt file's size is not the stored object's: the limit is the store's less
+        // the headers and tags, which no real file comes near; left to the store.
+        features.caps.max_object_size = None;
         CryptBackend {
             under,
             config,
@@ -402,13 +398,20 @@ impl Backend for CryptBackend {
         }
     }
 
-    async fn list_dir(&self, dir: &RelPath) -> Result<Listing> {
-        let stored = self.dir_path(dir)?;
-        let page = self.under.list_dir(&stored).await?;
-        Ok(self.decrypt_page(dir, page))
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
+        let stored = match self.dir_path(&dir) {
+            Ok(stored) => stored,
+            Err(e) => return ferry_core::listing::one_page(async move { Err(e) }),
+        };
+        // Each page of the wrapped listing, decrypted as it arrives.
+        Box::pin(
+            self.under
+                .list_pages(stored)
+                .map_ok(move |page| self.decrypt_page(&dir, page)),
+        )
     }
 
-    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<ferry_core::flat::EntryStream> {
+    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<ferry_core::EntryStream> {
         use futures::StreamExt;
         let stored = self.dir_path(dir).ok()?;
         let inner = self.under.clone().list_recursive(&stored)?;
@@ -463,8 +466,9 @@ impl Backend for CryptBackend {
         let check = self
             .under
             .features()
+            .caps
             .put_returns_hashes
-            .then(|| self.under.features().hashes.preferred())
+            .then(|| self.under.features().semantics.hashes.preferred())
             .flatten()
             .map(|kind| {
                 let hasher = ferry_core::MultiHasher::new([kind].into_iter().collect());

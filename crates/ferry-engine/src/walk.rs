@@ -294,7 +294,7 @@ async fn list_chosen(
         list.entries = choose(select, opts, dir, list.entries);
         return Ok(list);
     }
-    let mut pages = backend.list_pages(dir);
+    let mut pages = backend.list_pages(dir.clone());
     let mut out = Listing::new();
     let mut marked = false;
     while let Some(mut page) = pages.try_next().await? {
@@ -443,7 +443,7 @@ mod tests {
         async fn stat(&self, _: &RelPath) -> Result<Option<Entry>> {
             unimplemented!()
         }
-        fn list_pages<'a>(&'a self, _: &'a RelPath) -> ferry_core::ListPages<'a> {
+        fn list_pages(&self, _: RelPath) -> ferry_core::ListPages<'_> {
             panic!("a flat walk lists nothing directory by directory")
         }
         fn list_recursive(self: Arc<Self>, _: &RelPath) -> Option<EntryStream> {

@@ -260,9 +260,9 @@ impl Backend for FtpBackend {
         self.stat_stored(&stored, path).await
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         // MLSD or LIST answers over one data connection, read whole.
-        ferry_core::listing::one_page(self.list_whole(dir))
+        ferry_core::listing::one_page(async move { self.list_whole(&dir).await })
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

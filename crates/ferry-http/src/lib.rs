@@ -229,9 +229,9 @@ impl Backend for HttpBackend {
         }
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         // An index page is one response: one page.
-        ferry_core::listing::one_page(self.list_whole(dir))
+        ferry_core::listing::one_page(async move { self.list_whole(&dir).await })
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

@@ -251,10 +251,10 @@ impl Backend for LocalBackend {
         blocking(move || list::stat(&full, link.as_deref(), path, links)).await
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
-        let full = self.full(dir);
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
+        let full = self.full(&dir);
         let ctx = list::ListContext {
-            dir: dir.clone(),
+            dir,
             tree: self.tree.clone(),
             links: self.opts.links,
             quiet_links: self.opts.skip_links_quietly,

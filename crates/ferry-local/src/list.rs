@@ -254,7 +254,7 @@ mod tests {
         }
         let b = LocalBackend::new(dir.path(), Default::default());
         let root = RelPath::root();
-        let pages: Vec<_> = b.list_pages(&root).try_collect().await.unwrap();
+        let pages: Vec<_> = b.list_pages(root.clone()).try_collect().await.unwrap();
         let sizes: Vec<usize> = pages.iter().map(|p| p.entries.len()).collect();
         assert_eq!(sizes, vec![PAGE, PAGE, 7]);
         let mut names: Vec<String> = pages

@@ -368,8 +368,11 @@ impl S3Backend {
 
     /// Lists `dir` page by page with the `/` delimiter.
     /// One directory's objects and prefixes, a `ListObjectsV2` page at a time.
-    fn list_objects<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
-        ferry_core::listing::by_token(move |token| self.list_objects_page(dir, token))
+    fn list_objects(&self, dir: RelPath) -> ListPages<'_> {
+        ferry_core::listing::by_token(move |token| {
+            let dir = dir.clone();
+            async move { self.list_objects_page(&dir, token).await }
+        })
     }
 
     /// One page of a directory's listing, and the token of the next page if any.
@@ -645,7 +648,7 @@ impl Backend for S3Backend {
         }
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         if self.bucket.is_none() && dir.is_root() {
             return ferry_core::listing::one_page(self.list_buckets());
         }

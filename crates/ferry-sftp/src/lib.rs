@@ -802,6 +802,36 @@ impl Drop for TempGuard {
 }
 
 impl SftpBackend {
+    /// The next page of a directory listing: the directory opened on first call, then
+    /// one readdir batch per page on that connection, until the end.
+    async fn next_page(
+        &self,
+        dir: &RelPath,
+        open: Option<(Lease, String)>,
+    ) -> Result<Option<(Listing, Option<(Lease, String)>)>> {
+        let (lease, handle) = match open {
+            Some(open) => open,
+            None => self.open_dir(dir).await?,
+        };
+        match lease.sftp.readdir(handle.clone()).await {
+            Ok(batch) => {
+                let page = self.listed(dir, batch.files).await;
+                Ok(Some((page, Some((lease, handle)))))
+            }
+            Err(e) if is_status(&e, StatusCode::Eof) => {
+                let _ = lease.sftp.close(handle).await;
+                Ok(None)
+            }
+            Err(e) => Err(match fail("error reading directory", dir, e) {
+                SftpFailure::Lost(why) => {
+                    lease.poison();
+                    self.pool.lost(&why)
+                }
+                SftpFailure::Other(e) => e,
+            }),
+        }
+    }
+
     /// Opens `dir` for reading on a connection (another one if the first broke).
     async fn open_dir(&self, dir: &RelPath) -> Result<(Lease, String)> {
         let full = self.full(dir);
@@ -938,30 +968,11 @@ impl Backend for SftpBackend {
         self.stat_full(path).await
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         // The state: the open directory's connection and handle, once opened.
-        ferry_core::listing::pages(None, move |open: Option<(Lease, String)>| async move {
-            let (lease, handle) = match open {
-                Some(open) => open,
-                None => self.open_dir(dir).await?,
-            };
-            match lease.sftp.readdir(handle.clone()).await {
-                Ok(batch) => {
-                    let page = self.listed(dir, batch.files).await;
-                    Ok(Some((page, Some((lease, handle)))))
-                }
-                Err(e) if is_status(&e, StatusCode::Eof) => {
-                    let _ = lease.sftp.close(handle).await;
-                    Ok(None)
-                }
-                Err(e) => Err(match fail("error reading directory", dir, e) {
-                    SftpFailure::Lost(why) => {
-                        lease.poison();
-                        self.pool.lost(&why)
-                    }
-                    SftpFailure::Other(e) => e,
-                }),
-            }
+        ferry_core::listing::pages(None, move |open: Option<(Lease, String)>| {
+            let dir = dir.clone();
+            async move { self.next_page(&dir, open).await }
         })
     }
 

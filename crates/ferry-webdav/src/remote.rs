@@ -222,9 +222,9 @@ impl Backend for WebdavBackend {
         self.stat_stored(path, &stored).await
     }
 
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         // A PROPFIND answers with one body: one page.
-        ferry_core::listing::one_page(self.list_whole(dir))
+        ferry_core::listing::one_page(async move { self.list_whole(&dir).await })
     }
 
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {

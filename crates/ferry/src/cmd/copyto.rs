@@ -82,9 +82,9 @@ impl Backend for Renamed {
             e
         }))
     }
-    fn list_pages<'a>(&'a self, dir: &'a RelPath) -> ListPages<'a> {
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
         // At most one file: one page.
-        ferry_core::listing::one_page(self.list_whole(dir))
+        ferry_core::listing::one_page(async move { self.list_whole(&dir).await })
     }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.inner.open(&self.map(path), offset, len).await
