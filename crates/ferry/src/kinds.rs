@@ -15,6 +15,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_ftp::KIND,
         &ferry_webdav::KIND,
         &ferry_http::KIND,
+        &ferry_smb::KIND,
     ])
 });
 

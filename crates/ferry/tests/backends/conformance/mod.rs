@@ -31,6 +31,7 @@ macro_rules! every_backend {
         suite!(ftp, [$($case),*]);
         suite!(webdav, [$($case),*]);
         suite!(http, [$($case),*]);
+        suite!(smb, [$($case),*]);
     };
 }
 

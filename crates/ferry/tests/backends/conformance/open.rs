@@ -78,6 +78,10 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let w = Testbed::webdav()?;
             (w.rclone_path("root"), Box::new(w))
         }
+        "smb" => {
+            let s = Testbed::smb()?;
+            (s.rclone_path("root"), Box::new(s))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -99,6 +103,7 @@ fn open(remote: &str) -> Arc<dyn Backend> {
         &ferry_ftp::KIND,
         &ferry_webdav::KIND,
         &ferry_http::KIND,
+        &ferry_smb::KIND,
     ]);
     let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
     let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
