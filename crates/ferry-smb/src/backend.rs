@@ -46,7 +46,6 @@ impl SmbBackend {
             can_set_modtime: true,
             can_set_dir_modtime: false,
             empty_dirs: true,
-            bucket_dirs: true,
             case_insensitive: opts.case_insensitive,
             atomic_put: true,
             ..Features::default()

@@ -98,3 +98,22 @@ pub async fn names(b: &dyn Backend, dir: &str) -> (Vec<String>, Vec<String>) {
     v.sort();
     (v, l.errors.iter().map(|e| e.to_string()).collect())
 }
+
+/// [`open`] with `--timeout` set to `idle`.
+pub fn open_with_timeout(
+    opts: &[(&str, String)],
+    root: &str,
+    idle: Duration,
+) -> Result<Arc<dyn Backend>> {
+    let options = Options::from_pairs(&ferry_smb::KIND, opts.iter().map(|(k, v)| (*k, v.as_str())));
+    options.check()?;
+    let context = OpenContext {
+        timeouts: ferry_core::net::Timeouts::from_flags(None, Some(idle)),
+        ..OpenContext::default()
+    };
+    (ferry_smb::KIND.open)(&OpenRequest {
+        options: &options,
+        root,
+        context: &context,
+    })
+}

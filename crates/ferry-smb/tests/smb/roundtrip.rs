@@ -125,3 +125,18 @@ async fn a_large_file_streams_both_ways() {
     }
     assert_eq!(at, SIZE);
 }
+
+/// A stream that ends before its declared size stores nothing, and the share stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_stream_keeps_nothing() {
+    let Some(smb) = Testbed::smb() else { return };
+    let b = open_with_timeout(&smb.options(), &smb.path(""), Duration::from_secs(10)).unwrap();
+    let e = b
+        .put(&p("short"), stream(vec![1; 500]), &put_opts(1000, t(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+    assert!(b.stat(&p("short")).await.unwrap().is_none());
+    assert_eq!(names(&*b, "").await, (vec![], vec![]));
+    assert_eq!(on_disk(&smb.local("")), Vec::<String>::new());
+}
