@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use ferry_core::{ByteStream, Error, ErrorKind, Result};
+use futures::stream::{FuturesOrdered, StreamExt};
 use smb::{
     CreateDisposition, CreateOptions, File, FileAccessMask, FileAttributes, FileCreateArgs,
     Resource,
@@ -76,8 +77,12 @@ async fn close(r: Resource) {
     };
 }
 
-/// Reads the file block by block into the channel; gives the connection back once the
-/// file is closed (or drops it when the transfer broke).
+/// How many reads are in flight at once on a download: enough to keep the connection
+/// busy while the previous block travels to the reader.
+const READ_AHEAD: usize = 4;
+
+/// Reads the file block by block into the channel, a few blocks ahead; gives the
+/// connection back once the file is closed (or drops it when the transfer broke).
 async fn pump(
     pool: Arc<Pool>,
     lease: Lease,
@@ -87,27 +92,39 @@ async fn pump(
     offset: u64,
     len: Option<u64>,
 ) {
-    let block = lease.conn.read_size;
+    let block = lease.conn.read_size as u64;
     let idle = pool.opts.timeouts.idle;
-    let mut pos = offset;
-    let mut left = len.unwrap_or(u64::MAX);
-    while left > 0 {
-        let want = block.min(usize::try_from(left).unwrap_or(block));
-        let mut buf = vec![0u8; want];
-        let read = bounded(idle, async {
-            file.read_block(&mut buf, pos, None, false)
-                .await
-                .map_err(smb::Error::IoError)
-        })
-        .await;
-        match read {
-            Ok(0) => break,
-            Ok(n) => {
+    let end = len.map_or(u64::MAX, |l| offset.saturating_add(l));
+    let mut next = offset; // where the next read to start begins
+    let mut inflight = FuturesOrdered::new();
+    loop {
+        while next < end && inflight.len() < READ_AHEAD {
+            let want = block.min(end - next) as usize;
+            let pos = next;
+            let file = &file;
+            inflight.push_back(bounded(idle, async move {
+                let mut buf = vec![0u8; want];
+                let n = file
+                    .read_block(&mut buf, pos, None, false)
+                    .await
+                    .map_err(smb::Error::IoError)?;
                 buf.truncate(n);
-                pos += n as u64;
-                left -= n as u64;
-                if tx.send(Ok(buf)).await.is_err() {
-                    // The reader is gone: close the file, keep the connection.
+                Ok((buf, want))
+            }));
+            next += want as u64;
+        }
+        let Some(read) = inflight.next().await else {
+            break;
+        };
+        match read {
+            Ok((buf, want)) => {
+                let short = buf.len() < want;
+                if !buf.is_empty() && tx.send(Ok(buf)).await.is_err() {
+                    break; // the reader is gone: close the file, keep the connection
+                }
+                if short {
+                    // The end of the file: reads queued after it find nothing.
+                    while inflight.next().await.is_some() {}
                     break;
                 }
             }
@@ -120,6 +137,7 @@ async fn pump(
             }
         }
     }
+    drop(inflight);
     if bounded(idle, file.close()).await.is_ok() {
         pool.give_back(lease);
     }

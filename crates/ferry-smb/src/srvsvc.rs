@@ -117,7 +117,7 @@ fn put_string(b: &mut Vec<u8>, referent: u32, s: &str) {
     for w in wide {
         b.extend_from_slice(&w.to_le_bytes());
     }
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(bind.len(), 72);
         let req = enum_pdu("h");
         assert_eq!(u16::from_le_bytes([req[8], req[9]]) as usize, req.len());
-        assert_eq!(req.len() % 4, 0);
+        assert!(req.len().is_multiple_of(4));
         // A reply with two shares: "ab" (remark "r") and "IPC$" (no remark).
         let mut stub = Vec::new();
         for v in [
@@ -242,7 +242,7 @@ mod tests {
             }
             w.iter()
                 .for_each(|c| stub.extend_from_slice(&c.to_le_bytes()));
-            while stub.len() % 4 != 0 {
+            while !stub.len().is_multiple_of(4) {
                 stub.push(0);
             }
         }

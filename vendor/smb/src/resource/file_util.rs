@@ -1,3 +1,4 @@
+#[allow(unused_imports)] // ferry: unused with the `async` feature alone
 use crate::sync_helpers::*;
 use maybe_async::*;
 
