@@ -676,8 +676,16 @@ impl ConnectionMessageHandler {
     async fn process_sequence_incoming(&self, msg: &IncomingMessage) -> crate::Result<()> {
         if let Some(neg) = self.conn_info.get() {
             if neg.negotiation.caps.large_mtu() {
-                let granted_credits = msg.message.header.credit_request;
+                let mut granted_credits = msg.message.header.credit_request;
                 let charged_credits = msg.message.header.credit_charge;
+                // ferry: the credits of an async operation are granted in its interim
+                // (STATUS_PENDING) answer, which the worker consumes without passing it
+                // here; the final answer grants none. Count the final one as returning
+                // what the request was charged, or every async write leaks its credits
+                // until requests wait for credits that never come.
+                if msg.message.header.flags.async_command() && granted_credits == 0 {
+                    granted_credits = charged_credits;
+                }
                 // Update the pool size - return how many EXTRA credits were granted.
                 // also, handle the case where the server granted less credits than charged.
                 if charged_credits > granted_credits {
