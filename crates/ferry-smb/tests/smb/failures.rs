@@ -105,8 +105,8 @@ impl Drop for Relay {
 }
 
 /// The connection drops while an upload is under way: the upload fails as temporary
-/// (within `--timeout`: smb-rs 0.10 doesn't notice a connection reset by the peer, so the
-/// request in flight waits that long), nothing is left under the final name, and the
+/// (promptly, well within the `--timeout` this test sets: the reset ends the connection),
+/// nothing is left under the final name, and the
 /// retry (on a new connection) stores the file; the temporary file the server may keep is
 /// not listed and doesn't stop the retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
