@@ -219,6 +219,7 @@ fn device_of(_path: &Path) -> Option<u64> {
 enum Reading {
     Closed(Box<dyn FnOnce() -> Result<list::DirReader> + Send>),
     Open(list::DirReader),
+    Done,
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -264,12 +265,17 @@ impl Backend for LocalBackend {
         // The first page opens the directory, so a missing one fails the listing itself.
         let start = move || list::DirReader::open(&full, ctx);
         ferry_core::listing::pages(Reading::Closed(Box::new(start)), |state| async move {
-            blocking(move || match state {
-                Reading::Closed(open) => open()?.next_page(),
-                Reading::Open(reader) => reader.next_page(),
+            let reader = match state {
+                Reading::Done => return Ok(None),
+                Reading::Closed(open) => Err(open),
+                Reading::Open(reader) => Ok(reader),
+            };
+            let (page, more) = blocking(move || match reader {
+                Err(open) => open()?.next_page(),
+                Ok(reader) => reader.next_page(),
             })
-            .await
-            .map(|next| next.map(|(page, reader)| (page, Reading::Open(reader))))
+            .await?;
+            Ok(Some((page, more.map_or(Reading::Done, Reading::Open))))
         })
     }
 

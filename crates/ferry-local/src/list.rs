@@ -50,8 +50,9 @@ impl DirReader {
         })
     }
 
-    /// The next page of up to [`PAGE`] entries; `None` once the directory is read.
-    pub(crate) fn next_page(mut self) -> Result<Option<(Listing, Self)>> {
+    /// The next page of up to [`PAGE`] entries, and the reader if more may follow (a
+    /// short page ends the directory, so a small one costs one trip, not two).
+    pub(crate) fn next_page(mut self) -> Result<(Listing, Option<Self>)> {
         let mut out = Listing::new();
         let mut read = 0;
         while let Some(dirent) = self.rd.next() {
@@ -61,10 +62,10 @@ impl DirReader {
             read += 1;
             self.add(&dirent, &mut out);
             if read == PAGE {
-                return Ok(Some((out, self)));
+                return Ok((out, Some(self)));
             }
         }
-        Ok((read > 0).then_some((out, self)))
+        Ok((out, None))
     }
 
     fn add(&mut self, dirent: &fs::DirEntry, out: &mut Listing) {
@@ -256,7 +257,11 @@ mod tests {
         let root = RelPath::root();
         let pages: Vec<_> = b.list_pages(root.clone()).try_collect().await.unwrap();
         let sizes: Vec<usize> = pages.iter().map(|p| p.entries.len()).collect();
-        assert_eq!(sizes, vec![PAGE, PAGE, 7]);
+        assert_eq!(
+            sizes,
+            vec![PAGE, PAGE, 7],
+            "a short page ends the directory"
+        );
         let mut names: Vec<String> = pages
             .into_iter()
             .flat_map(|p| p.entries)

@@ -1,7 +1,7 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
 //! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite), two FTP
-//! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav) and HTTP (nginx) on
+//! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav), HTTP (nginx) and SMB (smbd) on
 //! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
@@ -101,6 +101,19 @@ impl Testbed {
             "WebDAV test server",
         )?;
         Some(WebDav { conf, dir })
+    }
+
+    /// A fresh, empty folder `ferry-t-...` in the SMB server's share, removed on drop.
+    #[track_caller]
+    pub fn smb() -> Option<Smb> {
+        let conf = available("SMB test server", &SMB_CONF, smb_conf)?;
+        let dir = unique_name();
+        create(
+            &conf.rclone,
+            &format!("{}{}/{dir}", conf.rclone_remote(), conf.share),
+            "SMB test server",
+        )?;
+        Some(Smb { conf, dir })
     }
 
     /// A fresh, empty directory served by the HTTP server (nginx), removed on drop.
@@ -601,6 +614,109 @@ fn ftp_conf() -> Result<FtpConf, String> {
     })
 }
 
+// ------------------------------------------------------------------------------------ SMB
+
+/// The SMB server's facts, from `FERRY_TEST_SMB_*`: Samba's smbd with one share backed by
+/// a directory of this machine, and one user.
+#[derive(Clone, Debug)]
+pub struct SmbConf {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The password in clear.
+    pub password: String,
+    /// The password as rclone stores it (`rclone obscure`).
+    pub obscured: String,
+    /// The share's name (`ferry`).
+    pub share: String,
+    /// The directory the share serves, on this machine's file system.
+    pub root: PathBuf,
+    pub rclone: PathBuf,
+}
+
+/// One test's directory inside the share. Derefs to [`SmbConf`].
+#[derive(Debug)]
+pub struct Smb {
+    conf: SmbConf,
+    /// This test's directory, inside the share (exists and is empty at first).
+    pub dir: String,
+}
+
+impl std::ops::Deref for Smb {
+    type Target = SmbConf;
+    fn deref(&self) -> &SmbConf {
+        &self.conf
+    }
+}
+
+impl SmbConf {
+    /// host, port, user and the obscured pass.
+    pub fn options(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("host", self.host.clone()),
+            ("port", self.port.to_string()),
+            ("user", self.user.clone()),
+            ("pass", self.obscured.clone()),
+        ]
+    }
+
+    /// `:smb,host=127.0.0.1,port=4455,user=...,pass=...:` (the server's top level).
+    pub fn rclone_remote(&self) -> String {
+        let opts = self.options();
+        let pairs: Vec<(&str, &str)> = opts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        connection_string("smb", &pairs)
+    }
+
+    /// rclone with an empty config (see [`rclone`]).
+    pub fn rclone(&self) -> Command {
+        rclone(&self.rclone)
+    }
+}
+
+impl Smb {
+    /// `share/dir/rel`: this test's directory + `/rel` (`rel` may be empty), as a path
+    /// below the server (the share first, as rclone and ferry read SMB paths).
+    pub fn path(&self, rel: &str) -> String {
+        join(&format!("{}/{}", self.share, self.dir), rel)
+    }
+
+    /// `rclone_remote()` + [`Smb::path`].
+    pub fn rclone_path(&self, rel: &str) -> String {
+        format!("{}{}", self.rclone_remote(), self.path(rel))
+    }
+
+    /// Where `rel` is on this machine's file system (the server runs here).
+    pub fn local(&self, rel: &str) -> PathBuf {
+        self.root.join(join(&self.dir, rel))
+    }
+}
+
+impl Drop for Smb {
+    fn drop(&mut self) {
+        purge(&self.rclone, &self.rclone_path(""));
+    }
+}
+
+fn smb_conf() -> Result<SmbConf, String> {
+    let host = var("FERRY_TEST_SMB_HOST")?;
+    let port: u16 = var("FERRY_TEST_SMB_PORT")?
+        .parse()
+        .map_err(|_| "FERRY_TEST_SMB_PORT is not a port".to_string())?;
+    answers(&host, port)?;
+    let rclone = file_var("FERRY_TEST_RCLONE")?;
+    let password = var("FERRY_TEST_SMB_PASS")?;
+    Ok(SmbConf {
+        host,
+        port,
+        user: var("FERRY_TEST_SMB_USER")?,
+        obscured: obscure(&rclone, &password),
+        password,
+        share: var("FERRY_TEST_SMB_SHARE")?,
+        root: file_var("FERRY_TEST_SMB_ROOT")?,
+        rclone,
+    })
+}
+
 // ------------------------------------------------------------------------------------ WebDAV
 
 /// The WebDAV server's facts, from `FERRY_TEST_WEBDAV_*` (Apache httpd with mod_dav, vendor `other`).
@@ -838,6 +954,7 @@ static S3_CONF: OnceLock<Result<S3Conf, String>> = OnceLock::new();
 static AZ_CONF: OnceLock<Result<AzureConf, String>> = OnceLock::new();
 static FTP_CONF: OnceLock<Result<FtpConf, String>> = OnceLock::new();
 static WEBDAV_CONF: OnceLock<Result<WebDavConf, String>> = OnceLock::new();
+static SMB_CONF: OnceLock<Result<SmbConf, String>> = OnceLock::new();
 
 /// Reads the server's variables and checks its port once per process.
 #[track_caller]

@@ -17,6 +17,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_http::KIND,
         &ferry_alias::KIND,
         &ferry_crypt::KIND,
+        &ferry_smb::KIND,
     ])
 });
 

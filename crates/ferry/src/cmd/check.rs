@@ -266,12 +266,17 @@ pub async fn run_crypt(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
             .downcast_ref::<ferry_crypt::CryptBackend>()
             .ok_or_else(|| fail(exit::ERROR, format!("{} is not a crypt remote", a.dest)))?;
         let under = crypt.underlying();
-        let kind = under.features().semantics.hashes.preferred().ok_or_else(|| {
-            fail(
-                exit::ERROR,
-                format!("{} does not support any hashes", under.describe()),
-            )
-        })?;
+        let kind = under
+            .features()
+            .semantics
+            .hashes
+            .preferred()
+            .ok_or_else(|| {
+                fail(
+                    exit::ERROR,
+                    format!("{} does not support any hashes", under.describe()),
+                )
+            })?;
         tracing::info!("Using {kind} for hash comparisons");
         Ok(Some(Arc::new(crate::cmd::crypt::EncryptedHash {
             dst: dst.clone(),

@@ -207,6 +207,12 @@ fn a_webdav_upload_streams_the_file() {
 }
 
 #[test]
+fn an_smb_upload_streams_the_file() {
+    let Some(smb) = Testbed::smb() else { return };
+    uploads_stay_bounded("smb", &smb.rclone_path("mem"), &[]);
+}
+
+#[test]
 fn an_sftp_upload_holds_a_buffer_not_the_whole_file() {
     let Some(sftp) = Testbed::sftp() else { return };
     uploads_stay_bounded("sftp", &sftp.rclone_path("mem"), &[]);

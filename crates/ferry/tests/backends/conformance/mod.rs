@@ -33,6 +33,7 @@ macro_rules! every_backend {
         suite!(http, [$($case),*]);
         suite!(crypt, [$($case),*]);
         suite!(alias, [$($case),*]);
+        suite!(smb, [$($case),*]);
     };
 }
 

@@ -96,6 +96,10 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let remote = format!(":alias,remote='{}':root", dir.path().display());
             (remote, Box::new(dir))
         }
+        "smb" => {
+            let s = Testbed::smb()?;
+            (s.rclone_path("root"), Box::new(s))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -131,6 +135,7 @@ impl RemoteOpener for Opener {
             &ferry_http::KIND,
             &ferry_alias::KIND,
             &ferry_crypt::KIND,
+            &ferry_smb::KIND,
         ]);
         let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
         let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
