@@ -312,3 +312,26 @@ pub fn dir_times_blanked(out: &str) -> String {
     };
     out.lines().map(|l| blank(l) + "\n").collect()
 }
+
+/// The last stats object `--use-json-log` wrote to `stderr` (a run's final stats).
+#[track_caller]
+pub fn last_stats(stderr: &str) -> serde_json::Value {
+    stderr
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|v| v.get("stats").cloned())
+        .unwrap_or_else(|| panic!("no stats line in:\n{stderr}"))
+}
+
+/// A count from a stats object (0 where absent).
+pub fn stat(stats: &serde_json::Value, key: &str) -> u64 {
+    stats[key].as_u64().unwrap_or(0)
+}
+
+/// The lines of `text`, sorted: for output whose order is not part of the contract.
+pub fn sorted_lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text.lines().map(str::to_owned).collect();
+    v.sort();
+    v
+}

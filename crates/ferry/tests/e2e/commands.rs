@@ -6,6 +6,7 @@
 //! rclone is a failure (see `common::rclone`).
 
 use crate::common;
+use common::sorted_lines as sorted;
 
 use std::io::Write;
 use std::path::Path;
@@ -192,12 +193,6 @@ fn listings_match_rclone_byte_for_byte() {
 }
 
 /// Sorted output lines (rclone hashes files concurrently, so its order varies).
-fn sorted(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-    v.sort();
-    v
-}
-
 /// Deterministic pseudo-random bytes.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed;

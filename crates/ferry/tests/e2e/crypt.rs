@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{self, assert_same_tree, run, tree, write_file, Scratch};
+use crate::common::{self, assert_same_tree, run, sorted_lines, tree, write_file, Scratch};
 
 /// A config file with crypt remotes over `under` (and an alias), obscured as rclone
 /// stores passwords. `extra` lines go into the `secret` section.
@@ -67,12 +67,6 @@ fn rclone_ok(bin: &Path, conf: &Path, args: &[&str]) -> String {
     let (code, out, err) = rclone_with(bin, conf, args);
     assert_eq!(code, 0, "rclone {args:?}\nstdout: {out}\nstderr: {err}");
     out
-}
-
-fn sorted_lines(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-    v.sort();
-    v
 }
 
 /// Transfers of one run, from `--use-json-log`'s final stats.

@@ -3,6 +3,7 @@
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
 use crate::common;
+use common::sorted_lines as sorted;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -38,16 +39,12 @@ fn rclone_ok(az: &Azure, args: &[&str]) -> String {
 
 /// Transfers, server-side copies and errors of one run, from `--use-json-log`'s stats.
 fn stats_of(stderr: &str) -> (u64, u64, u64) {
-    for line in stderr.lines().rev() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if let Some(s) = v.get("stats") {
-            let n = |k: &str| s[k].as_u64().unwrap_or(0);
-            return (n("transfers"), n("serverSideCopies"), n("errors"));
-        }
-    }
-    panic!("no stats line in:\n{stderr}");
+    let s = common::last_stats(stderr);
+    (
+        common::stat(&s, "transfers"),
+        common::stat(&s, "serverSideCopies"),
+        common::stat(&s, "errors"),
+    )
 }
 
 /// Names that trip up URL encoding, XML and signing.
@@ -769,12 +766,6 @@ fn recursive_listing_understands_folder_markers() {
     let (a, _) = fy_ok(&["lsl", &small_pages]);
     let (b, _) = fy_ok(&["lsl", "--max-depth", "50", &small_pages]);
     assert_eq!(sorted(&a), sorted(&b));
-}
-
-fn sorted(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
 use crate::common;
+use common::sorted_lines;
 
 use std::path::Path;
 use std::process::Command;
@@ -120,12 +121,6 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-fn sorted_lines(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! Every test skips (or fails under `CI=true`) when the server is not running.
 
 use crate::common;
+use common::sorted_lines as sorted;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -111,12 +112,6 @@ fn put_raw(s3: &S3, key: &str, body: &[u8]) {
         .expect("curl runs");
     assert!(out.status.success());
     let _ = std::fs::remove_file(f);
-}
-
-fn sorted(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.lines().map(str::to_owned).collect();
-    v.sort();
-    v
 }
 
 /// Ten small files in nested directories, uploaded by ferry with mtimes from 2001.

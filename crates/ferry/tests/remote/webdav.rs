@@ -3,6 +3,7 @@
 //! other way. Every test skips (or fails under `CI=true`) when the server is not running.
 
 use crate::common;
+use common::sorted_lines;
 
 use std::path::Path;
 
@@ -11,16 +12,12 @@ use ferry_testbed::{Testbed, WebDav};
 
 /// Transfers, deletes and errors of one run, from `--use-json-log`'s stats.
 fn stats_of(stderr: &str) -> (u64, u64, u64) {
-    for line in stderr.lines().rev() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if let Some(s) = v.get("stats") {
-            let n = |k: &str| s[k].as_u64().unwrap_or(0);
-            return (n("transfers"), n("deletes"), n("errors"));
-        }
-    }
-    panic!("no stats line in:\n{stderr}");
+    let s = common::last_stats(stderr);
+    (
+        common::stat(&s, "transfers"),
+        common::stat(&s, "deletes"),
+        common::stat(&s, "errors"),
+    )
 }
 
 /// Names that trip up URLs and XML, and a tab (`␉` in rclone's names).
@@ -47,12 +44,6 @@ fn nasty_tree(root: &Path) {
 
 fn rclone_ok(w: &WebDav, args: &[&str]) -> String {
     String::from_utf8(ferry_testbed::run(w.rclone().args(args))).unwrap()
-}
-
-fn sorted_lines(text: &str) -> Vec<String> {
-    let mut v: Vec<String> = text.lines().map(str::to_owned).collect();
-    v.sort();
-    v
 }
 
 #[test]
