@@ -160,7 +160,7 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
             let window = ctx.window.unwrap_or(Duration::from_secs(1));
             let moved_time_differs = abs_diff(old.mtime, new.mtime) >= window;
             if moved_time_differs && ctx.window.is_some() && dst.features().caps.set_modtime {
-                transfer::fix_modtime(ctx, new).await;
+                transfer::fix_modtime(ctx, new, &new.path).await;
             }
             true
         }

@@ -550,7 +550,7 @@ async fn check_file(
         }
         Decision::Transfer => send(ctx, src, Some(existing), xfer).await,
         Decision::FixModtime => {
-            transfer::fix_modtime(ctx, &src).await;
+            transfer::fix_modtime(ctx, &src, &existing.path).await;
             transfer::after_equal(ctx, &src).await;
         }
         Decision::Equal => transfer::after_equal(ctx, &src).await,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ferry_core::units::size_suffix;
 use ferry_core::Declared;
-use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, Result};
+use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
 
 use crate::account::{Accounted, Overrun, StreamHashes};
 use crate::sync::{Ctx, Queued};
@@ -15,6 +15,11 @@ use crate::{ActionKind, Mode, Verify};
 /// `--copy-dest` directory holding the same file. Failures are recorded in `ctx`.
 pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     let Queued { src, dst, from } = q;
+    // Where the copy goes: over the destination file that was matched (which may differ
+    // in case or normalization, under --ignore-case-sync), else under the source's name.
+    let to = dst
+        .as_ref()
+        .map_or_else(|| src.path.clone(), |d| d.path.clone());
     if !ctx.limits.may_start(src.size, &ctx.job.stats) {
         return;
     }
@@ -51,11 +56,11 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     }
     let result = match &from {
         // From a --copy-dest directory, any copy that sent no bytes is "server-side".
-        Some(dir) => copy_with_retries(ctx, dir, &src)
+        Some(dir) => copy_with_retries(ctx, dir, &src, &to)
             .await
             .map(|(_, server_side)| Done::Copied { server_side }),
-        None if moving => move_file(ctx, &src).await,
-        None => copy_with_retries(ctx, &ctx.job.src, &src)
+        None if moving => move_file(ctx, &src, &to).await,
+        None => copy_with_retries(ctx, &ctx.job.src, &src, &to)
             .await
             .map(|(_, copied)| Done::Copied {
                 server_side: copied && ctx.job.dst.features().caps.server_side_copy(),
@@ -76,12 +81,12 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 (_, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
             match &ctx.job.renamed_from {
-                Some(real) => tracing::info!("{real}: {what} to: {}", src.path),
-                None => tracing::info!("{}: {what}", src.path),
+                Some(real) => tracing::info!("{real}: {what} to: {to}"),
+                None => tracing::info!("{to}: {what}"),
             }
             ctx.job.stats.transfer_done();
-            ctx.observe(src.path.as_str(), kind, src.size, None);
-            ctx.touched(&src.path);
+            ctx.observe(to.as_str(), kind, src.size, None);
+            ctx.touched(&to);
             // As rclone, a move keeps a source whose copy came from a --copy-dest
             // directory into an empty place.
             if moving && !renamed && !(from.is_some() && dst.is_none()) {
@@ -114,11 +119,11 @@ enum Done {
 }
 
 /// A rename when both sides share a namespace, else a copy.
-async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
+async fn move_file(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) -> Result<Done> {
     // A rename keeps the metadata as it is; keys to add need a copy that writes them.
     let o = &ctx.job.opts;
     let copy = || async {
-        copy_with_retries(ctx, &ctx.job.src, src)
+        copy_with_retries(ctx, &ctx.job.src, src, to)
             .await
             .map(|(_, copied)| Done::Copied {
                 server_side: copied && ctx.job.dst.features().caps.server_side_copy(),
@@ -130,7 +135,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry) -> Result<Done> {
     if let Some(_moved) = ctx
         .job
         .dst
-        .move_declared(&*ctx.job.src, &src.path, &src.path)
+        .move_declared(&*ctx.job.src, &src.path, to)
         .await?
     {
         ctx.job.stats.renamed();
@@ -147,11 +152,12 @@ async fn copy_with_retries(
     ctx: &Arc<Ctx>,
     from: &Arc<dyn Backend>,
     src: &Entry,
+    dst_path: &RelPath,
 ) -> Result<(Entry, bool)> {
     let tries = ctx.job.opts.low_level_retries.max(1);
     let mut attempt = 1;
     loop {
-        match copy_once(ctx, from, src).await {
+        match copy_once(ctx, from, src, dst_path).await {
             Err(e) if e.is_temporary() && attempt < tries && !ctx.limits.stopping() => {
                 tracing::debug!(
                     "{}: Received error: {e} - low level retry {attempt}/{tries}",
@@ -165,7 +171,12 @@ async fn copy_with_retries(
     }
 }
 
-async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Result<(Entry, bool)> {
+async fn copy_once(
+    ctx: &Arc<Ctx>,
+    from: &Arc<dyn Backend>,
+    src: &Entry,
+    dst_path: &RelPath,
+) -> Result<(Entry, bool)> {
     let to = &ctx.job.dst;
     fits(&**to, src)?;
     let mut opts = PutOptions {
@@ -179,7 +190,7 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     // a hard --max-transfer stream the data instead.
     if !ctx.limits.needs_stream() {
         if let Some(done) = to
-            .copy_declared(&**from, &src.path, &src.path, &opts)
+            .copy_declared(&**from, &src.path, dst_path, &opts)
             .await?
         {
             ctx.job.stats.add_bytes(src.size);
@@ -196,7 +207,7 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     if ctx.job.opts.verify == Verify::FailIfMissing {
         require_source_md5(ctx, src).await?;
     }
-    if let Some(stored) = ranged_copy(ctx, src, &mut opts).await? {
+    if let Some(stored) = ranged_copy(ctx, src, dst_path, &mut opts).await? {
         return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
@@ -218,10 +229,10 @@ async fn copy_once(ctx: &Arc<Ctx>, from: &Arc<dyn Backend>, src: &Entry) -> Resu
     )
     .bounded(src.size, overrun.clone());
     let stored = to
-        .put(&src.path, Box::pin(counted), &opts)
+        .put(dst_path, Box::pin(counted), &opts)
         .await
         .map_err(|e| overrun_or(e, &overrun, src))?;
-    verify(ctx, src, &stored, &hashes).await?;
+    verify(ctx, src, dst_path, &stored, &hashes).await?;
     Ok((stored, false))
 }
 
@@ -295,7 +306,12 @@ async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metad
 /// A big file from a remote into a destination that writes at offsets: several ranged
 /// reads at once (rclone's multi-thread downloads). Checked afterwards by hashing what was
 /// written, since no single stream saw all the bytes.
-async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Result<Option<Entry>> {
+async fn ranged_copy(
+    ctx: &Arc<Ctx>,
+    src: &Entry,
+    dst_path: &RelPath,
+    opts: &mut PutOptions,
+) -> Result<Option<Entry>> {
     let o = &ctx.job.opts;
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
     let streams = o.multi_thread_streams as u64;
@@ -323,7 +339,7 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
     }
     tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());
     let stored = to
-        .put_ranges(&src.path, ranges, opts)
+        .put_ranges(dst_path, ranges, opts)
         .await
         .map_err(|e| overrun_or(e, &overrun, src))?;
     let Some(stored) = stored else {
@@ -331,8 +347,8 @@ async fn ranged_copy(ctx: &Arc<Ctx>, src: &Entry, opts: &mut PutOptions) -> Resu
     };
     if let Some(kind) = ctx.hash.filter(|_| o.verify != Verify::Off) {
         if let Some(known) = src.hashes.get(kind) {
-            if let Some(written) = to.hash(&src.path, kind).await? {
-                compare_hash(ctx, src, kind, "source", known, &written).await?;
+            if let Some(written) = to.hash(dst_path, kind).await? {
+                compare_hash(ctx, dst_path, kind, "source", known, &written).await?;
             }
         }
     }
@@ -379,7 +395,13 @@ async fn require_source_md5(ctx: &Ctx, src: &Entry) -> Result<()> {
 }
 
 /// Compares the hash seen in the stream with what either side already knew.
-async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> Result<()> {
+async fn verify(
+    ctx: &Ctx,
+    src: &Entry,
+    dst_path: &RelPath,
+    stored: &Entry,
+    seen: &StreamHashes,
+) -> Result<()> {
     let Some(kind) = ctx.hash.filter(|_| ctx.job.opts.verify != Verify::Off) else {
         return Ok(());
     };
@@ -391,7 +413,7 @@ async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> 
         ("destination", stored.hashes.get(kind)),
     ] {
         if let Some(known) = known {
-            compare_hash(ctx, src, kind, side, known, &streamed).await?;
+            compare_hash(ctx, dst_path, kind, side, known, &streamed).await?;
         }
     }
     Ok(())
@@ -401,7 +423,7 @@ async fn verify(ctx: &Ctx, src: &Entry, stored: &Entry, seen: &StreamHashes) -> 
 /// the file (retried), or under `--check-md5 LogOnly` is reported and kept.
 async fn compare_hash(
     ctx: &Ctx,
-    src: &Entry,
+    dst_path: &RelPath,
     kind: HashKind,
     side: &str,
     known: &str,
@@ -412,12 +434,11 @@ async fn compare_hash(
     }
     if ctx.job.opts.verify == Verify::LogOnly {
         tracing::error!(
-            "{}: {kind} hashes differ ({side} {known} vs transferred {transferred}); kept, as --check-md5 LogOnly asks",
-            src.path
+            "{dst_path}: {kind} hashes differ ({side} {known} vs transferred {transferred}); kept, as --check-md5 LogOnly asks"
         );
         return Ok(());
     }
-    let _ = ctx.job.dst.delete_file(&src.path).await;
+    let _ = ctx.job.dst.delete_file(dst_path).await;
     Err(Error::new(
         ErrorKind::Corrupted,
         format!(
@@ -428,34 +449,26 @@ async fn compare_hash(
 }
 
 /// Sets the destination's mtime to the source's (content already matches).
-pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry) {
+pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) {
     if ctx.job.opts.dry_run {
-        tracing::warn!(
-            "{}: Skipped update modification time as --dry-run is set",
-            src.path
-        );
+        tracing::warn!("{to}: Skipped update modification time as --dry-run is set");
         return;
     }
-    if !ctx.confirm("update modification time", &src.path) {
+    if !ctx.confirm("update modification time", to) {
         return;
     }
-    match ctx.job.dst.set_modtime(&src.path, src.mtime).await {
+    match ctx.job.dst.set_modtime(to, src.mtime).await {
         Ok(()) => {
-            tracing::info!("{}: Updated modification time in destination", src.path);
-            ctx.observe(
-                src.path.as_str(),
-                ActionKind::ModtimeUpdated,
-                src.size,
-                None,
-            );
-            ctx.touched(&src.path);
+            tracing::info!("{to}: Updated modification time in destination");
+            ctx.observe(to.as_str(), ActionKind::ModtimeUpdated, src.size, None);
+            ctx.touched(to);
         }
         Err(e) => ctx.fail(
             &Error::new(
                 e.kind(),
                 format!("Failed to set modification time: {}", e.message()),
             )
-            .with_path(src.path.to_string()),
+            .with_path(to.to_string()),
         ),
     }
 }

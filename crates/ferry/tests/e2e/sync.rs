@@ -1136,6 +1136,26 @@ fn fix_case_renames_destination_names_to_the_source_case_as_rclone() {
     );
 }
 
+/// Without --fix-case the names matched with case ignored stay as the destination has
+/// them: a changed file is written over the destination's own name, never beside it.
+#[test]
+fn ignore_case_sync_updates_the_matched_destination_name_as_rclone() {
+    let args = ["sync", "--ignore-case-sync", "-v", "src", "dst"];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(case_differs, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    for (log, s) in [(&fe, &f), (&re, &r)] {
+        assert_eq!(s.read("dst/foo.txt"), "same", "{log}");
+        assert_eq!(s.read("dst/dir/a.txt"), "new content", "{log}");
+        assert!(
+            !s.exists("dst/Foo.txt") && !s.exists("dst/Dir"),
+            "nothing under the source's case: {log}"
+        );
+    }
+    assert!(fe.contains("dir/a.txt: Copied (replaced existing)"), "{fe}");
+}
+
 #[test]
 fn fix_case_under_dry_run_renames_nothing() {
     let s = Scratch::new();
