@@ -335,3 +335,26 @@ pub fn sorted_lines(text: &str) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Transfers, deletes and errors of a run, from its final `--use-json-log` stats.
+#[track_caller]
+pub fn transfers_deletes_errors(stderr: &str) -> (u64, u64, u64) {
+    let s = last_stats(stderr);
+    (
+        stat(&s, "transfers"),
+        stat(&s, "deletes"),
+        stat(&s, "errors"),
+    )
+}
+
+/// Writes one file per name below `root`, each holding `content {i} of {name}` and
+/// `100 + i` seconds old, so every file differs in bytes and in time.
+pub fn write_named(root: &Path, names: &[&str]) {
+    for (i, name) in names.iter().enumerate() {
+        write_file(
+            &root.join(name),
+            format!("content {i} of {name}").as_bytes(),
+            100 + i as u64,
+        );
+    }
+}

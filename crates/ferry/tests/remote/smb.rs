@@ -10,15 +10,7 @@ use std::path::Path;
 use common::{cloud_ok, cloud_run, write_file, Scratch};
 use ferry_testbed::{Smb, Testbed};
 
-/// Transfers, deletes and errors of one run, from `--use-json-log`'s stats.
-fn stats_of(stderr: &str) -> (u64, u64, u64) {
-    let s = common::last_stats(stderr);
-    (
-        common::stat(&s, "transfers"),
-        common::stat(&s, "deletes"),
-        common::stat(&s, "errors"),
-    )
-}
+use common::transfers_deletes_errors as stats_of;
 
 /// Names Windows can't store as they are (rclone's smb encoding), and plain ones.
 const NAMES: [&str; 8] = [
@@ -33,13 +25,7 @@ const NAMES: [&str; 8] = [
 ];
 
 fn tree(root: &Path) {
-    for (i, name) in NAMES.iter().enumerate() {
-        write_file(
-            &root.join(name),
-            format!("content {i} of {name}").as_bytes(),
-            100 + i as u64,
-        );
-    }
+    common::write_named(root, &NAMES);
 }
 
 fn rclone_ok(s: &Smb, args: &[&str]) -> String {

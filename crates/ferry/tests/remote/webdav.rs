@@ -10,15 +10,7 @@ use std::path::Path;
 use common::{cloud_ok, cloud_run, write_file, Scratch};
 use ferry_testbed::{Testbed, WebDav};
 
-/// Transfers, deletes and errors of one run, from `--use-json-log`'s stats.
-fn stats_of(stderr: &str) -> (u64, u64, u64) {
-    let s = common::last_stats(stderr);
-    (
-        common::stat(&s, "transfers"),
-        common::stat(&s, "deletes"),
-        common::stat(&s, "errors"),
-    )
-}
+use common::transfers_deletes_errors as stats_of;
 
 /// Names that trip up URLs and XML, and a tab (`␉` in rclone's names).
 const NASTY: [&str; 8] = [
@@ -33,13 +25,7 @@ const NASTY: [&str; 8] = [
 ];
 
 fn nasty_tree(root: &Path) {
-    for (i, name) in NASTY.iter().enumerate() {
-        write_file(
-            &root.join(name),
-            format!("content {i} of {name}").as_bytes(),
-            100 + i as u64,
-        );
-    }
+    common::write_named(root, &NASTY);
 }
 
 fn rclone_ok(w: &WebDav, args: &[&str]) -> String {
