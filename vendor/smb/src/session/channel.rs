@@ -148,14 +148,39 @@ impl ChannelMessageHandler {
     /// # Returns
     /// An [`IncomingMessage`] if the message is valid, or an error if the message is invalid.
     #[maybe_async]
+    /// ferry: the final session-setup answer can reach the receive loop before the
+    /// setup task has installed the channel derived from its last request; the loop
+    /// then passes it on unverified, and it is verified here, with that channel.
+    #[maybe_async]
+    async fn verify_late_setup_answer(&self, incoming: &mut IncomingMessage) -> crate::Result<()> {
+        let header = &incoming.message.header;
+        if incoming.form.signed_or_encrypted()
+            || header.command != smb_msg::Command::SessionSetup
+            || !header.flags.signed()
+        {
+            return Ok(());
+        }
+        let mut signer = {
+            let session = self.session_state.read().await?;
+            match session.channel.as_ref() {
+                Some(channel) => channel.signer()?.clone(),
+                None => return Ok(()),
+            }
+        };
+        signer.verify_signature(&mut incoming.message.header, &incoming.raw)?;
+        incoming.form.signed = true;
+        Ok(())
+    }
+
     pub(crate) async fn recvo_internal(
         &self,
         options: ReceiveOptions<'_>,
         skip_security_validation: bool,
     ) -> crate::Result<IncomingMessage> {
-        let incoming = self.upstream.recvo(options).await?;
+        let mut incoming = self.upstream.recvo(options).await?;
 
         if !skip_security_validation {
+            self.verify_late_setup_answer(&mut incoming).await?;
             self._verify_incoming(&incoming).await?;
         } else {
             // Note: this is performed here for extra security,
