@@ -80,6 +80,11 @@ static OPTIONS: &[OptionSpec] = &[
     )
     .bool(false)
     .advanced(),
+    OptionSpec::new(
+        "blob_tags",
+        "Index tags given to new blobs, URL-encoded `k=v&k2=v2` (ferry; azcopy's --blob-tags).",
+    )
+    .advanced(),
     OptionSpec::encoding("Slash,BackSlash,Del,Ctl,RightPeriod,InvalidUtf8"),
     OptionSpec::DESCRIPTION,
 ];

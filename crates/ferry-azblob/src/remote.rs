@@ -389,7 +389,9 @@ impl AzBackend {
         if let Some(tier) = tier {
             req = req.header("x-ms-access-tier", tier);
         }
-        if self.opts.preserve_blob_tags {
+        if let Some(tags) = &self.opts.blob_tags {
+            req = req.header("x-ms-tags", tags);
+        } else if self.opts.preserve_blob_tags {
             if let Some(tags) = src.tags(s, dst_path.as_str()).await? {
                 req = req.header("x-ms-tags", tags);
             }

@@ -51,11 +51,14 @@ fn put_blob_max(o: &AzOptions) -> u64 {
 }
 
 /// The headers every new blob gets: its metadata (`mtime` at least), content
-/// properties (Content-Type at least) and access tier.
+/// properties (Content-Type at least), access tier and index tags.
 fn blob_headers(b: &AzBackend, path: &RelPath, opts: &PutOptions, req: Req) -> Req {
     let mut req = BlobProps::for_put(path, opts).apply(req);
     if let Some(tier) = &b.opts.access_tier {
         req = req.header("x-ms-access-tier", tier);
+    }
+    if let Some(tags) = &b.opts.blob_tags {
+        req = req.header("x-ms-tags", tags);
     }
     req
 }

@@ -100,6 +100,13 @@ pub struct SyncOptions {
     pub metadata: bool,
     /// Keys added to (or replacing) the source's metadata (`--metadata-set`; with `-M`).
     pub metadata_set: ferry_core::Metadata,
+    /// Keys every file written gets, with or without `--metadata`, over the source's and
+    /// `--metadata-set`'s (azcopy's `--metadata` and content-property flags).
+    pub metadata_upload: ferry_core::Metadata,
+    /// Store each source file's modification time with its copy (rclone). `false`: a
+    /// copy keeps the time it was written (azcopy's downloads without
+    /// `--preserve-last-modified-time`).
+    pub preserve_modtime: bool,
     /// Leave directory modification times alone (`--no-update-dir-modtime`).
     pub no_update_dir_modtime: bool,
     /// `--track-renames`: how a file that only moved is recognised (sync only); `None`
@@ -180,6 +187,8 @@ impl Default for SyncOptions {
             multi_thread_streams: 4,
             metadata: false,
             metadata_set: ferry_core::Metadata::new(),
+            metadata_upload: ferry_core::Metadata::new(),
+            preserve_modtime: true,
             track_renames: None,
             journal: None,
             journal_settle: Duration::from_secs(60),

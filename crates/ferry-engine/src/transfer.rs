@@ -129,7 +129,7 @@ async fn move_file(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) -> Result<Done> {
                 server_side: copied && ctx.job.dst.features().caps.server_side_copy(),
             })
     };
-    if o.metadata && !o.metadata_set.is_empty() {
+    if (o.metadata && !o.metadata_set.is_empty()) || !o.metadata_upload.is_empty() {
         return copy().await;
     }
     if let Some(_moved) = ctx
@@ -181,7 +181,11 @@ async fn copy_once(
     fits(&**to, src)?;
     let mut opts = PutOptions {
         size: src.size,
-        mtime: src.mtime,
+        mtime: if ctx.job.opts.preserve_modtime {
+            src.mtime
+        } else {
+            std::time::SystemTime::now()
+        },
         inplace: ctx.job.opts.inplace,
         hashes: src.hashes.clone(),
         metadata: metadata_for(ctx, src).await?,
@@ -271,36 +275,43 @@ fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
     .temporary(true)
 }
 
-/// With `--metadata`, what the destination is to store: the source's metadata with the
-/// `--metadata-set` keys over it. `None` without `-M`, or when the destination can't
-/// write metadata (then only the mtime travels, as without `-M`).
+/// What the destination is to store as metadata: with `--metadata`, the source's
+/// metadata with the `--metadata-set` keys over it; the upload keys (azcopy's flags) over
+/// either. `None` when there is nothing to store, or the destination can't write metadata
+/// (then only the mtime travels, as without `-M`).
 async fn metadata_for(ctx: &Ctx, src: &Entry) -> Result<Option<ferry_core::Metadata>> {
     let o = &ctx.job.opts;
-    if !o.metadata || !ctx.job.dst.features().caps.metadata.write {
+    if !ctx.job.dst.features().caps.metadata.write || (!o.metadata && o.metadata_upload.is_empty())
+    {
         return Ok(None);
     }
-    let mut m = if ctx.job.src.features().caps.metadata.read {
-        ctx.job
-            .src
-            .metadata(&src.path)
-            .await
-            .map_err(|e| {
-                Error::new(
-                    e.kind(),
-                    format!(
-                        "failed to read metadata from source object: {}",
-                        e.message()
-                    ),
-                )
-                .temporary(e.is_temporary())
-                .retryable(e.is_retryable())
-            })?
-            .unwrap_or_default()
+    let mut m = if o.metadata {
+        let mut m = source_metadata(ctx, src).await?;
+        m.merge(&o.metadata_set);
+        m
     } else {
         ferry_core::Metadata::new()
     };
-    m.merge(&o.metadata_set);
+    m.merge(&o.metadata_upload);
     Ok(Some(m))
+}
+
+async fn source_metadata(ctx: &Ctx, src: &Entry) -> Result<ferry_core::Metadata> {
+    if !ctx.job.src.features().caps.metadata.read {
+        return Ok(ferry_core::Metadata::new());
+    }
+    let m = ctx.job.src.metadata(&src.path).await.map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!(
+                "failed to read metadata from source object: {}",
+                e.message()
+            ),
+        )
+        .temporary(e.is_temporary())
+        .retryable(e.is_retryable())
+    })?;
+    Ok(m.unwrap_or_default())
 }
 
 /// A big file from a remote into a destination that writes at offsets: several ranged

@@ -310,6 +310,8 @@ fn sync_options(
         multi_thread_streams: t.multi_thread_streams as usize,
         metadata: t.metadata,
         metadata_set: metadata_set(&t.metadata_set)?,
+        metadata_upload: ferry_core::Metadata::new(),
+        preserve_modtime: true,
         no_update_dir_modtime: t.no_update_dir_modtime,
         track_renames: track_renames(t)?,
         // Destination objects' real mtimes, so a re-run needs no request per object.

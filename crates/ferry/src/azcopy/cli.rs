@@ -56,7 +56,7 @@ pub struct AzCli {
 pub enum AzCommand {
     /// Copies source data to a destination location
     #[command(visible_aliases = ["cp", "c"])]
-    Copy(CopyArgs),
+    Copy(Box<CopyArgs>),
     /// Replicates the source location to the destination location
     Sync(SyncArgs),
     /// List the entities in a given resource
@@ -159,6 +159,46 @@ pub struct CopyArgs {
     /// Check the length of a file on the destination after the transfer (default true; ferry always does)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub check_length: Option<bool>,
+    #[command(flatten)]
+    pub props: BlobFlags,
+}
+
+/// `copy`'s flags for what an uploaded blob is given, and a download's file times.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BlobFlags {
+    /// Type of blob at the destination: Detect (default) or BlockBlob; ferry writes block blobs
+    #[arg(long)]
+    pub blob_type: Option<String>,
+    /// Access tier of uploaded block blobs: None (default), Hot, Cool, Cold, Archive
+    #[arg(long)]
+    pub block_blob_tier: Option<String>,
+    /// Index tags of uploaded blobs, URL-encoded: k=v&k2=v2
+    #[arg(long)]
+    pub blob_tags: Option<String>,
+    /// Metadata of uploaded blobs: k=v;k2=v2
+    #[arg(long)]
+    pub metadata: Option<String>,
+    /// Content-Type of uploaded blobs (default: guessed from the name)
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Content-Encoding of uploaded blobs
+    #[arg(long)]
+    pub content_encoding: Option<String>,
+    /// Content-Disposition of uploaded blobs
+    #[arg(long)]
+    pub content_disposition: Option<String>,
+    /// Content-Language of uploaded blobs
+    #[arg(long)]
+    pub content_language: Option<String>,
+    /// Cache-Control of uploaded blobs
+    #[arg(long)]
+    pub cache_control: Option<String>,
+    /// Don't guess the Content-Type from the name (uploads only)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub no_guess_mime_type: Option<bool>,
+    /// Downloaded files get the blob's time instead of the time they were written
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub preserve_last_modified_time: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -237,14 +277,6 @@ pub struct RemoveArgs {
 /// (exit 1) saying so, rather than a silent difference.
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "backup",
-    "blob-tags",
-    "blob-type",
-    "block-blob-tier",
-    "cache-control",
-    "content-disposition",
-    "content-encoding",
-    "content-language",
-    "content-type",
     "cpk-by-name",
     "cpk-by-value",
     "decompress",
@@ -262,13 +294,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "list-of-files",
     "list-of-versions",
     "local-hash-storage-mode",
-    "metadata",
-    "no-guess-mime-type",
     "page-blob-tier",
     "permanent-delete",
     "posix-properties-style",
     "preserve-info",
-    "preserve-last-modified-time",
     "preserve-owner",
     "preserve-permissions",
     "preserve-posix-properties",
@@ -350,8 +379,8 @@ mod tests {
     fn unimplemented_flags_are_named() {
         let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            unimplemented_flag(&a(&["cp", "x", "y", "--blob-type=PageBlob"])),
-            Some("blob-type")
+            unimplemented_flag(&a(&["cp", "x", "y", "--preserve-smb-info"])),
+            Some("preserve-smb-info")
         );
         assert_eq!(unimplemented_flag(&a(&["cp", "--recursive"])), None);
     }

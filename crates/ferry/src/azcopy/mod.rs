@@ -11,6 +11,7 @@ mod cli;
 mod other;
 mod output;
 mod paths;
+mod props;
 mod run;
 mod summary;
 

@@ -277,11 +277,13 @@ fn check_from_to(r: &Remotes, az: &AzcopyArgs, src: &AzPath, dst: &AzPath) -> an
 
 async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
     let az = compat(&a.common, g, None);
-    let r = remotes(&az)?;
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
+    let mut opts = SyncOptions::default();
+    let mut flags = az.backend_flags()?;
+    super::props::apply(&a.props, dst.is_url(), &mut opts, &mut flags)?;
+    let r = Remotes::new(None, LocalArgs::default()).with_backend_flags(flags);
     check_from_to(&r, &az, &src, &dst)?;
     let recursive = a.recursive.unwrap_or(false);
-    let mut opts = SyncOptions::default();
     match a.overwrite {
         Overwrite::True => opts.compare.ignore_times = true,
         Overwrite::False => opts.compare.ignore_existing = true,
@@ -319,6 +321,8 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
     let mut opts = SyncOptions::default();
     // azcopy's rule: copy when the source is newer or missing there; a newer destination stays.
     opts.compare.update = true;
+    // Downloaded files keep the time they were written (azcopy's sync has no flag for it).
+    opts.preserve_modtime = dst.is_url();
     let ends = open_ends(&r, &src, &dst, false, false).await?;
     let job = JobSpec {
         mode: Mode::Sync,

@@ -649,13 +649,22 @@ fn personality_entry_points_and_refusals() {
     let (a, _) = both(&sides, &["copy", "{dir}/src", "{url:}", "--no-such-flag"]);
     assert_eq!(a.code, 1);
     // azcopy flags ferry doesn't implement: one line saying so, exit 1.
-    let r = ferry_side.run(&["copy", "{dir}/src", "{url:}", "--blob-type=PageBlob"]);
+    let r = ferry_side.run(&["copy", "{dir}/src", "{url:}", "--preserve-smb-info"]);
     assert_eq!(r.code, 1);
     assert!(
-        r.err.contains("--blob-type is not implemented"),
+        r.err.contains("--preserve-smb-info is not implemented"),
         "{}",
         r.err
     );
+    // A value of a flag ferry implements only in part: named, exit 1, nothing uploaded.
+    let r = ferry_side.run(&["copy", "{dir}/src", "{url:}", "--blob-type=PageBlob"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.out.contains("--blob-type=PageBlob is not implemented"),
+        "{}",
+        r.out
+    );
+    assert!(ferry_side.blobs().is_empty());
     let r = ferry_side.run(&["jobs", "list"]);
     assert_eq!(r.code, 1);
     assert!(
@@ -750,4 +759,174 @@ fn every_azcopy_flag_is_implemented_or_declared() {
             );
         }
     }
+}
+
+/// The properties of a blob azcopy's upload flags set: content headers, access tier,
+/// user metadata (keys lower-case: ferry keeps rclone's lower-case keys, azcopy the case
+/// given; ferry's own `mtime` key left out) and index tags.
+fn blob_props(side: &Side, rel: &str) -> BTreeMap<String, String> {
+    let head = Command::new("curl")
+        .args(["-sS", "-I", &side.az.sas_url(rel)])
+        .output()
+        .expect("curl runs");
+    let mut props: BTreeMap<String, String> = String::from_utf8_lossy(&head.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .filter(|(k, _)| {
+            k.starts_with("content-") && !["content-length", "content-md5"].contains(&k.as_str())
+                || k.starts_with("x-ms-meta-") && k != "x-ms-meta-mtime"
+                || ["cache-control", "x-ms-access-tier", "x-ms-blob-type"].contains(&k.as_str())
+        })
+        .collect();
+    let tags = Command::new("curl")
+        .args(["-sS", &format!("{}&comp=tags", side.az.sas_url(rel))])
+        .output()
+        .expect("curl runs");
+    // azcopy sends the tags in a random order (a Go map), which the service keeps.
+    let mut tags: Vec<String> = String::from_utf8_lossy(&tags.stdout)
+        .split("<Tag>")
+        .skip(1)
+        .map(|t| t.split("</Tag>").next().unwrap().to_owned())
+        .collect();
+    tags.sort();
+    props.insert("tags".into(), tags.join(" "));
+    props
+}
+
+#[test]
+fn upload_properties_and_download_times_as_azcopy() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    let up = [
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--from-to",
+        "LocalBlob",
+        "--metadata",
+        "project=ferry;Owner=ops;bare",
+        "--content-type",
+        "text/x-test",
+        "--content-encoding",
+        "identity",
+        "--content-disposition",
+        "inline",
+        "--content-language",
+        "en",
+        "--cache-control",
+        "no-cache",
+        "--block-blob-tier",
+        "cool",
+        "--blob-tags",
+        "team=sync&stage%20name=one",
+        "--blob-type",
+        "BlockBlob",
+    ];
+    same_json(&sides, &up);
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+    for (rel, _) in TREE {
+        let (a, b) = (blob_props(&sides.0, rel), blob_props(&sides.1, rel));
+        assert_eq!(a, b, "{rel}");
+        assert_eq!(a["content-type"], "text/x-test", "{a:?}");
+        assert_eq!(a["x-ms-access-tier"], "Cool");
+        assert!(a["tags"].contains("<Key>stage name</Key>"), "{a:?}");
+    }
+    // Without --content-type azcopy guesses from the name; --no-guess-mime-type stores none.
+    for args in [
+        vec!["copy", "{dir}/src/a.txt", "{url:guess/a.txt}"],
+        vec![
+            "copy",
+            "{dir}/src/a.txt",
+            "{url:plain/a.txt}",
+            "--no-guess-mime-type",
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--from-to", "LocalBlob"]);
+        both(&sides, &args);
+    }
+    // The same media type; ferry's guess adds rclone's `; charset=utf-8` to text types.
+    let media = |side: &Side, rel: &str| {
+        let t = blob_props(side, rel)
+            .remove("content-type")
+            .unwrap_or_default();
+        t.split(';').next().unwrap().to_owned()
+    };
+    for rel in ["guess/a.txt", "plain/a.txt"] {
+        assert_eq!(media(&sides.0, rel), media(&sides.1, rel), "{rel}");
+    }
+    // Refusals and parse errors end the job before anything moves, as azcopy's.
+    for bad in [
+        vec!["--block-blob-tier", "Warm"],
+        vec!["--blob-type", "Foo"],
+    ] {
+        let mut args = vec![
+            "copy",
+            "{dir}/src/a.txt",
+            "{url:bad/a.txt}",
+            "--from-to",
+            "LocalBlob",
+        ];
+        args.extend(bad);
+        let (_, b) = both(&sides, &args);
+        assert!(b.out.contains("couldn't parse"), "{}{}", b.out, b.err);
+    }
+    // Downloads: the time they were written, or with --preserve-last-modified-time the
+    // blob's (ferry's blob time is the source time it stored, azcopy's the upload time:
+    // both are older than this test's start).
+    let start = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    let down = |side: &Side, to: &str, extra: &[&str]| {
+        let mut args = vec![
+            "copy",
+            "{url:src}",
+            to,
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ];
+        args.extend(extra);
+        let r = side.run(&args);
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    };
+    for side in [&sides.0, &sides.1] {
+        down(side, "{dir}/now", &[]);
+        down(side, "{dir}/kept", &["--preserve-last-modified-time"]);
+        let mtime = |p: &str| {
+            std::fs::metadata(side.s.path(p))
+                .unwrap()
+                .modified()
+                .unwrap()
+        };
+        let who = if side.reference { "azcopy" } else { "ferry" };
+        assert!(
+            mtime("now/src/a.txt") >= start,
+            "{who}: a download is stamped now"
+        );
+        assert!(
+            mtime("kept/src/a.txt") < start,
+            "{who}: kept the blob's time"
+        );
+    }
+    let (a, b) = both(
+        &sides,
+        &[
+            "copy",
+            "{url:src}",
+            "{dir}/bad",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+            "--content-type",
+            "x/y",
+        ],
+    );
+    assert_eq!(a.code, 1);
+    assert!(
+        b.out
+            .contains("no-guess-mime-type is not supported while downloading"),
+        "{}",
+        b.out
+    );
 }
