@@ -68,12 +68,50 @@ pub enum AzCommand {
     /// Delete blobs
     #[command(visible_alias = "rm")]
     Remove(RemoveArgs),
+    /// Sub-commands related to managing jobs
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Shows the environment variables that configure azcopy's behaviour
     Env,
     /// Log in with Microsoft Entra ID (not supported by ferry)
     Login(Rest),
     /// Log out (not supported by ferry)
     Logout(Rest),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// Displays information on all jobs
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show detailed information for the given job ID
+    Show {
+        job_id: Option<String>,
+        /// List only the transfers with this status: All, Started, Success, Failed
+        #[arg(long)]
+        with_status: Option<String>,
+    },
+    /// Remove all files associated with the given job ID
+    #[command(visible_alias = "rm")]
+    Remove { job_id: String },
+    /// Remove all log and plan files for all jobs
+    Clean {
+        /// Accepted: every job's files are removed
+        #[arg(long)]
+        with_status: Option<String>,
+    },
+    /// Resume the existing job with the given job ID
+    Resume {
+        job_id: String,
+        /// The source's SAS (a job's plan keeps none)
+        #[arg(long)]
+        source_sas: Option<String>,
+        /// The destination's SAS (a job's plan keeps none)
+        #[arg(long)]
+        destination_sas: Option<String>,
+    },
 }
 
 /// Whatever a command given only to say it isn't supported was called with.
@@ -322,14 +360,8 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
 ];
 
 /// azcopy's commands that ferry doesn't have yet.
-pub const COMMANDS_NOT_IMPLEMENTED: &[&str] = &[
-    "jobs",
-    "bench",
-    "set-properties",
-    "load",
-    "doc",
-    "completion",
-];
+pub const COMMANDS_NOT_IMPLEMENTED: &[&str] =
+    &["bench", "set-properties", "load", "doc", "completion"];
 
 /// The azcopy command in `args` that ferry doesn't implement, if it is one.
 pub fn unimplemented_command(args: &[String]) -> Option<&str> {

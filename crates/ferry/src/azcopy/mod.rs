@@ -8,9 +8,11 @@
 //! `=prompt` asks once, showing how many files would go.
 
 mod cli;
+mod jobs;
 mod other;
 mod output;
 mod paths;
+mod plan;
 mod props;
 mod run;
 mod summary;

@@ -164,6 +164,7 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
         scanned_src: 0,
         scanned_dst: 0,
         shown: (AzPath::parse(""), path.clone()),
+        resumed: false,
     };
     p.finished(&summary);
     Ok(summary.exit_code())
@@ -195,7 +196,7 @@ pub fn env() {
         ),
         (
             "AZCOPY_JOB_PLAN_LOCATION",
-            "Accepted; ferry keeps no job plans yet.",
+            "Where job plans are kept, for `jobs` (default ~/.azcopy/plans).",
             false,
         ),
         (

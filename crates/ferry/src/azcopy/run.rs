@@ -1,17 +1,21 @@
 //! Running the azcopy personality: argv dispatch, then `copy` and `sync` on ferry's
 //! engine with azcopy's rules (see [`super::paths`] for where things land).
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use ferry_core::{Backend, RelPath};
-use ferry_engine::{Job, Mode, Stats, SyncOptions};
+use ferry_engine::{Job, Mode, Select, Stats, SyncOptions};
 
-use super::cli::{self, AzCli, AzCommand, Common, CopyArgs, GlobalArgs, Overwrite, SyncArgs};
+use super::cli::{
+    self, AzCli, AzCommand, Common, CopyArgs, GlobalArgs, JobsCommand, Overwrite, SyncArgs,
+};
 use super::output::{job_id, Printer};
 use super::paths::AzPath;
+use super::plan::{Plan, Recorder, Skipping, Totals, Transfer};
 use super::summary::{Counts, Summary};
 use super::{AzcopyArgs, DeleteDestination};
 use crate::args::{FilterArgs, LocalArgs};
@@ -41,6 +45,7 @@ pub fn personality_args(argv: &[OsString]) -> Option<Vec<String>> {
 
 /// Runs an azcopy command line; the exit code (0 success, 1 anything else, as azcopy).
 pub fn main(args: Vec<String>) -> i32 {
+    let mut ctx = JobCtx::new(&args);
     if let Some(command) = cli::unimplemented_command(&args) {
         eprintln!("azcopy: the {command} command is not implemented by ferry's azcopy yet: use Microsoft's azcopy for it");
         return 1;
@@ -72,7 +77,31 @@ pub fn main(args: Vec<String>) -> i32 {
         let _ = <AzCli as clap::CommandFactory>::command().print_help();
         return 0;
     };
+    let mut command = command;
     match &command {
+        AzCommand::Jobs {
+            command:
+                JobsCommand::Resume {
+                    job_id,
+                    source_sas,
+                    destination_sas,
+                },
+        } => match resume(job_id, source_sas.as_deref(), destination_sas.as_deref()) {
+            Ok((resumed, c)) => {
+                ctx = resumed;
+                command = c;
+            }
+            Err(e) => {
+                printer.error(&format!("{e:#}"));
+                return 1;
+            }
+        },
+        AzCommand::Jobs { command } => {
+            return super::jobs::run(command, &printer).unwrap_or_else(|e| {
+                printer.error(&format!("{e:#}"));
+                1
+            });
+        }
         AzCommand::Login(_) | AzCommand::Logout(_) => {
             eprintln!("azcopy: Microsoft Entra ID sign-in (login/logout) is not supported by ferry's azcopy: give a SAS URL (https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH?SAS) or set AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY");
             return 1;
@@ -93,7 +122,7 @@ pub fn main(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let result = runtime.block_on(dispatch(&command, &parsed.global, &printer));
+    let result = runtime.block_on(dispatch(&command, &parsed.global, &printer, &mut ctx));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -114,10 +143,63 @@ pub fn main(args: Vec<String>) -> i32 {
     }
 }
 
-async fn dispatch(c: &AzCommand, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+/// A job's plan while it runs: a new one, or the one a `jobs resume` continues (with
+/// the paths already completed, which this run leaves out).
+struct JobCtx {
+    plan: Plan,
+    skip: HashSet<String>,
+    resumed: bool,
+}
+
+impl JobCtx {
+    fn new(args: &[String]) -> JobCtx {
+        JobCtx {
+            plan: Plan::new(job_id(), args),
+            skip: HashSet::new(),
+            resumed: false,
+        }
+    }
+
+    /// Notes which ends carried a SAS, for `jobs resume` to ask for it again.
+    fn ends(&mut self, src: &str, dst: &str) {
+        let signed = |a: &str| a.split_once('?').is_some_and(|(_, q)| q.contains("sig="));
+        self.plan.source_sas = signed(src);
+        self.plan.destination_sas = signed(dst);
+    }
+}
+
+/// The job to continue and its command, parsed again with the SAS given.
+fn resume(
+    id: &str,
+    source_sas: Option<&str>,
+    destination_sas: Option<&str>,
+) -> anyhow::Result<(JobCtx, AzCommand)> {
+    let (mut plan, args) = super::jobs::resume_args(id, source_sas, destination_sas)?;
+    let parsed = AzCli::try_parse_from(std::iter::once("azcopy".to_owned()).chain(args))
+        .map_err(|e| anyhow::anyhow!("the command of job {id} no longer parses: {e}"))?;
+    let command = parsed
+        .command
+        .ok_or_else(|| anyhow::anyhow!("job {id} has no command to resume"))?;
+    let skip = plan.done_paths();
+    plan.status = "InProgress".into();
+    plan.transfers.retain(|t| t.status == "Success");
+    let ctx = JobCtx {
+        plan,
+        skip,
+        resumed: true,
+    };
+    Ok((ctx, command))
+}
+
+async fn dispatch(
+    c: &AzCommand,
+    g: &GlobalArgs,
+    p: &Printer,
+    ctx: &mut JobCtx,
+) -> anyhow::Result<i32> {
     match c {
-        AzCommand::Copy(a) => copy(a, g, p).await,
-        AzCommand::Sync(a) => sync(a, g, p).await,
+        AzCommand::Copy(a) => copy(a, g, p, ctx).await,
+        AzCommand::Sync(a) => sync(a, g, p, ctx).await,
         AzCommand::List(a) => super::other::list(a, p).await,
         AzCommand::Make(a) => super::other::make(a, p).await,
         AzCommand::Remove(a) => super::other::remove(a, g, p).await,
@@ -275,7 +357,8 @@ fn check_from_to(r: &Remotes, az: &AzcopyArgs, src: &AzPath, dst: &AzPath) -> an
     az.check_from_to(&a.kind, &b.kind)
 }
 
-async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> anyhow::Result<i32> {
+    ctx.ends(&a.source, &a.destination);
     let az = compat(&a.common, g, None);
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
     let mut opts = SyncOptions::default();
@@ -308,10 +391,11 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: false,
     };
-    run_job(job, ends, p).await
+    run_job(job, ends, p, ctx).await
 }
 
-async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> anyhow::Result<i32> {
+    ctx.ends(&a.source, &a.destination);
     let mut az = compat(&a.common, g, Some(a.delete_destination));
     az.compare_hash = a.compare_hash;
     az.mirror_mode = a.mirror_mode.unwrap_or(false);
@@ -332,7 +416,7 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> 
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: true,
     };
-    run_job(job, ends, p).await
+    run_job(job, ends, p, ctx).await
 }
 
 struct JobSpec {
@@ -344,7 +428,7 @@ struct JobSpec {
     sync: bool,
 }
 
-async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> {
+async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> anyhow::Result<i32> {
     let mut opts = spec.opts;
     opts.dry_run = spec.dry_run;
     // azcopy's knob for parallel requests; ferry's transfers are whole files.
@@ -357,12 +441,25 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
     let mode = spec.az.apply(spec.mode, &mut opts)?;
     let approve_deletes = spec.az.approver(mode, opts.dry_run)?;
     let (select, _) = selection::build(&spec.filters)?;
-    let id = job_id();
+    let select: Arc<dyn Select> = if ctx.skip.is_empty() {
+        select
+    } else {
+        Arc::new(Skipping {
+            inner: select,
+            done: std::mem::take(&mut ctx.skip),
+        })
+    };
+    let id = ctx.plan.id.clone();
     let started = Instant::now();
-    if !spec.dry_run {
-        p.started(&id);
-    }
     let counts = Arc::new(Counts::default());
+    let observer: Arc<dyn ferry_engine::Observer> = if spec.dry_run {
+        counts.clone()
+    } else {
+        // A job whose plan can't be written still runs; only `jobs` won't know it.
+        let _ = ctx.plan.save();
+        p.started(&id);
+        Arc::new(Recorder::new(counts.clone(), &id))
+    };
     let stats = Arc::new(Stats::default());
     let (src, dst) = ends.shown;
     let ends_renamed = ends.renamed_from.clone();
@@ -378,14 +475,21 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
         backup: None,
         alt_dests: None,
         confirm: None,
-        observer: counts.clone(),
+        observer,
         stats: stats.clone(),
         approve_deletes,
     };
     // One attempt: azcopy retries requests, never a whole job (requests are retried below).
-    let outcome = ferry_engine::run(job, 1, Duration::ZERO)
-        .await
-        .map_err(crate::exit::from_core)?;
+    let outcome = match ferry_engine::run(job, 1, Duration::ZERO).await {
+        Ok(o) => o,
+        Err(e) => {
+            if !spec.dry_run {
+                ctx.plan.status = "Failed".into();
+                let _ = ctx.plan.save();
+            }
+            return Err(crate::exit::from_core(e));
+        }
+    };
     let snap = stats.snapshot();
     let tally = counts.tally();
     if spec.dry_run {
@@ -401,7 +505,7 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
     }
     let replaced = tally.replaced;
     let scanned_src = tally.completed + tally.failed - replaced.min(tally.completed) + snap.checks;
-    let summary = Summary {
+    let mut summary = Summary {
         id,
         elapsed: started.elapsed(),
         sync: spec.sync,
@@ -414,7 +518,9 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
         scanned_dst: snap.checks + tally.deleted,
         tally,
         shown: (src, dst),
+        resumed: ctx.resumed,
     };
+    record_outcome(&mut ctx.plan, &mut summary, ends_renamed.as_deref());
     for path in &summary.tally.deleted_paths {
         p.info(&format!("Deleting extra object: {path}"));
     }
@@ -425,6 +531,38 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer) -> anyhow::Result<i32> 
     }
     p.finished(&summary);
     Ok(summary.exit_code().max(i32::from(outcome.errors > 0)))
+}
+
+/// Adds what an earlier run of a resumed job completed to the summary, and writes the
+/// job's final figures and transfers to its plan.
+fn record_outcome(plan: &mut Plan, summary: &mut Summary, renamed: Option<&str>) {
+    let before = plan.totals;
+    summary.tally.completed += before.completed;
+    summary.tally.bytes += before.bytes;
+    plan.totals = Totals {
+        completed: summary.tally.completed,
+        failed: summary.tally.failed,
+        skipped: summary.skipped,
+        bytes: summary.tally.bytes,
+    };
+    plan.status = summary.status().into();
+    let (src, dst) = &summary.shown;
+    let transfer = |path: &str, status: &str| Transfer {
+        source: src.join(renamed.unwrap_or(path)).base,
+        destination: dst.join(path).base,
+        status: status.into(),
+    };
+    let mut done: Vec<String> = plan.done_paths().into_iter().collect();
+    done.sort();
+    plan.transfers = done.iter().map(|p| transfer(p, "Success")).collect();
+    plan.transfers.extend(
+        summary
+            .tally
+            .failures
+            .iter()
+            .map(|f| transfer(&f.path, "Failed")),
+    );
+    let _ = plan.save();
 }
 
 /// azcopy's `DRYRUN:` lines: the removals (paths the source lacks) first, then the copies.

@@ -91,6 +91,9 @@ pub struct Summary {
     pub scanned_dst: u64,
     /// The job's source and destination as JSON's `Src`/`Dst` name them (no SAS).
     pub shown: (AzPath, AzPath),
+    /// A run of `jobs resume`: azcopy's summary then leaves out the link and special
+    /// file counts.
+    pub resumed: bool,
 }
 
 impl Summary {
@@ -277,6 +280,15 @@ pub fn text_summary(s: &Summary) -> String {
             ("Final Job Status".into(), s.status().into()),
         ]
     };
+    let resume_omits = [
+        "Number of Symbolic Links Skipped",
+        "Number of Hardlinks Converted",
+        "Number of Hardlinks Skipped",
+        "Number of Special Files Skipped",
+    ];
+    let lines = lines
+        .into_iter()
+        .filter(|(k, _)| !(s.resumed && resume_omits.contains(&k.as_str())));
     let head = if s.sync { "Summary" } else { "summary" };
     // azcopy leaves two blank lines before copy's summary, one before sync's.
     let gap = if s.sync { "" } else { "\n" };
@@ -323,6 +335,7 @@ mod tests {
                 AzPath::parse("/src"),
                 AzPath::parse("https://a.blob.core.windows.net/c"),
             ),
+            resumed: false,
         }
     }
 

@@ -49,6 +49,7 @@ impl Side {
         c.arg("azcopy")
             .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
             .env("AZCOPY_LOG_LOCATION", self.s.path("logs"))
+            .env("AZCOPY_JOB_PLAN_LOCATION", self.s.path("plans"))
             .stdin(Stdio::null());
         c
     }
@@ -629,7 +630,7 @@ fn downloads_and_syncs_to_local_as_azcopy() {
     assert_eq!(a.code, 1);
     let strip = |s: &Side| {
         let mut t = contents(s.s.dir.path());
-        t.retain(|k, _| !k.starts_with("logs/"));
+        t.retain(|k, _| !k.starts_with("logs/") && !k.starts_with("plans/"));
         t
     };
     assert_eq!(strip(&sides.0), strip(&sides.1));
@@ -665,10 +666,10 @@ fn personality_entry_points_and_refusals() {
         r.out
     );
     assert!(ferry_side.blobs().is_empty());
-    let r = ferry_side.run(&["jobs", "list"]);
+    let r = ferry_side.run(&["bench", "{url:}"]);
     assert_eq!(r.code, 1);
     assert!(
-        r.err.contains("jobs command is not implemented"),
+        r.err.contains("bench command is not implemented"),
         "{}",
         r.err
     );
@@ -929,4 +930,177 @@ fn upload_properties_and_download_times_as_azcopy() {
         "{}",
         b.out
     );
+}
+
+/// A side's output with its own job id, container URL and directory as placeholders.
+fn generic(side: &Side, id: &str, out: &str) -> String {
+    let url = side.az.blob_url("");
+    let url = url.trim_end_matches('/');
+    out.replace(id, "{id}")
+        .replace(url, "{url}")
+        .replace(&*side.s.dir.path().to_string_lossy(), "{dir}")
+}
+
+/// The id of the newest job `jobs list` shows.
+fn newest_job(side: &Side) -> String {
+    let r = side.run(&["jobs", "list"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    r.out
+        .lines()
+        .find_map(|l| l.strip_prefix("JobId: "))
+        .unwrap_or_else(|| panic!("no job listed:\n{}", r.out))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn jobs_list_show_resume_remove_as_azcopy() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    both(
+        &sides,
+        &[
+            "copy",
+            "{dir}/src",
+            "{url:}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    );
+    // A download that fails on one file (a directory stands where it goes).
+    for side in [&sides.0, &sides.1] {
+        std::fs::create_dir_all(side.s.path("down/src/sub/b.txt")).unwrap();
+    }
+    let get = [
+        "copy",
+        "{url:src}",
+        "{dir}/down",
+        "--recursive",
+        "--from-to",
+        "BlobLocal",
+    ];
+    let (a, _) = both(&sides, &get);
+    assert_eq!(a.code, 1);
+    let ids = (newest_job(&sides.0), newest_job(&sides.1));
+    let each = |args: &[&str]| {
+        let (a, b) = both(&sides, args);
+        (a, b)
+    };
+    // The list: the same status and command (its SAS signature redacted).
+    let (a, b) = each(&["jobs", "list"]);
+    let block = |side: &Side, id: &str, out: &str| {
+        let g = generic(side, id, out);
+        let start = g.find("JobId: {id}").expect("listed");
+        let lines: Vec<String> = g[start..]
+            .lines()
+            .take(4)
+            .filter(|l| !l.starts_with("Start Time: "))
+            .map(|l| l.split("?sv=").next().unwrap().to_owned())
+            .collect();
+        lines
+    };
+    assert_eq!(
+        block(&sides.0, &ids.0, &a.out),
+        block(&sides.1, &ids.1, &b.out)
+    );
+    assert!(a.out.contains("sig=-REDACTED-") && b.out.contains("sig=-REDACTED-"));
+    assert!(
+        !b.out.contains(&sides.1.az.sas_url("")[60..]),
+        "no SAS in the list"
+    );
+    // show: the summary, and the transfers by status.
+    for extra in [vec![], vec!["--with-status=Failed"]] {
+        let (mut args_a, mut args_b) = (vec!["jobs", "show", &ids.0], vec!["jobs", "show", &ids.1]);
+        args_a.extend(&extra);
+        args_b.extend(&extra);
+        let (a, b) = (sides.0.run(&args_a), sides.1.run(&args_b));
+        assert_eq!((a.code, b.code), (0, 0), "{}{}", b.out, b.err);
+        assert_eq!(
+            generic(&sides.0, &ids.0, &a.out),
+            generic(&sides.1, &ids.1, &b.out),
+            "{extra:?}"
+        );
+    }
+    // resume: the failed file goes once the obstacle is gone; totals cover the job.
+    for side in [&sides.0, &sides.1] {
+        std::fs::remove_dir(side.s.path("down/src/sub/b.txt")).unwrap();
+    }
+    let sas = |side: &Side| side.az.sas_url("").split_once('?').unwrap().1.to_owned();
+    let (sa, sb) = (sas(&sides.0), sas(&sides.1));
+    let a = sides
+        .0
+        .run(&["jobs", "resume", &ids.0, "--source-sas", &sa]);
+    let b = sides
+        .1
+        .run(&["jobs", "resume", &ids.1, "--source-sas", &sb]);
+    assert_eq!(
+        (a.code, b.code),
+        (0, 0),
+        "azcopy: {}\nferry: {}{}",
+        a.out,
+        b.out,
+        b.err
+    );
+    assert_eq!(
+        text_summary(&a.out)["Number of File Transfers Completed"],
+        "5"
+    );
+    assert_eq!(text_summary(&a.out), text_summary(&b.out));
+    let strip = |s: &Side| {
+        let mut t = contents(&s.s.path("down"));
+        t.retain(|k, _| !k.starts_with("logs/"));
+        t
+    };
+    assert_eq!(strip(&sides.0), strip(&sides.1));
+    let sorted = |side: &Side, id: &str, out: &str| {
+        let mut v: Vec<String> = generic(side, id, out).lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    let a = sides
+        .0
+        .run(&["jobs", "show", &ids.0, "--with-status=Success"]);
+    let b = sides
+        .1
+        .run(&["jobs", "show", &ids.1, "--with-status=Success"]);
+    assert_eq!(
+        sorted(&sides.0, &ids.0, &a.out),
+        sorted(&sides.1, &ids.1, &b.out)
+    );
+    // Bad ids, a missing job, removal, clean: the same messages and exit codes.
+    for args in [
+        vec!["jobs", "show", "nonsense"],
+        vec!["jobs", "show", "00000000-0000-0000-0000-000000000001"],
+        vec!["jobs", "remove", "00000000-0000-0000-0000-000000000001"],
+    ] {
+        let (a, b) = each(&args);
+        assert_eq!(a.code, 1);
+        let first = |r: &Ran| {
+            format!("{}{}", r.out, r.err)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .replace("Error: ", "")
+        };
+        assert_eq!(first(&a), first(&b), "{args:?}");
+    }
+    let a = sides.0.run(&["jobs", "remove", &ids.0]);
+    let b = sides.1.run(&["jobs", "remove", &ids.1]);
+    assert_eq!((a.code, b.code), (0, 0));
+    assert_eq!(
+        generic(&sides.0, &ids.0, &a.out),
+        generic(&sides.1, &ids.1, &b.out)
+    );
+    let b = sides.1.run(&["jobs", "show", &ids.1]);
+    assert_eq!(b.code, 1, "removed: {}", b.out);
+    let (a, b) = each(&["jobs", "clean"]);
+    assert!(a.out.contains("Successfully removed all jobs."));
+    assert!(
+        b.out.contains("Successfully removed all jobs."),
+        "{}",
+        b.out
+    );
+    let b = sides.1.run(&["jobs", "list"]);
+    assert!(!b.out.contains("JobId"), "{}", b.out);
 }
