@@ -1,12 +1,12 @@
 //! azcopy's job plans as ferry keeps them, so `jobs list|show|resume|remove|clean` work
 //! on ferry's jobs: one JSON file per job, `ID.ferry-plan`, under
 //! `AZCOPY_JOB_PLAN_LOCATION` (else `~/.azcopy/plans`), rewritten when the job ends, and
-//! beside it `ID.ferry-done`, one JSON string per completed path, appended as each
+//! beside it `ID.ferry-done`, one JSON `[path, bytes]` per completed file, appended as each
 //! completes, so a job killed midway still knows what it finished. azcopy's own plan
 //! files (`*.steV20`) are left alone. No plan holds a SAS: URLs are kept without their
 //! query, and `jobs resume` takes the SAS again, as azcopy's does.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -120,15 +120,16 @@ impl Plan {
         plans
     }
 
-    /// The paths completed so far, from the journal appended while the job ran.
-    pub fn done_paths(&self) -> HashSet<String> {
+    /// The files completed so far and the bytes each sent, from the journal appended
+    /// while the job ran (a line cut short by a kill is skipped: that file goes again).
+    pub fn done(&self) -> BTreeMap<String, u64> {
         let Ok(f) = File::open(done_path(&plan_dir(), &self.id)) else {
-            return HashSet::new();
+            return BTreeMap::new();
         };
         BufReader::new(f)
             .lines()
             .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
+            .filter_map(|l| serde_json::from_str::<(String, u64)>(&l).ok())
             .collect()
     }
 }
@@ -215,18 +216,13 @@ impl Recorder {
 impl Observer for Recorder {
     fn action(&self, a: &Action) {
         self.counts.action(a);
-        let completed = matches!(
-            a.kind,
-            ActionKind::CopiedNew
-                | ActionKind::CopiedReplaced
-                | ActionKind::Moved
-                | ActionKind::ModtimeUpdated
-        );
-        if !completed {
-            return;
-        }
+        let bytes = match a.kind {
+            ActionKind::CopiedNew | ActionKind::CopiedReplaced | ActionKind::Moved => a.size,
+            ActionKind::ModtimeUpdated => 0,
+            _ => return,
+        };
         if let Some(f) = self.done.lock().expect("journal lock").as_mut() {
-            let line = serde_json::to_string(&a.path).expect("a string serializes");
+            let line = serde_json::to_string(&(&a.path, bytes)).expect("a pair serializes");
             let _ = writeln!(f, "{line}");
         }
     }

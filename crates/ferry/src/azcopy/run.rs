@@ -180,7 +180,11 @@ fn resume(
     let command = parsed
         .command
         .ok_or_else(|| anyhow::anyhow!("job {id} has no command to resume"))?;
-    let skip = plan.done_paths();
+    let done = plan.done();
+    // What earlier runs finished, from the journal: a killed run never wrote its totals.
+    plan.totals.completed = done.len() as u64;
+    plan.totals.bytes = done.values().sum();
+    let skip = done.into_keys().collect();
     plan.status = "InProgress".into();
     plan.transfers.retain(|t| t.status == "Success");
     let ctx = JobCtx {
@@ -552,9 +556,7 @@ fn record_outcome(plan: &mut Plan, summary: &mut Summary, renamed: Option<&str>)
         destination: dst.join(path).base,
         status: status.into(),
     };
-    let mut done: Vec<String> = plan.done_paths().into_iter().collect();
-    done.sort();
-    plan.transfers = done.iter().map(|p| transfer(p, "Success")).collect();
+    plan.transfers = plan.done().keys().map(|p| transfer(p, "Success")).collect();
     plan.transfers.extend(
         summary
             .tally

@@ -1104,3 +1104,94 @@ fn jobs_list_show_resume_remove_as_azcopy() {
     let b = sides.1.run(&["jobs", "list"]);
     assert!(!b.out.contains("JobId"), "{}", b.out);
 }
+
+#[test]
+fn a_killed_copy_resumes_without_sending_finished_files_again() {
+    let Some(az) = Testbed::azure() else { return };
+    let side = Side {
+        az,
+        s: Scratch::new(),
+        reference: false,
+    };
+    let body = vec![b'x'; 48 * 1024];
+    for i in 0..24 {
+        write_file(&side.s.path(&format!("src/f{i:02}")), &body, 100);
+    }
+    // About 0.4 s a file at 1 Mb/s, one file at a time: killed well before the end.
+    let args: Vec<String> = [
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--from-to",
+        "LocalBlob",
+        "--cap-mbps",
+        "1",
+    ]
+    .iter()
+    .map(|a| side.expand(a))
+    .collect();
+    let mut child = side
+        .command()
+        .current_dir(side.s.dir.path())
+        .env("AZCOPY_CONCURRENCY_VALUE", "1")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let done_file = || {
+        std::fs::read_dir(side.s.path("plans"))
+            .ok()?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".ferry-done"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while done_file().is_none_or(|d| d.lines().count() < 4) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no progress journaled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished: Vec<String> = done_file()
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<(String, u64)>(l).ok())
+        .map(|(path, _)| path)
+        .collect();
+    assert!(finished.len() < 24, "killed too late: {finished:?}");
+    let id = newest_job(&side);
+    let listed = side.run(&["jobs", "list"]).out;
+    assert!(listed.contains("Status: InProgress"), "{listed}");
+    let modified = |rel: &str| {
+        let head = Command::new("curl")
+            .args(["-sS", "-I", &side.az.sas_url(&format!("src/{rel}"))])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&head.stdout)
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("x-ms-creation-time"))
+            .map(str::to_owned)
+    };
+    let before: Vec<_> = finished.iter().map(|f| modified(f)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let sas = side.az.sas_url("").split_once('?').unwrap().1.to_owned();
+    let r = side.run(&["jobs", "resume", &id, "--destination-sas", &sas]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let summary = text_summary(&r.out);
+    assert_eq!(
+        summary["Number of File Transfers Completed"], "24",
+        "{}",
+        r.out
+    );
+    assert_eq!(summary["Final Job Status"], "Completed");
+    assert_eq!(side.blobs().len(), 24);
+    let after: Vec<_> = finished.iter().map(|f| modified(f)).collect();
+    assert_eq!(before, after, "finished files were sent again");
+    let listed = side.run(&["jobs", "list"]).out;
+    assert!(listed.contains("Status: Completed"), "{listed}");
+}
