@@ -266,6 +266,12 @@ pub struct SyncArgs {
     /// Transfer every file, whatever the destination has
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub mirror_mode: Option<bool>,
+    /// Where local files' hashes are kept between runs: XAttr (default) or HiddenFiles; ferry keeps them in its hash cache either way
+    #[arg(long)]
+    pub local_hash_storage_mode: Option<String>,
+    /// The directory the hash cache is kept in (azcopy: for HiddenFiles)
+    #[arg(long)]
+    pub hash_meta_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -326,12 +332,10 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "follow-symlinks",
     "force-if-read-only",
     "hardlinks",
-    "hash-meta-dir",
     "include-attributes",
     "include-directory-stub",
     "list-of-files",
     "list-of-versions",
-    "local-hash-storage-mode",
     "page-blob-tier",
     "permanent-delete",
     "posix-properties-style",

@@ -18,7 +18,7 @@ use super::paths::AzPath;
 use super::plan::{Plan, Recorder, Skipping, Totals, Transfer};
 use super::summary::{Counts, Summary};
 use super::{AzcopyArgs, DeleteDestination};
-use crate::args::{FilterArgs, LocalArgs};
+use crate::args::{FilterArgs, HashCacheMode, LocalArgs};
 use crate::cmd::copyto::Renamed;
 use crate::exit::Exit;
 use crate::open::Remotes;
@@ -234,6 +234,22 @@ pub fn remotes(az: &AzcopyArgs) -> anyhow::Result<Remotes> {
     Ok(Remotes::new(None, LocalArgs::default()).with_backend_flags(az.backend_flags()?))
 }
 
+/// sync's `--local-hash-storage-mode` and `--hash-meta-dir` as ferry's hash cache: azcopy
+/// keeps local hashes in extended attributes or hidden files, ferry in one store (in
+/// the directory given, else its cache directory), with the same effect on re-runs.
+fn hash_cache(a: &SyncArgs) -> anyhow::Result<HashCacheMode> {
+    if let Some(mode) = &a.local_hash_storage_mode {
+        let known = ["XAttr", "HiddenFiles"];
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(mode)) {
+            anyhow::bail!("error parsing the input given by the user. Failed with error couldn't parse \"{mode}\" into a \"HashStorageMode\"");
+        }
+    }
+    Ok(match &a.hash_meta_dir {
+        Some(dir) => HashCacheMode::In(dir.clone()),
+        None => HashCacheMode::On,
+    })
+}
+
 /// azcopy's `a;b` path prefixes as anchored rclone include rules.
 pub fn include_paths(list: &Option<String>) -> Vec<String> {
     list.iter()
@@ -403,7 +419,11 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
     let mut az = compat(&a.common, g, Some(a.delete_destination));
     az.compare_hash = a.compare_hash;
     az.mirror_mode = a.mirror_mode.unwrap_or(false);
-    let r = remotes(&az)?;
+    let local = LocalArgs {
+        hash_cache: hash_cache(a)?,
+        ..LocalArgs::default()
+    };
+    let r = Remotes::new(None, local).with_backend_flags(az.backend_flags()?);
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
     check_from_to(&r, &az, &src, &dst)?;
     let mut opts = SyncOptions::default();

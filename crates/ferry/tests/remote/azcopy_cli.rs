@@ -1195,3 +1195,57 @@ fn a_killed_copy_resumes_without_sending_finished_files_again() {
     let listed = side.run(&["jobs", "list"]).out;
     assert!(listed.contains("Status: Completed"), "{listed}");
 }
+
+#[test]
+fn sync_hash_storage_flags_map_onto_the_hash_cache() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    let meta = |side: &Side| side.s.path("hashmeta");
+    for side in [&sides.0, &sides.1] {
+        std::fs::create_dir_all(meta(side)).unwrap();
+    }
+    fn sync<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "sync",
+            "{dir}/src",
+            "{url:hs}",
+            "--from-to",
+            "LocalBlob",
+            "--compare-hash=MD5",
+        ];
+        args.extend(extra);
+        args
+    }
+    let flags = [
+        "--local-hash-storage-mode=HiddenFiles",
+        "--hash-meta-dir",
+        "{dir}/hashmeta",
+    ];
+    same_json(&sides, &sync(&flags));
+    assert_eq!(sides.0.blobs(), sides.1.blobs());
+    // Newer source times, same content: the hashes decide (nothing is sent) and are kept:
+    // azcopy in hidden files there, ferry in its hash store.
+    for side in [&sides.0, &sides.1] {
+        for (rel, body) in TREE {
+            write_file(&side.s.path(rel), body.as_bytes(), 0);
+        }
+    }
+    same_json(&sides, &sync(&flags));
+    let store = meta(&sides.1).join("hashes.redb");
+    assert!(
+        std::fs::metadata(&store).is_ok_and(|m| m.len() > 0),
+        "no hash store in --hash-meta-dir"
+    );
+    assert!(
+        std::fs::read_dir(meta(&sides.0)).unwrap().next().is_some(),
+        "azcopy kept nothing"
+    );
+    let (a, b) = both(&sides, &sync(&["--local-hash-storage-mode=Bogus"]));
+    assert_eq!(a.code, 1);
+    assert!(
+        b.out
+            .contains("couldn't parse \"Bogus\" into a \"HashStorageMode\""),
+        "{}",
+        b.out
+    );
+}
