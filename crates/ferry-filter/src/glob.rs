@@ -238,6 +238,18 @@ pub(crate) enum Fast {
     SegmentStart { lit: String, slash_lit: String },
 }
 
+/// `s` as a glob that matches only itself: every glob metacharacter escaped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn is_plain(s: &str) -> bool {
     !s.contains(['*', '?', '[', ']', '{', '}', '\\'])
 }
@@ -318,6 +330,16 @@ impl Fast {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_escaped_name_matches_only_itself() {
+        let g = escape("a[1]*{x,y}?\\b");
+        assert_eq!(g, "a\\[1\\]\\*\\{x,y\\}\\?\\\\b");
+        let re = Regex::new(&glob_to_go_regex(&g, false).unwrap()).unwrap();
+        assert!(re.is_match("a[1]*{x,y}?\\b"));
+        assert!(!re.is_match("a1xb"));
+    }
+
     use super::*;
 
     #[test]

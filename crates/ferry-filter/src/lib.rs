@@ -84,6 +84,7 @@ mod meta;
 mod parse;
 mod rules;
 
+pub use glob::escape as escape_glob;
 pub use parse::{parse_age, AGE_OFF, SIZE_OFF};
 
 use azcopy::{split_list, AzFilters, NameMatcher};

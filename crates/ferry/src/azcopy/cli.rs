@@ -199,6 +199,9 @@ pub struct CopyArgs {
     pub check_length: Option<bool>,
     #[command(flatten)]
     pub props: BlobFlags,
+    /// A text file of the relative paths (files and folders) to copy, one per line
+    #[arg(long)]
+    pub list_of_files: Option<std::path::PathBuf>,
 }
 
 /// `copy`'s flags for what an uploaded blob is given, and a download's file times.
@@ -315,6 +318,9 @@ pub struct RemoveArgs {
     pub dry_run: Option<bool>,
     #[arg(long)]
     pub from_to: Option<String>,
+    /// A text file of the relative paths (blobs and virtual directories) to remove, one per line
+    #[arg(long)]
+    pub list_of_files: Option<std::path::PathBuf>,
 }
 
 /// azcopy 10.32's flags that ferry does not implement; naming one is a usage error
@@ -334,7 +340,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "hardlinks",
     "include-attributes",
     "include-directory-stub",
-    "list-of-files",
     "list-of-versions",
     "page-blob-tier",
     "permanent-delete",

@@ -105,11 +105,13 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
     let r = remotes(&plain_args())?;
     let path = AzPath::parse(&a.url);
     let source = r.open_source(&path.arg()).await?;
+    let mut include = super::run::include_paths(&a.include_path);
+    include.extend(super::run::list_of_files(&a.list_of_files)?);
     let f = FilterArgs {
         include_pattern: a.include_pattern.iter().cloned().collect(),
         exclude_pattern: a.exclude_pattern.iter().cloned().collect(),
         exclude_path: a.exclude_path.iter().cloned().collect(),
-        include: super::run::include_paths(&a.include_path),
+        include,
         max_age: a.include_after.clone(),
         min_age: a.include_before.clone(),
         recursive: a.recursive,

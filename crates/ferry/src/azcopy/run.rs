@@ -250,12 +250,37 @@ fn hash_cache(a: &SyncArgs) -> anyhow::Result<HashCacheMode> {
     })
 }
 
+/// `--list-of-files`: the relative paths a text file lists, one per line (files, or
+/// folders with everything below them), as anchored include rules.
+pub fn list_of_files(file: &Option<std::path::PathBuf>) -> anyhow::Result<Vec<String>> {
+    let Some(file) = file else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the --list-of-files file {}: {e}",
+            file.display()
+        )
+    })?;
+    let rules = path_rules(text.lines().map(str::trim));
+    if rules.is_empty() {
+        anyhow::bail!("the --list-of-files file {} lists no paths", file.display());
+    }
+    Ok(rules)
+}
+
 /// azcopy's `a;b` path prefixes as anchored rclone include rules.
 pub fn include_paths(list: &Option<String>) -> Vec<String> {
-    list.iter()
-        .flat_map(|l| l.split(';'))
+    path_rules(list.iter().flat_map(|l| l.split(';')))
+}
+
+/// Literal relative paths (no wildcards, as azcopy takes them) as include rules for the
+/// path and anything below it.
+fn path_rules<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
+    paths
         .map(|p| p.trim_matches('/'))
         .filter(|p| !p.is_empty())
+        .map(ferry_filter::escape_glob)
         .flat_map(|p| [format!("/{p}"), format!("/{p}/**")])
         .collect()
 }
@@ -396,6 +421,7 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         ),
     }
     let mut f = filters(&a.common, recursive);
+    f.include.extend(list_of_files(&a.list_of_files)?);
     f.max_age = a.include_after.clone();
     f.min_age = a.include_before.clone();
     let needs_recursive = !recursive && !src.contents;

@@ -1249,3 +1249,63 @@ fn sync_hash_storage_flags_map_onto_the_hash_cache() {
         b.out
     );
 }
+
+#[test]
+fn list_of_files_picks_files_and_folders_as_azcopy() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    seed(
+        &sides,
+        &[("src/odd[1].txt", "brackets"), ("src/odd1.txt", "no")],
+        100,
+    );
+    for side in [&sides.0, &sides.1] {
+        std::fs::write(
+            side.s.path("list.txt"),
+            "a.txt\nsub/deep\nodd[1].txt\n\nmissing.txt\n",
+        )
+        .unwrap();
+    }
+    let args = [
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--from-to",
+        "LocalBlob",
+        "--list-of-files",
+        "{dir}/list.txt",
+    ];
+    both(&sides, &args);
+    let names = |s: &Side| s.blobs().into_keys().collect::<Vec<_>>();
+    assert_eq!(names(&sides.0), names(&sides.1));
+    assert_eq!(
+        names(&sides.1),
+        ["src/a.txt", "src/odd[1].txt", "src/sub/deep/c.log"]
+    );
+    // remove takes the same list (azcopy can't remove on a loopback account: ferry only).
+    let ferry_side = &sides.1;
+    std::fs::write(ferry_side.s.path("rm.txt"), "src/sub\nsrc/a.txt\n").unwrap();
+    let r = ferry_side.run(&[
+        "remove",
+        "{url:}",
+        "--recursive",
+        "--list-of-files",
+        "{dir}/rm.txt",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert_eq!(names(ferry_side), ["src/odd[1].txt"]);
+    let r = ferry_side.run(&[
+        "remove",
+        "{url:}",
+        "--recursive",
+        "--list-of-files",
+        "{dir}/none.txt",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.out.contains("cannot read the --list-of-files file"),
+        "{}",
+        r.out
+    );
+}
