@@ -1,7 +1,8 @@
 //! azcopy's path arguments: local paths and Blob URLs (a SAS in the query), with
 //! azcopy's conventions: a trailing `/*` means "the contents", a folder source lands in
 //! a subdirectory of its own name (`--as-subdir`), and a file copied to a URL that names
-//! a blob becomes that blob.
+//! a blob becomes that blob. Amazon S3 URLs (`https://BUCKET.s3.REGION.amazonaws.com/KEY`
+//! and the path-style forms) open ferry's S3 backend with the environment's credentials.
 
 /// One side of a transfer as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +43,10 @@ impl AzPath {
 
     /// The argument ferry's path parser takes.
     pub fn arg(&self) -> String {
-        format!("{}{}", self.base, self.query)
+        match S3Url::parse(&self.base) {
+            Some(s3) => s3.remote(),
+            None => format!("{}{}", self.base, self.query),
+        }
     }
 
     /// The last path segment: the folder's (or container's) name; for a local path, of
@@ -75,7 +79,66 @@ impl AzPath {
         if !self.is_url() {
             return self.base.ends_with('/') || std::path::Path::new(&self.base).is_dir();
         }
+        if let Some(s3) = S3Url::parse(&self.base) {
+            return self.base.ends_with('/') || s3.key.is_empty();
+        }
         self.base.ends_with('/') || blob_part(&self.base).is_empty()
+    }
+}
+
+/// An Amazon S3 URL as azcopy takes it: virtual-hosted (`BUCKET.s3.amazonaws.com`,
+/// `BUCKET.s3.REGION…`, `BUCKET.s3-REGION…`) or path-style (`s3.REGION.amazonaws.com/BUCKET`).
+#[derive(Debug, PartialEq, Eq)]
+struct S3Url {
+    bucket: String,
+    key: String,
+    region: Option<String>,
+}
+
+impl S3Url {
+    fn parse(url: &str) -> Option<S3Url> {
+        let rest = url.split_once("://")?.1;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.to_ascii_lowercase();
+        let labels: Vec<&str> = host.strip_suffix(".amazonaws.com")?.split('.').collect();
+        let at = labels
+            .iter()
+            .position(|l| *l == "s3" || l.starts_with("s3-"))?;
+        let region = match labels[at].strip_prefix("s3-") {
+            Some(r) => Some(r),
+            None => labels.get(at + 1).copied(),
+        }
+        .filter(|r| !r.is_empty() && *r != "dualstack")
+        .map(str::to_owned);
+        let hosted = labels[..at].join(".");
+        let (bucket, key) = if hosted.is_empty() {
+            path.split_once('/').unwrap_or((path, ""))
+        } else {
+            (hosted.as_str(), path)
+        };
+        if bucket.is_empty() {
+            return None;
+        }
+        Some(S3Url {
+            bucket: bucket.to_owned(),
+            key: ferry_core::kind::percent_decode(key).unwrap_or_else(|_| key.to_owned()),
+            region,
+        })
+    }
+
+    /// ferry's remote for it: the environment's credentials (azcopy reads
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` too) and the URL's region.
+    fn remote(&self) -> String {
+        let region = self
+            .region
+            .as_ref()
+            .map(|r| format!(",region={r}"))
+            .unwrap_or_default();
+        format!(
+            ":s3,provider=AWS,env_auth=true{region}:{}/{}",
+            self.bucket,
+            self.key.trim_end_matches('/')
+        )
     }
 }
 
@@ -124,6 +187,33 @@ mod tests {
         assert_eq!(
             p.join("f.txt").arg(),
             "https://a.blob.core.windows.net/c/dir/f.txt?sv=1&sig=x"
+        );
+    }
+
+    #[test]
+    fn s3_urls_open_the_s3_backend() {
+        let arg = |s: &str| AzPath::parse(s).arg();
+        assert_eq!(
+            arg("https://bkt.s3.amazonaws.com/dir/a%20b.txt"),
+            ":s3,provider=AWS,env_auth=true:bkt/dir/a b.txt"
+        );
+        assert_eq!(
+            arg("https://bkt.s3.eu-west-1.amazonaws.com/dir/*"),
+            ":s3,provider=AWS,env_auth=true,region=eu-west-1:bkt/dir"
+        );
+        assert_eq!(
+            arg("https://s3-us-west-2.amazonaws.com/bkt/k"),
+            ":s3,provider=AWS,env_auth=true,region=us-west-2:bkt/k"
+        );
+        assert_eq!(
+            arg("https://s3.amazonaws.com/bkt"),
+            ":s3,provider=AWS,env_auth=true:bkt/"
+        );
+        assert!(AzPath::parse("https://bkt.s3.amazonaws.com/").holds_files());
+        assert!(!AzPath::parse("https://bkt.s3.amazonaws.com/k").holds_files());
+        assert_eq!(
+            arg("https://a.blob.core.windows.net/c"),
+            "https://a.blob.core.windows.net/c"
         );
     }
 

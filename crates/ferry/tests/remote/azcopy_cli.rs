@@ -1309,3 +1309,61 @@ fn list_of_files_picks_files_and_folders_as_azcopy() {
         r.out
     );
 }
+
+#[test]
+fn an_s3_url_copies_to_blob_as_azcopy_takes_it() {
+    let Some(az) = Testbed::azure() else { return };
+    let Some(s3) = Testbed::s3() else { return };
+    let side = Side {
+        az,
+        s: Scratch::new(),
+        reference: false,
+    };
+    for (rel, body) in TREE {
+        write_file(&side.s.path(rel), body.as_bytes(), 100);
+    }
+    ferry_testbed::run(s3.rclone().args([
+        "copy",
+        &side.s.path("src").to_string_lossy(),
+        &s3.rclone_path("src"),
+    ]));
+    // azcopy's virtual-hosted form; the endpoint comes from AWS_ENDPOINT_URL (the test
+    // server), as an AWS SDK takes it, and the keys from AWS_ACCESS_KEY_ID/…SECRET….
+    let url = format!("https://{}.s3.{}.amazonaws.com/src", s3.bucket, s3.region);
+    let mut args: Vec<String> = vec!["copy".into(), url.clone(), side.expand("{url:}")];
+    args.extend(["--recursive", "--from-to", "S3Blob"].map(String::from));
+    let mut cmd = side.command();
+    cmd.current_dir(side.s.dir.path())
+        .envs(s3.env())
+        .args(&args);
+    let (code, out, err) = split(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let names: Vec<String> = side.blobs().into_keys().collect();
+    let want: Vec<String> = TREE
+        .iter()
+        .map(|(rel, _)| rel.to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(names, want);
+    assert!(
+        text_summary(&out)["Final Job Status"] == "Completed",
+        "{out}"
+    );
+    // The wrong --from-to is named.
+    let mut cmd = side.command();
+    cmd.current_dir(side.s.dir.path()).envs(s3.env()).args([
+        "copy",
+        &url,
+        &side.expand("{url:x}"),
+        "--recursive",
+        "--from-to",
+        "BlobBlob",
+    ]);
+    let (code, out, _) = split(cmd.output().unwrap());
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the source is Blob, but the source path is S3"),
+        "{out}"
+    );
+}
