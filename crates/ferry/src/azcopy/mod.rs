@@ -13,6 +13,7 @@ mod other;
 mod output;
 mod paths;
 mod plan;
+mod prompt;
 mod props;
 mod run;
 mod summary;

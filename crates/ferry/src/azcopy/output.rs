@@ -94,6 +94,37 @@ impl Printer {
         let _ = writeln!(out, "{line}");
     }
 
+    /// A `Prompt` record: the question, azcopy's four answers, and what it is about.
+    pub fn prompt(&self, question: &str, target: &str) {
+        let option = |t: &str, friendly: &str, s: &str| serde_json::json!({"ResponseType": t, "UserFriendlyResponseType": friendly, "ResponseString": s});
+        // Written by hand: serde_json would sort the keys, azcopy's order is this one.
+        let options: Vec<String> = [
+            option("Yes", "Yes", "y"),
+            option("No", "No", "n"),
+            option("YesForAll", "Yes for all", "a"),
+            option("NoForAll", "No for all", "l"),
+        ]
+        .iter()
+        .map(|o| {
+            format!(
+                "{{\"ResponseType\":{},\"UserFriendlyResponseType\":{},\"ResponseString\":{}}}",
+                o["ResponseType"], o["UserFriendlyResponseType"], o["ResponseString"]
+            )
+        })
+        .collect();
+        let text = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+        let line = format!(
+            "{{\"TimeStamp\":{},\"MessageType\":\"Prompt\",\"MessageContent\":{},\"PromptDetails\":{{\"PromptType\":\"Overwrite\",\"ResponseOptions\":[{}],\"PromptTarget\":{}}}}}",
+            text(&timestamp()),
+            text(question),
+            options.join(","),
+            text(target)
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
     /// An `INFO:` line (text) or an `Info` record (json).
     pub fn info(&self, msg: &str) {
         if self.quiet && !self.json() {

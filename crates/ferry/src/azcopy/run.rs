@@ -16,6 +16,7 @@ use super::cli::{
 use super::output::{job_id, Printer};
 use super::paths::AzPath;
 use super::plan::{Plan, Recorder, Skipping, Totals, Transfer};
+use super::prompt::OverwritePrompt;
 use super::summary::{Counts, Summary};
 use super::{AzcopyArgs, DeleteDestination};
 use crate::args::{FilterArgs, HashCacheMode, LocalArgs};
@@ -416,9 +417,8 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         Overwrite::True => opts.compare.ignore_times = true,
         Overwrite::False => opts.compare.ignore_existing = true,
         Overwrite::IfSourceNewer => opts.compare.update = true,
-        Overwrite::Prompt => anyhow::bail!(
-            "--overwrite=prompt is not implemented by ferry's azcopy: use true, false or ifSourceNewer"
-        ),
+        // Every conflict is asked about (the engine confirms each overwrite).
+        Overwrite::Prompt => opts.compare.ignore_times = true,
     }
     let mut f = filters(&a.common, recursive);
     f.include.extend(list_of_files(&a.list_of_files)?);
@@ -429,6 +429,10 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         p.info("Scanning...");
     }
     let ends = open_ends(&r, &src, &dst, a.as_subdir.unwrap_or(true), needs_recursive).await?;
+    let confirm = match a.overwrite {
+        Overwrite::Prompt => Some(Arc::new(OverwritePrompt::new(p, ends.shown.1.clone())?)),
+        _ => None,
+    };
     let job = JobSpec {
         mode: Mode::Copy,
         opts,
@@ -436,6 +440,7 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         filters: f,
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: false,
+        confirm,
     };
     run_job(job, ends, p, ctx).await
 }
@@ -465,6 +470,7 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         filters: filters(&a.common, a.recursive.unwrap_or(true)),
         dry_run: a.common.dry_run.unwrap_or(false),
         sync: true,
+        confirm: None,
     };
     run_job(job, ends, p, ctx).await
 }
@@ -476,6 +482,8 @@ struct JobSpec {
     filters: FilterArgs,
     dry_run: bool,
     sync: bool,
+    /// `--overwrite=prompt`'s questions.
+    confirm: Option<Arc<OverwritePrompt>>,
 }
 
 async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> anyhow::Result<i32> {
@@ -524,7 +532,10 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> an
         renamed_from: ends.renamed_from,
         backup: None,
         alt_dests: None,
-        confirm: None,
+        confirm: spec
+            .confirm
+            .clone()
+            .map(|c| c as Arc<dyn ferry_engine::Confirm>),
         observer,
         stats: stats.clone(),
         approve_deletes,

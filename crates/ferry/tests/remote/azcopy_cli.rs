@@ -76,6 +76,65 @@ impl Side {
         self.run_in(self.s.dir.path(), args)
     }
 
+    /// [`Side::run`] in JSON mode answering each `Prompt` record with the next of
+    /// `answers` (azcopy drops what stdin holds before it asks); stdin stays open until
+    /// the job's last record, as azcopy spins forever on a closed one.
+    fn run_answering(&self, args: &[&str], answers: &[&str]) -> Ran {
+        use std::io::{BufRead, Write};
+        let args: Vec<String> = args.iter().map(|a| self.expand(a)).collect();
+        let mut cmd = self.command();
+        cmd.current_dir(self.s.dir.path())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut answers: Vec<String> = answers.iter().rev().map(|a| format!("{a}\n")).collect();
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            for line in reader.lines().map_while(Result::ok) {
+                if line.contains("\"MessageType\":\"Prompt\"") {
+                    if let Some(a) = answers.pop() {
+                        let _ = stdin.write_all(a.as_bytes());
+                        let _ = stdin.flush();
+                    }
+                }
+                let end = line.contains("\"MessageType\":\"EndOfJob\"");
+                out.push_str(&line);
+                out.push('\n');
+                if end {
+                    break;
+                }
+            }
+            let _ = tx.send((out, stdin));
+        });
+        let (out, stdin) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the job ends within a minute");
+        drop(stdin);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let code = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if std::time::Instant::now() > deadline {
+                // azcopy after its job, spinning on the closed stdin.
+                let _ = child.kill();
+                let _ = child.wait();
+                break 0;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        Ran {
+            code,
+            out,
+            err: String::new(),
+        }
+    }
+
     /// [`Side::run`] in the working directory `cwd`.
     fn run_in(&self, cwd: &Path, args: &[&str]) -> Ran {
         let args: Vec<String> = args.iter().map(|a| self.expand(a)).collect();
@@ -1365,5 +1424,54 @@ fn an_s3_url_copies_to_blob_as_azcopy_takes_it() {
     assert!(
         out.contains("the source is Blob, but the source path is S3"),
         "{out}"
+    );
+}
+
+#[test]
+fn overwrite_prompt_asks_per_conflict_as_azcopy() {
+    let Some(sides) = pair() else { return };
+    seed(&sides, &TREE, 100);
+    let up = [
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--from-to",
+        "LocalBlob",
+    ];
+    both(&sides, &up);
+    let mut ask = up.to_vec();
+    ask.extend(["--overwrite=prompt", "--output-type", "json"]);
+    // No, yes, then no for all: 1 replaced, 4 kept; then yes for all: all 5 replaced.
+    for input in [&["n", "y", "l"][..], &["a"]] {
+        let (a, b) = (
+            sides.0.run_answering(&ask, input),
+            sides.1.run_answering(&ask, input),
+        );
+        assert_eq!((a.code, b.code), (0, 0), "{}{}", b.out, b.err);
+        // Which file is asked about second is the tools' own order: bytes may differ.
+        let job = |r: &Ran| {
+            let (types, mut counts) = json_job(&r.out);
+            counts.remove("TotalBytesTransferred");
+            (types, counts)
+        };
+        assert_eq!(job(&a), job(&b), "{input:?}\nferry: {}", b.out);
+        let prompts = |r: &Ran| r.out.matches("\"MessageType\":\"Prompt\"").count();
+        assert_eq!(prompts(&a), prompts(&b), "{input:?}");
+        assert!(b.out.contains("\"PromptType\":\"Overwrite\""));
+    }
+    // Text output needs a terminal to ask on: no job, exit 1 (azcopy would wait forever).
+    let r = sides.1.run(&[
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--overwrite=prompt",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.out.contains("--overwrite=prompt needs a terminal"),
+        "{}",
+        r.out
     );
 }
