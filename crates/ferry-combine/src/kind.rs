@@ -107,8 +107,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                Spec { dir: "a".into(), remote: "/x".into() },
-                Spec { dir: "b".into(), remote: "s3:bucket/with space".into() },
+                Spec {
+                    dir: "a".into(),
+                    remote: "/x".into()
+                },
+                Spec {
+                    dir: "b".into(),
+                    remote: "s3:bucket/with space".into()
+                },
             ]
         );
     }

@@ -51,9 +51,8 @@ pub struct CombineBackend {
 impl CombineBackend {
     /// `root` is a path of the combined tree (its first segment names an upstream).
     pub fn new(upstreams: Vec<Upstream>, remote: &str, root: &str) -> Result<Self> {
-        let root = RelPath::new(root.trim_matches('/')).map_err(|e| {
-            Error::new(ErrorKind::Config, format!("{remote} combine remote: {e}"))
-        })?;
+        let root = RelPath::new(root.trim_matches('/'))
+            .map_err(|e| Error::new(ErrorKind::Config, format!("{remote} combine remote: {e}")))?;
         let features = Features::shared(upstreams.iter().map(|u| u.backend.features()));
         Ok(CombineBackend {
             upstreams,
@@ -112,7 +111,11 @@ impl CombineBackend {
         abs.strip_prefix(&self.root).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidPath,
-                format!("{} lies outside combine root '{}'", abs.as_str(), self.root.as_str()),
+                format!(
+                    "{} lies outside combine root '{}'",
+                    abs.as_str(),
+                    self.root.as_str()
+                ),
             )
         })
     }
@@ -143,7 +146,8 @@ impl CombineBackend {
     fn top_listing(&self) -> Result<Listing> {
         let mut out = Listing::new();
         for u in &self.upstreams {
-            out.entries.push(self.top_dir(RelPath::root().join(&u.dir)?));
+            out.entries
+                .push(self.top_dir(RelPath::root().join(&u.dir)?));
         }
         Ok(out)
     }
@@ -182,7 +186,9 @@ impl Backend for CombineBackend {
                     .collect();
                 Location {
                     namespace: format!("combine:{}", parts.join(" ")),
-                    path: format!("/{}", self.root.as_str()).trim_end_matches('/').to_owned(),
+                    path: format!("/{}", self.root.as_str())
+                        .trim_end_matches('/')
+                        .to_owned(),
                 }
             }
         }
@@ -218,19 +224,31 @@ impl Backend for CombineBackend {
                 )
                 .with_path(dir.as_str().to_owned()))
             }),
-            Route::Below(u, rest) => {
-                Box::pin(u.backend.list_pages(rest).map_ok(move |page| self.page(u, page)))
-            }
+            Route::Below(u, rest) => Box::pin(
+                u.backend
+                    .list_pages(rest)
+                    .map_ok(move |page| self.page(u, page)),
+            ),
         }
     }
 
     fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
         use futures::StreamExt;
+        // Declared only where every upstream lists recursively: the walk covers the rest.
+        if !self.features.caps.recursive_list {
+            return None;
+        }
         let (index, rest) = match self.route(dir) {
-            Route::Below(u, rest) => (self.upstreams.iter().position(|x| std::ptr::eq(x, u))?, rest),
+            Route::Below(u, rest) => (
+                self.upstreams.iter().position(|x| std::ptr::eq(x, u))?,
+                rest,
+            ),
             _ => return None,
         };
-        let inner = self.upstreams[index].backend.clone().list_recursive_declared(&rest)?;
+        let inner = self.upstreams[index]
+            .backend
+            .clone()
+            .list_recursive_declared(&rest)?;
         let me = self.clone();
         Some(Box::pin(inner.map(move |item| {
             item.and_then(|e| {
@@ -286,9 +304,15 @@ impl Backend for CombineBackend {
         let got = match Self::peer(src, src_path) {
             Some(found) => {
                 let (su, srest) = found?;
-                du.backend.copy_declared(&*su.backend, &srest, &drest, opts).await?
+                du.backend
+                    .copy_declared(&*su.backend, &srest, &drest, opts)
+                    .await?
             }
-            None => du.backend.copy_declared(src, src_path, &drest, opts).await?,
+            None => {
+                du.backend
+                    .copy_declared(src, src_path, &drest, opts)
+                    .await?
+            }
         };
         got.map(|e| self.entry(du, e)).transpose()
     }
@@ -303,7 +327,9 @@ impl Backend for CombineBackend {
         let got = match Self::peer(src, src_path) {
             Some(found) => {
                 let (su, srest) = found?;
-                du.backend.move_declared(&*su.backend, &srest, &drest).await?
+                du.backend
+                    .move_declared(&*su.backend, &srest, &drest)
+                    .await?
             }
             None => du.backend.move_declared(src, src_path, &drest).await?,
         };

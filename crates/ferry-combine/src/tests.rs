@@ -66,7 +66,11 @@ impl Two {
         }
     }
     fn upstreams(&self) -> String {
-        format!("one={} two={}", self.a.path().display(), self.b.path().display())
+        format!(
+            "one={} two={}",
+            self.a.path().display(),
+            self.b.path().display()
+        )
     }
 }
 
@@ -77,12 +81,20 @@ async fn the_top_level_lists_the_upstreams_and_paths_below_go_to_theirs() {
     assert_eq!(names(&*c, "").await, ["one", "two"]);
     put(&*c, "one/sub/a.txt", b"alpha").await;
     put(&*c, "two/b.txt", b"beta").await;
-    assert_eq!(std::fs::read(t.a.path().join("sub/a.txt")).unwrap(), b"alpha");
+    assert_eq!(
+        std::fs::read(t.a.path().join("sub/a.txt")).unwrap(),
+        b"alpha"
+    );
     assert_eq!(std::fs::read(t.b.path().join("b.txt")).unwrap(), b"beta");
     assert_eq!(names(&*c, "one").await, ["one/sub"]);
     assert_eq!(names(&*c, "one/sub").await, ["one/sub/a.txt"]);
     let mut s = String::new();
-    c.open(&p("two/b.txt"), 0, None).await.unwrap().read_to_string(&mut s).await.unwrap();
+    c.open(&p("two/b.txt"), 0, None)
+        .await
+        .unwrap()
+        .read_to_string(&mut s)
+        .await
+        .unwrap();
     assert_eq!(s, "beta");
     assert!(c.stat(&p("one")).await.unwrap().unwrap().is_dir());
     assert!(c.stat(&p("three")).await.unwrap().is_none());
@@ -115,7 +127,10 @@ async fn the_top_level_holds_no_files() {
         hashes: Hashes::default(),
         metadata: None,
     };
-    let err = c.put(&p("loose.txt"), Box::pin(&b"x"[..]), &opts).await.unwrap_err();
+    let err = c
+        .put(&p("loose.txt"), Box::pin(&b"x"[..]), &opts)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DirNotFound);
     assert!(err.to_string().contains("one, two"), "{err}");
     let err = c.list_dir(&p("three")).await.unwrap_err();
@@ -128,11 +143,17 @@ async fn moves_within_an_upstream_are_its_own_and_across_decline() {
     let c = open(&t.upstreams(), "").unwrap();
     assert!(c.features().caps.moves);
     put(&*c, "one/a", b"a").await;
-    let moved = c.move_declared(&*c, &p("one/a"), &p("one/b")).await.unwrap();
+    let moved = c
+        .move_declared(&*c, &p("one/a"), &p("one/b"))
+        .await
+        .unwrap();
     assert_eq!(moved.unwrap().path.as_str(), "one/b");
     assert!(t.a.path().join("b").exists() && !t.a.path().join("a").exists());
     // Two local directories can still rename into each other: the upstream decides.
-    let across = c.move_declared(&*c, &p("one/b"), &p("two/b")).await.unwrap();
+    let across = c
+        .move_declared(&*c, &p("one/b"), &p("two/b"))
+        .await
+        .unwrap();
     assert!(across.is_some());
     assert!(t.b.path().join("b").exists());
 }

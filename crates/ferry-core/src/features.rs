@@ -201,7 +201,10 @@ mod tests {
         let s = Features::shared([&a, &b]);
         assert!(!s.caps.set_modtime);
         assert_eq!(s.caps.copy, CopyKind::Local);
-        assert_eq!(s.semantics.hashes.iter().collect::<Vec<_>>(), [HashKind::Md5]);
+        assert_eq!(
+            s.semantics.hashes.iter().collect::<Vec<_>>(),
+            [HashKind::Md5]
+        );
         assert_eq!(s.semantics.modtime_precision, Some(Duration::from_secs(1)));
         assert!(s.semantics.bucket_dirs);
         b.semantics.modtime_precision = None;

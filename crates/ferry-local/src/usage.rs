@@ -17,7 +17,9 @@ pub fn of(root: &Path) -> Result<Option<Usage>> {
     measure(at)
 }
 
+// statvfs's field types differ between platforms (u32 or u64): `u64::from` takes both.
 #[cfg(unix)]
+#[allow(clippy::useless_conversion)]
 fn measure(at: &Path) -> Result<Option<Usage>> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(at.as_os_str().as_bytes())
@@ -27,16 +29,19 @@ fn measure(at: &Path) -> Result<Option<Usage>> {
     let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
-        return Err(Error::io(format!("measuring free space at {}", at.display()), err));
+        return Err(Error::io(
+            format!("measuring free space at {}", at.display()),
+            err,
+        ));
     }
     // SAFETY: statvfs succeeded, so it filled the buffer.
     let st = unsafe { st.assume_init() };
-    let block = st.f_frsize as u64;
-    let total = st.f_blocks as u64 * block;
+    let block = u64::from(st.f_frsize);
+    let total = u64::from(st.f_blocks) * block;
     Ok(Some(Usage {
         total: Some(total),
-        used: Some(total.saturating_sub(st.f_bfree as u64 * block)),
-        free: Some(st.f_bavail as u64 * block),
+        used: Some(total.saturating_sub(u64::from(st.f_bfree) * block)),
+        free: Some(u64::from(st.f_bavail) * block),
         objects: None,
     }))
 }

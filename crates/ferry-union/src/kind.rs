@@ -69,10 +69,7 @@ fn policy(req: &OpenRequest<'_>, key: &str) -> Result<Policy> {
     Policy::parse(name).ok_or_else(|| {
         config_error(
             who,
-            format!(
-                "unknown {key} {name:?}: use one of {}",
-                Policy::names()
-            ),
+            format!("unknown {key} {name:?}: use one of {}", Policy::names()),
         )
     })
 }
@@ -121,7 +118,9 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let root = req.root.trim_matches('/');
     let mut upstreams = Vec::with_capacity(specs.len());
     for spec in specs {
-        let backend = req.context.open_remote(who, &join_remote(&spec.remote, root))?;
+        let backend = req
+            .context
+            .open_remote(who, &join_remote(&spec.remote, root))?;
         upstreams.push(Upstream::new(
             spec,
             backend,

@@ -10,7 +10,6 @@ pub mod policy;
 mod tee;
 pub mod upstream;
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -93,15 +92,10 @@ impl UnionBackend {
 
     fn denied(&self, path: &RelPath, category: Category) -> Error {
         let why = match category {
-            Category::Create => format!(
-                "no upstream of union remote {} may create it (each is :ro or :nc, or read only)",
-                self.remote
-            ),
-            _ => format!(
-                "every upstream of union remote {} holding it is read only (:ro)",
-                self.remote
-            ),
-        };
+            Category::Create => "can't write: every upstream of union remote {} is :ro or :nc (or read only)",
+            _ => "can't change it: every upstream of union remote {} holding it is :ro (or read only)",
+        }
+        .replace("{}", &self.remote);
         Error::new(ErrorKind::PermissionDenied, why)
             .with_path(path.as_str().to_owned())
             .retryable(false)
@@ -336,7 +330,12 @@ impl UnionBackend {
                 },
                 other => other?,
             };
-            let made = join_all(targets.iter().map(|&i| self.upstreams[i].backend.mkdir(dir))).await;
+            let made = join_all(
+                targets
+                    .iter()
+                    .map(|&i| self.upstreams[i].backend.mkdir(dir)),
+            )
+            .await;
             for (&i, r) in targets.iter().zip(made) {
                 r.map_err(|e| self.named(i, e))?;
             }
@@ -396,7 +395,10 @@ impl UnionBackend {
     /// The listing of `dir`: every upstream's, merged by name.
     async fn merged(&self, dir: RelPath) -> Result<Listing> {
         let listed = join_all(self.upstreams.iter().map(|u| u.backend.list_dir(&dir))).await;
-        let fold = self.upstreams.iter().all(|u| u.backend.features().semantics.case_insensitive);
+        let fold = self
+            .upstreams
+            .iter()
+            .all(|u| u.backend.features().semantics.case_insensitive);
         let mut out = Listing::new();
         let mut groups: Vec<Vec<(usize, Entry)>> = Vec::new();
         let mut by_name = std::collections::HashMap::new();
@@ -415,7 +417,11 @@ impl UnionBackend {
             };
             out.errors.extend(listing.errors);
             for e in listing.entries {
-                let key = if fold { e.name().to_lowercase() } else { e.name().to_owned() };
+                let key = if fold {
+                    e.name().to_lowercase()
+                } else {
+                    e.name().to_owned()
+                };
                 let at = *by_name.entry(key).or_insert_with(|| {
                     groups.push(Vec::new());
                     groups.len() - 1
@@ -427,7 +433,10 @@ impl UnionBackend {
             return Err(failed.into_iter().next().unwrap_or_else(|| {
                 Error::new(
                     ErrorKind::DirNotFound,
-                    format!("directory not found in any upstream of union remote {}", self.remote),
+                    format!(
+                        "directory not found in any upstream of union remote {}",
+                        self.remote
+                    ),
                 )
                 .with_path(dir.as_str().to_owned())
             }));
@@ -607,7 +616,9 @@ impl Backend for UnionBackend {
             .into_iter()
             .filter(|(_, e)| !e.is_dir())
             .collect();
-        let picked = peer.pick_entries(Category::Action, src_path, &files).await?;
+        let picked = peer
+            .pick_entries(Category::Action, src_path, &files)
+            .await?;
         let mut pairs = Vec::new();
         for k in picked {
             let si = files[k].0;
@@ -619,7 +630,11 @@ impl Backend for UnionBackend {
         let mut moved: Vec<(usize, Entry)> = Vec::new();
         for (si, di) in pairs {
             let from = &*peer.upstreams[si].backend;
-            match self.upstreams[di].backend.move_declared(from, src_path, dst_path).await {
+            match self.upstreams[di]
+                .backend
+                .move_declared(from, src_path, dst_path)
+                .await
+            {
                 Ok(Some(e)) => moved.push((di, e)),
                 Ok(None) if moved.is_empty() => return Ok(None),
                 Ok(None) => {
@@ -635,7 +650,9 @@ impl Backend for UnionBackend {
                 Err(e) => return Err(self.named(di, e)),
             }
         }
-        let picked = self.pick_entries(Category::Search, dst_path, &moved).await?;
+        let picked = self
+            .pick_entries(Category::Search, dst_path, &moved)
+            .await?;
         Ok(Some(moved[picked[0]].1.clone()))
     }
 
@@ -689,7 +706,8 @@ impl Backend for UnionBackend {
         let found = self.found_objects(path).await?;
         let picked = self.pick_entries(Category::Action, path, &found).await?;
         let chosen: Vec<usize> = picked.into_iter().map(|k| found[k].0).collect();
-        self.each(&chosen, |u| u.backend.set_modtime(path, mtime)).await
+        self.each(&chosen, |u| u.backend.set_modtime(path, mtime))
+            .await
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {

@@ -125,7 +125,10 @@ impl Policy {
             .any(|c| {
                 matches!(
                     self.choice(c),
-                    Choice::MostFree | Choice::LeastFree | Choice::LeastUsed | Choice::FewestObjects
+                    Choice::MostFree
+                        | Choice::LeastFree
+                        | Choice::LeastUsed
+                        | Choice::FewestObjects
                 )
             })
     }

@@ -13,7 +13,10 @@ const CHUNK: usize = 64 * 1024;
 pub fn tee(
     data: ByteStream,
     n: usize,
-) -> (Vec<ByteStream>, impl std::future::Future<Output = Result<()>>) {
+) -> (
+    Vec<ByteStream>,
+    impl std::future::Future<Output = Result<()>>,
+) {
     let mut readers: Vec<ByteStream> = Vec::with_capacity(n);
     let mut writers: Vec<Option<DuplexStream>> = Vec::with_capacity(n);
     for _ in 0..n {

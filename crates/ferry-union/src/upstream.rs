@@ -67,9 +67,7 @@ fn split_fs(s: &str) -> (&str, &str) {
     match s.find(':') {
         // On Windows one letter before the colon is a drive, not a remote.
         Some(i)
-            if i > 0
-                && !(cfg!(windows) && i == 1)
-                && s[..i].chars().all(is_remote_name_char) =>
+            if i > 0 && !(cfg!(windows) && i == 1) && s[..i].chars().all(is_remote_name_char) =>
         {
             s.split_at(i + 1)
         }

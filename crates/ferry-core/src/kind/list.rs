@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn fields_split_on_spaces_and_quotes_keep_them() {
-        assert_eq!(space_separated("a=x: b=y:dir").unwrap(), ["a=x:", "b=y:dir"]);
+        assert_eq!(
+            space_separated("a=x: b=y:dir").unwrap(),
+            ["a=x:", "b=y:dir"]
+        );
         assert_eq!(
             space_separated(r#""a=x:with space" b=y: "q=""z"":""#).unwrap(),
             ["a=x:with space", "b=y:", r#"q="z":"#]
