@@ -256,7 +256,8 @@ impl UnionBackend {
     }
 
     /// The choices that read each upstream's usage. An upstream that can't tell counts
-    /// as rclone counts it (infinite free space, nothing used, no objects), with a notice.
+    /// as rclone counts it (infinite free space, nothing used, no objects), with a notice
+    /// (once per upstream: rclone repeats it for every file).
     async fn by_usage(&self, choice: Choice, among: Vec<usize>) -> Result<Vec<usize>> {
         let usages = join_all(among.iter().map(|&i| self.upstreams[i].usage())).await;
         let mut best: Option<(usize, u64)> = None;
@@ -269,8 +270,8 @@ impl UnionBackend {
                 Choice::LeastUsed => (u.used.unwrap_or(0), u.used.is_none()),
                 _ => (u.objects.unwrap_or(0), u.objects.is_none()),
             };
-            if unknown {
-                tracing::info!(
+            if unknown && self.upstreams[i].first_unknown_usage() {
+                tracing::warn!(
                     "{}: its {} is unknown, counted as rclone counts it",
                     self.upstreams[i].remote,
                     match choice {

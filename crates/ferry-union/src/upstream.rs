@@ -1,6 +1,7 @@
 //! One upstream of a union: the remote, its tag (`:ro`, `:nc`, `:writeback`) and its
 //! usage, measured at most once per `cache_time`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -88,6 +89,7 @@ pub struct Upstream {
     pub tag: Tag,
     cache_time: Duration,
     usage: tokio::sync::Mutex<Option<(Instant, Option<Usage>)>>,
+    unknown_noted: AtomicBool,
 }
 
 impl Upstream {
@@ -98,6 +100,7 @@ impl Upstream {
             tag: spec.tag,
             cache_time,
             usage: tokio::sync::Mutex::new(None),
+            unknown_noted: AtomicBool::new(false),
         }
     }
 
@@ -109,6 +112,11 @@ impl Upstream {
     /// Whether something new may be written here.
     pub fn creatable(&self) -> bool {
         self.writable() && self.tag != Tag::NoCreate
+    }
+
+    /// True the first time it is asked: a policy notes an unknown usage once.
+    pub fn first_unknown_usage(&self) -> bool {
+        !self.unknown_noted.swap(true, Ordering::Relaxed)
     }
 
     /// The store's usage, measured again once `cache_time` has passed; `None` where the
