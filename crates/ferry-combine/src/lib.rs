@@ -53,14 +53,18 @@ impl CombineBackend {
     pub fn new(upstreams: Vec<Upstream>, remote: &str, root: &str) -> Result<Self> {
         let root = RelPath::new(root.trim_matches('/'))
             .map_err(|e| Error::new(ErrorKind::Config, format!("{remote} combine remote: {e}")))?;
-        let features = Features::shared(upstreams.iter().map(|u| u.backend.features()));
-        Ok(CombineBackend {
+        let mut me = CombineBackend {
+            features: Features::shared(upstreams.iter().map(|u| u.backend.features())),
             upstreams,
             root,
-            features,
             remote: remote.to_owned(),
             when: SystemTime::now(),
-        })
+        };
+        // Rooted below one upstream, every path is that upstream's: so is every rule.
+        if let Route::Below(u, _) = me.route(&RelPath::root()) {
+            me.features = u.backend.features().clone();
+        }
+        Ok(me)
     }
 
     /// The upstreams, in the order the option names them.

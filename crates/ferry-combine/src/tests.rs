@@ -107,6 +107,10 @@ async fn a_root_below_an_upstream_is_that_upstream_there() {
     std::fs::write(t.b.path().join("deep/x"), "x").unwrap();
     let c = open(&t.upstreams(), "two/deep").unwrap();
     assert_eq!(names(&*c, "").await, ["x"]);
+    assert!(
+        c.features().semantics.empty_dirs,
+        "the local upstream's own rules"
+    );
     put(&*c, "y", b"y").await;
     assert!(t.b.path().join("deep/y").exists());
     assert_eq!(c.location(), {
