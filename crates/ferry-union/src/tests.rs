@@ -226,3 +226,28 @@ async fn a_writeback_upstream_gets_a_copy_of_what_is_read() {
         "cold"
     );
 }
+
+#[tokio::test]
+async fn a_large_file_feeds_every_upstream_and_a_failing_one_holds_none_back() {
+    let t = Two::new();
+    let data: &'static [u8] = Box::leak(
+        (0..3 * 1024 * 1024u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into_boxed_slice(),
+    );
+    let u = open_with(&t.with("", ""), &[("create_policy", "all")]).unwrap();
+    put(&*u, "big.bin", data).await.unwrap();
+    assert_eq!(std::fs::read(t.a.path().join("big.bin")).unwrap(), data);
+    assert_eq!(std::fs::read(t.b.path().join("big.bin")).unwrap(), data);
+    // The second upstream's directory is a file: its upload fails at once; the first
+    // still gets every byte and the error names the failing upstream.
+    let c = tempfile::tempdir().unwrap();
+    let blocked = c.path().join("blocked");
+    std::fs::write(&blocked, "not a directory").unwrap();
+    let ups = format!("{} {}", c.path().join("ok").display(), blocked.display());
+    let u = open_with(&ups, &[("create_policy", "all")]).unwrap();
+    let err = put(&*u, "big.bin", data).await.unwrap_err();
+    assert!(err.to_string().contains("blocked"), "{err}");
+    assert_eq!(std::fs::read(c.path().join("ok/big.bin")).unwrap(), data);
+}
