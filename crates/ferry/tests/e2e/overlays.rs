@@ -239,3 +239,29 @@ fn bad_overlays_fail_with_one_clear_line() {
         );
     }
 }
+
+#[test]
+fn bisync_through_union_and_combine() {
+    let s = Scratch::new();
+    let (a, b) = (s.path("a"), s.path("b"));
+    std::fs::create_dir_all(a.join("u")).unwrap();
+    std::fs::create_dir_all(b.join("c")).unwrap();
+    let conf = union_conf(&s, &a, &b, "");
+    for (n, (remote, stored)) in [("u:u", a.join("u")), ("c:two/c", b.join("c"))]
+        .into_iter()
+        .enumerate()
+    {
+        let local = s.path(&format!("local{n}"));
+        write_file(&local.join("start.txt"), b"start", 1000);
+        let workdir = s.path(&format!("work{n}"));
+        let wd = workdir.to_str().unwrap();
+        let l = local.to_str().unwrap();
+        ferry_ok(&conf, &["bisync", l, remote, "--resync", "--workdir", wd]);
+        assert!(stored.join("start.txt").exists(), "{remote}");
+        write_file(&local.join("from_local.txt"), b"l", 100);
+        write_file(&stored.join("from_remote.txt"), b"r", 100);
+        ferry_ok(&conf, &["bisync", l, remote, "--workdir", wd]);
+        assert!(stored.join("from_local.txt").exists(), "{remote}");
+        assert!(local.join("from_remote.txt").exists(), "{remote}");
+    }
+}
