@@ -50,6 +50,19 @@ fn is_within(inner: &str, outer: &str) -> bool {
         || (inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'/'))
 }
 
+/// Space in a backend's store, as far as it can tell (rclone's `about` fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// The whole store's size.
+    pub total: Option<u64>,
+    /// Bytes in use.
+    pub used: Option<u64>,
+    /// Bytes a write may still take.
+    pub free: Option<u64>,
+    /// How many objects are stored.
+    pub objects: Option<u64>,
+}
+
 /// What the writer knows about an object it is about to store.
 #[derive(Clone, Debug)]
 pub struct PutOptions {
@@ -165,6 +178,12 @@ pub trait Backend: Send + Sync {
     /// before the first decision depends on it (e.g. whether a server keeps the
     /// modification times it is sent). Failures only leave it to find out later.
     async fn prepare_write(&self) {}
+
+    /// How much space the backend's store holds and has free (rclone's `about`), for
+    /// union's space policies. `Ok(None)`: it can't say (each field is optional too).
+    async fn usage(&self) -> Result<Option<Usage>> {
+        Ok(None)
+    }
 
     /// An object's metadata with rclone's key names (`--metadata`); `Ok(None)` where the
     /// backend keeps none ([`metadata`](crate::Capabilities::metadata) says which read it).

@@ -124,3 +124,90 @@ impl Default for Semantics {
         }
     }
 }
+
+impl Features {
+    /// What an overlay over several backends (union, combine) can promise: an operation
+    /// only where every one of them offers it, hashes they all have, the coarsest
+    /// modification time, and each rule of comparison that any of them imposes.
+    pub fn shared<'a>(all: impl IntoIterator<Item = &'a Features>) -> Features {
+        let all: Vec<&Features> = all.into_iter().collect();
+        let every = |f: fn(&Features) -> bool| !all.is_empty() && all.iter().all(|x| f(x));
+        let any = |f: fn(&Features) -> bool| all.iter().any(|x| f(x));
+        let copy = all
+            .iter()
+            .map(|f| f.caps.copy)
+            .min_by_key(|k| match k {
+                CopyKind::None => 0,
+                CopyKind::Local => 1,
+                CopyKind::ServerSide => 2,
+            })
+            .unwrap_or_default();
+        let hashes = all
+            .iter()
+            .map(|f| f.semantics.hashes)
+            .reduce(HashSet::intersect)
+            .unwrap_or_else(HashSet::empty);
+        let modtime_precision = all
+            .iter()
+            .map(|f| f.semantics.modtime_precision)
+            .try_fold(Duration::ZERO, |acc, p| p.map(|p| acc.max(p)));
+        Features {
+            caps: Capabilities {
+                set_modtime: every(|f| f.caps.set_modtime),
+                set_dir_modtime: every(|f| f.caps.set_dir_modtime),
+                atomic_put: every(|f| f.caps.atomic_put),
+                put_returns_hashes: every(|f| f.caps.put_returns_hashes),
+                ranged_put: every(|f| f.caps.ranged_put),
+                parallel_reads: any(|f| f.caps.parallel_reads),
+                metadata: MetadataSupport {
+                    read: every(|f| f.caps.metadata.read),
+                    write: every(|f| f.caps.metadata.write),
+                    user: every(|f| f.caps.metadata.user),
+                },
+                copy,
+                moves: every(|f| f.caps.moves),
+                recursive_list: every(|f| f.caps.recursive_list),
+                bucket_roots: false,
+                max_object_size: all.iter().filter_map(|f| f.caps.max_object_size).min(),
+                read_only: every(|f| f.caps.read_only),
+            },
+            semantics: Semantics {
+                hashes,
+                modtime_precision,
+                empty_dirs: every(|f| f.semantics.empty_dirs),
+                bucket_dirs: any(|f| f.semantics.bucket_dirs),
+                case_insensitive: any(|f| f.semantics.case_insensitive),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HashKind;
+
+    #[test]
+    fn shared_features_keep_what_every_backend_offers() {
+        let mut a = Features::default();
+        a.caps.set_modtime = true;
+        a.caps.copy = CopyKind::ServerSide;
+        a.semantics.hashes = [HashKind::Md5].into_iter().collect();
+        a.semantics.modtime_precision = Some(Duration::from_nanos(1));
+        let mut b = Features::default();
+        b.caps.copy = CopyKind::Local;
+        b.semantics.hashes = [HashKind::Md5, HashKind::Sha1].into_iter().collect();
+        b.semantics.bucket_dirs = true;
+        let s = Features::shared([&a, &b]);
+        assert!(!s.caps.set_modtime);
+        assert_eq!(s.caps.copy, CopyKind::Local);
+        assert_eq!(
+            s.semantics.hashes.iter().collect::<Vec<_>>(),
+            [HashKind::Md5]
+        );
+        assert_eq!(s.semantics.modtime_precision, Some(Duration::from_secs(1)));
+        assert!(s.semantics.bucket_dirs);
+        b.semantics.modtime_precision = None;
+        assert_eq!(Features::shared([&a, &b]).semantics.modtime_precision, None);
+    }
+}

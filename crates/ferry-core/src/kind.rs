@@ -6,12 +6,14 @@
 //! A backend crate exports a `static KIND: BackendKind`; the binary collects them in a
 //! [`Registry`]. Nothing outside the backend crate names its options or parses its URLs.
 
+mod list;
 mod options;
 mod registry;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use list::space_separated;
 pub use options::Options;
 pub use registry::Registry;
 

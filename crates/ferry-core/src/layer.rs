@@ -154,6 +154,9 @@ impl<L: Layer> Backend for Layered<L> {
     async fn prepare_write(&self) {
         self.inner.prepare_write().await
     }
+    async fn usage(&self) -> Result<Option<crate::Usage>> {
+        self.inner.usage().await
+    }
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         self.layer.before(Op::Metadata, path).await?;
         self.inner.metadata(path).await

@@ -554,6 +554,10 @@ impl Backend for CryptBackend {
         self.under.prepare_write().await
     }
 
+    async fn usage(&self) -> Result<Option<ferry_core::Usage>> {
+        self.under.usage().await
+    }
+
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         self.under.metadata(&self.file_path(path)?).await
     }

@@ -19,6 +19,7 @@ mod meta;
 mod names;
 mod partial;
 mod read;
+mod usage;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -277,6 +278,13 @@ impl Backend for LocalBackend {
             .await?;
             Ok(Some((page, more.map_or(Reading::Done, Reading::Open))))
         })
+    }
+
+    async fn usage(&self) -> Result<Option<ferry_core::Usage>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || usage::of(&root))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("measuring free space: {e}")))?
     }
 
     async fn prepare_write(&self) {

@@ -18,6 +18,8 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_alias::KIND,
         &ferry_crypt::KIND,
         &ferry_smb::KIND,
+        &ferry_combine::KIND,
+        &ferry_union::KIND,
     ])
 });
 
@@ -31,7 +33,7 @@ mod tests {
     use super::*;
 
     /// Kinds that have no `encoding` option in rclone 1.75.
-    const WITHOUT_ENCODING: &[&str] = &["http", "alias", "crypt"];
+    const WITHOUT_ENCODING: &[&str] = &["http", "alias", "crypt", "combine", "union"];
 
     #[test]
     fn every_kind_declares_each_option_once_and_knows_what_it_lacks() {

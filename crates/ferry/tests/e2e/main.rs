@@ -14,6 +14,7 @@ mod crypt;
 mod filters;
 mod links;
 mod metadata;
+mod overlays;
 mod prompts;
 mod property;
 mod sync;

@@ -11,6 +11,7 @@ mod crypt;
 mod dump;
 mod ftp;
 mod http;
+mod overlays;
 mod s3;
 mod s3_list;
 mod sftp;

@@ -34,6 +34,8 @@ macro_rules! every_backend {
         suite!(crypt, [$($case),*]);
         suite!(alias, [$($case),*]);
         suite!(smb, [$($case),*]);
+        suite!(combine, [$($case),*]);
+        suite!(union, [$($case),*]);
     };
 }
 

@@ -96,6 +96,25 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let remote = format!(":alias,remote='{}':root", dir.path().display());
             (remote, Box::new(dir))
         }
+        // combine over a local directory and an S3 bucket, rooted below the bucket's
+        // upstream (the top level holds only the upstream directories).
+        "combine" => {
+            let s = Testbed::s3()?;
+            let dir = tempfile::tempdir().expect("temp dir");
+            let upstreams = format!("disk={} store={}", dir.path().display(), s.rclone_path(""));
+            let remote = format!(
+                ":combine,upstreams='{}':store/root",
+                upstreams.replace('\'', "''")
+            );
+            (remote, Box::new((s, dir)))
+        }
+        // union over two local directories, with rclone's default policies.
+        "union" => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            let remote = format!(":union,upstreams='{} {}':root", a.display(), b.display());
+            (remote, Box::new(dir))
+        }
         "smb" => {
             let s = Testbed::smb()?;
             (s.rclone_path("root"), Box::new(s))
@@ -136,6 +155,8 @@ impl RemoteOpener for Opener {
             &ferry_alias::KIND,
             &ferry_crypt::KIND,
             &ferry_smb::KIND,
+            &ferry_combine::KIND,
+            &ferry_union::KIND,
         ]);
         let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
         let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
