@@ -18,6 +18,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_alias::KIND,
         &ferry_crypt::KIND,
         &ferry_smb::KIND,
+        &ferry_gcs::KIND,
     ])
 });
 

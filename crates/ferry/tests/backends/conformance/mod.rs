@@ -34,6 +34,7 @@ macro_rules! every_backend {
         suite!(crypt, [$($case),*]);
         suite!(alias, [$($case),*]);
         suite!(smb, [$($case),*]);
+        suite!(gcs, [$($case),*]);
     };
 }
 

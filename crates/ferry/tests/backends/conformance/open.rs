@@ -100,6 +100,10 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let s = Testbed::smb()?;
             (s.rclone_path("root"), Box::new(s))
         }
+        "gcs" => {
+            let g = Testbed::gcs()?;
+            (g.rclone_path("root"), Box::new(g))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -136,6 +140,7 @@ impl RemoteOpener for Opener {
             &ferry_alias::KIND,
             &ferry_crypt::KIND,
             &ferry_smb::KIND,
+            &ferry_gcs::KIND,
         ]);
         let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
         let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)
