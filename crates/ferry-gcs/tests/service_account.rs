@@ -210,7 +210,25 @@ async fn service_account_key_is_traded_for_a_token_once() {
             "{key}: the token is cached"
         );
     }
-    assert_eq!(seen.authorised_requests.load(Ordering::SeqCst), 4);
+    // env_auth: the key file named by GOOGLE_APPLICATION_CREDENTIALS.
+    let options = ferry_core::kind::Options::from_pairs(
+        &ferry_gcs::KIND,
+        [("env_auth", "true"), ("endpoint", base.as_str())],
+    );
+    let path = file.to_str().unwrap().to_owned();
+    let env = move |k: &str| (k == "GOOGLE_APPLICATION_CREDENTIALS").then(|| path.clone());
+    let b = GcsBackend::from_options("bkt", &options, env).unwrap();
+    b.list_dir(&RelPath::root()).await.unwrap();
+    assert_eq!(seen.token_requests.load(Ordering::SeqCst), 3);
+    assert_eq!(seen.authorised_requests.load(Ordering::SeqCst), 5);
+    // Without the variable, env_auth says what is missing.
+    let e = GcsBackend::from_options("bkt", &options, |_| None)
+        .err()
+        .unwrap();
+    assert!(
+        e.message().contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -294,3 +294,30 @@ fn gzip_encoded_objects_are_read_as_stored() {
     assert_ne!(code, 0);
     assert!(err.contains("decompress"), "{err}");
 }
+
+/// bisync between a local tree and a bucket: a change on each side reaches the other.
+#[test]
+fn bisync_round_trip() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("bi");
+    let wd = s.path("wd");
+    let wd = wd.to_str().unwrap();
+    cloud_ok(&["bisync", &s.src(), &remote, "--resync", "--workdir", wd]);
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    // One new file on each side, one changed locally, one deleted remotely.
+    write_file(&s.path("src/local-new.txt"), b"from the local side", 50);
+    write_file(&s.path("src/plain.txt"), b"changed locally", 40);
+    write_file(&s.path("up/remote-new.txt"), b"from the bucket side", 60);
+    let up = s.path("up");
+    rclone_ok(&gcs, &["copy", up.to_str().unwrap(), &remote]);
+    rclone_ok(
+        &gcs,
+        &["deletefile", &gcs.rclone_path("bi/deep/sibling.txt")],
+    );
+    cloud_ok(&["bisync", &s.src(), &remote, "--workdir", wd]);
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    assert!(s.exists("src/remote-new.txt") && !s.exists("src/deep/sibling.txt"));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
+}
