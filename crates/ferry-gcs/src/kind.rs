@@ -81,6 +81,12 @@ static OPTIONS: &[OptionSpec] = &[
     .default("16Mi")
     .advanced()
     .ty(OptionType::Size),
+    OptionSpec::new(
+        "resume",
+        "Journal resumable uploads so an interrupted one is continued by the next run (ferry; --resume).",
+    )
+    .bool(false)
+    .advanced(),
     // rclone's OAuth options: a remote whose only credentials are these needs Google's
     // interactive login, which ferry refuses with one line saying what to use instead.
     OptionSpec::new("client_id", "OAuth client ID (interactive login; not supported by ferry).")

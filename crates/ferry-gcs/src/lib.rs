@@ -22,6 +22,7 @@ mod kind;
 mod object;
 pub mod options;
 mod remote;
+mod resume;
 mod upload;
 mod url;
 

@@ -34,6 +34,8 @@ pub struct GcsOptions {
     pub no_check_bucket: bool,
     /// Files bigger than this go as resumable uploads, in chunks of this size.
     pub chunk_size: u64,
+    /// Journal resumable uploads so an interrupted one is continued (`--resume`).
+    pub resume: bool,
     /// How names are stored (rclone's `encoding`).
     pub encoding: Encoding,
 }
@@ -71,6 +73,7 @@ impl GcsOptions {
             storage_class: s("storage_class"),
             no_check_bucket: o.bool("no_check_bucket")?,
             chunk_size,
+            resume: o.bool("resume")?,
             encoding: o.encoding()?,
         })
     }

@@ -16,6 +16,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::client::{enc, json, Req};
 use crate::object::{resource_for_put, Object};
+use crate::resume::{Journal, Previous};
 use crate::{GcsBackend, Target};
 
 /// Attempts at one chunk of a resumable upload.
@@ -150,19 +151,144 @@ async fn resumable(
     opts: &PutOptions,
     resource: serde_json::Map<String, serde_json::Value>,
 ) -> Result<(Object, String)> {
-    let session = start_session(b, t, path, opts, resource).await?;
     let total = opts.size;
+    let mut journal = b
+        .opts
+        .resume
+        .then(|| {
+            Journal::new(
+                b.client().endpoint(),
+                &t.bucket,
+                &t.name,
+                total,
+                opts.mtime,
+                b.opts.chunk_size,
+            )
+        })
+        .flatten();
     let mut md5 = Md5::new();
-    let mut sent = 0u64;
+    let (session, sent) = match continued(b, journal.as_ref(), path, total).await {
+        Some((session, Session::Has(n))) => {
+            skip(data, n, &mut md5, path).await?;
+            (session, n)
+        }
+        Some((_, Session::Done(object))) => {
+            skip(data, total, &mut md5, path).await?;
+            if let Some(j) = &journal {
+                j.discard();
+            }
+            return Ok((*object, hex::encode(md5.finalize())));
+        }
+        None => (start_session(b, t, path, opts, resource).await?, 0),
+    };
+    if let Some(j) = journal.as_mut() {
+        j.state.session = session.clone();
+        j.record(sent);
+    }
+    let result = send_all(
+        b,
+        &session,
+        path,
+        data,
+        total,
+        sent,
+        &mut md5,
+        journal.as_mut(),
+    )
+    .await;
+    match result {
+        Ok(object) => {
+            if let Some(j) = &journal {
+                j.discard();
+            }
+            Ok((object, hex::encode(md5.finalize())))
+        }
+        // Kept for the next run, unless the source changed.
+        Err(e) if journal.is_some() && !e.message().contains("source changed") => {
+            tracing::warn!(
+                "{path}: resumable upload interrupted; run again with --resume to continue it"
+            );
+            Err(e)
+        }
+        Err(e) => {
+            cancel(b, &session).await;
+            if let Some(j) = &journal {
+                j.discard();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The session an interrupted run left for this source, and what it holds.
+async fn continued(
+    b: &GcsBackend,
+    journal: Option<&Journal>,
+    path: &RelPath,
+    total: u64,
+) -> Option<(String, Session)> {
+    match journal?.previous() {
+        Previous::None => None,
+        Previous::Changed(old) => {
+            tracing::info!(
+                "{path}: the source changed since the interrupted upload; starting over"
+            );
+            cancel(b, &old.session).await;
+            None
+        }
+        Previous::Same(old) => match status(b, &old.session, path, total).await {
+            Ok(s) => {
+                let has = match &s {
+                    Session::Has(n) => *n,
+                    Session::Done(_) => total,
+                };
+                tracing::info!("{path}: resuming upload: {has} of {total} bytes already uploaded");
+                Some((old.session, s))
+            }
+            Err(e) => {
+                tracing::info!(
+                    "{path}: the interrupted upload can't be continued ({e}); starting over"
+                );
+                None
+            }
+        },
+    }
+}
+
+/// Reads (and hashes) the first `n` bytes the session already holds.
+async fn skip(data: &mut ByteStream, n: u64, md5: &mut Md5, path: &RelPath) -> Result<()> {
+    let mut left = n;
+    while left > 0 {
+        let chunk = read_chunk(data, left.min(1 << 20), path).await?;
+        if chunk.is_empty() {
+            return Err(size_changed(path, n, n - left));
+        }
+        left -= chunk.len() as u64;
+        md5.update(&chunk);
+    }
+    Ok(())
+}
+
+/// Sends the source from `sent` on, a chunk at a time, until the session has the object.
+#[allow(clippy::too_many_arguments)]
+async fn send_all(
+    b: &GcsBackend,
+    session: &str,
+    path: &RelPath,
+    data: &mut ByteStream,
+    total: u64,
+    mut sent: u64,
+    md5: &mut Md5,
+    mut journal: Option<&mut Journal>,
+) -> Result<Object> {
     loop {
         let want = b.opts.chunk_size.min(total - sent);
         let chunk = read_chunk(data, want, path).await?;
         if (chunk.len() as u64) < want {
-            cancel(b, &session).await;
             return Err(size_changed(path, total, sent + chunk.len() as u64));
         }
         md5.update(&chunk);
-        match send_chunk(b, &session, path, sent, Bytes::from(chunk), total).await? {
+        match send_chunk(b, session, path, sent, Bytes::from(chunk), total).await? {
             Session::Done(object) => {
                 let mut extra = [0u8; 1];
                 if data
@@ -173,14 +299,17 @@ async fn resumable(
                 {
                     return Err(size_changed(path, total, total + 1));
                 }
-                return Ok((*object, hex::encode(md5.finalize())));
+                return Ok(*object);
             }
             Session::Has(n) => sent = n,
         }
+        if let Some(j) = journal.as_deref_mut() {
+            j.record(sent);
+        }
         if sent >= total {
             // Every byte is stored but the session did not finish: ask it to.
-            if let Session::Done(object) = status(b, &session, path, total).await? {
-                return Ok((*object, hex::encode(md5.finalize())));
+            if let Session::Done(object) = status(b, session, path, total).await? {
+                return Ok(*object);
             }
             return Err(Error::new(
                 ErrorKind::Io,

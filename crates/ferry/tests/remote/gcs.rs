@@ -321,3 +321,84 @@ fn bisync_round_trip() {
     assert!(s.exists("src/remote-new.txt") && !s.exists("src/deep/sibling.txt"));
     rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
 }
+
+/// The bytes the (only) resume journal under `cache` says the session has, if any.
+fn journal_sent(cache: &Path) -> Option<u64> {
+    let dir = cache.join("ferry/gcs-uploads");
+    let file = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))?;
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file.path()).ok()?).ok()?;
+    state["sent"].as_u64()
+}
+
+/// `--resume`: a run killed mid-upload leaves its session in a journal, and the next run
+/// sends only what the session lacks.
+#[test]
+fn interrupted_resumable_upload_resumes() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let cache = s.path("cache");
+    let data: Vec<u8> = (0..6u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    write_file(&s.path("src/big.bin"), &data, 50);
+    let dest = gcs.rclone_path("resume");
+    let start = |extra: &[&str]| {
+        common::cloud()
+            .args([
+                "copy",
+                "-vv",
+                "--resume",
+                "--gcs-chunk-size",
+                "1Mi",
+                &s.src(),
+                &dest,
+            ])
+            .args(extra)
+            .env("XDG_CACHE_HOME", &cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Slowed down, killed once two chunks are safely in the session.
+    let mut child = start(&["--bwlimit", "1M"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while journal_sent(&cache).unwrap_or(0) < 2 << 20 {
+        assert!(std::time::Instant::now() < deadline, "no progress recorded");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let sent = journal_sent(&cache).unwrap();
+    assert!(sent >= 2 << 20 && sent < 6 << 20, "{sent}");
+    assert!(
+        rclone_pst(&gcs, &dest).is_empty(),
+        "nothing visible before the upload completes"
+    );
+    // The next run continues the session.
+    let out = start(&[]).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "resuming upload: {sent} of {} bytes already uploaded",
+            6 << 20
+        )),
+        "{err}"
+    );
+    assert_eq!(rclone_pst(&gcs, &dest), rclone_pst(&gcs, &s.src()));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &dest]);
+    assert_eq!(
+        journal_sent(&cache),
+        None,
+        "the journal goes once the upload completes"
+    );
+}
