@@ -378,7 +378,7 @@ fn interrupted_resumable_upload_resumes() {
     child.kill().unwrap();
     child.wait().unwrap();
     let sent = journal_sent(&cache).unwrap();
-    assert!(sent >= 2 << 20 && sent < 6 << 20, "{sent}");
+    assert!((2 << 20..6 << 20).contains(&sent), "{sent}");
     assert!(
         rclone_pst(&gcs, &dest).is_empty(),
         "nothing visible before the upload completes"
