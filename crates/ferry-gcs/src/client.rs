@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ferry_core::dump::Dump;
 use ferry_core::{Error, ErrorKind};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -38,6 +39,8 @@ pub(crate) struct Client {
     endpoint: String,
     tokens: Tokens,
     user_project: Option<String>,
+    /// `--dump`: requests and responses to the debug log (the token shown as XXXX).
+    dump: ferry_core::dump::Dump,
 }
 
 /// One request, before authorisation.
@@ -221,6 +224,7 @@ impl Client {
             endpoint: opts.endpoint.clone(),
             tokens: Tokens::new(opts.credentials.clone()),
             user_project: opts.user_project.clone(),
+            dump: opts.dump,
         })
     }
 
@@ -288,19 +292,45 @@ impl Client {
         {
             b = b.body(req.body.clone());
         }
+        let request = b.build().map_err(|e| {
+            Failure::transport(format!("can't build a request: {}", e.without_url()))
+        })?;
+        let dumped = self.dump.any().then(|| {
+            let id = Dump::next_id();
+            let headers = request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            let block = self.dump.request(
+                id,
+                request.method().as_str(),
+                request.url().as_str(),
+                headers,
+                Some(&req.body),
+            );
+            (id, block)
+        });
         let started = Instant::now();
         let shown = shown(&req.url, &self.endpoint);
-        let response = match b.send().await {
+        let response = match self.http.execute(request).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!("HTTP {} {shown} -> failed", req.method);
                 let e = e.without_url();
-                return Err(Failure::transport(ferry_core::net::unreachable(
+                let message = ferry_core::net::unreachable(
                     &ferry_core::net::target_of(&self.endpoint),
                     &e,
                     e.is_timeout(),
-                )));
+                );
+                if let Some((id, block)) = &dumped {
+                    self.dump.response(*id, block, Err(&message), [], None);
+                }
+                return Err(Failure::transport(message));
             }
+        };
+        let response = match &dumped {
+            Some((id, block)) => self.dump_response(*id, block, response).await,
+            None => response,
         };
         let status = response.status().as_u16();
         tracing::debug!(
@@ -318,9 +348,44 @@ impl Client {
     }
 }
 
-/// A URL as a log line shows it: the path below the endpoint (no query: upload ids stay out).
+impl Client {
+    /// Logs the response for `--dump`; with bodies asked for, it is read here and handed
+    /// on rebuilt from the bytes read.
+    async fn dump_response(
+        &self,
+        id: u64,
+        block: &str,
+        response: reqwest::Response,
+    ) -> reqwest::Response {
+        let status = response.status();
+        if !self.dump.response_bodies() {
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()));
+            self.dump
+                .response(id, block, Ok(status.as_u16()), headers, None);
+            return response;
+        }
+        let headers = response.headers().clone();
+        let version = response.version();
+        let body = response.bytes().await.unwrap_or_default();
+        let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()));
+        self.dump
+            .response(id, block, Ok(status.as_u16()), pairs, Some(&body));
+        let mut rebuilt = http::Response::new(body);
+        *rebuilt.status_mut() = status;
+        *rebuilt.headers_mut() = headers;
+        *rebuilt.version_mut() = version;
+        reqwest::Response::from(rebuilt)
+    }
+}
+
+/// A URL as a log line shows it: the path below the endpoint, without a query (a
+/// resumable session's URL holds its upload id, which authorises the upload).
 fn shown(url: &str, endpoint: &str) -> String {
-    url.strip_prefix(endpoint).unwrap_or(url).to_owned()
+    let path = url.strip_prefix(endpoint).unwrap_or(url);
+    path.split('?').next().unwrap_or(path).to_owned()
 }
 
 async fn read_limited(mut response: reqwest::Response) -> String {

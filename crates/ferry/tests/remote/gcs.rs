@@ -402,3 +402,39 @@ fn interrupted_resumable_upload_resumes() {
         "the journal goes once the upload completes"
     );
 }
+
+/// `--dump` shows requests with the bearer token and a resumable session's id hidden.
+#[test]
+fn dump_hides_the_token_and_the_session_id() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let data: Vec<u8> = (0..(600u32 << 10)).map(|i| i as u8).collect();
+    write_file(&s.path("src/big.bin"), &data, 50);
+    // The emulator takes any token: a made-up one shows whether it leaks.
+    let remote = format!(
+        ":gcs,endpoint='{}',access_token=ya29.SECRET-TOKEN-VALUE:{}/dump",
+        gcs.endpoint, gcs.bucket
+    );
+    let (_, err) = cloud_ok(&[
+        "copy",
+        &s.src(),
+        &remote,
+        "--gcs-chunk-size",
+        "256Ki",
+        "--dump",
+        "headers,bodies",
+        "-vv",
+    ]);
+    assert!(err.contains("Authorization: XXXX"), "{err}");
+    assert!(err.contains("upload_id=XXXX"), "{err}");
+    assert!(!err.contains("SECRET-TOKEN"), "{err}");
+    assert!(
+        !err.lines()
+            .any(|l| l.contains("upload_id=") && !l.contains("upload_id=XXXX")),
+        "{err}"
+    );
+    rclone_ok(
+        &gcs,
+        &["check", "--download", &s.src(), &gcs.rclone_path("dump")],
+    );
+}
