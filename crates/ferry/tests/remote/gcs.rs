@@ -438,3 +438,31 @@ fn dump_hides_the_token_and_the_session_id() {
         &["check", "--download", &s.src(), &gcs.rclone_path("dump")],
     );
 }
+
+/// `--metadata`: user keys and content fields are stored, listed and kept by a
+/// server-side copy.
+#[test]
+fn metadata_is_stored_and_kept_by_server_side_copies() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/m.txt"), b"metadata", 100);
+    let (a, b) = (gcs.rclone_path("ma"), gcs.rclone_path("mb"));
+    let set = [
+        "-M",
+        "--metadata-set",
+        "color=blue",
+        "--metadata-set",
+        "cache-control=no-cache",
+    ];
+    cloud_ok(&[&["copy", s.src().as_str(), a.as_str()][..], &set[..]].concat());
+    let (_, err) = cloud_ok(&["copy", &a, &b, "-M", "-v"]);
+    assert!(err.contains("server-side copy"), "{err}");
+    for remote in [&a, &b] {
+        let (out, _) = cloud_ok(&["lsjson", "-M", &format!("{remote}/m.txt")]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let m = &v[0]["Metadata"];
+        assert_eq!(m["color"], "blue", "{out}");
+        assert_eq!(m["cache-control"], "no-cache", "{out}");
+    }
+    assert_eq!(rclone_pst(&gcs, &b), rclone_pst(&gcs, &s.src()));
+}
