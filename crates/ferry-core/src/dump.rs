@@ -19,9 +19,11 @@ const AUTH_HEADERS: [&str; 5] = [
     "x-amz-server-side-encryption-customer-key",
 ];
 
-/// Query keys whose values are credentials (a SAS signature, a presigned URL's).
-const AUTH_QUERY: [&str; 4] = [
+/// Query keys whose values are credentials (a SAS signature, a presigned URL's, a GCS
+/// resumable session's id, which lets anyone holding it write the object).
+const AUTH_QUERY: [&str; 5] = [
     "sig",
+    "upload_id",
     "x-amz-signature",
     "x-amz-credential",
     "x-amz-security-token",
@@ -160,6 +162,9 @@ impl Dump {
         let secret = !self.auth && AUTH_HEADERS.contains(&name.to_ascii_lowercase().as_str());
         let value = if secret {
             "XXXX".into()
+        } else if name.eq_ignore_ascii_case("location") {
+            // A redirect or a resumable session's URL may carry a credential in its query.
+            self.query(&String::from_utf8_lossy(value)).into()
         } else {
             String::from_utf8_lossy(value)
         };
@@ -301,5 +306,23 @@ mod tests {
         assert!(
             block.contains("sig=S") && block.contains("Authorization: K") && block.contains("BODY")
         );
+    }
+
+    #[test]
+    fn a_resumable_session_id_is_hidden_in_targets_and_locations() {
+        let d = Dump::parse("headers").unwrap().0;
+        let block = d.request(
+            3,
+            "PUT",
+            "http://h:1/upload/storage/v1/b/b/o?uploadType=resumable&upload_id=SESSION",
+            [],
+            None,
+        );
+        assert!(
+            block.contains("uploadType=resumable&upload_id=XXXX"),
+            "{block}"
+        );
+        let line = d.header("Location", b"http://h:1/upload?name=x&upload_id=SESSION");
+        assert_eq!(line, "Location: http://h:1/upload?name=x&upload_id=XXXX\n");
     }
 }

@@ -1,8 +1,8 @@
 //! Handles to the loopback test servers started by `scripts/testbed` (dev-only).
 //!
 //! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite), two FTP
-//! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav), HTTP (nginx) and SMB (smbd) on
-//! 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
+//! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav), HTTP (nginx), SMB (smbd) and Google
+//! Cloud Storage (gcp-storage-emulator) on 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
 //! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
 //!
@@ -114,6 +114,20 @@ impl Testbed {
             "SMB test server",
         )?;
         Some(Smb { conf, dir })
+    }
+
+    /// A fresh, empty bucket on the Google Cloud Storage emulator, removed with its objects on
+    /// drop.
+    #[track_caller]
+    pub fn gcs() -> Option<Gcs> {
+        let conf = available("GCS test server", &GCS_CONF, gcs_conf)?;
+        let bucket = unique_name();
+        create(
+            &conf.rclone,
+            &format!("{}{bucket}", conf.rclone_remote()),
+            "GCS test server",
+        )?;
+        Some(Gcs { conf, bucket })
     }
 
     /// A fresh, empty directory served by the HTTP server (nginx), removed on drop.
@@ -717,6 +731,73 @@ fn smb_conf() -> Result<SmbConf, String> {
     })
 }
 
+// ------------------------------------------------------------------------------------ GCS
+
+/// The Google Cloud Storage emulator's facts, from `FERRY_TEST_GCS_*`. It takes no
+/// credentials: remotes use `anonymous = true`.
+#[derive(Clone, Debug)]
+pub struct GcsConf {
+    /// `http://127.0.0.1:9023` (the JSON API is below `/storage/v1`).
+    pub endpoint: String,
+    /// The project number bucket listing and creation need.
+    pub project: String,
+    pub rclone: PathBuf,
+}
+
+/// One test's bucket. Derefs to [`GcsConf`].
+#[derive(Debug)]
+pub struct Gcs {
+    conf: GcsConf,
+    /// This test's bucket (exists and is empty at first).
+    pub bucket: String,
+}
+
+impl std::ops::Deref for Gcs {
+    type Target = GcsConf;
+    fn deref(&self) -> &GcsConf {
+        &self.conf
+    }
+}
+
+impl GcsConf {
+    /// `:gcs,endpoint='http://127.0.0.1:9023',anonymous=true,project_number=1234:`
+    pub fn rclone_remote(&self) -> String {
+        connection_string("gcs", &self.options())
+    }
+
+    /// The remote's options, as `key=value` pairs of a config section or connection string.
+    pub fn options(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("endpoint", self.endpoint.as_str()),
+            ("anonymous", "true"),
+            ("project_number", self.project.as_str()),
+        ]
+    }
+
+    /// rclone with an empty config (see [`rclone`]).
+    pub fn rclone(&self) -> Command {
+        rclone(&self.rclone)
+    }
+}
+
+impl Gcs {
+    /// `rclone_remote()` + `bucket/rel` (`rel` may be empty: the bucket itself).
+    pub fn rclone_path(&self, rel: &str) -> String {
+        format!("{}{}", self.rclone_remote(), join(&self.bucket, rel))
+    }
+
+    /// `gs://bucket/rel`.
+    pub fn url(&self, rel: &str) -> String {
+        format!("gs://{}", join(&self.bucket, rel))
+    }
+}
+
+impl Drop for Gcs {
+    fn drop(&mut self) {
+        purge(&self.rclone, &self.rclone_path(""));
+    }
+}
+
 // ------------------------------------------------------------------------------------ WebDAV
 
 /// The WebDAV server's facts, from `FERRY_TEST_WEBDAV_*` (Apache httpd with mod_dav, vendor `other`).
@@ -955,6 +1036,7 @@ static AZ_CONF: OnceLock<Result<AzureConf, String>> = OnceLock::new();
 static FTP_CONF: OnceLock<Result<FtpConf, String>> = OnceLock::new();
 static WEBDAV_CONF: OnceLock<Result<WebDavConf, String>> = OnceLock::new();
 static SMB_CONF: OnceLock<Result<SmbConf, String>> = OnceLock::new();
+static GCS_CONF: OnceLock<Result<GcsConf, String>> = OnceLock::new();
 
 /// Reads the server's variables and checks its port once per process.
 #[track_caller]
@@ -1054,6 +1136,19 @@ fn az_conf() -> Result<AzureConf, String> {
         key: var("FERRY_TEST_AZ_KEY")?,
         rclone: file_var("FERRY_TEST_RCLONE")?,
         azcopy: file_var("FERRY_TEST_AZCOPY").ok(),
+    };
+    let (host, port) = http_host_port(&conf.endpoint)?;
+    answers(&host, port)?;
+    Ok(conf)
+}
+
+fn gcs_conf() -> Result<GcsConf, String> {
+    let conf = GcsConf {
+        endpoint: var("FERRY_TEST_GCS_ENDPOINT")?
+            .trim_end_matches('/')
+            .to_string(),
+        project: var("FERRY_TEST_GCS_PROJECT")?,
+        rclone: file_var("FERRY_TEST_RCLONE")?,
     };
     let (host, port) = http_host_port(&conf.endpoint)?;
     answers(&host, port)?;

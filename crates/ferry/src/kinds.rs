@@ -20,6 +20,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         &ferry_smb::KIND,
         &ferry_combine::KIND,
         &ferry_union::KIND,
+        &ferry_gcs::KIND,
     ])
 });
 

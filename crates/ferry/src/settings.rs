@@ -115,6 +115,7 @@ impl Output {
 pub fn backend_flags(cli: &Cli, mut flags: BackendFlags) -> anyhow::Result<BackendFlags> {
     if cli.command.transfer_args().is_some_and(|t| t.resume) {
         flags.insert("s3_resume".into(), "true".into());
+        flags.insert("gcs_resume".into(), "true".into());
     }
     if cli.use_server_modtime {
         flags.insert("s3_use_server_modtime".into(), "true".into());

@@ -24,6 +24,7 @@ pub fn cloud() -> Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AZURE_STORAGE_ACCOUNT_KEY")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
         .stdin(std::process::Stdio::null());
     c
 }

@@ -878,14 +878,14 @@ fn bad_remotes_and_config_files_are_one_line_errors() {
         copy(&format!(":nosuchtype:{a}")),
         &[
             "\"nosuchtype\"",
-            "alias, azureblob, combine, crypt, ftp, http, local, s3, sftp, smb, union, webdav",
+            "alias, azureblob, combine, crypt, ftp, gcs, http, local, s3, sftp, smb, union, webdav",
         ],
     );
     assert_error(
         h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]),
         &[
             "\"nosuchtype\"",
-            "alias, azureblob, combine, crypt, ftp, http, local, s3, sftp, smb, union, webdav",
+            "alias, azureblob, combine, crypt, ftp, gcs, http, local, s3, sftp, smb, union, webdav",
         ],
     );
     for bad in [

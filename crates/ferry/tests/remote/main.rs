@@ -1,4 +1,4 @@
-//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP, WebDAV, HTTP, SMB): the real
+//! End to end against the testbed's servers on 127.0.0.1 (SFTP, S3, Azure Blob, FTP, WebDAV, HTTP, SMB, GCS): the real
 //! `ferry` binary, side by side with rclone, s5cmd and azcopy. A test whose server is
 //! missing fails under `CI=true`. One test binary, a module per backend.
 
@@ -10,6 +10,7 @@ mod azure;
 mod crypt;
 mod dump;
 mod ftp;
+mod gcs;
 mod http;
 mod overlays;
 mod s3;

@@ -36,6 +36,7 @@ macro_rules! every_backend {
         suite!(smb, [$($case),*]);
         suite!(combine, [$($case),*]);
         suite!(union, [$($case),*]);
+        suite!(gcs, [$($case),*]);
     };
 }
 

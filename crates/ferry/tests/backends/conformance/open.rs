@@ -119,6 +119,10 @@ pub fn fixture(kind: &str) -> Option<Fixture> {
             let s = Testbed::smb()?;
             (s.rclone_path("root"), Box::new(s))
         }
+        "gcs" => {
+            let g = Testbed::gcs()?;
+            (g.rclone_path("root"), Box::new(g))
+        }
         other => panic!("no conformance fixture for backend type {other}"),
     };
     let backend = open(&remote);
@@ -157,6 +161,7 @@ impl RemoteOpener for Opener {
             &ferry_smb::KIND,
             &ferry_combine::KIND,
             &ferry_union::KIND,
+            &ferry_gcs::KIND,
         ]);
         let cfg = ConfigFile::new("/nonexistent/ferry-conformance.conf");
         let r = ferry_config::resolve_arg(remote, &cfg, &Env::empty(), &registry)

@@ -1,0 +1,468 @@
+//! The Google Cloud Storage backend end to end: the `ferry` binary against the testbed's
+//! gcp-storage-emulator (127.0.0.1:9023, anonymous), with rclone 1.75 reading what ferry
+//! wrote and the other way (names, sizes, bytes, mtimes). Every test skips (or fails
+//! under `CI=true`) when the server is not running.
+
+use crate::common;
+use common::sorted_lines;
+
+use std::path::Path;
+
+use common::transfers_deletes_errors as stats_of;
+use common::{cloud_ok, cloud_run, write_file, Scratch};
+use ferry_testbed::{Gcs, Testbed};
+
+/// Plain names, names with URL metacharacters and non-ASCII, nested directories.
+const NAMES: [&str; 8] = [
+    "plain.txt",
+    "with space.txt",
+    "what?#%&.txt",
+    "plus+eq=semi;.bin",
+    "ünïcødé/日本語.txt",
+    "trailing dot.",
+    "deep/er/still/leaf.bin",
+    "deep/sibling.txt",
+];
+
+fn tree(root: &Path) {
+    common::write_named(root, &NAMES);
+}
+
+fn rclone_ok(g: &Gcs, args: &[&str]) -> String {
+    String::from_utf8(ferry_testbed::run(g.rclone().args(args))).unwrap()
+}
+
+/// Names, sizes and mtimes (ns) as rclone lists them.
+fn rclone_pst(g: &Gcs, path: &str) -> Vec<String> {
+    let fmt = [
+        "lsf",
+        "-R",
+        "--files-only",
+        "--format",
+        "pst",
+        "--time-format",
+        "RFC3339Nano",
+    ];
+    sorted_lines(&rclone_ok(g, &[&fmt[..], &[path]].concat()))
+}
+
+#[test]
+fn sync_then_nothing_to_do_and_rclone_agrees() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("tree");
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (NAMES.len() as u64, 0, 0));
+    // Times are kept: nothing to do the second time.
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 0, 0));
+    // rclone lists the same names, sizes and times (to the nanosecond), and finds every
+    // byte and MD5 equal.
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
+    rclone_ok(&gcs, &["check", &s.src(), &remote]);
+    // ferry's own listing and checks say the same.
+    let (out, _) = cloud_ok(&["lsf", "-R", "--files-only", "--format", "pst", &remote]);
+    let fmt = ["lsf", "-R", "--files-only", "--format", "pst"];
+    assert_eq!(
+        sorted_lines(&out),
+        sorted_lines(&rclone_ok(&gcs, &[&fmt[..], &[remote.as_str()]].concat()))
+    );
+    cloud_ok(&["check", "--download", &s.src(), &remote]);
+    cloud_ok(&["check", &s.src(), &remote]);
+    let (md5, _) = cloud_ok(&["md5sum", &remote]);
+    assert_eq!(
+        sorted_lines(&md5),
+        sorted_lines(&rclone_ok(&gcs, &["md5sum", &remote]))
+    );
+    // And back: a copy down gives the same tree, times included.
+    cloud_ok(&["copy", &remote, &s.dst()]);
+    common::assert_same_tree(&s.path("src"), &s.path("dst"));
+    // A deleted source file is one delete.
+    std::fs::remove_file(s.path("src/deep/sibling.txt")).unwrap();
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 1, 0));
+}
+
+#[test]
+fn ferry_takes_over_what_rclone_wrote_and_back() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("tree");
+    rclone_ok(&gcs, &["sync", &s.src(), &remote]);
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 0, 0), "nothing re-sent");
+    cloud_ok(&["check", &s.src(), &remote]);
+    // A change on one side is one transfer, a file gone one delete.
+    write_file(
+        &s.path("src/plain.txt"),
+        b"now a good deal longer than before",
+        10,
+    );
+    std::fs::remove_file(s.path("src/with space.txt")).unwrap();
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (1, 1, 0));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
+    // rclone finds nothing to do after ferry, and lists ferry's mtimes as the source's.
+    let out = rclone_ok(&gcs, &["sync", &s.src(), &remote, "-v", "--stats-one-line"]);
+    assert!(!out.contains("Copied"), "{out}");
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    // A time changed only (a touch) is fixed in place by either tool, no re-upload.
+    common::set_age(&s.path("src/plain.txt"), 5000);
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 0, 0));
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+}
+
+/// Over chunk_size, uploads are resumable sessions sent in chunks; rclone's own over
+/// 16 MiB are too (the testbed's wrapper answers its chunks as GCS does).
+#[test]
+fn large_files_go_resumable_both_ways() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let big: Vec<u8> = (0..5_300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write_file(&s.path("src/big.bin"), &big, 100);
+    let remote = gcs.rclone_path("big");
+    // 1 MiB chunks: five full ones and a short last one.
+    cloud_ok(&["copy", &s.src(), &remote, "--gcs-chunk-size", "1Mi"]);
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
+    // rclone's resumable upload (over 16 MiB), read back by ferry.
+    let huge: Vec<u8> = big.iter().cycle().take(17 << 20).copied().collect();
+    write_file(&s.path("up/huge.bin"), &huge, 200);
+    let up = s.path("up");
+    rclone_ok(
+        &gcs,
+        &["copy", up.to_str().unwrap(), &gcs.rclone_path("huge")],
+    );
+    cloud_ok(&["copy", &gcs.rclone_path("huge"), &s.dst()]);
+    common::assert_same_tree(&up, &s.path("dst"));
+    cloud_ok(&["check", &up.to_string_lossy(), &gcs.rclone_path("huge")]);
+}
+
+#[test]
+fn server_side_copy_and_move_keep_times_and_bytes() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let (a, b, c) = (
+        gcs.rclone_path("a"),
+        gcs.rclone_path("b"),
+        gcs.rclone_path("c"),
+    );
+    cloud_ok(&["copy", &s.src(), &a]);
+    let (_, err) = cloud_ok(&["copy", &a, &b, "--use-json-log", "-v"]);
+    assert!(err.contains("server-side copy"), "{err}");
+    assert_eq!(rclone_pst(&gcs, &b), rclone_pst(&gcs, &s.src()));
+    cloud_ok(&["move", &b, &c]);
+    assert_eq!(rclone_pst(&gcs, &c), rclone_pst(&gcs, &s.src()));
+    assert!(rclone_pst(&gcs, &b).is_empty());
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &c]);
+}
+
+#[test]
+fn a_config_file_remote_as_rclone_writes_it_and_gs_urls() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let conf = s.path("rclone.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[g]\ntype = google cloud storage\nendpoint = {}\nanonymous = true\nproject_number = {}\n",
+            gcs.endpoint, gcs.project
+        ),
+    )
+    .unwrap();
+    write_file(&s.path("src/a.txt"), b"a", 1000);
+    let c = conf.to_str().unwrap();
+    let target = format!("g:{}/conf", gcs.bucket);
+    cloud_ok(&["--config", c, "copy", &s.src(), &target]);
+    assert_eq!(
+        rclone_ok(&gcs, &["lsf", &gcs.rclone_path("conf")]).trim(),
+        "a.txt"
+    );
+    // gs://bucket/path, with the endpoint and credentials as backend flags.
+    let url = gcs.url("conf");
+    let (out, _) = cloud_ok(&[
+        "lsf",
+        &url,
+        "--gcs-endpoint",
+        &gcs.endpoint,
+        "--gcs-anonymous",
+    ]);
+    assert_eq!(out.trim(), "a.txt");
+    cloud_ok(&[
+        "copy",
+        &url,
+        &s.dst(),
+        "--gcs-endpoint",
+        &gcs.endpoint,
+        "--gcs-anonymous",
+    ]);
+    common::assert_same_tree(&s.path("src"), &s.path("dst"));
+}
+
+/// The remote's bucket options reach the bucket ferry creates, and object options its
+/// objects (read back through the JSON API).
+#[test]
+fn new_buckets_and_objects_take_the_remotes_options() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/a.txt"), b"a", 1000);
+    let bucket = format!("{}-new", gcs.bucket);
+    let remote = format!(
+        "{}{bucket}",
+        gcs.rclone_remote().trim_end_matches(':').to_owned()
+            + ",location=EUROPE-WEST1,storage_class=NEARLINE,bucket_acl=projectPrivate,object_acl=publicRead:"
+    );
+    cloud_ok(&["copy", &s.src(), &remote]);
+    let get = |path: &str| -> serde_json::Value {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", &format!("{}/storage/v1/{path}", gcs.endpoint)])
+            .output()
+            .expect("curl runs");
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let b = get(&format!("b/{bucket}"));
+    assert_eq!(b["location"], "EUROPE-WEST1", "{b}");
+    assert_eq!(b["storageClass"], "NEARLINE", "{b}");
+    let o = get(&format!("b/{bucket}/o/a.txt"));
+    assert_eq!(o["storageClass"], "NEARLINE", "{o}");
+    assert!(
+        o["metadata"]["mtime"]
+            .as_str()
+            .is_some_and(|m| m.ends_with('Z')),
+        "{o}"
+    );
+    rclone_ok(
+        &gcs,
+        &["purge", &format!("{}{bucket}", gcs.rclone_remote())],
+    );
+    // bucket_policy_only: the bucket is made with uniform access.
+    let uniform = format!("{}-uni", gcs.bucket);
+    let remote = format!(
+        "{},bucket_policy_only=true:{uniform}",
+        gcs.rclone_remote().trim_end_matches(':')
+    );
+    cloud_ok(&["copy", &s.src(), &remote]);
+    let b = get(&format!("b/{uniform}"));
+    assert_eq!(
+        b["iamConfiguration"]["bucketPolicyOnly"]["enabled"], true,
+        "{b}"
+    );
+    rclone_ok(
+        &gcs,
+        &["purge", &format!("{}{uniform}", gcs.rclone_remote())],
+    );
+}
+
+/// An object stored gzip-compressed is read as stored (rclone without `decompress`):
+/// its listed size and MD5 are the stored bytes', so copies verify.
+#[test]
+fn gzip_encoded_objects_are_read_as_stored() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let gz = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcbH\xcd\xc9\xc9\x07\x00\x86\xa6\x106\x05\x00\x00\x00";
+    write_file(&s.path("up/hello.txt.gz"), gz, 100);
+    let up = s.path("up");
+    rclone_ok(
+        &gcs,
+        &[
+            "copy",
+            up.to_str().unwrap(),
+            &gcs.rclone_path("gz"),
+            "--header-upload",
+            "Content-Encoding: gzip",
+        ],
+    );
+    cloud_ok(&["copy", &gcs.rclone_path("gz"), &s.dst()]);
+    assert_eq!(std::fs::read(s.path("dst/hello.txt.gz")).unwrap(), gz);
+    cloud_ok(&["check", &up.to_string_lossy(), &gcs.rclone_path("gz")]);
+    // `decompress` is refused in one line, not silently ignored.
+    let (code, _, err) = cloud_run(&[
+        "lsf",
+        &format!(
+            "{},decompress=true:{}",
+            gcs.rclone_remote().trim_end_matches(':'),
+            gcs.bucket
+        ),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("decompress"), "{err}");
+}
+
+/// bisync between a local tree and a bucket: a change on each side reaches the other.
+#[test]
+fn bisync_round_trip() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("bi");
+    let wd = s.path("wd");
+    let wd = wd.to_str().unwrap();
+    cloud_ok(&["bisync", &s.src(), &remote, "--resync", "--workdir", wd]);
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    // One new file on each side, one changed locally, one deleted remotely.
+    write_file(&s.path("src/local-new.txt"), b"from the local side", 50);
+    write_file(&s.path("src/plain.txt"), b"changed locally", 40);
+    write_file(&s.path("up/remote-new.txt"), b"from the bucket side", 60);
+    let up = s.path("up");
+    rclone_ok(&gcs, &["copy", up.to_str().unwrap(), &remote]);
+    rclone_ok(
+        &gcs,
+        &["deletefile", &gcs.rclone_path("bi/deep/sibling.txt")],
+    );
+    cloud_ok(&["bisync", &s.src(), &remote, "--workdir", wd]);
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    assert!(s.exists("src/remote-new.txt") && !s.exists("src/deep/sibling.txt"));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &remote]);
+}
+
+/// The bytes the (only) resume journal under `cache` says the session has, if any.
+fn journal_sent(cache: &Path) -> Option<u64> {
+    let dir = cache.join("ferry/gcs-uploads");
+    let file = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))?;
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file.path()).ok()?).ok()?;
+    state["sent"].as_u64()
+}
+
+/// `--resume`: a run killed mid-upload leaves its session in a journal, and the next run
+/// sends only what the session lacks.
+#[test]
+fn interrupted_resumable_upload_resumes() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let cache = s.path("cache");
+    let data: Vec<u8> = (0..6u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    write_file(&s.path("src/big.bin"), &data, 50);
+    let dest = gcs.rclone_path("resume");
+    let start = |extra: &[&str]| {
+        common::cloud()
+            .args([
+                "copy",
+                "-vv",
+                "--resume",
+                "--gcs-chunk-size",
+                "1Mi",
+                &s.src(),
+                &dest,
+            ])
+            .args(extra)
+            .env("XDG_CACHE_HOME", &cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Slowed down, killed once two chunks are safely in the session.
+    let mut child = start(&["--bwlimit", "1M"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while journal_sent(&cache).unwrap_or(0) < 2 << 20 {
+        assert!(std::time::Instant::now() < deadline, "no progress recorded");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be interrupted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let sent = journal_sent(&cache).unwrap();
+    assert!((2 << 20..6 << 20).contains(&sent), "{sent}");
+    assert!(
+        rclone_pst(&gcs, &dest).is_empty(),
+        "nothing visible before the upload completes"
+    );
+    // The next run continues the session.
+    let out = start(&[]).wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "resuming upload: {sent} of {} bytes already uploaded",
+            6 << 20
+        )),
+        "{err}"
+    );
+    assert_eq!(rclone_pst(&gcs, &dest), rclone_pst(&gcs, &s.src()));
+    rclone_ok(&gcs, &["check", "--download", &s.src(), &dest]);
+    assert_eq!(
+        journal_sent(&cache),
+        None,
+        "the journal goes once the upload completes"
+    );
+}
+
+/// `--dump` shows requests with the bearer token and a resumable session's id hidden.
+#[test]
+fn dump_hides_the_token_and_the_session_id() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let data: Vec<u8> = (0..(600u32 << 10)).map(|i| i as u8).collect();
+    write_file(&s.path("src/big.bin"), &data, 50);
+    // The emulator takes any token: a made-up one shows whether it leaks.
+    let remote = format!(
+        ":gcs,endpoint='{}',access_token=ya29.SECRET-TOKEN-VALUE:{}/dump",
+        gcs.endpoint, gcs.bucket
+    );
+    let (_, err) = cloud_ok(&[
+        "copy",
+        &s.src(),
+        &remote,
+        "--gcs-chunk-size",
+        "256Ki",
+        "--dump",
+        "headers,bodies",
+        "-vv",
+    ]);
+    assert!(err.contains("Authorization: XXXX"), "{err}");
+    assert!(err.contains("upload_id=XXXX"), "{err}");
+    assert!(!err.contains("SECRET-TOKEN"), "{err}");
+    assert!(
+        !err.lines()
+            .any(|l| l.contains("upload_id=") && !l.contains("upload_id=XXXX")),
+        "{err}"
+    );
+    rclone_ok(
+        &gcs,
+        &["check", "--download", &s.src(), &gcs.rclone_path("dump")],
+    );
+}
+
+/// `--metadata`: user keys and content fields are stored, listed and kept by a
+/// server-side copy.
+#[test]
+fn metadata_is_stored_and_kept_by_server_side_copies() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/m.txt"), b"metadata", 100);
+    let (a, b) = (gcs.rclone_path("ma"), gcs.rclone_path("mb"));
+    let set = [
+        "-M",
+        "--metadata-set",
+        "color=blue",
+        "--metadata-set",
+        "cache-control=no-cache",
+    ];
+    cloud_ok(&[&["copy", s.src().as_str(), a.as_str()][..], &set[..]].concat());
+    let (_, err) = cloud_ok(&["copy", &a, &b, "-M", "-v"]);
+    assert!(err.contains("server-side copy"), "{err}");
+    for remote in [&a, &b] {
+        let (out, _) = cloud_ok(&["lsjson", "-M", &format!("{remote}/m.txt")]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let m = &v[0]["Metadata"];
+        assert_eq!(m["color"], "blue", "{out}");
+        assert_eq!(m["cache-control"], "no-cache", "{out}");
+    }
+    assert_eq!(rclone_pst(&gcs, &b), rclone_pst(&gcs, &s.src()));
+}

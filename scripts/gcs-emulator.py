@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""gcp-storage-emulator (PyPI), in memory on 127.0.0.1, with two answers made as GCS gives them.
+
+    python gcs-emulator.py --port 9023
+
+The emulator differs from GCS in ways that matter to rclone and ferry:
+
+1. A resumable-upload chunk sent with `X-GUploader-No-308: yes` (Google's Go client, so
+   rclone, sends it on every chunk) is answered with a bare 308. GCS then answers 200 with
+   `X-Http-Status-Code-Override: 308`, and the Go client fails on the bare 308: every rclone
+   upload over one chunk (16 MiB) would fail.
+2. `copyTo` and `rewriteTo` ignore the object resource in the request body. GCS applies it,
+   so an mtime changed by a copy of an object onto itself (rclone's SetModTime) silently
+   stays as it was on the emulator.
+3. An object's `mediaLink` holds its name unescaped. rclone downloads through it, so a
+   name with `%`, `#`, `?` or `;` fails to download (GCS escapes the name).
+4. Bucket creation ignores `location`, `storageClass` and `iamConfiguration`; GCS keeps
+   them, and tests read them back.
+
+These are fixed here; everything else is the emulator as published.
+"""
+
+import argparse
+import logging
+import urllib.parse
+from http import HTTPStatus
+
+from gcp_storage_emulator import server
+from gcp_storage_emulator.handlers import buckets, objects
+
+
+def no_308(handler):
+    def wrapped(request, response, storage, *args, **kwargs):
+        out = handler(request, response, storage, *args, **kwargs)
+        asked = (request.get_header("X-GUploader-No-308") or "").lower() == "yes"
+        if asked and response.status.value == 308:
+            response.status = HTTPStatus.OK
+            response["X-Http-Status-Code-Override"] = "308"
+        return out
+
+    return wrapped
+
+
+def with_resource(handler):
+    """After a successful copy or rewrite, applies the request's object resource to the copy."""
+
+    def wrapped(request, response, storage, *args, **kwargs):
+        out = handler(request, response, storage, *args, **kwargs)
+        body = request.data if isinstance(request.data, dict) else None
+        if response.status != HTTPStatus.OK or not body:
+            return out
+        bucket = request.params["dest_bucket_name"]
+        name = request.params["dest_object_id"]
+        patched = objects._patch(storage, bucket, name, body)
+        if patched is None:
+            return out
+        if "/rewriteTo/" in request.path:
+            size = str(patched["size"])
+            response.json(
+                {
+                    "kind": "storage#rewriteResponse",
+                    "totalBytesRewritten": size,
+                    "objectSize": size,
+                    "done": True,
+                    "resource": patched,
+                }
+            )
+        else:
+            response.json(patched)
+        return out
+
+    return wrapped
+
+
+def escaped_media_link(make):
+    def wrapped(base_url, bucket_name, object_name, *args, **kwargs):
+        obj = make(base_url, bucket_name, object_name, *args, **kwargs)
+        quote = lambda s: urllib.parse.quote(s, safe="")
+        obj["mediaLink"] = "{}/download/storage/v1/b/{}/o/{}?generation={}&alt=media".format(
+            base_url, quote(bucket_name), quote(object_name), obj["generation"]
+        )
+        return obj
+
+    return wrapped
+
+
+def bucket_fields(handler):
+    """After a bucket is created, keeps the fields GCS takes from the request."""
+
+    def wrapped(request, response, storage, *args, **kwargs):
+        out = handler(request, response, storage, *args, **kwargs)
+        body = request.data if isinstance(request.data, dict) else {}
+        name = body.get("name")
+        bucket = storage.buckets.get(name) if name else None
+        if response.status != HTTPStatus.OK or not bucket:
+            return out
+        for key in ("location", "storageClass", "iamConfiguration"):
+            if body.get(key):
+                bucket[key] = body[key]
+        storage.create_bucket(name, bucket)
+        response.json(bucket)
+        return out
+
+    return wrapped
+
+
+def patch_handlers():
+    objects._make_object_resource = escaped_media_link(objects._make_object_resource)
+    wrappers = {
+        buckets.insert: bucket_fields(buckets.insert),
+        objects.upload_partial: no_308(objects.upload_partial),
+        objects.insert: no_308(objects.insert),
+        objects.copy: with_resource(objects.copy),
+        objects.rewrite: with_resource(objects.rewrite),
+    }
+    for _, methods in server.HANDLERS:
+        for method, handler in list(methods.items()):
+            if handler in wrappers:
+                methods[method] = wrappers[handler]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    patch_handlers()
+    server.create_server(args.host, args.port, in_memory=True).run()
+
+
+if __name__ == "__main__":
+    main()
