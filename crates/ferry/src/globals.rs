@@ -87,6 +87,15 @@ impl Globals {
     }
 }
 
+impl Globals {
+    /// A watch pass's stats: always shown (at NOTICE), as one line, or one JSON object
+    /// with `--use-json-log`, so a service's log has a line per pass.
+    pub fn pass_stats(&self, snap: &StatsSnapshot) {
+        let one = !self.verbose() || self.output.stats_one_line;
+        emit_stats(&self.sink, self.log.format, one, snap, tracing::Level::WARN);
+    }
+}
+
 fn emit_stats(
     sink: &logging::Sink,
     format: logging::LogFormat,

@@ -18,3 +18,4 @@ mod prompts;
 mod property;
 mod sync;
 mod timeouts;
+mod watch;
