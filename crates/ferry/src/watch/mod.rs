@@ -39,8 +39,13 @@ enum Cover {
 
 /// How a pass ended, for the loop.
 enum Ended {
-    /// It ran (successfully or not).
-    Ran { failed: bool },
+    /// It did all it was asked.
+    Done,
+    /// It failed: to be tried again after a back-off (nothing was deleted after the error).
+    Retry,
+    /// It stopped at a limit meant to hold (`--max-delete`) or on a fatal error: not tried
+    /// again until the next full pass (`--watch-reconcile`), which applies it afresh.
+    Held,
     /// The service was asked to stop.
     Stop,
 }
@@ -110,7 +115,8 @@ impl Service<'_> {
         loop {
             match self.pass(Cover::All(why)).await? {
                 Ended::Stop => return Ok(0),
-                Ended::Ran { failed } => failures = if failed { failures + 1 } else { 0 },
+                Ended::Retry => failures += 1,
+                Ended::Done | Ended::Held => failures = 0,
             }
             let wait = if failures > 0 {
                 backoff(self.w.delay, failures).min(self.w.interval)
@@ -146,11 +152,11 @@ impl Service<'_> {
                     }
                     match self.pass(Cover::All(why)).await? {
                         Ended::Stop => return Ok(0),
-                        Ended::Ran { failed: true } => {
+                        Ended::Retry => {
                             failures += 1;
                             full = Some((why, Instant::now() + backoff(self.w.delay, failures)));
                         }
-                        Ended::Ran { failed: false } => failures = 0,
+                        Ended::Done | Ended::Held => failures = 0,
                     }
                     reconcile_at = self.w.reconcile.map(|r| Instant::now() + r);
                     continue;
@@ -171,12 +177,12 @@ impl Service<'_> {
                         let root = f.root.clone();
                         match self.pass(Cover::Paths(paths.clone())).await? {
                             Ended::Stop => return Ok(0),
-                            Ended::Ran { failed: true } => {
+                            Ended::Retry => {
                                 failures += 1;
                                 let at = Instant::now() + backoff(self.w.delay, failures);
                                 pending.retry_at(paths, &root, at.into_std());
                             }
-                            Ended::Ran { failed: false } => failures = 0,
+                            Ended::Done | Ended::Held => failures = 0,
                         }
                         continue;
                     }
@@ -309,7 +315,7 @@ impl Service<'_> {
                     if grace.is_some() {
                         return Ok(Ended::Stop);
                     }
-                    return Ok(Ended::Ran { failed: self.judge(result)? });
+                    return self.judge(result);
                 }
                 ask = self.signals.next() => match (ask, grace) {
                     (Ask::Stop, None) => {
@@ -328,15 +334,21 @@ impl Service<'_> {
         }
     }
 
-    /// Whether a pass failed (to be tried again); the first pass's failure to even start
-    /// (a remote that can't be opened) ends the service, as a plain run would.
-    fn judge(&self, result: anyhow::Result<i32>) -> anyhow::Result<bool> {
+    /// What follows a pass; the first pass's failure to even start (a remote that can't
+    /// be opened) ends the service, as a plain run would.
+    fn judge(&self, result: anyhow::Result<i32>) -> anyhow::Result<Ended> {
+        let n = self.passes;
         match result {
-            Ok(code) => Ok(code != 0),
-            Err(e) if self.passes == 1 => Err(e),
+            Ok(0) => Ok(Ended::Done),
+            Ok(crate::exit::FATAL) => {
+                tracing::error!("watch: pass {n} stopped short; what it left undone waits for the next full pass (--watch-reconcile)");
+                Ok(Ended::Held)
+            }
+            Ok(_) => Ok(Ended::Retry),
+            Err(e) if n == 1 => Err(e),
             Err(e) => {
-                tracing::error!("watch: pass {} failed: {e:#}; trying again", self.passes);
-                Ok(true)
+                tracing::error!("watch: pass {n} failed: {e:#}; trying again");
+                Ok(Ended::Retry)
             }
         }
     }

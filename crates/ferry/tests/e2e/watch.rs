@@ -486,3 +486,144 @@ fn watch_local_to_s3_follows_creates_and_deletes() {
         || listing() == ["d/b.txt"],
     );
 }
+
+#[test]
+fn watch_applies_filters_backup_dir_max_delete_and_the_summary_file_per_pass() {
+    let sc = Scratch::new();
+    for name in ["a", "b", "c", "d"] {
+        sc.write(&format!("src/{name}.txt"), name, 100);
+    }
+    let summary = sc.path("summary.json");
+    let bak = sc.path("bak");
+    let w = Watching::local(&[
+        "sync",
+        &sc.src(),
+        &sc.dst(),
+        "--watch",
+        "--watch-delay",
+        "200ms",
+        "--exclude",
+        "*.tmp",
+        "--backup-dir",
+        bak.to_str().unwrap(),
+        "--max-delete",
+        "1",
+        "--summary-file",
+        summary.to_str().unwrap(),
+        "-v",
+    ]);
+    converge(&sc, &w, Duration::from_secs(20));
+    let files = |s: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        v["files_transferred"].as_u64().unwrap() + v["deleted_files"].as_u64().unwrap()
+    };
+    until(
+        Duration::from_secs(10),
+        || w.log(),
+        || std::fs::read_to_string(&summary).is_ok_and(|s| files(&s) == 4),
+    );
+    // An excluded file is not sent; a deleted one goes into the backup directory; the
+    // summary is rewritten for the pass.
+    write(sc.path("src/skip.tmp"), "excluded");
+    std::fs::remove_file(sc.path("src/a.txt")).unwrap();
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || bak.join("a.txt").exists(),
+    );
+    assert!(!sc.path("dst/a.txt").exists());
+    assert!(!sc.path("dst/skip.tmp").exists(), "{}", w.log());
+    until(
+        Duration::from_secs(10),
+        || w.log(),
+        || std::fs::read_to_string(&summary).is_ok_and(|s| files(&s) == 1),
+    );
+    // Two deletes in one pass, one allowed: the second waits (no retry wears the limit
+    // down), for the next full pass.
+    std::fs::remove_file(sc.path("src/b.txt")).unwrap();
+    std::fs::remove_file(sc.path("src/c.txt")).unwrap();
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || w.log().contains("waits for the next full pass"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let left = ["b.txt", "c.txt"]
+        .iter()
+        .filter(|n| sc.path(&format!("dst/{n}")).exists())
+        .count();
+    assert_eq!(left, 1, "{}", w.log());
+}
+
+#[test]
+fn watch_follows_a_source_directory_that_is_replaced() {
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "a", 100);
+    let w = Watching::local(&[
+        "sync",
+        &sc.src(),
+        &sc.dst(),
+        "--watch",
+        "--watch-delay",
+        "200ms",
+        "--watch-interval",
+        "1s",
+        "-v",
+    ]);
+    converge(&sc, &w, Duration::from_secs(20));
+    // Replaced whole: a new directory moved over the old name.
+    write(sc.path("fresh/b.txt"), "b");
+    std::fs::remove_dir_all(sc.path("src")).unwrap();
+    std::fs::rename(sc.path("fresh"), sc.path("src")).unwrap();
+    converge(&sc, &w, Duration::from_secs(20));
+    assert!(
+        w.log().contains("the watched directory was replaced"),
+        "{}",
+        w.log()
+    );
+    // And followed again afterwards.
+    write(sc.path("src/c.txt"), "c");
+    converge(&sc, &w, Duration::from_secs(20));
+}
+
+#[test]
+fn watch_polls_a_remote_source() {
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let sc = Scratch::new();
+    let src = s3.rclone_path("polled");
+    let put = |name: &str, body: &str| {
+        let path = sc.path(&format!("up/{name}"));
+        write(path.clone(), body);
+        let out = cloud()
+            .args(["copyto", path.to_str().unwrap(), &format!("{src}/{name}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    put("a.txt", "a");
+    let w = Watching::start(
+        cloud(),
+        &[
+            "sync",
+            &src,
+            &sc.dst(),
+            "--watch",
+            "--watch-interval",
+            "1s",
+            "-v",
+        ],
+    );
+    let has = |name: &str, body: &str| {
+        std::fs::read_to_string(sc.path(&format!("dst/{name}"))).is_ok_and(|s| s == body)
+    };
+    until(Duration::from_secs(20), || w.log(), || has("a.txt", "a"));
+    put("b.txt", "b");
+    until(Duration::from_secs(20), || w.log(), || has("b.txt", "b"));
+    assert!(w.log().contains("(interval)"), "{}", w.log());
+}
