@@ -6,6 +6,7 @@
 //! ([`scope`]); a remote one is listed every `--watch-interval`; a full pass runs at
 //! start, every `--watch-reconcile`, after notifications were lost and after SIGHUP.
 
+pub mod bisync;
 mod events;
 mod scope;
 mod signals;
@@ -26,7 +27,7 @@ use signals::{Ask, Signals};
 
 /// How long a stop waits for the transfers under way before it lets them go (their
 /// temporary files are removed; nothing is left under a final name).
-const STOP_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The longest wait before a failed pass is tried again.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -86,7 +87,7 @@ pub async fn run(p: Prepared<'_>, w: settings::Watch, g: &Globals) -> anyhow::Re
 }
 
 /// The directory to follow when the source is a plain local path (`None`: polled).
-fn local_root(remotes: &open::Remotes, source: &str) -> anyhow::Result<Option<PathBuf>> {
+pub(crate) fn local_root(remotes: &open::Remotes, source: &str) -> anyhow::Result<Option<PathBuf>> {
     let r = remotes.resolve(source)?;
     if r.kind != "local" {
         return Ok(None);
@@ -102,7 +103,7 @@ fn local_root(remotes: &open::Remotes, source: &str) -> anyhow::Result<Option<Pa
 }
 
 /// Waits before trying a failed pass again: the delay, doubled each failure in a row.
-fn backoff(base: Duration, failures: u32) -> Duration {
+pub(crate) fn backoff(base: Duration, failures: u32) -> Duration {
     let base = base.max(Duration::from_secs(1));
     base.saturating_mul(1 << failures.min(16)).min(MAX_BACKOFF)
 }

@@ -627,3 +627,45 @@ fn watch_polls_a_remote_source() {
     until(Duration::from_secs(20), || w.log(), || has("b.txt", "b"));
     assert!(w.log().contains("(interval)"), "{}", w.log());
 }
+
+#[test]
+fn bisync_watch_carries_changes_both_ways_and_stops_on_sigterm() {
+    let sc = Scratch::new();
+    sc.write("p1/a.txt", "a", 100);
+    std::fs::create_dir_all(sc.path("p2")).unwrap();
+    let (p1, p2, work) = (sc.path("p1"), sc.path("p2"), sc.path("work"));
+    let mut w = Watching::local(&[
+        "bisync",
+        p1.to_str().unwrap(),
+        p2.to_str().unwrap(),
+        "--resync",
+        "--workdir",
+        work.to_str().unwrap(),
+        "--watch",
+        "--watch-delay",
+        "200ms",
+        "-v",
+    ]);
+    let same = || contents(&p1) == contents(&p2);
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || same() && p2.join("a.txt").exists(),
+    );
+    write(p2.join("b.txt"), "b");
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || p1.join("b.txt").exists(),
+    );
+    std::fs::remove_file(p1.join("a.txt")).unwrap();
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || !p2.join("a.txt").exists() && same(),
+    );
+    let (code, _) = w.terminate(Duration::from_secs(8));
+    assert_eq!(code, 0, "{}", w.log());
+    // --resync was for the first run only.
+    assert!(w.log().contains("bisync run 2"), "{}", w.log());
+}
