@@ -669,3 +669,28 @@ fn bisync_watch_carries_changes_both_ways_and_stops_on_sigterm() {
     // --resync was for the first run only.
     assert!(w.log().contains("bisync run 2"), "{}", w.log());
 }
+
+#[test]
+fn watch_with_track_renames_moves_a_renamed_directory_server_side() {
+    let sc = Scratch::new();
+    for i in 0..3 {
+        sc.write(&format!("src/old/f{i}.txt"), &format!("content {i}"), 100);
+    }
+    let w = Watching::local(&[
+        "sync",
+        &sc.src(),
+        &sc.dst(),
+        "--watch",
+        "--watch-delay",
+        "200ms",
+        "--track-renames",
+        "-v",
+    ]);
+    converge(&sc, &w, Duration::from_secs(20));
+    std::fs::rename(sc.path("src/old"), sc.path("src/new")).unwrap();
+    converge(&sc, &w, Duration::from_secs(20));
+    assert!(!sc.path("dst/old").exists(), "{}", w.log());
+    let log = w.log();
+    assert_eq!(log.matches("Renamed from").count(), 3, "{log}");
+    assert!(!log.contains("new/f0.txt: Copied"), "{log}");
+}
