@@ -77,8 +77,9 @@ pub struct PassScope {
     pub select: Option<Arc<dyn ferry_engine::Select>>,
     /// Set from outside to stop the pass cleanly.
     pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
-    /// A watch pass: its stats line is always shown (at NOTICE), one line or one JSON object.
-    pub watching: bool,
+    /// A watch pass's number: its stats line is always shown (at NOTICE) and names the
+    /// pass, one line or one JSON object; `None`: a plain run.
+    pub watch_pass: Option<u64>,
 }
 
 impl<'a> Prepared<'a> {
@@ -180,15 +181,16 @@ impl<'a> Prepared<'a> {
             Err(e) => return Err(exit::from_core(e)),
         };
         let snap = stats.snapshot();
-        if snap.transfers == 0 && snap.errors == 0 && !scope.watching {
+        let watching = scope.watch_pass.is_some();
+        if snap.transfers == 0 && snap.errors == 0 && !watching {
             tracing::info!("There was nothing to transfer");
         }
-        if scope.watching {
-            g.pass_stats(&snap);
+        if let Some(n) = scope.watch_pass {
+            g.pass_stats(n, &snap);
         } else {
             g.final_stats(&snap, s.sync.dry_run);
         }
-        let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer && !scope.watching);
+        let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer && !watching);
         let last = outcome.last_error.as_ref().map(|e| e.2.clone());
         closing_line(name, &outcome, code, last.as_deref());
         if let Some(path) = &g.output.summary_file {

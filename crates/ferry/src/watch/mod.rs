@@ -298,7 +298,7 @@ impl Service<'_> {
         let scope = PassScope {
             select,
             stop: Some(stop.clone()),
-            watching: true,
+            watch_pass: Some(self.passes),
         };
         let (g, remotes, p) = (self.g, &self.remotes, &self.p);
         let run = p.pass(g, remotes, scope);
