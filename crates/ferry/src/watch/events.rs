@@ -89,7 +89,7 @@ fn classify(root: &Path, event: &Event) -> Option<Change> {
 }
 
 /// `rel` as the engine names paths: `/`-separated UTF-8.
-fn slash_path(rel: &Path) -> Option<String> {
+pub fn slash_path(rel: &Path) -> Option<String> {
     let parts = rel
         .components()
         .map(|c| c.as_os_str().to_str())
@@ -138,6 +138,10 @@ pub struct Pending {
     last: Option<Instant>,
     /// Since when the oldest waiting change waits.
     since: Option<Instant>,
+    /// Where the destination lies inside the source (a copy into a directory below its
+    /// source): changes there are the passes' own writes, and noting them would set off
+    /// pass after pass.
+    ignore: Option<String>,
 }
 
 const MAX_WAIT_DELAYS: u32 = 5;
@@ -150,7 +154,19 @@ impl Pending {
             full: None,
             last: None,
             since: None,
+            ignore: None,
         }
+    }
+
+    /// Leaves out changes at or below `rel` (`None`: none left out).
+    pub fn ignore_below(&mut self, rel: Option<String>) {
+        self.ignore = rel;
+    }
+
+    fn ignored(&self, path: &str) -> bool {
+        self.ignore.as_deref().is_some_and(|ig| {
+            path == ig || (path.starts_with(ig) && path.as_bytes().get(ig.len()) == Some(&b'/'))
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -159,11 +175,19 @@ impl Pending {
 
     /// Notes a change seen at `now` in the tree at `root`.
     pub fn note(&mut self, change: Change, root: &Path, now: Instant) {
+        if let Change::Paths(paths) = &change {
+            if paths.iter().all(|p| self.ignored(p)) {
+                return;
+            }
+        }
         self.last = Some(now);
         self.since.get_or_insert(now);
         match change {
             Change::Paths(paths) => {
                 for p in paths {
+                    if self.ignored(&p) {
+                        continue;
+                    }
                     let shape = shape(root, &p);
                     self.paths.insert(p, Seen { last: now, shape });
                 }
@@ -264,6 +288,22 @@ mod tests {
             Some(Batch::Paths(["b".to_string()].into()))
         );
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn changes_below_the_destination_inside_the_source_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Pending::new(Duration::from_millis(10));
+        p.ignore_below(Some("backup".into()));
+        let t0 = Instant::now();
+        p.note(
+            Change::Paths(vec!["backup".into(), "backup/a".into()]),
+            dir.path(),
+            t0,
+        );
+        assert!(p.is_empty());
+        p.note(Change::Paths(vec!["backups/a".into()]), dir.path(), t0);
+        assert!(!p.is_empty());
     }
 
     #[test]

@@ -144,6 +144,10 @@ impl Service<'_> {
         let mut full: Option<(&'static str, Instant)> = Some(("start", Instant::now()));
         let mut reconcile_at = self.w.reconcile.map(|r| Instant::now() + r);
         loop {
+            if let Some(f) = &follower {
+                // Asked each time round: the destination may only now exist.
+                pending.ignore_below(self.dest_inside(&f.root));
+            }
             let now = Instant::now();
             if let Some((why, at)) = full {
                 if at <= now {
@@ -242,6 +246,17 @@ impl Service<'_> {
                 }
             }
         }
+    }
+
+    /// Where the destination lies inside the followed source `root`, relative to it
+    /// (`copy` may write into a directory below its source).
+    fn dest_inside(&self, root: &std::path::Path) -> Option<String> {
+        let r = self.remotes.resolve(self.p.dest).ok()?;
+        if r.kind != "local" {
+            return None;
+        }
+        let dst = std::fs::canonicalize(if r.path.is_empty() { "." } else { &r.path }).ok()?;
+        events::slash_path(dst.strip_prefix(root).ok()?)
     }
 
     /// Starts notifications on `root`; `None` (with a warning) where they can't be had,

@@ -697,3 +697,36 @@ fn watch_with_track_renames_moves_a_renamed_directory_server_side() {
     assert_eq!(log.matches("Renamed from").count(), 3, "{log}");
     assert!(!log.contains("new/f0.txt: Copied"), "{log}");
 }
+
+#[test]
+fn watch_copy_into_a_directory_below_its_source_does_not_follow_its_own_writes() {
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "a", 100);
+    let inside = sc.path("src/backup");
+    let w = Watching::local(&[
+        "copy",
+        &sc.src(),
+        inside.to_str().unwrap(),
+        "--watch",
+        "--watch-delay",
+        "200ms",
+        "-v",
+    ]);
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || inside.join("a.txt").exists(),
+    );
+    write(sc.path("src/b.txt"), "b");
+    until(
+        Duration::from_secs(20),
+        || w.log(),
+        || inside.join("b.txt").exists(),
+    );
+    // Quiet afterwards: its own writes below the source set off no passes.
+    let passes = |log: &str| log.matches("watch: pass").count();
+    let settled = passes(&w.log());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(passes(&w.log()), settled, "{}", w.log());
+    assert!(settled <= 3, "{}", w.log());
+}
