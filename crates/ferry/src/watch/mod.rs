@@ -143,9 +143,10 @@ impl Service<'_> {
         let mut failures = 0;
         let mut full: Option<(&'static str, Instant)> = Some(("start", Instant::now()));
         let mut reconcile_at = self.w.reconcile.map(|r| Instant::now() + r);
+        let mut passed = true;
         loop {
-            if let Some(f) = &follower {
-                // Asked each time round: the destination may only now exist.
+            if let Some(f) = follower.as_ref().filter(|_| std::mem::take(&mut passed)) {
+                // Asked after each pass: the destination may only now exist.
                 pending.ignore_below(self.dest_inside(&f.root));
             }
             let now = Instant::now();
@@ -164,6 +165,7 @@ impl Service<'_> {
                         Ended::Done | Ended::Held => failures = 0,
                     }
                     reconcile_at = self.w.reconcile.map(|r| Instant::now() + r);
+                    passed = true;
                     continue;
                 }
             }
@@ -189,6 +191,7 @@ impl Service<'_> {
                             }
                             Ended::Done | Ended::Held => failures = 0,
                         }
+                        passed = true;
                         continue;
                     }
                     None => {}
