@@ -18,4 +18,5 @@ mod prompts;
 mod property;
 mod sync;
 mod timeouts;
+#[cfg(unix)]
 mod watch;
