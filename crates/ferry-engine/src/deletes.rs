@@ -70,6 +70,10 @@ async fn delete_one(ctx: &Arc<Ctx>, entry: Entry) {
     if !take_slot(ctx, entry.size) {
         return;
     }
+    // A run stopped from outside starts no more deletes.
+    if ctx.limits.stopping() && ctx.limits.tripped() == crate::limits::Tripped::Stopped {
+        return;
+    }
     let path = &entry.path;
     let action = if ctx.job.backup.is_some() {
         "move into backup dir"

@@ -28,6 +28,8 @@ pub(crate) enum Tripped {
     MaxTransfer = 1,
     MaxDuration = 2,
     Quit = 3,
+    /// Asked to stop from outside (`SyncOptions::stop`): transfers under way finish.
+    Stopped = 4,
 }
 
 pub(crate) type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
@@ -60,6 +62,8 @@ pub(crate) struct Limits {
     bwlimit: RwLock<Option<(Arc<Limiter>, u32)>>,
     /// A timetable may turn a limit on later: transfers then always stream.
     scheduled: bool,
+    /// Set from outside the run to stop it (`SyncOptions::stop`).
+    external: Option<Arc<AtomicBool>>,
 }
 
 impl Limits {
@@ -78,7 +82,14 @@ impl Limits {
             stopping: AtomicBool::new(false),
             bwlimit: RwLock::new(bucket(bwlimit)),
             scheduled,
+            external: None,
         }
+    }
+
+    /// Lets a flag set from outside the run stop it, as a soft cutoff would.
+    pub(crate) fn stopped_by(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.external = flag;
+        self
     }
 
     /// The `--bwlimit` bucket in force now, with its burst.
@@ -113,6 +124,7 @@ impl Limits {
             1 => Tripped::MaxTransfer,
             2 => Tripped::MaxDuration,
             3 => Tripped::Quit,
+            4 => Tripped::Stopped,
             _ => Tripped::None,
         }
     }
@@ -121,6 +133,13 @@ impl Limits {
     pub(crate) fn stopping(&self) -> bool {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             self.trip(Tripped::MaxDuration);
+        }
+        if self
+            .external
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst))
+        {
+            self.trip(Tripped::Stopped);
         }
         self.stopping.load(Ordering::SeqCst)
     }

@@ -120,6 +120,10 @@ pub struct SyncOptions {
     /// metadata-only change) would look the same; the margin also covers clock skew
     /// between this machine and the server.
     pub journal_settle: Duration,
+    /// Set from outside the run to stop it early and cleanly (a service shutting down):
+    /// no new transfer or delete starts, transfers under way finish, and the run ends
+    /// with [`crate::StopReason::Stopped`]. `None`: nothing outside will ask.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The rate a `--bwlimit` timetable puts in force now (`None`: off).
@@ -193,6 +197,7 @@ impl Default for SyncOptions {
             journal: None,
             journal_settle: Duration::from_secs(60),
             no_update_dir_modtime: false,
+            stop: None,
         }
     }
 }

@@ -55,6 +55,9 @@ pub enum StopReason {
     MaxDuration,
     /// The user answered "q" to an interactive question.
     Quit,
+    /// Asked to stop from outside the run (`SyncOptions::stop`); nothing was deleted
+    /// after the stop.
+    Stopped,
 }
 
 /// How a run ended (the caller maps it to an exit code).
@@ -250,7 +253,8 @@ fn new_ctx(job: Job) -> Ctx {
         o.cutoff_mode,
         o.bwlimit,
         o.bwlimit_schedule.is_some(),
-    );
+    )
+    .stopped_by(o.stop.clone());
     let window = modify_window(&o.compare, &*job.src, &*job.dst);
     let hash = job
         .src
@@ -376,6 +380,7 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
         Tripped::MaxTransfer => Some(StopReason::MaxTransfer),
         Tripped::MaxDuration => Some(StopReason::MaxDuration),
         Tripped::Quit => Some(StopReason::Quit),
+        Tripped::Stopped => Some(StopReason::Stopped),
         Tripped::None => None,
     };
     if let Some(limit) = deletes::limit_reached(ctx) {
@@ -393,7 +398,13 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
 /// itself an error of the run, counted once and reported last (exit 1), as rclone's.
 pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
     if ctx.job.stats.errors() == 0 || ctx.job.opts.ignore_errors {
-        return !matches!(ctx.limits.tripped(), Tripped::Quit | Tripped::MaxTransfer);
+        // A stop asked from outside deletes nothing more: the run may not have seen
+        // everything the source holds.
+        ctx.limits.stopping();
+        return !matches!(
+            ctx.limits.tripped(),
+            Tripped::Quit | Tripped::MaxTransfer | Tripped::Stopped
+        );
     }
     let message = format!("not deleting {what} as there were IO errors");
     tracing::error!("{}: {message}", ctx.job.dst.describe());

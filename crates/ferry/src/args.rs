@@ -100,6 +100,23 @@ pub enum CutoffArg {
     Cautious,
 }
 
+/// `--watch` and its timings (copy and sync).
+#[derive(Args, Debug, Clone)]
+pub struct WatchArgs {
+    /// Keep running after the first pass and follow changes (a local source through file system notifications, a remote one by polling)
+    #[arg(long, env = "FERRY_WATCH")]
+    pub watch: bool,
+    /// With --watch: how long a local change must stay still before it is sent (a burst of changes becomes one pass)
+    #[arg(long, default_value = "2s", env = "FERRY_WATCH_DELAY")]
+    pub watch_delay: String,
+    /// With --watch: how often a remote source is listed for changes
+    #[arg(long, default_value = "1m", env = "FERRY_WATCH_INTERVAL")]
+    pub watch_interval: String,
+    /// With --watch: how often a full pass compares everything, whatever the notifications said (0 for never)
+    #[arg(long, default_value = "1h", env = "FERRY_WATCH_RECONCILE")]
+    pub watch_reconcile: String,
+}
+
 /// Flags of the commands that transfer (copy, sync, move).
 #[derive(Args, Debug, Clone)]
 pub struct TransferArgs {

@@ -4,7 +4,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::args::{FilterArgs, LocalArgs, LogArgs, TransferArgs};
+use crate::args::{FilterArgs, LocalArgs, LogArgs, TransferArgs, WatchArgs};
 use crate::azcopy::AzcopyArgs;
 use crate::bool_flags::rclone_forms;
 use crate::cmd;
@@ -61,6 +61,15 @@ pub struct TransferCmd {
     pub azcopy: AzcopyArgs,
 }
 
+/// `copy` and `sync`: a transfer that can keep following its source (`--watch`).
+#[derive(clap::Args, Debug)]
+pub struct WatchableCmd {
+    #[command(flatten)]
+    pub inner: TransferCmd,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct MoveCmd {
     #[command(flatten)]
@@ -73,9 +82,9 @@ pub struct MoveCmd {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Copy files from source to dest, skipping identical files; never deletes
-    Copy(TransferCmd),
+    Copy(WatchableCmd),
     /// Make source and dest identical, modifying destination only
-    Sync(TransferCmd),
+    Sync(WatchableCmd),
     /// Move files from source to dest
     Move(MoveCmd),
     /// Checks the files in the source and destination match
@@ -148,9 +157,8 @@ impl Command {
     /// The azcopy flags of a transferring command.
     pub fn azcopy(&self) -> Option<&AzcopyArgs> {
         match self {
-            Command::Copy(c) | Command::Sync(c) | Command::Copyto(c) | Command::Moveto(c) => {
-                Some(&c.azcopy)
-            }
+            Command::Copy(c) | Command::Sync(c) => Some(&c.inner.azcopy),
+            Command::Copyto(c) | Command::Moveto(c) => Some(&c.azcopy),
             Command::Move(m) => Some(&m.inner.azcopy),
             _ => None,
         }
@@ -158,9 +166,8 @@ impl Command {
 
     pub fn transfer_args(&self) -> Option<&TransferArgs> {
         match self {
-            Command::Copy(c) | Command::Sync(c) | Command::Copyto(c) | Command::Moveto(c) => {
-                Some(&c.transfer)
-            }
+            Command::Copy(c) | Command::Sync(c) => Some(&c.inner.transfer),
+            Command::Copyto(c) | Command::Moveto(c) => Some(&c.transfer),
             Command::Move(m) => Some(&m.inner.transfer),
             _ => None,
         }

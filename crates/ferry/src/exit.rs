@@ -68,7 +68,9 @@ pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
         Some(StopReason::MaxTransfer) => return TRANSFER_LIMIT,
         Some(StopReason::MaxDuration) => return DURATION_LIMIT,
         Some(StopReason::Quit) => return ERROR,
-        None => {}
+        // A service asked to stop (a watch's SIGTERM) ends as it should: successfully,
+        // unless something failed before the stop.
+        Some(StopReason::Stopped) | None => {}
     }
     if outcome.errors > 0 {
         return match &outcome.last_error {

@@ -87,6 +87,26 @@ impl Globals {
     }
 }
 
+impl Globals {
+    /// A watch pass's stats: always shown (at NOTICE), as one line, or one JSON object
+    /// with `--use-json-log`, so a service's log has a line per pass.
+    pub fn pass_stats(&self, pass: u64, snap: &StatsSnapshot) {
+        let one = !self.verbose() || self.output.stats_one_line;
+        let format = self.log.format;
+        let text = if one {
+            format!("watch pass {pass}: {}", report::one_line(snap))
+        } else {
+            format!("watch pass {pass}:{}", report::block(snap))
+        };
+        let extra = format.json.then(|| {
+            let mut v = report::json(snap);
+            v["watchPass"] = pass.into();
+            v
+        });
+        logging::raw_line(&self.sink, format, &tracing::Level::WARN, &text, extra);
+    }
+}
+
 fn emit_stats(
     sink: &logging::Sink,
     format: logging::LogFormat,

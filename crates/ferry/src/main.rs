@@ -23,6 +23,7 @@ mod report;
 mod selection;
 mod settings;
 mod tuning;
+mod watch;
 
 use clap::FromArgMatches;
 

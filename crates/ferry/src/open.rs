@@ -94,6 +94,15 @@ impl Remotes {
         self
     }
 
+    /// The same remotes with the config file read afresh when next needed (a watching
+    /// service's SIGHUP).
+    pub fn reloaded(&self) -> Remotes {
+        Remotes {
+            config: Arc::new(OnceLock::new()),
+            ..self.clone()
+        }
+    }
+
     pub fn location(&self) -> anyhow::Result<ConfigLocation> {
         locate_config(self.config_flag.as_deref(), &self.env)
             .map_err(|e| fail(ERROR, e.to_string()))

@@ -37,6 +37,42 @@ fn opt_duration(flag: &str, value: &Option<String>) -> anyhow::Result<Option<Dur
     value.as_deref().map_or(Ok(None), |v| duration(flag, v))
 }
 
+/// `--watch` and its timings.
+#[derive(Clone, Debug)]
+pub struct Watch {
+    /// How long a local change stays still before it is sent.
+    pub delay: Duration,
+    /// How often a remote source is listed.
+    pub interval: Duration,
+    /// How often a full pass runs whatever the notifications said (`None`: never).
+    pub reconcile: Option<Duration>,
+}
+
+impl Watch {
+    /// The watch settings, or `None` without `--watch`.
+    pub fn resolve(a: &crate::args::WatchArgs) -> anyhow::Result<Option<Watch>> {
+        let delay = usage(
+            "--watch-delay",
+            &a.watch_delay,
+            parse_duration(&a.watch_delay),
+        )?;
+        let interval = usage(
+            "--watch-interval",
+            &a.watch_interval,
+            parse_duration(&a.watch_interval),
+        )?;
+        if interval.is_zero() {
+            return Err(fail(USAGE, "--watch-interval must be more than 0"));
+        }
+        let reconcile = duration("--watch-reconcile", &a.watch_reconcile)?;
+        Ok(a.watch.then_some(Watch {
+            delay,
+            interval,
+            reconcile,
+        }))
+    }
+}
+
 /// A size flag where `off` is `None`.
 fn opt_size(flag: &str, value: &Option<String>) -> anyhow::Result<Option<u64>> {
     match value {
@@ -317,6 +353,7 @@ fn sync_options(
         track_renames: track_renames(t)?,
         // Destination objects' real mtimes, so a re-run needs no request per object.
         journal_settle: journal_settle()?,
+        stop: None,
         journal: (!t.no_journal)
             .then(ferry_core::private::cache_home)
             .flatten()
@@ -426,7 +463,7 @@ mod tests {
         let mut args = vec!["copy", "a", "b"];
         args.extend(extra);
         match cli(&args).command {
-            Command::Copy(c) => c,
+            Command::Copy(c) => c.inner,
             _ => unreachable!(),
         }
     }

@@ -6,7 +6,7 @@ use clap::Args;
 use ferry_bisync::{Ending, Options, Pair};
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
-use crate::args::FilterArgs;
+use crate::args::{FilterArgs, WatchArgs};
 use crate::exit::{self, fail};
 use crate::{selection, settings, Globals};
 
@@ -162,6 +162,8 @@ pub struct BisyncArgs {
     pub json: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// The name the state uses for a path: absolute for local paths, as given for remotes
@@ -197,6 +199,21 @@ fn md5_of(bytes: &[u8]) -> String {
 }
 
 pub async fn run(a: &BisyncArgs, flags: &settings::Bisync, g: &Globals) -> anyhow::Result<i32> {
+    match settings::Watch::resolve(&a.watch)? {
+        Some(watch) => crate::watch::bisync::run(a, flags, g, watch).await,
+        None => run_once(a, flags, g, &g.remotes, true).await,
+    }
+}
+
+/// One bisync run over the remotes as `remotes` opens them; `first`: the run `--resync`
+/// applies to (a watch's later runs go on from the state it left).
+pub async fn run_once(
+    a: &BisyncArgs,
+    flags: &settings::Bisync,
+    g: &Globals,
+    remotes: &crate::open::Remotes,
+    first: bool,
+) -> anyhow::Result<i32> {
     if a.create_empty_src_dirs && a.remove_empty_dirs {
         tracing::warn!("--create-empty-src-dirs and --remove-empty-dirs don't go together: empty directories are created, then removed");
     }
@@ -224,12 +241,12 @@ pub async fn run(a: &BisyncArgs, flags: &settings::Bisync, g: &Globals) -> anyho
         filters.filter_from.insert(0, file.clone());
     }
     let (select, _) = selection::build(&filters)?;
-    let path1 = g.remotes.open(&a.path1)?;
-    let path2 = g.remotes.open(&a.path2)?;
+    let path1 = remotes.open(&a.path1)?;
+    let path2 = remotes.open(&a.path2)?;
     let open_backup =
         |dir: &Option<String>| -> anyhow::Result<Option<std::sync::Arc<dyn ferry_core::Backend>>> {
             match dir.as_ref().or(a.backup_dir.as_ref()) {
-                Some(d) => Ok(Some(g.remotes.open(d)?)),
+                Some(d) => Ok(Some(remotes.open(d)?)),
                 None => Ok(None),
             }
         };
@@ -240,8 +257,12 @@ pub async fn run(a: &BisyncArgs, flags: &settings::Bisync, g: &Globals) -> anyho
         None => ferry_bisync::default_workdir(),
     };
     let opts = Options {
-        resync: a.resync,
-        resync_mode: flags.resync_mode,
+        resync: a.resync && first,
+        resync_mode: if first {
+            flags.resync_mode
+        } else {
+            ferry_bisync::Prefer::None
+        },
         check_access: a.check_access,
         check_filename: a.check_filename.clone(),
         check_sync: flags.check_sync,

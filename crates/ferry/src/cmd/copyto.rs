@@ -141,7 +141,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let mut t = call.settings;
     let (select, _) = selection::build(call.f)?;
     let mode = call.az.apply(call.mode, &mut t.sync)?;
-    let (backup, confirm) = transfer::safety(&t, g)?;
+    let (backup, confirm) = transfer::safety(&t, &g.remotes)?;
     let observer: Arc<dyn Observer> = Arc::new(());
     let stats = Arc::new(Stats::default());
     let job = Job {
@@ -153,7 +153,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         renamed_from: Some(file.clone()),
         src_file: Some(new_name),
         backup,
-        alt_dests: transfer::alt_dests(&t, g)?,
+        alt_dests: transfer::alt_dests(&t, &g.remotes)?,
         confirm,
         observer,
         stats: stats.clone(),

@@ -23,8 +23,8 @@ use transfer::TransferCall;
 /// Runs the command with its settings resolved; its exit code.
 pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
     match command {
-        Command::Copy(c) => transfer::run(TransferCall::resolve(Mode::Copy, c, false)?, g).await,
-        Command::Sync(c) => transfer::run(TransferCall::resolve(Mode::Sync, c, false)?, g).await,
+        Command::Copy(c) => transfer::run_watchable(Mode::Copy, c, g).await,
+        Command::Sync(c) => transfer::run_watchable(Mode::Sync, c, g).await,
         Command::Move(m) => {
             let call = TransferCall::resolve(Mode::Move, &m.inner, m.delete_empty_src_dirs)?;
             transfer::run(call, g).await

@@ -7,12 +7,12 @@ use ferry_engine::{AltDests, AltKind, Backup, Confirm, Job, Mode, Observer, Stat
 use crate::args::FilterArgs;
 use crate::azcopy::AzcopyArgs;
 use crate::bwlimit::Direction;
-use crate::cli::TransferCmd;
+use crate::cli::{TransferCmd, WatchableCmd};
 use crate::exit::{self, fail};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
 use crate::settings;
-use crate::{selection, Globals};
+use crate::{open, selection, Globals};
 
 /// Which way a run's bytes go, for `--bwlimit UP:DOWN`: up from a local source to a
 /// remote, down from a remote to a local destination, both ways otherwise.
@@ -57,83 +57,165 @@ impl<'a> TransferCall<'a> {
     }
 }
 
-pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
-    let mut s = call.settings;
-    let (select, _) = selection::build(call.f)?;
-    if s.bwlimit.is_some() {
-        s.limit_direction(direction(g, call.source, call.dest)?);
-    }
-    let mode = call.az.apply(call.mode, &mut s.sync)?;
-    let name = match mode {
-        Mode::Copy => "copy",
-        Mode::Sync => "sync",
-        Mode::Move => "move",
-    };
-    if s.sync.no_check_dest && mode == Mode::Sync {
-        // rclone's words and exit code.
-        return Err(fail(
-            exit::ERROR,
-            "can't use --no-check-dest with sync: use copy instead",
-        ));
-    }
-    if call.az.from_to.is_some() {
-        let (from, to) = (
-            g.remotes.resolve(call.source)?,
-            g.remotes.resolve(call.dest)?,
-        );
-        call.az.check_from_to(&from.kind, &to.kind)?;
-    }
-    let src = g.remotes.open_source(call.source).await?;
-    let dst = g.remotes.open(call.dest)?;
-    let approve_deletes = call.az.approver(mode, s.sync.dry_run)?;
-    let (backup, confirm) = safety(&s, g)?;
-    let summary = Arc::new(Summary::default());
-    let observer: Arc<dyn Observer> = if g.output.summary_file.is_some() {
-        summary.clone()
-    } else {
-        Arc::new(())
-    };
-    let stats = Arc::new(Stats::default());
-    let renames_dirs = !dst.features().semantics.bucket_dirs
-        && src.backend.location().namespace == dst.location().namespace;
-    let job = Job {
-        src: src.backend,
-        dst,
-        mode,
-        opts: s.sync.clone(),
-        select,
-        renamed_from: None,
-        src_file: src.file,
-        backup,
-        alt_dests: alt_dests(&s, g)?,
-        confirm,
-        observer,
-        stats: stats.clone(),
-        approve_deletes,
-    };
-    let display = g.start_display(&stats);
-    let result = ferry_engine::run(job, s.retries, s.retries_sleep).await;
-    display.finish();
-    let outcome = match result {
-        Ok(o) => o,
-        // rclone moves a whole directory within one file system by renaming it, and that
-        // rename's error (a plain one) sets the exit code; elsewhere it is the listing's.
-        Err(e)
-            if mode == Mode::Move
-                && e.kind() == ferry_core::ErrorKind::DirNotFound
-                && renames_dirs =>
-        {
-            return Err(fail(exit::ERROR, e.to_string()));
+/// A transfer checked and ready to run, once or (`--watch`) pass after pass.
+pub struct Prepared<'a> {
+    pub mode: Mode,
+    /// The command's name, for its closing lines (`copy`, `sync`, `move`).
+    pub name: &'static str,
+    pub source: &'a str,
+    pub dest: &'a str,
+    pub settings: settings::Transfer,
+    pub select: Arc<dyn ferry_engine::Select>,
+    az: &'a AzcopyArgs,
+}
+
+/// What a pass of a watched transfer adds to a plain run.
+#[derive(Default)]
+pub struct PassScope {
+    /// The selection this pass uses instead of the command's (a watch pass restricted to
+    /// the changed paths); `None`: the command's own.
+    pub select: Option<Arc<dyn ferry_engine::Select>>,
+    /// Set from outside to stop the pass cleanly.
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// A watch pass's number: its stats line is always shown (at NOTICE) and names the
+    /// pass, one line or one JSON object; `None`: a plain run.
+    pub watch_pass: Option<u64>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Resolves and checks what every pass shares; a usage error ends the command here.
+    pub fn new(call: TransferCall<'a>, g: &Globals) -> anyhow::Result<Self> {
+        let mut s = call.settings;
+        let (select, _) = selection::build(call.f)?;
+        if s.bwlimit.is_some() {
+            s.limit_direction(direction(g, call.source, call.dest)?);
         }
-        Err(e) => return Err(exit::from_core(e)),
-    };
-    let snap = stats.snapshot();
-    if snap.transfers == 0 && snap.errors == 0 {
-        tracing::info!("There was nothing to transfer");
+        let mode = call.az.apply(call.mode, &mut s.sync)?;
+        let name = match mode {
+            Mode::Copy => "copy",
+            Mode::Sync => "sync",
+            Mode::Move => "move",
+        };
+        if s.sync.no_check_dest && mode == Mode::Sync {
+            // rclone's words and exit code.
+            return Err(fail(
+                exit::ERROR,
+                "can't use --no-check-dest with sync: use copy instead",
+            ));
+        }
+        if call.az.from_to.is_some() {
+            let (from, to) = (
+                g.remotes.resolve(call.source)?,
+                g.remotes.resolve(call.dest)?,
+            );
+            call.az.check_from_to(&from.kind, &to.kind)?;
+        }
+        Ok(Prepared {
+            mode,
+            name,
+            source: call.source,
+            dest: call.dest,
+            settings: s,
+            select,
+            az: call.az,
+        })
     }
-    g.final_stats(&snap, s.sync.dry_run);
-    let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer);
-    let last = outcome.last_error.as_ref().map(|e| e.2.clone());
+
+    /// One run of the engine over the remotes as `remotes` opens them: stats, closing
+    /// lines and `--summary-file` as a plain run has them.
+    pub async fn pass(
+        &self,
+        g: &Globals,
+        remotes: &open::Remotes,
+        scope: PassScope,
+    ) -> anyhow::Result<i32> {
+        let (s, mode, name) = (&self.settings, self.mode, self.name);
+        let src = remotes.open_source(self.source).await?;
+        let dst = remotes.open(self.dest)?;
+        let approve_deletes = self.az.approver(mode, s.sync.dry_run)?;
+        let (backup, confirm) = safety(s, remotes)?;
+        let summary = Arc::new(Summary::default());
+        let observer: Arc<dyn Observer> = if g.output.summary_file.is_some() {
+            summary.clone()
+        } else {
+            Arc::new(())
+        };
+        let stats = Arc::new(Stats::default());
+        let renames_dirs = !dst.features().semantics.bucket_dirs
+            && src.backend.location().namespace == dst.location().namespace;
+        let mut opts = s.sync.clone();
+        opts.stop = scope.stop.clone();
+        if scope.select.is_some() {
+            // A pass over some paths must not take everything else for excluded.
+            opts.delete_excluded = false;
+        }
+        let job = Job {
+            src: src.backend,
+            dst,
+            mode,
+            opts,
+            select: scope.select.unwrap_or_else(|| self.select.clone()),
+            renamed_from: None,
+            src_file: src.file,
+            backup,
+            alt_dests: alt_dests(s, remotes)?,
+            confirm,
+            observer,
+            stats: stats.clone(),
+            approve_deletes,
+        };
+        let display = g.start_display(&stats);
+        let result = ferry_engine::run(job, s.retries, s.retries_sleep).await;
+        display.finish();
+        let outcome = match result {
+            Ok(o) => o,
+            // rclone moves a whole directory within one file system by renaming it, and that
+            // rename's error (a plain one) sets the exit code; elsewhere it is the listing's.
+            Err(e)
+                if mode == Mode::Move
+                    && e.kind() == ferry_core::ErrorKind::DirNotFound
+                    && renames_dirs =>
+            {
+                return Err(fail(exit::ERROR, e.to_string()));
+            }
+            Err(e) => return Err(exit::from_core(e)),
+        };
+        let snap = stats.snapshot();
+        let watching = scope.watch_pass.is_some();
+        if snap.transfers == 0 && snap.errors == 0 && !watching {
+            tracing::info!("There was nothing to transfer");
+        }
+        if let Some(n) = scope.watch_pass {
+            g.pass_stats(n, &snap);
+        } else {
+            g.final_stats(&snap, s.sync.dry_run);
+        }
+        let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer && !watching);
+        let last = outcome.last_error.as_ref().map(|e| e.2.clone());
+        closing_line(name, &outcome, code, last.as_deref());
+        if let Some(path) = &g.output.summary_file {
+            summary.write(path, name, &snap, code, last.as_deref())?;
+        }
+        Ok(code)
+    }
+}
+
+pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
+    let prepared = Prepared::new(call, g)?;
+    prepared.pass(g, &g.remotes, PassScope::default()).await
+}
+
+/// `copy` or `sync`, once or (`--watch`) following the source.
+pub async fn run_watchable(mode: Mode, c: &WatchableCmd, g: &Globals) -> anyhow::Result<i32> {
+    let call = TransferCall::resolve(mode, &c.inner, false)?;
+    match settings::Watch::resolve(&c.watch)? {
+        None => run(call, g).await,
+        Some(watch) => crate::watch::run(Prepared::new(call, g)?, watch, g).await,
+    }
+}
+
+/// The error line that closes a run that did not do all it was asked.
+fn closing_line(name: &str, outcome: &ferry_engine::Outcome, code: i32, last: Option<&str>) {
     match (outcome.stop, code) {
         (Some(StopReason::MaxTransfer), _) => {
             tracing::error!("Failed to {name}: max transfer limit reached as set by --max-transfer")
@@ -156,27 +238,29 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         (Some(StopReason::Quit), _) => {
             tracing::error!("Failed to {name}: stopped at the user's request")
         }
+        (Some(StopReason::Stopped), _) => {
+            tracing::warn!("{name}: stopped; transfers under way were finished")
+        }
         (None, exit::NO_TRANSFER) => {
             tracing::error!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
         }
         (None, c) if c != 0 => tracing::error!(
             "Failed to {name} with {} errors: last error was: {}",
             outcome.errors,
-            last.as_deref().unwrap_or("unknown")
+            last.unwrap_or("unknown")
         ),
         _ => {}
     }
-    if let Some(path) = &g.output.summary_file {
-        summary.write(path, name, &snap, code, last.as_deref())?;
-    }
-    Ok(code)
 }
 
 /// What keeps a transfer from losing data: where replaced files go, and who is asked first.
 pub type Safety = (Option<Backup>, Option<Arc<dyn Confirm>>);
 
 /// The `--compare-dest` or `--copy-dest` directories, opened.
-pub fn alt_dests(t: &settings::Transfer, g: &Globals) -> anyhow::Result<Option<AltDests>> {
+pub fn alt_dests(
+    t: &settings::Transfer,
+    remotes: &open::Remotes,
+) -> anyhow::Result<Option<AltDests>> {
     let (kind, dirs) = match (&t.compare_dest[..], &t.copy_dest[..]) {
         ([], []) => return Ok(None),
         (dirs, []) => (AltKind::Compare, dirs),
@@ -184,17 +268,17 @@ pub fn alt_dests(t: &settings::Transfer, g: &Globals) -> anyhow::Result<Option<A
     };
     let dirs = dirs
         .iter()
-        .map(|d| g.remotes.open(d))
+        .map(|d| remotes.open(d))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Some(AltDests { kind, dirs }))
 }
 
 /// `--backup-dir`/`--suffix` and `--interactive`, as every transferring command sets them up.
-pub fn safety(t: &settings::Transfer, g: &Globals) -> anyhow::Result<Safety> {
+pub fn safety(t: &settings::Transfer, remotes: &open::Remotes) -> anyhow::Result<Safety> {
     let backup = match (&t.backup_dir, t.suffix.is_empty()) {
         (None, true) => None,
         (dir, _) => Some(Backup {
-            dir: dir.as_deref().map(|d| g.remotes.open(d)).transpose()?,
+            dir: dir.as_deref().map(|d| remotes.open(d)).transpose()?,
             suffix: t.suffix.clone(),
             keep_extension: t.suffix_keep_extension,
         }),

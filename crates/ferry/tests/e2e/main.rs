@@ -19,3 +19,5 @@ mod prompts;
 mod property;
 mod sync;
 mod timeouts;
+#[cfg(unix)]
+mod watch;
