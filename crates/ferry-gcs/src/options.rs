@@ -62,7 +62,7 @@ impl GcsOptions {
         Ok(GcsOptions {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
             dump: ferry_core::dump::Dump::default(),
-            endpoint: endpoint(s("endpoint").as_deref()),
+            endpoint: endpoint(s("endpoint").or(emulator(o, &env)?).as_deref()),
             credentials: credentials(o, &env)?,
             project_number: s("project_number"),
             user_project: s("user_project"),
@@ -107,6 +107,20 @@ fn endpoint(v: Option<&str>) -> String {
         .to_owned()
 }
 
+/// With `env_auth`, `STORAGE_EMULATOR_HOST` (as Google's client libraries read it): the
+/// emulator to talk to, over plain HTTP unless it names a scheme.
+fn emulator(o: &Options, env: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    if !o.bool("env_auth")? {
+        return Ok(None);
+    }
+    Ok(env("STORAGE_EMULATOR_HOST")
+        .filter(|h| !h.trim().is_empty())
+        .map(|h| match h.contains("://") {
+            true => h,
+            false => format!("http://{h}"),
+        }))
+}
+
 /// rclone's order: anonymous, a service account (credentials, then file), the runtime's
 /// credentials with `env_auth`, a static access token; with none of them and no OAuth
 /// token either, the runtime's credentials when there are some.
@@ -128,6 +142,10 @@ fn credentials(o: &Options, env: &impl Fn(&str) -> Option<String>) -> Result<Cre
         return KeyFile::parse(&json, &path).map(Credentials::Key);
     }
     if o.bool("env_auth")? {
+        if emulator(o, env)?.is_some() {
+            // Google's client libraries send no credentials to an emulator either.
+            return Ok(Credentials::Anonymous);
+        }
         return runtime_credentials(env)?.ok_or_else(|| {
             refused(
                 "env_auth is set but GOOGLE_APPLICATION_CREDENTIALS is not, and gcloud's application default credentials file is missing: set GOOGLE_APPLICATION_CREDENTIALS to a key file (ferry does not ask the metadata server)",
@@ -196,6 +214,19 @@ mod tests {
             endpoint(Some("http://127.0.0.1:9023")),
             "http://127.0.0.1:9023"
         );
+    }
+
+    #[test]
+    fn env_auth_talks_to_an_emulator_anonymously() {
+        let o = Options::from_pairs(&crate::KIND, [("env_auth", "true")].into_iter());
+        let env = |k: &str| (k == "STORAGE_EMULATOR_HOST").then(|| "127.0.0.1:9023".to_owned());
+        let g = GcsOptions::from_options(&o, env).unwrap();
+        assert_eq!(g.endpoint, "http://127.0.0.1:9023");
+        assert!(matches!(g.credentials, Credentials::Anonymous));
+        // Without env_auth the variable is not read.
+        let o = Options::from_pairs(&crate::KIND, [("anonymous", "true")].into_iter());
+        let g = GcsOptions::from_options(&o, env).unwrap();
+        assert_eq!(g.endpoint, DEFAULT_ENDPOINT);
     }
 
     #[test]

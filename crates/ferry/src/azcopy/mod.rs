@@ -248,10 +248,11 @@ impl AzcopyArgs {
 }
 
 /// azcopy's location names ferry can serve, with the backend each means.
-const KINDS: [(&str, &str); 4] = [
+const KINDS: [(&str, &str); 5] = [
     ("Local", "local"),
     ("Blob", "azureblob"),
     ("S3", "s3"),
+    ("GCP", "gcs"),
     ("SFTP", "sftp"),
 ];
 

@@ -43,10 +43,13 @@ impl AzPath {
 
     /// The argument ferry's path parser takes.
     pub fn arg(&self) -> String {
-        match S3Url::parse(&self.base) {
-            Some(s3) => s3.remote(),
-            None => format!("{}{}", self.base, self.query),
+        if let Some(s3) = S3Url::parse(&self.base) {
+            return s3.remote();
         }
+        if let Some((bucket, key)) = gcs_url(&self.base) {
+            return format!(":gcs,env_auth=true:{bucket}/{}", key.trim_end_matches('/'));
+        }
+        format!("{}{}", self.base, self.query)
     }
 
     /// The last path segment: the folder's (or container's) name; for a local path, of
@@ -82,8 +85,29 @@ impl AzPath {
         if let Some(s3) = S3Url::parse(&self.base) {
             return self.base.ends_with('/') || s3.key.is_empty();
         }
+        if let Some((_, key)) = gcs_url(&self.base) {
+            return self.base.ends_with('/') || key.is_empty();
+        }
         self.base.ends_with('/') || blob_part(&self.base).is_empty()
     }
+}
+
+/// A Google Cloud Storage URL as azcopy takes it (`https://storage.cloud.google.com/BUCKET/KEY`,
+/// or the API host `storage.googleapis.com`): bucket and key, opened by ferry's GCS backend
+/// with the environment's credentials (`GOOGLE_APPLICATION_CREDENTIALS`, as azcopy reads).
+fn gcs_url(url: &str) -> Option<(String, String)> {
+    let rest = url.split_once("://")?.1;
+    let (host, path) = rest.split_once('/')?;
+    let host = host.to_ascii_lowercase();
+    if host != "storage.cloud.google.com" && host != "storage.googleapis.com" {
+        return None;
+    }
+    let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    let key = ferry_core::kind::percent_decode(key).unwrap_or_else(|_| key.to_owned());
+    Some((bucket.to_owned(), key))
 }
 
 /// An Amazon S3 URL as azcopy takes it: virtual-hosted (`BUCKET.s3.amazonaws.com`,
@@ -209,6 +233,11 @@ mod tests {
             arg("https://s3.amazonaws.com/bkt"),
             ":s3,provider=AWS,env_auth=true:bkt/"
         );
+        assert_eq!(
+            arg("https://storage.cloud.google.com/bkt/d/a%20b"),
+            ":gcs,env_auth=true:bkt/d/a b"
+        );
+        assert!(AzPath::parse("https://storage.googleapis.com/bkt").holds_files());
         assert!(AzPath::parse("https://bkt.s3.amazonaws.com/").holds_files());
         assert!(!AzPath::parse("https://bkt.s3.amazonaws.com/k").holds_files());
         assert_eq!(

@@ -1475,3 +1475,45 @@ fn overwrite_prompt_asks_per_conflict_as_azcopy() {
         r.out
     );
 }
+
+#[test]
+fn a_gcs_url_copies_to_blob_as_azcopy_takes_it() {
+    let Some(az) = Testbed::azure() else { return };
+    let Some(gcs) = Testbed::gcs() else { return };
+    let side = Side {
+        az,
+        s: Scratch::new(),
+        reference: false,
+    };
+    for (rel, body) in TREE {
+        write_file(&side.s.path(rel), body.as_bytes(), 100);
+    }
+    ferry_testbed::run(gcs.rclone().args([
+        "copy",
+        &side.s.path("src").to_string_lossy(),
+        &gcs.rclone_path("src"),
+    ]));
+    // azcopy's form; the emulator comes from STORAGE_EMULATOR_HOST, as Google's
+    // libraries take it (and then no credentials are sent).
+    let url = format!("https://storage.cloud.google.com/{}/src", gcs.bucket);
+    let host = gcs.endpoint.trim_start_matches("http://").to_owned();
+    let args = [
+        "copy".to_owned(),
+        url,
+        side.expand("{url:}"),
+        "--recursive".into(),
+        "--from-to".into(),
+        "GCPBlob".into(),
+    ];
+    let mut cmd = side.command();
+    cmd.current_dir(side.s.dir.path())
+        .env("STORAGE_EMULATOR_HOST", host)
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .args(args);
+    let (code, out, err) = split(cmd.output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    let names: Vec<String> = side.blobs().into_keys().collect();
+    let mut want: Vec<String> = TREE.iter().map(|(rel, _)| rel.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+}
