@@ -394,3 +394,49 @@ fn run_shards_one(s: &Scratch, k: u64, n: u64, sum: &Path) {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_shard_with_an_error_deletes_nothing_and_the_final_pass_refuses() {
+    let s = Scratch::new();
+    s.write("src/ok.txt", "ok", 100);
+    // A file on the source, a directory at the destination: an error for its shard.
+    s.write("src/clash", "file", 100);
+    s.write("dst/clash/inner.txt", "dir", 10);
+    let k = shard_of("clash", 2);
+    let extra = (0..)
+        .map(|i| format!("extra{i}.txt"))
+        .find(|p| shard_of(p, 2) == k)
+        .unwrap();
+    s.write(&format!("dst/{extra}"), "x", 10);
+    std::fs::create_dir_all(s.path("sums")).unwrap();
+    let sum = s.path(&format!("sums/shard-{k}.json"));
+    let shard = format!("{k}/2");
+    let (code, _, err) = split(
+        fy().args(["sync", "--shard", &shard, "--summary-file"])
+            .arg(&sum)
+            .args([&s.src(), &s.dst()])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("not deleting files as there were IO errors"),
+        "{err}"
+    );
+    assert!(s.exists(&format!("dst/{extra}")));
+    assert_eq!(summary(&sum)["success"], false);
+    run_shards_one(&s, 1 - k, 2, &s.path(&format!("sums/shard-{}.json", 1 - k)));
+
+    let sums = s.path("sums").to_string_lossy().into_owned();
+    let (code, _, err) = fy_run(&["sync", &s.src(), &s.dst(), "--shard-summaries", &sums]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains(&format!("shard {k}/2 failed (exit code {})", code_of(&sum))),
+        "{err}"
+    );
+    assert!(s.exists(&format!("dst/{extra}")));
+}
+
+fn code_of(summary_path: &Path) -> i64 {
+    summary(summary_path)["exit_code"].as_i64().unwrap()
+}
