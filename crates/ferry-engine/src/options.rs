@@ -73,6 +73,11 @@ pub struct SyncOptions {
     pub ignore_errors: bool,
     pub create_empty_src_dirs: bool,
     pub delete_empty_src_dirs: bool,
+    /// Remove no directory: neither those only the destination has (sync) nor emptied
+    /// source ones (move). A shard of a split run sees only its own files, so a directory
+    /// that looks empty to it may hold another shard's; the final unsharded pass removes
+    /// directories.
+    pub keep_dirs: bool,
     pub inplace: bool,
     pub low_level_retries: u32,
     pub max_transfer: Option<u64>,
@@ -175,6 +180,7 @@ impl Default for SyncOptions {
             ignore_errors: false,
             create_empty_src_dirs: false,
             delete_empty_src_dirs: false,
+            keep_dirs: false,
             inplace: false,
             low_level_retries: 10,
             max_transfer: None,

@@ -645,7 +645,8 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
             .cmp(&a.path.depth())
             .then_with(|| b.path.cmp(&a.path))
     });
-    if ctx.job.mode == Mode::Sync {
+    let keep_dirs = ctx.job.opts.keep_dirs;
+    if ctx.job.mode == Mode::Sync && !keep_dirs {
         let extra: Vec<RelPath> = dirs
             .iter()
             .filter(|d| d.src_mtime.is_none() && d.dst_mtime.is_some())
@@ -655,7 +656,11 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
             deletes::remove_dirs(ctx, &extra).await;
         }
     }
-    if ctx.job.mode == Mode::Move && ctx.job.opts.delete_empty_src_dirs && !ctx.job.opts.dry_run {
+    if ctx.job.mode == Mode::Move
+        && ctx.job.opts.delete_empty_src_dirs
+        && !ctx.job.opts.dry_run
+        && !keep_dirs
+    {
         for d in dirs.iter().filter(|d| d.src_mtime.is_some()) {
             if ctx.job.src.rmdir(&d.path).await.is_ok() {
                 tracing::info!("{}: Removing directory", d.path);

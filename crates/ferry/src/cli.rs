@@ -68,6 +68,8 @@ pub struct WatchableCmd {
     pub inner: TransferCmd,
     #[command(flatten)]
     pub watch: WatchArgs,
+    #[command(flatten)]
+    pub shard: crate::shard::ShardArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -77,6 +79,8 @@ pub struct MoveCmd {
     /// Delete empty source dirs after move
     #[arg(long)]
     pub delete_empty_src_dirs: bool,
+    #[command(flatten)]
+    pub shard: crate::shard::ShardArgs,
 }
 
 #[derive(Subcommand, Debug)]

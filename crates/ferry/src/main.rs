@@ -22,6 +22,7 @@ mod open;
 mod report;
 mod selection;
 mod settings;
+mod shard;
 mod tuning;
 mod watch;
 

@@ -63,6 +63,9 @@ pub struct CheckArgs {
     pub ignore_case_sync: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+    /// Check only the files whose path hash (FNV-1a 64) modulo N is K, counting from 0; `auto`: from Slurm's job array or a Kubernetes Indexed Job
+    #[arg(long, value_name = "K/N|auto", env = "FERRY_SHARD")]
+    pub shard: Option<String>,
 }
 
 /// Where each category of path goes: a file, standard output (`-`), or nowhere.
@@ -245,6 +248,12 @@ impl Outcome {
 
 pub async fn run(a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
     if let Some(name) = &a.checkfile {
+        if a.shard.is_some() {
+            return Err(fail(
+                exit::USAGE,
+                "--shard splits a check of two trees; it can't be used with --checkfile",
+            ));
+        }
         return run_checkfile(name, a, g).await;
     }
     run_trees("check", a, g, |_| Ok(None)).await
@@ -295,6 +304,15 @@ async fn run_trees(
     ) -> anyhow::Result<Option<Arc<dyn ferry_engine::Comparer>>>,
 ) -> anyhow::Result<i32> {
     let (select, _) = selection::build(&a.filters)?;
+    let plan = crate::shard::Plan {
+        shard: a
+            .shard
+            .as_deref()
+            .map(crate::shard::parse_flag)
+            .transpose()?,
+        summaries: None,
+    };
+    let select = plan.select(select);
     let src = g.remotes.open_source(&a.source).await?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, format!("{cmd} needs two directories; to compare single files use their parent directories with --include NAME")));

@@ -26,7 +26,8 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Copy(c) => transfer::run_watchable(Mode::Copy, c, g).await,
         Command::Sync(c) => transfer::run_watchable(Mode::Sync, c, g).await,
         Command::Move(m) => {
-            let call = TransferCall::resolve(Mode::Move, &m.inner, m.delete_empty_src_dirs)?;
+            let call = TransferCall::resolve(Mode::Move, &m.inner, m.delete_empty_src_dirs)?
+                .sharded(&m.shard);
             transfer::run(call, g).await
         }
         Command::Check(a) => check::run(a, g).await,

@@ -12,6 +12,7 @@ use crate::exit::{self, fail};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
 use crate::settings;
+use crate::shard::{self, Shard, ShardArgs};
 use crate::{open, selection, Globals};
 
 /// Which way a run's bytes go, for `--bwlimit UP:DOWN`: up from a local source to a
@@ -33,6 +34,8 @@ pub struct TransferCall<'a> {
     pub settings: settings::Transfer,
     pub f: &'a FilterArgs,
     pub az: &'a AzcopyArgs,
+    /// `--shard` and `--shard-summaries` (copy, sync, move); `None`: a command without them.
+    pub shard: Option<&'a ShardArgs>,
 }
 
 impl<'a> TransferCall<'a> {
@@ -53,7 +56,16 @@ impl<'a> TransferCall<'a> {
             settings,
             f: &c.filters,
             az: &c.azcopy,
+            shard: None,
         })
+    }
+
+    /// The same call, split or guarded as `--shard` and `--shard-summaries` ask.
+    pub fn sharded(self, shard: &'a ShardArgs) -> Self {
+        TransferCall {
+            shard: Some(shard),
+            ..self
+        }
     }
 }
 
@@ -67,6 +79,8 @@ pub struct Prepared<'a> {
     pub settings: settings::Transfer,
     pub select: Arc<dyn ferry_engine::Select>,
     az: &'a AzcopyArgs,
+    /// This run's shard, recorded in its `--summary-file`.
+    shard: Option<Shard>,
 }
 
 /// What a pass of a watched transfer adds to a plain run.
@@ -103,6 +117,13 @@ impl<'a> Prepared<'a> {
                 "can't use --no-check-dest with sync: use copy instead",
             ));
         }
+        let plan = match call.shard {
+            Some(args) => shard::Plan::resolve(args, mode, call.f.delete_excluded)?,
+            None => shard::Plan::default(),
+        };
+        // A shard sees only its files: a directory may look empty to it and not be.
+        s.sync.keep_dirs |= plan.shard.is_some();
+        let select = plan.select(select);
         if call.az.from_to.is_some() {
             let (from, to) = (
                 g.remotes.resolve(call.source)?,
@@ -110,6 +131,7 @@ impl<'a> Prepared<'a> {
             );
             call.az.check_from_to(&from.kind, &to.kind)?;
         }
+        plan.require_shards()?;
         Ok(Prepared {
             mode,
             name,
@@ -118,6 +140,7 @@ impl<'a> Prepared<'a> {
             settings: s,
             select,
             az: call.az,
+            shard: plan.shard,
         })
     }
 
@@ -194,7 +217,7 @@ impl<'a> Prepared<'a> {
         let last = outcome.last_error.as_ref().map(|e| e.2.clone());
         closing_line(name, &outcome, code, last.as_deref());
         if let Some(path) = &g.output.summary_file {
-            summary.write(path, name, &snap, code, last.as_deref())?;
+            summary.write(path, name, &snap, code, last.as_deref(), self.shard)?;
         }
         Ok(code)
     }
@@ -207,7 +230,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
 
 /// `copy` or `sync`, once or (`--watch`) following the source.
 pub async fn run_watchable(mode: Mode, c: &WatchableCmd, g: &Globals) -> anyhow::Result<i32> {
-    let call = TransferCall::resolve(mode, &c.inner, false)?;
+    let call = TransferCall::resolve(mode, &c.inner, false)?.sharded(&c.shard);
     match settings::Watch::resolve(&c.watch)? {
         None => run(call, g).await,
         Some(watch) => crate::watch::run(Prepared::new(call, g)?, watch, g).await,

@@ -17,6 +17,7 @@ mod metadata;
 mod overlays;
 mod prompts;
 mod property;
+mod shard;
 mod sync;
 mod timeouts;
 #[cfg(unix)]

@@ -16,5 +16,6 @@ mod overlays;
 mod s3;
 mod s3_list;
 mod sftp;
+mod shard;
 mod smb;
 mod webdav;
