@@ -218,13 +218,13 @@ mod tests {
 
     #[test]
     fn env_auth_talks_to_an_emulator_anonymously() {
-        let o = Options::from_pairs(&crate::KIND, [("env_auth", "true")].into_iter());
+        let o = Options::from_pairs(&crate::KIND, [("env_auth", "true")]);
         let env = |k: &str| (k == "STORAGE_EMULATOR_HOST").then(|| "127.0.0.1:9023".to_owned());
         let g = GcsOptions::from_options(&o, env).unwrap();
         assert_eq!(g.endpoint, "http://127.0.0.1:9023");
         assert!(matches!(g.credentials, Credentials::Anonymous));
         // Without env_auth the variable is not read.
-        let o = Options::from_pairs(&crate::KIND, [("anonymous", "true")].into_iter());
+        let o = Options::from_pairs(&crate::KIND, [("anonymous", "true")]);
         let g = GcsOptions::from_options(&o, env).unwrap();
         assert_eq!(g.endpoint, DEFAULT_ENDPOINT);
     }
