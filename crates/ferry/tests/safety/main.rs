@@ -8,6 +8,7 @@ mod common;
 
 mod bisync;
 mod deletes;
+mod diskfaults;
 mod encoding;
 mod endless;
 mod hashcache;
