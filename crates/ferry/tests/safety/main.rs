@@ -13,6 +13,7 @@ mod encoding;
 mod endless;
 mod hashcache;
 mod input;
+mod kills;
 mod memory;
 mod partials;
 mod secrets;
