@@ -67,6 +67,8 @@ pub(crate) struct Tree {
     pub display: String,
     /// How ferry's names are stored on disk.
     pub names: Names,
+    /// Sync each file written, and its directory, to the disk (`--fsync`).
+    pub fsync: bool,
 }
 
 /// A path below a root, as ferry's (encoded) names, one per component.
@@ -185,6 +187,7 @@ mod tests {
             root: root.to_path_buf(),
             display: "dst".into(),
             names: Names::new(ferry_core::encoding::Encoding::LOCAL_DEFAULT),
+            fsync: false,
         }
     }
 

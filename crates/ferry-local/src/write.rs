@@ -25,6 +25,8 @@ struct Partial {
     tmp: OsString,
     name: OsString,
     inplace: bool,
+    /// `--fsync`: the data reaches the disk before the final name does.
+    fsync: bool,
 }
 
 impl Partial {
@@ -49,6 +51,7 @@ impl Partial {
             tmp,
             name,
             inplace,
+            fsync: tree.fsync,
         })
     }
 
@@ -83,6 +86,9 @@ impl Partial {
                 stored_mtime = t;
             }
         }
+        if self.fsync {
+            durable(Synced::File, rel, || file.sync_all())?;
+        }
         drop(file);
         if !self.inplace {
             self.dir
@@ -92,6 +98,10 @@ impl Partial {
                 })?;
         }
         self.inplace = true; // nothing left to clean up
+        if self.fsync {
+            // After the rename, so the final name itself survives a power loss.
+            durable(Synced::Dir, rel, || self.dir.sync())?;
+        }
         Ok(Entry::file(rel.clone(), written, stored_mtime))
     }
 }
@@ -103,6 +113,25 @@ impl Drop for Partial {
             let _ = self.dir.unlink(&self.tmp);
         }
     }
+}
+
+/// What `--fsync` flushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Synced {
+    File,
+    Dir,
+}
+
+/// Runs one `--fsync` flush of `rel` (or its directory), failing the file if it fails:
+/// a file the user asked to have on disk is not reported copied when it may not be.
+fn durable(what: Synced, rel: &RelPath, sync: impl FnOnce() -> io::Result<()>) -> Result<()> {
+    #[cfg(test)]
+    tests::note_sync(what, rel);
+    let context = match what {
+        Synced::File => "failed to sync file to disk (--fsync)",
+        Synced::Dir => "failed to sync its directory to disk (--fsync)",
+    };
+    sync().map_err(|e| Error::io(context, e).with_path(rel.to_string()))
 }
 
 /// The temporary name beside `name` (see [`partial`]).
@@ -400,4 +429,65 @@ pub(crate) async fn put_link(
         Ok(Entry::file(rel, text.len() as u64, opts.mtime))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use ferry_core::{Backend, PutOptions, RelPath};
+
+    use super::Synced;
+    use crate::{LocalBackend, LocalOptions};
+
+    /// Every `--fsync` flush made by this test binary, by relative path.
+    static SYNCED: Mutex<Vec<(Synced, String)>> = Mutex::new(Vec::new());
+
+    pub(super) fn note_sync(what: Synced, rel: &RelPath) {
+        SYNCED.lock().unwrap().push((what, rel.to_string()));
+    }
+
+    fn syncs_of(rel: &str) -> Vec<Synced> {
+        let all = SYNCED.lock().unwrap();
+        all.iter()
+            .filter(|(_, r)| r == rel)
+            .map(|(w, _)| *w)
+            .collect()
+    }
+
+    async fn put(fsync: bool, rel: &str, data: &'static [u8]) -> Vec<u8> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let opts = LocalOptions {
+            fsync,
+            ..LocalOptions::default()
+        };
+        let backend = LocalBackend::new(dir, opts);
+        let put = PutOptions {
+            size: data.len() as u64,
+            mtime: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            inplace: false,
+            hashes: Default::default(),
+            metadata: None,
+        };
+        let rel = RelPath::new(rel).unwrap();
+        backend
+            .put(&rel, Box::pin(std::io::Cursor::new(data)), &put)
+            .await
+            .unwrap();
+        std::fs::read(dir.join(rel.as_str())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn fsync_flushes_the_file_then_its_directory() {
+        assert_eq!(put(true, "sub/fsync-on.txt", b"durable").await, b"durable");
+        assert_eq!(syncs_of("sub/fsync-on.txt"), [Synced::File, Synced::Dir]);
+    }
+
+    #[tokio::test]
+    async fn without_fsync_nothing_is_flushed() {
+        assert_eq!(put(false, "fsync-off.txt", b"fast").await, b"fast");
+        assert!(syncs_of("fsync-off.txt").is_empty());
+    }
 }

@@ -277,3 +277,35 @@ fn a_destination_directory_replaced_by_a_file_mid_run_is_kept_as_the_users_file(
     assert_clean_after_error(&sc, code, &err, "d/x.txt");
     assert_eq!(sc.read("dst/d"), "the user's file", "{err}");
 }
+
+#[test]
+fn fsync_writes_every_file_whole_on_each_copy_path() {
+    let sc = Scratch::new();
+    for i in 0..40 {
+        sc.write(
+            &format!("src/d{}/f{i}.txt", i % 4),
+            &format!("file {i}"),
+            100,
+        );
+    }
+    fs::write(sc.path("src/big.bin"), bytes(3 << 20, 3)).unwrap();
+    // The kernel's copy, then the streaming path (a throttled copy is not the kernel's).
+    for (dst, extra) in [("dst", None), ("dst2", Some("--bwlimit=1G"))] {
+        let to = sc.path(dst).display().to_string();
+        let src = sc.src();
+        let mut args = vec!["sync", "--fsync", &src, &to];
+        args.extend(extra);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(
+            super::common::tree(&sc.path("src")),
+            super::common::tree(&sc.path(dst)),
+            "{args:?}"
+        );
+        let (code, _, err) = run(&["check", &sc.src(), &to]);
+        assert_eq!(code, 0, "{err}");
+    }
+    // Also as the local backend's own option, as rclone.conf or a flag would set it.
+    let (code, _, err) = run(&["copy", "--local-fsync", &sc.src(), &sc.dst()]);
+    assert_eq!(code, 0, "{err}");
+}
