@@ -153,7 +153,8 @@ impl Tree {
                     Op::MakeDir | Op::Write => "failed to make directory",
                     _ => "failed to open directory",
                 };
-                Error::io(format!("{what} {:?}", below.shown(i + 1)), e).with_path(rel)
+                crate::write::write_failure(format!("{what} {:?}", below.shown(i + 1)), e)
+                    .with_path(rel)
             }
             Stop::Root(e) => {
                 Error::io(format!("failed to open {}", self.display), e).with_path(rel)

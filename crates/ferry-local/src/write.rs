@@ -41,7 +41,7 @@ impl Partial {
             if inplace && dir.is_link(&name) {
                 beneath::refusal(rel.as_str(), rel.as_str(), &tree.display, Op::Write)
             } else {
-                Error::io("failed to create file", e).with_path(rel.to_string())
+                write_failure("failed to create file", e).with_path(rel.to_string())
             }
         })?;
         partial::lock(&file);
@@ -75,7 +75,7 @@ impl Partial {
         let mtime = filetime::FileTime::from_system_time(opts.mtime);
         let file = self.file.take().expect("committed once");
         filetime::set_file_handle_times(&file, None, Some(mtime)).map_err(|e| {
-            Error::io("failed to set modification time", e).with_path(rel.to_string())
+            write_failure("failed to set modification time", e).with_path(rel.to_string())
         })?;
         // Metadata goes onto the temporary file, so a failure leaves nothing behind.
         let mut stored_mtime = opts.mtime;
@@ -94,7 +94,7 @@ impl Partial {
             self.dir
                 .rename(&self.tmp, &self.dir, &self.name)
                 .map_err(|e| {
-                    Error::io("failed to move file into place", e).with_path(rel.to_string())
+                    write_failure("failed to move file into place", e).with_path(rel.to_string())
                 })?;
         }
         self.inplace = true; // nothing left to clean up
@@ -131,7 +131,23 @@ fn durable(what: Synced, rel: &RelPath, sync: impl FnOnce() -> io::Result<()>) -
         Synced::File => "failed to sync file to disk (--fsync)",
         Synced::Dir => "failed to sync its directory to disk (--fsync)",
     };
-    sync().map_err(|e| Error::io(context, e).with_path(rel.to_string()))
+    sync().map_err(|e| write_failure(context, e).with_path(rel.to_string()))
+}
+
+/// An I/O failure while writing, with what to do when the disk itself is the cause (full,
+/// over quota, mounted read-only): it fails every file alike, and the system's text alone
+/// doesn't say that the fix is outside ferry.
+pub(crate) fn write_failure(context: impl Into<String>, e: io::Error) -> Error {
+    let advice = match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "free space on the destination's disk and run again"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "the destination is mounted read-only: remount it writable or choose another destination"
+        }
+        _ => return Error::io(context, e),
+    };
+    Error::new(ErrorKind::Io, format!("{}: {e}; {advice}", context.into()))
 }
 
 /// The temporary name beside `name` (see [`partial`]).
@@ -167,12 +183,12 @@ pub(crate) async fn put_stream(
         }
         out.write_all(&buf[..n])
             .await
-            .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
         written += n as u64;
     }
     out.flush()
         .await
-        .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+        .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
     drop(out);
     let opts = opts.clone();
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
@@ -193,7 +209,8 @@ pub(crate) async fn put_ranges(
     for (offset, mut data) in ranges {
         let (dir, tmp, rel) = (partial.dir.clone(), partial.tmp.clone(), rel.clone());
         tasks.spawn(async move {
-            let failed = |what: &str, e: io::Error| Error::io(what, e).with_path(rel.to_string());
+            let failed =
+                |what: &str, e: io::Error| write_failure(what, e).with_path(rel.to_string());
             // Reopened through the directory the partial was made in, never by path.
             let file = crate::blocking({
                 let rel = rel.clone();
@@ -306,9 +323,9 @@ pub(crate) fn copy_file(src: &Path, tree: &Tree, rel: RelPath, opts: &PutOptions
         // below instead of being copied for as long as it grows.
         let mut bounded = io::Read::take(&input, opts.size.saturating_add(1));
         let n = io::copy(&mut bounded, &mut out)
-            .map_err(|e| Error::io("failed to copy", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to copy data", e).with_path(rel.to_string()))?;
         out.flush()
-            .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
         n
     };
     let actual = input
@@ -383,7 +400,7 @@ pub(crate) fn rename(
             Ok(Some(Entry::file(rel, size, mtime)))
         }
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(None),
-        Err(e) => Err(Error::io("failed to move", e).with_path(rel.to_string())),
+        Err(e) => Err(write_failure("failed to move", e).with_path(rel.to_string())),
     }
 }
 
@@ -420,11 +437,11 @@ pub(crate) async fn put_link(
             .map_err(|e| e.with_path(rel.to_string()))?;
         let tmp = temp_name(&name);
         dir.symlink(&text, &tmp)
-            .map_err(|e| Error::io("failed to create link", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to create link", e).with_path(rel.to_string()))?;
         let _ = dir.set_times(Some(&tmp), Some(opts.mtime), Some(opts.mtime));
         dir.rename(&tmp, &dir, &name).map_err(|e| {
             let _ = dir.unlink(&tmp);
-            Error::io("failed to move link into place", e).with_path(rel.to_string())
+            write_failure("failed to move link into place", e).with_path(rel.to_string())
         })?;
         Ok(Entry::file(rel, text.len() as u64, opts.mtime))
     })

@@ -100,6 +100,10 @@ fn a_full_disk_fails_the_file_naming_it_and_deletes_nothing() {
         "the error says why: {err}"
     );
     assert!(
+        err.contains("free space on the destination's disk and run again"),
+        "and what to do: {err}"
+    );
+    assert!(
         !sc.exists("dst/big.bin"),
         "a partial file under its final name"
     );
@@ -140,6 +144,11 @@ fn a_read_only_destination_fails_naming_the_path_and_changes_nothing() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("f.txt"), "the error names the file: {err}");
     assert!(err.to_lowercase().contains("read-only"), "{err}");
+    assert!(err.contains("remount it writable"), "what to do: {err}");
+    assert!(
+        err.contains("d/g.txt"),
+        "the file under a new directory too: {err}"
+    );
     assert_eq!(sc.read("dst/f.txt"), "old version");
     assert_eq!(sc.read("dst/keep.txt"), "only here");
     assert!(!sc.exists("dst/d"));
