@@ -189,7 +189,10 @@ fn change_mid_run(
 
 fn wait_for_temp_file(child: &Child, dst: &Path) {
     let start = Instant::now();
-    while temp_files(dst).is_empty() {
+    // a.bin's own temporary file: the change must come while a.bin, listed first, is
+    // being written, so after the listing and before the later files are read.
+    let of_a = |p: &String| p.contains("/.a.bin.ferry-");
+    while !temp_files(dst).iter().any(of_a) {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "ferry (pid {}) never started writing a.bin",
