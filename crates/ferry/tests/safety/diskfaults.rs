@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 use super::common::{ferry, run, Scratch};
 
 /// A tmpfs of `size` mounted on `dir` for the life of the value.
-struct Tmpfs {
+pub(super) struct Tmpfs {
     dir: PathBuf,
 }
 
 impl Tmpfs {
     /// `None` (or a panic under CI) where this process may not mount.
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+    pub(super) fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         fs::create_dir_all(dir).unwrap();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])

@@ -1,7 +1,9 @@
 //! A local `sync` of a few hundred files killed with SIGKILL at random moments, over and
 //! over, with the source changing between kills: every file under a final name is always
 //! a whole version of that file, the next run finishes the job, `check` agrees, and no
-//! temporary file outlives that run. (The single big file case is `e2e/crash.rs`.)
+//! temporary file outlives that run. A `move` from another filesystem (copy, then delete)
+//! killed the same way never loses a file: each is whole on one side or both.
+//! (The single big file case is `e2e/crash.rs`.)
 //!
 //! CI runs [`KILLS`] kill points; `FERRY_SOAK_KILLS=N` runs N (a longer soak on demand).
 //! The figures are printed.
@@ -172,5 +174,81 @@ fn a_local_sync_killed_at_random_points_never_leaves_a_broken_file() {
          had ended, {temps_seen} temporary files seen after kills, 0 broken files, {:.1?}",
         finished,
         start.elapsed()
+    );
+}
+
+/// Each file (one version each), whole at the source or the destination, or both.
+fn assert_nothing_lost(sc: &Scratch, versions: &Versions, kill: usize) {
+    for (rel, v) in versions {
+        let at = |side: &str| fs::read(sc.path(&format!("{side}/{rel}"))).ok();
+        let (src, dst) = (at("src"), at("dst"));
+        assert!(
+            src.is_some() || dst.is_some(),
+            "after kill {kill}: {rel} is on neither side"
+        );
+        for got in [src, dst].into_iter().flatten() {
+            assert!(
+                got == v[0],
+                "after kill {kill}: a copy of {rel} is not whole"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_local_move_killed_at_random_points_never_loses_a_file() {
+    let kills = std::env::var("FERRY_SOAK_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(KILLS);
+    let seed = 0x5eed_0029;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let sc = Scratch::new();
+    // The source on a filesystem of its own, so each file is copied, then deleted (a
+    // rename within one filesystem is all or nothing, and too quick to be killed).
+    let Some(_disk) = super::diskfaults::Tmpfs::mount(&sc.path("src"), "256m") else {
+        return;
+    };
+    let mut versions = Versions::new();
+    for i in 0..FILES {
+        new_version(&sc, &rel_of(i), &mut rng, &mut versions, 10_000);
+    }
+    let mut finished = 0;
+    for kill in 0..kills {
+        // Throttled, so a run lasts long enough to be killed mid-file.
+        let rate = if kill % 2 == 1 {
+            "--bwlimit=16M"
+        } else {
+            "--bwlimit=4M"
+        };
+        let mut child = ferry()
+            .args(["move", "--retries", "1", rate, &sc.src(), &sc.dst()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(10..500)));
+        if child.try_wait().unwrap().is_some() {
+            finished += 1;
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert_nothing_lost(&sc, &versions, kill);
+        // New files keep every run busy, however long the loop.
+        for j in 0..20 {
+            let rel = format!("more/k{kill}/f{j}.bin");
+            new_version(&sc, &rel, &mut rng, &mut versions, 1_000);
+        }
+    }
+    let (code, _, err) = run(&["move", &sc.src(), &sc.dst()]);
+    assert_eq!(code, 0, "the move after {kills} kills failed: {err}");
+    assert_nothing_lost(&sc, &versions, kills);
+    let left: Vec<_> = files(&sc.path("src")).into_iter().map(|f| f.0).collect();
+    assert!(left.is_empty(), "not moved: {left:?}");
+    let temps: Vec<_> = files(&sc.path("dst")).into_iter().filter(|f| f.1).collect();
+    assert!(temps.is_empty(), "temporary files left: {temps:?}");
+    eprintln!(
+        "move kill loop (seed {seed:#x}): {kills} kill points on {FILES} files and 20 more \
+         after each, {finished} after the run had ended, 0 files lost or broken"
     );
 }
