@@ -393,6 +393,11 @@ pub(crate) fn rename(
     let (dir, name) = tree.parent(&Below::of(&rel), true, Op::Write)?;
     match src_dir.rename(&src_name, &dir, &name) {
         Ok(()) => {
+            if tree.fsync {
+                // Both directories changed: the name's new place and its old one.
+                durable(Synced::Dir, &rel, || dir.sync())?;
+                durable(Synced::Dir, &rel, || src_dir.sync())?;
+            }
             let (size, mtime) = dir
                 .stat(&name)
                 .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?
@@ -443,6 +448,9 @@ pub(crate) async fn put_link(
             let _ = dir.unlink(&tmp);
             write_failure("failed to move link into place", e).with_path(rel.to_string())
         })?;
+        if tree.fsync {
+            durable(Synced::Dir, &rel, || dir.sync())?;
+        }
         Ok(Entry::file(rel, text.len() as u64, opts.mtime))
     })
     .await
@@ -500,6 +508,31 @@ mod tests {
     async fn fsync_flushes_the_file_then_its_directory() {
         assert_eq!(put(true, "sub/fsync-on.txt", b"durable").await, b"durable");
         assert_eq!(syncs_of("sub/fsync-on.txt"), [Synced::File, Synced::Dir]);
+    }
+
+    #[test]
+    fn fsync_flushes_both_directories_of_a_move_by_rename() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a")).unwrap();
+        std::fs::write(tmp.path().join("a/moved.txt"), b"m").unwrap();
+        let tree = |fsync| crate::beneath::Tree {
+            root: tmp.path().to_path_buf(),
+            display: "t".into(),
+            names: ferry_core::encoding::Names::new(ferry_core::encoding::Encoding::LOCAL_DEFAULT),
+            fsync,
+        };
+        let from = super::MoveSource {
+            tree: tree(false),
+            below: crate::beneath::Below::of(&RelPath::new("a/moved.txt").unwrap()),
+        };
+        let rel = RelPath::new("b/fsync-moved.txt").unwrap();
+        let moved = super::rename(&from, &tree(true), rel, crate::LinkMode::Skip).unwrap();
+        assert!(moved.is_some());
+        assert_eq!(
+            std::fs::read(tmp.path().join("b/fsync-moved.txt")).unwrap(),
+            b"m"
+        );
+        assert_eq!(syncs_of("b/fsync-moved.txt"), [Synced::Dir, Synced::Dir]);
     }
 
     #[tokio::test]

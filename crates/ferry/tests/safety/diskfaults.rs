@@ -320,4 +320,10 @@ fn fsync_writes_every_file_whole_on_each_copy_path() {
     // Also as the local backend's own option, as rclone.conf or a flag would set it.
     let (code, _, err) = run(&["copy", "--local-fsync", &sc.src(), &sc.dst()]);
     assert_eq!(code, 0, "{err}");
+    // A move within one filesystem (by rename) flushes too, and moves everything.
+    let want = super::common::tree(&sc.path("src"));
+    let moved = sc.path("moved").display().to_string();
+    let (code, _, err) = run(&["move", "--fsync", &sc.src(), &moved]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(super::common::tree(&sc.path("moved")), want);
 }
