@@ -67,6 +67,8 @@ pub(crate) struct Tree {
     pub display: String,
     /// How ferry's names are stored on disk.
     pub names: Names,
+    /// Sync each file written, and its directory, to the disk (`--fsync`).
+    pub fsync: bool,
 }
 
 /// A path below a root, as ferry's (encoded) names, one per component.
@@ -151,7 +153,8 @@ impl Tree {
                     Op::MakeDir | Op::Write => "failed to make directory",
                     _ => "failed to open directory",
                 };
-                Error::io(format!("{what} {:?}", below.shown(i + 1)), e).with_path(rel)
+                crate::write::write_failure(format!("{what} {:?}", below.shown(i + 1)), e)
+                    .with_path(rel)
             }
             Stop::Root(e) => {
                 Error::io(format!("failed to open {}", self.display), e).with_path(rel)
@@ -185,6 +188,7 @@ mod tests {
             root: root.to_path_buf(),
             display: "dst".into(),
             names: Names::new(ferry_core::encoding::Encoding::LOCAL_DEFAULT),
+            fsync: false,
         }
     }
 

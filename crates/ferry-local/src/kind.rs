@@ -41,6 +41,12 @@ static OPTIONS: &[OptionSpec] = &[
     )
     .default("on")
     .advanced(),
+    OptionSpec::new(
+        "fsync",
+        "Sync each file written to the disk before it gets its final name, and its directory after (ferry; --fsync).",
+    )
+    .bool(false)
+    .advanced(),
     OptionSpec::encoding("Slash,Dot"),
     OptionSpec::DESCRIPTION,
 ];
@@ -102,7 +108,8 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
 }
 
 /// What a local remote's options (and the global flags the binary lays over them:
-/// `--copy-links`, `--links`, `--skip-links`, `--one-file-system`, `--hash-cache`) ask for.
+/// `--copy-links`, `--links`, `--skip-links`, `--one-file-system`, `--hash-cache`,
+/// `--fsync`) ask for.
 pub fn options(o: &ferry_core::kind::Options) -> Result<LocalOptions> {
     let links = if o.bool("copy_links")? {
         LinkMode::Follow
@@ -117,6 +124,7 @@ pub fn options(o: &ferry_core::kind::Options) -> Result<LocalOptions> {
         one_file_system: o.bool("one_file_system")?,
         hash_cache: hash_cache(o.text("hash_cache")),
         encoding: Some(o.encoding()?),
+        fsync: o.bool("fsync")?,
     })
 }
 

@@ -61,6 +61,9 @@ pub struct LocalOptions {
     pub hash_cache: Option<Arc<HashCache>>,
     /// How names are stored on disk (rclone's `encoding`); `None` is rclone's default.
     pub encoding: Option<Encoding>,
+    /// Sync each file's data before it gets its final name, and its directory after
+    /// (`--fsync`), so a power loss can't leave a final name on data never written.
+    pub fsync: bool,
 }
 
 /// A directory tree on the local filesystem.
@@ -93,6 +96,7 @@ impl LocalBackend {
             root: root.clone(),
             display: display.clone(),
             names: Names::new(opts.encoding.unwrap_or(Encoding::LOCAL_DEFAULT)),
+            fsync: opts.fsync,
         };
         Arc::new(LocalBackend {
             root,
@@ -200,6 +204,7 @@ fn move_source(src: &dyn Backend, path: &RelPath) -> Option<write::MoveSource> {
             root,
             display,
             names,
+            fsync: false,
         },
         below,
     })

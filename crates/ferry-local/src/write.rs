@@ -25,6 +25,8 @@ struct Partial {
     tmp: OsString,
     name: OsString,
     inplace: bool,
+    /// `--fsync`: the data reaches the disk before the final name does.
+    fsync: bool,
 }
 
 impl Partial {
@@ -39,7 +41,7 @@ impl Partial {
             if inplace && dir.is_link(&name) {
                 beneath::refusal(rel.as_str(), rel.as_str(), &tree.display, Op::Write)
             } else {
-                Error::io("failed to create file", e).with_path(rel.to_string())
+                write_failure("failed to create file", e).with_path(rel.to_string())
             }
         })?;
         partial::lock(&file);
@@ -49,6 +51,7 @@ impl Partial {
             tmp,
             name,
             inplace,
+            fsync: tree.fsync,
         })
     }
 
@@ -72,7 +75,7 @@ impl Partial {
         let mtime = filetime::FileTime::from_system_time(opts.mtime);
         let file = self.file.take().expect("committed once");
         filetime::set_file_handle_times(&file, None, Some(mtime)).map_err(|e| {
-            Error::io("failed to set modification time", e).with_path(rel.to_string())
+            write_failure("failed to set modification time", e).with_path(rel.to_string())
         })?;
         // Metadata goes onto the temporary file, so a failure leaves nothing behind.
         let mut stored_mtime = opts.mtime;
@@ -83,15 +86,22 @@ impl Partial {
                 stored_mtime = t;
             }
         }
+        if self.fsync {
+            durable(Synced::File, rel, || file.sync_all())?;
+        }
         drop(file);
         if !self.inplace {
             self.dir
                 .rename(&self.tmp, &self.dir, &self.name)
                 .map_err(|e| {
-                    Error::io("failed to move file into place", e).with_path(rel.to_string())
+                    write_failure("failed to move file into place", e).with_path(rel.to_string())
                 })?;
         }
         self.inplace = true; // nothing left to clean up
+        if self.fsync {
+            // After the rename, so the final name itself survives a power loss.
+            durable(Synced::Dir, rel, || self.dir.sync())?;
+        }
         Ok(Entry::file(rel.clone(), written, stored_mtime))
     }
 }
@@ -103,6 +113,41 @@ impl Drop for Partial {
             let _ = self.dir.unlink(&self.tmp);
         }
     }
+}
+
+/// What `--fsync` flushed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Synced {
+    File,
+    Dir,
+}
+
+/// Runs one `--fsync` flush of `rel` (or its directory), failing the file if it fails:
+/// a file the user asked to have on disk is not reported copied when it may not be.
+fn durable(what: Synced, rel: &RelPath, sync: impl FnOnce() -> io::Result<()>) -> Result<()> {
+    #[cfg(test)]
+    tests::note_sync(what, rel);
+    let context = match what {
+        Synced::File => "failed to sync file to disk (--fsync)",
+        Synced::Dir => "failed to sync its directory to disk (--fsync)",
+    };
+    sync().map_err(|e| write_failure(context, e).with_path(rel.to_string()))
+}
+
+/// An I/O failure while writing, with what to do when the disk itself is the cause (full,
+/// over quota, mounted read-only): it fails every file alike, and the system's text alone
+/// doesn't say that the fix is outside ferry.
+pub(crate) fn write_failure(context: impl Into<String>, e: io::Error) -> Error {
+    let advice = match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "free space on the destination's disk and run again"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "the destination is mounted read-only: remount it writable or choose another destination"
+        }
+        _ => return Error::io(context, e),
+    };
+    Error::new(ErrorKind::Io, format!("{}: {e}; {advice}", context.into()))
 }
 
 /// The temporary name beside `name` (see [`partial`]).
@@ -138,12 +183,12 @@ pub(crate) async fn put_stream(
         }
         out.write_all(&buf[..n])
             .await
-            .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
         written += n as u64;
     }
     out.flush()
         .await
-        .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+        .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
     drop(out);
     let opts = opts.clone();
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
@@ -164,7 +209,8 @@ pub(crate) async fn put_ranges(
     for (offset, mut data) in ranges {
         let (dir, tmp, rel) = (partial.dir.clone(), partial.tmp.clone(), rel.clone());
         tasks.spawn(async move {
-            let failed = |what: &str, e: io::Error| Error::io(what, e).with_path(rel.to_string());
+            let failed =
+                |what: &str, e: io::Error| write_failure(what, e).with_path(rel.to_string());
             // Reopened through the directory the partial was made in, never by path.
             let file = crate::blocking({
                 let rel = rel.clone();
@@ -277,9 +323,9 @@ pub(crate) fn copy_file(src: &Path, tree: &Tree, rel: RelPath, opts: &PutOptions
         // below instead of being copied for as long as it grows.
         let mut bounded = io::Read::take(&input, opts.size.saturating_add(1));
         let n = io::copy(&mut bounded, &mut out)
-            .map_err(|e| Error::io("failed to copy", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to copy data", e).with_path(rel.to_string()))?;
         out.flush()
-            .map_err(|e| Error::io("failed to write", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
         n
     };
     let actual = input
@@ -347,6 +393,11 @@ pub(crate) fn rename(
     let (dir, name) = tree.parent(&Below::of(&rel), true, Op::Write)?;
     match src_dir.rename(&src_name, &dir, &name) {
         Ok(()) => {
+            if tree.fsync {
+                // Both directories changed: the name's new place and its old one.
+                durable(Synced::Dir, &rel, || dir.sync())?;
+                durable(Synced::Dir, &rel, || src_dir.sync())?;
+            }
             let (size, mtime) = dir
                 .stat(&name)
                 .map_err(|e| Error::io("failed to read file info", e).with_path(rel.to_string()))?
@@ -354,7 +405,7 @@ pub(crate) fn rename(
             Ok(Some(Entry::file(rel, size, mtime)))
         }
         Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(None),
-        Err(e) => Err(Error::io("failed to move", e).with_path(rel.to_string())),
+        Err(e) => Err(write_failure("failed to move", e).with_path(rel.to_string())),
     }
 }
 
@@ -391,13 +442,102 @@ pub(crate) async fn put_link(
             .map_err(|e| e.with_path(rel.to_string()))?;
         let tmp = temp_name(&name);
         dir.symlink(&text, &tmp)
-            .map_err(|e| Error::io("failed to create link", e).with_path(rel.to_string()))?;
+            .map_err(|e| write_failure("failed to create link", e).with_path(rel.to_string()))?;
         let _ = dir.set_times(Some(&tmp), Some(opts.mtime), Some(opts.mtime));
         dir.rename(&tmp, &dir, &name).map_err(|e| {
             let _ = dir.unlink(&tmp);
-            Error::io("failed to move link into place", e).with_path(rel.to_string())
+            write_failure("failed to move link into place", e).with_path(rel.to_string())
         })?;
+        if tree.fsync {
+            durable(Synced::Dir, &rel, || dir.sync())?;
+        }
         Ok(Entry::file(rel, text.len() as u64, opts.mtime))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use ferry_core::{Backend, PutOptions, RelPath};
+
+    use super::Synced;
+    use crate::{LocalBackend, LocalOptions};
+
+    /// Every `--fsync` flush made by this test binary, by relative path.
+    static SYNCED: Mutex<Vec<(Synced, String)>> = Mutex::new(Vec::new());
+
+    pub(super) fn note_sync(what: Synced, rel: &RelPath) {
+        SYNCED.lock().unwrap().push((what, rel.to_string()));
+    }
+
+    fn syncs_of(rel: &str) -> Vec<Synced> {
+        let all = SYNCED.lock().unwrap();
+        all.iter()
+            .filter(|(_, r)| r == rel)
+            .map(|(w, _)| *w)
+            .collect()
+    }
+
+    async fn put(fsync: bool, rel: &str, data: &'static [u8]) -> Vec<u8> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let opts = LocalOptions {
+            fsync,
+            ..LocalOptions::default()
+        };
+        let backend = LocalBackend::new(dir, opts);
+        let put = PutOptions {
+            size: data.len() as u64,
+            mtime: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            inplace: false,
+            hashes: Default::default(),
+            metadata: None,
+        };
+        let rel = RelPath::new(rel).unwrap();
+        backend
+            .put(&rel, Box::pin(std::io::Cursor::new(data)), &put)
+            .await
+            .unwrap();
+        std::fs::read(dir.join(rel.as_str())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn fsync_flushes_the_file_then_its_directory() {
+        assert_eq!(put(true, "sub/fsync-on.txt", b"durable").await, b"durable");
+        assert_eq!(syncs_of("sub/fsync-on.txt"), [Synced::File, Synced::Dir]);
+    }
+
+    #[test]
+    fn fsync_flushes_both_directories_of_a_move_by_rename() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a")).unwrap();
+        std::fs::write(tmp.path().join("a/moved.txt"), b"m").unwrap();
+        let tree = |fsync| crate::beneath::Tree {
+            root: tmp.path().to_path_buf(),
+            display: "t".into(),
+            names: ferry_core::encoding::Names::new(ferry_core::encoding::Encoding::LOCAL_DEFAULT),
+            fsync,
+        };
+        let from = super::MoveSource {
+            tree: tree(false),
+            below: crate::beneath::Below::of(&RelPath::new("a/moved.txt").unwrap()),
+        };
+        let rel = RelPath::new("b/fsync-moved.txt").unwrap();
+        let moved = super::rename(&from, &tree(true), rel, crate::LinkMode::Skip).unwrap();
+        assert!(moved.is_some());
+        assert_eq!(
+            std::fs::read(tmp.path().join("b/fsync-moved.txt")).unwrap(),
+            b"m"
+        );
+        assert_eq!(syncs_of("b/fsync-moved.txt"), [Synced::Dir, Synced::Dir]);
+    }
+
+    #[tokio::test]
+    async fn without_fsync_nothing_is_flushed() {
+        assert_eq!(put(false, "fsync-off.txt", b"fast").await, b"fast");
+        assert!(syncs_of("fsync-off.txt").is_empty());
+    }
 }

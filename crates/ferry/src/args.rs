@@ -330,6 +330,9 @@ pub struct LocalArgs {
     /// Don't cross filesystem boundaries
     #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM")]
     pub one_file_system: bool,
+    /// Sync each local file written (and its directory) to the disk before reporting it done
+    #[arg(long, global = true, env = "FERRY_FSYNC")]
+    pub fsync: bool,
     /// Keep local files' hashes between runs: on, off, or DIR to keep them in
     #[arg(long, global = true, value_name = "on|off|DIR", env = "FERRY_HASH_CACHE", default_value = "on", value_parser = parse_hash_cache)]
     pub hash_cache: HashCacheMode,

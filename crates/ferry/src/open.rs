@@ -420,7 +420,7 @@ impl Nested {
 }
 
 /// rclone's unprefixed local flags (`--copy-links`, `--links`, `--skip-links`, `-x`, and
-/// ferry's `--hash-cache`) as backend flags of the local kind: only the ones given, so a
+/// ferry's `--hash-cache` and `--fsync`) as backend flags of the local kind: only the ones given, so a
 /// flag left off keeps the remote's own setting.
 fn local_flags(a: &LocalArgs) -> BackendFlags {
     let key = |option: &str| format!("{}_{option}", ferry_local::KIND.name);
@@ -429,6 +429,7 @@ fn local_flags(a: &LocalArgs) -> BackendFlags {
         ("links", a.links),
         ("skip_links", a.skip_links),
         ("one_file_system", a.one_file_system),
+        ("fsync", a.fsync),
     ]
     .into_iter()
     .filter(|(_, on)| *on)

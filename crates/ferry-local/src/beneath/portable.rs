@@ -79,6 +79,15 @@ impl Dir {
         OpenOptions::new().write(true).open(self.path.join(name))
     }
 
+    /// Flushes this directory's entries to the disk where the system can (unix-like
+    /// systems only; elsewhere a rename is made durable by the filesystem itself).
+    pub fn sync(&self) -> io::Result<()> {
+        #[cfg(unix)]
+        return File::open(&self.path)?.sync_all();
+        #[cfg(not(unix))]
+        Ok(())
+    }
+
     pub fn rename(&self, from: &OsStr, dir: &Dir, to: &OsStr) -> io::Result<()> {
         fs::rename(self.path.join(from), dir.path.join(to))
     }

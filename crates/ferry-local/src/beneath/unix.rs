@@ -272,6 +272,18 @@ impl Dir {
         openat(&self.fd, name, flags, 0).map(File::from)
     }
 
+    /// Flushes this directory's entries (names made or renamed in it) to the disk.
+    pub fn sync(&self) -> io::Result<()> {
+        // The lookup descriptor (`O_PATH` on Linux) can't be synced: open the directory.
+        let fd = openat(
+            &self.fd,
+            OsStr::new("."),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )?;
+        File::from(fd).sync_all()
+    }
+
     /// Renames `from` here to `to` in `dir`; neither last component is followed.
     pub fn rename(&self, from: &OsStr, dir: &Dir, to: &OsStr) -> io::Result<()> {
         let (f, t) = (cstr(from)?, cstr(to)?);

@@ -8,10 +8,12 @@ mod common;
 
 mod bisync;
 mod deletes;
+mod diskfaults;
 mod encoding;
 mod endless;
 mod hashcache;
 mod input;
+mod kills;
 mod memory;
 mod partials;
 mod secrets;
