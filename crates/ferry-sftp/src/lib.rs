@@ -155,18 +155,19 @@ fn to_error(what: &str, rel: &RelPath, e: SftpError) -> Error {
         .temporary(temporary)
 }
 
-/// A step of making a directory (and its missing parents) that failed: the operation, the
-/// full server path it failed on and why, so the one error names what actually failed
-/// (`mkdir "/etc/x" failed: permission denied`), not only the file that needed it.
-struct DirFailure {
+/// A step on the server that failed (making a directory or one of its parents, creating
+/// or removing a file): the operation, the full server path it failed on and why, so the
+/// one error names what actually failed (`mkdir "/etc/x" failed: permission denied`), not
+/// only the file that needed it.
+struct StepFailure {
     op: &'static str,
     full: String,
     err: SftpError,
 }
 
-impl DirFailure {
-    fn new(op: &'static str, full: String, err: SftpError) -> DirFailure {
-        DirFailure { op, full, err }
+impl StepFailure {
+    fn new(op: &'static str, full: String, err: SftpError) -> StepFailure {
+        StepFailure { op, full, err }
     }
 
     /// The failure as seen by `rel`, the path whose operation needed the directory.
@@ -425,7 +426,11 @@ impl SftpBackend {
     }
 
     /// `mkdir -p` (also above the root), from the deepest missing directory up.
-    async fn mkdir_all(&self, lease: &Lease, dir: &RelPath) -> std::result::Result<(), DirFailure> {
+    async fn mkdir_all(
+        &self,
+        lease: &Lease,
+        dir: &RelPath,
+    ) -> std::result::Result<(), StepFailure> {
         let mut missing = Vec::new();
         let mut cur = self.full(dir);
         loop {
@@ -438,7 +443,7 @@ impl SftpBackend {
                         error_message: "a file is in the way".to_string(),
                         language_tag: String::new(),
                     });
-                    return Err(DirFailure::new("mkdir", cur, err));
+                    return Err(StepFailure::new("mkdir", cur, err));
                 }
                 Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
                     let parent = match cur.rfind('/') {
@@ -451,7 +456,7 @@ impl SftpBackend {
                         break;
                     }
                 }
-                Err(e) => return Err(DirFailure::new("stat", cur, e)),
+                Err(e) => return Err(StepFailure::new("stat", cur, e)),
             }
         }
         for full in missing.into_iter().rev() {
@@ -463,7 +468,7 @@ impl SftpBackend {
                 // Lost a race with another writer: fine if it is a directory now.
                 match lease.sftp.stat(full.clone()).await {
                     Ok(a) if a.attrs.is_dir() => {}
-                    _ => return Err(DirFailure::new("mkdir", full, e)),
+                    _ => return Err(StepFailure::new("mkdir", full, e)),
                 }
             }
         }
@@ -604,10 +609,10 @@ impl SftpBackend {
                     .sftp
                     .open(tmp.clone(), flags, FileAttributes::empty())
                     .await
-                    .map_err(|e| fail("failed to create file", rel, e))?
+                    .map_err(|e| StepFailure::new("create", tmp.clone(), e).fail(rel))?
                     .handle
             }
-            Err(e) => return Err(fail("failed to create file", rel, e)),
+            Err(e) => return Err(StepFailure::new("create", tmp.clone(), e).fail(rel)),
         };
         let guard = TempGuard {
             conn: Some(lease.conn().clone()),
@@ -1213,10 +1218,10 @@ impl Backend for SftpBackend {
                 let full = full.clone();
                 async move {
                     c.sftp
-                        .remove(full)
+                        .remove(full.clone())
                         .await
                         .map(|_| ())
-                        .map_err(|e| fail("failed to delete", path, e))
+                        .map_err(|e| StepFailure::new("remove", full, e).fail(path))
                 }
             })
             .await

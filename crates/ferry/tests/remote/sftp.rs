@@ -1504,3 +1504,42 @@ fn a_destination_the_user_cant_write_gives_one_accurate_error_per_file() {
     want.sort();
     assert_eq!(common::log_messages(&err), want, "{err}");
 }
+
+/// Creating a file in, and removing one from, a directory the user can't write: each
+/// failure names the step and the full server path, once.
+#[test]
+fn refused_creates_and_removes_name_the_step_and_the_server_path() {
+    let Some(s) = Testbed::sftp() else { return };
+    let env = Env::new();
+    let src = env.home.path().join("src");
+    write_file(&src.join("a.txt"), b"alpha", 3600);
+    let o = key_opts(&s);
+    let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, _, err) = env.run(&[
+        "copy",
+        "--retries",
+        "1",
+        src.to_str().unwrap(),
+        &remote(&s, &o, "/etc"),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lines = common::log_messages(&err);
+    assert_eq!(lines.len(), 2, "{err}");
+    // The upload goes to a temporary name first; that is the file the server refused.
+    assert!(
+        lines[0].starts_with("ERROR: Failed to copy with 1 errors: last error was: a.txt: Failed to copy: create \"/etc/.a.txt.")
+            && lines[0].ends_with(".partial\" failed: permission denied"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("ERROR: a.txt: Failed to copy: create \"/etc/.a.txt."),
+        "{err}"
+    );
+    let (code, _, err) = env.run(&["deletefile", &remote(&s, &o, "/etc/hostname")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("remove \"/etc/hostname\" failed: permission denied"),
+        "{err}"
+    );
+    assert_eq!(err.matches("/etc/hostname").count(), 1, "{err}");
+}
