@@ -1241,3 +1241,25 @@ fn an_unmakeable_destination_names_the_directory_once_per_file() {
     want.sort();
     assert_eq!(log_messages(&err), want, "{err}");
 }
+
+/// A destination under a file: the listing's error names the full path (the root's
+/// relative one is empty), then the refusal to delete; nothing else.
+#[cfg(unix)]
+#[test]
+fn a_destination_under_a_file_names_the_path_that_failed() {
+    let s = basic();
+    s.write("file", "x", 100);
+    let dst = s.path("file/d");
+    let (code, _, err) = run(&["sync", "--retries", "1", &s.src(), dst.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let shown = dst.display();
+    assert_eq!(
+        log_messages(&err),
+        [
+            "ERROR: Failed to sync with 2 errors: last error was: not deleting files as there were IO errors".to_string(),
+            format!("ERROR: Local file system at {shown}: not deleting files as there were IO errors"),
+            format!("ERROR: error listing directory \"{shown}\": Not a directory (os error 20)"),
+        ],
+        "{err}"
+    );
+}
