@@ -41,7 +41,8 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
         return;
     }
     if let Err(e) = ctx.dst_root_ready().await {
-        return ctx.fail(&e);
+        // Named by the file that needed the root, as any other failure of its copy.
+        return fail_transfer(ctx, &src, moving, &e);
     }
     if let Some(old) = &dst {
         if let Some(backup) = &ctx.job.backup {
@@ -93,19 +94,23 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 delete_source(ctx, &src).await;
             }
         }
-        Err(e) => {
-            if ctx.limits.tripped() != crate::limits::Tripped::None {
-                tracing::error!("{}: {}", src.path, e.message());
-                return;
-            }
-            let verb = if moving { "move" } else { "copy" };
-            let e = Error::new(e.kind(), format!("Failed to {verb}: {}", e.message()))
-                .with_path(src.path.to_string())
-                .temporary(e.is_temporary())
-                .retryable(e.is_retryable());
-            ctx.fail(&e);
-        }
+        Err(e) => fail_transfer(ctx, &src, moving, &e),
     }
+}
+
+/// Records that copying (or moving) `src` failed with `e`: one error line naming the
+/// file, the step and the cause.
+fn fail_transfer(ctx: &Ctx, src: &Entry, moving: bool, e: &Error) {
+    if ctx.limits.tripped() != crate::limits::Tripped::None {
+        tracing::error!("{}: {}", src.path, e.message());
+        return;
+    }
+    let verb = if moving { "move" } else { "copy" };
+    let e = Error::new(e.kind(), format!("Failed to {verb}: {}", e.message()))
+        .with_path(src.path.to_string())
+        .temporary(e.is_temporary())
+        .retryable(e.is_retryable());
+    ctx.fail(&e);
 }
 
 /// How a transfer was done.

@@ -359,7 +359,7 @@ impl Backend for FtpBackend {
                 Box::pin(async move { ops::mkdir_all(c, &s, &o).await })
             })
             .await?
-            .map_err(|e| op_error_not_missing(e, "make directory", dir.as_str()))
+            .map_err(|e| op_error_not_missing(e, &format!("mkdir {stored:?}"), dir.as_str()))
     }
 
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {

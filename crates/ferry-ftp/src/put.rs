@@ -116,7 +116,9 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
             made_dir = true;
             let o = b.pool.opts.clone();
             if let Err(e) = bounded(idle, ops::mkdir_all(lease.conn(), parent, &o)).await {
-                return Err(op_error_not_missing(e, "make directory", path.as_str()));
+                // The directory by its server path, so the error says what failed, where.
+                let what = format!("mkdir {parent:?}");
+                return Err(op_error_not_missing(e, &what, path.as_str()));
             }
         } else {
             if !is_lost(&err) {

@@ -446,8 +446,9 @@ impl Backend for LocalBackend {
         blocking(move || {
             if at.is_root() {
                 // The root is the user's to name, links and all.
+                // Named by its full path: the root's relative path is empty.
                 return std::fs::create_dir_all(&tree.root).map_err(|e| {
-                    Error::io("failed to make directory", e).with_path(at.to_string())
+                    Error::io(format!("mkdir {:?} failed", tree.root), e).with_path(at.to_string())
                 });
             }
             tree.dir(&beneath::Below::of(&at), true, beneath::Op::MakeDir)

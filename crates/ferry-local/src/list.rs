@@ -35,7 +35,9 @@ pub(crate) struct DirReader {
 impl DirReader {
     pub(crate) fn open(full: &Path, ctx: ListContext) -> Result<Self> {
         let rd = fs::read_dir(full).map_err(|e| {
-            let err = Error::io("error listing directory", e).with_path(ctx.dir.to_string());
+            // The full path: the root's relative one is empty.
+            let err = Error::io(format!("error listing directory {full:?}"), e)
+                .with_path(ctx.dir.to_string());
             if err.kind() == ErrorKind::NotFound {
                 Error::new(ErrorKind::DirNotFound, "directory not found")
                     .with_path(ctx.dir.to_string())

@@ -155,6 +155,48 @@ fn to_error(what: &str, rel: &RelPath, e: SftpError) -> Error {
         .temporary(temporary)
 }
 
+/// A step on the server that failed (making a directory or one of its parents, creating
+/// or removing a file): the operation, the full server path it failed on and why, so the
+/// one error names what actually failed (`mkdir "/etc/x" failed: permission denied`), not
+/// only the file that needed it.
+struct StepFailure {
+    op: &'static str,
+    full: String,
+    err: SftpError,
+}
+
+impl StepFailure {
+    fn new(op: &'static str, full: String, err: SftpError) -> StepFailure {
+        StepFailure { op, full, err }
+    }
+
+    /// The failure as seen by `rel`, the path whose operation needed the directory.
+    fn fail(self, rel: &RelPath) -> SftpFailure {
+        if io::lost(&self.err) {
+            return SftpFailure::Lost(self.err.to_string());
+        }
+        let kind = match &self.err {
+            SftpError::Status(s) => status_kind(s.status_code),
+            _ => ErrorKind::Io,
+        };
+        let msg = format!("{} {:?} failed: {}", self.op, self.full, reason(&self.err));
+        SftpFailure::Other(Error::new(kind, msg).with_path(rel.to_string()))
+    }
+}
+
+/// Why the server refused, in the words rclone uses for the common statuses.
+fn reason(e: &SftpError) -> String {
+    match e {
+        SftpError::Status(s) => match s.status_code {
+            StatusCode::PermissionDenied => "permission denied".to_string(),
+            StatusCode::NoSuchFile => "file does not exist".to_string(),
+            _ if !s.error_message.is_empty() => s.error_message.clone(),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}
+
 /// The entry a followed path stands for: a file or a directory. Anything else (a FIFO,
 /// a socket, a device such as `/dev/zero`, whose reads never end) is passed over with
 /// rclone's notice.
@@ -384,19 +426,24 @@ impl SftpBackend {
     }
 
     /// `mkdir -p` (also above the root), from the deepest missing directory up.
-    async fn mkdir_all(&self, lease: &Lease, dir: &RelPath) -> std::result::Result<(), SftpError> {
+    async fn mkdir_all(
+        &self,
+        lease: &Lease,
+        dir: &RelPath,
+    ) -> std::result::Result<(), StepFailure> {
         let mut missing = Vec::new();
         let mut cur = self.full(dir);
         loop {
             match lease.sftp.stat(cur.clone()).await {
                 Ok(a) if a.attrs.is_dir() => break,
                 Ok(_) => {
-                    return Err(SftpError::Status(russh_sftp::protocol::Status {
+                    let err = SftpError::Status(russh_sftp::protocol::Status {
                         id: 0,
                         status_code: StatusCode::Failure,
-                        error_message: format!("{cur} exists and is not a directory"),
+                        error_message: "a file is in the way".to_string(),
                         language_tag: String::new(),
-                    }))
+                    });
+                    return Err(StepFailure::new("mkdir", cur, err));
                 }
                 Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
                     let parent = match cur.rfind('/') {
@@ -409,7 +456,7 @@ impl SftpBackend {
                         break;
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(StepFailure::new("stat", cur, e)),
             }
         }
         for full in missing.into_iter().rev() {
@@ -419,9 +466,9 @@ impl SftpBackend {
                 .await
             {
                 // Lost a race with another writer: fine if it is a directory now.
-                match lease.sftp.stat(full).await {
+                match lease.sftp.stat(full.clone()).await {
                     Ok(a) if a.attrs.is_dir() => {}
-                    _ => return Err(e),
+                    _ => return Err(StepFailure::new("mkdir", full, e)),
                 }
             }
         }
@@ -557,15 +604,15 @@ impl SftpBackend {
             Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
                 self.mkdir_all(&lease, &parent_rel)
                     .await
-                    .map_err(|e| fail("failed to make directory", rel, e))?;
+                    .map_err(|e| e.fail(rel))?;
                 lease
                     .sftp
                     .open(tmp.clone(), flags, FileAttributes::empty())
                     .await
-                    .map_err(|e| fail("failed to create file", rel, e))?
+                    .map_err(|e| StepFailure::new("create", tmp.clone(), e).fail(rel))?
                     .handle
             }
-            Err(e) => return Err(fail("failed to create file", rel, e)),
+            Err(e) => return Err(StepFailure::new("create", tmp.clone(), e).fail(rel)),
         };
         let guard = TempGuard {
             conn: Some(lease.conn().clone()),
@@ -1044,7 +1091,7 @@ impl Backend for SftpBackend {
                         Err(e) if is_status(&e, StatusCode::NoSuchFile) => {
                             self.mkdir_all(&c, &parent)
                                 .await
-                                .map_err(|e| fail("failed to make directory", dst_path, e))?;
+                                .map_err(|e| e.fail(dst_path))?;
                             self.rename_over(&c, &from, &to)
                                 .await
                                 .map_err(|e| fail("failed to move", dst_path, e))
@@ -1144,7 +1191,11 @@ impl Backend for SftpBackend {
                         }
                         Ok(_) => Ok(None),
                         // Refused while unproven: the server doesn't do times, not this file.
-                        Err(e) if check && !io::lost(&e) => {
+                        // A missing path says nothing about times (its mkdir or upload
+                        // failed, and that failure was reported).
+                        Err(e)
+                            if check && !io::lost(&e) && !is_status(&e, StatusCode::NoSuchFile) =>
+                        {
                             tracing::debug!("{path}: setstat refused: {e}");
                             self.modtimes.refused(&self.opts.display);
                             Ok(None)
@@ -1167,10 +1218,10 @@ impl Backend for SftpBackend {
                 let full = full.clone();
                 async move {
                     c.sftp
-                        .remove(full)
+                        .remove(full.clone())
                         .await
                         .map(|_| ())
-                        .map_err(|e| fail("failed to delete", path, e))
+                        .map_err(|e| StepFailure::new("remove", full, e).fail(path))
                 }
             })
             .await
@@ -1179,9 +1230,7 @@ impl Backend for SftpBackend {
     async fn mkdir(&self, dir: &RelPath) -> Result<()> {
         self.pool
             .run(Load::Request, |c| async move {
-                self.mkdir_all(&c, dir)
-                    .await
-                    .map_err(|e| fail("failed to make directory", dir, e))
+                self.mkdir_all(&c, dir).await.map_err(|e| e.fail(dir))
             })
             .await
     }

@@ -155,6 +155,8 @@ pub enum Command {
     Completion(cmd::completion::CompletionArgs),
     /// Show help for a command, or `help flags` for every global flag with its default
     Help(cmd::completion::HelpArgs),
+    /// Write markdown pages for every command, the global flags and man pages to a directory
+    Gendocs(cmd::gendocs::GendocsArgs),
 }
 
 impl Command {
@@ -216,7 +218,8 @@ impl Command {
             | Command::Rmdirs(_)
             | Command::Copyto(_)
             | Command::Moveto(_)
-            | Command::Completion(_) => false,
+            | Command::Completion(_)
+            | Command::Gendocs(_) => false,
         }
     }
 }

@@ -177,7 +177,7 @@ impl<T: clap::Args> CommandFactoryArgs for T {
     }
 }
 
-fn flag_row(a: &clap::Arg) -> (String, String) {
+pub(crate) fn flag_row(a: &clap::Arg) -> (String, String) {
     let short = a
         .get_short()
         .map_or("    ".to_owned(), |s| format!("-{s}, "));

@@ -6,6 +6,7 @@ pub mod completion;
 pub mod config;
 pub mod copyto;
 pub mod crypt;
+pub mod gendocs;
 pub mod hashsum;
 pub mod help_backend;
 pub mod listing;
@@ -61,6 +62,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Moveto(c) => copyto::run(TransferCall::resolve(Mode::Move, c, false)?, g).await,
         Command::Completion(a) => completion::completion(a),
         Command::Help(a) => completion::help(a),
+        Command::Gendocs(a) => gendocs::gendocs(a),
         Command::Version => {
             version::run();
             Ok(exit::SUCCESS)

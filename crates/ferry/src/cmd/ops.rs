@@ -505,7 +505,7 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
             match l.backend.delete_file(&e.path).await {
                 Ok(()) => tracing::info!("{}: Deleted", e.path),
                 Err(err) => {
-                    tracing::error!("{}: Couldn't delete: {err}", e.path);
+                    tracing::error!("{}: Couldn't delete: {}", e.path, err.message());
                     errors += 1;
                     last = Some(err);
                 }
@@ -745,7 +745,7 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
                     size_suffix(e.size)
                 );
             } else if let Err(err) = backend.delete_file(&e.path).await {
-                tracing::error!("{}: Couldn't delete: {err}", e.path);
+                tracing::error!("{}: Couldn't delete: {}", e.path, err.message());
                 errors += 1;
             } else {
                 tracing::info!("{}: Deleted", e.path);

@@ -359,3 +359,23 @@ pub fn write_named(root: &Path, names: &[&str]) {
         );
     }
 }
+
+/// The log lines of `stderr` as `LEVEL: message` (rclone's `2026/01/02 15:04:05 LEVEL : `
+/// prefix without the time), sorted; the stats block (an INFO line with no message and the
+/// lines under it) left out. For asserting every line a failure prints, and no others.
+pub fn log_messages(stderr: &str) -> Vec<String> {
+    let mut out: Vec<String> = stderr
+        .lines()
+        .filter_map(|line| {
+            // The date and time take the first 20 characters.
+            let rest = line
+                .get(20..)
+                .filter(|_| line.as_bytes().get(4) == Some(&b'/'))?;
+            let (level, msg) = rest.split_once(" : ")?;
+            let msg = msg.trim_end();
+            (!msg.is_empty()).then(|| format!("{}: {msg}", level.trim()))
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -851,3 +851,47 @@ fn a_writing_command_never_ignores_dry_run() {
         "{err}"
     );
 }
+
+/// `gendocs DIR`: a markdown page per command (as rclone names them), the global flags
+/// page and man pages, all from the command line's definitions.
+#[test]
+fn gendocs_writes_a_page_per_command_the_flags_and_man_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("docs");
+    let (code, _, err) = common::run(&["gendocs", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let read =
+        |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let sync = read("commands/ferry_sync.md");
+    assert!(sync.starts_with("---\ntitle: \"ferry sync\"\n"), "{sync}");
+    assert!(
+        sync.contains("\n```\nferry sync [OPTIONS] <SOURCE> <DEST>\n```\n"),
+        "{sync}"
+    );
+    assert!(sync.contains("--delete-excluded"), "{sync}");
+    assert!(sync.contains("* [ferry](ferry.md) - "), "{sync}");
+    let root = read("commands/ferry.md");
+    assert!(
+        root.contains("* [ferry sync](ferry_sync.md) - Make source and dest identical"),
+        "{root}"
+    );
+    assert!(out.join("commands/ferry_config_create.md").is_file());
+    // Every command has a page.
+    let (_, help, _) = common::run(&["--help"]);
+    let pages = std::fs::read_dir(out.join("commands")).unwrap().count();
+    assert!(pages > 30, "{pages} pages for:\n{help}");
+    let flags = read("flags.md");
+    assert!(flags.contains("--config FILE"), "{flags}");
+    let man = read("man/ferry-sync.1");
+    assert!(man.contains("\n.TH ferry-sync 1 "), "{man}");
+    assert!(read("man/ferry.1").contains("\n.TH ferry 1 "));
+    // An unwritable place fails in one line naming it.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (code, _, err) = common::run(&["gendocs", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("gendocs into {} failed", file.display())),
+        "{err}"
+    );
+}

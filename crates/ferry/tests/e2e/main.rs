@@ -17,6 +17,8 @@ mod metadata;
 mod overlays;
 mod prompts;
 mod property;
+#[cfg(unix)]
+mod readme;
 mod shard;
 mod sync;
 mod timeouts;

@@ -1208,3 +1208,58 @@ fn fix_case_leaves_an_immutable_destination_alone() {
         "{code}: {err}"
     );
 }
+
+/// A destination root that can't be made gives one error per file naming the directory
+/// and why (the root's relative path is empty, so the message carries the full one), then
+/// the refusal to delete; nothing else. /proc refuses directories even to root.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unmakeable_destination_names_the_directory_once_per_file() {
+    let s = basic();
+    let (code, _, err) = run(&[
+        "sync",
+        "-v",
+        "--retries",
+        "1",
+        &s.src(),
+        "/proc/ferry-no-dir",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let mkdir = "mkdir \"/proc/ferry-no-dir\" failed: No such file or directory (os error 2)";
+    let mut want: Vec<String> = ["a.txt", "dir/b.txt", "dir/sub/c.txt"]
+        .iter()
+        .map(|n| format!("ERROR: {n}: Failed to copy: {mkdir}"))
+        .collect();
+    want.push(
+        "ERROR: Local file system at /proc/ferry-no-dir: not deleting files as there were IO errors"
+            .to_string(),
+    );
+    want.push(
+        "ERROR: Failed to sync with 4 errors: last error was: not deleting files as there were IO errors"
+            .to_string(),
+    );
+    want.sort();
+    assert_eq!(log_messages(&err), want, "{err}");
+}
+
+/// A destination under a file: the listing's error names the full path (the root's
+/// relative one is empty), then the refusal to delete; nothing else.
+#[cfg(unix)]
+#[test]
+fn a_destination_under_a_file_names_the_path_that_failed() {
+    let s = basic();
+    s.write("file", "x", 100);
+    let dst = s.path("file/d");
+    let (code, _, err) = run(&["sync", "--retries", "1", &s.src(), dst.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let shown = dst.display();
+    assert_eq!(
+        log_messages(&err),
+        [
+            "ERROR: Failed to sync with 2 errors: last error was: not deleting files as there were IO errors".to_string(),
+            format!("ERROR: Local file system at {shown}: not deleting files as there were IO errors"),
+            format!("ERROR: error listing directory \"{shown}\": Not a directory (os error 20)"),
+        ],
+        "{err}"
+    );
+}

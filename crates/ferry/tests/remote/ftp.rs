@@ -249,3 +249,47 @@ fn wrong_password_and_unreachable_server() {
     assert_ne!(code, 0);
     assert!(err.contains("connection refused to 127.0.0.1:1"), "{err}");
 }
+
+/// A destination in a directory the FTP user can't write: one error per file naming the
+/// directory ferry tried to make and the server's answer, the refusal to delete, nothing
+/// else.
+#[cfg(unix)]
+#[test]
+fn a_destination_the_user_cant_write_names_the_directory() {
+    let Some(ftp) = Testbed::ftp() else { return };
+    let ro = ftp.local("ro");
+    std::fs::create_dir_all(&ro).unwrap();
+    let mut perms = std::fs::metadata(&ro).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
+    std::fs::set_permissions(&ro, perms).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    write_file(&scratch.path().join("a.txt"), b"alpha", 3600);
+    let dst = at(&ftp, &ftp.options(), "ro/x");
+    let (code, _, err) = cloud_run(&[
+        "sync",
+        "-v",
+        "--retries",
+        "1",
+        scratch.path().to_str().unwrap(),
+        &dst,
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lines = common::log_messages(&err);
+    assert_eq!(lines.len(), 3, "{err}");
+    // Sorted: the refusal to delete, the summary, then the file's error.
+    let dir = ftp.path("ro/x");
+    assert!(
+        lines[2].starts_with(&format!(
+            "ERROR: a.txt: Failed to copy: mkdir \"{dir}\": the server answered 550 "
+        )),
+        "{err}"
+    );
+    assert!(
+        lines[0].ends_with(": not deleting files as there were IO errors"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("ERROR: Failed to sync with 2 errors"),
+        "{err}"
+    );
+}

@@ -1472,3 +1472,74 @@ fn a_missing_directory_exits_as_rclone_does_for_move_purge_and_rmdirs() {
         assert_eq!(ferry, rclone, "ferry {args:?} differs from rclone");
     }
 }
+
+/// A destination the SFTP user can't write gives one accurate error per file, naming the
+/// directory ferry tried to make and why; nothing follows that would mislead (no advice to
+/// turn modification times off, no claim to have set the time of a directory that was
+/// never made).
+#[test]
+fn a_destination_the_user_cant_write_gives_one_accurate_error_per_file() {
+    let Some(s) = Testbed::sftp() else { return };
+    let env = Env::new();
+    let src = env.home.path().join("src");
+    write_file(&src.join("a.txt"), b"alpha", 3600);
+    write_file(&src.join("sub/b.txt"), b"bravo", 3600);
+    let o = key_opts(&s);
+    let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // /etc belongs to root: the test user may not make a directory there.
+    let dst = remote(&s, &o, "/etc/ferry-not-writable");
+    let (code, _, err) = env.run(&["sync", "-v", "--retries", "1", src.to_str().unwrap(), &dst]);
+    assert_eq!(code, 1, "{err}");
+    let mkdir = "mkdir \"/etc/ferry-not-writable\" failed: permission denied";
+    let url = format!(
+        "sftp://{}@{}:{}/etc/ferry-not-writable",
+        s.user, s.host, s.port
+    );
+    let mut want = vec![
+        format!("ERROR: a.txt: Failed to copy: {mkdir}"),
+        format!("ERROR: sub/b.txt: Failed to copy: {mkdir}"),
+        format!("ERROR: {url}: not deleting files as there were IO errors"),
+        "ERROR: Failed to sync with 3 errors: last error was: not deleting files as there were IO errors".to_string(),
+    ];
+    want.sort();
+    assert_eq!(common::log_messages(&err), want, "{err}");
+}
+
+/// Creating a file in, and removing one from, a directory the user can't write: each
+/// failure names the step and the full server path, once.
+#[test]
+fn refused_creates_and_removes_name_the_step_and_the_server_path() {
+    let Some(s) = Testbed::sftp() else { return };
+    let env = Env::new();
+    let src = env.home.path().join("src");
+    write_file(&src.join("a.txt"), b"alpha", 3600);
+    let o = key_opts(&s);
+    let o: Vec<(&str, &str)> = o.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, _, err) = env.run(&[
+        "copy",
+        "--retries",
+        "1",
+        src.to_str().unwrap(),
+        &remote(&s, &o, "/etc"),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lines = common::log_messages(&err);
+    assert_eq!(lines.len(), 2, "{err}");
+    // The upload goes to a temporary name first; that is the file the server refused.
+    assert!(
+        lines[0].starts_with("ERROR: Failed to copy with 1 errors: last error was: a.txt: Failed to copy: create \"/etc/.a.txt.")
+            && lines[0].ends_with(".partial\" failed: permission denied"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with("ERROR: a.txt: Failed to copy: create \"/etc/.a.txt."),
+        "{err}"
+    );
+    let (code, _, err) = env.run(&["deletefile", &remote(&s, &o, "/etc/hostname")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("remove \"/etc/hostname\" failed: permission denied"),
+        "{err}"
+    );
+    assert_eq!(err.matches("/etc/hostname").count(), 1, "{err}");
+}
