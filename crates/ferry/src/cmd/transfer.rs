@@ -171,6 +171,18 @@ impl<'a> Prepared<'a> {
         if scope.select.is_some() {
             // A pass over some paths must not take everything else for excluded.
             opts.delete_excluded = false;
+            // A directory renamed in a watched source arrives as its old and new names in
+            // one such pass: moved at the destination (by hash, rclone's --track-renames)
+            // rather than sent again and deleted, where the two sides share a hash.
+            let common = src
+                .backend
+                .features()
+                .semantics
+                .hashes
+                .intersect(dst.features().semantics.hashes);
+            if mode == Mode::Sync && opts.track_renames.is_none() && common.preferred().is_some() {
+                opts.track_renames = ferry_engine::RenameStrategy::parse("hash");
+            }
         }
         let job = Job {
             src: src.backend,

@@ -677,27 +677,33 @@ fn bisync_watch_carries_changes_both_ways_and_stops_on_sigterm() {
 
 #[test]
 fn watch_with_track_renames_moves_a_renamed_directory_server_side() {
-    let sc = Scratch::new();
-    for i in 0..3 {
-        sc.write(&format!("src/old/f{i}.txt"), &format!("content {i}"), 100);
+    // Asked for, or not: a sync's watch pass over a rename tracks it either way.
+    for flags in [&["--track-renames"][..], &[]] {
+        let sc = Scratch::new();
+        for i in 0..3 {
+            sc.write(&format!("src/old/f{i}.txt"), &format!("content {i}"), 100);
+        }
+        let mut args = vec![
+            "sync".to_owned(),
+            sc.src(),
+            sc.dst(),
+            "--watch".into(),
+            "--watch-delay".into(),
+            "200ms".into(),
+            "-v".into(),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let w = Watching::local(&args);
+        converge(&sc, &w, Duration::from_secs(20));
+        std::fs::rename(sc.path("src/old"), sc.path("src/new")).unwrap();
+        converge(&sc, &w, Duration::from_secs(20));
+        assert!(!sc.path("dst/old").exists(), "{}", w.log());
+        let log = w.log();
+        assert_eq!(log.matches("Renamed from").count(), 3, "{flags:?}: {log}");
+        assert!(!log.contains("new/f0.txt: Copied"), "{log}");
+        assert!(!log.contains("Ignoring --track-renames"), "{log}");
     }
-    let w = Watching::local(&[
-        "sync",
-        &sc.src(),
-        &sc.dst(),
-        "--watch",
-        "--watch-delay",
-        "200ms",
-        "--track-renames",
-        "-v",
-    ]);
-    converge(&sc, &w, Duration::from_secs(20));
-    std::fs::rename(sc.path("src/old"), sc.path("src/new")).unwrap();
-    converge(&sc, &w, Duration::from_secs(20));
-    assert!(!sc.path("dst/old").exists(), "{}", w.log());
-    let log = w.log();
-    assert_eq!(log.matches("Renamed from").count(), 3, "{log}");
-    assert!(!log.contains("new/f0.txt: Copied"), "{log}");
 }
 
 #[test]
