@@ -1369,10 +1369,9 @@ fn list_of_files_picks_files_and_folders_as_azcopy() {
     );
 }
 
-#[test]
-fn an_s3_url_copies_to_blob_as_azcopy_takes_it() {
-    let Some(az) = Testbed::azure() else { return };
-    let Some(s3) = Testbed::s3() else { return };
+/// ferry's side alone (azcopy can't reach a loopback S3 or GCS server), with `TREE`
+/// written under its scratch directory.
+fn ferry_alone(az: Azure) -> Side {
     let side = Side {
         az,
         s: Scratch::new(),
@@ -1381,49 +1380,58 @@ fn an_s3_url_copies_to_blob_as_azcopy_takes_it() {
     for (rel, body) in TREE {
         write_file(&side.s.path(rel), body.as_bytes(), 100);
     }
-    ferry_testbed::run(s3.rclone().args([
-        "copy",
-        &side.s.path("src").to_string_lossy(),
-        &s3.rclone_path("src"),
-    ]));
+    side
+}
+
+/// `copy URL CONTAINER --recursive --from-to FROM_TO` with ferry's azcopy and `env`.
+fn copy_from_url(side: &Side, url: &str, to: &str, from_to: &str, env: &[(&str, String)]) -> Ran {
+    let mut cmd = side.command();
+    cmd.current_dir(side.s.dir.path())
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "copy",
+            url,
+            &side.expand(to),
+            "--recursive",
+            "--from-to",
+            from_to,
+        ]);
+    let (code, out, err) = split(cmd.output().unwrap());
+    Ran { code, out, err }
+}
+
+/// The blobs of `side` are `TREE`'s files, by name.
+#[track_caller]
+fn holds_the_tree(side: &Side) {
+    let names: Vec<String> = side.blobs().into_keys().collect();
+    let mut want: Vec<String> = TREE.iter().map(|(rel, _)| rel.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+}
+
+#[test]
+fn an_s3_url_copies_to_blob_as_azcopy_takes_it() {
+    let Some(az) = Testbed::azure() else { return };
+    let Some(s3) = Testbed::s3() else { return };
+    let side = ferry_alone(az);
+    let src = side.s.path("src").to_string_lossy().into_owned();
+    ferry_testbed::run(s3.rclone().args(["copy", &src, &s3.rclone_path("src")]));
     // azcopy's virtual-hosted form; the endpoint comes from AWS_ENDPOINT_URL (the test
     // server), as an AWS SDK takes it, and the keys from AWS_ACCESS_KEY_ID/…SECRET….
     let url = format!("https://{}.s3.{}.amazonaws.com/src", s3.bucket, s3.region);
-    let mut args: Vec<String> = vec!["copy".into(), url.clone(), side.expand("{url:}")];
-    args.extend(["--recursive", "--from-to", "S3Blob"].map(String::from));
-    let mut cmd = side.command();
-    cmd.current_dir(side.s.dir.path())
-        .envs(s3.env())
-        .args(&args);
-    let (code, out, err) = split(cmd.output().unwrap());
-    assert_eq!(code, 0, "{out}{err}");
-    let names: Vec<String> = side.blobs().into_keys().collect();
-    let want: Vec<String> = TREE
-        .iter()
-        .map(|(rel, _)| rel.to_string())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    assert_eq!(names, want);
-    assert!(
-        text_summary(&out)["Final Job Status"] == "Completed",
-        "{out}"
-    );
+    let r = copy_from_url(&side, &url, "{url:}", "S3Blob", &s3.env());
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    holds_the_tree(&side);
+    assert_eq!(text_summary(&r.out)["Final Job Status"], "Completed");
     // The wrong --from-to is named.
-    let mut cmd = side.command();
-    cmd.current_dir(side.s.dir.path()).envs(s3.env()).args([
-        "copy",
-        &url,
-        &side.expand("{url:x}"),
-        "--recursive",
-        "--from-to",
-        "BlobBlob",
-    ]);
-    let (code, out, _) = split(cmd.output().unwrap());
-    assert_eq!(code, 1);
+    let r = copy_from_url(&side, &url, "{url:x}", "BlobBlob", &s3.env());
+    assert_eq!(r.code, 1);
     assert!(
-        out.contains("the source is Blob, but the source path is S3"),
-        "{out}"
+        r.out
+            .contains("the source is Blob, but the source path is S3"),
+        "{}",
+        r.out
     );
 }
 
@@ -1480,40 +1488,20 @@ fn overwrite_prompt_asks_per_conflict_as_azcopy() {
 fn a_gcs_url_copies_to_blob_as_azcopy_takes_it() {
     let Some(az) = Testbed::azure() else { return };
     let Some(gcs) = Testbed::gcs() else { return };
-    let side = Side {
-        az,
-        s: Scratch::new(),
-        reference: false,
-    };
-    for (rel, body) in TREE {
-        write_file(&side.s.path(rel), body.as_bytes(), 100);
-    }
-    ferry_testbed::run(gcs.rclone().args([
-        "copy",
-        &side.s.path("src").to_string_lossy(),
-        &gcs.rclone_path("src"),
-    ]));
+    let side = ferry_alone(az);
+    let src = side.s.path("src").to_string_lossy().into_owned();
+    ferry_testbed::run(gcs.rclone().args(["copy", &src, &gcs.rclone_path("src")]));
     // azcopy's form; the emulator comes from STORAGE_EMULATOR_HOST, as Google's
     // libraries take it (and then no credentials are sent).
     let url = format!("https://storage.cloud.google.com/{}/src", gcs.bucket);
     let host = gcs.endpoint.trim_start_matches("http://").to_owned();
-    let args = [
-        "copy".to_owned(),
-        url,
-        side.expand("{url:}"),
-        "--recursive".into(),
-        "--from-to".into(),
-        "GCPBlob".into(),
-    ];
-    let mut cmd = side.command();
-    cmd.current_dir(side.s.dir.path())
-        .env("STORAGE_EMULATOR_HOST", host)
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .args(args);
-    let (code, out, err) = split(cmd.output().unwrap());
-    assert_eq!(code, 0, "{out}{err}");
-    let names: Vec<String> = side.blobs().into_keys().collect();
-    let mut want: Vec<String> = TREE.iter().map(|(rel, _)| rel.to_string()).collect();
-    want.sort();
-    assert_eq!(names, want);
+    let r = copy_from_url(
+        &side,
+        &url,
+        "{url:}",
+        "GCPBlob",
+        &[("STORAGE_EMULATOR_HOST", host)],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    holds_the_tree(&side);
 }
