@@ -81,6 +81,12 @@ static OPTIONS: &[OptionSpec] = &[
     .bool(false)
     .advanced(),
     OptionSpec::new(
+        "block_md5",
+        "Send each block's MD5 for the service to check as it arrives (ferry; rclone always does, azcopy only with --put-md5).",
+    )
+    .bool(true)
+    .advanced(),
+    OptionSpec::new(
         "blob_tags",
         "Index tags given to new blobs, URL-encoded `k=v&k2=v2` (ferry; azcopy's --blob-tags).",
     )

@@ -68,6 +68,8 @@ pub struct AzOptions {
     pub preserve_access_tier: bool,
     /// Blob-to-blob copies keep the source's index tags.
     pub preserve_blob_tags: bool,
+    /// Each block goes with its MD5 for the service to check (`Content-MD5`).
+    pub block_md5: bool,
     /// Index tags every new blob gets (`x-ms-tags`, as given).
     pub blob_tags: Option<String>,
     /// How names are stored (rclone's `encoding`).
@@ -124,6 +126,7 @@ impl AzOptions {
             disable_checksum: flag("disable_checksum")?,
             preserve_access_tier: flag("s2s_preserve_access_tier")?,
             preserve_blob_tags: flag("s2s_preserve_blob_tags")?,
+            block_md5: flag("block_md5")?,
             blob_tags: s("blob_tags").filter(|t| !t.is_empty()),
             encoding: o.encoding()?,
         })

@@ -158,7 +158,8 @@ async fn blocks(
         let last = buf.len() < block;
         // Each block is hashed and sent on its own task, in parallel with reading the next.
         let (client, rest, shown) = (b.client.clone(), t.rest_path(), path.to_string());
-        inflight.spawn(stage(client, rest, shown, id, Bytes::from(buf)));
+        let check = b.opts.block_md5;
+        inflight.spawn(stage(client, rest, shown, id, Bytes::from(buf), check));
         if last {
             break;
         }
@@ -195,13 +196,15 @@ async fn stage(
     path: String,
     id: String,
     body: Bytes,
+    check: bool,
 ) -> Result<()> {
-    let md5 = Md5::digest(&body);
-    let req = Req::new(Method::PUT, rest)
+    let mut req = Req::new(Method::PUT, rest)
         .query("comp", "block")
-        .query("blockid", id)
-        .header("content-md5", STANDARD.encode(md5))
-        .body(body);
+        .query("blockid", id);
+    if check {
+        req = req.header("content-md5", STANDARD.encode(Md5::digest(&body)));
+    }
+    let req = req.body(body);
     client
         .send(&req)
         .await

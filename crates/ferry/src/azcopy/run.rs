@@ -235,6 +235,15 @@ pub fn remotes(az: &AzcopyArgs) -> anyhow::Result<Remotes> {
     Ok(Remotes::new(None, LocalArgs::default()).with_backend_flags(az.backend_flags()?))
 }
 
+/// azcopy stores and sends no MD5 unless `--put-md5` is given: no Content-MD5 on the
+/// blob and none with each block (ferry still hashes the file to verify the upload).
+fn without_md5(c: &Common, flags: &mut crate::backend_flags::BackendFlags) {
+    if c.put_md5 != Some(true) {
+        flags.insert("azureblob_disable_checksum".into(), "true".into());
+        flags.insert("azureblob_block_md5".into(), "false".into());
+    }
+}
+
 /// sync's `--local-hash-storage-mode` and `--hash-meta-dir` as ferry's hash cache: azcopy
 /// keeps local hashes in extended attributes or hidden files, ferry in one store (in
 /// the directory given, else its cache directory), with the same effect on re-runs.
@@ -409,6 +418,7 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
     let mut opts = SyncOptions::default();
     let mut flags = az.backend_flags()?;
+    without_md5(&a.common, &mut flags);
     super::props::apply(&a.props, dst.is_url(), &mut opts, &mut flags)?;
     let r = Remotes::new(None, LocalArgs::default()).with_backend_flags(flags);
     check_from_to(&r, &az, &src, &dst)?;
@@ -454,7 +464,9 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         hash_cache: hash_cache(a)?,
         ..LocalArgs::default()
     };
-    let r = Remotes::new(None, local).with_backend_flags(az.backend_flags()?);
+    let mut flags = az.backend_flags()?;
+    without_md5(&a.common, &mut flags);
+    let r = Remotes::new(None, local).with_backend_flags(flags);
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
     check_from_to(&r, &az, &src, &dst)?;
     let mut opts = SyncOptions::default();
