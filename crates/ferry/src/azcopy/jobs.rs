@@ -223,12 +223,13 @@ fn clean(p: &Printer) {
     p.line("\nSuccessfully removed all jobs.");
 }
 
-/// The plan of a job to resume, and the command line to run again (with the SAS given).
-pub fn resume_args(
+/// The plan of a copy job to resume, with the SAS to put back on its source and
+/// destination URLs (a plan keeps none).
+pub fn resume_plan(
     id: &str,
     source_sas: Option<&str>,
     destination_sas: Option<&str>,
-) -> anyhow::Result<(Plan, Vec<String>)> {
+) -> anyhow::Result<(Plan, [Option<String>; 2])> {
     check_id(id)?;
     let Some(plan) = Plan::load(id) else {
         anyhow::bail!("failed to perform resume command due to error: error resuming job {id}. failed with error: Job with JobID {id} does not exist or is invalid");
@@ -247,52 +248,7 @@ pub fn resume_args(
     };
     let src = sas(plan.source_sas, source_sas, "source-sas")?;
     let dst = sas(plan.destination_sas, destination_sas, "destination-sas")?;
-    let mut args = plan.args.clone();
-    // The job's source and destination are its first two arguments after the verb that
-    // aren't flags or flag values; only URLs among them take a SAS.
-    let positions = positionals(&args);
-    for (pos, sas) in positions.into_iter().zip([src, dst]) {
-        if let Some(sas) = sas {
-            if super::paths::is_url(&args[pos]) {
-                args[pos] = format!("{}?{sas}", args[pos]);
-            }
-        }
-    }
-    Ok((plan, args))
-}
-
-/// Indexes of the source and destination in `copy SRC DST --flags…` as azcopy is given
-/// them: flags are `--name=value`, `--name value` or a bare boolean `--name`.
-fn positionals(args: &[String]) -> Vec<usize> {
-    let takes_value = |flag: &str| {
-        let bool_flags = [
-            "recursive",
-            "as-subdir",
-            "put-md5",
-            "dry-run",
-            "check-length",
-            "no-guess-mime-type",
-            "preserve-last-modified-time",
-            "s2s-preserve-access-tier",
-            "s2s-preserve-blob-tags",
-            "mirror-mode",
-        ];
-        !bool_flags.contains(&flag)
-    };
-    let mut out = Vec::new();
-    let mut i = 1;
-    while i < args.len() && out.len() < 2 {
-        let a = &args[i];
-        if let Some(flag) = a.strip_prefix("--") {
-            if !flag.contains('=') && takes_value(flag) {
-                i += 1;
-            }
-        } else {
-            out.push(i);
-        }
-        i += 1;
-    }
-    out
+    Ok((plan, [src, dst]))
 }
 
 /// A JSON string as Go's encoder writes it: `&`, `<` and `>` escaped.
@@ -320,10 +276,6 @@ fn start_time(unix: i64) -> String {
 mod tests {
     use super::*;
 
-    fn v(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn json_strings_escape_as_go() {
         assert_eq!(json("a?b=1&c=<2>"), "\"a?b=1\\u0026c=\\u003c2\\u003e\"");
@@ -334,28 +286,6 @@ mod tests {
         assert!(check_id("c4fafb7a-e724-d049-5d1a-04ac37fa7ae4").is_ok());
         let e = check_id("nonsense").unwrap_err().to_string();
         assert_eq!(e, "invalid jobId given nonsense");
-    }
-
-    #[test]
-    fn source_and_destination_are_found_among_flags() {
-        let a = v(&[
-            "copy",
-            "--from-to",
-            "LocalBlob",
-            "src",
-            "--recursive",
-            "https://x/c",
-        ]);
-        assert_eq!(positionals(&a), [3, 5]);
-        let a = v(&[
-            "cp",
-            "src",
-            "--overwrite=false",
-            "https://x/c",
-            "--metadata",
-            "a=b",
-        ]);
-        assert_eq!(positionals(&a), [1, 3]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! query, and `jobs resume` takes the SAS again, as azcopy's does.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -95,7 +95,7 @@ impl Plan {
         std::fs::create_dir_all(&dir)?;
         let tmp = dir.join(format!(".{}{PLAN}.tmp", self.id));
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        write_private(&tmp, &json)?;
+        ferry_core::private::write(&tmp, &json)?;
         std::fs::rename(&tmp, Plan::path(&dir, &self.id))
     }
 
@@ -148,14 +148,6 @@ fn done_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}{DONE}"))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)?.write_all(bytes)
-}
-
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -200,11 +192,11 @@ impl Recorder {
     pub fn new(counts: Arc<Counts>, id: &str) -> Recorder {
         let dir = plan_dir();
         let file = std::fs::create_dir_all(&dir).ok().and_then(|_| {
-            let mut o = OpenOptions::new();
-            o.append(true).create(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            o.open(done_path(&dir, id)).ok()
+            ferry_core::private::file_options()
+                .append(true)
+                .create(true)
+                .open(done_path(&dir, id))
+                .ok()
         });
         Recorder {
             counts,

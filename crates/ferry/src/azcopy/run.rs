@@ -175,12 +175,22 @@ fn resume(
     source_sas: Option<&str>,
     destination_sas: Option<&str>,
 ) -> anyhow::Result<(JobCtx, AzCommand)> {
-    let (mut plan, args) = super::jobs::resume_args(id, source_sas, destination_sas)?;
-    let parsed = AzCli::try_parse_from(std::iter::once("azcopy".to_owned()).chain(args))
-        .map_err(|e| anyhow::anyhow!("the command of job {id} no longer parses: {e}"))?;
-    let command = parsed
+    let (mut plan, [src_sas, dst_sas]) = super::jobs::resume_plan(id, source_sas, destination_sas)?;
+    let parsed = AzCli::try_parse_from(
+        std::iter::once("azcopy").chain(plan.args.iter().map(String::as_str)),
+    )
+    .map_err(|e| anyhow::anyhow!("the command of job {id} no longer parses: {e}"))?;
+    let mut command = parsed
         .command
         .ok_or_else(|| anyhow::anyhow!("job {id} has no command to resume"))?;
+    // The SAS goes back on the parsed source and destination (URLs only).
+    if let AzCommand::Copy(a) = &mut command {
+        for (end, sas) in [(&mut a.source, src_sas), (&mut a.destination, dst_sas)] {
+            if let Some(sas) = sas.filter(|_| super::paths::is_url(end)) {
+                *end = format!("{end}?{sas}");
+            }
+        }
+    }
     let done = plan.done();
     // What earlier runs finished, from the journal: a killed run never wrote its totals.
     plan.totals.completed = done.len() as u64;
