@@ -48,10 +48,39 @@ pub struct Printer {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct PromptDetails {
-    prompt_type: &'static str,
-    response_options: Option<()>,
-    prompt_target: &'static str,
+struct PromptDetails<'a> {
+    prompt_type: &'a str,
+    response_options: Option<&'a [ResponseOption]>,
+    prompt_target: &'a str,
+}
+
+/// One answer a `Prompt` record offers (fields in azcopy's order).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResponseOption {
+    response_type: &'static str,
+    user_friendly_response_type: &'static str,
+    response_string: &'static str,
+}
+
+/// azcopy's answers to an overwrite question.
+const OVERWRITE_ANSWERS: [ResponseOption; 4] = [
+    answer("Yes", "Yes", "y"),
+    answer("No", "No", "n"),
+    answer("YesForAll", "Yes for all", "a"),
+    answer("NoForAll", "No for all", "l"),
+];
+
+const fn answer(
+    response_type: &'static str,
+    user_friendly_response_type: &'static str,
+    response_string: &'static str,
+) -> ResponseOption {
+    ResponseOption {
+        response_type,
+        user_friendly_response_type,
+        response_string,
+    }
 }
 
 #[derive(Serialize)]
@@ -60,7 +89,21 @@ struct Record<'a> {
     time_stamp: String,
     message_type: &'a str,
     message_content: &'a str,
-    prompt_details: PromptDetails,
+    prompt_details: PromptDetails<'a>,
+}
+
+/// One JSON record on stdout, flushed (a prompt's reader waits on it).
+fn write_record(message_type: &str, content: &str, prompt_details: PromptDetails<'_>) {
+    let r = Record {
+        time_stamp: timestamp(),
+        message_type,
+        message_content: content,
+        prompt_details,
+    };
+    let line = serde_json::to_string(&r).expect("record serializes");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 fn timestamp() -> String {
@@ -79,50 +122,22 @@ impl Printer {
 
     /// One JSON record on stdout, as azcopy writes them all.
     pub fn record(&self, message_type: &str, content: &str) {
-        let r = Record {
-            time_stamp: timestamp(),
-            message_type,
-            message_content: content,
-            prompt_details: PromptDetails {
-                prompt_type: "",
-                response_options: None,
-                prompt_target: "",
-            },
+        let none = PromptDetails {
+            prompt_type: "",
+            response_options: None,
+            prompt_target: "",
         };
-        let line = serde_json::to_string(&r).expect("record serializes");
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        write_record(message_type, content, none);
     }
 
     /// A `Prompt` record: the question, azcopy's four answers, and what it is about.
     pub fn prompt(&self, question: &str, target: &str) {
-        let option = |t: &str, friendly: &str, s: &str| serde_json::json!({"ResponseType": t, "UserFriendlyResponseType": friendly, "ResponseString": s});
-        // Written by hand: serde_json would sort the keys, azcopy's order is this one.
-        let options: Vec<String> = [
-            option("Yes", "Yes", "y"),
-            option("No", "No", "n"),
-            option("YesForAll", "Yes for all", "a"),
-            option("NoForAll", "No for all", "l"),
-        ]
-        .iter()
-        .map(|o| {
-            format!(
-                "{{\"ResponseType\":{},\"UserFriendlyResponseType\":{},\"ResponseString\":{}}}",
-                o["ResponseType"], o["UserFriendlyResponseType"], o["ResponseString"]
-            )
-        })
-        .collect();
-        let text = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
-        let line = format!(
-            "{{\"TimeStamp\":{},\"MessageType\":\"Prompt\",\"MessageContent\":{},\"PromptDetails\":{{\"PromptType\":\"Overwrite\",\"ResponseOptions\":[{}],\"PromptTarget\":{}}}}}",
-            text(&timestamp()),
-            text(question),
-            options.join(","),
-            text(target)
-        );
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        let details = PromptDetails {
+            prompt_type: "Overwrite",
+            response_options: Some(&OVERWRITE_ANSWERS),
+            prompt_target: target,
+        };
+        write_record("Prompt", question, details);
     }
 
     /// An `INFO:` line (text) or an `Info` record (json).
