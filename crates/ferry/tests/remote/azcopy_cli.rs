@@ -619,6 +619,20 @@ fn sync_follows_azcopy_rules() {
     }
 }
 
+/// `TREE` on both sides, and uploaded by each tool into its own container (`src/…`).
+fn uploaded(sides: &(Side, Side)) {
+    seed(sides, &TREE, 100);
+    let up = [
+        "copy",
+        "{dir}/src",
+        "{url:}",
+        "--recursive",
+        "--from-to",
+        "LocalBlob",
+    ];
+    both(sides, &up);
+}
+
 fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
     tree(root).into_iter().map(|(k, (c, _))| (k, c)).collect()
 }
@@ -626,18 +640,7 @@ fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn downloads_and_syncs_to_local_as_azcopy() {
     let Some(sides) = pair() else { return };
-    seed(&sides, &TREE, 100);
-    both(
-        &sides,
-        &[
-            "copy",
-            "{dir}/src",
-            "{url:}",
-            "--recursive",
-            "--from-to",
-            "LocalBlob",
-        ],
-    );
+    uploaded(&sides);
     let down = ["--from-to", "BlobLocal"];
     for cmd in [
         vec!["copy", "{url:src}", "{dir}/down", "--recursive"],
@@ -1015,18 +1018,7 @@ fn newest_job(side: &Side) -> String {
 #[test]
 fn jobs_list_show_resume_remove_as_azcopy() {
     let Some(sides) = pair() else { return };
-    seed(&sides, &TREE, 100);
-    both(
-        &sides,
-        &[
-            "copy",
-            "{dir}/src",
-            "{url:}",
-            "--recursive",
-            "--from-to",
-            "LocalBlob",
-        ],
-    );
+    uploaded(&sides);
     // A download that fails on one file (a directory stands where it goes).
     for side in [&sides.0, &sides.1] {
         std::fs::create_dir_all(side.s.path("down/src/sub/b.txt")).unwrap();
