@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_core::RelPath;
 use tokio::time::Instant;
 
 use crate::cmd::transfer::{PassScope, Prepared};
@@ -88,11 +89,9 @@ pub async fn run(p: Prepared<'_>, w: settings::Watch, g: &Globals) -> anyhow::Re
 
 /// The directory to follow when the source is a plain local path (`None`: polled).
 pub(crate) fn local_root(remotes: &open::Remotes, source: &str) -> anyhow::Result<Option<PathBuf>> {
-    let r = remotes.resolve(source)?;
-    if r.kind != "local" {
+    let Some(path) = on_disk(remotes, source)? else {
         return Ok(None);
-    }
-    let path = PathBuf::from(if r.path.is_empty() { "." } else { &r.path });
+    };
     if path.is_file() {
         return Err(fail(
             USAGE,
@@ -100,6 +99,20 @@ pub(crate) fn local_root(remotes: &open::Remotes, source: &str) -> anyhow::Resul
         ));
     }
     Ok(Some(path))
+}
+
+/// Where a remote's root lies on this machine's disk, as its backend declares
+/// (`Backend::local_path`); `None` for anything reached through a server or an overlay
+/// that changes names, which is then polled.
+fn on_disk(remotes: &open::Remotes, arg: &str) -> anyhow::Result<Option<PathBuf>> {
+    let path = remotes.open(arg)?.local_path(&RelPath::root());
+    Ok(path.map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p
+        }
+    }))
 }
 
 /// Waits before trying a failed pass again: the delay, doubled each failure in a row.
@@ -254,11 +267,7 @@ impl Service<'_> {
     /// Where the destination lies inside the followed source `root`, relative to it
     /// (`copy` may write into a directory below its source).
     fn dest_inside(&self, root: &std::path::Path) -> Option<String> {
-        let r = self.remotes.resolve(self.p.dest).ok()?;
-        if r.kind != "local" {
-            return None;
-        }
-        let dst = std::fs::canonicalize(if r.path.is_empty() { "." } else { &r.path }).ok()?;
+        let dst = std::fs::canonicalize(on_disk(&self.remotes, self.p.dest).ok()??).ok()?;
         events::slash_path(dst.strip_prefix(root).ok()?)
     }
 
