@@ -4,8 +4,7 @@
 //! incremented once per block (little-endian, from the first byte). An empty file is the
 //! header alone. Sizes map both ways without reading anything.
 
-use crypto_secretbox::aead::{AeadInPlace, KeyInit};
-use crypto_secretbox::XSalsa20Poly1305;
+use crate::secretbox::SecretBox;
 
 pub const MAGIC: &[u8; 8] = b"RCLONE\0\0";
 pub const NONCE_LEN: usize = 24;
@@ -125,13 +124,13 @@ pub fn span(offset: u64, len: Option<u64>) -> Span {
 /// Seals and opens blocks under one data key.
 #[derive(Clone)]
 pub struct DataCipher {
-    aead: XSalsa20Poly1305,
+    aead: SecretBox,
 }
 
 impl DataCipher {
     pub fn new(key: &[u8; 32]) -> DataCipher {
         DataCipher {
-            aead: XSalsa20Poly1305::new(key.into()),
+            aead: SecretBox::new(key),
         }
     }
 
@@ -142,8 +141,7 @@ impl DataCipher {
         out.extend_from_slice(data);
         let tag = self
             .aead
-            .encrypt_in_place_detached((&nonce.0).into(), b"", &mut out[start + TAG_LEN as usize..])
-            .expect("a block is far below secretbox's limit");
+            .seal(&nonce.0, &mut out[start + TAG_LEN as usize..]);
         out[start..start + TAG_LEN as usize].copy_from_slice(&tag);
     }
 
@@ -154,10 +152,8 @@ impl DataCipher {
             return false;
         }
         let (tag, body) = block.split_at_mut(TAG_LEN as usize);
-        let tag = crypto_secretbox::Tag::clone_from_slice(tag);
-        self.aead
-            .decrypt_in_place_detached((&nonce.0).into(), b"", body, &tag)
-            .is_ok()
+        let tag: &[u8; 16] = (&*tag).try_into().expect("split at TAG_LEN");
+        self.aead.open(&nonce.0, body, tag)
     }
 }
 

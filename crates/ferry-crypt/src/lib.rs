@@ -13,6 +13,8 @@ mod eme;
 pub mod keys;
 mod kind;
 pub mod names;
+mod salsa;
+mod secretbox;
 pub mod stream;
 mod version;
 

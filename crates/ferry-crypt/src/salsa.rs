@@ -1,0 +1,281 @@
+//! The Salsa20/20 keystream, several blocks at a time.
+//!
+//! RustCrypto's `salsa20` computes one 64-byte block at a time in scalar code (about
+//! 650 MB/s per core here), which made Salsa20 three quarters of crypt's CPU time. Salsa20's
+//! blocks are independent, so this module computes 4 (SSE2, part of every x86-64) or 8
+//! (AVX2, detected at run time) blocks at once, one block per vector lane: about 1.3 and
+//! 2.5 GB/s per core. Other targets use the `salsa20` crate. Every path is checked against
+//! the crate in the tests below; a wrong keystream would fail every rclone test vector too.
+
+/// "expand 32-byte k", the Salsa20 constants, as the four words the state holds them.
+const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+
+/// A Salsa20/20 key and 8-byte nonce, ready to produce keystream at any block counter.
+pub struct Salsa20 {
+    key: [u32; 8],
+    nonce: [u32; 2],
+}
+
+impl Salsa20 {
+    pub fn new(key: &[u8; 32], nonce: &[u8; 8]) -> Salsa20 {
+        Salsa20 {
+            key: std::array::from_fn(|i| le32(&key[i * 4..])),
+            nonce: [le32(&nonce[..4]), le32(&nonce[4..])],
+        }
+    }
+
+    /// XORs the keystream starting at block `counter` into `data`.
+    pub fn apply(&self, counter: u64, data: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                self.apply_with(counter, data, 8, |s, c, d| unsafe { x86::xor8(s, c, d) });
+            } else {
+                self.apply_with(counter, data, 4, x86::xor4);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.apply_portable(counter, data);
+    }
+
+    /// Whole groups of `lanes` blocks go to `xor`, the rest through a zero-padded group.
+    #[cfg(target_arch = "x86_64")]
+    fn apply_with(
+        &self,
+        counter: u64,
+        data: &mut [u8],
+        lanes: usize,
+        xor: impl Fn(&[u32; 16], u64, &mut [u8]),
+    ) {
+        let state = self.state();
+        let group = 64 * lanes;
+        let mut chunks = data.chunks_exact_mut(group);
+        let mut at = counter;
+        for chunk in &mut chunks {
+            xor(&state, at, chunk);
+            at = at.wrapping_add(lanes as u64);
+        }
+        let tail = chunks.into_remainder();
+        if !tail.is_empty() {
+            let mut padded = [0u8; 512];
+            padded[..tail.len()].copy_from_slice(tail);
+            xor(&state, at, &mut padded[..group]);
+            tail.copy_from_slice(&padded[..tail.len()]);
+        }
+    }
+
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    fn apply_portable(&self, counter: u64, data: &mut [u8]) {
+        use salsa20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+        let key: Vec<u8> = self.key.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let nonce: Vec<u8> = self.nonce.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut c = salsa20::Salsa20::new(key.as_slice().into(), nonce.as_slice().into());
+        c.seek(counter * 64);
+        c.apply_keystream(data);
+    }
+
+    /// The initial state with a zero counter (words 8 and 9), which each group fills in.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn state(&self) -> [u32; 16] {
+        let (k, n) = (self.key, self.nonce);
+        [
+            SIGMA[0], k[0], k[1], k[2], k[3], SIGMA[1], n[0], n[1], 0, 0, SIGMA[2], k[4], k[5],
+            k[6], k[7], SIGMA[3],
+        ]
+    }
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Salsa20's double round on any lane type, as a macro so SSE2 and AVX2 share it:
+/// `$qr!(x, a, b, c, d)` is one quarter round on the state words a, b, c, d.
+#[cfg(target_arch = "x86_64")]
+macro_rules! double_rounds {
+    ($qr:ident, $x:ident) => {
+        for _ in 0..10 {
+            $qr!($x, 0, 4, 8, 12);
+            $qr!($x, 5, 9, 13, 1);
+            $qr!($x, 10, 14, 2, 6);
+            $qr!($x, 15, 3, 7, 11);
+            $qr!($x, 0, 1, 2, 3);
+            $qr!($x, 5, 6, 7, 4);
+            $qr!($x, 10, 11, 8, 9);
+            $qr!($x, 15, 12, 13, 14);
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Block counters `at..at + N` split into their low and high words, one per lane.
+    fn counters<const N: usize>(at: u64) -> ([i32; N], [i32; N]) {
+        let c: [u64; N] = std::array::from_fn(|j| at.wrapping_add(j as u64));
+        (c.map(|v| v as i32), c.map(|v| (v >> 32) as i32))
+    }
+
+    /// XORs four blocks of keystream (counters `at..at + 4`) into `data` (256 bytes).
+    pub fn xor4(state: &[u32; 16], at: u64, data: &mut [u8]) {
+        assert!(data.len() >= 256);
+        macro_rules! rotl {
+            ($v:expr, $l:literal) => {
+                _mm_or_si128(_mm_slli_epi32::<$l>($v), _mm_srli_epi32::<{ 32 - $l }>($v))
+            };
+        }
+        macro_rules! qr {
+            ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+                $x[$b] = _mm_xor_si128($x[$b], rotl!(_mm_add_epi32($x[$a], $x[$d]), 7));
+                $x[$c] = _mm_xor_si128($x[$c], rotl!(_mm_add_epi32($x[$b], $x[$a]), 9));
+                $x[$d] = _mm_xor_si128($x[$d], rotl!(_mm_add_epi32($x[$c], $x[$b]), 13));
+                $x[$a] = _mm_xor_si128($x[$a], rotl!(_mm_add_epi32($x[$d], $x[$c]), 18));
+            };
+        }
+        // SAFETY: SSE2 is part of every x86-64 CPU; the stores stay within the 256 bytes
+        // asserted above (block j < 4, group g < 4: offset j * 64 + g * 16 + 16 <= 256).
+        unsafe {
+            let (lo, hi) = counters::<4>(at);
+            let mut init: [__m128i; 16] = std::array::from_fn(|i| _mm_set1_epi32(state[i] as i32));
+            init[8] = _mm_setr_epi32(lo[0], lo[1], lo[2], lo[3]);
+            init[9] = _mm_setr_epi32(hi[0], hi[1], hi[2], hi[3]);
+            let mut x = init;
+            double_rounds!(qr, x);
+            let p = data.as_mut_ptr();
+            for g in 0..4 {
+                let w: [__m128i; 4] =
+                    std::array::from_fn(|i| _mm_add_epi32(x[g * 4 + i], init[g * 4 + i]));
+                // Transpose: lane j of the four words becomes block j's 16 bytes.
+                let t0 = _mm_unpacklo_epi32(w[0], w[1]);
+                let t1 = _mm_unpacklo_epi32(w[2], w[3]);
+                let t2 = _mm_unpackhi_epi32(w[0], w[1]);
+                let t3 = _mm_unpackhi_epi32(w[2], w[3]);
+                let rows = [
+                    _mm_unpacklo_epi64(t0, t1),
+                    _mm_unpackhi_epi64(t0, t1),
+                    _mm_unpacklo_epi64(t2, t3),
+                    _mm_unpackhi_epi64(t2, t3),
+                ];
+                for (j, row) in rows.into_iter().enumerate() {
+                    let q = p.add(j * 64 + g * 16) as *mut __m128i;
+                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), row));
+                }
+            }
+        }
+    }
+
+    /// XORs eight blocks of keystream (counters `at..at + 8`) into `data` (512 bytes).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn xor8(state: &[u32; 16], at: u64, data: &mut [u8]) {
+        assert!(data.len() >= 512);
+        macro_rules! rotl {
+            ($v:expr, $l:literal) => {
+                _mm256_or_si256(
+                    _mm256_slli_epi32::<$l>($v),
+                    _mm256_srli_epi32::<{ 32 - $l }>($v),
+                )
+            };
+        }
+        macro_rules! qr {
+            ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+                $x[$b] = _mm256_xor_si256($x[$b], rotl!(_mm256_add_epi32($x[$a], $x[$d]), 7));
+                $x[$c] = _mm256_xor_si256($x[$c], rotl!(_mm256_add_epi32($x[$b], $x[$a]), 9));
+                $x[$d] = _mm256_xor_si256($x[$d], rotl!(_mm256_add_epi32($x[$c], $x[$b]), 13));
+                $x[$a] = _mm256_xor_si256($x[$a], rotl!(_mm256_add_epi32($x[$d], $x[$c]), 18));
+            };
+        }
+        let (lo, hi) = counters::<8>(at);
+        let mut init: [__m256i; 16] = std::array::from_fn(|i| _mm256_set1_epi32(state[i] as i32));
+        init[8] = _mm256_setr_epi32(lo[0], lo[1], lo[2], lo[3], lo[4], lo[5], lo[6], lo[7]);
+        init[9] = _mm256_setr_epi32(hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7]);
+        let mut x = init;
+        double_rounds!(qr, x);
+        let p = data.as_mut_ptr();
+        for g in 0..4 {
+            let w: [__m256i; 4] =
+                std::array::from_fn(|i| _mm256_add_epi32(x[g * 4 + i], init[g * 4 + i]));
+            // AVX2's unpacks work within each 128-bit half, so the low half of a row is
+            // block j's 16 bytes and the high half block j + 4's.
+            let t0 = _mm256_unpacklo_epi32(w[0], w[1]);
+            let t1 = _mm256_unpacklo_epi32(w[2], w[3]);
+            let t2 = _mm256_unpackhi_epi32(w[0], w[1]);
+            let t3 = _mm256_unpackhi_epi32(w[2], w[3]);
+            let rows = [
+                _mm256_unpacklo_epi64(t0, t1),
+                _mm256_unpackhi_epi64(t0, t1),
+                _mm256_unpacklo_epi64(t2, t3),
+                _mm256_unpackhi_epi64(t2, t3),
+            ];
+            for (j, row) in rows.into_iter().enumerate() {
+                let halves = [
+                    _mm256_castsi256_si128(row),
+                    _mm256_extracti128_si256::<1>(row),
+                ];
+                for (h, half) in halves.into_iter().enumerate() {
+                    // Within the 512 bytes asserted above: block j + 4h < 8, group g < 4.
+                    let q = p.add((j + 4 * h) * 64 + g * 16) as *mut __m128i;
+                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), half));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    /// Every length around the group sizes, from every starting counter near a 32-bit carry,
+    /// agrees with RustCrypto's scalar Salsa20.
+    #[test]
+    fn keystream_matches_the_reference() {
+        let key: [u8; 32] = sample(32, 1).try_into().unwrap();
+        let nonce: [u8; 8] = sample(8, 2).try_into().unwrap();
+        let s = Salsa20::new(&key, &nonce);
+        for counter in [0, 1, 7, u32::MAX as u64 - 3, u32::MAX as u64] {
+            for len in [
+                0,
+                1,
+                63,
+                64,
+                65,
+                255,
+                256,
+                257,
+                511,
+                512,
+                513,
+                1000,
+                4096 + 17,
+            ] {
+                let mut fast = sample(len, 3);
+                let mut slow = fast.clone();
+                s.apply(counter, &mut fast);
+                s.apply_portable(counter, &mut slow);
+                assert_eq!(fast, slow, "counter {counter}, length {len}");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_path_matches_the_reference_where_avx2_is_used() {
+        let s = Salsa20::new(&[9; 32], &[4; 8]);
+        let mut fast = sample(3 * 256 + 100, 5);
+        let mut slow = fast.clone();
+        s.apply_with(11, &mut fast, 4, x86::xor4);
+        s.apply_portable(11, &mut slow);
+        assert_eq!(fast, slow);
+    }
+}
