@@ -159,7 +159,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         stats: stats.clone(),
         approve_deletes: None,
     };
-    let display = g.start_display(&stats);
+    let display = g.start_display(&stats, true);
     let result = ferry_engine::run(job, t.retries, t.retries_sleep).await;
     display.finish();
     let outcome = result.map_err(exit::from_core)?;
