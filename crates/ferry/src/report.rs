@@ -479,3 +479,133 @@ impl Summary {
             .with_context(|| format!("can't write --summary-file {}", path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap() -> StatsSnapshot {
+        StatsSnapshot {
+            elapsed: Duration::from_millis(62_540),
+            bytes: 8 * 1024 * 1024,
+            bytes_total: 20 * 1024 * 1024,
+            transfers: 205,
+            transfers_total: 220,
+            listed: 12_345,
+            transfer_time: Duration::from_secs(2),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn numbers_sizes_and_times_are_formatted_as_rclone_formats_them() {
+        assert_eq!(percent(219, 220), "100%", "rounded to nearest, as rclone");
+        assert_eq!(percent(1, 3), "33%");
+        assert_eq!(percent(0, 0), "-");
+        assert_eq!(rate(8.0 * 1024.0 * 1024.0 + 1000.0), "8.001 MiB/s");
+        assert_eq!(rate(0.0), "0 B/s");
+        assert_eq!(readable(0), "0s");
+        assert_eq!(readable(90), "1m30s");
+        assert_eq!(readable(2 * 86_400 + 3 * 3600 + 4 * 60 + 5), "2d3h4m");
+        assert_eq!(go_duration(3605), "1h0m5s");
+        assert_eq!(format_elapsed(Duration::from_millis(500)), "0.5s");
+        assert_eq!(format_elapsed(Duration::from_millis(62_540)), "1m2.5s");
+        assert_eq!(format_elapsed(Duration::from_secs(3600)), "1h0.0s");
+        assert_eq!(format_elapsed(Duration::from_secs(3600 + 600)), "1h10m0.0s");
+        assert_eq!(grouped(12_345), "12,345");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+        let long = "a/".repeat(30) + "end.bin";
+        let short = shorten(&long, NAME_WIDTH);
+        assert_eq!(short.chars().count(), NAME_WIDTH);
+        assert!(short.starts_with("a/a/") && short.ends_with("end.bin") && short.contains('…'));
+    }
+
+    #[test]
+    fn while_listing_the_totals_say_so_and_there_is_no_percentage_or_eta() {
+        let s = snap();
+        let view = View { speed: 1e6 };
+        let text = block(&s, view);
+        assert!(
+            text.contains(
+                "Transferred:   \t    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA -\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Checks:                 0 / 0…, -, Listed 12,345…\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Transferred:          205 / 220…, -\n"),
+            "{text}"
+        );
+        assert!(text.contains("Elapsed time:       1m2.5s\n"), "{text}");
+        let line = one_line(&s, view);
+        assert_eq!(
+            line,
+            "    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA - (xfr#205/220…, listed 12,345…)"
+        );
+    }
+
+    #[test]
+    fn final_totals_give_rclones_block_with_eta_and_transfers_under_way() {
+        let mut s = snap().ended();
+        s.transferring = vec![FlightSnapshot {
+            name: "a/f14.bin".into(),
+            size: 1_400_000,
+            bytes: 700_000,
+            elapsed: Duration::from_secs(1),
+        }];
+        let text = block(
+            &s,
+            View {
+                speed: 1024.0 * 1024.0,
+            },
+        );
+        let want = "\nTransferred:   \t    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s\n\
+Checks:                 0 / 0, -, Listed 12345\n\
+Transferred:          205 / 220, 93%\n\
+Elapsed time:       1m2.5s\n\
+Transferring:\n \
+*                                     a/f14.bin: 50% / 1.335 MiB, 683.594 KiB/s, 1s\n";
+        assert_eq!(text, want);
+        assert_eq!(
+            one_line(
+                &s,
+                View {
+                    speed: 1024.0 * 1024.0
+                }
+            ),
+            "    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s (xfr#205/220)"
+        );
+    }
+
+    #[test]
+    fn the_json_object_has_rclones_fields_types_and_units() {
+        let mut s = snap().ended();
+        s.errors = 1;
+        s.last_error = Some("boom".into());
+        s.transferring = vec![FlightSnapshot {
+            name: "x".into(),
+            size: 10,
+            bytes: 5,
+            elapsed: Duration::from_secs(1),
+        }];
+        let v = json(&s, View { speed: 2.5 });
+        let st = &v["stats"];
+        assert_eq!(st["bytes"], 8 * 1024 * 1024);
+        assert!(st["bytes"].is_u64() && st["speed"].is_f64() && st["elapsedTime"].is_f64());
+        // 12 MiB left at 2.5 bytes a second, in whole seconds.
+        assert_eq!(st["eta"], 5_033_164);
+        assert_eq!(st["lastError"], "boom");
+        assert_eq!(st["transferring"][0]["percentage"], 50);
+        assert_eq!(st["transferring"][0]["group"], "global_stats");
+        let listing = json(&snap(), View { speed: 2.5 });
+        assert!(listing["stats"]["eta"].is_null(), "no ETA while listing");
+        assert!(
+            listing["stats"].get("transferring").is_none(),
+            "left out when empty"
+        );
+    }
+}
