@@ -38,7 +38,8 @@ impl Pty {
                 &mut slave,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
-                &mut ws,
+                // *mut: macOS's openpty takes a mutable winsize, Linux's a const one.
+                std::ptr::addr_of_mut!(ws),
             )
         };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
