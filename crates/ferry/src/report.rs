@@ -237,7 +237,13 @@ fn listed(s: &StatsSnapshot) -> String {
 pub fn block(s: &StatsSnapshot, v: View) -> String {
     let mut out = format!("\nTransferred:   \t{}\n", bytes_part(s, v));
     if s.errors > 0 {
-        out.push_str(&format!("Errors:        {:>10}\n", s.errors));
+        // rclone's hint of whether `--retries` could help.
+        let why = if s.retry_error {
+            "retrying may help"
+        } else {
+            "no need to retry"
+        };
+        out.push_str(&format!("Errors:        {:>10} ({why})\n", s.errors));
     }
     let checks_total = s.checks_total.max(s.checks);
     if checks_total > 0 || s.listed > 0 {
@@ -601,6 +607,8 @@ Transferring:\n \
         assert_eq!(st["lastError"], "boom");
         assert_eq!(st["transferring"][0]["percentage"], 50);
         assert_eq!(st["transferring"][0]["group"], "global_stats");
+        assert!(block(&s, View { speed: 2.5 })
+            .contains("Errors:                 1 (no need to retry)\n"));
         let listing = json(&snap(), View { speed: 2.5 });
         assert!(listing["stats"]["eta"].is_null(), "no ETA while listing");
         assert!(
