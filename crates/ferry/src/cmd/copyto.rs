@@ -144,11 +144,15 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let (backup, confirm) = transfer::safety(&t, &g.remotes)?;
     let observer: Arc<dyn Observer> = Arc::new(());
     let stats = Arc::new(Stats::default());
+    let shown = |arg: &str| ferry_config::redact(arg, crate::kinds::registry()).text;
+    stats.set_labels(shown(call.source), shown(call.dest));
+    let mut opts = t.sync.clone();
+    opts.check_first = g.output.check_first;
     let job = Job {
         src: view,
         dst,
         mode,
-        opts: t.sync.clone(),
+        opts,
         select,
         renamed_from: Some(file.clone()),
         src_file: Some(new_name),
