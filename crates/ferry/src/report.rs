@@ -179,8 +179,8 @@ impl Meter {
     }
 }
 
-/// What a stats block or line shows besides the counters: the speed, and whether the
-/// numbers are final (`false` while the listing or the checks may still add to them).
+/// What a stats block or line shows besides the snapshot's counters: the speed (whether
+/// the totals are final is the snapshot's own `totals_final`).
 #[derive(Clone, Copy)]
 pub struct View {
     pub speed: f64,
