@@ -38,10 +38,16 @@ impl Screen {
         out.push_str(ERASE);
     }
 
-    /// `frame`'s lines cut to the terminal's width, with no newline after the last.
+    /// `frame`'s lines cut to the terminal's width, with no newline after the last. A
+    /// frame taller than the terminal loses its last lines (the end of the transfers
+    /// list): lines scrolled off the top could not be erased.
     fn render(&mut self, frame: &str, out: &mut String) {
-        let width = terminal_width();
-        let lines: Vec<&str> = frame.trim_matches('\n').split('\n').collect();
+        let (width, rows) = terminal_size();
+        let lines: Vec<&str> = frame
+            .trim_matches('\n')
+            .split('\n')
+            .take(rows.saturating_sub(1).max(1))
+            .collect();
         for (i, line) in lines.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
@@ -90,18 +96,19 @@ fn write_stderr(s: &str) {
     let _ = err.flush();
 }
 
-/// The terminal's width in columns (80 when it can't be asked).
-fn terminal_width() -> usize {
+/// The terminal's width and height (80 by 24 when it can't be asked), asked afresh for
+/// each frame so a resized window gets frames that fit.
+fn terminal_size() -> (usize, usize) {
     #[cfg(unix)]
     {
         // SAFETY: TIOCGWINSZ fills the winsize it is given and nothing else.
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
         let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-        if ok && ws.ws_col > 0 {
-            return ws.ws_col as usize;
+        if ok && ws.ws_col > 0 && ws.ws_row > 0 {
+            return (ws.ws_col as usize, ws.ws_row as usize);
         }
     }
-    80
+    (80, 24)
 }
 
 /// Whether stderr is a terminal the display can redraw on.
