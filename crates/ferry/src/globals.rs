@@ -75,7 +75,8 @@ impl Globals {
             )
         });
         // Without a terminal -P degrades to stats lines, as -v gives them.
-        let interval = match (self.output.progress, given) {
+        // `--stats 0` turns them off, as in rclone.
+        let interval = match (self.output.progress, self.output.stats_given) {
             (true, false) => PROGRESS_LINES,
             _ => self.output.stats_interval,
         };
