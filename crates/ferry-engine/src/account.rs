@@ -14,6 +14,7 @@ use governor::clock::{Clock, DefaultClock};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::limits::Limits;
+use crate::stats::Flight;
 use crate::Stats;
 
 /// The hashes of the bytes that went through an [`Accounted`] reader.
@@ -53,6 +54,8 @@ pub(crate) struct Accounted {
     /// Bytes still expected, and where to say that more came.
     bound: Option<(u64, Overrun)>,
     stats: Arc<Stats>,
+    /// The file's own count, for the "transferring" list.
+    flight: Option<Arc<Flight>>,
     limits: Arc<Limits>,
     hashes: StreamHashes,
     delay: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -71,11 +74,18 @@ impl Accounted {
             inner,
             bound: None,
             stats,
+            flight: None,
             limits,
             hashes,
             delay: None,
             debt: 0,
         }
+    }
+
+    /// Counts the bytes for this file too.
+    pub(crate) fn for_file(mut self, flight: Option<Arc<Flight>>) -> Self {
+        self.flight = flight;
+        self
     }
 
     /// Reads at most `len` bytes plus one: one more byte fails the read, never a
@@ -134,6 +144,9 @@ impl AsyncRead for Accounted {
                         h.update(limited.filled());
                     }
                     this.stats.add_bytes(n as u64);
+                    if let Some(f) = &this.flight {
+                        f.add(n as u64);
+                    }
                     if this.limits.bw().is_some() {
                         this.debt = n as u32;
                     }

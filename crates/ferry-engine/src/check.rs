@@ -108,7 +108,12 @@ pub async fn check(
         use futures::StreamExt;
         tokio::select! {
             item = rx.recv(), if pending.len() < width => match item {
-                None => break,
+                None => {
+                    // The march sent everything: every check is queued.
+                    stats.set_listing_done();
+                    stats.set_totals_final();
+                    break;
+                }
                 Some(Found::File { src: Some(s), dst: Some(d) }) => {
                     stats.queue_check();
                     let (src, dst) = (src.clone(), dst.clone());

@@ -34,6 +34,6 @@ pub use options::{
     BwSchedule, CompareOptions, DeleteMode, Mode, RenameStrategy, SyncOptions, Verify,
 };
 pub use select::{AllowAll, Select, EXACT_WIDTH};
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{FlightSnapshot, Stats, StatsSnapshot};
 pub use sync::{run, ApproveDeletes, Job, Outcome, StopReason};
 pub use walk::{walk_all, WalkOptions, WalkReport, Walker};

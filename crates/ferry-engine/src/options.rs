@@ -63,6 +63,9 @@ pub struct SyncOptions {
     pub compare: CompareOptions,
     pub transfers: usize,
     pub checkers: usize,
+    /// `--check-first`: every check is done, and every transfer queued, before the first
+    /// transfer starts, so the totals are final from the start (see `sync::PLAN_BOUND`).
+    pub check_first: bool,
     pub dry_run: bool,
     pub delete_mode: DeleteMode,
     pub max_delete: Option<u64>,
@@ -172,6 +175,7 @@ impl Default for SyncOptions {
             compare: CompareOptions::default(),
             transfers: 4,
             checkers: 8,
+            check_first: false,
             dry_run: false,
             delete_mode: DeleteMode::After,
             max_delete: None,

@@ -189,9 +189,16 @@ async fn send_all(ctx: &Arc<Ctx>, files: Vec<Entry>) {
             }
         });
     }
+    let (gate, _) = tokio::sync::watch::channel(true);
+    let sender = crate::sync::Sender {
+        tx: &tx,
+        gate: &gate,
+    };
     for f in files {
-        crate::sync::send(ctx, f, None, &tx).await;
+        crate::sync::send(ctx, f, None, &sender).await;
     }
+    // The last of the run's transfers is queued.
+    ctx.job.stats.set_totals_final();
     drop(tx);
     while set.join_next().await.is_some() {}
 }

@@ -108,6 +108,9 @@ impl Ctx {
     pub(crate) fn fail(&self, err: &Error) {
         tracing::error!("{err}");
         self.job.stats.error();
+        self.job
+            .stats
+            .last_error(err.to_string(), err.is_retryable());
         if !err.is_retryable() {
             self.unretryable.fetch_add(1, Ordering::Relaxed);
         }
@@ -367,6 +370,7 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
     pass(ctx, Pass::Main).await?;
     if let Some(pending) = &ctx.renames {
         crate::renames::resolve(ctx, pending).await;
+        ctx.job.stats.set_totals_final();
     }
     if sync && ctx.job.opts.delete_mode == DeleteMode::After {
         let list = std::mem::take(&mut *ctx.to_delete.lock().expect("lock"));
@@ -413,6 +417,7 @@ pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
         .swap(true, std::sync::atomic::Ordering::Relaxed);
     if first {
         ctx.job.stats.error();
+        ctx.job.stats.last_error(message.clone(), true);
         *ctx.last_error.lock().expect("lock") = Some((ErrorKind::Io, false, message));
     }
     false
@@ -442,34 +447,75 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         width: o.checkers,
         fix_case: case_fixer(ctx).filter(|_| which == Pass::Main),
     });
+    let check_first = o.check_first && which == Pass::Main;
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);
-    let (xfer_tx, xfer_rx) = mpsc::channel::<Queued>(o.transfers * 4);
+    // Under --check-first the queue holds the whole plan (up to PLAN_BOUND files) while
+    // the transfers wait for the gate; otherwise a short queue keeps listing and checks
+    // just ahead of the transfers.
+    let depth = if check_first {
+        PLAN_BOUND
+    } else {
+        o.transfers * 4
+    };
+    let (xfer_tx, xfer_rx) = mpsc::channel::<Queued>(depth);
+    let (gate, _) = tokio::sync::watch::channel(!check_first);
+    let gate = Arc::new(gate);
+    if check_first {
+        tracing::info!(
+            "{}: Running all checks before starting transfers",
+            ctx.job.dst.describe()
+        );
+    }
     let found_rx = Arc::new(tokio::sync::Mutex::new(found_rx));
     let xfer_rx = Arc::new(tokio::sync::Mutex::new(xfer_rx));
-    let mut workers = tokio::task::JoinSet::new();
+    let mut checkers = tokio::task::JoinSet::new();
     for _ in 0..o.checkers.max(1) {
-        let (ctx, rx, tx) = (ctx.clone(), found_rx.clone(), xfer_tx.clone());
-        workers.spawn(async move {
+        let (ctx, rx, tx, gate) = (ctx.clone(), found_rx.clone(), xfer_tx.clone(), gate.clone());
+        checkers.spawn(async move {
             while let Some(item) = next(&rx).await {
-                handle(&ctx, item, &tx, which).await;
+                handle(
+                    &ctx,
+                    item,
+                    &Sender {
+                        tx: &tx,
+                        gate: &gate,
+                    },
+                    which,
+                )
+                .await;
             }
         });
     }
     drop(xfer_tx);
+    let mut transfers = tokio::task::JoinSet::new();
     for _ in 0..o.transfers.max(1) {
-        let (ctx, rx) = (ctx.clone(), xfer_rx.clone());
-        workers.spawn(async move {
+        let (ctx, rx, mut gate) = (ctx.clone(), xfer_rx.clone(), gate.subscribe());
+        transfers.spawn(async move {
+            // The gate never closes again once open; a dropped sender also lets them go.
+            let _ = gate.wait_for(|open| *open).await;
             while let Some(q) = next(&rx).await {
                 transfer::transfer(&ctx, q).await;
             }
         });
     }
     let marched = march(cfg, found_tx).await;
-    while let Some(res) = workers.join_next().await {
-        if let Err(e) = res {
-            ctx.fail(&Error::new(ErrorKind::Io, format!("worker failed: {e}")));
-        }
+    if which == Pass::Main {
+        ctx.job.stats.set_listing_done();
     }
+    join_all(ctx, &mut checkers).await;
+    // Every check is done: nothing more is queued in this pass (held-back renames are
+    // decided after it, so their totals are final only then).
+    if which == Pass::Main && ctx.renames.is_none() {
+        ctx.job.stats.set_totals_final();
+    }
+    if check_first && !*gate.borrow() {
+        tracing::info!(
+            "{}: Checks finished, now starting transfers",
+            ctx.job.dst.describe()
+        );
+    }
+    gate.send_replace(true);
+    join_all(ctx, &mut transfers).await;
     marched.map_err(|e| match e.kind() {
         ErrorKind::DirNotFound | ErrorKind::NotFound => Error::new(
             ErrorKind::DirNotFound,
@@ -479,12 +525,31 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
     })
 }
 
+/// The most transfers `--check-first` plans before any starts: about a few hundred bytes
+/// each (two entries), so a few hundred MB at most. Past it transfers start, and the
+/// totals are no longer final from the first one.
+pub(crate) const PLAN_BOUND: usize = 1_000_000;
+
+/// Where checkers queue transfers, and the gate that holds them under `--check-first`.
+pub(crate) struct Sender<'a> {
+    pub tx: &'a mpsc::Sender<Queued>,
+    pub gate: &'a tokio::sync::watch::Sender<bool>,
+}
+
+async fn join_all(ctx: &Arc<Ctx>, set: &mut tokio::task::JoinSet<()>) {
+    while let Some(res) = set.join_next().await {
+        if let Err(e) = res {
+            ctx.fail(&Error::new(ErrorKind::Io, format!("worker failed: {e}")));
+        }
+    }
+}
+
 pub(crate) async fn next<T>(rx: &tokio::sync::Mutex<mpsc::Receiver<T>>) -> Option<T> {
     rx.lock().await.recv().await
 }
 
 /// What a checker does with one thing the march found.
-async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &mpsc::Sender<Queued>, which: Pass) {
+async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &Sender<'_>, which: Pass) {
     let sync = ctx.job.mode == Mode::Sync;
     // --track-renames: files only one side has wait until the march is done.
     let item = match ctx.renames.as_ref().filter(|_| which == Pass::Main) {
@@ -526,12 +591,7 @@ async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &mpsc::Sender<Queued>, which:
     }
 }
 
-async fn check_file(
-    ctx: &Arc<Ctx>,
-    mut src: Entry,
-    dst: Option<Entry>,
-    xfer: &mpsc::Sender<Queued>,
-) {
+async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &Sender<'_>) {
     let Some(mut existing) = dst else {
         return send(ctx, src, None, xfer).await;
     };
@@ -593,12 +653,7 @@ pub(crate) struct Queued {
 }
 
 /// Queues a transfer, unless a `--compare-dest` directory spares it.
-pub(crate) async fn send(
-    ctx: &Arc<Ctx>,
-    mut src: Entry,
-    dst: Option<Entry>,
-    xfer: &mpsc::Sender<Queued>,
-) {
+pub(crate) async fn send(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &Sender<'_>) {
     let from = match altdest::consult(ctx, &mut src).await {
         // As rclone: a move deletes the source only when the destination had the file.
         Consulted::Spared if dst.is_some() => return transfer::after_equal(ctx, &src).await,
@@ -607,7 +662,13 @@ pub(crate) async fn send(
         Consulted::NotFound => None,
     };
     ctx.job.stats.queue_transfer(src.size);
-    let _ = xfer.send(Queued { src, dst, from }).await;
+    if xfer.tx.capacity() == 0 && !*xfer.gate.borrow() {
+        tracing::warn!(
+            "--check-first: more than {PLAN_BOUND} files to transfer; starting transfers before the checks end, so the totals are not final yet"
+        );
+        xfer.gate.send_replace(true);
+    }
+    let _ = xfer.tx.send(Queued { src, dst, from }).await;
 }
 
 async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<Entry>) {

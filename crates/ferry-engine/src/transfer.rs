@@ -40,6 +40,8 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     if dst.is_some() && !ctx.confirm(verb, &src.path) {
         return;
     }
+    // On the "transferring" list until this function returns.
+    let _flight = ctx.job.stats.start_transfer(src.path.as_str(), src.size);
     if let Err(e) = ctx.dst_root_ready().await {
         // Named by the file that needed the root, as any other failure of its copy.
         return fail_transfer(ctx, &src, moving, &e);
@@ -184,6 +186,10 @@ async fn copy_once(
 ) -> Result<(Entry, bool)> {
     let to = &ctx.job.dst;
     fits(&**to, src)?;
+    let flight = ctx.job.stats.flight(src.path.as_str());
+    if let Some(f) = &flight {
+        f.restart();
+    }
     let mut opts = PutOptions {
         size: src.size,
         mtime: if ctx.job.opts.preserve_modtime {
@@ -203,6 +209,9 @@ async fn copy_once(
             .await?
         {
             ctx.job.stats.add_bytes(src.size);
+            if let Some(f) = &flight {
+                f.complete();
+            }
             // Counted when the server made it, not a local fast path (a kernel copy).
             if to.features().caps.server_side_copy() {
                 ctx.job.stats.server_side_done(src.size);
@@ -216,7 +225,7 @@ async fn copy_once(
     if ctx.job.opts.verify == Verify::FailIfMissing {
         require_source_md5(ctx, src).await?;
     }
-    if let Some(stored) = ranged_copy(ctx, src, dst_path, &mut opts).await? {
+    if let Some(stored) = ranged_copy(ctx, src, dst_path, &mut opts, &flight).await? {
         return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
@@ -236,7 +245,8 @@ async fn copy_once(
         ctx.limits.clone(),
         hashes.clone(),
     )
-    .bounded(src.size, overrun.clone());
+    .bounded(src.size, overrun.clone())
+    .for_file(flight);
     let stored = to
         .put(dst_path, Box::pin(counted), &opts)
         .await
@@ -327,6 +337,7 @@ async fn ranged_copy(
     src: &Entry,
     dst_path: &RelPath,
     opts: &mut PutOptions,
+    flight: &Option<Arc<crate::stats::Flight>>,
 ) -> Result<Option<Entry>> {
     let o = &ctx.job.opts;
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
@@ -350,7 +361,8 @@ async fn ranged_copy(
             ctx.limits.clone(),
             StreamHashes::default(),
         )
-        .bounded(len, overrun.clone());
+        .bounded(len, overrun.clone())
+        .for_file(flight.clone());
         ranges.push((offset, Box::pin(counted) as ferry_core::ByteStream));
     }
     tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());

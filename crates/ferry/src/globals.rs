@@ -1,12 +1,13 @@
 //! What every command shares once the settings are resolved: logging, the remotes, and
 //! the live display of a run.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ferry_engine::{Stats, StatsSnapshot};
 
 use crate::args::Level;
-use crate::{logging, open, report, settings};
+use crate::{logging, open, progress, report, settings};
 
 /// What every command shares: logging, local backend flags, output coordination.
 pub struct Globals {
@@ -16,38 +17,71 @@ pub struct Globals {
     pub sink: logging::Sink,
 }
 
-/// The live output of a run (progress bar, periodic stats); stopped by `finish`.
+/// The live output of a run (the `-P` display, periodic stats lines); stopped by `finish`.
 pub struct Display {
-    bar: Option<indicatif::ProgressBar>,
+    live: Option<progress::Live>,
     ticker: Option<tokio::task::JoinHandle<()>>,
     sink: logging::Sink,
 }
 
 impl Display {
+    /// Stops the display; a live one leaves the final stats on screen.
     pub fn finish(self) {
         if let Some(t) = self.ticker {
             t.abort();
         }
-        if let Some(bar) = self.bar {
-            bar.finish_and_clear();
+        if let Some(live) = self.live {
+            live.finish();
             self.sink.detach_progress();
         }
     }
 }
+
+/// How often `-P` redraws (rclone's), unless `--stats` says otherwise.
+const REDRAW: Duration = Duration::from_millis(500);
+
+/// How often `-P` writes a stats block when stderr is not a terminal, unless `--stats`
+/// says otherwise.
+const PROGRESS_LINES: Duration = Duration::from_secs(5);
 
 impl Globals {
     fn verbose(&self) -> bool {
         self.log.level >= Level::Info
     }
 
-    pub fn start_display(&self, stats: &Arc<Stats>) -> Display {
-        let bar = (self.output.progress && !self.sink.is_file()).then(|| {
-            let bar = report::progress_bar(stats.clone());
-            self.sink.attach_progress(bar.clone());
-            bar
+    /// Whether `-P` draws in place: stderr must be a terminal.
+    fn live(&self) -> bool {
+        self.output.progress && progress::stderr_is_terminal()
+    }
+
+    /// Starts the display of a run. `interrupt`: Ctrl-C ends the process once the display
+    /// has left its last frame (a plain run; a watch handles its own signals).
+    pub fn start_display(&self, stats: &Arc<Stats>, interrupt: bool) -> Display {
+        let given = self.output.stats_given && !self.output.stats_interval.is_zero();
+        let live = self.live().then(|| {
+            let screen = Arc::new(Mutex::new(progress::Screen::default()));
+            self.sink.attach_progress(screen.clone());
+            let every = if given {
+                self.output.stats_interval
+            } else {
+                REDRAW
+            };
+            progress::Live::start(
+                stats.clone(),
+                screen,
+                every,
+                self.output.stats_one_line,
+                interrupt,
+            )
         });
-        let interval = self.output.stats_interval;
-        let ticker = (self.verbose() && !interval.is_zero()).then(|| {
+        // Without a terminal -P degrades to stats lines, as -v gives them.
+        // `--stats 0` turns them off, as in rclone.
+        let interval = match (self.output.progress, self.output.stats_given) {
+            (true, false) => PROGRESS_LINES,
+            _ => self.output.stats_interval,
+        };
+        let lines = live.is_none() && (self.verbose() || self.output.progress);
+        let ticker = (lines && !interval.is_zero()).then(|| {
             let (stats, sink, format, one) = (
                 stats.clone(),
                 self.sink.clone(),
@@ -55,34 +89,43 @@ impl Globals {
                 self.output.stats_one_line,
             );
             tokio::spawn(async move {
+                let meter = report::Meter::default();
                 let mut tick = tokio::time::interval(interval);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    emit_stats(&sink, format, one, &stats.snapshot(), tracing::Level::INFO);
+                    let snap = stats.snapshot();
+                    let view = report::View {
+                        speed: meter.speed(&snap),
+                    };
+                    emit_stats(&sink, format, one, &snap, view, tracing::Level::INFO);
                 }
             })
         });
         Display {
-            bar,
+            live,
             ticker,
             sink: self.sink.clone(),
         }
     }
 
     /// The final stats block: with `-v`, `-P` or `--stats` (and, as rclone, at NOTICE
-    /// level for a dry run), as rclone prints it.
+    /// level for a dry run), as rclone prints it. A live `-P` display already left it on
+    /// the screen.
     pub fn final_stats(&self, snap: &StatsSnapshot, dry_run: bool) {
+        let snap = snap.clone().ended();
         let shown = self.verbose() || self.output.progress || self.output.stats_given;
         let notice = dry_run && self.log.level >= Level::Notice;
-        if shown || notice {
+        let on_screen = self.live() && !self.sink.is_file();
+        if (shown || notice) && !on_screen {
             let level = if shown {
                 tracing::Level::INFO
             } else {
                 tracing::Level::WARN
             };
             let (format, one) = (self.log.format, self.output.stats_one_line);
-            emit_stats(&self.sink, format, one, snap, level);
+            let view = report::View::ended(&snap);
+            emit_stats(&self.sink, format, one, &snap, view, level);
         }
     }
 }
@@ -91,15 +134,17 @@ impl Globals {
     /// A watch pass's stats: always shown (at NOTICE), as one line, or one JSON object
     /// with `--use-json-log`, so a service's log has a line per pass.
     pub fn pass_stats(&self, pass: u64, snap: &StatsSnapshot) {
+        let snap = snap.clone().ended();
+        let view = report::View::ended(&snap);
         let one = !self.verbose() || self.output.stats_one_line;
         let format = self.log.format;
         let text = if one {
-            format!("watch pass {pass}: {}", report::one_line(snap))
+            format!("watch pass {pass}: {}", report::one_line(&snap, view))
         } else {
-            format!("watch pass {pass}:{}", report::block(snap))
+            format!("watch pass {pass}:{}", report::block(&snap, view))
         };
         let extra = format.json.then(|| {
-            let mut v = report::json(snap);
+            let mut v = report::json(&snap, view);
             v["watchPass"] = pass.into();
             v
         });
@@ -112,13 +157,14 @@ fn emit_stats(
     format: logging::LogFormat,
     one_line: bool,
     snap: &StatsSnapshot,
+    view: report::View,
     level: tracing::Level,
 ) {
     let text = if one_line {
-        report::one_line(snap)
+        report::one_line(snap, view)
     } else {
-        report::block(snap)
+        report::block(snap, view)
     };
-    let extra = format.json.then(|| report::json(snap));
+    let extra = format.json.then(|| report::json(snap, view));
     logging::raw_line(sink, format, &level, &text, extra);
 }

@@ -26,7 +26,7 @@ pub struct Sink {
 enum SinkKind {
     Stderr,
     File(std::fs::File),
-    Progress(indicatif::ProgressBar),
+    Progress(Arc<Mutex<crate::progress::Screen>>),
 }
 
 impl Sink {
@@ -39,17 +39,15 @@ impl Sink {
             SinkKind::File(f) => {
                 let _ = f.write_all(line.as_bytes());
             }
-            SinkKind::Progress(pb) => pb.suspend(|| {
-                let _ = std::io::stderr().write_all(line.as_bytes());
-            }),
+            SinkKind::Progress(screen) => screen.lock().expect("screen").print_above(line),
         }
     }
 
-    /// Routes stderr lines above a progress bar while it is shown.
-    pub fn attach_progress(&self, pb: indicatif::ProgressBar) {
+    /// Routes stderr lines above the live display while it is shown.
+    pub fn attach_progress(&self, screen: Arc<Mutex<crate::progress::Screen>>) {
         let mut inner = self.inner.lock().expect("log sink");
         if matches!(*inner, SinkKind::Stderr) {
-            *inner = SinkKind::Progress(pb);
+            *inner = SinkKind::Progress(screen);
         }
     }
 

@@ -19,6 +19,7 @@ mod interactive;
 mod kinds;
 mod logging;
 mod open;
+mod progress;
 mod report;
 mod selection;
 mod settings;
@@ -134,7 +135,10 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         );
     }
     let output = match settings::Output::resolve(&cli.log) {
-        Ok(o) => o,
+        Ok(o) => settings::Output {
+            check_first: cli.tuning.check_first,
+            ..o
+        },
         Err(e) => return failed(e),
     };
     let dump = log.dump.as_ref().map(|d| d.dump).unwrap_or_default();

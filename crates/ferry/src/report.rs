@@ -1,72 +1,262 @@
-//! The stats block rclone prints, the `-P` progress display, and `--summary-file`.
+//! The stats rclone prints (block, one line, JSON object) and `--summary-file`; the
+//! live `-P` display that draws them is `progress.rs`.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ferry_core::units::byte_unit;
-use ferry_engine::{Action, ActionKind, Observer, Stats, StatsSnapshot};
+use ferry_engine::{Action, ActionKind, FlightSnapshot, Observer, StatsSnapshot};
 use serde_json::json;
 
+/// rclone's percentage: rounded to the nearest whole number, `-` without a total.
 fn percent(done: u64, total: u64) -> String {
     if total == 0 {
         "-".into()
     } else {
-        format!("{}%", (done * 100) / total.max(1))
+        format!("{}%", (done as f64 * 100.0 / total as f64 + 0.5) as u64)
     }
 }
 
-fn speed(s: &StatsSnapshot) -> u64 {
-    let secs = s.elapsed.as_secs_f64();
-    if secs > 0.0 {
-        (s.bytes as f64 / secs) as u64
-    } else {
-        0
-    }
+/// A speed as rclone shows it: `8.149 MiB/s`, `0 B/s`.
+fn rate(bytes_per_sec: f64) -> String {
+    format!("{}/s", byte_unit(bytes_per_sec.max(0.0) as u64))
 }
 
-fn eta(s: &StatsSnapshot) -> String {
-    let rate = speed(s);
-    if rate == 0 || s.bytes_total <= s.bytes {
-        return "-".into();
-    }
-    format_elapsed(Duration::from_secs((s.bytes_total - s.bytes) / rate))
-}
-
-/// rclone's elapsed-time form: `0.1s`, `12.3s`, `1m2.5s`, `1h2m3.0s`.
-pub fn format_elapsed(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    let (h, m) = ((secs / 3600.0) as u64, ((secs % 3600.0) / 60.0) as u64);
-    let s = secs % 60.0;
-    match (h, m) {
-        (0, 0) => format!("{s:.1}s"),
-        (0, _) => format!("{m}m{s:.1}s"),
-        _ => format!("{h}h{m}m{s:.1}s"),
-    }
-}
-
-/// The multi-line stats block, as rclone prints it.
-pub fn block(s: &StatsSnapshot) -> String {
+/// `12,345`: a count with thousands separated, for the still-growing "Listed" count.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
     let mut out = String::new();
-    let bytes_total = s.bytes_total.max(s.bytes);
-    out.push_str(&format!(
-        "\nTransferred:   \t{:>13} / {}, {}, {}/s, ETA {}\n",
-        byte_unit(s.bytes),
-        byte_unit(bytes_total),
-        percent(s.bytes, bytes_total),
-        byte_unit(speed(s)),
-        eta(s)
-    ));
-    if s.errors > 0 {
-        out.push_str(&format!("Errors:        {:>10}\n", s.errors));
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
-    if s.checks_total > 0 || s.listed > 0 {
+    out
+}
+
+/// The whole-seconds time left at `speed`, or `None` when it can't be known.
+fn eta_secs(done: u64, total: u64, speed: f64) -> Option<u64> {
+    if total == 0 || speed <= 0.0 || done > total {
+        return None;
+    }
+    Some(((total - done) as f64 / speed) as u64)
+}
+
+/// Whole seconds in rclone's short readable form, three units at most: `0s`, `42s`,
+/// `1m30s`, `2h5m7s`, `3d23h47m`.
+pub fn readable(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    const DAY: u64 = 86_400;
+    let (years, in_year) = (secs / (365 * DAY), secs % (365 * DAY));
+    let units = [
+        (years, "y"),
+        (in_year / (7 * DAY), "w"),
+        (in_year % (7 * DAY) / DAY, "d"),
+        (secs % DAY / 3600, "h"),
+        (secs % 3600 / 60, "m"),
+        (secs % 60, "s"),
+    ];
+    units
+        .iter()
+        .filter(|(v, _)| *v > 0)
+        .take(3)
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect()
+}
+
+/// Whole seconds as Go prints a duration (a file's ETA in rclone): `0s`, `1m30s`, `1h0m5s`.
+fn go_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// rclone's elapsed time: seconds to a tenth, after whole minutes and larger units
+/// (`0.5s`, `1m2.5s`, `1h3m0.0s`).
+pub fn format_elapsed(d: Duration) -> String {
+    let tenths = d.as_millis() / 100;
+    let minutes = (tenths / 600) as u64;
+    let seconds = (tenths % 600) as f64 / 10.0;
+    let whole = if minutes == 0 {
+        String::new()
+    } else {
+        readable_all(minutes * 60)
+    };
+    format!("{}{seconds:.1}s", whole.trim_end_matches(['0', 's']))
+}
+
+/// Every unit of a whole-seconds duration (rclone's long readable form).
+fn readable_all(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(v, _)| *v > 0)
+        .map(|(v, u)| format!("{v}{u}"))
+        .collect()
+}
+
+/// A name cut to `width` characters with an ellipsis in the middle, as rclone shortens.
+fn shorten(name: &str, width: usize) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= width {
+        return name.to_owned();
+    }
+    let keep = width - 1;
+    let (head, tail) = (keep - keep / 2, keep / 2);
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// rclone's default `--stats-file-name-length`.
+const NAME_WIDTH: usize = 45;
+
+/// The average transfer rate since the transfers began (the final stats, and before a
+/// [`Meter`] has a second of samples).
+fn average_speed(s: &StatsSnapshot) -> f64 {
+    let t = if s.transfer_time.is_zero() {
+        s.elapsed
+    } else {
+        s.transfer_time
+    };
+    let secs = t.as_secs_f64();
+    if secs > 0.0 {
+        s.bytes as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+/// The run's current speed: a moving average of each second's rate over up to 16
+/// seconds (as rclone's), fed by whoever draws the stats.
+#[derive(Default)]
+pub struct Meter {
+    state: Mutex<MeterState>,
+}
+
+#[derive(Default)]
+struct MeterState {
+    last: Option<(Instant, u64)>,
+    speed: f64,
+    periods: f64,
+}
+
+impl Meter {
+    /// The speed as of `s`, updating the average once a second has passed.
+    pub fn speed(&self, s: &StatsSnapshot) -> f64 {
+        let mut m = self.state.lock().expect("meter");
+        let now = Instant::now();
+        match m.last {
+            None => m.last = Some((now, s.bytes)),
+            Some((at, bytes)) => {
+                let dt = now.duration_since(at).as_secs_f64();
+                if dt >= 1.0 {
+                    let current = s.bytes.saturating_sub(bytes) as f64 / dt;
+                    m.periods = (m.periods + 1.0).min(16.0);
+                    m.speed = (current + m.speed * (m.periods - 1.0)) / m.periods;
+                    m.last = Some((now, s.bytes));
+                }
+            }
+        }
+        if m.periods == 0.0 {
+            average_speed(s)
+        } else {
+            m.speed
+        }
+    }
+}
+
+/// What a stats block or line shows besides the snapshot's counters: the speed (whether
+/// the totals are final is the snapshot's own `totals_final`).
+#[derive(Clone, Copy)]
+pub struct View {
+    pub speed: f64,
+}
+
+impl View {
+    /// The final stats of a run that ended: its average speed, every total final.
+    pub fn ended(s: &StatsSnapshot) -> View {
+        View {
+            speed: average_speed(s),
+        }
+    }
+}
+
+/// A total, marked `…` while it may still grow.
+fn total(n: String, s: &StatsSnapshot) -> String {
+    if s.totals_final {
+        n
+    } else {
+        format!("{n}…")
+    }
+}
+
+/// The byte figures every form starts with: `8.124 MiB / 20.028 MiB, 41%, 8 MiB/s, ETA 2s`.
+/// While the totals may still grow there is no percentage and no ETA.
+fn bytes_part(s: &StatsSnapshot, v: View) -> String {
+    let total_bytes = s.bytes_total.max(s.bytes);
+    let (pct, eta) = if s.totals_final {
+        (
+            percent(s.bytes, total_bytes),
+            eta_secs(s.bytes, total_bytes, v.speed).map_or_else(|| "-".into(), readable),
+        )
+    } else {
+        ("-".into(), "-".into())
+    };
+    format!(
+        "{:>13} / {}, {pct}, {}, ETA {eta}",
+        byte_unit(s.bytes),
+        total(byte_unit(total_bytes), s),
+        rate(v.speed),
+    )
+}
+
+fn listed(s: &StatsSnapshot) -> String {
+    if s.listing_done {
+        s.listed.to_string()
+    } else {
+        format!("{}…", grouped(s.listed))
+    }
+}
+
+/// The multi-line stats block, as rclone prints it (starting with a newline), with the
+/// transfers under way.
+pub fn block(s: &StatsSnapshot, v: View) -> String {
+    let mut out = format!("\nTransferred:   \t{}\n", bytes_part(s, v));
+    if s.errors > 0 {
+        // rclone's hint of whether `--retries` could help.
+        let why = if s.retry_error {
+            "retrying may help"
+        } else {
+            "no need to retry"
+        };
+        out.push_str(&format!("Errors:        {:>10} ({why})\n", s.errors));
+    }
+    let checks_total = s.checks_total.max(s.checks);
+    if checks_total > 0 || s.listed > 0 {
+        let pct = if s.totals_final {
+            percent(s.checks, checks_total)
+        } else {
+            "-".into()
+        };
         out.push_str(&format!(
-            "Checks:        {:>10} / {}, {}, Listed {}\n",
+            "Checks:        {:>10} / {}, {pct}, Listed {}\n",
             s.checks,
-            s.checks_total.max(s.checks),
-            percent(s.checks, s.checks_total.max(s.checks)),
-            s.listed
+            total(checks_total.to_string(), s),
+            listed(s)
         ));
     }
     if s.deletes > 0 || s.deleted_dirs > 0 {
@@ -80,13 +270,17 @@ pub fn block(s: &StatsSnapshot) -> String {
     if s.renames > 0 {
         out.push_str(&format!("Renamed:       {:>10}\n", s.renames));
     }
-    if s.transfers_total > 0 || s.transfers > 0 {
-        let total = s.transfers_total.max(s.transfers);
+    let transfers_total = s.transfers_total.max(s.transfers);
+    if transfers_total > 0 {
+        let pct = if s.totals_final {
+            percent(s.transfers, transfers_total)
+        } else {
+            "-".into()
+        };
         out.push_str(&format!(
-            "Transferred:   {:>10} / {}, {}\n",
+            "Transferred:   {:>10} / {}, {pct}\n",
             s.transfers,
-            total,
-            percent(s.transfers, total)
+            total(transfers_total.to_string(), s),
         ));
     }
     if s.server_side > 0 || s.server_side_bytes > 0 {
@@ -107,77 +301,123 @@ pub fn block(s: &StatsSnapshot) -> String {
         "Elapsed time:  {:>11}\n",
         format_elapsed(s.elapsed)
     ));
+    if !s.transferring.is_empty() {
+        out.push_str("Transferring:\n");
+        for f in &s.transferring {
+            out.push_str(&format!(" * {}\n", flight_line(f)));
+        }
+    }
     out
 }
 
-/// `--stats-one-line`: `1.000 MiB / 2.000 MiB, 50%, 1.000 MiB/s, ETA 1.0s`.
-pub fn one_line(s: &StatsSnapshot) -> String {
-    let total = s.bytes_total.max(s.bytes);
-    let mut line = format!(
-        "{} / {}, {}, {}/s, ETA {}",
-        byte_unit(s.bytes),
-        byte_unit(total),
-        percent(s.bytes, total),
-        byte_unit(speed(s)),
-        eta(s)
-    );
+/// A file's own speed: its bytes over the time since it started.
+fn flight_speed(f: &FlightSnapshot) -> f64 {
+    let secs = f.elapsed.as_secs_f64();
+    if secs > 0.0 {
+        f.bytes as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+fn flight_percent(f: &FlightSnapshot) -> u64 {
+    (f.bytes * 100).checked_div(f.size).unwrap_or(0)
+}
+
+/// One line of the `Transferring:` list: `name: 42% / 1.335 MiB, 2 MiB/s, 3s`.
+fn flight_line(f: &FlightSnapshot) -> String {
+    let speed = flight_speed(f);
+    let eta = eta_secs(f.bytes, f.size, speed).map_or_else(|| "-".into(), go_duration);
+    let name = shorten(&f.name, NAME_WIDTH);
+    let pad = NAME_WIDTH.saturating_sub(name.chars().count());
+    format!(
+        "{}{name}:{:>3}% / {}, {}, {eta}",
+        " ".repeat(pad),
+        flight_percent(f),
+        byte_unit(f.size),
+        rate(speed)
+    )
+}
+
+/// `--stats-one-line`: `    1.000 MiB / 2.000 MiB, 50%, 1.000 MiB/s, ETA 1s (xfr#1/2)`.
+pub fn one_line(s: &StatsSnapshot, v: View) -> String {
+    let mut line = bytes_part(s, v);
+    let mut queues = Vec::new();
+    let under_way = s.transferring.len() as u64;
+    let transfers_total = s.transfers_total.max(s.transfers);
+    if transfers_total > s.transfers + under_way || !s.totals_final {
+        queues.push(format!(
+            "xfr#{}/{}",
+            s.transfers,
+            total(transfers_total.to_string(), s)
+        ));
+    }
+    if s.checks_total > s.checks {
+        queues.push(format!("chk#{}/{}", s.checks, s.checks_total));
+    }
+    if !s.listing_done {
+        queues.push(format!("listed {}", listed(s)));
+    }
+    if !queues.is_empty() {
+        line.push_str(&format!(" ({})", queues.join(", ")));
+    }
     if s.errors > 0 {
         line.push_str(&format!(" ({} errors)", s.errors));
     }
     line
 }
 
-/// The final stats as one JSON object (`--use-json-log`), with rclone's field names.
-pub fn json(s: &StatsSnapshot) -> serde_json::Value {
-    json!({
-        "stats": {
-            "bytes": s.bytes,
-            "totalBytes": s.bytes_total.max(s.bytes),
-            "transfers": s.transfers,
-            "totalTransfers": s.transfers_total.max(s.transfers),
-            "checks": s.checks,
-            "totalChecks": s.checks_total.max(s.checks),
-            "listed": s.listed,
-            "deletes": s.deletes,
-            "deletedDirs": s.deleted_dirs,
-            "renames": s.renames,
-            "errors": s.errors,
-            "serverSideCopies": s.server_side,
-            "serverSideCopyBytes": s.server_side_bytes,
-            "serverSideMoves": s.server_side_moves,
-            "serverSideMoveBytes": s.server_side_move_bytes,
-            "elapsedTime": s.elapsed.as_secs_f64(),
-            "speed": speed(s),
-        }
-    })
+/// rclone's stats object (`--use-json-log`): the `stats` field with rclone's names,
+/// types and units (bytes, seconds, bytes per second; `eta` null when unknown).
+pub fn json(s: &StatsSnapshot, v: View) -> serde_json::Value {
+    let total_bytes = s.bytes_total.max(s.bytes);
+    let eta = eta_secs(s.bytes, total_bytes, v.speed).filter(|_| s.totals_final);
+    let mut stats = json!({
+        "bytes": s.bytes,
+        "checks": s.checks,
+        "deletedDirs": s.deleted_dirs,
+        "deletes": s.deletes,
+        "elapsedTime": s.elapsed.as_secs_f64(),
+        "errors": s.errors,
+        "eta": eta,
+        "fatalError": false,
+        "listed": s.listed,
+        "renames": s.renames,
+        "retryError": s.retry_error,
+        "serverSideCopies": s.server_side,
+        "serverSideCopyBytes": s.server_side_bytes,
+        "serverSideMoveBytes": s.server_side_move_bytes,
+        "serverSideMoves": s.server_side_moves,
+        "speed": v.speed,
+        "totalBytes": total_bytes,
+        "totalChecks": s.checks_total.max(s.checks),
+        "totalTransfers": s.transfers_total.max(s.transfers),
+        "transferTime": s.transfer_time.as_secs_f64(),
+        "transfers": s.transfers,
+    });
+    if !s.transferring.is_empty() {
+        stats["transferring"] = s.transferring.iter().map(|f| flight_json(f, s)).collect();
+    }
+    if let Some(e) = s.last_error.as_ref().filter(|_| s.errors > 0) {
+        stats["lastError"] = e.as_str().into();
+    }
+    json!({ "stats": stats })
 }
 
-/// Live `-P` display on stderr.
-pub fn progress_bar(stats: Arc<Stats>) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    let bar = pb.clone();
-    std::thread::spawn(move || {
-        while !bar.is_finished() {
-            let s = stats.snapshot();
-            bar.set_message(format!(
-                "{} | checks {}/{} | transfers {}/{} | elapsed {}",
-                one_line(&s),
-                s.checks,
-                s.checks_total,
-                s.transfers,
-                s.transfers_total,
-                format_elapsed(s.elapsed)
-            ));
-            bar.tick();
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    });
-    pb
+fn flight_json(f: &FlightSnapshot, s: &StatsSnapshot) -> serde_json::Value {
+    let speed = flight_speed(f);
+    json!({
+        "bytes": f.bytes,
+        "dstFs": s.dst_label,
+        "eta": eta_secs(f.bytes, f.size, speed),
+        "group": "global_stats",
+        "name": f.name,
+        "percentage": flight_percent(f),
+        "size": f.size,
+        "speed": speed,
+        "speedAvg": speed,
+        "srcFs": s.src_label,
+    })
 }
 
 /// Records every action for `--summary-file`.
@@ -243,5 +483,137 @@ impl Summary {
         std::fs::write(&tmp, text + "\n")
             .and_then(|_| std::fs::rename(&tmp, path))
             .with_context(|| format!("can't write --summary-file {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap() -> StatsSnapshot {
+        StatsSnapshot {
+            elapsed: Duration::from_millis(62_540),
+            bytes: 8 * 1024 * 1024,
+            bytes_total: 20 * 1024 * 1024,
+            transfers: 205,
+            transfers_total: 220,
+            listed: 12_345,
+            transfer_time: Duration::from_secs(2),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn numbers_sizes_and_times_are_formatted_as_rclone_formats_them() {
+        assert_eq!(percent(219, 220), "100%", "rounded to nearest, as rclone");
+        assert_eq!(percent(1, 3), "33%");
+        assert_eq!(percent(0, 0), "-");
+        assert_eq!(rate(8.0 * 1024.0 * 1024.0 + 1000.0), "8.001 MiB/s");
+        assert_eq!(rate(0.0), "0 B/s");
+        assert_eq!(readable(0), "0s");
+        assert_eq!(readable(90), "1m30s");
+        assert_eq!(readable(2 * 86_400 + 3 * 3600 + 4 * 60 + 5), "2d3h4m");
+        assert_eq!(go_duration(3605), "1h0m5s");
+        assert_eq!(format_elapsed(Duration::from_millis(500)), "0.5s");
+        assert_eq!(format_elapsed(Duration::from_millis(62_540)), "1m2.5s");
+        assert_eq!(format_elapsed(Duration::from_secs(3600)), "1h0.0s");
+        assert_eq!(format_elapsed(Duration::from_secs(3600 + 600)), "1h10m0.0s");
+        assert_eq!(grouped(12_345), "12,345");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+        let long = "a/".repeat(30) + "end.bin";
+        let short = shorten(&long, NAME_WIDTH);
+        assert_eq!(short.chars().count(), NAME_WIDTH);
+        assert!(short.starts_with("a/a/") && short.ends_with("end.bin") && short.contains('…'));
+    }
+
+    #[test]
+    fn while_listing_the_totals_say_so_and_there_is_no_percentage_or_eta() {
+        let s = snap();
+        let view = View { speed: 1e6 };
+        let text = block(&s, view);
+        assert!(
+            text.contains(
+                "Transferred:   \t    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA -\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Checks:                 0 / 0…, -, Listed 12,345…\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Transferred:          205 / 220…, -\n"),
+            "{text}"
+        );
+        assert!(text.contains("Elapsed time:       1m2.5s\n"), "{text}");
+        let line = one_line(&s, view);
+        assert_eq!(
+            line,
+            "    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA - (xfr#205/220…, listed 12,345…)"
+        );
+    }
+
+    #[test]
+    fn final_totals_give_rclones_block_with_eta_and_transfers_under_way() {
+        let mut s = snap().ended();
+        s.transferring = vec![FlightSnapshot {
+            name: "a/f14.bin".into(),
+            size: 1_400_000,
+            bytes: 700_000,
+            elapsed: Duration::from_secs(1),
+        }];
+        let text = block(
+            &s,
+            View {
+                speed: 1024.0 * 1024.0,
+            },
+        );
+        let want = "\nTransferred:   \t    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s\n\
+Checks:                 0 / 0, -, Listed 12345\n\
+Transferred:          205 / 220, 93%\n\
+Elapsed time:       1m2.5s\n\
+Transferring:\n \
+*                                     a/f14.bin: 50% / 1.335 MiB, 683.594 KiB/s, 1s\n";
+        assert_eq!(text, want);
+        assert_eq!(
+            one_line(
+                &s,
+                View {
+                    speed: 1024.0 * 1024.0
+                }
+            ),
+            "    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s (xfr#205/220)"
+        );
+    }
+
+    #[test]
+    fn the_json_object_has_rclones_fields_types_and_units() {
+        let mut s = snap().ended();
+        s.errors = 1;
+        s.last_error = Some("boom".into());
+        s.transferring = vec![FlightSnapshot {
+            name: "x".into(),
+            size: 10,
+            bytes: 5,
+            elapsed: Duration::from_secs(1),
+        }];
+        let v = json(&s, View { speed: 2.5 });
+        let st = &v["stats"];
+        assert_eq!(st["bytes"], 8 * 1024 * 1024);
+        assert!(st["bytes"].is_u64() && st["speed"].is_f64() && st["elapsedTime"].is_f64());
+        // 12 MiB left at 2.5 bytes a second, in whole seconds.
+        assert_eq!(st["eta"], 5_033_164);
+        assert_eq!(st["lastError"], "boom");
+        assert_eq!(st["transferring"][0]["percentage"], 50);
+        assert_eq!(st["transferring"][0]["group"], "global_stats");
+        assert!(block(&s, View { speed: 2.5 })
+            .contains("Errors:                 1 (no need to retry)\n"));
+        let listing = json(&snap(), View { speed: 2.5 });
+        assert!(listing["stats"]["eta"].is_null(), "no ETA while listing");
+        assert!(
+            listing["stats"].get("transferring").is_none(),
+            "left out when empty"
+        );
     }
 }

@@ -128,6 +128,8 @@ pub struct Output {
     pub stats_given: bool,
     pub stats_one_line: bool,
     pub summary_file: Option<PathBuf>,
+    /// `--check-first`: plan every transfer before the first starts.
+    pub check_first: bool,
 }
 
 impl Output {
@@ -142,6 +144,7 @@ impl Output {
             stats_given: a.stats.is_some(),
             stats_one_line: a.stats_one_line,
             summary_file: a.summary_file.clone(),
+            check_first: false,
         })
     }
 }
@@ -355,6 +358,8 @@ fn sync_options(
         // Destination objects' real mtimes, so a re-run needs no request per object.
         journal_settle: journal_settle()?,
         stop: None,
+        // Set from the global flag by the command (`Output::check_first`).
+        check_first: false,
         journal: (!t.no_journal)
             .then(ferry_core::private::cache_home)
             .flatten()

@@ -15,7 +15,7 @@ pub struct TuningArgs {
     /// Don't traverse the destination (accepted; ferry lists it directory by directory)
     #[arg(long, global = true)]
     pub no_traverse: bool,
-    /// Do all the checks before starting transfers (accepted; ferry overlaps them)
+    /// Do all the checks before starting transfers
     #[arg(long, global = true)]
     pub check_first: bool,
     /// Order of transfers, e.g. size,desc (accepted; ferry transfers in listing order)
@@ -69,7 +69,6 @@ impl TuningArgs {
     pub fn ignored(&self) -> Vec<&'static str> {
         let given = [
             (self.no_traverse, "--no-traverse"),
-            (self.check_first, "--check-first"),
             (self.order_by.is_some(), "--order-by"),
             (self.buffer_size.is_some(), "--buffer-size"),
             (self.use_mmap, "--use-mmap"),

@@ -331,7 +331,7 @@ async fn run_trees(
         ignore_case_sync: a.ignore_case_sync,
     };
     let stats = Arc::new(Stats::default());
-    let display = g.start_display(&stats);
+    let display = g.start_display(&stats, true);
     let result = ferry_engine::check(
         src.backend.clone(),
         dst.clone(),

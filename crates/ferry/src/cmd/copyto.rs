@@ -144,11 +144,15 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let (backup, confirm) = transfer::safety(&t, &g.remotes)?;
     let observer: Arc<dyn Observer> = Arc::new(());
     let stats = Arc::new(Stats::default());
+    let shown = |arg: &str| ferry_config::redact(arg, crate::kinds::registry()).text;
+    stats.set_labels(shown(call.source), shown(call.dest));
+    let mut opts = t.sync.clone();
+    opts.check_first = g.output.check_first;
     let job = Job {
         src: view,
         dst,
         mode,
-        opts: t.sync.clone(),
+        opts,
         select,
         renamed_from: Some(file.clone()),
         src_file: Some(new_name),
@@ -159,7 +163,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         stats: stats.clone(),
         approve_deletes: None,
     };
-    let display = g.start_display(&stats);
+    let display = g.start_display(&stats, true);
     let result = ferry_engine::run(job, t.retries, t.retries_sleep).await;
     display.finish();
     let outcome = result.map_err(exit::from_core)?;

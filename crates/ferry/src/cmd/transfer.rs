@@ -164,10 +164,13 @@ impl<'a> Prepared<'a> {
             Arc::new(())
         };
         let stats = Arc::new(Stats::default());
+        let shown = |arg: &str| ferry_config::redact(arg, crate::kinds::registry()).text;
+        stats.set_labels(shown(self.source), shown(self.dest));
         let renames_dirs = !dst.features().semantics.bucket_dirs
             && src.backend.location().namespace == dst.location().namespace;
         let mut opts = s.sync.clone();
         opts.stop = scope.stop.clone();
+        opts.check_first = g.output.check_first;
         if scope.select.is_some() {
             // A pass over some paths must not take everything else for excluded.
             opts.delete_excluded = false;
@@ -199,7 +202,7 @@ impl<'a> Prepared<'a> {
             stats: stats.clone(),
             approve_deletes,
         };
-        let display = g.start_display(&stats);
+        let display = g.start_display(&stats, scope.watch_pass.is_none());
         let result = ferry_engine::run(job, s.retries, s.retries_sleep).await;
         display.finish();
         let outcome = match result {

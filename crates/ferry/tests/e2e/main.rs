@@ -15,6 +15,8 @@ mod filters;
 mod links;
 mod metadata;
 mod overlays;
+#[cfg(unix)]
+mod progress;
 mod prompts;
 mod property;
 #[cfg(unix)]

@@ -563,7 +563,7 @@ fn rclone_tuning_flags_are_accepted_and_checked() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("no effect here: --no-traverse, --check-first"),
+        err.contains("no effect here: --no-traverse, --order-by"),
         "{err}"
     );
     assert_eq!(s.read("dst/d/f"), "data");
