@@ -81,10 +81,7 @@ pub(crate) fn hash_file(file: &Path, part_size: Option<u64>, shown: &str) -> Res
     }
     Ok(Prehashed {
         md5: hex::encode(whole.finalize()),
-        parts: Some(PartDigests {
-            part_size,
-            digests,
-        }),
+        parts: Some(PartDigests { part_size, digests }),
     })
 }
 

@@ -301,20 +301,31 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
 
     // Unchanged: stored, with its md5chksum, and verified without a hash of the stream.
     let path = RelPath::new("prehashed.bin").unwrap();
-    assert!(b.copy_from(&*local, &src, &path, &o).await.unwrap().is_none());
+    assert!(b
+        .copy_from(&*local, &src, &path, &o)
+        .await
+        .unwrap()
+        .is_none());
     assert!(b.put_verifies(&path, &o));
     let stored = b
         .put(&path, Box::pin(io::Cursor::new(data.clone())), &o)
         .await
         .unwrap();
     let md5 = hex::encode(md5::Md5::digest(&data));
-    assert_eq!(stored.hashes.get(ferry_core::HashKind::Md5), Some(md5.as_str()));
+    assert_eq!(
+        stored.hashes.get(ferry_core::HashKind::Md5),
+        Some(md5.as_str())
+    );
     let e = b.stat(&path).await.unwrap().unwrap();
     assert_eq!(e.hashes.get(ferry_core::HashKind::Md5), Some(md5.as_str()));
 
     // One byte of the second part changed after the hashing: that part fails.
     let path = RelPath::new("changed.bin").unwrap();
-    assert!(b.copy_from(&*local, &src, &path, &o).await.unwrap().is_none());
+    assert!(b
+        .copy_from(&*local, &src, &path, &o)
+        .await
+        .unwrap()
+        .is_none());
     let mut changed = data.clone();
     changed[(5 << 20) + 3] ^= 0xff;
     let err = b
