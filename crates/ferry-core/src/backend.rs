@@ -226,6 +226,14 @@ pub trait Backend: Send + Sync {
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
         None
     }
+
+    /// Whether the coming `put` of `path` with `opts` checks every byte it stores against
+    /// hashes of the source taken before the upload (S3's upload of a local file it hashed
+    /// in `copy_from`, part by part): the caller then needs no hash of the stream to
+    /// verify the transfer, and the bytes are not hashed twice.
+    fn put_verifies(&self, _path: &RelPath, _opts: &PutOptions) -> bool {
+        false
+    }
 }
 
 /// The optional operations, called only where the backend declares them

@@ -229,11 +229,15 @@ async fn copy_once(
         return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
-    // source's listed hash, or one the destination reports for what it stored.
+    // source's listed hash, or one the destination reports for what it stored, unless
+    // the destination checks what it stored against the source's own hashes.
     let kinds = ctx
         .hash
         .filter(|_| ctx.job.opts.verify != Verify::Off)
-        .filter(|k| src.hashes.get(*k).is_some() || ctx.job.dst.features().caps.put_returns_hashes)
+        .filter(|k| {
+            src.hashes.get(*k).is_some()
+                || (to.features().caps.put_returns_hashes && !to.put_verifies(dst_path, &opts))
+        })
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);

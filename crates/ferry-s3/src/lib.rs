@@ -22,6 +22,7 @@ mod headers;
 mod kind;
 pub mod meta;
 pub mod options;
+mod prehash;
 mod put_body;
 mod reach;
 mod resume;
@@ -71,8 +72,9 @@ pub struct S3Backend {
     /// Buckets known to exist (checked or created).
     buckets_ok: Mutex<StdHashSet<String>>,
     /// MD5s of local sources about to be streamed up, by `bucket/key`: hashed before
-    /// the upload (as rclone does) so `md5chksum` can go into the upload's metadata.
-    prehashed: Mutex<HashMap<String, String>>,
+    /// the upload (as rclone does) so `md5chksum` can go into the upload's metadata,
+    /// with each part's MD5 for a multipart upload (see [`prehash`]).
+    prehashed: Mutex<HashMap<String, prehash::Prehashed>>,
 }
 
 /// Where one path lives.
@@ -549,35 +551,19 @@ impl S3Backend {
         };
         let t = self.target(dst_path)?;
         let shown = src_path.to_string();
-        let md5 = tokio::task::spawn_blocking(move || -> Result<String> {
-            use md5::Digest;
-            use std::io::Read;
-            let mut f = std::fs::File::open(&file)
-                .map_err(|e| Error::io("failed to open source", e).with_path(shown.clone()))?;
-            let mut h = md5::Md5::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f
-                    .read(&mut buf)
-                    .map_err(|e| Error::io("failed to read source", e).with_path(shown.clone()))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            Ok(hex::encode(h.finalize()))
-        })
-        .await
-        .map_err(|e| Error::new(ErrorKind::Io, format!("hashing task failed: {e}")))??;
+        let parts = (opts.size > self.opts.upload_cutoff).then(|| self.opts.part_size(opts.size));
+        let found = tokio::task::spawn_blocking(move || prehash::hash_file(&file, parts, &shown))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("hashing task failed: {e}")))??;
         self.prehashed
             .lock()
             .expect("lock")
-            .insert(format!("{}/{}", t.bucket, t.key), md5);
+            .insert(format!("{}/{}", t.bucket, t.key), found);
         Ok(())
     }
 
-    /// The MD5 [`prehash_local`](Self::prehash_local) found for this upload, once.
-    pub(crate) fn take_prehashed(&self, t: &Target) -> Option<String> {
+    /// What [`prehash_local`](Self::prehash_local) found for this upload, once.
+    pub(crate) fn take_prehashed(&self, t: &Target) -> Option<prehash::Prehashed> {
         self.prehashed
             .lock()
             .expect("lock")
@@ -795,6 +781,25 @@ impl Backend for S3Backend {
         match self.head(&t, path.as_str()).await? {
             Some(info) => Ok(Some(headers::read(&info))),
             None => Err(Error::not_found(path.to_string())),
+        }
+    }
+
+    fn put_verifies(&self, path: &RelPath, opts: &PutOptions) -> bool {
+        // Each part's (or the object's) ETag is compared with the MD5s taken before the
+        // upload, so the stored bytes are those that gave `md5chksum`.
+        if !self.opts.etag_is_md5() || self.opts.disable_checksum {
+            return false;
+        }
+        let Ok(t) = self.target(path) else {
+            return false;
+        };
+        let known = self.prehashed.lock().expect("lock");
+        match known.get(&format!("{}/{}", t.bucket, t.key)) {
+            None => false,
+            Some(p) if opts.size > self.opts.upload_cutoff => p
+                .parts_for(self.opts.part_size(opts.size), opts.size)
+                .is_some(),
+            Some(_) => !upload::is_buffered(&self.opts, opts.size),
         }
     }
 

@@ -127,8 +127,12 @@ async fn single(
         req = req.content_md5(b64(&digest));
     }
     req = with_object_options(b, req);
-    let out = req
-        .body(SdkBody::from(Bytes::from(buf)))
+    // As for parts: the signed Content-MD5 covers the body, no SHA-256 of it as well.
+    let mut op = req.body(SdkBody::from(Bytes::from(buf))).customize();
+    if !b.opts.disable_checksum {
+        op = op.disable_payload_signing();
+    }
+    let out = op
         .send()
         .await
         .map_err(|e| sdk("failed to upload", path.as_str(), e))?;
@@ -200,7 +204,7 @@ async fn streamed(
         .hashes
         .get(HashKind::Md5)
         .map(str::to_owned)
-        .or_else(|| b.take_prehashed(t))
+        .or_else(|| b.take_prehashed(t).map(|p| p.md5))
         .and_then(|h| hex::decode(h).ok())
         .and_then(|raw| raw.try_into().ok());
     let checksums = !b.opts.disable_checksum;
@@ -314,11 +318,15 @@ async fn multipart(
     let mut obj = Headers::for_put(path, opts);
     let mtime = obj.mtime.unwrap_or(opts.mtime);
     let prehashed = b.take_prehashed(t);
+    let part_md5s = prehashed
+        .as_ref()
+        .and_then(|p| p.parts_for(b.opts.part_size(opts.size), opts.size))
+        .map(<[_]>::to_vec);
     let known_hex = opts
         .hashes
         .get(HashKind::Md5)
         .map(str::to_owned)
-        .or(prehashed);
+        .or(prehashed.map(|p| p.md5));
     let known_md5 = known_hex
         .as_deref()
         .and_then(meta::md5_to_meta)
@@ -365,6 +373,7 @@ async fn multipart(
     let job = PartsJob {
         upload_id: &upload_id,
         need_whole,
+        part_md5s: part_md5s.as_deref(),
         uploaded: &uploaded,
         journal: journal.as_mut(),
     };
@@ -614,6 +623,9 @@ struct PartsJob<'a> {
     upload_id: &'a str,
     /// Hash the whole stream (its MD5 is not known in advance).
     need_whole: bool,
+    /// Each part's MD5, taken from the source before the upload: sent as Content-MD5
+    /// and checked against the part's ETag instead of hashing the part again.
+    part_md5s: Option<&'a [[u8; 16]]>,
     /// Parts an interrupted run already uploaded: read and checked, not sent.
     uploaded: &'a Parts,
     journal: Option<&'a mut Journal>,
@@ -632,6 +644,7 @@ async fn upload_parts(
     let PartsJob {
         upload_id,
         need_whole,
+        part_md5s,
         uploaded,
         mut journal,
     } = job;
@@ -682,14 +695,26 @@ async fn upload_parts(
                 .part_number(number)
                 .content_length(buf.len() as i64);
             let (n, shown) = (number, path.to_string());
+            let known = part_md5s.and_then(|m| m.get(n as usize - 1)).copied();
             tasks.spawn(async move {
                 let _permit = permit;
-                // Parts are hashed in their own tasks, in parallel with reading the next.
-                let digest: [u8; 16] = Md5::digest(&buf).into();
+                // Parts not hashed beforehand are hashed on the blocking pool, in parallel
+                // with reading the next and with other parts' requests.
+                let digest = match known {
+                    Some(d) => d,
+                    None => hash_part(buf.clone()).await?,
+                };
                 let req = req
                     .set_content_md5(send_md5.then(|| b64(&digest)))
                     .body(SdkBody::from(buf));
-                let out = req
+                // The signed Content-MD5 binds the body to the request: S3 refuses a
+                // body that doesn't match it, so signing the body's SHA-256 as well
+                // only spends CPU on a second hash of every byte.
+                let mut op = req.customize();
+                if send_md5 {
+                    op = op.disable_payload_signing();
+                }
+                let out = op
                     .send()
                     .await
                     .map_err(|e| sdk(&format!("failed to upload part {n}"), &shown, e))?;
@@ -697,10 +722,15 @@ async fn upload_parts(
                 if check_md5 {
                     if let Some(stored) = meta::md5_from_etag(&etag) {
                         if stored != hex::encode(digest) {
+                            let cause = if known.is_some() {
+                                " (as hashed before the upload: the source may have changed)"
+                            } else {
+                                ""
+                            };
                             return Err(Error::new(
                                 ErrorKind::Corrupted,
                                 format!(
-                                    "corrupted on transfer: part {n} stored with md5 {stored}, sent {}",
+                                    "corrupted on transfer: part {n} stored with md5 {stored}, sent {}{cause}",
                                     hex::encode(digest)
                                 ),
                             )
@@ -761,6 +791,13 @@ fn already_uploaded(
         .temporary(true));
     }
     Ok(Some((number, etag.clone(), digest)))
+}
+
+/// A part's MD5, on the blocking pool so a runtime thread keeps moving bytes meanwhile.
+async fn hash_part(buf: Bytes) -> Result<[u8; 16]> {
+    tokio::task::spawn_blocking(move || Md5::digest(&buf).into())
+        .await
+        .map_err(join_error)
 }
 
 fn join_error(e: tokio::task::JoinError) -> Error {

@@ -278,3 +278,74 @@ async fn multipart_stream_gets_md5chksum_afterwards() {
     let e = b.stat(&path).await.unwrap().unwrap();
     assert_eq!(e.hashes.get(ferry_core::HashKind::Md5), Some(md5.as_str()));
 }
+
+/// A local file hashed before its multipart upload (as `copy_from` does): the upload
+/// sends each part with the MD5 taken then and checks the part's ETag against it, so a
+/// source that changed in between is caught part by part, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_hashed_before_the_upload_catch_a_changed_source() {
+    use md5::Digest;
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |o| {
+        o.upload_cutoff = 5 << 20;
+        o.chunk_size = 5 << 20;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..(11u32 << 20)).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let local = ferry_local::LocalBackend::new(dir.path(), Default::default());
+    let src = RelPath::new("big.bin").unwrap();
+    let o = opts(data.len() as u64);
+
+    // Unchanged: stored, with its md5chksum, and verified without a hash of the stream.
+    let path = RelPath::new("prehashed.bin").unwrap();
+    assert!(b
+        .copy_from(&*local, &src, &path, &o)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(b.put_verifies(&path, &o));
+    let stored = b
+        .put(&path, Box::pin(io::Cursor::new(data.clone())), &o)
+        .await
+        .unwrap();
+    let md5 = hex::encode(md5::Md5::digest(&data));
+    assert_eq!(
+        stored.hashes.get(ferry_core::HashKind::Md5),
+        Some(md5.as_str())
+    );
+    let e = b.stat(&path).await.unwrap().unwrap();
+    assert_eq!(e.hashes.get(ferry_core::HashKind::Md5), Some(md5.as_str()));
+
+    // One byte of the second part changed after the hashing: that part fails.
+    let path = RelPath::new("changed.bin").unwrap();
+    assert!(b
+        .copy_from(&*local, &src, &path, &o)
+        .await
+        .unwrap()
+        .is_none());
+    let mut changed = data.clone();
+    changed[(5 << 20) + 3] ^= 0xff;
+    let err = b
+        .put(&path, Box::pin(io::Cursor::new(changed)), &o)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+    assert!(err.to_string().contains("part 2"), "{err}");
+    assert!(err.is_temporary(), "{err}");
+    assert!(b.stat(&path).await.unwrap().is_none());
+    let open = b
+        .client()
+        .list_multipart_uploads()
+        .bucket(&s3.bucket)
+        .prefix("inj/changed.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.uploads().len(), 0, "the failed upload was aborted");
+
+    // Nothing hashed beforehand (another source): the stream is hashed as before.
+    assert!(!b.put_verifies(&path, &o));
+}
