@@ -1,29 +1,24 @@
-//! The [`Backend`] implementation: listing, reading, writing and server-side copies.
+//! Azure Blob Storage as an [`ObjectStore`]: Get Blob Properties, List Blobs and
+//! Containers, Put Blob / Block List, Copy Blob, Set Blob Metadata, and the service's
+//! answers in ferry's terms. Paths, listings, directories and the
+//! [`Backend`](ferry_core::Backend) itself are [`ferry_objstore::ObjectBackend`]'s.
 
-use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use ferry_core::encoding::Encoding;
 use ferry_core::{
-    Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, Location,
-    Metadata, PutOptions, RelPath, Result,
+    ByteStream, Entry, Error, ErrorKind, Features, HashKind, Metadata, PutOptions, RelPath, Result,
 };
+use ferry_objstore::{ObjectStore, Page, Target, UserMeta};
 use futures::TryStreamExt;
 use http::{HeaderMap, Method};
 
-use crate::client::Req;
-use crate::listing::{parse_page, BlobItem, Page};
+use crate::client::{Client, Req};
+use crate::listing::{parse_page, BlobItem};
 use crate::meta::{self, format_mtime, md5_b64, md5_hex, META_FOLDER, META_MTIME};
 use crate::props::{self, BlobProps};
-use crate::{upload, AzBackend, Target};
-
-/// Where a paged listing of blobs stands: the next page's marker, and the directories
-/// already listed.
-#[derive(Default)]
-struct BlobCursor {
-    marker: Option<String>,
-    dirs: BTreeSet<RelPath>,
-}
+use crate::{rest_path, upload, AzBackend, AzOptions, Azure};
 
 /// How long a server-side copy may stay pending before it is reported as failed.
 const COPY_WAIT: Duration = Duration::from_secs(600);
@@ -97,14 +92,14 @@ fn item_from_headers(name: &str, h: &HeaderMap) -> BlobItem {
     }
 }
 
-impl AzBackend {
+impl Azure {
     /// Get Blob Properties; `Ok(None)` if there is no such blob.
     pub(crate) async fn head(&self, t: &Target, path: &str) -> Result<Option<BlobItem>> {
-        if t.blob.is_empty() {
+        if t.key.is_empty() {
             return Ok(None);
         }
-        match self.try_send(&Req::new(Method::HEAD, t.rest_path())).await {
-            Ok(r) => Ok(Some(item_from_headers(&t.blob, r.headers()))),
+        match self.try_send(&Req::new(Method::HEAD, rest_path(t))).await {
+            Ok(r) => Ok(Some(item_from_headers(&t.key, r.headers()))),
             Err(f) if f.is_not_found() => Ok(None),
             Err(f) => Err(self.fail(f, "failed to read blob properties", path)),
         }
@@ -119,7 +114,7 @@ impl AzBackend {
         max: u32,
         marker: Option<String>,
         path: &str,
-    ) -> Result<Page> {
+    ) -> Result<crate::listing::Page> {
         let mut req = Req::new(Method::GET, format!("/{container}"))
             .query("restype", "container")
             .query("comp", "list")
@@ -155,136 +150,6 @@ impl AzBackend {
         parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e).with_path(path.to_owned()))
     }
 
-    /// The account's containers, as directories, a page at a time.
-    fn list_containers(&self) -> ListPages<'_> {
-        ferry_core::listing::by_token(move |marker| self.list_containers_page(marker))
-    }
-
-    async fn list_containers_page(
-        &self,
-        marker: Option<String>,
-    ) -> Result<(Listing, Option<String>)> {
-        let mut req = Req::new(Method::GET, "/").query("comp", "list");
-        if let Some(m) = marker {
-            req = req.query("marker", m);
-        }
-        let r = self.send(&req, "failed to list containers", "").await?;
-        let body = r.text().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("failed to read listing: {}", e.without_url()),
-            )
-        })?;
-        let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
-        let mut listing = Listing::new();
-        for (name, modified) in page.containers {
-            match self.names.child(&RelPath::root(), &name) {
-                Ok(p) => listing.entries.push(Entry::dir(
-                    p,
-                    modified.unwrap_or_else(ferry_core::no_dir_time),
-                )),
-                Err(e) => listing.skip(e),
-            }
-        }
-        Ok((listing, page.next_marker))
-    }
-
-    /// Lists `dir` page by page; metadata (and so each blob's mtime) comes with it.
-    fn list_blobs(&self, dir: RelPath) -> ListPages<'_> {
-        ferry_core::listing::by_token(move |cursor: Option<BlobCursor>| {
-            let dir = dir.clone();
-            async move { self.list_blobs_page(&dir, cursor.unwrap_or_default()).await }
-        })
-    }
-
-    /// One page of `dir`'s blobs and prefixes. A directory can show up twice (as a
-    /// prefix and as a folder-marker blob, maybe on different pages): the cursor keeps
-    /// the directories seen so each is listed once. It holds directories, never files.
-    async fn list_blobs_page(
-        &self,
-        dir: &RelPath,
-        mut cursor: BlobCursor,
-    ) -> Result<(Listing, Option<BlobCursor>)> {
-        let t = self.target(dir)?;
-        let prefix = ferry_objstore::flat::dir_prefix(&t.blob);
-        let mut listing = Listing::new();
-        let page = self
-            .list_page(
-                &t.container,
-                &prefix,
-                true,
-                self.opts.list_chunk,
-                cursor.marker.take(),
-                dir.as_str(),
-            )
-            .await?;
-        let mut dir_entry = |p: RelPath, listing: &mut Listing| {
-            if cursor.dirs.insert(p.clone()) {
-                listing
-                    .entries
-                    .push(Entry::dir(p, ferry_core::no_dir_time()));
-            }
-        };
-        for full in &page.prefixes {
-            let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
-            match name.map(|n| self.names.child(dir, n)) {
-                Some(Ok(p)) => dir_entry(p, &mut listing),
-                _ => listing.skip(ferry_objstore::bucket::unsafe_key(&self.names, full)),
-            }
-        }
-        for item in &page.blobs {
-            let Some(name) = item.name.strip_prefix(&prefix) else {
-                continue;
-            };
-            if name.is_empty() {
-                continue; // the directory's own marker blob
-            }
-            let Ok(path) = self.names.child(dir, name) else {
-                listing.skip(ferry_objstore::bucket::unsafe_key(&self.names, &item.name));
-                continue;
-            };
-            if is_folder_marker(item) {
-                dir_entry(path, &mut listing);
-            } else {
-                listing.entries.push(entry_of(path, item));
-            }
-        }
-        // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
-        // missing container (in `list_page`) is "directory not found".
-        cursor.marker = page.next_marker;
-        let more = cursor.marker.is_some();
-        Ok((listing, more.then_some(cursor)))
-    }
-
-    /// Whether any blob's name starts with `prefix`. Azure may answer a page with no blobs
-    /// but a marker, so the marker is followed until a blob or the end.
-    async fn any_blob(&self, container: &str, prefix: &str, path: &str) -> Result<bool> {
-        let mut marker = None;
-        loop {
-            let page = match self
-                .list_page(container, prefix, false, 1, marker, path)
-                .await
-            {
-                Ok(page) => page,
-                Err(e) if e.kind() == ErrorKind::DirNotFound => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            if !page.blobs.is_empty() {
-                return Ok(true);
-            }
-            match page.next_marker {
-                Some(m) => marker = Some(m),
-                None => return Ok(false),
-            }
-        }
-    }
-
-    /// Whether any blob lies under `blob/` (a virtual directory).
-    async fn has_children(&self, t: &Target, path: &str) -> Result<bool> {
-        self.any_blob(&t.container, &format!("{}/", t.blob), path)
-            .await
-    }
-
     async fn container_exists(&self, container: &str) -> Result<bool> {
         let req = Req::new(Method::HEAD, format!("/{container}")).query("restype", "container");
         match self.try_send(&req).await {
@@ -305,57 +170,12 @@ impl AzBackend {
         }
     }
 
-    /// Replaces a blob's metadata (Set Blob Metadata keeps its content and properties).
-    async fn put_metadata(
-        &self,
-        t: &Target,
-        path: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<()> {
-        let mut req = Req::new(Method::PUT, t.rest_path()).query("comp", "metadata");
-        for (k, v) in metadata {
-            req = req.header(&format!("x-ms-meta-{k}"), v);
-        }
-        self.send(&req, "failed to set metadata", path)
-            .await
-            .map(|_| ())
-    }
-
-    /// Replaces the Content-MD5 recorded for a blob (`None` removes it). For repairing
-    /// a blob's recorded hash — and for tests that need a damaged one.
-    pub async fn set_stored_md5(&self, path: &RelPath, md5: Option<&str>) -> Result<()> {
-        let t = self.target(path)?;
-        let Some(item) = self.head(&t, path.as_str()).await? else {
-            return Err(Error::not_found(path.to_string()));
-        };
-        // Set Blob Properties clears the content headers it is not given.
-        let mut req = Req::new(Method::PUT, t.rest_path()).query("comp", "properties");
-        if let Some(ct) = &item.content_type {
-            req = req.header("x-ms-blob-content-type", ct);
-        }
-        if let Some(m) = md5 {
-            let b64 = md5_b64(m)
-                .ok_or_else(|| Error::new(ErrorKind::Refused, format!("{m:?} is not a hex MD5")))?;
-            req = req.header("x-ms-blob-content-md5", b64);
-        }
-        self.send(&req, "failed to set properties", path.as_str())
-            .await
-            .map(|_| ())
-    }
-
-    /// Whether `other` is the same account with the same credentials (so a server-side
-    /// copy can read its blobs).
-    fn same_account(&self, other: &AzBackend) -> bool {
-        self.client.base() == other.client.base()
-            && format!("{:?}", self.opts.auth) == format!("{:?}", other.opts.auth)
-    }
-
     /// Copy Blob within the account: the source's metadata with the new mtime (or, with
     /// `--metadata`, the metadata given), its access tier and (if asked) its tags. Waits
     /// for a pending copy to finish.
     async fn server_copy(
         &self,
-        src: &AzBackend,
+        src: &Azure,
         s: &Target,
         d: &Target,
         dst_path: &RelPath,
@@ -364,8 +184,8 @@ impl AzBackend {
         let Some(info) = src.head(s, dst_path.as_str()).await? else {
             return Ok(None);
         };
-        let mut req = Req::new(Method::PUT, d.rest_path())
-            .header("x-ms-copy-source", src.client.url(&s.rest_path(), &[]));
+        let mut req = Req::new(Method::PUT, rest_path(d))
+            .header("x-ms-copy-source", src.client.url(&rest_path(s), &[]));
         let given = opts
             .metadata
             .as_ref()
@@ -405,7 +225,7 @@ impl AzBackend {
         // Copy Blob takes the source's content properties; metadata asking for others
         // sets them afterwards (Set Blob Properties clears those not sent, and the MD5).
         if let Some(p) = given.filter(|p| !same_content(p, &info)) {
-            let mut req = Req::new(Method::PUT, d.rest_path()).query("comp", "properties");
+            let mut req = Req::new(Method::PUT, rest_path(d)).query("comp", "properties");
             req = p.apply_content(req);
             if let Some(m) = &info.content_md5 {
                 req = req.header("x-ms-blob-content-md5", m);
@@ -426,7 +246,7 @@ impl AzBackend {
             pause = (pause * 2).min(Duration::from_secs(2));
             let r = self
                 .send(
-                    &Req::new(Method::HEAD, d.rest_path()),
+                    &Req::new(Method::HEAD, rest_path(d)),
                     "failed to check copy",
                     path.as_str(),
                 )
@@ -448,7 +268,7 @@ impl AzBackend {
 
     /// The blob's index tags as an `x-ms-tags` header value, if it has any.
     async fn tags(&self, t: &Target, path: &str) -> Result<Option<String>> {
-        let req = Req::new(Method::GET, t.rest_path()).query("comp", "tags");
+        let req = Req::new(Method::GET, rest_path(t)).query("comp", "tags");
         let body = self
             .send(&req, "failed to read blob tags", path)
             .await?
@@ -477,74 +297,202 @@ impl AzBackend {
     }
 }
 
+/// Replaces the Content-MD5 recorded for a blob (`None` removes it). For repairing
+/// a blob's recorded hash — and for tests that need a damaged one.
+pub async fn set_stored_md5(b: &AzBackend, path: &RelPath, md5: Option<&str>) -> Result<()> {
+    let t = b.target(path)?;
+    let az = b.store();
+    let Some(item) = az.head(&t, path.as_str()).await? else {
+        return Err(Error::not_found(path.to_string()));
+    };
+    // Set Blob Properties clears the content headers it is not given.
+    let mut req = Req::new(Method::PUT, rest_path(&t)).query("comp", "properties");
+    if let Some(ct) = &item.content_type {
+        req = req.header("x-ms-blob-content-type", ct);
+    }
+    if let Some(m) = md5 {
+        let b64 = md5_b64(m)
+            .ok_or_else(|| Error::new(ErrorKind::Refused, format!("{m:?} is not a hex MD5")))?;
+        req = req.header("x-ms-blob-content-md5", b64);
+    }
+    az.send(&req, "failed to set properties", path.as_str())
+        .await
+        .map(|_| ())
+}
+
 #[async_trait]
-impl Backend for AzBackend {
-    fn features(&self) -> &Features {
-        &self.features
+impl ObjectStore for Azure {
+    type Options = AzOptions;
+    type Object = BlobItem;
+
+    const ROOT_NAME: &'static str = "an Azure account";
+    const OBJECT_NAME: &'static str = "a blob";
+    const TYPE_NAME: &'static str = "azureblob";
+    const BUCKET_NAME: &'static str = "container";
+
+    fn connect(opts: AzOptions) -> Result<Self> {
+        Ok(Azure {
+            client: std::sync::Arc::new(Client::new(&opts)?),
+            opts,
+        })
     }
 
-    fn location(&self) -> Location {
-        let mut path = String::new();
-        if let Some(c) = &self.container {
-            path = format!("/{c}");
-            if !self.prefix.is_empty() {
-                path.push('/');
-                path.push_str(&self.prefix);
-            }
-        }
-        Location {
-            namespace: format!("azureblob:{}", self.client.base()),
-            path,
-        }
+    fn options_from(
+        options: &ferry_core::kind::Options,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<AzOptions> {
+        AzOptions::from_options(options, env)
     }
 
-    fn describe(&self) -> String {
-        let account = self.opts.account();
-        match (&self.container, self.prefix.is_empty()) {
-            (None, _) => format!("Azure Blob account {account}"),
+    fn options(&self) -> &AzOptions {
+        &self.opts
+    }
+
+    fn encoding(&self) -> Encoding {
+        self.opts.encoding
+    }
+
+    fn features(&self) -> Features {
+        crate::az_features()
+    }
+
+    /// A SAS limited to one container roots the account there.
+    fn default_bucket(&self) -> Option<String> {
+        self.opts.sas_container.clone()
+    }
+
+    fn check_bucket_name(name: &str) -> Result<()> {
+        crate::check_container_name(name)
+    }
+
+    fn check_root_bucket(&self, container: &str) -> Result<()> {
+        self.check_sas_container(container)?;
+        crate::check_container_name(container)
+    }
+
+    fn namespace(&self) -> String {
+        format!("azureblob:{}", self.client.base())
+    }
+
+    fn describe(&self, container: Option<&str>, prefix: &str) -> String {
+        match (container, prefix.is_empty()) {
+            (None, _) => format!("Azure Blob account {}", self.opts.account()),
             // rclone's words, which its logs and `check` notices print.
             (Some(c), true) => format!("Azure container {c}"),
-            (Some(c), false) => format!("Azure container {c} path {}", self.prefix),
+            (Some(c), false) => format!("Azure container {c} path {prefix}"),
         }
     }
 
-    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-        if self.container.is_none() && path.is_root() {
-            return Ok(Some(Entry::dir(RelPath::root(), ferry_core::no_dir_time())));
-        }
-        let t = self.target(path)?;
-        if t.blob.is_empty() {
-            return Ok(self
-                .container_exists(&t.container)
-                .await?
-                .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())));
-        }
-        if !path.is_root() {
-            if let Some(item) = self.head(&t, path.as_str()).await? {
-                if !is_folder_marker(&item) {
-                    return Ok(Some(entry_of(path.clone(), &item)));
-                }
-            }
-        }
-        Ok(self
-            .has_children(&t, path.as_str())
-            .await?
-            .then(|| Entry::dir(path.clone(), ferry_core::no_dir_time())))
+    /// The same account with the same credentials (so a server-side copy can read its
+    /// blobs).
+    fn same_service(&self, other: &Azure) -> bool {
+        self.client.base() == other.client.base()
+            && format!("{:?}", self.opts.auth) == format!("{:?}", other.opts.auth)
     }
 
-    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
-        if self.container.is_none() && dir.is_root() {
-            return self.list_containers();
-        }
-        self.list_blobs(dir)
+    fn list_chunk(&self) -> u32 {
+        self.opts.list_chunk
     }
 
-    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
-        if len == Some(0) {
-            return Ok(Box::pin(tokio::io::empty()));
+    fn key(o: &BlobItem) -> &str {
+        &o.name
+    }
+
+    fn is_folder_marker(o: &BlobItem) -> bool {
+        is_folder_marker(o)
+    }
+
+    fn entry(o: &BlobItem, path: RelPath) -> Entry {
+        entry_of(path, o)
+    }
+
+    fn hash(o: &BlobItem, kind: HashKind) -> Option<String> {
+        (kind == HashKind::Md5)
+            .then(|| o.content_md5.as_deref().and_then(md5_hex))
+            .flatten()
+    }
+
+    fn metadata(o: &BlobItem) -> Metadata {
+        props::read(o)
+    }
+
+    fn user_metadata(o: &BlobItem) -> UserMeta {
+        o.metadata.clone().into_iter().collect()
+    }
+
+    fn mtime_metadata(mtime: SystemTime) -> Vec<(String, String)> {
+        vec![(META_MTIME.to_owned(), format_mtime(mtime))]
+    }
+
+    async fn head(&self, t: &Target, path: &str) -> Result<Option<BlobItem>> {
+        Azure::head(self, t, path).await
+    }
+
+    async fn list(
+        &self,
+        container: &str,
+        prefix: &str,
+        delimited: bool,
+        max: u32,
+        marker: Option<String>,
+        path: &str,
+    ) -> Result<Page<BlobItem>> {
+        let page = self
+            .list_page(container, prefix, delimited, max, marker, path)
+            .await?;
+        Ok(Page {
+            objects: page.blobs,
+            prefixes: page.prefixes,
+            next: page.next_marker,
+        })
+    }
+
+    async fn list_buckets(
+        &self,
+        marker: Option<String>,
+    ) -> Result<Page<(String, Option<SystemTime>)>> {
+        let mut req = Req::new(Method::GET, "/").query("comp", "list");
+        if let Some(m) = marker {
+            req = req.query("marker", m);
         }
-        let t = self.target(path)?;
-        let mut req = Req::new(Method::GET, t.rest_path());
+        let r = self.send(&req, "failed to list containers", "").await?;
+        let body = r.text().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("failed to read listing: {}", e.without_url()),
+            )
+        })?;
+        let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
+        Ok(Page {
+            objects: page.containers,
+            prefixes: Vec::new(),
+            next: page.next_marker,
+        })
+    }
+
+    async fn bucket_exists(&self, container: &str) -> Result<bool> {
+        self.container_exists(container).await
+    }
+
+    async fn ready_bucket(&self, container: &str) -> Result<()> {
+        self.ensure_container(container).await
+    }
+
+    async fn delete_bucket(&self, container: &str) -> Result<()> {
+        let req = Req::new(Method::DELETE, format!("/{container}")).query("restype", "container");
+        self.send(&req, "failed to remove container", container)
+            .await
+            .map(|_| ())
+    }
+
+    async fn read(
+        &self,
+        t: &Target,
+        offset: u64,
+        len: Option<u64>,
+        path: &RelPath,
+    ) -> Result<ByteStream> {
+        let mut req = Req::new(Method::GET, rest_path(t));
         if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
             req = req.header("x-ms-range", range);
         }
@@ -559,124 +507,52 @@ impl Backend for AzBackend {
         Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
     }
 
-    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
-        let t = self.target(path)?;
-        if t.blob.is_empty() {
-            return Err(
-                Error::new(ErrorKind::InvalidPath, "can't write a blob without a name")
-                    .with_path(path.to_string()),
-            );
-        }
-        self.ensure_container(&t.container).await?;
-        upload::put(self, &t, path, data, opts).await
+    async fn put(
+        &self,
+        t: &Target,
+        path: &RelPath,
+        data: ByteStream,
+        opts: &PutOptions,
+    ) -> Result<Entry> {
+        upload::put(self, t, path, data, opts).await
     }
 
-    async fn copy_from(
+    async fn copy(
         &self,
-        src: &dyn Backend,
-        src_path: &RelPath,
+        src: &Azure,
+        s: &Target,
+        d: &Target,
+        _src_path: &RelPath,
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
-        let Some(other) = src.as_any().downcast_ref::<AzBackend>() else {
-            return Ok(None);
-        };
-        if !self.same_account(other) {
-            return Ok(None);
-        }
-        let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
-        self.ensure_container(&d.container).await?;
-        self.server_copy(other, &s, &d, dst_path, opts).await
+        self.server_copy(src, s, d, dst_path, opts).await
     }
 
-    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
-        let t = self.target(path)?;
-        match self.head(&t, path.as_str()).await? {
-            Some(item) => Ok(Some(props::read(&item))),
-            None => Err(Error::not_found(path.to_string())),
+    /// Set Blob Metadata: replaces the metadata, keeps the content and properties.
+    async fn replace_metadata(
+        &self,
+        t: &Target,
+        _o: &BlobItem,
+        meta: UserMeta,
+        path: &str,
+    ) -> Result<()> {
+        let mut req = Req::new(Method::PUT, rest_path(t)).query("comp", "metadata");
+        for (k, v) in &meta {
+            req = req.header(&format!("x-ms-meta-{k}"), v);
         }
+        self.send(&req, "failed to set metadata", path)
+            .await
+            .map(|_| ())
     }
 
-    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
-        if kind != HashKind::Md5 {
-            return Ok(None);
-        }
-        let t = self.target(path)?;
-        match self.head(&t, path.as_str()).await? {
-            Some(item) => Ok(item.content_md5.as_deref().and_then(md5_hex)),
-            None => Err(Error::not_found(path.to_string())),
-        }
-    }
-
-    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
-        let t = self.target(path)?;
-        let Some(mut item) = self.head(&t, path.as_str()).await? else {
-            return Err(Error::not_found(path.to_string()));
-        };
-        item.metadata
-            .insert(META_MTIME.to_owned(), format_mtime(mtime));
-        self.put_metadata(&t, path.as_str(), &item.metadata).await
-    }
-
-    async fn delete_file(&self, path: &RelPath) -> Result<()> {
-        let t = self.target(path)?;
+    async fn delete(&self, t: &Target, path: &str) -> Result<()> {
         self.send(
-            &Req::new(Method::DELETE, t.rest_path()),
+            &Req::new(Method::DELETE, rest_path(t)),
             "failed to delete",
-            path.as_str(),
+            path,
         )
         .await
         .map(|_| ())
-    }
-
-    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
-        if self.container.is_none() && dir.is_root() {
-            return Ok(());
-        }
-        let t = self.target(dir)?;
-        self.ensure_container(&t.container).await
-    }
-
-    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
-        if self.container.is_none() && dir.is_root() {
-            return Err(Error::unsupported(
-                "can't remove the root of an Azure account",
-            ));
-        }
-        let t = self.target(dir)?;
-        if !t.blob.is_empty() {
-            // Virtual directories vanish with their last blob.
-            return Ok(());
-        }
-        // The container itself, as rclone does: only when it is empty.
-        if self.any_blob(&t.container, "", dir.as_str()).await? {
-            return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
-        }
-        let req =
-            Req::new(Method::DELETE, format!("/{}", t.container)).query("restype", "container");
-        self.send(&req, "failed to remove container", &t.container)
-            .await?;
-        self.containers_ok
-            .lock()
-            .expect("lock")
-            .remove(&t.container);
-        Ok(())
-    }
-
-    fn list_recursive(
-        self: std::sync::Arc<Self>,
-        dir: &RelPath,
-    ) -> Option<ferry_core::EntryStream> {
-        if self.container.is_none() && dir.is_root() {
-            return None;
-        }
-        Some(match crate::flat::list(self, dir) {
-            Ok(s) => s,
-            Err(e) => Box::pin(futures::stream::once(async move { Err(e) })),
-        })
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
