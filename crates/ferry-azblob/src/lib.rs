@@ -12,61 +12,46 @@
 
 mod client;
 mod error;
-mod flat;
 mod kind;
 pub mod listing;
 pub mod meta;
 pub mod options;
 mod props;
-mod remote;
+mod store;
 mod upload;
 mod url;
 
 #[cfg(test)]
 mod fuzz_tests;
 
-use std::collections::HashSet as StdHashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use ferry_core::encoding::Names;
 use ferry_core::{Capabilities, Error, ErrorKind, Features, HashKind, HashSet, Result};
-use ferry_objstore::bucket::{split_stored_root, stored_key};
+use ferry_objstore::{ObjectBackend, Target};
 
 use crate::client::{Client, Req};
 use crate::error::Failure;
 pub use crate::kind::KIND;
 pub use crate::options::AzOptions;
+pub use crate::store::set_stored_md5;
 
-/// A container (or the account's root), rooted at a prefix.
-pub struct AzBackend {
+/// A container (or the account's root), rooted at a prefix: the generic object-store
+/// backend over [`Azure`].
+pub type AzBackend = ObjectBackend<Azure>;
+
+/// Azure Blob Storage as an object store: the signed REST client and the remote's
+/// options ([`store`] implements [`ferry_objstore::ObjectStore`] on it).
+pub struct Azure {
     client: Arc<Client>,
     opts: AzOptions,
-    /// `None`: the root lists containers and paths start with a container name.
-    container: Option<String>,
-    /// Blob-name prefix of the root (stored form), without slashes at either end.
-    prefix: String,
-    /// How ferry's names are stored as blob names: every blob name is built and read
-    /// through it.
-    names: Names,
-    features: Features,
-    /// Containers known to exist (checked or created).
-    containers_ok: Mutex<StdHashSet<String>>,
 }
 
-/// Where one path lives.
-pub(crate) struct Target {
-    container: String,
-    blob: String,
-}
-
-impl Target {
-    /// The request path: `/container` or `/container/blob`.
-    fn rest_path(&self) -> String {
-        if self.blob.is_empty() {
-            format!("/{}", self.container)
-        } else {
-            format!("/{}/{}", self.container, self.blob)
-        }
+/// The request path of a target: `/container` or `/container/blob`.
+fn rest_path(t: &Target) -> String {
+    if t.key.is_empty() {
+        format!("/{}", t.bucket)
+    } else {
+        format!("/{}/{}", t.bucket, t.key)
     }
 }
 
@@ -84,69 +69,17 @@ fn az_features() -> Features {
     }
 }
 
-impl AzBackend {
-    /// Opens `container/prefix` (or the account root for an empty path) with `opts`.
-    pub fn new(path: &str, opts: AzOptions) -> Result<Arc<Self>> {
-        let client = Arc::new(Client::new(&opts)?);
-        let names = Names::new(opts.encoding);
-        let (container, prefix) = match split_stored_root(&names, path)? {
-            Some((c, p)) => (Some(c), p),
-            None => (opts.sas_container.clone(), String::new()),
-        };
-        if let (Some(limit), Some(c)) = (&opts.sas_container, &container) {
-            if limit != c {
-                return Err(Error::new(
-                    ErrorKind::Refused,
-                    format!(
-                        "azureblob: the SAS URL is limited to container {limit:?}, but the path names {c:?}: start the path with {limit}/"
-                    ),
-                ));
-            }
-        }
-        if let Some(c) = &container {
-            check_container_name(c)?;
-        }
-        Ok(Arc::new(AzBackend {
-            client,
-            opts,
-            container,
-            prefix,
-            names,
-            features: az_features(),
-            containers_ok: Mutex::new(StdHashSet::new()),
-        }))
-    }
-
-    /// Opens a backend from a remote's options and the environment (read only with
-    /// `env_auth`).
-    pub fn from_options(
-        path: &str,
-        options: &ferry_core::kind::Options,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Arc<Self>> {
-        Self::new(path, AzOptions::from_options(options, env)?)
-    }
-
-    pub fn options(&self) -> &AzOptions {
-        &self.opts
-    }
-
-    fn target(&self, path: &ferry_core::RelPath) -> Result<Target> {
-        match &self.container {
-            Some(c) => Ok(Target {
-                container: c.clone(),
-                blob: stored_key(&self.names, &self.prefix, path)?,
-            }),
-            None => {
-                let Some((container, blob)) = split_stored_root(&self.names, path.as_str())? else {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        "azureblob: this needs a container name in the path (remote:container/path)",
-                    ));
-                };
-                check_container_name(&container)?;
-                Ok(Target { container, blob })
-            }
+impl Azure {
+    /// Refuses a root outside the container a SAS is limited to.
+    fn check_sas_container(&self, container: &str) -> Result<()> {
+        match &self.opts.sas_container {
+            Some(limit) if limit != container => Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "azureblob: the SAS URL is limited to container {limit:?}, but the path names {container:?}: start the path with {limit}/"
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -172,9 +105,6 @@ impl AzBackend {
 
     /// Makes sure the container exists, creating it if needed.
     async fn ensure_container(&self, container: &str) -> Result<()> {
-        if self.containers_ok.lock().expect("lock").contains(container) {
-            return Ok(());
-        }
         let path = format!("/{container}");
         let head = Req::new(http::Method::HEAD, &path).query("restype", "container");
         match self.try_send(&head).await {
@@ -192,10 +122,6 @@ impl AzBackend {
             Err(f) if f.status == Some(403) && self.client.uses_sas() => {}
             Err(f) => return Err(self.fail(f, "failed to check container", container)),
         }
-        self.containers_ok
-            .lock()
-            .expect("lock")
-            .insert(container.to_owned());
         Ok(())
     }
 }
@@ -241,16 +167,13 @@ mod tests {
     fn paths_split_into_container_and_prefix() {
         let b = backend("cont/a/b/");
         let t = b.target(&RelPath::new("x y/z").unwrap()).unwrap();
-        assert_eq!(t.rest_path(), "/cont/a/b/x y/z");
+        assert_eq!(rest_path(&t), "/cont/a/b/x y/z");
         let root = backend("");
         let t = root.target(&RelPath::new("cont/k").unwrap()).unwrap();
-        assert_eq!((t.container.as_str(), t.blob.as_str()), ("cont", "k"));
+        assert_eq!((t.bucket.as_str(), t.key.as_str()), ("cont", "k"));
         assert!(root.target(&RelPath::root()).is_err());
         assert_eq!(
-            backend("cont")
-                .target(&RelPath::root())
-                .unwrap()
-                .rest_path(),
+            rest_path(&backend("cont").target(&RelPath::root()).unwrap()),
             "/cont"
         );
     }
@@ -280,7 +203,7 @@ mod tests {
         };
         assert!(AzBackend::new("one/d", sas()).is_ok());
         let root = AzBackend::new("", sas()).unwrap();
-        assert_eq!(root.container.as_deref(), Some("one"));
+        assert_eq!(root.bucket(), Some("one"));
         let e = AzBackend::new("two/d", sas()).err().unwrap();
         assert!(e.message().contains("limited to container \"one\""), "{e}");
     }

@@ -14,7 +14,7 @@ use crate::meta::parse_http_date;
 
 /// One blob as a listing (or a HEAD) describes it.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct BlobItem {
+pub struct BlobItem {
     pub name: String,
     pub size: u64,
     pub last_modified: Option<SystemTime>,

@@ -23,10 +23,12 @@ use std::sync::Arc;
 use crate::client::{Client, Req};
 use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
 use crate::props::BlobProps;
-use crate::{AzBackend, Target};
+use ferry_objstore::Target;
+
+use crate::{rest_path, Azure};
 
 pub(crate) async fn put(
-    b: &AzBackend,
+    b: &Azure,
     t: &Target,
     path: &RelPath,
     mut data: ByteStream,
@@ -54,7 +56,7 @@ fn put_blob_max(o: &AzOptions) -> u64 {
 
 /// The headers every new blob gets: its metadata (`mtime` at least), content
 /// properties (Content-Type at least), access tier and index tags.
-fn blob_headers(b: &AzBackend, path: &RelPath, opts: &PutOptions, req: Req) -> Req {
+fn blob_headers(b: &Azure, path: &RelPath, opts: &PutOptions, req: Req) -> Req {
     let mut req = BlobProps::for_put(path, opts).apply(req);
     if let Some(tier) = &b.opts.access_tier {
         req = req.header("x-ms-access-tier", tier);
@@ -81,7 +83,7 @@ fn read_error(path: &RelPath, e: std::io::Error) -> Error {
 }
 
 async fn single(
-    b: &AzBackend,
+    b: &Azure,
     t: &Target,
     path: &RelPath,
     data: &mut ByteStream,
@@ -96,7 +98,7 @@ async fn single(
         return Err(size_changed(path, opts.size, buf.len() as u64));
     }
     let md5 = Md5::digest(&buf);
-    let req = Req::new(Method::PUT, t.rest_path())
+    let req = Req::new(Method::PUT, rest_path(t))
         .header("x-ms-blob-type", "BlockBlob")
         .header("content-md5", STANDARD.encode(md5))
         .body(Bytes::from(buf));
@@ -131,7 +133,7 @@ fn block_id(index: u64, tag: &[u8; 8]) -> String {
 }
 
 async fn blocks(
-    b: &AzBackend,
+    b: &Azure,
     t: &Target,
     path: &RelPath,
     data: &mut ByteStream,
@@ -169,7 +171,7 @@ async fn blocks(
         ids.push(id.clone());
         let last = buf.len() < block;
         // Each block is hashed and sent on its own task, in parallel with reading the next.
-        let (client, rest, shown) = (b.client.clone(), t.rest_path(), path.to_string());
+        let (client, rest, shown) = (b.client.clone(), rest_path(t), path.to_string());
         let check = b.opts.block_md5;
         inflight.spawn(stage(client, rest, shown, id, Bytes::from(buf), check));
         if last {
@@ -190,7 +192,7 @@ async fn blocks(
         list.push_str("</Latest>");
     }
     list.push_str("</BlockList>");
-    let mut req = Req::new(Method::PUT, t.rest_path())
+    let mut req = Req::new(Method::PUT, rest_path(t))
         .query("comp", "blocklist")
         .body(Bytes::from(list));
     if let Some(md5) = &md5 {

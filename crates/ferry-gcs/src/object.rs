@@ -27,7 +27,7 @@ const CONTENT: [(&str, &str); 5] = [
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub(crate) struct Object {
+pub struct Object {
     pub name: String,
     #[serde(deserialize_with = "number")]
     pub size: u64,

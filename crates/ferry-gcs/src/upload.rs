@@ -17,20 +17,22 @@ use tokio::io::AsyncReadExt;
 use crate::client::{enc, json, Req};
 use crate::object::{resource_for_put, Object};
 use crate::resume::{Journal, Previous};
-use crate::{GcsBackend, Target};
+use ferry_objstore::Target;
+
+use crate::Gcs;
 
 /// Attempts at one chunk of a resumable upload.
 const CHUNK_ATTEMPTS: u32 = 4;
 
 pub(crate) async fn put(
-    b: &GcsBackend,
+    b: &Gcs,
     t: &Target,
     path: &RelPath,
     mut data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
     let (mut resource, mtime) = resource_for_put(path, opts, b.opts.storage_class.as_ref());
-    resource.insert("name".into(), t.name.clone().into());
+    resource.insert("name".into(), t.key.clone().into());
     let (object, md5) = if opts.size <= b.opts.chunk_size {
         multipart(b, t, path, &mut data, opts, resource).await?
     } else {
@@ -92,7 +94,7 @@ fn boundary() -> String {
 }
 
 async fn multipart(
-    b: &GcsBackend,
+    b: &Gcs,
     t: &Target,
     path: &RelPath,
     data: &mut ByteStream,
@@ -144,7 +146,7 @@ enum Session {
 }
 
 async fn resumable(
-    b: &GcsBackend,
+    b: &Gcs,
     t: &Target,
     path: &RelPath,
     data: &mut ByteStream,
@@ -159,7 +161,7 @@ async fn resumable(
             Journal::new(
                 b.client().endpoint(),
                 &t.bucket,
-                &t.name,
+                &t.key,
                 total,
                 opts.mtime,
                 b.opts.chunk_size,
@@ -222,7 +224,7 @@ async fn resumable(
 
 /// The session an interrupted run left for this source, and what it holds.
 async fn continued(
-    b: &GcsBackend,
+    b: &Gcs,
     journal: Option<&Journal>,
     path: &RelPath,
     total: u64,
@@ -272,7 +274,7 @@ async fn skip(data: &mut ByteStream, n: u64, md5: &mut Md5, path: &RelPath) -> R
 /// Sends the source from `sent` on, a chunk at a time, until the session has the object.
 #[allow(clippy::too_many_arguments)]
 async fn send_all(
-    b: &GcsBackend,
+    b: &Gcs,
     session: &str,
     path: &RelPath,
     data: &mut ByteStream,
@@ -322,7 +324,7 @@ async fn send_all(
 }
 
 async fn start_session(
-    b: &GcsBackend,
+    b: &Gcs,
     t: &Target,
     path: &RelPath,
     opts: &PutOptions,
@@ -338,7 +340,7 @@ async fn start_session(
         b.client().upload(&format!("/b/{}/o", enc(&t.bucket))),
     )
     .query("uploadType", "resumable")
-    .query("name", t.name.clone())
+    .query("name", t.key.clone())
     .query_opt("predefinedAcl", b.opts.object_acl.as_ref())
     .header("x-upload-content-type", content_type)
     .header("x-upload-content-length", opts.size.to_string())
@@ -362,7 +364,7 @@ async fn start_session(
 /// Sends `chunk` (bytes `start..` of `total`); after a failure, asks the session what it
 /// has and sends the rest of the chunk from there.
 async fn send_chunk(
-    b: &GcsBackend,
+    b: &Gcs,
     session: &str,
     path: &RelPath,
     start: u64,
@@ -409,7 +411,7 @@ async fn send_chunk(
 }
 
 /// Asks the session how much it has (`Content-Range: bytes */TOTAL`, empty body).
-async fn status(b: &GcsBackend, session: &str, path: &RelPath, total: u64) -> Result<Session> {
+async fn status(b: &Gcs, session: &str, path: &RelPath, total: u64) -> Result<Session> {
     let req = Req::new(Method::PUT, session.to_owned())
         .header("content-range", format!("bytes */{total}"));
     let r = b
@@ -441,7 +443,7 @@ async fn answer(r: reqwest::Response, path: &RelPath) -> Result<Session> {
 }
 
 /// Ends a session that will not be finished (best effort: it expires anyway).
-async fn cancel(b: &GcsBackend, session: &str) {
+async fn cancel(b: &Gcs, session: &str) {
     let _ = b
         .client()
         .send_once(&Req::new(Method::DELETE, session.to_owned()))

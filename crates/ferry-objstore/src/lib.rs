@@ -1,11 +1,18 @@
-//! What object stores share, whatever their protocol: a root of `bucket/prefix` and the
-//! keys below it ([`bucket`]), recursive listings that arrive page by page in key order
-//! with directories only implied by keys or marker objects ([`flat`]), and how such a
-//! store compares in a sync ([`semantics`]). S3 and Azure Blob build on it; a new object
-//! store (Google Cloud Storage) brings its HTTP glue and reuses the rest.
+//! What object stores share, whatever their protocol. A store implements [`ObjectStore`]
+//! (head, read, put, list a page, copy, replace metadata, delete, buckets) over its own
+//! client, and [`ObjectBackend`] makes it a whole ferry backend: a root of
+//! `bucket/prefix` and the keys below it ([`bucket`]), listings page by page with
+//! directories only implied by keys or marker objects ([`flat`]), mtimes in user
+//! metadata, and how such a store compares in a sync ([`semantics`]). Google Cloud
+//! Storage and Azure Blob are such stores; S3 uses the path and listing parts.
 
+mod backend;
 pub mod bucket;
 pub mod flat;
+pub mod store;
+
+pub use backend::ObjectBackend;
+pub use store::{ObjectStore, Page, Target, UserMeta};
 
 use std::time::Duration;
 

@@ -78,8 +78,12 @@ fn set_stored_md5(az: &Azure, rel: &str, md5: Option<&str>) {
     .unwrap();
     let b = ferry_azblob::AzBackend::new(&az.container, options).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(b.set_stored_md5(&ferry_core::RelPath::new(rel).unwrap(), md5))
-        .unwrap();
+    rt.block_on(ferry_azblob::set_stored_md5(
+        &b,
+        &ferry_core::RelPath::new(rel).unwrap(),
+        md5,
+    ))
+    .unwrap();
 }
 
 /// A response header of a raw HEAD on the blob (curl with an account SAS).

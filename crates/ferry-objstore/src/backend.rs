@@ -1,0 +1,519 @@
+//! One [`Backend`] over any [`ObjectStore`]: what every object store does the same way
+//! lives here once. Bucket and key mapping of a `bucket/prefix` root, directories that
+//! are key prefixes or marker objects, delimited listings page by page (a directory
+//! listed once even when it comes as a prefix and as a marker), the recursive listing
+//! ([`flat`](crate::flat)), stat by HEAD then by prefix, hashes and metadata from HEAD,
+//! the modification time kept in user metadata, buckets made before the first write and
+//! removed only when empty, and server-side copies within one service.
+
+use std::collections::{BTreeSet, HashSet as StdHashSet};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use ferry_core::encoding::Names;
+use ferry_core::{
+    Backend, ByteStream, Entry, EntryStream, Error, ErrorKind, Features, HashKind, ListPages,
+    Listing, Location, Metadata, PutOptions, RelPath, Result,
+};
+
+use crate::bucket::{split_stored_root, stored_key, unsafe_key};
+use crate::flat::{dir_prefix, paged, Below, Pager};
+use crate::store::{ObjectStore, Target};
+
+/// A bucket (or the account's root), rooted at a prefix, of store `S`.
+pub struct ObjectBackend<S: ObjectStore> {
+    store: S,
+    /// `None`: the root lists buckets and paths start with a bucket name.
+    bucket: Option<String>,
+    /// Key prefix of the root (stored form), without slashes at either end.
+    prefix: String,
+    /// How ferry's names are stored as keys: every key is built and read through it.
+    names: Names,
+    features: Features,
+    /// Buckets known to exist (checked or created).
+    buckets_ok: Mutex<StdHashSet<String>>,
+}
+
+impl<S: ObjectStore> ObjectBackend<S> {
+    /// Opens `bucket/prefix` (or the account's root for an empty path) with `opts`.
+    pub fn new(path: &str, opts: S::Options) -> Result<Arc<Self>> {
+        let store = S::connect(opts)?;
+        let names = Names::new(store.encoding());
+        let (bucket, prefix) = match split_stored_root(&names, path)? {
+            Some((b, p)) => (Some(b), p),
+            None => (store.default_bucket(), String::new()),
+        };
+        if let Some(b) = &bucket {
+            store.check_root_bucket(b)?;
+        }
+        Ok(Arc::new(ObjectBackend {
+            features: store.features(),
+            store,
+            bucket,
+            prefix,
+            names,
+            buckets_ok: Mutex::new(StdHashSet::new()),
+        }))
+    }
+
+    /// Opens a backend from a remote's options and the environment.
+    pub fn from_options(
+        path: &str,
+        options: &ferry_core::kind::Options,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Arc<Self>> {
+        Self::new(path, S::options_from(options, &env)?)
+    }
+
+    pub fn options(&self) -> &S::Options {
+        self.store.options()
+    }
+
+    /// The root's bucket; `None` at the account's root.
+    pub fn bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
+    }
+
+    /// The store's client, for what only this store can do.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Where `path` lives: under the root's bucket and prefix, or (at the account's
+    /// root) in the bucket its first segment names.
+    pub fn target(&self, path: &RelPath) -> Result<Target> {
+        match &self.bucket {
+            Some(b) => Ok(Target {
+                bucket: b.clone(),
+                key: stored_key(&self.names, &self.prefix, path)?,
+            }),
+            None => {
+                let Some((bucket, key)) = split_stored_root(&self.names, path.as_str())? else {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{}: this needs a {b} name in the path (remote:{b}/path)",
+                            S::TYPE_NAME,
+                            b = S::BUCKET_NAME
+                        ),
+                    ));
+                };
+                S::check_bucket_name(&bucket)?;
+                Ok(Target { bucket, key })
+            }
+        }
+    }
+
+    /// Whether `dir` is the account's root (which lists buckets).
+    fn is_account_root(&self, dir: &RelPath) -> bool {
+        self.bucket.is_none() && dir.is_root()
+    }
+
+    /// HEAD of the object at `path`, or a not-found error.
+    async fn head_existing(&self, path: &RelPath) -> Result<(Target, S::Object)> {
+        let t = self.target(path)?;
+        match self.head(&t, path.as_str()).await? {
+            Some(o) => Ok((t, o)),
+            None => Err(Error::not_found(path.to_string())),
+        }
+    }
+
+    /// HEAD, except of a bucket itself (which is no object).
+    async fn head(&self, t: &Target, path: &str) -> Result<Option<S::Object>> {
+        if t.key.is_empty() {
+            return Ok(None);
+        }
+        self.store.head(t, path).await
+    }
+
+    /// Makes sure the bucket exists before a write (asked once per bucket).
+    async fn ensure_bucket(&self, bucket: &str) -> Result<()> {
+        if self.buckets_ok.lock().expect("lock").contains(bucket) {
+            return Ok(());
+        }
+        self.store.ready_bucket(bucket).await?;
+        self.buckets_ok
+            .lock()
+            .expect("lock")
+            .insert(bucket.to_owned());
+        Ok(())
+    }
+
+    /// Whether any object's key starts with `prefix`. A store may answer a page with no
+    /// objects but a token, so the token is followed until an object or the end.
+    async fn any_object(&self, bucket: &str, prefix: &str, path: &str) -> Result<bool> {
+        let mut token = None;
+        loop {
+            let page = match self.store.list(bucket, prefix, false, 1, token, path).await {
+                Ok(page) => page,
+                Err(e) if e.kind() == ErrorKind::DirNotFound => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if !page.objects.is_empty() {
+                return Ok(true);
+            }
+            match page.next {
+                Some(t) => token = Some(t),
+                None => return Ok(false),
+            }
+        }
+    }
+
+    /// The account's buckets, as directories, a page at a time.
+    fn list_buckets(&self) -> ListPages<'_> {
+        ferry_core::listing::by_token(move |token| async move {
+            let page = self.store.list_buckets(token).await?;
+            let mut listing = Listing::new();
+            for (name, created) in page.objects {
+                match self.names.child(&RelPath::root(), &name) {
+                    Ok(p) => listing.entries.push(Entry::dir(
+                        p,
+                        created.unwrap_or_else(ferry_core::no_dir_time),
+                    )),
+                    Err(e) => listing.skip(e),
+                }
+            }
+            Ok((listing, page.next))
+        })
+    }
+
+    /// Lists `dir` page by page with the `/` delimiter; metadata (and so each object's
+    /// mtime) comes with each page.
+    fn list_objects(&self, dir: RelPath) -> ListPages<'_> {
+        ferry_core::listing::by_token(move |cursor: Option<Cursor>| {
+            let dir = dir.clone();
+            async move {
+                self.list_objects_page(&dir, cursor.unwrap_or_default())
+                    .await
+            }
+        })
+    }
+
+    /// One page of `dir`'s objects and prefixes. A directory can show up twice (as a
+    /// prefix and as a marker object, maybe on different pages): the cursor keeps the
+    /// directories seen so each is listed once. It holds directories, never files.
+    async fn list_objects_page(
+        &self,
+        dir: &RelPath,
+        mut cursor: Cursor,
+    ) -> Result<(Listing, Option<Cursor>)> {
+        let t = self.target(dir)?;
+        let prefix = dir_prefix(&t.key);
+        let page = self
+            .store
+            .list(
+                &t.bucket,
+                &prefix,
+                true,
+                self.store.list_chunk(),
+                cursor.token.take(),
+                dir.as_str(),
+            )
+            .await?;
+        let mut listing = Listing::new();
+        let mut dir_entry = |p: RelPath, listing: &mut Listing| {
+            if cursor.dirs.insert(p.clone()) {
+                listing
+                    .entries
+                    .push(Entry::dir(p, ferry_core::no_dir_time()));
+            }
+        };
+        for full in &page.prefixes {
+            let name = full.strip_prefix(&prefix).and_then(|n| n.strip_suffix('/'));
+            match name.map(|n| self.names.child(dir, n)) {
+                Some(Ok(p)) => dir_entry(p, &mut listing),
+                _ => listing.skip(unsafe_key(&self.names, full)),
+            }
+        }
+        for o in &page.objects {
+            let key = S::key(o);
+            let Some(name) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue; // the directory's own marker
+            }
+            // A `name/` marker is a directory, as rclone lists it.
+            let (name, slashed) = match name.strip_suffix('/') {
+                Some(n) => (n, true),
+                None => (name, false),
+            };
+            match self.names.child(dir, name) {
+                Ok(p) if slashed || S::is_folder_marker(o) => dir_entry(p, &mut listing),
+                Ok(p) => listing.entries.push(S::entry(o, p)),
+                Err(_) => listing.skip(unsafe_key(&self.names, key)),
+            }
+        }
+        // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
+        // missing bucket (in the store's `list`) is "directory not found".
+        cursor.token = page.next;
+        let more = cursor.token.is_some();
+        Ok((listing, more.then_some(cursor)))
+    }
+}
+
+/// Where a paged, delimited listing stands: the next page's token, and the directories
+/// already listed.
+#[derive(Default)]
+struct Cursor {
+    token: Option<String>,
+    dirs: BTreeSet<RelPath>,
+}
+
+/// The recursive listing: every key below a directory without a delimiter, in key
+/// order, a page asked for only once the previous one was consumed (memory O(page)).
+/// Directories come from key prefixes and marker objects ([`Below`]).
+struct FlatPager<S: ObjectStore> {
+    b: Arc<ObjectBackend<S>>,
+    bucket: String,
+    token: Option<String>,
+    done: bool,
+    below: Below,
+}
+
+impl<S: ObjectStore> FlatPager<S> {
+    fn new(b: Arc<ObjectBackend<S>>, dir: &RelPath) -> Result<Self> {
+        let t = b.target(dir)?;
+        let below = Below::new(dir.clone(), &t.key, b.names);
+        Ok(FlatPager {
+            b,
+            bucket: t.bucket,
+            token: None,
+            done: false,
+            below,
+        })
+    }
+
+    /// The directories `o` (at `rel`, `slashed` when its key ends in `/`) reports now.
+    fn dirs_of(&mut self, o: &S::Object, rel: &RelPath, slashed: bool) -> Vec<Entry> {
+        let dirs = &mut self.below.dirs;
+        if slashed {
+            return dirs.enter(rel, true);
+        }
+        if !S::is_folder_marker(o) {
+            return dirs.enter(rel, false);
+        }
+        // A marker named without its slash sorts before `dir.txt`: held until the
+        // listing reaches `dir/`.
+        dirs.hold_marker(rel.clone());
+        dirs.enter(rel, false)
+            .into_iter()
+            .filter(|d| d.path != *rel)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> Pager for FlatPager<S> {
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    async fn next_page(&mut self) -> Result<Listing> {
+        let page = self
+            .b
+            .store
+            .list(
+                &self.bucket,
+                self.below.prefix(),
+                false,
+                self.b.store.list_chunk(),
+                self.token.take(),
+                self.below.dir().as_str(),
+            )
+            .await?;
+        self.token = page.next;
+        self.done = self.token.is_none();
+        let mut listing = Listing::new();
+        for o in &page.objects {
+            let (rel, slashed) = match self.below.name(S::key(o)) {
+                Ok(Some(named)) => named,
+                Ok(None) => continue,
+                Err(_) => {
+                    listing.skip(unsafe_key(&self.b.names, S::key(o)));
+                    continue;
+                }
+            };
+            let found = self.dirs_of(o, &rel, slashed);
+            self.below.push_dirs(found, &mut listing.entries);
+            if !slashed && !S::is_folder_marker(o) {
+                listing.entries.push(S::entry(o, self.below.path(&rel)));
+            }
+        }
+        if self.done {
+            self.below.finish(&mut listing.entries)?;
+        }
+        Ok(listing)
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> Backend for ObjectBackend<S> {
+    fn features(&self) -> &Features {
+        &self.features
+    }
+
+    fn location(&self) -> Location {
+        let mut path = String::new();
+        if let Some(b) = &self.bucket {
+            path = format!("/{b}");
+            if !self.prefix.is_empty() {
+                path.push('/');
+                path.push_str(&self.prefix);
+            }
+        }
+        Location {
+            namespace: self.store.namespace(),
+            path,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.store.describe(self.bucket.as_deref(), &self.prefix)
+    }
+
+    /// A bucket by its existence, an object by HEAD (a folder marker is no file), and a
+    /// directory by any key under its prefix.
+    async fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+        let dir = || Some(Entry::dir(path.clone(), ferry_core::no_dir_time()));
+        if self.is_account_root(path) {
+            return Ok(dir());
+        }
+        let t = self.target(path)?;
+        if t.key.is_empty() {
+            let exists = self.store.bucket_exists(&t.bucket).await?;
+            return Ok(exists.then(dir).flatten());
+        }
+        if !path.is_root() {
+            if let Some(o) = self.head(&t, path.as_str()).await? {
+                if !S::is_folder_marker(&o) {
+                    return Ok(Some(S::entry(&o, path.clone())));
+                }
+            }
+        }
+        let children = dir_prefix(&t.key);
+        let any = self.any_object(&t.bucket, &children, path.as_str()).await?;
+        Ok(any.then(dir).flatten())
+    }
+
+    fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
+        if self.is_account_root(&dir) {
+            return self.list_buckets();
+        }
+        self.list_objects(dir)
+    }
+
+    fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
+        if self.is_account_root(dir) {
+            return None;
+        }
+        Some(match FlatPager::new(self, dir) {
+            Ok(p) => paged(p),
+            Err(e) => Box::pin(futures::stream::once(async move { Err(e) })),
+        })
+    }
+
+    async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
+        if len == Some(0) {
+            return Ok(Box::pin(tokio::io::empty()));
+        }
+        let t = self.target(path)?;
+        self.store.read(&t, offset, len, path).await
+    }
+
+    async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        let t = self.target(path)?;
+        if t.key.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidPath,
+                format!("can't write {} without a name", S::OBJECT_NAME),
+            )
+            .with_path(path.to_string()));
+        }
+        self.ensure_bucket(&t.bucket).await?;
+        self.store.put(&t, path, data, opts).await
+    }
+
+    async fn copy_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>> {
+        let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
+            return Ok(None);
+        };
+        if !self.store.same_service(&other.store) {
+            return Ok(None);
+        }
+        let (s, d) = (other.target(src_path)?, self.target(dst_path)?);
+        self.ensure_bucket(&d.bucket).await?;
+        self.store
+            .copy(&other.store, &s, &d, src_path, dst_path, opts)
+            .await
+    }
+
+    async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let (_, o) = self.head_existing(path).await?;
+        Ok(Some(S::metadata(&o)))
+    }
+
+    async fn hash(&self, path: &RelPath, kind: HashKind) -> Result<Option<String>> {
+        if !self.features.semantics.hashes.contains(kind) {
+            return Ok(None);
+        }
+        let (_, o) = self.head_existing(path).await?;
+        Ok(S::hash(&o, kind))
+    }
+
+    /// The object's user metadata with the new time in the store's keys, replacing the
+    /// old (the object's content stays).
+    async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        let (t, o) = self.head_existing(path).await?;
+        let mut meta = S::user_metadata(&o);
+        meta.extend(S::mtime_metadata(mtime));
+        self.store
+            .replace_metadata(&t, &o, meta, path.as_str())
+            .await
+    }
+
+    async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        let t = self.target(path)?;
+        self.store.delete(&t, path.as_str()).await
+    }
+
+    async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        if self.is_account_root(dir) {
+            return Ok(());
+        }
+        let t = self.target(dir)?;
+        self.ensure_bucket(&t.bucket).await
+    }
+
+    /// A directory below a bucket is a prefix, gone with its last object; a bucket is
+    /// removed, as rclone does, only when empty.
+    async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        if self.is_account_root(dir) {
+            return Err(Error::unsupported(format!(
+                "can't remove the root of {}",
+                S::ROOT_NAME
+            )));
+        }
+        let t = self.target(dir)?;
+        if !t.key.is_empty() {
+            return Ok(());
+        }
+        if self.any_object(&t.bucket, "", dir.as_str()).await? {
+            return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
+        }
+        self.store.delete_bucket(&t.bucket).await?;
+        self.buckets_ok.lock().expect("lock").remove(&t.bucket);
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,194 @@
+//! The few operations an object store really offers, as one trait: each backend crate
+//! implements it over its client (signing, HTTP, error mapping), and
+//! [`ObjectBackend`](crate::ObjectBackend) turns it into a whole ferry
+//! [`Backend`](ferry_core::Backend).
+//!
+//! Requests name an object by [`Target`] (bucket and stored key); the store never sees
+//! ferry's paths except as the `path` its messages name. What the store says about one
+//! object is its own type ([`ObjectStore::Object`]): a HEAD's headers or a listing's
+//! item, turned into an [`Entry`] and [`Metadata`] by the store's rules.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use ferry_core::encoding::Encoding;
+use ferry_core::{ByteStream, Entry, Features, HashKind, Metadata, PutOptions, RelPath, Result};
+
+/// Where one object lives: its bucket (container) and its stored key ("" for the
+/// bucket itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub bucket: String,
+    pub key: String,
+}
+
+/// One page of a listing: objects, the common prefixes of a delimited listing (each
+/// ending in `/`), and the token of the next page (`None` after the last).
+#[derive(Debug)]
+pub struct Page<O> {
+    pub objects: Vec<O>,
+    pub prefixes: Vec<String>,
+    pub next: Option<String>,
+}
+
+impl<O> Default for Page<O> {
+    fn default() -> Self {
+        Page {
+            objects: Vec::new(),
+            prefixes: Vec::new(),
+            next: None,
+        }
+    }
+}
+
+/// User metadata as a store keeps it (key → value), without its header prefix.
+pub type UserMeta = BTreeMap<String, String>;
+
+/// An object store, as [`ObjectBackend`](crate::ObjectBackend) drives it.
+///
+/// A missing object is `Ok(None)` from [`head`](Self::head); a missing bucket is an
+/// error of kind `DirNotFound` from [`list`](Self::list). Everything else a store
+/// answers is mapped to ferry's error kinds by the store (temporary or not), naming the
+/// operation and the path, never a secret.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + Sized + 'static {
+    /// The remote's options, as the backend crate parses them.
+    type Options: Send + Sync;
+    /// What a HEAD or a listing says about one object.
+    type Object: Send + Sync;
+
+    /// How messages name the account's root ("a GCS project").
+    const ROOT_NAME: &'static str;
+    /// How messages name one object, with its article ("an object", "a blob").
+    const OBJECT_NAME: &'static str;
+    /// The remote type's name in messages (`gcs`, `azureblob`).
+    const TYPE_NAME: &'static str;
+    /// How messages name a bucket (`bucket`, `container`).
+    const BUCKET_NAME: &'static str;
+
+    // --- opening -----------------------------------------------------------------------
+
+    /// A client for `opts` (no request is made yet).
+    fn connect(opts: Self::Options) -> Result<Self>;
+    /// Parses a remote's options (the environment is read only where they say so).
+    fn options_from(
+        options: &ferry_core::kind::Options,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self::Options>;
+    fn options(&self) -> &Self::Options;
+    /// How ferry's names are stored as keys.
+    fn encoding(&self) -> Encoding;
+    /// What this store can do and how its objects compare (its declared extras on top
+    /// of [`capabilities`](crate::capabilities)).
+    fn features(&self) -> Features;
+    /// The bucket of a root that names none (an Azure SAS limited to one container).
+    fn default_bucket(&self) -> Option<String> {
+        None
+    }
+    /// Refuses a bucket name the service would refuse.
+    fn check_bucket_name(name: &str) -> Result<()>;
+    /// Refuses the bucket a root names (by default: by its name only).
+    fn check_root_bucket(&self, bucket: &str) -> Result<()> {
+        Self::check_bucket_name(bucket)
+    }
+    /// The namespace of [`Location`](ferry_core::Location)s (one per endpoint).
+    fn namespace(&self) -> String;
+    /// A human description of a root, in rclone's words.
+    fn describe(&self, bucket: Option<&str>, prefix: &str) -> String;
+    /// Whether a server-side copy from `other` can read its objects (same endpoint,
+    /// same credentials).
+    fn same_service(&self, other: &Self) -> bool;
+    /// How many objects one listing request asks for.
+    fn list_chunk(&self) -> u32;
+
+    // --- objects, as the store describes them ---------------------------------------------
+
+    /// The object's full stored key.
+    fn key(o: &Self::Object) -> &str;
+    /// Whether the object is a directory marker without a trailing slash (Azure's
+    /// `hdi_isfolder` blobs); a key ending in `/` always is one.
+    fn is_folder_marker(_o: &Self::Object) -> bool {
+        false
+    }
+    /// The object as an entry at `path`: size, mtime (from the user metadata the store
+    /// keeps it in, else the service's time), hashes, tier, version.
+    fn entry(o: &Self::Object, path: RelPath) -> Entry;
+    /// A hash the object's description carries (e.g. its MD5).
+    fn hash(o: &Self::Object, kind: HashKind) -> Option<String>;
+    /// The object's metadata with rclone's key names.
+    fn metadata(o: &Self::Object) -> Metadata;
+    /// The user metadata the object keeps, as stored.
+    fn user_metadata(o: &Self::Object) -> UserMeta;
+    /// The user-metadata keys and values recording `mtime`, as rclone writes them (the
+    /// store says its key names and format).
+    fn mtime_metadata(mtime: SystemTime) -> Vec<(String, String)>;
+
+    // --- requests -----------------------------------------------------------------------
+
+    /// HEAD (or GET of the resource) of one object; `Ok(None)` if there is none.
+    async fn head(&self, t: &Target, path: &str) -> Result<Option<Self::Object>>;
+    /// One page of the objects under `prefix`, delimited by `/` or flat (every key, in
+    /// key order), at most `max`, from `token`.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimited: bool,
+        max: u32,
+        token: Option<String>,
+        path: &str,
+    ) -> Result<Page<Self::Object>>;
+    /// One page of the account's buckets: names and creation times where known.
+    async fn list_buckets(
+        &self,
+        token: Option<String>,
+    ) -> Result<Page<(String, Option<SystemTime>)>>;
+    /// Whether the bucket exists (the store may fall back to listing where its
+    /// credentials can't read the bucket's properties).
+    async fn bucket_exists(&self, bucket: &str) -> Result<bool>;
+    /// Makes sure the bucket exists before a write, creating it if needed (called once
+    /// per bucket; the backend remembers).
+    async fn ready_bucket(&self, bucket: &str) -> Result<()>;
+    /// Removes an (empty) bucket.
+    async fn delete_bucket(&self, bucket: &str) -> Result<()>;
+    /// Reads the object from `offset`, at most `len` bytes (`len` is not 0); a range
+    /// past the end reads as empty.
+    async fn read(
+        &self,
+        t: &Target,
+        offset: u64,
+        len: Option<u64>,
+        path: &RelPath,
+    ) -> Result<ByteStream>;
+    /// Stores a whole object (one request or an upload session, as the store decides),
+    /// visible only once complete.
+    async fn put(
+        &self,
+        t: &Target,
+        path: &RelPath,
+        data: ByteStream,
+        opts: &PutOptions,
+    ) -> Result<Entry>;
+    /// Copies `s` of `src` to `d` on the server, with the metadata `opts` asks for.
+    /// `Ok(None)`: not possible for this object; the caller streams it.
+    async fn copy(
+        &self,
+        src: &Self,
+        s: &Target,
+        d: &Target,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+        opts: &PutOptions,
+    ) -> Result<Option<Entry>>;
+    /// Replaces the user metadata of `o` (at `t`) with `meta`, keeping its content.
+    async fn replace_metadata(
+        &self,
+        t: &Target,
+        o: &Self::Object,
+        meta: UserMeta,
+        path: &str,
+    ) -> Result<()>;
+    /// Deletes one object.
+    async fn delete(&self, t: &Target, path: &str) -> Result<()>;
+}
