@@ -17,5 +17,6 @@ mod s3;
 mod s3_list;
 mod sftp;
 mod shard;
+mod slurm;
 mod smb;
 mod webdav;
