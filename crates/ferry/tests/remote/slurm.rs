@@ -9,18 +9,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common;
-use common::{assert_same_tree, cloud_ok, cloud_run, sorted_lines, split, Scratch};
+use common::{assert_same_tree, cloud_ok, cloud_run, shard_owner, sorted_lines, split, Scratch};
 use ferry_testbed::{Slurm, TaskEnd, Testbed};
 
 const SHARDS: u32 = 4;
 const WAIT: Duration = Duration::from_secs(300);
 
-/// The documented partition (README): FNV-1a 64 over the path's UTF-8 bytes, modulo N.
+/// The documented partition by path (README): FNV-1a 64 over the path's UTF-8 bytes,
+/// modulo N (what a shard between two local directories uses).
 fn shard_of(path: &str, n: u64) -> u64 {
-    let h = path.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    h % n
+    shard_owner(path, n, "path")
 }
 
 /// The batch script every task runs: one shard, K and N from Slurm's array variables. A
@@ -103,26 +101,22 @@ fn actions(summary: &Path, kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// Each file was sent by exactly one shard, its own, and together they sent `names`; each
-/// shard deleted only its own extraneous files.
-fn assert_split(s: &Scratch, names: &[String]) {
+/// Each file was sent by exactly one shard, its own (split `by`, as every summary says),
+/// and together they sent `names`; each shard deleted only its own extraneous files.
+fn assert_split(s: &Scratch, names: &[String], by: &str) {
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     for k in 0..u64::from(SHARDS) {
         let sum = s.path(&format!("sums/shard-{k}.json"));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sum).unwrap()).unwrap();
+        assert_eq!(doc["shard"]["by"], by, "shard {k}");
+        let owner = |p: &str| shard_owner(p, SHARDS.into(), by);
         for path in actions(&sum, "copied_new") {
-            assert_eq!(
-                shard_of(&path, SHARDS.into()),
-                k,
-                "{path} sent by shard {k}"
-            );
+            assert_eq!(owner(&path), k, "{path} sent by shard {k}");
             assert!(seen.insert(path.clone(), k).is_none(), "{path} sent twice");
         }
         for path in actions(&sum, "deleted") {
-            assert_eq!(
-                shard_of(&path, SHARDS.into()),
-                k,
-                "{path} deleted by shard {k}"
-            );
+            assert_eq!(owner(&path), k, "{path} deleted by shard {k}");
         }
     }
     assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), names);
@@ -173,7 +167,7 @@ fn a_slurm_job_array_of_four_shards_over_local_directories() {
     let job = submit(&slurm, &s, &s.src(), &s.dst(), None);
     let ends = slurm.wait(&job, WAIT);
     assert_all_completed(&ends, &s);
-    assert_split(&s, &names);
+    assert_split(&s, &names, "path");
 
     let (code, _, err) = final_pass(&s, &s.src(), &s.dst());
     assert_eq!(code, 0, "{err}");
@@ -200,7 +194,8 @@ fn a_slurm_job_array_of_four_shards_to_s3() {
     let job = submit(&slurm, &s, &s.src(), &dst, None);
     let ends = slurm.wait(&job, WAIT);
     assert_all_completed(&ends, &s);
-    assert_split(&s, &names);
+    // To an object store the shards split by subtree (d0…d4, old, stale-*.txt).
+    assert_split(&s, &names, "subtree:");
 
     let (code, _, err) = final_pass(&s, &s.src(), &dst);
     assert_eq!(code, 0, "{err}");
