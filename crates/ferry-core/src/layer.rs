@@ -59,6 +59,13 @@ pub trait Layer: Send + Sync + 'static {
     fn listing(&self, _dir: &RelPath) -> Option<Listing> {
         None
     }
+
+    /// Whether every read must go through the layer. `false` for a layer that leaves data
+    /// alone: the filesystem path of a local object is then given out, so local fast
+    /// paths (kernel copies, a local file's MD5 for an upload) still work.
+    fn sees_reads(&self) -> bool {
+        true
+    }
 }
 
 /// A backend seen through a layer.
@@ -198,8 +205,12 @@ impl<L: Layer> Backend for Layered<L> {
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }
-    /// None: every read goes through the layer, none around it by the filesystem.
-    fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
-        None
+    /// None: every read goes through the layer, none around it by the filesystem (unless
+    /// the layer leaves reads alone).
+    fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
+        if self.layer.sees_reads() {
+            return None;
+        }
+        self.inner.local_path(path)
     }
 }

@@ -361,6 +361,9 @@ impl ferry_core::layer::Layer for Held {
     fn listing(&self, dir: &RelPath) -> Option<Listing> {
         self.0.lock().ok()?.remove(dir.as_str())
     }
+    fn sees_reads(&self) -> bool {
+        false
+    }
 }
 
 /// The command's own selection `base` (not sharded yet) narrowed to `shard` split `by`.
@@ -598,6 +601,33 @@ mod tests {
         fn is_active(&self) -> bool {
             false
         }
+    }
+
+    /// The listings read to find the split are the run's first listings of those
+    /// directories (no second request), once; everything else still reaches the backend,
+    /// a local one's file paths too (so its fast paths still work).
+    #[tokio::test]
+    async fn remembered_listings_are_given_once_and_paths_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/f.txt"), "f").unwrap();
+        let local: Arc<dyn ferry_core::Backend> =
+            ferry_local::LocalBackend::new(dir.path(), Default::default());
+        let mut held = local.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(held.entries.len(), 1);
+        // Marked, so the test sees where the listing came from.
+        held.entries.push(ferry_core::Entry::file(
+            RelPath::new("only-in-memory").unwrap(),
+            0,
+            SystemTime::UNIX_EPOCH,
+        ));
+        let b = remember(local, vec![(RelPath::root(), held)]);
+        let first = b.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(first.entries.len(), 2);
+        let again = b.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(again.entries.len(), 1, "the second listing asks the disk");
+        let f = RelPath::new("data/f.txt").unwrap();
+        assert_eq!(b.local_path(&f), Some(dir.path().join("data/f.txt")));
     }
 
     #[test]
