@@ -16,7 +16,7 @@ use futures::stream::{self, TryStreamExt};
 
 use crate::{
     Backend, ByteStream, Entry, EntryStream, Features, HashKind, HashSet, Hashes, ListPages,
-    Location, Metadata, PutOptions, RelPath, Result,
+    Listing, Location, Metadata, PutOptions, RelPath, Result,
 };
 
 /// The calls a layer sees.
@@ -53,6 +53,19 @@ pub trait Layer: Send + Sync + 'static {
     fn writing(&self, _path: &RelPath, stream: ByteStream) -> ByteStream {
         stream
     }
+
+    /// A directory's listing the layer already holds (read once before the run, so the
+    /// run needn't ask the server again); `None`: the backend lists it.
+    fn listing(&self, _dir: &RelPath) -> Option<Listing> {
+        None
+    }
+
+    /// Whether every read must go through the layer. `false` for a layer that leaves data
+    /// alone: the filesystem path of a local object is then given out, so local fast
+    /// paths (kernel copies, a local file's MD5 for an upload) still work.
+    fn sees_reads(&self) -> bool {
+        true
+    }
 }
 
 /// A backend seen through a layer.
@@ -87,6 +100,9 @@ impl<L: Layer> Backend for Layered<L> {
         self.inner.stat(path).await
     }
     fn list_pages(&self, dir: RelPath) -> ListPages<'_> {
+        if let Some(held) = self.layer.listing(&dir) {
+            return crate::listing::one_page(async move { Ok(held) });
+        }
         let gate = stream::once(async move {
             self.layer.before(Op::List, &dir).await?;
             Ok(dir)
@@ -189,8 +205,12 @@ impl<L: Layer> Backend for Layered<L> {
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }
-    /// None: every read goes through the layer, none around it by the filesystem.
-    fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
-        None
+    /// None: every read goes through the layer, none around it by the filesystem (unless
+    /// the layer leaves reads alone).
+    fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
+        if self.layer.sees_reads() {
+            return None;
+        }
+        self.inner.local_path(path)
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! `scripts/testbed start` runs an SFTP server (sshd), S3 (moto), Azure Blob (azurite), two FTP
 //! servers (pure-ftpd, vsftpd), WebDAV (Apache mod_dav), HTTP (nginx), SMB (smbd) and Google
-//! Cloud Storage (gcp-storage-emulator) on 127.0.0.1, and `eval "$(scripts/testbed env)"` exports the `FERRY_TEST_*` variables this crate
-//! reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
+//! Cloud Storage (gcp-storage-emulator) on 127.0.0.1, plus a one-node Slurm cluster (munged,
+//! slurmctld, slurmd) for job-array tests; `eval "$(scripts/testbed env)"` exports the
+//! `FERRY_TEST_*` variables this crate reads; `scripts/test` does both around `cargo test`. Each handle owns a fresh, uniquely named
 //! remote directory / bucket / container and removes it on drop (best effort).
 //!
 //! ```no_run
@@ -16,8 +17,10 @@
 
 mod http;
 mod sas;
+mod slurm;
 
 pub use http::{Http, HttpConf};
+pub use slurm::{Slurm, TaskEnd};
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -141,6 +144,13 @@ impl Testbed {
     #[track_caller]
     pub fn http_in(location: &str) -> Option<Http> {
         http::open(location)
+    }
+
+    /// The one-node Slurm cluster (slurmctld and slurmd on 127.0.0.1, munge auth), its node
+    /// up and idle; None (or a panic under CI) when it is not running.
+    #[track_caller]
+    pub fn slurm() -> Option<Slurm> {
+        slurm::open()
     }
 
     /// True when `CI=true` (or `CI=1`): unavailable servers then fail the test instead of skipping it.

@@ -440,7 +440,7 @@ impl Summary {
         stats: &StatsSnapshot,
         exit_code: i32,
         last_error: Option<&str>,
-        shard: Option<crate::shard::Shard>,
+        shard: Option<(crate::shard::Shard, String)>,
     ) -> anyhow::Result<()> {
         use anyhow::Context as _;
         let actions = self.actions.lock().expect("summary");
@@ -450,7 +450,8 @@ impl Summary {
             "exit_code": exit_code,
             "success": exit_code == 0,
             // A shard's summary says which of the split it was, for --shard-summaries.
-            "shard": shard.map(|s| json!({"index": s.index, "count": s.count})),
+            // `by`: what the files were split by (`path`, or `subtree:<split directory>`).
+            "shard": shard.map(|(s, by)| json!({"index": s.index, "count": s.count, "by": by})),
             "duration_seconds": stats.elapsed.as_secs_f64(),
             "bytes_transferred": stats.bytes,
             "files_transferred": stats.transfers,

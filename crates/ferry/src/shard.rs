@@ -1,12 +1,18 @@
 //! `--shard K/N`: one run split across N workers with no coordinator. Each file belongs
-//! to exactly one shard, by a hash of its relative path any other tool can compute
-//! (FNV-1a, 64-bit, over the path's UTF-8 bytes, modulo N). `--shard-summaries DIR` lets
-//! the final unsharded sync delete only when every shard's `--summary-file` says it
-//! succeeded.
+//! to exactly one shard, by a hash any other tool can compute (FNV-1a, 64-bit, over UTF-8
+//! bytes, modulo N) of its *unit*: between two directory-walking backends the unit is the
+//! file's relative path (the finest, best-balanced split; every shard walks the whole
+//! tree); where a side is an object store (a recursive lister: S3, Azure Blob, GCS) it is
+//! the file's subtree below the split directory, so each shard lists only its own subtrees
+//! and N shards together list about what one run does. `--shard-summaries DIR` lets the
+//! final unsharded sync delete only when every shard's `--summary-file` says it succeeded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use ferry_core::{Listing, RelPath};
 
 use ferry_engine::{Mode, Select};
 
@@ -110,20 +116,101 @@ fn from_scheduler(env: &impl Fn(&str) -> Option<String>) -> Result<Shard, String
     Err("neither SLURM_ARRAY_TASK_ID (a Slurm job array) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard K/N".into())
 }
 
-/// A selection narrowed to one shard's files. Directories stay visible in every shard
-/// (a file's parents must be walked to reach it); only files are split.
+/// What a shard's files are partitioned by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum By {
+    /// Each file's own relative path: every shard walks every directory.
+    Path,
+    /// The subtree below the split directory a file is in. The split directory (`""`: the
+    /// root) and its ancestors are walked by every shard; each entry directly below it —
+    /// a directory with everything under it, or a file — is one unit, owned by one shard,
+    /// and only that shard descends into it.
+    Subtree(String),
+}
+
+impl By {
+    /// The unit `path` (relative, `/`-separated) belongs to: itself, or (by subtree) its
+    /// first segments down to one below the split directory. A path on the way to the
+    /// split directory (or it) is its own unit, but is walked by every shard anyway.
+    pub fn unit<'p>(&self, path: &'p str) -> &'p str {
+        let By::Subtree(split) = self else {
+            return path;
+        };
+        let below = match split.as_str() {
+            "" => Some(path),
+            dir => path
+                .strip_prefix(dir)
+                .and_then(|rest| rest.strip_prefix('/')),
+        };
+        let Some(rest) = below.filter(|r| !r.is_empty()) else {
+            // Outside the split directory (a path that appeared after the split was
+            // chosen): the first segment not on the way to it.
+            return outside_unit(split, path);
+        };
+        let end = path.len() - rest.len() + rest.find('/').unwrap_or(rest.len());
+        &path[..end]
+    }
+
+    /// Whether every shard walks this directory: the split directory and its ancestors.
+    fn walked_by_all(&self, dir: &str) -> bool {
+        match self {
+            By::Path => true,
+            By::Subtree(split) => {
+                split == dir
+                    || dir.is_empty()
+                    || split
+                        .strip_prefix(dir)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+        }
+    }
+
+    /// For the summary: `"path"` or `"subtree:<split directory>"`.
+    pub fn describe(&self) -> String {
+        match self {
+            By::Path => "path".into(),
+            By::Subtree(split) => format!("subtree:{split}"),
+        }
+    }
+}
+
+/// A path not below `split`: its first segments as far as they agree with `split`, and
+/// one more (so `old/x` with split `data/2024` is in unit `old`).
+fn outside_unit<'p>(split: &str, path: &'p str) -> &'p str {
+    let mut end = 0;
+    let mut split_segs = split.split('/');
+    for seg in path.split('/') {
+        end += seg.len();
+        if split_segs.next() != Some(seg) {
+            break;
+        }
+        end += 1;
+    }
+    &path[..end.min(path.len())]
+}
+
+/// A selection narrowed to one shard's files. By path, directories stay visible in every
+/// shard (a file's parents must be walked to reach it) and only files are split; by
+/// subtree, a shard also skips the directories of other shards' units.
 pub struct Sharded {
     pub inner: Arc<dyn Select>,
     pub shard: Shard,
+    pub by: By,
+}
+
+impl Sharded {
+    fn owns(&self, path: &str) -> bool {
+        self.shard.owns(self.by.unit(path))
+    }
 }
 
 impl Select for Sharded {
     fn include_file(&self, path: &str, size: u64, mtime: SystemTime) -> bool {
-        self.shard.owns(path)
-            && (!self.inner.is_active() || self.inner.include_file(path, size, mtime))
+        self.owns(path) && (!self.inner.is_active() || self.inner.include_file(path, size, mtime))
     }
     fn include_dir(&self, path: &str) -> bool {
-        !self.inner.is_active() || self.inner.include_dir(path)
+        (self.by.walked_by_all(path) || self.owns(path))
+            && (!self.inner.is_active() || self.inner.include_dir(path))
     }
     fn within_depth(&self, path: &str, is_dir: bool) -> bool {
         self.inner.within_depth(path, is_dir)
@@ -138,8 +225,9 @@ impl Select for Sharded {
         self.inner.is_active() && self.inner.uses_mtime()
     }
     fn uses_directory_filters(&self) -> bool {
-        // The shard never excludes a directory, so a flat recursive listing stays allowed.
-        self.inner.is_active() && self.inner.uses_directory_filters()
+        // By path the shard never excludes a directory, so a flat recursive listing stays
+        // allowed.
+        self.by != By::Path || (self.inner.is_active() && self.inner.uses_directory_filters())
     }
     fn uses_metadata(&self) -> bool {
         self.inner.uses_metadata()
@@ -183,10 +271,15 @@ impl Plan {
         Ok(Plan { shard, summaries })
     }
 
-    /// The command's selection, narrowed to the shard.
+    /// The command's selection, narrowed to the shard by path (see [`narrow`] for the
+    /// split that depends on the remotes).
     pub fn select(&self, inner: Arc<dyn Select>) -> Arc<dyn Select> {
         match self.shard {
-            Some(shard) => Arc::new(Sharded { inner, shard }),
+            Some(shard) => Arc::new(Sharded {
+                inner,
+                shard,
+                by: By::Path,
+            }),
             None => inner,
         }
     }
@@ -205,6 +298,81 @@ impl Plan {
             )
         })
     }
+}
+
+/// How deep the split directory may be looked for.
+const MAX_SPLIT_DEPTH: usize = 8;
+
+/// What a shard partitions by for this pair of remotes: by subtree where either side lists
+/// recursively (an object store, where walking every directory in every shard is what
+/// costs), else by path. The split directory is the deepest one reached from the source's
+/// root through directories that hold nothing but one directory (`data/2024` when the
+/// source holds only `data/2024/...`), so a tree under one top-level prefix still splits;
+/// every shard finds the same one from the same source. The listings read to find it are
+/// returned, for [`remember`] to hand to the run (so they cost no second request).
+pub async fn split_for(
+    src: &dyn ferry_core::Backend,
+    src_is_file: bool,
+    dst: &dyn ferry_core::Backend,
+) -> (By, Vec<(RelPath, Listing)>) {
+    let lists_recursively = |b: &dyn ferry_core::Backend| b.features().caps.recursive_list;
+    if src_is_file || !(lists_recursively(src) || lists_recursively(dst)) {
+        return (By::Path, Vec::new());
+    }
+    let mut dir = RelPath::root();
+    let mut read = Vec::new();
+    for _ in 0..MAX_SPLIT_DEPTH {
+        let Ok(listing) = src.list_dir(&dir).await else {
+            // The run itself lists it again and reports the failure.
+            break;
+        };
+        let next = match listing.entries.as_slice() {
+            [only] if only.is_dir() && listing.errors.is_empty() => Some(only.path.clone()),
+            _ => None,
+        };
+        read.push((dir.clone(), listing));
+        match next {
+            Some(child) => dir = child,
+            None => break,
+        }
+    }
+    (By::Subtree(dir.as_str().to_string()), read)
+}
+
+/// `backend` answering the listings of `read` (each once) from memory.
+pub fn remember(
+    backend: Arc<dyn ferry_core::Backend>,
+    read: Vec<(RelPath, Listing)>,
+) -> Arc<dyn ferry_core::Backend> {
+    if read.is_empty() {
+        return backend;
+    }
+    let held = read
+        .into_iter()
+        .map(|(dir, l)| (dir.as_str().to_string(), l))
+        .collect();
+    ferry_core::layer::Layered::new(backend, Held(Mutex::new(held)))
+}
+
+/// Listings read before the run, given out once each.
+struct Held(Mutex<HashMap<String, Listing>>);
+
+impl ferry_core::layer::Layer for Held {
+    fn listing(&self, dir: &RelPath) -> Option<Listing> {
+        self.0.lock().ok()?.remove(dir.as_str())
+    }
+    fn sees_reads(&self) -> bool {
+        false
+    }
+}
+
+/// The command's own selection `base` (not sharded yet) narrowed to `shard` split `by`.
+pub fn narrow(base: Arc<dyn Select>, shard: Shard, by: By) -> Arc<dyn Select> {
+    Arc::new(Sharded {
+        inner: base,
+        shard,
+        by,
+    })
 }
 
 /// `--shard`'s value, with the scheduler's variables from this process's environment.
@@ -360,6 +528,106 @@ mod tests {
             let path = format!("dir{}/file-{i}.txt", i % 7);
             assert_eq!(shards.iter().filter(|s| s.owns(&path)).count(), 1);
         }
+    }
+
+    #[test]
+    fn units_are_the_subtrees_below_the_split_directory() {
+        let top = By::Subtree(String::new());
+        assert_eq!(top.unit("a/b/c.txt"), "a");
+        assert_eq!(top.unit("f.txt"), "f.txt");
+        let deep = By::Subtree("data/2024".into());
+        assert_eq!(deep.unit("data/2024/jan/x/f"), "data/2024/jan");
+        assert_eq!(deep.unit("data/2024/f"), "data/2024/f");
+        // Outside the split directory: the first segment off the way to it.
+        assert_eq!(deep.unit("old/x/y"), "old");
+        assert_eq!(deep.unit("data/2023/f"), "data/2023");
+        assert_eq!(deep.unit("data/2024x/f"), "data/2024x");
+        assert_eq!(deep.unit("data"), "data");
+        assert_eq!(By::Path.unit("a/b/c"), "a/b/c");
+        for dir in ["", "data", "data/2024"] {
+            assert!(deep.walked_by_all(dir), "{dir}");
+        }
+        for dir in ["data/2024/jan", "dat", "old", "data/2024x"] {
+            assert!(!deep.walked_by_all(dir), "{dir}");
+        }
+    }
+
+    /// Exactly one shard takes each file, and that shard walks every directory above it
+    /// (otherwise it would never reach the file); other shards skip whole units.
+    #[test]
+    fn by_subtree_each_file_has_one_shard_that_reaches_it() {
+        let all: Arc<dyn Select> = Arc::new(All);
+        for by in [
+            By::Path,
+            By::Subtree(String::new()),
+            By::Subtree("data/2024".into()),
+        ] {
+            let shards: Vec<Sharded> = (0..4)
+                .map(|index| Sharded {
+                    inner: all.clone(),
+                    shard: Shard { index, count: 4 },
+                    by: by.clone(),
+                })
+                .collect();
+            for i in 0..2000 {
+                let path = match i % 4 {
+                    0 => format!("data/2024/m{}/d{}/f{i}", i % 13, i % 3),
+                    1 => format!("data/2024/f{i}"),
+                    2 => format!("old/s{}/f{i}", i % 7),
+                    _ => format!("top{i}"),
+                };
+                let owners: Vec<&Sharded> = shards
+                    .iter()
+                    .filter(|s| s.include_file(&path, 1, SystemTime::UNIX_EPOCH))
+                    .collect();
+                assert_eq!(owners.len(), 1, "{path} under {by:?}");
+                let mut dir = path.as_str();
+                while let Some((parent, _)) = dir.rsplit_once('/') {
+                    assert!(owners[0].include_dir(parent), "{parent} of {path}, {by:?}");
+                    dir = parent;
+                }
+            }
+        }
+    }
+
+    struct All;
+    impl Select for All {
+        fn include_file(&self, _: &str, _: u64, _: SystemTime) -> bool {
+            true
+        }
+        fn include_dir(&self, _: &str) -> bool {
+            true
+        }
+        fn is_active(&self) -> bool {
+            false
+        }
+    }
+
+    /// The listings read to find the split are the run's first listings of those
+    /// directories (no second request), once; everything else still reaches the backend,
+    /// a local one's file paths too (so its fast paths still work).
+    #[tokio::test]
+    async fn remembered_listings_are_given_once_and_paths_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/f.txt"), "f").unwrap();
+        let local: Arc<dyn ferry_core::Backend> =
+            ferry_local::LocalBackend::new(dir.path(), Default::default());
+        let mut held = local.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(held.entries.len(), 1);
+        // Marked, so the test sees where the listing came from.
+        held.entries.push(ferry_core::Entry::file(
+            RelPath::new("only-in-memory").unwrap(),
+            0,
+            SystemTime::UNIX_EPOCH,
+        ));
+        let b = remember(local, vec![(RelPath::root(), held)]);
+        let first = b.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(first.entries.len(), 2);
+        let again = b.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(again.entries.len(), 1, "the second listing asks the disk");
+        let f = RelPath::new("data/f.txt").unwrap();
+        assert_eq!(b.local_path(&f), Some(dir.path().join("data/f.txt")));
     }
 
     #[test]

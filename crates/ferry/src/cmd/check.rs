@@ -304,20 +304,25 @@ async fn run_trees(
     ) -> anyhow::Result<Option<Arc<dyn ferry_engine::Comparer>>>,
 ) -> anyhow::Result<i32> {
     let (select, _) = selection::build(&a.filters)?;
-    let plan = crate::shard::Plan {
-        shard: a
-            .shard
-            .as_deref()
-            .map(crate::shard::parse_flag)
-            .transpose()?,
-        summaries: None,
-    };
-    let select = plan.select(select);
-    let src = g.remotes.open_source(&a.source).await?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(crate::shard::parse_flag)
+        .transpose()?;
+    let mut src = g.remotes.open_source(&a.source).await?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, format!("{cmd} needs two directories; to compare single files use their parent directories with --include NAME")));
     }
     let dst = g.remotes.open(&a.dest)?;
+    // The same split as the transfers' shards: a check shard checks what its sync shard sent.
+    let select = match shard {
+        Some(k) => {
+            let (by, read) = crate::shard::split_for(&*src.backend, false, &*dst).await;
+            src.backend = crate::shard::remember(src.backend, read);
+            crate::shard::narrow(select, k, by)
+        }
+        None => select,
+    };
     let comparer = comparer(&dst)?;
     let reports = Reports::of(a);
     reports.create()?;

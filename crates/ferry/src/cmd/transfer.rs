@@ -78,6 +78,9 @@ pub struct Prepared<'a> {
     pub dest: &'a str,
     pub settings: settings::Transfer,
     pub select: Arc<dyn ferry_engine::Select>,
+    /// The command's selection before `--shard` narrowed it (re-split once the remotes
+    /// are open: see `shard::split_for`).
+    base_select: Arc<dyn ferry_engine::Select>,
     az: &'a AzcopyArgs,
     /// This run's shard, recorded in its `--summary-file`.
     shard: Option<Shard>,
@@ -123,6 +126,7 @@ impl<'a> Prepared<'a> {
         };
         // A shard sees only its files: a directory may look empty to it and not be.
         s.sync.keep_dirs |= plan.shard.is_some();
+        let base_select = select.clone();
         let select = plan.select(select);
         if call.az.from_to.is_some() {
             let (from, to) = (
@@ -139,6 +143,7 @@ impl<'a> Prepared<'a> {
             dest: call.dest,
             settings: s,
             select,
+            base_select,
             az: call.az,
             shard: plan.shard,
         })
@@ -153,7 +158,7 @@ impl<'a> Prepared<'a> {
         scope: PassScope,
     ) -> anyhow::Result<i32> {
         let (s, mode, name) = (&self.settings, self.mode, self.name);
-        let src = remotes.open_source(self.source).await?;
+        let mut src = remotes.open_source(self.source).await?;
         let dst = remotes.open(self.dest)?;
         let approve_deletes = self.az.approver(mode, s.sync.dry_run)?;
         let (backup, confirm) = safety(s, remotes)?;
@@ -166,12 +171,32 @@ impl<'a> Prepared<'a> {
         let stats = Arc::new(Stats::default());
         let shown = |arg: &str| ferry_config::redact(arg, crate::kinds::registry()).text;
         stats.set_labels(shown(self.source), shown(self.dest));
+        // A shard over an object store splits by subtree, so it lists only its own.
+        let mut split = None;
+        let restricted = scope.select.is_some();
+        let select = match (scope.select, self.shard) {
+            (Some(restricted), _) => restricted,
+            (None, Some(k)) => {
+                let (by, read) = shard::split_for(&*src.backend, src.file.is_some(), &*dst).await;
+                src.backend = shard::remember(src.backend, read);
+                tracing::debug!(
+                    "--shard {}/{}: split by {}",
+                    k.index,
+                    k.count,
+                    by.describe()
+                );
+                let narrowed = shard::narrow(self.base_select.clone(), k, by.clone());
+                split = Some(by);
+                narrowed
+            }
+            (None, None) => self.select.clone(),
+        };
         let renames_dirs = !dst.features().semantics.bucket_dirs
             && src.backend.location().namespace == dst.location().namespace;
         let mut opts = s.sync.clone();
         opts.stop = scope.stop.clone();
         opts.check_first = g.output.check_first;
-        if scope.select.is_some() {
+        if restricted {
             // A pass over some paths must not take everything else for excluded.
             opts.delete_excluded = false;
             // A directory renamed in a watched source arrives as its old and new names in
@@ -192,7 +217,7 @@ impl<'a> Prepared<'a> {
             dst,
             mode,
             opts,
-            select: scope.select.unwrap_or_else(|| self.select.clone()),
+            select,
             renamed_from: None,
             src_file: src.file,
             backup,
@@ -232,7 +257,11 @@ impl<'a> Prepared<'a> {
         let last = outcome.last_error.as_ref().map(|e| e.2.clone());
         closing_line(name, &outcome, code, last.as_deref());
         if let Some(path) = &g.output.summary_file {
-            summary.write(path, name, &snap, code, last.as_deref(), self.shard)?;
+            let by = split
+                .as_ref()
+                .map_or_else(|| "path".into(), shard::By::describe);
+            let shard = self.shard.map(|k| (k, by));
+            summary.write(path, name, &snap, code, last.as_deref(), shard)?;
         }
         Ok(code)
     }

@@ -379,3 +379,29 @@ pub fn log_messages(stderr: &str) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The shard (of `n`) that owns `path`, as the README documents it: FNV-1a 64 over the
+/// UTF-8 bytes of the file's unit, modulo N. `by` is the summary's `shard.by`: `path`
+/// (the unit is the path) or `subtree:SPLIT` (the unit is the path's first segment below
+/// the directory SPLIT, `""` being the root; outside SPLIT, its first segment off the way
+/// to it).
+pub fn shard_owner(path: &str, n: u64, by: &str) -> u64 {
+    let unit = match by.strip_prefix("subtree:") {
+        None => path.to_string(),
+        Some(split) => {
+            let (p, s): (Vec<&str>, Vec<&str>) = (
+                path.split('/').collect(),
+                split.split('/').filter(|x| !x.is_empty()).collect(),
+            );
+            let mut depth = 0;
+            while depth < s.len() && depth + 1 < p.len() && p[depth] == s[depth] {
+                depth += 1;
+            }
+            p[..=depth].join("/")
+        }
+    };
+    let h = unit.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    h % n
+}

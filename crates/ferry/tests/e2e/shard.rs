@@ -123,7 +123,7 @@ fn four_shards_then_a_final_sync_equal_one_sync_and_split_the_files() {
         let sum = s.path(&format!("sums/shard-{k}.json"));
         assert_eq!(
             summary(&sum)["shard"],
-            serde_json::json!({"index": k, "count": 4})
+            serde_json::json!({"index": k, "count": 4, "by": "path"})
         );
         for path in actions(&sum, "copied_new") {
             assert_eq!(shard_of(&path, 4), k, "{path} copied by shard {k}");
@@ -296,7 +296,7 @@ fn shard_auto_reads_slurm_and_kubernetes_variables() {
         let doc = summary(&sum);
         assert_eq!(
             doc["shard"],
-            serde_json::json!({"index": index, "count": count})
+            serde_json::json!({"index": index, "count": count, "by": "path"})
         );
         for path in actions(&sum, "copied_new") {
             assert_eq!(shard_of(&path, count), index, "{path}");

@@ -17,5 +17,7 @@ mod s3;
 mod s3_list;
 mod sftp;
 mod shard;
+mod shard_listing;
+mod slurm;
 mod smb;
 mod webdav;

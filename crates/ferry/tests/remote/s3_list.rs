@@ -20,13 +20,13 @@ use common::cloud_ok as fy_ok;
 
 /// A TCP pass-through to the S3 server that keeps every byte clients sent, so a test can
 /// count the requests of one command.
-struct Proxy {
+pub(crate) struct Proxy {
     url: String,
     sent: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Proxy {
-    fn start(upstream: &str) -> Proxy {
+    pub(crate) fn start(upstream: &str) -> Proxy {
         let target = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -67,7 +67,7 @@ impl Proxy {
     }
 
     /// The remote for `rel` in the test bucket, through this proxy, with extra options.
-    fn remote(&self, s3: &S3, extra: &[(&str, &str)], rel: &str) -> String {
+    pub(crate) fn remote(&self, s3: &S3, extra: &[(&str, &str)], rel: &str) -> String {
         let base = s3
             .rclone_remote()
             .replace(&format!("'{}'", s3.endpoint), &format!("'{}'", self.url));
@@ -79,13 +79,13 @@ impl Proxy {
     }
 
     /// Forgets what was sent so far.
-    fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.sent.lock().unwrap().clear();
     }
 
     /// Requests sent since the last reset whose request line starts with `method` and
     /// contains `needle`.
-    fn count(&self, method: &str, needle: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, needle: &str) -> usize {
         // Every connection has closed by the time the command exited; its bytes are in.
         std::thread::sleep(Duration::from_millis(200));
         let sent = self.sent.lock().unwrap();

@@ -5,15 +5,13 @@
 use std::collections::BTreeMap;
 
 use crate::common;
-use common::{cloud_ok, cloud_run, sorted_lines, Scratch};
+use common::{cloud_ok, cloud_run, shard_owner, sorted_lines, Scratch};
 use ferry_testbed::Testbed;
 
-/// The documented partition (README): FNV-1a 64 over the path's UTF-8 bytes, modulo N.
-fn shard_of(path: &str, n: u64) -> u64 {
-    let h = path.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    h % n
+fn by(summary: &std::path::Path) -> String {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+    doc["shard"]["by"].as_str().unwrap().to_owned()
 }
 
 fn copied(summary: &std::path::Path, kind: &str) -> Vec<String> {
@@ -64,15 +62,19 @@ fn four_shards_to_s3_then_a_final_pass() {
             "--summary-file",
             &sum.to_string_lossy(),
         ]);
+        // S3 lists recursively: the split is by subtree, below the root here (d0, d1, d2
+        // and old are the units).
+        let by = by(&sum);
+        assert_eq!(by, "subtree:");
         for p in copied(&sum, "copied_new") {
-            assert_eq!(shard_of(&p, 4), k, "{p}");
+            assert_eq!(shard_owner(&p, 4, &by), k, "{p}");
             assert!(seen.insert(p.clone(), k).is_none(), "{p} copied twice");
         }
         let mut deleted = copied(&sum, "deleted");
         deleted.sort();
         let mut mine: Vec<String> = extras
             .iter()
-            .filter(|e| shard_of(e, 4) == k)
+            .filter(|e| shard_owner(e, 4, &by) == k)
             .cloned()
             .collect();
         mine.sort();
