@@ -95,7 +95,7 @@ def timed(argv, env, logf, timeout):
 
 def tools_for(scn, cfg, ep):
     """ferry and rclone with the same argv (rclone's defaults), then the protocol's peers."""
-    flags = ["--checksum"] if scn.checksum else []
+    flags = cfg.flags + (["--checksum"] if scn.checksum else [])
     renv = {"RCLONE_CONFIG": "/dev/null", "FERRY_CONFIG": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true"}
     tools = [Tool("ferry", [cfg.ferry, "sync", "{SRC}", "{DST}"] + flags, kind="ferry", env=renv,
                   version=cfg.versions["ferry"]),
@@ -327,6 +327,8 @@ def parse_args(argv):
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp/ferry-bench"),
                     help="corpora, destinations and logs")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where latest.md/.svg/.json go")
+    ap.add_argument("--flags", default=os.environ.get("BENCH_FLAGS", ""),
+                    help="extra flags for both ferry and rclone, e.g. '--transfers 8 --checkers 16'")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--no-sync", dest="sync", action="store_false", help="skip sync(2) before each timed run")
     ap.add_argument("--note", default="", help="a line for the results file (e.g. what else ran meanwhile)")
@@ -340,6 +342,7 @@ def parse_args(argv):
                 names.append(s)
     a.scenarios = [known[s] for s in names]
     a.protos = sorted({s.proto for s in a.scenarios} - {"local"})
+    a.flags = shlex.split(a.flags)
     a.only = [t.strip() for t in a.tools.split(",") if t.strip()]
     a.sizes = dict(small_files=a.small_files, remote_files=a.remote_files, large_bytes=a.large_mib * MiB,
                    local_large_count=a.local_large_count)
@@ -364,7 +367,8 @@ def main(argv):
             rows += run_scenario(scn, cfg, eps.get(scn.proto), local)
     finally:
         local.cleanup()
-    meta = dict(run_id=cfg.run_id, runs=cfg.runs, seed=cfg.seed, sizes=cfg.sizes, elapsed_s=time.time() - t0,
+    meta = dict(run_id=cfg.run_id, runs=cfg.runs, flags=shlex.join(cfg.flags), seed=cfg.seed, sizes=cfg.sizes,
+                elapsed_s=time.time() - t0,
                 machine=report.machine(cfg.dir), versions=cfg.versions, note=cfg.note,
                 command="bench/run " + " ".join(argv_for_report(argv)))
     os.makedirs(cfg.out, exist_ok=True)

@@ -105,6 +105,9 @@ def write(out_dir, rows, meta):
           "All servers are on 127.0.0.1 (no network latency), so these are not cloud figures.", ""]
     if meta.get("note"):
         md += [f"**Note:** {meta['note']}", ""]
+    md += [f"ferry and rclone both run `sync SRC DST{(' ' + meta['flags']) if meta.get('flags') else ''}` "
+           "(rclone's defaults otherwise) with remotes as connection strings; the peers' command lines are in "
+           "bench/README.md.", ""]
     md += ["Ratio = the tool's median time / ferry's (above 1: ferry is faster). CPU = the client's user+system "
            "seconds (median), not the server's. A result that does not verify (every file present with its "
            "size and content, nothing extra; mtimes too for local copies) is FAIL and gets no time.", ""]
