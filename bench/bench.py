@@ -367,6 +367,8 @@ def main(argv):
             rows += run_scenario(scn, cfg, eps.get(scn.proto), local)
     finally:
         local.cleanup()
+    order = list(all_scenarios())  # the table keeps one order whatever order they ran in
+    rows.sort(key=lambda r: order.index(r["scenario"]))
     meta = dict(run_id=cfg.run_id, runs=cfg.runs, flags=shlex.join(cfg.flags), seed=cfg.seed, sizes=cfg.sizes,
                 elapsed_s=time.time() - t0,
                 machine=report.machine(cfg.dir), versions=cfg.versions, note=cfg.note,
