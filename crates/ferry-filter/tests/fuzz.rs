@@ -30,7 +30,7 @@ proptest! {
         let (cases, seed) = ferry_testbed::fuzz_budget(4000, 0x00f1_17e5);
         ProptestConfig {
             cases,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+            rng_seed: RngSeed::Fixed(seed),
             failure_persistence: None,
             ..ProptestConfig::default()
         }

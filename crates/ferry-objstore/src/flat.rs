@@ -310,7 +310,7 @@ mod fuzz {
             let (cases, seed) = ferry_testbed::fuzz_budget(2000, 0x00f3_e77a);
             ProptestConfig {
                 cases,
-                rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+                rng_seed: RngSeed::Fixed(seed),
                 failure_persistence: None,
                 ..ProptestConfig::default()
             }
