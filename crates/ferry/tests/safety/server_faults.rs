@@ -289,7 +289,10 @@ fn transient(mut t: Target, seed: u64) {
         let s = src.to_string_lossy().into_owned();
         let args = [
             "sync",
+            // A pause between attempts, so the outage (1.5 s) ends within them: ferry's
+            // SFTP connects are not retried with a growing pause as rclone's pacer does.
             "--retries=4",
+            "--retries-sleep=1s",
             "--low-level-retries=10",
             "--timeout=10s",
             "--contimeout=5s",
