@@ -9,9 +9,10 @@ use crate::listing::{parse_page, parse_tags};
 use crate::meta::{parse_http_date, parse_mtime};
 
 fn config(cases: u32) -> ProptestConfig {
+    let (cases, seed) = ferry_testbed::fuzz_budget(cases, 0x00a2_b10b);
     ProptestConfig {
         cases,
-        rng_seed: RngSeed::Fixed(0x00a2_b10b),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }

@@ -150,6 +150,7 @@ async fn blocks(
         // A slot first, then the read: the block being filled counts among those in flight.
         while inflight.len() >= b.opts.upload_concurrency {
             joined(inflight.join_next().await.expect("non-empty"))?;
+            ferry_core::crash::point(ferry_core::crash::BETWEEN_PARTS);
         }
         let mut buf = Vec::with_capacity(block);
         (&mut *data)
@@ -184,6 +185,7 @@ async fn blocks(
     if total != opts.size {
         return Err(size_changed(path, opts.size, total));
     }
+    ferry_core::crash::point(ferry_core::crash::BEFORE_COMMIT);
     let md5 = whole.map(|h| h.finalize());
     let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in &ids {

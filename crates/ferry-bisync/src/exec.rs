@@ -28,23 +28,11 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// What happens at each crash point (journal written, each step recorded, state
-/// saved, ...): nothing, unless the program installed a hook — the binary's test hook
+/// Names a crash point of bisync (journal written, each step recorded, state saved,
+/// ...) through `ferry_core::crash`: nothing happens unless the binary's test hook
 /// kills its own process there, to prove every point recoverable.
-static CRASH_HOOK: std::sync::OnceLock<CrashHook> = std::sync::OnceLock::new();
-
-/// Called with a description of each crash point reached.
-pub type CrashHook = Box<dyn Fn(&str) + Send + Sync>;
-
-/// Installs the crash-point hook (once per process; later calls are ignored).
-pub fn set_crash_hook(hook: CrashHook) {
-    let _ = CRASH_HOOK.set(hook);
-}
-
-pub(crate) fn crash_point(what: &str) {
-    if let Some(hook) = CRASH_HOOK.get() {
-        hook(what);
-    }
+pub(crate) fn crash_point(what: &'static str) {
+    ferry_core::crash::point(what);
 }
 
 fn rel(path: &str) -> Result<RelPath> {
@@ -496,7 +484,7 @@ fn step_path(s: &Step) -> &str {
 fn record(plan: &Plan, journal: Option<&Mutex<Writer>>, i: usize, o: &Outcome) {
     match o {
         Outcome::Done(rec) => {
-            crash_point("step done, not yet journaled");
+            crash_point("bisync: step done, not yet journaled");
             if let Some(j) = journal {
                 if let Ok(mut w) = j.lock() {
                     if let Err(e) = w.done(i, rec.as_ref()) {
@@ -504,7 +492,7 @@ fn record(plan: &Plan, journal: Option<&Mutex<Writer>>, i: usize, o: &Outcome) {
                     }
                 }
             }
-            crash_point("step journaled");
+            crash_point("bisync: step journaled");
         }
         Outcome::Failed(e) => tracing::error!("{}: {e}", plan.steps[i].op.describe()),
         Outcome::Diverged(why) => tracing::warn!("{}: skipped: {why}", plan.steps[i].op.describe()),

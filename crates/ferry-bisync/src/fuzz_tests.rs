@@ -5,9 +5,10 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
 fn config(cases: u32) -> ProptestConfig {
+    let (cases, seed) = ferry_testbed::fuzz_budget(cases, 0x00b1_5c00);
     ProptestConfig {
         cases,
-        rng_seed: RngSeed::Fixed(0x00b1_5c00),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }

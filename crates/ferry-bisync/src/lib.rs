@@ -61,8 +61,6 @@ pub enum Ending {
     Critical,
 }
 
-pub use exec::set_crash_hook;
-
 /// The two paths.
 pub struct Pair {
     pub path1: Arc<dyn Backend>,
@@ -563,11 +561,11 @@ impl Run<'_> {
 
     /// Saves the state atomically and retires the journal.
     fn commit(&self, state: &mut State) -> std::io::Result<()> {
-        crash_point("before saving state");
+        crash_point("bisync: before saving state");
         state::save(&self.state_path(), state)?;
-        crash_point("state saved");
+        crash_point("bisync: state saved");
         journal::finish(&self.journal_path(), self.ctx.opts.no_cleanup)?;
-        crash_point("journal retired");
+        crash_point("bisync: journal retired");
         Ok(())
     }
 
@@ -806,7 +804,7 @@ impl Run<'_> {
                 }
             }
         };
-        crash_point("journal written");
+        crash_point("bisync: journal written");
         let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.steps.len()];
         let journal_for_steps = if kind == Kind::Sync {
             writer.as_ref()

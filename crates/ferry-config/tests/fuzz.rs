@@ -22,11 +22,14 @@ fn tricky_string() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 10000,
-        // Deterministic in CI: the same cases every run.
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x00c0_f1a6),
-        ..ProptestConfig::default()
+    #![proptest_config({
+        let (cases, seed) = ferry_testbed::fuzz_budget(10000, 0x00c0_f1a6);
+        ProptestConfig {
+            cases,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+            // Deterministic in CI: the same cases every run.
+            ..ProptestConfig::default()
+        }
     })]
 
     #[test]

@@ -105,6 +105,20 @@ where
     })
 }
 
+/// A server that hands back the continuation token it was given would make a listing
+/// that never ends (each page the same page again): an error naming `dir`, not a loop.
+pub fn check_next_token(given: Option<&str>, next: Option<&str>, dir: &str) -> Result<()> {
+    match (given, next) {
+        (Some(a), Some(b)) if a == b => Err(Error::new(
+            crate::ErrorKind::Io,
+            "the server returned the continuation token it was given, so this listing would \
+             never end; check the server (its listing is broken)",
+        )
+        .with_path(dir.to_owned())),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +149,15 @@ mod tests {
         let names: Vec<_> = all.entries.iter().map(|e| e.path.to_string()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(asked, [None, Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn a_token_given_back_unchanged_is_an_error() {
+        assert!(check_next_token(None, Some("t"), "d").is_ok());
+        assert!(check_next_token(Some("t"), Some("u"), "d").is_ok());
+        assert!(check_next_token(Some("t"), None, "d").is_ok());
+        let e = check_next_token(Some("t"), Some("t"), "d").unwrap_err();
+        assert!(e.to_string().contains("never end"), "{e}");
     }
 
     #[tokio::test]

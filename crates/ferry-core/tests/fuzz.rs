@@ -12,11 +12,12 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
 fn config(cases: u32) -> ProptestConfig {
+    let (cases, seed) = ferry_testbed::fuzz_budget(cases, 0x00f3_e77a);
     ProptestConfig {
         cases,
         // Found inputs are kept as explicit tests below, not in a file.
         failure_persistence: None,
-        rng_seed: RngSeed::Fixed(0x00f3_e77a),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }

@@ -92,6 +92,8 @@ pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Res
             }
         };
         pending.extend(subdirs.into_iter().rev());
+        // One directory pair is listed; others may be listing, or not yet begun.
+        ferry_core::crash::point(ferry_core::crash::MID_LISTING);
         for item in found {
             if tx.send(item).await.is_err() {
                 return Ok(()); // the consumer stopped

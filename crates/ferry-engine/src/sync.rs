@@ -399,7 +399,8 @@ async fn run_once(ctx: &Arc<Ctx>) -> Result<Outcome> {
 }
 
 /// rclone's rule: no deletes at the destination once anything failed. The refusal is
-/// itself an error of the run, counted once and reported last (exit 1), as rclone's.
+/// itself an error of the run, counted once and reported last (exit 1, or 5 when the
+/// failure before it was temporary), as rclone's.
 pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
     if ctx.job.stats.errors() == 0 || ctx.job.opts.ignore_errors {
         // A stop asked from outside deletes nothing more: the run may not have seen
@@ -418,7 +419,12 @@ pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
     if first {
         ctx.job.stats.error();
         ctx.job.stats.last_error(message.clone(), true);
-        *ctx.last_error.lock().expect("lock") = Some((ErrorKind::Io, false, message));
+        // The refusal only follows from the failures before it: after a temporary one
+        // (a dropped connection, a server that stopped answering) the run is still a
+        // temporary failure, exit 5 as rclone's, not an uncategorised one.
+        let mut last = ctx.last_error.lock().expect("lock");
+        let temporary = last.as_ref().is_some_and(|e| e.1);
+        *last = Some((ErrorKind::Io, temporary, message));
     }
     false
 }

@@ -199,6 +199,8 @@ impl Walker {
                         .map(|e| e.path.clone()),
                 );
             }
+            // Other directories may still be listing, or not yet begun.
+            ferry_core::crash::point(ferry_core::crash::MID_LISTING);
             return Ok(Some((dir, entries)));
         }
     }

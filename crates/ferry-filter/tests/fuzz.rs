@@ -26,11 +26,14 @@ fn valueish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 4000,
-        rng_seed: RngSeed::Fixed(0x00f1_17e5),
-        failure_persistence: None,
-        ..ProptestConfig::default()
+    #![proptest_config({
+        let (cases, seed) = ferry_testbed::fuzz_budget(4000, 0x00f1_17e5);
+        ProptestConfig {
+            cases,
+            rng_seed: RngSeed::Fixed(seed),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
     })]
 
     #[test]

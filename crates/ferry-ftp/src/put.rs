@@ -91,6 +91,7 @@ async fn finish(
             .map_err(|e| op_error(e, "set modification time", path.as_str()))?;
     }
     if temp != target {
+        ferry_core::crash::point(ferry_core::crash::TEMP_WRITTEN);
         rename(b, temp, target, path).await?;
     }
     Ok(())

@@ -91,6 +91,7 @@ impl Partial {
         }
         drop(file);
         if !self.inplace {
+            ferry_core::crash::point(ferry_core::crash::TEMP_WRITTEN);
             self.dir
                 .rename(&self.tmp, &self.dir, &self.name)
                 .map_err(|e| {

@@ -306,11 +306,14 @@ mod fuzz {
 
     proptest! {
         // Fixed seed and case count, so CI is deterministic and quick.
-        #![proptest_config(ProptestConfig {
-            cases: 2000,
-            failure_persistence: None,
-            rng_seed: RngSeed::Fixed(0x00f3_e77a),
-            ..ProptestConfig::default()
+        #![proptest_config({
+            let (cases, seed) = ferry_testbed::fuzz_budget(2000, 0x00f3_e77a);
+            ProptestConfig {
+                cases,
+                rng_seed: RngSeed::Fixed(seed),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
         })]
 
         #[test]

@@ -50,11 +50,17 @@ impl flat::Pager for Pager {
             .prefix(self.below.prefix())
             .encoding_type(EncodingType::Url)
             .max_keys(self.b.opts.list_chunk)
-            .set_continuation_token(self.token.take())
+            .set_continuation_token(self.token.clone())
             .send()
             .await
             .map_err(|e| list_error(Failure::of(&e), &self.bucket, self.below.dir()))?;
+        let given = self.token.take();
         self.token = out.next_continuation_token().map(str::to_owned);
+        ferry_core::listing::check_next_token(
+            given.as_deref(),
+            self.token.as_deref(),
+            &self.below.dir().to_string(),
+        )?;
         self.done = !out.is_truncated().unwrap_or(false) || self.token.is_none();
         let encoded = out.encoding_type() == Some(&EncodingType::Url);
         let mut page = Listing::new();

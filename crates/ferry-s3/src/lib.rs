@@ -396,7 +396,7 @@ impl S3Backend {
             .delimiter("/")
             .encoding_type(EncodingType::Url)
             .max_keys(self.opts.list_chunk)
-            .set_continuation_token(token)
+            .set_continuation_token(token.clone())
             .send()
             .await
             .map_err(|e| {
@@ -463,9 +463,10 @@ impl S3Backend {
         // A prefix with nothing under it is an empty directory (`bucket_dirs`); only a
         // missing bucket (above) is "directory not found".
         listing.errors = skipped;
-        let next = out.next_continuation_token().map(str::to_owned);
         let more = out.is_truncated().unwrap_or(false);
-        Ok((listing, next.filter(|_| more)))
+        let next = out.next_continuation_token().filter(|_| more);
+        ferry_core::listing::check_next_token(token.as_deref(), next, dir.as_str())?;
+        Ok((listing, next.map(str::to_owned)))
     }
 
     /// Whether `other` talks to the same endpoint (so a server-side copy can reach it).

@@ -399,6 +399,7 @@ async fn multipart(
             return Err(e);
         }
     };
+    ferry_core::crash::point(ferry_core::crash::BEFORE_COMMIT);
     let completed: Vec<CompletedPart> = parts
         .iter()
         .map(|(n, etag, _)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
@@ -664,6 +665,7 @@ async fn upload_parts(
             while let Some(joined) = tasks.try_join_next() {
                 let part = joined.map_err(join_error)??;
                 finished(&mut done, journal.as_deref_mut(), part);
+                ferry_core::crash::point(ferry_core::crash::BETWEEN_PARTS);
             }
             let buf = read_up_to(&mut data, part_size, path).await?;
             if buf.is_empty() && number > 0 {

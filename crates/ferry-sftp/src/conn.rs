@@ -271,7 +271,7 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
     tokio::time::timeout(deadline, authenticate(opts, creds, &mut handle))
         .await
         .map_err(|_| timeout_error(opts, "authenticating to"))??;
-    let (sftp, version) = tokio::time::timeout(deadline, open_sftp(&handle))
+    let (sftp, version) = tokio::time::timeout(deadline, open_sftp(&handle, opts))
         .await
         .map_err(|_| timeout_error(opts, "starting SFTP on"))?
         .map_err(|e| {
@@ -311,6 +311,7 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
 
 async fn open_sftp(
     handle: &Handle<Client>,
+    opts: &SftpOptions,
 ) -> std::result::Result<(RawSftpSession, HashMap<String, String>), String> {
     let channel = handle
         .channel_open_session()
@@ -322,7 +323,8 @@ async fn open_sftp(
         .map_err(|e| e.to_string())?;
     let cfg = russh_sftp::client::Config {
         max_packet_len: 1024 * 1024,
-        request_timeout_secs: 120,
+        // Whole seconds, at least one.
+        request_timeout_secs: opts.request_timeout.as_secs_f64().ceil().max(1.0) as u64,
         ..Default::default()
     };
     let sftp = RawSftpSession::new_with_config(channel.into_stream(), cfg);

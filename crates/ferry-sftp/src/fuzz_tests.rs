@@ -8,9 +8,10 @@ use crate::exec::{parse_cksum, parse_many, parse_sum};
 use crate::hostkeys::parse_key;
 
 fn config(cases: u32) -> ProptestConfig {
+    let (cases, seed) = ferry_testbed::fuzz_budget(cases, 0x005f_7b00);
     ProptestConfig {
         cases,
-        rng_seed: RngSeed::Fixed(0x005f_7b00),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }

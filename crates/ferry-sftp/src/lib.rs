@@ -767,6 +767,7 @@ impl SftpBackend {
             }
         }
         if !opts.inplace {
+            ferry_core::crash::point(ferry_core::crash::TEMP_WRITTEN);
             self.rename_over(lease, tmp, target)
                 .await
                 .map_err(|e| fail("failed to move file into place", rel, e))?;

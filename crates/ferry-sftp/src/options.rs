@@ -83,6 +83,10 @@ pub struct SftpOptions {
     pub disable_hashcheck: bool,
     pub path_override: Option<String>,
     pub connect_timeout: Duration,
+    /// How long one SFTP request may wait for its answer: the run's `--timeout` (rclone's
+    /// idle timeout on the connection), so a server that stops answering mid-transfer
+    /// fails the file after that long instead of holding the run.
+    pub request_timeout: Duration,
     /// How names are stored on the server (rclone's `encoding`).
     pub encoding: Encoding,
 }
@@ -221,6 +225,7 @@ impl SftpOptions {
             } else {
                 connect_timeout
             },
+            request_timeout: timeouts.idle.filter(|t| !t.is_zero()).unwrap_or(NO_LIMIT),
             encoding: o.encoding()?,
         })
     }

@@ -15,7 +15,9 @@
 //! When a server's variables are missing or it does not answer, `Testbed::*()` panics if `CI=true`
 //! and otherwise prints `SKIPPED: ...` to stderr and returns `None`.
 
+pub mod hostile;
 mod http;
+pub mod proxy;
 mod sas;
 mod slurm;
 
@@ -1176,6 +1178,18 @@ fn webdav_conf() -> Result<WebDavConf, String> {
     let (host, port) = http_host_port(conf.url.trim_end_matches('/'))?;
     answers(&host, port)?;
     Ok(conf)
+}
+
+/// The fuzzing budget of a proptest block: its own case count and fixed seed, unless the
+/// soak asks for more (`FERRY_FUZZ_SCALE=K`: K times the cases) or for other inputs
+/// (`FERRY_FUZZ_SEED=S`: the seed mixed with S). CI sets neither, so it runs the same
+/// cases every time.
+pub fn fuzz_budget(cases: u32, seed: u64) -> (u32, u64) {
+    let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    let scale = num("FERRY_FUZZ_SCALE").unwrap_or(1).clamp(1, 10_000) as u32;
+    let seed =
+        num("FERRY_FUZZ_SEED").map_or(seed, |s| seed ^ s.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (cases.saturating_mul(scale), seed)
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use reqwest::Url;
 use crate::propfind::{child_name, parse, parse_time};
 
 fn config(cases: u32) -> ProptestConfig {
+    let (cases, seed) = ferry_testbed::fuzz_budget(cases, 0x00da_7da0);
     ProptestConfig {
         cases,
-        rng_seed: RngSeed::Fixed(0x00da_7da0),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     }
 }

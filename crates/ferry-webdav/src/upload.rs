@@ -139,6 +139,7 @@ impl WebdavBackend {
             return Err(self.fail(f, "upload failed", path));
         }
         if !opts.inplace {
+            ferry_core::crash::point(ferry_core::crash::TEMP_WRITTEN);
             let target = self.url(&stored, false);
             if let Err(f) = self
                 .relocate("MOVE", &temp_url, &target, Some(opts.mtime))

@@ -56,6 +56,7 @@ fn die_quietly_on_closed_stdout() {
 fn main() {
     #[cfg(unix)]
     die_quietly_on_closed_stdout();
+    crash_hook::install();
     // Run as `azcopy` (a link or copy by that name) or `ferry azcopy …`: azcopy's CLI.
     if let Some(args) = azcopy::personality_args(&std::env::args_os().collect::<Vec<_>>()) {
         std::process::exit(azcopy::main(args));

@@ -309,7 +309,6 @@ pub async fn run_once(
         backup1,
         backup2,
     };
-    crate::crash_hook::install();
     let report = ferry_bisync::run(&pair, select, opts).await;
     let code = exit_code(report.ending);
     if a.json {
