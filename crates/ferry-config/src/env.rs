@@ -11,6 +11,8 @@ pub const FERRY_PREFIX: &str = "FERRY_CONFIG_";
 pub const RCLONE_PREFIX: &str = "RCLONE_CONFIG_";
 /// Variable naming the config file.
 pub const FERRY_CONFIG_VAR: &str = "FERRY_CONFIG";
+/// rclone's variable naming the config file, read when ferry's is unset.
+pub const RCLONE_CONFIG_VAR: &str = "RCLONE_CONFIG";
 
 /// Environment variables (name → value). Values may be secrets, so `Debug`
 /// prints only the names.

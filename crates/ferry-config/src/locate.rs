@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::env::{Env, FERRY_CONFIG_VAR};
+use crate::env::{Env, FERRY_CONFIG_VAR, RCLONE_CONFIG_VAR};
 use crate::error::{ConfigError, Result};
 
 /// How the config file was chosen.
@@ -46,8 +46,9 @@ impl ConfigLocation {
     }
 }
 
-/// Choose the config file: `--config FILE` (`flag`), else `$FERRY_CONFIG`,
-/// else ferry's default path; if that does not exist but rclone's config
+/// Choose the config file: `--config FILE` (`flag`), else `$FERRY_CONFIG`, else
+/// `$RCLONE_CONFIG` (rclone's variable for `--config`, so a script that sets it for rclone
+/// names the same file to ferry), else ferry's default path; if that does not exist but rclone's config
 /// does (`$XDG_CONFIG_HOME/rclone/rclone.conf`, `~/.config/rclone/rclone.conf`
 /// or `~/.rclone.conf`), rclone's, read-only.
 ///
@@ -61,7 +62,10 @@ pub fn locate_config(flag: Option<&Path>, env: &Env) -> Result<ConfigLocation> {
             writable: true,
         });
     }
-    if let Some(p) = env.get_nonempty(FERRY_CONFIG_VAR) {
+    let named = env
+        .get_nonempty(FERRY_CONFIG_VAR)
+        .or_else(|| env.get_nonempty(RCLONE_CONFIG_VAR));
+    if let Some(p) = named {
         return Ok(ConfigLocation {
             path: PathBuf::from(p),
             source: ConfigSource::EnvVar,
@@ -131,6 +135,23 @@ mod tests {
             ("/e/f.conf", ConfigSource::EnvVar, true)
         );
         assert!(l.notice().is_none());
+    }
+
+    #[test]
+    fn rclones_variable_names_the_file_below_ferrys() {
+        let rclone_only = Env::from_pairs([("HOME", "/h"), ("RCLONE_CONFIG", "/r/rclone.conf")]);
+        let l = locate_config(None, &rclone_only).unwrap();
+        assert_eq!(
+            (l.path.to_str().unwrap(), l.source, l.writable),
+            ("/r/rclone.conf", ConfigSource::EnvVar, true)
+        );
+        let both = rclone_only.with("FERRY_CONFIG", "/e/f.conf");
+        assert_eq!(
+            locate_config(None, &both).unwrap().path,
+            Path::new("/e/f.conf")
+        );
+        let flag = locate_config(Some(Path::new("/flag.conf")), &both).unwrap();
+        assert_eq!(flag.path, Path::new("/flag.conf"));
     }
 
     #[test]
