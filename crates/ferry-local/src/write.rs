@@ -159,6 +159,23 @@ fn temp_name(name: &OsStr) -> OsString {
         .unwrap_or_default()
 }
 
+/// Reads until `buf` is full or the stream ends; the count read (0: the end).
+///
+/// Each write of a `tokio::fs::File` is a trip to the blocking pool, so writing every
+/// chunk as a stream yields it (a crypt stream's 64 KiB blocks, a socket's reads) cost
+/// 33,000 trips and as many thread wake-ups per GiB; whole buffers cost a thousand.
+async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let got = data.read(&mut buf[n..]).await?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    Ok(n)
+}
+
 pub(crate) async fn put_stream(
     tree: Tree,
     rel: RelPath,
@@ -175,8 +192,7 @@ pub(crate) async fn put_stream(
     let mut buf = vec![0u8; BUFFER.min(opts.size.max(4096) as usize)];
     let mut written = 0u64;
     loop {
-        let n = data
-            .read(&mut buf)
+        let n = fill(&mut data, &mut buf)
             .await
             .map_err(|e| Error::io("failed to read source", e).with_path(rel.to_string()))?;
         if n == 0 {
@@ -228,8 +244,7 @@ pub(crate) async fn put_ranges(
             let mut buf = vec![0u8; BUFFER];
             let mut written = 0u64;
             loop {
-                let n = data
-                    .read(&mut buf)
+                let n = fill(&mut data, &mut buf)
                     .await
                     .map_err(|e| failed("failed to read source", e))?;
                 if n == 0 {
