@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use ferry_core::{ByteStream, Error, ErrorKind, Result};
 use futures::stream::{FuturesOrdered, StreamExt};
 use smb::{
-    CreateDisposition, CreateOptions, File, FileAccessMask, FileAttributes, FileCreateArgs,
+    CreateDisposition, CreateOptions, File, FileAccessMask, FileAttributes, FileCreateArgs, GetLen,
     Resource,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
@@ -94,7 +94,11 @@ async fn pump(
 ) {
     let block = lease.conn.read_size as u64;
     let idle = pool.opts.timeouts.idle;
-    let end = len.map_or(u64::MAX, |l| offset.saturating_add(l));
+    // Reads stop at the size the open answered with (no request): a small file is then
+    // one read of its size, not four blocks of `read_size` allocated, zeroed and sent
+    // past its end (that made small downloads cost three times rclone's CPU).
+    let size = file.get_len().await.unwrap_or(u64::MAX);
+    let end = len.map_or(u64::MAX, |l| offset.saturating_add(l)).min(size);
     let mut next = offset; // where the next read to start begins
     let mut inflight = FuturesOrdered::new();
     loop {

@@ -233,6 +233,12 @@ async fn answer(conn: &mut TcpStream, req: &Request, resp: Response) -> bool {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     let head_only = req.method == "HEAD";
+    // A lying or endless answer ends its connection, and says so: without the header a
+    // client pools the connection and may send its next request just as it closes,
+    // which fails that request by timing (a HEAD lost that way hid a listing's entry).
+    if !matches!(resp.body, Body::Bytes(_)) {
+        head.push_str("Connection: close\r\n");
+    }
     match &resp.body {
         Body::Bytes(b) => head.push_str(&format!("Content-Length: {}\r\n\r\n", b.len())),
         Body::Lying { claimed, .. } => head.push_str(&format!("Content-Length: {claimed}\r\n\r\n")),
