@@ -16,6 +16,22 @@ use crate::{
 /// A stream of bytes read from or written to a backend.
 pub type ByteStream = Pin<Box<dyn AsyncRead + Send>>;
 
+/// Reads from `data` until `buf` is full or the stream ends; how many bytes arrived (0:
+/// the end). A stream yields what it has at hand (one socket read, one decrypted block),
+/// so a caller that works in whole buffers (a write, a part, a comparison) fills them here.
+pub async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    let mut n = 0;
+    while n < buf.len() {
+        let got = data.read(&mut buf[n..]).await?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    Ok(n)
+}
+
 /// Where a backend's root is, for messages and for detecting overlapping paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {

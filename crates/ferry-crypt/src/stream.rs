@@ -6,23 +6,9 @@ use std::io;
 use bytes::Bytes;
 use ferry_core::ByteStream;
 use futures::stream::{self, Stream};
-use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
 use crate::data::{parse_header, DataCipher, Nonce, BLOCK_DATA, BLOCK_LEN, HEADER_LEN, TAG_LEN};
-
-/// Reads until `buf` is full or the stream ends; how many bytes arrived.
-async fn fill(src: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        let n = src.read(&mut buf[got..]).await?;
-        if n == 0 {
-            break;
-        }
-        got += n;
-    }
-    Ok(got)
-}
 
 /// Blocks prepared ahead of the reader: the crypto of the next blocks overlaps the
 /// writing of this one (a 1 GiB decrypt to a local disk took 1.5x as long without).
@@ -65,7 +51,7 @@ pub fn encrypt(src: ByteStream, cipher: DataCipher, nonce: Nonce) -> ByteStream 
     let blocks = stream::unfold(Some((src, nonce)), |state| async move {
         let (mut src, nonce) = state?;
         let mut buf = vec![0u8; BLOCK_DATA as usize];
-        match fill(&mut src, &mut buf).await {
+        match ferry_core::fill(&mut src, &mut buf).await {
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
@@ -238,12 +224,12 @@ async fn read_block(
         Some(n) => n,
         None => {
             let mut header = [0u8; HEADER_LEN as usize];
-            let got = fill(src, &mut header).await?;
+            let got = ferry_core::fill(src, &mut header).await?;
             parse_header(&header[..got]).map_err(|e| bad(name, e))?
         }
     };
     let mut buf = vec![0u8; BLOCK_LEN as usize];
-    let got = fill(src, &mut buf).await?;
+    let got = ferry_core::fill(src, &mut buf).await?;
     if got == 0 {
         return Ok(None);
     }
@@ -257,6 +243,7 @@ async fn read_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
 
     fn stream_of(data: Vec<u8>) -> ByteStream {
         Box::pin(std::io::Cursor::new(data))

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use ferry_core::{Backend, Entry, Error, ErrorKind, Result};
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
 use crate::compare::known_or_compute;
@@ -245,16 +244,7 @@ async fn same_bytes(src: &dyn Backend, dst: &dyn Backend, s: &Entry, d: &Entry) 
 }
 
 async fn read_full(r: &mut ferry_core::ByteStream, buf: &mut [u8]) -> Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = r
-            .read(&mut buf[filled..])
-            .await
-            .map_err(|e| Error::io("failed to read", e))?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
+    ferry_core::fill(r, buf)
+        .await
+        .map_err(|e| Error::io("failed to read", e))
 }

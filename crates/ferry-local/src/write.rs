@@ -159,23 +159,6 @@ fn temp_name(name: &OsStr) -> OsString {
         .unwrap_or_default()
 }
 
-/// Reads until `buf` is full or the stream ends; the count read (0: the end).
-///
-/// Each write of a `tokio::fs::File` is a trip to the blocking pool, so writing every
-/// chunk as a stream yields it (a crypt stream's 64 KiB blocks, a socket's reads) cost
-/// 33,000 trips and as many thread wake-ups per GiB; whole buffers cost a thousand.
-async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        let got = data.read(&mut buf[n..]).await?;
-        if got == 0 {
-            break;
-        }
-        n += got;
-    }
-    Ok(n)
-}
-
 pub(crate) async fn put_stream(
     tree: Tree,
     rel: RelPath,
@@ -191,8 +174,11 @@ pub(crate) async fn put_stream(
     let mut out = tokio::fs::File::from_std(std_file);
     let mut buf = vec![0u8; BUFFER.min(opts.size.max(4096) as usize)];
     let mut written = 0u64;
+    // Whole buffers: each write of a `tokio::fs::File` is a trip to the blocking pool,
+    // and writing every chunk as the stream yields it (a crypt stream's blocks, a
+    // socket's reads) cost 33,000 trips and as many wake-ups per GiB.
     loop {
-        let n = fill(&mut data, &mut buf)
+        let n = ferry_core::fill(&mut data, &mut buf)
             .await
             .map_err(|e| Error::io("failed to read source", e).with_path(rel.to_string()))?;
         if n == 0 {
@@ -244,7 +230,7 @@ pub(crate) async fn put_ranges(
             let mut buf = vec![0u8; BUFFER];
             let mut written = 0u64;
             loop {
-                let n = fill(&mut data, &mut buf)
+                let n = ferry_core::fill(&mut data, &mut buf)
                     .await
                     .map_err(|e| failed("failed to read source", e))?;
                 if n == 0 {

@@ -34,7 +34,6 @@ use ferry_core::{
     Semantics,
 };
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
-use tokio::io::AsyncReadExt;
 
 pub use hostkeys::fingerprint;
 pub use kind::KIND;
@@ -669,18 +668,11 @@ impl SftpBackend {
                 // Small files get small buffers; past the expected size, one byte finds EOF.
                 let remaining = opts.size.saturating_sub(offset);
                 let mut buf = vec![0u8; (remaining.min(chunk as u64) as usize).max(1)];
-                let mut n = 0;
-                while n < buf.len() {
-                    let r = data.read(&mut buf[n..]).await.map_err(|e| {
-                        SftpFailure::Other(
-                            Error::io("failed to read source", e).with_path(rel.to_string()),
-                        )
-                    })?;
-                    if r == 0 {
-                        break;
-                    }
-                    n += r;
-                }
+                let n = ferry_core::fill(data, &mut buf).await.map_err(|e| {
+                    SftpFailure::Other(
+                        Error::io("failed to read source", e).with_path(rel.to_string()),
+                    )
+                })?;
                 if n == 0 {
                     break;
                 }

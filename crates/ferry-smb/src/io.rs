@@ -14,7 +14,7 @@ use smb::{
     CreateDisposition, CreateOptions, File, FileAccessMask, FileAttributes, FileCreateArgs, GetLen,
     Resource,
 };
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc;
 
 use crate::error::{describe, is_lost, op_error, op_error_not_missing};
@@ -237,7 +237,7 @@ async fn write_all(
     let mut pos = 0u64;
     let mut buf = vec![0u8; block];
     loop {
-        let filled = fill(data, &mut buf)
+        let filled = ferry_core::fill(data, &mut buf)
             .await
             .map_err(|e| UploadFail::Source(Error::io("reading the source", e)))?;
         if filled == 0 {
@@ -262,19 +262,6 @@ async fn write_all(
             pos += n as u64;
         }
     }
-}
-
-/// Reads until `buf` is full or the source ends.
-async fn fill(data: &mut ByteStream, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = data.read(&mut buf[filled..]).await?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
 }
 
 /// The error for a failed upload of `shown`.

@@ -53,7 +53,7 @@ fn new_version(sc: &Scratch, rel: &str, rng: &mut SmallRng, versions: &mut Versi
 }
 
 /// Files under `root`: (relative path, is a ferry temporary file).
-fn files(root: &Path) -> Vec<(String, bool)> {
+pub(super) fn files(root: &Path) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(d) = dirs.pop() {

@@ -21,6 +21,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, RngCore, SeedableRng};
 
 use super::common::{cloud, write_file, Scratch};
+use super::kills::files;
 
 /// Kill points per loop in an ordinary test run.
 const KILLS: usize = 4;
@@ -193,29 +194,6 @@ fn new_version(root: &Path, rel: &str, rng: &mut SmallRng, v: &mut Versions, age
     let bytes = content(rng, big);
     write_file(&root.join(rel), &bytes, age);
     v.entry(rel.to_owned()).or_default().push(bytes);
-}
-
-/// Files below `root`: (relative path, is a ferry temporary file).
-fn files(root: &Path) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                dirs.push(e.path());
-                continue;
-            }
-            let rel = e
-                .path()
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let temp = ferry_core::partial::is_temp_name(&e.file_name().to_string_lossy());
-            out.push((rel, temp));
-        }
-    }
-    out
 }
 
 /// Each file below `root` by its content (ferry's temporary files left out: the
