@@ -34,7 +34,7 @@ fn reader(s: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> ByteStre
 }
 
 /// Blocks sealed or opened at once, on the blocking pool (the cipher is the slow part:
-/// one core seals about 500 MB/s), and given back in order.
+/// one core seals about 1.3 GB/s with AVX2), and given back in order.
 const PARALLEL: usize = 4;
 
 /// `f` on the blocking pool.
