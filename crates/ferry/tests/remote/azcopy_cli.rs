@@ -1497,3 +1497,59 @@ fn a_gcs_url_copies_to_blob_as_azcopy_takes_it() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     holds_the_tree(&side);
 }
+
+/// The sizes of a blob's committed blocks, in order (Get Block List).
+fn block_sizes(side: &Side, rel: &str) -> Vec<u64> {
+    let list = Command::new("curl")
+        .args([
+            "-sS",
+            &format!(
+                "{}&comp=blocklist&blocklisttype=committed",
+                side.az.sas_url(rel)
+            ),
+        ])
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&list.stdout)
+        .split("<Size>")
+        .skip(1)
+        .map(|s| s.split("</Size>").next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_large_upload_is_cut_into_azcopys_blocks() {
+    let Some(sides) = pair() else { return };
+    // 20 MiB and a bit: azcopy's 8 MiB blocks give three (rclone's 4 MiB would give six).
+    let body = vec![b'x'; 20 * 1024 * 1024 + 5];
+    for side in [&sides.0, &sides.1] {
+        std::fs::write(side.s.path("big.bin"), &body).unwrap();
+    }
+    for args in [
+        [
+            "copy",
+            "{dir}/big.bin",
+            "{url:default/big.bin}",
+            "--from-to",
+            "LocalBlob",
+        ]
+        .as_slice(),
+        &[
+            "copy",
+            "{dir}/big.bin",
+            "{url:given/big.bin}",
+            "--from-to",
+            "LocalBlob",
+            "--block-size-mb",
+            "2",
+        ],
+    ] {
+        let (a, _) = both(&sides, args);
+        assert_eq!(a.code, 0, "{args:?}: {}{}", a.out, a.err);
+    }
+    for rel in ["default/big.bin", "given/big.bin"] {
+        let (want, got) = (block_sizes(&sides.0, rel), block_sizes(&sides.1, rel));
+        assert!(want.len() > 1, "azcopy committed {want:?} for {rel}");
+        assert_eq!(got, want, "{rel}: ferry's blocks against azcopy's");
+    }
+}
