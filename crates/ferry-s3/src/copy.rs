@@ -10,7 +10,10 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::error::sdk;
 use crate::meta::{self, META_MD5};
 use crate::options::{MAX_PART, MAX_PARTS, MIN_PART};
-use crate::{upload, ObjectInfo, S3Backend, Target};
+use ferry_objstore::Target;
+
+use crate::object::ObjectInfo;
+use crate::{upload, S3};
 
 /// The size of each copied part: `copy_cutoff` (as rclone), grown when the object would
 /// otherwise need more than S3's 10,000 parts.
@@ -33,7 +36,7 @@ fn ranges(size: u64, part: u64) -> Vec<(i32, u64, u64)> {
 /// Copies `src` (described by `info`: its size, and the metadata and headers the new object
 /// gets) to `dst` in parts. Returns the new object's ETag.
 pub(crate) async fn multipart_copy(
-    b: &S3Backend,
+    b: &S3,
     src: &Target,
     dst: &Target,
     dst_path: &RelPath,

@@ -58,6 +58,7 @@ fn opts(size: u64) -> PutOptions {
 
 async fn open_uploads(b: &S3Backend, bucket: &str) -> usize {
     let out = b
+        .store()
         .client()
         .list_multipart_uploads()
         .bucket(bucket)
@@ -261,6 +262,7 @@ async fn multipart_stream_gets_md5chksum_afterwards() {
         .to_owned();
     // A stream's MD5 is known only at the end: it is stored by a metadata rewrite.
     let head = b
+        .store()
         .client()
         .head_object()
         .bucket(&s3.bucket)
@@ -337,6 +339,7 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
     assert!(err.is_temporary(), "{err}");
     assert!(b.stat(&path).await.unwrap().is_none());
     let open = b
+        .store()
         .client()
         .list_multipart_uploads()
         .bucket(&s3.bucket)
