@@ -140,3 +140,21 @@ impl ObjectInfo {
         e
     }
 }
+
+/// Sets what `info` says a new object carries (the user metadata `meta`, the content
+/// headers, the storage class) on a request that creates one: a CopyObject with
+/// REPLACE, or a multipart copy's CreateMultipartUpload (the SDK's builders share no
+/// trait, hence a macro).
+macro_rules! with_info_headers {
+    ($req:expr, $info:expr, $meta:expr) => {
+        $req.set_metadata(Some($meta))
+            .set_content_type($info.content_type.clone())
+            .set_cache_control($info.cache_control.clone())
+            .set_content_disposition($info.content_disposition.clone())
+            .set_content_encoding($info.content_encoding.clone())
+            .set_content_language($info.content_language.clone())
+            // The source's class, unless the remote sets one (`upload::object_options`).
+            .set_storage_class($info.storage_class.clone())
+    };
+}
+pub(crate) use with_info_headers;

@@ -23,7 +23,7 @@ use ferry_objstore::{ObjectStore, Page, Target, UserMeta};
 
 use crate::error::{sdk, Failure};
 use crate::meta::{self, META_MD5, META_MTIME};
-use crate::object::{md5_of, mtime_of, to_system, ObjectInfo};
+use crate::object::{md5_of, mtime_of, to_system, with_info_headers, ObjectInfo};
 use crate::{client, copy, headers, prehash, upload, S3Options, S3};
 
 impl S3 {
@@ -117,16 +117,8 @@ impl S3 {
             .key(&dst.key)
             .copy_source(meta::copy_source(&src.bucket, &src.key));
         if let Some(info) = replace {
-            req = req
-                .metadata_directive(MetadataDirective::Replace)
-                .set_metadata(Some(info.metadata.clone()))
-                .set_content_type(info.content_type.clone())
-                .set_cache_control(info.cache_control.clone())
-                .set_content_disposition(info.content_disposition.clone())
-                .set_content_encoding(info.content_encoding.clone())
-                .set_content_language(info.content_language.clone())
-                // The source's class, unless the remote sets one (the options below).
-                .set_storage_class(info.storage_class.clone());
+            let req_replace = req.metadata_directive(MetadataDirective::Replace);
+            req = with_info_headers!(req_replace, info, info.metadata.clone());
         }
         let out = upload::with_copy_options(self, req)
             .send()

@@ -19,6 +19,7 @@ use aws_sdk_s3::types::{
 use base64::Engine as _;
 use bytes::Bytes;
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
+use ferry_objstore::{ObjectStore, Target};
 use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
@@ -30,8 +31,6 @@ use crate::meta::{self, META_MD5};
 use crate::options::S3Options;
 use crate::put_body::{SourceFault, Streamed};
 use crate::resume::Journal;
-use ferry_objstore::{ObjectStore, Target};
-
 use crate::S3;
 
 fn b64(d: &[u8]) -> String {
