@@ -443,6 +443,7 @@ impl ObjectStore for Azure {
         Ok(Page {
             objects: page.blobs,
             prefixes: page.prefixes,
+            skipped: Vec::new(),
             next: page.next_marker,
         })
     }
@@ -466,6 +467,7 @@ impl ObjectStore for Azure {
         Ok(Page {
             objects: page.containers,
             prefixes: Vec::new(),
+            skipped: Vec::new(),
             next: page.next_marker,
         })
     }

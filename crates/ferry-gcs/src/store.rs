@@ -332,6 +332,7 @@ impl ObjectStore for Gcs {
         Ok(Page {
             objects: page.items,
             prefixes: page.prefixes,
+            skipped: Vec::new(),
             next: page.next_page_token.filter(|t| !t.is_empty()),
         })
     }
@@ -357,6 +358,7 @@ impl ObjectStore for Gcs {
         Ok(Page {
             objects: page.items.into_iter().map(|b| (b.name, None)).collect(),
             prefixes: Vec::new(),
+            skipped: Vec::new(),
             next: page.next_page_token.filter(|t| !t.is_empty()),
         })
     }

@@ -4,7 +4,8 @@
 //! listed once even when it comes as a prefix and as a marker), the recursive listing
 //! ([`flat`](crate::flat)), stat by HEAD then by prefix, hashes and metadata from HEAD,
 //! the modification time kept in user metadata, buckets made before the first write and
-//! removed only when empty, and server-side copies within one service.
+//! removed only when empty, server-side copies within one service, and moves as a copy
+//! and a delete where the store declares them.
 
 use std::collections::{BTreeSet, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
@@ -212,11 +213,12 @@ impl<S: ObjectStore> ObjectBackend<S> {
             )
             .await?;
         let mut listing = Listing::new();
+        listing.errors = page.skipped;
         let mut dir_entry = |p: RelPath, listing: &mut Listing| {
             if cursor.dirs.insert(p.clone()) {
-                listing
-                    .entries
-                    .push(Entry::dir(p, ferry_core::no_dir_time()));
+                let mut d = Entry::dir(p, ferry_core::no_dir_time());
+                d.dir_size = S::LISTED_DIR_SIZE;
+                listing.entries.push(d);
             }
         };
         for full in &page.prefixes {
@@ -251,6 +253,34 @@ impl<S: ObjectStore> ObjectBackend<S> {
         let more = cursor.token.is_some();
         Ok((listing, more.then_some(cursor)))
     }
+
+    /// rmdir of the directory at `t` (below a bucket) for a store that keeps markers: a
+    /// prefix holding nothing is gone already, one holding only its `dir/` marker loses
+    /// it, one holding more is not empty. Two keys tell which.
+    async fn remove_marker(&self, t: &Target, dir: &RelPath) -> Result<()> {
+        let marker = dir_prefix(&t.key);
+        let page = self
+            .store
+            .list(&t.bucket, &marker, false, 2, None, dir.as_str())
+            .await?;
+        let keys: Vec<&str> = page.objects.iter().map(S::key).collect();
+        match keys.as_slice() {
+            [] => Ok(()),
+            [only] if *only == marker => {
+                let m = Target {
+                    bucket: t.bucket.clone(),
+                    key: marker,
+                };
+                self.store.delete(&m, dir.as_str()).await
+            }
+            _ => Err(not_empty(dir)),
+        }
+    }
+}
+
+/// rmdir's refusal of a directory that holds objects.
+fn not_empty(dir: &RelPath) -> Error {
+    Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string())
 }
 
 /// Where a paged, delimited listing stands: the next page's token, and the directories
@@ -289,7 +319,12 @@ impl<S: ObjectStore> FlatPager<S> {
     fn dirs_of(&mut self, o: &S::Object, rel: &RelPath, slashed: bool) -> Vec<Entry> {
         let dirs = &mut self.below.dirs;
         if slashed {
-            return dirs.enter(rel, true);
+            let mut found = dirs.enter(rel, true);
+            // The marker's own directory (the last one entered) is one the server names.
+            if let Some(d) = found.last_mut().filter(|d| d.path == *rel) {
+                d.dir_size = S::LISTED_DIR_SIZE;
+            }
+            return found;
         }
         if !S::is_folder_marker(o) {
             return dirs.enter(rel, false);
@@ -326,6 +361,7 @@ impl<S: ObjectStore> Pager for FlatPager<S> {
         self.token = page.next;
         self.done = self.token.is_none();
         let mut listing = Listing::new();
+        listing.errors = page.skipped;
         for o in &page.objects {
             let (rel, slashed) = match self.below.name(S::key(o)) {
                 Ok(Some(named)) => named,
@@ -422,6 +458,19 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         self.store.read(&t, offset, len, path).await
     }
 
+    async fn open_entry(
+        &self,
+        path: &RelPath,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<(ByteStream, Option<Entry>)> {
+        if len == Some(0) {
+            return Ok((Box::pin(tokio::io::empty()), None));
+        }
+        let t = self.target(path)?;
+        self.store.read_entry(&t, offset, len, path).await
+    }
+
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
         let t = self.target(path)?;
         if t.key.is_empty() {
@@ -443,6 +492,9 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
+            // Streamed by the caller: the store may prepare the upload.
+            let t = self.target(dst_path)?;
+            self.store.prepare_upload(src, src_path, &t, opts).await?;
             return Ok(None);
         };
         if !self.store.same_service(&other.store) {
@@ -453,6 +505,44 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         self.store
             .copy(&other.store, &s, &d, src_path, dst_path, opts)
             .await
+    }
+
+    /// Where the store declares moves: a server-side copy with the source's size, time
+    /// and hashes (from its HEAD), then the source's deletion.
+    async fn move_from(
+        &self,
+        src: &dyn Backend,
+        src_path: &RelPath,
+        dst_path: &RelPath,
+    ) -> Result<Option<Entry>> {
+        if !self.features.caps.moves {
+            return Ok(None);
+        }
+        let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
+            return Ok(None);
+        };
+        if !self.store.same_service(&other.store) {
+            return Ok(None);
+        }
+        let (_, o) = other.head_existing(src_path).await?;
+        let listed = S::entry(&o, src_path.clone());
+        let opts = PutOptions {
+            size: listed.size,
+            mtime: listed.mtime,
+            inplace: false,
+            hashes: listed.hashes,
+            metadata: None,
+        };
+        let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
+            return Ok(None);
+        };
+        other.delete_file(src_path).await?;
+        Ok(Some(entry))
+    }
+
+    fn put_verifies(&self, path: &RelPath, opts: &PutOptions) -> bool {
+        self.target(path)
+            .is_ok_and(|t| self.store.put_verifies(&t, opts))
     }
 
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
@@ -492,8 +582,9 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         self.ensure_bucket(&t.bucket).await
     }
 
-    /// A directory below a bucket is a prefix, gone with its last object; a bucket is
-    /// removed, as rclone does, only when empty.
+    /// A directory below a bucket is a prefix, gone with its last object (or its marker,
+    /// where the store says: [`ObjectStore::RMDIR_REMOVES_MARKER`]); a bucket is removed,
+    /// as rclone does, only when empty.
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
         if self.is_account_root(dir) {
             return Err(Error::unsupported(format!(
@@ -503,10 +594,13 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         }
         let t = self.target(dir)?;
         if !t.key.is_empty() {
+            if S::RMDIR_REMOVES_MARKER {
+                return self.remove_marker(&t, dir).await;
+            }
             return Ok(());
         }
-        if self.any_object(&t.bucket, "", dir.as_str()).await? {
-            return Err(Error::new(ErrorKind::Io, "directory not empty").with_path(dir.to_string()));
+        if !S::BUCKET_DELETE_CHECKS_EMPTY && self.any_object(&t.bucket, "", dir.as_str()).await? {
+            return Err(not_empty(dir));
         }
         self.store.delete_bucket(&t.bucket).await?;
         self.buckets_ok.lock().expect("lock").remove(&t.bucket);

@@ -3,8 +3,8 @@
 //! client, and [`ObjectBackend`] makes it a whole ferry backend: a root of
 //! `bucket/prefix` and the keys below it ([`bucket`]), listings page by page with
 //! directories only implied by keys or marker objects ([`flat`]), mtimes in user
-//! metadata, and how such a store compares in a sync ([`semantics`]). Google Cloud
-//! Storage and Azure Blob are such stores; S3 uses the path and listing parts.
+//! metadata, and how such a store compares in a sync ([`semantics`]). S3, Google Cloud
+//! Storage and Azure Blob are such stores.
 
 mod backend;
 pub mod bucket;

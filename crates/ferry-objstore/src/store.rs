@@ -13,7 +13,9 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use ferry_core::encoding::Encoding;
-use ferry_core::{ByteStream, Entry, Features, HashKind, Metadata, PutOptions, RelPath, Result};
+use ferry_core::{
+    Backend, ByteStream, Entry, Features, HashKind, Metadata, PutOptions, RelPath, Result,
+};
 
 /// Where one object lives: its bucket (container) and its stored key ("" for the
 /// bucket itself).
@@ -24,12 +26,15 @@ pub struct Target {
 }
 
 /// One page of a listing: objects, the common prefixes of a delimited listing (each
-/// ending in `/`), and the token of the next page (`None` after the last).
+/// ending in `/`), the token of the next page (`None` after the last), and the names
+/// the store could not read (S3's URL-encoded keys that don't decode), which the
+/// listing reports as its errors.
 #[derive(Debug)]
 pub struct Page<O> {
     pub objects: Vec<O>,
     pub prefixes: Vec<String>,
     pub next: Option<String>,
+    pub skipped: Vec<ferry_core::Error>,
 }
 
 impl<O> Default for Page<O> {
@@ -38,6 +43,7 @@ impl<O> Default for Page<O> {
             objects: Vec::new(),
             prefixes: Vec::new(),
             next: None,
+            skipped: Vec::new(),
         }
     }
 }
@@ -66,6 +72,18 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     const TYPE_NAME: &'static str;
     /// How messages name a bucket (`bucket`, `container`).
     const BUCKET_NAME: &'static str;
+    /// The size a listing gives the directories the server names (a delimited
+    /// listing's prefixes, a flat listing's `dir/` markers): rclone's S3 says 0, the
+    /// others leave it unknown. Directories only implied by longer keys have none.
+    const LISTED_DIR_SIZE: Option<u64> = None;
+    /// Whether the service itself refuses to delete a bucket that holds objects (S3's
+    /// `BucketNotEmpty`): rmdir then asks no listing first.
+    const BUCKET_DELETE_CHECKS_EMPTY: bool = false;
+    /// Whether rmdir of a directory below a bucket looks at it (rclone's S3): it
+    /// deletes the `dir/` marker object when that is all the prefix holds, and refuses
+    /// a prefix that holds more. Otherwise such a directory is only a prefix, gone with
+    /// its last object, and rmdir asks nothing.
+    const RMDIR_REMOVES_MARKER: bool = false;
 
     // --- opening -----------------------------------------------------------------------
 
@@ -161,6 +179,36 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
         len: Option<u64>,
         path: &RelPath,
     ) -> Result<ByteStream>;
+    /// [`read`](Self::read), plus what the answer told about the object as an entry
+    /// at `path` (an S3 GET carries a HEAD's headers), so a listing's provisional mtime
+    /// needs no HEAD. By default: nothing beyond the bytes.
+    async fn read_entry(
+        &self,
+        t: &Target,
+        offset: u64,
+        len: Option<u64>,
+        path: &RelPath,
+    ) -> Result<(ByteStream, Option<Entry>)> {
+        Ok((self.read(t, offset, len, path).await?, None))
+    }
+    /// Called when a copy to `t` comes from a backend of another kind, just before the
+    /// caller streams it with [`put`](Self::put): the store may read what it needs of
+    /// the source first (S3 hashes a local file, part by part, so the upload sends
+    /// Content-MD5s). By default: nothing.
+    async fn prepare_upload(
+        &self,
+        _src: &dyn Backend,
+        _src_path: &RelPath,
+        _t: &Target,
+        _opts: &PutOptions,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Whether the coming [`put`](Self::put) to `t` checks every stored byte against
+    /// hashes of the source taken before it ([`Backend::put_verifies`]). By default: no.
+    fn put_verifies(&self, _t: &Target, _opts: &PutOptions) -> bool {
+        false
+    }
     /// Stores a whole object (one request or an upload session, as the store decides),
     /// visible only once complete.
     async fn put(

@@ -5,12 +5,14 @@
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use ferry_core::{Error, ErrorKind, RelPath, Result};
+use ferry_objstore::Target;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::error::sdk;
 use crate::meta::{self, META_MD5};
+use crate::object::{with_info_headers, ObjectInfo};
 use crate::options::{MAX_PART, MAX_PARTS, MIN_PART};
-use crate::{upload, ObjectInfo, S3Backend, Target};
+use crate::{upload, S3};
 
 /// The size of each copied part: `copy_cutoff` (as rclone), grown when the object would
 /// otherwise need more than S3's 10,000 parts.
@@ -33,7 +35,7 @@ fn ranges(size: u64, part: u64) -> Vec<(i32, u64, u64)> {
 /// Copies `src` (described by `info`: its size, and the metadata and headers the new object
 /// gets) to `dst` in parts. Returns the new object's ETag.
 pub(crate) async fn multipart_copy(
-    b: &S3Backend,
+    b: &S3,
     src: &Target,
     dst: &Target,
     dst_path: &RelPath,
@@ -48,19 +50,12 @@ pub(crate) async fn multipart_copy(
             metadata.insert(META_MD5.to_owned(), m);
         }
     }
-    let req = b
+    let create = b
         .client
         .create_multipart_upload()
         .bucket(&dst.bucket)
-        .key(&dst.key)
-        .set_metadata(Some(metadata))
-        .set_content_type(info.content_type.clone())
-        .set_cache_control(info.cache_control.clone())
-        .set_content_disposition(info.content_disposition.clone())
-        .set_content_encoding(info.content_encoding.clone())
-        .set_content_language(info.content_language.clone())
-        // The source's class, unless the remote sets one (the options below).
-        .set_storage_class(info.storage_class.clone());
+        .key(&dst.key);
+    let req = with_info_headers!(create, info, metadata);
     let created = upload::with_upload_options(b, req)
         .send()
         .await

@@ -14,7 +14,7 @@ use ferry_core::metadata::{format_time_local, format_time_utc, parse_time};
 use ferry_core::{Metadata, PutOptions, RelPath};
 
 use crate::meta::{self, META_MD5, META_MTIME};
-use crate::ObjectInfo;
+use crate::object::ObjectInfo;
 
 /// The headers and user metadata a new object (or a copy with REPLACE) is written with.
 #[derive(Clone, Debug, Default)]
@@ -74,10 +74,14 @@ impl Headers {
     /// As stored with a server-side copy that replaces the metadata.
     pub fn into_info(self, size: u64, md5: Option<String>) -> ObjectInfo {
         ObjectInfo {
+            key: String::new(),
             size,
             mtime: self.mtime.unwrap_or(SystemTime::UNIX_EPOCH),
+            provisional: false,
             last_modified: SystemTime::UNIX_EPOCH,
             md5,
+            version: None,
+            tier: None,
             metadata: self.metadata,
             content_type: Some(self.content_type),
             cache_control: self.cache_control,

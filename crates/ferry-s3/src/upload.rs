@@ -19,6 +19,7 @@ use aws_sdk_s3::types::{
 use base64::Engine as _;
 use bytes::Bytes;
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
+use ferry_objstore::{ObjectStore, Target};
 use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
@@ -30,7 +31,7 @@ use crate::meta::{self, META_MD5};
 use crate::options::S3Options;
 use crate::put_body::{SourceFault, Streamed};
 use crate::resume::Journal;
-use crate::{S3Backend, Target};
+use crate::S3;
 
 fn b64(d: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(d)
@@ -71,7 +72,7 @@ fn corrupted(path: &RelPath, what: String) -> Error {
 }
 
 pub(crate) async fn put(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     data: ByteStream,
@@ -93,7 +94,7 @@ pub(crate) fn is_buffered(o: &S3Options, size: u64) -> bool {
 }
 
 async fn single(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     mut data: ByteStream,
@@ -158,7 +159,7 @@ async fn single(
 /// that creates an object (a class set here wins over one set on `req` before).
 macro_rules! object_options {
     ($name:ident, $ty:ty) => {
-        pub(crate) fn $name(b: &S3Backend, mut req: $ty) -> $ty {
+        pub(crate) fn $name(b: &S3, mut req: $ty) -> $ty {
             if let Some(acl) = &b.opts.acl {
                 req = req.acl(ObjectCannedAcl::from(acl.as_str()));
             }
@@ -194,7 +195,7 @@ object_options!(
 /// rclone does), so S3 refuses damaged bytes; either way the MD5 of the bytes sent is
 /// checked against the ETag, and a copy that doesn't match is removed.
 async fn streamed(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     data: ByteStream,
@@ -292,15 +293,10 @@ fn source_fault(path: &RelPath, want: u64, fault: SourceFault) -> Error {
     }
 }
 
-async fn remove(b: &S3Backend, t: &Target) -> Result<()> {
-    b.client
-        .delete_object()
-        .bucket(&t.bucket)
-        .key(&t.key)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| sdk("failed to delete", &t.key, e))
+/// Removes a copy that failed its check (the result is ignored: the check's error is
+/// what the caller reports).
+async fn remove(b: &S3, t: &Target) -> Result<()> {
+    b.delete(t, &t.key).await
 }
 
 /// One uploaded part: number, ETag, MD5 of its bytes.
@@ -309,7 +305,7 @@ type PartDone = (i32, String, [u8; 16]);
 type Parts = BTreeMap<i32, (String, String)>;
 
 async fn multipart(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     data: ByteStream,
@@ -486,7 +482,7 @@ async fn multipart(
     Ok(e)
 }
 
-async fn create_upload(b: &S3Backend, t: &Target, path: &RelPath, obj: &Headers) -> Result<String> {
+async fn create_upload(b: &S3, t: &Target, path: &RelPath, obj: &Headers) -> Result<String> {
     let req = b
         .client
         .create_multipart_upload()
@@ -514,7 +510,7 @@ async fn create_upload(b: &S3Backend, t: &Target, path: &RelPath, obj: &Headers)
 /// The upload an earlier run left for this source, and its parts S3 still has (those
 /// whose ETag matches the journal's). A stale upload for a changed source is aborted.
 async fn resumable(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     j: &Journal,
@@ -565,7 +561,7 @@ enum Listed {
     Unknown,
 }
 
-async fn list_parts(b: &S3Backend, t: &Target, upload_id: &str) -> Listed {
+async fn list_parts(b: &S3, t: &Target, upload_id: &str) -> Listed {
     let mut parts = HashMap::new();
     let mut marker: Option<String> = None;
     loop {
@@ -601,7 +597,7 @@ async fn list_parts(b: &S3Backend, t: &Target, upload_id: &str) -> Listed {
     }
 }
 
-pub(crate) async fn abort(b: &S3Backend, t: &Target, path: &RelPath, upload_id: &str) {
+pub(crate) async fn abort(b: &S3, t: &Target, path: &RelPath, upload_id: &str) {
     let res = b
         .client
         .abort_multipart_upload()
@@ -635,7 +631,7 @@ struct PartsJob<'a> {
 /// Reads the stream part by part and uploads up to `upload_concurrency` parts at once
 /// (so at most that many part buffers, plus the one being filled, are in memory).
 async fn upload_parts(
-    b: &S3Backend,
+    b: &S3,
     t: &Target,
     path: &RelPath,
     mut data: ByteStream,

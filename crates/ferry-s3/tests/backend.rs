@@ -58,6 +58,7 @@ fn opts(size: u64) -> PutOptions {
 
 async fn open_uploads(b: &S3Backend, bucket: &str) -> usize {
     let out = b
+        .store()
         .client()
         .list_multipart_uploads()
         .bucket(bucket)
@@ -261,6 +262,7 @@ async fn multipart_stream_gets_md5chksum_afterwards() {
         .to_owned();
     // A stream's MD5 is known only at the end: it is stored by a metadata rewrite.
     let head = b
+        .store()
         .client()
         .head_object()
         .bucket(&s3.bucket)
@@ -337,6 +339,7 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
     assert!(err.is_temporary(), "{err}");
     assert!(b.stat(&path).await.unwrap().is_none());
     let open = b
+        .store()
         .client()
         .list_multipart_uploads()
         .bucket(&s3.bucket)
@@ -348,4 +351,65 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
 
     // Nothing hashed beforehand (another source): the stream is hashed as before.
     assert!(!b.put_verifies(&path, &o));
+}
+
+/// What S3 does its own way through the object-store hooks: `dir/` markers list as
+/// 0-byte directories and go with rmdir when alone, a fuller prefix is refused, a move
+/// is a server-side copy and a delete, and a GET's headers give the exact entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_moves_and_reads_through_the_store_hooks() {
+    use ferry_core::{Declared, HashKind};
+    use futures::TryStreamExt;
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |_| {});
+    let p = |s: &str| RelPath::new(s).unwrap();
+    b.store()
+        .client()
+        .put_object()
+        .bucket(&s3.bucket)
+        .key("inj/hooks/dir/")
+        .body(Vec::new().into())
+        .send()
+        .await
+        .unwrap();
+    let listed = b.list_dir(&p("hooks")).await.unwrap();
+    let dir = listed.entries.iter().find(|e| e.path == p("hooks/dir"));
+    assert_eq!(dir.map(|d| (d.is_dir(), d.dir_size)), Some((true, Some(0))));
+    let flat: Vec<_> = b
+        .clone()
+        .list_recursive(&p("hooks"))
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        flat.iter()
+            .map(|e| (e.path.as_str(), e.dir_size))
+            .collect::<Vec<_>>(),
+        [("hooks/dir", Some(0))]
+    );
+    b.rmdir(&p("hooks/dir")).await.unwrap();
+    assert!(b.list_dir(&p("hooks")).await.unwrap().entries.is_empty());
+
+    let mtime = SystemTime::UNIX_EPOCH + Duration::new(1_500_000_000, 7);
+    let put = PutOptions { mtime, ..opts(3) };
+    let data = Box::pin(std::io::Cursor::new(b"abc".to_vec()));
+    b.put(&p("hooks/a.txt"), data, &put).await.unwrap();
+    let full = b.rmdir(&p("hooks")).await.unwrap_err();
+    assert!(full.to_string().contains("not empty"), "{full}");
+    let moved = b
+        .move_declared(b.as_ref(), &p("hooks/a.txt"), &p("hooks/b.txt"))
+        .await
+        .unwrap()
+        .unwrap();
+    let abc = "900150983cd24fb0d6963f7d28e17f72";
+    assert_eq!(moved.hashes.get(HashKind::Md5), Some(abc));
+    assert!(b.stat(&p("hooks/a.txt")).await.unwrap().is_none());
+    let (_, got) = b.open_entry(&p("hooks/b.txt"), 0, None).await.unwrap();
+    let got = got.unwrap();
+    assert_eq!((got.size, got.mtime), (3, mtime));
+    assert_eq!(got.hashes.get(HashKind::Md5), Some(abc));
+    b.delete_file(&p("hooks/b.txt")).await.unwrap();
 }
