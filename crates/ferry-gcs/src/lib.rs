@@ -8,8 +8,11 @@
 //!   arrive with the listing: no request per object.
 //! - The modification time lives in the `mtime` metadata as rclone writes it (with
 //!   gsutil's `goog-reserved-file-mtime` beside it); changing it patches the metadata.
-//! - Uploads up to `chunk_size` are one multipart request carrying the MD5 (GCS checks
-//!   it); bigger ones are resumable uploads sent in chunks (see [`upload`]).
+//! - Uploads up to `chunk_size` are one multipart request carrying the MD5 and CRC32C (GCS
+//!   checks them); bigger ones are resumable uploads sent in chunks whose last request
+//!   carries both (see [`upload`]).
+//! - A download of an object without an MD5 (a composite object) is checked against its
+//!   CRC32C (see [`checksum`]); only MD5 is a hash ferry shows, as rclone.
 //! - Copies within one endpoint stay on the server (`rewriteTo`, followed until done);
 //!   moves are a copy and a delete, as rclone does them.
 //! - Objects stored gzip-compressed are read as stored (rclone without `decompress`): the
@@ -18,6 +21,7 @@
 //!   the runtime's (`env_auth`); see [`auth`]. No token or key reaches a message.
 
 mod auth;
+mod checksum;
 mod client;
 mod kind;
 mod object;
