@@ -31,7 +31,10 @@ impl GoogHash {
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let mut h = GoogHash::default();
         let values = headers.get_all("x-goog-hash").iter();
-        for part in values.filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')) {
+        for part in values
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+        {
             match part.trim().split_once('=') {
                 Some(("crc32c", v)) => h.crc32c = decode(v),
                 Some(("md5", v)) if !v.trim().is_empty() => h.md5 = Some(v.trim().to_owned()),
@@ -85,7 +88,10 @@ mod tests {
         assert_eq!(decode("yZRlqg=="), Some(crc));
         let mut h = HeaderMap::new();
         h.append("x-goog-hash", "crc32c=yZRlqg==".parse().unwrap());
-        h.append("x-goog-hash", "md5=XrY7u+Ae7tCTyyK7j1rNww==".parse().unwrap());
+        h.append(
+            "x-goog-hash",
+            "md5=XrY7u+Ae7tCTyyK7j1rNww==".parse().unwrap(),
+        );
         let g = GoogHash::from_headers(&h);
         assert_eq!(g.crc32c, Some(crc));
         assert_eq!(g.md5.as_deref(), Some("XrY7u+Ae7tCTyyK7j1rNww=="));
@@ -93,11 +99,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_crc_fails_at_the_end() {
-        let chunks = || {
-            futures::stream::iter(
-                [&b"hello "[..], b"world"].map(|c| Ok(Bytes::from_static(c))),
-            )
-        };
+        let chunks =
+            || futures::stream::iter([&b"hello "[..], b"world"].map(|c| Ok(Bytes::from_static(c))));
         let good = crc32c::crc32c(b"hello world");
         let got: Vec<Bytes> = verified(chunks(), good).try_collect().await.unwrap();
         assert_eq!(got.concat(), b"hello world");

@@ -148,10 +148,7 @@ async fn multipart(
     let sums = h.finish();
     // GCS refuses the upload if the bytes it got don't have these.
     resource.insert("md5Hash".into(), STANDARD.encode(sums.md5).into());
-    resource.insert(
-        "crc32c".into(),
-        crate::checksum::encode(sums.crc32c).into(),
-    );
+    resource.insert("crc32c".into(), crate::checksum::encode(sums.crc32c).into());
     let content_type = resource
         .get("contentType")
         .and_then(|v| v.as_str())
