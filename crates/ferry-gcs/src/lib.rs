@@ -17,6 +17,8 @@
 //!   moves are a copy and a delete, as rclone does them.
 //! - Objects stored gzip-compressed are read as stored (rclone without `decompress`): the
 //!   listed size and MD5 are those of the stored bytes, so checks still hold.
+//! - With `directory_markers`, `dir/` objects keep empty directories, as rclone writes
+//!   them ([`ferry_objstore::ObjectBackend`] makes and removes them).
 //! - Credentials: anonymous, an access token, a service account (JWT bearer grant) or
 //!   the runtime's (`env_auth`); see [`auth`]. No token or key reaches a message.
 
@@ -54,7 +56,7 @@ pub struct Gcs {
     gzip_noticed: AtomicBool,
 }
 
-fn gcs_features() -> Features {
+fn gcs_features(opts: &GcsOptions) -> Features {
     Features {
         caps: Capabilities {
             // The MD5 `put` returns is the one GCS computed of what it stored.
@@ -63,7 +65,11 @@ fn gcs_features() -> Features {
             max_object_size: Some(5 << 40),
             ..ferry_objstore::capabilities()
         },
-        semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
+        semantics: ferry_core::Semantics {
+            // Markers keep empty directories (rclone's CanHaveEmptyDirectories).
+            empty_dirs: opts.directory_markers,
+            ..ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>())
+        },
     }
 }
 

@@ -256,7 +256,7 @@ impl ObjectStore for Gcs {
     }
 
     fn features(&self) -> Features {
-        crate::gcs_features()
+        crate::gcs_features(&self.opts)
     }
 
     fn check_bucket_name(name: &str) -> Result<()> {
@@ -285,6 +285,10 @@ impl ObjectStore for Gcs {
 
     fn list_chunk(&self) -> u32 {
         LIST_CHUNK
+    }
+
+    fn directory_markers(&self) -> bool {
+        self.opts.directory_markers
     }
 
     fn key(o: &Object) -> &str {

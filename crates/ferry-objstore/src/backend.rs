@@ -33,6 +33,9 @@ pub struct ObjectBackend<S: ObjectStore> {
     features: Features,
     /// Buckets known to exist (checked or created).
     buckets_ok: Mutex<StdHashSet<String>>,
+    /// With directory markers: the marker keys known to exist (seen or written), so each
+    /// directory's marker is looked for once per run, not once per upload.
+    markers_ok: Mutex<StdHashSet<(String, String)>>,
 }
 
 impl<S: ObjectStore> ObjectBackend<S> {
@@ -54,6 +57,7 @@ impl<S: ObjectStore> ObjectBackend<S> {
             prefix,
             names,
             buckets_ok: Mutex::new(StdHashSet::new()),
+            markers_ok: Mutex::new(StdHashSet::new()),
         }))
     }
 
@@ -138,6 +142,54 @@ impl<S: ObjectStore> ObjectBackend<S> {
             .expect("lock")
             .insert(bucket.to_owned());
         Ok(())
+    }
+
+    /// rclone's directory markers for `dir`: its `dir/` object and its parents' up to
+    /// (not including) the root's, stopping at the first that exists. The root's own is
+    /// made only when `dir` is the root, as rclone does.
+    async fn make_markers(&self, dir: &RelPath) -> Result<()> {
+        let mut dir = dir.clone();
+        loop {
+            let t = self.target(&dir)?;
+            if t.key.is_empty() {
+                return Ok(());
+            }
+            let marker = Target {
+                key: format!("{}/", t.key),
+                bucket: t.bucket,
+            };
+            let known = (marker.bucket.clone(), marker.key.clone());
+            if self.markers_ok.lock().expect("lock").contains(&known) {
+                return Ok(());
+            }
+            if self.store.head(&marker, dir.as_str()).await?.is_none() {
+                tracing::debug!("{dir}: Creating directory marker");
+                let opts = PutOptions {
+                    size: 0,
+                    mtime: SystemTime::now(),
+                    inplace: false,
+                    hashes: Default::default(),
+                    metadata: None,
+                };
+                let empty: ByteStream = Box::pin(tokio::io::empty());
+                self.store
+                    .put(&marker, &dir, empty, &opts)
+                    .await
+                    .map_err(|e| {
+                        Error::new(
+                            e.kind(),
+                            format!("creating directory marker failed: {}", e.message()),
+                        )
+                        .with_path(dir.to_string())
+                        .temporary(e.is_temporary())
+                    })?;
+            }
+            self.markers_ok.lock().expect("lock").insert(known);
+            match dir.parent() {
+                Some(p) if !p.is_root() && !dir.is_root() => dir = p,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Whether any object's key starts with `prefix`. A store may answer a page with no
@@ -432,6 +484,11 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             .with_path(path.to_string()));
         }
         self.ensure_bucket(&t.bucket).await?;
+        if self.store.directory_markers() {
+            // rclone makes the file's directory (its marker) before each upload.
+            self.make_markers(&path.parent().unwrap_or_else(RelPath::root))
+                .await?;
+        }
         self.store.put(&t, path, data, opts).await
     }
 
@@ -489,7 +546,11 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             return Ok(());
         }
         let t = self.target(dir)?;
-        self.ensure_bucket(&t.bucket).await
+        self.ensure_bucket(&t.bucket).await?;
+        if self.store.directory_markers() {
+            self.make_markers(dir).await?;
+        }
+        Ok(())
     }
 
     /// A directory below a bucket is a prefix, gone with its last object; a bucket is
@@ -502,6 +563,9 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             )));
         }
         let t = self.target(dir)?;
+        if self.store.directory_markers() && !dir.is_root() && !t.key.is_empty() {
+            self.remove_marker(dir, &t).await?;
+        }
         if !t.key.is_empty() {
             return Ok(());
         }
@@ -515,5 +579,30 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+impl<S: ObjectStore> ObjectBackend<S> {
+    /// Removes `dir`'s marker (rclone removes only the marker: objects below stay, and
+    /// with them the directory). A directory that never had one is no error.
+    async fn remove_marker(&self, dir: &RelPath, t: &Target) -> Result<()> {
+        let marker = Target {
+            bucket: t.bucket.clone(),
+            key: format!("{}/", t.key),
+        };
+        tracing::debug!("{dir}: Removing directory marker");
+        self.markers_ok
+            .lock()
+            .expect("lock")
+            .remove(&(marker.bucket.clone(), marker.key.clone()));
+        match self.store.delete(&marker, dir.as_str()).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::new(
+                e.kind(),
+                format!("removing directory marker failed: {}", e.message()),
+            )
+            .with_path(dir.to_string())
+            .temporary(e.is_temporary())),
+            _ => Ok(()),
+        }
     }
 }

@@ -466,3 +466,56 @@ fn metadata_is_stored_and_kept_by_server_side_copies() {
     }
     assert_eq!(rclone_pst(&gcs, &b), rclone_pst(&gcs, &s.src()));
 }
+
+/// `directory_markers`: ferry's mkdir writes the `dir/` objects rclone writes (the
+/// directory and its parents below the root), a sync keeps an empty directory, rclone
+/// lists ferry's markers as ferry lists rclone's, and rmdir removes the marker.
+#[test]
+fn directory_markers_as_rclone_writes_them() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let marked = |rel: &str| {
+        format!(
+            "{},directory_markers=true:{}/{rel}",
+            gcs.rclone_remote().trim_end_matches(':'),
+            gcs.bucket
+        )
+    };
+    // Objects only, as rclone lists them flat (markers end in `/`).
+    let keys = |rel: &str| {
+        let out = rclone_ok(&gcs, &["lsf", "-R", "--files-only", &gcs.rclone_path(rel)]);
+        sorted_lines(&out)
+    };
+    cloud_ok(&["mkdir", &marked("fy/a/b")]);
+    rclone_ok(&gcs, &["mkdir", &marked("rc/a/b")]);
+    cloud_ok(&["mkdir", &format!("{}/c/d", marked("fy/a/b"))]);
+    rclone_ok(&gcs, &["mkdir", &format!("{}/c/d", marked("rc/a/b"))]);
+    let listed = |rel: &str| rclone_ok(&gcs, &["lsf", "-R", &gcs.rclone_path(rel)]);
+    assert_eq!(listed("fy"), listed("rc"));
+    assert!(listed("fy").contains("a/b/c/d/"), "{}", listed("fy"));
+    // A sync with --create-empty-src-dirs keeps an empty source directory on the bucket.
+    write_file(&s.path("src/full/f.txt"), b"f", 1000);
+    std::fs::create_dir_all(s.path("src/empty/inner")).unwrap();
+    cloud_ok(&[
+        "sync",
+        &s.src(),
+        &marked("synced"),
+        "--create-empty-src-dirs",
+    ]);
+    let out = listed("synced");
+    assert!(
+        out.contains("empty/inner/") && out.contains("full/f.txt"),
+        "{out}"
+    );
+    assert_eq!(keys("synced"), ["full/f.txt"]);
+    let (rc, fy) = common::side_by_side(gcs.rclone(), &["lsf", "-R", &marked("synced")]);
+    assert_eq!(fy, rc);
+    // rmdirs removes the markers of the empty directories below the root (rclone's
+    // Rmdir leaves the root's own). `c` has none (it was never made on its own): rclone
+    // fails on it (a 404), ferry goes on.
+    cloud_ok(&["rmdirs", &marked("fy/a/b")]);
+    assert_eq!(sorted_lines(&listed("fy")), ["a/", "a/b/"]);
+    // Without the option, nothing is written for a directory.
+    cloud_ok(&["mkdir", &gcs.rclone_path("plain/x")]);
+    assert_eq!(listed("plain"), "");
+}
