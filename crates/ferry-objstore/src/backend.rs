@@ -6,7 +6,7 @@
 //! the modification time kept in user metadata, buckets made before the first write and
 //! removed only when empty, and server-side copies within one service.
 
-use std::collections::{BTreeSet, HashSet as StdHashSet};
+use std::collections::{BTreeSet, HashMap, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -16,6 +16,7 @@ use ferry_core::{
     Backend, ByteStream, Entry, EntryStream, Error, ErrorKind, Features, HashKind, ListPages,
     Listing, Location, Metadata, PutOptions, RelPath, Result,
 };
+use futures::StreamExt;
 
 use crate::bucket::{split_stored_root, stored_key, unsafe_key};
 use crate::flat::{dir_prefix, paged, Below, Pager};
@@ -36,6 +37,21 @@ pub struct ObjectBackend<S: ObjectStore> {
     /// With directory markers: the marker keys known to exist (seen or written), so each
     /// directory's marker is looked for once per run, not once per upload.
     markers_ok: Mutex<StdHashSet<(String, String)>>,
+    /// A small tree read in one recursive listing for a walk that lists every directory.
+    tree: Mutex<Tree>,
+}
+
+/// Pages of a recursive listing a walk may read up front: a tree of up to this many
+/// pages (1,000 objects each) costs that many requests instead of one or more per
+/// directory; a bigger one wastes them and is walked directory by directory.
+const TREE_PAGES: usize = 5;
+
+/// The tree read up front ([`Backend::expect_tree_walk`]): each directory's entries,
+/// handed out once, all dropped at this backend's first write.
+#[derive(Default)]
+struct Tree {
+    wanted: bool,
+    dirs: Option<HashMap<RelPath, Vec<Entry>>>,
 }
 
 impl<S: ObjectStore> ObjectBackend<S> {
@@ -58,6 +74,7 @@ impl<S: ObjectStore> ObjectBackend<S> {
             names,
             buckets_ok: Mutex::new(StdHashSet::new()),
             markers_ok: Mutex::new(StdHashSet::new()),
+            tree: Mutex::new(Tree::default()),
         }))
     }
 
@@ -228,6 +245,84 @@ impl<S: ObjectStore> ObjectBackend<S> {
             }
             Ok((listing, page.next))
         })
+    }
+
+    /// The tree below the root in at most [`TREE_PAGES`] pages of a recursive listing,
+    /// kept by directory; the root's entries are returned. `None` (walk directory by
+    /// directory) for a bigger tree, a key ferry can't name, or any failure (the
+    /// delimited listing then says what it is).
+    async fn read_tree(&self) -> Option<Vec<Entry>> {
+        let t = self.target(&RelPath::root()).ok()?;
+        let prefix = dir_prefix(&t.key);
+        let mut dirs: HashMap<RelPath, Vec<Entry>> = HashMap::new();
+        let mut seen = StdHashSet::new();
+        let mut token = None;
+        for _ in 0..TREE_PAGES {
+            let chunk = self.store.list_chunk();
+            let page = (self.store)
+                .list(&t.bucket, &prefix, false, chunk, token.take(), "")
+                .await
+                .ok()?;
+            for o in &page.objects {
+                self.place(o, &prefix, &mut dirs, &mut seen)?;
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => {
+                    let root = dirs.remove(&RelPath::root()).unwrap_or_default();
+                    self.tree.lock().expect("lock").dirs = Some(dirs);
+                    return Some(root);
+                }
+            }
+        }
+        tracing::debug!("more than {TREE_PAGES} pages below the root: listing each directory");
+        None
+    }
+
+    /// Files `o` in its directory's entries, and each directory on its path in its
+    /// parent's (once), as the delimited listings would show them.
+    fn place(
+        &self,
+        o: &S::Object,
+        prefix: &str,
+        dirs: &mut HashMap<RelPath, Vec<Entry>>,
+        seen: &mut StdHashSet<RelPath>,
+    ) -> Option<()> {
+        let rest = S::key(o).strip_prefix(prefix)?;
+        if rest.is_empty() {
+            return Some(()); // the root's own marker
+        }
+        let (rest, slashed) = match rest.strip_suffix('/') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let segments: Vec<&str> = rest.split('/').collect();
+        let mut parent = RelPath::root();
+        for (i, seg) in segments.iter().enumerate() {
+            let child = self.names.child(&parent, seg).ok()?;
+            let is_file = i + 1 == segments.len() && !slashed && !S::is_folder_marker(o);
+            let listing = dirs.entry(parent).or_default();
+            if is_file {
+                listing.push(S::entry(o, child.clone()));
+            } else if seen.insert(child.clone()) {
+                listing.push(Entry::dir(child.clone(), ferry_core::no_dir_time()));
+            }
+            parent = child;
+        }
+        Some(())
+    }
+
+    /// `dir`'s entries from the tree read up front, if there is one (a directory it
+    /// doesn't hold had nothing below it then).
+    fn tree_listing(&self, dir: &RelPath) -> Option<Vec<Entry>> {
+        let mut tree = self.tree.lock().expect("lock");
+        let dirs = tree.dirs.as_mut()?;
+        Some(dirs.remove(dir).unwrap_or_default())
+    }
+
+    /// A write makes the tree read up front stale.
+    fn drop_tree(&self) {
+        self.tree.lock().expect("lock").dirs = None;
     }
 
     /// Lists `dir` page by page with the `/` delimiter; metadata (and so each object's
@@ -453,7 +548,35 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         if self.is_account_root(&dir) {
             return self.list_buckets();
         }
-        self.list_objects(dir)
+        if let Some(entries) = self.tree_listing(&dir) {
+            return ferry_core::listing::one_page(async move {
+                Ok(Listing {
+                    entries,
+                    errors: Vec::new(),
+                })
+            });
+        }
+        let wanted = dir.is_root() && std::mem::take(&mut self.tree.lock().expect("lock").wanted);
+        if !wanted {
+            return self.list_objects(dir);
+        }
+        let tree = futures::stream::once(async move { self.read_tree().await });
+        Box::pin(
+            tree.map(move |root| match root {
+                Some(entries) => ferry_core::listing::one_page(async move {
+                    Ok(Listing {
+                        entries,
+                        errors: Vec::new(),
+                    })
+                }),
+                None => self.list_objects(RelPath::root()),
+            })
+            .flatten(),
+        )
+    }
+
+    fn expect_tree_walk(&self) {
+        self.tree.lock().expect("lock").wanted = true;
     }
 
     fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
@@ -475,6 +598,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     }
 
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        self.drop_tree();
         let t = self.target(path)?;
         if t.key.is_empty() {
             return Err(Error::new(
@@ -499,6 +623,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
+        self.drop_tree();
         let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
             return Ok(None);
         };
@@ -528,6 +653,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     /// The object's user metadata with the new time in the store's keys, replacing the
     /// old (the object's content stays).
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        self.drop_tree();
         let (t, o) = self.head_existing(path).await?;
         let mut meta = S::user_metadata(&o);
         meta.extend(S::mtime_metadata(mtime));
@@ -537,11 +663,13 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        self.drop_tree();
         let t = self.target(path)?;
         self.store.delete(&t, path.as_str()).await
     }
 
     async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.drop_tree();
         if self.is_account_root(dir) {
             return Ok(());
         }
@@ -556,6 +684,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     /// A directory below a bucket is a prefix, gone with its last object; a bucket is
     /// removed, as rclone does, only when empty.
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        self.drop_tree();
         if self.is_account_root(dir) {
             return Err(Error::unsupported(format!(
                 "can't remove the root of {}",

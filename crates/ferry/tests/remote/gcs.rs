@@ -519,3 +519,37 @@ fn directory_markers_as_rclone_writes_them() {
     cloud_ok(&["mkdir", &gcs.rclone_path("plain/x")]);
     assert_eq!(listed("plain"), "");
 }
+
+/// A sync of a small tree reads each side's tree in one recursive listing, not one
+/// delimited listing per directory (rclone's default makes one per directory); the
+/// result is the same, and a write drops what was read so later listings ask again.
+#[test]
+fn a_small_tree_is_listed_in_one_request() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("onelist");
+    cloud_ok(&["sync", &s.src(), &remote]);
+    let (_, err) = cloud_ok(&[
+        "sync",
+        &s.src(),
+        &remote,
+        "--dump",
+        "headers",
+        "-v",
+        "--use-json-log",
+    ]);
+    // Each listing request, as --dump shows it.
+    let listings = err.matches("/o?maxResults=").count();
+    assert_eq!(stats_of(&err), (0, 0, 0), "{err}");
+    assert_eq!(listings, 1, "{err}");
+    assert!(!err.contains("delimiter="), "{err}");
+    // Both ways, and with changes on the way: the same as rclone sees.
+    std::fs::remove_file(s.path("src/deep/sibling.txt")).unwrap();
+    write_file(&s.path("src/deep/er/new.txt"), b"new", 2000);
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (1, 1, 0));
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    cloud_ok(&["sync", &remote, &s.dst()]);
+    common::assert_same_tree(&s.path("src"), &s.path("dst"));
+}
