@@ -4,8 +4,9 @@
 //! - This crate is the store ([`Gcs`], an [`ferry_objstore::ObjectStore`]): the JSON
 //!   API's requests and answers. Object names map to paths under `bucket/prefix`, and
 //!   listings, directories and the `Backend` itself are [`ferry_objstore::ObjectBackend`]'s.
-//! - Listings use the `/` delimiter, and each object's metadata (so its `mtime`) and MD5
-//!   arrive with the listing: no request per object.
+//! - Listings use the `/` delimiter (a sync's walk of a small tree: one recursive listing,
+//!   see [`ferry_objstore::ObjectBackend`]), and each object's metadata (so its `mtime`)
+//!   and MD5 arrive with the listing: no request per object.
 //! - The modification time lives in the `mtime` metadata as rclone writes it (with
 //!   gsutil's `goog-reserved-file-mtime` beside it); changing it patches the metadata.
 //! - Uploads up to `chunk_size` are one multipart request carrying the MD5 and CRC32C (GCS
