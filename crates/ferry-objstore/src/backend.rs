@@ -47,11 +47,14 @@ pub struct ObjectBackend<S: ObjectStore> {
 const TREE_PAGES: usize = 5;
 
 /// The tree read up front ([`Backend::expect_tree_walk`]): each directory's entries,
-/// handed out once, all dropped at this backend's first write.
+/// handed out once, all dropped at this backend's first write or when a directory is
+/// asked for again (a second walk, or a listing after the walk, asks the server).
 #[derive(Default)]
 struct Tree {
     wanted: bool,
     dirs: Option<HashMap<RelPath, Vec<Entry>>>,
+    /// Directories already handed out (the root among them).
+    served: StdHashSet<RelPath>,
 }
 
 impl<S: ObjectStore> ObjectBackend<S> {
@@ -270,7 +273,9 @@ impl<S: ObjectStore> ObjectBackend<S> {
                 Some(next) => token = Some(next),
                 None => {
                     let root = dirs.remove(&RelPath::root()).unwrap_or_default();
-                    self.tree.lock().expect("lock").dirs = Some(dirs);
+                    let mut tree = self.tree.lock().expect("lock");
+                    tree.dirs = Some(dirs);
+                    tree.served = StdHashSet::from([RelPath::root()]);
                     return Some(root);
                 }
             }
@@ -316,13 +321,21 @@ impl<S: ObjectStore> ObjectBackend<S> {
     /// doesn't hold had nothing below it then).
     fn tree_listing(&self, dir: &RelPath) -> Option<Vec<Entry>> {
         let mut tree = self.tree.lock().expect("lock");
-        let dirs = tree.dirs.as_mut()?;
-        Some(dirs.remove(dir).unwrap_or_default())
+        tree.dirs.as_ref()?;
+        if !tree.served.insert(dir.clone()) {
+            // Asked again: what was read may be stale by now.
+            tree.dirs = None;
+            tree.served.clear();
+            return None;
+        }
+        tree.dirs.as_mut()?.remove(dir).or(Some(Vec::new()))
     }
 
     /// A write makes the tree read up front stale.
     fn drop_tree(&self) {
-        self.tree.lock().expect("lock").dirs = None;
+        let mut tree = self.tree.lock().expect("lock");
+        tree.dirs = None;
+        tree.served.clear();
     }
 
     /// Lists `dir` page by page with the `/` delimiter; metadata (and so each object's
