@@ -48,6 +48,9 @@ def all_scenarios():
               Scenario(f"{p}-large-up", p, "up", "large", what="one large file up"),
               Scenario(f"{p}-large-down", p, "down", "large", what="one large file down"),
               Scenario(f"{p}-noop", p, "noop", "small-remote", what="re-sync small files, nothing changed")]
+    # The GCS emulator serves one request at a time: the small-file scenarios only.
+    s += [Scenario("gcs-small-up", "gcs", "up", "small-remote", what="small files up"),
+          Scenario("gcs-noop", "gcs", "noop", "small-remote", what="re-sync small files, nothing changed")]
     for p in ("webdav", "ftp", "smb"):
         s += [Scenario(f"{p}-small-up", p, "up", "small-remote", what="small files up"),
               Scenario(f"{p}-small-down", p, "down", "small-remote", what="small files down"),
@@ -280,6 +283,7 @@ def make_endpoints(env, cfg):
         webdav=lambda: endpoints.Webdav(env, cfg.rclone),
         smb=lambda: endpoints.Smb(env, cfg.rclone),
         s3=lambda: endpoints.S3(env, cfg.rclone, executable(env.get("FERRY_TEST_S5CMD"))),
+        gcs=lambda: endpoints.Gcs(env, cfg.rclone),
         azure=lambda: endpoints.Azure(env, cfg.rclone, executable(env.get("FERRY_TEST_AZCOPY")),
                                       os.path.join(cfg.dir, "azcopy-state")))
     for name in cfg.protos:

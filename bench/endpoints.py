@@ -273,6 +273,19 @@ class Azure(ObjectStore):
         return [Tool("azcopy", argv, env=env, mtime=False)]
 
 
+class Gcs(ObjectStore):
+    """The testbed's GCS emulator (single-threaded, in memory), anonymous; no peer tool."""
+    name = "gcs"
+
+    def __init__(self, env, rclone):
+        super().__init__(env, rclone)
+        self.spec = (f":gcs,endpoint='{env['FERRY_TEST_GCS_ENDPOINT']}',anonymous=true,"
+                     f"project_number={env['FERRY_TEST_GCS_PROJECT']}:")
+
+    def remote(self, path):
+        return self.spec + path
+
+
 def account_sas(account, key):
     """An account SAS (all permissions, 3 hours) signed with the emulator's published dev key:
     azcopy takes no shared key."""

@@ -16,6 +16,11 @@ The emulator differs from GCS in ways that matter to rclone and ferry:
    name with `%`, `#`, `?` or `;` fails to download (GCS escapes the name).
 4. Bucket creation ignores `location`, `storageClass` and `iamConfiguration`; GCS keeps
    them, and tests read them back.
+5. Every write serialises the whole store's metadata (every object of every bucket) as
+   indented JSON, to be read back only when a persistent emulator restarts. In memory it is
+   never read, and it made each upload cost time in proportion to everything stored so far
+   (an upload took 80 ms after some thousands of objects, and benchmarks drifted from one
+   run to the next). It is skipped.
 
 These are fixed here; everything else is the emulator as published.
 """
@@ -25,7 +30,7 @@ import logging
 import urllib.parse
 from http import HTTPStatus
 
-from gcp_storage_emulator import server
+from gcp_storage_emulator import server, storage
 from gcp_storage_emulator.handlers import buckets, objects
 
 
@@ -104,6 +109,11 @@ def bucket_fields(handler):
     return wrapped
 
 
+def no_metadata_dump():
+    """The in-memory store keeps its metadata in its dicts; the JSON copy is for restarts."""
+    storage.Storage._write_config_to_file = lambda self: None
+
+
 def patch_handlers():
     objects._make_object_resource = escaped_media_link(objects._make_object_resource)
     wrappers = {
@@ -126,6 +136,7 @@ def main():
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     patch_handlers()
+    no_metadata_dump()
     server.create_server(args.host, args.port, in_memory=True).run()
 
 

@@ -136,6 +136,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// A hint: every directory below the root is about to be listed, one at a time (a
+    /// sync's march, with no filter that prunes directories). A backend whose recursive
+    /// listing costs far fewer requests may read a small tree at its next root listing
+    /// and answer the directory listings from it. By default nothing changes.
+    fn expect_tree_walk(&self) {}
+
     /// Opens an object for reading from `offset`, for at most `len` bytes.
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream>;
 

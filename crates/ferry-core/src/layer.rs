@@ -115,6 +115,9 @@ impl<L: Layer> Backend for Layered<L> {
     fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
         self.inner.clone().list_recursive(dir)
     }
+    fn expect_tree_walk(&self) {
+        self.inner.expect_tree_walk()
+    }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.layer.before(Op::Open, path).await?;
         let stream = self.inner.open(path, offset, len).await?;

@@ -65,6 +65,15 @@ struct DirJob {
 
 /// Walks both trees, sending what it finds. Fails only if the source root can't be listed.
 pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Result<()> {
+    // Every directory will be listed: a backend may list a small tree in one go.
+    let whole_tree =
+        cfg.only_name.is_none() && !(cfg.select.is_active() && cfg.select.uses_directory_filters());
+    if whole_tree {
+        cfg.src.expect_tree_walk();
+        if cfg.list_dst {
+            cfg.dst.expect_tree_walk();
+        }
+    }
     let mut pending = vec![DirJob {
         path: RelPath::root(),
         dst_path: RelPath::root(),

@@ -65,6 +65,12 @@ static OPTIONS: &[OptionSpec] = &[
     .bool(false)
     .advanced(),
     OptionSpec::new(
+        "directory_markers",
+        "Write an empty `dir/` object when a directory is made (and before each upload, for its directory) so empty directories persist; rmdir removes it.",
+    )
+    .bool(false)
+    .advanced(),
+    OptionSpec::new(
         "endpoint",
         "Custom endpoint for the storage API (`host[:port]` or a URL); empty means Google's.",
     )
@@ -108,10 +114,10 @@ static OPTIONS: &[OptionSpec] = &[
 /// rclone's options of this backend that ferry does not implement.
 const UNIMPLEMENTED: Unimplemented = Unimplemented {
     // `decompress` changes what is transferred (and makes sizes unknown, which ferry's
-    // entries can't express); `directory_markers` writes objects rclone would not.
-    refused: &["client_credentials", "decompress", "directory_markers"],
+    // entries can't express).
+    refused: &["client_credentials", "decompress"],
     tuning: &[],
-    booleans: &["client_credentials", "decompress", "directory_markers"],
+    booleans: &["client_credentials", "decompress"],
 };
 
 /// The `gcs` backend as the binary registers it.

@@ -4,20 +4,27 @@
 //! - This crate is the store ([`Gcs`], an [`ferry_objstore::ObjectStore`]): the JSON
 //!   API's requests and answers. Object names map to paths under `bucket/prefix`, and
 //!   listings, directories and the `Backend` itself are [`ferry_objstore::ObjectBackend`]'s.
-//! - Listings use the `/` delimiter, and each object's metadata (so its `mtime`) and MD5
-//!   arrive with the listing: no request per object.
+//! - Listings use the `/` delimiter (a sync's walk of a small tree: one recursive listing,
+//!   see [`ferry_objstore::ObjectBackend`]), and each object's metadata (so its `mtime`)
+//!   and MD5 arrive with the listing: no request per object.
 //! - The modification time lives in the `mtime` metadata as rclone writes it (with
 //!   gsutil's `goog-reserved-file-mtime` beside it); changing it patches the metadata.
-//! - Uploads up to `chunk_size` are one multipart request carrying the MD5 (GCS checks
-//!   it); bigger ones are resumable uploads sent in chunks (see [`upload`]).
+//! - Uploads up to `chunk_size` are one multipart request carrying the MD5 and CRC32C (GCS
+//!   checks them); bigger ones are resumable uploads sent in chunks whose last request
+//!   carries both (see [`upload`]).
+//! - A download of an object without an MD5 (a composite object) is checked against its
+//!   CRC32C (see [`checksum`]); only MD5 is a hash ferry shows, as rclone.
 //! - Copies within one endpoint stay on the server (`rewriteTo`, followed until done);
 //!   moves are a copy and a delete, as rclone does them.
 //! - Objects stored gzip-compressed are read as stored (rclone without `decompress`): the
 //!   listed size and MD5 are those of the stored bytes, so checks still hold.
+//! - With `directory_markers`, `dir/` objects keep empty directories, as rclone writes
+//!   them ([`ferry_objstore::ObjectBackend`] makes and removes them).
 //! - Credentials: anonymous, an access token, a service account (JWT bearer grant) or
 //!   the runtime's (`env_auth`); see [`auth`]. No token or key reaches a message.
 
 mod auth;
+mod checksum;
 mod client;
 mod kind;
 mod object;
@@ -50,7 +57,7 @@ pub struct Gcs {
     gzip_noticed: AtomicBool,
 }
 
-fn gcs_features() -> Features {
+fn gcs_features(opts: &GcsOptions) -> Features {
     Features {
         caps: Capabilities {
             // The MD5 `put` returns is the one GCS computed of what it stored.
@@ -59,7 +66,11 @@ fn gcs_features() -> Features {
             max_object_size: Some(5 << 40),
             ..ferry_objstore::capabilities()
         },
-        semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),
+        semantics: ferry_core::Semantics {
+            // Markers keep empty directories (rclone's CanHaveEmptyDirectories).
+            empty_dirs: opts.directory_markers,
+            ..ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>())
+        },
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Object {
     #[serde(deserialize_with = "number")]
     pub size: u64,
     pub md5_hash: Option<String>,
+    /// Base64 of the big-endian CRC32C (every object has one; composite objects no MD5).
+    pub crc32c: Option<String>,
     pub updated: Option<String>,
     pub generation: Option<String>,
     pub storage_class: Option<String>,

@@ -32,6 +32,8 @@ pub struct GcsOptions {
     pub location: Option<String>,
     pub storage_class: Option<String>,
     pub no_check_bucket: bool,
+    /// rclone's `directory_markers`: `dir/` objects keep empty directories.
+    pub directory_markers: bool,
     /// Files bigger than this go as resumable uploads, in chunks of this size.
     pub chunk_size: u64,
     /// Journal resumable uploads so an interrupted one is continued (`--resume`).
@@ -72,6 +74,7 @@ impl GcsOptions {
             location: s("location"),
             storage_class: s("storage_class"),
             no_check_bucket: o.bool("no_check_bucket")?,
+            directory_markers: o.bool("directory_markers")?,
             chunk_size,
             resume: o.bool("resume")?,
             encoding: o.encoding()?,

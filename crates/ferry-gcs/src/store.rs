@@ -14,6 +14,7 @@ use ferry_objstore::{ObjectStore, Page, Target, UserMeta};
 use futures::TryStreamExt;
 use http::Method;
 
+use crate::checksum::GoogHash;
 use crate::client::{enc, json, object_path, Client, Failure, Req};
 use crate::object::{mtime_metadata, resource_for_put, BucketList, Object, ObjectList, Rewrite};
 use crate::{upload, Gcs, GcsOptions};
@@ -255,7 +256,7 @@ impl ObjectStore for Gcs {
     }
 
     fn features(&self) -> Features {
-        crate::gcs_features()
+        crate::gcs_features(&self.opts)
     }
 
     fn check_bucket_name(name: &str) -> Result<()> {
@@ -284,6 +285,10 @@ impl ObjectStore for Gcs {
 
     fn list_chunk(&self) -> u32 {
         LIST_CHUNK
+    }
+
+    fn directory_markers(&self) -> bool {
+        self.opts.directory_markers
     }
 
     fn key(o: &Object) -> &str {
@@ -435,10 +440,22 @@ impl ObjectStore for Gcs {
         {
             self.note_gzip(path);
         }
+        // A whole object without an MD5 (composite): ferry has nothing to check the bytes
+        // against but the CRC32C the server sends with them.
+        let goog = GoogHash::from_headers(r.headers());
+        let check = match (goog.crc32c, &goog.md5) {
+            (Some(crc), None) if offset == 0 && len.is_none() => Some(crc),
+            _ => None,
+        };
         let stream = r
             .bytes_stream()
             .map_err(|e| std::io::Error::other(e.without_url().to_string()));
-        Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
+        Ok(match check {
+            Some(crc) => Box::pin(tokio_util::io::StreamReader::new(
+                crate::checksum::verified(stream, crc),
+            )),
+            None => Box::pin(tokio_util::io::StreamReader::new(stream)),
+        })
     }
 
     async fn put(

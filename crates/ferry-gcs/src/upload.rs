@@ -2,8 +2,9 @@
 //! bytes), carrying the MD5 so GCS refuses damaged bytes. Bigger: a resumable upload
 //! session, sent a chunk at a time (each a multiple of 256 KiB, held in memory); a chunk
 //! that fails is resumed from what the session says it has. Either way nothing is
-//! visible under the object's name until the last request succeeds, and the MD5 GCS
-//! computed is compared with the bytes read.
+//! visible under the object's name until the last request succeeds. The MD5 and CRC32C
+//! of the bytes read (hashed once, as they are read) go with the upload (the multipart
+//! resource, or the last chunk's `X-Goog-Hash`), and GCS's answer is compared with them.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,6 +15,7 @@ use md5::{Digest, Md5};
 use ring::rand::SecureRandom;
 use tokio::io::AsyncReadExt;
 
+use crate::checksum::GoogHash;
 use crate::client::{enc, json, Req};
 use crate::object::{resource_for_put, Object};
 use crate::resume::{Journal, Previous};
@@ -33,7 +35,7 @@ pub(crate) async fn put(
 ) -> Result<Entry> {
     let (mut resource, mtime) = resource_for_put(path, opts, b.opts.storage_class.as_ref());
     resource.insert("name".into(), t.key.clone().into());
-    let (object, md5) = if opts.size <= b.opts.chunk_size {
+    let (object, sums) = if opts.size <= b.opts.chunk_size {
         multipart(b, t, path, &mut data, opts, resource).await?
     } else {
         resumable(b, t, path, &mut data, opts, resource).await?
@@ -49,17 +51,53 @@ pub(crate) async fn put(
         .with_path(path.to_string())
         .temporary(true));
     }
+    let md5 = hex::encode(sums.md5);
     if let Some(stored) = object.md5_hex().filter(|m| *m != md5) {
-        return Err(Error::new(
-            ErrorKind::Corrupted,
-            format!("upload corrupted: GCS stored MD5 {stored}, the bytes sent had {md5}"),
-        )
-        .with_path(path.to_string())
-        .temporary(true));
+        return Err(corrupted(path, "MD5", &stored, &md5));
+    }
+    let crc = crate::checksum::encode(sums.crc32c);
+    if let Some(stored) = object.crc32c.as_deref().filter(|c| *c != crc) {
+        return Err(corrupted(path, "CRC32C", stored, &crc));
     }
     let mut entry = object.entry(path.clone());
     entry.mtime = mtime;
     Ok(entry)
+}
+
+/// What an upload hashed of the bytes it sent, in one pass.
+pub(crate) struct Sums {
+    md5: [u8; 16],
+    crc32c: u32,
+}
+
+/// MD5 and CRC32C, fed together as the bytes are read.
+#[derive(Clone, Default)]
+struct Hasher {
+    md5: Md5,
+    crc32c: u32,
+}
+
+impl Hasher {
+    fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        self.crc32c = crc32c::crc32c_append(self.crc32c, data);
+    }
+
+    fn finish(self) -> Sums {
+        Sums {
+            md5: self.md5.finalize().into(),
+            crc32c: self.crc32c,
+        }
+    }
+}
+
+fn corrupted(path: &RelPath, kind: &str, stored: &str, sent: &str) -> Error {
+    Error::new(
+        ErrorKind::Corrupted,
+        format!("upload corrupted: GCS stored {kind} {stored}, the bytes sent had {sent}"),
+    )
+    .with_path(path.to_string())
+    .temporary(true)
 }
 
 fn size_changed(path: &RelPath, want: u64, got: u64) -> Error {
@@ -100,13 +138,17 @@ async fn multipart(
     data: &mut ByteStream,
     opts: &PutOptions,
     mut resource: serde_json::Map<String, serde_json::Value>,
-) -> Result<(Object, String)> {
+) -> Result<(Object, Sums)> {
     let buf = read_chunk(data, opts.size + 1, path).await?;
     if buf.len() as u64 != opts.size {
         return Err(size_changed(path, opts.size, buf.len() as u64));
     }
-    let md5 = Md5::digest(&buf);
-    resource.insert("md5Hash".into(), STANDARD.encode(md5).into());
+    let mut h = Hasher::default();
+    h.update(&buf);
+    let sums = h.finish();
+    // GCS refuses the upload if the bytes it got don't have these.
+    resource.insert("md5Hash".into(), STANDARD.encode(sums.md5).into());
+    resource.insert("crc32c".into(), crate::checksum::encode(sums.crc32c).into());
     let content_type = resource
         .get("contentType")
         .and_then(|v| v.as_str())
@@ -132,10 +174,7 @@ async fn multipart(
     .header("content-type", format!("multipart/related; boundary={sep}"))
     .body(Bytes::from(body));
     let r = b.send(&req, "failed to upload", path.as_str()).await?;
-    Ok((
-        json(r, "upload answer", path.as_str()).await?,
-        hex::encode(md5),
-    ))
+    Ok((json(r, "upload answer", path.as_str()).await?, sums))
 }
 
 /// What one request to an upload session answered.
@@ -152,7 +191,7 @@ async fn resumable(
     data: &mut ByteStream,
     opts: &PutOptions,
     resource: serde_json::Map<String, serde_json::Value>,
-) -> Result<(Object, String)> {
+) -> Result<(Object, Sums)> {
     let total = opts.size;
     let mut journal = b
         .opts
@@ -168,7 +207,7 @@ async fn resumable(
             )
         })
         .flatten();
-    let mut md5 = Md5::new();
+    let mut md5 = Hasher::default();
     let (session, sent) = match continued(b, journal.as_ref(), path, total).await {
         Some((session, Session::Has(n))) => {
             skip(data, n, &mut md5, path).await?;
@@ -179,7 +218,7 @@ async fn resumable(
             if let Some(j) = &journal {
                 j.discard();
             }
-            return Ok((*object, hex::encode(md5.finalize())));
+            return Ok((*object, md5.finish()));
         }
         None => (start_session(b, t, path, opts, resource).await?, 0),
     };
@@ -203,7 +242,7 @@ async fn resumable(
             if let Some(j) = &journal {
                 j.discard();
             }
-            Ok((object, hex::encode(md5.finalize())))
+            Ok((object, md5.finish()))
         }
         // Kept for the next run, unless the source changed.
         Err(e) if journal.is_some() && !e.message().contains("source changed") => {
@@ -258,7 +297,7 @@ async fn continued(
 }
 
 /// Reads (and hashes) the first `n` bytes the session already holds.
-async fn skip(data: &mut ByteStream, n: u64, md5: &mut Md5, path: &RelPath) -> Result<()> {
+async fn skip(data: &mut ByteStream, n: u64, md5: &mut Hasher, path: &RelPath) -> Result<()> {
     let mut left = n;
     while left > 0 {
         let chunk = read_chunk(data, left.min(1 << 20), path).await?;
@@ -280,7 +319,7 @@ async fn send_all(
     data: &mut ByteStream,
     total: u64,
     mut sent: u64,
-    md5: &mut Md5,
+    md5: &mut Hasher,
     mut journal: Option<&mut Journal>,
 ) -> Result<Object> {
     loop {
@@ -290,7 +329,15 @@ async fn send_all(
             return Err(size_changed(path, total, sent + chunk.len() as u64));
         }
         md5.update(&chunk);
-        match send_chunk(b, session, path, sent, Bytes::from(chunk), total).await? {
+        // The last request carries the whole object's hashes: GCS refuses to finish an
+        // object whose bytes don't have them.
+        let last = sent + chunk.len() as u64 == total;
+        let hashes = last.then(|| {
+            let sums = md5.clone().finish();
+            GoogHash::header(sums.crc32c, &sums.md5)
+        });
+        let chunk = Bytes::from(chunk);
+        match send_chunk(b, session, path, sent, chunk, total, hashes.as_deref()).await? {
             Session::Done(object) => {
                 let mut extra = [0u8; 1];
                 if data
@@ -370,15 +417,19 @@ async fn send_chunk(
     start: u64,
     chunk: Bytes,
     total: u64,
+    hashes: Option<&str>,
 ) -> Result<Session> {
     let end = start + chunk.len() as u64;
     let mut from = start;
     let mut attempt = 1;
     loop {
         let part = chunk.slice((from - start) as usize..);
-        let req = Req::new(Method::PUT, session.to_owned())
+        let mut req = Req::new(Method::PUT, session.to_owned())
             .header("content-range", format!("bytes {from}-{}/{total}", end - 1))
             .body(part);
+        if let Some(h) = hashes {
+            req = req.header("x-goog-hash", h);
+        }
         match b.client().send_once(&req).await {
             Ok(r) => return answer(r, path).await,
             Err(f) if f.is_temporary() && attempt < CHUNK_ATTEMPTS => {

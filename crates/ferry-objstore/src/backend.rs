@@ -7,7 +7,7 @@
 //! removed only when empty, server-side copies within one service, and moves as a copy
 //! and a delete where the store declares them.
 
-use std::collections::{BTreeSet, HashSet as StdHashSet};
+use std::collections::{BTreeSet, HashMap, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -17,6 +17,7 @@ use ferry_core::{
     Backend, ByteStream, Entry, EntryStream, Error, ErrorKind, Features, HashKind, ListPages,
     Listing, Location, Metadata, PutOptions, RelPath, Result,
 };
+use futures::StreamExt;
 
 use crate::bucket::{split_stored_root, stored_key, unsafe_key};
 use crate::flat::{dir_prefix, paged, Below, Pager};
@@ -34,6 +35,27 @@ pub struct ObjectBackend<S: ObjectStore> {
     features: Features,
     /// Buckets known to exist (checked or created).
     buckets_ok: Mutex<StdHashSet<String>>,
+    /// With directory markers: the marker keys known to exist (seen or written), so each
+    /// directory's marker is looked for once per run, not once per upload.
+    markers_ok: Mutex<StdHashSet<(String, String)>>,
+    /// A small tree read in one recursive listing for a walk that lists every directory.
+    tree: Mutex<Tree>,
+}
+
+/// Pages of a recursive listing a walk may read up front: a tree of up to this many
+/// pages (1,000 objects each) costs that many requests instead of one or more per
+/// directory; a bigger one wastes them and is walked directory by directory.
+const TREE_PAGES: usize = 5;
+
+/// The tree read up front ([`Backend::expect_tree_walk`]): each directory's entries,
+/// handed out once, all dropped at this backend's first write or when a directory is
+/// asked for again (a second walk, or a listing after the walk, asks the server).
+#[derive(Default)]
+struct Tree {
+    wanted: bool,
+    dirs: Option<HashMap<RelPath, Vec<Entry>>>,
+    /// Directories already handed out (the root among them).
+    served: StdHashSet<RelPath>,
 }
 
 impl<S: ObjectStore> ObjectBackend<S> {
@@ -55,6 +77,8 @@ impl<S: ObjectStore> ObjectBackend<S> {
             prefix,
             names,
             buckets_ok: Mutex::new(StdHashSet::new()),
+            markers_ok: Mutex::new(StdHashSet::new()),
+            tree: Mutex::new(Tree::default()),
         }))
     }
 
@@ -141,6 +165,54 @@ impl<S: ObjectStore> ObjectBackend<S> {
         Ok(())
     }
 
+    /// rclone's directory markers for `dir`: its `dir/` object and its parents' up to
+    /// (not including) the root's, stopping at the first that exists. The root's own is
+    /// made only when `dir` is the root, as rclone does.
+    async fn make_markers(&self, dir: &RelPath) -> Result<()> {
+        let mut dir = dir.clone();
+        loop {
+            let t = self.target(&dir)?;
+            if t.key.is_empty() {
+                return Ok(());
+            }
+            let marker = Target {
+                key: format!("{}/", t.key),
+                bucket: t.bucket,
+            };
+            let known = (marker.bucket.clone(), marker.key.clone());
+            if self.markers_ok.lock().expect("lock").contains(&known) {
+                return Ok(());
+            }
+            if self.store.head(&marker, dir.as_str()).await?.is_none() {
+                tracing::debug!("{dir}: Creating directory marker");
+                let opts = PutOptions {
+                    size: 0,
+                    mtime: SystemTime::now(),
+                    inplace: false,
+                    hashes: Default::default(),
+                    metadata: None,
+                };
+                let empty: ByteStream = Box::pin(tokio::io::empty());
+                self.store
+                    .put(&marker, &dir, empty, &opts)
+                    .await
+                    .map_err(|e| {
+                        Error::new(
+                            e.kind(),
+                            format!("creating directory marker failed: {}", e.message()),
+                        )
+                        .with_path(dir.to_string())
+                        .temporary(e.is_temporary())
+                    })?;
+            }
+            self.markers_ok.lock().expect("lock").insert(known);
+            match dir.parent() {
+                Some(p) if !p.is_root() && !dir.is_root() => dir = p,
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// Whether any object's key starts with `prefix`. A store may answer a page with no
     /// objects but a token, so the token is followed until an object or the end.
     async fn any_object(&self, bucket: &str, prefix: &str, path: &str) -> Result<bool> {
@@ -177,6 +249,94 @@ impl<S: ObjectStore> ObjectBackend<S> {
             }
             Ok((listing, page.next))
         })
+    }
+
+    /// The tree below the root in at most [`TREE_PAGES`] pages of a recursive listing,
+    /// kept by directory; the root's entries are returned. `None` (walk directory by
+    /// directory) for a bigger tree, a key ferry can't name, or any failure (the
+    /// delimited listing then says what it is).
+    async fn read_tree(&self) -> Option<Vec<Entry>> {
+        let t = self.target(&RelPath::root()).ok()?;
+        let prefix = dir_prefix(&t.key);
+        let mut dirs: HashMap<RelPath, Vec<Entry>> = HashMap::new();
+        let mut seen = StdHashSet::new();
+        let mut token = None;
+        for _ in 0..TREE_PAGES {
+            let chunk = self.store.list_chunk();
+            let page = (self.store)
+                .list(&t.bucket, &prefix, false, chunk, token.take(), "")
+                .await
+                .ok()?;
+            for o in &page.objects {
+                self.place(o, &prefix, &mut dirs, &mut seen)?;
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => {
+                    let root = dirs.remove(&RelPath::root()).unwrap_or_default();
+                    let mut tree = self.tree.lock().expect("lock");
+                    tree.dirs = Some(dirs);
+                    tree.served = StdHashSet::from([RelPath::root()]);
+                    return Some(root);
+                }
+            }
+        }
+        tracing::debug!("more than {TREE_PAGES} pages below the root: listing each directory");
+        None
+    }
+
+    /// Files `o` in its directory's entries, and each directory on its path in its
+    /// parent's (once), as the delimited listings would show them.
+    fn place(
+        &self,
+        o: &S::Object,
+        prefix: &str,
+        dirs: &mut HashMap<RelPath, Vec<Entry>>,
+        seen: &mut StdHashSet<RelPath>,
+    ) -> Option<()> {
+        let rest = S::key(o).strip_prefix(prefix)?;
+        if rest.is_empty() {
+            return Some(()); // the root's own marker
+        }
+        let (rest, slashed) = match rest.strip_suffix('/') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let segments: Vec<&str> = rest.split('/').collect();
+        let mut parent = RelPath::root();
+        for (i, seg) in segments.iter().enumerate() {
+            let child = self.names.child(&parent, seg).ok()?;
+            let is_file = i + 1 == segments.len() && !slashed && !S::is_folder_marker(o);
+            let listing = dirs.entry(parent).or_default();
+            if is_file {
+                listing.push(S::entry(o, child.clone()));
+            } else if seen.insert(child.clone()) {
+                listing.push(Entry::dir(child.clone(), ferry_core::no_dir_time()));
+            }
+            parent = child;
+        }
+        Some(())
+    }
+
+    /// `dir`'s entries from the tree read up front, if there is one (a directory it
+    /// doesn't hold had nothing below it then).
+    fn tree_listing(&self, dir: &RelPath) -> Option<Vec<Entry>> {
+        let mut tree = self.tree.lock().expect("lock");
+        tree.dirs.as_ref()?;
+        if !tree.served.insert(dir.clone()) {
+            // Asked again: what was read may be stale by now.
+            tree.dirs = None;
+            tree.served.clear();
+            return None;
+        }
+        tree.dirs.as_mut()?.remove(dir).or(Some(Vec::new()))
+    }
+
+    /// A write makes the tree read up front stale.
+    fn drop_tree(&self) {
+        let mut tree = self.tree.lock().expect("lock");
+        tree.dirs = None;
+        tree.served.clear();
     }
 
     /// Lists `dir` page by page with the `/` delimiter; metadata (and so each object's
@@ -437,7 +597,35 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         if self.is_account_root(&dir) {
             return self.list_buckets();
         }
-        self.list_objects(dir)
+        if let Some(entries) = self.tree_listing(&dir) {
+            return ferry_core::listing::one_page(async move {
+                Ok(Listing {
+                    entries,
+                    errors: Vec::new(),
+                })
+            });
+        }
+        let wanted = dir.is_root() && std::mem::take(&mut self.tree.lock().expect("lock").wanted);
+        if !wanted {
+            return self.list_objects(dir);
+        }
+        let tree = futures::stream::once(async move { self.read_tree().await });
+        Box::pin(
+            tree.map(move |root| match root {
+                Some(entries) => ferry_core::listing::one_page(async move {
+                    Ok(Listing {
+                        entries,
+                        errors: Vec::new(),
+                    })
+                }),
+                None => self.list_objects(RelPath::root()),
+            })
+            .flatten(),
+        )
+    }
+
+    fn expect_tree_walk(&self) {
+        self.tree.lock().expect("lock").wanted = true;
     }
 
     fn list_recursive(self: Arc<Self>, dir: &RelPath) -> Option<EntryStream> {
@@ -472,6 +660,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     }
 
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry> {
+        self.drop_tree();
         let t = self.target(path)?;
         if t.key.is_empty() {
             return Err(Error::new(
@@ -481,6 +670,11 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             .with_path(path.to_string()));
         }
         self.ensure_bucket(&t.bucket).await?;
+        if self.store.directory_markers() {
+            // rclone makes the file's directory (its marker) before each upload.
+            self.make_markers(&path.parent().unwrap_or_else(RelPath::root))
+                .await?;
+        }
         self.store.put(&t, path, data, opts).await
     }
 
@@ -491,6 +685,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
+        self.drop_tree();
         let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
             // Streamed by the caller: the store may prepare the upload.
             let t = self.target(dst_path)?;
@@ -561,6 +756,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     /// The object's user metadata with the new time in the store's keys, replacing the
     /// old (the object's content stays).
     async fn set_modtime(&self, path: &RelPath, mtime: SystemTime) -> Result<()> {
+        self.drop_tree();
         let (t, o) = self.head_existing(path).await?;
         let mut meta = S::user_metadata(&o);
         meta.extend(S::mtime_metadata(mtime));
@@ -570,22 +766,29 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
     }
 
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
+        self.drop_tree();
         let t = self.target(path)?;
         self.store.delete(&t, path.as_str()).await
     }
 
     async fn mkdir(&self, dir: &RelPath) -> Result<()> {
+        self.drop_tree();
         if self.is_account_root(dir) {
             return Ok(());
         }
         let t = self.target(dir)?;
-        self.ensure_bucket(&t.bucket).await
+        self.ensure_bucket(&t.bucket).await?;
+        if self.store.directory_markers() {
+            self.make_markers(dir).await?;
+        }
+        Ok(())
     }
 
     /// A directory below a bucket is a prefix, gone with its last object (or its marker,
     /// where the store says: [`ObjectStore::RMDIR_REMOVES_MARKER`]); a bucket is removed,
     /// as rclone does, only when empty.
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
+        self.drop_tree();
         if self.is_account_root(dir) {
             return Err(Error::unsupported(format!(
                 "can't remove the root of {}",
@@ -593,6 +796,9 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             )));
         }
         let t = self.target(dir)?;
+        if self.store.directory_markers() && !dir.is_root() && !t.key.is_empty() {
+            self.remove_marker(dir, &t).await?;
+        }
         if !t.key.is_empty() {
             if S::RMDIR_REMOVES_MARKER {
                 return self.remove_marker(&t, dir).await;
@@ -609,5 +815,30 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+impl<S: ObjectStore> ObjectBackend<S> {
+    /// Removes `dir`'s marker (rclone removes only the marker: objects below stay, and
+    /// with them the directory). A directory that never had one is no error.
+    async fn remove_marker(&self, dir: &RelPath, t: &Target) -> Result<()> {
+        let marker = Target {
+            bucket: t.bucket.clone(),
+            key: format!("{}/", t.key),
+        };
+        tracing::debug!("{dir}: Removing directory marker");
+        self.markers_ok
+            .lock()
+            .expect("lock")
+            .remove(&(marker.bucket.clone(), marker.key.clone()));
+        match self.store.delete(&marker, dir.as_str()).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::new(
+                e.kind(),
+                format!("removing directory marker failed: {}", e.message()),
+            )
+            .with_path(dir.to_string())
+            .temporary(e.is_temporary())),
+            _ => Ok(()),
+        }
     }
 }

@@ -119,6 +119,11 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     fn same_service(&self, other: &Self) -> bool;
     /// How many objects one listing request asks for.
     fn list_chunk(&self) -> u32;
+    /// rclone's `directory_markers`: `mkdir` (and each upload, for its directory) writes
+    /// an empty `dir/` object so the directory persists empty, and `rmdir` removes it.
+    fn directory_markers(&self) -> bool {
+        false
+    }
 
     // --- objects, as the store describes them ---------------------------------------------
 

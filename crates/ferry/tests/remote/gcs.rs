@@ -466,3 +466,90 @@ fn metadata_is_stored_and_kept_by_server_side_copies() {
     }
     assert_eq!(rclone_pst(&gcs, &b), rclone_pst(&gcs, &s.src()));
 }
+
+/// `directory_markers`: ferry's mkdir writes the `dir/` objects rclone writes (the
+/// directory and its parents below the root), a sync keeps an empty directory, rclone
+/// lists ferry's markers as ferry lists rclone's, and rmdir removes the marker.
+#[test]
+fn directory_markers_as_rclone_writes_them() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let marked = |rel: &str| {
+        format!(
+            "{},directory_markers=true:{}/{rel}",
+            gcs.rclone_remote().trim_end_matches(':'),
+            gcs.bucket
+        )
+    };
+    // Objects only, as rclone lists them flat (markers end in `/`).
+    let keys = |rel: &str| {
+        let out = rclone_ok(&gcs, &["lsf", "-R", "--files-only", &gcs.rclone_path(rel)]);
+        sorted_lines(&out)
+    };
+    cloud_ok(&["mkdir", &marked("fy/a/b")]);
+    rclone_ok(&gcs, &["mkdir", &marked("rc/a/b")]);
+    cloud_ok(&["mkdir", &format!("{}/c/d", marked("fy/a/b"))]);
+    rclone_ok(&gcs, &["mkdir", &format!("{}/c/d", marked("rc/a/b"))]);
+    let listed = |rel: &str| rclone_ok(&gcs, &["lsf", "-R", &gcs.rclone_path(rel)]);
+    assert_eq!(listed("fy"), listed("rc"));
+    assert!(listed("fy").contains("a/b/c/d/"), "{}", listed("fy"));
+    // A sync with --create-empty-src-dirs keeps an empty source directory on the bucket.
+    write_file(&s.path("src/full/f.txt"), b"f", 1000);
+    std::fs::create_dir_all(s.path("src/empty/inner")).unwrap();
+    cloud_ok(&[
+        "sync",
+        &s.src(),
+        &marked("synced"),
+        "--create-empty-src-dirs",
+    ]);
+    let out = listed("synced");
+    assert!(
+        out.contains("empty/inner/") && out.contains("full/f.txt"),
+        "{out}"
+    );
+    assert_eq!(keys("synced"), ["full/f.txt"]);
+    let (rc, fy) = common::side_by_side(gcs.rclone(), &["lsf", "-R", &marked("synced")]);
+    assert_eq!(fy, rc);
+    // rmdirs removes the markers of the empty directories below the root (rclone's
+    // Rmdir leaves the root's own). `c` has none (it was never made on its own): rclone
+    // fails on it (a 404), ferry goes on.
+    cloud_ok(&["rmdirs", &marked("fy/a/b")]);
+    assert_eq!(sorted_lines(&listed("fy")), ["a/", "a/b/"]);
+    // Without the option, nothing is written for a directory.
+    cloud_ok(&["mkdir", &gcs.rclone_path("plain/x")]);
+    assert_eq!(listed("plain"), "");
+}
+
+/// A sync of a small tree reads each side's tree in one recursive listing, not one
+/// delimited listing per directory (rclone's default makes one per directory); the
+/// result is the same, and a write drops what was read so later listings ask again.
+#[test]
+fn a_small_tree_is_listed_in_one_request() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    tree(&s.path("src"));
+    let remote = gcs.rclone_path("onelist");
+    cloud_ok(&["sync", &s.src(), &remote]);
+    let (_, err) = cloud_ok(&[
+        "sync",
+        &s.src(),
+        &remote,
+        "--dump",
+        "headers",
+        "-v",
+        "--use-json-log",
+    ]);
+    // Each listing request, as --dump shows it.
+    let listings = err.matches("/o?maxResults=").count();
+    assert_eq!(stats_of(&err), (0, 0, 0), "{err}");
+    assert_eq!(listings, 1, "{err}");
+    assert!(!err.contains("delimiter="), "{err}");
+    // Both ways, and with changes on the way: the same as rclone sees.
+    std::fs::remove_file(s.path("src/deep/sibling.txt")).unwrap();
+    write_file(&s.path("src/deep/er/new.txt"), b"new", 2000);
+    let (_, err) = cloud_ok(&["sync", &s.src(), &remote, "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (1, 1, 0));
+    assert_eq!(rclone_pst(&gcs, &remote), rclone_pst(&gcs, &s.src()));
+    cloud_ok(&["sync", &remote, &s.dst()]);
+    common::assert_same_tree(&s.path("src"), &s.path("dst"));
+}
