@@ -142,6 +142,12 @@ pub trait Backend: Send + Sync {
     /// and answer the directory listings from it. By default nothing changes.
     fn expect_tree_walk(&self) {}
 
+    /// A hint: the run will compare the `kind` hash of every file it lists (`--checksum`).
+    /// A backend that keeps hashes it can trust without reading the data (the local hash
+    /// cache, checked against each file's identity as listed) may attach them to listed
+    /// entries, saving a lookup per file later. By default nothing changes.
+    fn expect_hashes(&self, _kind: HashKind) {}
+
     /// Opens an object for reading from `offset`, for at most `len` bytes.
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream>;
 

@@ -118,6 +118,9 @@ impl<L: Layer> Backend for Layered<L> {
     fn expect_tree_walk(&self) {
         self.inner.expect_tree_walk()
     }
+    fn expect_hashes(&self, kind: HashKind) {
+        self.inner.expect_hashes(kind)
+    }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.layer.before(Op::Open, path).await?;
         let stream = self.inner.open(path, offset, len).await?;

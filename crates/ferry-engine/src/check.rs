@@ -90,6 +90,7 @@ pub async fn check(
         list_dst: true,
         width: opts.checkers.max(1),
         fix_case: None,
+        hashes: hash.filter(|_| opts.comparer.is_none() && !opts.download),
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
     let walker = tokio::spawn(march(cfg, tx));

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use ferry_core::{match_key, Backend, Entry, Error, ErrorKind, Listing, RelPath, Result};
+use ferry_core::{match_key, Backend, Entry, Error, ErrorKind, HashKind, Listing, RelPath, Result};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -52,6 +52,8 @@ pub(crate) struct MarchConfig {
     /// `--fix-case`: destination directories whose names match the source's only when
     /// case is ignored are renamed before their contents are listed.
     pub fix_case: Option<crate::fixcase::CaseFixer>,
+    /// The hash every listed file will be compared by (`--checksum`, `check`).
+    pub hashes: Option<HashKind>,
 }
 
 struct DirJob {
@@ -68,6 +70,12 @@ pub(crate) async fn march(cfg: Arc<MarchConfig>, tx: mpsc::Sender<Found>) -> Res
     // Every directory will be listed: a backend may list a small tree in one go.
     let whole_tree =
         cfg.only_name.is_none() && !(cfg.select.is_active() && cfg.select.uses_directory_filters());
+    if let Some(kind) = cfg.hashes {
+        cfg.src.expect_hashes(kind);
+        if cfg.list_dst {
+            cfg.dst.expect_hashes(kind);
+        }
+    }
     if whole_tree {
         cfg.src.expect_tree_walk();
         if cfg.list_dst {

@@ -452,6 +452,9 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         list_dst: !(o.no_check_dest && ctx.job.mode != Mode::Sync),
         width: o.checkers,
         fix_case: case_fixer(ctx).filter(|_| which == Pass::Main),
+        hashes: ctx
+            .hash
+            .filter(|_| o.compare.checksum || o.compare.hash_required),
     });
     let check_first = o.check_first && which == Pass::Main;
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);

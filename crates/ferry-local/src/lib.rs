@@ -78,6 +78,9 @@ pub struct LocalBackend {
     /// Set once a run is about to write here ([`Backend::prepare_write`]); only then do
     /// listings remove temporary files that dead writers left.
     writing: AtomicBool,
+    /// The hash a run will compare every file by ([`Backend::expect_hashes`]): listings
+    /// then attach it from the hash cache where the file is unchanged since it was kept.
+    listed_hash: std::sync::OnceLock<HashKind>,
 }
 
 impl LocalBackend {
@@ -106,6 +109,7 @@ impl LocalBackend {
             features: local_features(),
             root_dev,
             writing: AtomicBool::new(false),
+            listed_hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -267,6 +271,11 @@ impl Backend for LocalBackend {
             quiet_links: self.opts.skip_links_quietly,
             root_dev: self.root_dev,
             clean_partials: self.writing.load(Ordering::Relaxed),
+            cached: self
+                .opts
+                .hash_cache
+                .clone()
+                .zip(self.listed_hash.get().copied()),
         };
         // The first page opens the directory, so a missing one fails the listing itself.
         let start = move || list::DirReader::open(&full, ctx);
@@ -283,6 +292,10 @@ impl Backend for LocalBackend {
             .await?;
             Ok(Some((page, more.map_or(Reading::Done, Reading::Open))))
         })
+    }
+
+    fn expect_hashes(&self, kind: HashKind) {
+        let _ = self.listed_hash.set(kind);
     }
 
     async fn usage(&self) -> Result<Option<ferry_core::Usage>> {

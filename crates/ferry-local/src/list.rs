@@ -4,9 +4,12 @@ use std::fs::{self, Metadata};
 use std::path::Path;
 use std::time::SystemTime;
 
-use ferry_core::{Entry, Error, ErrorKind, Listing, RelPath, Result};
+use std::sync::Arc;
+
+use ferry_core::{Entry, Error, ErrorKind, HashKind, Listing, RelPath, Result};
 
 use crate::beneath::{Below, Op, Tree};
+use crate::hashcache::{HashCache, Stamp};
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
 pub(crate) struct ListContext {
@@ -18,6 +21,8 @@ pub(crate) struct ListContext {
     pub root_dev: Option<u64>,
     /// This run writes here: leftovers of dead writers may be removed.
     pub clean_partials: bool,
+    /// The hash cache and the kind to attach from it to each file listed.
+    pub cached: Option<(Arc<HashCache>, HashKind)>,
 }
 
 /// Entries read from the file system per page: a huge directory is handed over a
@@ -133,7 +138,26 @@ fn entry_for(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Ent
         tracing::info!("{path}: skipping directory on a different filesystem (--one-file-system)");
         return Ok(None);
     }
-    Ok(regular_or_dir(path, &meta))
+    Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx)))
+}
+
+/// A file's hash from the cache, kept for exactly the identity this listing saw (device,
+/// inode, size, mtime, ctime): the later comparison then needs no stat or lookup of its
+/// own. A file changed since it was listed is no different from one changed after a
+/// stat taken at comparison time.
+fn with_cached_hash(mut e: Entry, full: &Path, meta: &Metadata, ctx: &ListContext) -> Entry {
+    let Some((cache, kind)) = ctx.cached.as_ref().filter(|_| !e.is_dir()) else {
+        return e;
+    };
+    let stamp = Stamp::of(meta);
+    let key = std::path::absolute(full).ok();
+    if let Some(hash) = stamp
+        .zip(key)
+        .and_then(|(stamp, key)| cache.get(&key, *kind, &stamp))
+    {
+        e.hashes.set(*kind, hash);
+    }
+    e
 }
 
 /// Files and directories only: a FIFO, socket or device has no size to copy (reading
@@ -155,7 +179,9 @@ fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<En
             Ok(None)
         }
         LinkMode::Follow => match fs::metadata(full) {
-            Ok(meta) => Ok(regular_or_dir(path, &meta)),
+            Ok(meta) => {
+                Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx)))
+            }
             Err(e) => Err(Error::io("can't follow symlink", e).with_path(path.to_string())),
         },
         LinkMode::Translate => {

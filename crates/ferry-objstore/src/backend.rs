@@ -797,7 +797,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         }
         let t = self.target(dir)?;
         if self.store.directory_markers() && !dir.is_root() && !t.key.is_empty() {
-            self.remove_marker(dir, &t).await?;
+            self.drop_marker(dir, &t).await?;
         }
         if !t.key.is_empty() {
             if S::RMDIR_REMOVES_MARKER {
@@ -821,7 +821,7 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
 impl<S: ObjectStore> ObjectBackend<S> {
     /// Removes `dir`'s marker (rclone removes only the marker: objects below stay, and
     /// with them the directory). A directory that never had one is no error.
-    async fn remove_marker(&self, dir: &RelPath, t: &Target) -> Result<()> {
+    async fn drop_marker(&self, dir: &RelPath, t: &Target) -> Result<()> {
         let marker = Target {
             bucket: t.bucket.clone(),
             key: format!("{}/", t.key),
