@@ -137,8 +137,8 @@ fn bad(name: &str, what: impl std::fmt::Display) -> io::Error {
 }
 
 /// Blocks read and opened together, at most: one trip to the blocking pool per batch
-/// instead of per 64 KiB block (16,384 trips and wake-ups per GiB cost a decrypt 1.2x
-/// rclone's time), and one read of the source per batch.
+/// instead of per 64 KiB block (16,384 trips and wake-ups per GiB), and one read of the
+/// source per batch.
 const BATCH: usize = 16;
 
 /// Whole stored blocks from one read (the last may be short), the first one's nonce.
