@@ -146,6 +146,10 @@ impl CryptBackend {
             uf.semantics.case_insensitive && config.names.mode() == Mode::Off;
         features.caps.put_returns_hashes = false;
         features.caps.ranged_put = false;
+        // Decrypting is bound by the CPU whatever the store, so ranged reads of one big
+        // file decrypt on several cores at once: rclone, too, copies a big file out of
+        // crypt in several streams, even from a local directory.
+        features.caps.parallel_reads = uf.caps.parallel_reads || !config.no_data_encryption;
         // A crypt file's size is not the stored object's: the limit is the store's less
         // the headers and tags, which no real file comes near; left to the store.
         features.caps.max_object_size = None;

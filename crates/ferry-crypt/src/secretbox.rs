@@ -9,15 +9,23 @@
 use poly1305::universal_hash::KeyInit;
 use poly1305::Poly1305;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 use crate::salsa::Salsa20;
 
 pub const TAG_LEN: usize = 16;
 
-/// One key; sealing and opening take the 24-byte nonce.
+/// One key; sealing and opening take the 24-byte nonce. The key is wiped when the box
+/// is dropped, so no copy of it outlives its use in freed memory.
 #[derive(Clone)]
 pub struct SecretBox {
     key: [u8; 32],
+}
+
+impl Drop for SecretBox {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
 }
 
 impl SecretBox {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::beneath::{self, Below, Dir, Op, Tree};
 use crate::hashcache::{HashCache, Stamp};
@@ -165,36 +165,87 @@ pub(crate) async fn put_stream(
     mut data: ByteStream,
     opts: &PutOptions,
 ) -> Result<Entry> {
-    let (inplace, rel2) = (opts.inplace, rel.clone());
+    // One byte more than the size: a source that keeps to it ends short of a full buffer,
+    // which tells it ended without another read.
+    let len = opts.size.saturating_add(1).clamp(4096, BUFFER as u64) as usize;
+    let mut buf = vec![0u8; len];
+    let n = read_into(&mut data, &mut buf, &rel).await?;
+    let (inplace, opts) = (opts.inplace, opts.clone());
+    if n < buf.len() {
+        // The whole file is in memory: created, written and committed in one trip to the
+        // blocking pool (three before, for each small file).
+        return crate::blocking(move || {
+            let partial = Partial::create(&tree, &rel, inplace)?;
+            let mut out = partial.file();
+            out.write_all(&buf[..n])
+                .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
+            partial.commit(&opts, n as u64, &rel)
+        })
+        .await;
+    }
+    let rel2 = rel.clone();
     let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
-    let std_file = partial
+    let file = partial
         .file()
         .try_clone()
         .map_err(|e| Error::io("failed to open file", e).with_path(rel.to_string()))?;
-    let mut out = tokio::fs::File::from_std(std_file);
-    let mut buf = vec![0u8; BUFFER.min(opts.size.max(4096) as usize)];
-    let mut written = 0u64;
-    // Whole buffers: each write of a `tokio::fs::File` is a trip to the blocking pool,
-    // and writing every chunk as the stream yields it (a crypt stream's blocks, a
-    // socket's reads) cost 33,000 trips and as many wake-ups per GiB.
-    loop {
-        let n = ferry_core::fill(&mut data, &mut buf)
-            .await
-            .map_err(|e| Error::io("failed to read source", e).with_path(rel.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        out.write_all(&buf[..n])
-            .await
-            .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
-        written += n as u64;
-    }
-    out.flush()
-        .await
-        .map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
-    drop(out);
-    let opts = opts.clone();
+    let written = write_stream(&mut data, file, buf, n, &rel).await?;
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
+}
+
+/// Fills `buf` from `data`; fewer bytes than it holds only at the stream's end.
+async fn read_into(data: &mut ByteStream, buf: &mut [u8], rel: &RelPath) -> Result<usize> {
+    ferry_core::fill(data, buf)
+        .await
+        .map_err(|e| Error::io("failed to read source", e).with_path(rel.to_string()))
+}
+
+/// A write of one buffer on the blocking pool; it gives back the file and the buffer.
+type Writing = tokio::task::JoinHandle<(File, Vec<u8>, io::Result<()>)>;
+
+/// Writes the `n` bytes already read into `buf` and the rest of `data` to `file` from its
+/// offset; the bytes written. Whole buffers are written from the blocking pool while the
+/// next fills: a `tokio::fs::File` would copy each into a buffer of its own first, and
+/// writing every chunk as the stream yields it (a crypt stream's blocks, a socket's
+/// reads) cost 33,000 trips to the pool and as many wake-ups per GiB.
+async fn write_stream(
+    data: &mut ByteStream,
+    file: File,
+    mut buf: Vec<u8>,
+    mut n: usize,
+    rel: &RelPath,
+) -> Result<u64> {
+    let (mut file, mut spare) = (Some(file), None);
+    let mut written = 0u64;
+    loop {
+        let last = n < buf.len();
+        let full = if last {
+            std::mem::take(&mut buf)
+        } else {
+            let next = spare.take().unwrap_or_else(|| vec![0u8; buf.len()]);
+            std::mem::replace(&mut buf, next)
+        };
+        let mut f = file.take().expect("one write at a time");
+        let writing: Writing = tokio::task::spawn_blocking(move || {
+            let done = f.write_all(&full[..n]);
+            (f, full, done)
+        });
+        written += n as u64;
+        // The next buffer fills while this one is written, unless the stream has ended.
+        let next = if last {
+            0
+        } else {
+            read_into(data, &mut buf, rel).await?
+        };
+        let (f, done_buf, done) = writing
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("write task failed: {e}")))?;
+        done.map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
+        (file, spare, n) = (Some(f), Some(done_buf), next);
+        if n == 0 {
+            return Ok(written);
+        }
+    }
 }
 
 /// Writes one file from several ranged streams at once, each through a file description
@@ -205,46 +256,32 @@ pub(crate) async fn put_ranges(
     ranges: Vec<(u64, ByteStream)>,
     opts: &PutOptions,
 ) -> Result<Entry> {
-    use tokio::io::AsyncSeekExt;
     let (inplace, rel2) = (opts.inplace, rel.clone());
     let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for (offset, mut data) in ranges {
         let (dir, tmp, rel) = (partial.dir.clone(), partial.tmp.clone(), rel.clone());
         tasks.spawn(async move {
-            let failed =
-                |what: &str, e: io::Error| write_failure(what, e).with_path(rel.to_string());
+            let mut buf = vec![0u8; BUFFER];
+            let n = read_into(&mut data, &mut buf, &rel).await?;
+            if n == 0 {
+                return Ok::<u64, Error>(0);
+            }
             // Reopened through the directory the partial was made in, never by path.
             let file = crate::blocking({
                 let rel = rel.clone();
                 move || {
-                    dir.open_file(&tmp)
-                        .map_err(|e| Error::io("failed to open file", e).with_path(rel.to_string()))
+                    let mut file = dir.open_file(&tmp).map_err(|e| {
+                        Error::io("failed to open file", e).with_path(rel.to_string())
+                    })?;
+                    io::Seek::seek(&mut file, io::SeekFrom::Start(offset)).map_err(|e| {
+                        write_failure("failed to write", e).with_path(rel.to_string())
+                    })?;
+                    Ok(file)
                 }
             })
             .await?;
-            let mut out = tokio::fs::File::from_std(file);
-            out.seek(io::SeekFrom::Start(offset))
-                .await
-                .map_err(|e| failed("failed to write", e))?;
-            let mut buf = vec![0u8; BUFFER];
-            let mut written = 0u64;
-            loop {
-                let n = ferry_core::fill(&mut data, &mut buf)
-                    .await
-                    .map_err(|e| failed("failed to read source", e))?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&buf[..n])
-                    .await
-                    .map_err(|e| failed("failed to write", e))?;
-                written += n as u64;
-            }
-            out.flush()
-                .await
-                .map_err(|e| failed("failed to write", e))?;
-            Ok::<u64, Error>(written)
+            write_stream(&mut data, file, buf, n, &rel).await
         });
     }
     let mut written = 0u64;

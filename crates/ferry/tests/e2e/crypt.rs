@@ -215,6 +215,47 @@ fn a_damaged_block_fails_that_file_only_and_leaves_nothing_partial() {
     assert!(err.contains("three-blocks.bin"), "{err}");
 }
 
+/// A big file comes out of crypt in several ranged streams at once (as rclone copies
+/// it), each decrypting its part: the bytes are the file's, and a damaged block in a
+/// later part fails the file with its name and leaves nothing of it behind.
+#[test]
+fn a_big_file_is_decrypted_in_several_streams_and_a_bad_block_fails_it() {
+    let s = Scratch::new();
+    let under = s.path("under");
+    let conf = config(&s, &under, "filename_encryption = off");
+    let data: Vec<u8> = (0..5 * 65536 + 777).map(|i| (i * 13 % 251) as u8).collect();
+    write_file(&s.path("src/big.bin"), &data, 1000);
+    ferry_ok(&conf, &["copy", &s.src(), "secret:"]);
+    let streams = [
+        "--multi-thread-cutoff",
+        "100k",
+        "--multi-thread-streams",
+        "3",
+    ];
+    let dst = s.dst();
+    let mut args = vec!["copy", "secret:", dst.as_str(), "-vv"];
+    args.extend_from_slice(&streams);
+    let (_, err) = ferry_ok(&conf, &args);
+    assert!(err.contains("downloading in 3 streams"), "{err}");
+    assert!(std::fs::read(s.path("dst/big.bin")).unwrap() == data);
+
+    let victim = under.join("big.bin.bin");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[32 + 4 * 65552 + 100] ^= 1;
+    std::fs::write(&victim, bytes).unwrap();
+    let out = s.path("out");
+    let mut args = vec!["copy", "secret:", out.to_str().unwrap()];
+    args.extend_from_slice(&streams);
+    let (code, _, err) = ferry_with(&conf, &args);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("big.bin") && err.contains("failed to authenticate"),
+        "{err}"
+    );
+    let landed: Vec<_> = tree(&out).into_keys().collect();
+    assert!(landed.is_empty(), "{landed:?}");
+}
+
 #[test]
 fn a_name_that_does_not_decrypt_is_skipped_or_with_strict_names_an_error() {
     let s = Scratch::new();
