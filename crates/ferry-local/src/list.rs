@@ -155,6 +155,7 @@ fn with_cached_hash(mut e: Entry, full: &Path, meta: &Metadata, ctx: &ListContex
         .zip(key)
         .and_then(|(stamp, key)| cache.get(&key, *kind, &stamp))
     {
+        tracing::debug!("{}: {} from the hash cache, as listed", e.path, kind.name());
         e.hashes.set(*kind, hash);
     }
     e

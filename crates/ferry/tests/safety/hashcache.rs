@@ -84,3 +84,48 @@ fn a_damaged_hash_cache_is_rebuilt_and_gives_right_answers() {
     );
     assert_eq!(line(&out, "a.txt"), expected("alpha", "a.txt"));
 }
+
+/// `sync --checksum` takes each side's hash from the cache as it lists, and still copies a
+/// destination file whose content changed under its old size and modification time.
+#[test]
+fn a_checksum_sync_takes_listed_hashes_from_the_cache_and_still_sees_changes() {
+    let s = Scratch::new();
+    let cache = format!("--hash-cache={}", s.dir.path().join("cache").display());
+    let t = SystemTime::now() - Duration::from_secs(86_400);
+    for (name, content) in [("a.txt", "alpha"), ("b.txt", "bravo")] {
+        for side in ["src", "dst"] {
+            let p = format!("{side}/{name}");
+            s.write(&p, content, 0);
+            set_mtime(&s.path(&p), t);
+        }
+    }
+    let sync = || {
+        let (code, out, err) = run_in(
+            s.dir.path(),
+            &["sync", "src", "dst", "--checksum", "-vv", &cache],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        err
+    };
+    // Files changed in the last two seconds are not cached.
+    std::thread::sleep(Duration::from_millis(2100));
+    sync();
+    let err = sync();
+    // Both sides of both files.
+    for name in ["a.txt", "b.txt"] {
+        let line = format!("{name}: md5 from the hash cache, as listed");
+        assert_eq!(err.matches(&line).count(), 2, "{err}");
+    }
+    assert!(!err.contains("Copied"), "{err}");
+
+    // The destination's a.txt rewritten, its size and mtime put back: its change time
+    // differs, so the listing takes nothing from the cache and the file is copied.
+    std::fs::write(s.path("dst/a.txt"), "ALPHA").unwrap();
+    set_mtime(&s.path("dst/a.txt"), t);
+    let err = sync();
+    assert!(err.contains("a.txt: Copied"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(s.path("dst/a.txt")).unwrap(),
+        "alpha"
+    );
+}
