@@ -1,9 +1,13 @@
 //! One retry policy for temporary failures, used wherever ferry tries a call again (a
 //! transfer's low-level retries, the Azure client's requests, bisync's copies; the S3
 //! SDK's own retries are configured with the same numbers): exponential backoff with
-//! full jitter, so many workers failing at once don't come back at once.
+//! full jitter, so many workers failing at once don't come back at once. SFTP's connects
+//! are tried the same way, `--low-level-retries` times.
 
 use std::time::Duration;
+
+/// rclone's default `--low-level-retries`: tries of one operation before it fails.
+pub const LOW_LEVEL_RETRIES: u32 = 10;
 
 /// Pauses that double from `base` up to `max`, each a random fraction of its bound.
 #[derive(Clone, Copy, Debug)]

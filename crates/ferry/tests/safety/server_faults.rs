@@ -289,10 +289,9 @@ fn transient(mut t: Target, seed: u64) {
         let s = src.to_string_lossy().into_owned();
         let args = [
             "sync",
-            // A pause between attempts, so the outage (1.5 s) ends within them: ferry's
-            // SFTP connects are not retried with a growing pause as rclone's pacer does.
+            // No pause between whole runs: the outage (1.5 s) must end within the
+            // backends' own backoff (ferry_core::retry) between low-level retries.
             "--retries=4",
-            "--retries-sleep=1s",
             "--low-level-retries=10",
             "--timeout=10s",
             "--contimeout=5s",
@@ -467,6 +466,34 @@ fn sftp_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
     stalled(t);
     transient(sftp().unwrap(), 0xfa03);
     unrecovered(sftp().unwrap());
+}
+
+/// A server restarting while ferry connects (every connection reset or refused for
+/// 1.5 s): SFTP's connects are tried again after growing pauses, and the run succeeds
+/// without `--retries` (the pauses were missing, and four tries came and went in
+/// milliseconds).
+#[test]
+fn sftp_connects_wait_out_a_server_restart() {
+    let Some(t) = sftp() else { return };
+    let sc = Scratch::new();
+    write_file(&sc.path("src/a.txt"), b"after the restart", 1000);
+    let proxy = FaultProxy::start(&t.upstream, vec![]);
+    let remote = (t.via)(&proxy.addr().to_string());
+    let s = sc.src();
+    let (code, err, took) = std::thread::scope(|scope| {
+        let p = &proxy;
+        let cut = scope.spawn(move || p.outage(Duration::from_millis(1500)));
+        std::thread::sleep(Duration::from_millis(100));
+        let r = ferry_bounded(
+            &["copy", "--retries=1", &s, &remote],
+            Duration::from_secs(60),
+        );
+        cut.join().unwrap();
+        r
+    });
+    assert_eq!(code, 0, "the connect must wait the restart out: {err}");
+    assert!(took >= Duration::from_millis(1200), "{took:?}: {err}");
+    assert!(proxy.faults() > 1, "the outage refused nothing");
 }
 
 #[test]
