@@ -208,6 +208,12 @@ impl From<Error> for Failed {
     }
 }
 
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
 impl Failed {
     fn timed_out(error: Error) -> Failed {
         Failed {
@@ -266,24 +272,14 @@ fn timeout_error(opts: &SftpOptions, stage: &str) -> Failed {
 /// (`ferry_core::retry`, as rclone's pacer does): a server restarting, or refusing
 /// connections for a moment, is waited out instead of failing every transfer at once.
 pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Result<Conn> {
-    let tries = opts.connect_tries.max(1);
-    let mut attempt = 1;
-    loop {
-        match connect_once(opts, creds).await {
-            Ok(c) => return Ok(c),
-            Err(f) if f.again && attempt < tries => {
-                let pause = ferry_core::retry::Backoff::DEFAULT.pause(attempt);
-                tracing::debug!(
-                    "{} - low level retry {attempt}/{} in {pause:?}",
-                    f.error,
-                    tries - 1
-                );
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-            Err(f) => return Err(f.error),
-        }
-    }
+    ferry_core::retry::Backoff::DEFAULT
+        .retry(
+            opts.connect_tries,
+            |f: &Failed| f.again,
+            || connect_once(opts, creds),
+        )
+        .await
+        .map_err(|f| f.error)
 }
 
 /// One try at a new connection: TCP, SSH handshake with host-key check, auth, SFTP channel.
