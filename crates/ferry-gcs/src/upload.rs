@@ -290,6 +290,10 @@ async fn send_all(
             return Err(size_changed(path, total, sent + chunk.len() as u64));
         }
         md5.update(&chunk);
+        if sent + want == total {
+            // The last chunk's request finishes the object: nothing is visible before it.
+            ferry_core::crash::point(ferry_core::crash::BEFORE_COMMIT);
+        }
         match send_chunk(b, session, path, sent, Bytes::from(chunk), total).await? {
             Session::Done(object) => {
                 let mut extra = [0u8; 1];
@@ -307,6 +311,9 @@ async fn send_all(
         }
         if let Some(j) = journal.as_deref_mut() {
             j.record(sent);
+        }
+        if sent < total {
+            ferry_core::crash::point(ferry_core::crash::BETWEEN_PARTS);
         }
         if sent >= total {
             // Every byte is stored but the session did not finish: ask it to.
