@@ -433,10 +433,12 @@ impl ObjectStore for Gcs {
         {
             self.note_gzip(path);
         }
+        let expected = r.content_length();
         let stream = r
             .bytes_stream()
-            .map_err(|e| std::io::Error::other(e.without_url().to_string()));
-        Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok(ferry_core::body::counted(reader, "the download", expected))
     }
 
     async fn put(
