@@ -295,7 +295,7 @@ fn transient(mut t: Target, seed: u64) {
         .and_then(|n| n.parse::<u64>().ok());
     let rounds = wanted.map_or(1, |n| n.div_ceil(5).max(1) as usize);
     let start = Instant::now();
-    let (mut injected, mut leftovers, mut round) = (0, 0, 0);
+    let (mut injected, mut leftovers, mut round, mut conns) = (0, 0, 0, 0);
     while round < rounds || wanted.is_some_and(|n| injected < n && round < 4 * rounds) {
         let src = sc.path(&format!("src{round}"));
         tree(&src, 12, &mut rng);
@@ -359,6 +359,7 @@ fn transient(mut t: Target, seed: u64) {
             t.name
         );
         injected += proxy.faults();
+        conns += proxy.connections();
         drop(proxy);
         leftovers += assert_arrived(&mut t, &src, &format!("round {round}"));
         round += 1;
@@ -379,8 +380,8 @@ fn transient(mut t: Target, seed: u64) {
         t.name
     );
     eprintln!(
-        "figures: server-faults {} seed={seed:#x} rounds={round} faults={injected} failed-runs=0 \
-         lost=0 leftovers-cleaned={leftovers} time={:.1?}",
+        "figures: server-faults {} seed={seed:#x} rounds={round} faults={injected} connections={conns} \
+         failed-runs=0 lost=0 leftovers-cleaned={leftovers} time={:.1?}",
         t.name,
         start.elapsed()
     );
