@@ -325,6 +325,12 @@ fn transient(mut t: Target, seed: u64) {
                 &mut rng,
             )
             .on(Conns::Nth(4)),
+            // A client that spreads a run over many connections (the S3 SDK: about 16,
+            // most carrying one small request) meets resets on later ones too.
+            Rule::new(Fault::Reset)
+                .after(rng.random_range(300..4_000))
+                .up()
+                .on(Conns::EveryNth(6)),
         ];
         let proxy = FaultProxy::start(&t.upstream, rules);
         let remote = (t.via)(&proxy.addr().to_string());
