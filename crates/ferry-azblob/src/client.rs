@@ -22,6 +22,20 @@ const ATTEMPTS: u32 = 4;
 /// How much of an error body is read for its code and message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// A whole answer's body as text, read through [`ferry_core::body`]: a body the server
+/// cuts short is one clear, temporary error naming `what`.
+pub async fn body_text(r: reqwest::Response, what: &str) -> ferry_core::Result<String> {
+    use futures::TryStreamExt;
+    let expected = r.content_length();
+    let stream = r
+        .bytes_stream()
+        .map_err(|e| std::io::Error::other(redact(&ferry_core::body::innermost(&e.without_url()))));
+    let bytes =
+        ferry_core::body::read_all(tokio_util::io::StreamReader::new(stream), what, expected)
+            .await?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Characters left as they are in a blob path: RFC 3986's unreserved set and `/`.
 const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

@@ -130,14 +130,9 @@ impl Azure {
             req = req.query("marker", m);
         }
         let body = match self.try_send(&req).await {
-            Ok(r) => r.text().await.map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("failed to read listing: {}", e.without_url()),
-                )
-                .with_path(path.to_owned())
-                .temporary(true)
-            })?,
+            Ok(r) => crate::client::body_text(r, "the listing")
+                .await
+                .map_err(|e| e.with_path(path.to_owned()))?,
             Err(f) if f.is_code("ContainerNotFound") => {
                 return Err(Error::new(
                     ErrorKind::DirNotFound,
@@ -457,12 +452,7 @@ impl ObjectStore for Azure {
             req = req.query("marker", m);
         }
         let r = self.send(&req, "failed to list containers", "").await?;
-        let body = r.text().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("failed to read listing: {}", e.without_url()),
-            )
-        })?;
+        let body = crate::client::body_text(r, "the listing").await?;
         let page = parse_page(&body).map_err(|e| Error::new(ErrorKind::Io, e))?;
         Ok(Page {
             objects: page.containers,
@@ -503,10 +493,13 @@ impl ObjectStore for Azure {
             Err(f) if f.status == Some(416) => return Ok(Box::pin(tokio::io::empty())),
             Err(f) => return Err(self.fail(f, "failed to open for reading", path.as_str())),
         };
-        let stream = r
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(crate::error::redact(&e.without_url().to_string())));
-        Ok(Box::pin(tokio_util::io::StreamReader::new(stream)))
+        let expected = r.content_length();
+        let stream = r.bytes_stream().map_err(|e| {
+            let cause = ferry_core::body::innermost(&e.without_url());
+            std::io::Error::other(crate::error::redact(&cause))
+        });
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok(ferry_core::body::counted(reader, "the download", expected))
     }
 
     async fn put(

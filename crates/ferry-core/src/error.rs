@@ -58,8 +58,20 @@ impl Error {
         }
     }
 
-    /// Wraps an I/O error, classifying it by its `io::ErrorKind`.
+    /// Wraps an I/O error, classifying it by its `io::ErrorKind`. One that carries a
+    /// ferry error (a stream's own, e.g. [`crate::body`]'s cut-short body) keeps that
+    /// error's kind, words and temporariness.
     pub fn io(context: impl Into<String>, err: io::Error) -> Self {
+        if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) {
+            return Error {
+                kind: inner.kind,
+                message: format!("{}: {}", context.into(), inner),
+                path: None,
+                temporary: inner.temporary,
+                retryable: inner.retryable,
+                source: None,
+            };
+        }
         let kind = match err.kind() {
             io::ErrorKind::NotFound => ErrorKind::NotFound,
             io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,

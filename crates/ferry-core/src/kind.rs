@@ -309,6 +309,9 @@ pub struct OpenContext {
     pub config_file: Option<(PathBuf, bool)>,
     /// `--contimeout` and `--timeout`, for every network backend.
     pub timeouts: crate::net::Timeouts,
+    /// `--low-level-retries`, for a backend that tries again inside itself (SFTP's
+    /// connects); `None`: rclone's default, [`crate::retry::LOW_LEVEL_RETRIES`].
+    pub low_level_retries: Option<u32>,
     /// `--dump`, for every HTTP backend.
     pub dump: crate::dump::Dump,
 }

@@ -5,6 +5,7 @@
 //! it what it can do through [`Features`].
 
 mod backend;
+pub mod body;
 pub mod crash;
 pub mod dump;
 pub mod encoding;

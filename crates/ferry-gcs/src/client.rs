@@ -405,14 +405,17 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     what: &str,
     path: &str,
 ) -> ferry_core::Result<T> {
-    let body = r.bytes().await.map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            format!("failed to read {what}: {}", e.without_url()),
-        )
-        .with_path(path.to_owned())
-        .temporary(true)
-    })?;
+    let body = {
+        use futures::TryStreamExt;
+        let expected = r.content_length();
+        let stream = r
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        ferry_core::body::read_all(reader, &format!("the {what}"), expected)
+            .await
+            .map_err(|e| e.with_path(path.to_owned()))?
+    };
     serde_json::from_slice(&body).map_err(|e| {
         Error::new(
             ErrorKind::Io,

@@ -447,15 +447,17 @@ impl ObjectStore for Gcs {
             (Some(crc), None) if offset == 0 && len.is_none() => Some(crc),
             _ => None,
         };
+        let expected = r.content_length();
         let stream = r
             .bytes_stream()
-            .map_err(|e| std::io::Error::other(e.without_url().to_string()));
-        Ok(match check {
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let reader: ByteStream = match check {
             Some(crc) => Box::pin(tokio_util::io::StreamReader::new(
                 crate::checksum::verified(stream, crc),
             )),
             None => Box::pin(tokio_util::io::StreamReader::new(stream)),
-        })
+        };
+        Ok(ferry_core::body::counted(reader, "the download", expected))
     }
 
     async fn put(

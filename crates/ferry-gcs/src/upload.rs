@@ -336,6 +336,10 @@ async fn send_all(
             let sums = md5.clone().finish();
             GoogHash::header(sums.crc32c, &sums.md5)
         });
+        if last {
+            // The last chunk's request finishes the object: nothing is visible before it.
+            ferry_core::crash::point(ferry_core::crash::BEFORE_COMMIT);
+        }
         let chunk = Bytes::from(chunk);
         match send_chunk(b, session, path, sent, chunk, total, hashes.as_deref()).await? {
             Session::Done(object) => {
@@ -354,6 +358,9 @@ async fn send_all(
         }
         if let Some(j) = journal.as_deref_mut() {
             j.record(sent);
+        }
+        if sent < total {
+            ferry_core::crash::point(ferry_core::crash::BETWEEN_PARTS);
         }
         if sent >= total {
             // Every byte is stored but the session did not finish: ask it to.

@@ -200,14 +200,16 @@ impl Client {
             .with_path(shown)
             .retryable(false));
         }
-        res.text().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("reading the directory page: {}", e.without_url()),
-            )
-            .with_path(shown)
-            .temporary(true)
-        })
+        use futures::TryStreamExt;
+        let expected = res.content_length();
+        let stream = res
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let reader = tokio_util::io::StreamReader::new(stream);
+        let bytes = ferry_core::body::read_all(reader, "the directory page", expected)
+            .await
+            .map_err(|e| e.with_path(shown))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 

@@ -244,11 +244,15 @@ impl Backend for HttpBackend {
             return Ok(Box::pin(tokio::io::empty()));
         }
         let ranged = res.status() == StatusCode::PARTIAL_CONTENT;
-        let shown_path = shown(path);
-        let body = res.bytes_stream().map_err(move |e| {
-            std::io::Error::other(format!("{shown_path}: reading failed: {}", e.without_url()))
-        });
-        let mut reader = tokio_util::io::StreamReader::new(body);
+        let expected = res.content_length();
+        let body = res
+            .bytes_stream()
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let mut reader = ferry_core::body::counted(
+            tokio_util::io::StreamReader::new(body),
+            "the download",
+            expected,
+        );
         if !ranged && offset > 0 {
             // The server ignored the range: skip to the offset.
             let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())

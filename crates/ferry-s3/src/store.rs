@@ -398,7 +398,10 @@ impl ObjectStore for S3 {
                 if let Some(m) = md5_of(&self.opts, out.e_tag(), &metadata) {
                     entry.hashes.set(HashKind::Md5, m);
                 }
-                Ok((Box::pin(out.body.into_async_read()), Some(entry)))
+                let expected = out.content_length().and_then(|n| u64::try_from(n).ok());
+                let body =
+                    ferry_core::body::counted(out.body.into_async_read(), "the download", expected);
+                Ok((body, Some(entry)))
             }
             Err(e) => {
                 let f = Failure::of(&e);

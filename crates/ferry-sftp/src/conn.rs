@@ -191,15 +191,55 @@ fn ssh_config(opts: &SftpOptions) -> client::Config {
     }
 }
 
-fn net_error(opts: &SftpOptions, e: &std::io::Error) -> Error {
+/// Why one connect failed, and whether trying again soon may succeed.
+struct Failed {
+    error: Error,
+    /// A fast, temporary failure (refused, reset, cut mid-handshake: a server restarting).
+    /// A timeout has already waited `connect_timeout`, and is not tried again.
+    again: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Failed {
+        Failed {
+            again: error.is_temporary(),
+            error,
+        }
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl Failed {
+    fn timed_out(error: Error) -> Failed {
+        Failed {
+            error,
+            again: false,
+        }
+    }
+}
+
+fn net_error(opts: &SftpOptions, e: &std::io::Error) -> Failed {
+    if e.kind() == std::io::ErrorKind::TimedOut {
+        return Failed::timed_out(
+            Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{}: timed out connecting to {}:{} (check host, port and firewalls)",
+                    opts.display, opts.host, opts.port
+                ),
+            )
+            .temporary(true),
+        );
+    }
     let hp = format!("{}:{}", opts.host, opts.port);
     let msg = match e.kind() {
         std::io::ErrorKind::ConnectionRefused => format!(
             "{}: can't connect to {hp}: connection refused (check host and port, and that an SSH server runs there)",
-            opts.display
-        ),
-        std::io::ErrorKind::TimedOut => format!(
-            "{}: timed out connecting to {hp} (check host, port and firewalls)",
             opts.display
         ),
         _ if e.to_string().contains("lookup") || e.to_string().contains("resolve") => format!(
@@ -211,22 +251,42 @@ fn net_error(opts: &SftpOptions, e: &std::io::Error) -> Error {
             opts.display
         ),
     };
-    Error::new(ErrorKind::Io, msg).temporary(true)
+    Error::new(ErrorKind::Io, msg).temporary(true).into()
 }
 
-fn timeout_error(opts: &SftpOptions, stage: &str) -> Error {
-    Error::new(
-        ErrorKind::Io,
-        format!(
-            "{}: timed out after {:?} {stage} {}:{} (check host, port and firewalls, and that the server is an SSH server that answers; connect_timeout sets the limit)",
-            opts.display, opts.connect_timeout, opts.host, opts.port
-        ),
+fn timeout_error(opts: &SftpOptions, stage: &str) -> Failed {
+    Failed::timed_out(
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: timed out after {:?} {stage} {}:{} (check host, port and firewalls, and that the server is an SSH server that answers; connect_timeout sets the limit)",
+                opts.display, opts.connect_timeout, opts.host, opts.port
+            ),
+        )
+        .temporary(true),
     )
-    .temporary(true)
 }
 
-/// Opens a new connection: TCP, SSH handshake with host-key check, auth, SFTP channel.
+/// Opens a new connection. A connect that fails fast and temporarily is tried again,
+/// `connect_tries` times in all, after ferry's growing pause with jitter
+/// (`ferry_core::retry`, as rclone's pacer does): a server restarting, or refusing
+/// connections for a moment, is waited out instead of failing every transfer at once.
 pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Result<Conn> {
+    ferry_core::retry::Backoff::DEFAULT
+        .retry(
+            opts.connect_tries,
+            |f: &Failed| f.again,
+            || connect_once(opts, creds),
+        )
+        .await
+        .map_err(|f| f.error)
+}
+
+/// One try at a new connection: TCP, SSH handshake with host-key check, auth, SFTP channel.
+async fn connect_once(
+    opts: &Arc<SftpOptions>,
+    creds: &Credentials,
+) -> std::result::Result<Conn, Failed> {
     let deadline = opts.connect_timeout;
     let tcp = tokio::time::timeout(
         deadline,
@@ -265,7 +325,8 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
                     ),
                 )
                 .temporary(true),
-            });
+            }
+            .into());
         }
     };
     tokio::time::timeout(deadline, authenticate(opts, creds, &mut handle))
@@ -275,6 +336,8 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
         .await
         .map_err(|_| timeout_error(opts, "starting SFTP on"))?
         .map_err(|e| {
+            // A connection that closed meanwhile is a server going away, not a refusal.
+            let lost = handle.is_closed();
             Error::new(
                 ErrorKind::Io,
                 format!(
@@ -282,6 +345,7 @@ pub(crate) async fn connect(opts: &Arc<SftpOptions>, creds: &Credentials) -> Res
                     opts.display, opts.host, opts.user
                 ),
             )
+            .temporary(lost)
         })?;
     let mut conn = Conn {
         handle,
@@ -508,4 +572,90 @@ async fn kbd_interactive(handle: &mut Handle<Client>, user: &str, pass: &str) ->
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::kind::Options;
+
+    fn opts(port: u16, tries: u32) -> Arc<SftpOptions> {
+        let port = port.to_string();
+        let o = Options::from_pairs(
+            &crate::KIND,
+            [
+                ("host", "127.0.0.1"),
+                ("port", port.as_str()),
+                ("user", "nobody"),
+                ("connect_timeout", "1s"),
+            ],
+        );
+        let mut opts =
+            SftpOptions::from_options(&o, None, &ferry_core::net::Timeouts::DEFAULT).unwrap();
+        opts.connect_tries = tries;
+        Arc::new(opts)
+    }
+
+    fn free_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_tried_again_after_growing_pauses() {
+        let creds = Credentials::load(&opts(1, 1)).unwrap();
+        let started = Instant::now();
+        let Err(e) = connect(&opts(free_port(), 4), &creds).await else {
+            panic!("nothing listens there")
+        };
+        // Three pauses of ferry's backoff: at least half of 100 + 200 + 400 ms.
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(350), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert!(e.message().contains("connection refused"), "{e}");
+        assert!(e.is_temporary(), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_tried_until_the_server_is_back() {
+        let port = free_port();
+        // The "server" comes back 300 ms in: accepts, and closes (no SSH), so the last
+        // try's failure is the handshake's, not the refusal's.
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = stop.clone();
+        let back = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+            l.set_nonblocking(true).unwrap();
+            while !done.load(Ordering::Relaxed) {
+                let _ = l.accept();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let creds = Credentials::load(&opts(1, 1)).unwrap();
+        // Five tries: at least 50 + 100 + 200 + 400 ms of pauses, past the restart.
+        let r = connect(&opts(port, 5), &creds).await;
+        stop.store(true, Ordering::Relaxed);
+        back.join().unwrap();
+        let Err(e) = r else {
+            panic!("not an SSH server")
+        };
+        assert!(e.message().contains("handshake"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_connect_that_timed_out_is_not_tried_again() {
+        // Accepts and never speaks: the handshake times out after connect_timeout (1s).
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let creds = Credentials::load(&opts(1, 1)).unwrap();
+        let started = Instant::now();
+        let Err(e) = connect(&opts(port, 10), &creds).await else {
+            panic!("a silent server")
+        };
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1900), "tried again: {took:?}");
+        assert!(e.message().contains("timed out after 1s"), "{e}");
+        drop(silent);
+    }
 }

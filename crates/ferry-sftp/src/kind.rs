@@ -179,10 +179,5 @@ pub static KIND: BackendKind = BackendKind {
 };
 
 fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
-    let config = req
-        .context
-        .config_file
-        .as_ref()
-        .map(|(path, writable)| (path.as_path(), *writable));
-    crate::open(req.options, req.root, config, &req.context.timeouts).map(|b| b as Arc<dyn Backend>)
+    crate::open(req.options, req.root, req.context).map(|b| b as Arc<dyn Backend>)
 }

@@ -82,15 +82,19 @@ const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 
 /// Opens an `sftp` remote rooted at `path` (relative to the login directory unless it
 /// starts with `/`). Connects once, so wrong credentials or host keys fail here.
-/// `config` is ferry's config file location (ferry's known_hosts goes beside it).
+/// The context's config file location is where ferry's known_hosts goes; its timeouts and
+/// low-level retries bound each connect and how often one is tried.
 pub fn open(
     options: &ferry_core::kind::Options,
     path: &str,
-    config: Option<(&std::path::Path, bool)>,
-    timeouts: &ferry_core::net::Timeouts,
+    context: &ferry_core::kind::OpenContext,
 ) -> Result<Arc<SftpBackend>> {
-    let kh = options::ferry_known_hosts(config.map(|c| c.0), config.is_some_and(|c| c.1));
-    let opts = SftpOptions::from_options(options, kh, timeouts)?;
+    let config = context.config_file.as_ref();
+    let kh = options::ferry_known_hosts(config.map(|c| c.0.as_path()), config.is_some_and(|c| c.1));
+    let mut opts = SftpOptions::from_options(options, kh, &context.timeouts)?;
+    if let Some(tries) = context.low_level_retries {
+        opts.connect_tries = tries.max(1);
+    }
     let fut = SftpBackend::connect(opts, path.to_string());
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -1038,7 +1042,11 @@ impl Backend for SftpBackend {
                         lease, h.handle, offset, len, chunk, depth,
                     )));
                 }
-                Err(e) if io::lost(&e) && tries < 3 => lease.poison(),
+                Err(e) if io::lost(&e) && tries < 3 => {
+                    lease.poison();
+                    drop(lease);
+                    ferry_core::retry::Backoff::DEFAULT.wait(tries).await;
+                }
                 Err(e) => return Err(to_error("failed to open source", path, e)),
             }
         }

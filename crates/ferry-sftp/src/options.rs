@@ -87,6 +87,9 @@ pub struct SftpOptions {
     /// idle timeout on the connection), so a server that stops answering mid-transfer
     /// fails the file after that long instead of holding the run.
     pub request_timeout: Duration,
+    /// How many times a connect that fails fast and temporarily (refused, reset, cut
+    /// mid-handshake: a server restarting) is tried: the run's `--low-level-retries`.
+    pub connect_tries: u32,
     /// How names are stored on the server (rclone's `encoding`).
     pub encoding: Encoding,
 }
@@ -226,6 +229,7 @@ impl SftpOptions {
                 connect_timeout
             },
             request_timeout: timeouts.idle.filter(|t| !t.is_zero()).unwrap_or(NO_LIMIT),
+            connect_tries: ferry_core::retry::LOW_LEVEL_RETRIES,
             encoding: o.encoding()?,
         })
     }

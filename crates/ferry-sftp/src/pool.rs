@@ -223,7 +223,8 @@ impl Pool {
         .temporary(true)
     }
 
-    /// Runs an idempotent operation, on a fresh connection once more if the first one broke.
+    /// Runs an idempotent operation, on a fresh connection (after ferry's pause, see
+    /// [`ferry_core::retry`]) if the first one broke: up to three tries.
     pub(crate) async fn run<T, F, Fut>(&self, load: Load, f: F) -> Result<T>
     where
         F: Fn(Lease) -> Fut,
@@ -241,10 +242,12 @@ impl Pool {
                     if attempt >= 3 {
                         return Err(self.lost(&why));
                     }
+                    let pause = ferry_core::retry::Backoff::DEFAULT.pause(attempt);
                     tracing::debug!(
-                        "{}: connection lost ({why}); reconnecting",
+                        "{}: connection lost ({why}); reconnecting in {pause:?}",
                         self.opts.display
                     );
+                    tokio::time::sleep(pause).await;
                 }
                 Err(crate::SftpFailure::Other(e)) => return Err(e),
             }

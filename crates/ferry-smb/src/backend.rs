@@ -235,6 +235,7 @@ impl SmbBackend {
             .with_path(path.to_string()));
         }
         if temp != target {
+            ferry_core::crash::point(ferry_core::crash::TEMP_WRITTEN);
             if let Err(e) = self.rename_place(temp, target, path).await {
                 self.discard(temp).await;
                 return Err(e);

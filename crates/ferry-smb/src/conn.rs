@@ -14,6 +14,20 @@ use crate::options::SmbOptions;
 /// 8 MiB; 1 MiB keeps memory small and the pipe full on a LAN).
 const MAX_IO: u32 = 1 << 20;
 
+/// Why a connect or login failed, and whether trying again soon may succeed: a fast,
+/// temporary failure (refused, reset: a server restarting) may; a timeout has already
+/// waited `--contimeout` and is not tried again.
+pub(crate) struct LoginFailed {
+    pub error: ferry_core::Error,
+    pub again: bool,
+}
+
+impl std::fmt::Display for LoginFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
 pub struct Conn {
     pub client: Client,
     host: String,
@@ -61,6 +75,15 @@ impl Conn {
     /// Connects and logs in to `share` unless this connection already has; `""`: the
     /// server's IPC$ (for the share listing). Bounded by `--contimeout`.
     pub async fn ensure_share(&mut self, opts: &SmbOptions, share: &str) -> Result<()> {
+        self.login(opts, share).await.map_err(|f| f.error)
+    }
+
+    /// [`Conn::ensure_share`], saying whether a fresh connection may soon do better.
+    pub(crate) async fn login(
+        &mut self,
+        opts: &SmbOptions,
+        share: &str,
+    ) -> std::result::Result<(), LoginFailed> {
         if self.shares.contains(share) {
             return Ok(());
         }
@@ -76,10 +99,19 @@ impl Conn {
         let done = match opts.timeouts.connect {
             Some(t) => tokio::time::timeout(t, login)
                 .await
-                .map_err(|_| connect_timeout(&opts.remote, &opts.target()))?,
+                .map_err(|_| LoginFailed {
+                    error: connect_timeout(&opts.remote, &opts.target()),
+                    again: false,
+                })?,
             None => login.await,
         };
-        done.map_err(|e| connect_error(e, &opts.remote, &opts.target(), share))?;
+        done.map_err(|e| {
+            let error = connect_error(e, &opts.remote, &opts.target(), share);
+            LoginFailed {
+                again: error.is_temporary(),
+                error,
+            }
+        })?;
         self.shares.insert(share.to_owned());
         self.learn_sizes().await;
         Ok(())

@@ -58,7 +58,11 @@ pub fn is_lost(err: &SmbError) -> bool {
         SmbError::ConnectionStopped
         | SmbError::IoError(_)
         | SmbError::TransportError(_)
-        | SmbError::OperationTimeout(..) => true,
+        | SmbError::OperationTimeout(..)
+        // smb-rs's connection worker is gone (its socket was reset): every request on it
+        // fails this way ("Failed to send message to worker!") until it is replaced.
+        | SmbError::MessageProcessingError(_)
+        | SmbError::JoinError(_) => true,
         _ => matches!(
             status(err),
             Some(
@@ -209,5 +213,8 @@ mod tests {
             "{e}"
         );
         assert!(is_lost(&SmbError::ConnectionStopped));
+        let dead = SmbError::MessageProcessingError("Failed to send message to worker!".into());
+        assert!(is_lost(&dead));
+        assert!(op_error(dead, "list", "d").is_temporary());
     }
 }

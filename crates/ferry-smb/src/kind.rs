@@ -87,6 +87,9 @@ pub static KIND: BackendKind = BackendKind {
 fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let mut opts = SmbOptions::from_options(req.options)?;
     opts.timeouts = req.context.timeouts;
+    if let Some(tries) = req.context.low_level_retries {
+        opts.connect_tries = tries.max(1);
+    }
     Ok(Arc::new(SmbBackend::new(opts, req.root)?))
 }
 

@@ -24,6 +24,9 @@ pub struct SmbOptions {
     /// `--contimeout` (dialling, negotiating and logging in) and `--timeout` (an answer
     /// going quiet); rclone's 1m and 5m unless the run says otherwise.
     pub timeouts: Timeouts,
+    /// How many times a connect that fails fast and temporarily (refused, reset: a
+    /// server restarting) is tried: the run's `--low-level-retries`.
+    pub connect_tries: u32,
     pub names: Names,
 }
 
@@ -57,6 +60,7 @@ impl SmbOptions {
             case_insensitive: o.bool("case_insensitive")?,
             names: Names::new(o.encoding()?),
             timeouts: Timeouts::DEFAULT,
+            connect_tries: ferry_core::retry::LOW_LEVEL_RETRIES,
             host,
             remote,
         })

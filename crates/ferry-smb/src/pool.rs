@@ -1,7 +1,8 @@
 //! Connections kept for reuse, as rclone keeps them: one per operation in flight (no
 //! limit of its own: `--checkers` and `--transfers` bound them), an idle one closed once
 //! it sat unused for `idle_timeout`, and an operation that finds its reused connection
-//! dead tried once more on a fresh one (servers drop idle clients on their own).
+//! dead tried once more on a fresh one (servers drop idle clients on their own), and a
+//! dial that is refused tried again after a pause.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::Result;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, LoginFailed};
 use crate::error::is_lost;
 use crate::options::SmbOptions;
 
@@ -49,9 +50,21 @@ impl Pool {
         }
     }
 
+    /// A new connection logged in to `share`. One refused or reset is dialled again,
+    /// `connect_tries` times in all, after ferry's growing pause with jitter
+    /// (`ferry_core::retry`): a server restarting is waited out.
     pub async fn dial(&self, share: &str) -> Result<Lease> {
-        let mut conn = Conn::new(&self.opts);
-        conn.ensure_share(&self.opts, share).await?;
+        let conn = ferry_core::retry::Backoff::DEFAULT
+            .retry(
+                self.opts.connect_tries,
+                |f: &LoginFailed| f.again,
+                || async {
+                    let mut conn = Conn::new(&self.opts);
+                    conn.login(&self.opts, share).await.map(|()| conn)
+                },
+            )
+            .await
+            .map_err(|f| f.error)?;
         Ok(Lease {
             conn,
             reused: false,

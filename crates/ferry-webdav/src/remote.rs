@@ -55,11 +55,18 @@ impl WebdavBackend {
             Err(f) => return Err(self.fail(f, op, shown)),
         };
         let answered = response.url().clone();
-        let text = response.text().await.map_err(|e| {
-            Error::new(ErrorKind::Io, format!("{op}: {}", e.without_url()))
-                .with_path(shown.to_string())
-                .temporary(true)
-        })?;
+        let text = {
+            let expected = response.content_length();
+            let stream = response
+                .bytes_stream()
+                .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+            let reader = tokio_util::io::StreamReader::new(stream);
+            let what = format!("the answer to {op}");
+            let bytes = ferry_core::body::read_all(reader, &what, expected)
+                .await
+                .map_err(|e| e.with_path(shown.to_string()))?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
         propfind::parse(&text)
             .map(|items| Some((items, answered)))
             .map_err(|e| {
@@ -247,10 +254,15 @@ impl Backend for WebdavBackend {
             Err(f) => return Err(self.fail(f, "can't read", path)),
         };
         let whole = response.status() != reqwest::StatusCode::PARTIAL_CONTENT;
+        let expected = response.content_length();
         let stream = response
             .bytes_stream()
-            .map_err(|e| std::io::Error::other(e.without_url()));
-        let mut reader = tokio_util::io::StreamReader::new(stream);
+            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+        let mut reader = ferry_core::body::counted(
+            tokio_util::io::StreamReader::new(stream),
+            "the download",
+            expected,
+        );
         if ranged && whole && offset > 0 {
             // The server ignored the range: skip to the offset here.
             let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())

@@ -179,6 +179,14 @@ impl Command {
         }
     }
 
+    /// `--low-level-retries` of a command that takes it.
+    pub fn low_level_retries(&self) -> Option<u32> {
+        match self {
+            Command::Bisync(b) => Some(b.low_level_retries),
+            _ => self.transfer_args().map(|t| t.low_level_retries),
+        }
+    }
+
     /// Whether the command changes nothing anywhere, so that a flag asking it not to
     /// (`--dry-run`, `--interactive`) is harmless to ignore. Declared here, for every
     /// command, so a new command can't be left out.

@@ -150,6 +150,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             .with_backend_flags(backend_flags)
             .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst)
             .with_dump(dump)
+            .with_low_level_retries(cli.command.low_level_retries())
             .with_timeouts(ferry_core::net::Timeouts::from_flags(
                 cli.tuning.contimeout,
                 cli.tuning.timeout,

@@ -36,6 +36,8 @@ pub struct Remotes {
     noticed: Arc<Mutex<BTreeSet<String>>>,
     /// `--contimeout`/`--timeout`, for every network backend.
     timeouts: ferry_core::net::Timeouts,
+    /// `--low-level-retries` (for the backends that retry inside themselves).
+    low_level_retries: Option<u32>,
     /// `--dump`, for every HTTP backend.
     dump: ferry_core::dump::Dump,
     /// `--tpslimit`: one limit for every HTTP backend of the run.
@@ -52,6 +54,7 @@ impl Remotes {
             config: Arc::new(OnceLock::new()),
             noticed: Arc::new(Mutex::new(BTreeSet::new())),
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            low_level_retries: None,
             dump: ferry_core::dump::Dump::default(),
             tps: None,
         }
@@ -67,6 +70,12 @@ impl Remotes {
     /// `--contimeout`/`--timeout` (`0`: no limit; unset: rclone's 1m and 5m).
     pub fn with_timeouts(mut self, timeouts: ferry_core::net::Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// `--low-level-retries`, where the command takes it (`None`: rclone's default).
+    pub fn with_low_level_retries(mut self, tries: Option<u32>) -> Self {
+        self.low_level_retries = tries;
         self
     }
 
@@ -284,6 +293,7 @@ impl Remotes {
             })),
             config_file: self.location().ok().map(|l| (l.path, l.writable)),
             timeouts: self.timeouts,
+            low_level_retries: self.low_level_retries,
             dump: self.dump,
         };
         let request = OpenRequest {

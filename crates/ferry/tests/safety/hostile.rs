@@ -157,6 +157,17 @@ fn assert_contained(sc: &Scratch, what: &str, code: i32, err: &str) {
             .count();
         assert_eq!(named, 1, "{what}: {bad} is named {named} times:\n{err}");
     }
+    // The body cut short says so, with its counts, as a temporary failure (it was
+    // "error decoding response body").
+    let short = err
+        .lines()
+        .find(|l| l.contains("short.txt") && !l.contains("last error was"))
+        .unwrap_or_default();
+    assert!(
+        short.contains("cut short by the server: expected 100 bytes, got 30")
+            && short.contains("temporary"),
+        "{what}: {short}"
+    );
     for f in all_files(&sc.path("dst")) {
         assert!(
             !f.contains('\u{0}') && !f.contains(".."),

@@ -1,4 +1,4 @@
-//! Kill loops on the remote backends (S3, SFTP, Azure; WebDAV and FTP as destinations):
+//! Kill loops on the remote backends (S3, Azure, SFTP, WebDAV, FTP, GCS and SMB):
 //! `sync` and `copy` to and from each, and `bisync` with one, killed with SIGKILL again
 //! and again, at random moments and at named crash points (a temporary file written but
 //! not renamed, some parts of an upload sent, all sent but not committed, a listing half
@@ -123,6 +123,38 @@ fn ftp() -> Option<Remote> {
         points: &[crash::TEMP_WRITTEN, crash::MID_LISTING],
         aged: Some(f.local("k")),
         _keep: Box::new(f),
+    })
+}
+
+fn gcs() -> Option<Remote> {
+    let g = Testbed::gcs()?;
+    Some(Remote {
+        name: "gcs",
+        root: g.rclone_path("k"),
+        rclone: g.rclone(),
+        // Over chunk_size an upload is a resumable session sent a chunk at a time; its
+        // last chunk finishes the object.
+        parts: &["--gcs-chunk-size=1Mi"],
+        points: &[
+            crash::BETWEEN_PARTS,
+            crash::BEFORE_COMMIT,
+            crash::MID_LISTING,
+        ],
+        aged: None,
+        _keep: Box::new(g),
+    })
+}
+
+fn smb() -> Option<Remote> {
+    let s = Testbed::smb()?;
+    Some(Remote {
+        name: "smb",
+        root: s.rclone_path("k"),
+        rclone: s.rclone(),
+        parts: &[],
+        points: &[crash::TEMP_WRITTEN, crash::MID_LISTING],
+        aged: Some(s.local("k")),
+        _keep: Box::new(s),
     })
 }
 
@@ -569,6 +601,40 @@ fn webdav_and_ftp_sync_killed_at_named_points_never_leave_a_broken_file() {
     if let Some(r) = ftp() {
         upload_loop(r, 0x5eed_0501);
     }
+}
+
+#[test]
+fn webdav_and_ftp_as_a_source_killed_at_named_points_never_leave_a_broken_file() {
+    if let Some(r) = webdav() {
+        download_loop(r, 0x5eed_0402);
+    }
+    if let Some(r) = ftp() {
+        download_loop(r, 0x5eed_0502);
+    }
+}
+
+#[test]
+fn gcs_sync_and_copy_killed_at_named_points_never_leave_a_broken_object() {
+    let Some(r) = gcs() else { return };
+    upload_loop(r, 0x5eed_0701);
+}
+
+#[test]
+fn gcs_as_a_source_killed_at_named_points_never_leaves_a_broken_file() {
+    let Some(r) = gcs() else { return };
+    download_loop(r, 0x5eed_0702);
+}
+
+#[test]
+fn smb_sync_and_copy_killed_at_named_points_never_leave_a_broken_file() {
+    let Some(r) = smb() else { return };
+    upload_loop(r, 0x5eed_0801);
+}
+
+#[test]
+fn smb_as_a_source_killed_at_named_points_never_leaves_a_broken_file() {
+    let Some(r) = smb() else { return };
+    download_loop(r, 0x5eed_0802);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Server faults through the testbed's TCP fault proxy (`ferry_testbed::proxy`), in
-//! front of the real S3, Azure, SFTP, WebDAV and FTP test servers: connections reset,
+//! front of the real S3, Azure, SFTP, WebDAV, FTP, GCS and SMB test servers: connections reset,
 //! cut short or stalled after some bytes, slowed, and the server "killed and restarted"
 //! mid-transfer (an outage: every connection reset, new ones refused for a while).
 //! Transient faults are retried and the run succeeds with every file whole; faults that
@@ -144,6 +144,45 @@ fn ftp() -> Option<Target> {
     })
 }
 
+fn gcs() -> Option<Target> {
+    let g = Testbed::gcs()?;
+    let host = g.endpoint.trim_start_matches("http://").to_owned();
+    let remote = g.rclone_path("f");
+    Some(Target {
+        name: "gcs",
+        upstream: host.clone(),
+        via: Box::new(move |addr| remote.replace(&host, addr)),
+        direct: g.rclone_path("f"),
+        // Read back by ferry: the emulator makes each object's download link (which
+        // rclone follows) from the address the upload came in on, the proxy's, gone by
+        // then; ferry downloads from its endpoint and checks each object's MD5.
+        rclone: super::common::cloud(),
+        data_proxied: true,
+        aged: None,
+        _keep: Box::new(g),
+    })
+}
+
+fn smb() -> Option<Target> {
+    let s = Testbed::smb()?;
+    let remote = s.rclone_path("f");
+    let upstream = format!("{}:{}", s.host, s.port);
+    let port = s.port;
+    Some(Target {
+        name: "smb",
+        upstream,
+        via: Box::new(move |addr| {
+            let p = addr.rsplit(':').next().unwrap();
+            remote.replace(&format!("port={port},"), &format!("port={p},"))
+        }),
+        direct: s.rclone_path("f"),
+        rclone: s.rclone(),
+        data_proxied: true,
+        aged: Some(s.local("f")),
+        _keep: Box::new(s),
+    })
+}
+
 /// A local tree of `n` files, two of them some MiB.
 fn tree(root: &Path, n: usize, rng: &mut SmallRng) {
     for i in 0..n {
@@ -248,13 +287,16 @@ fn assert_arrived(t: &mut Target, src: &Path, what: &str) -> usize {
 fn transient(mut t: Target, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let sc = Scratch::new();
-    let rounds = std::env::var("FERRY_SOAK_FAULTS")
+    // The soak's faults per backend: a round per five, and more rounds (up to four
+    // times as many) while a backend that opens few connections (SFTP, SMB: one or two
+    // a run) has had fewer.
+    let wanted = std::env::var("FERRY_SOAK_FAULTS")
         .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-        .map_or(1, |n| n.div_ceil(5));
+        .and_then(|n| n.parse::<u64>().ok());
+    let rounds = wanted.map_or(1, |n| n.div_ceil(5).max(1) as usize);
     let start = Instant::now();
-    let (mut injected, mut leftovers) = (0, 0);
-    for round in 0..rounds.max(1) {
+    let (mut injected, mut leftovers, mut round, mut conns) = (0, 0, 0, 0);
+    while round < rounds || wanted.is_some_and(|n| injected < n && round < 4 * rounds) {
         let src = sc.path(&format!("src{round}"));
         tree(&src, 12, &mut rng);
         // FTP's control connection carries only commands and replies: a few hundred bytes.
@@ -283,16 +325,21 @@ fn transient(mut t: Target, seed: u64) {
                 &mut rng,
             )
             .on(Conns::Nth(4)),
+            // A client that spreads a run over many connections (the S3 SDK: about 16,
+            // most carrying one small request) meets resets on later ones too.
+            Rule::new(Fault::Reset)
+                .after(rng.random_range(300..4_000))
+                .up()
+                .on(Conns::EveryNth(6)),
         ];
         let proxy = FaultProxy::start(&t.upstream, rules);
         let remote = (t.via)(&proxy.addr().to_string());
         let s = src.to_string_lossy().into_owned();
         let args = [
             "sync",
-            // A pause between attempts, so the outage (1.5 s) ends within them: ferry's
-            // SFTP connects are not retried with a growing pause as rclone's pacer does.
+            // No pause between whole runs: the outage (1.5 s) must end within the
+            // backends' own backoff (ferry_core::retry) between low-level retries.
             "--retries=4",
-            "--retries-sleep=1s",
             "--low-level-retries=10",
             "--timeout=10s",
             "--contimeout=5s",
@@ -318,8 +365,10 @@ fn transient(mut t: Target, seed: u64) {
             t.name
         );
         injected += proxy.faults();
+        conns += proxy.connections();
         drop(proxy);
         leftovers += assert_arrived(&mut t, &src, &format!("round {round}"));
+        round += 1;
     }
     // The next writing run, with no fault, removes what the failed attempts left.
     if let Some(dir) = &t.aged {
@@ -337,8 +386,8 @@ fn transient(mut t: Target, seed: u64) {
         t.name
     );
     eprintln!(
-        "figures: server-faults {} seed={seed:#x} rounds={rounds} faults={injected} failed-runs=0 \
-         lost=0 leftovers-cleaned={leftovers} time={:.1?}",
+        "figures: server-faults {} seed={seed:#x} rounds={round} faults={injected} connections={conns} \
+         failed-runs=0 lost=0 leftovers-cleaned={leftovers} time={:.1?}",
         t.name,
         start.elapsed()
     );
@@ -469,6 +518,52 @@ fn sftp_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
     unrecovered(sftp().unwrap());
 }
 
+/// A server restarting while ferry connects (every connection reset or refused for
+/// 1.5 s): SFTP's and SMB's connects are tried again after growing pauses, and the run
+/// succeeds without `--retries` (the pauses were missing: SFTP's four whole-run tries
+/// came and went in milliseconds).
+fn connects_wait_out_a_server_restart(t: Target) {
+    let sc = Scratch::new();
+    write_file(&sc.path("src/a.txt"), b"after the restart", 1000);
+    let proxy = FaultProxy::start(&t.upstream, vec![]);
+    let remote = (t.via)(&proxy.addr().to_string());
+    let s = sc.src();
+    let (code, err, took) = std::thread::scope(|scope| {
+        let p = &proxy;
+        let cut = scope.spawn(move || p.outage(Duration::from_millis(1500)));
+        std::thread::sleep(Duration::from_millis(100));
+        let r = ferry_bounded(
+            &["copy", "--retries=1", &s, &remote],
+            Duration::from_secs(60),
+        );
+        cut.join().unwrap();
+        r
+    });
+    assert_eq!(
+        code, 0,
+        "{}: the connect must wait the restart out: {err}",
+        t.name
+    );
+    assert!(
+        took >= Duration::from_millis(1200),
+        "{}: {took:?}: {err}",
+        t.name
+    );
+    assert!(proxy.faults() > 1, "{}: the outage refused nothing", t.name);
+}
+
+#[test]
+fn sftp_connects_wait_out_a_server_restart() {
+    let Some(t) = sftp() else { return };
+    connects_wait_out_a_server_restart(t);
+}
+
+#[test]
+fn smb_connects_wait_out_a_server_restart() {
+    let Some(t) = smb() else { return };
+    connects_wait_out_a_server_restart(t);
+}
+
 #[test]
 fn webdav_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
     let Some(t) = webdav() else { return };
@@ -483,4 +578,20 @@ fn ftp_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
     transient(t, 0xfa05);
     unrecovered(ftp().unwrap());
     stalled(ftp().unwrap());
+}
+
+#[test]
+fn gcs_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
+    let Some(t) = gcs() else { return };
+    transient(t, 0xfa06);
+    unrecovered(gcs().unwrap());
+    stalled(gcs().unwrap());
+}
+
+#[test]
+fn smb_server_faults_are_retried_or_fail_with_exit_5_and_delete_nothing() {
+    let Some(t) = smb() else { return };
+    transient(t, 0xfa07);
+    unrecovered(smb().unwrap());
+    stalled(smb().unwrap());
 }
