@@ -117,6 +117,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
                 }
                 Poll::Ready(Ok(()))
             }
+            // Every byte the server promised came: the error is not a cut but a check of
+            // the whole body (a CRC that doesn't match), and keeps its own words and kind.
+            Poll::Ready(Err(e)) if self.expected.is_some_and(|x| self.got >= x) => {
+                Poll::Ready(Err(e))
+            }
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.cut(Some(e)))),
             Poll::Pending => Poll::Pending,
         }
@@ -176,6 +181,15 @@ mod tests {
         assert_eq!(read(s).await.unwrap(), b"hello");
         let s = counted(body(b"hello", None), "the download", None);
         assert_eq!(read(s).await.unwrap(), b"hello");
+    }
+
+    #[tokio::test]
+    async fn an_error_after_the_whole_body_keeps_its_own_words() {
+        let bad = io::Error::new(io::ErrorKind::InvalidData, "CRC32C differs");
+        let s = counted(body(b"hello", Some(bad)), "the download", Some(5));
+        let e = read(s).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(e.to_string(), "CRC32C differs");
     }
 
     #[tokio::test]
