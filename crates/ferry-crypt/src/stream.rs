@@ -320,6 +320,27 @@ mod tests {
         }
     }
 
+    /// Bytes `off..off + n` of the plaintext, decrypted from the part of `stored` (a whole
+    /// encrypted file) that a ranged read of them fetches.
+    async fn read_range(
+        stored: &[u8],
+        cipher: &DataCipher,
+        nonce: Nonce,
+        off: u64,
+        n: u64,
+    ) -> Vec<u8> {
+        let sp = crate::data::span(off, Some(n));
+        let end = (sp.offset + sp.len.unwrap()).min(stored.len() as u64);
+        let part = stored[sp.offset as usize..end as usize].to_vec();
+        let start = Start::At(nonce.add(sp.first_block));
+        all(decrypt(
+            stream_of(part),
+            dec(cipher, start, sp.skip, Some(n)),
+        ))
+        .await
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn round_trips_and_reads_ranges() {
         let cipher = DataCipher::new(&[3; 32]);
@@ -341,16 +362,7 @@ mod tests {
                 if off + n > len as u64 {
                     continue;
                 }
-                let sp = crate::data::span(off, Some(n));
-                let end = (sp.offset + sp.len.unwrap()).min(stored.len() as u64);
-                let part = stored[sp.offset as usize..end as usize].to_vec();
-                let start = Start::At(nonce.add(sp.first_block));
-                let got = all(decrypt(
-                    stream_of(part),
-                    dec(&cipher, start, sp.skip, Some(n)),
-                ))
-                .await
-                .unwrap();
+                let got = read_range(&stored, &cipher, nonce, off, n).await;
                 assert_eq!(
                     got,
                     plain[off as usize..(off + n) as usize],
@@ -420,16 +432,7 @@ mod tests {
             (5 * 65536 + 9, 30 * 65536),
             (40 * 65536, 1),
         ] {
-            let sp = crate::data::span(off, Some(n));
-            let end = (sp.offset + sp.len.unwrap()).min(stored.len() as u64);
-            let part = stored[sp.offset as usize..end as usize].to_vec();
-            let start = Start::At(nonce.add(sp.first_block));
-            let got = all(decrypt(
-                stream_of(part),
-                dec(&cipher, start, sp.skip, Some(n)),
-            ))
-            .await
-            .unwrap();
+            let got = read_range(&stored, &cipher, nonce, off, n).await;
             assert!(got == plain[off as usize..(off + n) as usize], "{off} {n}");
         }
     }
