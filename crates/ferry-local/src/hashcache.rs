@@ -149,6 +149,13 @@ impl HashCache {
         Some(db)
     }
 
+    /// The hash kept for the file at `path` (made absolute, as keys are) while it still is
+    /// what `meta`, a `stat` of it, says.
+    pub fn get_for(&self, path: &Path, meta: &std::fs::Metadata, kind: HashKind) -> Option<String> {
+        let stamp = Stamp::of(meta)?;
+        self.get(&std::path::absolute(path).ok()?, kind, &stamp)
+    }
+
     /// The hash kept for `path` when `now` (the open file's identity) matches.
     pub fn get(&self, path: &Path, kind: HashKind, now: &Stamp) -> Option<String> {
         let k = key(path, kind);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ferry_core::{Entry, Error, ErrorKind, HashKind, Listing, RelPath, Result};
 
 use crate::beneath::{Below, Op, Tree};
-use crate::hashcache::{HashCache, Stamp};
+use crate::hashcache::HashCache;
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
 pub(crate) struct ListContext {
@@ -149,12 +149,7 @@ fn with_cached_hash(mut e: Entry, full: &Path, meta: &Metadata, ctx: &ListContex
     let Some((cache, kind)) = ctx.cached.as_ref().filter(|_| !e.is_dir()) else {
         return e;
     };
-    let stamp = Stamp::of(meta);
-    let key = std::path::absolute(full).ok();
-    if let Some(hash) = stamp
-        .zip(key)
-        .and_then(|(stamp, key)| cache.get(&key, *kind, &stamp))
-    {
+    if let Some(hash) = cache.get_for(full, meta, *kind) {
         tracing::debug!("{}: {} from the hash cache, as listed", e.path, kind.name());
         e.hashes.set(*kind, hash);
     }

@@ -302,11 +302,10 @@ pub(crate) fn cached_hashes(
     kinds: ferry_core::HashSet,
     cache: &HashCache,
 ) -> Option<ferry_core::Hashes> {
-    let key = std::path::absolute(path).ok()?;
-    let seen = Stamp::of(&std::fs::metadata(path).ok()?)?;
+    let meta = std::fs::metadata(path).ok()?;
     let mut out = ferry_core::Hashes::default();
     for kind in kinds.iter() {
-        out.set(kind, cache.get(&key, kind, &seen)?);
+        out.set(kind, cache.get_for(path, &meta, kind)?);
         tracing::debug!("{}: {} from the hash cache", path.display(), kind.name());
     }
     Some(out)
