@@ -301,15 +301,7 @@ fn a_lying_s3_listing_writes_nothing_outside_the_destination_and_deletes_nothing
          force_path_style=true:b",
         server.url()
     );
-    for verb in ["copy", "sync"] {
-        let sc = scratch();
-        let dst = sc.dst();
-        let (code, err) = bounded(
-            &[verb, "--retries=1", "--timeout=5s", &remote, &dst],
-            Duration::from_secs(90),
-        );
-        assert_contained(&sc, &format!("s3 {verb}"), code, &err);
-    }
+    copy_and_sync_stay_contained("s3", &remote);
     eprintln!(
         "figures: hostile s3 entries={} requests={}",
         entries().len(),
@@ -370,19 +362,25 @@ fn propfind(items: &[(String, u64)]) -> String {
     x
 }
 
-#[test]
-fn a_lying_webdav_server_writes_nothing_outside_the_destination_and_deletes_nothing() {
-    let server = HostileServer::start(webdav_handler);
-    let remote = format!(":webdav,url='{}/dav/':", server.url());
+/// A `copy` and a `sync` from the lying `remote` into fresh destinations, each within a
+/// bounded time and each leaving what [`assert_contained`] asks.
+fn copy_and_sync_stay_contained(name: &str, remote: &str) {
     for verb in ["copy", "sync"] {
         let sc = scratch();
         let dst = sc.dst();
         let (code, err) = bounded(
-            &[verb, "--retries=1", "--timeout=5s", &remote, &dst],
+            &[verb, "--retries=1", "--timeout=5s", remote, &dst],
             Duration::from_secs(90),
         );
-        assert_contained(&sc, &format!("webdav {verb}"), code, &err);
+        assert_contained(&sc, &format!("{name} {verb}"), code, &err);
     }
+}
+
+#[test]
+fn a_lying_webdav_server_writes_nothing_outside_the_destination_and_deletes_nothing() {
+    let server = HostileServer::start(webdav_handler);
+    let remote = format!(":webdav,url='{}/dav/':", server.url());
+    copy_and_sync_stay_contained("webdav", &remote);
     eprintln!(
         "figures: hostile webdav entries={} requests={}",
         entries().len() + 3,
@@ -426,15 +424,7 @@ fn http_handler(req: &Request) -> Response {
 fn a_lying_http_index_writes_nothing_outside_the_destination_and_deletes_nothing() {
     let server = HostileServer::start(http_handler);
     let remote = format!(":http,url='{}/files/':", server.url());
-    for verb in ["copy", "sync"] {
-        let sc = scratch();
-        let dst = sc.dst();
-        let (code, err) = bounded(
-            &[verb, "--retries=1", "--timeout=5s", &remote, &dst],
-            Duration::from_secs(90),
-        );
-        assert_contained(&sc, &format!("http {verb}"), code, &err);
-    }
+    copy_and_sync_stay_contained("http", &remote);
     eprintln!(
         "figures: hostile http entries={} requests={}",
         entries().len() + 3,
