@@ -12,6 +12,7 @@ mod bwlimit;
 mod cli;
 mod cmd;
 mod crash_hook;
+mod env_flags;
 mod exit;
 mod global_flags;
 mod globals;
@@ -84,11 +85,23 @@ fn main() {
         eprintln!("ferry: {msg}");
         std::process::exit(exit::USAGE);
     };
-    let parsed = match global_flags::parse(cli::command(), argv) {
+    let env = |k: &str| std::env::var_os(k);
+    let command = env_flags::with_rclone_names(cli::command(), &env);
+    let parse = |argv: Vec<std::ffi::OsString>| match global_flags::parse(command.clone(), argv) {
         Ok(p) => p,
         Err(global_flags::Failed::NotSupported(msg)) => not_supported(msg),
         Err(global_flags::Failed::Clap(e)) => clap_failed(e),
     };
+    let mut parsed = parse(argv.clone());
+    // Lists and counts from RCLONE_/FERRY_ variables, spelled out for a second parse.
+    match env_flags::expand(&command, &parsed.matches, &argv, &env) {
+        Ok(Some(expanded)) => parsed = parse(expanded),
+        Ok(None) => {}
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            std::process::exit(exit::USAGE);
+        }
+    }
     let cli = Cli::from_arg_matches(&parsed.matches).unwrap_or_else(|e| clap_failed(e));
     match parsed.check_safety(cli.command.changes_nothing()) {
         Ok(()) => {}

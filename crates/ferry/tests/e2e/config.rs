@@ -1085,6 +1085,79 @@ fn ferry_flag_variables_set_defaults() {
     assert!(err.contains("--transfers"), "{err}");
 }
 
+/// rclone's own variables work too, below ferry's: `RCLONE_DRY_RUN`, `RCLONE_MAX_DEPTH`,
+/// a list as one CSV record (`RCLONE_EXCLUDE="*.log,*.md"`, as rclone 1.75 reads it: the
+/// same files copied as rclone copies), and `RCLONE_VERBOSE=2` as `-vv`.
+#[test]
+fn rclone_flag_variables_set_defaults_below_ferrys() {
+    let h = Home::new();
+    let a = h.tree();
+    common::write_file(&h.path("a/skip.log"), b"log", 60);
+    common::write_file(&h.path("a/sub/notes.md"), b"md", 60);
+    common::write_file(&h.path("a/sub/a,b.txt"), b"comma", 60);
+    let b = h.p("b");
+    let (code, _, err) = h.run_env(&[("RCLONE_DRY_RUN", "true")], &["sync", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !h.path("b").exists(),
+        "RCLONE_DRY_RUN=true changed the destination"
+    );
+    let list = r#"*.log,*.md,"a,b.txt""#;
+    let (code, _, err) = h.run_env(&[("RCLONE_EXCLUDE", list)], &["copy", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    let got: Vec<String> = common::tree(&h.path("b")).into_keys().collect();
+    assert_eq!(got, ["sub/y.txt", "x.txt"]);
+    if let Some(rclone) = common::rclone() {
+        let r = h.p("r");
+        let out = Command::new(rclone)
+            .args(["copy", &a, &r])
+            .env("RCLONE_CONFIG", "/dev/null")
+            .env("HOME", h.path(""))
+            .env("RCLONE_EXCLUDE", list)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Vec<String> = common::tree(&h.path("r")).into_keys().collect();
+        assert_eq!(got, theirs, "rclone reads RCLONE_EXCLUDE the same way");
+    }
+    std::fs::remove_dir_all(&b).unwrap();
+    // FERRY_ wins over RCLONE_, the command line over both.
+    let both = [("RCLONE_MAX_DEPTH", "5"), ("FERRY_MAX_DEPTH", "1")];
+    let (code, _, err) = h.run_env(&both, &["copy", &a, &b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !h.path("b/sub").exists(),
+        "FERRY_MAX_DEPTH=1 lost to RCLONE_"
+    );
+    let (code, _, err) = h.run_env(
+        &[("RCLONE_EXCLUDE", "*.log")],
+        &["copy", &a, &b, "--exclude", "*.txt"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        h.path("b/skip.log").exists(),
+        "--exclude on the command line replaces the variable's"
+    );
+    std::fs::remove_dir_all(&b).unwrap();
+    // An ignored flag is said at DEBUG only (-vv), not at INFO (-v).
+    let lsf = ["lsf", &a, "--transfers", "8"];
+    let (code, _, err) = h.run_env(&[("RCLONE_VERBOSE", "2")], &lsf);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("DEBUG"), "RCLONE_VERBOSE=2 is -vv: {err}");
+    let (_, _, err) = h.run_env(&[("RCLONE_VERBOSE", "1")], &lsf);
+    assert!(!err.contains("DEBUG"), "RCLONE_VERBOSE=1 is -v: {err}");
+    let (code, _, err) = h.run_env(&[("RCLONE_VERBOSE", "lots")], &["copy", &a, &b]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("RCLONE_VERBOSE") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
 /// rclone parses its `RCLONE_<FLAG>` booleans with Go's `strconv.ParseBool`, so scripts say
 /// `RCLONE_DRY_RUN=1` (rclone 1.75 accepts it); the same spelling must work for `FERRY_`.
 #[test]
