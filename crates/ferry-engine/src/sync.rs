@@ -298,7 +298,8 @@ fn new_ctx(job: Job) -> Ctx {
 /// The checks that refuse a run before anything is touched. `Ok(false)`: nothing to do.
 async fn preflight(job: &Job) -> Result<bool> {
     let (s, d) = (job.src.location(), job.dst.location());
-    if job.src_file.is_none() && job.mode == Mode::Copy && s == d {
+    // A move into itself too (rclone's MoveDir); a sync into itself is an overlap below.
+    if job.src_file.is_none() && job.mode != Mode::Sync && s == d {
         // As rclone: said as an error, but the run succeeds (exit 0).
         tracing::error!(
             "{}: Nothing to do as source and destination are the same",

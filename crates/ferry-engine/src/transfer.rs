@@ -505,10 +505,43 @@ pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) {
     }
 }
 
-/// A file that needed no transfer: under `move` its source copy goes.
+/// A file that needed no transfer: under `move` its source copy goes, unless it is the
+/// destination's file itself (a file moved onto its own name, or reached again through a
+/// symlinked directory, a bind mount or a case-insensitive name): deleting it would
+/// delete the only copy.
 pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry) {
-    if ctx.job.mode == Mode::Move {
-        delete_source(ctx, src).await;
+    if ctx.job.mode != Mode::Move {
+        return;
+    }
+    match is_destination_file(ctx, src) {
+        Ok(false) => delete_source(ctx, src).await,
+        Ok(true) => tracing::debug!(
+            "{}: Not deleting source as it is the destination file itself",
+            src.path
+        ),
+        Err(e) => ctx.fail(
+            &Error::new(
+                ErrorKind::Io,
+                format!("can't tell whether the source is the destination file ({e}): source not deleted"),
+            )
+            .with_path(src.path.to_string()),
+        ),
+    }
+}
+
+/// Whether `src` and the destination's entry under the same name are one file: the same
+/// name in the same place, or on local disks the same file (device and inode).
+fn is_destination_file(ctx: &Ctx, src: &Entry) -> std::io::Result<bool> {
+    let real = ctx.job.renamed_from.as_deref().unwrap_or(src.path.as_str());
+    if ctx.job.src.location() == ctx.job.dst.location() && real == src.path.as_str() {
+        return Ok(true);
+    }
+    match (
+        ctx.job.src.local_path(&src.path),
+        ctx.job.dst.local_path(&src.path),
+    ) {
+        (Some(a), Some(b)) => same_file::is_same_file(a, b),
+        _ => Ok(false),
     }
 }
 

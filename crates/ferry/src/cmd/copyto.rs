@@ -132,6 +132,11 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
             ),
         ));
     };
+    if src.backend.location() == dst.location() && file == new_name {
+        // As rclone: the file is already where it is asked to go (a move must not delete it).
+        tracing::debug!("don't need to {name} {new_name}, it is already at target location");
+        return Ok(exit::SUCCESS);
+    }
     let bad = |e: ferry_core::Error| fail(USAGE, e.to_string());
     let view: Arc<dyn Backend> = Arc::new(Renamed {
         inner: src.backend,

@@ -928,9 +928,67 @@ fn copy_onto_itself_is_a_no_op_with_exit_0_as_rclone() {
         "{re}"
     );
     assert_eq!(f.read("src/a.txt"), "a");
-    // sync and move still refuse to overlap.
+    // sync still refuses to overlap.
     let (code, _, err) = run_in(f.dir.path(), &["sync", "src", "src"]);
     assert_eq!(code, 7, "{err}");
+}
+
+/// A move onto itself must not delete the only copy: the same tree (rclone: "Nothing to
+/// do"), the same file by name (`moveto a a`), and the same file reached through a
+/// symlinked directory, which no path comparison can see.
+#[test]
+fn moving_a_file_or_tree_onto_itself_never_deletes_it() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "a", 100);
+        s.write("src/sub/b.txt", "b", 100);
+    };
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &["move", "src", "src"]) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    assert!(
+        fe.contains("Nothing to do as source and destination are the same"),
+        "{fe}"
+    );
+    assert!(
+        re.contains("Nothing to do as source and destination are the same"),
+        "{re}"
+    );
+    for s in [&f, &r] {
+        assert_eq!(s.read("src/a.txt"), "a");
+        assert_eq!(s.read("src/sub/b.txt"), "b");
+    }
+    for args in [
+        ["moveto", "src/a.txt", "src/a.txt"],
+        ["moveto", "src/a.txt", "./src/a.txt"],
+    ] {
+        let (code, _, err) = run_in(f.dir.path(), &args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(f.read("src/a.txt"), "a", "{args:?} deleted the file");
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(f.path("src"), f.path("link")).unwrap();
+        let (code, _, err) = run_in(f.dir.path(), &["moveto", "src/a.txt", "link/a.txt"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            f.read("src/a.txt"),
+            "a",
+            "moveto through a symlinked dir deleted it"
+        );
+        let (code, _, err) = run_in(f.dir.path(), &["move", "src", "link"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            f.read("src/a.txt"),
+            "a",
+            "move through a symlinked dir deleted it"
+        );
+        assert_eq!(
+            f.read("src/sub/b.txt"),
+            "b",
+            "move through a symlinked dir deleted it"
+        );
+    }
 }
 
 #[test]
