@@ -207,9 +207,11 @@ pub(crate) fn stat(
         let len = read_link_text(link)?.len() as u64;
         return Ok(Some(Entry::file(path, len, mtime_of(&meta))));
     }
-    let meta = match links {
-        LinkMode::Follow => fs::metadata(full),
-        _ => fs::symlink_metadata(full),
+    // The root is what the user named: a link there is followed, as rclone does.
+    let meta = if links == LinkMode::Follow || path.is_root() {
+        fs::metadata(full)
+    } else {
+        fs::symlink_metadata(full)
     };
     match meta {
         Ok(m) if m.file_type().is_symlink() => Ok(None),

@@ -455,10 +455,13 @@ fn local_flags(a: &LocalArgs) -> BackendFlags {
 }
 
 /// Whether `rel` is a symbolic link on this machine that listings skip: named directly,
-/// it is still one file (`deletefile LINK` removes the link, as rclone does).
+/// it is still one file (`deletefile LINK` removes the link, as rclone does). A link to a
+/// directory is not: named as a source it is that directory, as rclone follows a root
+/// (`sync /data dst` with `/data -> /mnt/disk/data` syncs the files, not nothing).
 fn names_a_link(backend: &dyn Backend, rel: &ferry_core::RelPath) -> bool {
-    backend
-        .local_path(rel)
-        .and_then(|p| std::fs::symlink_metadata(p).ok())
-        .is_some_and(|m| m.file_type().is_symlink())
+    let Some(path) = backend.local_path(rel) else {
+        return false;
+    };
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    is_link && !std::fs::metadata(&path).is_ok_and(|m| m.is_dir())
 }

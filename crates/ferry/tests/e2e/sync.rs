@@ -933,6 +933,32 @@ fn copy_onto_itself_is_a_no_op_with_exit_0_as_rclone() {
     assert_eq!(code, 7, "{err}");
 }
 
+/// A source root that is a symbolic link to a directory is that directory, as rclone
+/// follows it: copy and sync send its files (they once sent nothing and said so
+/// successfully), and move moves them.
+#[cfg(unix)]
+#[test]
+fn a_source_root_linked_to_a_directory_is_followed_as_rclone_does() {
+    let setup = |s: &Scratch| {
+        s.write("real/a.txt", "a", 100);
+        s.write("real/sub/b.txt", "b", 100);
+        s.write("dst/old.txt", "old", 100);
+        std::os::unix::fs::symlink(s.path("real"), s.path("link")).unwrap();
+    };
+    for verb in ["copy", "sync", "move"] {
+        let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &[verb, "link", "dst"]) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{verb}: {fe}\n{re}");
+        for s in [&f, &r] {
+            assert_eq!(s.read("dst/a.txt"), "a", "{verb}");
+            assert_eq!(s.read("dst/sub/b.txt"), "b", "{verb}");
+            assert_eq!(s.path("dst/old.txt").exists(), verb != "sync", "{verb}");
+            assert_eq!(s.path("real/a.txt").exists(), verb != "move", "{verb}");
+        }
+    }
+}
+
 /// A move onto itself must not delete the only copy: the same tree (rclone: "Nothing to
 /// do"), the same file by name (`moveto a a`), and the same file reached through a
 /// symlinked directory, which no path comparison can see.
