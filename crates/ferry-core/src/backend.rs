@@ -191,6 +191,14 @@ pub trait Backend: Send + Sync {
         Ok(None)
     }
 
+    /// Moves `src`'s whole tree to become this backend's root in one step (a rename of
+    /// the directory: rclone's DirMove), when this root doesn't exist yet and the
+    /// backend reaches `src`'s tree directly. `Ok(false)` means "not possible here, move
+    /// file by file instead"; nothing was changed then.
+    async fn move_tree_from(&self, _src: &dyn Backend) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Moves an object from `src` (a rename, or a server-side move). `Ok(None)` means
     /// "not possible here, copy and delete instead".
     async fn move_from(

@@ -180,7 +180,7 @@ impl Ctx {
 
 /// Runs a job, retrying the whole run up to `retries` times while errors remain.
 pub async fn run(job: Job, retries: u32, retries_sleep: Duration) -> Result<Outcome> {
-    if !preflight(&job).await? {
+    if !preflight(&job).await? || move_whole_tree(&job).await? {
         return Ok(Outcome::default());
     }
     if !job.opts.dry_run {
@@ -293,6 +293,28 @@ fn new_ctx(job: Job) -> Ctx {
         renames,
         journal,
     }
+}
+
+/// rclone's server-side directory move: a move with no filter, no dry run and no
+/// questions, to a destination that doesn't exist yet, is one rename where the
+/// destination can make it; the source is then gone, as rclone's `move` documents.
+async fn move_whole_tree(job: &Job) -> Result<bool> {
+    if job.mode != Mode::Move
+        || job.src_file.is_some()
+        || job.select.is_active()
+        || job.opts.dry_run
+        || job.confirm.is_some()
+    {
+        return Ok(false);
+    }
+    let moved = job.dst.move_tree_from(&*job.src).await?;
+    if moved {
+        tracing::info!(
+            "{}: Server side directory move succeeded",
+            job.dst.describe()
+        );
+    }
+    Ok(moved)
 }
 
 /// The checks that refuse a run before anything is touched. `Ok(false)`: nothing to do.
@@ -737,13 +759,8 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
                 tracing::info!("{}: Removing directory", d.path);
             }
         }
-        // As rclone, the source root goes too once the move emptied it.
-        if ctx.job.src_file.is_none()
-            && ctx.job.stats.errors() == 0
-            && ctx.job.src.rmdir(&RelPath::root()).await.is_ok()
-        {
-            tracing::info!("{}: Removing directory", ctx.job.src.describe());
-        }
+        // The source root stays, as in rclone (only its server-side directory move,
+        // `move_whole_tree`, takes the root along).
     }
     set_dir_modtimes(ctx, &dirs).await;
 }

@@ -381,6 +381,19 @@ impl Backend for LocalBackend {
         blocking(move || write::rename(&from, &tree, dst_path, links)).await
     }
 
+    async fn move_tree_from(&self, src: &dyn Backend) -> Result<bool> {
+        let Some(peer) = src.as_any().downcast_ref::<LocalBackend>() else {
+            return Ok(false);
+        };
+        // Names are renamed as they are on disk: only between the same name encodings
+        // and link handling is that what a move file by file would make.
+        if peer.opts.encoding != self.opts.encoding || peer.opts.links != self.opts.links {
+            return Ok(false);
+        }
+        let (from, to) = (peer.root.clone(), self.root.clone());
+        blocking(move || Ok(write::rename_tree(&from, &to))).await
+    }
+
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         if self.link_target_path(path).is_some() {
             return Ok(None); // a link carried as a file has no metadata of its own

@@ -494,6 +494,22 @@ pub(crate) async fn put_link(
     .await
 }
 
+/// Renames the directory `from` to `to` when `from` is a real directory (not a link to
+/// one), `to` doesn't exist, and both are on one filesystem; whether it did. Otherwise
+/// the source is left as it was, for a move file by file to do (and to name its errors).
+pub(crate) fn rename_tree(from: &Path, to: &Path) -> bool {
+    let is_dir = std::fs::symlink_metadata(from).is_ok_and(|m| m.file_type().is_dir());
+    if !is_dir || std::fs::symlink_metadata(to).is_ok() {
+        return false;
+    }
+    if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if std::fs::create_dir_all(parent).is_err() {
+            return false;
+        }
+    }
+    std::fs::rename(from, to).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -1032,17 +1032,64 @@ fn two_delete_modes_are_an_error_exit_1_not_a_usage_error_as_rclone() {
     assert!(!f.exists("dst"), "nothing is done");
 }
 
+/// rclone's `move` to a destination that doesn't exist, with no filter, renames the whole
+/// tree (its server-side directory move): the source is gone, empty directories and all.
+/// Otherwise it moves file by file, and `--delete-empty-src-dirs` removes the emptied
+/// directories below the source root but keeps the root.
 #[test]
-fn move_with_delete_empty_src_dirs_removes_the_emptied_source_root_as_rclone() {
-    let setup = |s: &Scratch| s.write("src/x/y/f.txt", "f", 100);
-    let args = ["move", "--delete-empty-src-dirs", "src", "dst"];
-    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
-        return;
+fn move_takes_the_source_root_along_only_when_it_moves_the_whole_tree_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/x/y/f.txt", "f", 100);
+        std::fs::create_dir_all(s.path("src/empty")).unwrap();
+        std::fs::create_dir_all(s.path("there")).unwrap();
     };
-    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
-    assert!(!r.exists("src"), "rclone keeps the root now? {re}");
-    assert!(!f.exists("src"), "{fe}");
-    assert_eq!(f.read("dst/x/y/f.txt"), "f");
+    let cases: [(&[&str], bool, bool); 5] = [
+        (&["move", "src", "dst"], false, true),
+        (
+            &["move", "--delete-empty-src-dirs", "src", "dst"],
+            false,
+            true,
+        ),
+        (
+            &["move", "--delete-empty-src-dirs", "src", "there"],
+            true,
+            false,
+        ),
+        (
+            &[
+                "move",
+                "--delete-empty-src-dirs",
+                "--exclude",
+                "zzz",
+                "src",
+                "dst",
+            ],
+            true,
+            false,
+        ),
+        (&["move", "src", "there"], true, false),
+    ];
+    for (args, root_stays, empty_moved) in cases {
+        let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{args:?}: {fe}\n{re}");
+        assert_eq!(
+            r.exists("src"),
+            root_stays,
+            "{args:?}: rclone changed? {re}"
+        );
+        assert_eq!(f.exists("src"), root_stays, "{args:?}: {fe}");
+        let to = args[args.len() - 1];
+        assert_eq!(f.read(&format!("{to}/x/y/f.txt")), "f", "{args:?}");
+        let empty = format!("{to}/empty");
+        assert_eq!(
+            r.exists(&empty),
+            empty_moved,
+            "{args:?}: rclone changed? {re}"
+        );
+        assert_eq!(f.exists(&empty), empty_moved, "{args:?}: {fe}");
+    }
 }
 
 #[test]
