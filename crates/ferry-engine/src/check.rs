@@ -91,6 +91,7 @@ pub async fn check(
         width: opts.checkers.max(1),
         fix_case: None,
         hashes: hash.filter(|_| opts.comparer.is_none() && !opts.download),
+        list_tries: ferry_core::retry::LOW_LEVEL_RETRIES,
     });
     let (tx, mut rx) = mpsc::channel(opts.checkers.max(1) * 64);
     let walker = tokio::spawn(march(cfg, tx));

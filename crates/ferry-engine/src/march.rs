@@ -54,6 +54,8 @@ pub(crate) struct MarchConfig {
     pub fix_case: Option<crate::fixcase::CaseFixer>,
     /// The hash every listed file will be compared by (`--checksum`, `check`).
     pub hashes: Option<HashKind>,
+    /// Tries of one directory's listing that fails temporarily (`--low-level-retries`).
+    pub list_tries: u32,
 }
 
 struct DirJob {
@@ -214,7 +216,18 @@ async fn list_side(
     if !wanted {
         return Ok(Listing::new());
     }
-    let mut list = crate::walk::list_dir_or_file(backend, dir, cfg.only_name.as_deref()).await?;
+    // A directory's listing is whole or nothing here, so a listing cut by a dropped
+    // connection is read again from its start, after ferry's growing pause: backends
+    // without retries of their own (FTP, SMB) then ride out a server's restart, as
+    // rclone's per-backend pacers do.
+    let only = cfg.only_name.as_deref();
+    let mut list = ferry_core::retry::Backoff::DEFAULT
+        .retry(
+            cfg.list_tries,
+            |e: &ferry_core::Error| e.is_temporary(),
+            || crate::walk::list_dir_or_file(backend, dir, only),
+        )
+        .await?;
     crate::select::exact_for_filters(&*cfg.select, backend, &mut list.entries).await?;
     Ok(list)
 }

@@ -478,6 +478,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         hashes: ctx
             .hash
             .filter(|_| o.compare.checksum || o.compare.hash_required),
+        list_tries: o.low_level_retries,
     });
     let check_first = o.check_first && which == Pass::Main;
     let (found_tx, found_rx) = mpsc::channel::<Found>(o.checkers * 64);
