@@ -42,7 +42,7 @@ pub struct SizeArgs {
 
 pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, true).await?;
-    let (mut count, mut bytes) = (0u64, 0u64);
+    let (mut count, mut bytes, mut sizeless) = (0u64, 0u64, 0u64);
     let mut walker = l.flat_walker();
     while let Some((_, entries)) = walker
         .next_dir()
@@ -51,14 +51,24 @@ pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
     {
         for e in entries.iter().filter(|e| !e.is_dir()) {
             count += 1;
-            bytes += e.size;
+            if e.size_unknown {
+                sizeless += 1;
+            } else {
+                bytes += e.size;
+            }
         }
     }
     let code = listing::finish("size", walker.report(), 0)?;
+    if sizeless > 0 {
+        tracing::warn!(
+            "{}: Size may be underestimated due to {sizeless} objects with unknown size",
+            l.backend.describe()
+        );
+    }
     let mut out = Out::new();
     if a.json {
         out.line(&format!(
-            "{{\"count\":{count},\"bytes\":{bytes},\"sizeless\":0}}"
+            "{{\"count\":{count},\"bytes\":{bytes},\"sizeless\":{sizeless}}}"
         ));
     } else {
         let suffixed = count_suffix(count);
@@ -68,6 +78,13 @@ pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
             out.line(&format!("Total objects: {suffixed} ({count})"));
         }
         out.line(&format!("Total size: {} ({bytes} Byte)", byte_unit(bytes)));
+        if sizeless > 0 {
+            // rclone's words, the count twice as it prints it.
+            out.line(&format!(
+                "Total objects with unknown size: {} ({sizeless})",
+                count_suffix(sizeless)
+            ));
+        }
     }
     Ok(code)
 }
