@@ -17,7 +17,9 @@
 //! - Copies within one endpoint stay on the server (`rewriteTo`, followed until done);
 //!   moves are a copy and a delete, as rclone does them.
 //! - Objects stored gzip-compressed are read as stored (rclone without `decompress`): the
-//!   listed size and MD5 are those of the stored bytes, so checks still hold.
+//!   listed size and MD5 are those of the stored bytes, so checks still hold. With
+//!   `decompress` they are decompressed as read ([`gunzip`]) and list with an unknown
+//!   size and no MD5, as rclone lists them (-1).
 //! - With `directory_markers`, `dir/` objects keep empty directories, as rclone writes
 //!   them ([`ferry_objstore::ObjectBackend`] makes and removes them).
 //! - Credentials: anonymous, an access token, a service account (JWT bearer grant) or
@@ -26,6 +28,7 @@
 mod auth;
 mod checksum;
 mod client;
+mod gunzip;
 mod kind;
 mod object;
 pub mod options;
