@@ -137,6 +137,18 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
         .map_err(|e| listing::walk_error("cat", e))?
     {
         for e in entries.iter().filter(|e| !e.is_dir()) {
+            if e.size_unknown && offset < 0 {
+                // Its end is only found by reading all of it (rclone refuses it too).
+                let err = ferry_core::Error::new(
+                    ferry_core::ErrorKind::Unsupported,
+                    "can't read from the end of a file of unknown size: use --offset and --count",
+                )
+                .with_path(e.path.to_string());
+                tracing::error!("{}: Failed to open: {err}", e.path);
+                errors += 1;
+                last = Some(err);
+                continue;
+            }
             let size = e.size as i64;
             let start = if offset < 0 {
                 (offset + size).max(0)
@@ -144,7 +156,7 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
                 offset
             };
             let len = (count >= 0).then_some(count as u64);
-            if start > size {
+            if start > size && !e.size_unknown {
                 continue;
             }
             let mut reader = match l.backend.open(&e.path, start as u64, len).await {
