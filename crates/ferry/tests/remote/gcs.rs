@@ -439,7 +439,7 @@ fn listings_match_rclone_byte_for_byte() {
         out.lines()
             .map(
                 |l| match l.find(r#""Size":-1,"MimeType":"inode/directory","ModTime":""#) {
-                    Some(i) => l[..i].to_owned() + &l[i..].split_once("Z\",").unwrap().1,
+                    Some(i) => l[..i].to_owned() + l[i..].split_once("Z\",").unwrap().1,
                     None => l.to_owned(),
                 },
             )
