@@ -164,6 +164,51 @@ fn server_side_copy_and_move_keep_times_and_bytes() {
     rclone_ok(&gcs, &["check", "--download", &s.src(), &c]);
 }
 
+/// Moves within the bucket stay on the server (a rewrite and a delete, as rclone moves on
+/// GCS): a file renamed at the source is moved under --track-renames, and `moveto` sends
+/// no byte of it again (no upload request).
+#[test]
+fn renames_and_moves_stay_on_the_server() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/old.bin"), &[7u8; 50_000], 1000);
+    let remote = gcs.rclone_path("mv");
+    cloud_ok(&["sync", &s.src(), &remote]);
+    std::fs::rename(s.path("src/old.bin"), s.path("src/new.bin")).unwrap();
+    let (_, err) = cloud_ok(&[
+        "sync",
+        &s.src(),
+        &remote,
+        "--track-renames",
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(
+        err.contains("old.bin: Moved (server-side) to: new.bin"),
+        "{err}"
+    );
+    assert!(!err.contains("/upload/"), "{err}");
+    let (_, err) = cloud_ok(&[
+        "moveto",
+        &format!("{remote}/new.bin"),
+        &format!("{remote}/moved.bin"),
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(err.contains("rewriteTo"), "{err}");
+    assert!(!err.contains("/upload/"), "{err}");
+    assert_eq!(
+        sorted_lines(&rclone_ok(&gcs, &["lsf", &remote])),
+        ["moved.bin"]
+    );
+    assert_eq!(
+        rclone_pst(&gcs, &remote)[0].split(';').nth(1),
+        Some("50000")
+    );
+}
+
 #[test]
 fn a_config_file_remote_as_rclone_writes_it_and_gs_urls() {
     let Some(gcs) = Testbed::gcs() else { return };
