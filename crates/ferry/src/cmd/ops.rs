@@ -138,15 +138,20 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
     {
         for e in entries.iter().filter(|e| !e.is_dir()) {
             if e.size_unknown && offset < 0 {
-                // Its end is only found by reading all of it (rclone refuses it too).
-                let err = ferry_core::Error::new(
-                    ferry_core::ErrorKind::Unsupported,
-                    "can't read from the end of a file of unknown size: use --offset and --count",
-                )
-                .with_path(e.path.to_string());
-                tracing::error!("{}: Failed to open: {err}", e.path);
-                errors += 1;
-                last = Some(err);
+                // Its end is found only by reading all of it (rclone prints the whole file
+                // here instead of its end).
+                match tail_of_unknown_size(&*l.backend, e, offset.unsigned_abs(), count).await {
+                    Ok(tail) if !a.discard => write_or_quit(&mut stdout, &tail),
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::error!("{err}");
+                        errors += 1;
+                        last = Some(err);
+                    }
+                }
+                if !a.discard && !sep.is_empty() {
+                    write_or_quit(&mut stdout, &sep);
+                }
                 continue;
             }
             let size = e.size as i64;
@@ -226,6 +231,35 @@ pub fn open_file_arg(
     };
     let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
     Ok((backend, path))
+}
+
+/// The last `n` bytes of a file of unknown size (at most `count` of them, when not
+/// negative), read to its end keeping only those.
+async fn tail_of_unknown_size(
+    backend: &dyn ferry_core::Backend,
+    e: &ferry_core::Entry,
+    n: u64,
+    count: i64,
+) -> ferry_core::Result<Vec<u8>> {
+    let mut reader = backend.open(&e.path, 0, None).await?;
+    let mut tail = std::collections::VecDeque::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let got = reader.read(&mut buf).await.map_err(|err| {
+            ferry_core::Error::io("failed to read", err).with_path(e.path.to_string())
+        })?;
+        if got == 0 {
+            break;
+        }
+        tail.extend(&buf[..got]);
+        let excess = tail.len().saturating_sub(n as usize);
+        tail.drain(..excess);
+    }
+    let mut tail: Vec<u8> = tail.into();
+    if count >= 0 {
+        tail.truncate(count as usize);
+    }
+    Ok(tail)
 }
 
 #[derive(Args, Debug)]

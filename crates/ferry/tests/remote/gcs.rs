@@ -409,16 +409,21 @@ fn decompress_reads_gzip_encoded_objects_decompressed() {
         gcs.rclone_remote().trim_end_matches(':'),
         gcs.bucket
     );
-    // Listings as rclone's, byte for byte.
+    // Listings as rclone's, byte for byte (md5sum's lines come in any order, as rclone's).
     for args in [
         &["lsjson", "--hash", remote.as_str()][..],
         &["lsl", &remote],
         &["lsf", "--format", "psth", &remote],
         &["size", &remote],
         &["size", "--json", &remote],
+        &["md5sum", &remote],
     ] {
-        let (rc, fy) = common::side_by_side(gcs.rclone(), args);
-        assert_eq!(fy, rc, "{args:?}");
+        let ((rcode, rc), (fcode, fy)) = common::side_by_side(gcs.rclone(), args);
+        assert_eq!(
+            (fcode, sorted_lines(&fy)),
+            (rcode, sorted_lines(&rc)),
+            "{args:?}"
+        );
     }
     let (out, _) = cloud_ok(&["lsf", "--format", "ps", &remote]);
     assert!(out.contains("big.txt;-1\n"), "{out}");
@@ -447,6 +452,9 @@ fn decompress_reads_gzip_encoded_objects_decompressed() {
         "20",
     ]);
     assert_eq!(out.as_bytes(), &plain[100_000..100_020]);
+    // Its end: read through (rclone prints the whole file here).
+    let (out, _) = cloud_ok(&["cat", &format!("{remote}/big.txt"), "--tail", "30"]);
+    assert_eq!(out.as_bytes(), &plain[plain.len() - 30..]);
     // Marked gzip but not gzip: the copy fails, nothing is kept under the name.
     upload_gzip_encoded(&gcs, &s, "bad/not.gz", b"this is not gzip data at all");
     let bad = format!(
