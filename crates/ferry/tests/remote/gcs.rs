@@ -455,6 +455,21 @@ fn decompress_reads_gzip_encoded_objects_decompressed() {
     // Its end: read through (rclone prints the whole file here).
     let (out, _) = cloud_ok(&["cat", &format!("{remote}/big.txt"), "--tail", "30"]);
     assert_eq!(out.as_bytes(), &plain[plain.len() - 30..]);
+    // bisync records sizes: it refuses such a remote before changing anything.
+    let wd = s.path("wd");
+    let (code, _, err) = cloud_run(&[
+        "bisync",
+        &s.dst(),
+        &remote,
+        "--resync",
+        "--workdir",
+        &wd.to_string_lossy(),
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("bisync can't track a file whose size is unknown"),
+        "{err}"
+    );
     // Marked gzip but not gzip: the copy fails, nothing is kept under the name.
     upload_gzip_encoded(&gcs, &s, "bad/not.gz", b"this is not gzip data at all");
     let bad = format!(
