@@ -16,8 +16,9 @@ pub struct Entry {
     /// Size in bytes (0 for directories, and for a file of unknown size).
     pub size: u64,
     /// The file's size is not known until it is read (rclone's size -1: a GCS object
-    /// stored gzip-compressed and read with `decompress`). `size` then means nothing:
-    /// no size is compared, and a copy is spooled to learn it before it is written.
+    /// stored gzip-compressed and read with `decompress`). `size` is then 0: no size is
+    /// compared, a copy is spooled to learn it before it is written, and size filters
+    /// see it as rclone's -1 (below any `--min-size`, within any `--max-size`).
     pub size_unknown: bool,
     pub mtime: SystemTime,
     /// `mtime` is only what the listing had at hand (e.g. S3's `LastModified`); the
