@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gcp-storage-emulator (PyPI), in memory on 127.0.0.1, with two answers made as GCS gives them.
+"""gcp-storage-emulator (PyPI), in memory on 127.0.0.1, with some answers made as GCS gives them.
 
     python gcs-emulator.py --port 9023
 
@@ -21,11 +21,17 @@ The emulator differs from GCS in ways that matter to rclone and ferry:
    never read, and it made each upload cost time in proportion to everything stored so far
    (an upload took 80 ms after some thousands of objects, and benchmarks drifted from one
    run to the next). It is skipped.
+6. A download of an object stored with `Content-Encoding: gzip` is sent as stored, without
+   that header, whatever the request accepts. GCS sends it as stored with
+   `Content-Encoding: gzip` to a request that accepts gzip, and otherwise decompresses it
+   ("decompressive transcoding": the whole object, any Range ignored). Clients tell a
+   gzip-encoded download by that header (rclone's Go transport decompresses on it).
 
 These are fixed here; everything else is the emulator as published.
 """
 
 import argparse
+import gzip
 import logging
 import urllib.parse
 from http import HTTPStatus
@@ -109,6 +115,31 @@ def bucket_fields(handler):
     return wrapped
 
 
+def transcoding(handler):
+    """Serves gzip-encoded objects as GCS does (see the docstring's point 6)."""
+
+    def wrapped(request, response, storage, *args, **kwargs):
+        try:
+            bucket, name = request.params["bucket_name"], request.params["object_id"]
+            obj = storage.get_file_obj(bucket, name)
+        except Exception:
+            return handler(request, response, storage, *args, **kwargs)
+        if (obj.get("contentEncoding") or "").lower() != "gzip":
+            return handler(request, response, storage, *args, **kwargs)
+        accepted = (request.get_header("Accept-Encoding") or "").lower()
+        if "gzip" in accepted:
+            out = handler(request, response, storage, *args, **kwargs)
+            if response.status in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
+                response["Content-Encoding"] = "gzip"
+            return out
+        stored = storage.get_file(bucket, name)
+        response["X-Goog-Stored-Content-Encoding"] = "gzip"
+        response["X-Goog-Stored-Content-Length"] = str(len(stored))
+        response.write_file(gzip.decompress(stored), content_type=obj.get("contentType"))
+
+    return wrapped
+
+
 def no_metadata_dump():
     """The in-memory store keeps its metadata in its dicts; the JSON copy is for restarts."""
     storage.Storage._write_config_to_file = lambda self: None
@@ -116,12 +147,16 @@ def no_metadata_dump():
 
 def patch_handlers():
     objects._make_object_resource = escaped_media_link(objects._make_object_resource)
+    download = objects.download
+    # `objects.get` (the JSON API's `alt=media`) calls the module's `download` by name.
+    objects.download = transcoding(download)
     wrappers = {
         buckets.insert: bucket_fields(buckets.insert),
         objects.upload_partial: no_308(objects.upload_partial),
         objects.insert: no_308(objects.insert),
         objects.copy: with_resource(objects.copy),
         objects.rewrite: with_resource(objects.rewrite),
+        download: objects.download,
     }
     for _, methods in server.HANDLERS:
         for method, handler in list(methods.items()):

@@ -168,6 +168,18 @@ pub async fn scan(cfg: &ScanConfig) -> Result<Scan, Error> {
         if e.is_dir() && !cfg.dirs {
             continue;
         }
+        if e.size_unknown {
+            // Its listings record sizes, and a copy of it would be recorded under none:
+            // refused before anything is changed rather than failed on every run.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: bisync can't track a file whose size is unknown until read (a GCS object read with decompress): bisync this remote without decompress, or copy from it",
+                    e.path
+                ),
+            )
+            .retryable(false));
+        }
         let key = cfg.key(e.path.as_str());
         if marked
             .iter()

@@ -257,6 +257,13 @@ pub trait Backend: Send + Sync {
     /// endpoint can copy server-side). The engine never uses it.
     fn as_any(&self) -> &dyn std::any::Any;
 
+    /// For a view over another backend that shows its files under other names (copyto's
+    /// renamed source): the backend and path `path` really is, so a destination can copy
+    /// or move it on the server (which recognises only its own kind). `None`: no view.
+    fn view_of(&self, _path: &RelPath) -> Option<(&dyn Backend, RelPath)> {
+        None
+    }
+
     /// The object's path on the local filesystem, for backends whose objects are local files.
     /// Lets another local backend use kernel copies and renames.
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
@@ -286,6 +293,9 @@ pub trait Declared: Backend {
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
+        if let Some((inner, real)) = src.view_of(src_path) {
+            return self.copy_declared(inner, &real, dst_path, opts).await;
+        }
         if self.features().caps.copy == crate::CopyKind::None {
             return Ok(None);
         }
@@ -299,6 +309,9 @@ pub trait Declared: Backend {
         src_path: &RelPath,
         dst_path: &RelPath,
     ) -> Result<Option<Entry>> {
+        if let Some((inner, real)) = src.view_of(src_path) {
+            return self.move_declared(inner, &real, dst_path).await;
+        }
         if !self.features().caps.moves {
             return Ok(None);
         }

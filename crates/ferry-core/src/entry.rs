@@ -13,8 +13,13 @@ pub enum EntryKind {
 pub struct Entry {
     pub path: RelPath,
     pub kind: EntryKind,
-    /// Size in bytes (0 for directories).
+    /// Size in bytes (0 for directories, and for a file of unknown size).
     pub size: u64,
+    /// The file's size is not known until it is read (rclone's size -1: a GCS object
+    /// stored gzip-compressed and read with `decompress`). `size` is then 0: no size is
+    /// compared, a copy is spooled to learn it before it is written, and size filters
+    /// see it as rclone's -1 (below any `--min-size`, within any `--max-size`).
+    pub size_unknown: bool,
     pub mtime: SystemTime,
     /// `mtime` is only what the listing had at hand (e.g. S3's `LastModified`); the
     /// exact one costs a request per object ([`exact_mtime`]), so it is fetched only
@@ -49,6 +54,7 @@ impl Entry {
             path,
             kind: EntryKind::File,
             size,
+            size_unknown: false,
             mtime,
             mtime_provisional: false,
             hashes: Hashes::default(),
@@ -64,6 +70,7 @@ impl Entry {
             path,
             kind: EntryKind::Dir,
             size: 0,
+            size_unknown: false,
             mtime,
             mtime_provisional: false,
             hashes: Hashes::default(),
@@ -72,6 +79,28 @@ impl Entry {
             version: None,
             content_type: None,
         }
+    }
+
+    /// A file whose size is learnt only by reading it (see [`Entry::size_unknown`]).
+    pub fn file_of_unknown_size(path: RelPath, mtime: SystemTime) -> Self {
+        Entry {
+            size_unknown: true,
+            ..Entry::file(path, 0, mtime)
+        }
+    }
+
+    /// The size as rclone shows a file's: -1 when unknown.
+    pub fn shown_size(&self) -> i64 {
+        if self.size_unknown {
+            -1
+        } else {
+            self.size as i64
+        }
+    }
+
+    /// Whether two files' sizes are known and differ (rclone: an unknown size matches any).
+    pub fn sizes_differ(&self, other: &Entry) -> bool {
+        !self.size_unknown && !other.size_unknown && self.size != other.size
     }
 
     pub fn is_dir(&self) -> bool {

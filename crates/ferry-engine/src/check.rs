@@ -50,6 +50,9 @@ pub struct CheckReport {
     pub errors: Vec<String>,
     /// Set when no hash was common and sizes alone were compared.
     pub hash_unavailable: bool,
+    /// Of the matching files, those whose hash one side lacked (a GCS object read with
+    /// `decompress`, an S3 multipart upload): rclone's "hashes could not be checked".
+    pub unhashed: usize,
 }
 
 impl CheckReport {
@@ -60,6 +63,8 @@ impl CheckReport {
 
 enum Verdict {
     Match,
+    /// Equal as far as could be told: a side had no hash to compare.
+    Unhashed,
     Differ(String),
     Error(Error),
 }
@@ -174,6 +179,11 @@ fn record(report: &mut CheckReport, stats: &Stats, path: String, verdict: Verdic
     stats.check_done();
     match verdict {
         Verdict::Match => report.matching.push(path),
+        Verdict::Unhashed => {
+            tracing::debug!("{path}: OK - could not check hash");
+            report.unhashed += 1;
+            report.matching.push(path);
+        }
         Verdict::Differ(why) => {
             tracing::error!("{path}: {why}");
             report.differ.push(path);
@@ -194,7 +204,7 @@ async fn compare(
     hash: Option<ferry_core::HashKind>,
     opts: &CheckOptions,
 ) -> Verdict {
-    if s.size != d.size {
+    if s.sizes_differ(d) {
         return Verdict::Differ("sizes differ".into());
     }
     if opts.size_only {
@@ -225,7 +235,8 @@ async fn compare(
         Ok((Some(a), Some(b))) if !a.eq_ignore_ascii_case(&b) => {
             Verdict::Differ(format!("{kind} differ"))
         }
-        Ok(_) => Verdict::Match,
+        Ok((Some(_), Some(_))) => Verdict::Match,
+        Ok(_) => Verdict::Unhashed,
         Err(e) => Verdict::Error(e),
     }
 }

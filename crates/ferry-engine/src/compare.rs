@@ -134,7 +134,7 @@ impl Comparer<'_> {
         checksum: bool,
         update_modtime: bool,
     ) -> Result<Decision> {
-        if !self.opts.ignore_size && src.size != dst.size {
+        if !self.opts.ignore_size && src.sizes_differ(dst) {
             tracing::debug!(
                 "{}: Sizes differ (src {} vs dst {})",
                 src.path,
@@ -181,7 +181,7 @@ impl Comparer<'_> {
     /// and when the contents are the same only the destination's time is brought forward.
     async fn newer_source(&self, src: &mut Entry, dst: &mut Entry) -> Result<Decision> {
         let o = self.opts;
-        if !o.ignore_size && src.size != dst.size {
+        if !o.ignore_size && src.sizes_differ(dst) {
             return Ok(Decision::Transfer);
         }
         if o.size_only {

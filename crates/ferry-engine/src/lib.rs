@@ -19,6 +19,7 @@ mod observe;
 mod options;
 mod renames;
 mod select;
+mod spool;
 mod stats;
 mod sync;
 mod transfer;

@@ -80,6 +80,12 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 (Done::Copied { server_side: true }, Some(_)) => {
                     ("Copied (server-side copy)", ActionKind::CopiedReplaced)
                 }
+                // rclone's words for a file of unknown size, which it streams (Rcat).
+                (_, None) if src.size_unknown => ("Copied (Rcat, new)", ActionKind::CopiedNew),
+                (_, Some(_)) if src.size_unknown => (
+                    "Copied (Rcat, replaced existing)",
+                    ActionKind::CopiedReplaced,
+                ),
                 (_, None) => ("Copied (new)", ActionKind::CopiedNew),
                 (_, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
@@ -225,6 +231,9 @@ async fn copy_once(
     if ctx.job.opts.verify == Verify::FailIfMissing {
         require_source_md5(ctx, src).await?;
     }
+    if src.size_unknown {
+        return spooled_copy(ctx, src, dst_path, &mut opts, flight).await;
+    }
     if let Some(stored) = ranged_copy(ctx, src, dst_path, &mut opts, &flight).await? {
         return Ok((stored, false));
     }
@@ -255,6 +264,46 @@ async fn copy_once(
         .put(dst_path, Box::pin(counted), &opts)
         .await
         .map_err(|e| overrun_or(e, &overrun, src))?;
+    verify(ctx, src, dst_path, &stored, &hashes).await?;
+    Ok((stored, false))
+}
+
+/// A source of unknown size (see [`crate::spool`]): read whole first, counted and
+/// hashed as it arrives, then written with the size it turned out to have. Only the
+/// destination's own hash of what it stored can be checked (the source lists none).
+async fn spooled_copy(
+    ctx: &Arc<Ctx>,
+    src: &Entry,
+    dst_path: &RelPath,
+    opts: &mut PutOptions,
+    flight: Option<Arc<crate::stats::Flight>>,
+) -> Result<(Entry, bool)> {
+    let to = &ctx.job.dst;
+    let kinds = ctx
+        .hash
+        .filter(|_| ctx.job.opts.verify != Verify::Off)
+        .filter(|_| to.features().caps.put_returns_hashes)
+        .into_iter()
+        .collect();
+    let hashes = StreamHashes::new(kinds);
+    let reader = open_for_copy(ctx, src, 0, None, opts).await?;
+    let counted = Accounted::new(
+        reader,
+        ctx.job.stats.clone(),
+        ctx.limits.clone(),
+        hashes.clone(),
+    )
+    .for_file(flight);
+    let spooled = crate::spool::spool(counted, &src.path).await?;
+    opts.size = spooled.len();
+    tracing::debug!("{}: size unknown until read: {} bytes", src.path, opts.size);
+    let known = Entry {
+        size: opts.size,
+        size_unknown: false,
+        ..src.clone()
+    };
+    fits(&**to, &known)?;
+    let stored = to.put(dst_path, spooled.into_stream(), opts).await?;
     verify(ctx, src, dst_path, &stored, &hashes).await?;
     Ok((stored, false))
 }
@@ -347,6 +396,7 @@ async fn ranged_copy(
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
     let streams = o.multi_thread_streams as u64;
     if streams < 2
+        || src.size_unknown
         || src.size < o.multi_thread_cutoff.max(streams)
         || !to.features().caps.ranged_put
         || !from.features().caps.parallel_reads

@@ -65,6 +65,12 @@ static OPTIONS: &[OptionSpec] = &[
     .bool(false)
     .advanced(),
     OptionSpec::new(
+        "decompress",
+        "Decompress objects stored with `Content-Encoding: gzip` as they are read: their size and MD5 are then unknown (listed as -1), so a copy reads each whole before writing it and checks no size or hash of it.",
+    )
+    .bool(false)
+    .advanced(),
+    OptionSpec::new(
         "directory_markers",
         "Write an empty `dir/` object when a directory is made (and before each upload, for its directory) so empty directories persist; rmdir removes it.",
     )
@@ -113,11 +119,9 @@ static OPTIONS: &[OptionSpec] = &[
 
 /// rclone's options of this backend that ferry does not implement.
 const UNIMPLEMENTED: Unimplemented = Unimplemented {
-    // `decompress` changes what is transferred (and makes sizes unknown, which ferry's
-    // entries can't express).
-    refused: &["client_credentials", "decompress"],
+    refused: &["client_credentials"],
     tuning: &[],
-    booleans: &["client_credentials", "decompress"],
+    booleans: &["client_credentials"],
 };
 
 /// The `gcs` backend as the binary registers it.

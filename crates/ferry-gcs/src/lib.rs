@@ -17,7 +17,9 @@
 //! - Copies within one endpoint stay on the server (`rewriteTo`, followed until done);
 //!   moves are a copy and a delete, as rclone does them.
 //! - Objects stored gzip-compressed are read as stored (rclone without `decompress`): the
-//!   listed size and MD5 are those of the stored bytes, so checks still hold.
+//!   listed size and MD5 are those of the stored bytes, so checks still hold. With
+//!   `decompress` they are decompressed as read ([`gunzip`]) and list with an unknown
+//!   size and no MD5, as rclone lists them (-1).
 //! - With `directory_markers`, `dir/` objects keep empty directories, as rclone writes
 //!   them ([`ferry_objstore::ObjectBackend`] makes and removes them).
 //! - Credentials: anonymous, an access token, a service account (JWT bearer grant) or
@@ -26,6 +28,7 @@
 mod auth;
 mod checksum;
 mod client;
+mod gunzip;
 mod kind;
 mod object;
 pub mod options;
@@ -62,6 +65,10 @@ fn gcs_features(opts: &GcsOptions) -> Features {
         caps: Capabilities {
             // The MD5 `put` returns is the one GCS computed of what it stored.
             put_returns_hashes: true,
+            // A move is a server-side copy (rewrite) and a delete, as rclone's (which has
+            // Copy and no Move, so it moves the same way): --track-renames, --backup-dir
+            // and case fixes then stay on the server instead of sending the bytes again.
+            moves: true,
             // GCS's limit on one object: 5 TiB.
             max_object_size: Some(5 << 40),
             ..ferry_objstore::capabilities()

@@ -43,6 +43,10 @@ pub struct Object {
     pub content_disposition: Option<String>,
     pub content_language: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Read with `decompress`: stored gzip-compressed, so read decompressed, its size and
+    /// MD5 unknown (set by the store, which knows its options).
+    #[serde(skip)]
+    pub decompressed: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,18 +149,31 @@ impl Object {
             .unwrap_or(UNIX_EPOCH)
     }
 
+    /// Stored with `Content-Encoding: gzip` (rclone's test: exactly `gzip`).
+    pub fn is_gzipped(&self) -> bool {
+        self.content_encoding.as_deref() == Some("gzip")
+    }
+
+    /// The MD5 of the bytes a read gives: none for an object read decompressed.
     pub fn md5_hex(&self) -> Option<String> {
+        if self.decompressed {
+            return None;
+        }
         let raw = STANDARD.decode(self.md5_hash.as_deref()?.trim()).ok()?;
         (raw.len() == 16).then(|| hex::encode(raw))
     }
 
     pub fn entry(&self, path: RelPath) -> Entry {
-        let mut e = Entry::file(path, self.size, self.mtime());
+        let mut e = match self.decompressed {
+            true => Entry::file_of_unknown_size(path, self.mtime()),
+            false => Entry::file(path, self.size, self.mtime()),
+        };
         if let Some(m) = self.md5_hex() {
             e.hashes.set(HashKind::Md5, m);
         }
         e.version = self.generation.clone();
-        e.tier = self.storage_class.clone();
+        // No `tier`: rclone's GCS shows none (lsjson's `Tier`, lsf's `T`), though the
+        // storage class is in the metadata.
         e.content_type = self.content_type.clone();
         e
     }

@@ -34,6 +34,9 @@ pub struct GcsOptions {
     pub no_check_bucket: bool,
     /// rclone's `directory_markers`: `dir/` objects keep empty directories.
     pub directory_markers: bool,
+    /// rclone's `decompress`: objects stored with `Content-Encoding: gzip` are
+    /// decompressed as they are read, and so list with an unknown size and no MD5.
+    pub decompress: bool,
     /// Files bigger than this go as resumable uploads, in chunks of this size.
     pub chunk_size: u64,
     /// Journal resumable uploads so an interrupted one is continued (`--resume`).
@@ -75,6 +78,7 @@ impl GcsOptions {
             storage_class: s("storage_class"),
             no_check_bucket: o.bool("no_check_bucket")?,
             directory_markers: o.bool("directory_markers")?,
+            decompress: o.bool("decompress")?,
             chunk_size,
             resume: o.bool("resume")?,
             encoding: o.encoding()?,

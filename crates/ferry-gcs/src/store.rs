@@ -51,7 +51,11 @@ impl Gcs {
             self.client.api(&object_path(&t.bucket, &t.key)),
         );
         match self.try_send(&req).await {
-            Ok(r) => json(r, "object", path).await.map(Some),
+            Ok(r) => {
+                let mut o: Object = json(r, "object", path).await?;
+                self.mark_decompressed(&mut o);
+                Ok(Some(o))
+            }
             Err(f) if f.is_not_found() => Ok(None),
             Err(f) => Err(f.into_error("failed to read object", path)),
         }
@@ -215,9 +219,41 @@ impl Gcs {
         Ok(Some(e))
     }
 
+    /// With `decompress`, a gzip-encoded object is read decompressed (see [`Object`]).
+    fn mark_decompressed(&self, o: &mut Object) {
+        o.decompressed = self.opts.decompress && o.is_gzipped();
+    }
+
     fn note_gzip(&self, path: &RelPath) {
         if !self.gzip_noticed.swap(true, Ordering::Relaxed) {
-            tracing::info!("{path}: Not decompressing 'Content-Encoding: gzip' compressed file (ferry reads such objects as stored)");
+            // rclone's words and level (NOTICE); ferry takes the flag it names too.
+            tracing::warn!("{path}: Not decompressing 'Content-Encoding: gzip' compressed file. Use --gcs-decompress to override");
+        }
+    }
+
+    /// GET of the object's bytes as stored (`Accept-Encoding: gzip`: GCS would otherwise
+    /// decompress a gzip-encoded object, and its size and MD5 would not match), from
+    /// `offset`, at most `len`; `None`: nothing there (a range past the end).
+    async fn get_media(
+        &self,
+        t: &Target,
+        offset: u64,
+        len: Option<u64>,
+        path: &RelPath,
+    ) -> Result<Option<reqwest::Response>> {
+        let mut req = Req::new(
+            Method::GET,
+            self.client.api(&object_path(&t.bucket, &t.key)),
+        )
+        .query("alt", "media")
+        .header("accept-encoding", "gzip");
+        if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
+            req = req.header("range", range);
+        }
+        match self.try_send(&req).await {
+            Ok(r) => Ok(Some(r)),
+            Err(f) if f.status == Some(416) => Ok(None),
+            Err(f) => Err(f.into_error("failed to open for reading", path.as_str())),
         }
     }
 }
@@ -231,6 +267,8 @@ impl ObjectStore for Gcs {
     const OBJECT_NAME: &'static str = "an object";
     const TYPE_NAME: &'static str = "gcs";
     const BUCKET_NAME: &'static str = "bucket";
+    /// rclone's GCS lists a prefix and a `dir/` marker as 0 bytes (the marker's size).
+    const LISTED_DIR_SIZE: Option<u64> = Some(0);
 
     fn connect(opts: GcsOptions) -> Result<Self> {
         Ok(Gcs {
@@ -331,9 +369,12 @@ impl ObjectStore for Gcs {
         token: Option<String>,
         path: &str,
     ) -> Result<Page<Object>> {
-        let page = self
+        let mut page = self
             .list_page(bucket, prefix, delimited, max, token, path)
             .await?;
+        page.items
+            .iter_mut()
+            .for_each(|o| self.mark_decompressed(o));
         Ok(Page {
             objects: page.items,
             prefixes: page.prefixes,
@@ -417,34 +458,32 @@ impl ObjectStore for Gcs {
         len: Option<u64>,
         path: &RelPath,
     ) -> Result<ByteStream> {
-        // Accept-Encoding: gzip, so an object stored gzip-compressed arrives as stored
-        // (GCS would otherwise decompress it, and its size and MD5 would not match).
-        let mut req = Req::new(
-            Method::GET,
-            self.client.api(&object_path(&t.bucket, &t.key)),
-        )
-        .query("alt", "media")
-        .header("accept-encoding", "gzip");
-        if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
-            req = req.header("range", range);
-        }
-        let r = match self.try_send(&req).await {
-            Ok(r) => r,
-            Err(f) if f.status == Some(416) => return Ok(Box::pin(tokio::io::empty())),
-            Err(f) => return Err(f.into_error("failed to open for reading", path.as_str())),
+        let Some(mut r) = self.get_media(t, offset, len, path).await? else {
+            return Ok(Box::pin(tokio::io::empty()));
         };
-        if r.headers()
+        let gzipped = r
+            .headers()
             .get("content-encoding")
             .and_then(|v| v.to_str().ok())
-            == Some("gzip")
-        {
+            == Some("gzip");
+        let ranged = offset > 0 || len.is_some();
+        if gzipped && self.opts.decompress && ranged {
+            // The range was of the compressed bytes: a range of the decompressed ones is
+            // read from the start.
+            r = match self.get_media(t, 0, None, path).await? {
+                Some(r) => r,
+                None => return Ok(Box::pin(tokio::io::empty())),
+            };
+        }
+        if gzipped && !self.opts.decompress {
             self.note_gzip(path);
         }
         // A whole object without an MD5 (composite): ferry has nothing to check the bytes
         // against but the CRC32C the server sends with them.
         let goog = GoogHash::from_headers(r.headers());
+        let whole = !ranged || (gzipped && self.opts.decompress);
         let check = match (goog.crc32c, &goog.md5) {
-            (Some(crc), None) if offset == 0 && len.is_none() => Some(crc),
+            (Some(crc), None) if whole => Some(crc),
             _ => None,
         };
         let expected = r.content_length();
@@ -457,7 +496,11 @@ impl ObjectStore for Gcs {
             )),
             None => Box::pin(tokio_util::io::StreamReader::new(stream)),
         };
-        Ok(ferry_core::body::counted(reader, "the download", expected))
+        let stored = ferry_core::body::counted(reader, "the download", expected);
+        Ok(match gzipped && self.opts.decompress {
+            true => crate::gunzip::gunzip(stored, offset, len),
+            false => stored,
+        })
     }
 
     async fn put(

@@ -73,8 +73,8 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     /// How messages name a bucket (`bucket`, `container`).
     const BUCKET_NAME: &'static str;
     /// The size a listing gives the directories the server names (a delimited
-    /// listing's prefixes, a flat listing's `dir/` markers): rclone's S3 says 0, the
-    /// others leave it unknown. Directories only implied by longer keys have none.
+    /// listing's prefixes, a flat listing's `dir/` markers): rclone's S3 and GCS say 0,
+    /// Azure Blob leaves it unknown. Directories only implied by longer keys have none.
     const LISTED_DIR_SIZE: Option<u64> = None;
     /// Whether the service itself refuses to delete a bucket that holds objects (S3's
     /// `BucketNotEmpty`): rmdir then asks no listing first.

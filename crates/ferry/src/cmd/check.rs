@@ -352,7 +352,7 @@ async fn run_trees(
         unchecked: if report.hash_unavailable {
             report.matching.len()
         } else {
-            0
+            report.unhashed
         },
         differences: report.differences(),
         errors: report.differences() + report.errors.len(),

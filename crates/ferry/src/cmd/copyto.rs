@@ -110,6 +110,11 @@ impl Backend for Renamed {
     fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
         self.inner.local_path(&self.map(path))
     }
+    /// The real file, so a destination of the source's kind copies or moves it on the
+    /// server (`moveto s3:b/x s3:b/y` is one copy and a delete, no byte sent).
+    fn view_of(&self, path: &RelPath) -> Option<(&dyn Backend, RelPath)> {
+        Some((&*self.inner, self.map(path)))
+    }
 }
 
 pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {

@@ -101,7 +101,7 @@ pub async fn ls(a: &LsArgs, g: &Globals, long: bool) -> anyhow::Result<i32> {
         if e.is_dir() {
             return;
         }
-        let size = size_field(e.size as i64, a.human_readable, 9);
+        let size = size_field(e.shown_size(), a.human_readable, 9);
         if long {
             let t = go_format(&local(e.mtime), "2006-01-02 15:04:05.000000000");
             out.line(&format!("{size} {t} {}", shown::name(e.path.as_str())));
@@ -299,7 +299,7 @@ pub async fn lsf(a: &LsfArgs, g: &Globals) -> anyhow::Result<i32> {
                         }
                         p
                     }
-                    's' => if e.is_dir() { -1 } else { e.size as i64 }.to_string(),
+                    's' => if e.is_dir() { -1 } else { e.shown_size() }.to_string(),
                     't' => match a.time_format.as_str() {
                         "unix" => unix_secs(e.mtime).to_string(),
                         "unixnano" => unix_nanos(e.mtime).to_string(),
@@ -501,7 +501,7 @@ impl JsonCtx<'_> {
             size: if e.is_dir() {
                 listing::dir_size(e)
             } else {
-                e.size as i64
+                e.shown_size()
             },
             mime: (!a.no_mimetype).then(|| mime_of(e)),
             mtime: if a.no_modtime {

@@ -42,7 +42,7 @@ pub struct SizeArgs {
 
 pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
     let l = listing::open(g, &a.path, &a.filters, true).await?;
-    let (mut count, mut bytes) = (0u64, 0u64);
+    let (mut count, mut bytes, mut sizeless) = (0u64, 0u64, 0u64);
     let mut walker = l.flat_walker();
     while let Some((_, entries)) = walker
         .next_dir()
@@ -51,14 +51,24 @@ pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
     {
         for e in entries.iter().filter(|e| !e.is_dir()) {
             count += 1;
-            bytes += e.size;
+            if e.size_unknown {
+                sizeless += 1;
+            } else {
+                bytes += e.size;
+            }
         }
     }
     let code = listing::finish("size", walker.report(), 0)?;
+    if sizeless > 0 {
+        tracing::warn!(
+            "{}: Size may be underestimated due to {sizeless} objects with unknown size",
+            l.backend.describe()
+        );
+    }
     let mut out = Out::new();
     if a.json {
         out.line(&format!(
-            "{{\"count\":{count},\"bytes\":{bytes},\"sizeless\":0}}"
+            "{{\"count\":{count},\"bytes\":{bytes},\"sizeless\":{sizeless}}}"
         ));
     } else {
         let suffixed = count_suffix(count);
@@ -68,6 +78,13 @@ pub async fn size(a: &SizeArgs, g: &Globals) -> anyhow::Result<i32> {
             out.line(&format!("Total objects: {suffixed} ({count})"));
         }
         out.line(&format!("Total size: {} ({bytes} Byte)", byte_unit(bytes)));
+        if sizeless > 0 {
+            // rclone's words, the count twice as it prints it.
+            out.line(&format!(
+                "Total objects with unknown size: {} ({sizeless})",
+                count_suffix(sizeless)
+            ));
+        }
     }
     Ok(code)
 }
@@ -120,6 +137,23 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
         .map_err(|e| listing::walk_error("cat", e))?
     {
         for e in entries.iter().filter(|e| !e.is_dir()) {
+            if e.size_unknown && offset < 0 {
+                // Its end is found only by reading all of it (rclone prints the whole file
+                // here instead of its end).
+                match tail_of_unknown_size(&*l.backend, e, offset.unsigned_abs(), count).await {
+                    Ok(tail) if !a.discard => write_or_quit(&mut stdout, &tail),
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::error!("{err}");
+                        errors += 1;
+                        last = Some(err);
+                    }
+                }
+                if !a.discard && !sep.is_empty() {
+                    write_or_quit(&mut stdout, &sep);
+                }
+                continue;
+            }
             let size = e.size as i64;
             let start = if offset < 0 {
                 (offset + size).max(0)
@@ -127,7 +161,7 @@ pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
                 offset
             };
             let len = (count >= 0).then_some(count as u64);
-            if start > size {
+            if start > size && !e.size_unknown {
                 continue;
             }
             let mut reader = match l.backend.open(&e.path, start as u64, len).await {
@@ -197,6 +231,35 @@ pub fn open_file_arg(
     };
     let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
     Ok((backend, path))
+}
+
+/// The last `n` bytes of a file of unknown size (at most `count` of them, when not
+/// negative), read to its end keeping only those.
+async fn tail_of_unknown_size(
+    backend: &dyn ferry_core::Backend,
+    e: &ferry_core::Entry,
+    n: u64,
+    count: i64,
+) -> ferry_core::Result<Vec<u8>> {
+    let mut reader = backend.open(&e.path, 0, None).await?;
+    let mut tail = std::collections::VecDeque::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let got = reader.read(&mut buf).await.map_err(|err| {
+            ferry_core::Error::io("failed to read", err).with_path(e.path.to_string())
+        })?;
+        if got == 0 {
+            break;
+        }
+        tail.extend(&buf[..got]);
+        let excess = tail.len().saturating_sub(n as usize);
+        tail.drain(..excess);
+    }
+    let mut tail: Vec<u8> = tail.into();
+    if count >= 0 {
+        tail.truncate(count as usize);
+    }
+    Ok(tail)
 }
 
 #[derive(Args, Debug)]

@@ -164,6 +164,51 @@ fn server_side_copy_and_move_keep_times_and_bytes() {
     rclone_ok(&gcs, &["check", "--download", &s.src(), &c]);
 }
 
+/// Moves within the bucket stay on the server (a rewrite and a delete, as rclone moves on
+/// GCS): a file renamed at the source is moved under --track-renames, and `moveto` sends
+/// no byte of it again (no upload request).
+#[test]
+fn renames_and_moves_stay_on_the_server() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/old.bin"), &[7u8; 50_000], 1000);
+    let remote = gcs.rclone_path("mv");
+    cloud_ok(&["sync", &s.src(), &remote]);
+    std::fs::rename(s.path("src/old.bin"), s.path("src/new.bin")).unwrap();
+    let (_, err) = cloud_ok(&[
+        "sync",
+        &s.src(),
+        &remote,
+        "--track-renames",
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(
+        err.contains("old.bin: Moved (server-side) to: new.bin"),
+        "{err}"
+    );
+    assert!(!err.contains("/upload/"), "{err}");
+    let (_, err) = cloud_ok(&[
+        "moveto",
+        &format!("{remote}/new.bin"),
+        &format!("{remote}/moved.bin"),
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(err.contains("rewriteTo"), "{err}");
+    assert!(!err.contains("/upload/"), "{err}");
+    assert_eq!(
+        sorted_lines(&rclone_ok(&gcs, &["lsf", &remote])),
+        ["moved.bin"]
+    );
+    assert_eq!(
+        rclone_pst(&gcs, &remote)[0].split(';').nth(1),
+        Some("50000")
+    );
+}
+
 #[test]
 fn a_config_file_remote_as_rclone_writes_it_and_gs_urls() {
     let Some(gcs) = Testbed::gcs() else { return };
@@ -260,14 +305,16 @@ fn new_buckets_and_objects_take_the_remotes_options() {
     );
 }
 
+/// "hello" gzip-compressed.
+const HELLO_GZ: &[u8] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcbH\xcd\xc9\xc9\x07\x00\x86\xa6\x106\x05\x00\x00\x00";
+
 /// An object stored gzip-compressed is read as stored (rclone without `decompress`):
 /// its listed size and MD5 are the stored bytes', so copies verify.
 #[test]
 fn gzip_encoded_objects_are_read_as_stored() {
     let Some(gcs) = Testbed::gcs() else { return };
     let s = Scratch::new();
-    let gz = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcbH\xcd\xc9\xc9\x07\x00\x86\xa6\x106\x05\x00\x00\x00";
-    write_file(&s.path("up/hello.txt.gz"), gz, 100);
+    write_file(&s.path("up/hello.txt.gz"), HELLO_GZ, 100);
     let up = s.path("up");
     rclone_ok(
         &gcs,
@@ -279,20 +326,211 @@ fn gzip_encoded_objects_are_read_as_stored() {
             "Content-Encoding: gzip",
         ],
     );
-    cloud_ok(&["copy", &gcs.rclone_path("gz"), &s.dst()]);
-    assert_eq!(std::fs::read(s.path("dst/hello.txt.gz")).unwrap(), gz);
+    let (_, err) = cloud_ok(&["copy", &gcs.rclone_path("gz"), &s.dst()]);
+    assert_eq!(std::fs::read(s.path("dst/hello.txt.gz")).unwrap(), HELLO_GZ);
+    // rclone's notice, once.
+    assert_eq!(
+        err.matches("Not decompressing 'Content-Encoding: gzip' compressed file. Use --gcs-decompress to override").count(),
+        1,
+        "{err}"
+    );
     cloud_ok(&["check", &up.to_string_lossy(), &gcs.rclone_path("gz")]);
-    // `decompress` is refused in one line, not silently ignored.
-    let (code, _, err) = cloud_run(&[
-        "lsf",
-        &format!(
-            "{},decompress=true:{}",
-            gcs.rclone_remote().trim_end_matches(':'),
-            gcs.bucket
-        ),
+    let (rc, fy) =
+        common::side_by_side(gcs.rclone(), &["lsjson", "--hash", &gcs.rclone_path("gz")]);
+    assert_eq!(fy, rc);
+}
+
+/// Uploads `data` as `key` with `Content-Encoding: gzip` and no metadata (so no `mtime`:
+/// as another tool would write it) through the JSON API's multipart upload.
+fn upload_gzip_encoded(gcs: &Gcs, s: &Scratch, key: &str, data: &[u8]) {
+    let boundary = "ferry-test-boundary";
+    let resource = serde_json::json!({
+        "name": key,
+        "contentEncoding": "gzip",
+        "contentType": "text/plain",
+    });
+    let mut body = format!(
+        "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{resource}\r\n--{boundary}\r\nContent-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let file = s.path("multipart.body");
+    std::fs::write(&file, body).unwrap();
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            &format!("Content-Type: multipart/related; boundary={boundary}"),
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!(
+                "{}/upload/storage/v1/b/{}/o?uploadType=multipart",
+                gcs.endpoint, gcs.bucket
+            ),
+        ])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "upload of {key} failed: {out:?}");
+}
+
+/// `decompress = true`: gzip-encoded objects are read decompressed and list with an
+/// unknown size (-1) and no MD5, as rclone lists them; a copy writes the decompressed
+/// bytes (rclone's "Rcat"), check and a re-sync compare no size, and a plain object is
+/// untouched. A gzip-encoded object that isn't gzip fails and leaves nothing behind.
+#[test]
+fn decompress_reads_gzip_encoded_objects_decompressed() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    let plain: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| format!("line {i}\n").into_bytes())
+        .collect();
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&plain).unwrap();
+        e.finish().unwrap()
+    };
+    upload_gzip_encoded(&gcs, &s, "dz/big.txt", &gz);
+    upload_gzip_encoded(&gcs, &s, "dz/hello.txt", HELLO_GZ);
+    write_file(&s.path("up/plain.txt"), b"not compressed", 100);
+    rclone_ok(
+        &gcs,
+        &[
+            "copy",
+            &s.path("up").to_string_lossy(),
+            &gcs.rclone_path("dz"),
+        ],
+    );
+    let remote = format!(
+        "{},decompress=true:{}/dz",
+        gcs.rclone_remote().trim_end_matches(':'),
+        gcs.bucket
+    );
+    // Listings as rclone's, byte for byte (md5sum's lines come in any order, as rclone's).
+    for args in [
+        &["lsjson", "--hash", remote.as_str()][..],
+        &["lsl", &remote],
+        &["lsf", "--format", "psth", &remote],
+        &["size", &remote],
+        &["size", "--json", &remote],
+        &["md5sum", &remote],
+    ] {
+        let ((rcode, rc), (fcode, fy)) = common::side_by_side(gcs.rclone(), args);
+        assert_eq!(
+            (fcode, sorted_lines(&fy)),
+            (rcode, sorted_lines(&rc)),
+            "{args:?}"
+        );
+    }
+    let (out, _) = cloud_ok(&["lsf", "--format", "ps", &remote]);
+    assert!(out.contains("big.txt;-1\n"), "{out}");
+    // The copy: decompressed bytes, logged as rclone logs a stream of unknown size.
+    let (_, err) = cloud_ok(&["copy", &remote, &s.dst(), "-v"]);
+    assert!(err.contains("big.txt: Copied (Rcat, new)"), "{err}");
+    assert_eq!(std::fs::read(s.path("dst/big.txt")).unwrap(), plain);
+    assert_eq!(std::fs::read(s.path("dst/hello.txt")).unwrap(), b"hello");
+    assert_eq!(
+        std::fs::read(s.path("dst/plain.txt")).unwrap(),
+        b"not compressed"
+    );
+    // check: sizes unknown, hashes missing for two; nothing to do on a re-sync.
+    let (_, err) = cloud_ok(&["check", &remote, &s.dst()]);
+    assert!(err.contains("2 hashes could not be checked"), "{err}");
+    assert!(err.contains("3 matching files"), "{err}");
+    let (_, err) = cloud_ok(&["sync", &remote, &s.dst(), "--use-json-log", "-v"]);
+    assert_eq!(stats_of(&err), (0, 0, 0), "{err}");
+    // A range of the decompressed content.
+    let (out, _) = cloud_ok(&[
+        "cat",
+        &format!("{remote}/big.txt"),
+        "--offset",
+        "100000",
+        "--count",
+        "20",
     ]);
-    assert_ne!(code, 0);
+    assert_eq!(out.as_bytes(), &plain[100_000..100_020]);
+    // Its end: read through (rclone prints the whole file here).
+    let (out, _) = cloud_ok(&["cat", &format!("{remote}/big.txt"), "--tail", "30"]);
+    assert_eq!(out.as_bytes(), &plain[plain.len() - 30..]);
+    // bisync records sizes: it refuses such a remote before changing anything.
+    let wd = s.path("wd");
+    let (code, _, err) = cloud_run(&[
+        "bisync",
+        &s.dst(),
+        &remote,
+        "--resync",
+        "--workdir",
+        &wd.to_string_lossy(),
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("bisync can't track a file whose size is unknown"),
+        "{err}"
+    );
+    // Marked gzip but not gzip: the copy fails, nothing is kept under the name.
+    upload_gzip_encoded(&gcs, &s, "bad/not.gz", b"this is not gzip data at all");
+    let bad = format!(
+        "{},decompress=true:{}/bad",
+        gcs.rclone_remote().trim_end_matches(':'),
+        gcs.bucket
+    );
+    let (code, _, err) = cloud_run(&["copy", &bad, &s.path("bad").to_string_lossy()]);
+    assert_ne!(code, 0, "{err}");
     assert!(err.contains("decompress"), "{err}");
+    assert!(!s.path("bad/not.gz").exists());
+}
+
+/// Listings of a bucket with key prefixes, `dir/` markers and files print as rclone's
+/// (directories 0 bytes where the server names them, -1 where only implied; no `Tier`),
+/// byte for byte but for the time rclone and ferry give an implied directory in a
+/// recursive listing (the time of the listing).
+#[test]
+fn listings_match_rclone_byte_for_byte() {
+    let Some(gcs) = Testbed::gcs() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/top.txt"), b"top", 1000);
+    write_file(&s.path("src/a/b/deep.bin"), b"deep", 2000);
+    write_file(&s.path("src/a/side.txt"), b"side", 3000);
+    let remote = gcs.rclone_path("ls");
+    cloud_ok(&["copy", &s.src(), &remote]);
+    let marked = format!(
+        "{},directory_markers=true:{}/ls",
+        gcs.rclone_remote().trim_end_matches(':'),
+        gcs.bucket
+    );
+    rclone_ok(&gcs, &["mkdir", &format!("{marked}/mark/in")]);
+    // The implied directories' times are the listing's own: left out.
+    let untimed = |out: &str| -> String {
+        out.lines()
+            .map(
+                |l| match l.find(r#""Size":-1,"MimeType":"inode/directory","ModTime":""#) {
+                    Some(i) => l[..i].to_owned() + l[i..].split_once("Z\",").unwrap().1,
+                    None => l.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for args in [
+        &["lsjson", remote.as_str()][..],
+        &["lsjson", "--hash", "-R", &remote],
+        &["lsjson", "--dirs-only", &marked],
+        &["lsl", &remote],
+        &["ls", &remote],
+        &["lsd", &remote],
+        &["lsf", "--format", "pstihmT", &remote],
+        &["lsf", "-R", "--format", "psT", "--files-only", &remote],
+        &["lsf", "--format", "pstT", &marked],
+    ] {
+        let ((rcode, rc), (fcode, fy)) = common::side_by_side(gcs.rclone(), args);
+        assert_eq!((fcode, untimed(&fy)), (rcode, untimed(&rc)), "{args:?}");
+    }
+    let (out, _) = cloud_ok(&["lsjson", &remote]);
+    assert!(out.contains(r#"{"Path":"a","Name":"a","Size":0,"#), "{out}");
+    assert!(!out.contains("Tier"), "{out}");
 }
 
 /// bisync between a local tree and a bucket: a change on each side reaches the other.

@@ -816,3 +816,53 @@ fn a_file_over_the_object_size_limit_fails_before_uploading() {
     let (_, listed, _) = fy_run(&["ls", &dest]);
     assert_eq!(sorted_lines(&listed), ["        4 small.txt"], "{err}");
 }
+
+/// `copyto` and `moveto` of one file within a bucket stay on the server (a CopyObject,
+/// and for a move a delete): no byte is downloaded or uploaded, as rclone does them.
+#[test]
+fn copyto_and_moveto_in_one_bucket_copy_on_the_server() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/x.bin", &"x".repeat(70_000), 100);
+    let at = |name: &str| s3.rclone_path(&format!("mv/{name}"));
+    fy_ok(&[
+        "copyto",
+        &sc.path("src/x.bin").to_string_lossy(),
+        &at("x.bin"),
+    ]);
+    let err = fy_ok(&[
+        "copyto",
+        &at("x.bin"),
+        &at("c.bin"),
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(
+        err.contains("x.bin: Copied (server-side copy) to: c.bin"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("x-amz-copy-source"), "{err}");
+    let err = fy_ok(&[
+        "moveto",
+        &at("x.bin"),
+        &at("m.bin"),
+        "-v",
+        "--dump",
+        "headers",
+    ]);
+    assert!(
+        err.contains("x.bin: Moved (server-side) to: m.bin"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("x-amz-copy-source"), "{err}");
+    // No object was read: the only GETs are listings.
+    assert!(!err.contains(&format!("GET /{}/mv/", s3.bucket)), "{err}");
+    assert_eq!(
+        sorted_lines(&rclone_ok(&s3, &["lsf", &s3.rclone_path("mv")])),
+        ["c.bin", "m.bin"]
+    );
+    for name in ["c.bin", "m.bin"] {
+        assert_eq!(rclone_ok(&s3, &["cat", &at(name)]), "x".repeat(70_000));
+    }
+}
