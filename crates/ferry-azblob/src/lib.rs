@@ -12,6 +12,7 @@
 
 mod client;
 mod error;
+mod hasher;
 mod kind;
 pub mod listing;
 pub mod meta;

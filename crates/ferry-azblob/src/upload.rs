@@ -21,6 +21,7 @@ use tokio::io::AsyncReadExt;
 use std::sync::Arc;
 
 use crate::client::{Client, Req};
+use crate::hasher::WholeMd5;
 use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
 use crate::props::BlobProps;
 use ferry_objstore::Target;
@@ -115,12 +116,12 @@ fn block_size(chunk: u64, size: u64) -> u64 {
     chunk.max(needed.div_ceil(mib) * mib).min(MAX_BLOCK)
 }
 
-/// The whole blob's MD5, computed as blocks are read, when it is to be stored: with
-/// `disable_checksum` (azcopy without --put-md5) nothing would keep it, and hashing every
-/// byte for nothing cost a quarter of a large upload's CPU time. Each block is still
-/// checked by its own Content-MD5 when `block_md5` asks, and the size always.
-fn whole_md5(o: &AzOptions) -> Option<Md5> {
-    (!o.disable_checksum).then(Md5::new)
+/// The whole blob's MD5, taken beside the reads (see [`WholeMd5`]), when it is to be
+/// stored: with `disable_checksum` (azcopy without --put-md5) nothing would keep it, and
+/// hashing every byte for nothing cost a quarter of a large upload's CPU time. Each block
+/// is still checked by its own Content-MD5 when `block_md5` asks, and the size always.
+fn whole_md5(o: &AzOptions) -> Option<WholeMd5> {
+    (!o.disable_checksum).then(WholeMd5::start)
 }
 
 /// Block IDs: the block's number and a random tag, so retries and concurrent writers
@@ -141,7 +142,7 @@ async fn blocks(
 ) -> Result<Option<String>> {
     let block = block_size(b.opts.chunk_size, opts.size) as usize;
     let tag: [u8; 8] = rand::random();
-    let mut whole = whole_md5(&b.opts);
+    let whole = whole_md5(&b.opts);
     let mut total = 0u64;
     let mut ids = Vec::new();
     // Dropped on an early return, which aborts the blocks still in flight.
@@ -165,8 +166,9 @@ async fn blocks(
         if total > opts.size {
             return Err(size_changed(path, opts.size, total));
         }
-        if let Some(h) = whole.as_mut() {
-            h.update(&buf);
+        let buf = Bytes::from(buf);
+        if let Some(h) = &whole {
+            h.update(buf.clone()).await?;
         }
         let id = block_id(ids.len() as u64, &tag);
         ids.push(id.clone());
@@ -174,7 +176,7 @@ async fn blocks(
         // Each block is hashed and sent on its own task, in parallel with reading the next.
         let (client, rest, shown) = (b.client.clone(), rest_path(t), path.to_string());
         let check = b.opts.block_md5;
-        inflight.spawn(stage(client, rest, shown, id, Bytes::from(buf), check));
+        inflight.spawn(stage(client, rest, shown, id, buf, check));
         if last {
             break;
         }
@@ -186,7 +188,10 @@ async fn blocks(
         return Err(size_changed(path, opts.size, total));
     }
     ferry_core::crash::point(ferry_core::crash::BEFORE_COMMIT);
-    let md5 = whole.map(|h| h.finalize());
+    let md5 = match whole {
+        Some(h) => Some(h.finish().await?),
+        None => None,
+    };
     let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in &ids {
         list.push_str("<Latest>");
@@ -218,7 +223,12 @@ async fn stage(
         .query("comp", "block")
         .query("blockid", id);
     if check {
-        req = req.header("content-md5", STANDARD.encode(Md5::digest(&body)));
+        // On the blocking pool: a runtime thread meanwhile keeps other blocks moving.
+        let bytes = body.clone();
+        let md5 = tokio::task::spawn_blocking(move || Md5::digest(&bytes))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))?;
+        req = req.header("content-md5", STANDARD.encode(md5));
     }
     let req = req.body(body);
     client
@@ -259,8 +269,8 @@ mod tests {
         assert_eq!(put_blob_max(&o("256Mi")), 64 * mib);
     }
 
-    #[test]
-    fn the_whole_md5_is_taken_only_to_be_stored() {
+    #[tokio::test]
+    async fn the_whole_md5_is_taken_only_to_be_stored() {
         let o = |pairs: &[(&str, &str)]| {
             let mut all = vec![("use_emulator", "true")];
             all.extend_from_slice(pairs);

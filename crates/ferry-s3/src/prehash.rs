@@ -1,9 +1,13 @@
 //! A local source hashed before its upload (as rclone does, so `md5chksum` can go into
-//! the upload's metadata from the start). For a multipart upload the same read also
-//! takes every part's MD5, on a second thread beside the whole file's: the upload then
-//! sends those as Content-MD5 and checks each part's ETag against them, so it reads
-//! the file once more but hashes nothing again, and what S3 stored is checked against
-//! the bytes that gave `md5chksum` (a source changed in between fails the upload).
+//! the upload's metadata from the start). For a multipart upload every part's MD5 is
+//! taken too, by a second thread that reads the file on its own beside the one hashing
+//! the whole: the upload then sends those as Content-MD5 and checks each part's ETag
+//! against them, so it hashes nothing again, and what S3 stored is checked against the
+//! bytes that gave `md5chksum` (a source changed in between fails the upload).
+//!
+//! The two threads never wait for each other: an earlier version handed each part to a
+//! thread of its own and joined it before reading the next, so on a busy machine every
+//! part waited for whichever of the two had been descheduled.
 
 use std::fs::File;
 use std::io::Read;
@@ -36,67 +40,84 @@ impl Prehashed {
     }
 }
 
+/// Bytes read at a time: small enough to stay in the CPU's cache between the read and
+/// the hash, large enough that the system calls cost nothing.
+const READ: usize = 1 << 20;
+
 /// Hashes `file` (shown as `shown` in errors): its MD5, and with `part_size` each part's.
 pub(crate) fn hash_file(file: &Path, part_size: Option<u64>, shown: &str) -> Result<Prehashed> {
     let read_err = |e| Error::io("failed to read source", e).with_path(shown.to_owned());
-    let mut f = File::open(file)
-        .map_err(|e| Error::io("failed to open source", e).with_path(shown.to_owned()))?;
+    let open = || {
+        File::open(file)
+            .map_err(|e| Error::io("failed to open source", e).with_path(shown.to_owned()))
+    };
+    let mut f = open()?;
     let Some(part_size) = part_size else {
-        let mut h = Md5::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
         return Ok(Prehashed {
-            md5: hex::encode(h.finalize()),
+            md5: hex::encode(whole_md5(&mut f).map_err(read_err)?),
             parts: None,
         });
     };
-    let mut whole = Md5::new();
-    let mut digests = Vec::new();
-    // One buffer for every part, filled in place: no allocation or zeroing per part.
-    let mut buf = vec![0u8; part_size as usize];
-    loop {
-        let n = fill(&mut f, &mut buf).map_err(read_err)?;
-        if n == 0 && !digests.is_empty() {
-            break;
-        }
-        let part = &buf[..n];
-        // The part's MD5 on a second thread while this one adds the part to the whole:
-        // the pass then takes one MD5's time, not two.
-        let digest = std::thread::scope(|s| {
-            let h = s.spawn(|| -> [u8; 16] { Md5::digest(part).into() });
-            whole.update(part);
-            h.join()
-        })
-        .map_err(|_| Error::new(ferry_core::ErrorKind::Io, "hashing thread failed"))?;
-        digests.push(digest);
-        if n < buf.len() {
-            break;
-        }
-    }
+    // Opened here so a file that vanished fails before either thread starts.
+    let mut g = open()?;
+    let (whole, digests) = std::thread::scope(|s| {
+        let parts = s.spawn(move || part_md5s(&mut g, part_size));
+        let whole = whole_md5(&mut f);
+        (whole, parts.join())
+    });
+    let digests = digests
+        .map_err(|_| Error::new(ferry_core::ErrorKind::Io, "hashing thread failed"))?
+        .map_err(read_err)?;
+    let whole = whole.map_err(read_err)?;
     Ok(Prehashed {
-        md5: hex::encode(whole.finalize()),
+        md5: hex::encode(whole),
         parts: Some(PartDigests { part_size, digests }),
     })
 }
 
-/// Reads until `buf` is full or the file ends; how many bytes were read.
-fn fill(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match f.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
+/// The MD5 of everything `f` has left.
+fn whole_md5(f: &mut File) -> std::io::Result<[u8; 16]> {
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; READ];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok(h.finalize().into()),
+            Ok(n) => h.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(got)
+}
+
+/// The MD5 of each `part_size` bytes of `f` in order; an empty file has one empty part,
+/// and a file that is an exact multiple has no empty last part.
+fn part_md5s(f: &mut File, part_size: u64) -> std::io::Result<Vec<[u8; 16]>> {
+    let mut digests = Vec::new();
+    // One buffer for the whole pass: no allocation or zeroing per part.
+    let mut buf = vec![0u8; READ];
+    loop {
+        let mut h = Md5::new();
+        let mut got = 0u64;
+        while got < part_size {
+            let want = (part_size - got).min(READ as u64) as usize;
+            match f.read(&mut buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    h.update(&buf[..n]);
+                    got += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if got == 0 && !digests.is_empty() {
+            return Ok(digests);
+        }
+        digests.push(h.finalize().into());
+        if got < part_size {
+            return Ok(digests);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +149,21 @@ mod tests {
         let whole = hash_file(&path, None, "f").unwrap();
         assert_eq!(whole.md5, p.md5);
         assert!(whole.parts.is_none());
+    }
+
+    #[test]
+    fn parts_larger_than_one_read_and_not_a_multiple_of_it() {
+        let part = READ as u64 + READ as u64 / 2 + 3;
+        let (_d, path, data) = file_of(3 * READ + 17);
+        let p = hash_file(&path, Some(part), "f").unwrap();
+        assert_eq!(p.md5, hex::encode(Md5::digest(&data)));
+        let parts = p.parts_for(part, data.len() as u64).unwrap();
+        for (i, d) in parts.iter().enumerate() {
+            let start = i * part as usize;
+            let end = (start + part as usize).min(data.len());
+            assert_eq!(*d, <[u8; 16]>::from(Md5::digest(&data[start..end])));
+        }
+        assert_eq!(parts.len(), 3);
     }
 
     #[test]
