@@ -49,6 +49,13 @@ impl FtpBackend {
                 set_modtime: true,
                 atomic_put: true,
                 moves: true,
+                // A big file comes down in ranges (REST + RETR) on several connections,
+                // as rclone's multi-thread downloads do: one data connection ran at one
+                // pure-ftpd process's speed (256 MiB: 1.4-5.7 s, rclone 0.9-1.4 s). Not
+                // under a `concurrency` limit: every range holds a connection until it
+                // is read, and the ranges are all opened before any is read, so a
+                // limit below the streams would wait forever.
+                parallel_reads: opts.concurrency == 0,
                 ..Capabilities::default()
             },
             semantics: Semantics {

@@ -47,6 +47,9 @@ impl SmbBackend {
                 moves: true,
                 // With no share given, the top level lists the server's shares.
                 bucket_roots: true,
+                // A big file comes down in ranges on several connections, as rclone's
+                // multi-thread downloads do (one connection waited on one smbd).
+                parallel_reads: true,
                 ..Capabilities::default()
             },
             semantics: Semantics {
