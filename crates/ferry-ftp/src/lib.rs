@@ -12,6 +12,7 @@
 
 mod backend;
 mod conn;
+mod dirs;
 mod error;
 mod io;
 mod kind;

@@ -104,7 +104,8 @@ pub async fn set_time(conn: &mut Conn, path: &str, t: SystemTime) -> FtpResult<(
 }
 
 /// Creates `path` and any missing parents; succeeds if it is a directory already.
-pub async fn mkdir_all(conn: &mut Conn, path: &str, o: &FtpOptions) -> FtpResult<()> {
+/// `known`: the length of an ancestor known to exist (0: none), not made again.
+pub async fn mkdir_all(conn: &mut Conn, path: &str, o: &FtpOptions, known: usize) -> FtpResult<()> {
     let first = match conn.ftp.mkdir(path).await {
         Ok(()) => return Ok(()),
         Err(e) if code(&e).is_some() => e,
@@ -112,7 +113,7 @@ pub async fn mkdir_all(conn: &mut Conn, path: &str, o: &FtpOptions) -> FtpResult
     };
     // Some parent is missing (or the directory exists): make each one, top down; those
     // that exist answer 550 or 521, which is fine.
-    for (i, _) in path.match_indices('/').filter(|(i, _)| *i > 0) {
+    for (i, _) in path.match_indices('/').filter(|(i, _)| *i > known) {
         if let Err(e) = conn.ftp.mkdir(&path[..i]).await {
             if code(&e).is_none() {
                 return Err(e);

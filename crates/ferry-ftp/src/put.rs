@@ -101,13 +101,17 @@ async fn finish(
 async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease, Transfer)> {
     let mut lease = b.pool.get().await?;
     let (mut made_dir, mut redialled) = (false, false);
+    let (parent, _) = ops::split(temp);
     loop {
         let idle = b.pool.opts.timeouts.idle;
+        let seen = b.dirs.now();
         let err = match bounded(idle, lease.conn().ftp.put_with_stream(temp)).await {
-            Ok(t) => return Ok((lease, t)),
+            Ok(t) => {
+                b.dirs.note(parent);
+                return Ok((lease, t));
+            }
             Err(e) => e,
         };
-        let (parent, _) = ops::split(temp);
         if is_lost(&err) && !redialled {
             // A pooled connection the server had closed: nothing was sent yet.
             redialled = true;
@@ -116,7 +120,8 @@ async fn open_stor(b: &FtpBackend, path: &RelPath, temp: &str) -> Result<(Lease,
         } else if code(&err).is_some() && !made_dir && !parent.is_empty() && parent != "/" {
             made_dir = true;
             let o = b.pool.opts.clone();
-            if let Err(e) = bounded(idle, ops::mkdir_all(lease.conn(), parent, &o)).await {
+            let made = b.dirs.make(lease.conn(), parent, &o, seen);
+            if let Err(e) = bounded(idle, made).await {
                 // The directory by its server path, so the error says what failed, where.
                 let what = format!("mkdir {parent:?}");
                 return Err(op_error_not_missing(e, &what, path.as_str()));
@@ -150,7 +155,7 @@ async fn rename_on(c: &mut Conn, from: &str, to: &str, o: &crate::FtpOptions) ->
             if parent.is_empty() || parent == "/" {
                 return Err(e);
             }
-            ops::mkdir_all(c, parent, o).await?;
+            ops::mkdir_all(c, parent, o, 0).await?;
             c.ftp.rename(from, to).await
         }
         other => other,

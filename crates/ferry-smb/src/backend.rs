@@ -11,6 +11,7 @@ use ferry_core::{
     ListPages, Location, PutOptions, RelPath, Result, Semantics,
 };
 
+use crate::dirs::Dirs;
 use crate::error::{op_error, op_error_not_missing};
 use crate::io::{upload, upload_error};
 use crate::listing::{dir_not_found, entry};
@@ -30,6 +31,8 @@ pub struct SmbBackend {
     /// Set once a run is about to write here; only then do listings remove temporary
     /// files that interrupted runs left.
     writing: AtomicBool,
+    /// Directories known to exist, so uploads make only the missing ones.
+    dirs: Arc<Dirs>,
 }
 
 /// How long a temporary file must sit untouched before a listing removes it as a leftover.
@@ -47,6 +50,9 @@ impl SmbBackend {
                 moves: true,
                 // With no share given, the top level lists the server's shares.
                 bucket_roots: true,
+                // A big file comes down in ranges on several connections, as rclone's
+                // multi-thread downloads do (one connection waited on one smbd).
+                parallel_reads: true,
                 ..Capabilities::default()
             },
             semantics: Semantics {
@@ -64,6 +70,7 @@ impl SmbBackend {
             shown_root,
             features,
             writing: AtomicBool::new(false),
+            dirs: Arc::default(),
         })
     }
 
@@ -150,7 +157,25 @@ impl SmbBackend {
         self.pool
             .run(share, |c| {
                 let (s, p) = (s0.clone(), p0.clone());
-                Box::pin(async move { ops::mkdir_all(c, &s, &p).await })
+                Box::pin(async move { ops::mkdir_all(c, &s, &p, 0).await })
+            })
+            .await?
+            .map_err(|e| op_error_not_missing(e, "make directory", shown.as_str()))
+    }
+
+    /// Makes the directory an upload found missing (see [`Dirs::make`]).
+    async fn make_upload_dir(
+        &self,
+        share: &str,
+        path: &str,
+        shown: &RelPath,
+        seen: u64,
+    ) -> Result<()> {
+        let (s0, p0, dirs) = (share.to_owned(), path.to_owned(), self.dirs.clone());
+        self.pool
+            .run(share, |c| {
+                let (s, p, dirs) = (s0.clone(), p0.clone(), dirs.clone());
+                Box::pin(async move { dirs.make(c, &s, &p, seen).await })
             })
             .await?
             .map_err(|e| op_error_not_missing(e, "make directory", shown.as_str()))
@@ -197,9 +222,11 @@ impl SmbBackend {
         let mut lease = self.pool.get(&temp.share).await?;
         let mut made_dir = false;
         let sent = loop {
+            let seen = self.dirs.now();
             match upload(&lease, temp, &mut data, opts.mtime, idle).await {
                 Ok(n) => {
                     self.pool.give_back(lease);
+                    self.dirs.note(&temp.share, temp.parent());
                     break n;
                 }
                 // Only the create can fail this way, before any byte was read.
@@ -208,7 +235,8 @@ impl SmbBackend {
                 {
                     made_dir = true;
                     self.pool.give_back(lease);
-                    self.mkdir_place(&temp.share, temp.parent(), path).await?;
+                    self.make_upload_dir(&temp.share, temp.parent(), path, seen)
+                        .await?;
                     lease = self.pool.get(&temp.share).await?;
                 }
                 Err(fail) => {
@@ -402,6 +430,7 @@ impl Backend for SmbBackend {
 
     async fn rmdir(&self, dir: &RelPath) -> Result<()> {
         let place = self.in_share(dir, "remove directory")?;
+        self.dirs.forget(&place.share, &place.path);
         match self.remove_place(&place, true).await? {
             Ok(()) => Ok(()),
             Err(e) if crate::error::is_missing(&e) => Err(dir_not_found(dir)),

@@ -107,8 +107,9 @@ pub async fn stat(c: &Conn, share: &str, path: &str) -> smb::Result<Option<Raw>>
 }
 
 /// Makes `path` and the directories on its way; existing ones are fine.
-pub async fn mkdir_all(c: &Conn, share: &str, path: &str) -> smb::Result<()> {
-    let mut at = 0;
+/// `from`: where in `path` to start (just past an ancestor known to exist; 0: the top).
+pub async fn mkdir_all(c: &Conn, share: &str, path: &str, from: usize) -> smb::Result<()> {
+    let mut at = from;
     loop {
         let end = path[at..].find('\\').map_or(path.len(), |i| at + i);
         mkdir_one(c, share, &path[..end]).await?;
