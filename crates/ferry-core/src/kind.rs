@@ -13,7 +13,7 @@ mod registry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use list::space_separated;
+pub use list::{comma_separated, space_separated};
 pub use options::Options;
 pub use registry::Registry;
 

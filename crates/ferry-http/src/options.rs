@@ -91,7 +91,9 @@ pub fn headers(text: &str) -> std::result::Result<Vec<(String, String)>, &'stati
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let fields = csv_fields(text)?;
+    let fields = ferry_core::kind::comma_separated(text).map_err(|_| {
+        "not one line of CSV: quote a field holding a comma or a quote (\"a,b\"), and write a quote in it twice"
+    })?;
     if fields.len() % 2 != 0 {
         return Err("odd number of fields: expected name,value pairs (e.g. \"Cookie,name=value\")");
     }
@@ -107,50 +109,6 @@ pub fn headers(text: &str) -> std::result::Result<Vec<(String, String)>, &'stati
         out.push((name, value));
     }
     Ok(out)
-}
-
-/// The fields of one CSV record, as Go's encoding/csv reads them.
-fn csv_fields(text: &str) -> std::result::Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err("a quoted field is not closed"),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
-                Some(_) => return Err("a quoted field is followed by text before the next ,"),
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return Err("a \" inside an unquoted field"),
-                    Some(c) => field.push(c),
-                }
-            }
-            fields.push(field);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -138,8 +138,8 @@ fn spelled_out(arg: &Arg, m: &ArgMatches, env: Env) -> Result<Vec<OsString>, Str
             let text = value
                 .to_str()
                 .ok_or_else(|| format!("{var} is not valid UTF-8"))?;
-            let fields =
-                csv_record(text).map_err(|e| format!("invalid {var} for --{long}: {e}"))?;
+            let fields = ferry_core::kind::comma_separated(text)
+                .map_err(|e| format!("invalid {var} for --{long}: {e}"))?;
             Ok(fields
                 .into_iter()
                 .map(|f| OsString::from(format!("--{long}={f}")))
@@ -149,68 +149,9 @@ fn spelled_out(arg: &Arg, m: &ArgMatches, env: Env) -> Result<Vec<OsString>, Str
     }
 }
 
-/// The fields of one CSV record (RFC 4180, as rclone's Go `encoding/csv` reads a
-/// variable): comma-separated, a field in double quotes may hold commas, `""` is a quote.
-fn csv_record(text: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err("a quoted field has no closing quote".into()),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => {}
-                Some(c) => return Err(format!("unexpected {c:?} after a quoted field")),
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return Err("a quote inside an unquoted field".into()),
-                    Some(c) => field.push(c),
-                }
-            }
-        }
-        fields.push(field);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_csv_record_splits_as_rclone_reads_a_list_variable() {
-        let ok = |s: &str| csv_record(s).unwrap();
-        assert_eq!(ok("*.jpg"), ["*.jpg"]);
-        assert_eq!(ok("*.jpg,*.png"), ["*.jpg", "*.png"]);
-        assert_eq!(ok(r#""*.jpg","*.png""#), ["*.jpg", "*.png"]);
-        assert_eq!(ok(r#""*.{jpg,png}",b"#), ["*.{jpg,png}", "b"]);
-        assert_eq!(ok(r#""say ""hi""""#), [r#"say "hi""#]);
-        assert_eq!(ok("a,,b"), ["a", "", "b"]);
-        assert!(csv_record(r#""open"#).is_err());
-        assert!(csv_record(r#"a"b"#).is_err());
-        assert!(csv_record(r#""a"b"#).is_err());
-    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
         move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.into())

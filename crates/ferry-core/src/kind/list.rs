@@ -1,6 +1,52 @@
-//! rclone's space-separated list options (`upstreams = "a=x: \"b=y:with space\""`): one
-//! line of CSV with a space as the separator, so a field holding spaces is quoted and a
-//! `"` inside quotes is written twice.
+//! rclone's list values, each one line of CSV as Go's `encoding/csv` reads it: space-
+//! separated options (`upstreams = "a=x: \"b=y:with space\""`) and comma-separated ones
+//! (the http backend's `headers`, a list flag's `RCLONE_EXCLUDE="*.jpg,*.png"`). A field
+//! holding the separator is quoted, and a `"` inside quotes is written twice.
+
+/// The fields of one comma-separated CSV record (empty fields kept: `a,,b` is three);
+/// an error says what is malformed.
+pub fn comma_separated(text: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => return Err("a quoted field has no closing quote".into()),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => {}
+                Some(c) => return Err(format!("unexpected {c:?} after a quoted field")),
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some('"') => return Err("a quote inside an unquoted field".into()),
+                    Some(c) => field.push(c),
+                }
+            }
+        }
+        fields.push(field);
+    }
+}
 
 /// The fields of a space-separated list; an error says what is malformed. Empty fields
 /// (two spaces in a row, a trailing space) are left out.
@@ -44,7 +90,21 @@ pub fn space_separated(s: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::space_separated;
+    use super::{comma_separated, space_separated};
+
+    #[test]
+    fn comma_separated_reads_a_csv_record_as_go_does() {
+        let ok = |s: &str| comma_separated(s).unwrap();
+        assert_eq!(ok("*.jpg"), ["*.jpg"]);
+        assert_eq!(ok("*.jpg,*.png"), ["*.jpg", "*.png"]);
+        assert_eq!(ok(r#""*.jpg","*.png""#), ["*.jpg", "*.png"]);
+        assert_eq!(ok(r#""*.{jpg,png}",b"#), ["*.{jpg,png}", "b"]);
+        assert_eq!(ok(r#""say ""hi""""#), [r#"say "hi""#]);
+        assert_eq!(ok("a,,b"), ["a", "", "b"]);
+        assert!(comma_separated(r#""open"#).is_err());
+        assert!(comma_separated(r#"a"b"#).is_err());
+        assert!(comma_separated(r#""a"b"#).is_err());
+    }
 
     #[test]
     fn fields_split_on_spaces_and_quotes_keep_them() {
