@@ -148,6 +148,14 @@ pub trait Backend: Send + Sync {
     /// entries, saving a lookup per file later. By default nothing changes.
     fn expect_hashes(&self, _kind: HashKind) {}
 
+    /// The `kind` hash of `e` (as listed here) when it costs no request and little
+    /// reading: one the listing carried, or a cache's answer (a local backend may also hash
+    /// a small file, which costs less than one request to a remote). `None`: it would cost
+    /// more, or can't be had. By default, only a listed one.
+    async fn cheap_hash(&self, e: &Entry, kind: HashKind) -> Result<Option<String>> {
+        Ok(e.hashes.get(kind).map(str::to_owned))
+    }
+
     /// Opens an object for reading from `offset`, for at most `len` bytes.
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream>;
 

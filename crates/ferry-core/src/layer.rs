@@ -121,6 +121,9 @@ impl<L: Layer> Backend for Layered<L> {
     fn expect_hashes(&self, kind: HashKind) {
         self.inner.expect_hashes(kind)
     }
+    async fn cheap_hash(&self, e: &Entry, kind: HashKind) -> Result<Option<String>> {
+        self.inner.cheap_hash(e, kind).await
+    }
     async fn open(&self, path: &RelPath, offset: u64, len: Option<u64>) -> Result<ByteStream> {
         self.layer.before(Op::Open, path).await?;
         let stream = self.inner.open(path, offset, len).await?;

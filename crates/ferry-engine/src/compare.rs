@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use ferry_core::{Backend, Entry, HashKind, Result};
 
-use crate::journal::Side;
+use crate::journal::{Known, Side};
 use crate::CompareOptions;
 
 /// What the checkers decided for one file present on both sides.
@@ -98,8 +98,17 @@ impl Comparer<'_> {
     }
 
     /// Both sides' exact mtimes (one request each, at most, for provisional ones; none
-    /// for a destination object the journal knows in exactly this listed state).
+    /// for an object the journal knows in this listed state).
     async fn exact_mtimes(&self, src: &mut Entry, dst: &mut Entry) -> Result<()> {
+        // Each side's journal answer may need the other side's content as listed.
+        let from_src = self.journaled(Side::Src, src, self.dst, dst).await;
+        let from_dst = self.journaled(Side::Dst, dst, self.src, src).await;
+        for (e, known) in [(&mut *src, from_src), (&mut *dst, from_dst)] {
+            if let Some(mtime) = known {
+                e.mtime = mtime;
+                e.mtime_provisional = false;
+            }
+        }
         tokio::try_join!(
             self.exact_mtime(Side::Src, self.src, src),
             self.exact_mtime(Side::Dst, self.dst, dst)
@@ -107,17 +116,40 @@ impl Comparer<'_> {
         Ok(())
     }
 
-    /// One side's exact mtime: from the journal when it knows this listed state, else
-    /// from the backend (and then journaled).
+    /// What the journal can tell of `e`'s real mtime: exactly this listing, or the same
+    /// object under another listed time when its content is provably `other`'s (its ETag
+    /// a plain MD5 equal to `other`'s MD5, known without a request or a long read).
+    async fn journaled(
+        &self,
+        side: Side,
+        e: &Entry,
+        other_side: &dyn Backend,
+        other: &Entry,
+    ) -> Option<SystemTime> {
+        let journal = self.journal.filter(|_| e.mtime_provisional)?;
+        let mtime = match journal.lookup(side, e)? {
+            Known::Exactly(mtime) => return Some(mtime),
+            Known::IfSameContent(mtime) => mtime,
+        };
+        let md5 = plain_md5(e)?;
+        let theirs = match other_side.cheap_hash(other, HashKind::Md5).await {
+            Ok(Some(h)) => h,
+            _ => return None,
+        };
+        let same = theirs.eq_ignore_ascii_case(md5);
+        tracing::debug!(
+            "{}: journal: rewritten since recorded; content {} the other side's",
+            e.path,
+            if same { "is" } else { "is not" }
+        );
+        same.then_some(mtime)
+    }
+
+    /// One side's exact mtime, from the backend (and then journaled).
     async fn exact_mtime(&self, side: Side, backend: &dyn Backend, e: &mut Entry) -> Result<()> {
         let Some(journal) = self.journal.filter(|_| e.mtime_provisional) else {
             return ferry_core::exact_mtime(backend, e).await;
         };
-        if let Some(mtime) = journal.lookup(side, e) {
-            e.mtime = mtime;
-            e.mtime_provisional = false;
-            return Ok(());
-        }
         let listed = e.clone();
         ferry_core::exact_mtime(backend, e).await?;
         if !e.mtime_provisional {
@@ -245,6 +277,16 @@ impl Comparer<'_> {
             known_or_compute(self.dst, dst, kind)
         )
     }
+}
+
+/// The MD5 of `e`'s content when its version tag says so beyond doubt: a plain MD5 (32
+/// hex digits, not a multipart `-N` ETag) that the backend also vouches for as the
+/// content's MD5 (an S3 ETag under SSE-KMS is neither).
+fn plain_md5(e: &Entry) -> Option<&str> {
+    let version = e.version.as_deref()?.trim_matches('"');
+    let listed = e.hashes.get(HashKind::Md5)?;
+    let plain = version.len() == 32 && version.bytes().all(|b| b.is_ascii_hexdigit());
+    (plain && listed.eq_ignore_ascii_case(version)).then_some(version)
 }
 
 fn same_hash(src: &Entry, kind: HashKind, a: &str, b: &str) -> bool {

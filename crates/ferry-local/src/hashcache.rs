@@ -153,6 +153,10 @@ impl HashCache {
     /// what `meta`, a `stat` of it, says.
     pub fn get_for(&self, path: &Path, meta: &std::fs::Metadata, kind: HashKind) -> Option<String> {
         let stamp = Stamp::of(meta)?;
+        // A listing's paths are absolute already (the root is made so): no copy per file.
+        if path.is_absolute() {
+            return self.get(path, kind, &stamp);
+        }
         self.get(&std::path::absolute(path).ok()?, kind, &stamp)
     }
 

@@ -50,6 +50,10 @@ pub enum LinkMode {
 /// The suffix rclone gives a symlink carried as a file.
 pub const LINK_SUFFIX: &str = ".rclonelink";
 
+/// Files up to this size are hashed for [`Backend::cheap_hash`] when the hash cache has
+/// no answer: reading 1 MiB from disk costs about what one request to a remote does.
+const CHEAP_READ: u64 = 1 << 20;
+
 #[derive(Clone, Debug, Default)]
 pub struct LocalOptions {
     pub links: LinkMode,
@@ -296,6 +300,25 @@ impl Backend for LocalBackend {
 
     fn expect_hashes(&self, kind: HashKind) {
         let _ = self.listed_hash.set(kind);
+    }
+
+    async fn cheap_hash(&self, e: &Entry, kind: HashKind) -> Result<Option<String>> {
+        if let Some(h) = e.hashes.get(kind) {
+            return Ok(Some(h.to_owned()));
+        }
+        if e.size <= CHEAP_READ {
+            // Hashed here, the answer is kept for the next run.
+            return self.hash(&e.path, kind).await;
+        }
+        let Some(cache) = self.opts.hash_cache.clone() else {
+            return Ok(None);
+        };
+        let full = self.full(&e.path);
+        blocking(move || {
+            let hit = write::cached_hashes(&full, [kind].into_iter().collect(), &cache);
+            Ok(hit.and_then(|h| h.get(kind).map(str::to_owned)))
+        })
+        .await
     }
 
     async fn usage(&self) -> Result<Option<ferry_core::Usage>> {

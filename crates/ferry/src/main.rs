@@ -54,7 +54,23 @@ fn die_quietly_on_closed_stdout() {
     }));
 }
 
+/// glibc gives each thread that allocates its own heap ("arena"), up to eight per core;
+/// pages freed in one arena can't serve another, so a run whose listings, hash-cache
+/// lookups and transfers hop between many worker threads grew to twice the memory it
+/// uses (a no-op `--checksum` sync of 1,000,000 files with the hash cache: 62 MB peak,
+/// 35 MB without the cache). Four arenas, set before any thread starts, keep that within
+/// 46 MB; two kept it to 38 MB but made that run's 20,000-file version 30% slower (the
+/// threads then wait on each other's allocations), four about 10%.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of the allocator; no thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
 fn main() {
+    limit_malloc_arenas();
     #[cfg(unix)]
     die_quietly_on_closed_stdout();
     crash_hook::install();
