@@ -62,10 +62,6 @@ fn az_features() -> Features {
             // The MD5 `put` returns is of the bytes it read, not an independent record:
             // the service's own check is the Content-MD5 sent with every block.
             put_returns_hashes: false,
-            // A move is a server-side copy (Copy Blob) and a delete, as rclone's (which has
-            // Copy and no Move, so it moves the same way): --track-renames, --backup-dir
-            // and case fixes then stay on the server instead of sending the bytes again.
-            moves: true,
             // A block blob: 50,000 blocks of at most 4,000 MiB.
             max_object_size: Some(50_000 * (4000 << 20)),
             ..ferry_objstore::capabilities()

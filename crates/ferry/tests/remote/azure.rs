@@ -397,57 +397,6 @@ fn sas_auth_and_clear_errors_that_never_show_secrets() {
     assert!(err.contains("not a base64 storage account key"), "{err}");
 }
 
-/// A rename found by `--track-renames` and a `moveto` in one container are a Copy Blob
-/// and a delete: no byte is uploaded again (no Put Block, no Put Blob of the data).
-#[test]
-fn renames_and_moves_stay_on_the_server() {
-    let Some(az) = Testbed::azure() else { return };
-    let s = Scratch::new();
-    write_file(&s.path("src/old.bin"), &[7u8; 50_000], 1000);
-    let remote = az.rclone_path("mv");
-    fy_ok(&["sync", &s.src(), &remote]);
-    std::fs::rename(s.path("src/old.bin"), s.path("src/new.bin")).unwrap();
-    let (_, err) = fy_ok(&[
-        "sync",
-        &s.src(),
-        &remote,
-        "--track-renames",
-        "-v",
-        "--dump",
-        "headers",
-    ]);
-    assert!(
-        err.contains("old.bin: Moved (server-side) to: new.bin"),
-        "{err}"
-    );
-    assert!(
-        err.contains("X-Ms-Copy-Source") || err.contains("x-ms-copy-source"),
-        "{err}"
-    );
-    // No request (the part of each dumped exchange before its response) sends the data.
-    let uploads = err
-        .split("HTTP REQUEST")
-        .skip(1)
-        .filter_map(|x| x.split("HTTP RESPONSE").next())
-        .filter(|req| req.contains("PUT ") && req.contains("Content-Length: 50000"))
-        .count();
-    assert_eq!(uploads, 0, "the bytes were sent again: {err}");
-    let (_, err) = fy_ok(&[
-        "moveto",
-        &format!("{remote}/new.bin"),
-        &format!("{remote}/moved.bin"),
-        "-v",
-    ]);
-    assert!(
-        err.contains("new.bin: Moved (server-side) to: moved.bin"),
-        "{err}"
-    );
-    let listed = rclone_ok(&az, &["lsf", &remote]);
-    assert_eq!(listed.lines().collect::<Vec<_>>(), ["moved.bin"]);
-    let bytes = ferry_testbed::run(az.rclone().args(["cat", &format!("{remote}/moved.bin")]));
-    assert_eq!(bytes, vec![7u8; 50_000]);
-}
-
 #[test]
 fn server_side_copy_keeps_access_tier_and_tags() {
     let Some(az) = Testbed::azure() else { return };
