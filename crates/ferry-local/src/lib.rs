@@ -409,8 +409,12 @@ impl Backend for LocalBackend {
             return Ok(false);
         };
         // Names are renamed as they are on disk: only between the same name encodings
-        // and link handling is that what a move file by file would make.
-        if peer.opts.encoding != self.opts.encoding || peer.opts.links != self.opts.links {
+        // and link handling is that what a move file by file would make, and never under
+        // -L, which moves what links point to (a rename would keep the links).
+        if peer.opts.encoding != self.opts.encoding
+            || peer.opts.links != self.opts.links
+            || self.opts.links == LinkMode::Follow
+        {
             return Ok(false);
         }
         let (from, to) = (peer.root.clone(), self.root.clone());
