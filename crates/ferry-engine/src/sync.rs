@@ -295,14 +295,15 @@ fn new_ctx(job: Job) -> Ctx {
     }
 }
 
-/// rclone's server-side directory move: a move with no filter, no dry run and no
-/// questions, to a destination that doesn't exist yet, is one rename where the
+/// rclone's server-side directory move: a move with no filter, no dry run, no
+/// questions and no directories to keep (a shard's), to a destination that doesn't exist yet, is one rename where the
 /// destination can make it; the source is then gone, as rclone's `move` documents.
 async fn move_whole_tree(job: &Job) -> Result<bool> {
     if job.mode != Mode::Move
         || job.src_file.is_some()
         || job.select.is_active()
         || job.opts.dry_run
+        || job.opts.keep_dirs
         || job.confirm.is_some()
     {
         return Ok(false);
