@@ -11,18 +11,7 @@ pub fn comma_separated(text: &str) -> Result<Vec<String>, String> {
     loop {
         let mut field = String::new();
         if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err("a quoted field has no closing quote".into()),
-                }
-            }
+            field = quoted(&mut chars).ok_or("a quoted field has no closing quote")?;
             match chars.next() {
                 None => {
                     fields.push(field);
@@ -48,6 +37,23 @@ pub fn comma_separated(text: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// A quoted field's text, from its opening quote to its closing one (both taken, a `""`
+/// inside read as one `"`); `None` when the text ends before the closing quote.
+fn quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<String> {
+    chars.next();
+    let mut field = String::new();
+    loop {
+        match chars.next()? {
+            '"' if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' => return Some(field),
+            c => field.push(c),
+        }
+    }
+}
+
 /// The fields of a space-separated list; an error says what is malformed. Empty fields
 /// (two spaces in a row, a trailing space) are left out.
 pub fn space_separated(s: &str) -> Result<Vec<String>, String> {
@@ -56,18 +62,7 @@ pub fn space_separated(s: &str) -> Result<Vec<String>, String> {
     while chars.peek().is_some() {
         let mut field = String::new();
         if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err(format!("a quote is not closed in {s:?}")),
-                }
-            }
+            field = quoted(&mut chars).ok_or_else(|| format!("a quote is not closed in {s:?}"))?;
             match chars.next() {
                 None | Some(' ') => {}
                 Some(_) => return Err(format!("extraneous text after a closing quote in {s:?}")),
