@@ -40,18 +40,14 @@ impl Display {
 /// How often `-P` redraws (rclone's), unless `--stats` says otherwise.
 const REDRAW: Duration = Duration::from_millis(500);
 
-/// How often `-P` writes a stats block when stderr is not a terminal, unless `--stats`
-/// says otherwise.
-const PROGRESS_LINES: Duration = Duration::from_secs(5);
-
 impl Globals {
     fn verbose(&self) -> bool {
         self.log.level >= Level::Info
     }
 
-    /// Whether `-P` draws in place: stderr must be a terminal.
+    /// Whether `-P` shows its display (on stdout, as rclone's, terminal or not).
     fn live(&self) -> bool {
-        self.output.progress && progress::stderr_is_terminal()
+        self.output.progress
     }
 
     /// Starts the display of a run. `interrupt`: Ctrl-C ends the process once the display
@@ -59,7 +55,7 @@ impl Globals {
     pub fn start_display(&self, stats: &Arc<Stats>, interrupt: bool) -> Display {
         let given = self.output.stats_given && !self.output.stats_interval.is_zero();
         let live = self.live().then(|| {
-            let screen = Arc::new(Mutex::new(progress::Screen::default()));
+            let screen = Arc::new(Mutex::new(progress::Screen::for_stdout()));
             self.sink.attach_progress(screen.clone());
             let every = if given {
                 self.output.stats_interval
@@ -74,13 +70,9 @@ impl Globals {
                 interrupt,
             )
         });
-        // Without a terminal -P degrades to stats lines, as -v gives them.
-        // `--stats 0` turns them off, as in rclone.
-        let interval = match (self.output.progress, self.output.stats_given) {
-            (true, false) => PROGRESS_LINES,
-            _ => self.output.stats_interval,
-        };
-        let lines = live.is_none() && (self.verbose() || self.output.progress);
+        // Without -P, -v gives stats lines; `--stats 0` turns them off, as in rclone.
+        let interval = self.output.stats_interval;
+        let lines = live.is_none() && self.verbose();
         let ticker = (lines && !interval.is_zero()).then(|| {
             let (stats, sink, format, one) = (
                 stats.clone(),

@@ -1,6 +1,8 @@
-//! The live `-P` display on a terminal: the stats block redrawn in place every half
-//! second (or every `--stats`), log lines printed above it, the last frame left on the
-//! screen when the run ends or is interrupted.
+//! The live `-P` display, on stdout as rclone's: on a terminal the stats block is redrawn
+//! in place every half second (or every `--stats`), log lines printed above it, the last
+//! frame left on the screen when the run ends or is interrupted. When stdout is not a
+//! terminal (a pipe, a file, cron's mail) each frame is written whole, as plain lines, after
+//! the log lines of its interval: what rclone writes there, without its terminal codes.
 //!
 //! Frames are plain lines and erase codes (no raw mode, no hidden cursor), so a process
 //! that dies mid-frame leaves the terminal as it found it.
@@ -24,9 +26,26 @@ const ERASE: &str = "\x1b[2K\r";
 pub struct Screen {
     frame: String,
     lines: usize,
+    /// stdout is not a terminal: frames are appended, never erased.
+    plain: bool,
 }
 
 impl Screen {
+    /// The display for this process's stdout: redrawn in place on a terminal, appended
+    /// otherwise.
+    pub fn for_stdout() -> Screen {
+        use std::io::IsTerminal;
+        Screen {
+            plain: !std::io::stdout().is_terminal(),
+            ..Screen::default()
+        }
+    }
+
+    /// Whether frames are appended (stdout is not a terminal).
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
     /// Codes that erase the frame on screen, leaving the cursor where it began.
     fn erase(&self, out: &mut String) {
         if self.lines == 0 {
@@ -60,14 +79,20 @@ impl Screen {
 
     /// Replaces the frame on screen with `frame`, in one write.
     pub fn draw(&mut self, frame: &str) {
+        if self.plain {
+            return write_stdout(&format!("{}\n", frame.trim_matches('\n')));
+        }
         let mut out = String::new();
         self.erase(&mut out);
         self.render(frame, &mut out);
-        write_stderr(&out);
+        write_stdout(&out);
     }
 
     /// Prints a log line (ending in a newline) above the frame, then the frame again.
     pub fn print_above(&mut self, line: &str) {
+        if self.plain {
+            return write_stdout(line);
+        }
         let mut out = String::new();
         self.erase(&mut out);
         out.push_str(line);
@@ -75,25 +100,28 @@ impl Screen {
             let frame = std::mem::take(&mut self.frame);
             self.render(&frame, &mut out);
         }
-        write_stderr(&out);
+        write_stdout(&out);
     }
 
     /// Leaves `frame` on screen for good, the cursor on the line below it.
     pub fn close(&mut self, frame: &str) {
+        if self.plain {
+            return self.draw(frame);
+        }
         let mut out = String::new();
         self.erase(&mut out);
         self.render(frame, &mut out);
         out.push('\n');
         self.lines = 0;
         self.frame.clear();
-        write_stderr(&out);
+        write_stdout(&out);
     }
 }
 
-fn write_stderr(s: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(s.as_bytes());
-    let _ = err.flush();
+fn write_stdout(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
 }
 
 /// The terminal's width and height (80 by 24 when it can't be asked), asked afresh for
@@ -103,18 +131,12 @@ fn terminal_size() -> (usize, usize) {
     {
         // SAFETY: TIOCGWINSZ fills the winsize it is given and nothing else.
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+        let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
         if ok && ws.ws_col > 0 && ws.ws_row > 0 {
             return (ws.ws_col as usize, ws.ws_row as usize);
         }
     }
     (80, 24)
-}
-
-/// Whether stderr is a terminal the display can redraw on.
-pub fn stderr_is_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
 }
 
 /// The thread that redraws the frame; dropped or finished, it leaves the last frame.
@@ -163,9 +185,16 @@ impl Live {
         }
         let thread = {
             let (stop, screen, stats) = (stop.clone(), screen.clone(), stats.clone());
+            // Appended frames start after one interval, as rclone's ticker does, so a
+            // short run writes only its final block.
+            let first = if screen.lock().expect("screen").plain() {
+                every
+            } else {
+                Duration::ZERO
+            };
             std::thread::spawn(move || {
                 let meter = Meter::default();
-                let mut next = Instant::now();
+                let mut next = Instant::now() + first;
                 while !stop.load(Ordering::Relaxed) {
                     if sigint::caught() {
                         let last = frame(&stats, &meter, one_line, false);

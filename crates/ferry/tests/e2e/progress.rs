@@ -285,10 +285,10 @@ fn ctrl_c_leaves_the_last_frame_and_a_clean_line() {
 }
 
 #[test]
-fn progress_without_a_terminal_writes_stats_lines() {
+fn progress_without_a_terminal_appends_blocks_to_stdout() {
     let s = Scratch::new();
     s.write("src/f", &"z".repeat(300 * 1024), 10);
-    let (code, _, err) = run(&[
+    let (code, out, err) = run(&[
         "copy",
         &s.src(),
         &s.dst(),
@@ -299,11 +299,19 @@ fn progress_without_a_terminal_writes_stats_lines() {
         "200K",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(!err.contains('\x1b'), "no terminal codes in a log: {err:?}");
-    let blocks = err.matches("Elapsed time:").count();
-    assert!(blocks >= 3, "periodic blocks and the final one: {err}");
-    assert!(err.contains("Transferring:\n *"), "{err}");
-    let (code, _, err) = run(&[
+    assert!(
+        !out.contains('\x1b'),
+        "no terminal codes in a pipe: {out:?}"
+    );
+    let blocks = out.matches("Elapsed time:").count();
+    assert!(blocks >= 3, "periodic blocks and the final one: {out}");
+    assert!(out.contains("Transferring:\n *"), "{out}");
+    assert!(out.starts_with("Transferred:"), "{out}");
+    assert!(
+        !err.contains("Elapsed time:"),
+        "stats are not logged: {err}"
+    );
+    let (code, out, err) = run(&[
         "copy",
         &s.src(),
         &s.path("dst2").display().to_string(),
@@ -315,18 +323,46 @@ fn progress_without_a_terminal_writes_stats_lines() {
         "200K",
     ]);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<_> = err
-        .lines()
-        .filter(|l| l.contains(" / ") && l.contains("ETA"))
-        .collect();
-    assert!(lines.len() >= 3, "{err}");
+    let lines: Vec<_> = out.lines().collect();
+    assert!(lines.len() >= 3, "{out}");
+    assert!(
+        lines.iter().all(|l| l.contains(" / ") && l.contains("ETA")),
+        "{out}"
+    );
     assert!(
         lines
             .last()
             .unwrap()
             .contains("300.000 KiB / 300.000 KiB, 100%"),
-        "{err}"
+        "{out}"
     );
+}
+
+#[test]
+fn progress_in_a_pipe_goes_where_rclones_goes() {
+    let Some(rclone) = rclone() else { return };
+    let s = Scratch::new();
+    s.write("src/a", "aaaa", 10);
+    s.write("src/b", "bbbb", 10);
+    let (rcode, rout, rerr) = rclone_in(&rclone, &s.path(""), &["copy", "src", "rdst", "-P"]);
+    let (fcode, fout, ferr) = run_in(&s.path(""), &["copy", "src", "fdst", "-P"]);
+    assert_eq!((rcode, fcode), (0, 0), "{rerr}\n{ferr}");
+    let block = |o: &str| {
+        o.lines()
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        block(&fout),
+        block(&rout),
+        "ferry:\n{fout}\nrclone:\n{rout}"
+    );
+    assert_eq!(
+        fout.lines().nth(2),
+        rout.lines().nth(2),
+        "the files line: ferry:\n{fout}\nrclone:\n{rout}"
+    );
+    assert_eq!((ferr.is_empty(), rerr.is_empty()), (true, true), "{ferr}");
 }
 
 #[test]

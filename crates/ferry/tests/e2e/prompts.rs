@@ -72,15 +72,27 @@ fn retries_rerun_the_whole_sync() {
 }
 
 #[test]
-fn progress_shows_final_stats() {
+fn progress_shows_final_stats_on_stdout() {
     let s = Scratch::new();
     s.write("src/f", "data", 10);
-    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "-P"]);
+    let (code, out, err) = run(&["copy", &s.src(), &s.dst(), "-P"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("Transferred:") && err.contains("Elapsed time:"),
-        "{err}"
+        out.starts_with("Transferred:")
+            && out
+                .lines()
+                .last()
+                .unwrap_or("")
+                .starts_with("Elapsed time:")
+            && out.ends_with("s\n"),
+        "one final block on stdout, as rclone writes it: {out:?}"
     );
+    assert_eq!(out.matches("Elapsed time:").count(), 1, "{out}");
+    assert!(
+        !out.contains('\x1b'),
+        "no terminal codes in a pipe: {out:?}"
+    );
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]
