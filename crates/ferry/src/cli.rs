@@ -107,6 +107,8 @@ pub enum Command {
     Reveal(cmd::config::RevealArgs),
     /// Cryptdecode returns unencrypted file names (encrypted ones with --reverse)
     Cryptdecode(cmd::crypt::CryptdecodeArgs),
+    /// Checks the files in the destination against a SUM file
+    Checksum(cmd::check::ChecksumArgs),
     /// Cryptcheck checks the integrity of an encrypted remote
     Cryptcheck(cmd::check::CheckArgs),
     /// List the objects in the path with size and path
@@ -129,6 +131,8 @@ pub enum Command {
     Hashsum(cmd::hashsum::HashsumArgs),
     /// Print the total size and number of objects in the path
     Size(cmd::ops::SizeArgs),
+    /// Get quota information from the remote
+    About(cmd::about::AboutArgs),
     /// Concatenate files and send them to stdout
     Cat(cmd::ops::CatArgs),
     /// Copy standard input to a file
@@ -202,8 +206,10 @@ impl Command {
             | Command::Sha1sum(_)
             | Command::Hashsum(_)
             | Command::Size(_)
+            | Command::About(_)
             | Command::Cat(_)
             | Command::Check(_)
+            | Command::Checksum(_)
             | Command::Version
             | Command::Listremotes(_)
             | Command::Obscure(_)

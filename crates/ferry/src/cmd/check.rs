@@ -28,24 +28,8 @@ pub struct CheckArgs {
     /// Check one way only, source files must exist on remote
     #[arg(long, env = "FERRY_ONE_WAY")]
     pub one_way: bool,
-    /// Make a combined report of changes to this file
-    #[arg(long, value_name = "FILE", env = "FERRY_COMBINED")]
-    pub combined: Option<PathBuf>,
-    /// Report all non-matching files to this file
-    #[arg(long, value_name = "FILE", env = "FERRY_DIFFER")]
-    pub differ: Option<PathBuf>,
-    /// Report all files missing from the source to this file
-    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_SRC")]
-    pub missing_on_src: Option<PathBuf>,
-    /// Report all files missing from the destination to this file
-    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_DST")]
-    pub missing_on_dst: Option<PathBuf>,
-    /// Report all matching files to this file
-    #[arg(long = "match", value_name = "FILE", env = "FERRY_MATCH")]
-    pub match_file: Option<PathBuf>,
-    /// Report all files with errors (hashing or reading) to this file
-    #[arg(long, value_name = "FILE", env = "FERRY_ERROR")]
-    pub error: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: Reports,
     /// Check by downloading rather than with hash
     #[arg(long, env = "FERRY_DOWNLOAD")]
     pub download: bool,
@@ -69,28 +53,29 @@ pub struct CheckArgs {
 }
 
 /// Where each category of path goes: a file, standard output (`-`), or nowhere.
-#[derive(Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct Reports {
+    /// Make a combined report of changes to this file
+    #[arg(long, value_name = "FILE", env = "FERRY_COMBINED")]
     pub combined: Option<PathBuf>,
+    /// Report all non-matching files to this file
+    #[arg(long, value_name = "FILE", env = "FERRY_DIFFER")]
     pub differ: Option<PathBuf>,
+    /// Report all files missing from the source to this file
+    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_SRC")]
     pub missing_on_src: Option<PathBuf>,
+    /// Report all files missing from the destination to this file
+    #[arg(long, value_name = "FILE", env = "FERRY_MISSING_ON_DST")]
     pub missing_on_dst: Option<PathBuf>,
+    /// Report all matching files to this file
+    #[arg(long = "match", value_name = "FILE", env = "FERRY_MATCH")]
     pub match_file: Option<PathBuf>,
+    /// Report all files with errors (hashing or reading) to this file
+    #[arg(long, value_name = "FILE", env = "FERRY_ERROR")]
     pub error: Option<PathBuf>,
 }
 
 impl Reports {
-    fn of(a: &CheckArgs) -> Self {
-        Reports {
-            combined: a.combined.clone(),
-            differ: a.differ.clone(),
-            missing_on_src: a.missing_on_src.clone(),
-            missing_on_dst: a.missing_on_dst.clone(),
-            match_file: a.match_file.clone(),
-            error: a.error.clone(),
-        }
-    }
-
     /// Only the combined report, on standard output: what `md5sum -C` prints.
     pub fn combined_to_stdout() -> Self {
         Reports {
@@ -324,7 +309,7 @@ async fn run_trees(
         None => select,
     };
     let comparer = comparer(&dst)?;
-    let reports = Reports::of(a);
+    let reports = a.reports.clone();
     reports.create()?;
     let opts = CheckOptions {
         comparer,
@@ -366,17 +351,10 @@ async fn run_trees(
 
 /// `check --checkfile HASH SUMFILE DST`.
 async fn run_checkfile(name: &str, a: &CheckArgs, g: &Globals) -> anyhow::Result<i32> {
-    let kind: HashKind = match name.parse() {
-        Ok(k) => k,
-        Err(e) => {
-            println!("{}", hashsum::help_list());
-            return Err(fail(
-                exit::USAGE,
-                format!("{e}; --checkfile takes the type of the hashes in the sum file"),
-            ));
-        }
-    };
-    let l = listing::open(g, &a.dest, &a.filters, true).await?;
+    let kind = sum_kind(
+        name,
+        "--checkfile takes the type of the hashes in the sum file",
+    )?;
     let opts = SumCheck {
         kind,
         download: a.download,
@@ -385,16 +363,58 @@ async fn run_checkfile(name: &str, a: &CheckArgs, g: &Globals) -> anyhow::Result
         normalize: !a.no_unicode_normalization,
         ignore_case: a.ignore_case_sync,
     };
-    check_sum_file(
-        "check",
-        g,
-        &a.source,
-        &l,
-        &a.filters,
-        &opts,
-        &Reports::of(a),
-    )
-    .await
+    let l = listing::open(g, &a.dest, &a.filters, true).await?;
+    check_sum_file("check", g, &a.source, &l, &a.filters, &opts, &a.reports).await
+}
+
+/// rclone's `checksum HASH SUMFILE DST`: the files of DST checked against a sum file.
+#[derive(Args, Debug)]
+pub struct ChecksumArgs {
+    /// The type of the hashes in the sum file (md5, sha1, …)
+    pub hash: String,
+    /// The sum file (lines of `HASH  path`, as md5sum writes them)
+    pub sumfile: String,
+    /// The tree to check
+    pub dest: String,
+    /// Check one way only, source files must exist on remote
+    #[arg(long, env = "FERRY_ONE_WAY")]
+    pub one_way: bool,
+    #[command(flatten)]
+    pub reports: Reports,
+    /// Check by hashing the contents
+    #[arg(long, env = "FERRY_DOWNLOAD")]
+    pub download: bool,
+    /// Number of checkers to run in parallel
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true, value_parser = crate::args::count_u32(1, crate::args::MAX_PARALLEL), env = "FERRY_CHECKERS")]
+    pub checkers: u32,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+pub async fn run_checksum(a: &ChecksumArgs, g: &Globals) -> anyhow::Result<i32> {
+    let kind = sum_kind(
+        &a.hash,
+        "checksum's first argument is the type of the hashes in the sum file",
+    )?;
+    let opts = SumCheck {
+        kind,
+        download: a.download,
+        one_way: a.one_way,
+        checkers: a.checkers as usize,
+        normalize: true,
+        ignore_case: false,
+    };
+    let l = listing::open(g, &a.dest, &a.filters, true).await?;
+    check_sum_file("checksum", g, &a.sumfile, &l, &a.filters, &opts, &a.reports).await
+}
+
+/// A hash type named on the command line; the list of types, as rclone prints it, when
+/// the name is none of them.
+fn sum_kind(name: &str, hint: &str) -> anyhow::Result<HashKind> {
+    name.parse().map_err(|e| {
+        println!("{}", hashsum::help_list());
+        fail(exit::USAGE, format!("{e}; {hint}"))
+    })
 }
 
 /// How a tree is checked against a sum file.

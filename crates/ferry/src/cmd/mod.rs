@@ -1,5 +1,6 @@
 //! The commands, each taking its arguments and resolved settings.
 
+pub mod about;
 pub mod bisync;
 pub mod check;
 pub mod completion;
@@ -32,6 +33,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
             transfer::run(call, g).await
         }
         Command::Check(a) => check::run(a, g).await,
+        Command::Checksum(a) => check::run_checksum(a, g).await,
         Command::Cryptcheck(a) => check::run_crypt(a, g).await,
         Command::Bisync(a) => bisync::run(a, &settings::Bisync::resolve(a)?, g).await,
         Command::Config(a) => config::run(a, g),
@@ -49,6 +51,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Sha1sum(a) => hashsum::sum(ferry_core::HashKind::Sha1, a, g).await,
         Command::Hashsum(a) => hashsum::hashsum(a, g).await,
         Command::Size(a) => ops::size(a, g).await,
+        Command::About(a) => about::about(a, g).await,
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,
         Command::Touch(a) => ops::touch(a, g).await,

@@ -895,3 +895,100 @@ fn gendocs_writes_a_page_per_command_the_flags_and_man_pages() {
         "{err}"
     );
 }
+
+/// `checksum HASH SUMFILE DST` checks as rclone's does: the same reports, counts and exit
+/// codes, a sum file that isn't there and a hash type that doesn't exist refused.
+#[test]
+fn checksum_checks_a_tree_against_a_sum_file_as_rclone() {
+    let dir = tree();
+    let d = dir.path();
+    let (code, sums, _) = ferry_in(d, &["md5sum", "t"]);
+    assert_eq!(code, 0);
+    let bad = format!("{sums}d41d8cd98f00b204e9800998ecf8427e  gone.txt\n");
+    std::fs::write(d.join("sums.md5"), bad).unwrap();
+    let (code, out, err) = ferry_in(d, &["checksum", "md5", "sums.md5", "t", "--combined", "-"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.lines().any(|l| l == "+ gone.txt"), "{out}");
+    assert!(
+        out.lines().filter(|l| l.starts_with("= ")).count() >= 3,
+        "{out}"
+    );
+    assert!(err.contains("1 files missing"), "{err}");
+    assert!(err.contains("Failed to checksum with"), "{err}");
+    let (code, _, err) = ferry_in(d, &["checksum", "md5", "sums.md5", "t", "--one-way"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = ferry_in(d, &["checksum", "nohash", "sums.md5", "t"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nohash"), "{err}");
+    let Some(bin) = rclone() else { return };
+    same_as_rclone(
+        &bin,
+        d,
+        &[
+            &["checksum", "md5", "sums.md5", "t", "--combined", "-"],
+            &[
+                "checksum",
+                "md5",
+                "sums.md5",
+                "t",
+                "--one-way",
+                "--match",
+                "-",
+            ],
+            &["checksum", "sha1", "sums.md5", "t", "--differ", "-"],
+            &["checksum", "md5", "missing.md5", "t"],
+        ],
+    );
+}
+
+/// `about` prints the space of the file system under a local path as rclone does, in
+/// its three forms, and a path that isn't there is "directory not found" (exit 3).
+#[test]
+fn about_reports_the_file_systems_space_as_rclone() {
+    let dir = tree();
+    let d = dir.path();
+    let (code, out, err) = ferry_in(d, &["about", "t"]);
+    assert_eq!(code, 0, "{err}");
+    let labels: Vec<&str> = out.lines().map(|l| &l[..9]).collect();
+    assert_eq!(labels, ["Total:   ", "Used:    ", "Free:    "], "{out}");
+    let (code, out, _) = ferry_in(d, &["about", "t", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert!(
+        v["total"].as_u64().unwrap() >= v["free"].as_u64().unwrap(),
+        "{out}"
+    );
+    let (code, _, err) = ferry_in(d, &["about", "nowhere"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("Failed to about: about call failed: directory not found"),
+        "{err}"
+    );
+    let Some(bin) = rclone() else { return };
+    for args in [
+        &["about", "t"][..],
+        &["about", "t", "--full"],
+        &["about", "t", "--json"],
+        &["about", "nowhere"],
+    ] {
+        let (rc, rout, rerr) = rclone_in(&bin, d, args);
+        let (fc, fout, ferr) = ferry_in(d, args);
+        assert_eq!(fc, rc, "{args:?}: {ferr}\n{rerr}");
+        // Used and free change between the two runs: compare the shape of each line.
+        let shape = |s: &str| {
+            s.lines()
+                .map(|l| {
+                    l.split(|c: char| c.is_ascii_digit())
+                        .next()
+                        .unwrap_or("")
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shape(&fout),
+            shape(&rout),
+            "{args:?}\nferry: {fout}\nrclone: {rout}"
+        );
+    }
+}
