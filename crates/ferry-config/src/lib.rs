@@ -38,8 +38,8 @@ pub use ferry_core::secret::{Secret, Secretish, REDACTED};
 pub use file::ConfigFile;
 pub use locate::{locate_config, ConfigLocation, ConfigSource};
 pub use ops::{
-    create_remote, delete_remote, dump_json, parse_pairs, redacted_section_text, show, unset_keys,
-    update_remote, ObscureMode,
+    create_remote, delete_remote, dump_json, parse_pairs, redacted_for_posting,
+    redacted_section_text, show, unset_keys, update_remote, ObscureMode,
 };
 pub use path::{
     check_remote_name, parse_location, parse_location_with, split_leaf, Location, PathStyle,

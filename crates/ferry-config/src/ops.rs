@@ -228,10 +228,41 @@ pub fn unset_keys<S: AsRef<str>>(
 /// `XXX` (as rclone prints a remote after `config create`). For a type not
 /// in the registry, keys whose names sound secret are hidden.
 pub fn redacted_section_text(cfg: &ConfigFile, registry: &Registry, name: &str) -> Result<String> {
-    section_text(cfg, registry, name, true)
+    section_text(cfg, registry, name, Hide::Marked)
 }
 
-fn section_text(cfg: &ConfigFile, registry: &Registry, name: &str, redact: bool) -> Result<String> {
+/// `config redacted [NAME]`: the sections (or one) for posting in a bug report, as rclone
+/// prints them: every secret and sensitive value as `XXX`, and rclone's closing reminder.
+pub fn redacted_for_posting(cfg: &ConfigFile, registry: &Registry, name: Option<&str>) -> String {
+    let names = match name {
+        Some(n) => vec![n.to_owned()],
+        None => cfg.sections(),
+    };
+    let sections: Vec<String> = names
+        .iter()
+        .map(|n| {
+            section_text(cfg, registry, n, Hide::All)
+                .unwrap_or_else(|_| format!("[{n}]\n# couldn't find type of fs for {n:?}\n"))
+        })
+        .collect();
+    // rclone's layout: a blank line between sections, then its reminder.
+    let mut out = sections.join("\n");
+    out.push_str("### Double check the config for sensitive info before posting publicly\n");
+    out
+}
+
+/// Which values a section's text hides.
+#[derive(Clone, Copy, PartialEq)]
+enum Hide {
+    /// None: the values as stored.
+    Nothing,
+    /// Secrets as `*** ENCRYPTED ***`, sensitive values as `XXX`.
+    Marked,
+    /// Both as `XXX`.
+    All,
+}
+
+fn section_text(cfg: &ConfigFile, registry: &Registry, name: &str, hide: Hide) -> Result<String> {
     if !cfg.has_section(name) {
         return Err(ConfigError::NoSuchRemote {
             name: name.to_string(),
@@ -242,16 +273,19 @@ fn section_text(cfg: &ConfigFile, registry: &Registry, name: &str, redact: bool)
     let mut out = format!("[{name}]\n");
     for (k, v) in cfg.section_entries(name) {
         let (secret, sensitive) = match spec.and_then(|s| s.option(&k)) {
-            Some(o) => (o.secret, o.sensitive),
+            Some(o) => (
+                o.secret,
+                o.sensitive || (hide == Hide::All && o.identifying),
+            ),
             // Keys ferry doesn't know (from a newer rclone, say) are hidden when their
             // name suggests a secret, whether or not the backend type is known.
             None => (false, looks_sensitive(&k, registry)),
         };
-        let shown = if !redact || v.is_empty() {
+        let shown = if hide == Hide::Nothing || v.is_empty() {
             crate::file::quote_value(&v)
-        } else if secret {
+        } else if secret && hide == Hide::Marked {
             ENCRYPTED_MARKER.to_string()
-        } else if sensitive {
+        } else if secret || sensitive {
             SENSITIVE_MARKER.to_string()
         } else {
             crate::file::quote_value(&v)
@@ -271,7 +305,10 @@ pub fn show(
     reveal: bool,
 ) -> Result<String> {
     match name {
-        Some(n) => section_text(cfg, registry, n, !reveal),
+        Some(n) => {
+            let hide = if reveal { Hide::Nothing } else { Hide::Marked };
+            section_text(cfg, registry, n, hide)
+        }
         None if reveal => {
             let t = cfg.to_text();
             Ok(if t.trim().is_empty() {
@@ -287,7 +324,7 @@ pub fn show(
             }
             let parts = sections
                 .iter()
-                .map(|s| section_text(cfg, registry, s, true))
+                .map(|s| section_text(cfg, registry, s, Hide::Marked))
                 .collect::<Result<Vec<_>>>()?;
             Ok(parts.join("\n"))
         }

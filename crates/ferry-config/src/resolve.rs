@@ -372,7 +372,7 @@ pub fn list_remotes(cfg: &ConfigFile, env: &Env) -> Vec<RemoteInfo> {
             });
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // As rclone lists them: the environment's first, then the file's in file order.
     out
 }
 
@@ -475,12 +475,13 @@ type = dropbox
             .collect();
         assert_eq!(
             names,
+            // As rclone lists them: the environment's first, then the file's in its order.
             vec![
+                ("mys3".into(), "s3".into(), RemoteSource::Environment),
+                ("other".into(), "local".into(), RemoteSource::Environment),
                 ("box".into(), "sftp".into(), RemoteSource::File),
                 ("bucket".into(), "s3".into(), RemoteSource::File),
-                ("mys3".into(), "s3".into(), RemoteSource::Environment),
                 ("odd".into(), "dropbox".into(), RemoteSource::File),
-                ("other".into(), "local".into(), RemoteSource::Environment),
             ]
         );
     }

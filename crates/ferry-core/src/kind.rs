@@ -69,6 +69,9 @@ pub struct OptionSpec {
     pub secret: bool,
     /// Hidden when the config is shown (rclone's `Sensitive`).
     pub sensitive: bool,
+    /// Names who or where (a host, a user, an access key's ID): shown by `config show`,
+    /// hidden by `config redacted`, as rclone's `Sensitive` values are.
+    pub identifying: bool,
     /// Shown only in advanced configuration.
     pub advanced: bool,
     /// The remote can't be opened without it (rclone's `Required`; the backend checks).
@@ -85,6 +88,7 @@ impl OptionSpec {
             ty: OptionType::Text,
             secret: false,
             sensitive: false,
+            identifying: false,
             advanced: false,
             required: false,
         }
@@ -119,6 +123,12 @@ impl OptionSpec {
     /// Mark as hidden when shown.
     pub const fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Mark as naming who or where: hidden only from a config posted for a bug report.
+    pub const fn identifying(mut self) -> Self {
+        self.identifying = true;
         self
     }
 

@@ -14,7 +14,8 @@ static OPTIONS: &[OptionSpec] = &[
     OptionSpec::new(
         "access_key_id",
         "Access key ID; leave empty for anonymous access or runtime credentials.",
-    ),
+    )
+    .identifying(),
     OptionSpec::new(
         "secret_access_key",
         "Secret access key; leave empty for anonymous access or runtime credentials.",

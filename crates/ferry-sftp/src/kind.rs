@@ -7,8 +7,11 @@ use ferry_core::kind::{BackendKind, OpenRequest, OptionSpec, OptionType, Unimple
 use ferry_core::{Backend, Result};
 
 static OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("host", "Name or address of the SSH server, e.g. `example.com`.").required(),
-    OptionSpec::new("user", "User name to log in as; empty means the current local user."),
+    OptionSpec::new("host", "Name or address of the SSH server, e.g. `example.com`.")
+        .required()
+        .identifying(),
+    OptionSpec::new("user", "User name to log in as; empty means the current local user.")
+        .identifying(),
     OptionSpec::new("port", "TCP port of the SSH server.").default("22")
     .ty(OptionType::Int),
     OptionSpec::new(

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use clap::{Args, Subcommand};
 use ferry_config::{ConfigFile, ObscureMode, RemoteSource};
 
-use crate::exit::{fail, ERROR, SUCCESS};
+use crate::exit::{fail, ERROR, SUCCESS, USAGE};
 use crate::Globals;
 
 #[derive(Args, Debug)]
@@ -55,6 +55,14 @@ pub enum ConfigAction {
     },
     /// Dump the config file as JSON
     Dump,
+    /// Update password in an existing remote: NAME [KEY VALUE]... (values given in clear, stored obscured)
+    Password {
+        name: String,
+        #[arg(value_name = "KEY VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Print the config file (or one remote) with its secret and sensitive values hidden, for bug reports
+    Redacted { name: Option<String> },
     /// Show path of configuration file in use
     File,
     /// List in JSON format all the providers and options
@@ -65,12 +73,29 @@ pub enum ConfigAction {
 
 #[derive(Args, Debug)]
 pub struct ListremotesArgs {
+    /// Only remotes whose name, type, source or description matches this glob
+    pub filter: Option<String>,
     /// Show the type and the description as well as names
     #[arg(long)]
     pub long: bool,
     /// Format output as JSON
     #[arg(long)]
     pub json: bool,
+    /// Filter remotes by name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Filter remotes by type
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Filter remotes by source, e.g. 'file' or 'environment'
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Filter remotes by description
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Match filter strings exactly instead of using non-anchored glob matching
+    #[arg(long)]
+    pub exact: bool,
 }
 
 #[derive(Args, Debug)]
@@ -155,10 +180,34 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
             );
         }
         ConfigAction::Dump => {
+            // rclone's layout: four-space indents, no newline after the closing brace.
             let file = g.remotes.config()?;
-            println!(
+            let mut out = Vec::new();
+            let style = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, style);
+            serde::Serialize::serialize(&ferry_config::dump_json(file), &mut ser)?;
+            std::io::stdout().write_all(&out)?;
+        }
+        ConfigAction::Password { name, pairs } => {
+            let mut file = writable(g)?;
+            let mut pairs = ferry_config::parse_pairs(pairs).map_err(cfg_err)?;
+            // Every value given is a password, whatever its key: stored obscured.
+            for (_, v) in pairs.iter_mut() {
+                *v = ferry_config::obscure(v).map_err(|e| cfg_err(e.into()))?;
+            }
+            ferry_config::update_remote(&mut file, reg, name, &pairs, ObscureMode::Never)
+                .map_err(cfg_err)?;
+            file.save().map_err(cfg_err)?;
+            print!(
                 "{}",
-                serde_json::to_string_pretty(&ferry_config::dump_json(file))?
+                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)?
+            );
+        }
+        ConfigAction::Redacted { name } => {
+            let file = g.remotes.config()?;
+            print!(
+                "{}",
+                ferry_config::redacted_for_posting(file, reg, name.as_deref())
             );
         }
         ConfigAction::File => {
@@ -196,33 +245,96 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
 }
 
 pub fn listremotes(a: &ListremotesArgs, g: &Globals) -> anyhow::Result<i32> {
-    let remotes = ferry_config::list_remotes(g.remotes.config()?, &g.remotes.env);
+    let mut remotes = ferry_config::list_remotes(g.remotes.config()?, &g.remotes.env);
+    let filters = [
+        (&a.filter, None),
+        (&a.name, Some(Field::Name)),
+        (&a.kind, Some(Field::Type)),
+        (&a.source, Some(Field::Source)),
+        (&a.description, Some(Field::Description)),
+    ];
+    for (pattern, field) in filters {
+        let Some(pattern) = pattern else { continue };
+        let re = remote_glob(pattern, a.exact)?;
+        remotes.retain(|r| match field {
+            Some(f) => re.is_match(&f.of(r)),
+            None => Field::ALL.iter().any(|f| re.is_match(&f.of(r))),
+        });
+    }
+    // rclone's forms: one compact object per line in --json, columns padded to the widest
+    // name and type in --long.
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&remotes)?);
+        println!("[");
+        let lines: Vec<String> = remotes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        if !lines.is_empty() {
+            println!("{}", lines.join(",\n"));
+        }
+        println!("]");
         return Ok(SUCCESS);
     }
-    let width = remotes.iter().map(|r| r.name.len() + 1).max().unwrap_or(0);
+    let name_width = remotes.iter().map(|r| r.name.len() + 1).max().unwrap_or(0);
+    let type_width = remotes.iter().map(|r| r.kind.len()).max().unwrap_or(0);
     for r in &remotes {
         if a.long {
-            let from = match r.source {
-                RemoteSource::File => "",
-                RemoteSource::Environment => " (environment)",
-            };
+            let name = format!("{}:", r.name);
             println!(
-                "{:<width$} {}{from}{}",
-                format!("{}:", r.name),
-                r.kind,
-                if r.description.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}", r.description)
-                }
+                "{name:<name_width$} {:<type_width$} {}",
+                r.kind, r.description
             );
         } else {
             println!("{}:", r.name);
         }
     }
     Ok(SUCCESS)
+}
+
+/// What `listremotes` filters on.
+#[derive(Clone, Copy)]
+enum Field {
+    Name,
+    Type,
+    Source,
+    Description,
+}
+
+impl Field {
+    const ALL: [Field; 4] = [Field::Name, Field::Type, Field::Source, Field::Description];
+
+    fn of(self, r: &ferry_config::RemoteInfo) -> String {
+        match self {
+            Field::Name => r.name.clone(),
+            Field::Type => r.kind.clone(),
+            Field::Source => match r.source {
+                RemoteSource::File => "file".into(),
+                RemoteSource::Environment => "environment".into(),
+            },
+            Field::Description => r.description.clone(),
+        }
+    }
+}
+
+/// `listremotes`' filter glob, as rclone reads it: `*` any text, `?` one character,
+/// case ignored, matching anywhere in the value unless `--exact`.
+fn remote_glob(pattern: &str, exact: bool) -> anyhow::Result<regex::Regex> {
+    let mut re = String::from("(?i)");
+    if exact {
+        re.push('^');
+    }
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    if exact {
+        re.push('$');
+    }
+    regex::Regex::new(&re)
+        .map_err(|e| fail(USAGE, format!("invalid filter argument {pattern:?}: {e}")))
 }
 
 pub fn obscure(a: &ObscureArgs) -> anyhow::Result<i32> {

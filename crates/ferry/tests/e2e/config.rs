@@ -579,45 +579,84 @@ fn listremotes_plain_long_and_json() {
     let env = [("FERRY_CONFIG_ENVR_TYPE", "local")];
     let (code, out, err) = h.run_env(&env, &["--config", &conf, "listremotes"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "box:\nenvr:\ns3r:\n");
+    // As rclone: the environment's remotes first, then the file's in file order.
+    assert_eq!(out, "envr:\nbox:\ns3r:\n");
     let (_, out, _) = h.run_env(&env, &["--config", &conf, "listremotes", "--long"]);
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
-    assert!(
-        lines[0].starts_with("box:") && lines[0].ends_with(" sftp"),
-        "{out}"
-    );
-    assert!(lines[1].starts_with("envr:") && lines[1].contains("local (environment)"));
-    assert!(
-        lines[2].starts_with("s3r:") && lines[2].ends_with(" s3"),
-        "{out}"
-    );
+    assert_eq!(out, "envr: local \nbox:  sftp  \ns3r:  s3    \n", "{out:?}");
     let (_, out, _) = h.run_env(&env, &["--config", &conf, "listremotes", "--json"]);
-    let v: Value = serde_json::from_str(&out).expect("JSON");
-    let got: Vec<(String, String, String)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["type"].as_str().unwrap().to_string(),
-                r["source"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let want = [
-        ("box", "sftp", "file"),
-        ("envr", "local", "environment"),
-        ("s3r", "s3", "file"),
-    ];
     assert_eq!(
-        got,
-        want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        out,
+        "[\n{\"name\":\"envr\",\"type\":\"local\",\"source\":\"environment\",\"description\":\"\"},\n\
+         {\"name\":\"box\",\"type\":\"sftp\",\"source\":\"file\",\"description\":\"\"},\n\
+         {\"name\":\"s3r\",\"type\":\"s3\",\"source\":\"file\",\"description\":\"\"}\n]\n"
     );
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    // Filters: a glob on any field, or on one, exact when asked.
+    let list = |args: &[&str]| {
+        let mut all = vec!["--config", conf.as_str(), "listremotes"];
+        all.extend_from_slice(args);
+        h.run_env(&env, &all).1
+    };
+    assert_eq!(list(&["--type", "s3"]), "s3r:\n");
+    assert_eq!(list(&["s*"]), "box:\ns3r:\n", "box: its type is sftp");
+    assert_eq!(list(&["--source", "environment"]), "envr:\n");
+    assert_eq!(list(&["--name", "b", "--exact"]), "");
+    assert_eq!(list(&["--name", "B?X", "--exact"]), "box:\n");
     // No config at all: nothing listed, no error.
     let (code, out, _) = h.run(&["--config", &h.p("none.conf"), "listremotes"]);
     assert_eq!((code, out.as_str()), (0, ""));
+    let Some(bin) = rclone() else { return };
+    for args in [
+        &["--long"][..],
+        &["--json"],
+        &["--type", "s*"],
+        &["x", "--exact"],
+    ] {
+        let mut all = vec!["--config", conf.as_str(), "listremotes"];
+        all.extend_from_slice(args);
+        assert_eq!(h.run(&all).1, h.rclone(&bin, &all).1, "{args:?}");
+    }
+}
+
+#[test]
+fn config_password_redacted_and_dump_as_rclone_writes_them() {
+    let h = Home::new();
+    let conf = two_remotes(&h);
+    let (code, out, err) = h.run(&[
+        "--config", &conf, "config", "password", "box", "pass", "newpass",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pass = *** ENCRYPTED ***"), "{out}");
+    assert!(!out.contains("newpass"), "{out}");
+    let stored = ini_value(&std::fs::read_to_string(&conf).unwrap(), "box", "pass").unwrap();
+    assert_eq!(h.run(&["reveal", &stored]).1, "newpass\n");
+    let (code, out, _) = h.run(&["--config", &conf, "config", "redacted"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("SKSECRET") && !out.contains(&stored), "{out}");
+    assert!(out.contains("secret_access_key = XXX"), "{out}");
+    assert!(
+        out.ends_with("### Double check the config for sensitive info before posting publicly\n")
+    );
+    let (_, dump, _) = h.run(&["--config", &conf, "config", "dump"]);
+    assert!(
+        dump.starts_with("{\n    \"box\": {\n        \""),
+        "{dump:?}"
+    );
+    assert!(
+        dump.ends_with("\n}"),
+        "no newline after the brace, as rclone: {dump:?}"
+    );
+    let Some(bin) = rclone() else { return };
+    for args in [
+        &["config", "dump"][..],
+        &["config", "redacted"],
+        &["config", "redacted", "box"],
+    ] {
+        let mut all = vec!["--config", conf.as_str()];
+        all.extend_from_slice(args);
+        assert_eq!(h.run(&all).1, h.rclone(&bin, &all).1, "{args:?}");
+    }
 }
 
 // ----- obscure / reveal ----------------------------------------------------------------------
