@@ -33,12 +33,13 @@ impl Backup {
         path.parent().unwrap_or_default().join(&renamed)
     }
 
-    /// Moves `entry` out of `dst` into the backup.
-    pub(crate) async fn save(&self, dst: &Arc<dyn Backend>, entry: &Entry) -> Result<RelPath> {
+    /// Moves `entry` out of `dst` into the backup; where it went, and whether by a
+    /// server-side move (which rclone logs and counts as a move and a rename).
+    pub(crate) async fn save(&self, dst: &Arc<dyn Backend>, entry: &Entry) -> Result<Saved> {
         let to = self.target(&entry.path)?;
         let store = self.dir.as_ref().unwrap_or(dst);
         if let Some(_moved) = store.move_declared(&**dst, &entry.path, &to).await? {
-            return Ok(to);
+            return Ok(Saved { to, moved: true });
         }
         let opts = PutOptions {
             size: entry.size,
@@ -56,7 +57,25 @@ impl Backup {
             store.put(&to, data, &opts).await?;
         }
         dst.delete_file(&entry.path).await?;
-        Ok(to)
+        Ok(Saved { to, moved: false })
+    }
+}
+
+/// Where [`Backup::save`] put a file.
+pub(crate) struct Saved {
+    pub to: RelPath,
+    /// By a server-side move (otherwise a copy and a delete).
+    pub moved: bool,
+}
+
+impl Saved {
+    /// rclone's line and counts for a server-side move into the backup.
+    pub(crate) fn log(&self, from: &RelPath, stats: &crate::Stats, size: u64) {
+        if self.moved {
+            tracing::info!("{from}: Moved (server-side) to: {}", self.to);
+            stats.server_side_moved(size);
+            stats.renamed();
+        }
     }
 }
 

@@ -93,7 +93,10 @@ async fn delete_one(ctx: &Arc<Ctx>, entry: Entry) {
         return;
     }
     let result = match &ctx.job.backup {
-        Some(b) => b.save(&ctx.job.dst, &entry).await.map(|_| ()),
+        Some(b) => b
+            .save(&ctx.job.dst, &entry)
+            .await
+            .map(|saved| saved.log(path, &ctx.job.stats, entry.size)),
         None => ctx.job.dst.delete_file(path).await,
     };
     match result {

@@ -29,6 +29,9 @@ pub(crate) enum Found {
         src: Option<Entry>,
         dst: Option<Entry>,
     },
+    /// A directory found to hold an `--exclude-if-present` marker once listed: it was
+    /// announced as a [`Found::Dir`] by its parent, and is now to be left alone.
+    Excluded(RelPath),
     /// A problem with one path; the march goes on.
     Error(Error),
 }
@@ -151,11 +154,15 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
             return Ok((found, Vec::new()));
         }
     };
-    cfg.stats.listed((src.len() + dst.len()) as u64);
+    // A single named file is looked up, not listed (rclone counts no listing for it).
+    if cfg.only_name.is_none() {
+        cfg.stats.listed((src.len() + dst.len()) as u64);
+    }
     let mut src = src;
     if !is_root && has_marker(cfg, &src, &dst) {
         tracing::debug!("{}: Excluded by --exclude-if-present", job.path);
         if !cfg.keep_excluded_dst {
+            found.push(Found::Excluded(job.path.clone()));
             return Ok((found, Vec::new()));
         }
         // With --delete-excluded the destination's copy of an excluded directory goes.

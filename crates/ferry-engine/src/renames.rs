@@ -4,14 +4,16 @@
 //! During the march, files only the source has and files only the destination has are
 //! held back; once the march is done, each new file is matched to a vanished one of the
 //! same size (and hash, time or name, by `--track-renames-strategy`), and moved. What
-//! is left over is sent and deleted as usual.
+//! is left over is sent and deleted as usual. A destination that can copy server-side
+//! but not move (Azure Blob) gets a server-side copy and a delete, as rclone's move falls
+//! back to: no byte is sent again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::Declared;
-use ferry_core::{Backend, Entry, HashKind, Result};
+use ferry_core::{Backend, Entry, HashKind, PutOptions, Result};
 use tokio::sync::mpsc;
 
 use crate::march::Found;
@@ -137,8 +139,9 @@ fn take_match(
     Some(candidates.swap_remove(i))
 }
 
-/// Moves `old` to `new`'s path at the destination; `false` when the destination can't
-/// move (the file is then sent, and `old` deleted, as without `--track-renames`).
+/// Moves `old` to `new`'s path at the destination; `false` when the destination can
+/// neither move nor copy server-side (the file is then sent, and `old` deleted, as without
+/// `--track-renames`).
 async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
     if ctx.job.opts.dry_run {
         tracing::warn!(
@@ -149,27 +152,71 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
         return true;
     }
     let dst = &ctx.job.dst;
-    match dst.move_declared(&**dst, &old.path, &new.path).await {
+    let moved = match dst.move_declared(&**dst, &old.path, &new.path).await {
         Ok(Some(_)) => {
             tracing::info!("{}: Moved (server-side) to: {}", old.path, new.path);
-            tracing::info!("{}: Renamed from {:?}", new.path, old.path.as_str());
-            ctx.job.stats.renamed();
             ctx.job.stats.server_side_moved(old.size);
-            ctx.touched(&old.path);
-            ctx.touched(&new.path);
-            let window = ctx.window.unwrap_or(Duration::from_secs(1));
-            let moved_time_differs = abs_diff(old.mtime, new.mtime) >= window;
-            if moved_time_differs && ctx.window.is_some() && dst.features().caps.set_modtime {
-                transfer::fix_modtime(ctx, new, &new.path).await;
-            }
             true
         }
-        Ok(None) => false,
+        Ok(None) => match copy_and_delete(ctx, old, new).await {
+            Ok(done) => done,
+            Err(e) => {
+                ctx.fail(&e);
+                return true;
+            }
+        },
         Err(e) => {
             ctx.fail(&e);
-            true
+            return true;
         }
+    };
+    if !moved {
+        return false;
     }
+    tracing::info!("{}: Renamed from {:?}", new.path, old.path.as_str());
+    ctx.job.stats.renamed();
+    ctx.touched(&old.path);
+    ctx.touched(&new.path);
+    let window = ctx.window.unwrap_or(Duration::from_secs(1));
+    let moved_time_differs = abs_diff(old.mtime, new.mtime) >= window;
+    if moved_time_differs && ctx.window.is_some() && dst.features().caps.set_modtime {
+        transfer::fix_modtime(ctx, new, &new.path).await;
+    }
+    true
+}
+
+/// rclone's move where the destination can't move: a server-side copy, then the old file
+/// deleted once the copy is whole. `false` when the destination can't copy either.
+async fn copy_and_delete(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> Result<bool> {
+    let dst = &ctx.job.dst;
+    if !dst.features().caps.server_side_copy() {
+        return Ok(false);
+    }
+    let opts = PutOptions {
+        size: old.size,
+        mtime: old.mtime,
+        inplace: false,
+        hashes: old.hashes.clone(),
+        metadata: None,
+    };
+    if dst
+        .copy_declared(&**dst, &old.path, &new.path, &opts)
+        .await?
+        .is_none()
+    {
+        return Ok(false);
+    }
+    tracing::info!("{}: Copied (server-side copy) to: {}", old.path, new.path);
+    // A transfer in rclone's counts, whose bytes the server moved.
+    let stats = &ctx.job.stats;
+    stats.queue_transfer(old.size);
+    stats.add_bytes(old.size);
+    stats.transfer_done();
+    stats.server_side_done(old.size);
+    dst.delete_file(&old.path).await?;
+    tracing::info!("{}: Deleted", old.path);
+    ctx.job.stats.deleted(old.size);
+    Ok(true)
 }
 
 /// Sends the new files that matched nothing, through transfer workers of their own.

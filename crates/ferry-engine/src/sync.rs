@@ -90,6 +90,8 @@ pub(crate) struct Ctx {
     pub to_delete: Mutex<Vec<Entry>>,
     /// Directories seen by the march.
     pub dirs: Mutex<Vec<DirRecord>>,
+    /// Directories the march found an `--exclude-if-present` marker in, once listed.
+    pub excluded_dirs: Mutex<HashSet<RelPath>>,
     /// Destination directories something was written into or deleted from.
     pub dirty: Mutex<HashSet<RelPath>>,
     pub deletes: Mutex<deletes::Budget>,
@@ -286,6 +288,7 @@ fn new_ctx(job: Job) -> Ctx {
         unretryable: AtomicU64::new(0),
         to_delete: Mutex::new(Vec::new()),
         dirs: Mutex::new(Vec::new()),
+        excluded_dirs: Mutex::new(HashSet::new()),
         dirty: Mutex::new(HashSet::new()),
         deletes: Default::default(),
         not_deleting: Default::default(),
@@ -600,6 +603,10 @@ async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &Sender<'_>, which: Pass) {
                 on_dir(ctx, path, src, dst).await;
             }
         }
+        // Excluded after all: its time is not the run's to set.
+        Found::Excluded(path) => {
+            ctx.excluded_dirs.lock().expect("lock").insert(path);
+        }
         Found::File {
             src: None,
             dst: Some(dst),
@@ -637,9 +644,15 @@ async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &S
             };
         }
     }
-    ctx.job.stats.queue_check();
+    // rclone copies a single named file without a check of its stats (no "Checks:" line).
+    let counted = ctx.job.src_file.is_none();
+    if counted {
+        ctx.job.stats.queue_check();
+    }
     let decision = ctx.comparer().decide(&mut src, &mut existing).await;
-    ctx.job.stats.check_done();
+    if counted {
+        ctx.job.stats.check_done();
+    }
     let decision = match decision {
         Ok(d) => d,
         Err(e) => return ctx.fail(&e),
@@ -651,7 +664,9 @@ async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &S
                 Decision::FixModtime => "Timestamp mismatch between immutable objects",
                 _ => "Source and destination exist but do not match: immutable file modified",
             };
-            ctx.fail(&Error::new(ErrorKind::Refused, msg).with_path(src.path.to_string()));
+            // As rclone's: a retry would find the same files, so none is attempted.
+            let refused = Error::new(ErrorKind::Refused, msg).with_path(src.path.to_string());
+            ctx.fail(&refused.retryable(false));
         }
         Decision::Transfer => send(ctx, src, Some(existing), xfer).await,
         Decision::FixModtime => {
@@ -733,6 +748,8 @@ async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<E
 /// directories (move with `--delete-empty-src-dirs`), and set directory mtimes.
 async fn finish_dirs(ctx: &Arc<Ctx>) {
     let mut dirs = std::mem::take(&mut *ctx.dirs.lock().expect("lock"));
+    let excluded = std::mem::take(&mut *ctx.excluded_dirs.lock().expect("lock"));
+    dirs.retain(|d| !excluded.contains(&d.path));
     // Deepest first, so children go (or get their mtime) before their parents.
     dirs.sort_by(|a, b| {
         b.path
@@ -759,6 +776,7 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
         for d in dirs.iter().filter(|d| d.src_mtime.is_some()) {
             if ctx.job.src.rmdir(&d.path).await.is_ok() {
                 tracing::info!("{}: Removing directory", d.path);
+                ctx.job.stats.deleted_dir();
             }
         }
         // The source root stays, as in rclone (only its server-side directory move,

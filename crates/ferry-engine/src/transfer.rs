@@ -46,12 +46,15 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
         // Named by the file that needed the root, as any other failure of its copy.
         return fail_transfer(ctx, &src, moving, &e);
     }
+    // Once the old file is in the backup, the copy makes a new one, as rclone says.
+    let mut replacing = dst.is_some();
     if let Some(old) = &dst {
         if let Some(backup) = &ctx.job.backup {
             match backup.save(&ctx.job.dst, old).await {
-                Ok(to) => {
-                    tracing::info!("{}: Moved into backup dir as {to}", old.path);
+                Ok(saved) => {
+                    saved.log(&old.path, &ctx.job.stats, old.size);
                     ctx.observe(old.path.as_str(), ActionKind::BackedUp, old.size, None);
+                    replacing = false;
                 }
                 Err(e) => return ctx.fail(&e),
             }
@@ -72,22 +75,27 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     match result {
         Ok(done) => {
             let renamed = done == Done::Renamed;
-            let (what, kind) = match (done, &dst) {
+            if let Some(old) = dst.as_ref().filter(|_| renamed && replacing) {
+                // The move took the old file's place; rclone deletes it first, and says so.
+                tracing::info!("{}: Deleted", old.path);
+                ctx.job.stats.deleted(old.size);
+            }
+            let (what, kind) = match (done, replacing) {
                 (Done::Renamed, _) => ("Moved (server-side)", ActionKind::Moved),
-                (Done::Copied { server_side: true }, None) => {
+                (Done::Copied { server_side: true }, false) => {
                     ("Copied (server-side copy)", ActionKind::CopiedNew)
                 }
-                (Done::Copied { server_side: true }, Some(_)) => {
+                (Done::Copied { server_side: true }, true) => {
                     ("Copied (server-side copy)", ActionKind::CopiedReplaced)
                 }
                 // rclone's words for a file of unknown size, which it streams (Rcat).
-                (_, None) if src.size_unknown => ("Copied (Rcat, new)", ActionKind::CopiedNew),
-                (_, Some(_)) if src.size_unknown => (
+                (_, false) if src.size_unknown => ("Copied (Rcat, new)", ActionKind::CopiedNew),
+                (_, true) if src.size_unknown => (
                     "Copied (Rcat, replaced existing)",
                     ActionKind::CopiedReplaced,
                 ),
-                (_, None) => ("Copied (new)", ActionKind::CopiedNew),
-                (_, Some(_)) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
+                (_, false) => ("Copied (new)", ActionKind::CopiedNew),
+                (_, true) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
             match &ctx.job.renamed_from {
                 Some(real) => tracing::info!("{real}: {what} to: {to}"),

@@ -74,6 +74,10 @@ pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
     }
     if outcome.errors > 0 {
         return match &outcome.last_error {
+            // A file or directory missing mid-run (a source file gone before it was read,
+            // a destination parent that can't be made) is a failed transfer to rclone,
+            // not its "object not found" exit, which only single-object commands give.
+            Some((ErrorKind::NotFound, false, _)) => ERROR,
             Some((kind, temporary, _)) => code_for_kind(*kind, *temporary),
             None => ERROR,
         };

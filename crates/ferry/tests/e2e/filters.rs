@@ -391,6 +391,36 @@ fn exclude_if_present_skips_marked_directories() {
     assert_copies(&s, &["--exclude-if-present", ".ignore"], &rest);
 }
 
+/// A directory the source marks is left alone at the destination: its files stay (see
+/// the side-by-side test below) and so does its modification time, which a sync once set
+/// from the excluded source directory.
+#[test]
+fn a_marked_directory_keeps_its_time_at_the_destination() {
+    let s = Scratch::new();
+    s.write("src/a.txt", "a", 60);
+    s.write("src/keep/.ignore", "", 60);
+    s.write("src/keep/f.txt", "new", 60);
+    s.write("dst/keep/f.txt", "old", 5000);
+    set_age(&s.path("src/keep"), 60);
+    set_age(&s.path("dst/keep"), 5000);
+    let before = mtime(&s.path("dst/keep"));
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "--exclude-if-present",
+        ".ignore",
+        "-v",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("dst/keep/f.txt"), "old", "{err}");
+    assert_eq!(mtime(&s.path("dst/keep")), before, "{err}");
+    assert!(
+        !err.contains("keep: Set directory modification time"),
+        "{err}"
+    );
+}
+
 #[test]
 fn size_and_age_limits() {
     let s = fixture();

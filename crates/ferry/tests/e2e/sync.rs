@@ -166,6 +166,18 @@ fn immutable_refuses_to_modify_with_exit_6() {
     let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--immutable"]);
     assert_eq!(code, 6, "{err}");
     assert!(err.contains("immutable file modified"), "{err}");
+    // As rclone: the same files would refuse again, so the run is not retried.
+    assert!(
+        err.contains("Can't retry any of the errors - not attempting retries"),
+        "{err}"
+    );
+    assert!(!err.contains("Attempt 1/3"), "{err}");
+    assert_eq!(
+        err.matches("ERROR : f: Source and destination exist")
+            .count(),
+        1,
+        "{err}"
+    );
     assert_eq!(s.read("dst/f"), "old content");
 }
 
@@ -1393,4 +1405,138 @@ fn a_destination_under_a_file_names_the_path_that_failed() {
         ],
         "{err}"
     );
+}
+
+/// A destination whose parent can't be made fails each file, and the run exits 1 as
+/// rclone's does: a missing place is a failed transfer, not the "file not found" exit (4)
+/// of single-object commands.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_destination_that_cant_be_made_fails_with_exit_1_as_rclone() {
+    let setup = |s: &Scratch| s.write("src/a.txt", "a", 100);
+    let args = [
+        "copy",
+        "src",
+        "/proc/ferry-cant-be-made/x",
+        "--retries",
+        "1",
+    ];
+    let Some(((fc, fe, _), (rc, re, _))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (1, 1), "ferry:\n{fe}\nrclone:\n{re}");
+    assert!(fe.contains("a.txt: Failed to copy"), "{fe}");
+}
+
+/// `--backup-dir` with `--suffix` on one disk: the old files move server-side into the
+/// backup, logged, counted and then copied anew, as rclone does.
+#[test]
+fn backups_are_server_side_moves_as_rclone_counts_them() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "new a", 100);
+        s.write("dst/a.txt", "old", 5000);
+        s.write("dst/gone.txt", "gone", 5000);
+    };
+    let args = [
+        "sync",
+        "src",
+        "dst",
+        "--backup-dir",
+        "bk",
+        "--suffix",
+        ".old",
+        "--suffix-keep-extension",
+        "-v",
+    ];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    let counts = |err: &str| {
+        let wanted = ["Renamed:", "Server Side Moves:", "Deleted:"];
+        err.lines()
+            .filter(|l| wanted.iter().any(|w| l.starts_with(w)))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&fe), counts(&re), "ferry:\n{fe}\nrclone:\n{re}");
+    assert!(counts(&fe).iter().any(|l| l.ends_with(" 2")), "{fe}");
+    for line in [
+        "a.txt: Moved (server-side) to: a.old.txt",
+        "a.txt: Copied (new)",
+        "gone.txt: Moved (server-side) to: gone.old.txt",
+        "gone.txt: Moved into backup dir",
+    ] {
+        assert!(fe.contains(line), "{line} in {fe}");
+        assert!(re.contains(line), "{line} in {re}");
+    }
+    for s in [&f, &r] {
+        assert_eq!(s.read("bk/a.old.txt"), "old");
+        assert_eq!(s.read("bk/gone.old.txt"), "gone");
+        assert_eq!(s.read("dst/a.txt"), "new a");
+    }
+}
+
+/// One named file is copied without a listing or a check in the stats (rclone's block has
+/// no "Checks:" line then), and `copyto` to the same name logs no "to:".
+#[test]
+fn a_single_file_copy_reports_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "new a", 100);
+        s.write("dst/a.txt", "old", 5000);
+    };
+    for args in [
+        &["copyto", "src/a.txt", "dst/a.txt", "-v"][..],
+        &["copy", "src/a.txt", "dst", "-v"],
+        &["copyto", "src/a.txt", "dst/b.txt", "-v"],
+    ] {
+        let Some(((fc, fe, _), (rc, re, _))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+        let shape = |err: &str| {
+            err.lines()
+                // The log lines without their "2026/12/06 00:56:06 " stamp.
+                .map(|l| match l.as_bytes().first() {
+                    Some(b'0'..=b'9') => l.get(20..).unwrap_or(l),
+                    _ => l,
+                })
+                .filter(|l| l.contains(": Copied") || l.starts_with("Checks:"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shape(&fe),
+            shape(&re),
+            "{args:?}\nferry:\n{fe}\nrclone:\n{re}"
+        );
+        assert!(!shape(&fe).is_empty(), "{fe}");
+    }
+}
+
+/// A move that takes an existing file's place, with `--delete-empty-src-dirs`: the same
+/// "Deleted" line and counts as rclone's (the replaced file, the removed directories).
+#[test]
+fn a_move_counts_what_it_replaced_and_removed_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "new a", 100);
+        s.write("src/sub/deep/c.txt", "c", 100);
+        s.write("dst/a.txt", "old", 5000);
+    };
+    let args = ["move", "src", "dst", "--delete-empty-src-dirs", "-v"];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    let deleted = |err: &str| {
+        err.lines()
+            .find(|l| l.starts_with("Deleted:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(deleted(&fe), deleted(&re), "ferry:\n{fe}\nrclone:\n{re}");
+    assert!(fe.contains("a.txt: Deleted"), "{fe}");
+    for s in [&f, &r] {
+        assert_eq!(s.read("dst/a.txt"), "new a");
+        assert!(!s.path("src/sub").exists());
+    }
 }

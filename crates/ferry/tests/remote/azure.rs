@@ -786,3 +786,49 @@ fn a_missing_prefix_is_an_empty_directory_and_a_missing_container_is_not_found()
     }
     assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
 }
+
+/// Azure can copy server-side but not move, so a rename under `--track-renames` is a
+/// server-side copy and a delete, as rclone's move falls back to: no byte is sent again,
+/// and the counts equal rclone's for the same rename.
+#[test]
+fn track_renames_copies_server_side_where_blobs_cant_move() {
+    let Some(az) = Testbed::azure() else { return };
+    let s = Scratch::new();
+    write_file(&s.path("src/old.bin"), &[9u8; 70_000], 1000);
+    write_file(&s.path("src/keep.txt"), b"keep", 1000);
+    let counts = |err: &str| {
+        let st = common::last_stats(err);
+        [
+            "transfers",
+            "serverSideCopies",
+            "deletes",
+            "renames",
+            "errors",
+        ]
+        .map(|k| common::stat(&st, k))
+    };
+    let ours = az.rclone_path("tr-ferry");
+    let theirs = az.rclone_path("tr-rclone");
+    fy_ok(&["sync", &s.src(), &ours]);
+    rclone_ok(&az, &["sync", &s.src(), &theirs]);
+    std::fs::rename(s.path("src/old.bin"), s.path("src/new.bin")).unwrap();
+    let args = ["--track-renames", "--use-json-log", "-v"];
+    let src = s.src();
+    let mut fargs = vec!["sync", &*src, &*ours];
+    fargs.extend(args);
+    let (_, ferr) = fy_ok(&fargs);
+    let mut rargs = vec!["sync".to_owned(), s.src(), theirs.clone()];
+    rargs.extend(args.map(str::to_owned));
+    let out = az.rclone().args(&rargs).output().expect("rclone runs");
+    let rerr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{rerr}");
+    assert_eq!(counts(&ferr), [1, 1, 1, 1, 0], "{ferr}");
+    assert_eq!(
+        counts(&ferr),
+        counts(&rerr),
+        "ferry:\n{ferr}\nrclone:\n{rerr}"
+    );
+    assert!(ferr.contains("Renamed from"), "{ferr}");
+    assert_eq!(sorted(&fy_ok(&["lsf", &ours]).0), ["keep.txt", "new.bin"]);
+    fy_ok(&["check", &s.src(), &ours]);
+}
