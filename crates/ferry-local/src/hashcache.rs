@@ -13,13 +13,16 @@
 //! One store per user (redb) under the cache directory. Another run holding it makes
 //! this run go without (never wait, never share a half-written state); a store that can't
 //! be read is rebuilt with a notice. New entries are written in batches; the store stays
-//! bounded: past [`MAX_ENTRIES`] the entries of files that are gone or changed are dropped.
+//! bounded: past [`MAX_ENTRIES`] the entries of files that are gone or changed are dropped,
+//! and if that leaves more than [`KEEP_ENTRIES`], a spread of the others too, so the next
+//! prune is due only after many new entries, not on every run.
 
 // redb's error type is large; it is only ever built on the cold path of a failed write.
 #![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +34,21 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("hashes");
 const BATCH: usize = 256;
 /// Past this many entries, a prune drops those of files that are gone or changed.
 pub const MAX_ENTRIES: u64 = 2_000_000;
+/// What a prune leaves at most: a store full of valid entries would otherwise be over
+/// [`MAX_ENTRIES`] again at once, and every run would stat every entry to drop none.
+pub const KEEP_ENTRIES: u64 = MAX_ENTRIES * 3 / 4;
+
+/// When a prune is due and what it leaves.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    max: u64,
+    keep: u64,
+}
+
+const BOUND: Bound = Bound {
+    max: MAX_ENTRIES,
+    keep: KEEP_ENTRIES,
+};
 /// Files changed this recently are hashed but not cached.
 const RACY: Duration = Duration::from_secs(2);
 
@@ -104,11 +122,17 @@ impl Stamp {
 /// run that hashes nothing never touches it.
 pub struct HashCache {
     path: PathBuf,
+    bound: Bound,
     db: OnceLock<Option<Database>>,
     /// A snapshot to read from, shared by every lookup until the next write (a read
     /// transaction per lookup would cost more than the lookup).
     reader: RwLock<Option<Arc<Reader>>>,
     pending: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
+    /// Whether `pending` may hold anything: a lookup then needs its lock. Listing threads
+    /// look up every file, and taking one lock for each made them queue on it. (A lookup
+    /// that misses a just-added entry only hashes again: an answer is given only for the
+    /// identity it was kept for.)
+    any_pending: AtomicBool,
 }
 
 type Reader = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -120,10 +144,20 @@ impl std::fmt::Debug for HashCache {
 }
 
 fn key(path: &Path, kind: HashKind) -> Vec<u8> {
-    let mut k = path.as_os_str().as_encoded_bytes().to_vec();
+    let mut k = Vec::new();
+    key_into(&mut k, path, kind);
+    k
+}
+
+fn key_into(k: &mut Vec<u8>, path: &Path, kind: HashKind) {
+    k.clear();
+    k.extend_from_slice(path.as_os_str().as_encoded_bytes());
     k.push(0);
     k.extend_from_slice(kind.name().as_bytes());
-    k
+}
+
+thread_local! {
+    static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl HashCache {
@@ -131,9 +165,11 @@ impl HashCache {
     pub fn at(file: impl Into<PathBuf>) -> HashCache {
         HashCache {
             path: file.into(),
+            bound: BOUND,
             db: OnceLock::new(),
             reader: RwLock::new(None),
             pending: Mutex::new(HashMap::new()),
+            any_pending: AtomicBool::new(false),
         }
     }
 
@@ -145,7 +181,7 @@ impl HashCache {
 
     fn open(&self) -> Option<Database> {
         let db = ferry_core::store::open(&self.path, "hash cache")?;
-        prune_if_full(&db, &self.path);
+        prune_if_full(&db, &self.path, self.bound);
         Some(db)
     }
 
@@ -162,12 +198,15 @@ impl HashCache {
 
     /// The hash kept for `path` when `now` (the open file's identity) matches.
     pub fn get(&self, path: &Path, kind: HashKind, now: &Stamp) -> Option<String> {
-        let k = key(path, kind);
-        if let Some(v) = self.pending_value(&k) {
-            return Self::matching(&v, now);
-        }
-        let v = self.reader()?.get(k.as_slice()).ok()??;
-        Self::matching(v.value(), now)
+        // The key is built in a buffer each thread reuses: no allocation per lookup.
+        KEY.with_borrow_mut(|k| {
+            key_into(k, path, kind);
+            if let Some(v) = self.pending_value(k) {
+                return Self::matching(&v, now);
+            }
+            let v = self.reader()?.get(k.as_slice()).ok()??;
+            Self::matching(v.value(), now)
+        })
     }
 
     /// The current snapshot (opened after each write).
@@ -192,6 +231,9 @@ impl HashCache {
     }
 
     fn pending_value(&self, k: &[u8]) -> Option<Vec<u8>> {
+        if !self.any_pending.load(Ordering::Acquire) {
+            return None;
+        }
         let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.get(k).cloned()
     }
@@ -204,6 +246,7 @@ impl HashCache {
         let full = {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.insert(key(path, kind), stamp.encode(hash));
+            self.any_pending.store(true, Ordering::Release);
             pending.len() >= BATCH
         };
         if full {
@@ -223,6 +266,7 @@ impl HashCache {
         }
         *self.reader.write().unwrap_or_else(|p| p.into_inner()) = None;
         pending.clear();
+        self.any_pending.store(false, Ordering::Release);
     }
 
     fn write(&self, batch: &HashMap<Vec<u8>, Vec<u8>>) -> Result<(), redb::Error> {
@@ -240,21 +284,42 @@ impl HashCache {
     }
 }
 
-/// Past [`MAX_ENTRIES`], drops the entries of files that are gone or changed.
-fn prune_if_full(db: &Database, file: &Path) {
+/// Past `bound.max`, drops the entries of files that are gone or changed, then, while
+/// more than `bound.keep` are left, an even spread of the rest (by a hash of the key, so
+/// no one tree loses all of its entries). Whether it pruned.
+fn prune_if_full(db: &Database, file: &Path, bound: Bound) -> bool {
     let count = || -> Result<u64, redb::Error> { Ok(db.begin_read()?.open_table(TABLE)?.len()?) };
-    if count().unwrap_or(0) <= MAX_ENTRIES {
-        return;
+    if count().unwrap_or(0) <= bound.max {
+        return false;
     }
     let prune = || -> Result<(), redb::Error> {
         let txn = db.begin_write()?;
-        txn.open_table(TABLE)?.retain(still_valid)?;
+        {
+            let mut table = txn.open_table(TABLE)?;
+            table.retain(still_valid)?;
+            let left = table.len()?;
+            if left > bound.keep {
+                // Each entry goes with probability (left - keep) / left.
+                let cut = (u64::MAX / left).saturating_mul(left - bound.keep);
+                table.retain(|k, _| spread(k) >= cut)?;
+            }
+        }
         txn.commit()?;
         Ok(())
     };
     if let Err(e) = prune() {
         tracing::debug!("hash cache {}: not pruned: {e}", file.display());
     }
+    true
+}
+
+/// FNV-1a 64 of a key, with a final mix so that keys differing only at the end spread.
+fn spread(k: &[u8]) -> u64 {
+    let h = k.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
 }
 
 /// Whether an entry's file is still there, as it was.
@@ -370,6 +435,55 @@ mod tests {
         std::fs::remove_file(&gone).unwrap();
         assert!(still_valid(&a.0, &a.1));
         assert!(!still_valid(&b.0, &b.1));
+    }
+
+    fn count(cache: &HashCache) -> u64 {
+        let db = cache.db().unwrap();
+        db.begin_read()
+            .unwrap()
+            .open_table(TABLE)
+            .unwrap()
+            .len()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_prune_leaves_room_so_the_next_run_does_not_prune_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.redb");
+        let bound = Bound {
+            max: 500,
+            keep: 300,
+        };
+        // 1,000 entries of files still there unchanged, 100 of files gone.
+        let mut batch = HashMap::new();
+        for i in 0..1100 {
+            let f = dir.path().join(format!("f{i}"));
+            std::fs::write(&f, b"x").unwrap();
+            batch.insert(key(&f, HashKind::Md5), stamp_of(&f).encode("h"));
+            if i >= 1000 {
+                std::fs::remove_file(&f).unwrap();
+            }
+        }
+        let cache = HashCache::at(&file);
+        cache.write(&batch).unwrap();
+        assert_eq!(count(&cache), 1100);
+        drop(cache);
+        let db = ferry_core::store::open(&file, "test").unwrap();
+        assert!(prune_if_full(&db, &file, bound), "over the bound: pruned");
+        let left = db.begin_read().unwrap().open_table(TABLE).unwrap();
+        let n = left.len().unwrap();
+        // About `keep` (each valid entry went with probability 0.7), well below `max`.
+        assert!((200..=400).contains(&n), "{n} left");
+        for item in left.iter().unwrap() {
+            let (k, v) = item.unwrap();
+            assert!(
+                still_valid(k.value(), v.value()),
+                "a gone file's entry was kept"
+            );
+        }
+        drop(left);
+        assert!(!prune_if_full(&db, &file, bound), "pruned again at once");
     }
 
     /// Against a model that keeps nothing: whatever was stored, for whichever identity, a
