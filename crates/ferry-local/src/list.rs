@@ -29,6 +29,10 @@ pub(crate) struct ListContext {
 /// page at a time (each page one trip to a blocking thread), never whole.
 pub(crate) const PAGE: usize = 1024;
 
+/// The hash cache's entries for a directory, once read (boxed: a reader is moved from
+/// thread to thread with each page).
+type DirLookups = Option<Option<Box<DirHashes>>>;
+
 /// A directory being read, page by page.
 pub(crate) struct DirReader {
     rd: fs::ReadDir,
@@ -37,7 +41,7 @@ pub(crate) struct DirReader {
     beneath: Option<bool>,
     /// The hash cache's entries for this directory, read when its first file is listed
     /// (`Some(None)`: not to be had, each file is looked up alone).
-    hashes: Option<Option<DirHashes>>,
+    hashes: DirLookups,
 }
 
 impl DirReader {
@@ -136,7 +140,7 @@ fn entry_for(
     full: &Path,
     path: RelPath,
     ctx: &ListContext,
-    dir: &mut Option<Option<DirHashes>>,
+    dir: &mut DirLookups,
 ) -> Result<Option<Entry>> {
     let meta = fs::symlink_metadata(full)
         .map_err(|e| Error::io("failed to read file info", e).with_path(path.to_string()))?;
@@ -161,12 +165,16 @@ fn with_cached_hash(
     full: &Path,
     meta: &Metadata,
     ctx: &ListContext,
-    dir: &mut Option<Option<DirHashes>>,
+    dir: &mut DirLookups,
 ) -> Entry {
     let Some((cache, kind)) = ctx.cached.as_ref().filter(|_| !e.is_dir()) else {
         return e;
     };
-    let dir = dir.get_or_insert_with(|| full.parent().and_then(|d| cache.dir(d, *kind)));
+    let dir = dir.get_or_insert_with(|| {
+        full.parent()
+            .and_then(|d| cache.dir(d, *kind))
+            .map(Box::new)
+    });
     let hit = match dir {
         Some(dir) => cache.get_listed(dir, full, meta),
         None => cache.get_for(full, meta, *kind),
@@ -192,7 +200,7 @@ fn link_entry(
     full: &Path,
     path: RelPath,
     ctx: &ListContext,
-    dir: &mut Option<Option<DirHashes>>,
+    dir: &mut DirLookups,
 ) -> Result<Option<Entry>> {
     match ctx.links {
         LinkMode::Skip => {
