@@ -22,6 +22,7 @@
 //! run, or unreadable, is simply not used (it is rebuilt when unreadable).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,6 +57,9 @@ pub struct Journal {
     /// Records not yet written (key, value): written [`BATCH`] at a time, and the rest
     /// when the journal is dropped.
     pending: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// Whether a batch was committed (without durability): only then does the drop
+    /// commit again to make them durable.
+    written: AtomicBool,
 }
 
 /// Records written per transaction: one commit per record made a first run of 2,000
@@ -102,6 +106,7 @@ impl Journal {
             roots: [root_of(src), root_of(dst)],
             db: OnceLock::new(),
             pending: Mutex::new(Vec::new()),
+            written: AtomicBool::new(false),
         }
     }
 
@@ -183,7 +188,12 @@ impl Journal {
     // redb's error type is large; it is only built on the cold path of a failed write.
     #[allow(clippy::result_large_err)]
     fn write(&self, batch: &[(Vec<u8>, Vec<u8>)]) {
-        let Some(db) = self.db().filter(|_| !batch.is_empty()) else {
+        // Checked before the store is opened: a run with nothing to record (a local
+        // sync) never opens it, which would cost a write and syncs at open and close.
+        if batch.is_empty() {
+            return;
+        }
+        let Some(db) = self.db() else {
             return;
         };
         let write = || -> Result<(), redb::Error> {
@@ -198,8 +208,9 @@ impl Journal {
             txn.commit()?;
             Ok(())
         };
-        if let Err(e) = write() {
-            tracing::debug!("journal {}: not written: {e}", self.file.display());
+        match write() {
+            Ok(()) => self.written.store(true, Ordering::Relaxed),
+            Err(e) => tracing::debug!("journal {}: not written: {e}", self.file.display()),
         }
     }
 }
@@ -210,6 +221,9 @@ impl Drop for Journal {
     fn drop(&mut self) {
         let batch = std::mem::take(self.pending.get_mut().unwrap_or_else(|p| p.into_inner()));
         self.write(&batch);
+        if !*self.written.get_mut() {
+            return;
+        }
         if let Some(Some(db)) = self.db.get() {
             if let Ok(txn) = db.begin_write() {
                 let _ = txn.commit();
@@ -310,5 +324,20 @@ mod tests {
         let bare = listed("c.txt", 1, 5, None);
         j.record(Side::Dst, &bare, real);
         assert_eq!(j.lookup(Side::Dst, &bare), None);
+    }
+
+    #[test]
+    fn a_run_with_nothing_to_record_never_opens_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("j.redb");
+        let local = Location {
+            namespace: "local".into(),
+            path: "/data".into(),
+        };
+        let j = Journal::new(&file, &local, &local);
+        // A local listing's times are not provisional: nothing to record, nothing asked.
+        j.record(Side::Dst, &listed("a", 1, 5, None), UNIX_EPOCH);
+        drop(j);
+        assert!(!file.exists(), "opened (a write and syncs) for nothing");
     }
 }

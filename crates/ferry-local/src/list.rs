@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ferry_core::{Entry, Error, ErrorKind, HashKind, Listing, RelPath, Result};
 
 use crate::beneath::{Below, Op, Tree};
-use crate::hashcache::HashCache;
+use crate::hashcache::{DirHashes, HashCache};
 use crate::{names, partial, LinkMode, LINK_SUFFIX};
 
 pub(crate) struct ListContext {
@@ -29,12 +29,19 @@ pub(crate) struct ListContext {
 /// page at a time (each page one trip to a blocking thread), never whole.
 pub(crate) const PAGE: usize = 1024;
 
+/// The hash cache's entries for a directory, once read (boxed: a reader is moved from
+/// thread to thread with each page).
+type DirLookups = Option<Option<Box<DirHashes>>>;
+
 /// A directory being read, page by page.
 pub(crate) struct DirReader {
     rd: fs::ReadDir,
     ctx: ListContext,
     /// Whether the directory lies inside the tree (known once a partial name is met).
     beneath: Option<bool>,
+    /// The hash cache's entries for this directory, read when its first file is listed
+    /// (`Some(None)`: not to be had, each file is looked up alone).
+    hashes: DirLookups,
 }
 
 impl DirReader {
@@ -54,6 +61,7 @@ impl DirReader {
             rd,
             ctx,
             beneath: None,
+            hashes: None,
         })
     }
 
@@ -120,7 +128,7 @@ impl DirReader {
                 return;
             }
         };
-        match entry_for(&dirent.path(), path, ctx) {
+        match entry_for(&dirent.path(), path, ctx, &mut self.hashes) {
             Ok(Some(e)) => out.entries.push(e),
             Ok(None) => {}
             Err(e) => out.skip(e),
@@ -128,28 +136,50 @@ impl DirReader {
     }
 }
 
-fn entry_for(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
+fn entry_for(
+    full: &Path,
+    path: RelPath,
+    ctx: &ListContext,
+    dir: &mut DirLookups,
+) -> Result<Option<Entry>> {
     let meta = fs::symlink_metadata(full)
         .map_err(|e| Error::io("failed to read file info", e).with_path(path.to_string()))?;
     if meta.file_type().is_symlink() {
-        return link_entry(full, path, ctx);
+        return link_entry(full, path, ctx, dir);
     }
     if meta.is_dir() && !same_device(&meta, ctx.root_dev) {
         tracing::info!("{path}: skipping directory on a different filesystem (--one-file-system)");
         return Ok(None);
     }
-    Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx)))
+    Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx, dir)))
 }
 
 /// A file's hash from the cache, kept for exactly the identity this listing saw (device,
 /// inode, size, mtime, ctime): the later comparison then needs no stat or lookup of its
 /// own. A file changed since it was listed is no different from one changed after a
-/// stat taken at comparison time.
-fn with_cached_hash(mut e: Entry, full: &Path, meta: &Metadata, ctx: &ListContext) -> Entry {
+/// stat taken at comparison time. The directory's entries are read from the cache once,
+/// with its first file: a lookup per file from the top of the store cost several times
+/// more.
+fn with_cached_hash(
+    mut e: Entry,
+    full: &Path,
+    meta: &Metadata,
+    ctx: &ListContext,
+    dir: &mut DirLookups,
+) -> Entry {
     let Some((cache, kind)) = ctx.cached.as_ref().filter(|_| !e.is_dir()) else {
         return e;
     };
-    if let Some(hash) = cache.get_for(full, meta, *kind) {
+    let dir = dir.get_or_insert_with(|| {
+        full.parent()
+            .and_then(|d| cache.dir(d, *kind))
+            .map(Box::new)
+    });
+    let hit = match dir {
+        Some(dir) => cache.get_listed(dir, full, meta),
+        None => cache.get_for(full, meta, *kind),
+    };
+    if let Some(hash) = hit {
         tracing::debug!("{}: {} from the hash cache, as listed", e.path, kind.name());
         e.hashes.set(*kind, hash);
     }
@@ -166,7 +196,12 @@ fn regular_or_dir(path: RelPath, meta: &Metadata) -> Option<Entry> {
     None
 }
 
-fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<Entry>> {
+fn link_entry(
+    full: &Path,
+    path: RelPath,
+    ctx: &ListContext,
+    dir: &mut DirLookups,
+) -> Result<Option<Entry>> {
     match ctx.links {
         LinkMode::Skip => {
             if !ctx.quiet_links {
@@ -176,7 +211,7 @@ fn link_entry(full: &Path, path: RelPath, ctx: &ListContext) -> Result<Option<En
         }
         LinkMode::Follow => match fs::metadata(full) {
             Ok(meta) => {
-                Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx)))
+                Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx, dir)))
             }
             Err(e) => Err(Error::io("can't follow symlink", e).with_path(path.to_string())),
         },
