@@ -428,18 +428,31 @@ async fn ranged_copy(
         ranges.push((offset, Box::pin(counted) as ferry_core::ByteStream));
     }
     tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());
+    // The one hash to check, as the source's hashes: a destination that hashes what it
+    // writes as it arrives reports it on the stored entry, sparing a second read.
+    let check = ctx
+        .hash
+        .filter(|_| o.verify != Verify::Off)
+        .and_then(|kind| src.hashes.get(kind).map(|known| (kind, known.to_owned())));
+    let mut ranged_opts = opts.clone();
+    ranged_opts.hashes = Default::default();
+    if let Some((kind, known)) = &check {
+        ranged_opts.hashes.set(*kind, known.clone());
+    }
     let stored = to
-        .put_ranges(dst_path, ranges, opts)
+        .put_ranges(dst_path, ranges, &ranged_opts)
         .await
         .map_err(|e| overrun_or(e, &overrun, src))?;
     let Some(stored) = stored else {
         return Ok(None);
     };
-    if let Some(kind) = ctx.hash.filter(|_| o.verify != Verify::Off) {
-        if let Some(known) = src.hashes.get(kind) {
-            if let Some(written) = to.hash(dst_path, kind).await? {
-                compare_hash(ctx, dst_path, kind, "source", known, &written).await?;
-            }
+    if let Some((kind, known)) = check {
+        let written = match stored.hashes.get(kind) {
+            Some(h) => Some(h.to_owned()),
+            None => to.hash(dst_path, kind).await?,
+        };
+        if let Some(written) = written {
+            compare_hash(ctx, dst_path, kind, "source", &known, &written).await?;
         }
     }
     Ok(Some(stored))

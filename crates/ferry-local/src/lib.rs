@@ -18,6 +18,7 @@ mod list;
 mod meta;
 mod names;
 mod partial;
+mod ranges;
 mod read;
 mod usage;
 mod write;
@@ -362,7 +363,7 @@ impl Backend for LocalBackend {
         if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
             return Ok(None);
         }
-        write::put_ranges(self.tree.clone(), path.clone(), ranges, opts)
+        ranges::put_ranges(self.tree.clone(), path.clone(), ranges, opts)
             .await
             .map(Some)
     }

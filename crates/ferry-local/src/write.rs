@@ -19,7 +19,7 @@ pub(crate) const BUFFER: usize = 1 << 20;
 
 /// A file being written, in the directory it goes to (opened without following links).
 /// Dropped without `commit`, it removes its temporary file.
-struct Partial {
+pub(crate) struct Partial {
     file: Option<File>,
     dir: Arc<Dir>,
     tmp: OsString,
@@ -30,7 +30,7 @@ struct Partial {
 }
 
 impl Partial {
-    fn create(tree: &Tree, rel: &RelPath, inplace: bool) -> Result<Partial> {
+    pub(crate) fn create(tree: &Tree, rel: &RelPath, inplace: bool) -> Result<Partial> {
         let (dir, name) = tree.parent(&Below::of(rel), true, Op::Write)?;
         let tmp = if inplace {
             name.clone()
@@ -55,11 +55,25 @@ impl Partial {
         })
     }
 
-    fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &File {
         self.file.as_ref().expect("file is open until commit")
     }
 
-    fn commit(mut self, opts: &PutOptions, written: u64, rel: &RelPath) -> Result<Entry> {
+    /// A second descriptor of the file, for writes away from the blocking pool's hop
+    /// that made it; dropped before `commit`.
+    pub(crate) fn shared(&self, rel: &RelPath) -> Result<Arc<File>> {
+        self.file()
+            .try_clone()
+            .map(Arc::new)
+            .map_err(|e| Error::io("failed to open file", e).with_path(rel.to_string()))
+    }
+
+    pub(crate) fn commit(
+        mut self,
+        opts: &PutOptions,
+        written: u64,
+        rel: &RelPath,
+    ) -> Result<Entry> {
         if written != opts.size {
             return Err(Error::new(
                 ErrorKind::Corrupted,
@@ -185,37 +199,41 @@ pub(crate) async fn put_stream(
     }
     let rel2 = rel.clone();
     let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
-    let file = partial
-        .file()
-        .try_clone()
-        .map_err(|e| Error::io("failed to open file", e).with_path(rel.to_string()))?;
-    let written = write_stream(&mut data, file, buf, n, &rel).await?;
+    let file = partial.shared(&rel)?;
+    let written = write_stream(&mut data, file, 0, buf, n, &rel, &|_| ()).await?;
     crate::blocking(move || partial.commit(&opts, written, &rel)).await
 }
 
 /// Fills `buf` from `data`; fewer bytes than it holds only at the stream's end.
-async fn read_into(data: &mut ByteStream, buf: &mut [u8], rel: &RelPath) -> Result<usize> {
+pub(crate) async fn read_into(
+    data: &mut ByteStream,
+    buf: &mut [u8],
+    rel: &RelPath,
+) -> Result<usize> {
     ferry_core::fill(data, buf)
         .await
         .map_err(|e| Error::io("failed to read source", e).with_path(rel.to_string()))
 }
 
-/// A write of one buffer on the blocking pool; it gives back the file and the buffer.
-type Writing = tokio::task::JoinHandle<(File, Vec<u8>, io::Result<()>)>;
+/// A write of one buffer on the blocking pool; it gives back the buffer.
+type Writing = tokio::task::JoinHandle<(Vec<u8>, io::Result<()>)>;
 
-/// Writes the `n` bytes already read into `buf` and the rest of `data` to `file` from its
-/// offset; the bytes written. Whole buffers are written from the blocking pool while the
-/// next fills: a `tokio::fs::File` would copy each into a buffer of its own first, and
-/// writing every chunk as the stream yields it (a crypt stream's blocks, a socket's
-/// reads) cost 33,000 trips to the pool and as many wake-ups per GiB.
-async fn write_stream(
+/// Writes the `n` bytes already read into `buf` and the rest of `data` to `file` at
+/// `offset` onwards (positioned writes, so several streams share one descriptor); the
+/// bytes written. Whole buffers are written from the blocking pool while the next fills:
+/// a `tokio::fs::File` would copy each into a buffer of its own first, and writing every
+/// chunk as the stream yields it (a crypt stream's blocks, a socket's reads) cost 33,000
+/// trips to the pool and as many wake-ups per GiB.
+pub(crate) async fn write_stream(
     data: &mut ByteStream,
-    file: File,
+    file: Arc<File>,
+    mut offset: u64,
     mut buf: Vec<u8>,
     mut n: usize,
     rel: &RelPath,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<u64> {
-    let (mut file, mut spare) = (Some(file), None);
+    let mut spare = None;
     let mut written = 0u64;
     loop {
         let last = n < buf.len();
@@ -225,73 +243,47 @@ async fn write_stream(
             let next = spare.take().unwrap_or_else(|| vec![0u8; buf.len()]);
             std::mem::replace(&mut buf, next)
         };
-        let mut f = file.take().expect("one write at a time");
+        let f = file.clone();
+        let at = offset;
         let writing: Writing = tokio::task::spawn_blocking(move || {
-            let done = f.write_all(&full[..n]);
-            (f, full, done)
+            let done = write_all_at(&f, &full[..n], at);
+            (full, done)
         });
         written += n as u64;
+        offset += n as u64;
         // The next buffer fills while this one is written, unless the stream has ended.
         let next = if last {
             0
         } else {
             read_into(data, &mut buf, rel).await?
         };
-        let (f, done_buf, done) = writing
+        let (done_buf, done) = writing
             .await
             .map_err(|e| Error::new(ErrorKind::Io, format!("write task failed: {e}")))?;
         done.map_err(|e| write_failure("failed to write", e).with_path(rel.to_string()))?;
-        (file, spare, n) = (Some(f), Some(done_buf), next);
+        progress(offset);
+        (spare, n) = (Some(done_buf), next);
         if n == 0 {
             return Ok(written);
         }
     }
 }
 
-/// Writes one file from several ranged streams at once, each through a file description
-/// of its own (so each has its own offset), into the same temporary file as `put_stream`.
-pub(crate) async fn put_ranges(
-    tree: Tree,
-    rel: RelPath,
-    ranges: Vec<(u64, ByteStream)>,
-    opts: &PutOptions,
-) -> Result<Entry> {
-    let (inplace, rel2) = (opts.inplace, rel.clone());
-    let partial = crate::blocking(move || Partial::create(&tree, &rel2, inplace)).await?;
-    let mut tasks = tokio::task::JoinSet::new();
-    for (offset, mut data) in ranges {
-        let (dir, tmp, rel) = (partial.dir.clone(), partial.tmp.clone(), rel.clone());
-        tasks.spawn(async move {
-            let mut buf = vec![0u8; BUFFER];
-            let n = read_into(&mut data, &mut buf, &rel).await?;
-            if n == 0 {
-                return Ok::<u64, Error>(0);
+/// Writes all of `buf` at `offset` of `file`, leaving its own offset alone.
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::write_all_at(file, buf, offset);
+    #[cfg(windows)]
+    {
+        let (mut buf, mut offset) = (buf, offset);
+        while !buf.is_empty() {
+            match std::os::windows::fs::FileExt::seek_write(file, buf, offset)? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => (buf, offset) = (&buf[n..], offset + n as u64),
             }
-            // Reopened through the directory the partial was made in, never by path.
-            let file = crate::blocking({
-                let rel = rel.clone();
-                move || {
-                    let mut file = dir.open_file(&tmp).map_err(|e| {
-                        Error::io("failed to open file", e).with_path(rel.to_string())
-                    })?;
-                    io::Seek::seek(&mut file, io::SeekFrom::Start(offset)).map_err(|e| {
-                        write_failure("failed to write", e).with_path(rel.to_string())
-                    })?;
-                    Ok(file)
-                }
-            })
-            .await?;
-            write_stream(&mut data, file, buf, n, &rel).await
-        });
+        }
+        Ok(())
     }
-    let mut written = 0u64;
-    // A failed range drops the set (stopping the others) and the partial (removing the file).
-    while let Some(done) = tasks.join_next().await {
-        written +=
-            done.map_err(|e| Error::new(ErrorKind::Io, format!("write task failed: {e}")))??;
-    }
-    let opts = opts.clone();
-    crate::blocking(move || partial.commit(&opts, written, &rel)).await
 }
 
 /// Hashes a file in the calling (blocking) thread, with a buffer no larger than the file.

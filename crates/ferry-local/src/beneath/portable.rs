@@ -70,13 +70,10 @@ impl Dir {
             }
             o.create(true).truncate(true);
         } else {
-            o.create_new(true);
+            // Read back by ranged writes to hash it.
+            o.read(true).create_new(true);
         }
         o.open(self.path.join(name))
-    }
-
-    pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
-        OpenOptions::new().write(true).open(self.path.join(name))
     }
 
     /// Flushes this directory's entries to the disk where the system can (unix-like

@@ -257,19 +257,16 @@ impl Dir {
     /// Creates `name` for writing, never through a link: a new file (failing if
     /// anything is there), or, `truncate`, the file there emptied.
     pub fn create_file(&self, name: &OsStr, truncate: bool) -> io::Result<File> {
+        // A new file is opened for reading too (whatever its mode, its creator may):
+        // ranged writes read it back to hash it. One truncated in place keeps write-only
+        // access, which is all an existing file's mode may grant.
         let how = if truncate {
-            libc::O_CREAT | libc::O_TRUNC
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC
         } else {
-            libc::O_CREAT | libc::O_EXCL
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL
         };
-        let flags = libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | how;
+        let flags = libc::O_NOFOLLOW | libc::O_CLOEXEC | how;
         openat(&self.fd, name, flags, 0o666).map(File::from)
-    }
-
-    /// Opens an existing `name` for writing (not through a link).
-    pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
-        let flags = libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        openat(&self.fd, name, flags, 0).map(File::from)
     }
 
     /// Flushes this directory's entries (names made or renamed in it) to the disk.
