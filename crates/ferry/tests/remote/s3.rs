@@ -450,7 +450,10 @@ fn a_second_upload_takes_its_md5_from_the_hash_cache() {
             warm,
             "{err}"
         );
-        assert!(err.contains("multipart upload completed in 3 parts"), "{err}");
+        assert!(
+            err.contains("multipart upload completed in 3 parts"),
+            "{err}"
+        );
         let etag = head_header(&s3, &format!("{rel}/big.bin"), "etag").unwrap();
         assert!(etag.ends_with("-3\""), "{etag}");
         let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path(rel)]);
