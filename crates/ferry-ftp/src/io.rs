@@ -140,32 +140,38 @@ pub enum UploadFail {
     Server(FtpError),
 }
 
-/// Streams `data` into an open `STOR`; the bytes sent, once the server confirmed them.
+/// Bytes sent per write of an upload: bigger than a download's chunk, as a large upload
+/// is a read of the source and a write to the socket per chunk.
+const UP_CHUNK: usize = 256 * 1024;
+
+/// Streams `data` (`size` bytes expected) into an open `STOR`; the bytes sent, once the
+/// server confirmed them. The next chunk is read from the source while the last one is
+/// written, so neither side waits for the other.
 pub async fn upload(
     mut transfer: Transfer,
     data: &mut ByteStream,
+    size: u64,
     limit: Option<Duration>,
     idle: Option<Duration>,
 ) -> std::result::Result<u64, UploadFail> {
-    let mut buf = vec![0u8; CHUNK];
+    // A small file gets a buffer of its size (plus the byte that finds its end).
+    let len = usize::try_from(size.saturating_add(1)).map_or(UP_CHUNK, |n| n.min(UP_CHUNK));
+    let (mut cur, mut next) = (vec![0u8; len], vec![0u8; len]);
+    let source = |e| UploadFail::Source(Error::io("reading the source", e));
+    let mut n = ferry_core::fill(data, &mut cur).await.map_err(source)?;
     let mut sent = 0u64;
-    loop {
-        let n = data
-            .read(&mut buf)
-            .await
-            .map_err(|e| UploadFail::Source(Error::io("reading the source", e)))?;
-        if n == 0 {
-            break;
-        }
-        bounded(idle, async {
+    while n > 0 {
+        let write = bounded(idle, async {
             transfer
-                .write_all(&buf[..n])
+                .write_all(&cur[..n])
                 .await
                 .map_err(FtpError::ConnectionError)
-        })
-        .await
-        .map_err(UploadFail::Server)?;
+        });
+        let (written, read) = tokio::join!(write, ferry_core::fill(data, &mut next));
+        written.map_err(UploadFail::Server)?;
         sent += n as u64;
+        n = read.map_err(source)?;
+        std::mem::swap(&mut cur, &mut next);
     }
     finish(transfer, limit).await.map_err(UploadFail::Server)?;
     Ok(sent)

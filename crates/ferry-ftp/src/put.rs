@@ -28,7 +28,15 @@ pub async fn store(
 ) -> Result<Entry> {
     let o = b.opts();
     let (lease, transfer) = open_stor(b, path, temp).await?;
-    let sent = match upload(transfer, &mut data, o.shut_timeout, o.timeouts.idle).await {
+    let sent = match upload(
+        transfer,
+        &mut data,
+        opts.size,
+        o.shut_timeout,
+        o.timeouts.idle,
+    )
+    .await
+    {
         Ok(sent) => {
             b.pool.give_back(lease);
             sent

@@ -433,11 +433,8 @@ impl ObjectStore for S3 {
         let Some(file) = src.local_path(src_path) else {
             return Ok(());
         };
-        let shown = src_path.to_string();
         let parts = (opts.size > self.opts.upload_cutoff).then(|| self.opts.part_size(opts.size));
-        let found = tokio::task::spawn_blocking(move || prehash::hash_file(&file, parts, &shown))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("hashing task failed: {e}")))??;
+        let found = prehash::of_source(src, src_path, file, opts, parts).await?;
         self.prehashed
             .lock()
             .expect("lock")

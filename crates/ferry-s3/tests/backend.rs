@@ -353,6 +353,85 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
     assert!(!b.put_verifies(&path, &o));
 }
 
+/// A local file whose MD5 the hash cache holds (from an earlier upload or check) is not
+/// read before its multipart upload: `md5chksum` comes from the cache, each part is
+/// hashed as it is sent and checked against its ETag, and the upload leaves the check of
+/// the whole to the caller's hash of the stream (it does not claim to verify it itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
+    use md5::Digest;
+    let Some(s3) = ferry_testbed::Testbed::s3() else {
+        return;
+    };
+    let b = testbed_backend(&s3, |o| {
+        o.upload_cutoff = 5 << 20;
+        o.chunk_size = 5 << 20;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..(11u32 << 20)).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let cache = Arc::new(ferry_local::HashCache::at(dir.path().join("hashes.redb")));
+    let local = ferry_local::LocalBackend::new(
+        dir.path(),
+        ferry_local::LocalOptions {
+            hash_cache: Some(cache),
+            ..Default::default()
+        },
+    );
+    let src = RelPath::new("big.bin").unwrap();
+    let o = opts(data.len() as u64);
+    let md5 = hex::encode(md5::Md5::digest(&data));
+    // The cache keeps no hash of a file changed within the last seconds.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // First upload: read beforehand (which fills the cache), verified by the upload.
+    let first = RelPath::new("cold.bin").unwrap();
+    assert!(b
+        .copy_from(&*local, &src, &first, &o)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(b.put_verifies(&first, &o));
+    b.put(&first, Box::pin(io::Cursor::new(data.clone())), &o)
+        .await
+        .unwrap();
+
+    // Again: the MD5 from the cache, the parts hashed while sent.
+    let path = RelPath::new("warm.bin").unwrap();
+    assert!(b
+        .copy_from(&*local, &src, &path, &o)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        !b.put_verifies(&path, &o),
+        "the caller must hash the stream"
+    );
+    let stored = b
+        .put(&path, Box::pin(io::Cursor::new(data.clone())), &o)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.hashes.get(ferry_core::HashKind::Md5),
+        Some(md5.as_str())
+    );
+    let head = b
+        .store()
+        .client()
+        .head_object()
+        .bucket(&s3.bucket)
+        .key("inj/warm.bin")
+        .send()
+        .await
+        .unwrap();
+    let meta = head.metadata().unwrap();
+    assert_eq!(
+        ferry_s3::meta::md5_from_meta(&meta["md5chksum"]).as_deref(),
+        Some(md5.as_str())
+    );
+    assert!(head.e_tag().unwrap().contains("-3"), "{:?}", head.e_tag());
+}
+
 /// What S3 does its own way through the object-store hooks: `dir/` markers list as
 /// 0-byte directories and go with rmdir when alone, a fuller prefix is refused, a move
 /// is a server-side copy and a delete, and a GET's headers give the exact entry.

@@ -187,3 +187,65 @@ async fn tls12_without_session_cache() {
     put(&*b, "x/tls12.txt", b"twelve", t(1_234_567_890)).await;
     assert_eq!(read(&*b, "x/tls12.txt", 0, None).await, b"twelve");
 }
+
+/// A source that gives a few bytes per read, so each chunk of an upload is gathered
+/// from many reads while the one before it is being sent.
+struct Trickle {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl tokio::io::AsyncRead for Trickle {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = buf.remaining().min(7_919).min(self.data.len() - self.pos);
+        let from = self.pos;
+        buf.put_slice(&self.data[from..from + n]);
+        self.pos += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// An upload of several chunks arrives whole from a source that trickles; one whose
+/// source gives fewer or more bytes than its size is refused and leaves no file, under
+/// its name or a temporary one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_uploads_arrive_whole_and_a_wrong_size_leaves_nothing() {
+    let Some(ftp) = Testbed::ftp() else { return };
+    let sub = "chunked";
+    let b = open(&ftp.options(), &ftp.path(sub)).unwrap();
+    let data: Vec<u8> = (0..1_000_003u32).map(|i| (i * 13 % 253) as u8).collect();
+    let trickle = |d: &[u8]| -> ferry_core::ByteStream {
+        Box::pin(Trickle {
+            data: d.to_vec(),
+            pos: 0,
+        })
+    };
+    let size = data.len() as u64;
+    let e = b
+        .put(
+            &p("whole.bin"),
+            trickle(&data),
+            &put_opts(size, t(1_600_000_000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.size, size);
+    assert_eq!(read(&*b, "whole.bin", 0, None).await, data);
+    for (name, sent) in [("short.bin", &data[..600_000]), ("long.bin", &data[..])] {
+        let declared = if name == "short.bin" { size } else { 700_000 };
+        let err = b
+            .put(
+                &p(name),
+                trickle(sent),
+                &put_opts(declared, t(1_600_000_000)),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupted, "{name}: {err}");
+    }
+    assert_eq!(on_disk(&ftp.local(sub)), ["whole.bin"]);
+}

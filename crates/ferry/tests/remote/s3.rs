@@ -423,6 +423,44 @@ fn hashes_from_etag_and_md5chksum() {
     assert_eq!(code, 1);
 }
 
+/// The same file uploaded again takes its MD5 from the local hash cache, which the first
+/// upload filled: nothing is read before the second multipart upload, and both objects
+/// carry the same `md5chksum` that rclone reads.
+#[test]
+fn a_second_upload_takes_its_md5_from_the_hash_cache() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    let big = pseudo_random(11 * 1024 * 1024 + 5, 11);
+    write_file(&sc.path("src/big.bin"), &big, 100);
+    // The cache keeps nothing of a file changed within the last seconds.
+    std::thread::sleep(Duration::from_millis(2100));
+    let cache = sc.path("cache");
+    for (rel, warm) in [("hc1", false), ("hc2", true)] {
+        let dest = remote_with(&s3, &[("upload_cutoff", "5M"), ("chunk_size", "5M")], rel);
+        let err = fy_ok(&[
+            "copy",
+            &sc.src(),
+            &dest,
+            "-vv",
+            "--hash-cache",
+            cache.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            err.contains("big.bin: md5 known before the upload without reading the file"),
+            warm,
+            "{err}"
+        );
+        assert!(
+            err.contains("multipart upload completed in 3 parts"),
+            "{err}"
+        );
+        let etag = head_header(&s3, &format!("{rel}/big.bin"), "etag").unwrap();
+        assert!(etag.ends_with("-3\""), "{etag}");
+        let sums = rclone_ok(&s3, &["md5sum", &s3.rclone_path(rel)]);
+        assert_eq!(sums.trim(), format!("{}  big.bin", md5_hex(&big)), "{rel}");
+    }
+}
+
 #[test]
 fn multipart_upload_of_60_mib() {
     let Some(s3) = Testbed::s3() else { return };
