@@ -55,7 +55,7 @@ impl CaseFixer {
         }
         let moved = match self.rename(&old.path, new).await {
             Ok(true) => Ok(true),
-            Ok(false) => self.copy_and_delete(&old, new).await,
+            Ok(false) => copy_and_delete(&*self.dst, &old, new).await,
             Err(e) => Err(e),
         };
         if !moved.map_err(|e| failed(e, &old.path, new))? {
@@ -73,27 +73,28 @@ impl CaseFixer {
     async fn rename(&self, old: &RelPath, new: &RelPath) -> Result<bool> {
         rename_to_case(&*self.dst, old, new).await
     }
+}
 
-    /// A server-side copy and a delete, for destinations that copy but can't move.
-    async fn copy_and_delete(&self, old: &Entry, new: &RelPath) -> Result<bool> {
-        let dst = &*self.dst;
-        let opts = PutOptions {
-            size: old.size,
-            mtime: old.mtime,
-            inplace: false,
-            hashes: old.hashes.clone(),
-            metadata: None,
-        };
-        if dst
-            .copy_declared(dst, &old.path, new, &opts)
-            .await?
-            .is_none()
-        {
-            return Ok(false);
-        }
-        dst.delete_file(&old.path).await?;
-        Ok(true)
+/// A server-side copy of `old` to `new` on `dst`, then `old` deleted once the copy is
+/// whole: rclone's move where the destination can't move. `Ok(false)` where `dst` can't
+/// copy either.
+pub(crate) async fn copy_and_delete(dst: &dyn Backend, old: &Entry, new: &RelPath) -> Result<bool> {
+    let opts = PutOptions {
+        size: old.size,
+        mtime: old.mtime,
+        inplace: false,
+        hashes: old.hashes.clone(),
+        metadata: None,
+    };
+    if dst
+        .copy_declared(dst, &old.path, new, &opts)
+        .await?
+        .is_none()
+    {
+        return Ok(false);
     }
+    dst.delete_file(&old.path).await?;
+    Ok(true)
 }
 
 /// Renames `old` to `new` on `backend` (names that differ only in case); `Ok(false)`

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::Declared;
-use ferry_core::{Backend, Entry, HashKind, PutOptions, Result};
+use ferry_core::{Backend, Entry, HashKind, Result};
 use tokio::sync::mpsc;
 
 use crate::march::Found;
@@ -186,36 +186,24 @@ async fn rename(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> bool {
 }
 
 /// rclone's move where the destination can't move: a server-side copy, then the old file
-/// deleted once the copy is whole. `false` when the destination can't copy either.
+/// deleted; logged and counted as rclone does. `false` when the destination can't copy
+/// server-side either.
 async fn copy_and_delete(ctx: &Arc<Ctx>, old: &Entry, new: &Entry) -> Result<bool> {
     let dst = &ctx.job.dst;
-    if !dst.features().caps.server_side_copy() {
-        return Ok(false);
-    }
-    let opts = PutOptions {
-        size: old.size,
-        mtime: old.mtime,
-        inplace: false,
-        hashes: old.hashes.clone(),
-        metadata: None,
-    };
-    if dst
-        .copy_declared(&**dst, &old.path, &new.path, &opts)
-        .await?
-        .is_none()
+    if !dst.features().caps.server_side_copy()
+        || !crate::fixcase::copy_and_delete(&**dst, old, &new.path).await?
     {
         return Ok(false);
     }
     tracing::info!("{}: Copied (server-side copy) to: {}", old.path, new.path);
-    // A transfer in rclone's counts, whose bytes the server moved.
+    tracing::info!("{}: Deleted", old.path);
+    // A transfer in rclone's counts, whose bytes the server moved, and a delete.
     let stats = &ctx.job.stats;
     stats.queue_transfer(old.size);
     stats.add_bytes(old.size);
     stats.transfer_done();
     stats.server_side_done(old.size);
-    dst.delete_file(&old.path).await?;
-    tracing::info!("{}: Deleted", old.path);
-    ctx.job.stats.deleted(old.size);
+    stats.deleted(old.size);
     Ok(true)
 }
 
