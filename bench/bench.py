@@ -56,6 +56,11 @@ def all_scenarios():
               Scenario(f"{p}-small-down", p, "down", "small-remote", what="small files down"),
               Scenario(f"{p}-large-up", p, "up", "large", what="one large file up"),
               Scenario(f"{p}-large-down", p, "down", "large", what="one large file down")]
+    # An rclone crypt remote over a local directory: encrypting is "up", decrypting "down".
+    s += [Scenario("crypt-small-up", "crypt", "up", "small-remote", what="small files encrypted"),
+          Scenario("crypt-small-down", "crypt", "down", "small-remote", what="small files decrypted"),
+          Scenario("crypt-large-up", "crypt", "up", "large", what="one large file encrypted"),
+          Scenario("crypt-large-down", "crypt", "down", "large", what="one large file decrypted")]
     return {x.name: x for x in s}
 
 
@@ -284,6 +289,7 @@ def make_endpoints(env, cfg):
         smb=lambda: endpoints.Smb(env, cfg.rclone),
         s3=lambda: endpoints.S3(env, cfg.rclone, executable(env.get("FERRY_TEST_S5CMD"))),
         gcs=lambda: endpoints.Gcs(env, cfg.rclone),
+        crypt=lambda: endpoints.Crypt(cfg.rclone, os.path.join(cfg.dir, "crypt-store")),
         azure=lambda: endpoints.Azure(env, cfg.rclone, executable(env.get("FERRY_TEST_AZCOPY")),
                                       os.path.join(cfg.dir, "azcopy-state")))
     for name in cfg.protos:

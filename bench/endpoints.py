@@ -286,6 +286,34 @@ class Gcs(ObjectStore):
         return self.spec + path
 
 
+class Crypt(ObjectStore):
+    """An rclone crypt remote over a directory of this machine (encrypting is an upload,
+    decrypting a download). Set up with rclone and verified by decrypting the tree with rclone
+    into a scratch directory: what ferry wrote must read back through rclone byte for byte."""
+    name = "crypt"
+
+    def __init__(self, rclone, store):
+        super().__init__({}, rclone)
+        self.store = store
+        os.makedirs(store, exist_ok=True)
+        # Fixed bench passwords (not secrets): the same section for ferry and rclone.
+        self.spec = (f":crypt,remote='{store}',password={obscure(rclone, 'ferry-bench-password')},"
+                     f"password2={obscure(rclone, 'ferry-bench-salt')}:")
+
+    def remote(self, path):
+        return self.spec + path
+
+    def listing(self, path):
+        out = os.path.join(self.store + "-check", path.replace("/", "_"))
+        shutil.rmtree(out, ignore_errors=True)
+        try:
+            run_quiet([self.rclone, "copy", self.remote(path), out], self.rclone_env(),
+                      f"decrypting {path} with rclone")
+            return manifest(out) if os.path.isdir(out) else {}
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+
 def account_sas(account, key):
     """An account SAS (all permissions, 3 hours) signed with the emulator's published dev key:
     azcopy takes no shared key."""

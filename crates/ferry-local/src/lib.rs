@@ -20,6 +20,7 @@ mod names;
 mod partial;
 mod ranges;
 mod read;
+mod readahead;
 mod usage;
 mod write;
 

@@ -2,7 +2,7 @@
 //!
 //! A file up to [`HEAD`] bytes (most files in most trees) costs one hop to the blocking
 //! pool instead of four (open, stat, read, end of file); the rest of a larger file then
-//! streams from the same descriptor.
+//! streams from the same descriptor, a chunk ahead of its reader ([`crate::readahead`]).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -43,10 +43,8 @@ pub(crate) async fn open(
     let Some(file) = rest else {
         return Ok(Box::pin(head));
     };
-    let left = want - HEAD;
-    let file =
-        tokio::io::BufReader::with_capacity(crate::write::BUFFER, tokio::fs::File::from_std(file));
-    Ok(Box::pin(AsyncReadExt::chain(head, file.take(left))))
+    let rest = crate::readahead::ReadAhead::new(file, want - HEAD, crate::write::BUFFER);
+    Ok(Box::pin(AsyncReadExt::chain(head, rest)))
 }
 
 #[cfg(test)]
