@@ -3,8 +3,9 @@
 //! RustCrypto's `salsa20` computes one 64-byte block at a time in scalar code (about
 //! 650 MB/s per core here), which made Salsa20 three quarters of crypt's CPU time. Salsa20's
 //! blocks are independent, so this module computes 4 (SSE2, part of every x86-64) or 8
-//! (AVX2, detected at run time) blocks at once, one block per vector lane: about 1.3 and
-//! 2.5 GB/s per core. Other targets use the `salsa20` crate. Every path is checked against
+//! (AVX2) or 16 (AVX-512, whose native rotate saves two of every three instructions of a
+//! rotation), detected at run time, blocks at once, one block per vector lane: about 1.3,
+//! 2.5 and 5 GB/s per core. Other targets use the `salsa20` crate. Every path is checked against
 //! the crate in the tests below; a wrong keystream would fail every rclone test vector too.
 
 /// "expand 32-byte k", the Salsa20 constants, as the four words the state holds them.
@@ -28,7 +29,10 @@ impl Salsa20 {
     pub fn apply(&self, counter: u64, data: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") {
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                self.apply_with(counter, data, 16, |s, c, d| unsafe { x86::xor16(s, c, d) });
+            } else if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU has AVX2, checked just above.
                 self.apply_with(counter, data, 8, |s, c, d| unsafe { x86::xor8(s, c, d) });
             } else {
@@ -58,7 +62,7 @@ impl Salsa20 {
         }
         let tail = chunks.into_remainder();
         if !tail.is_empty() {
-            let mut padded = [0u8; 512];
+            let mut padded = [0u8; 1024];
             padded[..tail.len()].copy_from_slice(tail);
             xor(&state, at, &mut padded[..group]);
             tail.copy_from_slice(&padded[..tail.len()]);
@@ -224,6 +228,71 @@ mod x86 {
             }
         }
     }
+    /// XORs sixteen blocks of keystream (counters `at..at + 16`) into `data` (1024 bytes).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn xor16(state: &[u32; 16], at: u64, data: &mut [u8]) {
+        assert!(data.len() >= 1024);
+        macro_rules! qr {
+            ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
+                $x[$b] = _mm512_xor_si512(
+                    $x[$b],
+                    _mm512_rol_epi32::<7>(_mm512_add_epi32($x[$a], $x[$d])),
+                );
+                $x[$c] = _mm512_xor_si512(
+                    $x[$c],
+                    _mm512_rol_epi32::<9>(_mm512_add_epi32($x[$b], $x[$a])),
+                );
+                $x[$d] = _mm512_xor_si512(
+                    $x[$d],
+                    _mm512_rol_epi32::<13>(_mm512_add_epi32($x[$c], $x[$b])),
+                );
+                $x[$a] = _mm512_xor_si512(
+                    $x[$a],
+                    _mm512_rol_epi32::<18>(_mm512_add_epi32($x[$d], $x[$c])),
+                );
+            };
+        }
+        let (lo, hi) = counters::<16>(at);
+        let mut init: [__m512i; 16] = std::array::from_fn(|i| _mm512_set1_epi32(state[i] as i32));
+        // SAFETY: both arrays hold 16 i32s, one 512-bit load each.
+        init[8] = _mm512_loadu_si512(lo.as_ptr() as *const __m512i);
+        init[9] = _mm512_loadu_si512(hi.as_ptr() as *const __m512i);
+        let mut x = init;
+        double_rounds!(qr, x);
+        let p = data.as_mut_ptr();
+        for g in 0..4 {
+            let w: [__m512i; 4] =
+                std::array::from_fn(|i| _mm512_add_epi32(x[g * 4 + i], init[g * 4 + i]));
+            // Unpacks work within each 128-bit quarter, so quarter k of row j is block
+            // j + 4k's 16 bytes of this group.
+            let t0 = _mm512_unpacklo_epi32(w[0], w[1]);
+            let t1 = _mm512_unpacklo_epi32(w[2], w[3]);
+            let t2 = _mm512_unpackhi_epi32(w[0], w[1]);
+            let t3 = _mm512_unpackhi_epi32(w[2], w[3]);
+            let rows = [
+                _mm512_unpacklo_epi64(t0, t1),
+                _mm512_unpackhi_epi64(t0, t1),
+                _mm512_unpacklo_epi64(t2, t3),
+                _mm512_unpackhi_epi64(t2, t3),
+            ];
+            for (j, row) in rows.into_iter().enumerate() {
+                let quarters = [
+                    _mm512_extracti32x4_epi32::<0>(row),
+                    _mm512_extracti32x4_epi32::<1>(row),
+                    _mm512_extracti32x4_epi32::<2>(row),
+                    _mm512_extracti32x4_epi32::<3>(row),
+                ];
+                for (k, quarter) in quarters.into_iter().enumerate() {
+                    // Within the 1024 bytes asserted above: block j + 4k < 16, group g < 4.
+                    let q = p.add((j + 4 * k) * 64 + g * 16) as *mut __m128i;
+                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), quarter));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +326,9 @@ mod tests {
                 512,
                 513,
                 1000,
+                1023,
+                1024,
+                1025,
                 4096 + 17,
             ] {
                 let mut fast = sample(len, 3);
@@ -270,12 +342,32 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn sse2_path_matches_the_reference_where_avx2_is_used() {
+    fn sse2_path_matches_the_reference_where_a_wider_one_is_used() {
         let s = Salsa20::new(&[9; 32], &[4; 8]);
         let mut fast = sample(3 * 256 + 100, 5);
         let mut slow = fast.clone();
         s.apply_with(11, &mut fast, 4, x86::xor4);
         s.apply_portable(11, &mut slow);
         assert_eq!(fast, slow);
+    }
+
+    /// The AVX2 path where the CPU has AVX-512 (which `apply` prefers there).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_path_matches_the_reference_where_avx512_is_used() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let s = Salsa20::new(&[7; 32], &[2; 8]);
+        for counter in [0, u32::MAX as u64 - 5] {
+            let mut fast = sample(5 * 512 + 77, 6);
+            let mut slow = fast.clone();
+            // SAFETY: AVX2 checked above.
+            s.apply_with(counter, &mut fast, 8, |s, c, d| unsafe {
+                x86::xor8(s, c, d)
+            });
+            s.apply_portable(counter, &mut slow);
+            assert_eq!(fast, slow, "counter {counter}");
+        }
     }
 }
