@@ -87,9 +87,11 @@ async fn ranges_are_opened_together() {
     let mut features = inner.features().clone();
     features.caps.parallel_reads = true;
     let stats = Arc::new(Stats::default());
-    let mut opts = SyncOptions::default();
-    opts.multi_thread_cutoff = 1 << 16;
-    opts.multi_thread_streams = STREAMS;
+    let opts = SyncOptions {
+        multi_thread_cutoff: 1 << 16,
+        multi_thread_streams: STREAMS,
+        ..Default::default()
+    };
     let job = Job {
         src: Arc::new(SlowRemote {
             inner,
