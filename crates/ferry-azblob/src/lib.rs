@@ -17,6 +17,7 @@ mod kind;
 pub mod listing;
 pub mod meta;
 pub mod options;
+mod pool;
 mod props;
 mod store;
 mod upload;

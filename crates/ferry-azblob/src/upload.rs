@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::client::{Client, Req};
 use crate::hasher::WholeMd5;
 use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
+use crate::pool::Pool;
 use crate::props::BlobProps;
 use ferry_objstore::Target;
 
@@ -145,6 +146,7 @@ async fn blocks(
     let whole = whole_md5(&b.opts);
     let mut total = 0u64;
     let mut ids = Vec::new();
+    let pool = Pool::new();
     // Dropped on an early return, which aborts the blocks still in flight.
     let mut inflight = tokio::task::JoinSet::new();
     loop {
@@ -153,10 +155,8 @@ async fn blocks(
             joined(inflight.join_next().await.expect("non-empty"))?;
             ferry_core::crash::point(ferry_core::crash::BETWEEN_PARTS);
         }
-        let mut buf = Vec::with_capacity(block);
-        (&mut *data)
-            .take(block as u64)
-            .read_to_end(&mut buf)
+        let buf = pool
+            .fill(&mut *data, block)
             .await
             .map_err(|e| read_error(path, e))?;
         if buf.is_empty() {
@@ -166,7 +166,6 @@ async fn blocks(
         if total > opts.size {
             return Err(size_changed(path, opts.size, total));
         }
-        let buf = Bytes::from(buf);
         if let Some(h) = &whole {
             h.update(buf.clone()).await?;
         }

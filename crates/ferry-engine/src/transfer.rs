@@ -413,10 +413,26 @@ async fn ranged_copy(
     }
     let part = src.size.div_ceil(streams);
     let overrun = Overrun::default();
+    let spans: Vec<(u64, u64)> = (0..src.size)
+        .step_by(part as usize)
+        .map(|offset| (offset, part.min(src.size - offset)))
+        .collect();
+    // All ranges are opened at once: opened one after the other, each waited for the
+    // previous one's response headers before asking. Only the first range's read may
+    // tell the exact mtime, so only it gets `opts`; the others get copies, whose changes
+    // would be the same or none.
+    let copies: Vec<PutOptions> = spans[1..].iter().map(|_| opts.clone()).collect();
+    let rest = spans[1..]
+        .iter()
+        .zip(copies)
+        .map(|(&(offset, len), mut mine)| async move {
+            open_for_copy(ctx, src, offset, Some(len), &mut mine).await
+        });
+    let first = open_for_copy(ctx, src, 0, Some(spans[0].1), opts);
+    let (first, rest) = futures::future::join(first, futures::future::try_join_all(rest)).await;
+    let readers = std::iter::once(first?).chain(rest?);
     let mut ranges = Vec::new();
-    for offset in (0..src.size).step_by(part as usize) {
-        let len = part.min(src.size - offset);
-        let reader = open_for_copy(ctx, src, offset, Some(len), opts).await?;
+    for ((offset, len), reader) in spans.into_iter().zip(readers) {
         let counted = Accounted::new(
             reader,
             ctx.job.stats.clone(),
