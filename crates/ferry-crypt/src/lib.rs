@@ -12,6 +12,7 @@ pub mod data;
 mod eme;
 pub mod keys;
 mod kind;
+mod mac;
 pub mod names;
 mod salsa;
 mod secretbox;

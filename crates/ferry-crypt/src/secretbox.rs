@@ -6,14 +6,12 @@
 //! bytes starts with the 32-byte Poly1305 key, and the rest encrypts the data; the tag
 //! authenticates the ciphertext.
 
-use poly1305::universal_hash::KeyInit;
-use poly1305::Poly1305;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::salsa::Salsa20;
 
-pub const TAG_LEN: usize = 16;
+pub use crate::mac::TAG_LEN;
 
 /// One key; sealing and opening take the 24-byte nonce. The key is wiped when the box
 /// is dropped, so no copy of it outlives its use in freed memory.
@@ -35,16 +33,16 @@ impl SecretBox {
 
     /// Encrypts `data` in place and returns its tag.
     pub fn seal(&self, nonce: &[u8; 24], data: &mut [u8]) -> [u8; TAG_LEN] {
-        let (stream, block0, mac) = self.start(nonce);
+        let (stream, block0) = self.start(nonce);
         xor_after_mac_key(&stream, &block0, data);
-        mac.compute_unpadded(data).into()
+        crate::mac::tag(mac_key(&block0), data)
     }
 
     /// Checks `tag` over the ciphertext `data`, then decrypts it in place. `false` (and
     /// `data` untouched): it does not authenticate.
     pub fn open(&self, nonce: &[u8; 24], data: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
-        let (stream, block0, mac) = self.start(nonce);
-        let expected: [u8; TAG_LEN] = mac.compute_unpadded(data).into();
+        let (stream, block0) = self.start(nonce);
+        let expected = crate::mac::tag(mac_key(&block0), data);
         if !bool::from(expected.ct_eq(tag)) {
             return false;
         }
@@ -52,9 +50,9 @@ impl SecretBox {
         true
     }
 
-    /// The stream under the derived subkey, its first block, and the MAC keyed by that
-    /// block's first 32 bytes.
-    fn start(&self, nonce: &[u8; 24]) -> (Salsa20, [u8; 64], Poly1305) {
+    /// The stream under the derived subkey and its first block, whose first 32 bytes
+    /// key the MAC.
+    fn start(&self, nonce: &[u8; 24]) -> (Salsa20, [u8; 64]) {
         let prefix: &[u8; 16] = nonce[..16].try_into().expect("16 of 24 bytes");
         let suffix: &[u8; 8] = nonce[16..].try_into().expect("8 of 24 bytes");
         let subkey =
@@ -62,9 +60,12 @@ impl SecretBox {
         let stream = Salsa20::new(&subkey.into(), suffix);
         let mut block0 = [0u8; 64];
         stream.apply(0, &mut block0);
-        let mac = Poly1305::new(block0[..32].into());
-        (stream, block0, mac)
+        (stream, block0)
     }
+}
+
+fn mac_key(block0: &[u8; 64]) -> &[u8; 32] {
+    block0[..32].try_into().expect("32 of 64 bytes")
 }
 
 /// The data's keystream begins 32 bytes into block 0, after the MAC key.
@@ -80,7 +81,7 @@ fn xor_after_mac_key(stream: &Salsa20, block0: &[u8; 64], data: &mut [u8]) {
 mod tests {
     use super::*;
     use crypto_secretbox::aead::AeadInPlace;
-    use crypto_secretbox::XSalsa20Poly1305;
+    use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
 
     fn bytes<const N: usize>(seed: u8) -> [u8; N] {
         std::array::from_fn(|i| (i as u8).wrapping_mul(73).wrapping_add(seed))
