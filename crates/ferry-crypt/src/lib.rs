@@ -12,6 +12,7 @@ pub mod data;
 mod eme;
 pub mod keys;
 mod kind;
+mod localfile;
 mod mac;
 pub mod names;
 mod salsa;
@@ -287,8 +288,11 @@ impl CryptBackend {
             .read_to_end(&mut header)
             .await
             .map_err(|e| Error::io(self.shown(plain), e))?;
-        data::parse_header(&header)
-            .map_err(|e| Error::new(ErrorKind::Corrupted, format!("{}: {e}", self.shown(plain))))
+        data::parse_header(&header).map_err(|e| self.bad_header(plain, e))
+    }
+
+    fn bad_header(&self, plain: &RelPath, e: impl std::fmt::Display) -> Error {
+        Error::new(ErrorKind::Corrupted, format!("{}: {e}", self.shown(plain)))
     }
 
     /// `cryptcheck`'s hash: the stored file's hash of `kind` as the wrapped remote gives
@@ -445,6 +449,22 @@ impl Backend for CryptBackend {
             return Ok(Box::pin(tokio::io::empty()));
         }
         let span = data::span(offset, len);
+        if let Some(local) = self.under.local_path(&stored) {
+            let opened = localfile::Opened::open(local)
+                .await
+                .map_err(|e| Error::io("failed to open source", e).with_path(path.to_string()))?;
+            let until = span.len.map(|l| span.offset + l);
+            let start = match offset {
+                0 => Start::Header,
+                _ => Start::At(
+                    opened
+                        .nonce()
+                        .map_err(|e| self.bad_header(path, e))?
+                        .add(span.first_block),
+                ),
+            };
+            return Ok(opened.decrypt(span.offset, until, decrypt(start, span.skip, len)));
+        }
         if offset == 0 {
             let under_len = span.len.map(|l| data::HEADER_LEN + l);
             let s = self.under.open(&stored, 0, under_len).await?;

@@ -38,7 +38,9 @@ fn reader(s: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> ByteStre
 const PARALLEL: usize = 4;
 
 /// `f` on the blocking pool.
-async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
+pub(crate) async fn on_pool<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| io::Error::other(format!("crypt worker failed: {e}")))
@@ -132,19 +134,19 @@ pub struct Decrypt {
     pub name: String,
 }
 
-fn bad(name: &str, what: impl std::fmt::Display) -> io::Error {
+pub(crate) fn bad(name: &str, what: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {what}"))
 }
 
 /// Blocks read and opened together, at most: one trip to the blocking pool per batch
 /// instead of per 64 KiB block (16,384 trips and wake-ups per GiB), and one read of the
 /// source per batch.
-const BATCH: usize = 16;
+pub(crate) const BATCH: usize = 16;
 
 /// Whole stored blocks from one read (the last may be short), the first one's nonce.
-struct Batch {
-    first: Nonce,
-    buf: Vec<u8>,
+pub(crate) struct Batch {
+    pub first: Nonce,
+    pub buf: Vec<u8>,
 }
 
 impl Batch {
@@ -155,14 +157,14 @@ impl Batch {
 
 /// Batches opened at once: two keep both cores of a small machine busy with one
 /// transfer, and bound its memory to a few MiB.
-const OPENING: usize = 2;
+pub(crate) const OPENING: usize = 2;
 
 /// A stored block after opening: its bytes (the tag, then the data) and whether it
 /// authenticated.
-type OpenedBlock = (bool, Bytes);
+pub(crate) type OpenedBlock = (bool, Bytes);
 
 type Batches = std::pin::Pin<Box<dyn Stream<Item = io::Result<Batch>> + Send>>;
-type Opened = std::pin::Pin<Box<dyn Stream<Item = io::Result<OpenedBlock>> + Send>>;
+pub(crate) type Opened = std::pin::Pin<Box<dyn Stream<Item = io::Result<OpenedBlock>> + Send>>;
 
 /// `src` (stored bytes) decrypted.
 pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
@@ -188,7 +190,7 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
         }
     }));
     let cipher = d.cipher.clone();
-    let opened: Opened = Box::pin(
+    let opened = blocks_of(
         batches
             .map(move |item: io::Result<Batch>| {
                 let cipher = cipher.clone();
@@ -197,15 +199,29 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
                     on_pool(move || open_batch(&cipher, batch)).await
                 }
             })
-            .buffered(OPENING)
-            .flat_map(|item| {
-                let items: Vec<io::Result<OpenedBlock>> = match item {
-                    Ok(blocks) => blocks.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                };
-                stream::iter(items)
-            }),
+            .buffered(OPENING),
     );
+    in_order(opened, d)
+}
+
+/// The opened batches' blocks, one at a time.
+pub(crate) fn blocks_of(
+    batches: impl Stream<Item = io::Result<Vec<OpenedBlock>>> + Send + 'static,
+) -> Opened {
+    use futures::StreamExt;
+    Box::pin(batches.flat_map(|item| {
+        let items: Vec<io::Result<OpenedBlock>> = match item {
+            Ok(blocks) => blocks.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e)],
+        };
+        stream::iter(items)
+    }))
+}
+
+/// The data of the `opened` blocks as the reader gets it: a block that does not
+/// authenticate fails the stream (or reads as zeros), then `d`'s skip and limit apply.
+pub(crate) fn in_order(opened: Opened, d: Decrypt) -> ByteStream {
+    use futures::StreamExt;
     // In order: a bad block fails the stream (or reads as zeros), then the skip and limit.
     let out = stream::unfold(Some((opened, d)), |state| async move {
         let (mut opened, mut d) = state?;
@@ -243,7 +259,7 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
 
 /// Opens every block of `batch` in place (on the blocking pool); the blocks, each a
 /// view of the batch's one buffer.
-fn open_batch(cipher: &DataCipher, batch: Batch) -> Vec<OpenedBlock> {
+pub(crate) fn open_batch(cipher: &DataCipher, batch: Batch) -> Vec<OpenedBlock> {
     let Batch { first, mut buf } = batch;
     let mut oks = Vec::with_capacity(buf.len().div_ceil(BLOCK_LEN as usize));
     for (i, block) in buf.chunks_mut(BLOCK_LEN as usize).enumerate() {
@@ -289,16 +305,20 @@ async fn read_batch(
             break;
         }
     }
-    let got = buf.len();
-    if got == 0 {
+    if buf.is_empty() {
         return Ok(None);
     }
-    let last = got % BLOCK_LEN as usize;
+    check_last_block(&buf, name)?;
+    Ok(Some(Batch { first, buf }))
+}
+
+/// Fails a read of whole blocks whose last one is too short to hold any data.
+pub(crate) fn check_last_block(buf: &[u8], name: &str) -> io::Result<()> {
+    let last = buf.len() % BLOCK_LEN as usize;
     if last != 0 && last <= TAG_LEN as usize {
         return Err(bad(name, "file has truncated block header"));
     }
-    buf.truncate(got);
-    Ok(Some(Batch { first, buf }))
+    Ok(())
 }
 
 #[cfg(test)]

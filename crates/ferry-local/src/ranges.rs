@@ -13,7 +13,7 @@ use ferry_core::{
 use tokio::sync::watch;
 
 use crate::beneath::Tree;
-use crate::write::{read_into, write_failure, write_stream, Partial, BUFFER};
+use crate::write::{read_into, write_failure, write_stream, Partial, Shared, BUFFER};
 
 /// How far each range has been written: the end of its written bytes, and whether its
 /// stream is over (a range that ended short stays short).
@@ -94,7 +94,7 @@ fn task_failed(e: tokio::task::JoinError) -> Error {
 /// each part back from the page cache once it is there; `None` when a range ended short
 /// (the size check then fails the file).
 async fn follow(
-    file: Arc<File>,
+    file: Arc<Shared>,
     starts: Vec<u64>,
     size: u64,
     mut seen: watch::Receiver<Progress>,
@@ -118,7 +118,7 @@ async fn follow(
             let upto = ready.min(end);
             let f = file.clone();
             (hasher, buf) = crate::blocking(move || {
-                hash_part(&f, at, upto, &mut hasher, &mut buf)
+                hash_part(f.file(), at, upto, &mut hasher, &mut buf)
                     .map_err(|e| Error::io("failed to read back for hashing", e))?;
                 Ok((hasher, buf))
             })
