@@ -222,39 +222,49 @@ pub(crate) fn blocks_of(
 /// authenticate fails the stream (or reads as zeros), then `d`'s skip and limit apply.
 pub(crate) fn in_order(opened: Opened, d: Decrypt) -> ByteStream {
     use futures::StreamExt;
-    // In order: a bad block fails the stream (or reads as zeros), then the skip and limit.
     let out = stream::unfold(Some((opened, d)), |state| async move {
         let (mut opened, mut d) = state?;
         if d.limit == Some(0) {
             return None;
         }
-        let (ok, block) = match opened.next().await? {
-            Ok(b) => b,
-            Err(e) => return Some((Err(e), None)),
+        let data = match opened.next().await? {
+            Ok((ok, block)) => d.data_of(ok, block),
+            Err(e) => Err(e),
         };
+        match data {
+            Ok(data) => Some((Ok(data), Some((opened, d)))),
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    reader(out)
+}
+
+impl Decrypt {
+    /// The data the reader gets of the next opened block (tag, then data): a block that
+    /// does not authenticate is an error (or zeros), then the skip and limit apply.
+    pub(crate) fn data_of(&mut self, ok: bool, block: Bytes) -> io::Result<Bytes> {
         // The data is the block after its tag: handed on without a copy.
         let mut data = block.slice(TAG_LEN as usize..);
         if !ok {
-            if !d.pass_bad_blocks {
+            if !self.pass_bad_blocks {
                 let e = bad(
-                    &d.name,
+                    &self.name,
                     "failed to authenticate decrypted block - bad password?",
                 );
-                return Some((Err(e), None));
+                return Err(e);
             }
-            tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", d.name);
+            tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", self.name);
             data = Bytes::from(vec![0u8; data.len()]);
         }
-        let skip = (d.skip as usize).min(data.len());
-        d.skip -= skip as u64;
+        let skip = (self.skip as usize).min(data.len());
+        self.skip -= skip as u64;
         let mut take = data.len() - skip;
-        if let Some(limit) = d.limit.as_mut() {
+        if let Some(limit) = self.limit.as_mut() {
             take = take.min(usize::try_from(*limit).unwrap_or(usize::MAX));
             *limit -= take as u64;
         }
-        Some((Ok(data.slice(skip..skip + take)), Some((opened, d))))
-    });
-    reader(out)
+        Ok(data.slice(skip..skip + take))
+    }
 }
 
 /// Opens every block of `batch` in place (on the blocking pool); the blocks, each a
