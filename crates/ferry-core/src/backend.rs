@@ -273,7 +273,8 @@ pub trait Backend: Send + Sync {
     }
 
     /// The object's path on the local filesystem, for backends whose objects are local files.
-    /// Lets another local backend use kernel copies and renames.
+    /// Lets another local backend use kernel copies and renames, and an overlay read the
+    /// file itself on its worker threads (crypt).
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
         None
     }

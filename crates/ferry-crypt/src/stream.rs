@@ -17,6 +17,13 @@ const AHEAD: usize = 4;
 /// The blocks of `s` as bytes, produced by a task of their own up to [`AHEAD`] blocks
 /// before they are read; dropping the reader stops the task at its next block.
 fn reader(s: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> ByteStream {
+    Box::pin(StreamReader::new(Box::pin(spawned(s))))
+}
+
+/// `s` run by a task of its own, up to [`AHEAD`] items before they are taken.
+fn spawned(
+    s: impl Stream<Item = io::Result<Bytes>> + Send + 'static,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     use futures::StreamExt;
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(AHEAD);
     tokio::spawn(async move {
@@ -27,10 +34,9 @@ fn reader(s: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> ByteStre
             }
         }
     });
-    let received = stream::unfold(rx, |mut rx| async move {
+    stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    });
-    Box::pin(StreamReader::new(Box::pin(received)))
+    })
 }
 
 /// Blocks sealed or opened at once, on the blocking pool (the cipher is the slow part:
@@ -46,8 +52,49 @@ pub(crate) async fn on_pool<T: Send + 'static>(
         .map_err(|e| io::Error::other(format!("crypt worker failed: {e}")))
 }
 
+/// Plain data up to this size is sealed whole as it is read, in the reader's task: no trip
+/// to the blocking pool and no task of its own for most files of most trees.
+const SMALL: usize = 4 * BLOCK_DATA as usize;
+
 /// `src` encrypted: the header with `nonce`, then the sealed blocks.
 pub fn encrypt(src: ByteStream, cipher: DataCipher, nonce: Nonce) -> ByteStream {
+    use futures::StreamExt;
+    let out = stream::once(async move {
+        let mut src = src;
+        let head = match read_up_to(&mut src, SMALL + 1).await {
+            Ok(head) => head,
+            Err(e) => return stream::iter([Err(e)]).boxed(),
+        };
+        if head.len() <= SMALL {
+            return stream::iter([Ok(sealed_now(&cipher, nonce, &head))]).boxed();
+        }
+        let src: ByteStream = Box::pin(tokio::io::AsyncReadExt::chain(
+            std::io::Cursor::new(head),
+            src,
+        ));
+        spawned(sealed(src, cipher, nonce)).boxed()
+    })
+    .flatten();
+    Box::pin(StreamReader::new(Box::pin(out)))
+}
+
+/// The header and every block of `plain`, sealed now.
+fn sealed_now(cipher: &DataCipher, nonce: Nonce, plain: &[u8]) -> Bytes {
+    let blocks = plain.len().div_ceil(BLOCK_DATA as usize);
+    let mut out = Vec::with_capacity(HEADER_LEN as usize + plain.len() + blocks * TAG_LEN as usize);
+    out.extend_from_slice(&nonce.header());
+    for (i, block) in plain.chunks(BLOCK_DATA as usize).enumerate() {
+        cipher.seal(&nonce.add(i as u64), block, &mut out);
+    }
+    Bytes::from(out)
+}
+
+/// The header with `nonce`, then the blocks of `src` sealed on the blocking pool.
+fn sealed(
+    src: ByteStream,
+    cipher: DataCipher,
+    nonce: Nonce,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     use futures::StreamExt;
     // Plain blocks with their nonces, read in order; the read ends at the first error.
     let blocks = stream::unfold(Some((src, nonce)), |state| async move {
@@ -79,7 +126,7 @@ pub fn encrypt(src: ByteStream, cipher: DataCipher, nonce: Nonce) -> ByteStream 
     let header = stream::once(futures::future::ready(Ok(Bytes::copy_from_slice(
         &nonce.header(),
     ))));
-    reader(header.chain(sealed))
+    header.chain(sealed)
 }
 
 /// The hash of every byte read through a [`hashed`] stream, once it has ended.
@@ -303,10 +350,19 @@ async fn read_batch(
             parse_header(&header[..got]).map_err(|e| bad(name, e))?
         }
     };
+    let buf = read_up_to(src, blocks * BLOCK_LEN as usize).await?;
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    check_last_block(&buf, name)?;
+    Ok(Some(Batch { first, buf }))
+}
+
+/// Up to `want` bytes of `src` (fewer only at its end), read into spare capacity:
+/// zeroing a megabyte per batch first cost as much as a copy.
+async fn read_up_to(src: &mut ByteStream, want: usize) -> io::Result<Vec<u8>> {
     use bytes::BufMut;
     use tokio::io::AsyncReadExt;
-    // Read into spare capacity: zeroing a megabyte per batch first cost as much as a copy.
-    let want = blocks * BLOCK_LEN as usize;
     let mut buf = Vec::with_capacity(want);
     while buf.len() < want {
         let left = want - buf.len();
@@ -315,11 +371,7 @@ async fn read_batch(
             break;
         }
     }
-    if buf.is_empty() {
-        return Ok(None);
-    }
-    check_last_block(&buf, name)?;
-    Ok(Some(Batch { first, buf }))
+    Ok(buf)
 }
 
 /// Fails a read of whole blocks whose last one is too short to hold any data.
@@ -382,11 +434,39 @@ mod tests {
         .unwrap()
     }
 
+    /// Files sealed whole as they are read come out as the streamed ones do.
+    #[tokio::test]
+    async fn small_files_seal_as_streamed_ones() {
+        use futures::StreamExt;
+        let cipher = DataCipher::new(&[5; 32]);
+        let nonce = Nonce([7; 24]);
+        for len in [0usize, 1, 65535, 65536, 65537, SMALL - 1, SMALL] {
+            let plain = sample(len);
+            let now = all(encrypt(stream_of(plain.clone()), cipher.clone(), nonce))
+                .await
+                .unwrap();
+            let parts: Vec<io::Result<Bytes>> = sealed(stream_of(plain), cipher.clone(), nonce)
+                .collect()
+                .await;
+            let streamed: Vec<u8> = parts.into_iter().flat_map(|p| p.unwrap()).collect();
+            assert_eq!(now, streamed, "length {len}");
+        }
+    }
+
     #[tokio::test]
     async fn round_trips_and_reads_ranges() {
         let cipher = DataCipher::new(&[3; 32]);
         let nonce = Nonce([9; 24]);
-        for len in [0usize, 1, 65536, 65537, 200_000] {
+        for len in [
+            0usize,
+            1,
+            65536,
+            65537,
+            200_000,
+            SMALL,
+            SMALL + 1,
+            1_000_000,
+        ] {
             let plain = sample(len);
             let stored = all(encrypt(stream_of(plain.clone()), cipher.clone(), nonce))
                 .await
