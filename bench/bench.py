@@ -393,6 +393,8 @@ def main(argv):
             rows += run_scenario(scn, cfg, eps.get(scn.proto), local)
     finally:
         local.cleanup()
+        for ep in eps.values():
+            getattr(ep, "cleanup", lambda: None)()
     order = list(all_scenarios())  # the table keeps one order whatever order they ran in
     rows.sort(key=lambda r: order.index(r["scenario"]))
     meta = dict(run_id=cfg.run_id, runs=cfg.runs, flags=shlex.join(cfg.flags), seed=cfg.seed, sizes=cfg.sizes,
