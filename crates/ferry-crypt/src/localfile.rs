@@ -236,6 +236,7 @@ fn read_spare(file: &File, buf: &mut Vec<u8>, max: usize, offset: u64) -> io::Re
 mod tests {
     use super::*;
     use crate::data::{span, BLOCK_DATA};
+    use crate::stream::tests::dec;
     use tokio::io::AsyncReadExt;
 
     fn sample(len: usize) -> Vec<u8> {
@@ -256,17 +257,6 @@ mod tests {
         let mut out = bytes.to_vec();
         out[at] ^= 1;
         out
-    }
-
-    fn dec(cipher: &DataCipher, start: Start, skip: u64, limit: Option<u64>) -> Decrypt {
-        Decrypt {
-            cipher: cipher.clone(),
-            start,
-            skip,
-            limit,
-            pass_bad_blocks: false,
-            name: "secret:f".into(),
-        }
     }
 
     /// Plaintext bytes `off..off + n` (all of them for `None`), as the backend reads them.

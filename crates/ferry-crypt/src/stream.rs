@@ -384,7 +384,7 @@ pub(crate) fn check_last_block(buf: &[u8], name: &str) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
@@ -402,7 +402,8 @@ mod tests {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
     }
 
-    fn dec(cipher: &DataCipher, start: Start, skip: u64, limit: Option<u64>) -> Decrypt {
+    /// A decrypt of the test file `secret:f`.
+    pub(crate) fn dec(cipher: &DataCipher, start: Start, skip: u64, limit: Option<u64>) -> Decrypt {
         Decrypt {
             cipher: cipher.clone(),
             start,
