@@ -17,8 +17,8 @@ use futures::stream::{self, StreamExt};
 
 use crate::data::{parse_header, DataCipher, Nonce, BLOCK_LEN, HEADER_LEN};
 use crate::stream::{
-    bad, blocks_of, check_last_block, in_order, on_pool, open_batch, Batch, Decrypt, Start, BATCH,
-    OPENING,
+    bad, blocks_of, check_last_block, data_in_order, in_order, on_pool, open_batch, Batch, Decrypt,
+    Start, BATCH, OPENING,
 };
 
 /// Stored files up to this size past the header are read whole with the open, and their
@@ -78,7 +78,7 @@ impl Opened {
             (Start::Header, Ok(n)) => *n,
             (Start::Header, Err(e)) => {
                 let e = bad(&d.name, e);
-                return in_order(Box::pin(stream::iter([Err(e)])), d);
+                return read_now(Box::pin(stream::iter([Err(e)])), d);
             }
         };
         let end = until.unwrap_or(u64::MAX).min(self.size);
@@ -107,27 +107,19 @@ impl Opened {
 }
 
 /// The first `len` bytes of a small file's `blocks`, opened now.
-fn opened_now(mut blocks: Vec<u8>, len: u64, first: Nonce, mut d: Decrypt) -> ByteStream {
+fn opened_now(mut blocks: Vec<u8>, len: u64, first: Nonce, d: Decrypt) -> ByteStream {
     blocks.truncate(len as usize);
-    let data: Vec<io::Result<bytes::Bytes>> = match check_last_block(&blocks, &d.name) {
-        Err(e) => vec![Err(e)],
-        Ok(()) => {
-            let mut out = Vec::new();
-            for (ok, block) in open_batch(&d.cipher, Batch { first, buf: blocks }) {
-                if d.limit == Some(0) {
-                    break;
-                }
-                let data = d.data_of(ok, block);
-                let failed = data.is_err();
-                out.push(data);
-                if failed {
-                    break;
-                }
-            }
-            out
-        }
-    };
-    Box::pin(tokio_util::io::StreamReader::new(stream::iter(data)))
+    let opened = check_last_block(&blocks, &d.name)
+        .map(|()| open_batch(&d.cipher, Batch { first, buf: blocks }));
+    read_now(blocks_of(stream::iter([opened])), d)
+}
+
+/// The data of blocks already opened (or an error already known), read without a task
+/// of its own.
+fn read_now(opened: crate::stream::Opened, d: Decrypt) -> ByteStream {
+    Box::pin(tokio_util::io::StreamReader::new(Box::pin(data_in_order(
+        opened, d,
+    ))))
 }
 
 /// Reads `want` bytes at `at` and opens them as blocks whose first has the nonce `first`;

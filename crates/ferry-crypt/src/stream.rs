@@ -268,8 +268,17 @@ pub(crate) fn blocks_of(
 /// The data of the `opened` blocks as the reader gets it: a block that does not
 /// authenticate fails the stream (or reads as zeros), then `d`'s skip and limit apply.
 pub(crate) fn in_order(opened: Opened, d: Decrypt) -> ByteStream {
+    reader(data_in_order(opened, d))
+}
+
+/// What [`in_order`] reads, for a caller whose blocks are opened already and needs no
+/// task to read ahead.
+pub(crate) fn data_in_order(
+    opened: Opened,
+    d: Decrypt,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     use futures::StreamExt;
-    let out = stream::unfold(Some((opened, d)), |state| async move {
+    stream::unfold(Some((opened, d)), |state| async move {
         let (mut opened, mut d) = state?;
         if d.limit == Some(0) {
             return None;
@@ -282,8 +291,7 @@ pub(crate) fn in_order(opened: Opened, d: Decrypt) -> ByteStream {
             Ok(data) => Some((Ok(data), Some((opened, d)))),
             Err(e) => Some((Err(e), None)),
         }
-    });
-    reader(out)
+    })
 }
 
 impl Decrypt {
