@@ -155,6 +155,30 @@ impl DataCipher {
         let tag: &[u8; 16] = (&*tag).try_into().expect("split at TAG_LEN");
         self.aead.open(&nonce.0, body, tag)
     }
+
+    /// Whether one stored block (tag, then ciphertext) authenticates; its data is left
+    /// enciphered for [`DataCipher::decipher_to`].
+    pub fn verify(&self, nonce: &Nonce, block: &[u8]) -> bool {
+        if block.len() <= TAG_LEN as usize {
+            return false;
+        }
+        let (tag, body) = block.split_at(TAG_LEN as usize);
+        let tag: &[u8; 16] = tag.try_into().expect("split at TAG_LEN");
+        self.aead.verify(&nonce.0, body, tag)
+    }
+
+    /// Deciphers the verified `block`'s data bytes `from..from + dst.len()` into `dst`.
+    pub fn decipher_to(
+        &self,
+        nonce: &Nonce,
+        block: &[u8],
+        from: usize,
+        dst: &mut [std::mem::MaybeUninit<u8>],
+    ) {
+        let data = &block[TAG_LEN as usize..];
+        let src = &data[from..from + dst.len()];
+        self.aead.decipher_to(&nonce.0, from, src, dst);
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 mod base32768;
 pub mod data;
+mod decipher;
 mod eme;
 pub mod keys;
 mod kind;

@@ -1,5 +1,6 @@
 //! Decrypting a file of the local disk (the wrapped remote's `local_path`): each batch
-//! of blocks read at its offset and opened by the same worker thread.
+//! of blocks read at its offset and verified by the same worker thread, then deciphered
+//! into the reader's buffer ([`crate::decipher`]).
 //!
 //! Read through the local remote's stream, every byte was copied from its read-ahead
 //! buffer into the batch, and each batch took two trips to the blocking pool (one to read
@@ -16,9 +17,10 @@ use ferry_core::ByteStream;
 use futures::stream::{self, StreamExt};
 
 use crate::data::{parse_header, DataCipher, Nonce, BLOCK_LEN, HEADER_LEN};
+use crate::decipher::{verify_batch, Deciphering, Verified};
 use crate::stream::{
-    bad, blocks_of, check_last_block, data_in_order, in_order, on_pool, open_batch, Batch, Decrypt,
-    Start, BATCH, OPENING,
+    bad, blocks_of, check_last_block, data_in_order, on_pool, open_batch, Batch, Decrypt, Start,
+    BATCH, OPENING,
 };
 
 /// Stored files up to this size past the header are read whole with the open, and their
@@ -89,7 +91,7 @@ impl Opened {
         let batches = stream::iter(Plan::new(from, end, first))
             .map(move |(at, want, first)| {
                 let (file, cipher, name) = (file.clone(), cipher.clone(), name.clone());
-                on_pool(move || read_and_open(&file, at, want, first, &cipher, &name))
+                on_pool(move || read_and_verify(&file, at, want, first, &cipher, &name))
             })
             .buffered(OPENING)
             .map(|done| done.and_then(|batch| batch))
@@ -98,11 +100,11 @@ impl Opened {
             .scan(true, |more, item| {
                 let item = (*more).then(|| {
                     *more = matches!(item, Ok((true, _)));
-                    item.map(|(_, blocks)| blocks)
+                    item.map(|(_, verified)| verified)
                 });
                 futures::future::ready(item)
             });
-        in_order(blocks_of(batches), d)
+        Box::pin(Deciphering::new(Box::pin(batches), d))
     }
 }
 
@@ -122,21 +124,21 @@ fn read_now(opened: crate::stream::Opened, d: Decrypt) -> ByteStream {
     ))))
 }
 
-/// Reads `want` bytes at `at` and opens them as blocks whose first has the nonce `first`;
-/// whether all of them were there, and the opened blocks.
-fn read_and_open(
+/// Reads `want` bytes at `at` and verifies them as blocks whose first has the nonce
+/// `first`; whether all of them were there, and the verified blocks.
+fn read_and_verify(
     file: &File,
     at: u64,
     want: usize,
     first: Nonce,
     cipher: &DataCipher,
     name: &str,
-) -> io::Result<(bool, Vec<crate::stream::OpenedBlock>)> {
+) -> io::Result<(bool, Verified)> {
     let mut buf = Vec::with_capacity(want);
     read_at_most(file, &mut buf, want, at)?;
     check_last_block(&buf, name)?;
     let full = buf.len() == want;
-    Ok((full, open_batch(cipher, Batch { first, buf })))
+    Ok((full, verify_batch(cipher, Batch { first, buf })))
 }
 
 /// Where each batch is read: from `at`, growing from one block to [`BATCH`] as a

@@ -27,45 +27,83 @@ impl Salsa20 {
 
     /// XORs the keystream starting at block `counter` into `data`.
     pub fn apply(&self, counter: u64, data: &mut [u8]) {
+        let p = data.as_mut_ptr();
+        // SAFETY: `data` is readable and writable for its length; source and destination
+        // are the same bytes.
+        unsafe { self.apply_raw(counter, p, p, data.len()) }
+    }
+
+    /// Writes `src` XORed with the keystream starting at block `counter` into `dst` (of
+    /// the same length, initialized or not): a decrypt straight into a reader's buffer,
+    /// without a copy of the plaintext.
+    pub fn apply_to(&self, counter: u64, src: &[u8], dst: &mut [std::mem::MaybeUninit<u8>]) {
+        assert_eq!(src.len(), dst.len(), "source and destination lengths");
+        // SAFETY: `src` is readable and `dst` writable for that length, and they don't
+        // overlap (one is borrowed shared, the other exclusively).
+        unsafe { self.apply_raw(counter, src.as_ptr(), dst.as_mut_ptr().cast(), src.len()) }
+    }
+
+    /// # Safety
+    /// `src` must be readable and `dst` writable for `len` bytes; they are the same bytes
+    /// or don't overlap.
+    unsafe fn apply_raw(&self, counter: u64, src: *const u8, dst: *mut u8, len: usize) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F, checked just above.
-                self.apply_with(counter, data, 16, |s, c, d| unsafe { x86::xor16(s, c, d) });
+                // SAFETY: the CPU has AVX-512F, checked just above; the caller's promise.
+                unsafe { self.apply_with(counter, src, dst, len, 16, x86::xor16) };
             } else if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above.
-                self.apply_with(counter, data, 8, |s, c, d| unsafe { x86::xor8(s, c, d) });
+                // SAFETY: the CPU has AVX2, checked just above; the caller's promise.
+                unsafe { self.apply_with(counter, src, dst, len, 8, x86::xor8) };
             } else {
-                self.apply_with(counter, data, 4, x86::xor4);
+                // SAFETY: the caller's promise.
+                unsafe { self.apply_with(counter, src, dst, len, 4, x86::xor4) };
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        self.apply_portable(counter, data);
+        {
+            if src != dst as *const u8 {
+                // SAFETY: the caller's promise (distinct, so not overlapping).
+                unsafe { std::ptr::copy_nonoverlapping(src, dst, len) };
+            }
+            // SAFETY: `dst` is writable for `len` bytes, now initialized.
+            self.apply_portable(counter, unsafe { std::slice::from_raw_parts_mut(dst, len) });
+        }
     }
 
     /// Whole groups of `lanes` blocks go to `xor`, the rest through a zero-padded group.
+    ///
+    /// # Safety
+    /// As [`Salsa20::apply_raw`], and `xor` must be safe to call on this CPU.
     #[cfg(target_arch = "x86_64")]
-    fn apply_with(
+    unsafe fn apply_with(
         &self,
         counter: u64,
-        data: &mut [u8],
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
         lanes: usize,
-        xor: impl Fn(&[u32; 16], u64, &mut [u8]),
+        xor: unsafe fn(&[u32; 16], u64, *const u8, *mut u8),
     ) {
         let state = self.state();
         let group = 64 * lanes;
-        let mut chunks = data.chunks_exact_mut(group);
-        let mut at = counter;
-        for chunk in &mut chunks {
-            xor(&state, at, chunk);
+        let (mut at, mut done) = (counter, 0);
+        while len - done >= group {
+            // SAFETY: `group` bytes from `done` are within `len` (the caller's promise).
+            unsafe { xor(&state, at, src.add(done), dst.add(done)) };
             at = at.wrapping_add(lanes as u64);
+            done += group;
         }
-        let tail = chunks.into_remainder();
-        if !tail.is_empty() {
+        let tail = len - done;
+        if tail > 0 {
             let mut padded = [0u8; 1024];
-            padded[..tail.len()].copy_from_slice(tail);
-            xor(&state, at, &mut padded[..group]);
-            tail.copy_from_slice(&padded[..tail.len()]);
+            // SAFETY: the last `tail` bytes are within `len`; `padded` holds a group.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.add(done), padded.as_mut_ptr(), tail);
+                let p = padded.as_mut_ptr();
+                xor(&state, at, p, p);
+                std::ptr::copy_nonoverlapping(padded.as_ptr(), dst.add(done), tail);
+            }
         }
     }
 
@@ -122,9 +160,12 @@ mod x86 {
         (c.map(|v| v as i32), c.map(|v| (v >> 32) as i32))
     }
 
-    /// XORs four blocks of keystream (counters `at..at + 4`) into `data` (256 bytes).
-    pub fn xor4(state: &[u32; 16], at: u64, data: &mut [u8]) {
-        assert!(data.len() >= 256);
+    /// Writes 256 bytes of `src` XORed with four blocks of keystream (counters
+    /// `at..at + 4`) to `dst`.
+    ///
+    /// # Safety
+    /// `src` readable and `dst` writable for 256 bytes, the same bytes or apart.
+    pub unsafe fn xor4(state: &[u32; 16], at: u64, src: *const u8, dst: *mut u8) {
         macro_rules! rotl {
             ($v:expr, $l:literal) => {
                 _mm_or_si128(_mm_slli_epi32::<$l>($v), _mm_srli_epi32::<{ 32 - $l }>($v))
@@ -138,8 +179,8 @@ mod x86 {
                 $x[$a] = _mm_xor_si128($x[$a], rotl!(_mm_add_epi32($x[$d], $x[$c]), 18));
             };
         }
-        // SAFETY: SSE2 is part of every x86-64 CPU; the stores stay within the 256 bytes
-        // asserted above (block j < 4, group g < 4: offset j * 64 + g * 16 + 16 <= 256).
+        // SAFETY: SSE2 is part of every x86-64 CPU; the loads and stores stay within the
+        // caller's 256 bytes (block j < 4, group g < 4: offset j * 64 + g * 16 + 16 <= 256).
         unsafe {
             let (lo, hi) = counters::<4>(at);
             let mut init: [__m128i; 16] = std::array::from_fn(|i| _mm_set1_epi32(state[i] as i32));
@@ -147,7 +188,6 @@ mod x86 {
             init[9] = _mm_setr_epi32(hi[0], hi[1], hi[2], hi[3]);
             let mut x = init;
             double_rounds!(qr, x);
-            let p = data.as_mut_ptr();
             for g in 0..4 {
                 let w: [__m128i; 4] =
                     std::array::from_fn(|i| _mm_add_epi32(x[g * 4 + i], init[g * 4 + i]));
@@ -163,20 +203,22 @@ mod x86 {
                     _mm_unpackhi_epi64(t2, t3),
                 ];
                 for (j, row) in rows.into_iter().enumerate() {
-                    let q = p.add(j * 64 + g * 16) as *mut __m128i;
-                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), row));
+                    let at = j * 64 + g * 16;
+                    let plain = _mm_loadu_si128(src.add(at) as *const __m128i);
+                    _mm_storeu_si128(dst.add(at) as *mut __m128i, _mm_xor_si128(plain, row));
                 }
             }
         }
     }
 
-    /// XORs eight blocks of keystream (counters `at..at + 8`) into `data` (512 bytes).
+    /// Writes 512 bytes of `src` XORed with eight blocks of keystream (counters
+    /// `at..at + 8`) to `dst`.
     ///
     /// # Safety
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2; `src` readable and `dst` writable for 512 bytes, the same
+    /// bytes or apart.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn xor8(state: &[u32; 16], at: u64, data: &mut [u8]) {
-        assert!(data.len() >= 512);
+    pub unsafe fn xor8(state: &[u32; 16], at: u64, src: *const u8, dst: *mut u8) {
         macro_rules! rotl {
             ($v:expr, $l:literal) => {
                 _mm256_or_si256(
@@ -199,7 +241,6 @@ mod x86 {
         init[9] = _mm256_setr_epi32(hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7]);
         let mut x = init;
         double_rounds!(qr, x);
-        let p = data.as_mut_ptr();
         for g in 0..4 {
             let w: [__m256i; 4] =
                 std::array::from_fn(|i| _mm256_add_epi32(x[g * 4 + i], init[g * 4 + i]));
@@ -221,20 +262,22 @@ mod x86 {
                     _mm256_extracti128_si256::<1>(row),
                 ];
                 for (h, half) in halves.into_iter().enumerate() {
-                    // Within the 512 bytes asserted above: block j + 4h < 8, group g < 4.
-                    let q = p.add((j + 4 * h) * 64 + g * 16) as *mut __m128i;
-                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), half));
+                    // Within the caller's 512 bytes: block j + 4h < 8, group g < 4.
+                    let at = (j + 4 * h) * 64 + g * 16;
+                    let plain = _mm_loadu_si128(src.add(at) as *const __m128i);
+                    _mm_storeu_si128(dst.add(at) as *mut __m128i, _mm_xor_si128(plain, half));
                 }
             }
         }
     }
-    /// XORs sixteen blocks of keystream (counters `at..at + 16`) into `data` (1024 bytes).
+    /// Writes 1024 bytes of `src` XORed with sixteen blocks of keystream (counters
+    /// `at..at + 16`) to `dst`.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F.
+    /// The CPU must have AVX-512F; `src` readable and `dst` writable for 1024 bytes, the
+    /// same bytes or apart.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn xor16(state: &[u32; 16], at: u64, data: &mut [u8]) {
-        assert!(data.len() >= 1024);
+    pub unsafe fn xor16(state: &[u32; 16], at: u64, src: *const u8, dst: *mut u8) {
         macro_rules! qr {
             ($x:ident, $a:expr, $b:expr, $c:expr, $d:expr) => {
                 $x[$b] = _mm512_xor_si512(
@@ -262,7 +305,6 @@ mod x86 {
         init[9] = _mm512_loadu_si512(hi.as_ptr() as *const __m512i);
         let mut x = init;
         double_rounds!(qr, x);
-        let p = data.as_mut_ptr();
         for g in 0..4 {
             let w: [__m512i; 4] =
                 std::array::from_fn(|i| _mm512_add_epi32(x[g * 4 + i], init[g * 4 + i]));
@@ -286,9 +328,10 @@ mod x86 {
                     _mm512_extracti32x4_epi32::<3>(row),
                 ];
                 for (k, quarter) in quarters.into_iter().enumerate() {
-                    // Within the 1024 bytes asserted above: block j + 4k < 16, group g < 4.
-                    let q = p.add((j + 4 * k) * 64 + g * 16) as *mut __m128i;
-                    _mm_storeu_si128(q, _mm_xor_si128(_mm_loadu_si128(q), quarter));
+                    // Within the caller's 1024 bytes: block j + 4k < 16, group g < 4.
+                    let at = (j + 4 * k) * 64 + g * 16;
+                    let plain = _mm_loadu_si128(src.add(at) as *const __m128i);
+                    _mm_storeu_si128(dst.add(at) as *mut __m128i, _mm_xor_si128(plain, quarter));
                 }
             }
         }
@@ -340,13 +383,38 @@ mod tests {
         }
     }
 
+    /// Out of place, into memory that was never initialized, gives what in place gives.
+    #[test]
+    fn apply_to_writes_what_apply_makes_in_place() {
+        let s = Salsa20::new(&[5; 32], &[8; 8]);
+        for counter in [0, 3, u32::MAX as u64] {
+            for len in [0, 1, 64, 255, 1023, 1024, 1025, 3000, 65_536 + 7] {
+                let src = sample(len, 9);
+                let mut want = src.clone();
+                s.apply(counter, &mut want);
+                let mut out: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(len);
+                // SAFETY: MaybeUninit needs no initialization; `apply_to` writes them all.
+                unsafe { out.set_len(len) };
+                s.apply_to(counter, &src, &mut out);
+                // SAFETY: every byte was written just above.
+                let got: Vec<u8> = out
+                    .into_iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
+                assert_eq!(got, want, "counter {counter}, length {len}");
+            }
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn sse2_path_matches_the_reference_where_a_wider_one_is_used() {
         let s = Salsa20::new(&[9; 32], &[4; 8]);
         let mut fast = sample(3 * 256 + 100, 5);
         let mut slow = fast.clone();
-        s.apply_with(11, &mut fast, 4, x86::xor4);
+        let p = fast.as_mut_ptr();
+        // SAFETY: in place over the vector's own bytes.
+        unsafe { s.apply_with(11, p, p, fast.len(), 4, x86::xor4) };
         s.apply_portable(11, &mut slow);
         assert_eq!(fast, slow);
     }
@@ -362,10 +430,9 @@ mod tests {
         for counter in [0, u32::MAX as u64 - 5] {
             let mut fast = sample(5 * 512 + 77, 6);
             let mut slow = fast.clone();
-            // SAFETY: AVX2 checked above.
-            s.apply_with(counter, &mut fast, 8, |s, c, d| unsafe {
-                x86::xor8(s, c, d)
-            });
+            let p = fast.as_mut_ptr();
+            // SAFETY: AVX2 checked above; in place over the vector's own bytes.
+            unsafe { s.apply_with(counter, p, p, fast.len(), 8, x86::xor8) };
             s.apply_portable(counter, &mut slow);
             assert_eq!(fast, slow, "counter {counter}");
         }

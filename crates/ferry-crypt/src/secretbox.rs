@@ -42,12 +42,46 @@ impl SecretBox {
     /// `data` untouched): it does not authenticate.
     pub fn open(&self, nonce: &[u8; 24], data: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
         let (stream, block0) = self.start(nonce);
-        let expected = crate::mac::tag(mac_key(&block0), data);
-        if !bool::from(expected.ct_eq(tag)) {
+        if !authentic(&block0, data, tag) {
             return false;
         }
         xor_after_mac_key(&stream, &block0, data);
         true
+    }
+
+    /// Whether `data` (ciphertext) authenticates under `nonce` and `tag`; deciphering
+    /// is left to [`SecretBox::decipher_to`].
+    pub fn verify(&self, nonce: &[u8; 24], data: &[u8], tag: &[u8; TAG_LEN]) -> bool {
+        authentic(&self.start(nonce).1, data, tag)
+    }
+
+    /// Deciphers `src`, the ciphertext from byte `from` of a box's data, into `dst` (of
+    /// the same length, initialized or not). Only for data [`SecretBox::verify`] accepted.
+    pub fn decipher_to(
+        &self,
+        nonce: &[u8; 24],
+        from: usize,
+        src: &[u8],
+        dst: &mut [std::mem::MaybeUninit<u8>],
+    ) {
+        assert_eq!(src.len(), dst.len(), "source and destination lengths");
+        let (stream, block0) = self.start(nonce);
+        // The data's byte k is the keystream's byte 32 + k (the first 32 are the MAC key).
+        let pos = 32 + from;
+        let (block, off) = ((pos / 64) as u64, pos % 64);
+        let head = src.len().min((64 - off) % 64);
+        if head > 0 {
+            let mut keys = block0;
+            if block > 0 {
+                keys = [0u8; 64];
+                stream.apply(block, &mut keys);
+            }
+            for ((d, s), k) in dst.iter_mut().zip(&src[..head]).zip(&keys[off..]) {
+                d.write(s ^ k);
+            }
+        }
+        let next = if head > 0 { block + 1 } else { block };
+        stream.apply_to(next, &src[head..], &mut dst[head..]);
     }
 
     /// The stream under the derived subkey and its first block, whose first 32 bytes
@@ -62,6 +96,10 @@ impl SecretBox {
         stream.apply(0, &mut block0);
         (stream, block0)
     }
+}
+
+fn authentic(block0: &[u8; 64], data: &[u8], tag: &[u8; TAG_LEN]) -> bool {
+    bool::from(crate::mac::tag(mac_key(block0), data).ct_eq(tag))
 }
 
 fn mac_key(block0: &[u8; 64]) -> &[u8; 32] {
@@ -127,5 +165,39 @@ mod tests {
         bad_tag[0] ^= 0x80;
         assert!(!b.open(&nonce, &mut sealed.clone(), &bad_tag));
         assert!(!b.open(&bytes::<24>(7), &mut sealed.clone(), &tag));
+    }
+
+    /// Verifying, then deciphering any stretch of the data out of place, gives the bytes
+    /// `open` gives: across the MAC key's half block, block edges and the end.
+    #[test]
+    fn decipher_to_gives_any_stretch_of_what_open_gives() {
+        let b = SecretBox::new(&bytes::<32>(8));
+        let nonce = bytes::<24>(9);
+        let plain: Vec<u8> = (0..3000).map(|i| (i * 13) as u8).collect();
+        let mut sealed = plain.clone();
+        let tag = b.seal(&nonce, &mut sealed);
+        assert!(b.verify(&nonce, &sealed, &tag));
+        let mut bad = sealed.clone();
+        bad[2999] ^= 1;
+        assert!(!b.verify(&nonce, &bad, &tag));
+        for (from, len) in [
+            (0, 3000),
+            (0, 1),
+            (0, 32),
+            (5, 27),
+            (31, 2),
+            (32, 64),
+            (33, 1000),
+            (95, 1),
+            (96, 2904),
+            (2999, 1),
+            (1500, 0),
+        ] {
+            let mut out = vec![std::mem::MaybeUninit::new(0u8); len];
+            b.decipher_to(&nonce, from, &sealed[from..from + len], &mut out);
+            // SAFETY: every byte was initialized above (and written by `decipher_to`).
+            let got: Vec<u8> = out.iter().map(|x| unsafe { x.assume_init() }).collect();
+            assert_eq!(got, &plain[from..from + len], "from {from}, length {len}");
+        }
     }
 }
