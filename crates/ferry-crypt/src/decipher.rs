@@ -15,7 +15,7 @@ use futures::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::data::{DataCipher, BLOCK_LEN, TAG_LEN};
-use crate::stream::{bad, Batch, Decrypt};
+use crate::stream::{Batch, Decrypt};
 
 /// Whole stored blocks from one read, each with whether it authenticates.
 pub(crate) struct Verified {
@@ -126,24 +126,14 @@ fn step(c: &mut Cursor, d: &mut Decrypt, buf: &mut ReadBuf<'_>) -> io::Result<bo
     let begin = c.block * BLOCK_LEN as usize;
     let block = &stored[begin..stored.len().min(begin + BLOCK_LEN as usize)];
     let data_len = block.len() - TAG_LEN as usize;
-    let ok = c.batch.oks[c.block];
-    if c.at == 0 && !ok {
-        if !d.pass_bad_blocks {
-            return Err(bad(
-                &d.name,
-                "failed to authenticate decrypted block - bad password?",
-            ));
-        }
-        tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", d.name);
-    }
-    let skip = (d.skip as usize).min(data_len - c.at);
-    d.skip -= skip as u64;
+    // Checked (and a bad block reported) once, as the block starts: a read may stop
+    // inside one.
+    let ok = match c.at {
+        0 => d.accept(c.batch.oks[c.block])?,
+        _ => c.batch.oks[c.block],
+    };
+    let (skip, n) = d.take(data_len - c.at, buf.remaining());
     c.at += skip;
-    let mut n = (data_len - c.at).min(buf.remaining());
-    if let Some(limit) = d.limit.as_mut() {
-        n = n.min(usize::try_from(*limit).unwrap_or(usize::MAX));
-        *limit -= n as u64;
-    }
     if n > 0 {
         // SAFETY: only written to below, never de-initialized.
         let dst: &mut [MaybeUninit<u8>] = unsafe { &mut buf.unfilled_mut()[..n] };

@@ -300,25 +300,40 @@ impl Decrypt {
     pub(crate) fn data_of(&mut self, ok: bool, block: Bytes) -> io::Result<Bytes> {
         // The data is the block after its tag: handed on without a copy.
         let mut data = block.slice(TAG_LEN as usize..);
-        if !ok {
-            if !self.pass_bad_blocks {
-                let e = bad(
-                    &self.name,
-                    "failed to authenticate decrypted block - bad password?",
-                );
-                return Err(e);
-            }
-            tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", self.name);
+        if !self.accept(ok)? {
             data = Bytes::from(vec![0u8; data.len()]);
         }
-        let skip = (self.skip as usize).min(data.len());
+        let (skip, take) = self.take(data.len(), usize::MAX);
+        Ok(data.slice(skip..skip + take))
+    }
+
+    /// Whether a block's data may be read as it is: an error for a block that does not
+    /// authenticate, or `false` (read it as zeros) with `pass_bad_blocks`.
+    pub(crate) fn accept(&self, ok: bool) -> io::Result<bool> {
+        if ok {
+            return Ok(true);
+        }
+        if !self.pass_bad_blocks {
+            return Err(bad(
+                &self.name,
+                "failed to authenticate decrypted block - bad password?",
+            ));
+        }
+        tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", self.name);
+        Ok(false)
+    }
+
+    /// Of the next `len` data bytes, how many to drop and how many to give (at most
+    /// `room`), as the skip and the limit say; both are counted down.
+    pub(crate) fn take(&mut self, len: usize, room: usize) -> (usize, usize) {
+        let skip = (self.skip as usize).min(len);
         self.skip -= skip as u64;
-        let mut take = data.len() - skip;
+        let mut take = (len - skip).min(room);
         if let Some(limit) = self.limit.as_mut() {
             take = take.min(usize::try_from(*limit).unwrap_or(usize::MAX));
             *limit -= take as u64;
         }
-        Ok(data.slice(skip..skip + take))
+        (skip, take)
     }
 }
 
