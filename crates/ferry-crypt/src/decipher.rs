@@ -94,6 +94,8 @@ impl AsyncRead for Deciphering {
             }
             let Some(cursor) = this.cursor.as_mut() else {
                 match this.batches.as_mut().poll_next(cx) {
+                    // A file may end on a batch boundary (or have shrunk): no blocks.
+                    Poll::Ready(Some(Ok(batch))) if batch.oks.is_empty() => continue,
                     Poll::Ready(Some(Ok(batch))) => {
                         this.cursor = Some(Cursor {
                             batch,
@@ -265,6 +267,35 @@ mod tests {
         let mut want = plain.clone();
         want[2 * b..3 * b].fill(0);
         assert!(got == want);
+    }
+
+    /// A batch of no blocks (a file that ended on a batch boundary) gives nothing and
+    /// ends nothing.
+    #[tokio::test]
+    async fn an_empty_batch_is_passed_over() {
+        let cipher = DataCipher::new(&[6; 32]);
+        let plain = sample(2 * BLOCK_DATA as usize);
+        let stored = blocks_of(&plain, &cipher, Nonce([3; 24]));
+        let (a, b) = stored.split_at(BLOCK_LEN as usize);
+        let batch = |first: Nonce, buf: &[u8]| {
+            Ok(verify_batch(
+                &cipher,
+                Batch {
+                    first,
+                    buf: buf.to_vec(),
+                },
+            ))
+        };
+        let batches = vec![
+            batch(Nonce([3; 24]), a),
+            batch(Nonce([3; 24]).add(1), &[]),
+            batch(Nonce([3; 24]).add(1), b),
+        ];
+        let d = dec(&cipher, Start::At(Nonce([3; 24])), 0, None);
+        let r = Deciphering::new(Box::pin(futures::stream::iter(batches)), d);
+        let (got, end) = drain(r, 4096).await;
+        end.unwrap();
+        assert!(got == plain);
     }
 
     /// An error from the batches (a read that failed) comes after the bytes before it.

@@ -18,10 +18,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::data::{parse_header, DataCipher, Nonce, BLOCK_LEN, HEADER_LEN};
 use crate::decipher::{verify_batch, Deciphering, Verified};
-use crate::stream::{
-    bad, blocks_of, check_last_block, data_in_order, on_pool, open_batch, Batch, Decrypt, Start,
-    BATCH, OPENING,
-};
+use crate::stream::{bad, check_last_block, on_pool, Batch, Decrypt, Start, BATCH, OPENING};
 
 /// Stored files up to this size past the header are read whole with the open, and their
 /// blocks opened as the reader is made: most files of most trees cost one trip to the
@@ -80,7 +77,7 @@ impl Opened {
             (Start::Header, Ok(n)) => *n,
             (Start::Header, Err(e)) => {
                 let e = bad(&d.name, e);
-                return read_now(Box::pin(stream::iter([Err(e)])), d);
+                return read_now(Err(e), d);
             }
         };
         let end = until.unwrap_or(u64::MAX).min(self.size);
@@ -108,20 +105,18 @@ impl Opened {
     }
 }
 
-/// The first `len` bytes of a small file's `blocks`, opened now.
+/// The first `len` bytes of a small file's `blocks`, verified now.
 fn opened_now(mut blocks: Vec<u8>, len: u64, first: Nonce, d: Decrypt) -> ByteStream {
     blocks.truncate(len as usize);
-    let opened = check_last_block(&blocks, &d.name)
-        .map(|()| open_batch(&d.cipher, Batch { first, buf: blocks }));
-    read_now(blocks_of(stream::iter([opened])), d)
+    let verified = check_last_block(&blocks, &d.name)
+        .map(|()| verify_batch(&d.cipher, Batch { first, buf: blocks }));
+    read_now(verified, d)
 }
 
-/// The data of blocks already opened (or an error already known), read without a task
-/// of its own.
-fn read_now(opened: crate::stream::Opened, d: Decrypt) -> ByteStream {
-    Box::pin(tokio_util::io::StreamReader::new(Box::pin(data_in_order(
-        opened, d,
-    ))))
+/// The data of blocks already verified (or an error already known), read without a
+/// task of its own.
+fn read_now(verified: io::Result<Verified>, d: Decrypt) -> ByteStream {
+    Box::pin(Deciphering::new(Box::pin(stream::iter([verified])), d))
 }
 
 /// Reads `want` bytes at `at` and verifies them as blocks whose first has the nonce

@@ -9,23 +9,24 @@ use futures::stream::{self, Stream};
 use tokio_util::io::StreamReader;
 
 use crate::data::{parse_header, DataCipher, Nonce, BLOCK_DATA, BLOCK_LEN, HEADER_LEN, TAG_LEN};
+use crate::decipher::{verify_batch, Deciphering};
 
-/// Blocks prepared ahead of the reader: the crypto of the next blocks overlaps the
+/// Sealed blocks prepared ahead of the reader: the crypto of the next blocks overlaps the
 /// writing of this one (a 1 GiB decrypt to a local disk took 1.5x as long without).
 const AHEAD: usize = 4;
 
-/// The blocks of `s` as bytes, produced by a task of their own up to [`AHEAD`] blocks
-/// before they are read; dropping the reader stops the task at its next block.
-fn reader(s: impl Stream<Item = io::Result<Bytes>> + Send + 'static) -> ByteStream {
-    Box::pin(StreamReader::new(Box::pin(spawned(s))))
-}
+/// Verified batches of a streamed decrypt read ahead of the reader (up to 1 MiB each),
+/// besides the [`OPENING`] being verified: the source is read while the reader writes.
+const AHEAD_BATCHES: usize = 2;
 
-/// `s` run by a task of its own, up to [`AHEAD`] items before they are taken.
-fn spawned(
-    s: impl Stream<Item = io::Result<Bytes>> + Send + 'static,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+/// `s` run by a task of its own, up to `ahead` items before they are taken; dropping
+/// the stream stops the task at its next item.
+fn spawned<T: Send + 'static>(
+    s: impl Stream<Item = T> + Send + 'static,
+    ahead: usize,
+) -> impl Stream<Item = T> + Send + 'static {
     use futures::StreamExt;
-    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(AHEAD);
+    let (tx, rx) = tokio::sync::mpsc::channel::<T>(ahead);
     tokio::spawn(async move {
         let mut s = Box::pin(s);
         while let Some(item) = s.next().await {
@@ -72,7 +73,7 @@ pub fn encrypt(src: ByteStream, cipher: DataCipher, nonce: Nonce) -> ByteStream 
             std::io::Cursor::new(head),
             src,
         ));
-        spawned(sealed(src, cipher, nonce)).boxed()
+        spawned(sealed(src, cipher, nonce), AHEAD).boxed()
     })
     .flatten();
     Box::pin(StreamReader::new(Box::pin(out)))
@@ -202,16 +203,11 @@ impl Batch {
     }
 }
 
-/// Batches opened at once: two keep both cores of a small machine busy with one
+/// Batches verified at once: two keep both cores of a small machine busy with one
 /// transfer, and bound its memory to a few MiB.
 pub(crate) const OPENING: usize = 2;
 
-/// A stored block after opening: its bytes (the tag, then the data) and whether it
-/// authenticated.
-pub(crate) type OpenedBlock = (bool, Bytes);
-
 type Batches = std::pin::Pin<Box<dyn Stream<Item = io::Result<Batch>> + Send>>;
-pub(crate) type Opened = std::pin::Pin<Box<dyn Stream<Item = io::Result<OpenedBlock>> + Send>>;
 
 /// `src` (stored bytes) decrypted.
 pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
@@ -237,76 +233,22 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
         }
     }));
     let cipher = d.cipher.clone();
-    let opened = blocks_of(
-        batches
-            .map(move |item: io::Result<Batch>| {
-                let cipher = cipher.clone();
-                async move {
-                    let batch = item?;
-                    on_pool(move || open_batch(&cipher, batch)).await
-                }
-            })
-            .buffered(OPENING),
-    );
-    in_order(opened, d)
-}
-
-/// The opened batches' blocks, one at a time.
-pub(crate) fn blocks_of(
-    batches: impl Stream<Item = io::Result<Vec<OpenedBlock>>> + Send + 'static,
-) -> Opened {
-    use futures::StreamExt;
-    Box::pin(batches.flat_map(|item| {
-        let items: Vec<io::Result<OpenedBlock>> = match item {
-            Ok(blocks) => blocks.into_iter().map(Ok).collect(),
-            Err(e) => vec![Err(e)],
-        };
-        stream::iter(items)
-    }))
-}
-
-/// The data of the `opened` blocks as the reader gets it: a block that does not
-/// authenticate fails the stream (or reads as zeros), then `d`'s skip and limit apply.
-pub(crate) fn in_order(opened: Opened, d: Decrypt) -> ByteStream {
-    reader(data_in_order(opened, d))
-}
-
-/// What [`in_order`] reads, for a caller whose blocks are opened already and needs no
-/// task to read ahead.
-pub(crate) fn data_in_order(
-    opened: Opened,
-    d: Decrypt,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    use futures::StreamExt;
-    stream::unfold(Some((opened, d)), |state| async move {
-        let (mut opened, mut d) = state?;
-        if d.limit == Some(0) {
-            return None;
-        }
-        let data = match opened.next().await? {
-            Ok((ok, block)) => d.data_of(ok, block),
-            Err(e) => Err(e),
-        };
-        match data {
-            Ok(data) => Some((Ok(data), Some((opened, d)))),
-            Err(e) => Some((Err(e), None)),
-        }
-    })
+    let verified = batches
+        .map(move |item: io::Result<Batch>| {
+            let cipher = cipher.clone();
+            async move {
+                let batch = item?;
+                on_pool(move || verify_batch(&cipher, batch)).await
+            }
+        })
+        .buffered(OPENING);
+    Box::pin(Deciphering::new(
+        Box::pin(spawned(verified, AHEAD_BATCHES)),
+        d,
+    ))
 }
 
 impl Decrypt {
-    /// The data the reader gets of the next opened block (tag, then data): a block that
-    /// does not authenticate is an error (or zeros), then the skip and limit apply.
-    pub(crate) fn data_of(&mut self, ok: bool, block: Bytes) -> io::Result<Bytes> {
-        // The data is the block after its tag: handed on without a copy.
-        let mut data = block.slice(TAG_LEN as usize..);
-        if !self.accept(ok)? {
-            data = Bytes::from(vec![0u8; data.len()]);
-        }
-        let (skip, take) = self.take(data.len(), usize::MAX);
-        Ok(data.slice(skip..skip + take))
-    }
-
     /// Whether a block's data may be read as it is: an error for a block that does not
     /// authenticate, or `false` (read it as zeros) with `pass_bad_blocks`.
     pub(crate) fn accept(&self, ok: bool) -> io::Result<bool> {
@@ -335,26 +277,6 @@ impl Decrypt {
         }
         (skip, take)
     }
-}
-
-/// Opens every block of `batch` in place (on the blocking pool); the blocks, each a
-/// view of the batch's one buffer.
-pub(crate) fn open_batch(cipher: &DataCipher, batch: Batch) -> Vec<OpenedBlock> {
-    let Batch { first, mut buf } = batch;
-    let mut oks = Vec::with_capacity(buf.len().div_ceil(BLOCK_LEN as usize));
-    for (i, block) in buf.chunks_mut(BLOCK_LEN as usize).enumerate() {
-        oks.push(cipher.open(&first.add(i as u64), block));
-    }
-    let buf = Bytes::from(buf);
-    let mut at = 0;
-    oks.into_iter()
-        .map(|ok| {
-            let end = (at + BLOCK_LEN as usize).min(buf.len());
-            let block = buf.slice(at..end);
-            at = end;
-            (ok, block)
-        })
-        .collect()
 }
 
 /// The next `blocks` stored blocks and the first one's nonce (`nonce` is `None` before
