@@ -145,6 +145,13 @@ impl DataCipher {
         out[start..start + TAG_LEN as usize].copy_from_slice(&tag);
     }
 
+    /// Seals a block in place: `block` holds room for the tag, then the data (at most
+    /// one block's), and becomes the stored block (tag, then ciphertext).
+    pub fn seal_block(&self, nonce: &Nonce, block: &mut [u8]) {
+        let (tag, data) = block.split_at_mut(TAG_LEN as usize);
+        tag.copy_from_slice(&self.aead.seal(&nonce.0, data));
+    }
+
     /// Whether one stored block (tag, then ciphertext) authenticates; its data is left
     /// enciphered for [`DataCipher::decipher_to`].
     pub fn verify(&self, nonce: &Nonce, block: &[u8]) -> bool {
@@ -217,6 +224,21 @@ mod tests {
             (32 + BLOCK_LEN, Some(2 * BLOCK_LEN), 5, 1)
         );
         assert_eq!(span(3, None).len, None);
+    }
+
+    #[test]
+    fn a_block_sealed_in_place_is_the_appended_one() {
+        let c = DataCipher::new(&[4; 32]);
+        let n = Nonce([9; NONCE_LEN]);
+        for len in [1, 31, 32, 33, 1000, BLOCK_DATA as usize] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 11) as u8).collect();
+            let mut appended = b"before".to_vec();
+            c.seal(&n, &plain, &mut appended);
+            let mut block = vec![0u8; TAG_LEN as usize];
+            block.extend_from_slice(&plain);
+            c.seal_block(&n, &mut block);
+            assert_eq!(block, appended[6..], "length {len}");
+        }
     }
 
     #[test]

@@ -97,16 +97,17 @@ fn sealed(
     nonce: Nonce,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     use futures::StreamExt;
-    // Plain blocks with their nonces, read in order; the read ends at the first error.
+    // Plain blocks with their nonces, read in order after room for the tag, into spare
+    // capacity, and sealed where they are: zeroing each buffer first, then copying the
+    // data after the tag, were a tenth of a 1 GiB encrypt's CPU time (perf). The read
+    // ends at the first error.
     let blocks = stream::unfold(Some((src, nonce)), |state| async move {
         let (mut src, nonce) = state?;
-        let mut buf = vec![0u8; BLOCK_DATA as usize];
-        match ferry_core::fill(&mut src, &mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok((nonce, buf)), Some((src, nonce.add(1)))))
-            }
+        let mut block = Vec::with_capacity((TAG_LEN + BLOCK_DATA) as usize);
+        block.extend_from_slice(&[0u8; TAG_LEN as usize]);
+        match read_more(&mut src, &mut block, BLOCK_DATA as usize).await {
+            Ok(()) if block.len() == TAG_LEN as usize => None,
+            Ok(()) => Some((Ok((nonce, block)), Some((src, nonce.add(1))))),
             Err(e) => Some((Err(e), None)),
         }
     });
@@ -114,11 +115,10 @@ fn sealed(
         .map(move |item: io::Result<(Nonce, Vec<u8>)>| {
             let cipher = cipher.clone();
             async move {
-                let (nonce, plain) = item?;
+                let (nonce, mut block) = item?;
                 on_pool(move || {
-                    let mut out = Vec::with_capacity(plain.len() + TAG_LEN as usize);
-                    cipher.seal(&nonce, &plain, &mut out);
-                    Bytes::from(out)
+                    cipher.seal_block(&nonce, &mut block);
+                    Bytes::from(block)
                 })
                 .await
             }
@@ -306,17 +306,26 @@ async fn read_batch(
 /// Up to `want` bytes of `src` (fewer only at its end), read into spare capacity:
 /// zeroing a megabyte per batch first cost as much as a copy.
 async fn read_up_to(src: &mut ByteStream, want: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(want);
+    read_more(src, &mut buf, want).await?;
+    Ok(buf)
+}
+
+/// Appends up to `want` bytes of `src` to `buf` (fewer only at its end), read into
+/// spare capacity.
+async fn read_more(src: &mut ByteStream, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
     use bytes::BufMut;
     use tokio::io::AsyncReadExt;
-    let mut buf = Vec::with_capacity(want);
-    while buf.len() < want {
-        let left = want - buf.len();
-        let mut room = (&mut buf).limit(left);
+    buf.reserve(want);
+    let stop = buf.len() + want;
+    while buf.len() < stop {
+        let left = stop - buf.len();
+        let mut room = (&mut *buf).limit(left);
         if src.read_buf(&mut room).await? == 0 {
             break;
         }
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// Fails a read of whole blocks whose last one is too short to hold any data.
