@@ -139,10 +139,7 @@ impl DataCipher {
         let start = out.len();
         out.extend_from_slice(&[0u8; TAG_LEN as usize]);
         out.extend_from_slice(data);
-        let tag = self
-            .aead
-            .seal(&nonce.0, &mut out[start + TAG_LEN as usize..]);
-        out[start..start + TAG_LEN as usize].copy_from_slice(&tag);
+        self.seal_block(nonce, &mut out[start..]);
     }
 
     /// Seals a block in place: `block` holds room for the tag, then the data (at most

@@ -15,7 +15,7 @@ use futures::Stream;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::data::{DataCipher, BLOCK_LEN, TAG_LEN};
-use crate::stream::{Batch, Decrypt};
+use crate::stream::{bad, Batch, Decrypt};
 
 /// Whole stored blocks from one read, each with whether it authenticates.
 pub(crate) struct Verified {
@@ -119,6 +119,37 @@ impl AsyncRead for Deciphering {
                 Err(e) => return this.fail(e, gave),
             }
         }
+    }
+}
+
+impl Decrypt {
+    /// Whether a block's data may be read as it is: an error for a block that does not
+    /// authenticate, or `false` (read it as zeros) with `pass_bad_blocks`.
+    pub(crate) fn accept(&self, ok: bool) -> io::Result<bool> {
+        if ok {
+            return Ok(true);
+        }
+        if !self.pass_bad_blocks {
+            return Err(bad(
+                &self.name,
+                "failed to authenticate decrypted block - bad password?",
+            ));
+        }
+        tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", self.name);
+        Ok(false)
+    }
+
+    /// Of the next `len` data bytes, how many to drop and how many to give (at most
+    /// `room`), as the skip and the limit say; both are counted down.
+    pub(crate) fn take(&mut self, len: usize, room: usize) -> (usize, usize) {
+        let skip = (self.skip as usize).min(len);
+        self.skip -= skip as u64;
+        let mut take = (len - skip).min(room);
+        if let Some(limit) = self.limit.as_mut() {
+            take = take.min(usize::try_from(*limit).unwrap_or(usize::MAX));
+            *limit -= take as u64;
+        }
+        (skip, take)
     }
 }
 

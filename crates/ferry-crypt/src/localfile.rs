@@ -21,7 +21,7 @@ use crate::decipher::{verify_batch, Deciphering, Verified};
 use crate::stream::{bad, check_last_block, on_pool, Batch, Decrypt, Start, BATCH, OPENING};
 
 /// Stored files up to this size past the header are read whole with the open, and their
-/// blocks opened as the reader is made: most files of most trees cost one trip to the
+/// blocks verified as the reader is made: most files of most trees cost one trip to the
 /// blocking pool and no task (2,000 small files took three trips and a task each, and the
 /// thread hand-offs made ferry's system time higher than rclone's).
 const SMALL: u64 = 4 * BLOCK_LEN;
@@ -82,7 +82,7 @@ impl Opened {
         };
         let end = until.unwrap_or(u64::MAX).min(self.size);
         if let (Some(blocks), HEADER_LEN) = (self.blocks, from) {
-            return opened_now(blocks, end.saturating_sub(from), first, d);
+            return verified_now(blocks, end.saturating_sub(from), first, d);
         }
         let (file, cipher, name) = (Arc::new(self.file), d.cipher.clone(), d.name.clone());
         let batches = stream::iter(Plan::new(from, end, first))
@@ -106,7 +106,7 @@ impl Opened {
 }
 
 /// The first `len` bytes of a small file's `blocks`, verified now.
-fn opened_now(mut blocks: Vec<u8>, len: u64, first: Nonce, d: Decrypt) -> ByteStream {
+fn verified_now(mut blocks: Vec<u8>, len: u64, first: Nonce, d: Decrypt) -> ByteStream {
     blocks.truncate(len as usize);
     let verified = check_last_block(&blocks, &d.name)
         .map(|()| verify_batch(&d.cipher, Batch { first, buf: blocks }));

@@ -39,9 +39,8 @@ impl SecretBox {
     }
 
     /// Checks `tag` over the ciphertext `data`, then decrypts it in place. `false` (and
-    /// `data` untouched): it does not authenticate.
-    /// Verifies and deciphers in place: the tests' reference for the two steps readers
-    /// take apart ([`SecretBox::verify`], then [`SecretBox::decipher_to`]).
+    /// `data` untouched): it does not authenticate. The tests' reference for the two
+    /// steps readers take apart ([`SecretBox::verify`], then [`SecretBox::decipher_to`]).
     #[cfg(test)]
     pub fn open(&self, nonce: &[u8; 24], data: &mut [u8], tag: &[u8; TAG_LEN]) -> bool {
         let (stream, block0) = self.start(nonce);

@@ -248,37 +248,6 @@ pub fn decrypt(src: ByteStream, d: Decrypt) -> ByteStream {
     ))
 }
 
-impl Decrypt {
-    /// Whether a block's data may be read as it is: an error for a block that does not
-    /// authenticate, or `false` (read it as zeros) with `pass_bad_blocks`.
-    pub(crate) fn accept(&self, ok: bool) -> io::Result<bool> {
-        if ok {
-            return Ok(true);
-        }
-        if !self.pass_bad_blocks {
-            return Err(bad(
-                &self.name,
-                "failed to authenticate decrypted block - bad password?",
-            ));
-        }
-        tracing::error!("{}: ignoring a block that does not authenticate (pass_bad_blocks): its bytes are zeros", self.name);
-        Ok(false)
-    }
-
-    /// Of the next `len` data bytes, how many to drop and how many to give (at most
-    /// `room`), as the skip and the limit say; both are counted down.
-    pub(crate) fn take(&mut self, len: usize, room: usize) -> (usize, usize) {
-        let skip = (self.skip as usize).min(len);
-        self.skip -= skip as u64;
-        let mut take = (len - skip).min(room);
-        if let Some(limit) = self.limit.as_mut() {
-            take = take.min(usize::try_from(*limit).unwrap_or(usize::MAX));
-            *limit -= take as u64;
-        }
-        (skip, take)
-    }
-}
-
 /// The next `blocks` stored blocks and the first one's nonce (`nonce` is `None` before
 /// the header is read); `None` at the end.
 async fn read_batch(
