@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 import corpus  # noqa: E402
 import endpoints  # noqa: E402
 import report  # noqa: E402
+from corpus import few_files  # noqa: E402
 from endpoints import Tool, sh  # noqa: E402
 from verify import compare  # noqa: E402
 
@@ -163,16 +164,6 @@ class Local:
 
     def cleanup(self):
         shutil.rmtree(self.trash, ignore_errors=True)
-
-
-def few_files(tree, most=16):
-    """Whether `tree` holds at most `most` files."""
-    seen = 0
-    for _dirpath, _dirs, files in os.walk(tree):
-        seen += len(files)
-        if seen > most:
-            return False
-    return True
 
 
 def prewarm(tree):
