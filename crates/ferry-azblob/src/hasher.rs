@@ -6,8 +6,8 @@
 //! commit, which needs it, waits only for what is left.
 
 use bytes::Bytes;
+use ferry_core::md5::{Digest, Md5};
 use ferry_core::{Error, ErrorKind, Result};
-use md5::{Digest, Md5};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

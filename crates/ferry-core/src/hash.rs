@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use md5::Digest;
+use crate::md5::Digest;
 
 /// A content hash, named as rclone names it. The order is rclone's (md5 is preferred).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -193,7 +193,7 @@ impl Hashes {
 }
 
 enum State {
-    Md5(md5::Md5),
+    Md5(crate::md5::Md5),
     Sha1(sha1::Sha1),
     Whirlpool(Box<whirlpool::Whirlpool>),
     Crc32(crc32fast::Hasher),
@@ -218,7 +218,7 @@ impl MultiHasher {
         let states = kinds
             .iter()
             .map(|k| match k {
-                HashKind::Md5 => State::Md5(md5::Md5::new()),
+                HashKind::Md5 => State::Md5(crate::md5::Md5::new()),
                 HashKind::Sha1 => State::Sha1(sha1::Sha1::new()),
                 HashKind::Whirlpool => State::Whirlpool(Box::default()),
                 HashKind::Crc32 => State::Crc32(crc32fast::Hasher::new()),

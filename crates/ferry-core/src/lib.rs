@@ -17,6 +17,7 @@ pub mod kind;
 pub mod layer;
 pub mod limited;
 pub mod listing;
+pub mod md5;
 pub mod metadata;
 pub mod mime;
 pub mod net;

@@ -9,9 +9,9 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
+use ferry_core::md5::{Digest, Md5};
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, PutOptions, RelPath, Result};
 use http::Method;
-use md5::{Digest, Md5};
 use ring::rand::SecureRandom;
 use tokio::io::AsyncReadExt;
 

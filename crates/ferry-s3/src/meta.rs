@@ -69,8 +69,8 @@ pub fn md5_to_meta(hex_md5: &str) -> Option<String> {
 
 /// The ETag S3 gives a multipart upload: MD5 of the parts' MD5s, `-` and the part count.
 pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> String {
-    use md5::Digest;
-    let mut h = md5::Md5::new();
+    use ferry_core::md5::Digest;
+    let mut h = ferry_core::md5::Md5::new();
     for p in part_md5s {
         h.update(p);
     }

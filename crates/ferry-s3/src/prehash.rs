@@ -18,8 +18,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
+use ferry_core::md5::{Digest, Md5};
 use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
-use md5::{Digest, Md5};
 
 /// What was learnt of a source before its upload.
 #[derive(Clone, Debug)]

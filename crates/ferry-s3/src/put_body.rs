@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use ferry_core::md5::{Digest, Md5};
 use ferry_core::ByteStream;
 use http_body::{Body, Frame, SizeHint};
-use md5::{Digest, Md5};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// Bytes read from the source per frame.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use md5::{Digest, Md5};
+use ferry_core::md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 /// What was uploaded of one object.

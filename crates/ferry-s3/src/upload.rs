@@ -18,9 +18,9 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine as _;
 use bytes::Bytes;
+use ferry_core::md5::{Digest, Md5};
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
 use ferry_objstore::{ObjectStore, Target};
-use md5::{Digest, Md5};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;

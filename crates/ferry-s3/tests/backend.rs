@@ -286,7 +286,7 @@ async fn multipart_stream_gets_md5chksum_afterwards() {
 /// source that changed in between is caught part by part, and nothing is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_hashed_before_the_upload_catch_a_changed_source() {
-    use md5::Digest;
+    use ferry_core::md5::Digest;
     let Some(s3) = ferry_testbed::Testbed::s3() else {
         return;
     };
@@ -313,7 +313,7 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
         .put(&path, Box::pin(io::Cursor::new(data.clone())), &o)
         .await
         .unwrap();
-    let md5 = hex::encode(md5::Md5::digest(&data));
+    let md5 = hex::encode(ferry_core::md5::Md5::digest(&data));
     assert_eq!(
         stored.hashes.get(ferry_core::HashKind::Md5),
         Some(md5.as_str())
@@ -359,7 +359,7 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
 /// the whole to the caller's hash of the stream (it does not claim to verify it itself).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
-    use md5::Digest;
+    use ferry_core::md5::Digest;
     let Some(s3) = ferry_testbed::Testbed::s3() else {
         return;
     };
@@ -380,7 +380,7 @@ async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
     );
     let src = RelPath::new("big.bin").unwrap();
     let o = opts(data.len() as u64);
-    let md5 = hex::encode(md5::Md5::digest(&data));
+    let md5 = hex::encode(ferry_core::md5::Md5::digest(&data));
     // The cache keeps no hash of a file changed within the last seconds.
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
