@@ -288,10 +288,11 @@ impl Backend for CombineBackend {
         &self,
         path: &RelPath,
         ranges: Vec<(u64, ByteStream)>,
+        parallel: usize,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         let (u, rest) = self.object(path)?;
-        match u.backend.put_ranges(&rest, ranges, opts).await? {
+        match u.backend.put_ranges(&rest, ranges, parallel, opts).await? {
             Some(e) => self.entry(u, e).map(Some),
             None => Ok(None),
         }

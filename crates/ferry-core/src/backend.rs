@@ -175,12 +175,15 @@ pub trait Backend: Send + Sync {
     async fn put(&self, path: &RelPath, data: ByteStream, opts: &PutOptions) -> Result<Entry>;
 
     /// Stores an object from several streams, each holding the bytes from its offset up
-    /// to the next one's (multi-thread downloads). The same guarantees as [`put`](Self::put).
+    /// to the next one's (multi-thread downloads), at most `parallel` of them read at once,
+    /// in the order given: a stream is first read once an earlier one has ended, so a
+    /// caller may open its source lazily. The same guarantees as [`put`](Self::put).
     /// `Ok(None)`: this backend can't write at offsets; the caller streams instead.
     async fn put_ranges(
         &self,
         _path: &RelPath,
         _ranges: Vec<(u64, ByteStream)>,
+        _parallel: usize,
         _opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         Ok(None)

@@ -148,6 +148,7 @@ impl<L: Layer> Backend for Layered<L> {
         &self,
         path: &RelPath,
         ranges: Vec<(u64, ByteStream)>,
+        parallel: usize,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         self.layer.before(Op::Put, path).await?;
@@ -155,7 +156,7 @@ impl<L: Layer> Backend for Layered<L> {
             .into_iter()
             .map(|(at, s)| (at, self.layer.writing(path, s)))
             .collect();
-        self.inner.put_ranges(path, ranges, opts).await
+        self.inner.put_ranges(path, ranges, parallel, opts).await
     }
     async fn copy_from(
         &self,

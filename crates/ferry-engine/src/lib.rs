@@ -17,6 +17,7 @@ mod limits;
 mod march;
 mod observe;
 mod options;
+mod ranged;
 mod renames;
 mod select;
 mod spool;

@@ -104,6 +104,9 @@ pub struct SyncOptions {
     /// when the destination can write at offsets (rclone's `--multi-thread-*`).
     pub multi_thread_cutoff: u64,
     pub multi_thread_streams: usize,
+    /// Each range is a chunk of this size; `multi_thread_streams` are read at once, in the
+    /// file's order (rclone's `--multi-thread-chunk-size`).
+    pub multi_thread_chunk_size: u64,
     /// Carry each file's metadata to the destination (`--metadata/-M`).
     pub metadata: bool,
     /// Keys added to (or replacing) the source's metadata (`--metadata-set`; with `-M`).
@@ -199,6 +202,7 @@ impl Default for SyncOptions {
             verify: Verify::Fail,
             multi_thread_cutoff: 256 * 1024 * 1024,
             multi_thread_streams: 4,
+            multi_thread_chunk_size: 64 * 1024 * 1024,
             metadata: false,
             metadata_set: ferry_core::Metadata::new(),
             metadata_upload: ferry_core::Metadata::new(),

@@ -242,7 +242,8 @@ async fn copy_once(
     if src.size_unknown {
         return spooled_copy(ctx, src, dst_path, &mut opts, flight).await;
     }
-    if let Some(stored) = ranged_copy(ctx, src, dst_path, &mut opts, &flight).await? {
+    if let Some(stored) = crate::ranged::ranged_copy(ctx, src, dst_path, &mut opts, &flight).await?
+    {
         return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
@@ -336,7 +337,7 @@ fn fits(to: &dyn Backend, src: &Entry) -> Result<()> {
     }
 }
 
-fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
+pub(crate) fn overrun_or(err: Error, overrun: &Overrun, src: &Entry) -> Error {
     if !overrun.happened() {
         return err;
     }
@@ -390,93 +391,9 @@ async fn source_metadata(ctx: &Ctx, src: &Entry) -> Result<ferry_core::Metadata>
     Ok(m.unwrap_or_default())
 }
 
-/// A big file from a remote into a destination that writes at offsets: several ranged
-/// reads at once (rclone's multi-thread downloads). Checked afterwards by hashing what was
-/// written, since no single stream saw all the bytes.
-async fn ranged_copy(
-    ctx: &Arc<Ctx>,
-    src: &Entry,
-    dst_path: &RelPath,
-    opts: &mut PutOptions,
-    flight: &Option<Arc<crate::stats::Flight>>,
-) -> Result<Option<Entry>> {
-    let o = &ctx.job.opts;
-    let (from, to) = (&ctx.job.src, &ctx.job.dst);
-    let streams = o.multi_thread_streams as u64;
-    if streams < 2
-        || src.size_unknown
-        || src.size < o.multi_thread_cutoff.max(streams)
-        || !to.features().caps.ranged_put
-        || !from.features().caps.parallel_reads
-    {
-        return Ok(None);
-    }
-    let part = src.size.div_ceil(streams);
-    let overrun = Overrun::default();
-    let spans: Vec<(u64, u64)> = (0..src.size)
-        .step_by(part as usize)
-        .map(|offset| (offset, part.min(src.size - offset)))
-        .collect();
-    // All ranges are opened at once: opened one after the other, each waited for the
-    // previous one's response headers before asking. Only the first range's read may
-    // tell the exact mtime, so only it gets `opts`; the others get copies, whose changes
-    // would be the same or none.
-    let copies: Vec<PutOptions> = spans[1..].iter().map(|_| opts.clone()).collect();
-    let rest = spans[1..]
-        .iter()
-        .zip(copies)
-        .map(|(&(offset, len), mut mine)| async move {
-            open_for_copy(ctx, src, offset, Some(len), &mut mine).await
-        });
-    let first = open_for_copy(ctx, src, 0, Some(spans[0].1), opts);
-    let (first, rest) = futures::future::join(first, futures::future::try_join_all(rest)).await;
-    let readers = std::iter::once(first?).chain(rest?);
-    let mut ranges = Vec::new();
-    for ((offset, len), reader) in spans.into_iter().zip(readers) {
-        let counted = Accounted::new(
-            reader,
-            ctx.job.stats.clone(),
-            ctx.limits.clone(),
-            StreamHashes::default(),
-        )
-        .bounded(len, overrun.clone())
-        .for_file(flight.clone());
-        ranges.push((offset, Box::pin(counted) as ferry_core::ByteStream));
-    }
-    tracing::debug!("{}: downloading in {} streams", src.path, ranges.len());
-    // The one hash to check, as the source's hashes: a destination that hashes what it
-    // writes as it arrives reports it on the stored entry, sparing a second read.
-    let check = ctx
-        .hash
-        .filter(|_| o.verify != Verify::Off)
-        .and_then(|kind| src.hashes.get(kind).map(|known| (kind, known.to_owned())));
-    let mut ranged_opts = opts.clone();
-    ranged_opts.hashes = Default::default();
-    if let Some((kind, known)) = &check {
-        ranged_opts.hashes.set(*kind, known.clone());
-    }
-    let stored = to
-        .put_ranges(dst_path, ranges, &ranged_opts)
-        .await
-        .map_err(|e| overrun_or(e, &overrun, src))?;
-    let Some(stored) = stored else {
-        return Ok(None);
-    };
-    if let Some((kind, known)) = check {
-        let written = match stored.hashes.get(kind) {
-            Some(h) => Some(h.to_owned()),
-            None => to.hash(dst_path, kind).await?,
-        };
-        if let Some(written) = written {
-            compare_hash(ctx, dst_path, kind, "source", &known, &written).await?;
-        }
-    }
-    Ok(Some(stored))
-}
-
 /// Opens the source for a copy. When the listing's mtime was provisional, the read's own
 /// answer (an S3 GET's metadata) gives the exact one for the destination, sparing a `stat`.
-async fn open_for_copy(
+pub(crate) async fn open_for_copy(
     ctx: &Ctx,
     src: &Entry,
     offset: u64,
@@ -540,7 +457,7 @@ async fn verify(
 
 /// A known hash against the transferred bytes' one: a mismatch removes the copy and fails
 /// the file (retried), or under `--check-md5 LogOnly` is reported and kept.
-async fn compare_hash(
+pub(crate) async fn compare_hash(
     ctx: &Ctx,
     dst_path: &RelPath,
     kind: HashKind,

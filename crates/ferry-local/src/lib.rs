@@ -359,12 +359,13 @@ impl Backend for LocalBackend {
         &self,
         path: &RelPath,
         ranges: Vec<(u64, ByteStream)>,
+        parallel: usize,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
         if self.opts.links == LinkMode::Translate && path.as_str().ends_with(LINK_SUFFIX) {
             return Ok(None);
         }
-        ranges::put_ranges(self.tree.clone(), path.clone(), ranges, opts)
+        ranges::put_ranges(self.tree.clone(), path.clone(), ranges, parallel, opts)
             .await
             .map(Some)
     }

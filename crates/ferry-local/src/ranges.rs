@@ -26,12 +26,15 @@ const RANGE_BUFFER: usize = 256 * 1024;
 type Progress = Vec<(u64, bool)>;
 
 /// Writes `ranges` (each from its offset up to the next one's) into a temporary file and
-/// commits it. The returned entry carries the hashes of `opts.hashes`' kinds, computed
-/// from the written bytes (not for `--inplace`, where the caller hashes afterwards).
+/// commits it, `parallel` ranges at a time in the file's order: the bytes just past the
+/// hashing's position then arrive first. The returned entry carries the hashes of
+/// `opts.hashes`' kinds, computed from the written bytes (not for `--inplace`, where the
+/// caller hashes afterwards).
 pub(crate) async fn put_ranges(
     tree: Tree,
     rel: RelPath,
     mut ranges: Vec<(u64, ByteStream)>,
+    parallel: usize,
     opts: &PutOptions,
 ) -> Result<Entry> {
     let (inplace, rel2, size) = (opts.inplace, rel.clone(), opts.size);
@@ -54,28 +57,24 @@ pub(crate) async fn put_ranges(
         hashing.spawn(follow(file.clone(), starts.clone(), size, seen, kinds));
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, (offset, mut data)) in ranges.into_iter().enumerate() {
-        let (file, rel, progress) = (file.clone(), rel.clone(), progress.clone());
-        tasks.spawn(async move {
-            let mut buf = vec![0u8; RANGE_BUFFER];
-            let mark = |end: u64, over: bool| progress.send_modify(|p| p[i] = (end, over));
-            let n = read_into(&mut data, &mut buf, &rel).await?;
-            let written = if n == 0 {
-                0
-            } else {
-                write_stream(&mut data, file, offset, buf, n, &rel, &|end| {
-                    mark(end, false)
-                })
-                .await?
-            };
-            mark(offset + written, true);
-            Ok::<u64, Error>(written)
-        });
-    }
+    let mut waiting = ranges.into_iter().enumerate();
     let mut written = 0u64;
-    // A failed range drops the set (stopping the others) and the partial (removing the file).
-    while let Some(done) = tasks.join_next().await {
-        written += done.map_err(task_failed)??;
+    loop {
+        while tasks.len() < parallel.max(1) {
+            let Some((i, (offset, data))) = waiting.next() else {
+                break;
+            };
+            let (file, rel, progress) = (file.clone(), rel.clone(), progress.clone());
+            tasks.spawn(write_range(file, rel, offset, data, move |end, over| {
+                progress.send_modify(|p| p[i] = (end, over))
+            }));
+        }
+        // A failed range drops the set (stopping the others) and the partial (removing
+        // the file).
+        match tasks.join_next().await {
+            Some(done) => written += done.map_err(task_failed)??,
+            None => break,
+        }
     }
     let hashes = match hashing.join_next().await {
         Some(done) => done
@@ -90,6 +89,28 @@ pub(crate) async fn put_ranges(
         stored.hashes = h;
     }
     Ok(stored)
+}
+
+/// Writes one range from `offset`, telling `mark` how far it has got and when it is over.
+async fn write_range(
+    file: Arc<Shared>,
+    rel: RelPath,
+    offset: u64,
+    mut data: ByteStream,
+    mark: impl Fn(u64, bool) + Sync,
+) -> Result<u64> {
+    let mut buf = vec![0u8; RANGE_BUFFER];
+    let n = read_into(&mut data, &mut buf, &rel).await?;
+    let written = if n == 0 {
+        0
+    } else {
+        write_stream(&mut data, file, offset, buf, n, &rel, &|end| {
+            mark(end, false)
+        })
+        .await?
+    };
+    mark(offset + written, true);
+    Ok(written)
 }
 
 fn task_failed(e: tokio::task::JoinError) -> Error {
@@ -249,7 +270,7 @@ mod tests {
         ranges.reverse();
         let rel = RelPath::new("d/ranged.bin").unwrap();
         let opts = ranged_opts(data.len() as u64);
-        let stored = backend.put_ranges(&rel, ranges, &opts).await.unwrap();
+        let stored = backend.put_ranges(&rel, ranges, 2, &opts).await.unwrap();
         assert_eq!(stored.unwrap().size, data.len() as u64);
         assert!(std::fs::read(tmp.path().join("d/ranged.bin")).unwrap() == data);
         assert_eq!(names(&tmp.path().join("d")), ["ranged.bin"]);
@@ -271,7 +292,7 @@ mod tests {
         ];
         let rel = RelPath::new("old.bin").unwrap();
         let e = backend
-            .put_ranges(&rel, ranges, &ranged_opts(3 * part as u64))
+            .put_ranges(&rel, ranges, 3, &ranged_opts(3 * part as u64))
             .await
             .unwrap_err();
         assert!(e.to_string().contains("connection reset"), "{e}");
@@ -298,7 +319,10 @@ mod tests {
         // With a hash asked for: the hashing stops at the short range instead of waiting.
         let mut opts = ranged_opts(4_000_000);
         opts.hashes.set(HashKind::Md5, "0".repeat(32));
-        let e = backend.put_ranges(&rel, ranges, &opts).await.unwrap_err();
+        let e = backend
+            .put_ranges(&rel, ranges, 2, &opts)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("sizes differ"), "{e}");
         assert!(names(tmp.path()).is_empty());
     }
@@ -327,7 +351,7 @@ mod tests {
         opts.hashes.set(HashKind::Md5, "0".repeat(32));
         let rel = RelPath::new("hashed.bin").unwrap();
         let stored = backend
-            .put_ranges(&rel, ranges(&data), &opts)
+            .put_ranges(&rel, ranges(&data), 2, &opts)
             .await
             .unwrap()
             .unwrap();
@@ -337,7 +361,7 @@ mod tests {
         let rel = RelPath::new("plain.bin").unwrap();
         let plain = ranged_opts(data.len() as u64);
         let stored = backend
-            .put_ranges(&rel, ranges(&data), &plain)
+            .put_ranges(&rel, ranges(&data), 4, &plain)
             .await
             .unwrap()
             .unwrap();

@@ -242,6 +242,14 @@ pub struct TransferArgs {
         env = "FERRY_MULTI_THREAD_CUTOFF"
     )]
     pub multi_thread_cutoff: String,
+    /// Chunk size for multi-thread downloads
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "64Mi",
+        env = "FERRY_MULTI_THREAD_CHUNK_SIZE"
+    )]
+    pub multi_thread_chunk_size: String,
     /// Number of low level retries to do
     #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = count_u32(0, MAX_RETRIES), env = "FERRY_LOW_LEVEL_RETRIES")]
     pub low_level_retries: u32,

@@ -27,6 +27,18 @@ pub fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::R
     parsed.map_err(|e| fail(USAGE, format!("invalid argument {value:?} for {flag}: {e}")))
 }
 
+/// `--multi-thread-chunk-size`: a size of at least one byte.
+fn chunk_size(value: &str) -> anyhow::Result<u64> {
+    let flag = "--multi-thread-chunk-size";
+    match usage(flag, value, parse_size_flag(value))? {
+        0 => Err(fail(
+            USAGE,
+            format!("invalid argument {value:?} for {flag}: a chunk must hold at least one byte"),
+        )),
+        n => Ok(n),
+    }
+}
+
 /// A duration flag where zero (rclone's "off") is `None`.
 fn duration(flag: &str, value: &str) -> anyhow::Result<Option<Duration>> {
     let d = usage(flag, value, parse_duration(value))?;
@@ -349,6 +361,7 @@ fn sync_options(
             parse_size_flag(&t.multi_thread_cutoff),
         )?,
         multi_thread_streams: t.multi_thread_streams as usize,
+        multi_thread_chunk_size: chunk_size(&t.multi_thread_chunk_size)?,
         metadata: t.metadata,
         metadata_set: metadata_set(&t.metadata_set)?,
         metadata_upload: ferry_core::Metadata::new(),
@@ -495,6 +508,7 @@ mod tests {
         assert_eq!(t.sync.checkers, 8);
         assert_eq!(t.sync.multi_thread_cutoff, 256 << 20);
         assert_eq!(t.sync.multi_thread_streams, 4);
+        assert_eq!(t.sync.multi_thread_chunk_size, 64 << 20);
         assert_eq!(t.sync.low_level_retries, 10);
         assert_eq!(t.sync.max_transfer, None);
         assert_eq!(t.sync.max_duration, None);
@@ -617,6 +631,8 @@ mod tests {
             ("--max-duration", "1x", "invalid duration \"1x\""),
             ("--modify-window", "-1s", "can't be negative"),
             ("--multi-thread-cutoff", "1x", "bad suffix"),
+            ("--multi-thread-chunk-size", "1x", "bad suffix"),
+            ("--multi-thread-chunk-size", "0", "at least one byte"),
             ("--retries-sleep", "soon", "invalid duration \"soon\""),
             ("--bwlimit", "1x", "invalid size \"1x\""),
             ("--bwlimit", "25:00,1M", "invalid time \"25:00\""),
