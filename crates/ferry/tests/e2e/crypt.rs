@@ -215,8 +215,8 @@ fn a_damaged_block_fails_that_file_only_and_leaves_nothing_partial() {
     assert!(err.contains("three-blocks.bin"), "{err}");
 }
 
-/// A big file comes out of crypt in several ranged streams at once (as rclone copies
-/// it), each decrypting its part: the bytes are the file's, and a damaged block in a
+/// A big file comes out of crypt in chunks, several ranged streams at once (as rclone
+/// copies it), each decrypting its part: the bytes are the file's, and a damaged block in a
 /// later part fails the file with its name and leaves nothing of it behind.
 #[test]
 fn a_big_file_is_decrypted_in_several_streams_and_a_bad_block_fails_it() {
@@ -226,17 +226,23 @@ fn a_big_file_is_decrypted_in_several_streams_and_a_bad_block_fails_it() {
     let data: Vec<u8> = (0..5 * 65536 + 777).map(|i| (i * 13 % 251) as u8).collect();
     write_file(&s.path("src/big.bin"), &data, 1000);
     ferry_ok(&conf, &["copy", &s.src(), "secret:"]);
+    // 328,457 bytes in chunks of 100 KiB: four, three at a time.
     let streams = [
         "--multi-thread-cutoff",
         "100k",
         "--multi-thread-streams",
         "3",
+        "--multi-thread-chunk-size",
+        "100k",
     ];
     let dst = s.dst();
     let mut args = vec!["copy", "secret:", dst.as_str(), "-vv"];
     args.extend_from_slice(&streams);
     let (_, err) = ferry_ok(&conf, &args);
-    assert!(err.contains("downloading in 3 streams"), "{err}");
+    assert!(
+        err.contains("downloading in 4 chunks, 3 at a time"),
+        "{err}"
+    );
     assert!(std::fs::read(s.path("dst/big.bin")).unwrap() == data);
 
     let victim = under.join("big.bin.bin");

@@ -673,9 +673,21 @@ fn big_downloads_use_several_streams_and_are_checked() {
     write_file(&s.path("src/big.bin"), &data, 1000);
     let remote = az.rclone_path("mt");
     fy_ok(&["copy", &s.src(), &remote]);
-    let flags = ["--multi-thread-cutoff", "4M", "--multi-thread-streams", "3"];
+    // 12 MiB and 7 bytes in chunks of 4 MiB: four, three at a time (the last one opened
+    // when an earlier one is done).
+    let flags = [
+        "--multi-thread-cutoff",
+        "4M",
+        "--multi-thread-streams",
+        "3",
+        "--multi-thread-chunk-size",
+        "4M",
+    ];
     let (_, err) = fy_ok(&[&["copy", "-vv", &remote, &s.dst()][..], &flags[..]].concat());
-    assert!(err.contains("big.bin: downloading in 3 streams"), "{err}");
+    assert!(
+        err.contains("big.bin: downloading in 4 chunks, 3 at a time"),
+        "{err}"
+    );
     assert!(std::fs::read(s.path("dst/big.bin")).unwrap() == data);
     assert_eq!(
         common::mtime(&s.path("dst/big.bin")),
@@ -690,7 +702,7 @@ fn big_downloads_use_several_streams_and_are_checked() {
         &remote,
         s.path("one").to_str().unwrap(),
     ]);
-    assert!(!err.contains("streams"), "{err}");
+    assert!(!err.contains("chunks"), "{err}");
     // The ranged copy is checked against the blob's MD5 like a streamed one.
     set_stored_md5(&az, "mt/big.bin", Some("00112233445566778899aabbccddeeff"));
     let out = s.path("again");
@@ -712,7 +724,7 @@ fn big_downloads_use_several_streams_and_are_checked() {
     );
     assert_ne!(code, 0, "{err}");
     assert!(
-        err.contains("downloading in 3 streams") && err.contains("hashes differ"),
+        err.contains("downloading in 4 chunks") && err.contains("hashes differ"),
         "{err}"
     );
     assert!(!s.path("again/big.bin").exists());
