@@ -37,15 +37,18 @@ pub(crate) async fn ranged_copy(
 ) -> Result<Option<Entry>> {
     let o = &ctx.job.opts;
     let (from, to) = (&ctx.job.src, &ctx.job.dst);
-    let spans = chunks(src.size, o.multi_thread_chunk_size);
-    let streams = o.multi_thread_streams.min(spans.len());
-    if streams < 2
+    if o.multi_thread_streams < 2
         || src.size_unknown
         || src.size < o.multi_thread_cutoff
         || !to.features().caps.ranged_put
         || !from.features().caps.parallel_reads
     {
         return Ok(None);
+    }
+    let spans = chunks(src.size, o.multi_thread_chunk_size);
+    let streams = o.multi_thread_streams.min(spans.len());
+    if streams < 2 {
+        return Ok(None); // one chunk: a plain copy hashes it as it streams
     }
     // The first chunks are opened at once: opened one after the other, each waited for
     // the previous one's response headers. Only the first one's read may tell the exact
