@@ -107,8 +107,14 @@ fn settled(x: u32) -> u32 {
     {
         let mut x = x;
         // SAFETY: an empty template; it only claims to change a register it leaves alone.
+        // The template names the register as 32 bits, in each architecture's spelling.
+        #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
         unsafe {
             std::arch::asm!("/* {0:e} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags));
+        }
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            std::arch::asm!("/* {0:w} */", inout(reg) x, options(pure, nomem, nostack, preserves_flags));
         }
         x
     }
