@@ -29,14 +29,11 @@ pub fn usage<T>(flag: &str, value: &str, parsed: Result<T, String>) -> anyhow::R
 
 /// `--multi-thread-chunk-size`: a size of at least one byte.
 fn chunk_size(value: &str) -> anyhow::Result<u64> {
-    let flag = "--multi-thread-chunk-size";
-    match usage(flag, value, parse_size_flag(value))? {
-        0 => Err(fail(
-            USAGE,
-            format!("invalid argument {value:?} for {flag}: a chunk must hold at least one byte"),
-        )),
+    let parsed = parse_size_flag(value).and_then(|n| match n {
+        0 => Err("a chunk must hold at least one byte".to_owned()),
         n => Ok(n),
-    }
+    });
+    usage("--multi-thread-chunk-size", value, parsed)
 }
 
 /// A duration flag where zero (rclone's "off") is `None`.
