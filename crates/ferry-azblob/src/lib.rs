@@ -12,7 +12,6 @@
 
 mod client;
 mod error;
-mod hasher;
 mod kind;
 pub mod listing;
 pub mod meta;

@@ -502,6 +502,12 @@ impl ObjectStore for Azure {
         Ok(ferry_core::body::counted(reader, "the download", expected))
     }
 
+    /// The MD5 of the bytes sent is compared with the source's own before the blob is
+    /// committed (and each block carries its own Content-MD5).
+    fn put_verifies(&self, _t: &Target, opts: &PutOptions) -> bool {
+        upload::checks_source(&self.opts, opts)
+    }
+
     async fn put(
         &self,
         t: &Target,

@@ -21,10 +21,10 @@ use tokio::io::AsyncReadExt;
 use std::sync::Arc;
 
 use crate::client::{Client, Req};
-use crate::hasher::WholeMd5;
 use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
 use crate::pool::Pool;
 use crate::props::BlobProps;
+use ferry_objstore::hasher::{block_md5, BlockMd5, UploadMd5};
 use ferry_objstore::Target;
 
 use crate::{rest_path, Azure};
@@ -99,7 +99,8 @@ async fn single(
     if buf.len() as u64 != opts.size {
         return Err(size_changed(path, opts.size, buf.len() as u64));
     }
-    let md5 = Md5::digest(&buf);
+    let md5: [u8; 16] = Md5::digest(&buf).into();
+    against_source(path, opts, &md5)?;
     let req = Req::new(Method::PUT, rest_path(t))
         .header("x-ms-blob-type", "BlockBlob")
         .header("content-md5", STANDARD.encode(md5))
@@ -117,16 +118,45 @@ fn block_size(chunk: u64, size: u64) -> u64 {
     chunk.max(needed.div_ceil(mib) * mib).min(MAX_BLOCK)
 }
 
-/// The whole blob's MD5, taken beside the reads (see [`WholeMd5`]), when it is to be
+/// The whole blob's MD5, taken beside the reads (see [`UploadMd5`]), when it is to be
 /// stored: with `disable_checksum` (azcopy without --put-md5) nothing would keep it, and
-/// hashing every byte for nothing cost a quarter of a large upload's CPU time. Each block
+/// hashing every byte for nothing made such uploads cost CPU azcopy doesn't spend. Each block
 /// is still checked by its own Content-MD5 when `block_md5` asks, and the size always.
-fn whole_md5(o: &AzOptions) -> Option<WholeMd5> {
-    (!o.disable_checksum).then(WholeMd5::start)
+fn whole_md5(o: &AzOptions) -> Option<UploadMd5> {
+    (!o.disable_checksum).then(UploadMd5::start)
 }
 
-/// Block IDs: the block's number and a random tag, so retries and concurrent writers
-/// never commit each other's blocks (the same layout rclone uses).
+/// The source's own MD5, when it lists one.
+fn source_md5(opts: &PutOptions) -> Option<[u8; 16]> {
+    let listed = hex::decode(opts.hashes.get(HashKind::Md5)?).ok()?;
+    listed.try_into().ok()
+}
+
+/// Whether an upload of `opts` checks the MD5 of the bytes it sends against the
+/// source's own (see [`against_source`]): a Put Blob always hashes its bytes, blocks
+/// only when the whole MD5 is taken.
+pub(crate) fn checks_source(o: &AzOptions, opts: &PutOptions) -> bool {
+    source_md5(opts).is_some() && (!o.disable_checksum || opts.size <= put_blob_max(o))
+}
+
+/// The MD5 of the bytes read against the source's own, before anything is committed:
+/// the bytes that go out are those the source listed (see [`checks_source`]).
+fn against_source(path: &RelPath, opts: &PutOptions, sent: &[u8; 16]) -> Result<()> {
+    match source_md5(opts) {
+        Some(listed) if listed != *sent => Err(Error::new(
+            ErrorKind::Corrupted,
+            format!(
+                "corrupted on transfer: md5 hashes differ (source {} vs transferred {}); nothing was stored",
+                hex::encode(listed),
+                hex::encode(sent)
+            ),
+        )
+        .with_path(path.to_string())
+        .temporary(true)),
+        _ => Ok(()),
+    }
+}
+
 fn block_id(index: u64, tag: &[u8; 8]) -> String {
     let mut raw = [0u8; 16];
     raw[..8].copy_from_slice(&index.to_be_bytes());
@@ -166,15 +196,21 @@ async fn blocks(
         if total > opts.size {
             return Err(size_changed(path, opts.size, total));
         }
-        if let Some(h) = &whole {
-            h.update(buf.clone()).await?;
-        }
+        // A block's own MD5 is taken with the whole one where both are wanted.
+        let check = match (&whole, b.opts.block_md5) {
+            (Some(h), true) => Check::Hashing(h.block(buf.clone()).await?),
+            (Some(h), false) => {
+                h.update(buf.clone()).await?;
+                Check::None
+            }
+            (None, true) => Check::Apart,
+            (None, false) => Check::None,
+        };
         let id = block_id(ids.len() as u64, &tag);
         ids.push(id.clone());
         let last = buf.len() < block;
-        // Each block is hashed and sent on its own task, in parallel with reading the next.
+        // Each block is sent on its own task, in parallel with reading the next.
         let (client, rest, shown) = (b.client.clone(), rest_path(t), path.to_string());
-        let check = b.opts.block_md5;
         inflight.spawn(stage(client, rest, shown, id, buf, check));
         if last {
             break;
@@ -191,6 +227,9 @@ async fn blocks(
         Some(h) => Some(h.finish().await?),
         None => None,
     };
+    if let Some(md5) = &md5 {
+        against_source(path, opts, md5)?;
+    }
     let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     for id in &ids {
         list.push_str("<Latest>");
@@ -210,23 +249,33 @@ async fn blocks(
     Ok(md5.map(hex::encode))
 }
 
+/// Where a block's Content-MD5 comes from.
+enum Check {
+    /// None is sent (`block_md5` off).
+    None,
+    /// Taken with the whole blob's, on the upload's hashing thread.
+    Hashing(BlockMd5),
+    /// On the blocking pool, by itself (no whole MD5 is kept).
+    Apart,
+}
+
 async fn stage(
     client: Arc<Client>,
     rest: String,
     path: String,
     id: String,
     body: Bytes,
-    check: bool,
+    check: Check,
 ) -> Result<()> {
     let mut req = Req::new(Method::PUT, rest)
         .query("comp", "block")
         .query("blockid", id);
-    if check {
-        // On the blocking pool: a runtime thread meanwhile keeps other blocks moving.
-        let bytes = body.clone();
-        let md5 = tokio::task::spawn_blocking(move || Md5::digest(&bytes))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("upload task failed: {e}")))?;
+    let md5 = match check {
+        Check::None => None,
+        Check::Hashing(h) => Some(h.get().await?),
+        Check::Apart => Some(block_md5(body.clone()).await?),
+    };
+    if let Some(md5) = md5 {
         req = req.header("content-md5", STANDARD.encode(md5));
     }
     let req = req.body(body);
@@ -279,6 +328,50 @@ mod tests {
         // azcopy without --put-md5: nothing keeps it, so no byte is hashed for it.
         let bare = o(&[("disable_checksum", "true"), ("block_md5", "false")]);
         assert!(whole_md5(&bare).is_none());
+    }
+
+    #[test]
+    fn the_source_md5_is_checked_whenever_the_bytes_are_hashed() {
+        let o = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("use_emulator", "true")];
+            all.extend_from_slice(pairs);
+            AzOptions::from_pairs(&all).unwrap()
+        };
+        let abc = "900150983cd24fb0d6963f7d28e17f72";
+        let put = |size: u64, md5: Option<&str>| {
+            let mut p = PutOptions {
+                size,
+                mtime: std::time::SystemTime::UNIX_EPOCH,
+                inplace: false,
+                hashes: Default::default(),
+                metadata: None,
+            };
+            if let Some(m) = md5 {
+                p.hashes.set(HashKind::Md5, m.to_owned());
+            }
+            p
+        };
+        let big = 1 << 30;
+        assert!(checks_source(&o(&[]), &put(3, Some(abc))));
+        assert!(checks_source(&o(&[]), &put(big, Some(abc))));
+        // Without a listed MD5 (or an unreadable one) there is nothing to check against.
+        assert!(!checks_source(&o(&[]), &put(big, None)));
+        assert!(!checks_source(&o(&[]), &put(big, Some("not-hex"))));
+        // Blocks without a whole MD5 are not hashed whole; a Put Blob still is.
+        let bare = o(&[("disable_checksum", "true")]);
+        assert!(!checks_source(&bare, &put(big, Some(abc))));
+        assert!(checks_source(&bare, &put(3, Some(abc))));
+
+        let sent: [u8; 16] = Md5::digest(b"abc").into();
+        let path = RelPath::new("d/f.bin").unwrap();
+        assert!(against_source(&path, &put(3, Some(abc)), &sent).is_ok());
+        assert!(against_source(&path, &put(3, None), &sent).is_ok());
+        let other: [u8; 16] = Md5::digest(b"abd").into();
+        let e = against_source(&path, &put(3, Some(abc)), &other).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupted);
+        assert!(e.is_temporary());
+        assert!(e.to_string().contains(abc), "{e}");
+        assert!(e.to_string().contains("nothing was stored"), "{e}");
     }
 
     #[test]

@@ -283,9 +283,10 @@ pub trait Backend: Send + Sync {
     }
 
     /// Whether the coming `put` of `path` with `opts` checks every byte it stores against
-    /// hashes of the source taken before the upload (S3's upload of a local file it hashed
-    /// in `copy_from`, part by part): the caller then needs no hash of the stream to
-    /// verify the transfer, and the bytes are not hashed twice.
+    /// the source's hashes: those in `opts.hashes`, or ones taken before the upload (S3's
+    /// upload of a local file it hashed in `copy_from`, part by part), and fails on a
+    /// mismatch. The caller then needs no hash of the stream to verify the transfer, and
+    /// the bytes are not hashed twice.
     fn put_verifies(&self, _path: &RelPath, _opts: &PutOptions) -> bool {
         false
     }

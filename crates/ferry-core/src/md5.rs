@@ -15,6 +15,9 @@
 
 use std::fmt;
 
+mod pieces;
+pub use pieces::Pieces;
+
 use digest::block_buffer::Eager;
 use digest::core_api::{
     AlgorithmName, Block, BlockSizeUser, Buffer, BufferKindUser, CoreWrapper, FixedOutputCore,
@@ -30,11 +33,11 @@ pub type Md5 = CoreWrapper<Md5Core>;
 /// MD5's state between blocks (see [`Md5`]).
 #[derive(Clone)]
 pub struct Md5Core {
-    state: [u32; 4],
-    blocks: u64,
+    pub(crate) state: [u32; 4],
+    pub(crate) blocks: u64,
 }
 
-const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+pub(crate) const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 impl Default for Md5Core {
     fn default() -> Self {
@@ -102,7 +105,7 @@ impl fmt::Debug for Md5Core {
 /// `x`, which the optimiser may no longer take apart: the sum it ends is computed as
 /// written, before the step's `f` (an empty `asm!`: no instruction, no memory).
 #[inline(always)]
-fn settled(x: u32) -> u32 {
+pub(crate) fn settled(x: u32) -> u32 {
     #[cfg(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))]
     {
         let mut x = x;
@@ -123,7 +126,7 @@ fn settled(x: u32) -> u32 {
 }
 
 /// The 64 additive constants, `floor(abs(sin(i + 1)) * 2^32)`.
-const K: [u32; 64] = [
+pub(crate) const K: [u32; 64] = [
     0xd76a_a478,
     0xe8c7_b756,
     0x2420_70db,
@@ -190,11 +193,24 @@ const K: [u32; 64] = [
     0xeb86_d391,
 ];
 
-/// One step: `$early` is the part of the sum that doesn't read `$b`, `$late` the rest.
+/// One step in every lane: `$early` is the part of the sum that doesn't read `$b`, `$late`
+/// the rest (both closures over the lane).
 macro_rules! step {
     ($a:ident, $b:ident, $m:expr, $i:expr, $s:expr, $early:expr, $late:expr) => {
-        $a = settled($a.wrapping_add($m).wrapping_add(K[$i]).wrapping_add($early));
-        $a = $a.wrapping_add($late).rotate_left($s).wrapping_add($b);
+        for l in 0..N {
+            $a[l] = settled(
+                $a[l]
+                    .wrapping_add($m)
+                    .wrapping_add(K[$i])
+                    .wrapping_add($early(l)),
+            );
+        }
+        for l in 0..N {
+            $a[l] = $a[l]
+                .wrapping_add($late(l))
+                .rotate_left($s)
+                .wrapping_add($b[l]);
+        }
     };
 }
 
@@ -211,34 +227,51 @@ macro_rules! four {
 /// F = (b & c) | (!b & d), as d ^ (b & (c ^ d)).
 macro_rules! f {
     ($a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $i:expr, $s:expr) => {
-        step!($a, $b, $m, $i, $s, 0, $d ^ ($b & ($c ^ $d)))
+        step!($a, $b, $m, $i, $s, |_| 0, |l: usize| $d[l]
+            ^ ($b[l] & ($c[l] ^ $d[l])))
     };
 }
 /// G = (b & d) | (c & !d), as (c & !d) + (b & d).
 macro_rules! g {
     ($a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $i:expr, $s:expr) => {
-        step!($a, $b, $m, $i, $s, $c & !$d, $b & $d)
+        step!($a, $b, $m, $i, $s, |l: usize| $c[l] & !$d[l], |l: usize| $b
+            [l]
+            & $d[l])
     };
 }
 macro_rules! h {
     ($a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $i:expr, $s:expr) => {
-        step!($a, $b, $m, $i, $s, 0, $b ^ ($c ^ $d))
+        step!($a, $b, $m, $i, $s, |_| 0, |l: usize| $b[l]
+            ^ ($c[l] ^ $d[l]))
     };
 }
 macro_rules! i {
     ($a:ident, $b:ident, $c:ident, $d:ident, $m:expr, $i:expr, $s:expr) => {
-        step!($a, $b, $m, $i, $s, 0, $c ^ ($b | !$d))
+        step!($a, $b, $m, $i, $s, |_| 0, |l: usize| $c[l]
+            ^ ($b[l] | !$d[l]))
     };
 }
 
 /// Folds one 64-byte block into `state`.
 #[inline]
-fn compress(state: &mut [u32; 4], block: &[u8]) {
+pub(crate) fn compress(state: &mut [u32; 4], block: &[u8]) {
+    compress_lanes([state], block);
+}
+
+/// Folds the same 64-byte block into each of `N` states, their steps interleaved. One
+/// chain leaves most of the core idle, so a second one runs almost for free: two MD5s
+/// of the same bytes (a whole upload's and one part's) cost about 1.1 times one (64 MiB
+/// in memory: 790 MB/s for one lane, 740 MB/s per lane for two).
+#[inline]
+pub(crate) fn compress_lanes<const N: usize>(states: [&mut [u32; 4]; N], block: &[u8]) {
     let mut m = [0u32; 16];
     for (word, bytes) in m.iter_mut().zip(block.chunks_exact(4)) {
         *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     }
-    let [mut a, mut b, mut c, mut d] = *state;
+    let (mut a, mut b, mut c, mut d) = ([0u32; N], [0u32; N], [0u32; N], [0u32; N]);
+    for (l, s) in states.iter().enumerate() {
+        [a[l], b[l], c[l], d[l]] = **s;
+    }
     const F: [u32; 4] = [7, 12, 17, 22];
     const G: [u32; 4] = [5, 9, 14, 20];
     const H: [u32; 4] = [4, 11, 16, 23];
@@ -259,8 +292,10 @@ fn compress(state: &mut [u32; 4], block: &[u8]) {
     four!(i, [a, b, c, d], m, 52, [12, 3, 10, 1], I);
     four!(i, [a, b, c, d], m, 56, [8, 15, 6, 13], I);
     four!(i, [a, b, c, d], m, 60, [4, 11, 2, 9], I);
-    for (s, new) in state.iter_mut().zip([a, b, c, d]) {
-        *s = s.wrapping_add(new);
+    for (l, s) in states.into_iter().enumerate() {
+        for (word, new) in s.iter_mut().zip([a[l], b[l], c[l], d[l]]) {
+            *word = word.wrapping_add(new);
+        }
     }
 }
 

@@ -247,15 +247,14 @@ async fn copy_once(
         return Ok((stored, false));
     }
     // Hash the stream only when there is a known value to check it against: the
-    // source's listed hash, or one the destination reports for what it stored, unless
-    // the destination checks what it stored against the source's own hashes.
+    // source's listed hash, or one the destination reports for what it stored; and not
+    // when the destination checks what it stores against the source's own hashes
+    // (unless a mismatch is only to be logged, which only this check does).
+    let verifies = ctx.job.opts.verify != Verify::LogOnly && to.put_verifies(dst_path, &opts);
     let kinds = ctx
         .hash
-        .filter(|_| ctx.job.opts.verify != Verify::Off)
-        .filter(|k| {
-            src.hashes.get(*k).is_some()
-                || (to.features().caps.put_returns_hashes && !to.put_verifies(dst_path, &opts))
-        })
+        .filter(|_| ctx.job.opts.verify != Verify::Off && !verifies)
+        .filter(|k| src.hashes.get(*k).is_some() || to.features().caps.put_returns_hashes)
         .into_iter()
         .collect();
     let hashes = StreamHashes::new(kinds);

@@ -9,6 +9,7 @@
 mod backend;
 pub mod bucket;
 pub mod flat;
+pub mod hasher;
 pub mod store;
 
 pub use backend::ObjectBackend;

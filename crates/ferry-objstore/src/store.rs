@@ -210,7 +210,8 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
         Ok(())
     }
     /// Whether the coming [`put`](Self::put) to `t` checks every stored byte against
-    /// hashes of the source taken before it ([`Backend::put_verifies`]). By default: no.
+    /// the source's hashes, listed or taken before it ([`Backend::put_verifies`]). By
+    /// default: no.
     fn put_verifies(&self, _t: &Target, _opts: &PutOptions) -> bool {
         false
     }

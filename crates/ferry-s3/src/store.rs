@@ -442,11 +442,25 @@ impl ObjectStore for S3 {
         Ok(())
     }
 
-    /// Each part's (or the object's) ETag is compared with the MD5s taken before the
-    /// upload, so the stored bytes are those that gave `md5chksum`.
+    /// The bytes sent are checked against the source's own MD5: sent as Content-MD5 with
+    /// a streamed PutObject, or compared with the whole stream's MD5 after a multipart
+    /// upload (each part going out with its own Content-MD5); or each part's (or the
+    /// object's) ETag is compared with the MD5s taken before the upload. Either way the
+    /// stored bytes are those that gave `md5chksum`. Not for an upload read into memory
+    /// first, whose MD5 is only of the bytes read.
     fn put_verifies(&self, t: &Target, opts: &PutOptions) -> bool {
-        if !self.opts.etag_is_md5() || self.opts.disable_checksum {
+        if !self.opts.etag_is_md5()
+            || self.opts.disable_checksum
+            || upload::is_buffered(&self.opts, opts.size)
+        {
             return false;
+        }
+        let listed = opts.hashes.get(HashKind::Md5);
+        if listed
+            .and_then(|h| hex::decode(h).ok())
+            .is_some_and(|raw| raw.len() == 16)
+        {
+            return true;
         }
         let known = self.prehashed.lock().expect("lock");
         match known.get(&format!("{}/{}", t.bucket, t.key)) {
@@ -454,7 +468,7 @@ impl ObjectStore for S3 {
             Some(p) if opts.size > self.opts.upload_cutoff => p
                 .parts_for(self.opts.part_size(opts.size), opts.size)
                 .is_some(),
-            Some(_) => !upload::is_buffered(&self.opts, opts.size),
+            Some(_) => true,
         }
     }
 

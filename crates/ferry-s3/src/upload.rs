@@ -20,6 +20,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use ferry_core::md5::{Digest, Md5};
 use ferry_core::{ByteStream, Entry, Error, ErrorKind, HashKind, PutOptions, RelPath, Result};
+use ferry_objstore::hasher::{block_md5, BlockMd5, UploadMd5};
 use ferry_objstore::{ObjectStore, Target};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
@@ -262,11 +263,13 @@ async fn streamed(
         .filter(|_| b.opts.etag_is_md5())
         .and_then(meta::md5_from_etag);
     if let Some(stored) = etag_md5.as_ref().filter(|s| **s != md5_hex) {
+        // Not hashed here: the MD5 is the source's, sent as Content-MD5.
+        let side = if seen.md5.is_some() { "sent" } else { "source" };
         let _ = remove(b, t).await;
         return Err(corrupted(
             path,
             format!(
-                "md5 hashes differ (sent {md5_hex} vs stored {stored}); the bad copy was removed"
+                "md5 hashes differ ({side} {md5_hex} vs stored {stored}); the bad copy was removed"
             ),
         ));
     }
@@ -365,7 +368,9 @@ async fn multipart(
             );
         }
     }
-    let need_whole = known_hex.is_none() || resumed;
+    // The whole stream's MD5 is checked against the source's own too, so the caller
+    // needn't hash the stream itself ([`S3::put_verifies`]).
+    let need_whole = known_hex.is_none() || resumed || opts.hashes.get(HashKind::Md5).is_some();
     let job = PartsJob {
         upload_id: &upload_id,
         need_whole,
@@ -648,7 +653,8 @@ async fn upload_parts(
     let part_size = b.opts.part_size(opts.size) as usize;
     let slots = Arc::new(Semaphore::new(b.opts.upload_concurrency));
     let mut tasks: JoinSet<Result<PartDone>> = JoinSet::new();
-    let mut whole = Md5::new();
+    // The whole stream's MD5 and each part's are taken on one thread, in one pass.
+    let whole = need_whole.then(UploadMd5::start);
     let mut total = 0u64;
     let mut done = Vec::new();
     let check_md5 = b.opts.etag_is_md5();
@@ -672,18 +678,18 @@ async fn upload_parts(
             if total > opts.size {
                 return Err(size_error(path, opts.size, total));
             }
-            if need_whole {
-                whole.update(&buf);
-            }
             let last = buf.len() < part_size;
+            let buf = Bytes::from(buf);
             if let Some(part) = already_uploaded(uploaded, number, &buf, path)? {
+                if let Some(w) = &whole {
+                    w.update(buf).await?;
+                }
                 done.push(part);
                 if last {
                     break;
                 }
                 continue;
             }
-            let buf = Bytes::from(buf);
             let req = b
                 .client
                 .upload_part()
@@ -694,13 +700,23 @@ async fn upload_parts(
                 .content_length(buf.len() as i64);
             let (n, shown) = (number, path.to_string());
             let known = part_md5s.and_then(|m| m.get(n as usize - 1)).copied();
+            let own = match (known, &whole) {
+                (Some(d), Some(w)) => {
+                    w.update(buf.clone()).await?;
+                    PartMd5::Known(d)
+                }
+                (Some(d), None) => PartMd5::Known(d),
+                (None, Some(w)) => PartMd5::Hashing(w.block(buf.clone()).await?),
+                (None, None) => PartMd5::Apart,
+            };
             tasks.spawn(async move {
                 let _permit = permit;
-                // Parts not hashed beforehand are hashed on the blocking pool, in parallel
-                // with reading the next and with other parts' requests.
-                let digest = match known {
-                    Some(d) => d,
-                    None => hash_part(buf.clone()).await?,
+                // Parts not hashed beforehand are hashed off this task, in parallel with
+                // reading the next and with other parts' requests.
+                let digest = match own {
+                    PartMd5::Known(d) => d,
+                    PartMd5::Hashing(h) => h.get().await?,
+                    PartMd5::Apart => block_md5(buf.clone()).await?,
                 };
                 let req = req
                     .set_content_md5(send_md5.then(|| b64(&digest)))
@@ -759,7 +775,11 @@ async fn upload_parts(
         return Err(size_error(path, opts.size, total));
     }
     done.sort_by_key(|p| p.0);
-    Ok((done, need_whole.then(|| whole.finalize().into())))
+    let whole = match whole {
+        Some(w) => Some(w.finish().await?),
+        None => None,
+    };
+    Ok((done, whole))
 }
 
 fn finished(done: &mut Vec<PartDone>, journal: Option<&mut Journal>, part: PartDone) {
@@ -791,11 +811,14 @@ fn already_uploaded(
     Ok(Some((number, etag.clone(), digest)))
 }
 
-/// A part's MD5, on the blocking pool so a runtime thread keeps moving bytes meanwhile.
-async fn hash_part(buf: Bytes) -> Result<[u8; 16]> {
-    tokio::task::spawn_blocking(move || Md5::digest(&buf).into())
-        .await
-        .map_err(join_error)
+/// Where a part's MD5 comes from.
+enum PartMd5 {
+    /// Taken from the source before the upload.
+    Known([u8; 16]),
+    /// Taken with the whole stream's, on the upload's hashing thread.
+    Hashing(BlockMd5),
+    /// On the blocking pool, by itself (no whole MD5 is wanted).
+    Apart,
 }
 
 fn join_error(e: tokio::task::JoinError) -> Error {

@@ -844,3 +844,57 @@ fn track_renames_copies_server_side_where_blobs_cant_move() {
     assert_eq!(sorted(&fy_ok(&["lsf", &ours]).0), ["keep.txt", "new.bin"]);
     fy_ok(&["check", &s.src(), &ours]);
 }
+
+/// A source whose listed MD5 is not that of its bytes (a blob whose Content-MD5 was
+/// changed) fails its upload to S3 and leaves nothing there, as a multipart upload and
+/// as a streamed PutObject. S3 checks the bytes it sends against the source's MD5
+/// itself (the whole stream's MD5, or the Content-MD5 S3 verifies), so ferry doesn't
+/// hash them a second time on the way.
+#[test]
+fn a_source_md5_that_lies_fails_the_upload_to_s3() {
+    let Some(az) = Testbed::azure() else { return };
+    let Some(s3) = Testbed::s3() else { return };
+    let s = Scratch::new();
+    let data: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 15) as u8)
+        .collect();
+    write_file(&s.path("src/multi.bin"), &data, 10);
+    write_file(&s.path("src/streamed.bin"), &data[..6 << 20], 10);
+    write_file(&s.path("src/honest.bin"), &data[..7 << 20], 10);
+    fy_ok(&["copy", &s.src(), &az.rclone_path("lie")]);
+    for name in ["multi.bin", "streamed.bin"] {
+        set_stored_md5(
+            &az,
+            &format!("lie/{name}"),
+            Some("00112233445566778899aabbccddeeff"),
+        );
+    }
+    let dst = s3.rclone_path("lie");
+    let (code, _, err) = fy_run(&[
+        "copy",
+        &az.rclone_path("lie"),
+        &dst,
+        "--s3-upload-cutoff",
+        "10Mi",
+        "--retries",
+        "1",
+        "--low-level-retries",
+        "1",
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("multi.bin") && err.contains("md5 hashes differ"),
+        "{err}"
+    );
+    // S3 refuses a body whose Content-MD5 is wrong, or stores it (moto does): its ETag
+    // then differs from the source's MD5, and the copy goes.
+    let streamed = "streamed.bin: Failed to copy: corrupted on transfer: md5 hashes differ \
+                    (source 00112233445566778899aabbccddeeff vs stored ";
+    assert!(err.contains(streamed) || err.contains("BadDigest"), "{err}");
+    let (_, listed, _) = fy_run(&["lsf", "-R", &dst]);
+    assert_eq!(
+        listed.trim(),
+        "honest.bin",
+        "only the honest file is stored"
+    );
+}
