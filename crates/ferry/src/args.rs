@@ -185,12 +185,8 @@ pub struct TransferArgs {
     /// When synchronizing, delete files on destination after transferring (default)
     #[arg(long, env = "FERRY_DELETE_AFTER")]
     pub delete_after: bool,
-    /// When synchronizing, limit the number of deletes (-1 = off)
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, i64::MAX), env = "FERRY_MAX_DELETE")]
-    pub max_delete: i64,
-    /// When synchronizing, limit the total size of deletes (default off)
-    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_DELETE_SIZE")]
-    pub max_delete_size: Option<u64>,
+    #[command(flatten)]
+    pub delete_limits: DeleteLimitArgs,
     /// Include additional server-side paths during comparison (repeatable)
     #[arg(long, value_name = "DIR", conflicts_with = "copy_dest")]
     pub compare_dest: Vec<String>,
@@ -315,6 +311,18 @@ pub struct TransferArgs {
         env = "FERRY_TRACK_RENAMES_STRATEGY"
     )]
     pub track_renames_strategy: String,
+}
+
+/// The limits on deleting files: sync's deletes at the destination, and the files
+/// `delete`, `purge` and `deletefile` remove (rclone applies them to every delete).
+#[derive(Args, Debug, Clone)]
+pub struct DeleteLimitArgs {
+    /// When synchronizing, limit the number of deletes (-1 = off)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = count(-1, i64::MAX), env = "FERRY_MAX_DELETE")]
+    pub max_delete: i64,
+    /// When synchronizing, limit the total size of deletes (default off)
+    #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MAX_DELETE_SIZE")]
+    pub max_delete_size: Option<u64>,
 }
 
 /// How the local backend treats symbolic links and mount points.

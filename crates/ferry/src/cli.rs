@@ -144,7 +144,7 @@ pub enum Command {
     /// Remove the files in the path (the filters select which)
     Delete(cmd::ops::DeleteArgs),
     /// Remove the path and all of its contents (ignores filters)
-    Purge(cmd::ops::PathArgs),
+    Purge(cmd::ops::PurgeArgs),
     /// Make the path if it doesn't already exist
     Mkdir(cmd::ops::PathArgs),
     /// Remove the empty directory at the path

@@ -7,6 +7,7 @@ pub mod completion;
 pub mod config;
 pub mod copyto;
 pub mod crypt;
+pub mod delete_limits;
 pub mod gendocs;
 pub mod hashsum;
 pub mod help_backend;

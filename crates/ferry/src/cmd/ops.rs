@@ -12,7 +12,8 @@ use ferry_core::{Backend, Entry, ErrorKind, PutOptions, RelPath};
 use ferry_engine::{AllowAll, WalkOptions, Walker};
 use tokio::io::AsyncReadExt;
 
-use crate::args::FilterArgs;
+use crate::args::{DeleteLimitArgs, FilterArgs};
+use crate::cmd::delete_limits::DeleteBudget;
 use crate::cmd::listing::{self, count_suffix};
 use crate::cmd::ls::Out;
 use crate::exit::{self, fail, USAGE};
@@ -494,6 +495,8 @@ pub struct DeletefileArgs {
     /// Do a trial run with no permanent changes
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub limits: DeleteLimitArgs,
 }
 
 pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> {
@@ -508,11 +511,19 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
         ));
     };
     let path = RelPath::new(&name).map_err(|e| fail(USAGE, e.to_string()))?;
-    if a.dry_run {
-        let size = match src.backend.stat(&path).await {
+    // The size only where something needs it (a request less otherwise).
+    let size = if a.dry_run || a.limits.max_delete_size.is_some() {
+        match src.backend.stat(&path).await {
             Ok(Some(e)) => e.size,
             _ => 0,
-        };
+        }
+    } else {
+        0
+    };
+    let mut budget = DeleteBudget::new(&a.limits);
+    budget.take(size);
+    budget.check("deletefile")?;
+    if a.dry_run {
         tracing::warn!(
             "{path}: Skipped delete as --dry-run is set (size {})",
             size_suffix(size)
@@ -539,6 +550,8 @@ pub struct DeleteArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub limits: DeleteLimitArgs,
 }
 
 pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
@@ -547,7 +560,8 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
     let mut errors = 0u64;
     let mut last = None;
     let mut dirs = Vec::new();
-    while let Some((_, entries)) = walker
+    let mut budget = DeleteBudget::new(&a.limits);
+    'walk: while let Some((_, entries)) = walker
         .next_dir()
         .await
         .map_err(|e| listing::walk_error("delete", e))?
@@ -556,6 +570,9 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
             if e.is_dir() {
                 dirs.push(e.path);
                 continue;
+            }
+            if !budget.take(e.size) {
+                break 'walk;
             }
             if a.dry_run {
                 tracing::warn!(
@@ -575,6 +592,7 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
             }
         }
     }
+    budget.check("delete")?;
     if a.rmdirs && l.file.is_none() {
         errors += remove_empty_dirs(&*l.backend, dirs, true, a.dry_run).await;
     }
@@ -768,7 +786,18 @@ pub async fn rmdirs(a: &RmdirsArgs, g: &Globals) -> anyhow::Result<i32> {
     Ok(exit::SUCCESS)
 }
 
-pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
+#[derive(Args, Debug)]
+pub struct PurgeArgs {
+    /// The directory to remove with all its contents
+    pub path: String,
+    /// Do a trial run with no permanent changes
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub limits: DeleteLimitArgs,
+}
+
+pub async fn purge(a: &PurgeArgs, g: &Globals) -> anyhow::Result<i32> {
     let src = g.remotes.open_source(&a.path).await?;
     if src.file.is_some() {
         return Err(fail(
@@ -792,7 +821,8 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
     );
     let mut errors = 0u64;
     let mut dirs = Vec::new();
-    loop {
+    let mut budget = DeleteBudget::new(&a.limits);
+    'walk: loop {
         let entries = match walker.next_dir().await {
             Ok(Some((_, entries))) => entries,
             Ok(None) => break,
@@ -801,6 +831,8 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
         for e in entries {
             if e.is_dir() {
                 dirs.push(e.path);
+            } else if !budget.take(e.size) {
+                break 'walk;
             } else if a.dry_run {
                 tracing::warn!(
                     "{}: Skipped delete as --dry-run is set (size {})",
@@ -815,6 +847,8 @@ pub async fn purge(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
             }
         }
     }
+    // What is left stays, directories included.
+    budget.check("purge")?;
     if a.dry_run {
         tracing::warn!("Skipped purge as --dry-run is set");
         return Ok(exit::SUCCESS);

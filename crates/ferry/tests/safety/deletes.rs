@@ -121,3 +121,73 @@ fn put_raw(endpoint: &str, bucket: &str, key: &str) {
         .expect("curl runs");
     assert!(out.status.success());
 }
+
+/// `--max-delete` and `--max-delete-size` bound `delete`, `purge` and `deletefile` as they
+/// bound a sync's deletes (rclone applies them to every delete): the files over the limit
+/// stay, with their directories, and the command fails with the fatal-error code 7.
+#[test]
+fn delete_purge_and_deletefile_keep_to_the_delete_limits() {
+    let sc = Scratch::new();
+    let fill = |dir: &str| {
+        for i in 1..=4 {
+            sc.write(&format!("{dir}/f{i}.txt"), "12345", 100);
+        }
+        sc.write(&format!("{dir}/sub/g.txt"), "12345", 100);
+    };
+    let left = |dir: &str| super::common::tree(&sc.path(dir)).len();
+    let run = |args: &[&str]| split(super::common::ferry().args(args).output().unwrap());
+    for (i, (cmd, limit)) in [
+        ("delete", ["--max-delete", "2"]),
+        ("purge", ["--max-delete", "2"]),
+        ("delete", ["--max-delete-size", "12B"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = format!("t{i}");
+        fill(&dir);
+        let (code, _, err) = run(&[cmd, &sc.path(&dir).to_string_lossy(), limit[0], limit[1]]);
+        assert_eq!(code, 7, "{cmd} {limit:?}: {err}");
+        assert!(err.contains("threshold reached"), "{err}");
+        assert_eq!(left(&dir), 3, "{cmd} {limit:?} deletes 2 files of 5: {err}");
+        // A dry run says the same and deletes nothing.
+        let dry = format!("d{i}");
+        fill(&dry);
+        let (code, _, err) = run(&[
+            cmd,
+            "-n",
+            &sc.path(&dry).to_string_lossy(),
+            limit[0],
+            limit[1],
+        ]);
+        assert_eq!(code, 7, "{err}");
+        assert_eq!(left(&dry), 5, "{err}");
+    }
+    // Within the limits nothing is refused.
+    fill("ok");
+    let (code, _, err) = run(&[
+        "delete",
+        &sc.path("ok").to_string_lossy(),
+        "--max-delete",
+        "5",
+    ]);
+    assert_eq!((code, left("ok")), (0, 0), "{err}");
+    sc.write("one/f.txt", "12345", 100);
+    let file = sc.path("one/f.txt").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["deletefile", &file, "--max-delete", "0"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(sc.exists("one/f.txt"), "{err}");
+    let (code, _, err) = run(&["deletefile", &file, "--max-delete-size", "4B"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(sc.exists("one/f.txt"), "{err}");
+    let (code, _, err) = run(&[
+        "deletefile",
+        &file,
+        "--max-delete",
+        "1",
+        "--max-delete-size",
+        "5B",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!sc.exists("one/f.txt"), "{err}");
+}
