@@ -253,7 +253,7 @@ impl Backend for LocalBackend {
     fn location(&self) -> Location {
         Location {
             namespace: "local".into(),
-            path: self.root.to_string_lossy().replace('\\', "/"),
+            path: lexical(&self.root).to_string_lossy().replace('\\', "/"),
         }
     }
 
@@ -536,5 +536,43 @@ impl Backend for LocalBackend {
             return None;
         }
         Some(self.full(path))
+    }
+}
+
+/// `path` with its `.` and `..` parts resolved by name, as rclone cleans a local root:
+/// where a location lies (`dst/../bk` is beside `dst`, not inside it), not what the
+/// kernel would open through a symbolic link.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `/..` is `/`; a relative path keeps its leading `..`.
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(part),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod lexical_tests {
+    use super::*;
+
+    #[test]
+    fn dots_resolve_by_name() {
+        let l = |p: &str| lexical(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(l("/a/dst/../bk"), "/a/bk");
+        assert_eq!(l("/a/./b/c/../../d/"), "/a/d");
+        assert_eq!(l("/../a"), "/a");
+        assert_eq!(l("../x/../../y"), "../../y");
+        assert_eq!(l("/a/b"), "/a/b");
     }
 }

@@ -481,6 +481,24 @@ fn suffix_keep_extension_without_backup_dir() {
     assert_eq!(s.read("dst/a.txt"), "alpha");
 }
 
+/// A `..` in the path leads out of the destination: `dst/../bk` lies beside it, as
+/// rclone reads it, and is no overlap.
+#[test]
+fn backup_dir_beside_the_destination_through_dot_dot() {
+    let s = basic();
+    s.write("dst/old.txt", "old", 1000);
+    let beside = s.path("dst/../bk").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--backup-dir", &beside]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.read("bk/old.txt"), "old");
+    assert!(!s.exists("dst/old.txt"), "{err}");
+    // And `src/../dst/bk` is still inside the destination.
+    let inside = s.path("src/../dst/bk").to_string_lossy().into_owned();
+    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--backup-dir", &inside]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("mustn't overlap"), "{err}");
+}
+
 #[test]
 fn backup_dir_inside_destination_is_fatal() {
     let s = basic();
