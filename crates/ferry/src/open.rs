@@ -245,6 +245,24 @@ impl Remotes {
         self.open_resolved(&r, &r.path)
     }
 
+    /// A backend rooted at the argument's path, which must be a directory or nothing yet
+    /// (a destination, `mkdir`, `rmdir`): like rclone, a local file there is refused
+    /// before anything is tried ("is a file not a directory").
+    pub fn open_dir(&self, arg: &str) -> anyhow::Result<Arc<dyn Backend>> {
+        let backend = self.open(arg)?;
+        let root = backend.local_path(&ferry_core::RelPath::root());
+        if root.is_some_and(|p| p.is_file()) {
+            return Err(fail(
+                ERROR,
+                format!(
+                    "Failed to create file system for {:?}: is a file not a directory",
+                    ferry_config::redact(arg, crate::kinds::registry()).text
+                ),
+            ));
+        }
+        Ok(backend)
+    }
+
     /// For commands that name one file (`copyto`'s destination, `rcat`, `touch`): the
     /// backend at the file's directory and the file's name, split from the parsed path,
     /// so a URL's query (a SAS) or a connection string's options never become part of the

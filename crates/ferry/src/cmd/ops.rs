@@ -657,7 +657,7 @@ pub struct PathArgs {
 }
 
 pub async fn mkdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
-    let backend = g.remotes.open(&a.path)?;
+    let backend = g.remotes.open_dir(&a.path)?;
     if a.dry_run {
         tracing::warn!("Skipped make directory as --dry-run is set");
         return Ok(exit::SUCCESS);
@@ -670,7 +670,7 @@ pub async fn mkdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
 }
 
 pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
-    let backend = g.remotes.open(&a.path)?;
+    let backend = g.remotes.open_dir(&a.path)?;
     if a.dry_run {
         tracing::warn!("Skipped remove directory as --dry-run is set");
         return Ok(exit::SUCCESS);

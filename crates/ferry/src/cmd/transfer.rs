@@ -159,7 +159,7 @@ impl<'a> Prepared<'a> {
     ) -> anyhow::Result<i32> {
         let (s, mode, name) = (&self.settings, self.mode, self.name);
         let mut src = remotes.open_source(self.source).await?;
-        let dst = remotes.open(self.dest)?;
+        let dst = remotes.open_dir(self.dest)?;
         let approve_deletes = self.az.approver(mode, s.sync.dry_run)?;
         let (backup, confirm) = safety(s, remotes)?;
         let summary = Arc::new(Summary::default());

@@ -992,3 +992,43 @@ fn about_reports_the_file_systems_space_as_rclone() {
         );
     }
 }
+
+/// A file where a command needs a directory (a destination, `mkdir`, `rmdir`) is refused
+/// at once, with rclone's words and exit code, and left as it was; rclone run on the
+/// same arguments agrees.
+#[test]
+fn a_file_where_a_directory_is_needed_is_refused_at_once() {
+    let s = Scratch::new();
+    s.write("src/a.txt", "alpha", 100);
+    s.write("b.txt", "bravo", 100);
+    let b = s.path("b.txt").to_string_lossy().into_owned();
+    let a = s.path("src/a.txt").to_string_lossy().into_owned();
+    let want = format!("Failed to create file system for {b:?}: is a file not a directory");
+    for args in [
+        vec!["copy", &s.src(), &b],
+        vec!["sync", &s.src(), &b],
+        vec!["move", &s.src(), &b],
+        vec!["copy", &a, &b],
+        vec!["mkdir", &b],
+        vec!["rmdir", &b],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert_eq!(s.read("b.txt"), "bravo");
+        assert_eq!(s.read("src/a.txt"), "alpha", "{args:?} moved the source");
+        if let Some(rc) = rclone() {
+            let out = std::process::Command::new(rc)
+                .args(&args)
+                .env("RCLONE_CONFIG", "/dev/null")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "rclone {args:?}");
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(&want),
+                "rclone {args:?}"
+            );
+        }
+    }
+}
