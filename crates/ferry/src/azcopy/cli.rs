@@ -289,6 +289,12 @@ pub struct ListArgs {
     /// Units in powers of 10 (1000) instead of 2 (1024)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub mega_units: Option<bool>,
+    /// Properties to show for each blob, separated by semicolons
+    #[arg(long)]
+    pub properties: Option<String>,
+    /// The kind of location listed (Blob: the only one ferry serves)
+    #[arg(long)]
+    pub location: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -351,7 +357,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "preserve-smb-info",
     "preserve-smb-permissions",
     "preserve-symlinks",
-    "properties",
     "s2s-detect-source-changed",
     "s2s-handle-invalid-metadata",
     "s2s-preserve-properties",
@@ -364,7 +369,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "delete-destination-file",
     "recursive-directory-stub",
     "include-root",
-    "location",
     "quota-gb",
 ];
 

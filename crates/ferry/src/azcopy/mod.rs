@@ -9,6 +9,7 @@
 
 mod cli;
 mod jobs;
+mod list;
 mod other;
 mod output;
 mod paths;

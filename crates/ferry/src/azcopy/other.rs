@@ -1,12 +1,12 @@
-//! azcopy's smaller commands: `list`, `make`, `remove` and `env`.
+//! azcopy's smaller commands: `make`, `remove` and `env`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use ferry_core::{Backend, RelPath};
-use ferry_engine::{walk_all, AllowAll, WalkOptions};
+use ferry_engine::{walk_all, WalkOptions};
 
-use super::cli::{GlobalArgs, ListArgs, MakeArgs, RemoveArgs};
+use super::cli::{GlobalArgs, MakeArgs, RemoveArgs};
 use super::output::{job_id, Printer};
 use super::paths::AzPath;
 use super::run::remotes;
@@ -15,7 +15,7 @@ use super::{AzcopyArgs, CheckMd5};
 use crate::args::FilterArgs;
 use crate::selection;
 
-fn plain_args() -> AzcopyArgs {
+pub(super) fn plain_args() -> AzcopyArgs {
     AzcopyArgs {
         delete_destination: None,
         mirror_mode: false,
@@ -33,7 +33,7 @@ fn plain_args() -> AzcopyArgs {
 }
 
 /// azcopy's sizes: two decimals and binary units (decimal ones with `--mega-units`).
-fn size_text(n: u64, mega: bool) -> String {
+pub(super) fn size_text(n: u64, mega: bool) -> String {
     let (base, units) = if mega {
         (1000.0, ["B", "KB", "MB", "GB", "TB", "PB"])
     } else {
@@ -46,48 +46,6 @@ fn size_text(n: u64, mega: bool) -> String {
         i += 1;
     }
     format!("{v:.2} {}", units[i])
-}
-
-/// `azcopy list URL`: every blob under the URL, `INFO: NAME;  Content Length: SIZE`.
-pub async fn list(a: &ListArgs, p: &Printer) -> anyhow::Result<i32> {
-    let r = remotes(&plain_args())?;
-    let backend = r.open(&AzPath::parse(&a.container_url).arg())?;
-    let opts = WalkOptions {
-        flat: true,
-        ..WalkOptions::default()
-    };
-    let (mut entries, _) = walk_all(backend, Arc::new(AllowAll), &opts).await?;
-    entries.retain(|e| !e.is_dir());
-    entries.sort_by(|x, y| x.path.as_str().cmp(y.path.as_str()));
-    let (machine, mega) = (
-        a.machine_readable.unwrap_or(false),
-        a.mega_units.unwrap_or(false),
-    );
-    let mut total = 0;
-    for e in &entries {
-        total += e.size;
-        let size = if machine {
-            e.size.to_string()
-        } else {
-            size_text(e.size, mega)
-        };
-        p.line(&format!(
-            "INFO: {};  Content Length: {size}",
-            e.path.as_str()
-        ));
-    }
-    if a.running_tally.unwrap_or(false) {
-        let size = if machine {
-            total.to_string()
-        } else {
-            size_text(total, mega)
-        };
-        p.line(&format!(
-            "\nFile count: {}\nTotal file size: {size}",
-            entries.len()
-        ));
-    }
-    Ok(0)
 }
 
 /// `azcopy make URL`: creates the container.

@@ -116,7 +116,7 @@ fn timestamp() -> String {
 }
 
 impl Printer {
-    fn json(&self) -> bool {
+    pub fn json(&self) -> bool {
         self.kind == OutputType::Json
     }
 

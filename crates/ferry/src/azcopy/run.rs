@@ -215,7 +215,7 @@ async fn dispatch(
     match c {
         AzCommand::Copy(a) => copy(a, g, p, ctx).await,
         AzCommand::Sync(a) => sync(a, g, p, ctx).await,
-        AzCommand::List(a) => super::other::list(a, p).await,
+        AzCommand::List(a) => super::list::list(a, p).await,
         AzCommand::Make(a) => super::other::make(a, p).await,
         AzCommand::Remove(a) => super::other::remove(a, g, p).await,
         _ => Ok(0),
