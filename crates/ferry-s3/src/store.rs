@@ -442,12 +442,11 @@ impl ObjectStore for S3 {
         Ok(())
     }
 
-    /// The bytes sent are checked against the source's own MD5: sent as Content-MD5 with
-    /// a streamed PutObject, or compared with the whole stream's MD5 after a multipart
-    /// upload (each part going out with its own Content-MD5); or each part's (or the
-    /// object's) ETag is compared with the MD5s taken before the upload. Either way the
-    /// stored bytes are those that gave `md5chksum`. Not for an upload read into memory
-    /// first, whose MD5 is only of the bytes read.
+    /// The bytes sent are checked against the source's own MD5 (listed, or taken before
+    /// the upload in `copy_from`): sent as Content-MD5 with a streamed PutObject and
+    /// checked against the ETag; after a multipart upload, each part's ETag against the
+    /// part MD5s taken before it, or the whole stream's MD5 against the source's. Not for
+    /// an upload read into memory first, whose MD5 is only of the bytes read.
     fn put_verifies(&self, t: &Target, opts: &PutOptions) -> bool {
         if !self.opts.etag_is_md5()
             || self.opts.disable_checksum
@@ -456,20 +455,14 @@ impl ObjectStore for S3 {
             return false;
         }
         let listed = opts.hashes.get(HashKind::Md5);
-        if listed
+        listed
             .and_then(|h| hex::decode(h).ok())
             .is_some_and(|raw| raw.len() == 16)
-        {
-            return true;
-        }
-        let known = self.prehashed.lock().expect("lock");
-        match known.get(&format!("{}/{}", t.bucket, t.key)) {
-            None => false,
-            Some(p) if opts.size > self.opts.upload_cutoff => p
-                .parts_for(self.opts.part_size(opts.size), opts.size)
-                .is_some(),
-            Some(_) => true,
-        }
+            || self
+                .prehashed
+                .lock()
+                .expect("lock")
+                .contains_key(&format!("{}/{}", t.bucket, t.key))
     }
 
     async fn put(

@@ -368,9 +368,10 @@ async fn multipart(
             );
         }
     }
-    // The whole stream's MD5 is checked against the source's own too, so the caller
-    // needn't hash the stream itself ([`S3::put_verifies`]).
-    let need_whole = known_hex.is_none() || resumed || opts.hashes.get(HashKind::Md5).is_some();
+    // Without the parts' MD5s from before the upload, the whole stream's MD5 is what
+    // checks the bytes against the source's own, so the caller needn't hash the stream
+    // itself ([`S3::put_verifies`]); taken with the parts' in one pass.
+    let need_whole = known_hex.is_none() || resumed || part_md5s.is_none();
     let job = PartsJob {
         upload_id: &upload_id,
         need_whole,
