@@ -57,8 +57,8 @@ pub async fn make(a: &MakeArgs, p: &Printer) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `azcopy remove URL`: one blob, or with `--recursive` everything under a virtual
-/// directory; a job summary as `copy` prints.
+/// `azcopy remove URL`: one blob, the blobs right under a virtual directory, or with
+/// `--recursive` everything under it; a job summary as `copy` prints.
 pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
     let r = remotes(&plain_args())?;
     let path = AzPath::parse(&a.url);
@@ -80,17 +80,24 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
     let backend: Arc<dyn Backend> = source.backend;
     let names: Vec<String> = match source.file {
         Some(name) => vec![name],
-        None if a.recursive.unwrap_or(false) || path.contents => {
-            let (entries, _) = walk_all(backend.clone(), select, &WalkOptions::default()).await?;
-            entries
-                .into_iter()
-                .filter(|e| !e.is_dir())
-                .map(|e| e.path.as_str().to_owned())
-                .collect()
+        // A virtual directory: everything under it with --recursive, else only the blobs
+        // right in it, as azcopy does; a name nothing is stored under removes nothing.
+        None => {
+            let deep = a.recursive.unwrap_or(false) || path.contents;
+            let opts = WalkOptions {
+                max_depth: (!deep).then_some(1),
+                ..WalkOptions::default()
+            };
+            match walk_all(backend.clone(), select, &opts).await {
+                Ok((entries, _)) => entries
+                    .into_iter()
+                    .filter(|e| !e.is_dir())
+                    .map(|e| e.path.as_str().to_owned())
+                    .collect(),
+                Err(e) if e.kind() == ferry_core::ErrorKind::DirNotFound => Vec::new(),
+                Err(e) => return Err(e.into()),
+            }
         }
-        None => anyhow::bail!(
-            "cannot remove a directory without --recursive: add --recursive=true, or name one blob"
-        ),
     };
     if a.dry_run.unwrap_or(false) {
         for n in &names {

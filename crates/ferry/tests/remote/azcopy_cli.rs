@@ -1555,23 +1555,11 @@ fn a_large_upload_is_cut_into_azcopys_blocks() {
     }
 }
 
-/// `list` as azcopy prints it: `NAME; Content Length: SIZE`, named relative to the URL,
-/// with the properties asked for and a tally; in JSON, `ListObject`, `ListSummary` and
-/// `EndOfJob` records. The same lines from both tools (compared as sets: azcopy's
-/// parallel crawl changes the order of a level between runs).
-#[test]
-fn list_prints_what_azcopy_prints() {
-    let Some(sides) = pair() else { return };
-    seed(
-        &sides,
-        &[
-            ("src/a.txt", "aaa\n"),
-            ("src/z.txt", "c\n"),
-            ("src/sub/b.txt", "bb\n"),
-            ("src/sub/deep/d.txt", "d\n"),
-        ],
-        10,
-    );
+/// Both sides with `files` written under their scratch directories and `src/*`
+/// uploaded by each tool into its own container, Content-MD5 included.
+fn with_uploaded(files: &[(&str, &str)]) -> Option<(Side, Side)> {
+    let sides = pair()?;
+    seed(&sides, files, 10);
     for side in [&sides.0, &sides.1] {
         let r = side.run(&[
             "copy",
@@ -1584,6 +1572,24 @@ fn list_prints_what_azcopy_prints() {
         ]);
         assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     }
+    Some(sides)
+}
+
+/// `list` as azcopy prints it: `NAME; Content Length: SIZE`, named relative to the URL,
+/// with the properties asked for and a tally; in JSON, `ListObject`, `ListSummary` and
+/// `EndOfJob` records. The same lines from both tools (compared as sets: azcopy's
+/// parallel crawl changes the order of a level between runs).
+#[test]
+fn list_prints_what_azcopy_prints() {
+    let files = [
+        ("src/a.txt", "aaa\n"),
+        ("src/z.txt", "c\n"),
+        ("src/sub/b.txt", "bb\n"),
+        ("src/sub/deep/d.txt", "d\n"),
+    ];
+    let Some(sides) = with_uploaded(&files) else {
+        return;
+    };
     let lines = |r: &Ran| {
         let mut v: Vec<String> = r
             .out
@@ -1677,4 +1683,37 @@ fn list_prints_what_azcopy_prints() {
         "4 blobs, the tally, the end: {}",
         b.out
     );
+}
+
+/// `remove` of a virtual directory without `--recursive` removes only the blobs right in
+/// it, and of a name nothing is stored under, nothing (a completed job, exit 0): what
+/// azcopy does, side by side.
+#[test]
+fn remove_without_recursive_takes_one_level() {
+    let files = [
+        ("src/a.txt", "a"),
+        ("src/sub/b.txt", "b"),
+        ("src/sub/c.txt", "c"),
+        ("src/sub/deep/d.txt", "d"),
+    ];
+    let Some(sides) = with_uploaded(&files) else {
+        return;
+    };
+    let names = |s: &Side| s.blobs().into_keys().collect::<Vec<_>>();
+    let (_, b) = both(&sides, &["remove", "{url:sub}", "--from-to", "BlobTrash"]);
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    assert_eq!(names(&sides.0), names(&sides.1));
+    assert_eq!(names(&sides.1), ["a.txt", "sub/deep/d.txt"]);
+    let (a, b) = both(
+        &sides,
+        &["remove", "{url:nope.txt}", "--from-to", "BlobTrash"],
+    );
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    assert!(
+        a.out.contains("Completed") && b.out.contains("Completed"),
+        "{}\n{}",
+        a.out,
+        b.out
+    );
+    assert_eq!(names(&sides.1), ["a.txt", "sub/deep/d.txt"]);
 }
