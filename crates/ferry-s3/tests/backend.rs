@@ -355,8 +355,10 @@ async fn parts_hashed_before_the_upload_catch_a_changed_source() {
 
 /// A local file whose MD5 the hash cache holds (from an earlier upload or check) is not
 /// read before its multipart upload: `md5chksum` comes from the cache, each part is
-/// hashed as it is sent and checked against its ETag, and the upload leaves the check of
-/// the whole to the caller's hash of the stream (it does not claim to verify it itself).
+/// hashed as it is sent (with the whole stream, in one pass) and checked against its
+/// ETag, and the whole stream's MD5 against the cached one, so the upload verifies the
+/// transfer itself and the caller needn't hash the stream. Bytes that don't match the
+/// cached MD5 fail the upload and leave nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
     use ferry_core::md5::Digest;
@@ -396,6 +398,23 @@ async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
         .await
         .unwrap();
 
+    // Other bytes than those the cached MD5 is of: refused, nothing stored.
+    let bad = RelPath::new("bad.bin").unwrap();
+    assert!(b
+        .copy_from(&*local, &src, &bad, &o)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(b.put_verifies(&bad, &o));
+    let mut other = data.clone();
+    other[7 << 20] ^= 1;
+    let e = b
+        .put(&bad, Box::pin(io::Cursor::new(other)), &o)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("md5 hashes differ"), "{e}");
+    assert!(b.stat(&bad).await.unwrap().is_none());
+
     // Again: the MD5 from the cache, the parts hashed while sent.
     let path = RelPath::new("warm.bin").unwrap();
     assert!(b
@@ -404,8 +423,8 @@ async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
         .unwrap()
         .is_none());
     assert!(
-        !b.put_verifies(&path, &o),
-        "the caller must hash the stream"
+        b.put_verifies(&path, &o),
+        "the upload checks the whole stream against the cached MD5"
     );
     let stored = b
         .put(&path, Box::pin(io::Cursor::new(data.clone())), &o)

@@ -358,6 +358,17 @@ async fn open_ends(
     subdir: bool,
     needs_recursive: bool,
 ) -> anyhow::Result<Ends> {
+    // (A missing folder's `/*` is no error to azcopy: a job with nothing to do.)
+    if !src.is_url() && !src.contents {
+        let at = shown(src).base;
+        if let Err(e) = std::fs::symlink_metadata(&at) {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                anyhow::bail!(
+                    "failed to scan path {at} due to lstat {at}: no such file or directory"
+                );
+            }
+        }
+    }
     let source = if src.contents {
         crate::open::Source {
             backend: r.open(&src.arg())?,

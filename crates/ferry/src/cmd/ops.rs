@@ -118,12 +118,17 @@ pub struct CatArgs {
 
 pub async fn cat(a: &CatArgs, g: &Globals) -> anyhow::Result<i32> {
     let (mut offset, mut count) = (a.offset, a.count);
-    if a.head >= 0 && a.tail >= 0 {
-        return Err(fail(USAGE, "cat: use --head or --tail, not both"));
+    // As rclone: a --head or --tail of 0 (or less) is no limit, and both at once are a
+    // runtime error (exit 1), its message included.
+    if a.head > 0 && a.tail > 0 {
+        return Err(fail(
+            exit::ERROR,
+            "Can only use one of  --head, --tail or --offset with --count",
+        ));
     }
-    if a.head >= 0 {
+    if a.head > 0 {
         (offset, count) = (0, a.head);
-    } else if a.tail >= 0 {
+    } else if a.tail > 0 {
         (offset, count) = (-a.tail, -1);
     }
     let sep = a.separator.as_bytes().to_vec();

@@ -1032,3 +1032,34 @@ fn a_file_where_a_directory_is_needed_is_refused_at_once() {
         }
     }
 }
+
+/// `cat`'s `--head` and `--tail`: 0 is no limit, and both at once fail with exit 1, as in
+/// rclone, which prints the same bytes and exits the same way for each.
+#[test]
+fn cat_head_and_tail_of_zero_are_no_limit() {
+    let s = Scratch::new();
+    s.write("c.txt", "abcdef\n", 100);
+    let file = s.path("c.txt").to_string_lossy().into_owned();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["--head", "0"], 0, "abcdef\n"),
+        (&["--tail", "0"], 0, "abcdef\n"),
+        (&["--head", "0", "--tail", "1"], 0, "\n"),
+        (&["--head", "2"], 0, "ab"),
+        (&["--head", "2", "--tail", "1"], 1, ""),
+    ];
+    for (flags, code, want) in cases {
+        let mut args = vec!["cat", file.as_str()];
+        args.extend_from_slice(flags);
+        let (got_code, out, err) = run(&args);
+        assert_eq!((got_code, out.as_str()), (code, want), "{flags:?}: {err}");
+        if let Some(rc) = rclone() {
+            let o = std::process::Command::new(rc)
+                .args(&args)
+                .env("RCLONE_CONFIG", "/dev/null")
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(code), "rclone {flags:?}");
+            assert_eq!(String::from_utf8_lossy(&o.stdout), want, "rclone {flags:?}");
+        }
+    }
+}
