@@ -468,8 +468,8 @@ fn missing_paths_and_bad_input_give_rclones_exit_codes() {
         (&["touch", "-t", "bad", "t/z.txt"], 2, "2006-01-02T15:04:05"),
         (
             &["cat", "--head", "1", "--tail", "1", "t/z.txt"],
-            2,
-            "not both",
+            1,
+            "Can only use one of  --head, --tail",
         ),
     ];
     for (args, want, msg) in cases {
