@@ -358,8 +358,10 @@ async fn open_ends(
     subdir: bool,
     needs_recursive: bool,
 ) -> anyhow::Result<Ends> {
-    // (A missing folder's `/*` is no error to azcopy: a job with nothing to do.)
-    if !src.is_url() && !src.contents {
+    // Only where ferry would refuse before starting the job anyway (a path without
+    // --recursive or /*): with --recursive the job starts and its listing fails, as
+    // azcopy's does; a missing folder's `/*` is a job with nothing to do.
+    if needs_recursive && !src.is_url() {
         let at = shown(src).base;
         if let Err(e) = std::fs::symlink_metadata(&at) {
             if e.kind() == std::io::ErrorKind::NotFound {
