@@ -10,50 +10,79 @@ use futures::stream::{self, StreamExt};
 use crate::sync::{Ctx, StopReason};
 use crate::ActionKind;
 
-/// What a run has deleted so far, against `--max-delete` and `--max-delete-size`.
+/// What has been deleted so far, against `--max-delete` and `--max-delete-size`: a
+/// sync's deletes, and the files `delete`, `purge` and `deletefile` remove.
 #[derive(Debug, Default)]
-pub struct Budget {
+pub struct DeleteBudget {
     count: u64,
     bytes: u64,
     /// Set by the first delete refused: none follow, as in rclone (a fatal error there).
     refused: Option<StopReason>,
 }
 
+impl DeleteBudget {
+    /// Takes room for deleting one file of `size` bytes under the limits (`None`: no
+    /// limit). `Err` once a limit is reached, with the refusal's message the first time
+    /// (`None` after: the rest are refused without a word).
+    pub fn take(
+        &mut self,
+        max_count: Option<u64>,
+        max_bytes: Option<u64>,
+        size: u64,
+    ) -> Result<(), Option<String>> {
+        if self.refused.is_some() {
+            return Err(None);
+        }
+        let refused = match (max_count, max_bytes) {
+            (Some(max), _) if self.count >= max => Some((
+                StopReason::MaxDelete,
+                format!("--max-delete threshold reached ({max}): not deleting any more files"),
+            )),
+            (_, Some(max)) if self.bytes.saturating_add(size) > max => Some((
+                StopReason::MaxDeleteSize,
+                format!(
+                    "--max-delete-size threshold reached ({}): not deleting any more files",
+                    size_suffix(max)
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((why, msg)) = refused {
+            self.refused = Some(why);
+            return Err(Some(msg));
+        }
+        self.count += 1;
+        self.bytes += size;
+        Ok(())
+    }
+
+    /// Which limit refused a delete, if one did.
+    pub fn refused(&self) -> Option<StopReason> {
+        self.refused
+    }
+}
+
 /// Which limit refused a delete, if one did.
 pub(crate) fn limit_reached(ctx: &Ctx) -> Option<StopReason> {
-    ctx.deletes.lock().expect("lock").refused
+    ctx.deletes.lock().expect("lock").refused()
 }
 
 /// Takes room for deleting `size` bytes; `false` once a limit is reached.
 fn take_slot(ctx: &Ctx, size: u64) -> bool {
     let opts = &ctx.job.opts;
-    let mut b = ctx.deletes.lock().expect("lock");
-    if b.refused.is_some() {
-        return false;
+    let taken = ctx
+        .deletes
+        .lock()
+        .expect("lock")
+        .take(opts.max_delete, opts.max_delete_size, size);
+    match taken {
+        Ok(()) => true,
+        Err(Some(msg)) => {
+            ctx.fail(&Error::new(ErrorKind::Refused, msg));
+            false
+        }
+        Err(None) => false,
     }
-    let refused = match (opts.max_delete, opts.max_delete_size) {
-        (Some(max), _) if b.count >= max => Some((
-            StopReason::MaxDelete,
-            format!("--max-delete threshold reached ({max}): not deleting any more files"),
-        )),
-        (_, Some(max)) if b.bytes.saturating_add(size) > max => Some((
-            StopReason::MaxDeleteSize,
-            format!(
-                "--max-delete-size threshold reached ({}): not deleting any more files",
-                size_suffix(max)
-            ),
-        )),
-        _ => None,
-    };
-    if let Some((why, msg)) = refused {
-        b.refused = Some(why);
-        drop(b);
-        ctx.fail(&Error::new(ErrorKind::Refused, msg));
-        return false;
-    }
-    b.count += 1;
-    b.bytes += size;
-    true
 }
 
 pub(crate) async fn delete_files(ctx: &Arc<Ctx>, files: Vec<Entry>) {

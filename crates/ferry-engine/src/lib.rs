@@ -29,6 +29,7 @@ mod walk;
 pub use altdest::{AltDests, AltKind};
 pub use backup::Backup;
 pub use check::{check, CheckOptions, CheckReport, Compared, Comparer};
+pub use deletes::DeleteBudget;
 pub use fixcase::rename_to_case;
 pub use limits::CutoffMode;
 pub use observe::{Action, ActionKind, Answer, Confirm, Observer};

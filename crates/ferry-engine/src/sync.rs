@@ -94,7 +94,7 @@ pub(crate) struct Ctx {
     pub excluded_dirs: Mutex<HashSet<RelPath>>,
     /// Destination directories something was written into or deleted from.
     pub dirty: Mutex<HashSet<RelPath>>,
-    pub deletes: Mutex<deletes::Budget>,
+    pub deletes: Mutex<deletes::DeleteBudget>,
     /// Whether this attempt already counted its refusal to delete (once, as rclone).
     pub not_deleting: std::sync::atomic::AtomicBool,
     /// Set once the destination root exists (made before the first write into it).

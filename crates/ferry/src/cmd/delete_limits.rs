@@ -1,71 +1,54 @@
 //! `--max-delete` and `--max-delete-size` for the commands that delete files themselves
 //! (`delete`, `purge`, `deletefile`): rclone applies them to every delete, not only to
-//! sync's. Each delete takes room under both limits before it is made (or, under
-//! `--dry-run`, reported); the first one refused stops the rest, as in a sync, and the
-//! command fails with rclone's fatal-error code.
+//! sync's. The counting is the engine's ([`DeleteBudget`], a sync's too): each delete
+//! takes room under both limits before it is made (or, under `--dry-run`, reported); the
+//! first one refused stops the rest, and the command fails with rclone's fatal-error code.
 
-use ferry_core::units::size_suffix;
+use ferry_engine::{DeleteBudget, StopReason};
 
 use crate::args::DeleteLimitArgs;
 use crate::exit::{self, fail};
 
-pub struct DeleteBudget {
+pub struct DeleteLimits {
     max_count: Option<u64>,
     max_bytes: Option<u64>,
-    count: u64,
-    bytes: u64,
-    /// The limit that refused a delete, once one has.
-    refused: Option<&'static str>,
+    budget: DeleteBudget,
 }
 
-impl DeleteBudget {
-    pub fn new(a: &DeleteLimitArgs) -> DeleteBudget {
-        DeleteBudget {
+impl DeleteLimits {
+    pub fn new(a: &DeleteLimitArgs) -> DeleteLimits {
+        DeleteLimits {
             max_count: u64::try_from(a.max_delete).ok(),
             max_bytes: a.max_delete_size,
-            count: 0,
-            bytes: 0,
-            refused: None,
+            budget: DeleteBudget::default(),
         }
     }
 
     /// Room for deleting one file of `size` bytes: `false` once a limit is reached (said
     /// once, when it is).
     pub fn take(&mut self, size: u64) -> bool {
-        if self.refused.is_some() {
-            return false;
+        match self.budget.take(self.max_count, self.max_bytes, size) {
+            Ok(()) => true,
+            Err(said) => {
+                if let Some(msg) = said {
+                    tracing::error!("{msg}");
+                }
+                false
+            }
         }
-        if self.max_count.is_some_and(|max| self.count >= max) {
-            let max = self.max_count.unwrap_or_default();
-            tracing::error!("--max-delete threshold reached ({max}): not deleting any more files");
-            self.refused = Some("--max-delete");
-            return false;
-        }
-        if let Some(max) = self
-            .max_bytes
-            .filter(|max| self.bytes.saturating_add(size) > *max)
-        {
-            tracing::error!(
-                "--max-delete-size threshold reached ({}): not deleting any more files",
-                size_suffix(max)
-            );
-            self.refused = Some("--max-delete-size");
-            return false;
-        }
-        self.count += 1;
-        self.bytes += size;
-        true
     }
 
     /// The command's failure once a limit refused a delete.
     pub fn check(&self, cmd: &str) -> anyhow::Result<()> {
-        match self.refused {
-            Some(flag) => Err(fail(
-                exit::FATAL,
-                format!("Failed to {cmd}: {flag} threshold reached; not all deletes were done"),
-            )),
-            None => Ok(()),
-        }
+        let flag = match self.budget.refused() {
+            Some(StopReason::MaxDeleteSize) => "--max-delete-size",
+            Some(_) => "--max-delete",
+            None => return Ok(()),
+        };
+        Err(fail(
+            exit::FATAL,
+            format!("Failed to {cmd}: {flag} threshold reached; not all deletes were done"),
+        ))
     }
 }
 
@@ -73,8 +56,8 @@ impl DeleteBudget {
 mod tests {
     use super::*;
 
-    fn budget(max_delete: i64, max_delete_size: Option<u64>) -> DeleteBudget {
-        DeleteBudget::new(&DeleteLimitArgs {
+    fn budget(max_delete: i64, max_delete_size: Option<u64>) -> DeleteLimits {
+        DeleteLimits::new(&DeleteLimitArgs {
             max_delete,
             max_delete_size,
         })

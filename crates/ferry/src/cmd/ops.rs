@@ -13,7 +13,7 @@ use ferry_engine::{AllowAll, WalkOptions, Walker};
 use tokio::io::AsyncReadExt;
 
 use crate::args::{DeleteLimitArgs, FilterArgs};
-use crate::cmd::delete_limits::DeleteBudget;
+use crate::cmd::delete_limits::DeleteLimits;
 use crate::cmd::listing::{self, count_suffix};
 use crate::cmd::ls::Out;
 use crate::exit::{self, fail, USAGE};
@@ -525,7 +525,7 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
     } else {
         0
     };
-    let mut budget = DeleteBudget::new(&a.limits);
+    let mut budget = DeleteLimits::new(&a.limits);
     budget.take(size);
     budget.check("deletefile")?;
     if a.dry_run {
@@ -565,7 +565,7 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
     let mut errors = 0u64;
     let mut last = None;
     let mut dirs = Vec::new();
-    let mut budget = DeleteBudget::new(&a.limits);
+    let mut budget = DeleteLimits::new(&a.limits);
     'walk: while let Some((_, entries)) = walker
         .next_dir()
         .await
@@ -826,7 +826,7 @@ pub async fn purge(a: &PurgeArgs, g: &Globals) -> anyhow::Result<i32> {
     );
     let mut errors = 0u64;
     let mut dirs = Vec::new();
-    let mut budget = DeleteBudget::new(&a.limits);
+    let mut budget = DeleteLimits::new(&a.limits);
     'walk: loop {
         let entries = match walker.next_dir().await {
             Ok(Some((_, entries))) => entries,
