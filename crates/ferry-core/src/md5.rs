@@ -33,11 +33,11 @@ pub type Md5 = CoreWrapper<Md5Core>;
 /// MD5's state between blocks (see [`Md5`]).
 #[derive(Clone)]
 pub struct Md5Core {
-    pub(crate) state: [u32; 4],
-    pub(crate) blocks: u64,
+    state: [u32; 4],
+    blocks: u64,
 }
 
-pub(crate) const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 impl Default for Md5Core {
     fn default() -> Self {
@@ -105,7 +105,7 @@ impl fmt::Debug for Md5Core {
 /// `x`, which the optimiser may no longer take apart: the sum it ends is computed as
 /// written, before the step's `f` (an empty `asm!`: no instruction, no memory).
 #[inline(always)]
-pub(crate) fn settled(x: u32) -> u32 {
+fn settled(x: u32) -> u32 {
     #[cfg(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64"))]
     {
         let mut x = x;
@@ -126,7 +126,7 @@ pub(crate) fn settled(x: u32) -> u32 {
 }
 
 /// The 64 additive constants, `floor(abs(sin(i + 1)) * 2^32)`.
-pub(crate) const K: [u32; 64] = [
+const K: [u32; 64] = [
     0xd76a_a478,
     0xe8c7_b756,
     0x2420_70db,
@@ -254,7 +254,7 @@ macro_rules! i {
 
 /// Folds one 64-byte block into `state`.
 #[inline]
-pub(crate) fn compress(state: &mut [u32; 4], block: &[u8]) {
+fn compress(state: &mut [u32; 4], block: &[u8]) {
     compress_lanes([state], block);
 }
 
@@ -263,7 +263,7 @@ pub(crate) fn compress(state: &mut [u32; 4], block: &[u8]) {
 /// of the same bytes (a whole upload's and one part's) cost about 1.1 times one (64 MiB
 /// in memory: 790 MB/s for one lane, 740 MB/s per lane for two).
 #[inline]
-pub(crate) fn compress_lanes<const N: usize>(states: [&mut [u32; 4]; N], block: &[u8]) {
+fn compress_lanes<const N: usize>(states: [&mut [u32; 4]; N], block: &[u8]) {
     let mut m = [0u32; 16];
     for (word, bytes) in m.iter_mut().zip(block.chunks_exact(4)) {
         *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
