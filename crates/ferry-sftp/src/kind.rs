@@ -81,7 +81,7 @@ static OPTIONS: &[OptionSpec] = &[
     .advanced(),
     OptionSpec::new(
         "concurrency",
-        "Most requests in flight at once for a single file transfer.",
+        "Most requests in flight at once for a single file transfer (and at most 4 MiB of them).",
     )
     .default("64")
     .advanced()

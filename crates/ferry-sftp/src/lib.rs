@@ -665,7 +665,8 @@ impl SftpBackend {
         let mut kept: Option<Vec<u8>> = matches!(check, Some(checks::UploadCheck::ReadBack))
             .then(|| Vec::with_capacity(opts.size as usize));
         let chunk = lease.max_write.max(4096) as usize;
-        let mut w = io::Writer::new(lease.conn().clone(), handle, self.opts.concurrency);
+        let depth = io::depth(self.opts.concurrency, chunk as u32);
+        let mut w = io::Writer::new(lease.conn().clone(), handle, depth);
         let mut offset = 0u64;
         let result: std::result::Result<(), SftpFailure> = async {
             loop {
@@ -1037,7 +1038,7 @@ impl Backend for SftpBackend {
             {
                 Ok(h) => {
                     let chunk = self.chunk_read(&lease);
-                    let depth = self.opts.concurrency;
+                    let depth = io::depth(self.opts.concurrency, chunk);
                     return Ok(Box::pin(io::spawn_reader(
                         lease, h.handle, offset, len, chunk, depth,
                     )));
