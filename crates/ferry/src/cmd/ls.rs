@@ -353,8 +353,9 @@ pub struct LsjsonArgs {
     #[arg(long)]
     pub hash: bool,
     /// Show only this hash type (may be repeated)
-    #[arg(long, value_parser = parse_hash)]
-    pub hash_type: Vec<HashKind>,
+    // Checked when the command runs, as rclone does: an unknown name is exit 1, not 2.
+    #[arg(long)]
+    pub hash_type: Vec<String>,
     /// Don't read the modification time (can speed things up)
     #[arg(long)]
     pub no_modtime: bool,
@@ -530,7 +531,10 @@ pub async fn lsjson(a: &LsjsonArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     let l = listing::open(g, &a.path, &a.filters, recursive(a.recurse, &a.filters)).await?;
     let kinds: Vec<HashKind> = if !a.hash_type.is_empty() {
-        a.hash_type.clone()
+        a.hash_type
+            .iter()
+            .map(|h| parse_hash(h).map_err(|e| fail(exit::ERROR, format!("Failed to lsjson: {e}"))))
+            .collect::<anyhow::Result<_>>()?
     } else if a.hash {
         l.backend.features().semantics.hashes.iter().collect()
     } else {

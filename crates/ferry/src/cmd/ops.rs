@@ -422,7 +422,13 @@ pub fn parse_touch_time(s: &str, local: bool) -> Result<SystemTime, String> {
 pub async fn touch(a: &TouchArgs, g: &Globals) -> anyhow::Result<i32> {
     let mtime = match &a.timestamp {
         Some(t) => parse_touch_time(t, a.localtime)
-            .map_err(|e| fail(USAGE, format!("invalid argument for --timestamp: {e}")))?,
+            // A run-time failure in rclone (exit 1), not a usage error.
+            .map_err(|e| {
+                fail(
+                    exit::ERROR,
+                    format!("Failed to touch: failed to parse timestamp argument: {e}"),
+                )
+            })?,
         None => SystemTime::now(),
     };
     if a.recurse || a.filters.recursive == Some(true) {

@@ -465,7 +465,12 @@ fn missing_paths_and_bad_input_give_rclones_exit_codes() {
         (&["rmdir", "t/a"], 1, "not empty"),
         (&["rmdirs", "t/nope"], 1, "directory not found"),
         (&["purge", "t/z.txt"], 1, "is a file"),
-        (&["touch", "-t", "bad", "t/z.txt"], 2, "2006-01-02T15:04:05"),
+        (&["touch", "-t", "bad", "t/z.txt"], 1, "2006-01-02T15:04:05"),
+        (
+            &["lsjson", "--hash-type", "bogus", "t"],
+            1,
+            "Failed to lsjson: unknown hash type \"bogus\"",
+        ),
         (
             &["cat", "--head", "1", "--tail", "1", "t/z.txt"],
             1,
