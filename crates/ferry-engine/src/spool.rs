@@ -52,7 +52,7 @@ pub(crate) async fn spool<R: AsyncRead + Unpin>(mut reader: R, path: &RelPath) -
     let write_err = |e| {
         Error::io(
             format!(
-                "failed to spool the source to a temporary file in {} (a file of unknown size is read whole before it is written; set TMPDIR to a disk with room)",
+                "failed to spool the source to a temporary file in {} (a file of unknown size is read whole before it is written; give --temp-dir or set TMPDIR: a disk with room)",
                 std::env::temp_dir().display()
             ),
             e,
@@ -92,7 +92,7 @@ async fn temp_file(path: &RelPath) -> Result<tokio::fs::File> {
         .await
         .map_err(|e| {
             Error::io(
-                format!("can't make a temporary file {} to spool the source to (set TMPDIR to a writable directory)", name.display()),
+                format!("can't make a temporary file {} to spool the source to (give --temp-dir or set TMPDIR: a writable directory)", name.display()),
                 e,
             )
             .with_path(path.to_string())

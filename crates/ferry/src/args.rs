@@ -46,6 +46,17 @@ pub struct LogArgs {
     /// Make the stats fit on one line
     #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE")]
     pub stats_one_line: bool,
+    /// Enable --stats-one-line and add current date/time prefix
+    #[arg(long, global = true, env = "FERRY_STATS_ONE_LINE_DATE")]
+    pub stats_one_line_date: bool,
+    /// Enable --stats-one-line-date and use custom formatted date (a Go time layout)
+    #[arg(
+        long,
+        value_name = "LAYOUT",
+        global = true,
+        env = "FERRY_STATS_ONE_LINE_DATE_FORMAT"
+    )]
+    pub stats_one_line_date_format: Option<String>,
     /// Show progress during transfer
     #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
     pub progress: bool,

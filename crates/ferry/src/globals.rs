@@ -66,7 +66,7 @@ impl Globals {
                 stats.clone(),
                 screen,
                 every,
-                self.output.stats_one_line,
+                self.output.stats_one_line.clone(),
                 interrupt,
             )
         });
@@ -78,7 +78,7 @@ impl Globals {
                 stats.clone(),
                 self.sink.clone(),
                 self.log.format,
-                self.output.stats_one_line,
+                self.output.stats_one_line.clone(),
             );
             tokio::spawn(async move {
                 let meter = report::Meter::default();
@@ -90,7 +90,7 @@ impl Globals {
                     let view = report::View {
                         speed: meter.speed(&snap),
                     };
-                    emit_stats(&sink, format, one, &snap, view, tracing::Level::INFO);
+                    emit_stats(&sink, format, &one, &snap, view, tracing::Level::INFO);
                 }
             })
         });
@@ -115,7 +115,7 @@ impl Globals {
             } else {
                 tracing::Level::WARN
             };
-            let (format, one) = (self.log.format, self.output.stats_one_line);
+            let (format, one) = (self.log.format, &self.output.stats_one_line);
             let view = report::View::ended(&snap);
             emit_stats(&self.sink, format, one, &snap, view, level);
         }
@@ -128,10 +128,13 @@ impl Globals {
     pub fn pass_stats(&self, pass: u64, snap: &StatsSnapshot) {
         let snap = snap.clone().ended();
         let view = report::View::ended(&snap);
-        let one = !self.verbose() || self.output.stats_one_line;
+        let one = match &self.output.stats_one_line {
+            Some(one) => Some(one.clone()),
+            None => (!self.verbose()).then(report::OneLine::default),
+        };
         let format = self.log.format;
-        let text = if one {
-            format!("watch pass {pass}: {}", report::one_line(&snap, view))
+        let text = if let Some(one) = one {
+            format!("watch pass {pass}: {}", one.render(&snap, view))
         } else {
             format!("watch pass {pass}:{}", report::block(&snap, view))
         };
@@ -147,15 +150,14 @@ impl Globals {
 fn emit_stats(
     sink: &logging::Sink,
     format: logging::LogFormat,
-    one_line: bool,
+    one_line: &Option<report::OneLine>,
     snap: &StatsSnapshot,
     view: report::View,
     level: tracing::Level,
 ) {
-    let text = if one_line {
-        report::one_line(snap, view)
-    } else {
-        report::block(snap, view)
+    let text = match one_line {
+        Some(one) => one.render(snap, view),
+        None => report::block(snap, view),
     };
     let extra = format.json.then(|| report::json(snap, view));
     logging::raw_line(sink, format, &level, &text, extra);

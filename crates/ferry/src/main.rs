@@ -129,6 +129,12 @@ fn main() {
 
 /// Resolves the settings, sets up logging and runs the command; the exit code.
 fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[String]) -> i32 {
+    if let Some(dir) = &cli.tuning.temp_dir {
+        // Every temporary file ferry makes (spooled streams, resume records) is placed by
+        // `std::env::temp_dir`, which reads TMPDIR. Set here, before logging or the runtime
+        // start any thread that could read the environment at the same time.
+        std::env::set_var("TMPDIR", dir);
+    }
     let backend_flags = match settings::backend_flags(&cli, backend_flags) {
         Ok(f) => f,
         Err(e) => {

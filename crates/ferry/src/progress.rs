@@ -145,12 +145,12 @@ pub struct Live {
     thread: Option<std::thread::JoinHandle<()>>,
     screen: Arc<Mutex<Screen>>,
     stats: Arc<Stats>,
-    one_line: bool,
+    one_line: Option<report::OneLine>,
     interrupt: bool,
 }
 
 /// How the live display draws one frame.
-fn frame(stats: &Stats, meter: &Meter, one_line: bool, ended: bool) -> String {
+fn frame(stats: &Stats, meter: &Meter, one_line: &Option<report::OneLine>, ended: bool) -> String {
     let mut s = stats.snapshot();
     if ended {
         s = s.ended();
@@ -162,10 +162,9 @@ fn frame(stats: &Stats, meter: &Meter, one_line: bool, ended: bool) -> String {
             speed: meter.speed(&s),
         }
     };
-    if one_line {
-        report::one_line(&s, view)
-    } else {
-        report::block(&s, view)
+    match one_line {
+        Some(one) => one.render(&s, view),
+        None => report::block(&s, view),
     }
 }
 
@@ -176,7 +175,7 @@ impl Live {
         stats: Arc<Stats>,
         screen: Arc<Mutex<Screen>>,
         every: Duration,
-        one_line: bool,
+        one_line: Option<report::OneLine>,
         interrupt: bool,
     ) -> Live {
         let stop = Arc::new(AtomicBool::new(false));
@@ -185,6 +184,7 @@ impl Live {
         }
         let thread = {
             let (stop, screen, stats) = (stop.clone(), screen.clone(), stats.clone());
+            let one_line = one_line.clone();
             // Appended frames start after one interval, as rclone's ticker does, so a
             // short run writes only its final block.
             let first = if screen.lock().expect("screen").plain() {
@@ -197,12 +197,12 @@ impl Live {
                 let mut next = Instant::now() + first;
                 while !stop.load(Ordering::Relaxed) {
                     if sigint::caught() {
-                        let last = frame(&stats, &meter, one_line, false);
+                        let last = frame(&stats, &meter, &one_line, false);
                         screen.lock().expect("screen").close(&last);
                         sigint::die();
                     }
                     if Instant::now() >= next {
-                        let f = frame(&stats, &meter, one_line, false);
+                        let f = frame(&stats, &meter, &one_line, false);
                         screen.lock().expect("screen").draw(&f);
                         next = Instant::now() + every;
                     }
@@ -226,7 +226,7 @@ impl Live {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let last = frame(&self.stats, &Meter::default(), self.one_line, true);
+        let last = frame(&self.stats, &Meter::default(), &self.one_line, true);
         self.screen.lock().expect("screen").close(&last);
         if self.interrupt {
             sigint::release();

@@ -339,6 +339,30 @@ fn flight_line(f: &FlightSnapshot) -> String {
     )
 }
 
+/// `--stats-one-line`, and the date `--stats-one-line-date[-format]` puts before it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OneLine {
+    /// A Go time layout, taken as given (rclone keeps even the quotes its help mentions).
+    pub date: Option<String>,
+}
+
+impl OneLine {
+    /// rclone's layout for `--stats-one-line-date`.
+    pub const DATE: &'static str = "2006/01/02 15:04:05 - ";
+
+    /// The one-line stats, after the local date and time when asked for.
+    pub fn render(&self, s: &StatsSnapshot, v: View) -> String {
+        let line = one_line(s, v);
+        match &self.date {
+            Some(layout) => {
+                let now = crate::cmd::listing::local(std::time::SystemTime::now());
+                format!("{}{line}", ferry_core::timefmt::go_format(&now, layout))
+            }
+            None => line,
+        }
+    }
+}
+
 /// `--stats-one-line`: `    1.000 MiB / 2.000 MiB, 50%, 1.000 MiB/s, ETA 1s (xfr#1/2)`.
 pub fn one_line(s: &StatsSnapshot, v: View) -> String {
     let mut line = bytes_part(s, v);

@@ -135,10 +135,22 @@ pub struct Output {
     /// `--stats`: how often the stats lines come (zero: never), and whether it was given.
     pub stats_interval: Duration,
     pub stats_given: bool,
-    pub stats_one_line: bool,
+    /// `--stats-one-line` (and its date options, which imply it).
+    pub stats_one_line: Option<crate::report::OneLine>,
     pub summary_file: Option<PathBuf>,
     /// `--check-first`: plan every transfer before the first starts.
     pub check_first: bool,
+}
+
+/// `--stats-one-line`, `--stats-one-line-date` and `--stats-one-line-date-format`: each
+/// later one implies the ones before, as in rclone.
+fn one_line(a: &LogArgs) -> Option<crate::report::OneLine> {
+    let date = match (&a.stats_one_line_date_format, a.stats_one_line_date) {
+        (Some(layout), _) => Some(layout.clone()),
+        (None, true) => Some(crate::report::OneLine::DATE.to_owned()),
+        (None, false) => None,
+    };
+    (a.stats_one_line || date.is_some()).then_some(crate::report::OneLine { date })
 }
 
 impl Output {
@@ -151,7 +163,7 @@ impl Output {
             progress: a.progress,
             stats_interval,
             stats_given: a.stats.is_some(),
-            stats_one_line: a.stats_one_line,
+            stats_one_line: one_line(a),
             summary_file: a.summary_file.clone(),
             check_first: false,
         })

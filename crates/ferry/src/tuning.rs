@@ -51,6 +51,24 @@ pub struct TuningArgs {
     /// Max burst of transactions for --tpslimit
     #[arg(long, global = true, value_name = "INT", default_value_t = 1)]
     pub tpslimit_burst: u32,
+    /// Maximum number of objects in sync or check backlog (accepted; ferry's queues are bounded already)
+    #[arg(long, global = true, value_name = "INT", allow_negative_numbers = true)]
+    pub max_backlog: Option<i64>,
+    /// In-memory buffer for multi-thread writes (accepted; ferry sizes its own buffers)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "SIZE", value_parser = parse_size_flag)]
+    pub multi_thread_write_buffer_size: Option<u64>,
+    /// Allow server-side operations across different configs (accepted; ferry copies between two remotes through itself)
+    #[arg(long, global = true)]
+    pub server_side_across_configs: bool,
+    /// Hide console window (Windows only in rclone too; no effect here)
+    #[arg(long, global = true)]
+    pub no_console: bool,
+    /// When to show colors: AUTO|NEVER|ALWAYS (accepted; ferry's output has none)
+    #[arg(long, global = true, value_name = "MODE", value_parser = ["AUTO", "NEVER", "ALWAYS"], ignore_case = true)]
+    pub color: Option<String>,
+    /// Directory for temporary files (default: $TMPDIR, else /tmp)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub temp_dir: Option<std::path::PathBuf>,
 }
 
 /// A rate for `--tpslimit`, as rclone reads it: any number (0 or less, or infinite, is no
@@ -76,6 +94,17 @@ impl TuningArgs {
             (self.stats_unit.is_some(), "--stats-unit"),
             (self.user_agent.is_some(), "--user-agent"),
             (self.no_gzip_encoding, "--no-gzip-encoding"),
+            (self.max_backlog.is_some(), "--max-backlog"),
+            (
+                self.multi_thread_write_buffer_size.is_some(),
+                "--multi-thread-write-buffer-size",
+            ),
+            (
+                self.server_side_across_configs,
+                "--server-side-across-configs",
+            ),
+            (self.no_console, "--no-console"),
+            (self.color.is_some(), "--color"),
         ];
         given
             .into_iter()

@@ -338,6 +338,50 @@ fn progress_without_a_terminal_appends_blocks_to_stdout() {
     );
 }
 
+/// The final stats line of `copy -v` with `flags`, from the log.
+fn final_stats_line(s: &Scratch, dst: &str, flags: &[&str]) -> String {
+    let dst = s.path(dst).display().to_string();
+    let mut args = vec!["copy", "-v"];
+    let src = s.src();
+    args.extend([src.as_str(), dst.as_str()]);
+    args.extend(flags);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let line = err.lines().rfind(|l| l.contains(" / "));
+    line.unwrap_or_else(|| panic!("no stats line: {err}"))
+        .split("INFO  : ")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn stats_one_line_date_puts_rclones_date_or_a_go_layout_first() {
+    let s = Scratch::new();
+    s.write("src/f", "abc", 10);
+    let plain = final_stats_line(&s, "d1", &["--stats-one-line"]);
+    assert!(plain.starts_with("          3 B / 3 B, 100%"), "{plain:?}");
+    // `2006/01/02 15:04:05 - ` before the same line; implies --stats-one-line.
+    let dated = final_stats_line(&s, "d2", &["--stats-one-line-date"]);
+    let (date, rest) = dated.split_at(22);
+    assert!(rest.starts_with("          3 B / 3 B"), "{dated:?}");
+    let shape: String = date
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "9999/99/99 99:99:99 - ", "{dated:?}");
+    // A layout of one's own is kept as given, quotes and all, as rclone 1.75 does.
+    let own = final_stats_line(&s, "d3", &["--stats-one-line-date-format", "\"2006 >> \""]);
+    assert!(
+        own.starts_with(&format!("\"{} >> \"", &date[..4])),
+        "{own:?}"
+    );
+    assert!(
+        own.ends_with(&rest[rest.len() - 10..]) || own.contains(" 3 B / 3 B"),
+        "{own:?}"
+    );
+}
+
 #[test]
 fn progress_in_a_pipe_goes_where_rclones_goes() {
     let Some(rclone) = rclone() else { return };

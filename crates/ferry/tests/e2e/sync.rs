@@ -589,6 +589,16 @@ fn rclone_tuning_flags_are_accepted_and_checked() {
         "--user-agent",
         "x",
         "--no-gzip-encoding",
+        "--max-backlog",
+        "100",
+        "--multi-thread-write-buffer-size",
+        "1M",
+        "--server-side-across-configs",
+        "--no-console",
+        "--color",
+        "never",
+        "--temp-dir",
+        "/nonexistent-ferry-temp",
         "-vv",
     ]);
     assert_eq!(code, 0, "{err}");
@@ -596,11 +606,18 @@ fn rclone_tuning_flags_are_accepted_and_checked() {
         err.contains("no effect here: --no-traverse, --order-by"),
         "{err}"
     );
+    assert!(
+        err.contains("--max-backlog, --multi-thread-write-buffer-size, --server-side-across-configs, --no-console, --color"),
+        "{err}"
+    );
     assert_eq!(s.read("dst/d/f"), "data");
     for bad in [
         ["--order-by", "colour"],
         ["--buffer-size", "12Q"],
         ["--stats-unit", "nibbles"],
+        ["--max-backlog", "many"],
+        ["--color", "sometimes"],
+        ["--multi-thread-write-buffer-size", "1Q"],
     ] {
         let (code, _, err) = run(&["sync", &s.src(), &s.dst(), bad[0], bad[1]]);
         assert_eq!(code, 2, "{bad:?}: {err}");
