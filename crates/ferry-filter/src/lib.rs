@@ -1,6 +1,6 @@
 //! rclone's filter language (`--include`, `--exclude`, `--filter`, their
 //! `-from` variants, `--files-from`, `--min/max-size`, `--min/max-age`,
-//! `--ignore-case`, `--exclude-if-present`) reproduced exactly, plus
+//! `--ignore-case`, `--exclude-if-present`, `--hash-filter`) reproduced exactly, plus
 //! azcopy's `--include-pattern`, `--exclude-pattern`, `--exclude-path`,
 //! `--include-regex` and `--exclude-regex`.
 //!
@@ -80,6 +80,7 @@ mod azcopy;
 mod collect;
 mod glob;
 mod goregex;
+mod hashfilter;
 mod meta;
 mod parse;
 mod rules;
@@ -117,6 +118,8 @@ pub struct FilterOptions {
     pub files_from_raw: Vec<PathBuf>,
     /// `--exclude-if-present`: file names whose presence excludes a directory.
     pub exclude_if_present: Vec<String>,
+    /// `--hash-filter K/N` (or `@/N`): only the files in part K of N.
+    pub hash_filter: Option<String>,
     /// `--min-size` in bytes ([`SIZE_OFF`] = none).
     pub min_size: Option<u64>,
     /// `--max-size` in bytes, inclusive ([`SIZE_OFF`] = none).
@@ -204,6 +207,9 @@ pub enum FilterError {
     /// `--files-from` together with other filters.
     #[error("the usage of {flag} overrides all other filters, it should be used alone or with {}", if *flag == "--files-from" { "--files-from-raw" } else { "--files-from" })]
     FilesFromMixed { flag: &'static str },
+    /// A `--hash-filter` that isn't `K/N` or `@/N`.
+    #[error("--hash-filter: {0}")]
+    HashFilter(String),
     /// `--min-age` larger than `--max-age`: nothing could ever match.
     #[error("--min-age {} can't be larger than --max-age {} (no file could match)", fmt_dur(*min_age), fmt_dur(*max_age))]
     EmptyAgeWindow {
@@ -271,6 +277,7 @@ pub struct Filter {
     min_size: Option<u64>,
     max_size: Option<u64>,
     exclude_if_present: Vec<String>,
+    hash_filter: Option<hashfilter::HashFilter>,
     delete_excluded: bool,
     ignore_case: bool,
     az: AzFilters,
@@ -457,6 +464,11 @@ impl Filter {
             min_size: off_size(opts.min_size),
             max_size: off_size(opts.max_size),
             exclude_if_present: opts.exclude_if_present.clone(),
+            hash_filter: opts
+                .hash_filter
+                .as_deref()
+                .map(hashfilter::HashFilter::parse)
+                .transpose()?,
             delete_excluded: opts.delete_excluded,
             ignore_case: opts.ignore_case,
             az,
@@ -531,6 +543,7 @@ impl Filter {
             && self.file_rules.len() == 0
             && self.dir_rules.len() == 0
             && self.exclude_if_present.is_empty()
+            && self.hash_filter.is_none()
             && self.az.is_empty()
             && self.meta.is_empty()
     }
@@ -571,6 +584,9 @@ impl Filter {
             return false;
         }
         if self.max_size.is_some_and(|max| size > max) {
+            return false;
+        }
+        if self.hash_filter.is_some_and(|h| !h.includes(path)) {
             return false;
         }
         if !self.file_rules.include(path) {

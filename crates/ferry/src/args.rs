@@ -430,6 +430,9 @@ pub struct FilterArgs {
     /// Exclude directories if filename is present
     #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,
+    /// Partition filenames by hash k/n or randomly @/n
+    #[arg(long, value_name = "K/N", env = "FERRY_HASH_FILTER")]
+    pub hash_filter: Option<String>,
     /// Only transfer files bigger than this in KiB or suffix B|K|M|G|T|P
     #[arg(long, allow_hyphen_values = true, value_name = "SIZE", value_parser = parse_size_flag, env = "FERRY_MIN_SIZE")]
     pub min_size: Option<u64>,

@@ -94,6 +94,7 @@ pub fn build(args: &FilterArgs) -> anyhow::Result<(Arc<Selection>, bool)> {
         files_from: args.files_from.clone(),
         files_from_raw: args.files_from_raw.clone(),
         exclude_if_present: args.exclude_if_present.clone(),
+        hash_filter: args.hash_filter.clone(),
         min_size: args.min_size,
         max_size: args.max_size,
         min_age: age("--min-age", &args.min_age, now)?,

@@ -677,6 +677,11 @@ fn copy_selects_the_same_files_as_rclone() {
         vec!["--include", "/*/*.txt"],
         vec!["--exclude", "/*/**", "--exclude", "*.md"],
         vec!["--include", "*.{jpg,JPG}", "--min-size", "1b"],
+        // rclone's partition of the files by a hash of their path, one part each.
+        vec!["--hash-filter", "0/3"],
+        vec!["--hash-filter", "1/3"],
+        vec!["--hash-filter", "5/3"],
+        vec!["--hash-filter", "1/2", "--exclude", "*.jpg"],
     ];
     let mut failures = Vec::new();
     for flags in &sets {
@@ -1314,4 +1319,37 @@ fn excluded_unreadable_directory_is_never_opened() {
         unprivileged_ferry(&["copy", &src, &d, "--retries", "1", "--exclude", "*.log"]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("secret/locked"), "{err}");
+}
+
+#[test]
+fn hash_filter_parts_share_one_sync_and_leave_each_others_files() {
+    let s = fixture();
+    let dst = s.dst();
+    let mut seen = Vec::new();
+    for part in ["0/3", "1/3", "2/3"] {
+        let (code, _, err) = run(&["sync", &s.src(), &dst, "--hash-filter", part]);
+        assert_eq!(code, 0, "{part}: {err}");
+        let now = files(&s.path("dst"));
+        // Each part adds its own files and deletes none of the parts before it.
+        assert!(seen.iter().all(|f| now.contains(f)), "{part}: {now:?}");
+        assert!(now.len() > seen.len(), "{part} added nothing: {now:?}");
+        seen = now;
+    }
+    assert_eq!(seen, files(&s.path("src")));
+    // A file gone from the source is deleted by the part it belongs to, and only by it.
+    let owner = (0..3)
+        .find(|k| {
+            let (_, out, _) = run(&["lsf", &s.src(), "--hash-filter", &format!("{k}/3")]);
+            out.lines().any(|l| l == "top.txt")
+        })
+        .expect("top.txt is in one part");
+    std::fs::remove_file(s.path("src/top.txt")).unwrap();
+    for k in 0..3 {
+        run(&["sync", &s.src(), &dst, "--hash-filter", &format!("{k}/3")]);
+        let kept = s.path("dst/top.txt").exists();
+        assert_eq!(kept, k < owner, "after part {k} of 3 (owner {owner})");
+    }
+    let bad = run(&["sync", &s.src(), &dst, "--hash-filter", "3"]);
+    assert_eq!(bad.0, 1, "{}", bad.2);
+    assert!(bad.2.contains("--hash-filter: no / found"), "{}", bad.2);
 }
