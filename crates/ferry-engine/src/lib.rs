@@ -32,7 +32,7 @@ pub use check::{check, CheckOptions, CheckReport, Compared, Comparer};
 pub use deletes::DeleteBudget;
 pub use fixcase::rename_to_case;
 pub use limits::CutoffMode;
-pub use observe::{Action, ActionKind, Answer, Confirm, Observer};
+pub use observe::{Action, ActionKind, Answer, Confirm, Observer, Standing};
 pub use options::{
     BwSchedule, CompareOptions, DeleteMode, Mode, RenameStrategy, SyncOptions, Verify,
 };

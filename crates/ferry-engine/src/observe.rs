@@ -39,9 +39,25 @@ impl ActionKind {
     }
 }
 
-/// Receives every action (for summaries); the default ignores them.
+/// How a file stood before the run did anything to it: what rclone's sync reports
+/// (`--combined`, `--match`, `--differ`, `--missing-on-dst`, `--missing-on-src`) list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Standing {
+    /// Both sides have it and it is the same: nothing to send.
+    Match,
+    /// Both sides have it and it differs: sent again.
+    Differ,
+    /// Only the source has it: sent.
+    MissingOnDst,
+    /// Only the destination has it: deleted by sync, left by copy.
+    MissingOnSrc,
+}
+
+/// Receives every action (for summaries) and every comparison (for reports); the
+/// defaults ignore them.
 pub trait Observer: Send + Sync {
     fn action(&self, _action: &Action) {}
+    fn compared(&self, _path: &str, _how: Standing) {}
 }
 
 impl Observer for () {}

@@ -81,6 +81,9 @@ pub struct SyncOptions {
     /// that looks empty to it may hold another shard's; the final unsharded pass removes
     /// directories.
     pub keep_dirs: bool,
+    /// List directories only the destination has even when not deleting (a copy with
+    /// rclone's `--missing-on-src` or `--combined` report, which names their files).
+    pub list_dst_only: bool,
     pub inplace: bool,
     pub low_level_retries: u32,
     pub max_transfer: Option<u64>,
@@ -188,6 +191,7 @@ impl Default for SyncOptions {
             create_empty_src_dirs: false,
             delete_empty_src_dirs: false,
             keep_dirs: false,
+            list_dst_only: false,
             inplace: false,
             low_level_retries: 10,
             max_transfer: None,

@@ -126,6 +126,10 @@ impl Ctx {
         );
     }
 
+    pub(crate) fn compared(&self, path: &RelPath, how: crate::Standing) {
+        self.job.observer.compared(path.as_str(), how);
+    }
+
     pub(crate) fn observe(&self, path: &str, kind: ActionKind, size: u64, error: Option<String>) {
         self.job.observer.action(&Action {
             path: path.to_owned(),
@@ -474,7 +478,7 @@ async fn pass(ctx: &Arc<Ctx>, which: Pass) -> Result<()> {
         normalize: !o.no_unicode_normalization,
         ignore_case: o.ignore_case_sync || dst_ci,
         only_name: ctx.job.src_file.clone(),
-        descend_dst_only: ctx.job.mode == Mode::Sync,
+        descend_dst_only: ctx.job.mode == Mode::Sync || o.list_dst_only,
         keep_excluded_dst: ctx.job.mode == Mode::Sync && o.delete_excluded,
         list_dst: !(o.no_check_dest && ctx.job.mode != Mode::Sync),
         width: o.checkers,
@@ -612,6 +616,11 @@ async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &Sender<'_>, which: Pass) {
             dst: Some(dst),
         } if sync => {
             let mode = ctx.job.opts.delete_mode;
+            // Reported by the pass that deletes it (a --delete-before run's main pass
+            // no longer finds it).
+            if which == Pass::DeletesOnly || mode != DeleteMode::Before {
+                ctx.compared(&dst.path, crate::Standing::MissingOnSrc);
+            }
             match (which, mode) {
                 (Pass::DeletesOnly, _) | (Pass::Main, DeleteMode::During) => {
                     if deletes_allowed(ctx, "files") {
@@ -628,12 +637,17 @@ async fn handle(ctx: &Arc<Ctx>, item: Found, xfer: &Sender<'_>, which: Pass) {
         } if which == Pass::Main => {
             check_file(ctx, src, dst, xfer).await;
         }
+        Found::File {
+            src: None,
+            dst: Some(dst),
+        } if which == Pass::Main => ctx.compared(&dst.path, crate::Standing::MissingOnSrc),
         Found::File { .. } => {}
     }
 }
 
 async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &Sender<'_>) {
     let Some(mut existing) = dst else {
+        ctx.compared(&src.path, crate::Standing::MissingOnDst);
         return send(ctx, src, None, xfer).await;
     };
     if existing.path != src.path {
@@ -657,6 +671,11 @@ async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &S
         Ok(d) => d,
         Err(e) => return ctx.fail(&e),
     };
+    let how = match decision {
+        Decision::Transfer => crate::Standing::Differ,
+        Decision::FixModtime | Decision::Equal | Decision::Skip => crate::Standing::Match,
+    };
+    ctx.compared(&src.path, how);
     let immutable = ctx.job.opts.compare.immutable;
     match decision {
         Decision::Transfer | Decision::FixModtime if immutable => {

@@ -59,6 +59,8 @@ pub struct TransferCmd {
     pub filters: FilterArgs,
     #[command(flatten)]
     pub azcopy: AzcopyArgs,
+    #[command(flatten)]
+    pub reports: crate::cmd::sync_reports::SyncReportArgs,
 }
 
 /// `copy` and `sync`: a transfer that can keep following its source (`--watch`).

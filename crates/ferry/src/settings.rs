@@ -344,6 +344,7 @@ fn sync_options(
         create_empty_src_dirs: t.create_empty_src_dirs,
         delete_empty_src_dirs: false,
         keep_dirs: false,
+        list_dst_only: false,
         inplace: t.inplace,
         low_level_retries: t.low_level_retries,
         max_transfer: opt_size("--max-transfer", &t.max_transfer)?,

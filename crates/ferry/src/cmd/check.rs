@@ -86,7 +86,7 @@ impl Reports {
 
     /// Creates (empties) the report files before the check runs, so a path that can't
     /// be written fails at once rather than after a long check.
-    fn create(&self) -> anyhow::Result<()> {
+    pub(crate) fn create(&self) -> anyhow::Result<()> {
         for path in [
             &self.combined,
             &self.differ,
@@ -108,7 +108,7 @@ impl Reports {
     /// Writes each list to its report, and every path with its sign (`=` match, `*`
     /// differ, `+` missing on the destination, `-` missing on the source, `!` error) to
     /// the combined report, in path order.
-    fn write(&self, r: &CheckReport) -> anyhow::Result<()> {
+    pub(crate) fn write(&self, r: &CheckReport) -> anyhow::Result<()> {
         let lists = [
             ('=', &r.matching, &self.match_file),
             ('*', &r.differ, &self.differ),
@@ -142,7 +142,10 @@ fn report_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     )
 }
 
-fn write_report(path: &Option<PathBuf>, lines: impl Iterator<Item = String>) -> anyhow::Result<()> {
+pub(crate) fn write_report(
+    path: &Option<PathBuf>,
+    lines: impl Iterator<Item = String>,
+) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
     let text: String = lines.collect();
     if path.as_os_str() == "-" {

@@ -14,6 +14,7 @@ pub mod help_backend;
 pub mod listing;
 pub mod ls;
 pub mod ops;
+pub mod sync_reports;
 pub mod transfer;
 pub mod version;
 

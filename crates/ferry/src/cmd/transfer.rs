@@ -8,6 +8,7 @@ use crate::args::FilterArgs;
 use crate::azcopy::AzcopyArgs;
 use crate::bwlimit::Direction;
 use crate::cli::{TransferCmd, WatchableCmd};
+use crate::cmd::sync_reports::SyncReportArgs;
 use crate::exit::{self, fail};
 use crate::interactive::TerminalConfirm;
 use crate::report::Summary;
@@ -36,6 +37,8 @@ pub struct TransferCall<'a> {
     pub az: &'a AzcopyArgs,
     /// `--shard` and `--shard-summaries` (copy, sync, move); `None`: a command without them.
     pub shard: Option<&'a ShardArgs>,
+    /// `--combined` and the other reports; `None`: a command without them.
+    pub reports: Option<&'a SyncReportArgs>,
 }
 
 impl<'a> TransferCall<'a> {
@@ -57,6 +60,7 @@ impl<'a> TransferCall<'a> {
             f: &c.filters,
             az: &c.azcopy,
             shard: None,
+            reports: Some(&c.reports),
         })
     }
 
@@ -84,6 +88,7 @@ pub struct Prepared<'a> {
     az: &'a AzcopyArgs,
     /// This run's shard, recorded in its `--summary-file`.
     shard: Option<Shard>,
+    reports: Option<&'a SyncReportArgs>,
 }
 
 /// What a pass of a watched transfer adds to a plain run.
@@ -146,6 +151,7 @@ impl<'a> Prepared<'a> {
             base_select,
             az: call.az,
             shard: plan.shard,
+            reports: call.reports,
         })
     }
 
@@ -163,11 +169,18 @@ impl<'a> Prepared<'a> {
         let approve_deletes = self.az.approver(mode, s.sync.dry_run)?;
         let (backup, confirm) = safety(s, remotes)?;
         let summary = Arc::new(Summary::default());
-        let observer: Arc<dyn Observer> = if g.output.summary_file.is_some() {
+        let mut observer: Arc<dyn Observer> = if g.output.summary_file.is_some() {
             summary.clone()
         } else {
             Arc::new(())
         };
+        let recorder = match self.reports {
+            Some(r) => r.recorder(observer.clone())?,
+            None => None,
+        };
+        if let Some(r) = &recorder {
+            observer = r.clone();
+        }
         let stats = Arc::new(Stats::default());
         let shown = |arg: &str| ferry_config::redact(arg, crate::kinds::registry()).text;
         stats.set_labels(shown(self.source), shown(self.dest));
@@ -194,6 +207,7 @@ impl<'a> Prepared<'a> {
         let renames_dirs = !dst.features().semantics.bucket_dirs
             && src.backend.location().namespace == dst.location().namespace;
         let mut opts = s.sync.clone();
+        opts.list_dst_only = recorder.is_some();
         opts.stop = scope.stop.clone();
         opts.check_first = g.output.check_first;
         if restricted {
@@ -256,6 +270,9 @@ impl<'a> Prepared<'a> {
         let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer && !watching);
         let last = outcome.last_error.as_ref().map(|e| e.2.clone());
         closing_line(name, &outcome, code, last.as_deref());
+        if let (Some(r), Some(args)) = (&recorder, self.reports) {
+            r.write(args, s.sync.dry_run)?;
+        }
         if let Some(path) = &g.output.summary_file {
             let by = split
                 .as_ref()
