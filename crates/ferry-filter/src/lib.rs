@@ -116,6 +116,8 @@ pub struct FilterOptions {
     pub files_from: Vec<PathBuf>,
     /// `--files-from-raw`: as `files_from`, lines taken verbatim.
     pub files_from_raw: Vec<PathBuf>,
+    /// `--files-from0`: as `files_from_raw`, names separated by NUL bytes.
+    pub files_from0: Vec<PathBuf>,
     /// `--exclude-if-present`: file names whose presence excludes a directory.
     pub exclude_if_present: Vec<String>,
     /// `--hash-filter K/N` (or `@/N`): only the files in part K of N.
@@ -205,7 +207,10 @@ pub enum FilterError {
         source: std::io::Error,
     },
     /// `--files-from` together with other filters.
-    #[error("the usage of {flag} overrides all other filters, it should be used alone or with {}", if *flag == "--files-from" { "--files-from-raw" } else { "--files-from" })]
+    #[error(
+        "the usage of {flag} overrides all other filters, it should be used alone or with {}",
+        others(flag)
+    )]
     FilesFromMixed { flag: &'static str },
     /// A `--hash-filter` that isn't `K/N` or `@/N`.
     #[error("--hash-filter: {0}")]
@@ -216,6 +221,13 @@ pub enum FilterError {
         min_age: Duration,
         max_age: Duration,
     },
+}
+
+/// The `--files-from` flags other than `flag`, as rclone's error names them.
+fn others(flag: &str) -> String {
+    let all = ["--files-from", "--files-from-raw", "--files-from0"];
+    let rest: Vec<&str> = all.into_iter().filter(|f| *f != flag).collect();
+    rest.join(" or ")
 }
 
 fn one_line(e: &std::io::Error) -> String {
@@ -235,6 +247,36 @@ fn fmt_dur(d: Duration) -> String {
         }
     }
     format!("{s}s")
+}
+
+/// A `-from` file's bytes (`-` is stdin), up to the list size limit.
+fn read_whole(flag: &'static str, path: &Path) -> Result<Vec<u8>, FilterError> {
+    let err = |source| FilterError::ReadFile {
+        flag,
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(ferry_core::limited::LIST_LIMIT)
+            .read_to_end(&mut buf)
+            .map_err(err)?;
+        Ok(buf)
+    } else {
+        ferry_core::limited::read_limited(path, ferry_core::limited::LIST_LIMIT).map_err(err)
+    }
+}
+
+/// A `--files-from0` file: names split on NUL bytes, each taken verbatim (what
+/// `find -print0` writes, so names may hold newlines).
+fn read_nul_separated(flag: &'static str, path: &Path) -> Result<Vec<String>, FilterError> {
+    let bytes = read_whole(flag, path)?;
+    Ok(bytes
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect())
 }
 
 /// The `--files-from` list.
@@ -292,21 +334,7 @@ fn read_lines(
     path: &Path,
     raw: bool,
 ) -> Result<Vec<(usize, String)>, FilterError> {
-    let err = |source| FilterError::ReadFile {
-        flag,
-        path: path.to_path_buf(),
-        source,
-    };
-    let bytes = if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .take(ferry_core::limited::LIST_LIMIT)
-            .read_to_end(&mut buf)
-            .map_err(err)?;
-        buf
-    } else {
-        ferry_core::limited::read_limited(path, ferry_core::limited::LIST_LIMIT).map_err(err)?
-    };
+    let bytes = read_whole(flag, path)?;
     let text = String::from_utf8_lossy(&bytes);
     let mut out = Vec::new();
     let mut lines: Vec<&str> = text.split('\n').collect();
@@ -476,17 +504,25 @@ impl Filter {
         };
 
         let inactive = filter.is_empty();
-        for (flag, paths, raw) in [
-            ("--files-from", &opts.files_from, false),
-            ("--files-from-raw", &opts.files_from_raw, true),
+        for (flag, paths) in [
+            ("--files-from", &opts.files_from),
+            ("--files-from-raw", &opts.files_from_raw),
+            ("--files-from0", &opts.files_from0),
         ] {
             for path in paths {
                 if !inactive {
                     return Err(FilterError::FilesFromMixed { flag });
                 }
+                let names = match flag {
+                    "--files-from0" => read_nul_separated(flag, path)?,
+                    _ => read_lines(flag, path, flag == "--files-from-raw")?
+                        .into_iter()
+                        .map(|(_, line)| line)
+                        .collect(),
+                };
                 let ff = filter.files_from.get_or_insert_with(FilesFrom::default);
-                for (_, line) in read_lines(flag, path, raw)? {
-                    ff.add(&line);
+                for name in names {
+                    ff.add(&name);
                 }
             }
         }

@@ -332,7 +332,7 @@ fn files_from_mixed_with_other_filters_is_an_error() {
         let msg = err(&opts);
         assert_eq!(
             msg,
-            "the usage of --files-from overrides all other filters, it should be used alone or with --files-from-raw"
+            "the usage of --files-from overrides all other filters, it should be used alone or with --files-from-raw or --files-from0"
         );
     }
     let msg = err(&FilterOptions {
@@ -340,8 +340,18 @@ fn files_from_mixed_with_other_filters_is_an_error() {
         files_from_raw: vec![list.path.clone()],
         ..Default::default()
     });
+    assert!(msg.ends_with("with --files-from or --files-from0"), "{msg}");
+    let msg = err(&FilterOptions {
+        include: s(&["x"]),
+        files_from0: vec![list.path.clone()],
+        ..Default::default()
+    });
     assert!(
-        msg.starts_with("the usage of --files-from-raw overrides"),
+        msg.ends_with("with --files-from or --files-from-raw"),
+        "{msg}"
+    );
+    assert!(
+        msg.starts_with("the usage of --files-from0 overrides"),
         "{msg}"
     );
     // rules cleared by `!` don't count, nor do --ignore-case/--delete-excluded

@@ -427,6 +427,9 @@ pub struct FilterArgs {
     /// Read list of source-file names from file without any processing of lines
     #[arg(long, value_name = "FILE", env = "FERRY_FILES_FROM_RAW")]
     pub files_from_raw: Vec<PathBuf>,
+    /// Read list of source-file names from file using NUL as separator (use - to read from stdin)
+    #[arg(long, value_name = "FILE", env = "FERRY_FILES_FROM0")]
+    pub files_from0: Vec<PathBuf>,
     /// Exclude directories if filename is present
     #[arg(long, value_name = "NAME", env = "FERRY_EXCLUDE_IF_PRESENT")]
     pub exclude_if_present: Vec<String>,

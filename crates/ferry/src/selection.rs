@@ -93,6 +93,7 @@ pub fn build(args: &FilterArgs) -> anyhow::Result<(Arc<Selection>, bool)> {
         exclude_from: args.exclude_from.clone(),
         files_from: args.files_from.clone(),
         files_from_raw: args.files_from_raw.clone(),
+        files_from0: args.files_from0.clone(),
         exclude_if_present: args.exclude_if_present.clone(),
         hash_filter: args.hash_filter.clone(),
         min_size: args.min_size,

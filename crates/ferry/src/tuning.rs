@@ -60,6 +60,12 @@ pub struct TuningArgs {
     /// Allow server-side operations across different configs (accepted; ferry copies between two remotes through itself)
     #[arg(long, global = true)]
     pub server_side_across_configs: bool,
+    /// Sort directories bigger than this on disk (accepted; ferry's walk needs no such sort)
+    #[arg(long, global = true, value_name = "INT", allow_negative_numbers = true)]
+    pub list_cutoff: Option<i64>,
+    /// Cutoff for switching to chunked upload when the size is unknown (accepted; ferry spools such a file, see --temp-dir)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "SIZE", value_parser = parse_size_flag)]
+    pub streaming_upload_cutoff: Option<u64>,
     /// Hide console window (Windows only in rclone too; no effect here)
     #[arg(long, global = true)]
     pub no_console: bool,
@@ -102,6 +108,11 @@ impl TuningArgs {
             (
                 self.server_side_across_configs,
                 "--server-side-across-configs",
+            ),
+            (self.list_cutoff.is_some(), "--list-cutoff"),
+            (
+                self.streaming_upload_cutoff.is_some(),
+                "--streaming-upload-cutoff",
             ),
             (self.no_console, "--no-console"),
             (self.color.is_some(), "--color"),

@@ -607,6 +607,12 @@ fn copy_selects_the_same_files_as_rclone() {
         "# c\na/one.txt\n  /c/d/four.txt\nmissing.txt\nphotos/p1.JPG\n",
     );
     let raw = helper_file(&s, "raw.txt", "a/b/two.txt\n#top.txt\nnotes.md\n");
+    // NUL-separated, verbatim: a leading space and a `#` are part of the names.
+    let nul = helper_file(
+        &s,
+        "nul.bin",
+        "a/b/two.txt\0#top.txt\0 notes.md\0c/d/four.txt",
+    );
     let date = time_ago_date(30 * DAY);
     let sets: Vec<Vec<&str>> = vec![
         vec!["--include", "*.txt"],
@@ -628,6 +634,8 @@ fn copy_selects_the_same_files_as_rclone() {
         vec!["--exclude-from", exc.as_str()],
         vec!["--files-from", list.as_str()],
         vec!["--files-from-raw", raw.as_str()],
+        vec!["--files-from0", nul.as_str()],
+        vec!["--files-from0", nul.as_str(), "--files-from", list.as_str()],
         vec![
             "--files-from",
             list.as_str(),

@@ -594,6 +594,10 @@ fn rclone_tuning_flags_are_accepted_and_checked() {
         "--multi-thread-write-buffer-size",
         "1M",
         "--server-side-across-configs",
+        "--list-cutoff",
+        "1000",
+        "--streaming-upload-cutoff",
+        "100Ki",
         "--no-console",
         "--color",
         "never",
@@ -607,7 +611,7 @@ fn rclone_tuning_flags_are_accepted_and_checked() {
         "{err}"
     );
     assert!(
-        err.contains("--max-backlog, --multi-thread-write-buffer-size, --server-side-across-configs, --no-console, --color"),
+        err.contains("--max-backlog, --multi-thread-write-buffer-size, --server-side-across-configs, --list-cutoff, --streaming-upload-cutoff, --no-console, --color"),
         "{err}"
     );
     assert_eq!(s.read("dst/d/f"), "data");
@@ -1592,11 +1596,7 @@ type Tool<'a> = &'a dyn Fn(&[&str]) -> (i32, String, String);
 
 /// Runs `tool` (ferry, or rclone with its own args) over a fresh copy of one tree pair
 /// with every report flag; each report's lines, sorted.
-fn reports_of(
-    tool: Tool<'_>,
-    cmd: &str,
-    extra: &[&str],
-) -> Vec<(String, Vec<String>)> {
+fn reports_of(tool: Tool<'_>, cmd: &str, extra: &[&str]) -> Vec<(String, Vec<String>)> {
     let s = Scratch::new();
     s.write("src/same", "same", 100);
     s.write("dst/same", "same", 100);
