@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use ferry_engine::{Answer, Confirm};
 
-use crate::exit::{fail, USAGE};
+use crate::exit::{self, fail};
 
 /// Asks on the terminal; remembers "skip all" and "do all" per kind of operation.
 pub struct TerminalConfirm {
@@ -14,11 +14,12 @@ pub struct TerminalConfirm {
 }
 
 impl TerminalConfirm {
-    /// Refuses to start when there is no terminal to ask on (rather than hanging).
+    /// Refuses to start when there is no terminal to ask on (rather than hanging). Exit 1,
+    /// rclone's code there (it asks, then fails reading the answer).
     pub fn new() -> anyhow::Result<Self> {
         if !std::io::stdin().is_terminal() {
             return Err(fail(
-                USAGE,
+                exit::ERROR,
                 "--interactive needs a terminal to ask on, and stdin is not one: run from a terminal, or use --dry-run to see what would change",
             ));
         }
