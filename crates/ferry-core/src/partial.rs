@@ -4,12 +4,42 @@
 //! alike (`.notes.ferry-deadbeef.partial`) is never taken for a leftover: only names
 //! whose check matches are hidden from listings or cleaned up.
 
+use std::sync::OnceLock;
+
 const MARK: &str = ".ferry-";
+/// rclone's default `--partial-suffix`.
 const SUFFIX: &str = ".partial";
+/// rclone's limit on `--partial-suffix`.
+pub const MAX_SUFFIX: usize = 16;
+/// `--partial-suffix`, set once before any file is written.
+static CHOSEN: OnceLock<String> = OnceLock::new();
 /// Keeps temporary names within the usual 255-byte limit.
 const MAX_STEM: usize = 200;
 /// Hex digits of the random tag and of its check.
 const TAG: usize = 8;
+
+/// Sets the suffix of temporary names (`--partial-suffix`) for the whole process: at most
+/// [`MAX_SUFFIX`] bytes, and no `/` or NUL, so the name stays one name in the target's
+/// directory. Names with the default suffix are still recognised as ferry's.
+pub fn set_suffix(suffix: &str) -> Result<(), String> {
+    if suffix.len() > MAX_SUFFIX {
+        return Err(format!(
+            "--partial-suffix: Expecting suffix length not greater than {MAX_SUFFIX} but got {}",
+            suffix.len()
+        ));
+    }
+    if suffix.contains(['/', '\\', '\0']) {
+        return Err(format!(
+            "--partial-suffix {suffix:?}: a suffix can't hold a slash or a NUL (it would name another directory)"
+        ));
+    }
+    let _ = CHOSEN.set(suffix.to_owned());
+    Ok(())
+}
+
+fn suffix() -> &'static str {
+    CHOSEN.get().map_or(SUFFIX, String::as_str)
+}
 
 /// A fresh temporary name for a file about to be written as `name`.
 pub fn temp_name(name: &str) -> String {
@@ -19,7 +49,7 @@ pub fn temp_name(name: &str) -> String {
     }
     let stem = &name[..cut];
     let tag = crate::random::bits() as u32;
-    format!(".{stem}{MARK}{tag:08x}{:08x}{SUFFIX}", check(stem, tag))
+    format!(".{stem}{MARK}{tag:08x}{:08x}{}", check(stem, tag), suffix())
 }
 
 /// Whether `name` is a temporary name ferry made (its check matches).
@@ -28,7 +58,10 @@ pub fn is_temp_name(name: &str) -> bool {
 }
 
 fn parse(name: &str) -> Option<(&str, u32, u32)> {
-    let body = name.strip_prefix('.')?.strip_suffix(SUFFIX)?;
+    let body = name.strip_prefix('.')?;
+    let body = body
+        .strip_suffix(suffix())
+        .or_else(|| body.strip_suffix(SUFFIX))?;
     let split = body.len().checked_sub(2 * TAG)?;
     let (head, hex) = (body.get(..split)?, body.get(split..)?);
     let stem = head.strip_suffix(MARK)?;
@@ -73,5 +106,15 @@ mod tests {
         let t = temp_name(&long);
         assert!(t.len() < 255 && is_temp_name(&t));
         assert_ne!(temp_name("a"), temp_name("a"));
+    }
+
+    #[test]
+    fn a_suffix_too_long_or_leaving_the_directory_is_refused() {
+        let e = set_suffix(".12345678901234567").unwrap_err();
+        assert!(e.contains("not greater than 16 but got 18"), "{e}");
+        for bad in ["/x", "..\\x", "a\0b"] {
+            assert!(set_suffix(bad).unwrap_err().contains("slash"), "{bad}");
+        }
+        assert!(CHOSEN.get().is_none(), "a refused suffix is not kept");
     }
 }

@@ -129,6 +129,13 @@ fn main() {
 
 /// Resolves the settings, sets up logging and runs the command; the exit code.
 fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[String]) -> i32 {
+    if let Some(suffix) = &cli.tuning.partial_suffix {
+        // Checked before anything runs, as rclone checks it (exit 1).
+        if let Err(e) = ferry_core::partial::set_suffix(suffix) {
+            eprintln!("ferry: {e}");
+            return exit::ERROR;
+        }
+    }
     if let Some(dir) = &cli.tuning.temp_dir {
         // Every temporary file ferry makes (spooled streams, resume records) is placed by
         // `std::env::temp_dir`, which reads TMPDIR. Set here, before logging or the runtime

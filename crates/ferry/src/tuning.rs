@@ -72,6 +72,9 @@ pub struct TuningArgs {
     /// When to show colors: AUTO|NEVER|ALWAYS (accepted; ferry's output has none)
     #[arg(long, global = true, value_name = "MODE", value_parser = ["AUTO", "NEVER", "ALWAYS"], ignore_case = true)]
     pub color: Option<String>,
+    /// Suffix of the temporary name a file is written under before its rename (default .partial)
+    #[arg(long, global = true, value_name = "SUFFIX", allow_hyphen_values = true)]
+    pub partial_suffix: Option<String>,
     /// Directory for temporary files (default: $TMPDIR, else /tmp)
     #[arg(long, global = true, value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,

@@ -765,7 +765,7 @@ fn interactive_without_a_terminal_refuses() {
         .output()
         .unwrap();
     let (code, _, err) = split(out);
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("terminal"), "{err}");
     assert!(
         s.exists("dst/extra") && !s.exists("dst/a.txt"),
@@ -1676,4 +1676,54 @@ fn an_unwritable_report_fails_before_anything_is_copied() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!s.path("dst").exists());
+}
+
+#[test]
+fn partial_suffix_names_the_temporary_file_and_is_checked() {
+    let s = Scratch::new();
+    // Big enough that the temporary file lives a while: the first write waits for a
+    // full buffer (1 MiB), then the rest arrives at 1 MiB/s.
+    s.write("src/f", &"z".repeat(3 << 20), 100);
+    let mut child = ferry()
+        .args(["copy", &s.src(), &s.dst(), "--partial-suffix", ".part"])
+        .args(["--bwlimit", "1M"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The file is written under `.f.ferry-<tag><check>.part` until its rename.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let temp = loop {
+        let names: Vec<String> = std::fs::read_dir(s.path("dst"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(n) = names.into_iter().find(|n| n.starts_with(".f.ferry-")) {
+            break n;
+        }
+        assert!(std::time::Instant::now() < deadline, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        temp.ends_with(".part") && !temp.ends_with(".partial"),
+        "{temp}"
+    );
+    // The next run with that suffix knows the leftover as ferry's and removes it.
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--partial-suffix", ".part"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!s.path(&format!("dst/{temp}")).exists(), "{temp} left");
+    assert_eq!(s.read("dst/f").len(), 3 << 20);
+    // rclone's limit, and no suffix that leaves the directory.
+    for (bad, why) in [
+        (".12345678901234567", "not greater than 16 but got 18"),
+        ("/../x", "slash"),
+    ] {
+        let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--partial-suffix", bad]);
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains(why), "{bad}: {err}");
+    }
 }
