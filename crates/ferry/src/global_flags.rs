@@ -72,8 +72,12 @@ pub fn parse(cmd: Command, mut argv: Vec<OsString>) -> Result<Parsed, Failed> {
             ignored_safety = Some(name.to_owned());
         }
         match take_reference_flag(&cmd, &mut argv, &bad, name) {
-            Some(taken) => {
+            Some((taken, false)) => {
                 check_value(&cmd, &taken)?;
+                ignored.push(lossy(&taken));
+            }
+            Some((taken, true)) => {
+                check_switch(&taken)?;
                 ignored.push(lossy(&taken));
             }
             None if RCLONE_GLOBAL.lines().any(|f| f == name) => {
@@ -96,18 +100,38 @@ fn invalid_arg(err: &clap::Error) -> Option<String> {
     }
 }
 
-/// Removes `--name[=value]` (and its separate value, if the reference command's flag takes
-/// one) from `argv`, when the reference command defines `--name`.
+/// Removes `--name[=value]` (and its separate value, if the flag takes one) from `argv`,
+/// when the reference command defines `--name`, or, for a switch among rclone's global
+/// flags that ferry defines only where it acts (`--human-readable` on the listings), any
+/// command. The bool says which: `true` for such a borrowed switch.
 fn take_reference_flag(
     cmd: &Command,
     argv: &mut Vec<OsString>,
     bad: &str,
     name: &str,
-) -> Option<Vec<OsString>> {
+) -> Option<(Vec<OsString>, bool)> {
+    let defines = |c: &Command| {
+        c.get_arguments()
+            .find(|a| a.get_long() == Some(name))
+            .cloned()
+    };
     let reference = cmd.find_subcommand(REFERENCE)?;
-    let arg = reference
-        .get_arguments()
-        .find(|a| a.get_long() == Some(name))?;
+    let (arg, borrowed) = match defines(reference) {
+        Some(arg) => (arg, false),
+        None if RCLONE_GLOBAL.lines().any(|f| f == name) => {
+            // Built, so the flag's arity is resolved.
+            let mut built = cmd.clone();
+            built.build();
+            let arg = built.get_subcommands().find_map(defines)?;
+            // A switch: no value, or (ferry's booleans, rclone's `--flag=false`) an optional one.
+            let optional = arg.get_num_args().is_some_and(|r| r.min_values() == 0);
+            if arg.get_action().takes_values() && !optional {
+                return None;
+            }
+            (arg, true)
+        }
+        None => return None,
+    };
     let at = argv.iter().skip(1).position(|a| {
         a.to_str()
             .is_some_and(|s| s == bad || s.starts_with(&format!("--{name}=")))
@@ -116,7 +140,18 @@ fn take_reference_flag(
     let min_values = arg.get_num_args().map_or(1, |r| r.min_values());
     let needs_value = arg.get_action().takes_values() && min_values > 0 && !inline;
     let end = if needs_value { at + 2 } else { at + 1 }.min(argv.len());
-    Some(argv.drain(at..end).collect())
+    Some((argv.drain(at..end).collect(), borrowed))
+}
+
+/// A borrowed switch's `=value`, checked as every boolean flag is.
+fn check_switch(flag: &[OsString]) -> Result<(), Failed> {
+    let text = lossy(flag);
+    match text.split_once('=') {
+        Some((name, v)) if ferry_core::units::parse_bool(v).is_none() => Err(Failed::NotSupported(
+            format!("invalid value {v:?} for {name}: use true or false"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The flag's value is checked as the reference command would check it.

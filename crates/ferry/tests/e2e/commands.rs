@@ -826,6 +826,15 @@ fn global_flags_are_accepted_by_every_command_as_in_rclone() {
         err.contains("--transfers 8: accepted as rclone does, no effect on this command"),
         "{err}"
     );
+    // rclone's global switches that ferry defines only on the listings work everywhere.
+    let (code, _, err) = run(&["copy", "-vv", "--human-readable", &src, &s.dst()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("--human-readable: accepted as rclone does"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["copy", "--human-readable=maybe", &src, &s.dst()]);
+    assert_eq!(code, 2, "{err}");
     // A flag rclone has and ferry lacks says so.
     let (code, _, err) = run(&["ls", "--bind", "127.0.0.1", &src]);
     assert_eq!(code, 2);
