@@ -42,10 +42,21 @@ pub struct Entry {
     pub content_type: Option<String>,
 }
 
+/// `--default-time`, set once before anything is listed.
+static DEFAULT_TIME: std::sync::OnceLock<SystemTime> = std::sync::OnceLock::new();
+
+/// Sets the time shown for what keeps none (`--default-time`) for the whole process.
+pub fn set_default_time(t: SystemTime) {
+    let _ = DEFAULT_TIME.set(t);
+}
+
 /// The time shown for a directory that keeps none of its own (an object store's key
-/// prefix): 2000-01-01T00:00:00Z, as rclone shows such directories in `lsd` and `lsjson`.
+/// prefix): `--default-time`, by default 2000-01-01T00:00:00Z, as rclone shows such
+/// directories in `lsd` and `lsjson`.
 pub fn no_dir_time() -> SystemTime {
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800)
+    *DEFAULT_TIME
+        .get()
+        .unwrap_or(&(std::time::UNIX_EPOCH + std::time::Duration::from_secs(946_684_800)))
 }
 
 impl Entry {

@@ -34,7 +34,7 @@ pub mod timefmt;
 pub mod units;
 
 pub use backend::{fill, Backend, ByteStream, Declared, Location, PutOptions, Usage};
-pub use entry::{exact_mtime, exact_mtimes, no_dir_time, Entry, EntryKind};
+pub use entry::{exact_mtime, exact_mtimes, no_dir_time, set_default_time, Entry, EntryKind};
 pub use error::{Error, ErrorKind, Result};
 pub use features::{Capabilities, CopyKind, Features, Semantics};
 pub use hash::{HashKind, HashSet, Hashes, MultiHasher};

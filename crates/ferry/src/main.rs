@@ -129,6 +129,9 @@ fn main() {
 
 /// Resolves the settings, sets up logging and runs the command; the exit code.
 fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[String]) -> i32 {
+    if let Some(t) = cli.tuning.default_time {
+        ferry_core::set_default_time(t);
+    }
     if let Some(suffix) = &cli.tuning.partial_suffix {
         // Checked before anything runs, as rclone checks it (exit 1).
         if let Err(e) = ferry_core::partial::set_suffix(suffix) {

@@ -72,12 +72,24 @@ pub struct TuningArgs {
     /// When to show colors: AUTO|NEVER|ALWAYS (accepted; ferry's output has none)
     #[arg(long, global = true, value_name = "MODE", value_parser = ["AUTO", "NEVER", "ALWAYS"], ignore_case = true)]
     pub color: Option<String>,
+    /// Time to show if modtime is unknown for files and directories (default 2000-01-01T00:00:00Z)
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_default_time)]
+    pub default_time: Option<std::time::SystemTime>,
     /// Suffix of the temporary name a file is written under before its rename (default .partial)
     #[arg(long, global = true, value_name = "SUFFIX", allow_hyphen_values = true)]
     pub partial_suffix: Option<String>,
     /// Directory for temporary files (default: $TMPDIR, else /tmp)
     #[arg(long, global = true, value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,
+}
+
+/// `--default-time`: a date (RFC 3339, `2006-01-02`, ...) or an age before now (`1d`), as
+/// rclone reads a time flag.
+fn parse_default_time(s: &str) -> Result<std::time::SystemTime, String> {
+    let now = std::time::SystemTime::now();
+    let age =
+        ferry_filter::parse_age(s, now).map_err(|e| e.replace("invalid age", "invalid time"))?;
+    Ok(now.checked_sub(age).unwrap_or(std::time::UNIX_EPOCH))
 }
 
 /// A rate for `--tpslimit`, as rclone reads it: any number (0 or less, or infinite, is no

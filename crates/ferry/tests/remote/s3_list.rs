@@ -347,6 +347,29 @@ fn prefix_directories_show_rclones_time() {
     assert!(out.contains("2000-01-01 00:00:00"), "{out}");
     let (json, _) = fy_ok(&["lsjson", "--dirs-only", &s3.rclone_path("dt")]);
     assert!(json.contains("\"ModTime\":\"2000-01-01T00:00:00"), "{json}");
+    // --default-time: the time shown instead, the same in both.
+    let stamp = "2020-02-03T04:05:06Z";
+    let (out, _) = fy_ok(&["lsd", "--default-time", stamp, &s3.rclone_path("dt")]);
+    let rclone = Command::new(&s3.rclone)
+        .env("RCLONE_CONFIG", "/dev/null")
+        .args(["lsd", "--default-time", stamp, &s3.rclone_path("dt")])
+        .output()
+        .expect("rclone runs");
+    let theirs = String::from_utf8_lossy(&rclone.stdout);
+    assert_eq!(
+        dates(&out),
+        dates(&theirs),
+        "ours:\n{out}\nrclone's:\n{theirs}"
+    );
+    assert!(!out.contains("2000-01-01"), "{out}");
+    let (json, _) = fy_ok(&[
+        "lsjson",
+        "--dirs-only",
+        "--default-time",
+        stamp,
+        &s3.rclone_path("dt"),
+    ]);
+    assert!(json.contains("\"ModTime\":\"2020-02-03T04:05:06"), "{json}");
 }
 
 #[test]
