@@ -100,8 +100,9 @@ pub struct ListremotesArgs {
 
 #[derive(Args, Debug)]
 pub struct ObscureArgs {
-    /// The password to obscure; "-" (or nothing) reads one line from stdin
-    pub password: Option<String>,
+    /// The password to obscure; "-" reads it from stdin (rclone's form; it is required,
+    /// as in rclone, so a script that forgot it fails instead of waiting on stdin)
+    pub password: String,
 }
 
 #[derive(Args, Debug)]
@@ -338,8 +339,8 @@ fn remote_glob(pattern: &str, exact: bool) -> anyhow::Result<regex::Regex> {
 }
 
 pub fn obscure(a: &ObscureArgs) -> anyhow::Result<i32> {
-    let plain = match a.password.as_deref() {
-        Some(p) if p != "-" => p.to_owned(),
+    let plain = match a.password.as_str() {
+        p if p != "-" => p.to_owned(),
         _ => {
             let mut line = String::new();
             std::io::stdin().read_to_string(&mut line)?;
