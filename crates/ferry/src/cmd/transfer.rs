@@ -204,8 +204,13 @@ impl<'a> Prepared<'a> {
             }
             (None, None) => self.select.clone(),
         };
-        let renames_dirs = !dst.features().semantics.bucket_dirs
-            && src.backend.location().namespace == dst.location().namespace;
+        // rclone tries its whole-directory rename only into a destination that doesn't
+        // exist yet, and that rename's error is a plain one (exit 1); into one that
+        // exists it lists the source, and a missing one is "directory not found" (3).
+        let renames_dirs = mode == Mode::Move
+            && !dst.features().semantics.bucket_dirs
+            && src.backend.location().namespace == dst.location().namespace
+            && matches!(dst.stat(&ferry_core::RelPath::root()).await, Ok(None));
         let mut opts = s.sync.clone();
         opts.list_dst_only = recorder.is_some();
         opts.stop = scope.stop.clone();

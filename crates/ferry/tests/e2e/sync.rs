@@ -536,7 +536,7 @@ fn overlapping_paths_are_fatal() {
 }
 
 #[test]
-fn missing_source_is_exit_3_but_move_says_1() {
+fn missing_source_is_exit_3_but_a_move_into_nothing_says_1() {
     let s = Scratch::new();
     let missing = s.path("nope").to_string_lossy().into_owned();
     for cmd in ["sync", "copy", "check"] {
@@ -547,6 +547,12 @@ fn missing_source_is_exit_3_but_move_says_1() {
     let (code, _, _) = run(&["move", &missing, &s.dst()]);
     assert_eq!(code, 1);
     assert!(!s.exists("dst"), "a failed run creates no destination");
+    // Into a destination that exists, rclone lists the source instead of renaming it,
+    // and says 3, as the other commands do.
+    std::fs::create_dir(s.path("dst")).unwrap();
+    let (code, _, err) = run(&["move", &missing, &s.dst()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("directory not found"), "{err}");
 }
 
 #[test]
