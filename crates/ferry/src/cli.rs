@@ -153,6 +153,8 @@ pub enum Command {
     Rmdir(cmd::ops::PathArgs),
     /// Remove empty directories under the path
     Rmdirs(cmd::ops::RmdirsArgs),
+    /// Interactively find duplicate filenames and delete/rename them (no remote ferry has can hold any)
+    Dedupe(cmd::dedupe::DedupeArgs),
     /// Copy a file or directory to a new name, skipping identical files
     Copyto(TransferCmd),
     /// Move a file or directory to a new name
@@ -232,6 +234,7 @@ impl Command {
             | Command::Mkdir(_)
             | Command::Rmdir(_)
             | Command::Rmdirs(_)
+            | Command::Dedupe(_)
             | Command::Copyto(_)
             | Command::Moveto(_)
             | Command::Completion(_)

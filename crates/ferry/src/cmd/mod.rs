@@ -7,6 +7,7 @@ pub mod completion;
 pub mod config;
 pub mod copyto;
 pub mod crypt;
+pub mod dedupe;
 pub mod delete_limits;
 pub mod gendocs;
 pub mod hashsum;
@@ -63,6 +64,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Mkdir(a) => ops::mkdir(a, g).await,
         Command::Rmdir(a) => ops::rmdir(a, g).await,
         Command::Rmdirs(a) => ops::rmdirs(a, g).await,
+        Command::Dedupe(a) => dedupe::dedupe(a, g).await,
         Command::Copyto(c) => copyto::run(TransferCall::resolve(Mode::Copy, c, false)?, g).await,
         Command::Moveto(c) => copyto::run(TransferCall::resolve(Mode::Move, c, false)?, g).await,
         Command::Completion(a) => completion::completion(a),

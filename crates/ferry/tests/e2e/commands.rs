@@ -1077,3 +1077,32 @@ fn cat_head_and_tail_of_zero_are_no_limit() {
         }
     }
 }
+
+#[test]
+fn dedupe_finds_no_duplicate_names_where_none_can_be_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let dir = tree();
+    let d = dir.path();
+    for args in [
+        &["dedupe", "t"][..],
+        &["dedupe", "skip", "t"],
+        &["dedupe", "--dedupe-mode", "list", "t"],
+        &["dedupe", "bogus", "t"],
+        &["dedupe", "t/nope"],
+    ] {
+        let (code, _, err) = ferry_in(d, args);
+        let (theirs, _, their_err) = rclone_in(&bin, d, args);
+        assert_eq!(code, theirs, "{args:?}: {err}\nrclone: {their_err}");
+        if code != 1 {
+            assert!(
+                err.contains("Can't have duplicate names here. Perhaps you wanted --by-hash ?"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    // Nothing was touched, and what ferry can't do yet is refused, not ignored.
+    assert!(d.join("t/z.txt").exists());
+    let (code, _, err) = ferry_in(d, &["dedupe", "--by-hash", "t"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--by-hash is not supported yet"), "{err}");
+}
