@@ -124,7 +124,9 @@ pub enum Command {
     /// List directories and objects in the path in JSON format
     Lsjson(cmd::ls::LsjsonArgs),
     /// List the contents of the path in a tree like fashion
-    Tree(cmd::ls::TreeArgs),
+    // tree's own --version (sort by version) replaces the version flag, as in rclone.
+    #[command(disable_version_flag = true)]
+    Tree(cmd::tree::TreeArgs),
     /// Produce an md5sum file for all the objects in the path
     Md5sum(cmd::hashsum::SumArgs),
     /// Produce a sha1sum file for all the objects in the path

@@ -17,6 +17,7 @@ pub mod ls;
 pub mod ops;
 pub mod sync_reports;
 pub mod transfer;
+pub mod tree;
 pub mod version;
 
 use ferry_engine::Mode;
@@ -49,7 +50,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Lsd(a) => ls::lsd(a, g).await,
         Command::Lsf(a) => ls::lsf(a, g).await,
         Command::Lsjson(a) => ls::lsjson(a, g).await,
-        Command::Tree(a) => ls::tree(a, g).await,
+        Command::Tree(a) => tree::tree(a, g).await,
         Command::Md5sum(a) => hashsum::sum(ferry_core::HashKind::Md5, a, g).await,
         Command::Sha1sum(a) => hashsum::sum(ferry_core::HashKind::Sha1, a, g).await,
         Command::Hashsum(a) => hashsum::hashsum(a, g).await,

@@ -1106,3 +1106,51 @@ fn dedupe_finds_no_duplicate_names_where_none_can_be_as_rclone() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--by-hash is not supported yet"), "{err}");
 }
+
+#[test]
+fn tree_sorts_quotes_and_paths_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let s = Scratch::new();
+    s.write("src/z", "1", 3 * 86_400);
+    s.write("src/c", "4444", 60);
+    s.write("src/v10", "v", 60);
+    s.write("src/v9", "v", 60);
+    s.write("src/b/y", "22", 60);
+    s.write("src/a/x", "333", 60);
+    set_age(&s.path("src/a"), 5 * 86_400);
+    set_age(&s.path("src/b"), 86_400);
+    let out = s.path("tree.txt").display().to_string();
+    let src = s.src();
+    for flags in [
+        &[][..],
+        &["-r"],
+        &["-t"],
+        &["-t", "-r"],
+        &["-U"],
+        &["-Q"],
+        &["--full-path"],
+        &["--full-path", "-Q", "-s"],
+        &["-p", "-s"],
+        &["--sort", "size"],
+        &["--sort", "size", "-r"],
+        &["--sort", "version"],
+        &["--version"],
+        &["--sort", "bogus"],
+        &["--noindent"],
+        &["--dirsfirst", "-r"],
+        &["--dirsfirst", "-t"],
+        &["--dirsfirst", "--sort", "size"],
+    ] {
+        let mut args = vec!["tree", src.as_str()];
+        args.extend(flags);
+        let (code, ours, err) = run(&args);
+        assert_eq!(code, 0, "{flags:?}: {err}");
+        let (_, theirs, _) = rclone_in(&bin, s.path("").as_path(), &args);
+        assert_eq!(ours, theirs, "tree {flags:?}");
+    }
+    // -o writes the same text to a file instead.
+    let (code, printed, _) = run(&["tree", &src, "-o", &out]);
+    assert_eq!((code, printed.as_str()), (0, ""));
+    let (_, shown, _) = run(&["tree", &src]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), shown);
+}
