@@ -87,7 +87,15 @@ impl Reports {
     /// Creates (empties) the report files before the check runs, so a path that can't
     /// be written fails at once rather than after a long check.
     pub(crate) fn create(&self) -> anyhow::Result<()> {
-        for path in [
+        for path in self.paths().into_iter().flatten() {
+            create_report(path)?;
+        }
+        Ok(())
+    }
+
+    /// Where each report goes, `None` for one not asked for.
+    pub(crate) fn paths(&self) -> [&Option<PathBuf>; 6] {
+        [
             &self.combined,
             &self.differ,
             &self.missing_on_src,
@@ -95,14 +103,6 @@ impl Reports {
             &self.match_file,
             &self.error,
         ]
-        .into_iter()
-        .flatten()
-        {
-            if path.as_os_str() != "-" {
-                std::fs::write(path, "").map_err(|e| report_error(path, e))?;
-            }
-        }
-        Ok(())
     }
 
     /// Writes each list to its report, and every path with its sign (`=` match, `*`
@@ -140,6 +140,14 @@ fn report_error(path: &Path, e: std::io::Error) -> anyhow::Error {
             path.display()
         ),
     )
+}
+
+/// Creates (empties) one report file now; standard output (`-`) is only written at the end.
+pub(crate) fn create_report(path: &Path) -> anyhow::Result<()> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    std::fs::write(path, "").map_err(|e| report_error(path, e))
 }
 
 pub(crate) fn write_report(

@@ -14,7 +14,7 @@ use ferry_engine::{Action, ActionKind, CheckReport, Observer, Standing};
 
 use ferry_core::shown;
 
-use crate::cmd::check::{write_report, Reports};
+use crate::cmd::check::{create_report, write_report, Reports};
 
 /// The report flags of copy, sync and move.
 #[derive(Args, Debug, Default, Clone)]
@@ -28,18 +28,7 @@ pub struct SyncReportArgs {
 
 impl SyncReportArgs {
     fn wanted(&self) -> bool {
-        let l = &self.lists;
-        [
-            &l.combined,
-            &l.differ,
-            &l.missing_on_src,
-            &l.missing_on_dst,
-            &l.match_file,
-            &l.error,
-            &self.dest_after,
-        ]
-        .iter()
-        .any(|p| p.is_some())
+        self.dest_after.is_some() || self.lists.paths().iter().any(|p| p.is_some())
     }
 
     /// An observer recording for these reports (passing everything on to `inner`), with
@@ -50,10 +39,9 @@ impl SyncReportArgs {
             return Ok(None);
         }
         self.lists.create()?;
-        write_report(
-            &self.dest_after.clone().filter(|p| p != "-"),
-            std::iter::empty(),
-        )?;
+        if let Some(path) = &self.dest_after {
+            create_report(path)?;
+        }
         Ok(Some(Arc::new(Recorder {
             inner,
             signs: Mutex::default(),
