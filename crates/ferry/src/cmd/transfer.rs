@@ -37,8 +37,8 @@ pub struct TransferCall<'a> {
     pub az: &'a AzcopyArgs,
     /// `--shard` and `--shard-summaries` (copy, sync, move); `None`: a command without them.
     pub shard: Option<&'a ShardArgs>,
-    /// `--combined` and the other reports; `None`: a command without them.
-    pub reports: Option<&'a SyncReportArgs>,
+    /// `--combined` and the other reports.
+    pub reports: &'a SyncReportArgs,
 }
 
 impl<'a> TransferCall<'a> {
@@ -60,7 +60,7 @@ impl<'a> TransferCall<'a> {
             f: &c.filters,
             az: &c.azcopy,
             shard: None,
-            reports: Some(&c.reports),
+            reports: &c.reports,
         })
     }
 
@@ -88,7 +88,7 @@ pub struct Prepared<'a> {
     az: &'a AzcopyArgs,
     /// This run's shard, recorded in its `--summary-file`.
     shard: Option<Shard>,
-    reports: Option<&'a SyncReportArgs>,
+    reports: &'a SyncReportArgs,
 }
 
 /// What a pass of a watched transfer adds to a plain run.
@@ -174,10 +174,7 @@ impl<'a> Prepared<'a> {
         } else {
             Arc::new(())
         };
-        let recorder = match self.reports {
-            Some(r) => r.recorder(observer.clone())?,
-            None => None,
-        };
+        let recorder = self.reports.recorder(observer.clone())?;
         if let Some(r) = &recorder {
             observer = r.clone();
         }
@@ -207,7 +204,7 @@ impl<'a> Prepared<'a> {
         // rclone tries its whole-directory rename only into a destination that doesn't
         // exist yet, and that rename's error is a plain one (exit 1); into one that
         // exists it lists the source, and a missing one is "directory not found" (3).
-        let renames_dirs = mode == Mode::Move
+        let renames_tree = mode == Mode::Move
             && !dst.features().semantics.bucket_dirs
             && src.backend.location().namespace == dst.location().namespace
             && matches!(dst.stat(&ferry_core::RelPath::root()).await, Ok(None));
@@ -251,13 +248,9 @@ impl<'a> Prepared<'a> {
         display.finish();
         let outcome = match result {
             Ok(o) => o,
-            // rclone moves a whole directory within one file system by renaming it, and that
-            // rename's error (a plain one) sets the exit code; elsewhere it is the listing's.
-            Err(e)
-                if mode == Mode::Move
-                    && e.kind() == ferry_core::ErrorKind::DirNotFound
-                    && renames_dirs =>
-            {
+            // A move rclone makes as one rename: that rename's error (a plain one) sets
+            // the exit code; elsewhere it is the listing's (see `renames_tree`).
+            Err(e) if renames_tree && e.kind() == ferry_core::ErrorKind::DirNotFound => {
                 return Err(fail(exit::ERROR, e.to_string()));
             }
             Err(e) => return Err(exit::from_core(e)),
@@ -275,8 +268,8 @@ impl<'a> Prepared<'a> {
         let code = exit::code_for_outcome(&outcome, s.error_on_no_transfer && !watching);
         let last = outcome.last_error.as_ref().map(|e| e.2.clone());
         closing_line(name, &outcome, code, last.as_deref());
-        if let (Some(r), Some(args)) = (&recorder, self.reports) {
-            r.write(args, s.sync.dry_run)?;
+        if let Some(r) = &recorder {
+            r.write(self.reports, s.sync.dry_run)?;
         }
         if let Some(path) = &g.output.summary_file {
             let by = split
