@@ -176,31 +176,7 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
             nodes[p].total += own;
         }
     }
-    let order = Sort::of(a);
-    for id in 0..nodes.len() {
-        let mut kids = std::mem::take(&mut nodes[id].children);
-        match order {
-            // tree's help: -U disables --dirsfirst.
-            None => {}
-            // rclone's tree then sorts by kind alone (names in order within each), and
-            // -r puts the files first; only a sort by time takes precedence.
-            Some(order) if a.dirsfirst && order != Sort::Time => {
-                kids.sort_by(|&x, &y| nodes[x].entry.name().cmp(nodes[y].entry.name()));
-                kids.sort_by_key(|&k| nodes[k].entry.is_dir() == a.sort_reverse);
-            }
-            // -r reverses the key; equal keys stay in name order, as in rclone.
-            Some(order) => kids.sort_by(|&x, &y| {
-                let (x, y) = (&nodes[x].entry, &nodes[y].entry);
-                let key = if a.sort_reverse {
-                    order.key_cmp(y, x)
-                } else {
-                    order.key_cmp(x, y)
-                };
-                key.then_with(|| x.name().cmp(y.name()))
-            }),
-        }
-        nodes[id].children = kids;
-    }
+    sort_children(a, &mut nodes);
     let mut out = Lines::default();
     let this_year = local(SystemTime::now()).year;
     let show_size = a.size || a.human_readable;
@@ -299,6 +275,31 @@ pub async fn tree(a: &TreeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     out.write(a.output.as_deref())?;
     listing::finish("tree", walker.report(), failed)
+}
+
+/// Orders each directory's children as rclone's tree does.
+fn sort_children(a: &TreeArgs, nodes: &mut [Node]) {
+    // tree's help: -U disables --dirsfirst.
+    let Some(order) = Sort::of(a) else { return };
+    for id in 0..nodes.len() {
+        let mut kids = std::mem::take(&mut nodes[id].children);
+        kids.sort_by(|&x, &y| {
+            let (x, y) = (&nodes[x].entry, &nodes[y].entry);
+            let key = if a.dirsfirst && order != Sort::Time {
+                // Then by kind alone, -r putting the files first; only a sort by time
+                // takes precedence over --dirsfirst.
+                let goes_after = |e: &Entry| e.is_dir() == a.sort_reverse;
+                goes_after(x).cmp(&goes_after(y))
+            } else if a.sort_reverse {
+                order.key_cmp(y, x)
+            } else {
+                order.key_cmp(x, y)
+            };
+            // Equal keys stay in name order, -r or not, as in rclone.
+            key.then_with(|| x.name().cmp(y.name()))
+        });
+        nodes[id].children = kids;
+    }
 }
 
 /// A name as tree shows it: the entry's own, or with `--full-path` its path from the root.
