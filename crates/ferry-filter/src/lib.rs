@@ -268,6 +268,22 @@ fn read_whole(flag: &'static str, path: &Path) -> Result<Vec<u8>, FilterError> {
     }
 }
 
+/// A `--files-from` file's names: trimmed lines, comments and blank lines skipped.
+fn read_names(flag: &'static str, path: &Path) -> Result<Vec<String>, FilterError> {
+    Ok(read_lines(flag, path, false)?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect())
+}
+
+/// A `--files-from-raw` file's names: every line as it is.
+fn read_raw_names(flag: &'static str, path: &Path) -> Result<Vec<String>, FilterError> {
+    Ok(read_lines(flag, path, true)?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect())
+}
+
 /// A `--files-from0` file: names split on NUL bytes, each taken verbatim (what
 /// `find -print0` writes, so names may hold newlines).
 fn read_nul_separated(flag: &'static str, path: &Path) -> Result<Vec<String>, FilterError> {
@@ -504,22 +520,17 @@ impl Filter {
         };
 
         let inactive = filter.is_empty();
-        for (flag, paths) in [
-            ("--files-from", &opts.files_from),
-            ("--files-from-raw", &opts.files_from_raw),
-            ("--files-from0", &opts.files_from0),
+        type ReadNames = fn(&'static str, &Path) -> Result<Vec<String>, FilterError>;
+        for (flag, paths, read) in [
+            ("--files-from", &opts.files_from, read_names as ReadNames),
+            ("--files-from-raw", &opts.files_from_raw, read_raw_names),
+            ("--files-from0", &opts.files_from0, read_nul_separated),
         ] {
             for path in paths {
                 if !inactive {
                     return Err(FilterError::FilesFromMixed { flag });
                 }
-                let names = match flag {
-                    "--files-from0" => read_nul_separated(flag, path)?,
-                    _ => read_lines(flag, path, flag == "--files-from-raw")?
-                        .into_iter()
-                        .map(|(_, line)| line)
-                        .collect(),
-                };
+                let names = read(flag, path)?;
                 let ff = filter.files_from.get_or_insert_with(FilesFrom::default);
                 for name in names {
                     ff.add(&name);
