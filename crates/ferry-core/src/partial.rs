@@ -10,7 +10,7 @@ const MARK: &str = ".ferry-";
 /// rclone's default `--partial-suffix`.
 const SUFFIX: &str = ".partial";
 /// rclone's limit on `--partial-suffix`.
-pub const MAX_SUFFIX: usize = 16;
+const MAX_SUFFIX: usize = 16;
 /// `--partial-suffix`, set once before any file is written.
 static CHOSEN: OnceLock<String> = OnceLock::new();
 /// Keeps temporary names within the usual 255-byte limit.
