@@ -1033,16 +1033,9 @@ fn a_file_where_a_directory_is_needed_is_refused_at_once() {
         assert_eq!(s.read("b.txt"), "bravo");
         assert_eq!(s.read("src/a.txt"), "alpha", "{args:?} moved the source");
         if let Some(rc) = rclone() {
-            let out = std::process::Command::new(rc)
-                .args(&args)
-                .env("RCLONE_CONFIG", "/dev/null")
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(1), "rclone {args:?}");
-            assert!(
-                String::from_utf8_lossy(&out.stderr).contains(&want),
-                "rclone {args:?}"
-            );
+            let (code, _, err) = rclone_in(&rc, s.path("").as_path(), &args);
+            assert_eq!(code, 1, "rclone {args:?}: {err}");
+            assert!(err.contains(&want), "rclone {args:?}: {err}");
         }
     }
 }
@@ -1067,13 +1060,9 @@ fn cat_head_and_tail_of_zero_are_no_limit() {
         let (got_code, out, err) = run(&args);
         assert_eq!((got_code, out.as_str()), (code, want), "{flags:?}: {err}");
         if let Some(rc) = rclone() {
-            let o = std::process::Command::new(rc)
-                .args(&args)
-                .env("RCLONE_CONFIG", "/dev/null")
-                .output()
-                .unwrap();
-            assert_eq!(o.status.code(), Some(code), "rclone {flags:?}");
-            assert_eq!(String::from_utf8_lossy(&o.stdout), want, "rclone {flags:?}");
+            let (their_code, theirs, err) = rclone_in(&rc, s.path("").as_path(), &args);
+            assert_eq!(their_code, code, "rclone {flags:?}: {err}");
+            assert_eq!(theirs, want, "rclone {flags:?}");
         }
     }
 }
