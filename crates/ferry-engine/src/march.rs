@@ -159,7 +159,10 @@ async fn list_pair(cfg: &MarchConfig, job: DirJob) -> Result<(Vec<Found>, Vec<Di
         cfg.stats.listed((src.len() + dst.len()) as u64);
     }
     let mut src = src;
-    if !is_root && has_marker(cfg, &src, &dst) {
+    // A marked directory (the root too) is out of scope on both sides: unlike rclone,
+    // whose sync deletes the destination's copy of a directory the source marks (its
+    // issue #4523, a known bug), as for every other exclusion.
+    if has_marker(cfg, &src, &dst) {
         tracing::debug!("{}: Excluded by --exclude-if-present", job.path);
         if !cfg.keep_excluded_dst {
             found.push(Found::Excluded(job.path.clone()));
@@ -247,7 +250,8 @@ fn unread(list: Listing, found: &mut Vec<Found>) -> Vec<Entry> {
 
 fn has_marker(cfg: &MarchConfig, src: &[Entry], dst: &[Entry]) -> bool {
     let markers = cfg.select.exclude_if_present();
-    !markers.is_empty()
+    cfg.only_name.is_none()
+        && !markers.is_empty()
         && src
             .iter()
             .chain(dst)

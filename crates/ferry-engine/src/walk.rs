@@ -305,7 +305,7 @@ async fn list_chosen(
             continue; // read on only for the errors: they still count
         }
         crate::select::exact_for_filters(select, backend, &mut page.entries).await?;
-        if has_marker(select, dir, &page.entries) {
+        if has_marker(select, &page.entries) {
             tracing::debug!("{dir}: Excluded by --exclude-if-present");
             marked = true;
             out.entries = Vec::new();
@@ -316,12 +316,11 @@ async fn list_chosen(
     Ok(out)
 }
 
-/// Whether a directory below the root holds an `--exclude-if-present` marker file: as
-/// in rclone the whole directory is then left out.
-fn has_marker(select: &dyn Select, dir: &RelPath, list: &[Entry]) -> bool {
+/// Whether a directory holds an `--exclude-if-present` marker file: as in rclone the
+/// whole directory is then left out, the root too (the listing is then empty).
+fn has_marker(select: &dyn Select, list: &[Entry]) -> bool {
     let markers = select.exclude_if_present();
-    !dir.is_root()
-        && !markers.is_empty()
+    !markers.is_empty()
         && list
             .iter()
             .any(|e| !e.is_dir() && markers.iter().any(|m| m == e.name()))

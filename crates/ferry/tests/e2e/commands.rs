@@ -172,6 +172,9 @@ fn listings_match_rclone_byte_for_byte() {
             &["ls", "--include", "*.txt", "t"],
             &["lsf", "-R", "--exclude", "b/**", "t"],
             &["lsf", "-R", "--exclude-if-present", ".ferryignore", "t"],
+            // A marker in the root leaves the whole listing out.
+            &["lsf", "-R", "--exclude-if-present", "z.txt", "t"],
+            &["size", "--exclude-if-present", "z.txt", "t"],
             &["ls", "--max-depth", "1", "t"],
             &["lsf", "-R", "--max-depth", "2", "t"],
             &["lsf", "--max-depth", "2", "t"],
@@ -418,6 +421,7 @@ fn listings_show_what_copy_takes() {
         &["--include", "*.txt"],
         &["--exclude", "b/**", "--max-size", "5"],
         &["--exclude-if-present", ".ferryignore"],
+        &["--exclude-if-present", "z.txt"],
         &["--max-depth", "2"],
         &["--include-pattern", "*.json;*.md"],
         &["--exclude-path", "b/sub"],

@@ -421,6 +421,28 @@ fn a_marked_directory_keeps_its_time_at_the_destination() {
     );
 }
 
+/// A marker in the source's root puts the whole tree out of scope: as in rclone's
+/// listings, nothing is selected, so a sync copies nothing and, as for any excluded
+/// directory, deletes nothing; with --delete-excluded it empties the destination.
+#[test]
+fn a_marker_in_the_root_excludes_everything() {
+    let s = Scratch::new();
+    s.write("src/.ignore", "", 60);
+    s.write("src/a.txt", "a", 60);
+    s.write("src/sub/b.txt", "b", 60);
+    s.write("dst/old.txt", "old", 60);
+    let (src, dst) = (s.src(), s.dst());
+    let (code, out, err) = run(&["lsf", "-R", &src, "--exclude-if-present", ".ignore"]);
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    let sync = ["sync", &src, &dst, "--exclude-if-present", ".ignore"];
+    let (code, _, err) = run(&sync);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(files(&s.path("dst")), ["old.txt"], "{err}");
+    let (code, _, err) = run(&[&sync[..], &["--delete-excluded"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(files(&s.path("dst")).is_empty(), "{err}");
+}
+
 #[test]
 fn size_and_age_limits() {
     let s = fixture();
