@@ -87,6 +87,12 @@ static OPTIONS: &[OptionSpec] = &[
     .bool(true)
     .advanced(),
     OptionSpec::new(
+        "azcopy_content_type",
+        "Guess a new blob's Content-Type as azcopy does: its table, no charset, the first bytes sniffed for unknown names (ferry; set by its azcopy command line).",
+    )
+    .bool(false)
+    .advanced(),
+    OptionSpec::new(
         "blob_tags",
         "Index tags given to new blobs, URL-encoded `k=v&k2=v2` (ferry; azcopy's --blob-tags).",
     )

@@ -70,6 +70,8 @@ pub struct AzOptions {
     pub preserve_blob_tags: bool,
     /// Each block goes with its MD5 for the service to check (`Content-MD5`).
     pub block_md5: bool,
+    /// Guess Content-Types as azcopy does (from the name and the first bytes).
+    pub azcopy_content_type: bool,
     /// Index tags every new blob gets (`x-ms-tags`, as given).
     pub blob_tags: Option<String>,
     /// How names are stored (rclone's `encoding`).
@@ -127,6 +129,7 @@ impl AzOptions {
             preserve_access_tier: flag("s2s_preserve_access_tier")?,
             preserve_blob_tags: flag("s2s_preserve_blob_tags")?,
             block_md5: flag("block_md5")?,
+            azcopy_content_type: flag("azcopy_content_type")?,
             blob_tags: s("blob_tags").filter(|t| !t.is_empty()),
             encoding: o.encoding()?,
         })

@@ -28,6 +28,15 @@ const CONTENT: [(&str, &str); 5] = [
     ("content-language", "x-ms-blob-content-language"),
 ];
 
+/// How a new blob's Content-Type is guessed when nothing gives one.
+#[derive(Clone, Copy)]
+pub(crate) enum Guess<'a> {
+    /// From the name, as rclone does.
+    Rclone,
+    /// As azcopy does, from the name and these first bytes of the content.
+    Azcopy(&'a [u8]),
+}
+
 /// What a new blob (or a copy whose metadata is replaced) is written with.
 #[derive(Clone, Debug)]
 pub(crate) struct BlobProps {
@@ -39,9 +48,9 @@ pub(crate) struct BlobProps {
 }
 
 impl BlobProps {
-    /// Without metadata: `mtime` and a Content-Type from the name's extension. With it:
+    /// Without metadata: `mtime` and a Content-Type guessed as `guess` says. With it:
     /// content keys become properties, `mtime` the stored time, the rest user metadata.
-    pub fn for_put(path: &RelPath, opts: &PutOptions) -> BlobProps {
+    pub fn for_put(path: &RelPath, opts: &PutOptions, guess: Guess) -> BlobProps {
         let mut p = BlobProps {
             metadata: HashMap::new(),
             content: HashMap::new(),
@@ -64,7 +73,10 @@ impl BlobProps {
             .insert(META_MTIME.to_owned(), format_mtime(p.mtime));
         p.content
             .entry("content-type")
-            .or_insert_with(|| ferry_core::mime::mime_type(path.name()).to_owned());
+            .or_insert_with(|| match guess {
+                Guess::Rclone => ferry_core::mime::mime_type(path.name()).to_owned(),
+                Guess::Azcopy(head) => ferry_core::mime::azcopy::content_type(path.name(), head),
+            });
         p
     }
 
@@ -141,7 +153,7 @@ mod tests {
             hashes: Default::default(),
             metadata: Some(m),
         };
-        let p = BlobProps::for_put(&RelPath::new("a.bin").unwrap(), &opts);
+        let p = BlobProps::for_put(&RelPath::new("a.bin").unwrap(), &opts, Guess::Rclone);
         assert_eq!(p.mtime, UNIX_EPOCH + Duration::from_secs(20));
         assert_eq!(p.content["content-type"], "text/x-test");
         assert_eq!(p.metadata["owner"], "me");
@@ -164,7 +176,7 @@ mod tests {
             metadata: None,
             ..opts
         };
-        let p = BlobProps::for_put(&RelPath::new("a.txt").unwrap(), &plain);
+        let p = BlobProps::for_put(&RelPath::new("a.txt").unwrap(), &plain, Guess::Rclone);
         assert_eq!(p.content["content-type"], "text/plain; charset=utf-8");
         assert_eq!(p.metadata.len(), 1);
     }

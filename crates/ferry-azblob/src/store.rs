@@ -33,6 +33,7 @@ pub(crate) fn entry_of(path: RelPath, item: &BlobItem) -> Entry {
         e.hashes.set(HashKind::Md5, m);
     }
     e.tier = item.access_tier.clone();
+    e.content_type = item.content_type.clone();
     e
 }
 
@@ -184,7 +185,7 @@ impl Azure {
         let given = opts
             .metadata
             .as_ref()
-            .map(|_| BlobProps::for_put(dst_path, opts));
+            .map(|_| BlobProps::for_put(dst_path, opts, props::Guess::Rclone));
         let mtime = given.as_ref().map_or(opts.mtime, |p| p.mtime);
         let mut metadata = info.metadata.clone();
         metadata.insert(META_MTIME.to_owned(), format_mtime(mtime));

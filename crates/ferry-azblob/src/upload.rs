@@ -23,7 +23,8 @@ use std::sync::Arc;
 use crate::client::{Client, Req};
 use crate::options::{AzOptions, MAX_BLOCK, MAX_BLOCKS};
 use crate::pool::Pool;
-use crate::props::BlobProps;
+use crate::props::{BlobProps, Guess};
+use ferry_core::mime::azcopy::SNIFF_LEN;
 use ferry_objstore::hasher::{block_md5, BlockMd5, UploadMd5};
 use ferry_objstore::Target;
 
@@ -41,7 +42,7 @@ pub(crate) async fn put(
     } else {
         blocks(b, t, path, &mut data, opts).await?
     };
-    let mtime = BlobProps::for_put(path, opts).mtime;
+    let mtime = BlobProps::for_put(path, opts, Guess::Rclone).mtime;
     let mut entry = Entry::file(path.clone(), opts.size, mtime);
     if let Some(md5) = md5 {
         entry.hashes.set(HashKind::Md5, md5);
@@ -58,8 +59,13 @@ fn put_blob_max(o: &AzOptions) -> u64 {
 
 /// The headers every new blob gets: its metadata (`mtime` at least), content
 /// properties (Content-Type at least), access tier and index tags.
-fn blob_headers(b: &Azure, path: &RelPath, opts: &PutOptions, req: Req) -> Req {
-    let mut req = BlobProps::for_put(path, opts).apply(req);
+/// `head`: the content's first bytes, for azcopy's guess of the Content-Type.
+fn blob_headers(b: &Azure, path: &RelPath, opts: &PutOptions, head: &[u8], req: Req) -> Req {
+    let guess = match b.opts.azcopy_content_type {
+        true => Guess::Azcopy(head),
+        false => Guess::Rclone,
+    };
+    let mut req = BlobProps::for_put(path, opts, guess).apply(req);
     if let Some(tier) = &b.opts.access_tier {
         req = req.header("x-ms-access-tier", tier);
     }
@@ -101,11 +107,12 @@ async fn single(
     }
     let md5: [u8; 16] = Md5::digest(&buf).into();
     against_source(path, opts, &md5)?;
+    let head = buf[..buf.len().min(SNIFF_LEN)].to_vec();
     let req = Req::new(Method::PUT, rest_path(t))
         .header("x-ms-blob-type", "BlockBlob")
         .header("content-md5", STANDARD.encode(md5))
         .body(Bytes::from(buf));
-    let req = blob_headers(b, path, opts, req);
+    let req = blob_headers(b, path, opts, &head, req);
     b.send(&req, "failed to upload", path.as_str()).await?;
     Ok(hex::encode(md5))
 }
@@ -177,6 +184,7 @@ async fn blocks(
     let tag: [u8; 8] = rand::random();
     let whole = whole_md5(&b.opts);
     let mut total = 0u64;
+    let mut head = Vec::new(); // the first bytes, for a Content-Type guessed from them
     let mut ids = Vec::new();
     let pool = Pool::new();
     // Dropped on an early return, which aborts the blocks still in flight.
@@ -193,6 +201,9 @@ async fn blocks(
             .map_err(|e| read_error(path, e))?;
         if buf.is_empty() {
             break;
+        }
+        if head.is_empty() {
+            head = buf[..buf.len().min(SNIFF_LEN)].to_vec();
         }
         total += buf.len() as u64;
         if total > opts.size {
@@ -245,7 +256,7 @@ async fn blocks(
     if let Some(md5) = &md5 {
         req = req.header("x-ms-blob-content-md5", STANDARD.encode(md5));
     }
-    let req = blob_headers(b, path, opts, req);
+    let req = blob_headers(b, path, opts, &head, req);
     b.send(&req, "failed to commit the uploaded blocks", path.as_str())
         .await?;
     Ok(md5.map(hex::encode))

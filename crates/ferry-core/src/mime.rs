@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+pub mod azcopy;
+
 /// What `lsjson` shows for a directory.
 pub const DIRECTORY: &str = "inode/directory";
 /// What `lsjson` shows for a name with no known type.
@@ -72,15 +74,21 @@ pub struct MimeTable {
 }
 
 impl MimeTable {
-    /// The table Go would build on this system.
+    /// The table rclone builds on this system: Go's, then rclone's extras.
     pub fn system() -> Self {
+        let mut t = MimeTable::go();
+        t.add_rclone_extras();
+        t
+    }
+
+    /// The table Go's `mime` package would build on this system.
+    pub fn go() -> Self {
         let mut t = MimeTable::builtin();
         if !GLOBS.iter().any(|f| t.load_globs(Path::new(f))) {
             for f in TYPE_FILES {
                 t.load_types(Path::new(f));
             }
         }
-        t.add_rclone_extras();
         t
     }
 

@@ -8,6 +8,7 @@
 //! `=prompt` asks once, showing how many files would go.
 
 mod cli;
+mod dryrun;
 mod jobs;
 mod list;
 mod other;
@@ -137,6 +138,8 @@ impl AzcopyArgs {
     /// Azure backend options these flags set, keyed as [`BackendFlags`] are.
     pub fn backend_flags(&self) -> anyhow::Result<BackendFlags> {
         let mut f = BackendFlags::new();
+        // Uploads get the Content-Type azcopy would give them.
+        f.insert("azureblob_azcopy_content_type".into(), "true".into());
         if let Some(v) = self.block_size_mb {
             f.insert("azureblob_chunk_size".into(), mib("--block-size-mb", v)?);
         }
