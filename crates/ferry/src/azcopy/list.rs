@@ -49,9 +49,7 @@ pub async fn list(a: &ListArgs, p: &Printer) -> anyhow::Result<i32> {
     }
     let asked = properties(a.properties.as_deref())?;
     let path = AzPath::parse(&a.container_url);
-    if path.base.to_ascii_lowercase().starts_with("http://") {
-        p.info("NOTE: HTTP is in use for one or more location(s). The use of HTTP is not recommended due to security concerns.");
-    }
+    p.notes(&[&path], None);
     let backend = remotes(&plain_args())?.open(&path.arg())?;
     let opts = WalkOptions {
         flat: true,

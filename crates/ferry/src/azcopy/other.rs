@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use ferry_core::{Backend, RelPath};
+use ferry_core::{Backend, Entry, RelPath};
 use ferry_engine::{walk_all, WalkOptions};
 
 use super::cli::{GlobalArgs, MakeArgs, RemoveArgs};
-use super::output::{job_id, Printer};
+use super::dryrun::Planned;
+use super::output::{job_id, Folders, Printer};
 use super::paths::AzPath;
 use super::run::remotes;
 use super::summary::{Failure, Summary, Tally};
@@ -63,6 +64,11 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
     let r = remotes(&plain_args())?;
     let path = AzPath::parse(&a.url);
     let source = r.open_source(&path.arg()).await?;
+    let folders = Folders::Remove {
+        recursive: a.recursive.unwrap_or(false),
+        file_filter: a.include_pattern.is_some() || a.exclude_pattern.is_some(),
+    };
+    p.notes(&[&path], (!a.dry_run.unwrap_or(false)).then_some(folders));
     let mut include = super::run::include_paths(&a.include_path);
     include.extend(super::run::list_of_files(&a.list_of_files)?);
     let f = FilterArgs {
@@ -78,8 +84,13 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
     };
     let (select, _) = selection::build(&f)?;
     let backend: Arc<dyn Backend> = source.backend;
-    let names: Vec<String> = match source.file {
-        Some(name) => vec![name],
+    let single = source.file.is_some();
+    let listed: Vec<Entry> = match source.file {
+        Some(name) => {
+            let rel = RelPath::new(&name)?;
+            let e = backend.stat(&rel).await.ok().flatten();
+            vec![e.unwrap_or_else(|| Entry::file(rel, 0, std::time::UNIX_EPOCH))]
+        }
         // A virtual directory: everything under it with --recursive, else only the blobs
         // right in it, as azcopy does; a name nothing is stored under removes nothing.
         None => {
@@ -89,22 +100,30 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
                 ..WalkOptions::default()
             };
             match walk_all(backend.clone(), select, &opts).await {
-                Ok((entries, _)) => entries
-                    .into_iter()
-                    .filter(|e| !e.is_dir())
-                    .map(|e| e.path.as_str().to_owned())
-                    .collect(),
+                Ok((entries, _)) => entries.into_iter().filter(|e| !e.is_dir()).collect(),
                 Err(e) if e.kind() == ferry_core::ErrorKind::DirNotFound => Vec::new(),
                 Err(e) => return Err(e.into()),
             }
         }
     };
     if a.dry_run.unwrap_or(false) {
-        for n in &names {
-            p.line(&format!("DRYRUN: remove {}", path.join(n).base));
-        }
+        // A single blob is the URL itself; the others lie under it.
+        let whats: Vec<AzPath> = match single {
+            true => vec![path.clone()],
+            false => listed.iter().map(|e| path.join(e.path.as_str())).collect(),
+        };
+        let plans: Vec<Planned> = whats
+            .iter()
+            .zip(&listed)
+            .map(|(what, entry)| Planned::Remove { what, entry })
+            .collect();
+        super::dryrun::report(p, &plans, false);
         return Ok(0);
     }
+    let names: Vec<String> = listed
+        .into_iter()
+        .map(|e| e.path.as_str().to_owned())
+        .collect();
     let id = job_id();
     let started = Instant::now();
     p.started(&id);

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::cli::OutputType;
+use super::paths::AzPath;
 use super::summary::{progress_json, text_summary, Summary};
 
 /// azcopy's job id: a UUID-shaped random id, fresh per run.
@@ -115,6 +116,28 @@ fn timestamp() -> String {
         .unwrap_or_default()
 }
 
+/// What azcopy says of empty folders before a job: the ends ferry's azcopy serves (the
+/// local disk and Blob storage) are never both folder-aware, except a removal's.
+#[derive(Clone, Copy)]
+pub enum Folders {
+    /// A copy or sync: Blob storage has no real folders.
+    NotAware,
+    /// A removal (azcopy removes folder stubs too): only when recursive, and unless a
+    /// filter that reads file names only is in play.
+    Remove { recursive: bool, file_filter: bool },
+}
+
+impl Folders {
+    fn message(self) -> &'static str {
+        match self {
+            Folders::NotAware => "Any empty folders will not be processed, because source and/or destination doesn't have full folder support",
+            Folders::Remove { recursive: false, .. } => "Any empty folders will not be processed, because --recursive was not specified",
+            Folders::Remove { file_filter: true, .. } => "Any empty folders will not be processed, because a file-focused filter is applied",
+            Folders::Remove { .. } => "Any empty folders will be processed, because source and destination both support folders",
+        }
+    }
+}
+
 impl Printer {
     pub fn json(&self) -> bool {
         self.kind == OutputType::Json
@@ -149,6 +172,17 @@ impl Printer {
             self.record("Info", &format!("INFO: {msg}"));
         } else {
             println!("INFO: {msg}");
+        }
+    }
+
+    /// azcopy's notes before it scans: plain HTTP in use (once, for any location), then
+    /// what happens to empty folders (`None`: nothing said, as in a dry run).
+    pub fn notes(&self, locations: &[&AzPath], folders: Option<Folders>) {
+        if locations.iter().any(|l| l.is_plain_http()) {
+            self.info("NOTE: HTTP is in use for one or more location(s). The use of HTTP is not recommended due to security concerns.");
+        }
+        if let Some(f) = folders {
+            self.info(f.message());
         }
     }
 

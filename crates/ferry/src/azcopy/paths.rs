@@ -41,6 +41,13 @@ impl AzPath {
         is_url(&self.base)
     }
 
+    /// A URL over plain HTTP (azcopy warns of it).
+    pub fn is_plain_http(&self) -> bool {
+        self.base
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    }
+
     /// The argument ferry's path parser takes.
     pub fn arg(&self) -> String {
         if let Some(s3) = S3Url::parse(&self.base) {

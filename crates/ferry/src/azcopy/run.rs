@@ -13,7 +13,8 @@ use ferry_engine::{Job, Mode, Select, Stats, SyncOptions};
 use super::cli::{
     self, AzCli, AzCommand, Common, CopyArgs, GlobalArgs, JobsCommand, Overwrite, SyncArgs,
 };
-use super::output::{job_id, Printer};
+use super::dryrun::Planned;
+use super::output::{job_id, Folders, Printer};
 use super::paths::AzPath;
 use super::plan::{Plan, Recorder, Skipping, Totals, Transfer};
 use super::prompt::OverwritePrompt;
@@ -463,10 +464,12 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
     f.max_age = a.include_after.clone();
     f.min_age = a.include_before.clone();
     let needs_recursive = !recursive && !src.contents;
-    if !a.common.dry_run.unwrap_or(false) {
+    let ends = open_ends(&r, &src, &dst, a.as_subdir.unwrap_or(true), needs_recursive).await?;
+    let dry_run = a.common.dry_run.unwrap_or(false);
+    p.notes(&[&src, &dst], (!dry_run).then_some(Folders::NotAware));
+    if !dry_run {
         p.info("Scanning...");
     }
-    let ends = open_ends(&r, &src, &dst, a.as_subdir.unwrap_or(true), needs_recursive).await?;
     let confirm = match a.overwrite {
         Overwrite::Prompt => Some(Arc::new(OverwritePrompt::new(p, ends.shown.1.clone())?)),
         _ => None,
@@ -503,6 +506,8 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
     // Downloaded files keep the time they were written (azcopy's sync has no flag for it).
     opts.preserve_modtime = dst.is_url();
     let ends = open_ends(&r, &src, &dst, false, false).await?;
+    let dry_run = a.common.dry_run.unwrap_or(false);
+    p.notes(&[&src, &dst], (!dry_run).then_some(Folders::NotAware));
     let job = JobSpec {
         mode: Mode::Sync,
         opts,
@@ -599,7 +604,7 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> an
             &*src_backend,
             (&src, &dst),
             ends_renamed,
-            p,
+            (p, !spec.sync),
         )
         .await;
         return Ok(0);
@@ -664,30 +669,42 @@ fn record_outcome(plan: &mut Plan, summary: &mut Summary, renamed: Option<&str>)
     let _ = plan.save();
 }
 
-/// azcopy's `DRYRUN:` lines: the removals (paths the source lacks) first, then the copies.
+/// azcopy's dry-run report: the removals (paths the source lacks) first, then the copies.
 async fn dry_run_lines(
     paths: &[String],
     src_backend: &dyn Backend,
     (src, dst): (&AzPath, &AzPath),
     renamed: Option<String>,
-    p: &Printer,
+    (p, copy): (&Printer, bool),
 ) {
     let mut removes = Vec::new();
     let mut copies = Vec::new();
     for path in paths {
-        let in_source = match RelPath::new(path) {
-            Ok(rel) => matches!(src_backend.stat(&rel).await, Ok(Some(_))),
-            Err(_) => true,
+        let found = match RelPath::new(path) {
+            Ok(rel) => match src_backend.stat(&rel).await {
+                Ok(Some(e)) => Some(Some(e)),
+                _ => None,
+            },
+            Err(_) => Some(None),
         };
-        if !in_source {
-            removes.push(format!("DRYRUN: remove {}", dst.join(path).base));
-            continue;
+        match found {
+            None => removes.push(dst.join(path)),
+            // A renamed single file shows under its new name; its source keeps its own.
+            Some(entry) => copies.push((
+                src.join(renamed.as_deref().unwrap_or(path)),
+                dst.join(path),
+                entry,
+            )),
         }
-        // A renamed single file shows under its new name; its source keeps its own.
-        let from = src.join(renamed.as_deref().unwrap_or(path)).base;
-        copies.push(format!("DRYRUN: copy {from} to {}", dst.join(path).base));
     }
-    for line in removes.iter().chain(&copies) {
-        p.line(line);
-    }
+    let plans: Vec<Planned> = removes
+        .iter()
+        .map(|what| Planned::SyncDelete { what })
+        .chain(copies.iter().map(|(from, to, entry)| Planned::Copy {
+            from,
+            to,
+            entry: entry.as_ref(),
+        }))
+        .collect();
+    super::dryrun::report(p, &plans, copy);
 }

@@ -897,9 +897,26 @@ fn upload_properties_and_download_times_as_azcopy() {
         assert_eq!(a["x-ms-access-tier"], "Cool");
         assert!(a["tags"].contains("<Key>stage name</Key>"), "{a:?}");
     }
-    // Without --content-type azcopy guesses from the name; --no-guess-mime-type stores none.
+    // Without --content-type azcopy guesses: its table for web files, the system's by
+    // extension without a charset, else from the first bytes; --no-guess-mime-type stores
+    // none. The same Content-Type, exactly.
+    let kinds: [(&str, &[u8]); 7] = [
+        ("kinds/page.html", b"<p>hi</p>"),
+        ("kinds/app.js", b"let x = 1;"),
+        ("kinds/notes.md", b"# title"),
+        ("kinds/README", b"plain words\n"),
+        ("kinds/blob", b"\x00\x01\x02\x03"),
+        ("kinds/picture", b"\x89PNG\x0D\x0A\x1A\x0Adata"),
+        ("kinds/empty", b""),
+    ];
+    for side in [&sides.0, &sides.1] {
+        for (rel, body) in kinds {
+            write_file(&side.s.path(rel), body, 100);
+        }
+    }
     for args in [
         vec!["copy", "{dir}/src/a.txt", "{url:guess/a.txt}"],
+        vec!["copy", "{dir}/kinds", "{url:}", "--recursive"],
         vec![
             "copy",
             "{dir}/src/a.txt",
@@ -911,15 +928,14 @@ fn upload_properties_and_download_times_as_azcopy() {
         args.extend(["--from-to", "LocalBlob"]);
         both(&sides, &args);
     }
-    // The same media type; ferry's guess adds rclone's `; charset=utf-8` to text types.
-    let media = |side: &Side, rel: &str| {
-        let t = blob_props(side, rel)
-            .remove("content-type")
-            .unwrap_or_default();
-        t.split(';').next().unwrap().to_owned()
-    };
-    for rel in ["guess/a.txt", "plain/a.txt"] {
-        assert_eq!(media(&sides.0, rel), media(&sides.1, rel), "{rel}");
+    let types: Vec<&str> = ["guess/a.txt", "plain/a.txt"]
+        .into_iter()
+        .chain(kinds.iter().map(|(rel, _)| *rel))
+        .collect();
+    for rel in types {
+        let (a, b) = (blob_props(&sides.0, rel), blob_props(&sides.1, rel));
+        assert!(a.contains_key("content-type"), "{rel}: {a:?}");
+        assert_eq!(a.get("content-type"), b.get("content-type"), "{rel}");
     }
     // Refusals and parse errors end the job before anything moves, as azcopy's.
     for bad in [
@@ -1735,5 +1751,170 @@ fn a_missing_local_source_is_named_as_missing() {
                 r.err
             );
         }
+    }
+}
+
+/// Each `Dryrun` record's transfer (this side's directory and container as placeholders,
+/// sorted: azcopy's crawl order varies) and the order of the message types, `Info`
+/// records (the notes before a scan) with their text.
+fn dry_records(side: &Side, out: &str) -> (Vec<String>, Vec<String>) {
+    let dir = side.s.dir.path().to_string_lossy().into_owned();
+    let url = side.az.blob_url("");
+    // A container copied to disk lands in a folder of its name.
+    let container = url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (mut records, mut types) = (Vec::new(), Vec::new());
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let (t, content) = (
+            v["MessageType"].as_str().unwrap(),
+            v["MessageContent"].as_str().unwrap(),
+        );
+        match t {
+            "Dryrun" => records.push(
+                content
+                    .replace(&dir, "{dir}")
+                    .replace(&url, "{url}")
+                    .replace(&format!("/{container}/"), "/{container}/"),
+            ),
+            "Info" => types.push(format!("Info {content}")),
+            _ if types.last().map(String::as_str) != Some(t) => types.push(t.to_owned()),
+            _ => {}
+        }
+    }
+    records.sort();
+    (records, types)
+}
+
+/// `--dry-run --output-type json` as azcopy writes it: a `Dryrun` record per planned
+/// transfer (a blob's size, content type, MD5 and, in a copy, tier; a deletion without a
+/// destination), then an empty `EndOfJob`; and the `INFO:` notes azcopy prints before a
+/// real run (plain HTTP, what happens to empty folders).
+#[test]
+fn dry_run_records_and_notes_match_azcopy() {
+    let files = [
+        ("src/a.txt", "aaa\n"),
+        ("src/sub/b.txt", "bb\n"),
+        ("src/sub/deep/d.json", "{}\n"),
+    ];
+    let Some(sides) = with_uploaded(&files) else {
+        return;
+    };
+    seed(
+        &sides,
+        &[("dl/sub/extra.txt", "x"), ("dl/old.txt", "o")],
+        10,
+    );
+    let runs: [&[&str]; 4] = [
+        &[
+            "copy",
+            "{url:}",
+            "{dir}/cp",
+            "--recursive",
+            "--from-to",
+            "BlobLocal",
+        ],
+        &[
+            "sync",
+            "{url:sub}",
+            "{dir}/dl",
+            "--from-to",
+            "BlobLocal",
+            "--delete-destination",
+            "true",
+        ],
+        &[
+            "remove",
+            "{url:sub}",
+            "--recursive",
+            "--from-to",
+            "BlobTrash",
+        ],
+        &[
+            "copy",
+            "{dir}/src",
+            "{url:up}",
+            "--recursive",
+            "--from-to",
+            "LocalBlob",
+        ],
+    ];
+    for args in runs {
+        let args = [args, &["--dry-run", "--output-type", "json"]].concat();
+        let (a, b) = both(&sides, &args);
+        let (ra, rb) = (dry_records(&sides.0, &a.out), dry_records(&sides.1, &b.out));
+        assert!(
+            !ra.0.is_empty(),
+            "{args:?}: azcopy plans nothing\n{}",
+            a.out
+        );
+        assert_eq!(ra, rb, "{args:?}\nazcopy: {}\nferry: {}", a.out, b.out);
+    }
+    // One blob by its own URL, in text.
+    let (a, b) = both(
+        &sides,
+        &[
+            "remove",
+            "{url:a.txt}",
+            "--from-to",
+            "BlobTrash",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry_lines(&sides.0, &a.out), dry_lines(&sides.1, &b.out));
+    assert_eq!(dry_lines(&sides.1, &b.out), ["DRYRUN: remove {url}/a.txt"]);
+    // The notes before real runs.
+    let notes = |r: &Ran| -> Vec<String> {
+        r.out
+            .lines()
+            .filter(|l| l.starts_with("INFO:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let real: [&[&str]; 4] = [
+        &[
+            "copy",
+            "{dir}/src/a.txt",
+            "{url:one.txt}",
+            "--from-to",
+            "LocalBlob",
+        ],
+        &["sync", "{dir}/src", "{url:}", "--from-to", "LocalBlob"],
+        &[
+            "remove",
+            "{url:sub}",
+            "--recursive",
+            "--include-pattern",
+            "*.json",
+            "--from-to",
+            "BlobTrash",
+        ],
+        &[
+            "remove",
+            "{url:sub}",
+            "--recursive",
+            "--from-to",
+            "BlobTrash",
+        ],
+    ];
+    for args in real {
+        let (a, b) = both(&sides, args);
+        assert_eq!(
+            notes(&a),
+            notes(&b),
+            "{args:?}\nazcopy: {}\nferry: {}",
+            a.out,
+            b.out
+        );
+        assert!(
+            notes(&b).iter().any(|l| l.contains("HTTP is in use")),
+            "{}",
+            b.out
+        );
     }
 }
