@@ -138,8 +138,6 @@ impl AzcopyArgs {
     /// Azure backend options these flags set, keyed as [`BackendFlags`] are.
     pub fn backend_flags(&self) -> anyhow::Result<BackendFlags> {
         let mut f = BackendFlags::new();
-        // Uploads get the Content-Type azcopy would give them.
-        f.insert("azureblob_azcopy_content_type".into(), "true".into());
         if let Some(v) = self.block_size_mb {
             f.insert("azureblob_chunk_size".into(), mib("--block-size-mb", v)?);
         }
@@ -158,6 +156,15 @@ impl AzcopyArgs {
         if let Some(v) = self.s2s_preserve_blob_tags {
             f.insert("azureblob_s2s_preserve_blob_tags".into(), v.to_string());
         }
+        Ok(f)
+    }
+
+    /// [`AzcopyArgs::backend_flags`] for a run of the azcopy command line itself, whose
+    /// uploads also get the Content-Type azcopy would give them (rclone's command line
+    /// takes azcopy's flags too, but keeps rclone's types).
+    pub fn personality_flags(&self) -> anyhow::Result<BackendFlags> {
+        let mut f = self.backend_flags()?;
+        f.insert("azureblob_azcopy_content_type".into(), "true".into());
         Ok(f)
     }
 

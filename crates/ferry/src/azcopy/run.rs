@@ -248,7 +248,7 @@ fn compat(c: &Common, g: &GlobalArgs, delete: Option<DeleteDestination>) -> Azco
 }
 
 pub fn remotes(az: &AzcopyArgs) -> anyhow::Result<Remotes> {
-    Ok(Remotes::new(None, LocalArgs::default()).with_backend_flags(az.backend_flags()?))
+    Ok(Remotes::new(None, LocalArgs::default()).with_backend_flags(az.personality_flags()?))
 }
 
 /// azcopy stores and sends no MD5 unless `--put-md5` is given: no Content-MD5 on the
@@ -446,7 +446,7 @@ async fn copy(a: &CopyArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
     let az = compat(&a.common, g, None);
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
     let mut opts = SyncOptions::default();
-    let mut flags = az.backend_flags()?;
+    let mut flags = az.personality_flags()?;
     without_md5(&a.common, &mut flags);
     super::props::apply(&a.props, dst.is_url(), &mut opts, &mut flags)?;
     let r = Remotes::new(None, LocalArgs::default()).with_backend_flags(flags);
@@ -495,7 +495,7 @@ async fn sync(a: &SyncArgs, g: &GlobalArgs, p: &Printer, ctx: &mut JobCtx) -> an
         hash_cache: hash_cache(a)?,
         ..LocalArgs::default()
     };
-    let mut flags = az.backend_flags()?;
+    let mut flags = az.personality_flags()?;
     without_md5(&a.common, &mut flags);
     let r = Remotes::new(None, local).with_backend_flags(flags);
     let (src, dst) = (AzPath::parse(&a.source), AzPath::parse(&a.destination));
