@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 use crate::{
-    Entry, EntryStream, Features, HashKind, HashSet, Hashes, ListPages, Listing, Metadata, RelPath,
-    Result,
+    Entry, EntryStream, Error, Features, HashKind, HashSet, Hashes, ListPages, Listing, Metadata,
+    RelPath, Result,
 };
 
 /// A stream of bytes read from or written to a backend.
@@ -225,6 +225,16 @@ pub trait Backend: Send + Sync {
     /// before the first decision depends on it (e.g. whether a server keeps the
     /// modification times it is sent). Failures only leave it to find out later.
     async fn prepare_write(&self) {}
+
+    /// rclone's `cleanup`: removes what the store keeps besides the files (S3: multipart
+    /// uploads left unfinished for over a day). Called only where
+    /// [`clean_up`](crate::Capabilities::clean_up) says there is something to clean.
+    async fn clean_up(&self) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} doesn't support cleanup",
+            self.describe()
+        )))
+    }
 
     /// How much space the backend's store holds and has free (rclone's `about`), for
     /// union's space policies. `Ok(None)`: it can't say (each field is optional too).

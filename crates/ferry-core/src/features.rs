@@ -53,6 +53,9 @@ pub struct Capabilities {
     /// `delete_file`, `mkdir`, `rmdir`, `set_modtime`) fails, so nothing is planned
     /// that writes to it and tests check reads through what another backend wrote.
     pub read_only: bool,
+    /// Whether [`Backend::clean_up`](crate::Backend::clean_up) has something to clean
+    /// (rclone's `cleanup`: S3's unfinished multipart uploads).
+    pub clean_up: bool,
 }
 
 /// How [`Backend::copy_from`](crate::Backend::copy_from) copies, when it can.
@@ -92,6 +95,7 @@ impl Default for Capabilities {
             bucket_roots: false,
             max_object_size: None,
             read_only: false,
+            clean_up: false,
         }
     }
 }
@@ -170,6 +174,8 @@ impl Features {
                 bucket_roots: false,
                 max_object_size: all.iter().filter_map(|f| f.caps.max_object_size).min(),
                 read_only: every(|f| f.caps.read_only),
+                // Not delegated to the members (rclone's union and combine do).
+                clean_up: false,
             },
             semantics: Semantics {
                 hashes,

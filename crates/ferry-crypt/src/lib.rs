@@ -586,6 +586,11 @@ impl Backend for CryptBackend {
         self.under.usage().await
     }
 
+    /// What the remote below keeps besides files is no file of this one's.
+    async fn clean_up(&self) -> Result<()> {
+        self.under.clean_up().await
+    }
+
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         self.under.metadata(&self.file_path(path)?).await
     }

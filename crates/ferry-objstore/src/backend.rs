@@ -251,6 +251,20 @@ impl<S: ObjectStore> ObjectBackend<S> {
         })
     }
 
+    /// Every bucket's stored name.
+    async fn bucket_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self.store.list_buckets(token).await?;
+            names.extend(page.objects.into_iter().map(|(name, _)| name));
+            match page.next {
+                Some(t) => token = Some(t),
+                None => return Ok(names),
+            }
+        }
+    }
+
     /// The tree below the root in at most [`TREE_PAGES`] pages of a recursive listing,
     /// kept by directory; the root's entries are returned. `None` (walk directory by
     /// directory) for a bigger tree, a key ferry can't name, or any failure (the
@@ -782,6 +796,28 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             self.make_markers(dir).await?;
         }
         Ok(())
+    }
+
+    /// The root's bucket below its prefix, or at an account's root every bucket; a
+    /// bucket that fails is reported and the others still cleaned.
+    async fn clean_up(&self) -> Result<()> {
+        if !self.features.caps.clean_up {
+            return Err(Error::unsupported(format!(
+                "{} doesn't support cleanup",
+                self.describe()
+            )));
+        }
+        if let Some(bucket) = &self.bucket {
+            return self.store.clean_up(bucket, &self.prefix).await;
+        }
+        let mut failed = None;
+        for bucket in self.bucket_names().await? {
+            if let Err(e) = self.store.clean_up(&bucket, "").await {
+                tracing::error!("{e}");
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// A directory below a bucket is a prefix, gone with its last object (or its marker,

@@ -245,4 +245,10 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     ) -> Result<()>;
     /// Deletes one object.
     async fn delete(&self, t: &Target, path: &str) -> Result<()>;
+
+    /// rclone's `cleanup` of one bucket below `prefix`, where the store's features say
+    /// it has one.
+    async fn clean_up(&self, _bucket: &str, _prefix: &str) -> Result<()> {
+        Ok(())
+    }
 }

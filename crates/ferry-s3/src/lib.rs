@@ -19,6 +19,7 @@
 //! - Copies and moves between two S3 remotes on the same endpoint stay on the server
 //!   (a move is a copy and a delete).
 
+mod cleanup;
 mod client;
 mod copy;
 mod dump;
@@ -70,6 +71,8 @@ fn s3_features() -> Features {
             moves: true,
             // S3's limit on one object (10,000 parts of at most 5 GiB).
             max_object_size: Some(5 << 40),
+            // Unfinished multipart uploads.
+            clean_up: true,
             ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),

@@ -539,4 +539,8 @@ impl ObjectStore for S3 {
             .map_err(|e| sdk("failed to delete", path, e))?;
         Ok(())
     }
+
+    async fn clean_up(&self, bucket: &str, prefix: &str) -> Result<()> {
+        crate::cleanup::clean_up(self, bucket, prefix).await
+    }
 }

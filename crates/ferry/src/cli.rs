@@ -137,6 +137,8 @@ pub enum Command {
     Size(cmd::ops::SizeArgs),
     /// Get quota information from the remote
     About(cmd::about::AboutArgs),
+    /// Clean up the remote if possible (S3: unfinished multipart uploads over a day old)
+    Cleanup(cmd::cleanup::CleanupArgs),
     /// Concatenate files and send them to stdout
     Cat(cmd::ops::CatArgs),
     /// Copy standard input to a file
@@ -233,6 +235,7 @@ impl Command {
             | Command::Deletefile(_)
             | Command::Delete(_)
             | Command::Purge(_)
+            | Command::Cleanup(_)
             | Command::Mkdir(_)
             | Command::Rmdir(_)
             | Command::Rmdirs(_)

@@ -3,6 +3,7 @@
 pub mod about;
 pub mod bisync;
 pub mod check;
+pub mod cleanup;
 pub mod completion;
 pub mod config;
 pub mod copyto;
@@ -56,6 +57,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Hashsum(a) => hashsum::hashsum(a, g).await,
         Command::Size(a) => ops::size(a, g).await,
         Command::About(a) => about::about(a, g).await,
+        Command::Cleanup(a) => cleanup::cleanup(a, g).await,
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,
         Command::Touch(a) => ops::touch(a, g).await,

@@ -904,3 +904,56 @@ fn copyto_and_moveto_in_one_bucket_copy_on_the_server() {
         assert_eq!(rclone_ok(&s3, &["cat", &at(name)]), "x".repeat(70_000));
     }
 }
+
+/// The keys of the bucket's unfinished multipart uploads, sorted.
+fn pending_uploads(s3: &S3) -> Vec<String> {
+    let out = raw(s3, "GET", "?uploads", None, &[]);
+    let mut keys: Vec<String> = out
+        .split("<Key>")
+        .skip(1)
+        .map(|k| k.split("</Key>").next().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// `cleanup` aborts the unfinished multipart uploads of the path's prefix that are over a
+/// day old (moto dates every upload 2010), as rclone's does; `--dry-run` keeps them, and
+/// a remote with nothing to clean says it doesn't support cleanup (exit 1).
+#[test]
+fn cleanup_aborts_stale_multipart_uploads_like_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let start = |key: &str| {
+        let out = raw(&s3, "POST", &format!("{key}?uploads"), None, &[]);
+        assert!(out.contains("<UploadId>"), "{out}");
+    };
+    start("keep/a.bin");
+    start("old/b.bin");
+    start("old/c.bin");
+    let (code, _, err) = fy_run(&["cleanup", "--dry-run", &s3.rclone_path("old")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Skipped clean up old files as --dry-run is set"),
+        "{err}"
+    );
+    assert_eq!(
+        pending_uploads(&s3),
+        ["keep/a.bin", "old/b.bin", "old/c.bin"]
+    );
+    let (code, _, err) = fy_run(&["cleanup", "-v", &s3.rclone_path("old")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removing pending multipart upload"), "{err}");
+    assert_eq!(pending_uploads(&s3), ["keep/a.bin"]);
+    // rclone, on the same kind of leftovers, leaves the same.
+    start("old/d.bin");
+    rclone_ok(&s3, &["cleanup", &s3.rclone_path("old")]);
+    assert_eq!(pending_uploads(&s3), ["keep/a.bin"]);
+    // The whole bucket.
+    let (code, _, err) = fy_run(&["cleanup", &s3.rclone_path("")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(pending_uploads(&s3).is_empty());
+    let sc = Scratch::new();
+    let (code, _, err) = fy_run(&["cleanup", &sc.src()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("doesn't support cleanup"), "{err}");
+}
