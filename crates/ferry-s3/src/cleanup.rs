@@ -70,7 +70,7 @@ async fn list(s3: &S3, bucket: &str, prefix: &str) -> Result<Vec<MultipartUpload
             .list_multipart_uploads()
             .bucket(bucket)
             .prefix(prefix)
-            .max_uploads(s3.opts.list_chunk.clamp(1, 1000) as i32)
+            .max_uploads(s3.opts.list_chunk.clamp(1, 1000))
             .set_key_marker(key_marker)
             .set_upload_id_marker(id_marker)
             .send()
