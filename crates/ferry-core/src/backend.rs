@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
@@ -232,6 +232,16 @@ pub trait Backend: Send + Sync {
     async fn clean_up(&self) -> Result<()> {
         Err(Error::unsupported(format!(
             "{} doesn't support cleanup",
+            self.describe()
+        )))
+    }
+
+    /// rclone's `link`: a URL anyone can read the file at `path` by, valid for `expire`
+    /// (`None`: as long as the store allows). Called only where
+    /// [`public_link`](crate::Capabilities::public_link) says it can.
+    async fn public_link(&self, _path: &RelPath, _expire: Option<Duration>) -> Result<String> {
+        Err(Error::unsupported(format!(
+            "{} doesn't support public links",
             self.describe()
         )))
     }

@@ -56,6 +56,9 @@ pub struct Capabilities {
     /// Whether [`Backend::clean_up`](crate::Backend::clean_up) has something to clean
     /// (rclone's `cleanup`: S3's unfinished multipart uploads).
     pub clean_up: bool,
+    /// Whether [`Backend::public_link`](crate::Backend::public_link) can make a link
+    /// (rclone's `link`: a presigned URL on S3).
+    pub public_link: bool,
 }
 
 /// How [`Backend::copy_from`](crate::Backend::copy_from) copies, when it can.
@@ -96,6 +99,7 @@ impl Default for Capabilities {
             max_object_size: None,
             read_only: false,
             clean_up: false,
+            public_link: false,
         }
     }
 }
@@ -176,6 +180,7 @@ impl Features {
                 read_only: every(|f| f.caps.read_only),
                 // Not delegated to the members (rclone's union and combine do).
                 clean_up: false,
+                public_link: false,
             },
             semantics: Semantics {
                 hashes,

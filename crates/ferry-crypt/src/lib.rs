@@ -156,6 +156,8 @@ impl CryptBackend {
         // A crypt file's size is not the stored object's: the limit is the store's less
         // the headers and tags, which no real file comes near; left to the store.
         features.caps.max_object_size = None;
+        // A link to the store's object would hand out ciphertext.
+        features.caps.public_link = false;
         CryptBackend {
             under,
             config,

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet as StdHashSet};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::encoding::Names;
@@ -796,6 +796,22 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             self.make_markers(dir).await?;
         }
         Ok(())
+    }
+
+    /// A presigned URL of an existing object (rclone: "object not found" otherwise).
+    async fn public_link(&self, path: &RelPath, expire: Option<Duration>) -> Result<String> {
+        if !self.features.caps.public_link {
+            return Err(Error::unsupported(format!(
+                "{} doesn't support public links",
+                self.describe()
+            )));
+        }
+        match self.stat(path).await? {
+            Some(e) if !e.is_dir() => {}
+            _ => return Err(Error::new(ErrorKind::NotFound, "object not found")),
+        }
+        let t = self.target(path)?;
+        self.store.presign_get(&t, expire, &self.describe()).await
     }
 
     /// The root's bucket below its prefix, or at an account's root every bucket; a

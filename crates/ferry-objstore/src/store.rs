@@ -9,7 +9,7 @@
 //! item, turned into an [`Entry`] and [`Metadata`] by the store's rules.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use ferry_core::encoding::Encoding;
@@ -245,6 +245,17 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     ) -> Result<()>;
     /// Deletes one object.
     async fn delete(&self, t: &Target, path: &str) -> Result<()>;
+
+    /// A presigned GET of the object, valid for `expire` (`None`: the longest allowed);
+    /// `shown` names the remote in what is logged. Where the store's features say.
+    async fn presign_get(
+        &self,
+        _t: &Target,
+        _expire: Option<Duration>,
+        _shown: &str,
+    ) -> Result<String> {
+        Err(ferry_core::Error::unsupported("no public links"))
+    }
 
     /// rclone's `cleanup` of one bucket below `prefix`, where the store's features say
     /// it has one.

@@ -26,6 +26,7 @@ mod dump;
 mod error;
 mod headers;
 mod kind;
+mod link;
 pub mod meta;
 mod object;
 pub mod options;
@@ -73,6 +74,8 @@ fn s3_features() -> Features {
             max_object_size: Some(5 << 40),
             // Unfinished multipart uploads.
             clean_up: true,
+            // Presigned URLs.
+            public_link: true,
             ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),

@@ -540,6 +540,15 @@ impl ObjectStore for S3 {
         Ok(())
     }
 
+    async fn presign_get(
+        &self,
+        t: &Target,
+        expire: Option<std::time::Duration>,
+        shown: &str,
+    ) -> Result<String> {
+        crate::link::presign_get(self, t, expire, shown).await
+    }
+
     async fn clean_up(&self, bucket: &str, prefix: &str) -> Result<()> {
         crate::cleanup::clean_up(self, bucket, prefix).await
     }

@@ -139,6 +139,8 @@ pub enum Command {
     About(cmd::about::AboutArgs),
     /// Clean up the remote if possible (S3: unfinished multipart uploads over a day old)
     Cleanup(cmd::cleanup::CleanupArgs),
+    /// Generate public link to file (S3: a presigned URL, valid a week at most)
+    Link(cmd::link::LinkArgs),
     /// Concatenate files and send them to stdout
     Cat(cmd::ops::CatArgs),
     /// Copy standard input to a file
@@ -215,6 +217,7 @@ impl Command {
             | Command::Hashsum(_)
             | Command::Size(_)
             | Command::About(_)
+            | Command::Link(_)
             | Command::Cat(_)
             | Command::Check(_)
             | Command::Checksum(_)

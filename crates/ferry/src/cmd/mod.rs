@@ -13,6 +13,7 @@ pub mod delete_limits;
 pub mod gendocs;
 pub mod hashsum;
 pub mod help_backend;
+pub mod link;
 pub mod listing;
 pub mod ls;
 pub mod ops;
@@ -58,6 +59,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Size(a) => ops::size(a, g).await,
         Command::About(a) => about::about(a, g).await,
         Command::Cleanup(a) => cleanup::cleanup(a, g).await,
+        Command::Link(a) => link::link(a, g).await,
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,
         Command::Touch(a) => ops::touch(a, g).await,

@@ -957,3 +957,50 @@ fn cleanup_aborts_stale_multipart_uploads_like_rclone() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("doesn't support cleanup"), "{err}");
 }
+
+/// `link` prints a presigned URL anyone can read the file by, valid a week at most (as
+/// rclone says when it shortens one), or as long as `--expire` asks; a missing object is
+/// "object not found" (exit 4), and a remote without links says so (exit 1).
+#[test]
+fn link_prints_a_presigned_url_like_rclone() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/page.html", "<p>linked</p>", 100);
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("web")]);
+    let get = |url: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-f", url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (code, url, err) = fy_run(&["link", &s3.rclone_path("web/page.html")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(url.contains("X-Amz-Expires=604800"), "{url}");
+    assert!(
+        err.contains(
+            "Public Link: Reducing expiry to 1w as off is greater than the max time allowed"
+        ),
+        "{err}"
+    );
+    assert_eq!(get(url.trim()), "<p>linked</p>");
+    let theirs = rclone_ok(&s3, &["link", &s3.rclone_path("web/page.html")]);
+    assert_eq!(get(theirs.trim()), get(url.trim()));
+    let (code, url, err) = fy_run(&["link", "--expire", "1h", &s3.rclone_path("web/page.html")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        url.contains("X-Amz-Expires=3600") && err.is_empty(),
+        "{url}{err}"
+    );
+    let (code, _, err) = fy_run(&["link", &s3.rclone_path("web/nope.html")]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("Failed to link: object not found"), "{err}");
+    let (code, _, err) = fy_run(&["link", &sc.path("src/page.html").to_string_lossy()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("doesn't support public links"), "{err}");
+}
