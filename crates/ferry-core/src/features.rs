@@ -20,6 +20,10 @@ pub struct Capabilities {
     pub set_modtime: bool,
     /// Whether directories can hold an mtime of their own.
     pub set_dir_modtime: bool,
+    /// Whether rclone sets a listed directory's time through the directory itself (its
+    /// log says "using SetModTime", else "using DirSetModTime"): only its local
+    /// backend's directories can.
+    pub listed_dir_modtime: bool,
     /// Whether `put` writes to a temporary name and renames, so readers never see a partial file.
     pub atomic_put: bool,
     /// Whether the entry `put` returns carries the stored object's hashes (e.g. an ETag),
@@ -87,6 +91,7 @@ impl Default for Capabilities {
         Capabilities {
             set_modtime: false,
             set_dir_modtime: false,
+            listed_dir_modtime: false,
             atomic_put: false,
             put_returns_hashes: false,
             ranged_put: false,
@@ -163,6 +168,7 @@ impl Features {
             caps: Capabilities {
                 set_modtime: every(|f| f.caps.set_modtime),
                 set_dir_modtime: every(|f| f.caps.set_dir_modtime),
+                listed_dir_modtime: every(|f| f.caps.listed_dir_modtime),
                 atomic_put: every(|f| f.caps.atomic_put),
                 put_returns_hashes: every(|f| f.caps.put_returns_hashes),
                 ranged_put: every(|f| f.caps.ranged_put),

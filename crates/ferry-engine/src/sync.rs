@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use ferry_core::units::size_suffix;
 use ferry_core::{Backend, Entry, Error, ErrorKind, HashKind, RelPath, Result};
 use tokio::sync::mpsc;
 
@@ -75,6 +76,9 @@ pub(crate) struct DirRecord {
     pub path: RelPath,
     pub src_mtime: Option<SystemTime>,
     pub dst_mtime: Option<SystemTime>,
+    /// The destination directory's own size, where its listing gives one (rclone's
+    /// dry-run notice shows it).
+    pub dst_size: Option<u64>,
 }
 
 /// State shared by the workers of one run.
@@ -759,6 +763,7 @@ async fn on_dir(ctx: &Arc<Ctx>, path: RelPath, src: Option<Entry>, dst: Option<E
     ctx.dirs.lock().expect("lock").push(DirRecord {
         path,
         src_mtime: src.map(|e| e.mtime),
+        dst_size: dst.as_ref().and_then(|e| e.dir_size),
         dst_mtime: dst.map(|e| e.mtime),
     });
 }
@@ -807,7 +812,8 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
 /// Gives destination directories their source mtimes, after their contents changed.
 async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
     let o = &ctx.job.opts;
-    if o.dry_run || o.no_update_dir_modtime || !ctx.job.dst.features().caps.set_dir_modtime {
+    let caps = &ctx.job.dst.features().caps;
+    if o.no_update_dir_modtime || !caps.set_dir_modtime {
         return;
     }
     let mut dirty = std::mem::take(&mut *ctx.dirty.lock().expect("lock"));
@@ -826,11 +832,24 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
         if !differs && !dirty.contains(&d.path) {
             continue;
         }
-        match ctx.job.dst.set_modtime(&d.path, mtime).await {
-            Ok(()) => tracing::info!(
-                "{}: Set directory modification time (using DirSetModTime)",
+        if o.dry_run {
+            let size = d
+                .dst_size
+                .map(|n| format!(" (size {})", size_suffix(n)))
+                .unwrap_or_default();
+            tracing::warn!(
+                "{}: Skipped set directory modification time as --dry-run is set{size}",
                 d.path
-            ),
+            );
+            continue;
+        }
+        // rclone's words for how: through the listed directory, or by its path.
+        let how = match d.dst_mtime.is_some() && caps.listed_dir_modtime {
+            true => "SetModTime",
+            false => "DirSetModTime",
+        };
+        match ctx.job.dst.set_modtime(&d.path, mtime).await {
+            Ok(()) => tracing::info!("{}: Set directory modification time (using {how})", d.path),
             Err(e) => tracing::debug!("{}: directory modification time not set: {e}", d.path),
         }
     }

@@ -177,6 +177,7 @@ fn local_features() -> Features {
         caps: Capabilities {
             set_modtime: true,
             set_dir_modtime: true,
+            listed_dir_modtime: true,
             atomic_put: true,
             ranged_put: true,
             metadata: MetadataSupport {
