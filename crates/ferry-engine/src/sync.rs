@@ -363,6 +363,15 @@ async fn preflight(job: &Job) -> Result<bool> {
             "can't use --delete-before with --track-renames",
         ));
     }
+    // --copy-dest copies on the server, as rclone's: a destination that can't (the local
+    // disk among them) is refused, as rclone refuses it.
+    let copy_dest = job.alt_dests.as_ref().map(|a| a.kind) == Some(crate::AltKind::Copy);
+    if copy_dest && !job.dst.features().caps.server_side_copy() {
+        return Err(Error::new(
+            ErrorKind::Refused,
+            "can't use --copy-dest on a remote which doesn't support server side copy",
+        ));
+    }
     if let Some(b) = &job.backup {
         backup::check_location(b, &*job.dst, &*job.src, &*job.select)?;
     }

@@ -364,34 +364,24 @@ fn compare_dest_skips_files_held_identically_there() {
     assert_eq!(s.read("moved/dir/b.txt"), "bravo");
 }
 
+/// --copy-dest copies on the server; the local disk can't, so rclone refuses it there
+/// (a fatal error, exit 7) before anything moves, and so does ferry. (The S3 tests copy
+/// from there.)
 #[test]
-fn copy_dest_copies_identical_files_from_there() {
+fn copy_dest_is_refused_where_the_destination_cannot_copy_server_side() {
     let s = with_previous_backup();
     let prev = s.path("prev").to_string_lossy().into_owned();
-    let (code, _, err) = run(&[
-        "sync",
-        &s.src(),
-        &s.dst(),
-        "--copy-dest",
-        &prev,
-        "-v",
-        "--dry-run",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        !s.exists("dst/a.txt") && s.exists("dst/stale"),
-        "dry run changes nothing"
-    );
-    let (code, _, err) = run(&["sync", &s.src(), &s.dst(), "--copy-dest", &prev, "-v"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("a.txt: Copied (server-side copy)"), "{err}");
-    assert!(err.contains("dir/b.txt: Copied (new)"), "{err}");
-    assert_same_tree(&s.path("src"), &s.path("dst"));
-    assert_eq!(
-        s.read("prev/a.txt"),
-        "alpha",
-        "the other directory is only read"
-    );
+    for verb in ["sync", "copy"] {
+        let (code, _, err) = run(&[verb, &s.src(), &s.dst(), "--copy-dest", &prev]);
+        assert_eq!(code, 7, "{err}");
+        assert!(
+            err.contains(
+                "can't use --copy-dest on a remote which doesn't support server side copy"
+            ),
+            "{err}"
+        );
+        assert!(!s.exists("dst/a.txt") && s.exists("dst/stale"), "{err}");
+    }
     // Both at once is a usage error, as the two answer the same question differently.
     let (code, _, err) = run(&[
         "copy",
@@ -1731,5 +1721,50 @@ fn partial_suffix_names_the_temporary_file_and_is_checked() {
         let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--partial-suffix", bad]);
         assert_eq!(code, 1, "{bad}: {err}");
         assert!(err.contains(why), "{bad}: {err}");
+    }
+}
+
+/// The directory lines of a sync, as rclone logs them: `--dry-run`'s notices that it
+/// skipped making directories, setting their times and removing them; `-v`'s "Set
+/// directory modification time", "using SetModTime" for a directory that was already
+/// there and "using DirSetModTime" for a new one. Compared as sets: the order of the
+/// removals and the times differs (ferry removes first, so a parent's time isn't
+/// disturbed after it was set).
+#[test]
+fn directory_lines_of_a_sync_match_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "a", 100);
+        s.write("src/sub/deep/b.txt", "b", 100);
+        std::fs::create_dir_all(s.path("src/empty")).unwrap();
+        s.write("src/kept/c.txt", "c", 100);
+        s.write("dst/kept/c.txt", "c", 100);
+        s.write("dst/old/o.txt", "o", 100);
+        set_age(&s.path("src/kept"), 100);
+        set_age(&s.path("dst/kept"), 9000);
+    };
+    // The message after the date and time. rclone's dry run with
+    // --create-empty-src-dirs also names the root ("Local file system at dst: Skipped set
+    // directory modification time"), though its real run leaves the root's time alone;
+    // ferry names neither.
+    let dir_lines = |err: &str| -> std::collections::BTreeSet<String> {
+        err.lines()
+            .filter(|l| l.contains("director") && !l.contains("Local file system at"))
+            .map(|l| l.get(20..).unwrap_or(l).to_owned())
+            .collect()
+    };
+    for args in [
+        &["sync", "--dry-run", "--create-empty-src-dirs", "src", "dst"][..],
+        &["sync", "-v", "src", "dst"][..],
+    ] {
+        let Some(((fc, fe, _), (rc, re, _))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+        assert_eq!(
+            dir_lines(&fe),
+            dir_lines(&re),
+            "{args:?}\nferry: {fe}\nrclone: {re}"
+        );
+        assert!(!dir_lines(&fe).is_empty(), "{fe}");
     }
 }

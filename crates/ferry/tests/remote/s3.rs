@@ -1004,3 +1004,41 @@ fn link_prints_a_presigned_url_like_rclone() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("doesn't support public links"), "{err}");
 }
+
+/// --copy-dest on S3: a file held identically in the other directory is copied from
+/// there on the server (rclone's "Copied (server-side copy)"), the others are sent; the
+/// other directory is only read. A dry run changes nothing.
+#[test]
+fn copy_dest_copies_identical_files_server_side() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "alpha", 100);
+    sc.write("src/dir/b.txt", "bravo", 100);
+    sc.write("prev/a.txt", "alpha", 100);
+    sc.write("prev/dir/b.txt", "BRAVO", 100);
+    fy_ok(&[
+        "copy",
+        &sc.path("prev").to_string_lossy(),
+        &s3.rclone_path("prev"),
+    ]);
+    let (dst, prev) = (s3.rclone_path("dst"), s3.rclone_path("prev"));
+    let (code, _, err) = fy_run(&["sync", &sc.src(), &dst, "--copy-dest", &prev, "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    let out = |args: &[&str]| {
+        let (code, out, err) = fy_run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    let listed = out(&["lsf", "-R", &s3.rclone_path("")]);
+    assert!(
+        listed.contains("prev/a.txt") && !listed.contains("dst/"),
+        "{listed}"
+    );
+    let (code, _, err) = fy_run(&["sync", &sc.src(), &dst, "--copy-dest", &prev, "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("a.txt: Copied (server-side copy)"), "{err}");
+    assert!(err.contains("dir/b.txt: Copied (new)"), "{err}");
+    assert_eq!(out(&["cat", &s3.rclone_path("dst/dir/b.txt")]), "bravo");
+    assert_eq!(out(&["cat", &s3.rclone_path("dst/a.txt")]), "alpha");
+    assert_eq!(out(&["cat", &s3.rclone_path("prev/dir/b.txt")]), "BRAVO");
+}
