@@ -57,6 +57,9 @@ pub struct LogArgs {
         env = "FERRY_STATS_ONE_LINE_DATE_FORMAT"
     )]
     pub stats_one_line_date_format: Option<String>,
+    /// Max file name length in stats (0 for no limit)
+    #[arg(long, value_name = "INT", global = true, default_value_t = 45)]
+    pub stats_file_name_length: usize,
     /// Show progress during transfer
     #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
     pub progress: bool,
@@ -66,6 +69,12 @@ pub struct LogArgs {
     /// List of items to dump from: headers, bodies, requests, responses, auth, errors
     #[arg(long, value_name = "FLAGS", global = true, env = "FERRY_DUMP", value_parser = parse_dump)]
     pub dump: Option<DumpArg>,
+    /// Dump HTTP headers - may contain sensitive info (`--dump headers`)
+    #[arg(long, global = true, hide = true)]
+    pub dump_headers: bool,
+    /// Dump HTTP headers and bodies - may contain sensitive info (`--dump bodies`)
+    #[arg(long, global = true, hide = true)]
+    pub dump_bodies: bool,
 }
 
 /// `--dump`: what to dump, and rclone's words accepted without effect here.

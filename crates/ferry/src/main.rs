@@ -180,6 +180,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             ignored.join(", ")
         );
     }
+    report::set_name_width(cli.log.stats_file_name_length);
     let output = match settings::Output::resolve(&cli.log) {
         Ok(o) => settings::Output {
             check_first: cli.tuning.check_first,

@@ -2,6 +2,7 @@
 //! live `-P` display that draws them is `progress.rs`.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -121,8 +122,13 @@ fn shorten(name: &str, width: usize) -> String {
     out
 }
 
-/// rclone's default `--stats-file-name-length`.
-const NAME_WIDTH: usize = 45;
+/// `--stats-file-name-length` (rclone's default 45; 0: names whole, unpadded), set once
+/// before any stats are shown.
+static NAME_WIDTH: AtomicUsize = AtomicUsize::new(45);
+
+pub fn set_name_width(width: usize) {
+    NAME_WIDTH.store(width, Ordering::Relaxed);
+}
 
 /// The average transfer rate since the transfers began (the final stats, and before a
 /// [`Meter`] has a second of samples).
@@ -326,10 +332,18 @@ fn flight_percent(f: &FlightSnapshot) -> u64 {
 
 /// One line of the `Transferring:` list: `name: 42% / 1.335 MiB, 2 MiB/s, 3s`.
 fn flight_line(f: &FlightSnapshot) -> String {
+    flight_line_in(f, NAME_WIDTH.load(Ordering::Relaxed))
+}
+
+/// [`flight_line`] with the name in `width` characters.
+fn flight_line_in(f: &FlightSnapshot, width: usize) -> String {
     let speed = flight_speed(f);
     let eta = eta_secs(f.bytes, f.size, speed).map_or_else(|| "-".into(), go_duration);
-    let name = shorten(&f.name, NAME_WIDTH);
-    let pad = NAME_WIDTH.saturating_sub(name.chars().count());
+    let name = match width {
+        0 => f.name.clone(),
+        w => shorten(&f.name, w),
+    };
+    let pad = width.saturating_sub(name.chars().count());
     format!(
         "{}{name}:{:>3}% / {}, {}, {eta}",
         " ".repeat(pad),
@@ -547,8 +561,8 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1_000_000), "1,000,000");
         let long = "a/".repeat(30) + "end.bin";
-        let short = shorten(&long, NAME_WIDTH);
-        assert_eq!(short.chars().count(), NAME_WIDTH);
+        let short = shorten(&long, 45);
+        assert_eq!(short.chars().count(), 45);
         assert!(short.starts_with("a/a/") && short.ends_with("end.bin") && short.contains('…'));
     }
 
@@ -609,6 +623,26 @@ Transferring:\n \
                 }
             ),
             "    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s (xfr#205/220)"
+        );
+    }
+
+    #[test]
+    fn stats_file_name_length_cuts_and_pads_the_name() {
+        let f = FlightSnapshot {
+            name: "dir/a-rather-long-name.bin".into(),
+            size: 1_400_000,
+            bytes: 700_000,
+            elapsed: Duration::from_secs(1),
+        };
+        let tail = ": 50% / 1.335 MiB, 683.594 KiB/s, 1s";
+        assert_eq!(flight_line_in(&f, 10), format!("dir/a….bin{tail}"));
+        assert_eq!(
+            flight_line_in(&f, 0),
+            format!("dir/a-rather-long-name.bin{tail}")
+        );
+        assert_eq!(
+            flight_line_in(&f, 30),
+            format!("    dir/a-rather-long-name.bin{tail}")
         );
     }
 

@@ -114,15 +114,18 @@ impl Log {
         };
         let mut format = a.log_format.unwrap_or_default();
         format.json |= a.use_json_log || azcopy_json;
+        // rclone's older spellings, `--dump-headers` and `--dump-bodies`, add to `--dump`.
+        let mut dump = a.dump.clone();
+        if a.dump_headers || a.dump_bodies {
+            let d = dump.get_or_insert_with(Default::default);
+            d.dump.headers |= a.dump_headers;
+            d.dump.bodies |= a.dump_bodies;
+        }
         Log {
-            level: if a.dump.is_some() {
-                Level::Debug
-            } else {
-                level
-            },
+            level: if dump.is_some() { Level::Debug } else { level },
             format,
             file: a.log_file.clone(),
-            dump: a.dump.clone(),
+            dump,
         }
     }
 }

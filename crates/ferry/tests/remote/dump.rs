@@ -33,6 +33,12 @@ fn dump_headers_shows_s3_requests_without_credentials() {
     assert!(!err.contains("AWS4-HMAC-SHA256 Credential"), "{err}");
     assert!(err.contains("HTTP/1.1 200 OK"), "{err}");
 
+    // rclone's older spelling says the same.
+    let (code, _, err) = run(&["lsf", &s3.rclone_path(""), "--dump-headers"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("HTTP REQUEST (req 0x"), "{err}");
+    assert!(err.contains("\nAuthorization: XXXX\n"), "{err}");
+
     let (code, _, err) = run(&["lsf", &s3.rclone_path(""), "--dump", "headers,auth"]);
     assert_eq!(code, 0, "{err}");
     assert!(
