@@ -139,7 +139,11 @@ pub async fn run(pair: &Pair, select: Arc<dyn Select>, opts: Options) -> Report 
     if opts.workdir == default_workdir() {
         // ferry's own directories; an older ferry made them 0755.
         ferry_core::private::tighten_dir(&opts.workdir);
-        if let Some(parent) = opts.workdir.parent() {
+        if let Some(parent) = opts
+            .workdir
+            .parent()
+            .filter(|_| !ferry_core::private::cache_dir_given())
+        {
             ferry_core::private::tighten_dir(parent);
         }
     }
@@ -1082,8 +1086,7 @@ fn summarize(plan: &Plan, outcomes: &[Option<Outcome>], complete: &[bool]) -> Ve
 
 /// The default work directory: `bisync` under the user's cache directory.
 pub fn default_workdir() -> PathBuf {
-    ferry_core::private::cache_home()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("ferry")
+    ferry_core::private::ferry_cache()
+        .unwrap_or_else(|| std::env::temp_dir().join("ferry"))
         .join("bisync")
 }

@@ -13,11 +13,7 @@ use crate::types::Rec;
 
 /// Where rclone keeps bisync's listings by default (`~/.cache/rclone/bisync`).
 pub fn default_workdir() -> Option<PathBuf> {
-    Some(
-        ferry_core::private::cache_home()?
-            .join("rclone")
-            .join("bisync"),
-    )
+    Some(ferry_core::private::rclone_cache()?.join("bisync"))
 }
 
 /// The state rclone's listings of a pair describe, from the first of `bases`

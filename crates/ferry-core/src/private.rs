@@ -15,6 +15,37 @@ pub fn cache_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
 }
 
+/// `--cache-dir`: set once, before anything is cached.
+static CACHE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// rclone's `--cache-dir DIR`: DIR holds ferry's caches instead of `~/.cache/ferry`, and
+/// rclone's (its bisync listings) are looked for there instead of `~/.cache/rclone`.
+pub fn set_cache_dir(dir: PathBuf) {
+    let _ = CACHE_DIR.set(dir);
+}
+
+/// Whether `--cache-dir` named the cache directory (the user's, not ferry's to tighten).
+pub fn cache_dir_given() -> bool {
+    CACHE_DIR.get().is_some()
+}
+
+/// Where ferry keeps its caches and state: `--cache-dir`, else `ferry` under
+/// [`cache_home`].
+pub fn ferry_cache() -> Option<PathBuf> {
+    match CACHE_DIR.get() {
+        Some(d) => Some(d.clone()),
+        None => Some(cache_home()?.join("ferry")),
+    }
+}
+
+/// Where rclone keeps its cache: `--cache-dir`, else `rclone` under [`cache_home`].
+pub fn rclone_cache() -> Option<PathBuf> {
+    match CACHE_DIR.get() {
+        Some(d) => Some(d.clone()),
+        None => Some(cache_home()?.join("rclone")),
+    }
+}
+
 /// Creates `dir` and any missing parents, each new one 0700 (on Unix).
 pub fn create_dir_all(dir: &Path) -> io::Result<()> {
     let mut b = fs::DirBuilder::new();

@@ -60,9 +60,7 @@ impl Journal {
         let file = hex::encode(Md5::digest(
             format!("{endpoint}\n{bucket}\n{name}").as_bytes(),
         ));
-        let dir = ferry_core::private::cache_home()?
-            .join("ferry")
-            .join("gcs-uploads");
+        let dir = ferry_core::private::ferry_cache()?.join("gcs-uploads");
         Some(Journal {
             path: dir.join(format!("{file}.json")),
             state: State {

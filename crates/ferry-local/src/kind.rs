@@ -136,7 +136,7 @@ fn hash_cache(setting: Option<&str>) -> Option<Arc<HashCache>> {
     static OPENED: Mutex<BTreeMap<PathBuf, Weak<HashCache>>> = Mutex::new(BTreeMap::new());
     let dir = match setting.map(str::to_ascii_lowercase).as_deref() {
         None | Some("off" | "false") => return None,
-        Some("on" | "true") => ferry_core::private::cache_home()?.join("ferry"),
+        Some("on" | "true") => ferry_core::private::ferry_cache()?,
         Some(_) => PathBuf::from(setting?),
     };
     let file = dir.join("hashes.redb");

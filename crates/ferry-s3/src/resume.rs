@@ -48,11 +48,7 @@ fn mtime_ns(t: SystemTime) -> i128 {
 
 /// Where journals are kept.
 pub(crate) fn dir() -> Option<PathBuf> {
-    Some(
-        ferry_core::private::cache_home()?
-            .join("ferry")
-            .join("s3-uploads"),
-    )
+    Some(ferry_core::private::ferry_cache()?.join("s3-uploads"))
 }
 
 impl Journal {

@@ -57,6 +57,10 @@ pub struct LogArgs {
         env = "FERRY_STATS_ONE_LINE_DATE_FORMAT"
     )]
     pub stats_one_line_date_format: Option<String>,
+    /// Directory ferry will use for caching (ferry's state and caches; rclone's bisync
+    /// listings are looked for there too)
+    #[arg(long, value_name = "DIR", global = true, env = "FERRY_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Max file name length in stats (0 for no limit)
     #[arg(long, value_name = "INT", global = true, default_value_t = 45)]
     pub stats_file_name_length: usize,

@@ -181,6 +181,9 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         );
     }
     report::set_name_width(cli.log.stats_file_name_length);
+    if let Some(dir) = &cli.log.cache_dir {
+        ferry_core::private::set_cache_dir(dir.clone());
+    }
     let output = match settings::Output::resolve(&cli.log) {
         Ok(o) => settings::Output {
             check_first: cli.tuning.check_first,

@@ -1282,3 +1282,36 @@ fn takes_over_from_rclone_bisync_without_a_resync() {
         "{err}"
     );
 }
+
+/// `--cache-dir` holds bisync's state when no `--workdir` is given (rclone keeps it under
+/// its cache directory too); nothing goes to the home directory's cache.
+#[test]
+fn cache_dir_holds_the_state_without_a_workdir() {
+    let p = Pair::new();
+    let home = tempfile::tempdir().unwrap();
+    let cache = p.dir.path().join("my-cache");
+    let out = ferry()
+        .arg("bisync")
+        .arg(p.p1())
+        .arg(p.p2())
+        .args(["--resync", "--cache-dir"])
+        .arg(&cache)
+        .env("HOME", home.path())
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    let (code, _, err) = split(out);
+    assert_eq!(code, 0, "{err}");
+    let listings: Vec<_> = std::fs::read_dir(cache.join("bisync"))
+        .unwrap_or_else(|e| panic!("{e}: {err}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        listings
+            .iter()
+            .any(|n| n.contains("_p1..") && n.ends_with(".state.json")),
+        "{listings:?}"
+    );
+    assert!(!home.path().join(".cache/ferry").exists());
+}
