@@ -27,11 +27,23 @@ pub fn size_suffix(n: u64) -> String {
     }
 }
 
-/// rclone's byte-unit form used in stats: `0 B`, `1.000 KiB`, `12.500 MiB`.
+/// rclone's byte-unit form used in stats: `0 B`, `1 KiB`, `1.500 KiB`, `12.500 MiB`
+/// (whole values without decimals, as Go's `SizeSuffix` prints them).
 pub fn byte_unit(n: u64) -> String {
+    with_unit(n, "B")
+}
+
+/// rclone's bit-rate form (`--stats-unit bits`): `0 bit/s`, `8 Mibit/s`, `1.500 Kibit/s`;
+/// `bits` per second, scaled by 1024 as rclone does.
+pub fn bit_rate_unit(bits: u64) -> String {
+    with_unit(bits, "bit/s")
+}
+
+fn with_unit(n: u64, unit: &str) -> String {
     match scaled(n) {
-        (v, None) => format!("{v:.0} B"),
-        (v, Some(s)) => format!("{v:.3} {s}B"),
+        (v, None) => format!("{v:.0} {unit}"),
+        (v, Some(s)) if v.fract() == 0.0 => format!("{v:.0} {s}{unit}"),
+        (v, Some(s)) => format!("{v:.3} {s}{unit}"),
     }
 }
 
@@ -299,8 +311,12 @@ mod tests {
         assert_eq!(size_suffix(1024), "1Ki");
         assert_eq!(size_suffix(1536 * 1024), "1.500Mi");
         assert_eq!(byte_unit(0), "0 B");
-        assert_eq!(byte_unit(1024), "1.000 KiB");
-        assert_eq!(byte_unit(5 * 1024 * 1024 * 1024), "5.000 GiB");
+        assert_eq!(byte_unit(1024), "1 KiB");
+        assert_eq!(byte_unit(1536), "1.500 KiB");
+        assert_eq!(byte_unit(5 * 1024 * 1024 * 1024), "5 GiB");
+        assert_eq!(bit_rate_unit(0), "0 bit/s");
+        assert_eq!(bit_rate_unit(8 * 1024 * 1024), "8 Mibit/s");
+        assert_eq!(bit_rate_unit(1000), "1000 bit/s");
     }
 
     #[test]

@@ -181,6 +181,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         );
     }
     report::set_name_width(cli.log.stats_file_name_length);
+    report::set_bit_rates(cli.tuning.stats_unit.as_deref() == Some("bits"));
     if let Some(dir) = &cli.log.cache_dir {
         ferry_core::private::set_cache_dir(dir.clone());
     }

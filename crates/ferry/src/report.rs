@@ -2,11 +2,11 @@
 //! live `-P` display that draws them is `progress.rs`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ferry_core::units::byte_unit;
+use ferry_core::units::{bit_rate_unit, byte_unit};
 use ferry_engine::{Action, ActionKind, FlightSnapshot, Observer, StatsSnapshot};
 use serde_json::json;
 
@@ -21,7 +21,18 @@ fn percent(done: u64, total: u64) -> String {
 
 /// A speed as rclone shows it: `8.149 MiB/s`, `0 B/s`.
 fn rate(bytes_per_sec: f64) -> String {
-    format!("{}/s", byte_unit(bytes_per_sec.max(0.0) as u64))
+    let bytes = bytes_per_sec.max(0.0);
+    if BITS.load(Ordering::Relaxed) {
+        return bit_rate_unit((bytes * 8.0) as u64);
+    }
+    format!("{}/s", byte_unit(bytes as u64))
+}
+
+/// `--stats-unit bits`: speeds in bits per second, set once before any stats are shown.
+static BITS: AtomicBool = AtomicBool::new(false);
+
+pub fn set_bit_rates(on: bool) {
+    BITS.store(on, Ordering::Relaxed);
 }
 
 /// `12,345`: a count with thousands separated, for the still-growing "Listed" count.
@@ -572,9 +583,7 @@ mod tests {
         let view = View { speed: 1e6 };
         let text = block(&s, view);
         assert!(
-            text.contains(
-                "Transferred:   \t    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA -\n"
-            ),
+            text.contains("Transferred:   \t        8 MiB / 20 MiB…, -, 976.562 KiB/s, ETA -\n"),
             "{text}"
         );
         assert!(
@@ -589,7 +598,7 @@ mod tests {
         let line = one_line(&s, view);
         assert_eq!(
             line,
-            "    8.000 MiB / 20.000 MiB…, -, 976.562 KiB/s, ETA - (xfr#205/220…, listed 12,345…)"
+            "        8 MiB / 20 MiB…, -, 976.562 KiB/s, ETA - (xfr#205/220…, listed 12,345…)"
         );
     }
 
@@ -608,7 +617,7 @@ mod tests {
                 speed: 1024.0 * 1024.0,
             },
         );
-        let want = "\nTransferred:   \t    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s\n\
+        let want = "\nTransferred:   \t        8 MiB / 20 MiB, 40%, 1 MiB/s, ETA 12s\n\
 Checks:                 0 / 0, -, Listed 12345\n\
 Transferred:          205 / 220, 93%\n\
 Elapsed time:       1m2.5s\n\
@@ -622,7 +631,7 @@ Transferring:\n \
                     speed: 1024.0 * 1024.0
                 }
             ),
-            "    8.000 MiB / 20.000 MiB, 40%, 1.000 MiB/s, ETA 12s (xfr#205/220)"
+            "        8 MiB / 20 MiB, 40%, 1 MiB/s, ETA 12s (xfr#205/220)"
         );
     }
 

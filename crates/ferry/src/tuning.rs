@@ -36,7 +36,7 @@ pub struct TuningArgs {
     /// Log level of the stats lines (accepted; stats follow --stats and -v)
     #[arg(long, global = true, value_name = "LEVEL", value_parser = ["DEBUG", "INFO", "NOTICE", "ERROR"], ignore_case = true)]
     pub stats_log_level: Option<String>,
-    /// Unit of data rates in stats, bytes or bits (accepted; ferry shows bytes)
+    /// Show data rate in stats as either 'bits' or 'bytes' per second
     #[arg(long, global = true, value_name = "UNIT", value_parser = ["bytes", "bits"])]
     pub stats_unit: Option<String>,
     /// User-Agent for HTTP backends (accepted; ferry sends its own)
@@ -112,7 +112,6 @@ impl TuningArgs {
             (self.buffer_size.is_some(), "--buffer-size"),
             (self.use_mmap, "--use-mmap"),
             (self.stats_log_level.is_some(), "--stats-log-level"),
-            (self.stats_unit.is_some(), "--stats-unit"),
             (self.user_agent.is_some(), "--user-agent"),
             (self.no_gzip_encoding, "--no-gzip-encoding"),
             (self.max_backlog.is_some(), "--max-backlog"),

@@ -1768,3 +1768,34 @@ fn directory_lines_of_a_sync_match_rclone() {
         assert!(!dir_lines(&fe).is_empty(), "{fe}");
     }
 }
+
+/// Whole sizes print without decimals, as rclone's (`1 MiB`, not `1.000 MiB`), in the
+/// stats and in `size`; `--stats-unit bits` shows speeds in bits per second.
+#[test]
+fn whole_sizes_and_bit_rates_print_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/one", &"x".repeat(1024 * 1024), 100);
+    };
+    let Some(((fc, fe, f), (rc, re, _))) =
+        side_by_side(setup, &["copy", "-v", "--stats-unit", "bits", "src", "dst"])
+    else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    let sizes = |err: &str| -> String {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("Transferred:") && l.contains("MiB"));
+        let line = line.unwrap_or_else(|| panic!("no bytes line: {err}"));
+        line.split(", ").next().unwrap().to_owned()
+    };
+    assert_eq!(sizes(&fe), sizes(&re));
+    assert!(sizes(&fe).ends_with("1 MiB / 1 MiB"), "{fe}");
+    let speed = fe
+        .lines()
+        .find(|l| l.starts_with("Transferred:") && l.contains("MiB"));
+    assert!(speed.unwrap().contains("bit/s"), "{fe}");
+    let (code, out, err) = run_in(f.dir.path(), &["size", "src"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Total size: 1 MiB (1048576 Byte)"), "{out}");
+}
