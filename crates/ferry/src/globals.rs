@@ -72,7 +72,8 @@ impl Globals {
         });
         // Without -P, -v gives stats lines; `--stats 0` turns them off, as in rclone.
         let interval = self.output.stats_interval;
-        let lines = live.is_none() && self.verbose();
+        let stats_level = self.output.stats_level;
+        let lines = live.is_none() && self.log.level >= stats_level;
         let ticker = (lines && !interval.is_zero()).then(|| {
             let (stats, sink, format, one) = (
                 stats.clone(),
@@ -90,7 +91,8 @@ impl Globals {
                     let view = report::View {
                         speed: meter.speed(&snap),
                     };
-                    emit_stats(&sink, format, &one, &snap, view, tracing::Level::INFO);
+                    let level = logging::tracing_level(stats_level);
+                    emit_stats(&sink, format, &one, &snap, view, level);
                 }
             })
         });
@@ -106,14 +108,15 @@ impl Globals {
     /// the screen.
     pub fn final_stats(&self, snap: &StatsSnapshot, dry_run: bool) {
         let snap = snap.clone().ended();
-        let shown = self.verbose() || self.output.progress || self.output.stats_given;
+        let by_level = self.log.level >= self.output.stats_level;
+        let shown = by_level || self.output.progress || self.output.stats_given;
         let notice = dry_run && self.log.level >= Level::Notice;
         let on_screen = self.live() && !self.sink.is_file();
         if (shown || notice) && !on_screen {
-            let level = if shown {
-                tracing::Level::INFO
-            } else {
-                tracing::Level::WARN
+            let level = match (by_level, shown) {
+                (true, _) => logging::tracing_level(self.output.stats_level),
+                (false, true) => tracing::Level::INFO,
+                (false, false) => tracing::Level::WARN,
             };
             let (format, one) = (self.log.format, &self.output.stats_one_line);
             let view = report::View::ended(&snap);

@@ -308,12 +308,7 @@ pub fn init(log: &settings::Log) -> anyhow::Result<Sink> {
     let sink = Sink {
         inner: Arc::new(Mutex::new(kind)),
     };
-    let max = match log.level {
-        Level::Error => TLevel::ERROR,
-        Level::Notice => TLevel::WARN,
-        Level::Info => TLevel::INFO,
-        Level::Debug => TLevel::DEBUG,
-    };
+    let max = tracing_level(log.level);
     // "ferry" also covers every ferry_* crate (targets match by prefix); other
     // crates (russh, hyper, the AWS SDK) only speak up with warnings.
     let filter = tracing_subscriber::filter::Targets::new()
@@ -357,6 +352,16 @@ pub fn raw_line(
         format!("{}{msg}\n", format.prefix(level, None))
     };
     sink.write_line(&line);
+}
+
+/// The tracing level ferry logs an rclone level at (NOTICE is tracing's WARN).
+pub fn tracing_level(level: Level) -> TLevel {
+    match level {
+        Level::Error => TLevel::ERROR,
+        Level::Notice => TLevel::WARN,
+        Level::Info => TLevel::INFO,
+        Level::Debug => TLevel::DEBUG,
+    }
 }
 
 #[cfg(test)]

@@ -188,6 +188,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
     let output = match settings::Output::resolve(&cli.log) {
         Ok(o) => settings::Output {
             check_first: cli.tuning.check_first,
+            stats_level: cli.tuning.stats_level(),
             ..o
         },
         Err(e) => return failed(e),

@@ -143,6 +143,9 @@ pub struct Output {
     pub summary_file: Option<PathBuf>,
     /// `--check-first`: plan every transfer before the first starts.
     pub check_first: bool,
+    /// `--stats-log-level`: the level stats lines are logged at (INFO unless asked), so
+    /// shown at that log level and above.
+    pub stats_level: Level,
 }
 
 /// `--stats-one-line`, `--stats-one-line-date` and `--stats-one-line-date-format`: each
@@ -169,6 +172,7 @@ impl Output {
             stats_one_line: one_line(a),
             summary_file: a.summary_file.clone(),
             check_first: false,
+            stats_level: Level::Info,
         })
     }
 }
@@ -387,9 +391,9 @@ fn sync_options(
         // Set from the global flag by the command (`Output::check_first`).
         check_first: false,
         journal: (!t.no_journal)
-            .then(ferry_core::private::cache_home)
+            .then(ferry_core::private::ferry_cache)
             .flatten()
-            .map(|d| d.join("ferry").join("mtimes.redb")),
+            .map(|d| d.join("mtimes.redb")),
     })
 }
 

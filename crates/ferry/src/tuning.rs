@@ -33,7 +33,7 @@ pub struct TuningArgs {
     /// Connect timeout for network backends (0 for none; default 1m0s)
     #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub contimeout: Option<std::time::Duration>,
-    /// Log level of the stats lines (accepted; stats follow --stats and -v)
+    /// Log level to show --stats output DEBUG|INFO|NOTICE|ERROR
     #[arg(long, global = true, value_name = "LEVEL", value_parser = ["DEBUG", "INFO", "NOTICE", "ERROR"], ignore_case = true)]
     pub stats_log_level: Option<String>,
     /// Show data rate in stats as either 'bits' or 'bytes' per second
@@ -104,6 +104,22 @@ fn parse_tps(s: &str) -> Result<f64, String> {
 }
 
 impl TuningArgs {
+    /// `--stats-log-level`, INFO unless given.
+    pub fn stats_level(&self) -> crate::args::Level {
+        use crate::args::Level;
+        match self
+            .stats_log_level
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("DEBUG") => Level::Debug,
+            Some("NOTICE") => Level::Notice,
+            Some("ERROR") => Level::Error,
+            _ => Level::Info,
+        }
+    }
+
     /// The flags given that change nothing here, for one debug line.
     pub fn ignored(&self) -> Vec<&'static str> {
         let given = [
@@ -111,7 +127,6 @@ impl TuningArgs {
             (self.order_by.is_some(), "--order-by"),
             (self.buffer_size.is_some(), "--buffer-size"),
             (self.use_mmap, "--use-mmap"),
-            (self.stats_log_level.is_some(), "--stats-log-level"),
             (self.user_agent.is_some(), "--user-agent"),
             (self.no_gzip_encoding, "--no-gzip-encoding"),
             (self.max_backlog.is_some(), "--max-backlog"),

@@ -330,10 +330,7 @@ fn progress_without_a_terminal_appends_blocks_to_stdout() {
         "{out}"
     );
     assert!(
-        lines
-            .last()
-            .unwrap()
-            .contains("300 KiB / 300 KiB, 100%"),
+        lines.last().unwrap().contains("300 KiB / 300 KiB, 100%"),
         "{out}"
     );
 }
@@ -430,10 +427,7 @@ fn stats_one_line_on_a_terminal_is_one_line_redrawn() {
         assert_eq!(f.trim_end_matches('\n').lines().count(), 1, "{f:?}");
     }
     assert!(
-        frames
-            .last()
-            .unwrap()
-            .contains("600 KiB / 600 KiB, 100%"),
+        frames.last().unwrap().contains("600 KiB / 600 KiB, 100%"),
         "{out:?}"
     );
 }

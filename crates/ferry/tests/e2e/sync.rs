@@ -1799,3 +1799,31 @@ fn whole_sizes_and_bit_rates_print_as_rclone() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Total size: 1 MiB (1048576 Byte)"), "{out}");
 }
+
+/// `--stats-log-level`: the stats come at that level, so NOTICE shows them without -v
+/// and DEBUG hides them from -v, as in rclone.
+#[test]
+fn stats_log_level_decides_when_stats_show_as_rclone() {
+    let setup = |s: &Scratch| s.write("src/a", "a", 100);
+    for (args, shown) in [
+        (
+            &["copy", "--stats-log-level", "NOTICE", "src", "dst"][..],
+            true,
+        ),
+        (
+            &["copy", "-v", "--stats-log-level", "DEBUG", "src", "dst"][..],
+            false,
+        ),
+    ] {
+        let Some(((fc, fe, _), (rc, re, _))) = side_by_side(setup, args) else {
+            return;
+        };
+        assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+        for err in [&fe, &re] {
+            assert_eq!(err.contains("\nTransferred:"), shown, "{args:?}: {err}");
+        }
+        if shown {
+            assert!(fe.contains("NOTICE: \nTransferred:"), "{fe}");
+        }
+    }
+}
