@@ -124,11 +124,13 @@ pub enum ConfigError {
         /// What was wrong.
         reason: String,
     },
-    /// rclone's encrypted config format.
-    #[error("{} is an encrypted rclone config, which ferry can't read yet: decrypt it with `rclone config encryption remove` or pass --config with a plain file", .path.display())]
-    ConfigEncrypted {
+    /// An encrypted config (rclone's format) that could not be opened.
+    #[error("Failed to load config file {:?}: {reason}", .path.display().to_string())]
+    ConfigPassword {
         /// The file.
         path: PathBuf,
+        /// Why (rclone's words): no password given, the wrong one, a damaged file.
+        reason: String,
     },
     /// Attempt to save a config that was only found as a fallback (rclone's).
     #[error("won't write {0}: it is rclone's config, used read-only because it was not named explicitly; pass --config {0} to allow writing it", .path.display())]

@@ -25,11 +25,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, Result};
 
-/// First line of an rclone config encrypted with `rclone config encryption`.
-const ENCRYPTED_HEADER: &str = "# Encrypted rclone configuration File";
-/// Marker line that precedes the encrypted payload.
-const ENCRYPTED_MARKER: &str = "RCLONE_ENCRYPT_V";
-
 #[derive(Clone)]
 enum Line {
     /// Empty or whitespace-only line, kept verbatim.
@@ -71,6 +66,8 @@ pub struct ConfigFile {
     /// Lines before the first section.
     preamble: Vec<Line>,
     blocks: Vec<Block>,
+    /// The password of a file read encrypted: it is written back encrypted with it.
+    password: Option<ferry_core::Secret>,
 }
 
 impl fmt::Debug for ConfigFile {
@@ -200,6 +197,7 @@ impl ConfigFile {
             bom: false,
             preamble: Vec::new(),
             blocks: Vec::new(),
+            password: None,
         }
     }
 
@@ -254,9 +252,13 @@ impl ConfigFile {
         Self::parse(text, path)
     }
 
-    /// Parse text; `path` is used in error messages and by `save`.
+    /// Parse text; `path` is used in error messages and by `save`. An encrypted config is
+    /// opened with the config password ([`crate::password`]).
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        if crate::encrypted::is_encrypted(text) {
+            return Self::parse_encrypted(text, path);
+        }
         let mut cfg = ConfigFile::new(path);
         let text = match text.strip_prefix('\u{feff}') {
             Some(t) => {
@@ -279,11 +281,6 @@ impl ConfigFile {
                 None => piece,
             };
             let t = raw.trim();
-            if t == ENCRYPTED_HEADER || t.starts_with(ENCRYPTED_MARKER) {
-                return Err(ConfigError::ConfigEncrypted {
-                    path: path.to_path_buf(),
-                });
-            }
             if t.is_empty() {
                 cfg.current_lines().push(Line::Blank(raw.to_string()));
             } else if t.starts_with('#') || t.starts_with(';') {
@@ -519,6 +516,37 @@ impl ConfigFile {
         out
     }
 
+    /// An encrypted config, opened with the config password.
+    fn parse_encrypted(text: &str, path: &Path) -> Result<Self> {
+        use crate::encrypted::{decrypt, Unreadable};
+        let refused = |reason: String| ConfigError::ConfigPassword {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let (password, source) = crate::password::config_password().map_err(refused)?;
+        let plain = decrypt(text, &password).map_err(|e| {
+            refused(match e {
+                Unreadable::Version => {
+                    "unsupported configuration encryption - update rclone for support".into()
+                }
+                Unreadable::Damaged(why) => why,
+                Unreadable::WrongPassword => source.wrong().into(),
+            })
+        })?;
+        let mut cfg = Self::parse(&plain, path)?;
+        cfg.password = Some(ferry_core::Secret::new(password));
+        Ok(cfg)
+    }
+
+    /// The file's text as written: plain, or encrypted again with the password it was
+    /// read with (under a fresh nonce).
+    fn file_text(&self) -> std::io::Result<String> {
+        match &self.password {
+            None => Ok(self.to_text()),
+            Some(p) => crate::encrypted::encrypt(&self.to_text(), p.expose()),
+        }
+    }
+
     /// Write the file atomically: a temporary file in the same directory,
     /// flushed to disk, then renamed over the old one; mode 0600 on Unix.
     /// A symbolic link is followed and its target replaced.
@@ -559,7 +587,7 @@ impl ConfigFile {
         let tmp = dir.join(format!(".{file_name}.{suffix}.tmp"));
         let result = (|| -> std::io::Result<()> {
             let mut f = create_private(&tmp)?;
-            f.write_all(self.to_text().as_bytes())?;
+            f.write_all(self.file_text()?.as_bytes())?;
             f.sync_all()?;
             drop(f);
             fs::rename(&tmp, &target)?;
@@ -822,16 +850,15 @@ region = eu-west-1
 
     #[test]
     fn encrypted_rclone_config_is_refused() {
+        // Without a password the file can't be opened, and the error says how to give one.
+        std::env::remove_var("RCLONE_CONFIG_PASS");
+        std::env::remove_var("FERRY_CONFIG_PASS");
         let enc = "# Encrypted rclone configuration File\n\nRCLONE_ENCRYPT_V0:\nAAAA\n";
         let e = ConfigFile::parse(enc, "/h/rclone.conf").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/h/rclone.conf is an encrypted rclone config, which ferry can't read yet: decrypt it with `rclone config encryption remove` or pass --config with a plain file"
+            "Failed to load config file \"/h/rclone.conf\": unable to decrypt configuration and not allowed to ask for password - set RCLONE_CONFIG_PASS to your configuration password"
         );
-        assert!(matches!(
-            ConfigFile::parse("RCLONE_ENCRYPT_V0:\nxx", "f"),
-            Err(ConfigError::ConfigEncrypted { .. })
-        ));
     }
 
     #[test]

@@ -18,11 +18,13 @@
 //! Secrets are wrapped in [`Secret`]/[`Secretish`], whose `Debug` and
 //! `Display` print `***`; no error message carries an option value.
 
+mod encrypted;
 mod env;
 mod error;
 mod file;
 mod locate;
 pub mod ops;
+pub mod password;
 mod path;
 mod redact;
 mod registry;

@@ -57,6 +57,13 @@ pub struct LogArgs {
         env = "FERRY_STATS_ONE_LINE_DATE_FORMAT"
     )]
     pub stats_one_line_date_format: Option<String>,
+    /// Command for supplying password for encrypted configuration (its output, no shell)
+    #[arg(long, value_name = "SpaceSepList", global = true)]
+    pub password_command: Option<String>,
+    /// Allow prompt for password for encrypted configuration (accepted; ferry never
+    /// prompts: give RCLONE_CONFIG_PASS or --password-command)
+    #[arg(long, global = true)]
+    pub ask_password: bool,
     /// Directory ferry will use for caching (ferry's state and caches; rclone's bisync
     /// listings are looked for there too)
     #[arg(long, value_name = "DIR", global = true, env = "FERRY_CACHE_DIR")]

@@ -180,6 +180,9 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             ignored.join(", ")
         );
     }
+    if let Some(words) = &cli.log.password_command {
+        ferry_config::password::set_password_command(ferry_config::password::split_words(words));
+    }
     report::set_name_width(cli.log.stats_file_name_length);
     report::set_bit_rates(cli.tuning.stats_unit.as_deref() == Some("bits"));
     if let Some(dir) = &cli.log.cache_dir {

@@ -1232,3 +1232,101 @@ fn a_bool_flag_given_false_overrides_its_variable() {
     assert_eq!(code, 0, "{err}");
     common::assert_same_tree(Path::new(&a), Path::new(&b));
 }
+
+/// An rclone config encrypted by `rclone config encryption set` opens with the password
+/// from `RCLONE_CONFIG_PASS` or `--password-command`, as in rclone; a missing or wrong
+/// password is rclone's one line (exit 1); what ferry writes into the file stays
+/// encrypted, and rclone reads it back. The password is never printed.
+#[test]
+fn an_encrypted_rclone_config_opens_with_rclones_password_sources() {
+    let Some(bin) = rclone() else { return };
+    let h = Home::new();
+    let conf = h.p("enc.conf");
+    std::fs::write(&conf, "[loc]\ntype = local\n").unwrap();
+    let (code, _) = h.rclone(
+        &bin,
+        &[
+            "config",
+            "encryption",
+            "set",
+            "--config",
+            &conf,
+            "--password-command",
+            "echo s3cret-pw",
+        ],
+    );
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains("RCLONE_ENCRYPT_V0:") && !text.contains("type = local"),
+        "{text}"
+    );
+    // No password, the wrong one from either source.
+    let (code, _, err) = h.run(&["listremotes", "--config", &conf]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("set RCLONE_CONFIG_PASS to your configuration password"),
+        "{err}"
+    );
+    let (code, _, err) = h.run_env(
+        &[("RCLONE_CONFIG_PASS", "nope")],
+        &["listremotes", "--config", &conf],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("using RCLONE_CONFIG_PASS env password, unable to decrypt configuration"),
+        "{err}"
+    );
+    let (code, _, err) = h.run(&[
+        "listremotes",
+        "--config",
+        &conf,
+        "--password-command",
+        "echo nope",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("using --password-command derived password"),
+        "{err}"
+    );
+    // The right one, from either source.
+    let pass = [("RCLONE_CONFIG_PASS", "s3cret-pw")];
+    let (code, out, err) = h.run_env(&pass, &["listremotes", "--config", &conf]);
+    assert_eq!((code, out.as_str()), (0, "loc:\n"), "{err}");
+    let (code, out, err) = h.run(&[
+        "listremotes",
+        "--config",
+        &conf,
+        "--password-command",
+        "echo s3cret-pw",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "loc:\n"), "{err}");
+    // A remote of the encrypted config works, and a new one is written encrypted.
+    let (src, dst) = (h.tree(), format!("loc:{}", h.p("b")));
+    let (code, _, err) = h.run_env(&pass, &["copy", &src, &dst, "--config", &conf]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(h.path("b/sub/y.txt")).unwrap(),
+        "yy"
+    );
+    let (code, _, err) = h.run_env(
+        &pass,
+        &["config", "create", "second", "local", "--config", &conf],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.starts_with("# Encrypted rclone configuration File"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("second") && !text.contains("s3cret"),
+        "{text}"
+    );
+    let mut cmd = Command::new(&bin);
+    cmd.args(["listremotes", "--config", &conf])
+        .env("RCLONE_CONFIG_PASS", "s3cret-pw")
+        .env("HOME", h.dir.path());
+    let (code, out, err) = common::split(cmd.output().unwrap());
+    assert_eq!((code, out.as_str()), (0, "loc:\nsecond:\n"), "{err}");
+}
