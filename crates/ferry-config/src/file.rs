@@ -516,6 +516,16 @@ impl ConfigFile {
         out
     }
 
+    /// Whether the file was read encrypted (and will be written so).
+    pub fn is_encrypted(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// Writes the file encrypted with `password` from now on, or plain (`None`).
+    pub fn set_password(&mut self, password: Option<ferry_core::Secret>) {
+        self.password = password;
+    }
+
     /// An encrypted config, opened with the config password.
     fn parse_encrypted(text: &str, path: &Path) -> Result<Self> {
         use crate::encrypted::{decrypt, Unreadable};

@@ -44,8 +44,11 @@ pub fn config_password() -> Result<(String, Source), String> {
             return checked(p).map(|p| (p, Source::Env));
         }
     }
-    Err("unable to decrypt configuration and not allowed to ask for password - set RCLONE_CONFIG_PASS to your configuration password".into())
+    Err(NO_PASSWORD.into())
 }
+
+/// rclone's words when no password was given (ferry never asks for one).
+pub const NO_PASSWORD: &str = "unable to decrypt configuration and not allowed to ask for password - set RCLONE_CONFIG_PASS to your configuration password";
 
 /// rclone's rule: a password of white space only is none.
 fn checked(p: String) -> Result<String, String> {

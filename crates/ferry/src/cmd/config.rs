@@ -46,6 +46,11 @@ pub enum ConfigAction {
     },
     /// Delete an existing remote
     Delete { name: String },
+    /// Set, remove and check the encryption for the config file
+    Encryption {
+        #[command(subcommand)]
+        action: EncryptionAction,
+    },
     /// Print (decrypted) config file, or the config for a single remote; secrets are hidden
     Show {
         name: Option<String>,
@@ -111,6 +116,56 @@ pub struct RevealArgs {
     pub obscured: String,
 }
 
+/// `config encryption`: the file's encryption, with rclone's password sources.
+#[derive(Subcommand, Debug)]
+pub enum EncryptionAction {
+    /// Encrypt the config file with the password from --password-command or
+    /// RCLONE_CONFIG_PASS (ferry never prompts)
+    Set,
+    /// Remove the config file's encryption (it is written plain)
+    Remove,
+    /// Check that the config file is encrypted and opens with the password given
+    Check,
+}
+
+fn encryption(action: &EncryptionAction, g: &Globals) -> anyhow::Result<i32> {
+    match action {
+        EncryptionAction::Check => {
+            if !g.remotes.config()?.is_encrypted() {
+                return Err(fail(USAGE, "config file is NOT encrypted"));
+            }
+        }
+        EncryptionAction::Remove => {
+            let mut file = writable(g)?;
+            if file.is_encrypted() {
+                file.set_password(None);
+                file.save().map_err(cfg_err)?;
+            }
+        }
+        EncryptionAction::Set => {
+            let mut file = writable(g)?;
+            if file.is_encrypted() {
+                return Err(fail(
+                    ERROR,
+                    "the config file is encrypted already; changing its password isn't supported yet: run `ferry config encryption remove`, then `set` with the new password",
+                ));
+            }
+            let (password, _) = ferry_config::password::config_password().map_err(|why| {
+                let why = match why.as_str() {
+                    ferry_config::password::NO_PASSWORD => {
+                        "give it with --password-command or RCLONE_CONFIG_PASS".into()
+                    }
+                    _ => why,
+                };
+                fail(ERROR, format!("no password to encrypt with: {why}"))
+            })?;
+            file.set_password(Some(ferry_config::Secret::new(password)));
+            file.save().map_err(cfg_err)?;
+        }
+    }
+    Ok(SUCCESS)
+}
+
 fn cfg_err(e: ferry_config::ConfigError) -> anyhow::Error {
     fail(ERROR, e.to_string())
 }
@@ -173,6 +228,7 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
             ferry_config::delete_remote(&mut file, name).map_err(cfg_err)?;
             file.save().map_err(cfg_err)?;
         }
+        ConfigAction::Encryption { action } => return encryption(action, g),
         ConfigAction::Show { name, reveal } => {
             let file = g.remotes.config()?;
             print!(

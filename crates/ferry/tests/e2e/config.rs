@@ -1330,3 +1330,54 @@ fn an_encrypted_rclone_config_opens_with_rclones_password_sources() {
     let (code, out, err) = common::split(cmd.output().unwrap());
     assert_eq!((code, out.as_str()), (0, "loc:\nsecond:\n"), "{err}");
 }
+
+/// `config encryption set|check|remove`: ferry encrypts a plain config with the password
+/// from `--password-command` (rclone opens it), `check` says whether it is encrypted
+/// (exit 2 when not, as rclone) and opens, `remove` writes it plain again.
+#[test]
+fn config_encryption_set_check_and_remove() {
+    let Some(bin) = rclone() else { return };
+    let h = Home::new();
+    let conf = h.p("f.conf");
+    std::fs::write(&conf, "[loc]\ntype = local\n").unwrap();
+    let enc = |args: &[&str]| {
+        let mut all = vec!["config", "encryption"];
+        all.extend_from_slice(args);
+        all.extend(["--config", conf.as_str()]);
+        all.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let run = |env: &[(&str, &str)], args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        h.run_env(env, &args)
+    };
+    let (code, _, err) = run(&[], enc(&["check"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("config file is NOT encrypted"), "{err}");
+    let (code, _, err) = run(&[], enc(&["set"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no password to encrypt with"), "{err}");
+    let (code, _, err) = run(&[], enc(&["set", "--password-command", "echo n3w-pw"]));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains("RCLONE_ENCRYPT_V0:") && !text.contains("local"),
+        "{text}"
+    );
+    let mut cmd = Command::new(&bin);
+    cmd.args(["listremotes", "--config", &conf])
+        .env("RCLONE_CONFIG_PASS", "n3w-pw")
+        .env("HOME", h.dir.path());
+    let (code, out, err) = common::split(cmd.output().unwrap());
+    assert_eq!((code, out.as_str()), (0, "loc:\n"), "{err}");
+    let pass = [("RCLONE_CONFIG_PASS", "n3w-pw")];
+    let (code, _, err) = run(&pass, enc(&["check"]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[("RCLONE_CONFIG_PASS", "bad")], enc(&["check"]));
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = run(&pass, enc(&["remove"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "[loc]\ntype = local\n"
+    );
+}
