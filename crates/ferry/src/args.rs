@@ -108,7 +108,7 @@ pub enum Level {
     Debug,
 }
 
-fn parse_level(s: &str) -> Result<Level, String> {
+pub(crate) fn parse_level(s: &str) -> Result<Level, String> {
     match s.to_ascii_uppercase().as_str() {
         "ERROR" => Ok(Level::Error),
         "NOTICE" => Ok(Level::Notice),

@@ -104,20 +104,12 @@ fn parse_tps(s: &str) -> Result<f64, String> {
 }
 
 impl TuningArgs {
-    /// `--stats-log-level`, INFO unless given.
+    /// `--stats-log-level`, INFO unless given (clap has already checked the word).
     pub fn stats_level(&self) -> crate::args::Level {
-        use crate::args::Level;
-        match self
-            .stats_log_level
+        self.stats_log_level
             .as_deref()
-            .map(str::to_ascii_uppercase)
-            .as_deref()
-        {
-            Some("DEBUG") => Level::Debug,
-            Some("NOTICE") => Level::Notice,
-            Some("ERROR") => Level::Error,
-            _ => Level::Info,
-        }
+            .and_then(|l| crate::args::parse_level(l).ok())
+            .unwrap_or(crate::args::Level::Info)
     }
 
     /// The flags given that change nothing here, for one debug line.

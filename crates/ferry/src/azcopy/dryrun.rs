@@ -3,8 +3,7 @@
 //! (azcopy's `DryrunTransfer`, its fields in azcopy's order, empty ones left out) and an
 //! empty `EndOfJob` record once all are listed.
 
-use base64::Engine as _;
-use ferry_core::{Entry, HashKind};
+use ferry_core::Entry;
 use serde::Serialize;
 
 use super::output::Printer;
@@ -77,19 +76,13 @@ fn trash(p: &AzPath) -> String {
     }
 }
 
-/// The stored MD5 of a blob, base64 as in its `Content-MD5`.
-fn md5_base64(e: &Entry) -> Option<String> {
-    let raw = hex::decode(e.hashes.get(HashKind::Md5)?).ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(raw))
-}
-
 /// The properties azcopy's enumeration reads from a blob listing: the size, and for a
 /// blob its content type and MD5 (and its tier in a copy, whose enumerator keeps it).
 fn with_properties<'a>(mut r: Record<'a>, from: &AzPath, e: &'a Entry, tier: bool) -> Record<'a> {
     r.source_size = e.size;
     if from.is_url() {
         r.content_type = e.content_type.as_deref();
-        r.content_md5 = md5_base64(e);
+        r.content_md5 = super::list::content_md5(e);
         if tier {
             r.blob_tier = e.tier.as_deref();
         }
@@ -147,23 +140,15 @@ pub fn report(p: &Printer, plans: &[Planned], copy_tier: bool) {
     }
     for plan in plans {
         let json = serde_json::to_string(&record(plan, copy_tier)).expect("record serializes");
-        p.record("Dryrun", &go_escaped(&json));
+        p.record("Dryrun", &super::output::go_escaped(&json));
     }
     p.record("EndOfJob", "");
-}
-
-/// Go's encoder escapes `&`, `<` and `>` inside strings; in this JSON they occur nowhere
-/// else.
-fn go_escaped(json: &str) -> String {
-    json.replace('&', "\\u0026")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_core::RelPath;
+    use ferry_core::{HashKind, RelPath};
     use std::time::UNIX_EPOCH;
 
     fn blob(rel: &str) -> AzPath {

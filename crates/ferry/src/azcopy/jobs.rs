@@ -253,11 +253,7 @@ pub fn resume_plan(
 
 /// A JSON string as Go's encoder writes it: `&`, `<` and `>` escaped.
 fn json(s: &str) -> String {
-    serde_json::Value::String(s.to_owned())
-        .to_string()
-        .replace('&', "\\u0026")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
+    super::output::go_escaped(&serde_json::Value::String(s.to_owned()).to_string())
 }
 
 /// Go's RFC 850 layout, as azcopy shows a job's start: `Saturday, 05-Dec-26 12:41:32 UTC`.

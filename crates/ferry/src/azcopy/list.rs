@@ -133,15 +133,7 @@ fn value(e: &Entry, name: &str) -> String {
         "BlobType" => "BlockBlob".into(),
         "BlobAccessTier" => e.tier.clone().unwrap_or_default(),
         "ContentType" => e.content_type.clone().unwrap_or_default(),
-        "ContentMD5" => e
-            .hashes
-            .get(HashKind::Md5)
-            .and_then(|h| hex::decode(h).ok())
-            .map(|raw| {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD.encode(raw)
-            })
-            .unwrap_or_default(),
+        "ContentMD5" => content_md5(e).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -161,6 +153,13 @@ fn object_json(path: &str, values: &[(&str, String)], size: &str) -> String {
         .map(|(k, v)| format!("{}:{}", serde_json::json!(k), serde_json::json!(v)))
         .collect();
     format!("{{{}}}", body.join(","))
+}
+
+/// A blob's stored MD5 as its `Content-MD5` shows it: base64.
+pub(super) fn content_md5(e: &Entry) -> Option<String> {
+    use base64::Engine;
+    let raw = hex::decode(e.hashes.get(HashKind::Md5)?).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(raw))
 }
 
 #[cfg(test)]
