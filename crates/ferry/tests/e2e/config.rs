@@ -82,6 +82,11 @@ impl Home {
     /// Runs rclone with this HOME and no inherited RCLONE_ variables; returns (code, stdout);
     /// stderr goes into the panic message when the code is 2 (a usage error).
     fn rclone(&self, bin: &Path, args: &[&str]) -> (i32, String) {
+        self.rclone_env(bin, &[], args)
+    }
+
+    /// [`Home::rclone`] with `env` set.
+    fn rclone_env(&self, bin: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String) {
         let mut cmd = Command::new(bin);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("RCLONE_") {
@@ -90,6 +95,7 @@ impl Home {
         }
         let out = cmd
             .args(args)
+            .envs(env.iter().copied())
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.path(".config"))
             .env("XDG_CACHE_HOME", self.path(".cache"))
@@ -1323,12 +1329,12 @@ fn an_encrypted_rclone_config_opens_with_rclones_password_sources() {
         !text.contains("second") && !text.contains("s3cret"),
         "{text}"
     );
-    let mut cmd = Command::new(&bin);
-    cmd.args(["listremotes", "--config", &conf])
-        .env("RCLONE_CONFIG_PASS", "s3cret-pw")
-        .env("HOME", h.dir.path());
-    let (code, out, err) = common::split(cmd.output().unwrap());
-    assert_eq!((code, out.as_str()), (0, "loc:\nsecond:\n"), "{err}");
+    let listed = h.rclone_env(
+        &bin,
+        &[("RCLONE_CONFIG_PASS", "s3cret-pw")],
+        &["listremotes", "--config", &conf],
+    );
+    assert_eq!(listed, (0, "loc:\nsecond:\n".to_owned()));
 }
 
 /// `config encryption set|check|remove`: ferry encrypts a plain config with the password
@@ -1363,12 +1369,12 @@ fn config_encryption_set_check_and_remove() {
         text.contains("RCLONE_ENCRYPT_V0:") && !text.contains("local"),
         "{text}"
     );
-    let mut cmd = Command::new(&bin);
-    cmd.args(["listremotes", "--config", &conf])
-        .env("RCLONE_CONFIG_PASS", "n3w-pw")
-        .env("HOME", h.dir.path());
-    let (code, out, err) = common::split(cmd.output().unwrap());
-    assert_eq!((code, out.as_str()), (0, "loc:\n"), "{err}");
+    let listed = h.rclone_env(
+        &bin,
+        &[("RCLONE_CONFIG_PASS", "n3w-pw")],
+        &["listremotes", "--config", &conf],
+    );
+    assert_eq!(listed, (0, "loc:\n".to_owned()));
     let pass = [("RCLONE_CONFIG_PASS", "n3w-pw")];
     let (code, _, err) = run(&pass, enc(&["check"]));
     assert_eq!(code, 0, "{err}");
