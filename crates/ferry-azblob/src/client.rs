@@ -1,7 +1,7 @@
 //! Signed REST requests to the Blob service: URLs, Shared Key or SAS authorisation,
 //! retries of temporary failures, and one debug line per request with no secret in it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -110,19 +110,8 @@ impl Req {
 
 impl Client {
     pub fn new(opts: &AzOptions) -> ferry_core::Result<Self> {
-        let mut http = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(60));
-        if let Some(t) = opts.timeouts.connect {
-            http = http.connect_timeout(t);
-        }
-        if let Some(t) = opts.timeouts.idle {
-            http = http.read_timeout(t);
-        }
-        let http = http.build().map_err(|e| {
-            ferry_core::Error::new(
-                ferry_core::ErrorKind::Io,
-                format!("azureblob: can't set up HTTP: {}", e.without_url()),
-            )
-        })?;
+        let http = ferry_httpclient::builder(&opts.timeouts, &opts.http)?;
+        let http = ferry_httpclient::build(http, "azureblob")?;
         let (sas, shared_key) = match &opts.auth {
             Auth::Sas(t) => (Some(t.clone()), None),
             Auth::SharedKey { account, key } => {
@@ -220,7 +209,9 @@ impl Client {
                 if let Some((id, block)) = &dumped {
                     self.dump.response(*id, block, Err(&message), [], None);
                 }
-                return Err(Failure::transport(message));
+                let mut failure = Failure::transport(message);
+                failure.transport = !ferry_core::net::is_certificate_error(&e);
+                return Err(failure);
             }
         };
         let response = match &dumped {

@@ -180,6 +180,12 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let env = |k: &str| std::env::var(k).ok();
     let mut options = crate::AzOptions::from_options(req.options, env)?;
     options.timeouts = req.context.timeouts;
+    options.http = req.context.http.clone();
+    options.upload_meta = ferry_core::metadata::from_upload_headers(
+        &options.http.upload_headers,
+        "azureblob",
+        "x-ms-meta-",
+    )?;
     options.dump = req.context.dump;
     crate::AzBackend::new(req.root, options).map(|b| b as Arc<dyn Backend>)
 }

@@ -46,6 +46,10 @@ impl std::fmt::Debug for Auth {
 pub struct AzOptions {
     /// `--contimeout`/`--timeout` (not an option of the remote: the run's).
     pub timeouts: ferry_core::net::Timeouts,
+    /// `--user-agent`, `--header*` and the TLS flags.
+    pub http: ferry_core::net::HttpSettings,
+    /// `--header-upload`, as metadata laid over each upload's.
+    pub upload_meta: Option<ferry_core::Metadata>,
     /// `--dump` (the run's).
     pub dump: ferry_core::dump::Dump,
     /// Service URL without a trailing slash: `https://ACCOUNT.blob.core.windows.net`, or
@@ -116,6 +120,8 @@ impl AzOptions {
             endpoint_and_auth(&s, flag("use_emulator")?, flag("env_auth")?, &env)?;
         Ok(AzOptions {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            http: Default::default(),
+            upload_meta: None,
             dump: ferry_core::dump::Dump::default(),
             base,
             auth,

@@ -344,6 +344,10 @@ impl ObjectStore for Azure {
         &self.opts
     }
 
+    fn upload_metadata(&self) -> Option<&ferry_core::Metadata> {
+        self.opts.upload_meta.as_ref()
+    }
+
     fn encoding(&self) -> Encoding {
         self.opts.encoding
     }
@@ -488,6 +492,9 @@ impl ObjectStore for Azure {
         let mut req = Req::new(Method::GET, rest_path(t));
         if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
             req = req.header("x-ms-range", range);
+        }
+        for (name, value) in &self.opts.http.download_headers {
+            req = req.header(name, value);
         }
         let r = match self.try_send(&req).await {
             Ok(r) => r,

@@ -324,6 +324,8 @@ pub struct OpenContext {
     pub low_level_retries: Option<u32>,
     /// `--dump`, for every HTTP backend.
     pub dump: crate::dump::Dump,
+    /// `--user-agent`, `--header*`, the TLS flags: for every HTTP backend.
+    pub http: crate::net::HttpSettings,
 }
 
 /// One request to open a backend.

@@ -121,6 +121,50 @@ pub struct MetadataSupport {
     pub user: bool,
 }
 
+/// The content properties an object store keeps (as metadata keys, and as the HTTP
+/// headers that set them on an upload).
+pub const CONTENT_HEADERS: [&str; 5] = [
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "content-type",
+];
+
+/// `--header-upload` as metadata for an object store, as rclone's S3, Azure Blob and GCS
+/// backends read it: a content header (`Cache-Control`) is that property, and
+/// `USER_PREFIX` + `key` (`X-Amz-Meta-Key`) is user metadata `key`. `None` when no
+/// header is given. Any other header is refused, naming it: the store has nowhere to
+/// keep it.
+pub fn from_upload_headers(
+    headers: &[(String, String)],
+    kind: &str,
+    user_prefix: &str,
+) -> crate::Result<Option<Metadata>> {
+    if headers.is_empty() {
+        return Ok(None);
+    }
+    let mut m = Metadata::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        if CONTENT_HEADERS.contains(&lower.as_str()) {
+            m.set(&lower, value.clone());
+        } else if let Some(key) = lower.strip_prefix(user_prefix).filter(|k| !k.is_empty()) {
+            m.set(key, value.clone());
+        } else {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Config,
+                format!(
+                    "{kind} can't store --header-upload {name:?}: it keeps Cache-Control, \
+                     Content-Disposition, Content-Encoding, Content-Language, Content-Type \
+                     and {user_prefix}NAME"
+                ),
+            ));
+        }
+    }
+    Ok(Some(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +207,31 @@ mod tests {
         assert_eq!(parse_time("yesterday"), None);
         let m: Metadata = [("mtime", "bad")].into_iter().collect();
         assert_eq!(m.time("mtime"), None);
+    }
+
+    #[test]
+    fn upload_headers_become_content_properties_and_user_metadata() {
+        let h = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        let m = from_upload_headers(
+            &[h("Cache-Control", "no-cache"), h("X-Amz-Meta-Owner", "ann")],
+            "s3",
+            "x-amz-meta-",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(m.get("cache-control"), Some("no-cache"));
+        assert_eq!(m.get("owner"), Some("ann"));
+        assert_eq!(m.len(), 2);
+        assert!(from_upload_headers(&[], "s3", "x-amz-meta-")
+            .unwrap()
+            .is_none());
+        let e = from_upload_headers(&[h("X-Other", "1")], "azureblob", "x-ms-meta-").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(
+            e.to_string()
+                .contains("azureblob can't store --header-upload \"X-Other\""),
+            "{e}"
+        );
+        assert!(e.to_string().contains("x-ms-meta-NAME"), "{e}");
     }
 }

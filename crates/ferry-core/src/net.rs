@@ -40,6 +40,69 @@ impl Default for Timeouts {
     }
 }
 
+/// rclone's HTTP flags, for every backend that talks HTTP (and `copyurl`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// `--user-agent` (`None`: `ferry/VERSION`).
+    pub user_agent: Option<String>,
+    /// `--header`: sent with every request.
+    pub headers: Vec<(String, String)>,
+    /// `--header-upload`: sent with the requests that upload a file's data.
+    pub upload_headers: Vec<(String, String)>,
+    /// `--header-download`: sent with the requests that read a file's data.
+    pub download_headers: Vec<(String, String)>,
+    /// `--no-check-certificate`: accept any server certificate.
+    pub no_check_certificate: bool,
+    /// `--ca-cert`: the only CAs trusted (PEM files), instead of the system's.
+    pub ca_certs: Vec<std::path::PathBuf>,
+    /// `--client-cert` and `--client-key`: a client certificate (PEM), given together.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// `--disable-http2`.
+    pub disable_http2: bool,
+    /// `--disable-http-keep-alives`: a new connection for every request.
+    pub disable_keep_alives: bool,
+}
+
+impl HttpSettings {
+    /// The flags among `--header-upload`, `--header-download` and the TLS ones that are
+    /// given, for a backend that can honour none of them to name in its refusal.
+    pub fn given_flags(&self, upload: bool, download: bool, tls: bool) -> Vec<&'static str> {
+        [
+            (upload && !self.upload_headers.is_empty(), "--header-upload"),
+            (
+                download && !self.download_headers.is_empty(),
+                "--header-download",
+            ),
+            (tls && self.no_check_certificate, "--no-check-certificate"),
+            (tls && !self.ca_certs.is_empty(), "--ca-cert"),
+            (tls && self.client_cert.is_some(), "--client-cert"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// One `--header`/`--header-upload`/`--header-download` value, `Name: value`, as rclone
+/// reads it (split at the first colon, spaces around both parts trimmed).
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            let name = name.trim();
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
+                return Err(format!("{name:?} is not an HTTP header name"));
+            }
+            Ok((name.to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "{s:?} is not a header: give it as \"Name: value\", e.g. \"Cache-Control: no-cache\""
+        )),
+    }
+}
+
 /// `host:port` of a URL (the scheme's port when none is given), without user info,
 /// path or query (which may hold a secret).
 pub fn target_of(url: &str) -> String {
@@ -64,6 +127,11 @@ fn chain<'a>(
     std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| (*e).source())
 }
 
+/// Whether `err` is an HTTPS server's certificate refused: not worth trying again.
+pub fn is_certificate_error(err: &(dyn StdError + 'static)) -> bool {
+    chain(err).any(|e| e.to_string().contains("certificate"))
+}
+
 /// Describes a failure to reach `target` (`host:port`) in one line. `timeout` says the
 /// library classed it as a timeout.
 pub fn unreachable(target: &str, err: &(dyn StdError + 'static), timeout: bool) -> String {
@@ -74,6 +142,12 @@ pub fn unreachable(target: &str, err: &(dyn StdError + 'static), timeout: bool) 
         .map(|e| e.to_string().to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join(": ");
+    if is_certificate_error(err) {
+        return format!(
+            "the TLS certificate of {target} was refused ({innermost}) — give its CA with \
+             --ca-cert, or skip the check with --no-check-certificate (insecure)"
+        );
+    }
     match io.map(std::io::Error::kind) {
         Some(IoKind::ConnectionRefused) => {
             format!(
@@ -144,6 +218,38 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains('{') && !m.contains('\n'));
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn headers_split_at_the_first_colon() {
+        assert_eq!(
+            parse_header("X-Token:  a:b ").unwrap(),
+            ("X-Token".into(), "a:b".into())
+        );
+        assert_eq!(parse_header("Empty:").unwrap(), ("Empty".into(), "".into()));
+        assert!(parse_header("no colon")
+            .unwrap_err()
+            .contains("Name: value"));
+        assert!(parse_header(": v").is_err());
+        assert!(parse_header("bad name: v").is_err());
+    }
+
+    #[test]
+    fn given_flags_names_only_what_was_given() {
+        let mut h = HttpSettings::default();
+        assert!(h.given_flags(true, true, true).is_empty());
+        h.upload_headers.push(("A".into(), "b".into()));
+        h.no_check_certificate = true;
+        assert_eq!(
+            h.given_flags(true, true, true),
+            ["--header-upload", "--no-check-certificate"]
+        );
+        assert_eq!(h.given_flags(false, true, false), Vec::<&str>::new());
     }
 }
 

@@ -37,6 +37,7 @@ pub use options::{
     BwSchedule, CompareOptions, DeleteMode, Mode, RenameStrategy, SyncOptions, Verify,
 };
 pub use select::{AllowAll, Select, EXACT_WIDTH};
+pub use spool::{spool, Spooled};
 pub use stats::{FlightSnapshot, Stats, StatsSnapshot};
 pub use sync::{run, ApproveDeletes, Job, Outcome, StopReason};
 pub use walk::{walk_all, WalkOptions, WalkReport, Walker};

@@ -12,20 +12,24 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 const MEMORY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// The whole of a source read to its end, ready to be written with its size known.
-pub(crate) enum Spooled {
+pub enum Spooled {
     Memory(Vec<u8>),
     File(tokio::fs::File, u64),
 }
 
 impl Spooled {
-    pub(crate) fn len(&self) -> u64 {
+    pub fn len(&self) -> u64 {
         match self {
             Spooled::Memory(v) => v.len() as u64,
             Spooled::File(_, n) => *n,
         }
     }
 
-    pub(crate) fn into_stream(self) -> ByteStream {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn into_stream(self) -> ByteStream {
         match self {
             Spooled::Memory(v) => Box::pin(std::io::Cursor::new(v)),
             Spooled::File(f, _) => Box::pin(f),
@@ -34,7 +38,7 @@ impl Spooled {
 }
 
 /// Reads `reader` (the source of `path`) to its end.
-pub(crate) async fn spool<R: AsyncRead + Unpin>(mut reader: R, path: &RelPath) -> Result<Spooled> {
+pub async fn spool<R: AsyncRead + Unpin>(mut reader: R, path: &RelPath) -> Result<Spooled> {
     let read_err = |e| Error::io("failed to read the source", e).with_path(path.to_string());
     let mut mem = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];

@@ -1,7 +1,7 @@
 //! REST requests to the JSON API: URLs, the bearer token, retries of temporary failures,
 //! and one debug line per request with no token in it. Failures become ferry errors here.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use ferry_core::dump::Dump;
@@ -204,21 +204,9 @@ impl Failure {
 impl Client {
     pub fn new(opts: &GcsOptions) -> ferry_core::Result<Self> {
         // Resumable uploads answer 308 without a Location: never follow redirects.
-        let mut http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(60))
+        let http = ferry_httpclient::builder(&opts.timeouts, &opts.http)?
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(t) = opts.timeouts.connect {
-            http = http.connect_timeout(t);
-        }
-        if let Some(t) = opts.timeouts.idle {
-            http = http.read_timeout(t);
-        }
-        let http = http.build().map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("gcs: can't set up HTTP: {}", e.without_url()),
-            )
-        })?;
+        let http = ferry_httpclient::build(http, "gcs")?;
         Ok(Client {
             http,
             endpoint: opts.endpoint.clone(),
@@ -325,7 +313,9 @@ impl Client {
                 if let Some((id, block)) = &dumped {
                     self.dump.response(*id, block, Err(&message), [], None);
                 }
-                return Err(Failure::transport(message));
+                let mut failure = Failure::transport(message);
+                failure.transport = !ferry_core::net::is_certificate_error(&e);
+                return Err(failure);
             }
         };
         let response = match &dumped {

@@ -16,6 +16,10 @@ pub const CHUNK_UNIT: u64 = 256 * 1024;
 pub struct GcsOptions {
     /// `--contimeout`/`--timeout` (the run's).
     pub timeouts: ferry_core::net::Timeouts,
+    /// `--user-agent`, `--header*` and the TLS flags.
+    pub http: ferry_core::net::HttpSettings,
+    /// `--header-upload`, as metadata laid over each upload's.
+    pub upload_meta: Option<ferry_core::Metadata>,
     /// `--dump` (the run's).
     pub dump: ferry_core::dump::Dump,
     /// `scheme://host[:port]` without a trailing slash: the JSON API is below
@@ -66,6 +70,8 @@ impl GcsOptions {
         let acl = |k: &str| (!bucket_policy_only).then(|| s(k).unwrap_or_else(|| "private".into()));
         Ok(GcsOptions {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            http: Default::default(),
+            upload_meta: None,
             dump: ferry_core::dump::Dump::default(),
             endpoint: endpoint(s("endpoint").or(emulator(o, &env)?).as_deref()),
             credentials: credentials(o, &env)?,

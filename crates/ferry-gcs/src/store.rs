@@ -250,6 +250,9 @@ impl Gcs {
         if let Some(range) = ferry_objstore::bucket::byte_range(offset, len) {
             req = req.header("range", range);
         }
+        for (name, value) in &self.opts.http.download_headers {
+            req = req.header(name, value);
+        }
         match self.try_send(&req).await {
             Ok(r) => Ok(Some(r)),
             Err(f) if f.status == Some(416) => Ok(None),
@@ -287,6 +290,10 @@ impl ObjectStore for Gcs {
 
     fn options(&self) -> &GcsOptions {
         &self.opts
+    }
+
+    fn upload_metadata(&self) -> Option<&ferry_core::Metadata> {
+        self.opts.upload_meta.as_ref()
     }
 
     fn encoding(&self) -> Encoding {

@@ -57,6 +57,8 @@ pub struct Client {
     base: Url,
     login: Option<crate::options::Login>,
     headers: HeaderMap,
+    /// `--header-download`: on the GETs of a file's data.
+    download: HeaderMap,
     no_escape: bool,
 }
 
@@ -78,6 +80,10 @@ impl Client {
             base: opts.base.clone(),
             login: opts.login.clone(),
             headers,
+            download: ferry_httpclient::header_map(
+                &opts.http.download_headers,
+                "--header-download",
+            )?,
             no_escape: opts.no_escape,
         })
     }
@@ -126,7 +132,7 @@ impl Client {
             let why = ferry_core::net::unreachable(&target, &e, e.is_timeout());
             Error::new(ErrorKind::Io, why)
                 .with_path(shown)
-                .temporary(true)
+                .temporary(!ferry_core::net::is_certificate_error(&e))
         })
     }
 
@@ -169,7 +175,9 @@ impl Client {
         len: Option<u64>,
         shown: &str,
     ) -> Result<Response> {
-        let mut r = self.request(Method::GET, url);
+        let mut r = self
+            .request(Method::GET, url)
+            .headers(self.download.clone());
         match len {
             Some(0) => {}
             Some(n) => r = r.header("Range", format!("bytes={offset}-{}", offset + n - 1)),
@@ -214,18 +222,8 @@ impl Client {
 }
 
 fn client(opts: &HttpOptions, redirect: reqwest::redirect::Policy) -> Result<reqwest::Client> {
-    let mut http = reqwest::Client::builder()
-        .redirect(redirect)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")));
-    if let Some(t) = opts.timeouts.connect {
-        http = http.connect_timeout(t);
-    }
-    if let Some(t) = opts.timeouts.idle {
-        http = http.read_timeout(t);
-    }
-    http.build()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("can't set up an HTTP client: {e}")))
+    let builder = ferry_httpclient::builder(&opts.timeouts, &opts.http)?.redirect(redirect);
+    ferry_httpclient::build(builder, "http")
 }
 
 /// A 2xx response, or one error line for the status.
@@ -312,6 +310,7 @@ mod tests {
             no_slash: false,
             no_escape: false,
             timeouts: Default::default(),
+            http: Default::default(),
         };
         let c = Client::new(&opts).unwrap();
         assert_eq!(

@@ -60,5 +60,6 @@ pub static KIND: BackendKind = BackendKind {
 fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let mut options = HttpOptions::from_options(req.options)?;
     options.timeouts = req.context.timeouts;
+    options.http = req.context.http.clone();
     HttpBackend::new(req.root, options).map(|b| b as Arc<dyn Backend>)
 }

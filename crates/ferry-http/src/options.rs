@@ -21,6 +21,8 @@ pub struct HttpOptions {
     pub no_escape: bool,
     /// `--contimeout` and `--timeout`.
     pub timeouts: ferry_core::net::Timeouts,
+    /// `--user-agent`, `--header*` and the TLS flags.
+    pub http: ferry_core::net::HttpSettings,
 }
 
 impl HttpOptions {
@@ -45,6 +47,7 @@ impl HttpOptions {
             no_slash: o.bool("no_slash")?,
             no_escape: o.bool("no_escape")?,
             timeouts: ferry_core::net::Timeouts::DEFAULT,
+            http: Default::default(),
         })
     }
 }

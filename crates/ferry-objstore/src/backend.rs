@@ -689,7 +689,16 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             self.make_markers(&path.parent().unwrap_or_else(RelPath::root))
                 .await?;
         }
-        self.store.put(&t, path, data, opts).await
+        match self.store.upload_metadata() {
+            Some(extra) => {
+                let mut opts = opts.clone();
+                let mut m = opts.metadata.take().unwrap_or_default();
+                m.merge(extra);
+                opts.metadata = Some(m);
+                self.store.put(&t, path, data, &opts).await
+            }
+            None => self.store.put(&t, path, data, opts).await,
+        }
     }
 
     async fn copy_from(

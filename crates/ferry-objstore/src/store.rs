@@ -215,6 +215,11 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     fn put_verifies(&self, _t: &Target, _opts: &PutOptions) -> bool {
         false
     }
+    /// `--header-upload`, as metadata laid over every upload's own
+    /// ([`ferry_core::metadata::from_upload_headers`]). By default: none.
+    fn upload_metadata(&self) -> Option<&Metadata> {
+        None
+    }
     /// Stores a whole object (one request or an upload session, as the store decides),
     /// visible only once complete.
     async fn put(

@@ -119,11 +119,13 @@ pub fn endpoint(opts: &S3Options) -> Option<String> {
 }
 
 pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let mut http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::Ring,
+    ));
+    if let Some(ctx) = crate::http_flags::tls_context(&opts.http)? {
+        http = http.tls_context(ctx);
+    }
+    let http = http.build_https();
     let mut b = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(crate::reach::Named(http))
@@ -148,6 +150,9 @@ pub fn build(opts: &S3Options) -> Result<aws_sdk_s3::Client> {
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Some(e) = endpoint(opts) {
         b = b.endpoint_url(e);
+    }
+    if let Some(headers) = crate::http_flags::HeaderInterceptor::new(&opts.http) {
+        b = b.interceptor(headers);
     }
     if opts.dump.any() {
         b = b.interceptor(crate::dump::DumpInterceptor(opts.dump));

@@ -236,5 +236,11 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     let mut options = crate::S3Options::from_options(req.options)?;
     options.timeouts = req.context.timeouts;
     options.dump = req.context.dump;
+    options.http = req.context.http.clone();
+    options.upload_meta = ferry_core::metadata::from_upload_headers(
+        &options.http.upload_headers,
+        "s3",
+        "x-amz-meta-",
+    )?;
     crate::S3Backend::new(req.root, options).map(|b| b as Arc<dyn Backend>)
 }

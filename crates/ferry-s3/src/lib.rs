@@ -25,6 +25,7 @@ mod copy;
 mod dump;
 mod error;
 mod headers;
+mod http_flags;
 mod kind;
 mod link;
 pub mod meta;

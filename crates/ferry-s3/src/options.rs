@@ -11,6 +11,10 @@ pub struct S3Options {
     pub timeouts: ferry_core::net::Timeouts,
     /// `--dump` (the run's).
     pub dump: ferry_core::dump::Dump,
+    /// `--user-agent`, `--header*` and the TLS flags (the run's).
+    pub http: ferry_core::net::HttpSettings,
+    /// `--header-upload`, as metadata laid over each upload's.
+    pub upload_meta: Option<ferry_core::Metadata>,
     pub provider: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
@@ -98,6 +102,8 @@ impl S3Options {
         Ok(S3Options {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
             dump: ferry_core::dump::Dump::default(),
+            http: Default::default(),
+            upload_meta: None,
             provider: s("provider").unwrap_or_default(),
             access_key_id: s("access_key_id"),
             secret_access_key: s("secret_access_key"),

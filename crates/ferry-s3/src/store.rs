@@ -190,6 +190,10 @@ impl ObjectStore for S3 {
         &self.opts
     }
 
+    fn upload_metadata(&self) -> Option<&ferry_core::Metadata> {
+        self.opts.upload_meta.as_ref()
+    }
+
     fn encoding(&self) -> Encoding {
         self.opts.encoding
     }
@@ -386,7 +390,21 @@ impl ObjectStore for S3 {
         if let Some(range) = byte_range(offset, len) {
             req = req.range(range);
         }
-        match req.send().await {
+        let headers = self.opts.http.download_headers.clone();
+        let sent = match headers.is_empty() {
+            true => req.send().await,
+            false => {
+                req.customize()
+                    .mutate_request(move |r| {
+                        for (name, value) in &headers {
+                            r.headers_mut().insert(name.clone(), value.clone());
+                        }
+                    })
+                    .send()
+                    .await
+            }
+        };
+        match sent {
             Ok(out) => {
                 let metadata = out.metadata().cloned().unwrap_or_default();
                 let mtime = mtime_of(&self.opts, &metadata, to_system(out.last_modified()));

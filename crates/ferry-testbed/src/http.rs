@@ -20,6 +20,13 @@ pub struct HttpConf {
     pub user: String,
     pub pass: String,
     pub rclone: PathBuf,
+    /// `https://127.0.0.1:18443/`: the same root over TLS, with a certificate from `ca`.
+    pub https_url: String,
+    /// The test CA (PEM) that signed the server's certificate and `client_cert`.
+    pub ca: PathBuf,
+    /// A client certificate and key (PEM) that `/client-cert/` over TLS accepts.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 /// One test's directory on the server, removed on drop. Derefs to [`HttpConf`].
@@ -74,6 +81,21 @@ impl Http {
         format!("{}{}/", self.conf.url, self.name)
     }
 
+    /// This test's directory over TLS, ending in `/`.
+    pub fn https_url(&self) -> String {
+        format!("{}{}/", self.conf.https_url, self.name)
+    }
+
+    /// The server's access log (combined format: each request's User-Agent last).
+    pub fn access_log(&self) -> String {
+        let log = self
+            .root
+            .parent()
+            .expect("the root's parent")
+            .join("access.log");
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
     /// `:http,url='http://127.0.0.1:18080/ferry-t-.../':` (paths below it follow).
     pub fn rclone_remote(&self) -> String {
         format!(":http,url='{}':", self.url())
@@ -116,5 +138,9 @@ fn http_conf() -> Result<HttpConf, String> {
         user: var("FERRY_TEST_HTTP_USER")?,
         pass: var("FERRY_TEST_HTTP_PASS")?,
         rclone: file_var("FERRY_TEST_RCLONE")?,
+        https_url: var("FERRY_TEST_HTTPS_URL")?,
+        ca: file_var("FERRY_TEST_HTTP_CA")?,
+        client_cert: file_var("FERRY_TEST_HTTP_CLIENT_CERT")?,
+        client_key: file_var("FERRY_TEST_HTTP_CLIENT_KEY")?,
     })
 }

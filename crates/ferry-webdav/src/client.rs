@@ -4,7 +4,7 @@
 //! debug line per request with no secret in it.
 
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -32,6 +32,9 @@ pub(crate) struct Client {
     /// The bearer token in use (from `bearer_token` or the token command).
     token: RwLock<Option<Secret>>,
     extra: HeaderMap,
+    /// `--header-upload` and `--header-download`: on the requests moving a file's data.
+    upload: HeaderMap,
+    download: HeaderMap,
     auth_redirect: bool,
     /// `--dump`: requests and responses to the debug log.
     dump: Dump,
@@ -71,18 +74,9 @@ impl Req {
 
 impl Client {
     pub fn new(s: &Settings) -> ferry_core::Result<Client> {
-        let mut builder = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+        let mut builder = ferry_httpclient::builder(&s.timeouts, &s.http)?
             // Followed by hand (`send_once`): reqwest would turn a redirected PROPFIND into a GET.
             .redirect(reqwest::redirect::Policy::none());
-        // rclone's --contimeout and --timeout (an answer or a transfer going quiet).
-        if let Some(t) = s.timeouts.connect {
-            builder = builder.connect_timeout(t);
-        }
-        if let Some(t) = s.timeouts.idle {
-            builder = builder.read_timeout(t);
-        }
         #[cfg(unix)]
         if let Some(socket) = &s.unix_socket {
             builder = builder.unix_socket(socket.as_path());
@@ -94,12 +88,7 @@ impl Client {
                 format!("{} unix_socket works only on Unix", s.remote),
             ));
         }
-        let http = builder.build().map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("webdav: can't set up HTTP: {}", e.without_url()),
-            )
-        })?;
+        let http = ferry_httpclient::build(builder, "webdav")?;
         let mut extra = HeaderMap::new();
         for (k, v) in &s.headers {
             if let (Ok(k), Ok(v)) = (
@@ -126,6 +115,8 @@ impl Client {
                 _ => None,
             }),
             extra,
+            upload: ferry_httpclient::header_map(&s.http.upload_headers, "--header-upload")?,
+            download: ferry_httpclient::header_map(&s.http.download_headers, "--header-download")?,
             auth_redirect: s.auth_redirect,
             dump: s.dump,
         };
@@ -134,6 +125,16 @@ impl Client {
             *client.token.write().expect("token lock") = Some(token);
         }
         Ok(client)
+    }
+
+    /// `--header-upload`'s headers.
+    pub fn upload_headers(&self) -> &HeaderMap {
+        &self.upload
+    }
+
+    /// `--header-download`'s headers.
+    pub fn download_headers(&self) -> &HeaderMap {
+        &self.download
     }
 
     pub fn remote(&self) -> &str {
@@ -333,7 +334,9 @@ impl Client {
                 if let Some((id, block)) = &dumped {
                     self.dump.response(*id, block, Err(&message), [], None);
                 }
-                Err(Failure::transport(message))
+                let mut failure = Failure::transport(message);
+                failure.transport = !ferry_core::net::is_certificate_error(&e);
+                Err(failure)
             }
         }
     }

@@ -98,6 +98,7 @@ fn open(req: &OpenRequest<'_>) -> Result<Arc<dyn Backend>> {
     req.options.check()?;
     let mut settings = Settings::from_options(req.options)?;
     settings.timeouts = req.context.timeouts;
+    settings.http = req.context.http.clone();
     settings.dump = req.context.dump;
     Ok(WebdavBackend::new(settings, req.root)? as Arc<dyn Backend>)
 }

@@ -106,6 +106,8 @@ pub struct Settings {
     pub auth_redirect: bool,
     /// `--contimeout` and `--timeout`.
     pub timeouts: Timeouts,
+    /// `--user-agent`, `--header*` and the TLS flags.
+    pub http: ferry_core::net::HttpSettings,
     /// `--dump`.
     pub dump: ferry_core::dump::Dump,
 }
@@ -155,6 +157,7 @@ impl Settings {
             unix_socket: o.text("unix_socket").map(PathBuf::from),
             auth_redirect: o.bool("auth_redirect")?,
             timeouts: Timeouts::DEFAULT,
+            http: Default::default(),
             dump: Default::default(),
         })
     }

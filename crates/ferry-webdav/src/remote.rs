@@ -240,6 +240,7 @@ impl Backend for WebdavBackend {
         }
         let url = self.url(&self.stored(path)?, false);
         let mut req = Req::new("GET", url);
+        req.headers.extend(self.client.download_headers().clone());
         let ranged = offset > 0 || len.is_some();
         if ranged {
             let end = len

@@ -205,6 +205,8 @@ impl WebdavBackend {
         if let Some(v) = checksum.and_then(|c| HeaderValue::from_str(&c).ok()) {
             h.insert(HeaderName::from_static("oc-checksum"), v);
         }
+        // The user's --header-upload last: it wins, as rclone's upload options do.
+        h.extend(self.client.upload_headers().clone());
         h
     }
 

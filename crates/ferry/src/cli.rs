@@ -25,6 +25,8 @@ pub struct Cli {
     pub local: LocalArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub http: crate::http_args::HttpArgs,
     /// Config file (default: $FERRY_CONFIG, ~/.config/ferry/ferry.conf, else rclone's, read-only)
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<std::path::PathBuf>,
@@ -145,6 +147,8 @@ pub enum Command {
     Cat(cmd::ops::CatArgs),
     /// Copy standard input to a file
     Rcat(cmd::ops::RcatArgs),
+    /// Copy the contents of the URL supplied content to dest:path
+    Copyurl(cmd::copyurl::CopyurlArgs),
     /// Create a new file or change a file's modification time
     Touch(cmd::ops::TouchArgs),
     /// Remove a single file
@@ -234,6 +238,7 @@ impl Command {
             | Command::Bisync(_)
             | Command::Config(_)
             | Command::Rcat(_)
+            | Command::Copyurl(_)
             | Command::Touch(_)
             | Command::Deletefile(_)
             | Command::Delete(_)

@@ -16,6 +16,7 @@ mod env_flags;
 mod exit;
 mod global_flags;
 mod globals;
+mod http_args;
 mod interactive;
 mod kinds;
 mod logging;
@@ -204,6 +205,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             .with_backend_flags(backend_flags)
             .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst)
             .with_dump(dump)
+            .with_http(cli.http.settings(cli.tuning.user_agent.as_deref()))
             .with_low_level_retries(cli.command.low_level_retries())
             .with_timeouts(ferry_core::net::Timeouts::from_flags(
                 cli.tuning.contimeout,

@@ -40,6 +40,8 @@ pub struct Remotes {
     low_level_retries: Option<u32>,
     /// `--dump`, for every HTTP backend.
     dump: ferry_core::dump::Dump,
+    /// `--user-agent`, `--header*`, the TLS flags: for every HTTP backend.
+    http: ferry_core::net::HttpSettings,
     /// `--tpslimit`: one limit for every HTTP backend of the run.
     tps: Option<Arc<ferry_core::layer::tps::TpsLimit>>,
 }
@@ -56,6 +58,7 @@ impl Remotes {
             timeouts: ferry_core::net::Timeouts::DEFAULT,
             low_level_retries: None,
             dump: ferry_core::dump::Dump::default(),
+            http: Default::default(),
             tps: None,
         }
     }
@@ -83,6 +86,17 @@ impl Remotes {
     pub fn with_dump(mut self, dump: ferry_core::dump::Dump) -> Self {
         self.dump = dump;
         self
+    }
+
+    /// `--user-agent`, `--header*` and the TLS flags, for every HTTP backend.
+    pub fn with_http(mut self, http: ferry_core::net::HttpSettings) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The HTTP settings of the run (`copyurl` builds its client from them).
+    pub fn http(&self) -> (&ferry_core::net::HttpSettings, ferry_core::net::Timeouts) {
+        (&self.http, self.timeouts)
     }
 
     /// An HTTP backend under the run's `--tpslimit`, as rclone limits HTTP transactions.
@@ -313,6 +327,7 @@ impl Remotes {
             timeouts: self.timeouts,
             low_level_retries: self.low_level_retries,
             dump: self.dump,
+            http: self.http.clone(),
         };
         let request = OpenRequest {
             options: &options,

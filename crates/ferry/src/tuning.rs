@@ -39,7 +39,7 @@ pub struct TuningArgs {
     /// Show data rate in stats as either 'bits' or 'bytes' per second
     #[arg(long, global = true, value_name = "UNIT", value_parser = ["bytes", "bits"])]
     pub stats_unit: Option<String>,
-    /// User-Agent for HTTP backends (accepted; ferry sends its own)
+    /// Set the user-agent to a specified string (default ferry/VERSION)
     #[arg(long, global = true, value_name = "STRING")]
     pub user_agent: Option<String>,
     /// Don't ask servers to gzip (accepted; ferry never asks)
@@ -119,7 +119,6 @@ impl TuningArgs {
             (self.order_by.is_some(), "--order-by"),
             (self.buffer_size.is_some(), "--buffer-size"),
             (self.use_mmap, "--use-mmap"),
-            (self.user_agent.is_some(), "--user-agent"),
             (self.no_gzip_encoding, "--no-gzip-encoding"),
             (self.max_backlog.is_some(), "--max-backlog"),
             (

@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod completion;
 pub mod config;
 pub mod copyto;
+pub mod copyurl;
 pub mod crypt;
 pub mod dedupe;
 pub mod delete_limits;
@@ -62,6 +63,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Link(a) => link::link(a, g).await,
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,
+        Command::Copyurl(a) => copyurl::copyurl(a, g).await,
         Command::Touch(a) => ops::touch(a, g).await,
         Command::Deletefile(a) => ops::deletefile(a, g).await,
         Command::Delete(a) => ops::delete(a, g).await,

@@ -2,7 +2,7 @@
 //! `rmdir` and `rmdirs`.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -280,64 +280,6 @@ pub struct RcatArgs {
     pub dry_run: bool,
 }
 
-/// Data from stdin, kept in memory while small, else spooled to a temporary file.
-enum Spool {
-    Memory(Vec<u8>),
-    File(std::fs::File, u64),
-}
-
-const MEMORY_LIMIT: usize = 8 * 1024 * 1024;
-
-fn spool_stdin() -> anyhow::Result<Spool> {
-    let read_err =
-        |e: std::io::Error| fail(exit::ERROR, format!("failed to read standard input: {e}"));
-    let mut stdin = std::io::stdin().lock();
-    let mut mem = Vec::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = stdin.read(&mut buf).map_err(read_err)?;
-        if n == 0 {
-            return Ok(Spool::Memory(mem));
-        }
-        mem.extend_from_slice(&buf[..n]);
-        if mem.len() > MEMORY_LIMIT {
-            break;
-        }
-    }
-    let path = std::env::temp_dir().join(format!(
-        ".ferry-rcat-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-    ));
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| {
-            fail(
-                exit::ERROR,
-                format!("can't spool standard input to {}: {e}", path.display()),
-            )
-        })?;
-    let _ = std::fs::remove_file(&path); // unlinked: gone however the run ends
-    file.write_all(&mem).map_err(read_err)?;
-    let mut total = mem.len() as u64;
-    loop {
-        let n = stdin.read(&mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
-        file.write_all(&buf[..n]).map_err(read_err)?;
-        total += n as u64;
-    }
-    use std::io::Seek;
-    file.seek(std::io::SeekFrom::Start(0)).map_err(read_err)?;
-    Ok(Spool::File(file, total))
-}
-
 pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
     let (backend, path) = open_file_arg(g, "rcat", &a.path)?;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -347,14 +289,10 @@ pub async fn rcat(a: &RcatArgs, g: &Globals) -> anyhow::Result<i32> {
         tracing::warn!("{path}: Skipped upload from pipe as --dry-run is set");
         return Ok(exit::SUCCESS);
     }
-    let spool = tokio::task::spawn_blocking(spool_stdin).await??;
-    let (data, size): (ferry_core::ByteStream, u64) = match spool {
-        Spool::Memory(v) => {
-            let n = v.len() as u64;
-            (Box::pin(std::io::Cursor::new(v)), n)
-        }
-        Spool::File(f, n) => (Box::pin(tokio::fs::File::from_std(f)), n),
-    };
+    let spooled = ferry_engine::spool(tokio::io::stdin(), &path)
+        .await
+        .map_err(|e| failed("rcat", e))?;
+    let (size, data) = (spooled.len(), spooled.into_stream());
     let opts = PutOptions {
         size,
         mtime: SystemTime::now(),

@@ -7,11 +7,13 @@ mod common;
 
 mod azcopy_cli;
 mod azure;
+mod copyurl;
 mod crypt;
 mod dump;
 mod ftp;
 mod gcs;
 mod http;
+mod http_flags;
 mod overlays;
 mod s3;
 mod s3_list;
