@@ -30,6 +30,12 @@ static OPTIONS: &[OptionSpec] = &[
     .bool(false)
     .advanced(),
     OptionSpec::new(
+        "skip_specials",
+        "Don't warn about skipped pipes, sockets and device objects.",
+    )
+    .bool(false)
+    .advanced(),
+    OptionSpec::new(
         "one_file_system",
         "Don't descend into directories that are on another filesystem.",
     )
@@ -69,7 +75,6 @@ const UNIMPLEMENTED: Unimplemented = Unimplemented {
         "no_preallocate",
         "no_sparse",
         "nounc",
-        "skip_specials",
         "zero_size_links",
     ],
     booleans: &[
@@ -121,6 +126,7 @@ pub fn options(o: &ferry_core::kind::Options) -> Result<LocalOptions> {
     Ok(LocalOptions {
         links,
         skip_links_quietly: o.bool("skip_links")?,
+        skip_specials_quietly: o.bool("skip_specials")?,
         one_file_system: o.bool("one_file_system")?,
         hash_cache: hash_cache(o.text("hash_cache")),
         encoding: Some(o.encoding()?),

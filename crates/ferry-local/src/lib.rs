@@ -61,6 +61,8 @@ pub struct LocalOptions {
     pub links: LinkMode,
     /// Don't log a notice for each skipped link (`--skip-links`).
     pub skip_links_quietly: bool,
+    /// `skip_specials`: no notice for the pipes, sockets and devices passed over.
+    pub skip_specials_quietly: bool,
     /// Don't cross filesystem boundaries (`-x/--one-file-system`).
     pub one_file_system: bool,
     /// Hashes computed before, still valid (`--hash-cache`); `None`: always read.
@@ -276,6 +278,7 @@ impl Backend for LocalBackend {
             tree: self.tree.clone(),
             links: self.opts.links,
             quiet_links: self.opts.skip_links_quietly,
+            quiet_specials: self.opts.skip_specials_quietly,
             root_dev: self.root_dev,
             clean_partials: self.writing.load(Ordering::Relaxed),
             cached: self

@@ -18,6 +18,8 @@ pub(crate) struct ListContext {
     pub tree: Tree,
     pub links: LinkMode,
     pub quiet_links: bool,
+    /// `--skip-specials`: pipes, sockets and devices passed over without a notice.
+    pub quiet_specials: bool,
     pub root_dev: Option<u64>,
     /// This run writes here: leftovers of dead writers may be removed.
     pub clean_partials: bool,
@@ -151,7 +153,8 @@ fn entry_for(
         tracing::info!("{path}: skipping directory on a different filesystem (--one-file-system)");
         return Ok(None);
     }
-    Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx, dir)))
+    Ok(regular_or_dir(path, &meta, ctx.quiet_specials)
+        .map(|e| with_cached_hash(e, full, &meta, ctx, dir)))
 }
 
 /// A file's hash from the cache, kept for exactly the identity this listing saw (device,
@@ -188,11 +191,13 @@ fn with_cached_hash(
 
 /// Files and directories only: a FIFO, socket or device has no size to copy (reading
 /// `/dev/zero` never ends), so it is passed over with rclone's notice.
-fn regular_or_dir(path: RelPath, meta: &Metadata) -> Option<Entry> {
+fn regular_or_dir(path: RelPath, meta: &Metadata, quiet: bool) -> Option<Entry> {
     if meta.is_file() || meta.is_dir() {
         return Some(from_meta(path, meta));
     }
-    tracing::warn!("{path}: Can't transfer non file/directory");
+    if !quiet {
+        tracing::warn!("{path}: Can't transfer non file/directory");
+    }
     None
 }
 
@@ -210,9 +215,8 @@ fn link_entry(
             Ok(None)
         }
         LinkMode::Follow => match fs::metadata(full) {
-            Ok(meta) => {
-                Ok(regular_or_dir(path, &meta).map(|e| with_cached_hash(e, full, &meta, ctx, dir)))
-            }
+            Ok(meta) => Ok(regular_or_dir(path, &meta, ctx.quiet_specials)
+                .map(|e| with_cached_hash(e, full, &meta, ctx, dir))),
             Err(e) => Err(Error::io("can't follow symlink", e).with_path(path.to_string())),
         },
         LinkMode::Translate => {
@@ -250,7 +254,7 @@ pub(crate) fn stat(
     };
     match meta {
         Ok(m) if m.file_type().is_symlink() => Ok(None),
-        Ok(m) => Ok(regular_or_dir(path, &m)),
+        Ok(m) => Ok(regular_or_dir(path, &m, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.raw_os_error() == Some(libc_enotdir()) => Ok(None),
         Err(e) => Err(Error::io("failed to read file info", e).with_path(path.to_string())),

@@ -374,6 +374,9 @@ pub struct LocalArgs {
     /// Don't warn about skipped symlinks
     #[arg(long, global = true, env = "FERRY_SKIP_LINKS")]
     pub skip_links: bool,
+    /// Don't warn about skipped pipes, sockets and device objects
+    #[arg(long, global = true, env = "FERRY_SKIP_SPECIALS")]
+    pub skip_specials: bool,
     /// Don't cross filesystem boundaries
     #[arg(short = 'x', long, global = true, env = "FERRY_ONE_FILE_SYSTEM")]
     pub one_file_system: bool,

@@ -471,6 +471,7 @@ fn local_flags(a: &LocalArgs) -> BackendFlags {
         ("copy_links", a.copy_links),
         ("links", a.links),
         ("skip_links", a.skip_links),
+        ("skip_specials", a.skip_specials),
         ("one_file_system", a.one_file_system),
         ("fsync", a.fsync),
     ]

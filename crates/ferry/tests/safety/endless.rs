@@ -65,6 +65,29 @@ fn a_source_that_never_ends_is_never_read_for_ever() {
 }
 
 #[test]
+fn skip_specials_passes_them_over_quietly() {
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "a", 100);
+    let made = Command::new("mkfifo")
+        .arg(sc.path("src/fifo"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (flags, env) in [(vec!["--skip-specials"], None), (vec![], Some("true"))] {
+        let mut cmd = ferry();
+        cmd.args(["copy", "-v", &sc.src(), &sc.dst()]).args(&flags);
+        if let Some(v) = env {
+            cmd.env("RCLONE_SKIP_SPECIALS", v);
+        }
+        let (code, err) = bounded(cmd, Duration::from_secs(30));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(sc.read("dst/a.txt"), "a");
+        assert!(!sc.exists("dst/fifo"), "{err}");
+        assert!(!err.contains("Can't transfer"), "{flags:?} {env:?}: {err}");
+    }
+}
+
+#[test]
 fn an_sftp_link_to_dev_zero_is_never_read_for_ever() {
     let Some(s) = Testbed::sftp() else { return };
     let sc = Scratch::new();
