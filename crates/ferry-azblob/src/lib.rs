@@ -64,6 +64,8 @@ fn az_features() -> Features {
             put_returns_hashes: false,
             // A block blob: 50,000 blocks of at most 4,000 MiB.
             max_object_size: Some(50_000 * (4000 << 20)),
+            // Set Blob Tier.
+            set_tier: true,
             ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),

@@ -555,6 +555,25 @@ impl ObjectStore for Azure {
             .map(|_| ())
     }
 
+    /// Set Blob Tier, with rclone's check of the name (any case; sent as Azure spells it).
+    async fn set_tier(&self, t: &Target, path: &RelPath, tier: &str) -> Result<()> {
+        let Some(tier) = ["Hot", "Cool", "Cold", "Archive"]
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(tier))
+        else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("tier {tier} not supported by Azure Blob Storage: use Hot, Cool, Cold or Archive"),
+            ));
+        };
+        let req = Req::new(Method::PUT, rest_path(t))
+            .query("comp", "tier")
+            .header("x-ms-access-tier", tier);
+        self.send(&req, "failed to set tier", path.as_str())
+            .await
+            .map(|_| ())
+    }
+
     async fn delete(&self, t: &Target, path: &str) -> Result<()> {
         self.send(
             &Req::new(Method::DELETE, rest_path(t)),

@@ -246,6 +246,16 @@ pub trait Backend: Send + Sync {
         )))
     }
 
+    /// rclone's `settier`: moves the object at `path` to the storage tier `tier` (S3's
+    /// storage class, Azure's access tier), keeping its data and metadata. Called only
+    /// where [`set_tier`](crate::Capabilities::set_tier) says it can.
+    async fn set_tier(&self, _path: &RelPath, _tier: &str) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} doesn't support settier",
+            self.describe()
+        )))
+    }
+
     /// How much space the backend's store holds and has free (rclone's `about`), for
     /// union's space policies. `Ok(None)`: it can't say (each field is optional too).
     async fn usage(&self) -> Result<Option<Usage>> {

@@ -63,6 +63,9 @@ pub struct Capabilities {
     /// Whether [`Backend::public_link`](crate::Backend::public_link) can make a link
     /// (rclone's `link`: a presigned URL on S3).
     pub public_link: bool,
+    /// Whether [`Backend::set_tier`](crate::Backend::set_tier) can change an object's
+    /// storage tier (rclone's `settier`: S3's storage class, Azure's access tier).
+    pub set_tier: bool,
 }
 
 /// How [`Backend::copy_from`](crate::Backend::copy_from) copies, when it can.
@@ -105,6 +108,7 @@ impl Default for Capabilities {
             read_only: false,
             clean_up: false,
             public_link: false,
+            set_tier: false,
         }
     }
 }
@@ -187,6 +191,7 @@ impl Features {
                 // Not delegated to the members (rclone's union and combine do).
                 clean_up: false,
                 public_link: false,
+                set_tier: false,
             },
             semantics: Semantics {
                 hashes,

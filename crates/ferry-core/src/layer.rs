@@ -34,6 +34,8 @@ pub enum Op {
     Delete,
     Mkdir,
     Rmdir,
+    /// `cleanup`, `link` and `settier`: calls about the store or an object's keeping.
+    Admin,
 }
 
 /// What a layer adds around the calls of the backend it wraps.
@@ -179,6 +181,22 @@ impl<L: Layer> Backend for Layered<L> {
     }
     async fn prepare_write(&self) {
         self.inner.prepare_write().await
+    }
+    async fn clean_up(&self) -> Result<()> {
+        self.layer.before(Op::Admin, &RelPath::root()).await?;
+        self.inner.clean_up().await
+    }
+    async fn public_link(
+        &self,
+        path: &RelPath,
+        expire: Option<std::time::Duration>,
+    ) -> Result<String> {
+        self.layer.before(Op::Admin, path).await?;
+        self.inner.public_link(path, expire).await
+    }
+    async fn set_tier(&self, path: &RelPath, tier: &str) -> Result<()> {
+        self.layer.before(Op::Admin, path).await?;
+        self.inner.set_tier(path, tier).await
     }
     async fn usage(&self) -> Result<Option<crate::Usage>> {
         self.inner.usage().await

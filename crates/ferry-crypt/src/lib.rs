@@ -593,6 +593,11 @@ impl Backend for CryptBackend {
         self.under.clean_up().await
     }
 
+    /// The encrypted object's tier, as rclone's crypt passes SetTier on.
+    async fn set_tier(&self, path: &RelPath, tier: &str) -> Result<()> {
+        self.under.set_tier(&self.file_path(path)?, tier).await
+    }
+
     async fn metadata(&self, path: &RelPath) -> Result<Option<Metadata>> {
         self.under.metadata(&self.file_path(path)?).await
     }

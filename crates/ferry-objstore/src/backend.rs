@@ -823,6 +823,19 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         self.store.presign_get(&t, expire, &self.describe()).await
     }
 
+    /// rclone's settier on one object: a directory or a missing object is "object not
+    /// found", as rclone's.
+    async fn set_tier(&self, path: &RelPath, tier: &str) -> Result<()> {
+        if !self.features.caps.set_tier {
+            return Err(Error::unsupported(format!(
+                "{} doesn't support settier",
+                self.describe()
+            )));
+        }
+        let t = self.target(path)?;
+        self.store.set_tier(&t, path, tier).await
+    }
+
     /// The root's bucket below its prefix, or at an account's root every bucket; a
     /// bucket that fails is reported and the others still cleaned.
     async fn clean_up(&self) -> Result<()> {

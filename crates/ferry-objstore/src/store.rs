@@ -215,6 +215,11 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     fn put_verifies(&self, _t: &Target, _opts: &PutOptions) -> bool {
         false
     }
+    /// Moves the object at `t` to the tier `tier`, keeping its data and metadata (see
+    /// [`Backend::set_tier`]). Called only where the store's features say it can.
+    async fn set_tier(&self, _t: &Target, path: &RelPath, _tier: &str) -> Result<()> {
+        Err(ferry_core::Error::unsupported("settier is not supported").with_path(path.to_string()))
+    }
     /// `--header-upload`, as metadata laid over every upload's own
     /// ([`ferry_core::metadata::from_upload_headers`]). By default: none.
     fn upload_metadata(&self) -> Option<&Metadata> {

@@ -65,7 +65,7 @@ pub struct S3 {
     prehashed: Mutex<HashMap<String, prehash::Prehashed>>,
 }
 
-fn s3_features() -> Features {
+fn s3_features(opts: &S3Options) -> Features {
     Features {
         caps: Capabilities {
             put_returns_hashes: true,
@@ -77,6 +77,8 @@ fn s3_features() -> Features {
             clean_up: true,
             // Presigned URLs.
             public_link: true,
+            // A copy onto itself with a new storage class, where the provider has them.
+            set_tier: opts.has_storage_classes(),
             ..ferry_objstore::capabilities()
         },
         semantics: ferry_objstore::semantics([HashKind::Md5].into_iter().collect::<HashSet>()),

@@ -130,11 +130,9 @@ impl S3Options {
         })
     }
 
-    /// Whether the ETag of a single-part upload is the MD5 of its content (not with KMS).
-    /// An object's tier as rclone shows it: its storage class, `STANDARD` when the
-    /// server names none — only for providers that have storage classes (rclone's
-    /// provider table), elsewhere none.
-    pub fn tier(&self, class: Option<&str>) -> Option<String> {
+    /// Whether the provider has storage classes (rclone's provider table): only there
+    /// does rclone show an object's tier, and change it (`settier`).
+    pub fn has_storage_classes(&self) -> bool {
         const WITH_CLASSES: [&str; 11] = [
             "AWS",
             "Alibaba",
@@ -148,7 +146,13 @@ impl S3Options {
             "TencentCOS",
             "us3",
         ];
-        if !WITH_CLASSES.contains(&self.provider.as_str()) {
+        WITH_CLASSES.contains(&self.provider.as_str())
+    }
+
+    /// An object's tier as rclone shows it: its storage class, `STANDARD` when the
+    /// server names none — where the provider has storage classes, elsewhere none.
+    pub fn tier(&self, class: Option<&str>) -> Option<String> {
+        if !self.has_storage_classes() {
             return None;
         }
         Some(
@@ -159,6 +163,7 @@ impl S3Options {
         )
     }
 
+    /// Whether the ETag of a single-part upload is the MD5 of its content (not with KMS).
     pub fn etag_is_md5(&self) -> bool {
         !self
             .server_side_encryption

@@ -199,7 +199,7 @@ impl ObjectStore for S3 {
     }
 
     fn features(&self) -> Features {
-        crate::s3_features()
+        crate::s3_features(&self.opts)
     }
 
     /// S3's bucket rules vary by provider: the server has the only word.
@@ -565,6 +565,34 @@ impl ObjectStore for S3 {
         shown: &str,
     ) -> Result<String> {
         crate::link::presign_get(self, t, expire, shown).await
+    }
+
+    /// rclone's SetTier: the object copied onto itself with the storage class (upper-cased,
+    /// as rclone sends it), its metadata kept.
+    async fn set_tier(&self, t: &Target, path: &RelPath, tier: &str) -> Result<()> {
+        let class = aws_sdk_s3::types::StorageClass::from(tier.to_ascii_uppercase().as_str());
+        let Some(mut info) = self.head_object(t, path.as_str()).await? else {
+            return Err(Error::not_found(path.to_string()));
+        };
+        if info.size > self.opts.copy_cutoff {
+            info.storage_class = Some(class);
+            return copy::multipart_copy(self, t, t, path, &info)
+                .await
+                .map(drop);
+        }
+        let req = self
+            .client
+            .copy_object()
+            .bucket(&t.bucket)
+            .key(&t.key)
+            .copy_source(meta::copy_source(&t.bucket, &t.key))
+            .metadata_directive(MetadataDirective::Copy);
+        upload::with_copy_options(self, req)
+            .storage_class(class)
+            .send()
+            .await
+            .map_err(|e| sdk("failed to set tier", path.as_str(), e))?;
+        Ok(())
     }
 
     async fn clean_up(&self, bucket: &str, prefix: &str) -> Result<()> {

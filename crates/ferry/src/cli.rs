@@ -143,6 +143,8 @@ pub enum Command {
     Cleanup(cmd::cleanup::CleanupArgs),
     /// Generate public link to file (S3: a presigned URL, valid a week at most)
     Link(cmd::link::LinkArgs),
+    /// Changes storage class/tier of objects in remote (S3's storage classes, Azure's access tiers)
+    Settier(cmd::settier::SettierArgs),
     /// Concatenate files and send them to stdout
     Cat(cmd::ops::CatArgs),
     /// Copy standard input to a file
@@ -244,6 +246,7 @@ impl Command {
             | Command::Delete(_)
             | Command::Purge(_)
             | Command::Cleanup(_)
+            | Command::Settier(_)
             | Command::Mkdir(_)
             | Command::Rmdir(_)
             | Command::Rmdirs(_)

@@ -18,6 +18,7 @@ pub mod link;
 pub mod listing;
 pub mod ls;
 pub mod ops;
+pub mod settier;
 pub mod sync_reports;
 pub mod transfer;
 pub mod tree;
@@ -64,6 +65,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,
         Command::Copyurl(a) => copyurl::copyurl(a, g).await,
+        Command::Settier(a) => settier::settier(a, g).await,
         Command::Touch(a) => ops::touch(a, g).await,
         Command::Deletefile(a) => ops::deletefile(a, g).await,
         Command::Delete(a) => ops::delete(a, g).await,

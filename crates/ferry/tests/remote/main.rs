@@ -17,6 +17,7 @@ mod http_flags;
 mod overlays;
 mod s3;
 mod s3_list;
+mod settier;
 mod sftp;
 mod shard;
 mod shard_listing;

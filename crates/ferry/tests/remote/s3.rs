@@ -997,6 +997,10 @@ fn link_prints_a_presigned_url_like_rclone() {
         url.contains("X-Amz-Expires=3600") && err.is_empty(),
         "{url}{err}"
     );
+    // Under --tpslimit (a layer over the backend) the link is still the store's.
+    let (code, url, err) = fy_run(&["link", "--tpslimit", "10", &s3.rclone_path("web/page.html")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(get(url.trim()), "<p>linked</p>");
     let (code, _, err) = fy_run(&["link", &s3.rclone_path("web/nope.html")]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("Failed to link: object not found"), "{err}");
