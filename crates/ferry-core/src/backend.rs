@@ -256,6 +256,16 @@ pub trait Backend: Send + Sync {
         )))
     }
 
+    /// Replaces the user metadata of the object at `path` with `meta`, keeping its data
+    /// and content properties (azcopy's `set-properties --metadata`). By default: the
+    /// backend can't.
+    async fn replace_user_metadata(&self, _path: &RelPath, _meta: &Metadata) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} can't replace an object's metadata",
+            self.describe()
+        )))
+    }
+
     /// How much space the backend's store holds and has free (rclone's `about`), for
     /// union's space policies. `Ok(None)`: it can't say (each field is optional too).
     async fn usage(&self) -> Result<Option<Usage>> {

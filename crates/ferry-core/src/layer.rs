@@ -198,6 +198,10 @@ impl<L: Layer> Backend for Layered<L> {
         self.layer.before(Op::Admin, path).await?;
         self.inner.set_tier(path, tier).await
     }
+    async fn replace_user_metadata(&self, path: &RelPath, meta: &Metadata) -> Result<()> {
+        self.layer.before(Op::Metadata, path).await?;
+        self.inner.replace_user_metadata(path, meta).await
+    }
     async fn usage(&self) -> Result<Option<crate::Usage>> {
         self.inner.usage().await
     }

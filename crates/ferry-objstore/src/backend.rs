@@ -788,6 +788,20 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             .await
     }
 
+    /// The user metadata replaced whole (the store's own time key goes with it, as with
+    /// azcopy's `set-properties`).
+    async fn replace_user_metadata(&self, path: &RelPath, meta: &Metadata) -> Result<()> {
+        self.drop_tree();
+        let (t, o) = self.head_existing(path).await?;
+        let user = meta
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.store
+            .replace_metadata(&t, &o, user, path.as_str())
+            .await
+    }
+
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
         self.drop_tree();
         let t = self.target(path)?;

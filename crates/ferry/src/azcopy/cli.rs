@@ -68,6 +68,9 @@ pub enum AzCommand {
     /// Delete blobs
     #[command(visible_alias = "rm")]
     Remove(RemoveArgs),
+    /// Given a location, change all the valid system properties of that storage (blob)
+    #[command(visible_aliases = ["set-props", "sp", "setprops"])]
+    SetProperties(SetPropertiesArgs),
     /// Sub-commands related to managing jobs
     Jobs {
         #[command(subcommand)]
@@ -305,7 +308,34 @@ pub struct MakeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct RemoveArgs {
     pub url: String,
-    /// Remove everything under a virtual directory
+    #[command(flatten)]
+    pub blobs: BlobSelection,
+}
+
+/// `set-properties URL`: the blob's (or the blobs') access tier or metadata.
+#[derive(Args, Debug, Clone)]
+pub struct SetPropertiesArgs {
+    pub url: String,
+    #[command(flatten)]
+    pub blobs: BlobSelection,
+    /// Changes the access tier of the block blobs to the given tier: Hot, Cool, Cold, Archive (default None)
+    #[arg(long)]
+    pub block_blob_tier: Option<String>,
+    /// Set the given location with these key-value pairs (separated by ';') as metadata; "clear" removes all
+    #[arg(long)]
+    pub metadata: Option<String>,
+    /// Set tags on blobs (separated by '&'): not implemented by ferry yet, refused
+    #[arg(long)]
+    pub blob_tags: Option<String>,
+    /// Priority of a rehydration from Archive: Standard (default) or High (accepted; the emulator and ferry don't rehydrate)
+    #[arg(long)]
+    pub rehydrate_priority: Option<String>,
+}
+
+/// Which blobs `remove` and `set-properties` act on, and how.
+#[derive(Args, Debug, Clone)]
+pub struct BlobSelection {
+    /// Everything under a virtual directory
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub recursive: Option<bool>,
     #[arg(long, allow_hyphen_values = true)]
@@ -324,7 +354,7 @@ pub struct RemoveArgs {
     pub dry_run: Option<bool>,
     #[arg(long)]
     pub from_to: Option<String>,
-    /// A text file of the relative paths (blobs and virtual directories) to remove, one per line
+    /// A text file of the relative paths (blobs and virtual directories) to act on, one per line
     #[arg(long)]
     pub list_of_files: Option<std::path::PathBuf>,
 }
@@ -373,8 +403,7 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
 ];
 
 /// azcopy's commands that ferry doesn't have yet.
-pub const COMMANDS_NOT_IMPLEMENTED: &[&str] =
-    &["bench", "set-properties", "load", "doc", "completion"];
+pub const COMMANDS_NOT_IMPLEMENTED: &[&str] = &["bench", "load", "doc", "completion"];
 
 /// The azcopy command in `args` that ferry doesn't implement, if it is one.
 pub fn unimplemented_command(args: &[String]) -> Option<&str> {

@@ -21,6 +21,13 @@ pub enum Planned<'a> {
     SyncDelete { what: &'a AzPath },
     /// Delete `what` (the `remove` command), listed as `entry`.
     Remove { what: &'a AzPath, entry: &'a Entry },
+    /// Change `what`'s properties (`set-properties`), listed as `entry`; `tier`: the new
+    /// access tier, when one is set.
+    SetProperties {
+        what: &'a AzPath,
+        entry: &'a Entry,
+        tier: Option<&'a str>,
+    },
 }
 
 /// One transfer as azcopy's JSON names it.
@@ -117,6 +124,13 @@ fn record<'a>(plan: &'a Planned<'a>, copy_tier: bool) -> Record<'a> {
             let r = bare("File", blob_type(what), trash(what), &what.base);
             with_properties(r, what, entry, false)
         }
+        Planned::SetProperties { what, entry, tier } => {
+            let r = bare("File", blob_type(what), "BlobNone".into(), &what.base);
+            let mut r = with_properties(r, what, entry, false);
+            // The tier the blob is given, not the one it has.
+            r.blob_tier = *tier;
+            r
+        }
     }
 }
 
@@ -127,6 +141,7 @@ fn line(plan: &Planned) -> String {
         Planned::SyncDelete { what } | Planned::Remove { what, .. } => {
             format!("DRYRUN: remove {}", what.base)
         }
+        Planned::SetProperties { what, .. } => format!("DRYRUN: set-properties {}", what.base),
     }
 }
 

@@ -1,4 +1,4 @@
-//! azcopy's smaller commands: `make`, `remove` and `env`.
+//! azcopy's smaller commands: `make`, `remove`, `set-properties` and `env`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -6,7 +6,7 @@ use std::time::Instant;
 use ferry_core::{Backend, Entry, RelPath};
 use ferry_engine::{walk_all, WalkOptions};
 
-use super::cli::{GlobalArgs, MakeArgs, RemoveArgs};
+use super::cli::{BlobSelection, GlobalArgs, MakeArgs, RemoveArgs, SetPropertiesArgs};
 use super::dryrun::Planned;
 use super::output::{job_id, Folders, Printer};
 use super::paths::AzPath;
@@ -58,27 +58,35 @@ pub async fn make(a: &MakeArgs, p: &Printer) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `azcopy remove URL`: one blob, the blobs right under a virtual directory, or with
-/// `--recursive` everything under it; a job summary as `copy` prints.
-pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+/// The blobs a `remove` or `set-properties` acts on: one blob, the blobs right under a
+/// virtual directory, or with `--recursive` everything under it (the filters choose).
+struct Targets {
+    backend: Arc<dyn Backend>,
+    path: AzPath,
+    /// The URL named one blob.
+    single: bool,
+    listed: Vec<Entry>,
+}
+
+async fn targets(url: &str, b: &BlobSelection, p: &Printer) -> anyhow::Result<Targets> {
     let r = remotes(&plain_args())?;
-    let path = AzPath::parse(&a.url);
+    let path = AzPath::parse(url);
     let source = r.open_source(&path.arg()).await?;
     let folders = Folders::Remove {
-        recursive: a.recursive.unwrap_or(false),
-        file_filter: a.include_pattern.is_some() || a.exclude_pattern.is_some(),
+        recursive: b.recursive.unwrap_or(false),
+        file_filter: b.include_pattern.is_some() || b.exclude_pattern.is_some(),
     };
-    p.notes(&[&path], (!a.dry_run.unwrap_or(false)).then_some(folders));
-    let mut include = super::run::include_paths(&a.include_path);
-    include.extend(super::run::list_of_files(&a.list_of_files)?);
+    p.notes(&[&path], (!b.dry_run.unwrap_or(false)).then_some(folders));
+    let mut include = super::run::include_paths(&b.include_path);
+    include.extend(super::run::list_of_files(&b.list_of_files)?);
     let f = FilterArgs {
-        include_pattern: a.include_pattern.iter().cloned().collect(),
-        exclude_pattern: a.exclude_pattern.iter().cloned().collect(),
-        exclude_path: a.exclude_path.iter().cloned().collect(),
+        include_pattern: b.include_pattern.iter().cloned().collect(),
+        exclude_pattern: b.exclude_pattern.iter().cloned().collect(),
+        exclude_path: b.exclude_path.iter().cloned().collect(),
         include,
-        max_age: a.include_after.clone(),
-        min_age: a.include_before.clone(),
-        recursive: a.recursive,
+        max_age: b.include_after.clone(),
+        min_age: b.include_before.clone(),
+        recursive: b.recursive,
         max_depth: -1,
         ..FilterArgs::default()
     };
@@ -92,9 +100,9 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
             vec![e.unwrap_or_else(|| Entry::file(rel, 0, std::time::UNIX_EPOCH))]
         }
         // A virtual directory: everything under it with --recursive, else only the blobs
-        // right in it, as azcopy does; a name nothing is stored under removes nothing.
+        // right in it, as azcopy does; a name nothing is stored under gives nothing.
         None => {
-            let deep = a.recursive.unwrap_or(false) || path.contents;
+            let deep = b.recursive.unwrap_or(false) || path.contents;
             let opts = WalkOptions {
                 max_depth: (!deep).then_some(1),
                 ..WalkOptions::default()
@@ -106,54 +114,136 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
             }
         }
     };
-    if a.dry_run.unwrap_or(false) {
-        // A single blob is the URL itself; the others lie under it.
-        let whats: Vec<AzPath> = match single {
-            true => vec![path.clone()],
-            false => listed.iter().map(|e| path.join(e.path.as_str())).collect(),
+    Ok(Targets {
+        backend,
+        path,
+        single,
+        listed,
+    })
+}
+
+impl Targets {
+    /// Each blob's URL, for the dry-run lines: a single blob is the URL itself.
+    fn urls(&self) -> Vec<AzPath> {
+        match self.single {
+            true => vec![self.path.clone()],
+            false => self
+                .listed
+                .iter()
+                .map(|e| self.path.join(e.path.as_str()))
+                .collect(),
+        }
+    }
+
+    /// Runs `act` on each blob as one job, with azcopy's job lines and summary.
+    async fn job<F, Fut>(self, p: &Printer, act: F) -> anyhow::Result<i32>
+    where
+        F: Fn(Arc<dyn Backend>, RelPath) -> Fut,
+        Fut: std::future::Future<Output = ferry_core::Result<()>>,
+    {
+        let id = job_id();
+        let started = Instant::now();
+        p.started(&id);
+        let mut tally = Tally::default();
+        for e in &self.listed {
+            match act(self.backend.clone(), e.path.clone()).await {
+                Ok(()) => tally.completed += 1,
+                Err(err) => {
+                    tally.failed += 1;
+                    tally.failures.push(Failure {
+                        path: e.path.as_str().to_owned(),
+                        size: 0,
+                        error: err.to_string(),
+                    });
+                }
+            }
+        }
+        let summary = Summary {
+            id,
+            elapsed: started.elapsed(),
+            sync: false,
+            tally,
+            skipped: 0,
+            scanned_src: 0,
+            scanned_dst: 0,
+            shown: (AzPath::parse(""), self.path.clone()),
+            resumed: false,
         };
-        let plans: Vec<Planned> = whats
+        p.finished(&summary);
+        Ok(summary.exit_code())
+    }
+}
+
+/// `azcopy remove URL`: the blobs [`targets`] finds, deleted; a job summary as `copy`
+/// prints.
+pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Result<i32> {
+    let t = targets(&a.url, &a.blobs, p).await?;
+    if a.blobs.dry_run.unwrap_or(false) {
+        let urls = t.urls();
+        let plans: Vec<Planned> = urls
             .iter()
-            .zip(&listed)
+            .zip(&t.listed)
             .map(|(what, entry)| Planned::Remove { what, entry })
             .collect();
         super::dryrun::report(p, &plans, false);
         return Ok(0);
     }
-    let names: Vec<String> = listed
-        .into_iter()
-        .map(|e| e.path.as_str().to_owned())
-        .collect();
-    let id = job_id();
-    let started = Instant::now();
-    p.started(&id);
-    let mut tally = Tally::default();
-    for n in names {
-        match backend.delete_file(&RelPath::new(&n)?).await {
-            Ok(()) => tally.completed += 1,
-            Err(e) => {
-                tally.failed += 1;
-                tally.failures.push(Failure {
-                    path: n,
-                    size: 0,
-                    error: e.to_string(),
-                });
-            }
-        }
+    t.job(p, |b, path| async move { b.delete_file(&path).await })
+        .await
+}
+
+/// `azcopy set-properties URL`: the access tier (`--block-blob-tier`) and the metadata
+/// (`--metadata`, replacing what the blob has; `clear` removes it) of the blobs
+/// [`targets`] finds, in one job, as azcopy does.
+pub async fn set_properties(
+    a: &SetPropertiesArgs,
+    _g: &GlobalArgs,
+    p: &Printer,
+) -> anyhow::Result<i32> {
+    if a.blob_tags.is_some() {
+        anyhow::bail!("--blob-tags is not implemented by ferry's set-properties yet: drop it, or use Microsoft's azcopy for this job");
     }
-    let summary = Summary {
-        id,
-        elapsed: started.elapsed(),
-        sync: false,
-        tally,
-        skipped: 0,
-        scanned_src: 0,
-        scanned_dst: 0,
-        shown: (AzPath::parse(""), path.clone()),
-        resumed: false,
-    };
-    p.finished(&summary);
-    Ok(summary.exit_code())
+    let tier = super::props::tier(a.block_blob_tier.as_deref()).map_err(|e| {
+        anyhow::anyhow!(
+            "failed to parse user input due to error: {}",
+            e.to_string().replace(
+                "error parsing the input given by the user. Failed with error ",
+                ""
+            )
+        )
+    })?;
+    let metadata = a
+        .metadata
+        .as_deref()
+        .map(|m| match m.eq_ignore_ascii_case("clear") {
+            true => ferry_core::Metadata::new(),
+            false => super::props::metadata_pairs(m),
+        });
+    if tier == Some("Archive") && metadata.is_some() {
+        anyhow::bail!("failed to parse user input due to error: metadata can't be set if blob is set to be archived");
+    }
+    let t = targets(&a.url, &a.blobs, p).await?;
+    if a.blobs.dry_run.unwrap_or(false) {
+        let urls = t.urls();
+        let plans: Vec<Planned> = urls
+            .iter()
+            .zip(&t.listed)
+            .map(|(what, entry)| Planned::SetProperties { what, entry, tier })
+            .collect();
+        super::dryrun::report(p, &plans, false);
+        return Ok(0);
+    }
+    let metadata = metadata.as_ref();
+    t.job(p, |b, path| async move {
+        if let Some(tier) = tier {
+            b.set_tier(&path, tier).await?;
+        }
+        if let Some(m) = metadata {
+            b.replace_user_metadata(&path, m).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// `azcopy env`: the environment variables ferry's azcopy reads, with their values

@@ -48,13 +48,11 @@ pub fn apply(
 /// `--metadata k=v;k2=v2` (a key without `=` gets an empty value, as in azcopy) and the
 /// content properties, as metadata keys the Blob backend stores as such.
 fn upload_metadata(f: &BlobFlags) -> Metadata {
-    let mut m = Metadata::new();
-    for pair in f.metadata.iter().flat_map(|l| l.split(';')) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if !k.trim().is_empty() {
-            m.set(k.trim(), v);
-        }
-    }
+    let mut m = f
+        .metadata
+        .as_deref()
+        .map(metadata_pairs)
+        .unwrap_or_default();
     let content = [
         ("content-type", &f.content_type),
         ("content-encoding", &f.content_encoding),
@@ -70,6 +68,18 @@ fn upload_metadata(f: &BlobFlags) -> Metadata {
     if f.no_guess_mime_type == Some(true) && f.content_type.is_none() {
         // What Blob storage answers for a blob stored without a Content-Type.
         m.set("content-type", "application/octet-stream");
+    }
+    m
+}
+
+/// azcopy's `k=v;k2=v2` (a key without `=` gets an empty value).
+pub(super) fn metadata_pairs(list: &str) -> Metadata {
+    let mut m = Metadata::new();
+    for pair in list.split(';') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !k.trim().is_empty() {
+            m.set(k.trim(), v);
+        }
     }
     m
 }
@@ -91,7 +101,7 @@ fn check_blob_type(t: Option<&str>) -> anyhow::Result<()> {
 }
 
 /// `--block-blob-tier`, case as azcopy accepts it; `None` keeps the account's default.
-fn tier(t: Option<&str>) -> anyhow::Result<Option<&'static str>> {
+pub(super) fn tier(t: Option<&str>) -> anyhow::Result<Option<&'static str>> {
     let Some(t) = t else { return Ok(None) };
     if t.eq_ignore_ascii_case("none") {
         return Ok(None);

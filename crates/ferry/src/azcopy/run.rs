@@ -137,6 +137,16 @@ pub fn main(args: Vec<String>) -> i32 {
                 AzCommand::Sync(_) => "sync",
                 AzCommand::List(_) => "list",
                 AzCommand::Make(_) => "make",
+                AzCommand::SetProperties(_) => {
+                    // azcopy's own two forms for this command.
+                    printer.error(&match msg.starts_with("failed to parse user input") {
+                        true => msg,
+                        false => {
+                            format!("failed to perform set-properties command due to error: {msg}")
+                        }
+                    });
+                    return 1;
+                }
                 _ => "remove",
             };
             printer.error(&format!("Cannot perform {verb} due to error: {msg}"));
@@ -219,6 +229,7 @@ async fn dispatch(
         AzCommand::List(a) => super::list::list(a, p).await,
         AzCommand::Make(a) => super::other::make(a, p).await,
         AzCommand::Remove(a) => super::other::remove(a, g, p).await,
+        AzCommand::SetProperties(a) => super::other::set_properties(a, g, p).await,
         _ => Ok(0),
     }
 }

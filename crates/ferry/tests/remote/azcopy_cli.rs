@@ -1734,6 +1734,123 @@ fn remove_without_recursive_takes_one_level() {
     assert_eq!(names(&sides.1), ["a.txt", "sub/deep/d.txt"]);
 }
 
+/// `set-properties`: tiers and metadata of one blob, of one level, or with `--recursive`
+/// of everything; the dry run's lines and records, the job's counts, the refusals, all as
+/// azcopy's, side by side.
+#[test]
+fn set_properties_as_azcopy() {
+    let files = [
+        ("src/a.txt", "a"),
+        ("src/sub/b.txt", "b"),
+        ("src/sub/deep/c.txt", "c"),
+    ];
+    let Some(sides) = with_uploaded(&files) else {
+        return;
+    };
+    let tiers = |s: &Side| {
+        ["a.txt", "sub/b.txt", "sub/deep/c.txt"].map(|f| {
+            blob_props(s, f)
+                .get("x-ms-access-tier")
+                .cloned()
+                .unwrap_or_default()
+        })
+    };
+    same_dry_run(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub}",
+            "--block-blob-tier=Cool",
+            "--recursive",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    let (a, b) = both(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub}",
+            "--block-blob-tier=cool",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    assert_eq!(text_summary(&a.out), text_summary(&b.out));
+    assert_eq!(tiers(&sides.0), tiers(&sides.1));
+    assert_eq!(tiers(&sides.1)[1], "Cool");
+    let (_, b) = both(
+        &sides,
+        &[
+            "sp",
+            "{url:}",
+            "--block-blob-tier=Archive",
+            "--recursive",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    assert_eq!(tiers(&sides.1), ["Archive", "Archive", "Archive"]);
+    assert_eq!(tiers(&sides.0), tiers(&sides.1));
+    // Metadata replaces what the blob had; `clear` removes it.
+    let (_, b) = both(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub/b.txt}",
+            "--block-blob-tier=Hot",
+            "--metadata=k1=v1;k2=v2",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    let meta = |s: &Side| {
+        blob_props(s, "sub/b.txt")
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("x-ms-meta-"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(meta(&sides.0), meta(&sides.1));
+    assert_eq!(meta(&sides.1).len(), 2, "{:?}", meta(&sides.1));
+    both(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub/b.txt}",
+            "--metadata=clear",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    assert!(meta(&sides.1).is_empty());
+    assert_eq!(meta(&sides.0), meta(&sides.1));
+    same_json(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub}",
+            "--block-blob-tier=Hot",
+            "--recursive",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    // Refusals: one line, exit 1, nothing changed.
+    for (args, want) in [
+        (vec!["set-properties", "{url:a.txt}", "--block-blob-tier=Warm", "--from-to", "BlobNone"], "failed to parse user input due to error: couldn't parse \"Warm\" into a \"BlockBlobTier\""),
+        (vec!["set-properties", "{url:a.txt}", "--block-blob-tier=Archive", "--metadata=k=v", "--from-to", "BlobNone"], "metadata can't be set if blob is set to be archived"),
+    ] {
+        let (a, b) = both(&sides, &args);
+        assert_eq!(b.code, 1, "{args:?}");
+        for r in [&a, &b] {
+            assert!(r.out.contains(want) || r.err.contains(want), "{args:?}\n{}{}", r.out, r.err);
+        }
+    }
+}
+
 /// A local source that doesn't exist, without --recursive: azcopy's reason, not a hint
 /// about --recursive.
 #[test]
