@@ -210,7 +210,7 @@ impl Client {
                     self.dump.response(*id, block, Err(&message), [], None);
                 }
                 let mut failure = Failure::transport(message);
-                failure.transport = !ferry_core::net::is_certificate_error(&e);
+                failure.transport = !ferry_core::net::is_permanent(&e);
                 return Err(failure);
             }
         };

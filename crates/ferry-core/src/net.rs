@@ -61,6 +61,8 @@ pub struct HttpSettings {
     pub disable_http2: bool,
     /// `--disable-http-keep-alives`: a new connection for every request.
     pub disable_keep_alives: bool,
+    /// `--use-cookies`: a cookie jar per client, sending back what servers set.
+    pub use_cookies: bool,
 }
 
 impl HttpSettings {
@@ -127,8 +129,13 @@ fn chain<'a>(
     std::iter::successors(Some(err), |e: &&'a (dyn StdError + 'static)| (*e).source())
 }
 
-/// Whether `err` is an HTTPS server's certificate refused: not worth trying again.
-pub fn is_certificate_error(err: &(dyn StdError + 'static)) -> bool {
+/// Whether `err` won't go away by trying again: an HTTPS server's certificate refused,
+/// or redirects going round in a loop.
+pub fn is_permanent(err: &(dyn StdError + 'static)) -> bool {
+    is_certificate(err) || chain(err).any(|e| e.to_string().contains("too many redirects"))
+}
+
+fn is_certificate(err: &(dyn StdError + 'static)) -> bool {
     chain(err).any(|e| e.to_string().contains("certificate"))
 }
 
@@ -142,10 +149,15 @@ pub fn unreachable(target: &str, err: &(dyn StdError + 'static), timeout: bool) 
         .map(|e| e.to_string().to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join(": ");
-    if is_certificate_error(err) {
+    if is_certificate(err) {
         return format!(
             "the TLS certificate of {target} was refused ({innermost}) — give its CA with \
              --ca-cert, or skip the check with --no-check-certificate (insecure)"
+        );
+    }
+    if text.contains("too many redirects") {
+        return format!(
+            "{target} redirected too many times — a login or cookie loop? --use-cookies keeps the cookies a server sets"
         );
     }
     match io.map(std::io::Error::kind) {

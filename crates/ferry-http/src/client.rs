@@ -132,7 +132,7 @@ impl Client {
             let why = ferry_core::net::unreachable(&target, &e, e.is_timeout());
             Error::new(ErrorKind::Io, why)
                 .with_path(shown)
-                .temporary(!ferry_core::net::is_certificate_error(&e))
+                .temporary(!ferry_core::net::is_permanent(&e))
         })
     }
 
@@ -147,9 +147,10 @@ impl Client {
     }
 
     /// What the path at `url` (no trailing `/`) is, redirects not followed: a redirect
-    /// to a URL ending in `/` is a directory (as rclone decides for a root).
+    /// to a URL ending in `/` is a directory (as rclone decides for a root); any other
+    /// redirect is followed, as rclone's HEAD follows it (a login or cookie round trip).
     pub async fn head_no_redirect(&self, url: Url, shown: &str) -> Result<Probe> {
-        let r = self.request_with(&self.no_redirect, Method::HEAD, url);
+        let r = self.request_with(&self.no_redirect, Method::HEAD, url.clone());
         let res = self.send(r, shown).await?;
         let status = res.status();
         if status == StatusCode::NOT_FOUND {
@@ -161,7 +162,13 @@ impl Client {
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|l| l.split(['?', '#']).next().unwrap_or("").ends_with('/'));
-            return Ok(if to_dir { Probe::Dir } else { Probe::Missing });
+            if to_dir {
+                return Ok(Probe::Dir);
+            }
+            return Ok(match self.head(url, shown).await? {
+                Some(head) => Probe::File(head),
+                None => Probe::Missing,
+            });
         }
         let res = ok(res, "HEAD", shown)?;
         Ok(Probe::File(head_of(&res)))

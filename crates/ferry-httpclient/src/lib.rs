@@ -32,6 +32,13 @@ pub fn builder(timeouts: &Timeouts, http: &HttpSettings) -> Result<reqwest::Clie
     if http.disable_keep_alives {
         b = b.pool_max_idle_per_host(0);
     }
+    if http.use_cookies {
+        // One jar for the whole run, as rclone's: every client (a backend's redirecting
+        // and non-redirecting ones, copyurl's) sends back what any of them was given.
+        static JAR: std::sync::OnceLock<std::sync::Arc<reqwest::cookie::Jar>> =
+            std::sync::OnceLock::new();
+        b = b.cookie_provider(JAR.get_or_init(Default::default).clone());
+    }
     if http.no_check_certificate {
         b = b.danger_accept_invalid_certs(true);
     }

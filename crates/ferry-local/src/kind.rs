@@ -88,7 +88,6 @@ const UNIMPLEMENTED: Unimplemented = Unimplemented {
         "no_set_modtime",
         "no_sparse",
         "nounc",
-        "skip_specials",
         "unicode_normalization",
         "zero_size_links",
     ],

@@ -74,6 +74,9 @@ pub struct LogArgs {
     /// Show progress during transfer
     #[arg(short = 'P', long, global = true, env = "FERRY_PROGRESS")]
     pub progress: bool,
+    /// Show progress on the terminal title (requires -P/--progress)
+    #[arg(long, global = true)]
+    pub progress_terminal_title: bool,
     /// Write a JSON summary of the run (counts, bytes, errors, per-file actions) to FILE
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_SUMMARY_FILE")]
     pub summary_file: Option<PathBuf>,

@@ -171,7 +171,8 @@ pub enum Command {
     Copyto(TransferCmd),
     /// Move a file or directory to a new name
     Moveto(TransferCmd),
-    /// Output a completion script for bash, zsh or fish
+    /// Output a completion script for bash, zsh, fish or powershell
+    #[command(alias = "genautocomplete")]
     Completion(cmd::completion::CompletionArgs),
     /// Show help for a command, or `help flags` for every global flag with its default
     Help(cmd::completion::HelpArgs),

@@ -68,6 +68,7 @@ impl Globals {
                 every,
                 self.output.stats_one_line.clone(),
                 interrupt,
+                self.output.terminal_title,
             )
         });
         // Without -P, -v gives stats lines; `--stats 0` turns them off, as in rclone.

@@ -35,6 +35,9 @@ pub struct HttpArgs {
     /// Disable HTTP keep-alives and use each connection once
     #[arg(long, global = true)]
     pub disable_http_keep_alives: bool,
+    /// Enable session cookiejar
+    #[arg(long, global = true)]
+    pub use_cookies: bool,
 }
 
 impl HttpArgs {
@@ -50,6 +53,7 @@ impl HttpArgs {
             client_cert: self.client_cert.clone().zip(self.client_key.clone()),
             disable_http2: self.disable_http2,
             disable_keep_alives: self.disable_http_keep_alives,
+            use_cookies: self.use_cookies,
         }
     }
 }

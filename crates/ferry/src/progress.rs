@@ -147,6 +147,24 @@ pub struct Live {
     stats: Arc<Stats>,
     one_line: Option<report::OneLine>,
     interrupt: bool,
+    /// `--progress-terminal-title`.
+    title: bool,
+}
+
+/// The escape sequence that sets a terminal's title (xterm's OSC 0, as rclone writes it).
+fn terminal_title(title: &str) -> String {
+    format!("\x1b]0;{title}\x07")
+}
+
+/// The ETA a frame shows (`-` when it has none): what `--progress-terminal-title` puts
+/// in the title.
+fn eta_of(frame: &str) -> &str {
+    frame
+        .split("ETA ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ', '\n', '(']).next())
+        .filter(|eta| !eta.is_empty())
+        .unwrap_or("-")
 }
 
 /// How the live display draws one frame.
@@ -177,6 +195,7 @@ impl Live {
         every: Duration,
         one_line: Option<report::OneLine>,
         interrupt: bool,
+        title: bool,
     ) -> Live {
         let stop = Arc::new(AtomicBool::new(false));
         if interrupt {
@@ -204,6 +223,9 @@ impl Live {
                     if Instant::now() >= next {
                         let f = frame(&stats, &meter, &one_line, false);
                         screen.lock().expect("screen").draw(&f);
+                        if title {
+                            write_stdout(&terminal_title(&format!("ETA: {}", eta_of(&f))));
+                        }
                         next = Instant::now() + every;
                     }
                     std::thread::sleep(Duration::from_millis(50));
@@ -217,6 +239,7 @@ impl Live {
             stats,
             one_line,
             interrupt,
+            title,
         }
     }
 
@@ -228,6 +251,10 @@ impl Live {
         }
         let last = frame(&self.stats, &Meter::default(), &self.one_line, true);
         self.screen.lock().expect("screen").close(&last);
+        if self.title {
+            // Cleared when the run ends, as rclone does.
+            write_stdout(&terminal_title(""));
+        }
         if self.interrupt {
             sigint::release();
         }
@@ -308,5 +335,20 @@ mod tests {
         let mut erase = String::new();
         s.erase(&mut erase);
         assert_eq!(erase, format!("{ERASE_UP}{ERASE_UP}{ERASE}"));
+    }
+
+    #[test]
+    fn the_title_takes_the_frames_eta() {
+        assert_eq!(
+            eta_of("Transferred:   \t  8 MiB / 20 MiB, 40%, 1 MiB/s, ETA 12s\nChecks: 1"),
+            "12s"
+        );
+        assert_eq!(
+            eta_of("  8 MiB / 20 MiB, 40%, 1 MiB/s, ETA 1m2s (xfr#1/2)"),
+            "1m2s"
+        );
+        assert_eq!(eta_of("8 MiB / 20 MiB…, -, 976 KiB/s, ETA -\n"), "-");
+        assert_eq!(eta_of("nothing yet"), "-");
+        assert_eq!(terminal_title("ETA: 5s"), "\x1b]0;ETA: 5s\x07");
     }
 }

@@ -135,6 +135,8 @@ impl Log {
 pub struct Output {
     /// `-P`: the progress display.
     pub progress: bool,
+    /// `--progress-terminal-title`: the ETA in the terminal's title too (with `-P`).
+    pub terminal_title: bool,
     /// `--stats`: how often the stats lines come (zero: never), and whether it was given.
     pub stats_interval: Duration,
     pub stats_given: bool,
@@ -167,6 +169,7 @@ impl Output {
         };
         Ok(Output {
             progress: a.progress,
+            terminal_title: a.progress_terminal_title,
             stats_interval,
             stats_given: a.stats.is_some(),
             stats_one_line: one_line(a),

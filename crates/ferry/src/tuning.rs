@@ -81,6 +81,24 @@ pub struct TuningArgs {
     /// Directory for temporary files (default: $TMPDIR, else /tmp)
     #[arg(long, global = true, value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,
+    /// If enabled, do not request console confirmation (accepted; ferry's config commands never ask)
+    #[arg(long, global = true)]
+    pub auto_confirm: bool,
+    /// Cache remotes for this long (accepted; a remote is opened once per run, as without rc or mount in rclone)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub fs_cache_expire_duration: Option<std::time::Duration>,
+    /// Interval to check for expired remotes (accepted; see --fs-cache-expire-duration)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub fs_cache_expire_interval: Option<std::time::Duration>,
+    /// Maximum number of stats groups to keep in memory (accepted; ferry keeps one per run)
+    #[arg(long, global = true, value_name = "INT", allow_negative_numbers = true)]
+    pub max_stats_groups: Option<i64>,
+    /// Maximum time to keep key-value database locked by process (accepted; ferry's state files lock as they are written)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub kv_lock_time: Option<std::time::Duration>,
+    /// Timeout when using expect / 100-continue in HTTP (accepted; ferry never sends Expect: 100-continue)
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub expect_continue_timeout: Option<std::time::Duration>,
 }
 
 /// `--default-time`: a date (RFC 3339, `2006-01-02`, ...) or an age before now (`1d`), as
@@ -136,6 +154,21 @@ impl TuningArgs {
             ),
             (self.no_console, "--no-console"),
             (self.color.is_some(), "--color"),
+            (self.auto_confirm, "--auto-confirm"),
+            (
+                self.fs_cache_expire_duration.is_some(),
+                "--fs-cache-expire-duration",
+            ),
+            (
+                self.fs_cache_expire_interval.is_some(),
+                "--fs-cache-expire-interval",
+            ),
+            (self.max_stats_groups.is_some(), "--max-stats-groups"),
+            (self.kv_lock_time.is_some(), "--kv-lock-time"),
+            (
+                self.expect_continue_timeout.is_some(),
+                "--expect-continue-timeout",
+            ),
         ];
         given
             .into_iter()

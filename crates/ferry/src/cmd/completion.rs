@@ -1,4 +1,5 @@
-//! `completion bash|zsh|fish`, and `help` (`help COMMAND`, `help flags`).
+//! `completion bash|zsh|fish|powershell` (also rclone's older name, `genautocomplete`),
+//! and `help` (`help COMMAND`, `help flags`).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ pub enum ShellArg {
     Bash,
     Zsh,
     Fish,
+    Powershell,
 }
 
 #[derive(Args, Debug)]
@@ -20,7 +22,8 @@ pub struct CompletionArgs {
     #[arg(value_enum)]
     pub shell: ShellArg,
     /// Where to write the script ("-" for standard output; default: the shell's
-    /// system-wide completion directory, which usually needs root)
+    /// system-wide completion directory, which usually needs root; PowerShell's goes to
+    /// standard output)
     pub output_file: Option<String>,
 }
 
@@ -29,6 +32,8 @@ fn default_path(shell: ShellArg) -> &'static str {
         ShellArg::Bash => "/etc/bash_completion.d/ferry",
         ShellArg::Zsh => "/usr/share/zsh/vendor-completions/_ferry",
         ShellArg::Fish => "/etc/fish/completions/ferry.fish",
+        // As rclone: PowerShell has no system-wide directory; the profile loads it.
+        ShellArg::Powershell => "-",
     }
 }
 
@@ -37,6 +42,7 @@ pub fn completion(a: &CompletionArgs) -> anyhow::Result<i32> {
         ShellArg::Bash => Shell::Bash,
         ShellArg::Zsh => Shell::Zsh,
         ShellArg::Fish => Shell::Fish,
+        ShellArg::Powershell => Shell::PowerShell,
     };
     let mut cmd = crate::cli::command();
     let mut script = Vec::new();

@@ -241,7 +241,7 @@ impl Fetcher<'_> {
         let res = req.send().await.map_err(|e| {
             let timeout = e.is_timeout();
             Failure {
-                code: match ferry_core::net::is_certificate_error(&e) {
+                code: match ferry_core::net::is_permanent(&e) {
                     true => exit::ERROR,
                     false => exit::TEMPORARY,
                 },

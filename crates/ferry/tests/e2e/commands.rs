@@ -686,6 +686,18 @@ fn completion_scripts_and_help_flags() {
         );
         assert!(out.contains("lsjson") && out.contains("md5sum"), "{shell}");
     }
+    // PowerShell's goes to standard output when no file is named, as rclone's; rclone's
+    // older name for the command still works.
+    let (code, out, err) = ferry_in(d, &["completion", "powershell"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Register-ArgumentCompleter"),
+        "{}",
+        &out[..out.len().min(200)]
+    );
+    let (code, out, err) = ferry_in(d, &["genautocomplete", "fish", "-"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("complete -c ferry"));
     let (code, _, _) = ferry_in(d, &["completion", "bash", "script.bash"]);
     assert_eq!(code, 0);
     assert!(std::fs::read_to_string(d.join("script.bash"))

@@ -125,6 +125,35 @@ fn header_and_user_agent_go_with_every_request() {
 }
 
 #[test]
+fn use_cookies_keeps_what_the_server_sets() {
+    let Some(h) = Testbed::http_in("cookie") else {
+        return;
+    };
+    h.write("c.txt", "behind a cookie");
+    let url = format!("{}c.txt", h.url());
+    // Without a jar the server's redirect comes back for ever: refused, said once.
+    let (code, _, err) = cloud_run(&["copyurl", &url, "-"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("redirected too many times") && err.contains("--use-cookies"),
+        "{err}"
+    );
+    let (out, _) = cloud_ok(&["copyurl", "--use-cookies", &url, "-"]);
+    assert_eq!(out, "behind a cookie");
+    let (out, _) = cloud_ok(&[
+        "cat",
+        "--use-cookies",
+        &format!("{}c.txt", h.rclone_remote()),
+    ]);
+    assert_eq!(out, "behind a cookie");
+    assert_eq!(
+        rclone_out(h.rclone().args(["copyurl", "--use-cookies", &url, "-"])),
+        (0, "behind a cookie".to_owned())
+    );
+}
+
+#[test]
 fn header_upload_sets_what_an_object_store_keeps() {
     let Some(s3) = Testbed::s3() else { return };
     let src = tempfile::tempdir().unwrap();
