@@ -4,11 +4,12 @@
 //! delegates everything else to the backend inside, so a layered backend keeps its
 //! features, its name and its peers (server-side copies still recognise it).
 
+pub mod disable;
 pub mod fault;
 pub mod tps;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -36,6 +37,8 @@ pub enum Op {
     Rmdir,
     /// `cleanup`, `link` and `settier`: calls about the store or an object's keeping.
     Admin,
+    /// A whole directory moved at once (rclone's DirMove).
+    DirMove,
 }
 
 /// What a layer adds around the calls of the backend it wraps.
@@ -68,17 +71,40 @@ pub trait Layer: Send + Sync + 'static {
     fn sees_reads(&self) -> bool {
         true
     }
+
+    /// Whether [`adjust_features`](Self::adjust_features) changes anything.
+    fn adjusts_features(&self) -> bool {
+        false
+    }
+
+    /// What the backend inside declares, as the layer has it declared (`--disable`).
+    fn adjust_features(&self, _features: &mut Features) {}
+
+    /// Whether the backend may do `op` itself (a server-side copy or move, a directory
+    /// move): `false` makes the call answer "not here", so the caller does it the long
+    /// way, as when the backend can't.
+    fn allows(&self, _op: Op) -> bool {
+        true
+    }
 }
 
 /// A backend seen through a layer.
 pub struct Layered<L> {
     inner: Arc<dyn Backend>,
     layer: L,
+    /// The inner backend's features as the layer adjusts them, each keyed by the address
+    /// of the inner's: a backend may answer with one of a few (FTP's, once it knows
+    /// whether the server keeps times), each a field of its own that never changes.
+    adjusted: [OnceLock<(usize, Features)>; 4],
 }
 
 impl<L: Layer> Layered<L> {
     pub fn new(inner: Arc<dyn Backend>, layer: L) -> Arc<Self> {
-        Arc::new(Layered { inner, layer })
+        Arc::new(Layered {
+            inner,
+            layer,
+            adjusted: Default::default(),
+        })
     }
 
     pub fn layer(&self) -> &L {
@@ -89,7 +115,24 @@ impl<L: Layer> Layered<L> {
 #[async_trait]
 impl<L: Layer> Backend for Layered<L> {
     fn features(&self) -> &Features {
-        self.inner.features()
+        let inner = self.inner.features();
+        if !self.layer.adjusts_features() {
+            return inner;
+        }
+        let key = inner as *const Features as usize;
+        for slot in &self.adjusted {
+            let (k, f) = slot.get_or_init(|| {
+                let mut f = inner.clone();
+                self.layer.adjust_features(&mut f);
+                (key, f)
+            });
+            if *k == key {
+                return f;
+            }
+        }
+        // No backend has more than two sets; a fifth would only lose the adjustment.
+        debug_assert!(false, "more feature sets than a layer keeps");
+        inner
     }
     fn location(&self) -> Location {
         self.inner.location()
@@ -167,6 +210,9 @@ impl<L: Layer> Backend for Layered<L> {
         dst_path: &RelPath,
         opts: &PutOptions,
     ) -> Result<Option<Entry>> {
+        if !self.layer.allows(Op::Copy) {
+            return Ok(None);
+        }
         self.layer.before(Op::Copy, dst_path).await?;
         self.inner.copy_from(src, src_path, dst_path, opts).await
     }
@@ -176,8 +222,18 @@ impl<L: Layer> Backend for Layered<L> {
         src_path: &RelPath,
         dst_path: &RelPath,
     ) -> Result<Option<Entry>> {
+        if !self.layer.allows(Op::Move) {
+            return Ok(None);
+        }
         self.layer.before(Op::Move, dst_path).await?;
         self.inner.move_from(src, src_path, dst_path).await
+    }
+    async fn move_tree_from(&self, src: &dyn Backend) -> Result<bool> {
+        if !self.layer.allows(Op::DirMove) {
+            return Ok(false);
+        }
+        self.layer.before(Op::DirMove, &RelPath::root()).await?;
+        self.inner.move_tree_from(src).await
     }
     async fn prepare_write(&self) {
         self.inner.prepare_write().await

@@ -174,6 +174,10 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
     for flag in ignored_flags {
         tracing::debug!("{flag}: accepted as rclone does, no effect on this command");
     }
+    let disabled = match disabled_features(cli.tuning.disable.as_deref()) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let ignored = cli.tuning.ignored();
     if !ignored.is_empty() {
         tracing::debug!(
@@ -206,6 +210,7 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
             .with_tps_limit(cli.tuning.tpslimit, cli.tuning.tpslimit_burst)
             .with_dump(dump)
             .with_http(cli.http.settings(cli.tuning.user_agent.as_deref()))
+            .with_disabled(disabled)
             .with_low_level_retries(cli.command.low_level_retries())
             .with_timeouts(ferry_core::net::Timeouts::from_flags(
                 cli.tuning.contimeout,
@@ -227,6 +232,43 @@ fn run(cli: Cli, backend_flags: backend_flags::BackendFlags, ignored_flags: &[St
         Ok(code) => code,
         Err(e) => failed(e),
     }
+}
+
+/// `--disable`: `help` lists rclone's feature names (exit 1, as rclone); `!NAME` (rclone's
+/// way to turn a feature on) is refused; each name that changes something is said at
+/// `-vv`, as rclone says it, and so is each that changes nothing here.
+fn disabled_features(arg: Option<&str>) -> Result<ferry_core::layer::disable::Disable, i32> {
+    use ferry_core::layer::disable::{Disable, RCLONE_FEATURES};
+    let Some(arg) = arg.filter(|a| !a.is_empty()) else {
+        return Ok(Disable::default());
+    };
+    if arg == "help" {
+        tracing::error!(
+            "Possible backend features are: {}",
+            RCLONE_FEATURES.join(", ")
+        );
+        return Err(exit::ERROR);
+    }
+    if let Some(on) = arg.split(',').map(str::trim).find(|n| n.starts_with('!')) {
+        tracing::error!(
+            "--disable {on}: ferry can turn a backend's features off, not on; drop the name"
+        );
+        return Err(exit::USAGE);
+    }
+    let (disable, idle) = Disable::new(arg.split(','));
+    for name in arg
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !idle.iter().any(|i| i == n))
+    {
+        tracing::debug!("Reset feature {name:?}");
+    }
+    for name in idle {
+        tracing::debug!(
+            "--disable {name}: no backend of ferry's has that feature; nothing to turn off"
+        );
+    }
+    Ok(disable)
 }
 
 /// Logs the error that ended the run; its exit code.

@@ -42,6 +42,8 @@ pub struct Remotes {
     dump: ferry_core::dump::Dump,
     /// `--user-agent`, `--header*`, the TLS flags: for every HTTP backend.
     http: ferry_core::net::HttpSettings,
+    /// `--disable`: what every backend is seen without.
+    disable: ferry_core::layer::disable::Disable,
     /// `--tpslimit`: one limit for every HTTP backend of the run.
     tps: Option<Arc<ferry_core::layer::tps::TpsLimit>>,
 }
@@ -59,6 +61,7 @@ impl Remotes {
             low_level_retries: None,
             dump: ferry_core::dump::Dump::default(),
             http: Default::default(),
+            disable: Default::default(),
             tps: None,
         }
     }
@@ -91,6 +94,12 @@ impl Remotes {
     /// `--user-agent`, `--header*` and the TLS flags, for every HTTP backend.
     pub fn with_http(mut self, http: ferry_core::net::HttpSettings) -> Self {
         self.http = http;
+        self
+    }
+
+    /// `--disable`'s features, turned off in every backend opened.
+    pub fn with_disabled(mut self, disable: ferry_core::layer::disable::Disable) -> Self {
+        self.disable = disable;
         self
     }
 
@@ -235,6 +244,12 @@ impl Remotes {
     }
 
     /// `r` with the backend flags (and environment) for its kind laid over its options.
+    /// `arg` resolved, with the backend flags laid over its options (what opening it uses).
+    pub fn resolve_with_flags(&self, arg: &str) -> anyhow::Result<ResolvedRemote> {
+        let r = self.resolve(arg)?;
+        Ok(self.with_flags(&r).into_owned())
+    }
+
     fn with_flags<'r>(&self, r: &'r ResolvedRemote) -> std::borrow::Cow<'r, ResolvedRemote> {
         let Some(kind) = self.registry.get(&r.kind) else {
             return std::borrow::Cow::Borrowed(r);
@@ -335,10 +350,14 @@ impl Remotes {
             context: &context,
         };
         let backend = (kind.open)(&request).map_err(|e| fail(ERROR, e.to_string()))?;
-        Ok(if kind.http {
+        let backend = if kind.http {
             self.limited(backend)
         } else {
             backend
+        };
+        Ok(match self.disable.is_empty() {
+            true => backend,
+            false => ferry_core::layer::Layered::new(backend, self.disable.clone()),
         })
     }
 

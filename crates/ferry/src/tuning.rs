@@ -81,6 +81,9 @@ pub struct TuningArgs {
     /// Directory for temporary files (default: $TMPDIR, else /tmp)
     #[arg(long, global = true, value_name = "DIR")]
     pub temp_dir: Option<std::path::PathBuf>,
+    /// Disable a comma separated list of features (use --disable help to see a list)
+    #[arg(long, global = true, value_name = "STRING")]
+    pub disable: Option<String>,
     /// If enabled, do not request console confirmation (accepted; ferry's config commands never ask)
     #[arg(long, global = true)]
     pub auto_confirm: bool,

@@ -46,6 +46,24 @@ pub enum ConfigAction {
     },
     /// Delete an existing remote
     Delete { name: String },
+    /// Unset options in an existing remote: NAME KEY... (the keys removed from the file; the type can't be)
+    Unset {
+        name: String,
+        #[arg(value_name = "KEY", required = true)]
+        keys: Vec<String>,
+    },
+    /// Print connection string for a single remote: its options that aren't defaults, backend flags included
+    String {
+        #[arg(value_name = "REMOTE")]
+        remote: String,
+        /// Include secret values as stored (obscured); hidden otherwise
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Ensure configuration file exists
+    Touch,
+    /// Enter an interactive configuration session (as `config` alone)
+    Edit,
     /// Set, remove and check the encryption for the config file
     Encryption {
         #[command(subcommand)]
@@ -171,6 +189,49 @@ fn cfg_err(e: ferry_config::ConfigError) -> anyhow::Error {
 }
 
 /// The config file for writing: refuses rclone's own file unless it was named with --config.
+/// `config string`: `:TYPE,key=value,...:PATH` with the options that aren't the backend's
+/// defaults, keys sorted, `true` as the bare key, a value with `'":=,` quoted as the
+/// config parser reads it (rclone's "human" form). Secret values are `***` unless
+/// `reveal`: ferry prints no secret it wasn't asked for.
+fn connection_string(g: &Globals, arg: &str, reveal: bool) -> anyhow::Result<String> {
+    let r = g.remotes.resolve_with_flags(arg)?;
+    let kind = g
+        .remotes
+        .registry
+        .get(&r.kind)
+        .ok_or_else(|| fail(ERROR, format!("unknown backend type {:?}", r.kind)))?;
+    let mut out = format!(":{}", r.kind);
+    for (key, value) in &r.options {
+        let Some(spec) = kind.option(key) else {
+            continue;
+        };
+        let v = value.expose();
+        if spec.default.unwrap_or("") == v {
+            continue;
+        }
+        out.push(',');
+        out.push_str(key);
+        if v == "true" {
+            continue;
+        }
+        out.push('=');
+        let v = match value.is_secret() && !reveal {
+            true => "***",
+            false => v,
+        };
+        if v.contains(['\'', '"', ':', '=', ',']) {
+            out.push('\'');
+            out.push_str(&v.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            out.push_str(v);
+        }
+    }
+    out.push(':');
+    out.push_str(&r.path);
+    Ok(out)
+}
+
 fn writable(g: &Globals) -> anyhow::Result<ConfigFile> {
     let file = g.remotes.config()?.clone();
     if !file.is_writable() {
@@ -228,6 +289,25 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
             ferry_config::delete_remote(&mut file, name).map_err(cfg_err)?;
             file.save().map_err(cfg_err)?;
         }
+        ConfigAction::Unset { name, keys } => {
+            let mut file = writable(g)?;
+            ferry_config::unset_keys(&mut file, name, keys).map_err(cfg_err)?;
+            file.save().map_err(cfg_err)?;
+            print!(
+                "{}",
+                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)?
+            );
+        }
+        ConfigAction::String { remote, reveal } => {
+            println!("{}", connection_string(g, remote, *reveal)?);
+        }
+        ConfigAction::Touch => {
+            let file = writable(g)?;
+            if !file.path().exists() {
+                file.save().map_err(cfg_err)?;
+            }
+        }
+        ConfigAction::Edit => return wizard(g),
         ConfigAction::Encryption { action } => return encryption(action, g),
         ConfigAction::Show { name, reveal } => {
             let file = g.remotes.config()?;

@@ -1159,3 +1159,36 @@ fn tree_sorts_quotes_and_paths_as_rclone() {
     let (_, shown, _) = run(&["tree", &src]);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), shown);
 }
+
+/// `--disable`: `help` lists rclone's feature names as rclone does (exit 1); `!NAME`
+/// (turning a feature on) is refused; a local move without Move is a copy and a delete.
+#[test]
+fn disable_lists_refuses_and_turns_moves_off() {
+    let Some(bin) = rclone() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("t")).unwrap();
+    let (code, _, err) = ferry_in(d, &["lsf", "t", "--disable", "help"]);
+    assert_eq!(code, 1, "{err}");
+    let (rcode, _, rerr) = rclone_in(&bin, d, &["lsf", "t", "--disable", "help"]);
+    assert_eq!(rcode, 1, "{rerr}");
+    let list = |s: &str| {
+        s.split("Possible backend features are: ")
+            .nth(1)
+            .map(|l| l.lines().next().unwrap_or("").to_owned())
+    };
+    assert!(list(&err).is_some(), "{err}");
+    assert_eq!(list(&err), list(&rerr));
+    let (code, _, err) = ferry_in(d, &["lsf", "t", "--disable", "Copy,!Move"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--disable !Move"), "{err}");
+    write_file(&d.join("t/a.txt"), b"aaa", 100);
+    // An existing destination: no directory move (rclone's DirMove), file by file.
+    std::fs::create_dir(d.join("u")).unwrap();
+    let (code, _, err) = ferry_in(d, &["move", "t", "u", "-v", "--disable", "move"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("a.txt: Copied (new)"), "{err}");
+    assert!(!err.contains("Moved"), "{err}");
+    assert_eq!(std::fs::read(d.join("u/a.txt")).unwrap(), b"aaa");
+    assert!(!d.join("t/a.txt").exists());
+}

@@ -1387,3 +1387,97 @@ fn config_encryption_set_check_and_remove() {
         "[loc]\ntype = local\n"
     );
 }
+
+/// `config unset`, `config string`, `config touch` and `config edit`'s name: what rclone
+/// 1.75 does with the same file, side by side.
+#[test]
+fn config_unset_string_and_touch_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let h = Home::new();
+    let conf = h.p("ferry.conf");
+    let theirs = h.p("rclone.conf");
+    for c in [&conf, &theirs] {
+        std::fs::write(
+            c,
+            "[box]\ntype = sftp\nhost = example.org\nport = 22\nuser = ann\nset_modtime = false\nmd5sum_command = md5sum -b\n",
+        )
+        .unwrap();
+    }
+    // `config string`: the options that aren't defaults (port 22 is), backend flags too.
+    let ours = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "string",
+        "box:dir",
+        "--sftp-concurrency",
+        "8",
+    ]);
+    assert_eq!(ours.0, 0, "{}", ours.2);
+    let (code, rs) = h.rclone(
+        &bin,
+        &[
+            "--config",
+            &theirs,
+            "config",
+            "string",
+            "box:dir",
+            "--sftp-concurrency",
+            "8",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(ours.1, rs);
+    assert_eq!(
+        ours.1,
+        ":sftp,concurrency=8,host=example.org,md5sum_command=md5sum -b,set_modtime=false,user=ann:dir\n"
+    );
+    // The string opens the same place.
+    let (code, _, err) = h.run(&["--config", &conf, "config", "string", "nope:"]);
+    assert_eq!(code, 1, "{err}");
+    // `config unset`: the keys go from the file; the type can't.
+    let ours = h.run(&[
+        "--config",
+        &conf,
+        "config",
+        "unset",
+        "box",
+        "user",
+        "set_modtime",
+        "absent",
+    ]);
+    assert_eq!(ours.0, 0, "{}", ours.2);
+    h.rclone(
+        &bin,
+        &[
+            "--config",
+            &theirs,
+            "config",
+            "unset",
+            "box",
+            "user",
+            "set_modtime",
+            "absent",
+        ],
+    );
+    // (rclone rewrites the file with a blank line after each section; ferry keeps the
+    // file's own layout.)
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap().trim_end(),
+        std::fs::read_to_string(&theirs).unwrap().trim_end()
+    );
+    assert!(!std::fs::read_to_string(&conf).unwrap().contains("user"));
+    let (code, _, err) = h.run(&["--config", &conf, "config", "unset", "box", "type"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("type = sftp"));
+    // `config touch`: the file exists afterwards, an existing one is left as it is.
+    let fresh = h.p("new/ferry.conf");
+    let (code, _, err) = h.run(&["--config", &fresh, "config", "touch"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(Path::new(&fresh).exists());
+    let before = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(h.run(&["--config", &conf, "config", "touch"]).0, 0);
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+}

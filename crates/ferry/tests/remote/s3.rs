@@ -644,6 +644,41 @@ fn server_side_copy_and_move() {
     assert_eq!(sorted_lines(&a), sorted_lines(&b));
 }
 
+/// `--disable copy,move`: the server copies nothing, the bytes come through ferry, and a
+/// move is a copy and a delete, as rclone does with those features off.
+#[test]
+fn disabled_features_make_the_long_way() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = Scratch::new();
+    sc.write("src/a.txt", "aaa", 100);
+    sc.write("src/sub/b.css", "b {}", 200);
+    fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+    let err = fy_ok(&[
+        "copy",
+        &s3.rclone_path("orig"),
+        &s3.rclone_path("copy"),
+        "--use-json-log",
+        "-v",
+        "--disable",
+        "Copy",
+    ]);
+    assert_eq!(stats_of(&err), (2, 0), "{err}");
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("copy")]);
+    let err = fy_ok(&[
+        "move",
+        &s3.rclone_path("copy"),
+        &s3.rclone_path("moved"),
+        "-v",
+        "--disable",
+        "copy,MOVE,purge",
+    ]);
+    assert!(!err.contains("server-side"), "{err}");
+    assert!(err.contains("a.txt: Copied (new)"), "{err}");
+    fy_ok(&["check", &sc.src(), &s3.rclone_path("moved")]);
+    let left = rclone_ok(&s3, &["lsf", "-R", "--files-only", &s3.rclone_path("copy")]);
+    assert!(left.is_empty(), "{left}");
+}
+
 /// The parts recorded in the (only) resume journal under `cache`, if there is one.
 fn journal_parts(cache: &Path) -> Option<usize> {
     let dir = cache.join("ferry/s3-uploads");
