@@ -1,8 +1,8 @@
 //! `dedupe`: rclone's command for remotes that can hold two files under one name (Google
 //! Drive). No backend ferry has can, so what rclone does on such a remote is all there is
 //! to do: say so, walk the tree (a missing path fails as rclone's walk does) and find
-//! nothing. `--by-hash`, which looks for the same content under any names, is not here
-//! yet and is refused rather than ignored.
+//! nothing. `--by-hash` looks for the same content under any names
+//! ([`super::dedupe_hash`]).
 
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ pub struct DedupeArgs {
     /// Dedupe mode interactive|skip|first|newest|oldest|largest|smallest|rename|list
     #[arg(long, default_value = "interactive")]
     pub dedupe_mode: String,
-    /// Find identical hashes rather than names (not supported yet)
+    /// Find identical hashes rather than names
     #[arg(long)]
     pub by_hash: bool,
     /// Do a trial run with no permanent changes
@@ -57,13 +57,10 @@ pub async fn dedupe(a: &DedupeArgs, g: &Globals) -> anyhow::Result<i32> {
             ),
         ));
     }
-    if a.by_hash {
-        return Err(fail(
-            exit::USAGE,
-            "dedupe --by-hash is not supported yet; nothing was done",
-        ));
-    }
     let backend = g.remotes.open(path)?;
+    if a.by_hash {
+        return super::dedupe_hash::dedupe(backend, &mode, a.dry_run).await;
+    }
     let name = backend.describe();
     tracing::warn!(
         "{name}: Can't have duplicate names here. Perhaps you wanted --by-hash ? Continuing anyway."

@@ -10,6 +10,7 @@ pub mod copyto;
 pub mod copyurl;
 pub mod crypt;
 pub mod dedupe;
+pub mod dedupe_hash;
 pub mod delete_limits;
 pub mod gendocs;
 pub mod hashsum;

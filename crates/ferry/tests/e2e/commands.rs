@@ -1105,11 +1105,87 @@ fn dedupe_finds_no_duplicate_names_where_none_can_be_as_rclone() {
             );
         }
     }
-    // Nothing was touched, and what ferry can't do yet is refused, not ignored.
+    // Nothing was touched.
     assert!(d.join("t/z.txt").exists());
-    let (code, _, err) = ferry_in(d, &["dedupe", "--by-hash", "t"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--by-hash is not supported yet"), "{err}");
+}
+
+/// `dedupe --by-hash`: one group of the same content under three names, side by side
+/// with rclone in each mode (rclone's groups come in a Go map's order, so one group
+/// keeps both outputs comparable), then a two-group tree answered on standard input.
+#[test]
+fn dedupe_by_hash_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    // Fixed times, so both listings print the same ones.
+    let make = |d: &Path, name: &str| {
+        let t = d.join(name);
+        for (rel, body, secs) in [
+            ("a.txt", "same\n", 1_600_000_000),
+            ("sub/b.txt", "same\n", 1_700_000_000),
+            ("c.txt", "same\n", 1_500_000_000),
+            ("d.txt", "different\n", 1_650_000_000),
+        ] {
+            write_file(&t.join(rel), body.as_bytes(), 0);
+            let at = filetime::FileTime::from_unix_time(secs, 123_456_789);
+            filetime::set_file_mtime(t.join(rel), at).unwrap();
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for mode in [
+        "list", "skip", "first", "newest", "oldest", "largest", "smallest", "rename",
+    ] {
+        for extra in [&["--dry-run"][..], &[]] {
+            make(d, "ours");
+            make(d, "theirs");
+            let mut args = vec!["dedupe", "--by-hash", mode, "-v"];
+            args.extend(extra);
+            let (code, out, err) = ferry_in(d, &[&args[..], &["ours"]].concat());
+            let (rcode, rout, rerr) = rclone_in(&bin, d, &[&args[..], &["theirs"]].concat());
+            assert_eq!(
+                (code, &out),
+                (rcode, &rout),
+                "{args:?}: {err}\nrclone: {rerr}"
+            );
+            let lines = |e: &str, root: &str| {
+                e.lines()
+                    .filter_map(|l| l.split_once(" : ").map(|(_, m)| m.replace(root, "T")))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(lines(&err, "ours"), lines(&rerr, "theirs"), "{args:?}");
+            assert_eq!(
+                common::tree(&d.join("ours")).keys().collect::<Vec<_>>(),
+                common::tree(&d.join("theirs")).keys().collect::<Vec<_>>(),
+                "{args:?}"
+            );
+            std::fs::remove_dir_all(d.join("ours")).unwrap();
+            std::fs::remove_dir_all(d.join("theirs")).unwrap();
+        }
+    }
+    // Interactive, on standard input: keep the second of the first group (after a number
+    // out of range), skip the second group.
+    make(d, "t");
+    write_file(&d.join("t/e.txt"), b"other\n", 60);
+    write_file(&d.join("t/sub/f.txt"), b"other\n", 60);
+    let mut child = common::ferry()
+        .current_dir(d)
+        .args(["dedupe", "--by-hash", "t"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"k\n9\n2\ns\n")
+        .unwrap();
+    let (code, out, err) = common::split(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Out of range - 1 to 3 inclusive"), "{out}");
+    assert!(out.contains("s/k/q> "), "{out}");
+    let left: Vec<_> = common::tree(&d.join("t")).into_keys().collect();
+    assert_eq!(left, ["c.txt", "d.txt", "e.txt", "sub/f.txt"]);
 }
 
 #[test]
