@@ -135,6 +135,21 @@ impl Targets {
         }
     }
 
+    /// The dry run's report: one planned operation per blob, made by `plan`.
+    fn report_dry_run<'a>(
+        &'a self,
+        p: &Printer,
+        plan: impl Fn(&'a AzPath, &'a Entry) -> Planned<'a>,
+        urls: &'a [AzPath],
+    ) {
+        let plans: Vec<Planned> = urls
+            .iter()
+            .zip(&self.listed)
+            .map(|(u, e)| plan(u, e))
+            .collect();
+        super::dryrun::report(p, &plans, false);
+    }
+
     /// Runs `act` on each blob as one job, with azcopy's job lines and summary.
     async fn job<F, Fut>(self, p: &Printer, act: F) -> anyhow::Result<i32>
     where
@@ -180,12 +195,7 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
     let t = targets(&a.url, &a.blobs, p).await?;
     if a.blobs.dry_run.unwrap_or(false) {
         let urls = t.urls();
-        let plans: Vec<Planned> = urls
-            .iter()
-            .zip(&t.listed)
-            .map(|(what, entry)| Planned::Remove { what, entry })
-            .collect();
-        super::dryrun::report(p, &plans, false);
+        t.report_dry_run(p, |what, entry| Planned::Remove { what, entry }, &urls);
         return Ok(0);
     }
     t.job(p, |b, path| async move { b.delete_file(&path).await })
@@ -225,12 +235,8 @@ pub async fn set_properties(
     let t = targets(&a.url, &a.blobs, p).await?;
     if a.blobs.dry_run.unwrap_or(false) {
         let urls = t.urls();
-        let plans: Vec<Planned> = urls
-            .iter()
-            .zip(&t.listed)
-            .map(|(what, entry)| Planned::SetProperties { what, entry, tier })
-            .collect();
-        super::dryrun::report(p, &plans, false);
+        let plan = |what, entry| Planned::SetProperties { what, entry, tier };
+        t.report_dry_run(p, plan, &urls);
         return Ok(0);
     }
     let metadata = metadata.as_ref();

@@ -589,13 +589,19 @@ fn ferry_uploads_need_no_transfer_by_rclone() {
     rclone_ok(&s3, &["check", &sc.src(), &s3.rclone_path("f")]);
 }
 
-#[test]
-fn server_side_copy_and_move() {
-    let Some(s3) = Testbed::s3() else { return };
+/// Two files, uploaded to `orig/` in the bucket; the local copy to check against.
+fn uploaded_orig(s3: &S3) -> Scratch {
     let sc = Scratch::new();
     sc.write("src/a.txt", "aaa", 100);
     sc.write("src/sub/b.css", "b {}", 200);
     fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+    sc
+}
+
+#[test]
+fn server_side_copy_and_move() {
+    let Some(s3) = Testbed::s3() else { return };
+    let sc = uploaded_orig(&s3);
     let err = fy_ok(&[
         "copy",
         &s3.rclone_path("orig"),
@@ -649,10 +655,7 @@ fn server_side_copy_and_move() {
 #[test]
 fn disabled_features_make_the_long_way() {
     let Some(s3) = Testbed::s3() else { return };
-    let sc = Scratch::new();
-    sc.write("src/a.txt", "aaa", 100);
-    sc.write("src/sub/b.css", "b {}", 200);
-    fy_ok(&["copy", &sc.src(), &s3.rclone_path("orig")]);
+    let sc = uploaded_orig(&s3);
     let err = fy_ok(&[
         "copy",
         &s3.rclone_path("orig"),
