@@ -13,7 +13,7 @@ use ferry_core::{ByteStream, HashSet, Hashes, MultiHasher};
 use governor::clock::{Clock, DefaultClock};
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::limits::Limits;
+use crate::limits::{Limiter, Limits};
 use crate::stats::Flight;
 use crate::Stats;
 
@@ -61,6 +61,10 @@ pub(crate) struct Accounted {
     delay: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Bytes already passed on that `--bwlimit` has not yet admitted.
     debt: u32,
+    /// The file's own `--bwlimit-file` bucket (shared by its streams), and the bytes it
+    /// has not yet admitted.
+    own: Option<(Arc<Limiter>, u32)>,
+    own_debt: u32,
 }
 
 impl Accounted {
@@ -79,7 +83,15 @@ impl Accounted {
             hashes,
             delay: None,
             debt: 0,
+            own: None,
+            own_debt: 0,
         }
+    }
+
+    /// Under the file's own `--bwlimit-file` bucket too.
+    pub(crate) fn per_file(mut self, own: Option<(Arc<Limiter>, u32)>) -> Self {
+        self.own = own;
+        self
     }
 
     /// Counts the bytes for this file too.
@@ -102,24 +114,42 @@ impl AsyncRead for Accounted {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        while self.debt > 0 {
+        while self.debt > 0 || self.own_debt > 0 {
             if let Some(delay) = self.delay.as_mut() {
                 if delay.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
                 self.delay = None;
             }
-            let debt = self.debt;
-            match throttle(&self.limits, debt) {
-                None => self.debt = 0,
-                Some(delay) => self.delay = Some(delay),
-            }
+            // The run's limit first, then the file's own.
+            let wait = if self.debt > 0 {
+                let wait = self.limits.bw().and_then(|(l, _)| admit(&l, self.debt));
+                if wait.is_none() {
+                    self.debt = 0;
+                }
+                wait
+            } else {
+                let wait = self.own.as_ref().and_then(|(l, _)| admit(l, self.own_debt));
+                if wait.is_none() {
+                    self.own_debt = 0;
+                }
+                wait
+            };
+            self.delay = wait;
         }
         if !self.limits.flowing(&self.stats) {
             return Poll::Ready(Err(io::Error::other("transfer limit reached")));
         }
-        let burst = self.limits.bw().map(|(_, b)| b as usize);
-        let mut room = burst.map_or(buf.remaining(), |b| b.min(buf.remaining()));
+        let mut room = buf.remaining();
+        for burst in [
+            self.limits.bw().map(|(_, b)| b),
+            self.own.as_ref().map(|(_, b)| *b),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            room = room.min(burst as usize);
+        }
         if let Some((left, _)) = &self.bound {
             // One byte past the end tells a clean end of file from an overrun.
             room = room.min(usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX));
@@ -150,6 +180,9 @@ impl AsyncRead for Accounted {
                     if this.limits.bw().is_some() {
                         this.debt = n as u32;
                     }
+                    if this.own.is_some() {
+                        this.own_debt = n as u32;
+                    }
                 }
                 // SAFETY: `take` handed out the same buffer; those n bytes are initialised.
                 unsafe { buf.assume_init(n) };
@@ -161,9 +194,8 @@ impl AsyncRead for Accounted {
     }
 }
 
-/// Admits `n` bytes under `--bwlimit`, or says how long to wait before asking again.
-fn throttle(limits: &Limits, n: u32) -> Option<Pin<Box<tokio::time::Sleep>>> {
-    let (limiter, _) = limits.bw()?;
+/// Admits `n` bytes under `limiter`, or says how long to wait before asking again.
+fn admit(limiter: &Limiter, n: u32) -> Option<Pin<Box<tokio::time::Sleep>>> {
     let n = NonZeroU32::new(n)?;
     match limiter.check_n(n) {
         Ok(Ok(())) | Err(_) => None,

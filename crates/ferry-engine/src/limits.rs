@@ -62,6 +62,8 @@ pub(crate) struct Limits {
     bwlimit: RwLock<Option<(Arc<Limiter>, u32)>>,
     /// A timetable may turn a limit on later: transfers then always stream.
     scheduled: bool,
+    /// `--bwlimit-file`: bytes per second for each file, its streams together.
+    file_rate: Option<u64>,
     /// Set from outside the run to stop it (`SyncOptions::stop`).
     external: Option<Arc<AtomicBool>>,
 }
@@ -82,8 +84,20 @@ impl Limits {
             stopping: AtomicBool::new(false),
             bwlimit: RwLock::new(bucket(bwlimit)),
             scheduled,
+            file_rate: None,
             external: None,
         }
+    }
+
+    /// `--bwlimit-file`: each file's own limit (`None`: none).
+    pub(crate) fn per_file(mut self, rate: Option<u64>) -> Self {
+        self.file_rate = rate;
+        self
+    }
+
+    /// A new bucket for one file under `--bwlimit-file`, shared by all its streams.
+    pub(crate) fn file_bucket(&self) -> Option<(Arc<Limiter>, u32)> {
+        bucket(self.file_rate)
     }
 
     /// Lets a flag set from outside the run stop it, as a soft cutoff would.
@@ -106,6 +120,7 @@ impl Limits {
     pub(crate) fn needs_stream(&self) -> bool {
         self.scheduled
             || self.bw().is_some()
+            || self.file_rate.is_some()
             || (self.max_transfer.is_some() && self.mode == CutoffMode::Hard)
     }
 

@@ -93,6 +93,8 @@ pub struct SyncOptions {
     pub bwlimit: Option<u64>,
     /// A `--bwlimit` timetable: the rate in force at a moment, asked each minute.
     pub bwlimit_schedule: Option<BwSchedule>,
+    /// `--bwlimit-file`: bytes per second for each file (`None`: no limit).
+    pub bwlimit_file: Option<u64>,
     /// Match names without Unicode normalisation.
     pub no_unicode_normalization: bool,
     /// Match names case-insensitively even on case-sensitive backends.
@@ -199,6 +201,7 @@ impl Default for SyncOptions {
             max_duration: None,
             bwlimit: None,
             bwlimit_schedule: None,
+            bwlimit_file: None,
             no_unicode_normalization: false,
             ignore_case_sync: false,
             fix_case: false,

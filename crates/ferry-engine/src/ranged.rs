@@ -70,6 +70,8 @@ pub(crate) async fn ranged_copy(
         Box::pin(Deferred::Opening(Box::pin(open))) as ByteStream
     });
     let overrun = Overrun::default();
+    // One `--bwlimit-file` bucket for the file, whichever chunk the bytes are in.
+    let own = ctx.limits.file_bucket();
     let ranges = spans
         .iter()
         .zip(opened.chain(later))
@@ -81,7 +83,8 @@ pub(crate) async fn ranged_copy(
                 StreamHashes::default(),
             )
             .bounded(len, overrun.clone())
-            .for_file(flight.clone());
+            .for_file(flight.clone())
+            .per_file(own.clone());
             (offset, Box::pin(counted) as ByteStream)
         })
         .collect();

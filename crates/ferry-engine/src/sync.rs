@@ -267,6 +267,7 @@ fn new_ctx(job: Job) -> Ctx {
         o.bwlimit,
         o.bwlimit_schedule.is_some(),
     )
+    .per_file(o.bwlimit_file)
     .stopped_by(o.stop.clone());
     let window = modify_window(&o.compare, &*job.src, &*job.dst);
     let hash = job

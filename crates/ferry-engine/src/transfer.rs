@@ -267,7 +267,8 @@ async fn copy_once(
         hashes.clone(),
     )
     .bounded(src.size, overrun.clone())
-    .for_file(flight);
+    .for_file(flight)
+    .per_file(ctx.limits.file_bucket());
     let stored = to
         .put(dst_path, Box::pin(counted), &opts)
         .await
@@ -301,7 +302,8 @@ async fn spooled_copy(
         ctx.limits.clone(),
         hashes.clone(),
     )
-    .for_file(flight);
+    .for_file(flight)
+    .per_file(ctx.limits.file_bucket());
     let spooled = crate::spool::spool(counted, &src.path).await?;
     opts.size = spooled.len();
     tracing::debug!("{}: size unknown until read: {} bytes", src.path, opts.size);

@@ -28,6 +28,18 @@ pub struct LogArgs {
     /// Log everything to this file
     #[arg(long, value_name = "FILE", global = true, env = "FERRY_LOG_FILE")]
     pub log_file: Option<PathBuf>,
+    /// Maximum size of the log file before it's rotated (eg "10M"; whole MiB; off when negative)
+    #[arg(long, value_name = "SIZE", global = true, default_value = "-1", allow_hyphen_values = true, value_parser = parse_log_size)]
+    pub log_file_max_size: i64,
+    /// Maximum number of rotated log files to retain (0 keeps them all)
+    #[arg(long, value_name = "INT", global = true, default_value_t = 0)]
+    pub log_file_max_backups: usize,
+    /// Maximum age of rotated log files (whole days; 0 keeps them)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = ferry_core::units::parse_duration)]
+    pub log_file_max_age: Option<std::time::Duration>,
+    /// Compress rotated log files (gzip)
+    #[arg(long, global = true)]
+    pub log_file_compress: bool,
     /// Use json log format
     #[arg(long, global = true, env = "FERRY_USE_JSON_LOG")]
     pub use_json_log: bool,
@@ -109,6 +121,21 @@ pub enum Level {
     Notice,
     Info,
     Debug,
+}
+
+/// `--log-file-max-size`: a size, or below zero (or `off`) for no rotation.
+fn parse_log_size(s: &str) -> Result<i64, String> {
+    if s.trim().starts_with('-') {
+        return s
+            .trim()
+            .parse::<i64>()
+            .map(|_| -1)
+            .map_err(|_| format!("{s:?} is not a size"));
+    }
+    match ferry_core::units::parse_size_flag(s)? {
+        ferry_core::units::SIZE_OFF => Ok(-1),
+        n => Ok(i64::try_from(n).unwrap_or(i64::MAX)),
+    }
 }
 
 pub(crate) fn parse_level(s: &str) -> Result<Level, String> {
@@ -313,6 +340,9 @@ pub struct TransferArgs {
         env = "FERRY_BWLIMIT"
     )]
     pub bwlimit: Option<String>,
+    /// Bandwidth limit per file in KiB/s, or use suffix B|K|M|G|T|P (UP:DOWN and timetables as --bwlimit; the rate at the start holds for the run)
+    #[arg(long, allow_hyphen_values = true, value_name = "RATE")]
+    pub bwlimit_file: Option<String>,
     /// Don't normalize unicode characters in filenames
     #[arg(long, env = "FERRY_NO_UNICODE_NORMALIZATION")]
     pub no_unicode_normalization: bool,

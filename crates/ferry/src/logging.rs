@@ -4,7 +4,6 @@
 //! rclone's NOTICE level maps to tracing's WARN.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +24,7 @@ pub struct Sink {
 
 enum SinkKind {
     Stderr,
-    File(std::fs::File),
+    File(crate::logfile::LogFile),
     Progress(Arc<Mutex<crate::progress::Screen>>),
 }
 
@@ -37,7 +36,7 @@ impl Sink {
                 let _ = std::io::stderr().write_all(line.as_bytes());
             }
             SinkKind::File(f) => {
-                let _ = f.write_all(line.as_bytes());
+                let _ = f.write_line(line.as_bytes());
             }
             SinkKind::Progress(screen) => screen.lock().expect("screen").print_above(line),
         }
@@ -292,16 +291,12 @@ where
 pub fn init(log: &settings::Log) -> anyhow::Result<Sink> {
     let kind = match &log.file {
         Some(path) => SinkKind::File(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| {
-                    format!(
-                        "can't open --log-file {}: check the directory exists and is writable",
-                        path.display()
-                    )
-                })?,
+            crate::logfile::LogFile::open(path, log.rotation.clone()).with_context(|| {
+                format!(
+                    "can't open --log-file {}: check the directory exists and is writable",
+                    path.display()
+                )
+            })?,
         ),
         None => SinkKind::Stderr,
     };

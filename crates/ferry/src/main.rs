@@ -19,6 +19,7 @@ mod globals;
 mod http_args;
 mod interactive;
 mod kinds;
+mod logfile;
 mod logging;
 mod open;
 mod progress;

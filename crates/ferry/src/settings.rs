@@ -96,6 +96,8 @@ pub struct Log {
     pub level: Level,
     pub format: LogFormat,
     pub file: Option<PathBuf>,
+    /// `--log-file-max-size` and its company: how the log file is rotated, if it is.
+    pub rotation: Option<crate::logfile::Rotation>,
     /// `--dump` (which turns on DEBUG, as in rclone).
     pub dump: Option<crate::args::DumpArg>,
 }
@@ -125,6 +127,12 @@ impl Log {
             level: if dump.is_some() { Level::Debug } else { level },
             format,
             file: a.log_file.clone(),
+            rotation: crate::logfile::Rotation::from_flags(
+                a.log_file_max_size,
+                a.log_file_max_backups,
+                a.log_file_max_age.unwrap_or_default(),
+                a.log_file_compress,
+            ),
             dump,
         }
     }
@@ -203,6 +211,8 @@ pub struct Transfer {
     /// knows which way the bytes go ([`Transfer::limit_direction`]).
     pub sync: SyncOptions,
     pub bwlimit: Option<BwLimit>,
+    /// `--bwlimit-file`, as `--bwlimit` is read (the rate at the start).
+    pub bwlimit_file: Option<BwLimit>,
     pub retries: u32,
     pub retries_sleep: Duration,
     pub interactive: bool,
@@ -225,11 +235,21 @@ impl Transfer {
             .as_deref()
             .map(|v| usage("--bwlimit", v, BwLimit::parse(v)))
             .transpose()?;
+        let bwlimit_file = t
+            .bwlimit_file
+            .as_deref()
+            .map(|v| usage("--bwlimit-file", v, BwLimit::parse(v)))
+            .transpose()?;
         let mut sync = sync_options(t, delete_excluded, bwlimit.as_ref())?;
         sync.delete_empty_src_dirs = delete_empty_src_dirs;
+        // Both ways until the command knows which way the bytes go (`limit_direction`).
+        sync.bwlimit_file = bwlimit_file
+            .as_ref()
+            .and_then(|l| l.now().for_direction(Direction::Both));
         Ok(Transfer {
             sync,
             bwlimit,
+            bwlimit_file,
             retries: t.retries,
             retries_sleep: usage(
                 "--retries-sleep",
@@ -251,6 +271,10 @@ impl Transfer {
         let (rate, schedule) = bw_for(self.bwlimit.as_ref(), dir);
         self.sync.bwlimit = rate;
         self.sync.bwlimit_schedule = schedule;
+        self.sync.bwlimit_file = self
+            .bwlimit_file
+            .as_ref()
+            .and_then(|l| l.now().for_direction(dir));
     }
 }
 
@@ -366,6 +390,7 @@ fn sync_options(
         max_duration: opt_duration("--max-duration", &t.max_duration)?,
         bwlimit,
         bwlimit_schedule,
+        bwlimit_file: None,
         no_unicode_normalization: t.no_unicode_normalization,
         ignore_case_sync: t.ignore_case_sync,
         fix_case: t.fix_case,

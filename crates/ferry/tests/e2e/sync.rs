@@ -752,6 +752,25 @@ fn bwlimit_slows_transfers() {
 }
 
 #[test]
+fn bwlimit_file_slows_each_file() {
+    let s = Scratch::new();
+    s.write("src/f", &"z".repeat(300 * 1024), 10);
+    let start = std::time::Instant::now();
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--bwlimit-file", "200K"]);
+    assert_eq!(code, 0, "{err}");
+    // 300 KiB at 200 KiB/s, from an empty bucket: about 1.5 s.
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(1200),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(s.read("dst/f").len(), 300 * 1024);
+    let (code, _, err) = run(&["copy", &s.src(), &s.dst(), "--bwlimit-file", "fast"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--bwlimit-file"), "{err}");
+}
+
+#[test]
 fn interactive_without_a_terminal_refuses() {
     let s = basic();
     s.write("dst/extra", "x", 10);
@@ -800,6 +819,54 @@ fn log_format_shapes_each_line_as_rclone_does() {
         err.contains("\"sometimes\"") && err.contains("microseconds"),
         "{err}"
     );
+}
+
+/// `--log-file-max-size`: a log file already at its size is rotated before the run's
+/// first line, as rclone's logger does (renamed with its time, gzipped with
+/// `--log-file-compress`), and `--log-file-max-backups` keeps only the newest old ones.
+#[test]
+fn log_file_rotation() {
+    let s = basic();
+    let log = s.path("run.log");
+    let old = "old line\n".repeat(120_000);
+    std::fs::write(&log, &old).unwrap();
+    // An older rotated file, which the one kept backup replaces.
+    std::fs::write(s.path("run-2001-01-01T00-00-00.000.log.gz"), "stale").unwrap();
+    let (code, _, err) = run(&[
+        "sync",
+        &s.src(),
+        &s.dst(),
+        "-v",
+        "--log-file",
+        log.to_str().unwrap(),
+        "--log-file-max-size",
+        "1M",
+        "--log-file-max-backups",
+        "1",
+        "--log-file-compress",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("a.txt: Copied (new)") && !text.contains("old line"),
+        "{text}"
+    );
+    let backups: Vec<std::path::PathBuf> = std::fs::read_dir(s.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("run-") && n.ends_with(".log.gz")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let mut back = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&backups[0]).unwrap()),
+        &mut back,
+    )
+    .unwrap();
+    assert_eq!(back, old);
 }
 
 #[test]
