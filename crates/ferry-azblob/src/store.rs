@@ -555,6 +555,32 @@ impl ObjectStore for Azure {
             .map(|_| ())
     }
 
+    /// Set Blob Tags: the tags replaced whole (none clears them).
+    async fn set_tags(&self, t: &Target, path: &RelPath, tags: &[(String, String)]) -> Result<()> {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let mut body = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><Tags><TagSet>");
+        for (k, v) in tags {
+            body.push_str(&format!(
+                "<Tag><Key>{}</Key><Value>{}</Value></Tag>",
+                esc(k),
+                esc(v)
+            ));
+        }
+        body.push_str("</TagSet></Tags>");
+        let req = Req::new(Method::PUT, rest_path(t))
+            .query("comp", "tags")
+            .header("content-type", "application/xml; charset=utf-8")
+            .body(bytes::Bytes::from(body));
+        self.send(&req, "failed to set tags", path.as_str())
+            .await
+            .map(|_| ())
+    }
+
     /// Set Blob Tier, with rclone's check of the name (any case; sent as Azure spells it).
     async fn set_tier(&self, t: &Target, path: &RelPath, tier: &str) -> Result<()> {
         let Some(tier) = ["Hot", "Cool", "Cold", "Archive"]

@@ -266,6 +266,16 @@ pub trait Backend: Send + Sync {
         )))
     }
 
+    /// Replaces the index tags of the object at `path` with `tags` (pairs, as given:
+    /// azcopy's `set-properties --blob-tags`; empty clears them). By default: the backend
+    /// has no tags.
+    async fn set_tags(&self, _path: &RelPath, _tags: &[(String, String)]) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} has no index tags",
+            self.describe()
+        )))
+    }
+
     /// How much space the backend's store holds and has free (rclone's `about`), for
     /// union's space policies. `Ok(None)`: it can't say (each field is optional too).
     async fn usage(&self) -> Result<Option<Usage>> {

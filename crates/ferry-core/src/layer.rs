@@ -258,6 +258,10 @@ impl<L: Layer> Backend for Layered<L> {
         self.layer.before(Op::Metadata, path).await?;
         self.inner.replace_user_metadata(path, meta).await
     }
+    async fn set_tags(&self, path: &RelPath, tags: &[(String, String)]) -> Result<()> {
+        self.layer.before(Op::Metadata, path).await?;
+        self.inner.set_tags(path, tags).await
+    }
     async fn usage(&self) -> Result<Option<crate::Usage>> {
         self.inner.usage().await
     }

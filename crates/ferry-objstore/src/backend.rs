@@ -802,6 +802,11 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             .await
     }
 
+    async fn set_tags(&self, path: &RelPath, tags: &[(String, String)]) -> Result<()> {
+        let t = self.target(path)?;
+        self.store.set_tags(&t, path, tags).await
+    }
+
     async fn delete_file(&self, path: &RelPath) -> Result<()> {
         self.drop_tree();
         let t = self.target(path)?;

@@ -220,6 +220,18 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     async fn set_tier(&self, _t: &Target, path: &RelPath, _tier: &str) -> Result<()> {
         Err(ferry_core::Error::unsupported("settier is not supported").with_path(path.to_string()))
     }
+    /// Replaces the object's index tags (see [`Backend::set_tags`]). By default: none.
+    async fn set_tags(
+        &self,
+        _t: &Target,
+        path: &RelPath,
+        _tags: &[(String, String)],
+    ) -> Result<()> {
+        Err(
+            ferry_core::Error::unsupported("index tags are not supported")
+                .with_path(path.to_string()),
+        )
+    }
     /// `--header-upload`, as metadata laid over every upload's own
     /// ([`ferry_core::metadata::from_upload_headers`]). By default: none.
     fn upload_metadata(&self) -> Option<&Metadata> {

@@ -324,7 +324,7 @@ pub struct SetPropertiesArgs {
     /// Set the given location with these key-value pairs (separated by ';') as metadata; "clear" removes all
     #[arg(long)]
     pub metadata: Option<String>,
-    /// Set tags on blobs (separated by '&'): not implemented by ferry yet, refused
+    /// Set tags on blobs to categorize data in your storage account (separated by '&'); "clear" removes them
     #[arg(long)]
     pub blob_tags: Option<String>,
     /// Priority of a rehydration from Archive: Standard (default) or High (accepted; the emulator and ferry don't rehydrate)

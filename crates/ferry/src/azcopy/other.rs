@@ -202,17 +202,15 @@ pub async fn remove(a: &RemoveArgs, _g: &GlobalArgs, p: &Printer) -> anyhow::Res
         .await
 }
 
-/// `azcopy set-properties URL`: the access tier (`--block-blob-tier`) and the metadata
-/// (`--metadata`, replacing what the blob has; `clear` removes it) of the blobs
-/// [`targets`] finds, in one job, as azcopy does.
+/// `azcopy set-properties URL`: the access tier (`--block-blob-tier`), the metadata
+/// (`--metadata`) and the index tags (`--blob-tags`) of the blobs [`targets`] finds, in
+/// one job, as azcopy does; metadata and tags replace what the blob has, `clear` empties
+/// them.
 pub async fn set_properties(
     a: &SetPropertiesArgs,
     _g: &GlobalArgs,
     p: &Printer,
 ) -> anyhow::Result<i32> {
-    if a.blob_tags.is_some() {
-        anyhow::bail!("--blob-tags is not implemented by ferry's set-properties yet: drop it, or use Microsoft's azcopy for this job");
-    }
     let tier = super::props::tier(a.block_blob_tier.as_deref()).map_err(|e| {
         anyhow::anyhow!(
             "failed to parse user input due to error: {}",
@@ -229,6 +227,11 @@ pub async fn set_properties(
             true => ferry_core::Metadata::new(),
             false => super::props::metadata_pairs(m),
         });
+    let tags = a
+        .blob_tags
+        .as_deref()
+        .map(super::props::tag_pairs)
+        .transpose()?;
     if tier == Some("Archive") && metadata.is_some() {
         anyhow::bail!("failed to parse user input due to error: metadata can't be set if blob is set to be archived");
     }
@@ -239,13 +242,16 @@ pub async fn set_properties(
         t.report_dry_run(p, plan, &urls);
         return Ok(0);
     }
-    let metadata = metadata.as_ref();
+    let (metadata, tags) = (metadata.as_ref(), tags.as_deref());
     t.job(p, |b, path| async move {
         if let Some(tier) = tier {
             b.set_tier(&path, tier).await?;
         }
         if let Some(m) = metadata {
             b.replace_user_metadata(&path, m).await?;
+        }
+        if let Some(tags) = tags {
+            b.set_tags(&path, tags).await?;
         }
         Ok(())
     })

@@ -114,6 +114,20 @@ pub(super) fn tier(t: Option<&str>) -> anyhow::Result<Option<&'static str>> {
     }
 }
 
+/// `--blob-tags k=v&k2=v2` as pairs, taken literally as azcopy takes them for
+/// `set-properties`; `clear` is none.
+pub(super) fn tag_pairs(tags: &str) -> anyhow::Result<Vec<(String, String)>> {
+    if tags.eq_ignore_ascii_case("clear") {
+        return Ok(Vec::new());
+    }
+    check_tags(tags)?;
+    Ok(tags
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
 /// Index tags go to the service as given (`k=v&k2=v2`, URL-encoded); a pair without a
 /// key or `=` is refused here instead of by the service after the upload.
 fn check_tags(tags: &str) -> anyhow::Result<()> {

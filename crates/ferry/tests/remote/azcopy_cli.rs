@@ -1827,6 +1827,35 @@ fn set_properties_as_azcopy() {
     );
     assert!(meta(&sides.1).is_empty());
     assert_eq!(meta(&sides.0), meta(&sides.1));
+    // Tags replace the blob's too; `clear` removes them.
+    let tags = |s: &Side| blob_props(s, "sub/b.txt")["tags"].clone();
+    let args = [
+        "set-properties",
+        "{url:sub/b.txt}",
+        "--blob-tags=team=data&tier=two",
+        "--from-to",
+        "BlobNone",
+    ];
+    let (_, b) = both(&sides, &args);
+    assert_eq!(b.code, 0, "{}{}", b.out, b.err);
+    assert_eq!(tags(&sides.0), tags(&sides.1));
+    assert!(
+        tags(&sides.1).contains("<Key>team</Key><Value>data</Value>"),
+        "{}",
+        tags(&sides.1)
+    );
+    both(
+        &sides,
+        &[
+            "set-properties",
+            "{url:sub/b.txt}",
+            "--blob-tags=clear",
+            "--from-to",
+            "BlobNone",
+        ],
+    );
+    assert_eq!(tags(&sides.1), "");
+    assert_eq!(tags(&sides.0), tags(&sides.1));
     same_json(
         &sides,
         &[
