@@ -25,10 +25,7 @@ pub fn parse_mtime(v: &str) -> Option<SystemTime> {
 }
 
 /// `Last-Modified` / `<Last-Modified>`: RFC 1123 dates.
-pub fn parse_http_date(v: &str) -> Option<SystemTime> {
-    let t = DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    to_system(t.timestamp(), t.timestamp_subsec_nanos())
-}
+pub use ferry_core::timefmt::parse_http_date;
 
 fn to_system(secs: i64, nanos: u32) -> Option<SystemTime> {
     if secs >= 0 {

@@ -279,8 +279,34 @@ fn fraction(nanos: u32, digits: usize, trim: bool, sep: char) -> String {
     format!("{sep}{frac}")
 }
 
+/// An HTTP date (`Last-Modified`: `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 1123), as Go's
+/// `http.ParseTime` reads it; `None` when it isn't one.
+pub fn parse_http_date(v: &str) -> Option<SystemTime> {
+    let t = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let (secs, nanos) = (t.timestamp(), t.timestamp_subsec_nanos());
+    let whole = match u64::try_from(secs) {
+        Ok(s) => UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))?,
+        Err(_) => UNIX_EPOCH.checked_sub(std::time::Duration::from_secs(secs.unsigned_abs()))?,
+    };
+    whole.checked_add(std::time::Duration::from_nanos(nanos.into()))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        assert_eq!(
+            parse_http_date("Wed, 31 Dec 1969 23:59:59 GMT"),
+            Some(UNIX_EPOCH - Duration::from_secs(1))
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
     use super::*;
     use std::time::Duration;
 

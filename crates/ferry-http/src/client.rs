@@ -2,7 +2,7 @@
 //! on every request, and one error line per failure that names the path (never the
 //! login: the base URL kept here has none).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use ferry_core::{Error, ErrorKind, Result};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -279,7 +279,7 @@ pub fn head_of(res: &Response) -> Head {
         total.or_else(|| text(reqwest::header::CONTENT_LENGTH).and_then(|l| l.trim().parse().ok()));
     Head {
         size,
-        mtime: text(reqwest::header::LAST_MODIFIED).and_then(parse_http_date),
+        mtime: text(reqwest::header::LAST_MODIFIED).and_then(ferry_core::timefmt::parse_http_date),
         html: media_type(res) == "text/html",
         content_type: text(reqwest::header::CONTENT_TYPE)
             .map(str::trim)
@@ -288,25 +288,9 @@ pub fn head_of(res: &Response) -> Head {
     }
 }
 
-/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn parse_http_date(v: &str) -> Option<SystemTime> {
-    let t = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-    let secs = u64::try_from(t.timestamp()).ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(UNIX_EPOCH + Duration::from_secs(784_111_777))
-        );
-        assert_eq!(parse_http_date("yesterday"), None);
-    }
 
     #[test]
     fn paths_are_escaped_as_go_escapes_them() {

@@ -212,7 +212,12 @@ async fn copy_one(
         tracing::warn!("{path}: Skipped upload from pipe as --dry-run is set");
         return Ok(Some(name));
     }
-    let mtime = last_modified(&res).unwrap_or_else(SystemTime::now);
+    let mtime = res
+        .headers()
+        .get(reqwest::header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ferry_core::timefmt::parse_http_date)
+        .unwrap_or_else(SystemTime::now);
     let (data, size) = body(res, &path).await?;
     let opts = PutOptions {
         size,
@@ -302,13 +307,6 @@ fn reader(res: reqwest::Response, expected: Option<u64>) -> ByteStream {
         "the download",
         expected,
     )
-}
-
-fn last_modified(res: &reqwest::Response) -> Option<SystemTime> {
-    let v = res.headers().get(reqwest::header::LAST_MODIFIED)?;
-    let t = chrono::DateTime::parse_from_rfc2822(v.to_str().ok()?.trim()).ok()?;
-    let secs = u64::try_from(t.timestamp()).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
 }
 
 /// The last segment of the URL's path (after redirects), decoded, as Go's `path.Base`
