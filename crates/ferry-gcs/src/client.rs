@@ -395,17 +395,9 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     what: &str,
     path: &str,
 ) -> ferry_core::Result<T> {
-    let body = {
-        use futures::TryStreamExt;
-        let expected = r.content_length();
-        let stream = r
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-        let reader = tokio_util::io::StreamReader::new(stream);
-        ferry_core::body::read_all(reader, &format!("the {what}"), expected)
-            .await
-            .map_err(|e| e.with_path(path.to_owned()))?
-    };
+    let body = ferry_httpclient::read_body(r, &format!("the {what}"))
+        .await
+        .map_err(|e| e.with_path(path.to_owned()))?;
     serde_json::from_slice(&body).map_err(|e| {
         Error::new(
             ErrorKind::Io,

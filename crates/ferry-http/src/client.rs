@@ -215,13 +215,7 @@ impl Client {
             .with_path(shown)
             .retryable(false));
         }
-        use futures::TryStreamExt;
-        let expected = res.content_length();
-        let stream = res
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-        let reader = tokio_util::io::StreamReader::new(stream);
-        let bytes = ferry_core::body::read_all(reader, "the directory page", expected)
+        let bytes = ferry_httpclient::read_body(res, "the directory page")
             .await
             .map_err(|e| e.with_path(shown))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())

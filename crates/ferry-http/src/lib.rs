@@ -22,7 +22,7 @@ use ferry_core::{
     ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, PutOptions,
     RelPath, Result,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use tokio::io::AsyncReadExt;
 
@@ -244,15 +244,7 @@ impl Backend for HttpBackend {
             return Ok(Box::pin(tokio::io::empty()));
         }
         let ranged = res.status() == StatusCode::PARTIAL_CONTENT;
-        let expected = res.content_length();
-        let body = res
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-        let mut reader = ferry_core::body::counted(
-            tokio_util::io::StreamReader::new(body),
-            "the download",
-            expected,
-        );
+        let mut reader = ferry_httpclient::download(res);
         if !ranged && offset > 0 {
             // The server ignored the range: skip to the offset.
             let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())

@@ -83,6 +83,27 @@ pub fn build(builder: reqwest::ClientBuilder, kind: &str) -> Result<reqwest::Cli
     })
 }
 
+/// A response's body as a file's data: counted against its Content-Length, a failure
+/// one line without the URL (which may hold a signature).
+pub fn download(res: reqwest::Response) -> ferry_core::ByteStream {
+    let expected = res.content_length();
+    ferry_core::body::counted(body_reader(res), "the download", expected)
+}
+
+/// A whole (small) answer's body, `what` naming it in errors ("the directory page").
+pub async fn read_body(res: reqwest::Response, what: &str) -> Result<Vec<u8>> {
+    let expected = res.content_length();
+    ferry_core::body::read_all(body_reader(res), what, expected).await
+}
+
+fn body_reader(res: reqwest::Response) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
+    use futures::TryStreamExt;
+    let stream = res
+        .bytes_stream()
+        .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
+    tokio_util::io::StreamReader::new(stream)
+}
+
 /// `headers` (`--header-upload` or `--header-download`) added to one request.
 pub fn with_headers(
     mut req: reqwest::RequestBuilder,

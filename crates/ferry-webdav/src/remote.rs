@@ -9,7 +9,6 @@ use ferry_core::{
     Backend, ByteStream, Entry, Error, ErrorKind, Features, HashKind, ListPages, Listing, Location,
     PutOptions, RelPath, Result,
 };
-use futures::TryStreamExt;
 use percent_encoding::percent_decode_str;
 use tokio::io::AsyncReadExt;
 
@@ -56,13 +55,7 @@ impl WebdavBackend {
         };
         let answered = response.url().clone();
         let text = {
-            let expected = response.content_length();
-            let stream = response
-                .bytes_stream()
-                .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-            let reader = tokio_util::io::StreamReader::new(stream);
-            let what = format!("the answer to {op}");
-            let bytes = ferry_core::body::read_all(reader, &what, expected)
+            let bytes = ferry_httpclient::read_body(response, &format!("the answer to {op}"))
                 .await
                 .map_err(|e| e.with_path(shown.to_string()))?;
             String::from_utf8_lossy(&bytes).into_owned()
@@ -255,15 +248,7 @@ impl Backend for WebdavBackend {
             Err(f) => return Err(self.fail(f, "can't read", path)),
         };
         let whole = response.status() != reqwest::StatusCode::PARTIAL_CONTENT;
-        let expected = response.content_length();
-        let stream = response
-            .bytes_stream()
-            .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-        let mut reader = ferry_core::body::counted(
-            tokio_util::io::StreamReader::new(stream),
-            "the download",
-            expected,
-        );
+        let mut reader = ferry_httpclient::download(response);
         if ranged && whole && offset > 0 {
             // The server ignored the range: skip to the offset here.
             let skipped = tokio::io::copy(&mut (&mut reader).take(offset), &mut tokio::io::sink())

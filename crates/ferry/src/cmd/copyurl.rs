@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use clap::Args;
 use ferry_core::{Backend, ByteStream, PutOptions, RelPath};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use crate::exit::{self, fail};
 use crate::Globals;
@@ -274,7 +274,7 @@ impl Fetcher<'_> {
 /// `--stdout` (or `-` as the destination): the content to standard output.
 async fn to_standard_output(fetcher: &Fetcher<'_>, url: &str) -> Result<i32, Failure> {
     let res = fetcher.get(url).await?;
-    let mut reader = reader(res, None);
+    let mut reader = ferry_httpclient::download(res);
     let mut out = tokio::io::stdout();
     tokio::io::copy(&mut reader, &mut out)
         .await
@@ -289,24 +289,13 @@ async fn to_standard_output(fetcher: &Fetcher<'_>, url: &str) -> Result<i32, Fai
 /// against it), else spooled first.
 async fn body(res: reqwest::Response, path: &RelPath) -> Result<(ByteStream, u64), Failure> {
     match res.content_length() {
-        Some(n) => Ok((reader(res, Some(n)), n)),
+        Some(n) => Ok((ferry_httpclient::download(res), n)),
         None => {
-            let spooled = ferry_engine::spool(reader(res, None), path).await?;
+            let spooled = ferry_engine::spool(ferry_httpclient::download(res), path).await?;
             let n = spooled.len();
             Ok((spooled.into_stream(), n))
         }
     }
-}
-
-fn reader(res: reqwest::Response, expected: Option<u64>) -> ByteStream {
-    let stream = res
-        .bytes_stream()
-        .map_err(|e| std::io::Error::other(ferry_core::body::innermost(&e.without_url())));
-    ferry_core::body::counted(
-        tokio_util::io::StreamReader::new(stream),
-        "the download",
-        expected,
-    )
 }
 
 /// The last segment of the URL's path (after redirects), decoded, as Go's `path.Base`
