@@ -39,6 +39,8 @@ pub struct DedupeArgs {
     /// Do a trial run with no permanent changes
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub limits: crate::args::DeleteLimitArgs,
 }
 
 pub async fn dedupe(a: &DedupeArgs, g: &Globals) -> anyhow::Result<i32> {
@@ -59,7 +61,8 @@ pub async fn dedupe(a: &DedupeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     let backend = g.remotes.open(path)?;
     if a.by_hash {
-        return super::dedupe_hash::dedupe(backend, &mode, a.dry_run).await;
+        let limits = super::delete_limits::DeleteLimits::new(&a.limits);
+        return super::dedupe_hash::dedupe(backend, &mode, a.dry_run, limits).await;
     }
     let name = backend.describe();
     tracing::warn!(

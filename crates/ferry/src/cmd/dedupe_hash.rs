@@ -13,13 +13,21 @@ use ferry_core::{Backend, Entry, HashKind, RelPath};
 use ferry_engine::{AllowAll, WalkOptions, Walker};
 use futures::StreamExt;
 
-use crate::cmd::listing::local;
+use crate::cmd::delete_limits::DeleteLimits;
+use crate::cmd::listing::{exact_mtimes, local};
 use crate::exit::{self, fail};
 
 /// Files hashed at once (rclone's `--checkers` default).
 const AT_ONCE: usize = 8;
 
-pub async fn dedupe(backend: Arc<dyn Backend>, mode: &str, dry_run: bool) -> anyhow::Result<i32> {
+/// `limits`: `--max-delete` and `--max-delete-size`, which rclone applies to these
+/// deletes as to any.
+pub async fn dedupe(
+    backend: Arc<dyn Backend>,
+    mode: &str,
+    dry_run: bool,
+    mut limits: DeleteLimits,
+) -> anyhow::Result<i32> {
     let name = backend.describe();
     let Some(kind) = backend.features().semantics.hashes.iter().next() else {
         return Err(fail(
@@ -31,6 +39,9 @@ pub async fn dedupe(backend: Arc<dyn Backend>, mode: &str, dry_run: bool) -> any
     tracing::info!("{name}: Looking for duplicate {what} using {mode} mode.");
     for (hash, mut files) in groups(&backend, kind).await? {
         tracing::warn!("{hash}: Found {} files with duplicate {what}", files.len());
+        // Listed times may be provisional (an object store's upload time): the ones
+        // shown and compared are the files' own, as rclone reads them.
+        exact_mtimes(backend.as_ref(), &mut files).await;
         let keep = match mode {
             "list" => {
                 list(&hash, &files);
@@ -73,8 +84,11 @@ pub async fn dedupe(backend: Arc<dyn Backend>, mode: &str, dry_run: bool) -> any
                 }
             }
         };
-        delete_all_but(&backend, &hash, &files, keep, dry_run).await;
+        if !delete_all_but(&backend, &hash, &files, keep, dry_run, &mut limits).await {
+            break;
+        }
     }
+    limits.check("dedupe")?;
     Ok(exit::SUCCESS)
 }
 
@@ -147,40 +161,37 @@ fn list(hash: &str, files: &[Entry]) {
     let _ = std::io::stdout().flush();
 }
 
-/// Deletes every file of the group but `keep`; rclone's count of those deleted (or, in a
-/// dry run, that would have been).
+/// Deletes every file of the group but `keep`, and says rclone's count of those deleted
+/// (or, in a dry run, that would have been). `false` once a delete limit stops the rest.
 async fn delete_all_but(
     backend: &Arc<dyn Backend>,
     hash: &str,
     files: &[Entry],
     keep: usize,
     dry_run: bool,
-) {
+    limits: &mut DeleteLimits,
+) -> bool {
     let mut count = 0;
+    let mut room = true;
     for (i, e) in files.iter().enumerate() {
         if i == keep {
             continue;
         }
-        if dry_run {
-            tracing::warn!(
-                "{}: Skipped delete as --dry-run is set (size {})",
-                e.path,
-                e.size
-            );
-            count += 1;
-            continue;
+        if !limits.take(e.size) {
+            room = false;
+            break;
         }
-        match backend.delete_file(&e.path).await {
-            Ok(()) => {
-                tracing::info!("{}: Deleted", e.path);
-                count += 1;
-            }
-            Err(err) => tracing::error!("{}: Couldn't delete: {err}", e.path),
+        if crate::cmd::ops::delete_listed(backend.as_ref(), e, dry_run)
+            .await
+            .is_ok()
+        {
+            count += 1;
         }
     }
     if count > 0 {
         tracing::warn!("{hash}: Deleted {count} extra copies");
     }
+    room
 }
 
 /// rclone's rename of a group found by hash: each file to `HASH-N` at the root, the

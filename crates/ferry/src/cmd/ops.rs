@@ -487,6 +487,33 @@ pub async fn deletefile(a: &DeletefileArgs, g: &Globals) -> anyhow::Result<i32> 
     Ok(exit::SUCCESS)
 }
 
+/// Deletes one listed file with rclone's lines: NOTICE in a dry run (which deletes
+/// nothing), INFO once deleted, ERROR when it can't be (the error returned, to count).
+pub(crate) async fn delete_listed(
+    backend: &dyn Backend,
+    e: &Entry,
+    dry_run: bool,
+) -> Result<(), ferry_core::Error> {
+    if dry_run {
+        tracing::warn!(
+            "{}: Skipped delete as --dry-run is set (size {})",
+            e.path,
+            size_suffix(e.size)
+        );
+        return Ok(());
+    }
+    match backend.delete_file(&e.path).await {
+        Ok(()) => {
+            tracing::info!("{}: Deleted", e.path);
+            Ok(())
+        }
+        Err(err) => {
+            tracing::error!("{}: Couldn't delete: {}", e.path, err.message());
+            Err(err)
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
     /// Path whose files are deleted (filters select which)
@@ -523,21 +550,9 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
             if !budget.take(e.size) {
                 break 'walk;
             }
-            if a.dry_run {
-                tracing::warn!(
-                    "{}: Skipped delete as --dry-run is set (size {})",
-                    e.path,
-                    size_suffix(e.size)
-                );
-                continue;
-            }
-            match l.backend.delete_file(&e.path).await {
-                Ok(()) => tracing::info!("{}: Deleted", e.path),
-                Err(err) => {
-                    tracing::error!("{}: Couldn't delete: {}", e.path, err.message());
-                    errors += 1;
-                    last = Some(err);
-                }
+            if let Err(err) = delete_listed(&*l.backend, &e, a.dry_run).await {
+                errors += 1;
+                last = Some(err);
             }
         }
     }
@@ -782,17 +797,8 @@ pub async fn purge(a: &PurgeArgs, g: &Globals) -> anyhow::Result<i32> {
                 dirs.push(e.path);
             } else if !budget.take(e.size) {
                 break 'walk;
-            } else if a.dry_run {
-                tracing::warn!(
-                    "{}: Skipped delete as --dry-run is set (size {})",
-                    e.path,
-                    size_suffix(e.size)
-                );
-            } else if let Err(err) = backend.delete_file(&e.path).await {
-                tracing::error!("{}: Couldn't delete: {}", e.path, err.message());
+            } else if delete_listed(&*backend, &e, a.dry_run).await.is_err() {
                 errors += 1;
-            } else {
-                tracing::info!("{}: Deleted", e.path);
             }
         }
     }

@@ -1161,6 +1161,23 @@ fn dedupe_by_hash_as_rclone() {
             std::fs::remove_dir_all(d.join("theirs")).unwrap();
         }
     }
+    // --max-delete holds here as for any delete: one of the two extra copies goes, then
+    // the run stops with rclone's fatal-error code.
+    make(d, "limited");
+    let (code, _, err) = ferry_in(
+        d,
+        &[
+            "dedupe",
+            "--by-hash",
+            "first",
+            "--max-delete",
+            "1",
+            "limited",
+        ],
+    );
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("--max-delete threshold reached"), "{err}");
+    assert_eq!(common::tree(&d.join("limited")).len(), 3, "{err}");
     // Interactive, on standard input: keep the second of the first group (after a number
     // out of range), skip the second group.
     make(d, "t");
