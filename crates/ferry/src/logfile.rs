@@ -22,6 +22,8 @@ pub struct Rotation {
 }
 
 const MIB: u64 = 1 << 20;
+/// The time in a rotated file's name (Go's `2006-01-02T15-04-05.000`, local time).
+const STAMP: &str = "%Y-%m-%dT%H-%M-%S%.3f";
 const DAY: u64 = 86_400;
 
 impl Rotation {
@@ -111,7 +113,7 @@ impl LogFile {
 /// `dir/ferry.log` → `dir/ferry-2026-12-07T01-50-00.123.log`.
 fn backup_name(path: &Path, at: SystemTime) -> PathBuf {
     let (stem, ext) = stem_ext(path);
-    let stamp = chrono::DateTime::<chrono::Local>::from(at).format("%Y-%m-%dT%H-%M-%S%.3f");
+    let stamp = chrono::DateTime::<chrono::Local>::from(at).format(STAMP);
     path.with_file_name(format!("{stem}-{stamp}{ext}"))
 }
 
@@ -146,7 +148,7 @@ fn prune(path: &Path, r: &Rotation) -> io::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let prefix = format!("{stem}-");
-    let mut old: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+    let mut old: Vec<(chrono::NaiveDateTime, PathBuf)> = std::fs::read_dir(dir)?
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -155,21 +157,17 @@ fn prune(path: &Path, r: &Rotation) -> io::Result<()> {
                 .strip_suffix(".gz")
                 .unwrap_or(rest)
                 .strip_suffix(ext.as_str())?;
-            chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H-%M-%S%.3f").ok()?;
-            Some((stamp.to_owned(), e.path()))
+            let at = chrono::NaiveDateTime::parse_from_str(stamp, STAMP).ok()?;
+            Some((at, e.path()))
         })
         .collect();
-    // The stamps sort as their times do: newest first.
-    old.sort_by(|a, b| b.0.cmp(&a.0));
+    old.sort_by_key(|(at, _)| std::cmp::Reverse(*at)); // newest first
     let now = chrono::Local::now().naive_local();
-    for (i, (stamp, p)) in old.iter().enumerate() {
+    for (i, (at, p)) in old.iter().enumerate() {
         let too_many = r.max_backups > 0 && i >= r.max_backups;
-        let too_old = r.max_age.is_some_and(|age| {
-            chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H-%M-%S%.3f")
-                .ok()
-                .and_then(|t| (now - t).to_std().ok())
-                .is_some_and(|d| d > age)
-        });
+        let too_old = r
+            .max_age
+            .is_some_and(|age| (now - *at).to_std().is_ok_and(|d| d > age));
         if too_many || too_old {
             std::fs::remove_file(p)?;
         }
