@@ -65,24 +65,18 @@ pub struct HttpSettings {
     pub use_cookies: bool,
 }
 
-impl HttpSettings {
-    /// The flags among `--header-upload`, `--header-download` and the TLS ones that are
-    /// given, for a backend that can honour none of them to name in its refusal.
-    pub fn given_flags(&self, upload: bool, download: bool, tls: bool) -> Vec<&'static str> {
-        [
-            (upload && !self.upload_headers.is_empty(), "--header-upload"),
-            (
-                download && !self.download_headers.is_empty(),
-                "--header-download",
-            ),
-            (tls && self.no_check_certificate, "--no-check-certificate"),
-            (tls && !self.ca_certs.is_empty(), "--ca-cert"),
-            (tls && self.client_cert.is_some(), "--client-cert"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
-    }
+/// The PEM file a TLS flag names (`--ca-cert`, `--client-cert`, `--client-key`), read
+/// whole; an unreadable one is a configuration error naming the flag and the file.
+pub fn read_pem(path: &std::path::Path, flag: &str) -> crate::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| pem_error(path, flag, e))
+}
+
+/// A TLS flag's file that can't be used, and why.
+pub fn pem_error(path: &std::path::Path, flag: &str, why: impl std::fmt::Display) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Config,
+        format!("can't use {flag} {}: {why}", path.display()),
+    )
 }
 
 /// One `--header`/`--header-upload`/`--header-download` value, `Name: value`, as rclone
@@ -249,19 +243,6 @@ mod header_tests {
             .contains("Name: value"));
         assert!(parse_header(": v").is_err());
         assert!(parse_header("bad name: v").is_err());
-    }
-
-    #[test]
-    fn given_flags_names_only_what_was_given() {
-        let mut h = HttpSettings::default();
-        assert!(h.given_flags(true, true, true).is_empty());
-        h.upload_headers.push(("A".into(), "b".into()));
-        h.no_check_certificate = true;
-        assert_eq!(
-            h.given_flags(true, true, true),
-            ["--header-upload", "--no-check-certificate"]
-        );
-        assert_eq!(h.given_flags(false, true, false), Vec::<&str>::new());
     }
 }
 

@@ -2,10 +2,9 @@
 //! rclone's timeouts, `--user-agent`, `--header`, the TLS flags and the HTTP/2 and
 //! keep-alive switches, in one place so that each backend honours them the same way.
 
-use std::path::Path;
 use std::time::Duration;
 
-use ferry_core::net::{HttpSettings, Timeouts};
+use ferry_core::net::{pem_error, read_pem, HttpSettings, Timeouts};
 use ferry_core::{Error, ErrorKind, Result};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -46,11 +45,11 @@ pub fn builder(timeouts: &Timeouts, http: &HttpSettings) -> Result<reqwest::Clie
         // As rclone: the CAs given are the only ones trusted.
         b = b.tls_built_in_root_certs(false);
         for path in &http.ca_certs {
-            let pem = read(path, "--ca-cert")?;
+            let pem = read_pem(path, "--ca-cert")?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| bad_file(path, "--ca-cert", e))?;
+                .map_err(|e| pem_error(path, "--ca-cert", e))?;
             if certs.is_empty() {
-                return Err(bad_file(path, "--ca-cert", "no PEM certificate in it"));
+                return Err(pem_error(path, "--ca-cert", "no PEM certificate in it"));
             }
             for cert in certs {
                 b = b.add_root_certificate(cert);
@@ -58,11 +57,11 @@ pub fn builder(timeouts: &Timeouts, http: &HttpSettings) -> Result<reqwest::Clie
         }
     }
     if let Some((cert, key)) = &http.client_cert {
-        let mut pem = read(cert, "--client-cert")?;
+        let mut pem = read_pem(cert, "--client-cert")?;
         pem.push(b'\n');
-        pem.extend(read(key, "--client-key")?);
+        pem.extend(read_pem(key, "--client-key")?);
         let id =
-            reqwest::Identity::from_pem(&pem).map_err(|e| bad_file(cert, "--client-cert", e))?;
+            reqwest::Identity::from_pem(&pem).map_err(|e| pem_error(cert, "--client-cert", e))?;
         b = b.identity(id);
     }
     Ok(b)
@@ -131,17 +130,6 @@ pub fn header_map(headers: &[(String, String)], flag: &str) -> Result<HeaderMap>
         map.append(n, v);
     }
     Ok(map)
-}
-
-fn read(path: &Path, flag: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| bad_file(path, flag, e))
-}
-
-fn bad_file(path: &Path, flag: &str, why: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::Config,
-        format!("can't use {flag} {}: {why}", path.display()),
-    )
 }
 
 #[cfg(test)]

@@ -73,20 +73,10 @@ pub(crate) fn tls_context(http: &HttpSettings) -> Result<Option<tls::TlsContext>
     }
     let mut store = tls::TrustStore::empty().with_native_roots(false);
     for path in &http.ca_certs {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Config,
-                format!("can't use --ca-cert {}: {e}", path.display()),
-            )
-        })?;
+        let pem = ferry_core::net::read_pem(path, "--ca-cert")?;
         if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "can't use --ca-cert {}: no PEM certificate in it",
-                    path.display()
-                ),
-            ));
+            let why = "no PEM certificate in it";
+            return Err(ferry_core::net::pem_error(path, "--ca-cert", why));
         }
         store.add_pem_certificate(pem);
     }
