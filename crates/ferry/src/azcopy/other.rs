@@ -211,15 +211,8 @@ pub async fn set_properties(
     _g: &GlobalArgs,
     p: &Printer,
 ) -> anyhow::Result<i32> {
-    let tier = super::props::tier(a.block_blob_tier.as_deref()).map_err(|e| {
-        anyhow::anyhow!(
-            "failed to parse user input due to error: {}",
-            e.to_string().replace(
-                "error parsing the input given by the user. Failed with error ",
-                ""
-            )
-        )
-    })?;
+    let tier = super::props::tier(a.block_blob_tier.as_deref())
+        .map_err(|why| anyhow::anyhow!("failed to parse user input due to error: {why}"))?;
     let metadata = a
         .metadata
         .as_deref()

@@ -19,7 +19,9 @@ pub fn apply(
     backend: &mut BackendFlags,
 ) -> anyhow::Result<()> {
     check_blob_type(f.blob_type.as_deref())?;
-    let tier = tier(f.block_blob_tier.as_deref())?;
+    let tier = tier(f.block_blob_tier.as_deref()).map_err(|why| {
+        anyhow::anyhow!("error parsing the input given by the user. Failed with error {why}")
+    })?;
     if !upload {
         if f.no_guess_mime_type == Some(true) || f.content_type.is_some() {
             // azcopy sets "don't guess" whenever a Content-Type is given.
@@ -101,16 +103,15 @@ fn check_blob_type(t: Option<&str>) -> anyhow::Result<()> {
 }
 
 /// `--block-blob-tier`, case as azcopy accepts it; `None` keeps the account's default.
-pub(super) fn tier(t: Option<&str>) -> anyhow::Result<Option<&'static str>> {
+/// The error is azcopy's reason, which each command words its own way around.
+pub(super) fn tier(t: Option<&str>) -> Result<Option<&'static str>, String> {
     let Some(t) = t else { return Ok(None) };
     if t.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
     match TIERS.iter().find(|x| x.eq_ignore_ascii_case(t)) {
         Some(x) => Ok(Some(x)),
-        None => anyhow::bail!(
-            "error parsing the input given by the user. Failed with error couldn't parse \"{t}\" into a \"BlockBlobTier\""
-        ),
+        None => Err(format!("couldn't parse \"{t}\" into a \"BlockBlobTier\"")),
     }
 }
 
@@ -188,7 +189,7 @@ mod tests {
     fn tiers_and_types_parse_as_azcopy() {
         assert_eq!(tier(Some("cool")).unwrap(), Some("Cool"));
         assert_eq!(tier(Some("None")).unwrap(), None);
-        let e = tier(Some("Warm")).unwrap_err().to_string();
+        let e = tier(Some("Warm")).unwrap_err();
         assert!(
             e.contains("couldn't parse \"Warm\" into a \"BlockBlobTier\""),
             "{e}"
