@@ -32,6 +32,7 @@ pub static KIND: BackendKind = BackendKind {
     urls: &[],
     network: false,
     http: false,
+    commands: &[],
     open,
 };
 

@@ -173,6 +173,7 @@ pub static KIND: BackendKind = BackendKind {
     ],
     network: true,
     http: true,
+    commands: &[],
     open,
 };
 

@@ -276,6 +276,24 @@ pub trait Backend: Send + Sync {
         )))
     }
 
+    /// The backend-specific commands this backend offers (rclone's `backend COMMAND`).
+    fn commands(&self) -> &'static [crate::command::CommandHelp] {
+        &[]
+    }
+
+    /// Runs one of [`commands`](Self::commands); the binary calls it only with a name
+    /// from that list.
+    async fn command(
+        &self,
+        call: &crate::command::CommandCall,
+    ) -> Result<crate::command::CommandOutput> {
+        Err(Error::unsupported(format!(
+            "{}: doesn't support backend commands ({:?})",
+            self.describe(),
+            call.name
+        )))
+    }
+
     /// How much space the backend's store holds and has free (rclone's `about`), for
     /// union's space policies. `Ok(None)`: it can't say (each field is optional too).
     async fn usage(&self) -> Result<Option<Usage>> {

@@ -362,6 +362,9 @@ pub struct BackendKind {
     /// Whether it talks HTTP (so `--tpslimit`, rclone's limit on HTTP transactions, and
     /// `--dump` apply).
     pub http: bool,
+    /// The backend-specific commands it offers (`backend help`, `backend COMMAND`): the
+    /// same list its backends give from [`Backend::commands`].
+    pub commands: &'static [crate::command::CommandHelp],
     /// Opens one.
     pub open: OpenFn,
 }
@@ -478,6 +481,7 @@ pub(crate) mod testkind {
         }],
         network: true,
         http: true,
+        commands: &[],
         open,
     };
 }

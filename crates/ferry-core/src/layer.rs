@@ -254,6 +254,16 @@ impl<L: Layer> Backend for Layered<L> {
         self.layer.before(Op::Admin, path).await?;
         self.inner.set_tier(path, tier).await
     }
+    fn commands(&self) -> &'static [crate::command::CommandHelp] {
+        self.inner.commands()
+    }
+    async fn command(
+        &self,
+        call: &crate::command::CommandCall,
+    ) -> Result<crate::command::CommandOutput> {
+        self.layer.before(Op::Admin, &RelPath::root()).await?;
+        self.inner.command(call).await
+    }
     async fn replace_user_metadata(&self, path: &RelPath, meta: &Metadata) -> Result<()> {
         self.layer.before(Op::Metadata, path).await?;
         self.inner.replace_user_metadata(path, meta).await

@@ -6,6 +6,7 @@
 
 mod backend;
 pub mod body;
+pub mod command;
 pub mod crash;
 pub mod dump;
 pub mod encoding;

@@ -289,6 +289,33 @@ pub fn parse_duration_syntax(s: &str) -> Result<Option<Duration>, String> {
     Ok(Some(Duration::new(secs, (nanos % NS_PER_SEC) as u32)))
 }
 
+/// Whole seconds as Go prints a duration (rclone's ETAs, ages and limits in its
+/// messages): `0s`, `1m30s`, `1h0m5s`, `24h0m0s`.
+pub fn go_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// A duration as Go prints it, to the nanosecond: `1.5s`, `2m0.25s`, `140887h11m2.739s`
+/// (at least a second; shorter ones print as `0s`, as rclone's messages never show them).
+pub fn go_duration_exact(d: Duration) -> String {
+    let whole = go_duration(d.as_secs());
+    let nanos = d.subsec_nanos();
+    if nanos == 0 || d.as_secs() == 0 {
+        return whole;
+    }
+    let frac = format!("{nanos:09}");
+    format!(
+        "{}.{}s",
+        whole.trim_end_matches('s'),
+        frac.trim_end_matches('0')
+    )
+}
+
 /// A whole number in `min..=max`, with an error naming the range (for counts: retries,
 /// transfers, ports…).
 pub fn parse_count(s: &str, min: i64, max: i64) -> Result<i64, String> {
@@ -304,6 +331,19 @@ pub fn parse_count(s: &str, min: i64, max: i64) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_as_go_prints_them() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(90), "1m30s");
+        assert_eq!(go_duration(3605), "1h0m5s");
+        assert_eq!(go_duration(7 * 86_400), "168h0m0s");
+        assert_eq!(
+            go_duration_exact(Duration::new(90, 250_000_000)),
+            "1m30.25s"
+        );
+        assert_eq!(go_duration_exact(Duration::new(2, 0)), "2s");
+    }
 
     #[test]
     fn formats_like_rclone() {

@@ -86,6 +86,7 @@ pub static KIND: BackendKind = BackendKind {
     urls: &[],
     network: false,
     http: false,
+    commands: &crate::command::COMMANDS,
     open,
 };
 

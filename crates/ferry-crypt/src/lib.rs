@@ -8,6 +8,7 @@
 //! compares sizes and times; `cryptcheck` compares through [`CryptBackend::encrypted_hash`].
 
 mod base32768;
+mod command;
 pub mod data;
 mod decipher;
 mod eme;
@@ -582,6 +583,17 @@ impl Backend for CryptBackend {
 
     async fn prepare_write(&self) {
         self.under.prepare_write().await
+    }
+
+    fn commands(&self) -> &'static [ferry_core::command::CommandHelp] {
+        &command::COMMANDS
+    }
+
+    async fn command(
+        &self,
+        call: &ferry_core::command::CommandCall,
+    ) -> Result<ferry_core::command::CommandOutput> {
+        command::run(&self.config.names, call)
     }
 
     async fn usage(&self) -> Result<Option<ferry_core::Usage>> {

@@ -137,6 +137,7 @@ pub static KIND: BackendKind = BackendKind {
     }],
     network: true,
     http: true,
+    commands: &[],
     open,
 };
 

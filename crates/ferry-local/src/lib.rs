@@ -9,6 +9,7 @@
 //! delete and time change opens its directory with [`beneath`], which refuses links.
 
 mod beneath;
+mod command;
 mod hashcache;
 mod kind;
 
@@ -325,6 +326,17 @@ impl Backend for LocalBackend {
             Ok(hit.and_then(|h| h.get(kind).map(str::to_owned)))
         })
         .await
+    }
+
+    fn commands(&self) -> &'static [ferry_core::command::CommandHelp] {
+        &command::COMMANDS
+    }
+
+    async fn command(
+        &self,
+        call: &ferry_core::command::CommandCall,
+    ) -> Result<ferry_core::command::CommandOutput> {
+        command::run(call)
     }
 
     async fn usage(&self) -> Result<Option<ferry_core::Usage>> {

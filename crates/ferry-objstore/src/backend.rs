@@ -877,6 +877,27 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
         failed.map_or(Ok(()), Err)
     }
 
+    fn commands(&self) -> &'static [ferry_core::command::CommandHelp] {
+        self.store.commands()
+    }
+
+    async fn command(
+        &self,
+        call: &ferry_core::command::CommandCall,
+    ) -> Result<ferry_core::command::CommandOutput> {
+        let buckets = match &self.bucket {
+            Some(b) => vec![b.clone()],
+            None => self.bucket_names().await?,
+        };
+        let scope = crate::store::Scope {
+            buckets,
+            prefix: self.prefix.clone(),
+            account_root: self.bucket.is_none(),
+            shown: self.describe(),
+        };
+        self.store.command(&scope, call).await
+    }
+
     /// A directory below a bucket is a prefix, gone with its last object (or its marker,
     /// where the store says: [`ObjectStore::RMDIR_REMOVES_MARKER`]); a bucket is removed,
     /// as rclone does, only when empty.

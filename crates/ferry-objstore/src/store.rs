@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use ferry_core::command::{CommandCall, CommandHelp, CommandOutput};
 use ferry_core::encoding::Encoding;
 use ferry_core::{
     Backend, ByteStream, Entry, Features, HashKind, Metadata, PutOptions, RelPath, Result,
@@ -284,4 +285,31 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
     async fn clean_up(&self, _bucket: &str, _prefix: &str) -> Result<()> {
         Ok(())
     }
+
+    /// The store's own commands (`backend COMMAND remote:`).
+    fn commands(&self) -> &'static [CommandHelp] {
+        &[]
+    }
+
+    /// Runs one of [`commands`](Self::commands) on the buckets and prefix of `scope`.
+    async fn command(&self, _scope: &Scope, call: &CommandCall) -> Result<CommandOutput> {
+        Err(ferry_core::Error::unsupported(format!(
+            "{:?} command not found",
+            call.name
+        )))
+    }
+}
+
+/// Where a store's own command acts: the remote's bucket and prefix, or at an account's
+/// root every bucket (with an empty prefix).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The buckets, in the store's order.
+    pub buckets: Vec<String>,
+    /// The key prefix below each (empty, or ending in `/`).
+    pub prefix: String,
+    /// Whether the remote names no bucket (the account's root).
+    pub account_root: bool,
+    /// The remote, as messages name it (`S3 bucket b path p`).
+    pub shown: String,
 }

@@ -1,6 +1,7 @@
-//! rclone's `cleanup` on S3: multipart uploads begun over a day ago and never completed
-//! or aborted are aborted (S3 bills their parts until then). Younger ones may belong to
-//! a transfer still running, or to one `--resume` will continue, and are left alone.
+//! rclone's `cleanup` on S3: multipart uploads begun over a day ago (or `backend cleanup
+//! -o max-age=AGE`) and never completed or aborted are aborted (S3 bills their parts until
+//! then). Younger ones may belong to a transfer still running, or to one `--resume` will
+//! continue, and are left alone.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,13 +13,20 @@ use crate::object::to_system;
 use crate::S3;
 
 /// rclone's age limit for `cleanup`.
-const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
-/// Aborts the stale uploads of `bucket` whose keys start with `prefix`; the last failure,
-/// once all were tried.
-pub(crate) async fn clean_up(s3: &S3, bucket: &str, prefix: &str) -> Result<()> {
+/// Aborts the uploads of `bucket` whose keys start with `prefix`, begun over `max_age`
+/// ago (with `dry_run`, only says so); the last failure, once all were tried.
+pub(crate) async fn clean_up(
+    s3: &S3,
+    bucket: &str,
+    prefix: &str,
+    max_age: Duration,
+    dry_run: bool,
+) -> Result<()> {
     tracing::info!(
-        "S3 bucket {bucket}: cleaning bucket {bucket:?} of pending multipart uploads older than 24h0m0s"
+        "S3 bucket {bucket}: cleaning bucket {bucket:?} of pending multipart uploads older than {}",
+        ferry_core::units::go_duration(max_age.as_secs())
     );
     let now = SystemTime::now();
     let mut failed = None;
@@ -29,16 +37,20 @@ pub(crate) async fn clean_up(s3: &S3, bucket: &str, prefix: &str) -> Result<()> 
         let age = now
             .duration_since(to_system(u.initiated()))
             .unwrap_or_default();
-        let dated = u.initiated().map(|d| d.to_string()).unwrap_or_default();
         let what = format!(
-            "pending multipart upload for bucket {bucket:?} key {key:?} dated {dated} ({}s ago)",
-            age.as_secs()
+            "pending multipart upload for bucket {bucket:?} key {key:?} dated {} ({} ago)",
+            go_time(u.initiated()),
+            ferry_core::units::go_duration_exact(age)
         );
-        if !stale(age) {
+        if age <= max_age {
             tracing::debug!("S3 bucket {bucket}: ignoring {what}");
             continue;
         }
         tracing::info!("S3 bucket {bucket}: removing {what}");
+        if dry_run {
+            tracing::warn!("{what}: Skipped remove pending upload as --dry-run is set");
+            continue;
+        }
         let aborted = s3
             .client
             .abort_multipart_upload()
@@ -56,12 +68,8 @@ pub(crate) async fn clean_up(s3: &S3, bucket: &str, prefix: &str) -> Result<()> 
     failed.map_or(Ok(()), Err)
 }
 
-fn stale(age: Duration) -> bool {
-    age > MAX_AGE
-}
-
 /// Every unfinished upload of `bucket` below `prefix`, a page at a time.
-async fn list(s3: &S3, bucket: &str, prefix: &str) -> Result<Vec<MultipartUpload>> {
+pub(crate) async fn list(s3: &S3, bucket: &str, prefix: &str) -> Result<Vec<MultipartUpload>> {
     let mut uploads = Vec::new();
     let (mut key_marker, mut id_marker) = (None, None);
     loop {
@@ -88,14 +96,19 @@ async fn list(s3: &S3, bucket: &str, prefix: &str) -> Result<Vec<MultipartUpload
     }
 }
 
+/// A time as Go prints one in UTC: `2010-11-10 20:48:33 +0000 UTC`.
+fn go_time(t: Option<&aws_smithy_types::DateTime>) -> String {
+    let t: chrono::DateTime<chrono::Utc> = to_system(t).into();
+    t.format("%Y-%m-%d %H:%M:%S%.f +0000 UTC").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_uploads_over_a_day_old_are_stale() {
-        assert!(!stale(Duration::from_secs(3600)));
-        assert!(!stale(MAX_AGE));
-        assert!(stale(MAX_AGE + Duration::from_secs(1)));
+    fn times_print_as_go_prints_them() {
+        let t = aws_smithy_types::DateTime::from_secs(1_289_422_113);
+        assert_eq!(go_time(Some(&t)), "2010-11-10 20:48:33 +0000 UTC");
     }
 }

@@ -229,6 +229,7 @@ pub static KIND: BackendKind = BackendKind {
     }],
     network: true,
     http: true,
+    commands: &crate::command::COMMANDS,
     open,
 };
 

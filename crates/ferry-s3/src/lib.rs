@@ -21,6 +21,7 @@
 
 mod cleanup;
 mod client;
+mod command;
 mod copy;
 mod dump;
 mod error;

@@ -595,7 +595,19 @@ impl ObjectStore for S3 {
         Ok(())
     }
 
+    fn commands(&self) -> &'static [ferry_core::command::CommandHelp] {
+        &crate::command::COMMANDS
+    }
+
+    async fn command(
+        &self,
+        scope: &ferry_objstore::store::Scope,
+        call: &ferry_core::command::CommandCall,
+    ) -> Result<ferry_core::command::CommandOutput> {
+        crate::command::run(self, scope, call).await
+    }
+
     async fn clean_up(&self, bucket: &str, prefix: &str) -> Result<()> {
-        crate::cleanup::clean_up(self, bucket, prefix).await
+        crate::cleanup::clean_up(self, bucket, prefix, crate::cleanup::MAX_AGE, false).await
     }
 }

@@ -178,6 +178,7 @@ pub static KIND: BackendKind = BackendKind {
     }],
     network: true,
     http: false,
+    commands: &[],
     open,
 };
 

@@ -81,6 +81,7 @@ pub static KIND: BackendKind = BackendKind {
     urls: &[],
     network: true,
     http: false,
+    commands: &[],
     open,
 };
 

@@ -55,6 +55,7 @@ pub static KIND: BackendKind = BackendKind {
     urls: &[],
     network: false,
     http: false,
+    commands: &[],
     open,
 };
 

@@ -91,6 +91,7 @@ pub static KIND: BackendKind = BackendKind {
     urls: &[],
     network: true,
     http: true,
+    commands: &[],
     open,
 };
 

@@ -139,6 +139,8 @@ pub enum Command {
     Size(cmd::ops::SizeArgs),
     /// Get quota information from the remote
     About(cmd::about::AboutArgs),
+    /// Run a backend-specific command (`backend help REMOTE:` lists them; `features` says what a remote can do)
+    Backend(cmd::backend::BackendArgs),
     /// Clean up the remote if possible (S3: unfinished multipart uploads over a day old)
     Cleanup(cmd::cleanup::CleanupArgs),
     /// Generate public link to file (S3: a presigned URL, valid a week at most)
@@ -247,6 +249,7 @@ impl Command {
             | Command::Delete(_)
             | Command::Purge(_)
             | Command::Cleanup(_)
+            | Command::Backend(_)
             | Command::Settier(_)
             | Command::Mkdir(_)
             | Command::Rmdir(_)

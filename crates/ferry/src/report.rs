@@ -80,16 +80,6 @@ pub fn readable(secs: u64) -> String {
         .collect()
 }
 
-/// Whole seconds as Go prints a duration (a file's ETA in rclone): `0s`, `1m30s`, `1h0m5s`.
-fn go_duration(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m{s}s"),
-        _ => format!("{h}h{m}m{s}s"),
-    }
-}
-
 /// rclone's elapsed time: seconds to a tenth, after whole minutes and larger units
 /// (`0.5s`, `1m2.5s`, `1h3m0.0s`).
 pub fn format_elapsed(d: Duration) -> String {
@@ -349,7 +339,8 @@ fn flight_line(f: &FlightSnapshot) -> String {
 /// [`flight_line`] with the name in `width` characters.
 fn flight_line_in(f: &FlightSnapshot, width: usize) -> String {
     let speed = flight_speed(f);
-    let eta = eta_secs(f.bytes, f.size, speed).map_or_else(|| "-".into(), go_duration);
+    let eta =
+        eta_secs(f.bytes, f.size, speed).map_or_else(|| "-".into(), ferry_core::units::go_duration);
     let name = match width {
         0 => f.name.clone(),
         w => shorten(&f.name, w),
@@ -563,7 +554,6 @@ mod tests {
         assert_eq!(readable(0), "0s");
         assert_eq!(readable(90), "1m30s");
         assert_eq!(readable(2 * 86_400 + 3 * 3600 + 4 * 60 + 5), "2d3h4m");
-        assert_eq!(go_duration(3605), "1h0m5s");
         assert_eq!(format_elapsed(Duration::from_millis(500)), "0.5s");
         assert_eq!(format_elapsed(Duration::from_millis(62_540)), "1m2.5s");
         assert_eq!(format_elapsed(Duration::from_secs(3600)), "1h0.0s");

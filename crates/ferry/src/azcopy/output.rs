@@ -107,13 +107,7 @@ fn write_record(message_type: &str, content: &str, prompt_details: PromptDetails
     let _ = out.flush();
 }
 
-/// JSON text as Go's encoder writes it: `&`, `<` and `>` escaped (they can only occur
-/// inside strings, so the whole text can be escaped at once).
-pub fn go_escaped(json: &str) -> String {
-    json.replace('&', "\\u0026")
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-}
+pub use crate::cmd::listing::go_escaped;
 
 fn timestamp() -> String {
     let now = SystemTime::now()

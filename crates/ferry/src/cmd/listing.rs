@@ -238,6 +238,16 @@ pub fn local(t: SystemTime) -> Clock {
     Clock::at(t, offset)
 }
 
+/// JSON text as Go's encoder writes it: `&`, `<`, `>`, U+2028 and U+2029 escaped (they
+/// can only occur inside strings, so the whole text can be escaped at once).
+pub fn go_escaped(json: &str) -> String {
+    json.replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
 /// A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&` escaped too).
 pub fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

@@ -1,6 +1,8 @@
 //! The commands, each taking its arguments and resolved settings.
 
 pub mod about;
+pub mod backend;
+pub mod backend_features;
 pub mod bisync;
 pub mod check;
 pub mod cleanup;
@@ -62,6 +64,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Size(a) => ops::size(a, g).await,
         Command::About(a) => about::about(a, g).await,
         Command::Cleanup(a) => cleanup::cleanup(a, g).await,
+        Command::Backend(a) => backend::backend(a, g).await,
         Command::Link(a) => link::link(a, g).await,
         Command::Cat(a) => ops::cat(a, g).await,
         Command::Rcat(a) => ops::rcat(a, g).await,

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backend_cmd;
 mod bisync;
 mod check;
 mod commands;

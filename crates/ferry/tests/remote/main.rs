@@ -7,6 +7,7 @@ mod common;
 
 mod azcopy_cli;
 mod azure;
+mod backend_cmd;
 mod copyurl;
 mod crypt;
 mod dump;
