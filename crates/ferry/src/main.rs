@@ -278,6 +278,12 @@ fn failed(err: anyhow::Error) -> i32 {
         Some(e) => (e.code, e.message.clone()),
         None => (exit::ERROR, format!("{err:#}")),
     };
-    tracing::error!("{msg}");
+    // rclone (since 1.68) logs a command's final "Failed to X" at NOTICE, so `-q` and
+    // `--log-level ERROR` leave only the exit code (and the errors logged before it).
+    if msg.starts_with("Failed to ") && !msg.starts_with("Failed to create file system") {
+        tracing::warn!("{msg}");
+    } else {
+        tracing::error!("{msg}");
+    }
     code
 }

@@ -296,37 +296,38 @@ pub async fn run_watchable(mode: Mode, c: &WatchableCmd, g: &Globals) -> anyhow:
     }
 }
 
-/// The error line that closes a run that did not do all it was asked.
+/// The line that closes a run that did not do all it was asked: NOTICE, as rclone's
+/// closing "Failed to X" (the errors themselves were logged as they happened).
 fn closing_line(name: &str, outcome: &ferry_engine::Outcome, code: i32, last: Option<&str>) {
     match (outcome.stop, code) {
         (Some(StopReason::MaxTransfer), _) => {
-            tracing::error!("Failed to {name}: max transfer limit reached as set by --max-transfer")
+            tracing::warn!("Failed to {name}: max transfer limit reached as set by --max-transfer")
         }
         (Some(StopReason::MaxDuration), _) => {
-            tracing::error!(
+            tracing::warn!(
                 "Failed to {name}: max transfer duration reached as set by --max-duration"
             )
         }
         (Some(StopReason::MaxDelete), _) => {
-            tracing::error!(
+            tracing::warn!(
                 "Failed to {name}: --max-delete threshold reached; not all deletes were done"
             )
         }
         (Some(StopReason::MaxDeleteSize), _) => {
-            tracing::error!(
+            tracing::warn!(
                 "Failed to {name}: --max-delete-size threshold reached; not all deletes were done"
             )
         }
         (Some(StopReason::Quit), _) => {
-            tracing::error!("Failed to {name}: stopped at the user's request")
+            tracing::warn!("Failed to {name}: stopped at the user's request")
         }
         (Some(StopReason::Stopped), _) => {
             tracing::warn!("{name}: stopped; transfers under way were finished")
         }
         (None, exit::NO_TRANSFER) => {
-            tracing::error!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
+            tracing::warn!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
         }
-        (None, c) if c != 0 => tracing::error!(
+        (None, c) if c != 0 => tracing::warn!(
             "Failed to {name} with {} errors: last error was: {}",
             outcome.errors,
             last.unwrap_or("unknown")

@@ -371,8 +371,9 @@ pub fn log_messages(stderr: &str) -> Vec<String> {
             let rest = line
                 .get(20..)
                 .filter(|_| line.as_bytes().get(4) == Some(&b'/'))?;
-            let (level, msg) = rest.split_once(" : ")?;
-            let msg = msg.trim_end();
+            // `ERROR : `, `INFO  : `, but `NOTICE: `.
+            let (level, msg) = rest.split_once(':')?;
+            let msg = msg.strip_prefix(' ')?.trim_end();
             (!msg.is_empty()).then(|| format!("{}: {msg}", level.trim()))
         })
         .collect();

@@ -1480,7 +1480,7 @@ fn an_unmakeable_destination_names_the_directory_once_per_file() {
             .to_string(),
     );
     want.push(
-        "ERROR: Failed to sync with 4 errors: last error was: not deleting files as there were IO errors"
+        "NOTICE: Failed to sync with 4 errors: last error was: not deleting files as there were IO errors"
             .to_string(),
     );
     want.sort();
@@ -1501,9 +1501,9 @@ fn a_destination_under_a_file_names_the_path_that_failed() {
     assert_eq!(
         log_messages(&err),
         [
-            "ERROR: Failed to sync with 2 errors: last error was: not deleting files as there were IO errors".to_string(),
             format!("ERROR: Local file system at {shown}: not deleting files as there were IO errors"),
             format!("ERROR: error listing directory \"{shown}\": Not a directory (os error 20)"),
+            "NOTICE: Failed to sync with 2 errors: last error was: not deleting files as there were IO errors".to_string(),
         ],
         "{err}"
     );

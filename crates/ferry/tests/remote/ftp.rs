@@ -276,10 +276,10 @@ fn a_destination_the_user_cant_write_names_the_directory() {
     assert_eq!(code, 1, "{err}");
     let lines = common::log_messages(&err);
     assert_eq!(lines.len(), 3, "{err}");
-    // Sorted: the refusal to delete, the summary, then the file's error.
+    // Sorted: the refusal to delete, the file's error, then the summary.
     let dir = ftp.path("ro/x");
     assert!(
-        lines[2].starts_with(&format!(
+        lines[1].starts_with(&format!(
             "ERROR: a.txt: Failed to copy: mkdir \"{dir}\": the server answered 550 "
         )),
         "{err}"
@@ -289,7 +289,7 @@ fn a_destination_the_user_cant_write_names_the_directory() {
         "{err}"
     );
     assert!(
-        lines[1].starts_with("ERROR: Failed to sync with 2 errors"),
+        lines[2].starts_with("NOTICE: Failed to sync with 2 errors"),
         "{err}"
     );
 }

@@ -1499,7 +1499,7 @@ fn a_destination_the_user_cant_write_gives_one_accurate_error_per_file() {
         format!("ERROR: a.txt: Failed to copy: {mkdir}"),
         format!("ERROR: sub/b.txt: Failed to copy: {mkdir}"),
         format!("ERROR: {url}: not deleting files as there were IO errors"),
-        "ERROR: Failed to sync with 3 errors: last error was: not deleting files as there were IO errors".to_string(),
+        "NOTICE: Failed to sync with 3 errors: last error was: not deleting files as there were IO errors".to_string(),
     ];
     want.sort();
     assert_eq!(common::log_messages(&err), want, "{err}");
@@ -1527,12 +1527,12 @@ fn refused_creates_and_removes_name_the_step_and_the_server_path() {
     assert_eq!(lines.len(), 2, "{err}");
     // The upload goes to a temporary name first; that is the file the server refused.
     assert!(
-        lines[0].starts_with("ERROR: Failed to copy with 1 errors: last error was: a.txt: Failed to copy: create \"/etc/.a.txt.")
-            && lines[0].ends_with(".partial\" failed: permission denied"),
+        lines[1].starts_with("NOTICE: Failed to copy with 1 errors: last error was: a.txt: Failed to copy: create \"/etc/.a.txt.")
+            && lines[1].ends_with(".partial\" failed: permission denied"),
         "{err}"
     );
     assert!(
-        lines[1].starts_with("ERROR: a.txt: Failed to copy: create \"/etc/.a.txt."),
+        lines[0].starts_with("ERROR: a.txt: Failed to copy: create \"/etc/.a.txt."),
         "{err}"
     );
     let (code, _, err) = env.run(&["deletefile", &remote(&s, &o, "/etc/hostname")]);
