@@ -61,6 +61,20 @@ pub fn from_core(err: ferry_core::Error) -> anyhow::Error {
     fail(code, err.to_string())
 }
 
+/// [`from_core`] for an error that ended command `cmd`: rclone's closing line,
+/// `Failed to CMD: ...`, preceded for a fatal one by rclone's note that it isn't retried.
+pub fn from_core_in(cmd: &str, err: ferry_core::Error) -> anyhow::Error {
+    let e = from_core(err);
+    let (code, message) = match e.downcast_ref::<Exit>() {
+        Some(x) => (x.code, x.message.clone()),
+        None => return e,
+    };
+    if code == FATAL {
+        tracing::error!("Fatal error received - not attempting retries");
+    }
+    fail(code, format!("Failed to {cmd}: {message}"))
+}
+
 /// The exit code of a finished transfer run.
 pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
     match outcome.stop {

@@ -177,7 +177,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let display = g.start_display(&stats, true);
     let result = ferry_engine::run(job, t.retries, t.retries_sleep).await;
     display.finish();
-    let outcome = result.map_err(exit::from_core)?;
+    let outcome = result.map_err(|e| exit::from_core_in(name, e))?;
     let snap = stats.snapshot();
     g.final_stats(&snap, t.sync.dry_run);
     let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);

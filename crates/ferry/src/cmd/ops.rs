@@ -568,7 +568,8 @@ pub async fn delete(a: &DeleteArgs, g: &Globals) -> anyhow::Result<i32> {
 }
 
 /// Removes the directories in `dirs` (and the root unless `leave_root`) that hold
-/// no files, deepest first. Returns the number of failures.
+/// no files, deepest first. Returns the number of failures. A dry run removes nothing
+/// but counts a directory as empty once all it holds would have gone, as rclone does.
 async fn remove_empty_dirs(
     backend: &dyn Backend,
     dirs: Vec<RelPath>,
@@ -576,24 +577,33 @@ async fn remove_empty_dirs(
     dry_run: bool,
 ) -> u64 {
     let mut dirs = dirs;
-    dirs.sort_by(|a, b| b.depth().cmp(&a.depth()).then_with(|| b.cmp(a)));
+    // Deepest first; within a depth in name order, as rclone removes them.
+    dirs.sort_by(|a, b| b.depth().cmp(&a.depth()).then_with(|| a.cmp(b)));
     if !leave_root {
         dirs.push(RelPath::root());
     }
     let mut errors = 0;
+    let mut gone: HashSet<RelPath> = HashSet::new();
     for d in dirs {
         // Only directories that are empty now: listing again keeps files the
         // filters hid, and directories that failed to go, safe.
         match backend.list_dir(&d).await {
-            Ok(list) if list.entries.is_empty() && list.errors.is_empty() => {}
+            Ok(list)
+                if list.errors.is_empty()
+                    && list
+                        .entries
+                        .iter()
+                        .all(|e| e.is_dir() && gone.contains(&e.path)) => {}
             _ => continue,
         }
+        let shown = dir_shown(backend, &d);
         if dry_run {
-            tracing::warn!("{d}: Skipped remove directory as --dry-run is set");
+            tracing::warn!("{shown}: Skipped remove directory as --dry-run is set");
+            gone.insert(d);
             continue;
         }
         match backend.rmdir(&d).await {
-            Ok(()) => tracing::info!("{}: Removing directory", display_dir(&d)),
+            Ok(()) => tracing::info!("{shown}: Removing directory"),
             Err(e) => {
                 tracing::error!("Failed to rmdir: {e}");
                 errors += 1;
@@ -603,9 +613,10 @@ async fn remove_empty_dirs(
     errors
 }
 
-fn display_dir(d: &RelPath) -> String {
+/// A directory as rclone's messages name it: its path, or for the root the remote.
+fn dir_shown(backend: &dyn Backend, d: &RelPath) -> String {
     if d.is_root() {
-        String::new()
+        backend.describe()
     } else {
         d.to_string()
     }
@@ -622,10 +633,12 @@ pub struct PathArgs {
 
 pub async fn mkdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
     let backend = g.remotes.open_dir(&a.path)?;
+    let shown = backend.describe();
     if a.dry_run {
-        tracing::warn!("Skipped make directory as --dry-run is set");
+        tracing::warn!("{shown}: Skipped make directory as --dry-run is set");
         return Ok(exit::SUCCESS);
     }
+    tracing::info!("{shown}: Making directory");
     backend
         .mkdir(&RelPath::root())
         .await
@@ -635,10 +648,12 @@ pub async fn mkdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
 
 pub async fn rmdir(a: &PathArgs, g: &Globals) -> anyhow::Result<i32> {
     let backend = g.remotes.open_dir(&a.path)?;
+    let shown = backend.describe();
     if a.dry_run {
-        tracing::warn!("Skipped remove directory as --dry-run is set");
+        tracing::warn!("{shown}: Skipped remove directory as --dry-run is set");
         return Ok(exit::SUCCESS);
     }
+    tracing::info!("{shown}: Removing directory");
     backend.rmdir(&RelPath::root()).await.map_err(|e| {
         let msg = if e.kind() == ErrorKind::NotFound {
             format!(
@@ -773,6 +788,14 @@ pub async fn purge(a: &PurgeArgs, g: &Globals) -> anyhow::Result<i32> {
         ));
     }
     let backend = src.backend;
+    if a.dry_run && backend.features().semantics.bucket_dirs {
+        // A store that removes a prefix at once (rclone's Purge) skips it whole.
+        tracing::warn!(
+            "{}: Skipped purge directory as --dry-run is set",
+            backend.describe()
+        );
+        return Ok(exit::SUCCESS);
+    }
     // Files are enumerated from one recursive listing where there is one and deleted as
     // they come; only the directories are kept (an object store's are few, or none).
     let mut walker = Walker::new(
@@ -804,11 +827,7 @@ pub async fn purge(a: &PurgeArgs, g: &Globals) -> anyhow::Result<i32> {
     }
     // What is left stays, directories included.
     budget.check("purge")?;
-    if a.dry_run {
-        tracing::warn!("Skipped purge as --dry-run is set");
-        return Ok(exit::SUCCESS);
-    }
-    errors += remove_empty_dirs(&*backend, dirs, false, false).await;
+    errors += remove_empty_dirs(&*backend, dirs, false, a.dry_run).await;
     if errors > 0 {
         return Err(fail(
             exit::ERROR,

@@ -253,7 +253,7 @@ impl<'a> Prepared<'a> {
             Err(e) if renames_tree && e.kind() == ferry_core::ErrorKind::DirNotFound => {
                 return Err(fail(exit::ERROR, e.to_string()));
             }
-            Err(e) => return Err(exit::from_core(e)),
+            Err(e) => return Err(exit::from_core_in(name, e)),
         };
         let snap = stats.snapshot();
         let watching = scope.watch_pass.is_some();

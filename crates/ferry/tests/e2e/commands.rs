@@ -1285,3 +1285,45 @@ fn disable_lists_refuses_and_turns_moves_off() {
     assert_eq!(std::fs::read(d.join("u/a.txt")).unwrap(), b"aaa");
     assert!(!d.join("t/a.txt").exists());
 }
+
+/// The lines housekeeping commands log with `-v` or `--dry-run` are rclone's: the root
+/// named as the remote, and a dry run counting a directory as empty once all it holds
+/// would have gone.
+#[test]
+fn housekeeping_logs_the_lines_rclone_logs() {
+    let Some(bin) = rclone() else { return };
+    let make = |d: &Path| {
+        let _ = std::fs::remove_dir_all(d.join("dst"));
+        std::fs::create_dir_all(d.join("dst/e/f")).unwrap();
+        std::fs::create_dir_all(d.join("dst/g/h")).unwrap();
+        std::fs::write(d.join("dst/e/file.txt"), "x").unwrap();
+    };
+    let messages = |err: &str| -> Vec<String> {
+        err.lines()
+            .filter(|l| !l.contains("Config file"))
+            .map(|l| l.get(20..).unwrap_or(l).to_owned())
+            .collect()
+    };
+    let d = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 9] = [
+        &["rmdirs", "dst", "-v"],
+        &["rmdirs", "dst", "--dry-run"],
+        &["rmdirs", "dst/g", "--dry-run"],
+        &["purge", "dst/e", "--dry-run"],
+        &["purge", "dst/e", "-v"],
+        &["mkdir", "dst/new", "--dry-run"],
+        &["mkdir", "dst/e", "-v"],
+        &["rmdir", "dst/e/f", "--dry-run"],
+        &["rmdir", "dst/e/f", "-v"],
+    ];
+    for args in cases {
+        make(d.path());
+        let (rc, _, rerr) = rclone_in(&bin, d.path(), args);
+        let rtree = lsf(d.path(), "dst");
+        make(d.path());
+        let (fc, _, ferr) = ferry_in(d.path(), args);
+        assert_eq!(messages(&ferr), messages(&rerr), "{args:?}");
+        assert_eq!(fc, rc, "{args:?}: {ferr}");
+        assert_eq!(lsf(d.path(), "dst"), rtree, "{args:?}");
+    }
+}
