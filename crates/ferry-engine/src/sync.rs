@@ -109,19 +109,33 @@ pub(crate) struct Ctx {
     pub journal: Option<crate::journal::Journal>,
 }
 
+/// What went wrong, as rclone's closing line and stats name a run's last error: the
+/// error itself, without the file it concerns or the log line's words before it
+/// (`a.txt: Failed to copy: mkdir ...` is `mkdir ...`).
+pub(crate) fn cause(err: &Error) -> String {
+    let msg = err.message();
+    let without_step = msg
+        .strip_prefix("Failed to ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(verb, _)| verb.bytes().all(|b| b.is_ascii_lowercase() || b == b' '))
+        .map(|(_, rest)| rest);
+    without_step
+        .or_else(|| msg.strip_prefix("Source and destination exist but do not match: "))
+        .unwrap_or(msg)
+        .to_owned()
+}
+
 impl Ctx {
     /// Records and logs a failure; it will stop deletes and set the exit code.
     pub(crate) fn fail(&self, err: &Error) {
         tracing::error!("{err}");
         self.job.stats.error();
-        self.job
-            .stats
-            .last_error(err.to_string(), err.is_retryable());
+        let cause = cause(err);
+        self.job.stats.last_error(cause.clone(), err.is_retryable());
         if !err.is_retryable() {
             self.unretryable.fetch_add(1, Ordering::Relaxed);
         }
-        *self.last_error.lock().expect("lock") =
-            Some((err.kind(), err.is_temporary(), err.to_string()));
+        *self.last_error.lock().expect("lock") = Some((err.kind(), err.is_temporary(), cause));
         self.observe(
             err.path().unwrap_or(""),
             ActionKind::Error,
@@ -458,6 +472,17 @@ pub(crate) fn deletes_allowed(ctx: &Ctx, what: &str) -> bool {
     }
     let message = format!("not deleting {what} as there were IO errors");
     tracing::error!("{}: {message}", ctx.job.dst.describe());
+    // After a refusal by a rule the user set (`--immutable`), rclone keeps that as the
+    // run's error (exit 6), and the deletes withheld only follow from it.
+    let refused = ctx
+        .last_error
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .is_some_and(|e| e.0 == ErrorKind::Refused);
+    if refused {
+        return false;
+    }
     let first = !ctx
         .not_deleting
         .swap(true, std::sync::atomic::Ordering::Relaxed);
@@ -869,5 +894,25 @@ pub(crate) fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
     match a.duration_since(b) {
         Ok(d) => d,
         Err(e) => e.duration(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_last_error_is_its_cause() {
+        let e = Error::new(ErrorKind::Io, "Failed to copy: mkdir \"/x\" failed").with_path("a.txt");
+        assert_eq!(cause(&e), "mkdir \"/x\" failed");
+        let e = Error::new(
+            ErrorKind::Refused,
+            "Source and destination exist but do not match: immutable file modified",
+        );
+        assert_eq!(cause(&e), "immutable file modified");
+        let e = Error::new(ErrorKind::Io, "Failed to X: y").with_path("p");
+        assert_eq!(cause(&e), "Failed to X: y");
+        let e = Error::new(ErrorKind::Io, "error listing: boom").with_path("d");
+        assert_eq!(cause(&e), "error listing: boom");
     }
 }

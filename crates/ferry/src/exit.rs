@@ -75,6 +75,16 @@ pub fn from_core_in(cmd: &str, err: ferry_core::Error) -> anyhow::Error {
     fail(code, format!("Failed to {cmd}: {message}"))
 }
 
+/// rclone's closing line for a run that failed with `errors` errors, `last` the last:
+/// one error is named alone.
+pub fn failed_with(name: &str, errors: u64, last: &str) -> String {
+    if errors <= 1 {
+        format!("Failed to {name}: {last}")
+    } else {
+        format!("Failed to {name} with {errors} errors: last error was: {last}")
+    }
+}
+
 /// The exit code of a finished transfer run.
 pub fn code_for_outcome(outcome: &Outcome, error_on_no_transfer: bool) -> i32 {
     match outcome.stop {

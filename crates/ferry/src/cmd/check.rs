@@ -218,16 +218,14 @@ impl Outcome {
             tracing::warn!("{dst}: {} matching files", r.matching.len());
         }
         let failed = |code: i32, last: &str| {
-            Err(fail(
-                code,
-                format!(
-                    "Failed to {cmd} with {} errors: last error was: {last}",
-                    self.errors
-                ),
-            ))
+            Err(fail(code, exit::failed_with(cmd, self.errors as u64, last)))
         };
         if let Some((code, msg)) = &self.failure {
-            return failed(*code, msg);
+            // rclone counts the error that ends the run once more as it returns.
+            return Err(fail(
+                *code,
+                exit::failed_with(cmd, self.errors as u64 + 1, msg),
+            ));
         }
         if self.differences > 0 {
             return failed(

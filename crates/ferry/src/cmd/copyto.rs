@@ -183,10 +183,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
     let code = exit::code_for_outcome(&outcome, t.error_on_no_transfer);
     if code != exit::SUCCESS {
         let last = outcome.last_error.map(|e| e.2).unwrap_or_default();
-        tracing::warn!(
-            "Failed to {name} with {} errors: last error was: {last}",
-            outcome.errors
-        );
+        tracing::warn!("{}", exit::failed_with(name, outcome.errors, &last));
     }
     Ok(code)
 }

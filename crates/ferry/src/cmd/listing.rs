@@ -125,10 +125,7 @@ pub fn finish(cmd: &str, report: &WalkReport, extra_errors: u64) -> anyhow::Resu
         ),
         None => (exit::ERROR, "see the errors above".to_owned()),
     };
-    Err(fail(
-        code,
-        format!("Failed to {cmd} with {errors} errors: last error was: {last}"),
-    ))
+    Err(fail(code, exit::failed_with(cmd, errors, &last)))
 }
 
 /// A directory's size as rclone reports it: the inode's size on local disk, what the

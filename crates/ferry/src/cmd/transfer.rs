@@ -327,11 +327,12 @@ fn closing_line(name: &str, outcome: &ferry_engine::Outcome, code: i32, last: Op
         (None, exit::NO_TRANSFER) => {
             tracing::warn!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
         }
-        (None, c) if c != 0 => tracing::warn!(
-            "Failed to {name} with {} errors: last error was: {}",
-            outcome.errors,
-            last.unwrap_or("unknown")
-        ),
+        (None, c) if c != 0 => {
+            tracing::warn!(
+                "{}",
+                exit::failed_with(name, outcome.errors, last.unwrap_or("unknown"))
+            )
+        }
         _ => {}
     }
 }

@@ -66,7 +66,7 @@ fn retries_rerun_the_whole_sync() {
     assert!(err.contains("Attempt 1/2 failed with 1 errors"), "{err}");
     assert!(!err.contains("Attempt 2/2"), "{err}");
     assert!(
-        err.contains("Failed to copy with 1 errors: last error was:"),
+        err.contains("NOTICE: Failed to copy: is a file on one side and a directory"),
         "{err}"
     );
 }
