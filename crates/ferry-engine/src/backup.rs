@@ -72,7 +72,11 @@ impl Saved {
     /// rclone's line and counts for a server-side move into the backup.
     pub(crate) fn log(&self, from: &RelPath, stats: &crate::Stats, size: u64) {
         if self.moved {
-            tracing::info!("{from}: Moved (server-side) to: {}", self.to);
+            // rclone names the new place only when the name changed (a suffix).
+            match self.to.as_str() == from.as_str() {
+                true => tracing::info!("{from}: Moved (server-side)"),
+                false => tracing::info!("{from}: Moved (server-side) to: {}", self.to),
+            }
             stats.server_side_moved(size);
             stats.renamed();
         }

@@ -328,11 +328,23 @@ async fn move_whole_tree(job: &Job) -> Result<bool> {
     if job.mode != Mode::Move
         || job.src_file.is_some()
         || job.select.is_active()
-        || job.opts.dry_run
         || job.opts.keep_dirs
         || job.confirm.is_some()
     {
         return Ok(false);
+    }
+    if job.opts.dry_run {
+        // Where the tree could go by one rename (both sides on this machine's file
+        // system), rclone's dry run stops at saying so.
+        let root = RelPath::root();
+        let renamable = job.src.local_path(&root).is_some() && job.dst.local_path(&root).is_some();
+        if renamable {
+            tracing::warn!(
+                "{}: Skipped server-side directory move as --dry-run is set",
+                job.dst.describe()
+            );
+        }
+        return Ok(renamable);
     }
     let moved = job.dst.move_tree_from(&*job.src).await?;
     if moved {

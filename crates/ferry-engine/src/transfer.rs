@@ -26,6 +26,18 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
     let moving = ctx.job.mode == Mode::Move;
     let verb = if moving { "move" } else { "copy" };
     if ctx.job.opts.dry_run {
+        if let (Some(old), Some(backup)) = (&dst, &ctx.job.backup) {
+            // The file this copy would replace would go to the backup first.
+            let onto = match backup.target(&old.path) {
+                Ok(to) if to != old.path => format!(" to {to}"),
+                _ => String::new(),
+            };
+            tracing::warn!(
+                "{}: Skipped move{onto} as --dry-run is set (size {})",
+                old.path,
+                size_suffix(old.size)
+            );
+        }
         // copyto/moveto name the file by its real name, as rclone.
         let name = ctx.job.renamed_from.as_deref().unwrap_or(src.path.as_str());
         tracing::warn!(
@@ -35,6 +47,8 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
         ctx.job.stats.add_bytes(src.size);
         ctx.job.stats.transfer_done();
         ctx.observe(src.path.as_str(), ActionKind::SkippedDryRun, src.size, None);
+        // The directory's time would change with it: rclone's dry run says so too.
+        ctx.touched(&to);
         return;
     }
     if dst.is_some() && !ctx.confirm(verb, &src.path) {
@@ -552,7 +566,11 @@ fn is_destination_file(ctx: &Ctx, src: &Entry) -> std::io::Result<bool> {
 
 async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) {
     if ctx.job.opts.dry_run {
-        tracing::warn!("{}: Skipped delete as --dry-run is set", src.path);
+        tracing::warn!(
+            "{}: Skipped delete as --dry-run is set (size {})",
+            src.path,
+            size_suffix(src.size)
+        );
         return;
     }
     match ctx.job.src.delete_file(&src.path).await {

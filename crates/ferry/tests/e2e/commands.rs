@@ -1327,3 +1327,74 @@ fn housekeeping_logs_the_lines_rclone_logs() {
         assert_eq!(lsf(d.path(), "dst"), rtree, "{args:?}");
     }
 }
+
+/// Dry runs and backups say what rclone's say: the directory whose time a copy would
+/// change, a move rclone would make as one rename, a backup kept under its own name.
+#[test]
+fn dry_runs_and_backups_log_the_lines_rclone_logs() {
+    let Some(bin) = rclone() else { return };
+    let make = |d: &Path| {
+        for sub in ["src", "dst", "bk"] {
+            let _ = std::fs::remove_dir_all(d.join(sub));
+        }
+        std::fs::create_dir_all(d.join("src/d1/d2")).unwrap();
+        std::fs::write(d.join("src/a.txt"), "a").unwrap();
+        std::fs::write(d.join("src/d1/b.txt"), "bb").unwrap();
+        std::fs::write(d.join("src/d1/d2/c.txt"), "ccc").unwrap();
+        let cp = std::process::Command::new("cp")
+            .args(["-a", "src", "dst"])
+            .current_dir(d)
+            .status()
+            .unwrap();
+        assert!(cp.success());
+        std::fs::write(d.join("dst/d1/b.txt"), "changed").unwrap();
+        std::fs::create_dir_all(d.join("dst/old")).unwrap();
+        std::fs::write(d.join("dst/old/z.txt"), "z").unwrap();
+    };
+    // Log lines without time or the stats block, in any order.
+    let messages = |err: &str| -> Vec<String> {
+        let mut m: Vec<String> = err
+            .lines()
+            .filter(|l| l.len() > 20 && l.as_bytes()[4] == b'/' && !l.contains("Config file"))
+            .map(|l| l[20..].trim_end().to_owned())
+            .filter(|l| !l.ends_with(':'))
+            .collect();
+        m.sort();
+        m
+    };
+    let d = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["sync", "src", "dst", "--dry-run"],
+        &["sync", "src", "dst", "--backup-dir", "bk", "--dry-run"],
+        &["move", "src/d1", "fresh/d1", "--dry-run"],
+        &[
+            "move",
+            "src/d1",
+            "dst/d1",
+            "--dry-run",
+            "--include",
+            "*.txt",
+        ],
+        &["sync", "src", "dst", "--suffix", ".bak", "--dry-run"],
+    ];
+    for args in cases {
+        make(d.path());
+        let (rc, _, rerr) = rclone_in(&bin, d.path(), args);
+        make(d.path());
+        let (fc, _, ferr) = ferry_in(d.path(), args);
+        assert_eq!(messages(&ferr), messages(&rerr), "{args:?}");
+        assert_eq!(fc, rc, "{args:?}: {ferr}");
+    }
+    // A real backup under the same name: "Moved (server-side)", no new name.
+    make(d.path());
+    let (code, _, err) = ferry_in(
+        d.path(),
+        &["sync", "src", "dst", "--backup-dir", "bk", "-v"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("INFO  : d1/b.txt: Moved (server-side)\n"),
+        "{err}"
+    );
+    assert!(d.path().join("bk/old/z.txt").exists());
+}
