@@ -22,6 +22,58 @@ pub struct ObscureFlags {
     /// Force any passwords not to be obscured
     #[arg(long)]
     pub no_obscure: bool,
+    /// Don't interact with user and return questions (ferry has none left to ask: the
+    /// answer says the configuration is done)
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Don't provide any output
+    #[arg(long)]
+    pub no_output: bool,
+    /// Ask the full set of config questions (refused: give the options as KEY VALUE)
+    #[arg(long)]
+    pub all: bool,
+    /// Continue the configuration process with an answer (refused: ferry asks no questions)
+    #[arg(long = "continue")]
+    pub continue_: bool,
+    /// State - use with --continue
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Result - use with --continue
+    #[arg(long)]
+    pub result: Option<String>,
+}
+
+impl ObscureFlags {
+    /// rclone's question-and-answer flags, which need questions ferry never asks.
+    fn refuse_questions(&self) -> anyhow::Result<()> {
+        let asked = match (self.all, self.continue_, &self.state, &self.result) {
+            (true, ..) => "--all",
+            (_, true, ..) => "--continue",
+            (_, _, Some(_), _) => "--state",
+            (_, _, _, Some(_)) => "--result",
+            _ => return Ok(()),
+        };
+        Err(fail(
+            USAGE,
+            format!(
+                "{asked}: ferry's backends ask no configuration questions to answer one by one; give every option as KEY VALUE (or KEY=VALUE), or run `ferry config` for the interactive session"
+            ),
+        ))
+    }
+
+    /// What create and update print: rclone's answer to `--non-interactive` (no question
+    /// left), nothing with `--no-output`, else the remote as stored, secrets hidden.
+    fn print_result(&self, section: impl FnOnce() -> anyhow::Result<String>) -> anyhow::Result<()> {
+        if self.no_output {
+            return Ok(());
+        }
+        if self.non_interactive {
+            println!("{{\n\t\"State\": \"\",\n\t\"Option\": null,\n\t\"Error\": \"\",\n\t\"Result\": \"\"\n}}");
+            return Ok(());
+        }
+        print!("{}", section()?);
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -263,26 +315,31 @@ pub fn run(a: &ConfigArgs, g: &Globals) -> anyhow::Result<i32> {
             pairs,
             flags,
         } => {
+            flags.refuse_questions()?;
             let mut file = writable(g)?;
             let pairs = ferry_config::parse_pairs(pairs).map_err(cfg_err)?;
-            ferry_config::create_remote(&mut file, reg, name, kind, &pairs, mode(flags)?)
-                .map_err(cfg_err)?;
+            ferry_config::create_remote(&mut file, reg, name, kind, &pairs, mode(flags)?).map_err(
+                |e| match reg.get(kind) {
+                    // rclone refuses a type it has no backend for as a usage error.
+                    None => fail(USAGE, e.to_string()),
+                    Some(_) => cfg_err(e),
+                },
+            )?;
             file.save().map_err(cfg_err)?;
-            print!(
-                "{}",
-                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)?
-            );
+            flags.print_result(|| {
+                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)
+            })?;
         }
         ConfigAction::Update { name, pairs, flags } => {
+            flags.refuse_questions()?;
             let mut file = writable(g)?;
             let pairs = ferry_config::parse_pairs(pairs).map_err(cfg_err)?;
             ferry_config::update_remote(&mut file, reg, name, &pairs, mode(flags)?)
                 .map_err(cfg_err)?;
             file.save().map_err(cfg_err)?;
-            print!(
-                "{}",
-                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)?
-            );
+            flags.print_result(|| {
+                ferry_config::redacted_section_text(&file, reg, name).map_err(cfg_err)
+            })?;
         }
         ConfigAction::Delete { name } => {
             let mut file = writable(g)?;

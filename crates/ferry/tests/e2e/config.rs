@@ -926,12 +926,13 @@ fn bad_remotes_and_config_files_are_one_line_errors() {
             "alias, azureblob, combine, crypt, ftp, gcs, http, local, s3, sftp, smb, union, webdav",
         ],
     );
-    assert_error(
-        h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]),
-        &[
-            "\"nosuchtype\"",
-            "alias, azureblob, combine, crypt, ftp, gcs, http, local, s3, sftp, smb, union, webdav",
-        ],
+    // A type with no backend is a usage error (exit 2), as in rclone.
+    let (code, _, err) = h.run(&["--config", &conf, "config", "create", "r", "nosuchtype"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\"nosuchtype\"")
+            && err.contains("alias, azureblob, combine, crypt, ftp, gcs, http, local, s3, sftp, smb, union, webdav"),
+        "{err}"
     );
     for bad in [
         format!(":local,copy_links='x:{a}"),
@@ -1480,4 +1481,69 @@ fn config_unset_string_and_touch_as_rclone() {
     let before = std::fs::read_to_string(&conf).unwrap();
     assert_eq!(h.run(&["--config", &conf, "config", "touch"]).0, 0);
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+}
+
+/// Scripts create remotes with `--non-interactive` (rclone then answers with its state
+/// machine's "nothing left to ask") or `--no-output`; both tools leave the same file and
+/// print the same. The flags that answer questions one by one are refused (exit 2).
+#[test]
+fn config_create_and_update_without_questions_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let h = Home::new();
+    let steps: [&[&str]; 4] = [
+        &[
+            "config",
+            "create",
+            "a",
+            "s3",
+            "provider=AWS",
+            "access_key_id=AK",
+            "--non-interactive",
+        ],
+        &["config", "create", "b", "local", "--no-output"],
+        &[
+            "config",
+            "update",
+            "b",
+            "copy_links=true",
+            "--non-interactive",
+        ],
+        &[
+            "config",
+            "update",
+            "a",
+            "region",
+            "eu-west-1",
+            "--no-output",
+        ],
+    ];
+    for (conf, rclone_runs) in [(h.p("ferry.conf"), false), (h.p("rclone.conf"), true)] {
+        for args in steps {
+            let mut all = vec!["--config", conf.as_str()];
+            all.extend_from_slice(args);
+            let (code, out) = if rclone_runs {
+                h.rclone(&bin, &all)
+            } else {
+                let (code, out, _) = h.run(&all);
+                (code, out)
+            };
+            assert_eq!(code, 0, "{args:?}");
+            let want = match args.last() {
+                Some(&"--no-output") => "",
+                _ => "{\n\t\"State\": \"\",\n\t\"Option\": null,\n\t\"Error\": \"\",\n\t\"Result\": \"\"\n}\n",
+            };
+            assert_eq!(out, want, "{args:?}");
+        }
+    }
+    let read = |n: &str| std::fs::read_to_string(h.path(n)).unwrap();
+    assert_eq!(read("ferry.conf"), read("rclone.conf"));
+    let conf = h.p("ferry.conf");
+    for flag in [&["--continue"][..], &["--all"], &["--state", "x"]] {
+        let mut all = vec!["--config", conf.as_str(), "config", "create", "c", "local"];
+        all.extend_from_slice(flag);
+        let (code, _, err) = h.run(&all);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("ask no configuration questions"), "{err}");
+    }
+    assert!(!read("ferry.conf").contains("[c]"));
 }
