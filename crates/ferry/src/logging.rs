@@ -162,6 +162,12 @@ impl LogFormat {
 
     /// The start of a text line up to and including the message separator.
     fn prefix(&self, level: &TLevel, file: Option<(&str, u32)>) -> String {
+        self.prefix_named(level_name(level), file)
+    }
+
+    /// [`prefix`](Self::prefix) for a level given by its rclone name (CRITICAL has no
+    /// tracing level).
+    fn prefix_named(&self, level: &str, file: Option<(&str, u32)>) -> String {
         use fmt::Write as _;
         let mut out = String::new();
         if self.date || self.time {
@@ -206,7 +212,7 @@ impl LogFormat {
             let _ = write!(out, "[{}] ", std::process::id());
         }
         if !self.nolevel {
-            let _ = write!(out, "{:<6}: ", level_name(level));
+            let _ = write!(out, "{level:<6}: ");
         }
         out
     }
@@ -239,6 +245,10 @@ impl tracing::field::Visit for Message {
 /// Where `--dump` logs from.
 const DUMP_TARGET: &str = "ferry_core::dump";
 
+/// An ERROR logged from here shows as rclone's CRITICAL (a remote that can't be opened
+/// at all).
+pub const CRITICAL_TARGET: &str = "ferry::critical";
+
 struct RcloneFormat {
     format: LogFormat,
 }
@@ -265,7 +275,10 @@ where
         } else {
             Message(ferry_core::shown::name(&msg.0).into_owned())
         };
-        let level = level_name(event.metadata().level());
+        let level = match event.metadata().target() {
+            CRITICAL_TARGET => "CRITICAL",
+            _ => level_name(event.metadata().level()),
+        };
         if self.format.json {
             let obj = serde_json::json!({
                 "time": rfc3339_now(),
@@ -277,12 +290,7 @@ where
         } else {
             let meta = event.metadata();
             let file = meta.file().zip(meta.line());
-            writeln!(
-                writer,
-                "{}{}",
-                self.format.prefix(meta.level(), file),
-                msg.0
-            )
+            writeln!(writer, "{}{}", self.format.prefix_named(level, file), msg.0)
         }
     }
 }

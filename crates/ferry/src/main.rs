@@ -280,7 +280,9 @@ fn failed(err: anyhow::Error) -> i32 {
     };
     // rclone (since 1.68) logs a command's final "Failed to X" at NOTICE, so `-q` and
     // `--log-level ERROR` leave only the exit code (and the errors logged before it).
-    if msg.starts_with("Failed to ") && !msg.starts_with("Failed to create file system") {
+    if msg.starts_with("Failed to create file system") {
+        tracing::error!(target: logging::CRITICAL_TARGET, "{msg}");
+    } else if msg.starts_with("Failed to ") {
         tracing::warn!("{msg}");
     } else {
         tracing::error!("{msg}");

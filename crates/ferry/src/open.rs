@@ -169,11 +169,19 @@ impl Remotes {
             _ => self.config()?,
         };
         let r = ferry_config::resolve(&loc, cfg, &self.env, self.registry).map_err(|e| {
-            let code = match e {
-                ferry_config::ConfigError::Unimplemented { .. } => USAGE,
-                _ => ERROR,
-            };
-            fail(code, e.to_string())
+            match e {
+                ferry_config::ConfigError::Unimplemented { .. } => fail(USAGE, e.to_string()),
+                // rclone's words (and, in the log, its CRITICAL level) for a remote
+                // nobody defined.
+                ferry_config::ConfigError::RemoteNotFound { .. } => fail(
+                    ERROR,
+                    format!(
+                        "Failed to create file system for {:?}: {e}",
+                        ferry_config::redact(arg, self.registry).text
+                    ),
+                ),
+                _ => fail(ERROR, e.to_string()),
+            }
         })?;
         self.notice_ignored(&r);
         Ok(r)

@@ -1044,16 +1044,31 @@ fn a_file_where_a_directory_is_needed_is_refused_at_once() {
     ] {
         let (code, _, err) = run(&args);
         assert_eq!(code, 1, "{args:?}: {err}");
-        assert!(err.contains(&want), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("CRITICAL: {want}")),
+            "{args:?}: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         assert_eq!(s.read("b.txt"), "bravo");
         assert_eq!(s.read("src/a.txt"), "alpha", "{args:?} moved the source");
         if let Some(rc) = rclone() {
             let (code, _, err) = rclone_in(&rc, s.path("").as_path(), &args);
             assert_eq!(code, 1, "rclone {args:?}: {err}");
-            assert!(err.contains(&want), "rclone {args:?}: {err}");
+            assert!(
+                err.contains(&format!("CRITICAL: {want}")),
+                "rclone {args:?}: {err}"
+            );
         }
     }
+    // A remote nobody defined: rclone's line and level, then ferry's hint.
+    let (code, _, err) = run(&["lsd", "nope:"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "CRITICAL: Failed to create file system for \"nope:\": didn't find section in config file (\"nope\")"
+        ),
+        "{err}"
+    );
 }
 
 /// `cat`'s `--head` and `--tail`: 0 is no limit, and both at once fail with exit 1, as in

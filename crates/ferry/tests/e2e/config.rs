@@ -140,14 +140,18 @@ fn error_lines(err: &str) -> Vec<&str> {
     err.lines().filter(|l| !l.trim().is_empty()).collect()
 }
 
-/// Asserts exit 1 with a single error line containing every needle.
+/// Asserts exit 1 with a single error line (ERROR, or rclone's CRITICAL for a remote
+/// that can't be opened) containing every needle.
 #[track_caller]
 fn assert_error(result: (i32, String, String), needles: &[&str]) {
     let (code, _, err) = result;
     assert_eq!(code, 1, "{err}");
     let lines = error_lines(&err);
     assert_eq!(lines.len(), 1, "one error line expected: {err}");
-    assert!(lines[0].contains("ERROR"), "{err}");
+    assert!(
+        lines[0].contains("ERROR") || lines[0].contains("CRITICAL"),
+        "{err}"
+    );
     for n in needles {
         assert!(lines[0].contains(n), "{n:?} not in: {err}");
     }
