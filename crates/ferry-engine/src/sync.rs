@@ -109,28 +109,28 @@ pub(crate) struct Ctx {
     pub journal: Option<crate::journal::Journal>,
 }
 
-/// What went wrong, as rclone's closing line and stats name a run's last error: the
-/// error itself, without the file it concerns or the log line's words before it
-/// (`a.txt: Failed to copy: mkdir ...` is `mkdir ...`).
-pub(crate) fn cause(err: &Error) -> String {
-    let msg = err.message();
-    let without_step = msg
-        .strip_prefix("Failed to ")
-        .and_then(|rest| rest.split_once(": "))
-        .filter(|(verb, _)| verb.bytes().all(|b| b.is_ascii_lowercase() || b == b' '))
-        .map(|(_, rest)| rest);
-    without_step
-        .or_else(|| msg.strip_prefix("Source and destination exist but do not match: "))
-        .unwrap_or(msg)
-        .to_owned()
-}
-
 impl Ctx {
-    /// Records and logs a failure; it will stop deletes and set the exit code.
+    /// Records and logs a failure; it will stop deletes and set the exit code. The
+    /// run's last error (rclone's closing line, stats) is its message, without the path.
     pub(crate) fn fail(&self, err: &Error) {
+        self.record(err, err.message());
+    }
+
+    /// A failure of one step on `path`: logged with the step's words, as rclone's
+    /// `a.txt: Failed to copy: mkdir ...`, while the run's last error is the error
+    /// itself (`mkdir ...`), as rclone names it.
+    pub(crate) fn fail_step(&self, step: &str, path: &str, err: &Error) {
+        let logged = Error::new(err.kind(), format!("{step}: {}", err.message()))
+            .with_path(path)
+            .temporary(err.is_temporary())
+            .retryable(err.is_retryable());
+        self.record(&logged, err.message());
+    }
+
+    fn record(&self, err: &Error, cause: &str) {
         tracing::error!("{err}");
         self.job.stats.error();
-        let cause = cause(err);
+        let cause = cause.to_owned();
         self.job.stats.last_error(cause.clone(), err.is_retryable());
         if !err.is_retryable() {
             self.unretryable.fetch_add(1, Ordering::Relaxed);
@@ -730,13 +730,19 @@ async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &S
     let immutable = ctx.job.opts.compare.immutable;
     match decision {
         Decision::Transfer | Decision::FixModtime if immutable => {
-            let msg = match decision {
-                Decision::FixModtime => "Timestamp mismatch between immutable objects",
-                _ => "Source and destination exist but do not match: immutable file modified",
-            };
             // As rclone's: a retry would find the same files, so none is attempted.
-            let refused = Error::new(ErrorKind::Refused, msg).with_path(src.path.to_string());
-            ctx.fail(&refused.retryable(false));
+            let refused = |msg: &str| Error::new(ErrorKind::Refused, msg).retryable(false);
+            match decision {
+                Decision::FixModtime => ctx.fail(
+                    &refused("Timestamp mismatch between immutable objects")
+                        .with_path(src.path.to_string()),
+                ),
+                _ => ctx.fail_step(
+                    "Source and destination exist but do not match",
+                    src.path.as_str(),
+                    &refused("immutable file modified"),
+                ),
+            }
         }
         Decision::Transfer => send(ctx, src, Some(existing), xfer).await,
         Decision::FixModtime => {
@@ -906,25 +912,5 @@ pub(crate) fn abs_diff(a: SystemTime, b: SystemTime) -> Duration {
     match a.duration_since(b) {
         Ok(d) => d,
         Err(e) => e.duration(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_runs_last_error_is_its_cause() {
-        let e = Error::new(ErrorKind::Io, "Failed to copy: mkdir \"/x\" failed").with_path("a.txt");
-        assert_eq!(cause(&e), "mkdir \"/x\" failed");
-        let e = Error::new(
-            ErrorKind::Refused,
-            "Source and destination exist but do not match: immutable file modified",
-        );
-        assert_eq!(cause(&e), "immutable file modified");
-        let e = Error::new(ErrorKind::Io, "Failed to X: y").with_path("p");
-        assert_eq!(cause(&e), "Failed to X: y");
-        let e = Error::new(ErrorKind::Io, "error listing: boom").with_path("d");
-        assert_eq!(cause(&e), "error listing: boom");
     }
 }

@@ -136,11 +136,7 @@ fn fail_transfer(ctx: &Ctx, src: &Entry, moving: bool, e: &Error) {
         return;
     }
     let verb = if moving { "move" } else { "copy" };
-    let e = Error::new(e.kind(), format!("Failed to {verb}: {}", e.message()))
-        .with_path(src.path.to_string())
-        .temporary(e.is_temporary())
-        .retryable(e.is_retryable());
-    ctx.fail(&e);
+    ctx.fail_step(&format!("Failed to {verb}"), src.path.as_str(), e);
 }
 
 /// How a transfer was done.
@@ -514,12 +510,11 @@ pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) {
             ctx.observe(to.as_str(), ActionKind::ModtimeUpdated, src.size, None);
             ctx.touched(to);
         }
-        Err(e) => ctx.fail(
-            &Error::new(
-                e.kind(),
-                format!("Failed to set modification time: {}", e.message()),
-            )
-            .with_path(to.to_string()),
+        // Recorded by kind and words alone, as it always was (not as temporary).
+        Err(e) => ctx.fail_step(
+            "Failed to set modification time",
+            to.as_str(),
+            &Error::new(e.kind(), e.message()),
         ),
     }
 }

@@ -306,7 +306,8 @@ pub trait ObjectStore: Send + Sync + Sized + 'static {
 pub struct Scope {
     /// The buckets, in the store's order.
     pub buckets: Vec<String>,
-    /// The key prefix below each (empty, or ending in `/`).
+    /// The key prefix below each, as the remote's path gives it (no slash at either
+    /// end; empty at a bucket's root).
     pub prefix: String,
     /// Whether the remote names no bucket (the account's root).
     pub account_root: bool,

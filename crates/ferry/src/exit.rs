@@ -53,26 +53,26 @@ pub fn code_for_kind(kind: ErrorKind, temporary: bool) -> i32 {
 
 /// A library error as a CLI error with its exit code.
 pub fn from_core(err: ferry_core::Error) -> anyhow::Error {
-    let code = match err.kind() {
+    fail(code_for_error(&err), err.to_string())
+}
+
+/// The exit code of an error that ended a command.
+fn code_for_error(err: &ferry_core::Error) -> i32 {
+    match err.kind() {
         // Refusals before anything ran (overlap, backup dir) are fatal in rclone.
         ErrorKind::Refused => FATAL,
         k => code_for_kind(k, err.is_temporary()),
-    };
-    fail(code, err.to_string())
+    }
 }
 
 /// [`from_core`] for an error that ended command `cmd`: rclone's closing line,
 /// `Failed to CMD: ...`, preceded for a fatal one by rclone's note that it isn't retried.
 pub fn from_core_in(cmd: &str, err: ferry_core::Error) -> anyhow::Error {
-    let e = from_core(err);
-    let (code, message) = match e.downcast_ref::<Exit>() {
-        Some(x) => (x.code, x.message.clone()),
-        None => return e,
-    };
+    let code = code_for_error(&err);
     if code == FATAL {
         tracing::error!("Fatal error received - not attempting retries");
     }
-    fail(code, format!("Failed to {cmd}: {message}"))
+    fail(code, format!("Failed to {cmd}: {err}"))
 }
 
 /// rclone's closing line for a run that failed with `errors` errors, `last` the last:

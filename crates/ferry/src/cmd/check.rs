@@ -217,24 +217,23 @@ impl Outcome {
         if !r.matching.is_empty() {
             tracing::warn!("{dst}: {} matching files", r.matching.len());
         }
-        let failed = |code: i32, last: &str| {
-            Err(fail(code, exit::failed_with(cmd, self.errors as u64, last)))
+        let errors = self.errors as u64;
+        let failed = |code: i32, errors: u64, last: &str| {
+            Err(fail(code, exit::failed_with(cmd, errors, last)))
         };
         if let Some((code, msg)) = &self.failure {
             // rclone counts the error that ends the run once more as it returns.
-            return Err(fail(
-                *code,
-                exit::failed_with(cmd, self.errors as u64 + 1, msg),
-            ));
+            return failed(*code, errors + 1, msg);
         }
         if self.differences > 0 {
             return failed(
                 exit::ERROR,
+                errors,
                 &format!("{} differences found", self.differences),
             );
         }
         if let Some(last) = &self.last_error {
-            return failed(exit::ERROR, last);
+            return failed(exit::ERROR, errors, last);
         }
         Ok(exit::SUCCESS)
     }

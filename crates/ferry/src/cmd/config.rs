@@ -14,8 +14,9 @@ pub struct ConfigArgs {
     pub action: Option<ConfigAction>,
 }
 
+/// The flags `config create` and `config update` share, as rclone's.
 #[derive(Args, Debug)]
-pub struct ObscureFlags {
+pub struct CreateFlags {
     /// Force any passwords to be obscured
     #[arg(long)]
     pub obscure: bool,
@@ -43,7 +44,7 @@ pub struct ObscureFlags {
     pub result: Option<String>,
 }
 
-impl ObscureFlags {
+impl CreateFlags {
     /// rclone's question-and-answer flags, which need questions ferry never asks.
     fn refuse_questions(&self) -> anyhow::Result<()> {
         let asked = match (self.all, self.continue_, &self.state, &self.result) {
@@ -86,7 +87,7 @@ pub enum ConfigAction {
         #[arg(value_name = "KEY VALUE")]
         pairs: Vec<String>,
         #[command(flatten)]
-        flags: ObscureFlags,
+        flags: CreateFlags,
     },
     /// Update options of an existing remote: NAME [KEY VALUE]...
     Update {
@@ -94,7 +95,7 @@ pub enum ConfigAction {
         #[arg(value_name = "KEY VALUE")]
         pairs: Vec<String>,
         #[command(flatten)]
-        flags: ObscureFlags,
+        flags: CreateFlags,
     },
     /// Delete an existing remote
     Delete { name: String },
@@ -299,7 +300,7 @@ fn writable(g: &Globals) -> anyhow::Result<ConfigFile> {
     Ok(file)
 }
 
-fn mode(flags: &ObscureFlags) -> anyhow::Result<ObscureMode> {
+fn mode(flags: &CreateFlags) -> anyhow::Result<ObscureMode> {
     ObscureMode::from_flags(flags.obscure, flags.no_obscure).map_err(cfg_err)
 }
 

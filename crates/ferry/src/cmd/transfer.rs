@@ -299,42 +299,31 @@ pub async fn run_watchable(mode: Mode, c: &WatchableCmd, g: &Globals) -> anyhow:
 /// The line that closes a run that did not do all it was asked: NOTICE, as rclone's
 /// closing "Failed to X" (the errors themselves were logged as they happened).
 fn closing_line(name: &str, outcome: &ferry_engine::Outcome, code: i32, last: Option<&str>) {
-    match (outcome.stop, code) {
-        (Some(StopReason::MaxTransfer), _) => {
-            tracing::warn!("Failed to {name}: max transfer limit reached as set by --max-transfer")
-        }
+    let why = match (outcome.stop, code) {
+        (Some(StopReason::MaxTransfer), _) => "max transfer limit reached as set by --max-transfer",
         (Some(StopReason::MaxDuration), _) => {
-            tracing::warn!(
-                "Failed to {name}: max transfer duration reached as set by --max-duration"
-            )
+            "max transfer duration reached as set by --max-duration"
         }
         (Some(StopReason::MaxDelete), _) => {
-            tracing::warn!(
-                "Failed to {name}: --max-delete threshold reached; not all deletes were done"
-            )
+            "--max-delete threshold reached; not all deletes were done"
         }
         (Some(StopReason::MaxDeleteSize), _) => {
-            tracing::warn!(
-                "Failed to {name}: --max-delete-size threshold reached; not all deletes were done"
-            )
+            "--max-delete-size threshold reached; not all deletes were done"
         }
-        (Some(StopReason::Quit), _) => {
-            tracing::warn!("Failed to {name}: stopped at the user's request")
-        }
+        (Some(StopReason::Quit), _) => "stopped at the user's request",
         (Some(StopReason::Stopped), _) => {
-            tracing::warn!("{name}: stopped; transfers under way were finished")
+            tracing::warn!("{name}: stopped; transfers under way were finished");
+            return;
         }
-        (None, exit::NO_TRANSFER) => {
-            tracing::warn!("Failed to {name}: no files were transferred (--error-on-no-transfer)")
-        }
+        (None, exit::NO_TRANSFER) => "no files were transferred (--error-on-no-transfer)",
         (None, c) if c != 0 => {
-            tracing::warn!(
-                "{}",
-                exit::failed_with(name, outcome.errors, last.unwrap_or("unknown"))
-            )
+            let last = last.unwrap_or("unknown");
+            tracing::warn!("{}", exit::failed_with(name, outcome.errors, last));
+            return;
         }
-        _ => {}
-    }
+        _ => return,
+    };
+    tracing::warn!("Failed to {name}: {why}");
 }
 
 /// What keeps a transfer from losing data: where replaced files go, and who is asked first.
