@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use chrono::{DateTime, Local, Offset};
-use ferry_core::timefmt::{go_format, named_layout, Clock};
+use ferry_core::timefmt::Clock;
 use ferry_core::{HashKind, HashSet, MultiHasher};
 
 /// rclone's canonical form of a path argument: outer slashes trimmed, whitespace,
@@ -90,27 +90,8 @@ pub fn suffix_name(path: &str, suffix: &str, keep_extension: bool) -> String {
     if !keep_extension {
         return format!("{path}{suffix}");
     }
-    let (base, exts) = split_extension(path);
+    let (base, exts) = ferry_core::mime::split_extension(path);
     format!("{base}{suffix}{exts}")
-}
-
-/// rclone's extension split: the last extension always, earlier ones while they are
-/// known file types (`file.tar.gz` keeps `.tar.gz`).
-fn split_extension(path: &str) -> (&str, &str) {
-    let name_start = path.rfind('/').map_or(0, |i| i + 1);
-    let mut base_end = path.len();
-    let mut first = true;
-    loop {
-        let name = &path[name_start..base_end];
-        let Some(dot) = name.rfind('.') else { break };
-        let ext = &name[dot..];
-        if !first && ferry_core::mime::mime_type(ext) == "application/octet-stream" {
-            break;
-        }
-        base_end = name_start + dot;
-        first = false;
-    }
-    (&path[..base_end], &path[base_end..])
 }
 
 /// Splits `--conflict-suffix` into the two sides' suffixes, each with its leading dot and
@@ -134,19 +115,10 @@ pub fn conflict_suffixes(flag: &str, now: DateTime<Local>) -> Result<(String, St
     ))
 }
 
-/// Replaces the first `{LAYOUT}` in `s` by the time formatted with that Go-style layout
-/// (a named layout such as `DateOnly`, `MacFriendlyTime`, or a layout like `2006-01-02`).
+/// `s` with its `{LAYOUT}` template shown at `now` ([`ferry_core::timefmt::apply_time_globs`]).
 pub fn apply_time_globs(s: &str, now: DateTime<Local>) -> String {
-    let (Some(open), Some(close)) = (s.find('{'), s.find('}')) else {
-        return s.to_owned();
-    };
-    if close < open {
-        return s.to_owned();
-    }
-    let glob = &s[open..=close];
     let clock = Clock::at(SystemTime::from(now), now.offset().fix().local_minus_utc());
-    let formatted = go_format(&clock, named_layout(&glob[1..glob.len() - 1]));
-    s.replace(glob, &formatted)
+    ferry_core::timefmt::apply_time_globs(s, &clock)
 }
 
 #[cfg(test)]

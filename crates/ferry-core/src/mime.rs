@@ -192,6 +192,26 @@ pub fn extension(path: &str) -> &str {
     }
 }
 
+/// rclone's split of a name before its extensions: the last extension always, earlier
+/// ones while they are known file types (`file.tar.gz` keeps `.tar.gz`, `v1.2.txt` only
+/// `.txt`), so a suffix can go between (`--suffix-keep-extension`, bisync's conflict
+/// names, `--name-transform suffix_keep_extension=`).
+pub fn split_extension(path: &str) -> (&str, &str) {
+    let name_start = path.rfind('/').map_or(0, |i| i + 1);
+    let mut base_end = path.len();
+    let mut first = true;
+    loop {
+        let name = &path[name_start..base_end];
+        let Some(dot) = name.rfind('.') else { break };
+        if !first && mime_type(&name[dot..]) == FALLBACK {
+            break;
+        }
+        base_end = name_start + dot;
+        first = false;
+    }
+    (&path[..base_end], &path[base_end..])
+}
+
 fn with_charset(ty: &str) -> String {
     let ty = ty.trim();
     if ty.len() > 5 && ty[..5].eq_ignore_ascii_case("text/") && !ty.contains("charset=") {

@@ -110,6 +110,22 @@ pub fn named_layout(name: &str) -> &str {
     }
 }
 
+/// `s` with its date template shown on `clock`, as rclone's `AppyTimeGlobs` (bisync's
+/// `--conflict-suffix`, `--name-transform date=`): the text from the first `{` to the last
+/// `}`, braces trimmed, is a layout ([`named_layout`]); each place that text occurs is
+/// replaced. Without such a pair, `s` as it is.
+pub fn apply_time_globs(s: &str, clock: &Clock) -> String {
+    let (Some(open), Some(close)) = (s.find('{'), s.rfind('}')) else {
+        return s.to_owned();
+    };
+    if close < open {
+        return s.to_owned();
+    }
+    let glob = &s[open..=close];
+    let layout = glob.trim_matches(|c| c == '{' || c == '}');
+    s.replace(glob, &go_format(clock, named_layout(layout)))
+}
+
 const MONTHS: [&str; 12] = [
     "January",
     "February",

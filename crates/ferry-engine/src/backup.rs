@@ -24,11 +24,12 @@ impl Backup {
             return Ok(path.clone());
         }
         let name = path.name();
-        let renamed = match name.rfind('.') {
-            Some(dot) if self.keep_extension && dot > 0 => {
-                format!("{}{}{}", &name[..dot], self.suffix, &name[dot..])
-            }
-            _ => format!("{name}{}", self.suffix),
+        let renamed = if self.keep_extension {
+            // rclone's split: `a.tar.gz` becomes `a-old.tar.gz`, `.env` `-old.env`.
+            let (base, exts) = ferry_core::mime::split_extension(name);
+            format!("{base}{}{exts}", self.suffix)
+        } else {
+            format!("{name}{}", self.suffix)
         };
         path.parent().unwrap_or_default().join(&renamed)
     }
@@ -135,10 +136,17 @@ mod tests {
             backup("-old", true).target(&p).unwrap().as_str(),
             "d/file-old.txt"
         );
+        // rclone's split: a dot file is all extension; an earlier extension that names a
+        // known type stays with the last.
         let dotfile = RelPath::new(".env").unwrap();
         assert_eq!(
             backup("-old", true).target(&dotfile).unwrap().as_str(),
-            ".env-old"
+            "-old.env"
+        );
+        let twice = RelPath::new("d/a.js.gz").unwrap();
+        assert_eq!(
+            backup("-old", true).target(&twice).unwrap().as_str(),
+            "d/a-old.js.gz"
         );
         assert_eq!(backup("", false).target(&p).unwrap(), p);
     }

@@ -1532,6 +1532,49 @@ fn a_destination_that_cant_be_made_fails_with_exit_1_as_rclone() {
 
 /// `--backup-dir` with `--suffix` on one disk: the old files move server-side into the
 /// backup, logged, counted and then copied anew, as rclone does.
+/// rclone's split before extensions: a dot file is all extension, and an earlier
+/// extension of a known type stays with the last (`a.js.gz` keeps `.js.gz`).
+#[test]
+fn suffix_keep_extension_splits_names_as_rclone() {
+    let setup = |s: &Scratch| {
+        for name in [".hidden", "a.js.gz", "v1.2.txt", "noext"] {
+            s.write(&format!("src/{name}"), "new", 100);
+            s.write(&format!("dst/{name}"), "old", 5000);
+        }
+    };
+    let args = [
+        "sync",
+        "src",
+        "dst",
+        "--suffix",
+        "-bak",
+        "--suffix-keep-extension",
+    ];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    let names = |s: &Scratch| {
+        let mut n: Vec<String> = std::fs::read_dir(s.path("dst"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&f), names(&r));
+    assert!(
+        names(&f).contains(&"-bak.hidden".to_owned()),
+        "{:?}",
+        names(&f)
+    );
+    assert!(
+        names(&f).contains(&"a-bak.js.gz".to_owned()),
+        "{:?}",
+        names(&f)
+    );
+}
+
 #[test]
 fn backups_are_server_side_moves_as_rclone_counts_them() {
     let setup = |s: &Scratch| {
