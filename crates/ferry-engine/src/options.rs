@@ -76,6 +76,9 @@ pub struct SyncOptions {
     pub ignore_errors: bool,
     pub create_empty_src_dirs: bool,
     pub delete_empty_src_dirs: bool,
+    /// `convmv`: the source is the destination itself, shown under new names; the move
+    /// renames within it (the checks against a source that is the destination are off).
+    pub in_place: bool,
     /// Remove no directory: neither those only the destination has (sync) nor emptied
     /// source ones (move). A shard of a split run sees only its own files, so a directory
     /// that looks empty to it may hold another shard's; the final unsharded pass removes
@@ -192,6 +195,7 @@ impl Default for SyncOptions {
             ignore_errors: false,
             create_empty_src_dirs: false,
             delete_empty_src_dirs: false,
+            in_place: false,
             keep_dirs: false,
             list_dst_only: false,
             inplace: false,

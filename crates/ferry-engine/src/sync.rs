@@ -144,6 +144,18 @@ impl Ctx {
         );
     }
 
+    /// The source's own name for `path`, where the source shows it under another
+    /// (copyto's new name, `--name-transform`'s): rclone names a file by it in log lines.
+    pub(crate) fn src_name(&self, path: &RelPath) -> String {
+        if let Some(real) = &self.job.renamed_from {
+            return real.clone();
+        }
+        match self.job.src.view_of(path) {
+            Some((_, real)) => real.to_string(),
+            None => path.to_string(),
+        }
+    }
+
     pub(crate) fn compared(&self, path: &RelPath, how: crate::Standing) {
         self.job.observer.compared(path.as_str(), how);
     }
@@ -325,8 +337,11 @@ fn new_ctx(job: Job) -> Ctx {
 /// questions and no directories to keep (a shard's), to a destination that doesn't exist yet, is one rename where the
 /// destination can make it; the source is then gone, as rclone's `move` documents.
 async fn move_whole_tree(job: &Job) -> Result<bool> {
+    // A source shown under other names (--name-transform) moves file by file, each to
+    // its new name.
     if job.mode != Mode::Move
         || job.src_file.is_some()
+        || job.src.view_of(&RelPath::root()).is_some()
         || job.select.is_active()
         || job.opts.keep_dirs
         || job.confirm.is_some()
@@ -360,7 +375,9 @@ async fn move_whole_tree(job: &Job) -> Result<bool> {
 async fn preflight(job: &Job) -> Result<bool> {
     let (s, d) = (job.src.location(), job.dst.location());
     // A move into itself too (rclone's MoveDir); a sync into itself is an overlap below.
-    if job.src_file.is_none() && job.mode != Mode::Sync && s == d {
+    // In place (`convmv`) the source is the destination, by design.
+    let in_place = job.opts.in_place;
+    if job.src_file.is_none() && job.mode != Mode::Sync && s == d && !in_place {
         // As rclone: said as an error, but the run succeeds (exit 0).
         tracing::error!(
             "{}: Nothing to do as source and destination are the same",
@@ -370,7 +387,7 @@ async fn preflight(job: &Job) -> Result<bool> {
     }
     // A copy may overlap (rclone copies into a directory below its source); a sync or
     // move would delete or move what it is reading.
-    if job.src_file.is_none() && job.mode != Mode::Copy && s.overlaps(&d) {
+    if job.src_file.is_none() && job.mode != Mode::Copy && s.overlaps(&d) && !in_place {
         let excluded = s
             .relative(&d)
             .is_some_and(|rel| !rel.is_root() && !job.select.include_dir(rel.as_str()));
@@ -744,15 +761,24 @@ async fn check_file(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &S
                 ),
             }
         }
+        // A file can't be moved onto itself (`convmv` of a name that stays, asked to
+        // transfer anyway by --ignore-times): a server-side copy over itself and a
+        // delete would lose it.
+        Decision::Transfer
+            if ctx.job.mode == Mode::Move
+                && transfer::is_destination_file(ctx, &src, &existing.path).unwrap_or(false) =>
+        {
+            transfer::after_equal(ctx, &src, &existing.path).await
+        }
         Decision::Transfer => send(ctx, src, Some(existing), xfer).await,
         Decision::FixModtime => {
             transfer::fix_modtime(ctx, &src, &existing.path).await;
-            transfer::after_equal(ctx, &src).await;
+            transfer::after_equal(ctx, &src, &existing.path).await;
         }
-        Decision::Equal => transfer::after_equal(ctx, &src).await,
+        Decision::Equal => transfer::after_equal(ctx, &src, &existing.path).await,
         Decision::Skip => {
             if !ctx.job.opts.compare.ignore_existing {
-                transfer::after_equal(ctx, &src).await;
+                transfer::after_equal(ctx, &src, &existing.path).await;
             }
         }
     }
@@ -781,8 +807,12 @@ pub(crate) struct Queued {
 pub(crate) async fn send(ctx: &Arc<Ctx>, mut src: Entry, dst: Option<Entry>, xfer: &Sender<'_>) {
     let from = match altdest::consult(ctx, &mut src).await {
         // As rclone: a move deletes the source only when the destination had the file.
-        Consulted::Spared if dst.is_some() => return transfer::after_equal(ctx, &src).await,
-        Consulted::Spared => return,
+        Consulted::Spared => {
+            if let Some(d) = &dst {
+                transfer::after_equal(ctx, &src, &d.path).await;
+            }
+            return;
+        }
         Consulted::CopyFrom(dir) => Some(dir),
         Consulted::NotFound => None,
     };
@@ -852,7 +882,7 @@ async fn finish_dirs(ctx: &Arc<Ctx>) {
     {
         for d in dirs.iter().filter(|d| d.src_mtime.is_some()) {
             if ctx.job.src.rmdir(&d.path).await.is_ok() {
-                tracing::info!("{}: Removing directory", d.path);
+                tracing::info!("{}: Removing directory", ctx.src_name(&d.path));
                 ctx.job.stats.deleted_dir();
             }
         }
@@ -883,6 +913,11 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
         let Some(mtime) = d.src_mtime else { continue };
         let differs = d.dst_mtime.is_none_or(|t| abs_diff(t, mtime) >= window);
         if !differs && !dirty.contains(&d.path) {
+            continue;
+        }
+        // In place (`convmv`), a directory that keeps its name is its own source: the
+        // renames inside it give it the time they give it, as rclone leaves it.
+        if o.in_place && d.dst_mtime.is_some() && ctx.src_name(&d.path) == d.path.as_str() {
             continue;
         }
         if o.dry_run {

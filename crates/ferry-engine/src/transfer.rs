@@ -38,10 +38,16 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 size_suffix(old.size)
             );
         }
-        // copyto/moveto name the file by its real name, as rclone.
-        let name = ctx.job.renamed_from.as_deref().unwrap_or(src.path.as_str());
+        // copyto/moveto name the file by its real name, as rclone; a move says where to
+        // when the name changes.
+        let name = ctx.src_name(&src.path);
+        let onto = if moving && name != src.path.as_str() {
+            format!(" to {}", src.path)
+        } else {
+            String::new()
+        };
         tracing::warn!(
-            "{name}: Skipped {verb} as --dry-run is set (size {})",
+            "{name}: Skipped {verb}{onto} as --dry-run is set (size {})",
             size_suffix(src.size)
         );
         ctx.job.stats.add_bytes(src.size);
@@ -111,9 +117,11 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
                 (_, false) => ("Copied (new)", ActionKind::CopiedNew),
                 (_, true) => ("Copied (replaced existing)", ActionKind::CopiedReplaced),
             };
-            match &ctx.job.renamed_from {
-                Some(real) => tracing::info!("{real}: {what} to: {to}"),
-                None => tracing::info!("{to}: {what}"),
+            // A file the source shows under a new name is named by its real one, as rclone;
+            // one matched under another case (--ignore-case-sync) by the name it keeps.
+            match ctx.src_name(&src.path) {
+                real if real != src.path.as_str() => tracing::info!("{real}: {what} to: {to}"),
+                _ => tracing::info!("{to}: {what}"),
             }
             ctx.job.stats.transfer_done();
             ctx.observe(to.as_str(), kind, src.size, None);
@@ -136,7 +144,7 @@ fn fail_transfer(ctx: &Ctx, src: &Entry, moving: bool, e: &Error) {
         return;
     }
     let verb = if moving { "move" } else { "copy" };
-    ctx.fail_step(&format!("Failed to {verb}"), src.path.as_str(), e);
+    ctx.fail_step(&format!("Failed to {verb}"), &ctx.src_name(&src.path), e);
 }
 
 /// How a transfer was done.
@@ -523,11 +531,11 @@ pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) {
 /// destination's file itself (a file moved onto its own name, or reached again through a
 /// symlinked directory, a bind mount or a case-insensitive name): deleting it would
 /// delete the only copy.
-pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry) {
+pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry, dst: &RelPath) {
     if ctx.job.mode != Mode::Move {
         return;
     }
-    match is_destination_file(ctx, src) {
+    match is_destination_file(ctx, src, dst) {
         Ok(false) => delete_source(ctx, src).await,
         Ok(true) => tracing::debug!(
             "{}: Not deleting source as it is the destination file itself",
@@ -543,16 +551,16 @@ pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry) {
     }
 }
 
-/// Whether `src` and the destination's entry under the same name are one file: the same
-/// name in the same place, or on local disks the same file (device and inode).
-fn is_destination_file(ctx: &Ctx, src: &Entry) -> std::io::Result<bool> {
-    let real = ctx.job.renamed_from.as_deref().unwrap_or(src.path.as_str());
-    if ctx.job.src.location() == ctx.job.dst.location() && real == src.path.as_str() {
+/// Whether `src` and the destination's entry it was matched with, `dst`, are one file:
+/// the same name in the same place (the source's real name, where it shows another), or
+/// on local disks the same file (device and inode).
+pub(crate) fn is_destination_file(ctx: &Ctx, src: &Entry, dst: &RelPath) -> std::io::Result<bool> {
+    if ctx.job.src.location() == ctx.job.dst.location() && ctx.src_name(&src.path) == dst.as_str() {
         return Ok(true);
     }
     match (
         ctx.job.src.local_path(&src.path),
-        ctx.job.dst.local_path(&src.path),
+        ctx.job.dst.local_path(dst),
     ) {
         (Some(a), Some(b)) => same_file::is_same_file(a, b),
         _ => Ok(false),
@@ -560,16 +568,16 @@ fn is_destination_file(ctx: &Ctx, src: &Entry) -> std::io::Result<bool> {
 }
 
 async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) {
+    let name = ctx.src_name(&src.path);
     if ctx.job.opts.dry_run {
         tracing::warn!(
-            "{}: Skipped delete as --dry-run is set (size {})",
-            src.path,
+            "{name}: Skipped delete as --dry-run is set (size {})",
             size_suffix(src.size)
         );
         return;
     }
     match ctx.job.src.delete_file(&src.path).await {
-        Ok(()) => tracing::info!("{}: Deleted", src.path),
+        Ok(()) => tracing::info!("{name}: Deleted"),
         Err(e) => ctx.fail(&e),
     }
 }

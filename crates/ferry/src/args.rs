@@ -274,6 +274,9 @@ pub struct TransferArgs {
     /// Create empty source dirs on destination after sync
     #[arg(long, env = "FERRY_CREATE_EMPTY_SRC_DIRS")]
     pub create_empty_src_dirs: bool,
+    /// Rename files on their way, e.g. all,lowercase or file,prefix=old_ (can repeat; see convmv --help)
+    #[arg(long, value_name = "RULE")]
+    pub name_transform: Vec<String>,
     /// Download directly to destination file instead of atomic download to temp/rename
     #[arg(long, env = "FERRY_INPLACE")]
     pub inplace: bool,

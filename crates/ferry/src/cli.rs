@@ -173,6 +173,9 @@ pub enum Command {
     Copyto(TransferCmd),
     /// Move a file or directory to a new name
     Moveto(TransferCmd),
+    /// Convert file and directory names in place (--name-transform's rules)
+    #[command(long_about = crate::cmd::convmv::LONG_ABOUT)]
+    Convmv(cmd::convmv::ConvmvArgs),
     /// Output a completion script for bash, zsh, fish or powershell
     #[command(alias = "genautocomplete")]
     Completion(cmd::completion::CompletionArgs),
@@ -198,6 +201,7 @@ impl Command {
             Command::Copy(c) | Command::Sync(c) => Some(&c.inner.transfer),
             Command::Copyto(c) | Command::Moveto(c) => Some(&c.transfer),
             Command::Move(m) => Some(&m.inner.transfer),
+            Command::Convmv(c) => Some(&c.transfer),
             _ => None,
         }
     }
@@ -257,6 +261,7 @@ impl Command {
             | Command::Dedupe(_)
             | Command::Copyto(_)
             | Command::Moveto(_)
+            | Command::Convmv(_)
             | Command::Completion(_)
             | Command::Gendocs(_) => false,
         }

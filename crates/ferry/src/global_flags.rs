@@ -90,8 +90,9 @@ pub fn parse(cmd: Command, mut argv: Vec<OsString>) -> Result<Parsed, Failed> {
     }
 }
 
-/// Flags that ask a command not to change anything (or to ask first).
-const SAFETY_FLAGS: [&str; 2] = ["dry-run", "interactive"];
+/// Flags that ask a command not to change anything (or to ask first), or change what it
+/// writes where (`--name-transform`): a command that writes must not ignore them.
+const SAFETY_FLAGS: [&str; 3] = ["dry-run", "interactive", "name-transform"];
 
 fn invalid_arg(err: &clap::Error) -> Option<String> {
     match err.get(ContextKind::InvalidArg)? {

@@ -13,6 +13,7 @@ use ferry_core::units::{parse_duration, parse_size_flag, SIZE_OFF};
 use ferry_engine::{
     BwSchedule, CompareOptions, CutoffMode, DeleteMode, RenameStrategy, SyncOptions, Verify,
 };
+use ferry_transform::NameTransform;
 
 use crate::args::{CutoffArg, Level, LogArgs, TransferArgs};
 use crate::backend_flags::BackendFlags;
@@ -222,6 +223,8 @@ pub struct Transfer {
     pub suffix_keep_extension: bool,
     pub compare_dest: Vec<String>,
     pub copy_dest: Vec<String>,
+    /// `--name-transform`: the rules the source is seen through; `None`: names as they are.
+    pub name_transform: Option<Arc<NameTransform>>,
 }
 
 impl Transfer {
@@ -263,6 +266,7 @@ impl Transfer {
             suffix_keep_extension: t.suffix_keep_extension,
             compare_dest: t.compare_dest.clone(),
             copy_dest: t.copy_dest.clone(),
+            name_transform: name_transform(&t.name_transform)?,
         })
     }
 
@@ -276,6 +280,18 @@ impl Transfer {
             .as_ref()
             .and_then(|l| l.now().for_direction(dir));
     }
+}
+
+/// `--name-transform` rules, checked before anything is listed (rclone finds a bad one
+/// file by file, and exits 1); `None` when none is given.
+pub fn name_transform(values: &[String]) -> anyhow::Result<Option<Arc<NameTransform>>> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let now = crate::cmd::listing::local(std::time::SystemTime::now());
+    NameTransform::parse(values, &now)
+        .map(|rules| Some(Arc::new(rules)))
+        .map_err(|e| fail(exit::ERROR, format!("Failed to parse transform flags: {e}")))
 }
 
 /// `--bwlimit` (any of rclone's forms) as the rate in force now for a run going `dir`, and
@@ -377,6 +393,7 @@ fn sync_options(
         ignore_errors: t.ignore_errors,
         create_empty_src_dirs: t.create_empty_src_dirs,
         delete_empty_src_dirs: false,
+        in_place: false,
         keep_dirs: false,
         list_dst_only: false,
         inplace: t.inplace,

@@ -124,6 +124,19 @@ pub struct AzcopyArgs {
     pub s2s_preserve_blob_tags: Option<bool>,
 }
 
+impl AzcopyArgs {
+    /// None of azcopy's flags given: for a command that has none of its own (`convmv`).
+    pub fn none() -> &'static AzcopyArgs {
+        use clap::FromArgMatches;
+        static NONE: std::sync::OnceLock<AzcopyArgs> = std::sync::OnceLock::new();
+        NONE.get_or_init(|| {
+            let cmd = AzcopyArgs::augment_args(clap::Command::new("none"));
+            AzcopyArgs::from_arg_matches(&cmd.get_matches_from(["none"]))
+                .expect("azcopy's flags all have defaults")
+        })
+    }
+}
+
 fn mib(flag: &str, v: f64) -> anyhow::Result<String> {
     if !(v.is_finite() && v > 0.0) {
         return Err(fail(

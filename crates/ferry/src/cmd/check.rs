@@ -45,6 +45,9 @@ pub struct CheckArgs {
     /// Ignore case when synchronizing
     #[arg(long, env = "FERRY_IGNORE_CASE_SYNC")]
     pub ignore_case_sync: bool,
+    /// Compare each source file with the destination file its renamed name (see convmv --help) gives, as sync sends it
+    #[arg(long, value_name = "RULE")]
+    pub name_transform: Vec<String>,
     #[command(flatten)]
     pub filters: FilterArgs,
     /// Check only the files whose path hash (FNV-1a 64) modulo N is K, counting from 0; `auto`: from Slurm's job array or a Kubernetes Indexed Job
@@ -302,9 +305,13 @@ async fn run_trees(
         .as_deref()
         .map(crate::shard::parse_flag)
         .transpose()?;
+    let rules = crate::settings::name_transform(&a.name_transform)?;
     let mut src = g.remotes.open_source(&a.source).await?;
     if src.file.is_some() {
         return Err(fail(exit::USAGE, format!("{cmd} needs two directories; to compare single files use their parent directories with --include NAME")));
+    }
+    if let Some(rules) = &rules {
+        src = crate::cmd::transfer::transformed(src, rules, false)?;
     }
     let dst = g.remotes.open(&a.dest)?;
     // The same split as the transfers' shards: a check shard checks what its sync shard sent.

@@ -118,7 +118,9 @@ impl Backend for Renamed {
 }
 
 pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
-    let name = if call.mode == Mode::Move {
+    let name = if let Some(name) = call.name {
+        name
+    } else if call.mode == Mode::Move {
         "moveto"
     } else {
         "copyto"
@@ -128,7 +130,7 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         // A directory: exactly copy / move.
         return transfer::run(call, g).await;
     };
-    let Some((dst, new_name)) = g.remotes.open_parent(call.dest, true)? else {
+    let Some((dst, mut new_name)) = g.remotes.open_parent(call.dest, true)? else {
         return Err(fail(
             USAGE,
             format!(
@@ -137,6 +139,12 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
             ),
         ));
     };
+    if let Some(rules) = &call.settings.name_transform {
+        // As rclone: the rules rename the new name.
+        new_name = rules
+            .name(&new_name, false)
+            .map_err(|e| fail(exit::ERROR, format!("{file}: Failed to transform: {e}")))?;
+    }
     if src.backend.location() == dst.location() && file == new_name {
         // As rclone: the file is already where it is asked to go (a move must not delete it).
         tracing::debug!("don't need to {name} {new_name}, it is already at target location");

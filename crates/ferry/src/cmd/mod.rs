@@ -8,6 +8,7 @@ pub mod check;
 pub mod cleanup;
 pub mod completion;
 pub mod config;
+pub mod convmv;
 pub mod copyto;
 pub mod copyurl;
 pub mod crypt;
@@ -80,6 +81,7 @@ pub async fn dispatch(command: &Command, g: &Globals) -> anyhow::Result<i32> {
         Command::Dedupe(a) => dedupe::dedupe(a, g).await,
         Command::Copyto(c) => copyto::run(TransferCall::resolve(Mode::Copy, c, false)?, g).await,
         Command::Moveto(c) => copyto::run(TransferCall::resolve(Mode::Move, c, false)?, g).await,
+        Command::Convmv(a) => convmv::run(a, g).await,
         Command::Completion(a) => completion::completion(a),
         Command::Help(a) => completion::help(a),
         Command::Gendocs(a) => gendocs::gendocs(a),

@@ -39,6 +39,8 @@ pub struct TransferCall<'a> {
     pub shard: Option<&'a ShardArgs>,
     /// `--combined` and the other reports.
     pub reports: &'a SyncReportArgs,
+    /// The command's name in its closing lines, when not its mode's (`convmv`).
+    pub name: Option<&'static str>,
 }
 
 impl<'a> TransferCall<'a> {
@@ -61,6 +63,7 @@ impl<'a> TransferCall<'a> {
             az: &c.azcopy,
             shard: None,
             reports: &c.reports,
+            name: None,
         })
     }
 
@@ -113,11 +116,11 @@ impl<'a> Prepared<'a> {
             s.limit_direction(direction(g, call.source, call.dest)?);
         }
         let mode = call.az.apply(call.mode, &mut s.sync)?;
-        let name = match mode {
+        let name = call.name.unwrap_or(match mode {
             Mode::Copy => "copy",
             Mode::Sync => "sync",
             Mode::Move => "move",
-        };
+        });
         if s.sync.no_check_dest && mode == Mode::Sync {
             // rclone's words and exit code.
             return Err(fail(
@@ -165,6 +168,9 @@ impl<'a> Prepared<'a> {
     ) -> anyhow::Result<i32> {
         let (s, mode, name) = (&self.settings, self.mode, self.name);
         let mut src = remotes.open_source(self.source).await?;
+        if let Some(rules) = &s.name_transform {
+            src = transformed(src, rules, s.sync.in_place)?;
+        }
         let dst = remotes.open_dir(self.dest)?;
         let approve_deletes = self.az.approver(mode, s.sync.dry_run)?;
         let (backup, confirm) = safety(s, remotes)?;
@@ -362,4 +368,26 @@ pub fn safety(t: &settings::Transfer, remotes: &open::Remotes) -> anyhow::Result
         None
     };
     Ok((backup, confirm))
+}
+
+/// The source as `--name-transform` names it (a single named file under its new name);
+/// `in_place`: the source is also the destination (`convmv`).
+pub fn transformed(
+    src: open::Source,
+    rules: &Arc<ferry_transform::NameTransform>,
+    in_place: bool,
+) -> anyhow::Result<open::Source> {
+    let file = match src.file {
+        Some(name) => Some(
+            rules
+                .name(&name, false)
+                .map_err(|e| fail(exit::ERROR, format!("{name}: Failed to transform: {e}")))?,
+        ),
+        None => None,
+    };
+    let view = ferry_transform::Transformed::new(src.backend, rules.clone(), in_place);
+    Ok(open::Source {
+        backend: Arc::new(view),
+        file,
+    })
 }

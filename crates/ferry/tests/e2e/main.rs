@@ -15,6 +15,7 @@ mod crypt;
 mod filters;
 mod links;
 mod metadata;
+mod name_transform;
 mod overlays;
 #[cfg(unix)]
 mod progress;
