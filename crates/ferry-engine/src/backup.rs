@@ -40,7 +40,10 @@ impl Backup {
         let to = self.target(&entry.path)?;
         let store = self.dir.as_ref().unwrap_or(dst);
         if let Some(_moved) = store.move_declared(&**dst, &entry.path, &to).await? {
-            return Ok(Saved { to, moved: true });
+            return Ok(Saved {
+                to,
+                how: Kept::Moved,
+            });
         }
         let opts = PutOptions {
             size: entry.size,
@@ -49,38 +52,65 @@ impl Backup {
             hashes: entry.hashes.clone(),
             metadata: None,
         };
-        if store
-            .copy_declared(&**dst, &entry.path, &to, &opts)
-            .await?
-            .is_none()
-        {
-            let data = dst.open(&entry.path, 0, None).await?;
-            store.put(&to, data, &opts).await?;
-        }
+        let how = match store.copy_declared(&**dst, &entry.path, &to, &opts).await? {
+            Some(_) => Kept::CopiedOnServer,
+            None => {
+                let data = dst.open(&entry.path, 0, None).await?;
+                store.put(&to, data, &opts).await?;
+                Kept::Copied
+            }
+        };
         dst.delete_file(&entry.path).await?;
-        Ok(Saved { to, moved: false })
+        Ok(Saved { to, how })
     }
 }
 
-/// Where [`Backup::save`] put a file.
+/// How [`Backup::save`] kept a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Moved on the server (a rename).
+    Moved,
+    /// Copied on the server, then deleted (a store without moves: S3, GCS).
+    CopiedOnServer,
+    /// Copied through this machine, then deleted.
+    Copied,
+}
+
+/// Where [`Backup::save`] put a file, and how.
 pub(crate) struct Saved {
     pub to: RelPath,
-    /// By a server-side move (otherwise a copy and a delete).
-    pub moved: bool,
+    pub how: Kept,
 }
 
 impl Saved {
-    /// rclone's line and counts for a server-side move into the backup.
+    /// rclone's lines and counts for the move into the backup.
     pub(crate) fn log(&self, from: &RelPath, stats: &crate::Stats, size: u64) {
-        if self.moved {
-            // rclone names the new place only when the name changed (a suffix).
-            match self.to.as_str() == from.as_str() {
-                true => tracing::info!("{from}: Moved (server-side)"),
-                false => tracing::info!("{from}: Moved (server-side) to: {}", self.to),
+        // rclone names the new place only when the name changed (a suffix).
+        let onto = match self.to.as_str() == from.as_str() {
+            true => String::new(),
+            false => format!(" to: {}", self.to),
+        };
+        // As rclone's move: a rename, or (where the store has none) a copy and a delete.
+        match self.how {
+            Kept::Moved => {
+                tracing::info!("{from}: Moved (server-side){onto}");
+                stats.server_side_moved(size);
             }
-            stats.server_side_moved(size);
-            stats.renamed();
+            Kept::CopiedOnServer | Kept::Copied => {
+                match self.how {
+                    Kept::CopiedOnServer => {
+                        tracing::info!("{from}: Copied (server-side copy){onto}");
+                        stats.server_side_done(size);
+                    }
+                    _ => tracing::info!("{from}: Copied (new){onto}"),
+                }
+                tracing::info!("{from}: Deleted");
+                stats.queue_check();
+                stats.check_done();
+                stats.deleted(size);
+            }
         }
+        stats.renamed();
     }
 }
 

@@ -362,9 +362,20 @@ async fn move_whole_tree(job: &Job) -> Result<bool> {
         return Ok(renamable);
     }
     let moved = job.dst.move_tree_from(&*job.src).await?;
+    let root = RelPath::root();
     if moved {
         tracing::info!(
             "{}: Server side directory move succeeded",
+            job.dst.describe()
+        );
+    } else if job.src.local_path(&root).is_some()
+        && job.dst.local_path(&root).is_some()
+        && job.dst.stat(&root).await.ok().flatten().is_some()
+    {
+        // rclone tries the rename into an existing directory too, and says why it
+        // moves file by file instead.
+        tracing::info!(
+            "{}: Server side directory move failed - fallback to file moves: can't copy directory - destination already exists",
             job.dst.describe()
         );
     }

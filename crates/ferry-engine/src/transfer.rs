@@ -128,8 +128,13 @@ pub(crate) async fn transfer(ctx: &Arc<Ctx>, q: Queued) {
             ctx.touched(&to);
             // As rclone, a move keeps a source whose copy came from a --copy-dest
             // directory into an empty place.
-            if moving && !renamed && !(from.is_some() && dst.is_none()) {
-                delete_source(ctx, &src).await;
+            // A move made of a copy and a delete counts as a rename too, as rclone's.
+            if moving
+                && !renamed
+                && !(from.is_some() && dst.is_none())
+                && delete_source(ctx, &src).await
+            {
+                ctx.job.stats.renamed();
             }
         }
         Err(e) => fail_transfer(ctx, &src, moving, &e),
@@ -515,8 +520,9 @@ pub(crate) async fn fix_modtime(ctx: &Arc<Ctx>, src: &Entry, to: &RelPath) {
     match ctx.job.dst.set_modtime(to, src.mtime).await {
         Ok(()) => {
             tracing::info!("{to}: Updated modification time in destination");
+            // A file's new time leaves its directory's alone: rclone marks a directory
+            // changed only by a transfer into it.
             ctx.observe(to.as_str(), ActionKind::ModtimeUpdated, src.size, None);
-            ctx.touched(to);
         }
         // Recorded by kind and words alone, as it always was (not as temporary).
         Err(e) => ctx.fail_step(
@@ -536,7 +542,9 @@ pub(crate) async fn after_equal(ctx: &Arc<Ctx>, src: &Entry, dst: &RelPath) {
         return;
     }
     match is_destination_file(ctx, src, dst) {
-        Ok(false) => delete_source(ctx, src).await,
+        Ok(false) => {
+            delete_source(ctx, src).await;
+        }
         Ok(true) => tracing::debug!(
             "{}: Not deleting source as it is the destination file itself",
             src.path
@@ -567,17 +575,28 @@ pub(crate) fn is_destination_file(ctx: &Ctx, src: &Entry, dst: &RelPath) -> std:
     }
 }
 
-async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) {
+/// Deletes a moved (or already present) file's source; whether it went. Counted as
+/// rclone counts it: a check and a deleted file.
+async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) -> bool {
     let name = ctx.src_name(&src.path);
     if ctx.job.opts.dry_run {
         tracing::warn!(
             "{name}: Skipped delete as --dry-run is set (size {})",
             size_suffix(src.size)
         );
-        return;
+        return false;
     }
     match ctx.job.src.delete_file(&src.path).await {
-        Ok(()) => tracing::info!("{name}: Deleted"),
-        Err(e) => ctx.fail(&e),
+        Ok(()) => {
+            tracing::info!("{name}: Deleted");
+            ctx.job.stats.queue_check();
+            ctx.job.stats.check_done();
+            ctx.job.stats.deleted(src.size);
+            true
+        }
+        Err(e) => {
+            ctx.fail(&e);
+            false
+        }
     }
 }

@@ -65,10 +65,9 @@ fn gcs_features(opts: &GcsOptions) -> Features {
         caps: Capabilities {
             // The MD5 `put` returns is the one GCS computed of what it stored.
             put_returns_hashes: true,
-            // A move is a server-side copy (rewrite) and a delete, as rclone's (which has
-            // Copy and no Move, so it moves the same way): --track-renames, --backup-dir
-            // and case fixes then stay on the server instead of sending the bytes again.
-            moves: true,
+            // No move of its own, as rclone's (Copy and no Move): a move is a server-side
+            // copy (rewrite) and a delete, logged and counted as both; --track-renames,
+            // --backup-dir and case fixes still copy on the server.
             // GCS's limit on one object: 5 TiB.
             max_object_size: Some(5 << 40),
             ..ferry_objstore::capabilities()

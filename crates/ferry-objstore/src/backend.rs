@@ -725,39 +725,6 @@ impl<S: ObjectStore> Backend for ObjectBackend<S> {
             .await
     }
 
-    /// Where the store declares moves: a server-side copy with the source's size, time
-    /// and hashes (from its HEAD), then the source's deletion.
-    async fn move_from(
-        &self,
-        src: &dyn Backend,
-        src_path: &RelPath,
-        dst_path: &RelPath,
-    ) -> Result<Option<Entry>> {
-        if !self.features.caps.moves {
-            return Ok(None);
-        }
-        let Some(other) = src.as_any().downcast_ref::<ObjectBackend<S>>() else {
-            return Ok(None);
-        };
-        if !self.store.same_service(&other.store) {
-            return Ok(None);
-        }
-        let (_, o) = other.head_existing(src_path).await?;
-        let listed = S::entry(&o, src_path.clone());
-        let opts = PutOptions {
-            size: listed.size,
-            mtime: listed.mtime,
-            inplace: false,
-            hashes: listed.hashes,
-            metadata: None,
-        };
-        let Some(entry) = self.copy_from(src, src_path, dst_path, &opts).await? else {
-            return Ok(None);
-        };
-        other.delete_file(src_path).await?;
-        Ok(Some(entry))
-    }
-
     fn put_verifies(&self, path: &RelPath, opts: &PutOptions) -> bool {
         self.target(path)
             .is_ok_and(|t| self.store.put_verifies(&t, opts))

@@ -70,8 +70,8 @@ fn s3_features(opts: &S3Options) -> Features {
     Features {
         caps: Capabilities {
             put_returns_hashes: true,
-            // A move is a server-side copy and a delete.
-            moves: true,
+            // No move of its own: as rclone's (its S3 has none), a move is a server-side
+            // copy and a delete, logged and counted as both.
             // S3's limit on one object (10,000 parts of at most 5 GiB).
             max_object_size: Some(5 << 40),
             // Unfinished multipart uploads.

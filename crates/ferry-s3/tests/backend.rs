@@ -455,7 +455,7 @@ async fn a_cached_md5_spares_the_read_before_a_multipart_upload() {
 /// 0-byte directories and go with rmdir when alone, a fuller prefix is refused, a move
 /// is a server-side copy and a delete, and a GET's headers give the exact entry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn markers_moves_and_reads_through_the_store_hooks() {
+async fn markers_copies_and_reads_through_the_store_hooks() {
     use ferry_core::{Declared, HashKind};
     use futures::TryStreamExt;
     let Some(s3) = ferry_testbed::Testbed::s3() else {
@@ -497,13 +497,20 @@ async fn markers_moves_and_reads_through_the_store_hooks() {
     b.put(&p("hooks/a.txt"), data, &put).await.unwrap();
     let full = b.rmdir(&p("hooks")).await.unwrap_err();
     assert!(full.to_string().contains("not empty"), "{full}");
-    let moved = b
+    // No move of its own (as rclone's S3): a move is a server-side copy and a delete.
+    let none = b
         .move_declared(b.as_ref(), &p("hooks/a.txt"), &p("hooks/b.txt"))
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let copied = b
+        .copy_declared(b.as_ref(), &p("hooks/a.txt"), &p("hooks/b.txt"), &put)
         .await
         .unwrap()
         .unwrap();
     let abc = "900150983cd24fb0d6963f7d28e17f72";
-    assert_eq!(moved.hashes.get(HashKind::Md5), Some(abc));
+    assert_eq!(copied.hashes.get(HashKind::Md5), Some(abc));
+    b.delete_file(&p("hooks/a.txt")).await.unwrap();
     assert!(b.stat(&p("hooks/a.txt")).await.unwrap().is_none());
     let (_, got) = b.open_entry(&p("hooks/b.txt"), 0, None).await.unwrap();
     let got = got.unwrap();

@@ -1937,3 +1937,40 @@ fn stats_log_level_decides_when_stats_show_as_rclone() {
         }
     }
 }
+
+/// A move into a directory that exists: rclone tries its one rename first and says why it
+/// moves file by file; the source's files are then deleted and counted as rclone counts.
+#[test]
+fn move_into_an_existing_directory_says_and_counts_as_rclone() {
+    let setup = |s: &Scratch| {
+        s.write("src/a.txt", "alpha", 100);
+        s.write("src/d/b.txt", "beta", 100);
+        s.write("dst/d/b.txt", "beta", 100);
+    };
+    let args = ["move", "src", "dst", "-v"];
+    let Some(((fc, fe, f), (rc, re, r))) = side_by_side(setup, &args) else {
+        return;
+    };
+    assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
+    assert_eq!(log_messages(&fe), log_messages(&re));
+    assert!(
+        fe.contains("Server side directory move failed - fallback to file moves"),
+        "{fe}"
+    );
+    let counts = |err: &str| {
+        err.lines()
+            .filter(|l| l.starts_with("Deleted:") || l.starts_with("Renamed:"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&fe), counts(&re), "ferry:\n{fe}\nrclone:\n{re}");
+    // The two scratch trees were written moments apart: names and bytes compared.
+    let files = |s: &Scratch| -> Vec<(String, Vec<u8>)> {
+        tree(&s.path("dst"))
+            .into_iter()
+            .map(|(k, (bytes, _))| (k, bytes))
+            .collect()
+    };
+    assert_eq!(files(&f), files(&r));
+    assert!(!f.exists("src/a.txt") && !r.exists("src/a.txt"));
+}

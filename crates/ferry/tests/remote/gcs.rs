@@ -184,10 +184,12 @@ fn renames_and_moves_stay_on_the_server() {
         "--dump",
         "headers",
     ]);
+    // As rclone's GCS, which has no move: a server-side copy and a delete.
     assert!(
-        err.contains("old.bin: Moved (server-side) to: new.bin"),
+        err.contains("old.bin: Copied (server-side copy) to: new.bin"),
         "{err}"
     );
+    assert!(err.contains("old.bin: Deleted"), "{err}");
     assert!(!err.contains("/upload/"), "{err}");
     let (_, err) = cloud_ok(&[
         "moveto",

@@ -633,7 +633,11 @@ fn server_side_copy_and_move() {
         &s3.rclone_path("moved"),
         "-v",
     ]);
-    assert!(err.contains("Moved (server-side)"), "{err}");
+    // As rclone's S3, which has no move: a server-side copy and a delete.
+    assert!(err.contains("a.txt: Copied (server-side copy)\n"), "{err}");
+    assert!(err.contains("a.txt: Deleted\n"), "{err}");
+    assert!(err.contains("Renamed:                2\n"), "{err}");
+    assert!(err.contains("Deleted:                2 (files)"), "{err}");
     let left = rclone_ok(&s3, &["lsf", "-R", "--files-only", &s3.rclone_path("")]);
     assert_eq!(
         sorted_lines(&left),
@@ -928,9 +932,10 @@ fn copyto_and_moveto_in_one_bucket_copy_on_the_server() {
         "headers",
     ]);
     assert!(
-        err.contains("x.bin: Moved (server-side) to: m.bin"),
+        err.contains("x.bin: Copied (server-side copy) to: m.bin"),
         "{err}"
     );
+    assert!(err.contains("x.bin: Deleted"), "{err}");
     assert!(err.to_lowercase().contains("x-amz-copy-source"), "{err}");
     // No object was read: the only GETs are listings.
     assert!(!err.contains(&format!("GET /{}/mv/", s3.bucket)), "{err}");
