@@ -926,9 +926,10 @@ async fn set_dir_modtimes(ctx: &Arc<Ctx>, dirs: &[DirRecord]) {
         if !differs && !dirty.contains(&d.path) {
             continue;
         }
-        // In place (`convmv`), a directory that keeps its name is its own source: the
-        // renames inside it give it the time they give it, as rclone leaves it.
-        if o.in_place && d.dst_mtime.is_some() && ctx.src_name(&d.path) == d.path.as_str() {
+        // In place (`convmv`), a directory that was there already keeps the time the
+        // renames into it give it, as rclone leaves it; only one the renames made gets
+        // its source's.
+        if o.in_place && d.dst_mtime.is_some() {
             continue;
         }
         if o.dry_run {

@@ -19,6 +19,16 @@ use futures::StreamExt;
 
 use crate::NameTransform;
 
+/// The entry that got a new name in one directory listing.
+struct Holder {
+    /// Its real name.
+    real: String,
+    is_dir: bool,
+}
+
+/// The new names given so far in one directory listing.
+type Taken = HashMap<String, Holder>;
+
 /// `inner` seen under the names `rules` give.
 pub struct Transformed {
     inner: Arc<dyn Backend>,
@@ -70,14 +80,8 @@ impl Transformed {
     }
 
     /// Renames `page`'s entries into `out`; `taken` holds the new names given so far in
-    /// this directory, each with the real name that got it.
-    fn rename(
-        &self,
-        shown_dir: &RelPath,
-        mut page: Listing,
-        taken: &mut HashMap<String, String>,
-        out: &mut Listing,
-    ) {
+    /// this directory.
+    fn rename(&self, shown_dir: &RelPath, mut page: Listing, taken: &mut Taken, out: &mut Listing) {
         out.errors.append(&mut page.errors);
         let mut renamed: Vec<(Entry, std::result::Result<String, String>)> = page
             .entries
@@ -87,16 +91,20 @@ impl Transformed {
                 (e, name)
             })
             .collect();
-        // Entries that keep their names first: a name another entry would take from one
-        // stays with the one that has it.
-        let moves = |(e, n): &(Entry, std::result::Result<String, String>)| {
-            n.as_deref() != Ok(e.path.name())
+        // Who keeps a name two entries get: a file that has it already, then a directory
+        // that gets it (as rclone, the other directory of that name is passed over, not
+        // an error: what is in it keeps its place), then one that has it, then a file
+        // that would get it.
+        let rank = |(e, n): &(Entry, std::result::Result<String, String>)| {
+            let moves = n.as_deref() != Ok(e.path.name());
+            match (e.is_dir(), moves) {
+                (false, false) => 0,
+                (true, true) => 1,
+                (true, false) => 2,
+                (false, true) => 3,
+            }
         };
-        renamed.sort_by(|a, b| {
-            moves(a)
-                .cmp(&moves(b))
-                .then_with(|| a.0.path.cmp(&b.0.path))
-        });
+        renamed.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.0.path.cmp(&b.0.path)));
         // In place, a name some other entry gives up is not free until it has gone.
         let leaving: HashSet<&str> = renamed
             .iter()
@@ -120,7 +128,7 @@ impl Transformed {
         shown_dir: &RelPath,
         e: &Entry,
         name: &std::result::Result<String, String>,
-        taken: &mut HashMap<String, String>,
+        taken: &mut Taken,
         leaving: &HashSet<&str>,
     ) -> Result<Option<Entry>> {
         let real = &e.path;
@@ -130,14 +138,22 @@ impl Transformed {
             .as_ref()
             .map_err(|why| fail(format!("Failed to transform: {why}")))?;
         match taken.get(name) {
-            Some(first) if first == name => {
+            Some(first) if first.is_dir && e.is_dir() => {
+                tracing::warn!(
+                    "{}: Duplicate directory found in source - ignoring",
+                    shown_dir.join(name).map_err(|err| fail(err.message().to_owned()))?
+                );
+                return Ok(None);
+            }
+            Some(first) if first.real == *name => {
                 return Err(fail(format!(
                     "--name-transform renames it to {name:?}, which another file has: left as it is, so that neither overwrites the other"
                 )))
             }
             Some(first) => {
                 return Err(fail(format!(
-                    "--name-transform gives it the name {name:?}, as it gives {first:?}: left out, so that neither overwrites the other"
+                    "--name-transform gives it the name {name:?}, as it gives {:?}: left out, so that neither overwrites the other",
+                    first.real
                 )))
             }
             None => {}
@@ -150,7 +166,13 @@ impl Transformed {
         let shown = shown_dir
             .join(name)
             .map_err(|err| fail(err.message().to_owned()))?;
-        taken.insert(name.clone(), real.name().to_owned());
+        taken.insert(
+            name.clone(),
+            Holder {
+                real: real.name().to_owned(),
+                is_dir: e.is_dir(),
+            },
+        );
         if &shown != real {
             self.real
                 .lock()
@@ -323,6 +345,23 @@ mod tests {
         let v = view(tmp.path(), &rules, false);
         let root = v.list_dir(&RelPath::root()).await.unwrap();
         assert_eq!(names(&root), ["b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_directory_given_a_name_another_has_is_kept_as_rclone_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in ["SUB/B.TXT", "sub/new.txt"] {
+            let p = tmp.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let v = view(tmp.path(), &["all,uppercase"], true);
+        let root = v.list_dir(&RelPath::root()).await.unwrap();
+        assert_eq!(names(&root), ["SUB"]);
+        assert!(root.errors.is_empty(), "{:?}", root.errors);
+        // The one that gets the name is shown: what is in it is renamed.
+        let sub = v.list_dir(&RelPath::new("SUB").unwrap()).await.unwrap();
+        assert_eq!(names(&sub), ["SUB/NEW.TXT"]);
     }
 
     #[tokio::test]

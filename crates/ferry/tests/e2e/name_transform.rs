@@ -344,3 +344,38 @@ fn check_compares_each_file_with_its_renamed_copy() {
         assert_eq!(log_messages(&ferr), log_messages(&rerr), "{args:?}");
     }
 }
+
+#[test]
+fn convmv_again_passes_over_a_directory_that_has_the_name_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let rule = ["--name-transform", "all,uppercase"];
+    for side in ["ours", "theirs"] {
+        tree(&d.path().join(side));
+        let mut args = vec!["convmv", side];
+        args.extend(rule);
+        let (code, _, err) = rclone_in(&bin, d.path(), &args);
+        assert_eq!(code, 0, "{err}");
+        // The old directories stay (no --delete-empty-src-dirs); one gets a new file.
+        write_file(&d.path().join(side).join("sub/new.txt"), b"new", 60);
+    }
+    let mut args = vec!["convmv", "ours", "-v"];
+    args.extend(rule);
+    let (fc, _, ferr) = run_in(d.path(), &args);
+    args[1] = "theirs";
+    let (rc, _, rerr) = rclone_in(&bin, d.path(), &args);
+    assert_eq!((fc, rc), (0, 0), "{ferr}\n{rerr}");
+    assert_eq!(
+        log_messages(&ferr),
+        log_messages(&rerr.replace("theirs", "ours"))
+    );
+    assert!(
+        ferr.contains("SUB: Duplicate directory found in source - ignoring"),
+        "{ferr}"
+    );
+    assert_eq!(
+        listing(&d.path().join("ours")),
+        listing(&d.path().join("theirs"))
+    );
+    assert_eq!(listing(&d.path().join("ours"))["SUB/NEW.TXT"], "new");
+}
