@@ -1952,7 +1952,15 @@ fn move_into_an_existing_directory_says_and_counts_as_rclone() {
         return;
     };
     assert_eq!((fc, rc), (0, 0), "{fe}\n{re}");
-    assert_eq!(log_messages(&fe), log_messages(&re));
+    // Whether rclone resets `d`'s time depends on when it reads it (the move changes the
+    // source's `d` meanwhile): those lines are left out.
+    let lines = |err: &str| {
+        log_messages(err)
+            .into_iter()
+            .filter(|l| !l.contains("directory modification time"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lines(&fe), lines(&re));
     assert!(
         fe.contains("Server side directory move failed - fallback to file moves"),
         "{fe}"
