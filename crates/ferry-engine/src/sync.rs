@@ -437,10 +437,13 @@ async fn preflight(job: &Job) -> Result<bool> {
         && !job.src.features().semantics.bucket_dirs
         && job.src.stat(&RelPath::root()).await?.is_none()
     {
-        return Err(Error::new(
-            ErrorKind::DirNotFound,
-            format!("directory not found: {}", job.src.describe()),
-        ));
+        // rclone's two lines: the root named at ERROR (shown under -q too), the cause in
+        // the closing one.
+        tracing::error!(
+            "{}: error reading source root directory: directory not found",
+            job.src.describe()
+        );
+        return Err(Error::new(ErrorKind::DirNotFound, "directory not found"));
     }
     Ok(true)
 }

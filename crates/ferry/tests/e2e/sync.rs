@@ -534,6 +534,31 @@ fn missing_source_is_exit_3_but_a_move_into_nothing_says_1() {
         assert_eq!(code, 3, "{cmd}: {err}");
         assert!(err.contains("directory not found"), "{err}");
     }
+    // rclone's lines: the root at ERROR, so -q still says what failed.
+    for quiet in [false, true] {
+        let mut args = vec!["copy", "nope", "dst"];
+        if quiet {
+            args.push("-q");
+        }
+        let (code, _, err) = run_in(s.dir.path(), &args);
+        assert_eq!(code, 3, "{err}");
+        let mut want = vec![
+            "ERROR: Local file system at nope: error reading source root directory: directory not found"
+                .to_owned(),
+        ];
+        if !quiet {
+            want.push("NOTICE: Failed to copy: directory not found".to_owned());
+        }
+        let got: Vec<String> = log_messages(&err)
+            .into_iter()
+            .map(|l| {
+                // ferry names the root by its full path.
+                let at = s.dir.path().join("nope");
+                l.replace(&at.to_string_lossy().into_owned(), "nope")
+            })
+            .collect();
+        assert_eq!(got, want, "{err}");
+    }
     let (code, _, _) = run(&["move", &missing, &s.dst()]);
     assert_eq!(code, 1);
     assert!(!s.exists("dst"), "a failed run creates no destination");
