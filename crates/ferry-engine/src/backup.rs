@@ -96,19 +96,15 @@ impl Saved {
                 tracing::info!("{from}: Moved (server-side){onto}");
                 stats.server_side_moved(size);
             }
-            Kept::CopiedOnServer | Kept::Copied => {
-                match self.how {
-                    Kept::CopiedOnServer => {
-                        tracing::info!("{from}: Copied (server-side copy){onto}");
-                        stats.server_side_done(size);
-                    }
-                    _ => tracing::info!("{from}: Copied (new){onto}"),
-                }
-                tracing::info!("{from}: Deleted");
-                stats.queue_check();
-                stats.check_done();
-                stats.deleted(size);
+            Kept::CopiedOnServer => {
+                tracing::info!("{from}: Copied (server-side copy){onto}");
+                stats.server_side_done(size);
             }
+            Kept::Copied => tracing::info!("{from}: Copied (new){onto}"),
+        }
+        if self.how != Kept::Moved {
+            tracing::info!("{from}: Deleted");
+            stats.moved_away(size);
         }
         stats.renamed();
     }

@@ -314,6 +314,13 @@ impl Stats {
         self.deletes.fetch_add(1, Relaxed);
         self.deleted_bytes.fetch_add(size, Relaxed);
     }
+    /// A file a move deleted after copying it (or finding it copied already): rclone
+    /// counts a check and a deleted file.
+    pub(crate) fn moved_away(&self, size: u64) {
+        self.queue_check();
+        self.check_done();
+        self.deleted(size);
+    }
     pub(crate) fn deleted_dir(&self) {
         self.deleted_dirs.fetch_add(1, Relaxed);
     }

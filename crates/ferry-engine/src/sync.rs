@@ -27,10 +27,9 @@ pub struct Job {
     pub opts: SyncOptions,
     pub select: Arc<dyn Select>,
     /// Set when the source argument named a single file (its name in `src`'s root).
+    /// Where `src` is a view showing it under a new name (copyto's), the view gives its
+    /// real name (`Backend::view_of`), and log lines say `REAL: Copied (new) to: NEW`.
     pub src_file: Option<String>,
-    /// `copyto`/`moveto`: the single file's real name, when `src` shows it under its new
-    /// name (`src_file`); log lines then say `REAL: Copied (new) to: NEW`, as rclone's.
-    pub renamed_from: Option<String>,
     pub backup: Option<Backup>,
     /// `--compare-dest` / `--copy-dest` directories.
     pub alt_dests: Option<crate::AltDests>,
@@ -147,9 +146,6 @@ impl Ctx {
     /// The source's own name for `path`, where the source shows it under another
     /// (copyto's new name, `--name-transform`'s): rclone names a file by it in log lines.
     pub(crate) fn src_name(&self, path: &RelPath) -> String {
-        if let Some(real) = &self.job.renamed_from {
-            return real.clone();
-        }
         match self.job.src.view_of(path) {
             Some((_, real)) => real.to_string(),
             None => path.to_string(),

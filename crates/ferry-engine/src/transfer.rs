@@ -589,9 +589,7 @@ async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) -> bool {
     match ctx.job.src.delete_file(&src.path).await {
         Ok(()) => {
             tracing::info!("{name}: Deleted");
-            ctx.job.stats.queue_check();
-            ctx.job.stats.check_done();
-            ctx.job.stats.deleted(src.size);
+            ctx.job.stats.moved_away(src.size);
             true
         }
         Err(e) => {

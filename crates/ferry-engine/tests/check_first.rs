@@ -49,7 +49,6 @@ async fn first_copy(check_first: bool) -> (StatsSnapshot, StatsSnapshot) {
             ..SyncOptions::default()
         },
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

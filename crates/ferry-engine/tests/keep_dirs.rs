@@ -15,7 +15,6 @@ async fn run(src: &Path, dst: &Path, mode: Mode, opts: SyncOptions) {
         mode,
         opts,
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

@@ -147,7 +147,6 @@ async fn chunks_are_opened_a_round_together_then_in_order() {
         mode: Mode::Copy,
         opts,
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

@@ -25,7 +25,6 @@ async fn a_retry_that_succeeds_reports_its_own_totals() {
         mode: Mode::Copy,
         opts: SyncOptions::default(),
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

@@ -25,7 +25,6 @@ async fn a_stopped_sync_starts_no_transfer_and_deletes_nothing() {
             ..SyncOptions::default()
         },
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

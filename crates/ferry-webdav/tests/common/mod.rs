@@ -127,7 +127,6 @@ pub async fn run(
             ..Default::default()
         },
         select: Arc::new(ferry_engine::AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,

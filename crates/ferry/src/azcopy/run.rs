@@ -576,7 +576,7 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> an
     };
     let stats = Arc::new(Stats::default());
     let (src, dst) = ends.shown;
-    let ends_renamed = ends.renamed_from.clone();
+    let ends_renamed = ends.renamed_from;
     let src_backend = ends.src.clone();
     let job = Job {
         src: ends.src,
@@ -585,7 +585,6 @@ async fn run_job(spec: JobSpec, ends: Ends, p: &Printer, ctx: &mut JobCtx) -> an
         opts,
         select,
         src_file: ends.src_file,
-        renamed_from: ends.renamed_from,
         backup: None,
         alt_dests: None,
         confirm: spec

@@ -65,10 +65,7 @@ pub async fn run(a: &ConvmvArgs, g: &Globals) -> anyhow::Result<i32> {
         reports: &reports,
         name: Some("convmv"),
     };
-    let src = g.remotes.open_source(&a.dest).await?;
-    if src.file.is_some() {
-        // One file: onto its own new name (copyto renames the new name by the rules).
-        return copyto::run(call, g).await;
-    }
-    transfer::run(call, g).await
+    // A directory is a move onto itself; one file is moved onto its own new name
+    // (copyto renames the new name by the rules).
+    copyto::run(call, g).await
 }

@@ -172,8 +172,6 @@ pub async fn run(call: TransferCall<'_>, g: &Globals) -> anyhow::Result<i32> {
         mode,
         opts,
         select,
-        // rclone names the new name in its log ("… to: NEW") only when it differs.
-        renamed_from: (file != new_name).then(|| file.clone()),
         src_file: Some(new_name),
         backup,
         alt_dests: transfer::alt_dests(&t, &g.remotes)?,

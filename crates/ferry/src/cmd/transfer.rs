@@ -240,7 +240,6 @@ impl<'a> Prepared<'a> {
             mode,
             opts,
             select,
-            renamed_from: None,
             src_file: src.file,
             backup,
             alt_dests: alt_dests(s, remotes)?,

@@ -48,7 +48,6 @@ async fn sync(src: Arc<dyn Backend>, dst: Arc<dyn Backend>, mode: Mode) -> Outco
             ..SyncOptions::default()
         },
         select: Arc::new(AllowAll),
-        renamed_from: None,
         src_file: None,
         backup: None,
         alt_dests: None,
