@@ -68,7 +68,7 @@ pub(crate) fn limit_reached(ctx: &Ctx) -> Option<StopReason> {
 }
 
 /// Takes room for deleting `size` bytes; `false` once a limit is reached.
-fn take_slot(ctx: &Ctx, size: u64) -> bool {
+pub(crate) fn take_slot(ctx: &Ctx, size: u64) -> bool {
     let opts = &ctx.job.opts;
     let taken = ctx
         .deletes

@@ -576,9 +576,13 @@ pub(crate) fn is_destination_file(ctx: &Ctx, src: &Entry, dst: &RelPath) -> std:
 }
 
 /// Deletes a moved (or already present) file's source; whether it went. Counted as
-/// rclone counts it: a check and a deleted file.
+/// rclone counts it: a check and a deleted file, under `--max-delete` and
+/// `--max-delete-size` as any delete (a file moved on the server deletes nothing).
 async fn delete_source(ctx: &Arc<Ctx>, src: &Entry) -> bool {
     let name = ctx.src_name(&src.path);
+    if !crate::deletes::take_slot(ctx, src.size) {
+        return false;
+    }
     if ctx.job.opts.dry_run {
         tracing::warn!(
             "{name}: Skipped delete as --dry-run is set (size {})",

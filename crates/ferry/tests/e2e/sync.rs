@@ -222,6 +222,45 @@ fn move_deletes_source_copies_already_at_destination() {
     assert_eq!(s.read("dst/a.txt"), "alpha");
 }
 
+/// A move deletes each source file it finds already at the destination; those deletes
+/// count against `--max-delete` as rclone counts them: one goes, the rest stay, exit 7.
+/// A file moved by renaming deletes nothing and still moves.
+#[test]
+fn max_delete_limits_a_moves_source_deletes_as_rclone() {
+    let Some(bin) = rclone() else { return };
+    let setup = |root: &std::path::Path| {
+        for i in 1..=4 {
+            write_file(
+                &root.join(format!("src/f{i}")),
+                format!("f{i}").as_bytes(),
+                100,
+            );
+        }
+        for i in 1..=3 {
+            write_file(
+                &root.join(format!("dst/f{i}")),
+                format!("f{i}").as_bytes(),
+                100,
+            );
+        }
+    };
+    let args = ["move", "src", "dst", "--max-delete", "1"];
+    let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    setup(ours.path());
+    setup(theirs.path());
+    let (code, _, err) = run_in(ours.path(), &args);
+    let (rcode, _, rerr) = rclone_in(&bin, theirs.path(), &args);
+    assert_eq!((code, rcode), (7, 7), "ferry: {err}\nrclone: {rerr}");
+    assert!(err.contains("--max-delete threshold reached"), "{err}");
+    for root in [ours.path(), theirs.path()] {
+        let kept = (1..=3)
+            .filter(|i| root.join(format!("src/f{i}")).exists())
+            .count();
+        assert_eq!(kept, 2, "one source delete fits the budget");
+        assert!(!root.join("src/f4").exists() && root.join("dst/f4").exists());
+    }
+}
+
 #[test]
 fn create_empty_src_dirs() {
     let s = basic();
