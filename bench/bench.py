@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 import corpus  # noqa: E402
 import endpoints  # noqa: E402
 import report  # noqa: E402
+import servercpu  # noqa: E402
 from corpus import few_files  # noqa: E402
 from endpoints import Tool, sh  # noqa: E402
 from verify import compare  # noqa: E402
@@ -199,6 +200,7 @@ def run_scenario(scn, cfg, ep, local):
         remote_src = f"{endpoints.BENCH}/{cfg.run_id}-src-{scn.corpus}"
         ep.populate(remote_src, tree)
     noop_dst = None
+    server = servercpu.has_server(scn.proto)
     runs = {t.name: [] for t in tools}
     for r in range(cfg.runs):
         k = r % max(1, len(runnable))
@@ -233,7 +235,9 @@ def run_scenario(scn, cfg, ep, local):
                 and tool.kind in ("ferry", "rclone") else dst
             logf = os.path.join(cfg.logs, f"{scn.name}.{tool.name.replace(' ', '_')}.{r + 1}.log")
             env = dict(os.environ, **tool.env)
+            busy0 = servercpu.machine_busy()
             rc, wall, cpu, rss = timed(tool.cmd(a_src, a_dst), env, logf, cfg.timeout)
+            srv = servercpu.server_cpu(busy0, servercpu.machine_busy(), cpu) if server else None
             # ---- untimed: verification
             try:
                 if scn.proto == "local" or scn.direction == "down":
@@ -243,8 +247,10 @@ def run_scenario(scn, cfg, ep, local):
                 ok, detail = compare(expected, got, check_mtime)
             except Exception as e:  # noqa: BLE001 - an unreadable result is a wrong one
                 ok, detail = False, f"could not verify: {e}"
-            runs[tool.name].append(dict(rc=rc, wall=wall, cpu=cpu, rss=rss, ok=ok and rc == 0, verify=detail))
-            log(f"  {r + 1}/{cfg.runs} {tool.name:<7} {wall:7.2f} s  cpu {cpu:6.2f} s  rc={rc} "
+            runs[tool.name].append(dict(rc=rc, wall=wall, cpu=cpu, srv=srv, rss=rss, ok=ok and rc == 0,
+                                        verify=detail))
+            log(f"  {r + 1}/{cfg.runs} {tool.name:<7} {wall:7.2f} s  cpu {cpu:6.2f} s  "
+                f"{'' if srv is None else f'server {srv:6.2f} s  '}rc={rc} "
                 f"{'OK' if ok and rc == 0 else 'FAIL'} ({detail})")
             if scn.direction == "up":
                 ep.remove(dst)
@@ -276,12 +282,18 @@ def summarize(scn, tools, runs, files, size):
             walls = [x["wall"] for x in rr]
             row.update(status="OK", median=statistics.median(walls), min=min(walls), max=max(walls),
                        cpu=statistics.median(x["cpu"] for x in rr),
+                       srv=median_or_none([x.get("srv") for x in rr]),
                        rss_mib=statistics.median(x["rss"] for x in rr) / 1024)
         rows.append(row)
     ferry = next((r for r in rows if r["tool"] == "ferry" and r["status"] == "OK"), None)
     for r in rows:
         r["ratio"] = r["median"] / ferry["median"] if ferry and r["status"] == "OK" and ferry["median"] else None
     return rows
+
+
+def median_or_none(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
 
 
 # ------------------------------------------------------------------ setup

@@ -52,8 +52,8 @@ def fmt_s(x):
 
 
 def table(rows):
-    out = ["| scenario | tool | median s | min–max s | ratio to ferry | CPU s | status |",
-           "|---|---|---:|---:|---:|---:|---|"]
+    out = ["| scenario | tool | median s | min–max s | ratio to ferry | CPU s | server CPU s | status |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
     last = None
     for r in rows:
         scn = "" if r["scenario"] == last else f"**{r['scenario']}** ({chart.corpus_text(r)})"
@@ -62,9 +62,9 @@ def table(rows):
         if r["status"] == "OK":
             ratio = "1" if r["tool"] == "ferry" else (f"{r['ratio']:.2f}" if r["ratio"] else "–")
             out.append(f"| {scn} | {tool} | {fmt_s(r['median'])} | {fmt_s(r['min'])}–{fmt_s(r['max'])} | {ratio} "
-                       f"| {fmt_s(r['cpu'])} | OK |")
+                       f"| {fmt_s(r['cpu'])} | {fmt_s(r.get('srv'))} | OK |")
         else:
-            out.append(f"| {scn} | {tool} | – | – | – | – | {r['status']}: {r.get('reason', '')} |")
+            out.append(f"| {scn} | {tool} | – | – | – | – | – | {r['status']}: {r.get('reason', '')} |")
     return out
 
 
@@ -109,7 +109,9 @@ def write(out_dir, rows, meta):
            "(rclone's defaults otherwise) with remotes as connection strings; the peers' command lines are in "
            "bench/README.md.", ""]
     md += ["Ratio = the tool's median time / ferry's (above 1: ferry is faster). CPU = the client's user+system "
-           "seconds (median), not the server's. A result that does not verify (every file present with its "
+           "seconds (median), not the server's; server CPU = the machine's other busy time meanwhile: the "
+           "server and the kernel's loopback work (median; – for local runs). With 2 cores shared, (CPU + server CPU) / 2 is "
+           "about the shortest time the run could take. A result that does not verify (every file present with its "
            "size and content, nothing extra; mtimes too for local copies) is FAIL and gets no time.", ""]
     md += issue20(rows)
     md += ["## All scenarios", ""] + table(rows) + ["", "## Versions", ""]

@@ -14,6 +14,7 @@ import bench  # noqa: E402
 import chart  # noqa: E402
 import corpus  # noqa: E402
 import report  # noqa: E402
+import servercpu  # noqa: E402
 from verify import compare  # noqa: E402
 
 SIZES = dict(small_files=30, remote_files=10, large_bytes=100_000, local_large_count=2)
@@ -100,6 +101,21 @@ class SummaryAndChartTest(unittest.TestCase):
             self.assertIn("| FAIL: 1/3 runs wrong", text)
             self.assertTrue(os.path.getsize(svg) and os.path.getsize(js))
 
+
+
+class ServerCpuTest(unittest.TestCase):
+    def test_cpu_burnt_by_another_process_is_counted_and_the_clients_is_not(self):
+        import subprocess
+        before = servercpu.machine_busy()
+        subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                        "while time.process_time() - t < 0.3: pass"], check=True)
+        after = servercpu.machine_busy()
+        # Another process's 0.3 s is the server's; the same 0.3 s as the client's is not.
+        self.assertGreaterEqual(servercpu.server_cpu(before, after, 0.0), 0.25)
+        self.assertLess(servercpu.server_cpu(before, after, after - before), 0.01)
+
+    def test_a_protocol_without_a_testbed_server_has_none(self):
+        self.assertFalse(servercpu.has_server("local"))
 
 if __name__ == "__main__":
     unittest.main()
