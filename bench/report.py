@@ -99,9 +99,9 @@ def write(out_dir, rows, meta):
           f"Run {meta['run_id']} (UTC), `{meta['command'].strip()}`, {meta['runs']} runs per tool "
           f"(median; order rotated each round), corpus seed {meta['seed']}, {meta['elapsed_s'] / 60:.0f} min in all.",
           "", f"**Machine:** {desc}. Load average at the end: {m['load']}.", "",
-          "**Noise:** this machine is shared: other engineers were building and testing code on the same 2 "
-          "cores during the run, and the servers (sshd, moto, Azurite, pure-ftpd, Apache, smbd) share those "
-          "cores with the clients. Figures are noisy; read the min–max spread, and treat a ratio near 1 as a tie. "
+          "**Noise:** the servers (sshd, moto, Azurite, pure-ftpd, Apache, smbd) share the machine's cores "
+          "with the clients, and whatever else ran on the machine during the run (the note below says; the "
+          "load average above hints) takes its share too. Figures are noisy; read the min–max spread, and treat a ratio near 1 as a tie. "
           "All servers are on 127.0.0.1 (no network latency), so these are not cloud figures.", ""]
     if meta.get("note"):
         md += [f"**Note:** {meta['note']}", ""]
