@@ -52,6 +52,18 @@ fn file_lines(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// `convmv -v` with `rule`, by ferry on `dir/ours` and by rclone on `dir/theirs`; both
+/// must succeed. Returns (ferry's stderr, rclone's).
+fn convmv_both(bin: &Path, dir: &Path, rule: &[&str]) -> (String, String) {
+    let mut args = vec!["convmv", "ours", "-v"];
+    args.extend(rule);
+    let (fc, _, ferr) = run_in(dir, &args);
+    args[1] = "theirs";
+    let (rc, _, rerr) = rclone_in(bin, dir, &args);
+    assert_eq!((fc, rc), (0, 0), "{args:?}: {ferr}\n{rerr}");
+    (ferr, rerr)
+}
+
 #[test]
 fn copy_and_sync_rename_as_rclone_does() {
     let Some(bin) = rclone() else { return };
@@ -191,19 +203,14 @@ fn convmv_renames_in_place_as_rclone_does() {
             tree(&d.path().join(side));
             write_file(&d.path().join(side).join("Café.txt"), b"cafe", 3600);
         }
-        let mut args = vec!["convmv", "ours", "-v"];
-        args.extend(rule);
-        let (fc, _, ferr) = run_in(d.path(), &args);
-        args[1] = "theirs";
-        let (rc, _, rerr) = rclone_in(&bin, d.path(), &args);
-        assert_eq!((fc, rc), (0, 0), "{args:?}: {ferr}\n{rerr}");
+        let (ferr, rerr) = convmv_both(&bin, d.path(), rule);
         assert_eq!(
             listing(&d.path().join("ours")),
             listing(&d.path().join("theirs")),
-            "{args:?}: {ferr}"
+            "{rule:?}: {ferr}"
         );
         let theirs = log_messages(&rerr.replace("theirs", "ours"));
-        assert_eq!(log_messages(&ferr), theirs, "{args:?}");
+        assert_eq!(log_messages(&ferr), theirs, "{rule:?}");
     }
 }
 
@@ -359,12 +366,7 @@ fn convmv_again_passes_over_a_directory_that_has_the_name_as_rclone() {
         // The old directories stay (no --delete-empty-src-dirs); one gets a new file.
         write_file(&d.path().join(side).join("sub/new.txt"), b"new", 60);
     }
-    let mut args = vec!["convmv", "ours", "-v"];
-    args.extend(rule);
-    let (fc, _, ferr) = run_in(d.path(), &args);
-    args[1] = "theirs";
-    let (rc, _, rerr) = rclone_in(&bin, d.path(), &args);
-    assert_eq!((fc, rc), (0, 0), "{ferr}\n{rerr}");
+    let (ferr, rerr) = convmv_both(&bin, d.path(), &rule);
     assert_eq!(
         log_messages(&ferr),
         log_messages(&rerr.replace("theirs", "ours"))

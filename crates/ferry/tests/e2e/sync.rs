@@ -227,37 +227,24 @@ fn move_deletes_source_copies_already_at_destination() {
 /// A file moved by renaming deletes nothing and still moves.
 #[test]
 fn max_delete_limits_a_moves_source_deletes_as_rclone() {
-    let Some(bin) = rclone() else { return };
-    let setup = |root: &std::path::Path| {
+    let setup = |s: &Scratch| {
         for i in 1..=4 {
-            write_file(
-                &root.join(format!("src/f{i}")),
-                format!("f{i}").as_bytes(),
-                100,
-            );
+            s.write(&format!("src/f{i}"), &format!("f{i}"), 100);
         }
         for i in 1..=3 {
-            write_file(
-                &root.join(format!("dst/f{i}")),
-                format!("f{i}").as_bytes(),
-                100,
-            );
+            s.write(&format!("dst/f{i}"), &format!("f{i}"), 100);
         }
     };
     let args = ["move", "src", "dst", "--max-delete", "1"];
-    let (ours, theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    setup(ours.path());
-    setup(theirs.path());
-    let (code, _, err) = run_in(ours.path(), &args);
-    let (rcode, _, rerr) = rclone_in(&bin, theirs.path(), &args);
+    let Some(((code, err, ours), (rcode, rerr, theirs))) = side_by_side(setup, &args) else {
+        return;
+    };
     assert_eq!((code, rcode), (7, 7), "ferry: {err}\nrclone: {rerr}");
     assert!(err.contains("--max-delete threshold reached"), "{err}");
-    for root in [ours.path(), theirs.path()] {
-        let kept = (1..=3)
-            .filter(|i| root.join(format!("src/f{i}")).exists())
-            .count();
+    for s in [&ours, &theirs] {
+        let kept = (1..=3).filter(|i| s.exists(&format!("src/f{i}"))).count();
         assert_eq!(kept, 2, "one source delete fits the budget");
-        assert!(!root.join("src/f4").exists() && root.join("dst/f4").exists());
+        assert!(!s.exists("src/f4") && s.exists("dst/f4"));
     }
 }
 
